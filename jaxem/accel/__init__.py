@@ -1,0 +1,13 @@
+"""Device and dtype policy, memory budget → batch sizes, and the CuPy bridge.
+
+Public API: :func:`real_dtype`, :func:`complex_dtype`, :func:`dtypes_of`, :func:`memory_budget`,
+:func:`batch_size`, :func:`has_gpu`.
+"""
+from .policy import complex_dtype, dtypes_of, real_dtype, resolve_precision
+from .memory import available_memory, batch_size, memory_budget
+from .devices import has_gpu, default_backend
+
+__all__ = [
+    "complex_dtype", "dtypes_of", "real_dtype", "resolve_precision",
+    "available_memory", "batch_size", "memory_budget", "has_gpu", "default_backend",
+]

@@ -1,0 +1,45 @@
+"""Device queries and the optional CuPy bridge (DLPack, zero-copy)."""
+from __future__ import annotations
+
+import functools
+
+import jax
+
+
+def default_backend() -> str:
+    """'gpu', 'tpu' or 'cpu'."""
+    return jax.default_backend()
+
+
+@functools.lru_cache(maxsize=1)
+def has_gpu() -> bool:
+    """True when JAX sees a CUDA/ROCm device."""
+    try:
+        return any(d.platform == "gpu" for d in jax.devices())
+    except RuntimeError:
+        return False
+
+
+def cupy_available() -> bool:
+    """True when CuPy imports and a GPU is present (kernels in ``kernels/`` are then used)."""
+    if not has_gpu():
+        return False
+    try:
+        import cupy  # noqa: F401
+    except Exception:
+        return False
+    return True
+
+
+def to_cupy(x):
+    """JAX array → CuPy array without a copy (DLPack)."""
+    import cupy
+
+    return cupy.from_dlpack(x)
+
+
+def from_cupy(x):
+    """CuPy array → JAX array without a copy (DLPack)."""
+    import jax.numpy as jnp
+
+    return jnp.from_dlpack(x)

@@ -1,0 +1,1 @@
+"""Sub-commands of ``jaxem``; each module defines ``register(subparsers)``."""

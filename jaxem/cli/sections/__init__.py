@@ -1,0 +1,1 @@
+"""Demo gallery sections (one module per capability): ``TITLE``, ``ORDER``, ``run(ctx)``."""
