@@ -1,0 +1,141 @@
+"""The aberration function χ in Krivanek polar notation, to 5th order.
+
+    χ(α, φ) = (2π/λ) Σ_{n,m} C_nm α^{n+1}/(n+1) · cos(m (φ − φ_nm))            [rad]
+
+with α = λ|k| the scattering angle [rad], φ the azimuth [rad], C_nm [Å] and φ_nm [rad]. Sign
+conventions (tested in ``tests/optics/test_aberrations.py``):
+
+* ``C10 = −Δf``: a positive defocus Δf (Kirkland's underfocus, Scherzer Δf > 0) is ``C10 < 0``, so
+  χ = π λ k² (½ Cs λ² k² − Δf) as in Kirkland (2010) eq. 3.42.
+* ``C30 = Cs``; ``C12``/``φ12`` is two-fold astigmatism, ``C21``/``φ21`` axial coma, ``C23``/``φ23``
+  three-fold astigmatism, and so on (Krivanek, Dellby & Lupini, Ultramicroscopy 78 (1999) 1).
+* A probe is ψ(k) = A(k)·exp(−iχ(k)); an image wave is ψ_exit(k)·exp(−iχ(k)).
+
+:class:`Aberrations` is a pytree whose coefficients are leaves, so gradients with respect to every
+coefficient are available.
+"""
+from __future__ import annotations
+
+import jax.numpy as jnp
+from flax import struct
+
+#: (n, m) of the coefficients C_nm, in the order of the dataclass fields
+ABERRATION_ORDERS = (
+    (1, 0), (1, 2), (2, 1), (2, 3), (3, 0), (3, 2), (3, 4),
+    (4, 1), (4, 3), (4, 5), (5, 0), (5, 2), (5, 4), (5, 6),
+)
+
+_ALIASES = {
+    "Cs": "C30", "C5": "C50", "astigmatism": "C12", "astigmatism_angle": "phi12",
+    "coma": "C21", "coma_angle": "phi21", "Cc": None,
+}
+
+
+@struct.dataclass
+class Aberrations:
+    """Aberration coefficients C_nm [Å] and azimuths φ_nm [rad] (Krivanek polar notation).
+
+    Use :meth:`create` for keyword input with aliases (``defocus`` = Δf = −C10 [Å], ``Cs`` = C30,
+    ``C5`` = C50, ``astigmatism`` = C12, ``coma`` = C21).
+    """
+
+    C10: float = 0.0
+    C12: float = 0.0
+    phi12: float = 0.0
+    C21: float = 0.0
+    phi21: float = 0.0
+    C23: float = 0.0
+    phi23: float = 0.0
+    C30: float = 0.0
+    C32: float = 0.0
+    phi32: float = 0.0
+    C34: float = 0.0
+    phi34: float = 0.0
+    C41: float = 0.0
+    phi41: float = 0.0
+    C43: float = 0.0
+    phi43: float = 0.0
+    C45: float = 0.0
+    phi45: float = 0.0
+    C50: float = 0.0
+    C52: float = 0.0
+    phi52: float = 0.0
+    C54: float = 0.0
+    phi54: float = 0.0
+    C56: float = 0.0
+    phi56: float = 0.0
+
+    @classmethod
+    def create(cls, defocus=None, **kwargs) -> "Aberrations":
+        """Build from keywords: field names, the aliases above, and ``defocus`` Δf [Å] (= −C10).
+
+        Raises ``TypeError`` for unknown names and ``ValueError`` for non-finite values.
+        """
+        fields = set(cls.__dataclass_fields__)
+        values = {}
+        for key, val in kwargs.items():
+            name = _ALIASES.get(key, key)
+            if name is None or name not in fields:
+                raise TypeError(f"unknown aberration coefficient {key!r}; expected one of {sorted(fields)} "
+                                f"or aliases {sorted(k for k, v in _ALIASES.items() if v)} / 'defocus'")
+            values[name] = val
+        if defocus is not None:
+            if "C10" in values:
+                raise ValueError("give either defocus (= −C10) or C10, not both")
+            values["C10"] = -defocus
+        for key, val in values.items():
+            try:
+                ok = bool(jnp.all(jnp.isfinite(jnp.asarray(val))))
+            except TypeError:  # traced values inside jit/grad: no check possible
+                ok = True
+            if not ok:
+                raise ValueError(f"aberration {key} must be finite [Å or rad], got {val!r}")
+        return cls(**values)
+
+    @property
+    def defocus(self):
+        """Δf = −C10 [Å]."""
+        return -self.C10
+
+    def coefficient(self, n: int, m: int):
+        """(C_nm [Å], φ_nm [rad]) for order (n, m); φ is 0 for round aberrations (m = 0)."""
+        c = getattr(self, f"C{n}{m}")
+        phi = getattr(self, f"phi{n}{m}") if m else 0.0
+        return c, phi
+
+    def to_dict(self) -> dict:
+        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+
+
+def chi(aberrations: Aberrations, alpha, phi, wavelength):
+    """Aberration phase χ(α, φ) [rad].
+
+    Args:
+        aberrations: coefficients (C_nm [Å], φ_nm [rad]).
+        alpha: scattering angle [rad] (array).
+        phi: azimuth [rad] (array, broadcastable with ``alpha``).
+        wavelength: electron wavelength λ [Å].
+    """
+    alpha = jnp.asarray(alpha)
+    dtype = alpha.dtype if jnp.issubdtype(alpha.dtype, jnp.floating) else jnp.float32
+    out = jnp.zeros(jnp.broadcast_shapes(jnp.shape(alpha), jnp.shape(phi)), dtype)
+    for n, m in ABERRATION_ORDERS:
+        c, phi_nm = aberrations.coefficient(n, m)
+        term = jnp.asarray(c, dtype) * alpha ** (n + 1) / (n + 1)
+        if m:
+            term = term * jnp.cos(m * (phi - jnp.asarray(phi_nm, dtype)))
+        out = out + term
+    return (2 * jnp.pi / wavelength) * out
+
+
+def polar_frequencies(ky, kx, wavelength):
+    """(α [rad], φ [rad]) on the reciprocal grid spanned by ``ky``, ``kx`` [1/Å] (1D arrays)."""
+    kyy, kxx = ky[:, None], kx[None, :]
+    k = jnp.sqrt(kxx**2 + kyy**2)
+    return wavelength * k, jnp.arctan2(kyy, kxx)
+
+
+def chi_from_frequencies(aberrations: Aberrations, ky, kx, wavelength):
+    """χ [rad] on the (ny, nx) reciprocal grid of 1D frequencies ``ky``, ``kx`` [1/Å]."""
+    alpha, phi = polar_frequencies(ky, kx, wavelength)
+    return chi(aberrations, alpha, phi, wavelength)
