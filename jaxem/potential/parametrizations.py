@@ -1,0 +1,71 @@
+"""Electron scattering factors f_e(k) [Å] of neutral atoms.
+
+* ``lobato`` (default): I. Lobato & D. Van Dyck, Acta Cryst. A70 (2014) 636:
+  f(k) = Σ_{i=1..5} a_i (2 + b_i k²) / (1 + b_i k²)².
+* ``kirkland``: E. J. Kirkland, *Advanced Computing in Electron Microscopy*, 2nd ed. (2010), App. C:
+  f(k) = Σ_{i=1..3} a_i / (k² + b_i) + c_i exp(−d_i k²).
+
+k = |k| is the spatial frequency [1/Å] (= 2 sin θ / λ). Coefficients live in jaxem's own data files
+``jaxem/data/{lobato,kirkland}.json`` (keyed from the published tables by
+``tools/make_parametrization_data.py``). Z = 1…103.
+
+The Fourier coefficient of an atom's projected potential on a periodic cell of area A [Å²] is
+``KAPPA · f_e(k) / A`` [V·Å] with KAPPA = 2π a0 e (see :mod:`jaxem.physics`).
+"""
+from __future__ import annotations
+
+import functools
+import json
+from dataclasses import dataclass
+from importlib import resources
+
+import jax.numpy as jnp
+import numpy as np
+
+from ..structure.elements import MAX_Z, atomic_number
+
+PARAMETRIZATIONS = ("lobato", "kirkland")
+
+
+@dataclass(frozen=True)
+class Parametrization:
+    """A table of scattering-factor coefficients, indexed by Z (row 0 unused)."""
+
+    name: str
+    reference: str
+    coefficients: dict  # row name -> (MAX_Z + 1, n) numpy array
+
+    def _rows(self, numbers) -> dict:
+        zs = np.asarray([atomic_number(int(z)) for z in np.atleast_1d(numbers)])
+        return {k: v[zs] for k, v in self.coefficients.items()}
+
+    def scattering_factor(self, numbers, k):
+        """f_e [Å] for each Z in ``numbers`` (S,) at frequencies ``k`` [1/Å] (any shape) → (S, *k.shape)."""
+        k = jnp.asarray(k)
+        dtype = k.dtype if jnp.issubdtype(k.dtype, jnp.floating) else jnp.float32
+        k2 = (k * k)[None, ...]
+        rows = {n: jnp.asarray(v, dtype) for n, v in self._rows(numbers).items()}
+        expand = (slice(None), slice(None)) + (None,) * k.ndim
+
+        if self.name == "lobato":
+            a, b = rows["a"][expand], rows["b"][expand]
+            bk2 = b * k2[:, None]
+            return jnp.sum(a * (2.0 + bk2) / (1.0 + bk2) ** 2, axis=1)
+        a, b, c, d = (rows[n][expand] for n in ("a", "b", "c", "d"))
+        k2e = k2[:, None]
+        return jnp.sum(a / (k2e + b) + c * jnp.exp(-d * k2e), axis=1)
+
+
+@functools.lru_cache(maxsize=None)
+def get_parametrization(name: str = "lobato") -> Parametrization:
+    """Load the named parametrization ('lobato' or 'kirkland')."""
+    if name not in PARAMETRIZATIONS:
+        raise ValueError(f"unknown parametrization {name!r}; expected one of {PARAMETRIZATIONS}")
+    doc = json.loads((resources.files("jaxem") / "data" / f"{name}.json").read_text())
+    rows = doc["rows"]
+    n = len(next(iter(doc["elements"].values()))[rows[0]])
+    coeffs = {r: np.full((MAX_Z + 1, n), np.nan) for r in rows}
+    for z, entry in doc["elements"].items():
+        for r in rows:
+            coeffs[r][int(z)] = entry[r]
+    return Parametrization(name, doc["reference"], coeffs)

@@ -1,0 +1,147 @@
+"""Multislice: transmit, then Fresnel-propagate, slice after slice (``lax.scan``).
+
+    ψ_{n+1} = F⁻¹[ P(k) · F[ t_n(r) · ψ_n(r) ] ],
+    t_n = F⁻¹[ a(k) F[exp(iσ v_n)] ],   P(k) = a(k) · exp(−iπλΔz|k|²) · exp(−2πiΔz(kx tan θx + ky tan θy))
+
+with v_n the projected potential [V·Å] of slice n (complex v + iv′ for absorptive models, so
+t = exp(iσv − σv′)), σ the interaction constant, λ the wavelength, Δz the slice thickness [Å],
+a(k) the soft 2/3-Nyquist anti-alias aperture and θ the beam tilt. Transmission functions of the
+distinct slices of a periodic crystal are computed once and indexed by the slice sequence.
+
+Exit planes (thickness series) are recorded inside the same scan. Batches of waves run through
+``vmap`` in chunks (``lax.map``) whose size comes from the memory budget.
+"""
+from __future__ import annotations
+
+from functools import partial
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .. import physics
+from ..accel import batch_size
+from ..grid import Grid
+from ..potential import PotentialSlices
+from .waves import Waves
+
+
+def fresnel_propagator(grid: Grid, energy: float, thickness: float, tilt=(0.0, 0.0), dtype=jnp.complex64):
+    """Band-limited Fresnel propagator P(k) over ``thickness`` [Å] at ``energy`` [eV], tilt (y, x) [mrad]."""
+    rdtype = jnp.float64 if dtype == jnp.complex128 else jnp.float32
+    lam = physics.wavelength(energy)
+    ky, kx = grid.frequencies(rdtype)
+    k2 = ky[:, None] ** 2 + kx[None, :] ** 2
+    phase = -jnp.pi * lam * thickness * k2
+    ty, tx = (np.tan(t * 1e-3) for t in tilt)
+    phase = phase - 2 * jnp.pi * thickness * (kx[None, :] * tx + ky[:, None] * ty)
+    return (jnp.exp(1j * phase) * grid.antialias_aperture(rdtype)).astype(dtype)
+
+
+def transmission_functions(potential_array, sigma: float, grid: Grid, dtype=jnp.complex64):
+    """Band-limited transmission functions t = F⁻¹[a·F[exp(iσv)]] of (…, ny, nx) potentials [V·Å]."""
+    t = jnp.exp(1j * sigma * potential_array.astype(dtype))
+    aa = grid.antialias_aperture(jnp.float64 if dtype == jnp.complex128 else jnp.float32)
+    return jnp.fft.ifft2(jnp.fft.fft2(t) * aa).astype(dtype)
+
+
+@partial(jax.jit, static_argnames=("exit_slices", "checkpoint"))
+def multislice_array(psi, transmissions, sequence, propagator, exit_slices=None, checkpoint=False):
+    """Pure multislice of one wave (ny, nx) (vmap it for batches).
+
+    Args:
+        psi: incident wave (ny, nx), complex.
+        transmissions: (n_unique, ny, nx) transmission functions.
+        sequence: (n_slices,) int array, transmission index of each slice.
+        propagator: (ny, nx) Fresnel propagator of one slice.
+        exit_slices: static tuple of slice counts after which the wave is recorded (e.g. (10, 20));
+            None records only the exit wave.
+        checkpoint: rematerialise slice steps in reverse-mode AD (less memory, more compute).
+    Returns:
+        exit wave (ny, nx), or (len(exit_slices), ny, nx) for a thickness series.
+    """
+
+    def step(psi, index):
+        psi = jnp.fft.ifft2(jnp.fft.fft2(psi * transmissions[index]) * propagator)
+        return psi
+
+    if checkpoint:
+        step = jax.checkpoint(step)
+
+    if exit_slices is None:
+        out, _ = jax.lax.scan(lambda c, i: (step(c, i), None), psi, sequence)
+        return out
+
+    n = sequence.shape[0]
+    record = np.full(n, -1, dtype=np.int32)
+    for j, s in enumerate(exit_slices):
+        record[s - 1] = j
+    buffer = jnp.zeros((len(exit_slices),) + psi.shape, psi.dtype)
+
+    def body(carry, xs):
+        psi, buf = carry
+        index, slot = xs
+        psi = step(psi, index)
+        buf = jax.lax.cond(slot >= 0, lambda b: b.at[slot].set(psi), lambda b: b, buf)
+        return (psi, buf), None
+
+    (_, buffer), _ = jax.lax.scan(body, (psi, buffer), (sequence, jnp.asarray(record)))
+    return buffer
+
+
+def _exit_slices(exit_planes, n_slices):
+    if exit_planes is None:
+        return None
+    if isinstance(exit_planes, (int, np.integer)):
+        if exit_planes < 1:
+            raise ValueError(f"exit_planes as an int is a step in slices and must be ≥ 1, got {exit_planes}")
+        planes = list(range(exit_planes, n_slices + 1, exit_planes))
+        if not planes or planes[-1] != n_slices:
+            planes.append(n_slices)
+    else:
+        planes = sorted({int(p) for p in exit_planes})
+    if not planes or planes[0] < 1 or planes[-1] > n_slices:
+        raise ValueError(f"exit planes must be slice counts in 1…{n_slices}, got {exit_planes!r}")
+    return tuple(planes)
+
+
+def multislice(waves: Waves, potential: PotentialSlices, exit_planes=None, checkpoint: bool = False,
+               memory_budget=None) -> Waves:
+    """Propagate ``waves`` through ``potential``.
+
+    Args:
+        waves: incident :class:`Waves` (…batch, ny, nx) on the potential's grid.
+        potential: :class:`~jaxem.potential.PotentialSlices`.
+        exit_planes: None (exit wave only), an int step N (every N slices, plus the last), or a
+            sequence of slice counts; a thickness axis is then inserted before (ny, nx).
+        checkpoint: rematerialise slices in reverse-mode AD.
+        memory_budget: bytes for batching waves (default from :mod:`jaxem.accel`).
+    Returns:
+        :class:`Waves` with array (…batch, [n_exit,] ny, nx).
+    """
+    if not isinstance(waves, Waves):
+        raise TypeError(f"waves must be jaxem Waves, got {type(waves).__name__}")
+    if not isinstance(potential, PotentialSlices):
+        raise TypeError(f"potential must be PotentialSlices, got {type(potential).__name__}")
+    if waves.grid.gpts != potential.grid.gpts or not np.allclose(waves.grid.sampling, potential.grid.sampling):
+        raise ValueError(f"wave grid {waves.grid} does not match potential grid {potential.grid}")
+    dtype = waves.array.dtype
+    sigma = physics.interaction_constant(waves.energy)
+    trans = transmission_functions(potential.array, sigma, potential.grid, dtype)
+    prop = fresnel_propagator(potential.grid, waves.energy, potential.slice_thickness, waves.tilt, dtype)
+    seq = jnp.asarray(potential.sequence, jnp.int32)
+    exits = _exit_slices(exit_planes, potential.n_slices)
+
+    batch_shape = waves.batch_shape
+    flat = waves.array.reshape((-1,) + waves.array.shape[-2:])
+    n_out = 1 if exits is None else len(exits)
+    item_bytes = flat[0].nbytes * (6 + n_out)
+    bs = batch_size(item_bytes, flat.shape[0], memory_budget)
+    fn = partial(multislice_array, transmissions=trans, sequence=seq, propagator=prop,
+                 exit_slices=exits, checkpoint=checkpoint)
+    if flat.shape[0] == 1:
+        out = fn(flat[0])[None]
+    else:
+        out = jax.lax.map(fn, flat, batch_size=bs)
+    out = out.reshape(batch_shape + out.shape[1:])
+    return waves.replace(array=out)
