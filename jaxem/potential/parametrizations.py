@@ -36,7 +36,7 @@ class Parametrization:
     coefficients: dict  # row name -> (MAX_Z + 1, n) numpy array
 
     def _rows(self, numbers) -> dict:
-        zs = np.asarray([atomic_number(int(z)) for z in np.atleast_1d(numbers)])
+        zs = np.asarray([atomic_number(z if isinstance(z, str) else int(z)) for z in np.atleast_1d(numbers)])
         return {k: v[zs] for k, v in self.coefficients.items()}
 
     def scattering_factor(self, numbers, k):

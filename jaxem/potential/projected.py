@@ -141,6 +141,50 @@ def projected_potential_slices(positions, u2, occupancy, table, form_factors, gr
     return jax.lax.map(one_slice, table, batch_size=batch)
 
 
+def potential_builder(structure: Structure, sampling=None, gpts=None, slice_thickness: float = 1.0,
+                      parametrization: str = "lobato", debye_waller: bool = False, precision=None,
+                      memory_budget=None):
+    """Factory: fix the grid and the atom-to-slice layout of ``structure`` (on the host) and return a
+    pure function ``build(structure) -> PotentialSlices`` that is jit-compatible and differentiable
+    in positions, ⟨u²⟩ and occupancies (atoms keep the slice they were assigned here).
+
+    Arguments as in :func:`potential`.
+    """
+    if not isinstance(structure, Structure):
+        raise TypeError(f"structure must be a jaxem Structure, got {type(structure).__name__}")
+    structure.check_orthorhombic()
+    lx, ly, lz = structure.lengths
+    grid = Grid.from_extent((ly, lx), sampling=sampling, gpts=gpts)
+    rdtype = real_dtype(resolve_precision(precision))
+
+    repeats = structure.z_repeats if _unit_is_periodic(structure) else 1
+    nu = len(structure) // repeats
+    n_unit, dz = slices_for_structure(lz / repeats, slice_thickness)
+
+    numbers = np.asarray(structure.numbers)[:nu]
+    species, species_index = np.unique(numbers, return_inverse=True)
+    table = jnp.asarray(_atom_tables(np.asarray(structure.positions)[:nu, 2], species_index, n_unit, dz,
+                                     len(species)))
+    form = get_parametrization(parametrization).scattering_factor(species, jnp.sqrt(grid.k2(rdtype)))
+    form = form.astype(rdtype)
+    s, m = table.shape[1], table.shape[2]
+    per_slice = 8 * (grid.gpts[0] * grid.gpts[1] * (3 + s) + 2 * s * m * sum(grid.gpts))
+    batch = int(batch_size(per_slice, n_unit, memory_budget))
+    sequence = tuple(int(i) for i in np.tile(np.arange(n_unit), repeats))
+    n_total = len(structure)
+
+    def build(st: Structure) -> PotentialSlices:
+        if len(st) != n_total:
+            raise ValueError(f"builder was set up for {n_total} atoms, got {len(st)}")
+        arr = projected_potential_slices(
+            st.positions[:nu].astype(rdtype), st.u2[:nu].astype(rdtype), st.occupancy[:nu].astype(rdtype),
+            table, form, grid, debye_waller=bool(debye_waller), batch=batch,
+        )
+        return PotentialSlices(arr, sequence, float(dz), grid)
+
+    return build
+
+
 def potential(structure: Structure, sampling=None, gpts=None, slice_thickness: float = 1.0,
               parametrization: str = "lobato", debye_waller: bool = False, precision=None,
               memory_budget=None) -> PotentialSlices:
@@ -156,36 +200,8 @@ def potential(structure: Structure, sampling=None, gpts=None, slice_thickness: f
         precision: 'float32' (default) or 'float64'.
         memory_budget: bytes for batching slices (default from :mod:`jaxem.accel`).
     Returns:
-        :class:`PotentialSlices`.
+        :class:`PotentialSlices`. To differentiate with respect to the structure, use
+        :func:`potential_builder` (the slice layout needs concrete z positions).
     """
-    if not isinstance(structure, Structure):
-        raise TypeError(f"structure must be a jaxem Structure, got {type(structure).__name__}")
-    structure.check_orthorhombic()
-    lx, ly, lz = structure.lengths
-    grid = Grid.from_extent((ly, lx), sampling=sampling, gpts=gpts)
-    rdtype = real_dtype(resolve_precision(precision))
-
-    repeats = structure.z_repeats if _unit_is_periodic(structure) else 1
-    n_atoms = len(structure)
-    nu = n_atoms // repeats
-    n_unit, dz = slices_for_structure(lz / repeats, slice_thickness)
-
-    numbers = np.asarray(structure.numbers)[:nu]
-    species, species_index = np.unique(numbers, return_inverse=True)
-    table = _atom_tables(np.asarray(structure.positions)[:nu, 2], species_index, n_unit, dz, len(species))
-
-    param = get_parametrization(parametrization)
-    k = jnp.sqrt(grid.k2(rdtype))
-    form = param.scattering_factor(species, k).astype(rdtype)
-
-    s, m = table.shape[1], table.shape[2]
-    per_slice = 8 * (grid.gpts[0] * grid.gpts[1] * (3 + s) + 2 * s * m * sum(grid.gpts))
-    batch = batch_size(per_slice, n_unit, memory_budget)
-
-    arr = projected_potential_slices(
-        jnp.asarray(structure.positions[:nu], rdtype), jnp.asarray(structure.u2[:nu], rdtype),
-        jnp.asarray(structure.occupancy[:nu], rdtype), jnp.asarray(table), form, grid,
-        debye_waller=bool(debye_waller), batch=int(batch),
-    )
-    sequence = tuple(int(i) for i in np.tile(np.arange(n_unit), repeats))
-    return PotentialSlices(arr, sequence, float(dz), grid)
+    return potential_builder(structure, sampling, gpts, slice_thickness, parametrization, debye_waller,
+                             precision, memory_budget)(structure)
