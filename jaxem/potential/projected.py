@@ -68,7 +68,8 @@ class PotentialSlices:
 
 
 def _unit_is_periodic(structure: Structure) -> bool:
-    """True when the atoms are z_repeats shifted copies of the first unit (checked on the host)."""
+    """True when the atoms are z_repeats shifted copies of the first unit (checked on the host to
+    1e-4 Å, the resolution of float32 positions ~100 Å from the origin)."""
     r = structure.z_repeats
     if r == 1:
         return True
@@ -83,7 +84,7 @@ def _unit_is_periodic(structure: Structure) -> bool:
     cz = np.asarray(structure.cell)[2] / r
     blocks = pos.reshape(r, nu, 3) - np.arange(r)[:, None, None] * cz
     numbers = np.asarray(structure.numbers).reshape(r, nu)
-    return bool(np.allclose(blocks, blocks[:1], atol=1e-6) and np.all(numbers == numbers[:1]))
+    return bool(np.allclose(blocks, blocks[:1], atol=1e-4) and np.all(numbers == numbers[:1]))
 
 
 def _atom_tables(z_unit, species_index, n_slices, dz, n_species):
