@@ -1,8 +1,9 @@
 """Wave propagation: waves, multislice (lax.scan over slices), batching, detection helpers."""
 from .waves import Waves, plane_wave, waves_from_array
 from .multislice import fresnel_propagator, multislice, multislice_array, transmission_functions
+from .ensembles import EnsembleWaves, einstein_positions, ensemble_mean, frozen_phonon_multislice
 from .detect import diffraction_pattern, diffraction_patterns_array, intensity
 
-__all__ = ["Waves", "plane_wave", "waves_from_array", "fresnel_propagator", "multislice",
+__all__ = ["EnsembleWaves", "einstein_positions", "ensemble_mean", "frozen_phonon_multislice", "Waves", "plane_wave", "waves_from_array", "fresnel_propagator", "multislice",
            "multislice_array", "transmission_functions", "diffraction_pattern",
            "diffraction_patterns_array", "intensity"]
