@@ -34,8 +34,10 @@ H. Kohl, *Transmission Electron Microscopy*, 5th ed. (Springer 2008), §6.4.
 """
 from __future__ import annotations
 
+import functools
 import math
 
+import jax
 import jax.numpy as jnp
 from .. import physics
 from ._checks import (check_aberrations, check_energy, check_scalar, complex_of, resolve_real_dtype)
@@ -148,6 +150,7 @@ def focal_spread_from_instabilities(Cc, energy, energy_spread=0.0, voltage_insta
                                  + (2 * float(current_instability)) ** 2)
 
 
+@functools.partial(jax.jit, static_argnames=("include_phase",))
 def transfer_function(aberrations: Aberrations, ky, kx, wavelength, aperture: Aperture | None = None,
                       focal_spread=0.0, source_angle=0.0, include_phase=True):
     """H(k) = A(λk) exp(−iχ(k)) E_t(k) E_s(k) at frequencies (``ky``, ``kx``) [1/Å] (pure, jit-able).

@@ -7,6 +7,8 @@ Both act on the *intensity* I(r) (not on the wave), as multiplications of its Fo
 * **Image spread** (vibration, drift, instabilities): convolution with a Gaussian of standard
   deviation σ [Å] per axis, G(k) = exp(−2π² (σ_x² k_x² + σ_y² k_y²)); the information limit from
   image spread is ≈ π σ (Thust, Phys. Rev. Lett. 102, 220801 (2009); Dr. Probe ``wavimg``).
+  On the periodic grid G is cut at Nyquist, so for σ below ~2 pixels the blur kernel rings with
+  negative lobes of the order of G at Nyquist (≤ 3e-9 for σ ≥ 2 pixels).
 * **Detector MTF**: the parametric form of Van den Broek, Van Aert & Van Dyck, Microsc. Microanal.
   18, 336 (2012),
 
