@@ -228,7 +228,7 @@ def ctf_profile(k, energy, aberrations=None, azimuth=0.0, objective_aperture=Non
     check_scalar("focal_spread", focal_spread, "Å", nonnegative=True)
     check_scalar("source_angle", source_angle, "mrad", nonnegative=True)
     check_scalar("azimuth", azimuth, "rad")
-    dtype = resolve_real_dtype(precision, k if hasattr(k, "dtype") else None)
+    dtype = resolve_real_dtype(precision)
     k = jnp.asarray(k).astype(dtype)
     return transfer_function(ab, k * jnp.sin(azimuth), k * jnp.cos(azimuth), physics.wavelength(e),
                              ap, focal_spread, source_angle)

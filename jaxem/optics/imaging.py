@@ -87,7 +87,10 @@ def hrtem_image(exit_wave, grid, energy, aberrations: Aberrations | None = None,
         image_spread: Gaussian image spread σ [Å] or (σ_y, σ_x) [Å], ≥ 0, or None.
         mtf: :class:`DetectorMTF` or None.
         method: ``"envelope"``, ``"focal_average"`` or ``"coherent"`` (see the module docstring).
-        n_focal: number of Gauss–Hermite defocus nodes for ``"focal_average"`` (static, ≥ 1).
+        n_focal: number of Gauss–Hermite defocus nodes for ``"focal_average"`` (static, ≥ 1). The
+            error falls quickly with n once n exceeds a few times b = π λ Δ k_max² (k_max the
+            largest transmitted frequency): for b ≈ 4, 8/16/24 nodes give 1e-2/1e-6/1e-12
+            relative error against a dense defocus integral (``tests/optics/test_imaging.py``).
         precision: None (from ``exit_wave``), ``"float32"`` or ``"float64"``.
         budget: memory budget for batching focal nodes (bytes or '2G'; default from ``accel``).
 

@@ -98,7 +98,7 @@ def probe(grid, energy, semi_angle, aberrations: Aberrations | None = None, posi
         aberrations: :class:`Aberrations` (None: aberration-free).
         positions: (…, 2) probe positions (y, x) [Å]; None: the centre of the cell.
         edge_width: raised-cosine edge width of the aperture [mrad] (0: hard).
-        precision: ``"float32"`` (default) or ``"float64"``; float64 input positions imply float64.
+        precision: ``"float32"`` (default) or ``"float64"`` (positions are cast to it).
         budget: memory budget for batching positions (bytes or '2G'; default from ``jaxem.accel``).
 
     Returns:
@@ -107,7 +107,7 @@ def probe(grid, energy, semi_angle, aberrations: Aberrations | None = None, posi
     Raises:
         ValueError: bad energy, semi-angle, edge, positions (shape, NaN) or a too coarse grid.
     """
-    dtype = resolve_real_dtype(precision, positions if hasattr(positions, "dtype") else None)
+    dtype = resolve_real_dtype(precision)
     pos = _positions(grid, positions, dtype)
     transfer = probe_transfer(grid, energy, semi_angle, aberrations, edge_width,
                               precision="float64" if dtype == jnp.float64 else "float32")
