@@ -178,7 +178,7 @@ def SiC_3C(**kwargs) -> Structure:
 
 
 def SiC_4H(**kwargs) -> Structure:
-    """4H-SiC (8 atoms, hexagonal a = 3.073 Å, c = 10.053 Å, ideal ABCB stacking)."""
+    """4H-SiC (8 atoms, hexagonal a = 3.080 Å, c = 10.081 Å, ideal ABCB stacking)."""
     return crystal("SiC-4H", **kwargs)
 
 
