@@ -174,6 +174,9 @@ def read_cif(path, B=None, U_iso=None, u2=None, index: int = 0) -> Structure:
             any_dw = True
         else:
             ucart = np.zeros((3, 3))
+        if np.min(np.linalg.eigvalsh(ucart)) < -1e-12:
+            raise ValueError(f"CIF site {labels[k]!r} has a negative displacement parameter "
+                             f"(U/B must be ≥ 0 Å², got eigenvalues {np.linalg.eigvalsh(ucart).round(6)})")
         seen = []
         for rot, tr in ops:
             f = (rot @ frac[k] + tr) % 1.0
@@ -185,7 +188,7 @@ def read_cif(path, B=None, U_iso=None, u2=None, index: int = 0) -> Structure:
             numbers.append(z)
             positions.append(f @ cell)
             occupancy.append(occ[k])
-            u2s.append(np.clip(np.diag(rcart @ ucart @ rcart.T), 0.0, None))
+            u2s.append(np.maximum(np.diag(rcart @ ucart @ rcart.T), 0.0))  # round-off only
     given = [x is not None for x in (B, U_iso, u2)]
     if not any(given):
         u2 = np.array(u2s)
