@@ -22,7 +22,6 @@ from pathlib import Path
 
 import numpy as np
 
-from ..io import atomic_path
 from .elements import atomic_number, symbol
 from .structure import Structure
 
@@ -251,6 +250,8 @@ def write_cif(structure: Structure, path, title: str = "jaxem") -> Path:
     """
     if not isinstance(structure, Structure):
         raise TypeError(f"structure must be a jaxem Structure, got {type(structure).__name__}")
+    from ..io.atomic import atomic_path  # lazy: io/ sits on a higher floor (file writing only)
+
     text = cif_text(structure, title)
     with atomic_path(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
@@ -303,6 +304,8 @@ def write(structure: Structure, path, format: str | None = None) -> Path:
     if (format or path.suffix.lstrip(".")).lower() == "cif":
         return write_cif(structure, path)
     import ase.io
+
+    from ..io.atomic import atomic_path
 
     with atomic_path(path) as tmp:
         ase.io.write(str(tmp), structure.to_ase(), format=format or None)

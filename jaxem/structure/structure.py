@@ -3,7 +3,7 @@
 Frame: positions are Cartesian (x, y, z) [Å]; the beam travels along +z; the cell rows are the
 lattice vectors a, b, c [Å]. Multislice needs a cell whose c vector is along z and whose a, b
 vectors span the x–y plane along x and y (an orthorhombic cell); :meth:`Structure.check_orthorhombic`
-says so clearly otherwise (orient with ``jaxem.structure.builders.zone_axis``).
+says so clearly otherwise (orient with ``jaxem.structure.zone_axis``).
 
 Thermal vibrations: each atom carries its mean-square displacement per Cartesian direction
 ``u2`` (N, 3) [Å²]; B = 8π²⟨u²⟩ (isotropic B → the same u² in x, y, z).
