@@ -53,7 +53,8 @@ def _column(block, name, n, default=None):
         values = [values]
     if len(values) != n:
         raise ValueError(f"CIF loop {name} has {len(values)} rows, expected {n}")
-    return [_num(v, name) if v is not None else default for v in values]
+    out = [_num(v, name) for v in values]
+    return [default if v is None else v for v in out]
 
 
 def _site_element(label: str, type_symbol) -> int:

@@ -10,8 +10,8 @@ four-index [UVTW] becomes [U−T, V−T, W], e.g. [11-20] → [110], [10-10] →
 
 searched among all lattice vectors with coefficients up to ``max_index``. "Lattice" is the true
 translation lattice of the structure: pure translations that map the structure onto itself (e.g.
-the face-centring vectors of a conventional fcc cell) are detected first, so Si [111] gives a
-12-atom cell rather than 48. Atoms are then collected from the periodic crystal into the new cell
+the face-centring vectors of a conventional fcc cell) are detected first (for inputs of up to 5000
+atoms), so Si [111] gives a 12-atom cell rather than 48. Atoms are then collected from the periodic crystal into the new cell
 and expressed in it as fractional coordinates × (|v1|, |v2|, |v3|).
 
 When no exactly orthogonal pair exists (e.g. tetragonal [101], where c/a is irrational), a pair
@@ -92,12 +92,16 @@ def pure_translations(structure: Structure, tol: float = 1e-4) -> np.ndarray:
     # embed kind as a 4th, widely separated coordinate so that only like atoms match
     pts = np.concatenate([frac, kind[:, None] * 10.0], axis=1)
     tree = cKDTree(pts % np.array([1, 1, 1, 1e9]), boxsize=np.array([1.0, 1.0, 1.0, 1e9]))
+    probe = np.random.default_rng(0).permutation(len(frac))[:16]  # cheap rejection first
     found = []
     for j in np.flatnonzero(kind == rare):
         t = (frac[j] - frac[i0]) % 1.0
-        moved = np.concatenate([(frac + t) % 1.0, kind[:, None] * 10.0], axis=1)
-        dist, _ = tree.query(moved, distance_upper_bound=ftol)
-        if np.all(np.isfinite(dist)):
+        for subset in (probe, slice(None)):
+            moved = np.concatenate([(frac[subset] + t) % 1.0, kind[subset, None] * 10.0], axis=1)
+            dist, _ = tree.query(moved, distance_upper_bound=ftol)
+            if not np.all(np.isfinite(dist)):
+                break
+        else:
             found.append(t)
     t = np.array(found).reshape(-1, 3)
     t[np.abs(t - 1.0) < ftol] = 0.0
@@ -155,7 +159,8 @@ def zone_axis(structure: Structure, uvw, max_index: int = 8, strain_tol: float =
     if not (0 <= strain_tol < 0.1):
         raise ValueError(f"strain_tol must lie in [0, 0.1), got {strain_tol!r}")
     cell = np.asarray(structure.cell, dtype=np.float64)
-    trans = pure_translations(structure)
+    # the true translation lattice (e.g. fcc centring); very large inputs use their cell lattice
+    trans = pure_translations(structure) if len(structure) <= 5000 else np.zeros((1, 3))
     basis = _primitive_basis(cell, trans)  # rows: fractional (conventional) coordinates
     # shortest lattice vector along uvw: uvw / k with k the largest divisor still on the lattice
     inv_basis = np.linalg.inv(basis)

@@ -203,3 +203,25 @@ def test_cif_text_is_p1_with_expected_columns():
     assert "'P 1'" in text and "_atom_site_U_iso_or_equiv" in text and "_atom_site_occupancy" in text
     line = [ln for ln in text.splitlines() if ln.startswith("Au1")][0].split()
     assert float(line[6]) == pytest.approx(0.62 / EIGHT_PI2)
+
+
+def test_explicit_symmetry_operations(tmp_path):
+    ops = ["x,y,z", "-y,x-y,z", "-x+y,-x,z", "-x,-y,z+1/2", "y,-x+y,z+1/2", "x-y,x,z+1/2",
+           "-y,-x,z", "-x+y,y,z", "x,x-y,z", "y,x,z+1/2", "x-y,-y,z+1/2", "-x,-x+y,z+1/2"]  # P6_3mc
+    text = ZNO_ANISO.split("loop_\n_atom_site_aniso_label")[0]
+    text = text.replace("_symmetry_Int_Tables_number 186\n",
+                        "_symmetry_Int_Tables_number 186\nloop_\n_space_group_symop_operation_xyz\n"
+                        + "".join(f"'{op}'\n" for op in ops))
+    text = text.replace("0.333333 0.666667", "0.3333333333 0.6666666667")
+    path = tmp_path / "zno_ops.cif"
+    path.write_text(text)
+    s = read_cif(path)
+    assert len(s) == 4 and _as_set(s) == _as_set(crystals.ZnO())
+    np.testing.assert_allclose(np.asarray(s.u2)[np.asarray(s.numbers) == 30], 0.0070)
+
+
+def test_unknown_cif_values_fall_back_to_defaults(tmp_path):
+    path = tmp_path / "q.cif"
+    path.write_text(SRTIO3_PM3M.replace("0.5 0.5 0 0.95 0.009275", "0.5 0.5 0 ? 0.009275"))
+    s = read_cif(path)
+    np.testing.assert_allclose(np.asarray(s.occupancy), 1.0)
