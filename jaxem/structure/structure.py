@@ -176,6 +176,13 @@ class Structure:
             shift[a] = lengths[a] / 2 - (pos[:, a].min() + pos[:, a].max()) / 2
         return self.translate(shift)
 
+    def zone_axis(self, uvw, **kwargs) -> "Structure":
+        """Orthorhombic cell with the beam (z) along the lattice direction ``uvw``; see
+        :func:`jaxem.structure.zone_axis` for the keyword arguments."""
+        from .orientation import zone_axis
+
+        return zone_axis(self, uvw, **kwargs)
+
     # ---- interop --------------------------------------------------------------------------------
     @classmethod
     def from_ase(cls, atoms, B=None, u2=None, occupancy=None) -> "Structure":

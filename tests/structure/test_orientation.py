@@ -160,3 +160,10 @@ def test_supercell_input_gives_the_same_cell():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         zone_axis(crystals.ZnO(), [0, 0, 1])  # exact: no strain warning
+
+
+def test_method_chain_from_the_house_plan():
+    sto = crystals.SrTiO3().zone_axis([0, 0, 1]).repeat(8, 8, 26)
+    ref = zone_axis(crystals.SrTiO3(), [0, 0, 1]).repeat(8, 8, 26)
+    np.testing.assert_array_equal(np.asarray(sto.positions), np.asarray(ref.positions))
+    assert sto.z_repeats == 26
