@@ -219,7 +219,7 @@ def zone_axis(structure: Structure, uvw, max_index: int = 8, strain_tol: float =
         raise ValueError(f"zone axis {uvw.tolist()} needs a cell of {n_new} atoms > max_atoms={max_atoms}")
 
     # atoms of the periodic crystal inside the new cell
-    pos0 = np.asarray(structure.positions, dtype=np.float64)
+    pos0 = ((np.asarray(structure.positions, dtype=np.float64) @ np.linalg.inv(cell)) % 1.0) @ cell
     inv_vecs = np.linalg.inv(vecs)
     corners = np.array(list(itertools.product((0, 1), repeat=3)), float) @ vecs_frac
     lo = np.floor(corners.min(0)) - 1

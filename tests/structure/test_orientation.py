@@ -167,3 +167,11 @@ def test_method_chain_from_the_house_plan():
     ref = zone_axis(crystals.SrTiO3(), [0, 0, 1]).repeat(8, 8, 26)
     np.testing.assert_array_equal(np.asarray(sto.positions), np.asarray(ref.positions))
     assert sto.z_repeats == 26
+
+
+def test_unwrapped_input_positions():
+    s = crystals.SrTiO3()
+    moved = s.translate([10.3, -7.0, 22.1])
+    o, ref = zone_axis(moved, [1, 1, 0]), zone_axis(s, [1, 1, 0])
+    assert len(o) == len(ref) == 10
+    _same_shells(_shells(o), _shells(ref))
