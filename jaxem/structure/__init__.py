@@ -1,9 +1,29 @@
-"""Atomic structures: the Structure pytree, slicing along the beam, and builders/IO.
+"""Atomic structures: the Structure pytree, built-in crystals, zone-axis orientation, slicing along
+the beam, and ASE/CIF import/export.
 
-Public API: :class:`Structure`, :func:`slice_assignment`, :func:`atomic_number`, :func:`symbol`.
+Public API: :class:`Structure`, :func:`slice_assignment`, :func:`slices_for_structure`,
+:func:`atomic_number`, :func:`symbol`, :mod:`crystals` (:func:`crystal`, :func:`list_crystals`, the
+builders ``Si``, ``diamond``, ``Ni``, ``SrTiO3``, ``ZnO``, ``SiC_3C``, ``SiC_4H``, ``BaTiO3``),
+:func:`zone_axis` (+ :class:`ZoneAxisInfo`), :func:`read_cif`, :func:`write_cif`, :func:`read`,
+:func:`write`, :func:`from_ase`, :func:`to_ase`.
+
+Example::
+
+    from jaxem.structure import crystals, zone_axis
+    sto = zone_axis(crystals.SrTiO3(), [0, 0, 1]).repeat(8, 8, 26)
 """
+from . import crystals
+from .crystals import (BaTiO3, Ni, Si, SiC_3C, SiC_4H, SrTiO3, ZnO, crystal, crystal_info, diamond,
+                       list_crystals)
 from .elements import atomic_number, symbol
-from .structure import Structure
+from .io import from_ase, read, read_cif, to_ase, write, write_cif
+from .orientation import ZoneAxisInfo, pure_translations, zone_axis
 from .slicing import slice_assignment, slices_for_structure
+from .structure import Structure
 
-__all__ = ["Structure", "atomic_number", "symbol", "slice_assignment", "slices_for_structure"]
+__all__ = [
+    "Structure", "atomic_number", "symbol", "slice_assignment", "slices_for_structure",
+    "crystals", "crystal", "crystal_info", "list_crystals", "Si", "diamond", "Ni", "SrTiO3", "ZnO",
+    "SiC_3C", "SiC_4H", "BaTiO3", "zone_axis", "ZoneAxisInfo", "pure_translations",
+    "read_cif", "write_cif", "read", "write", "from_ase", "to_ase",
+]

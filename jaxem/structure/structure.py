@@ -3,7 +3,7 @@
 Frame: positions are Cartesian (x, y, z) [Å]; the beam travels along +z; the cell rows are the
 lattice vectors a, b, c [Å]. Multislice needs a cell whose c vector is along z and whose a, b
 vectors span the x–y plane along x and y (an orthorhombic cell); :meth:`Structure.check_orthorhombic`
-says so clearly otherwise (orient with ``jaxem.structure.builders.zone_axis``).
+says so clearly otherwise (orient with ``jaxem.structure.zone_axis``).
 
 Thermal vibrations: each atom carries its mean-square displacement per Cartesian direction
 ``u2`` (N, 3) [Å²]; B = 8π²⟨u²⟩ (isotropic B → the same u² in x, y, z).
@@ -175,6 +175,13 @@ class Structure:
         for a in axes:
             shift[a] = lengths[a] / 2 - (pos[:, a].min() + pos[:, a].max()) / 2
         return self.translate(shift)
+
+    def zone_axis(self, uvw, **kwargs) -> "Structure":
+        """Orthorhombic cell with the beam (z) along the lattice direction ``uvw``; see
+        :func:`jaxem.structure.zone_axis` for the keyword arguments."""
+        from .orientation import zone_axis
+
+        return zone_axis(self, uvw, **kwargs)
 
     # ---- interop --------------------------------------------------------------------------------
     @classmethod
