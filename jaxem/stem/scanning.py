@@ -1,0 +1,251 @@
+"""Batched probe scanning with detectors, for all thermal models.
+
+For each probe position r0 the incident wave is ψ0 = F⁻¹[P(k)·exp(−2πik·r0)], with P the probe
+transfer A(k)·exp(−iχ(k)) normalised so Σ|ψ0|² = 1; it is propagated by multislice, and its
+diffraction pattern DP = |F[ψ]|²/N (fraction of the probe per pixel) goes to the detectors.
+
+Thermal models:
+* ``thermal=None``: the given potential (real, or complex V + iV′ for an absorptive model).
+* ``thermal="einstein"``: frozen phonons, ``n_configs`` random Einstein configurations of
+  ``structure`` (⟨u²⟩ from its Debye–Waller factors); detector signals averaged over configurations.
+* ``thermal="snapshots"``: frozen phonons from given positions (n, N, 3), e.g. MD snapshots.
+
+Positions run through ``lax.map`` in batches sized from the memory budget; configurations are averaged
+with running sums (:func:`jaxem.propagate.ensemble_mean`). The scan is cut into chunks of rows
+(a progress bar counts them); 4D-STEM chunks can be streamed to zarr (:func:`stem_scan_to_zarr`).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .. import physics
+from ..accel import batch_size as budget_batch_size
+from ..accel import memory_budget as get_budget
+from ..measurement import Axis, Measurement
+from ..optics import Aberrations
+from ..optics.probes import probe_transfer
+from ..potential import PotentialSlices, potential_builder
+from ..propagate.ensembles import einstein_positions, ensemble_mean
+from ..propagate.multislice import fresnel_propagator, multislice_array, transmission_functions
+from .detectors import AnnularDetector, CenterOfMassDetector, PixelatedDetector, SegmentedDetector
+from .scan import GridScan
+
+
+@dataclass(frozen=True)
+class STEMSimulation:
+    """Everything but the specimen: beam, probe, detectors (static configuration).
+
+    Attributes:
+        energy: [eV]; semi_angle: convergence semi-angle [mrad]; aberrations: probe aberrations.
+        detectors: tuple of detectors; edge_width: probe aperture edge [mrad].
+    """
+
+    energy: float
+    semi_angle: float
+    detectors: tuple
+    aberrations: Aberrations = field(default_factory=Aberrations)
+    edge_width: float = 0.0
+
+
+def _plan(sim: STEMSimulation, grid):
+    lin, names, pix, com = [], [], [], []
+    for d in sim.detectors:
+        if isinstance(d, (AnnularDetector, SegmentedDetector)):
+            lin.append(d.masks(grid, sim.energy))
+            names += d.channel_names()
+        elif isinstance(d, PixelatedDetector):
+            pix.append(d)
+        elif isinstance(d, CenterOfMassDetector):
+            com.append(d)
+        else:
+            raise TypeError(f"unknown detector {d!r}")
+    masks = np.concatenate(lin) if lin else np.zeros((0,) + grid.gpts)
+    return masks, names, pix, com
+
+
+def _scan_kernel(positions, trans, seq, prop, probe_k, masks, com_w, pix_dets, grid, energy, batch):
+    """Detector signals for positions (P, 2) through one potential (pure; jit by the caller)."""
+    ky, kx = grid.frequencies(jnp.float64 if probe_k.dtype == jnp.complex128 else jnp.float32)
+    npix = grid.gpts[0] * grid.gpts[1]
+
+    def one(r0):
+        ramp = jnp.exp(-2j * jnp.pi * (ky[:, None] * r0[0] + kx[None, :] * r0[1])).astype(probe_k.dtype)
+        psi = jnp.fft.ifft2(probe_k * ramp)
+        psi = multislice_array(psi, trans, seq, prop)
+        dp = jnp.abs(jnp.fft.fft2(psi)) ** 2 / npix
+        out = {"lin": jnp.tensordot(dp, masks, axes=((0, 1), (1, 2)))}
+        for j, (c, w) in enumerate(com_w):
+            out[f"com{j}"] = c.apply(dp, w)
+        for j, d in enumerate(pix_dets):
+            out[f"pix{j}"] = d.apply(dp, grid, energy)
+        return out
+
+    return jax.lax.map(one, positions, batch_size=batch)
+
+
+def stem_scan(sim: STEMSimulation, scan: GridScan, potential: PotentialSlices | None = None, structure=None,
+              thermal=None, n_configs: int = 8, key=None, snapshots=None,
+              parametrization: str = "lobato", memory_budget=None, progress: bool = True,
+              chunk_callback=None, precision=None) -> dict:
+    """Simulate a STEM scan; returns {detector name: Measurement}.
+
+    Args:
+        sim: beam, probe and detectors.
+        scan: probe positions (must lie inside the cell).
+        potential: for ``thermal=None`` (real or absorptive complex potential).
+        structure: for frozen phonons (``thermal='einstein'`` or ``'snapshots'``).
+        thermal: None, 'einstein' or 'snapshots'.
+        n_configs, key: Einstein configurations and PRNG key; snapshots: (n, N, 3) positions [Å].
+        parametrization: potential parametrization for frozen phonons.
+        memory_budget: bytes (default from :mod:`jaxem.accel`).
+        chunk_callback: called as ``f(row_slice, {name: array})`` after each chunk of rows (streaming).
+    """
+    if thermal not in (None, "einstein", "snapshots"):
+        raise ValueError(f"thermal must be None, 'einstein' or 'snapshots', got {thermal!r}")
+    if not isinstance(potential, PotentialSlices):
+        raise TypeError("potential= must be PotentialSlices (for frozen phonons: the static structure's "
+                        "potential, which fixes the grid and the slicing)")
+    if thermal is not None:
+        if structure is None:
+            raise ValueError(f"thermal={thermal!r} needs structure=Structure")
+        flat = structure.replace(z_repeats=1)
+    grid = potential.grid
+    scan.check_inside(grid.extent)
+    physics.wavelength(sim.energy)
+    cdtype = jnp.complex128 if precision == "float64" else jnp.complex64
+    rdtype = jnp.float64 if precision == "float64" else jnp.float32
+
+    pk = probe_transfer(grid, sim.energy, sim.semi_angle, sim.aberrations, sim.edge_width, precision=precision)
+    npix = grid.gpts[0] * grid.gpts[1]
+    pk = (pk * jnp.sqrt(npix / jnp.sum(jnp.abs(pk) ** 2))).astype(cdtype)
+    masks_np, names, pix_dets, com_dets = _plan(sim, grid)
+    masks = jnp.asarray(masks_np, rdtype)
+    com_w = tuple((c, jnp.asarray(c.weights(grid, sim.energy), rdtype)) for c in com_dets)
+    sigma = physics.interaction_constant(sim.energy)
+    prop = fresnel_propagator(grid, sim.energy, potential.slice_thickness, dtype=cdtype)
+
+    positions = scan.positions()
+    pix_bytes = sum(int(np.prod(d.crop(grid, sim.energy))) // d.bin**2 for d in pix_dets) * 4
+    per_position = 8 * npix * 10 + pix_bytes
+    pos_batch = budget_batch_size(per_position, scan.n_positions, memory_budget)
+    out_bytes_per_row = scan.gpts[1] * (pix_bytes + 16 * (len(names) + 2))
+    rows_per_chunk = max(1, min(scan.gpts[0], int(get_budget(memory_budget) // max(1, 4 * out_bytes_per_row))))
+
+    kernel = partial(_scan_kernel, masks=masks, com_w=com_w, pix_dets=tuple(pix_dets), grid=grid,
+                     energy=sim.energy, batch=int(pos_batch))
+
+    if thermal is None:
+        trans = transmission_functions(potential.array, sigma, grid, cdtype)
+        seq = jnp.asarray(potential.sequence, jnp.int32)
+        run_chunk = jax.jit(lambda pos: kernel(pos, trans, seq, prop, pk))
+        n_members = 1
+    else:
+        build = potential_builder(flat, gpts=grid.gpts, slice_thickness=potential.slice_thickness,
+                                  parametrization=parametrization, precision=precision)
+        seq = jnp.asarray(build(flat).sequence, jnp.int32)
+        if thermal == "einstein":
+            if n_configs is None or int(n_configs) < 1:
+                raise ValueError(f"n_configs must be ≥ 1, got {n_configs!r}")
+            if float(jnp.max(flat.u2)) <= 0:
+                raise ValueError("frozen phonons need Debye–Waller factors: the structure has B = 0 everywhere")
+            members = jax.random.split(key if key is not None else jax.random.key(0), int(n_configs))
+        else:
+            members = jnp.asarray(snapshots, rdtype)
+            if members.ndim != 3 or members.shape[1:] != (len(flat), 3):
+                raise ValueError(f"snapshots must have shape (n, {len(flat)}, 3) [Å], got {members.shape}")
+        n_members = int(members.shape[0])
+        pos0, u2 = flat.positions.astype(rdtype), flat.u2.astype(rdtype)
+
+        def member_signals(m, pos):
+            p = einstein_positions(m, pos0, u2) if thermal == "einstein" else m
+            pot = build(flat.replace(positions=p))
+            return kernel(pos, transmission_functions(pot.array, sigma, grid, cdtype), seq, prop, pk)
+
+        run_chunk = jax.jit(lambda pos: ensemble_mean(lambda m: member_signals(m, pos), members, 1))
+
+    from tqdm.auto import tqdm
+
+    results = {}
+    bar = tqdm(total=scan.gpts[0], desc="STEM scan (rows)", disable=not progress, unit="row")
+    for r0 in range(0, scan.gpts[0], rows_per_chunk):
+        rows = slice(r0, min(scan.gpts[0], r0 + rows_per_chunk))
+        pos = jnp.asarray(positions[rows].reshape(-1, 2), rdtype)
+        out = run_chunk(pos)
+        nrow = rows.stop - rows.start
+        chunk = {k: np.asarray(v).reshape((nrow, scan.gpts[1]) + v.shape[1:]) for k, v in out.items()}
+        if chunk_callback is not None:
+            chunk_callback(rows, chunk)
+        for k, v in chunk.items():
+            if chunk_callback is None or not k.startswith("pix"):
+                results.setdefault(k, []).append(v)
+        bar.update(nrow)
+    bar.close()
+    return _measurements(results, names, pix_dets, com_dets, scan, grid, sim, thermal, n_members)
+
+
+def _measurements(results, names, pix_dets, com_dets, scan, grid, sim, thermal, n_members):
+    scan_axes = (Axis("scan_y", scan.sampling[0], "Å", scan.start[0]), Axis("scan_x", scan.sampling[1], "Å", scan.start[1]))
+    meta = {"energy": sim.energy, "semi_angle_mrad": sim.semi_angle, "thermal": thermal or "static",
+            "n_configurations": n_members}
+    out = {}
+    if "lin" in results:
+        lin = np.concatenate(results["lin"])
+        for i, name in enumerate(names):
+            out[name] = Measurement(lin[..., i], scan_axes, {**meta, "quantity": "fraction of probe intensity"})
+    for j, c in enumerate(com_dets):
+        if f"com{j}" in results:
+            arr = np.concatenate(results[f"com{j}"])
+            out[c.name] = Measurement(arr, scan_axes + (Axis("component (θy, θx)"),), {**meta, "units": "mrad"})
+    for j, d in enumerate(pix_dets):
+        if f"pix{j}" in results:
+            arr = np.concatenate(results[f"pix{j}"])
+            sy, sx = d.sampling(grid, sim.energy)
+            my, mx = arr.shape[-2:]
+            axes = scan_axes + (Axis("θy", sy, "mrad", -(my // 2) * sy), Axis("θx", sx, "mrad", -(mx // 2) * sx))
+            out[d.name] = Measurement(arr, axes, {**meta, "quantity": "fraction of probe intensity"})
+    return out
+
+
+def stem_scan_to_zarr(path, sim: STEMSimulation, scan: GridScan, **kwargs) -> dict:
+    """Like :func:`stem_scan`, but pixelated 4D-STEM data go to a zarr v3 store chunk by chunk.
+
+    The store is written to a temporary sibling and moved into place at the end (atomic). Arrays
+    ``<detector>`` have shape (scan_y, scan_x, ky, kx) with one chunk per scan row; the other
+    detectors are returned in memory and stored as well.
+    """
+    import zarr
+
+    from ..io import atomic_path
+
+    pix = [d for d in sim.detectors if isinstance(d, PixelatedDetector)]
+    if not pix:
+        raise ValueError("stem_scan_to_zarr needs at least one PixelatedDetector")
+    path = Path(path)
+    with atomic_path(path, is_dir=True) as tmp:
+        root = zarr.open_group(str(tmp), mode="w", zarr_format=3)
+        arrays = {}
+
+        def callback(rows, chunk):
+            for j, d in enumerate(pix):
+                data = chunk[f"pix{j}"]
+                if d.name not in arrays:
+                    arrays[d.name] = root.create_array(d.name, shape=scan.gpts + data.shape[2:], dtype=data.dtype,
+                                                       chunks=(1, scan.gpts[1]) + data.shape[2:])
+                arrays[d.name][rows] = data
+
+        res = stem_scan(sim, scan, chunk_callback=callback, **kwargs)
+        for name, m in res.items():
+            arr = root.create_array(name, shape=m.shape, dtype=np.asarray(m.array).dtype)
+            arr[...] = np.asarray(m.array)
+            arr.attrs.update({"axes": [a.to_dict() for a in m.axes], "metadata": m.metadata})
+        for d in pix:
+            arrays[d.name].attrs.update({"energy": sim.energy, "detector_sampling_mrad": list(d.sampling(
+                kwargs.get("potential").grid, sim.energy)), "scan_sampling_A": list(scan.sampling)})
+    return res
