@@ -21,6 +21,9 @@ Both act on the *intensity* I(r) (not on the wave), as multiplications of its Fo
 """
 from __future__ import annotations
 
+import functools
+
+import jax
 import jax.numpy as jnp
 import numpy as np
 from flax import struct
@@ -118,6 +121,7 @@ def check_image_spread(image_spread):
     return image_spread
 
 
+@functools.partial(jax.jit, static_argnames=("grid",))
 def blur_intensity(intensity, grid, image_spread=None, mtf: DetectorMTF | None = None):
     """Apply image spread and detector MTF to an intensity (…, ny, nx) on ``grid`` (pure, jit-able).
 

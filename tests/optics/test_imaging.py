@@ -170,10 +170,11 @@ def test_gradients_float64(rng):
 
     ab = jax.tree.map(jnp.float64, Aberrations.create(defocus=120.0, Cs=6e5, C12=10.0, phi12=0.3))
     for method in ("envelope", "focal_average"):
-        check_grads(lambda a, s: loss(a, s, method), (ab, jnp.float64(30.0)), order=1, modes=["rev"], eps=1e-4)
+        f = jax.jit(lambda a, s, m=method: loss(a, s, m))
+        check_grads(f, (ab, jnp.float64(30.0)), order=1, modes=["rev"], eps=1e-4)
     # defocus through the Aberrations.create alias
-    check_grads(lambda d: loss(Aberrations.create(defocus=d, Cs=6e5), 30.0, "envelope"), (jnp.float64(120.0),),
-                order=1, modes=["rev", "fwd"], eps=1e-3)
+    f = jax.jit(lambda d: loss(Aberrations.create(defocus=d, Cs=6e5), 30.0, "focal_average"))
+    check_grads(f, (jnp.float64(120.0),), order=1, modes=["fwd"], eps=1e-3)
 
 
 def test_jit_with_static_arguments(rng):
