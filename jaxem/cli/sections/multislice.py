@@ -7,12 +7,9 @@ ORDER = 10
 
 
 def srtio3_unit():
-    from jaxem.structure import Structure
+    from jaxem.structure import crystals
 
-    a = 3.905
-    # B [Å²] at room temperature (see jaxem/data/crystals.json for sources)
-    return Structure.create([[0, 0, 0], [a / 2, a / 2, a / 2], [a / 2, a / 2, 0], [a / 2, 0, a / 2], [0, a / 2, a / 2]],
-                            ["Sr", "Ti", "O", "O", "O"], [a, a, a], B={"Sr": 0.62, "Ti": 0.41, "O": 0.72})
+    return crystals.SrTiO3()  # published a and room-temperature B (sources in jaxem/data/crystals.json)
 
 
 def kirkland_five_atoms():
