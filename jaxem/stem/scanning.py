@@ -80,7 +80,7 @@ def _scan_kernel(positions, trans, seq, prop, probe_k, masks, com_w, pix_dets, g
         psi = jnp.fft.ifft2(probe_k * ramp)
         psi = multislice_array(psi, trans, seq, prop)
         dp = jnp.abs(jnp.fft.fft2(psi)) ** 2 / npix
-        out = {"lin": jnp.tensordot(dp, masks, axes=((0, 1), (1, 2)))}
+        out = {"lin": jnp.tensordot(dp, masks, axes=((0, 1), (1, 2)))} if masks.shape[0] else {}
         for j, (c, w) in enumerate(com_w):
             out[f"com{j}"] = c.apply(dp, w)
         for j, d in enumerate(pix_dets):
