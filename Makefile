@@ -17,6 +17,9 @@ $(STAMP): pyproject.toml constraints.txt
 
 install: $(STAMP)
 
+system-packages:
+	@bash .ci/system-packages
+
 demo: install
 	$(BIN)/jaxem demo --out demo
 
