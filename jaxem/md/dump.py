@@ -80,15 +80,21 @@ def _open(path: Path):
     return gzip.open(path, "rb") if magic == b"\x1f\x8b" else open(path, "rb")
 
 
-def count_frames(path) -> int:
-    """Number of ``ITEM: TIMESTEP`` headers in a dump file (plain or gzip), by a chunked byte scan."""
+def count_frames(path, chunk_size: int = 1 << 24) -> int:
+    """Number of ``ITEM: TIMESTEP`` headers in a dump file (plain or gzip), by a byte scan in chunks of
+    ``chunk_size`` bytes."""
     path = Path(path)
+    if int(chunk_size) != chunk_size or chunk_size < 1:
+        raise ValueError(f"chunk_size must be a positive integer, got {chunk_size!r}")
     key, n, tail = b"ITEM: TIMESTEP", 0, b""
-    with _open(path) as f:
-        while chunk := f.read(1 << 24):
-            buf = tail + chunk
-            n += buf.count(key)
-            tail = buf[-(len(key) - 1):]  # shorter than key: a match straddling chunks is counted once
+    try:
+        with _open(path) as f:
+            while chunk := f.read(chunk_size):
+                buf = tail + chunk
+                n += buf.count(key)
+                tail = buf[-(len(key) - 1):]  # shorter than key: a match straddling chunks is counted once
+    except (EOFError, OSError, gzip.BadGzipFile) as e:
+        raise ValueError(f"{path}: file truncated or corrupt ({e})") from None
     return n
 
 
@@ -231,8 +237,9 @@ def iter_dump(path, start: int = 0, stop: int | None = None, step: int = 1) -> I
             while True:
                 item = reader.readline("an ITEM: line")
                 if item.startswith("ITEM: NUMBER OF ATOMS"):
+                    text = reader.readline("number of atoms")
                     try:
-                        n = int(reader.readline("number of atoms").split()[0])
+                        n = int(text.split()[0])
                     except (ValueError, IndexError):
                         raise reader.error("cannot parse the number of atoms") from None
                 elif item.startswith("ITEM: BOX BOUNDS"):

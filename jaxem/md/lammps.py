@@ -141,7 +141,8 @@ class MDSettings:
         thermostat_damping_fs: Nosé–Hoover damping time [fs] (default 100 steps).
         seed: velocity seed (positive integer).
         pair_style: LAMMPS pair_style line (default 'tersoff').
-        pair_coeff: pair_coeff lines (default Tersoff SiC.tersoff for the structure's species).
+        pair_coeff: pair_coeff lines (default Tersoff SiC.tersoff for the structure's species);
+            ``{potentials}`` is replaced by :func:`potentials_dir` (e.g. '* * {potentials}/Si.tersoff Si').
         velocities: also dump vx vy vz [Å/ps].
         thermo_every: steps between thermo outputs.
     """
@@ -195,8 +196,13 @@ def lammps_input(settings: MDSettings, species_order, data_file="data.lmp", dump
                              "give pair_style=… and pair_coeff=[…]")
         pair = ["pair_style tersoff", f"pair_coeff * * {potential_file or 'SiC.tersoff'} {elements}"]
     else:
-        pair = [f"pair_style {settings.pair_style}"] + [f"pair_coeff {c}" if not c.startswith("pair_coeff") else c
-                                                         for c in settings.pair_coeff]
+        pdir = potentials_dir()
+        coeffs = [c if c.startswith("pair_coeff") else f"pair_coeff {c}" for c in settings.pair_coeff]
+        if any("{potentials}" in c for c in coeffs):
+            if pdir is None:
+                raise FileNotFoundError("pair_coeff uses {potentials} but no LAMMPS potentials directory was found")
+            coeffs = [c.replace("{potentials}", str(pdir)) for c in coeffs]
+        pair = [f"pair_style {settings.pair_style}"] + coeffs
     T = settings.temperature
     cols = "id type element xu yu zu" + (" vx vy vz" if settings.velocities else "")
     prod = (f"fix md all nvt temp {T} {T} {tdamp_ps}" if settings.ensemble == "nvt" else "fix md all nve")

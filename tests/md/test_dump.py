@@ -298,3 +298,19 @@ def test_error_bad_numbers_and_headers(tmp_path):
         read_dump(tmp_path / "missing.dump")
     with pytest.raises(ValueError, match="unwrap must be"):
         read_dump(tmp_path / "h.dump", unwrap="sometimes")
+
+
+def test_count_frames_across_chunk_boundaries(tmp_path):
+    p = tmp_path / "m.dump"
+    p.write_text(_multi_frame_text(9))
+    assert {count_frames(p, chunk_size=c) for c in (1, 5, 13, 14, 15, 97, 10_000)} == {9}
+
+
+def test_shipped_sic_dump():
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "jaxem" / "data" / "md" / "sic_300K.dump.gz"
+    tr = read_dump(path, timestep_fs=0.5)
+    assert tr.positions.shape == (101, 64, 3) and tr.unwrapped and tr.frame_interval_fs == 10.0
+    assert sorted(set(tr.numbers.tolist())) == [6, 14] and np.sum(tr.numbers == 6) == 32
+    assert np.allclose(tr.cells, np.diag([8.72] * 3))

@@ -1,5 +1,4 @@
 import math
-import shutil
 import subprocess
 
 import numpy as np
@@ -162,3 +161,10 @@ def test_tersoff_md_round_trip_debye_waller_and_multislice(record_property):
                                    potential(snap.with_positions(p), sampling=0.15, slice_thickness=1.8)).array)
              for p in ens[:2]]
     assert not np.allclose(waves[0], waves[1], atol=1e-3)  # different snapshots scatter differently
+
+
+def test_potentials_placeholder_in_user_pair_coeff():
+    if potentials_dir() is None:
+        pytest.skip("no LAMMPS potentials directory")
+    text = lammps_input(MDSettings(pair_style="tersoff", pair_coeff=("* * {potentials}/Si.tersoff Si",)), [14])
+    assert f"pair_coeff * * {potentials_dir()}/Si.tersoff Si" in text

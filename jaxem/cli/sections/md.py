@@ -3,7 +3,6 @@ dump when LAMMPS is missing), mean-square displacements per species, B(MD) vs ta
 factors, and the projected potential of one snapshot."""
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 TITLE = "MD snapshots: LAMMPS Tersoff runs, mean-square displacements and Debye–Waller factors"
