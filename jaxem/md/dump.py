@@ -268,8 +268,9 @@ def _species_numbers(frame: DumpFrame, species, path) -> np.ndarray:
     from ..structure import atomic_number
 
     if frame.elements is not None:
+        symbols, inverse = np.unique(frame.elements, return_inverse=True)
         try:
-            return np.array([atomic_number(e) for e in frame.elements], np.int32)
+            return np.array([atomic_number(e) for e in symbols], np.int32)[inverse]
         except ValueError as e:
             raise ValueError(f"{path}, line {frame.line}: {e}") from None
     if species is None:
@@ -280,8 +281,8 @@ def _species_numbers(frame: DumpFrame, species, path) -> np.ndarray:
     if missing:
         raise ValueError(f"{path}, line {frame.line}: no species given for atom type(s) {missing}; "
                          f"species maps types {sorted(mapping)}")
-    z = {t: atomic_number(s) for t, s in mapping.items()}
-    return np.array([z[t] for t in frame.types.tolist()], np.int32)
+    types, inverse = np.unique(frame.types, return_inverse=True)
+    return np.array([atomic_number(mapping[int(t)]) for t in types], np.int32)[inverse]
 
 
 def read_dump(path, species=None, unwrap="auto", start: int = 0, stop: int | None = None, step: int = 1,
@@ -394,7 +395,10 @@ def write_dump(path, trajectory: Trajectory, columns=("id", "type", "element", "
     types = np.array([type_of[int(z)] for z in nums])
     elements = np.array([symbol(int(z)) for z in nums])
     path = Path(path)
-    fmt = f"%.{precision}g"
+    if int(precision) != precision or not 1 <= precision <= 17:
+        raise ValueError(f"precision must be an integer in 1…17 significant digits, got {precision!r}")
+    spec = {c: f"%.{precision}g" for c in allowed} | {"id": "%d", "type": "%d", "element": "%s",
+                                                      "ix": "%d", "iy": "%d", "iz": "%d"}
     with atomic_path(path) as tmp:
         opener = gzip.open if path.suffix == ".gz" else open
         with opener(tmp, "wt", encoding="ascii") as f:
@@ -404,20 +408,18 @@ def write_dump(path, trajectory: Trajectory, columns=("id", "type", "element", "
                 s = (np.asarray(trajectory.positions[t]) - origin) @ np.linalg.inv(cell)
                 img = np.floor(s)
                 sw = s - img
-                vals = {"id": np.asarray(trajectory.ids).astype(str), "type": types.astype(str), "element": elements}
+                vals = {"id": np.asarray(trajectory.ids), "type": types, "element": elements}
                 derived = {"xs": sw, "xsu": s, "x": origin + sw @ cell, "xu": np.asarray(trajectory.positions[t])}
                 for key, arr in derived.items():
-                    suffix = key[1:]
                     for a, ax in enumerate("xyz"):
-                        vals[ax + suffix] = np.char.mod(fmt, arr[:, a])
+                        vals[ax + key[1:]] = arr[:, a]
                 for a, ax in enumerate("xyz"):
-                    vals["i" + ax] = img[:, a].astype(np.int64).astype(str)
+                    vals["i" + ax] = img[:, a].astype(np.int64)
                     if trajectory.velocities is not None:
-                        vals["v" + ax] = np.char.mod(fmt, np.asarray(trajectory.velocities[t])[:, a])
-                rows = vals[columns[0]]
-                for c in columns[1:]:
-                    rows = np.char.add(np.char.add(rows, " "), vals[c])
+                        vals["v" + ax] = np.asarray(trajectory.velocities[t])[:, a]
+                row_fmt = " ".join(spec[c] for c in columns)
+                rows = map(row_fmt.__mod__, zip(*(vals[c].tolist() for c in columns)))
                 f.write(f"ITEM: TIMESTEP\n{int(trajectory.timesteps[t])}\nITEM: NUMBER OF ATOMS\n{len(nums)}\n"
                         f"ITEM: BOX BOUNDS {flags}\n" + "\n".join(lines) + f"\nITEM: ATOMS {' '.join(columns)}\n")
-                f.write("\n".join(rows.tolist()) + "\n")
+                f.write("\n".join(rows) + "\n")
     return path

@@ -266,6 +266,8 @@ def test_error_unknown_type(tmp_path):
     _expect(tmp_path, _ortho_text(["id", "type", "xu", "yu", "zu"]), r"no species given for atom type\(s\) \[2\]",
             species=["C"])
     _expect(tmp_path, _ortho_text(["id", "type", "xu", "yu", "zu"]), r"species=\[", species=None)
+    text = _ortho_text(["id", "element", "xu", "yu", "zu"]).replace(" Si ", " Xq ")
+    _expect(tmp_path, text, "unknown element 'Xq'", line=1, name="el.dump")
 
 
 def test_error_inconsistent_atom_counts(tmp_path):
