@@ -270,7 +270,7 @@ def _species_numbers(frame: DumpFrame, species, path) -> np.ndarray:
     if frame.elements is not None:
         symbols, inverse = np.unique(frame.elements, return_inverse=True)
         try:
-            return np.array([atomic_number(e) for e in symbols], np.int32)[inverse]
+            return np.array([atomic_number(str(e)) for e in symbols], np.int32)[inverse]
         except ValueError as e:
             raise ValueError(f"{path}, line {frame.line}: {e}") from None
     if species is None:
