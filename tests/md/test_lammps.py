@@ -168,3 +168,23 @@ def test_potentials_placeholder_in_user_pair_coeff():
         pytest.skip("no LAMMPS potentials directory")
     text = lammps_input(MDSettings(pair_style="tersoff", pair_coeff=("* * {potentials}/Si.tersoff Si",)), [14])
     assert f"pair_coeff * * {potentials_dir()}/Si.tersoff Si" in text
+
+
+def test_workdir_velocities_and_failures(tmp_path):
+    """Files stay in ``workdir``; dumped velocities [Å/ps] give LAMMPS's own thermo temperature."""
+    _lmp_or_skip()
+    run = run_md(diamond(2), temperature=500.0, equilibration_steps=50, production_steps=100, dump_every=50,
+                 velocities=True, thermo_every=50, workdir=tmp_path / "run", progress=False, full_output=True)
+    assert {"in.lmp", "data.lmp", "traj.dump", "log.lammps"} <= {p.name for p in (tmp_path / "run").iterdir()}
+    tr = run.trajectory
+    assert tr.velocities.shape == (3, 64, 3) and tr.timesteps.tolist() == [0, 50, 100]
+    mvv2e = 1.0364269e-4  # eV per (g/mol · Å²/ps²), LAMMPS metal units
+    kb = 8.617333262e-5  # eV/K
+    ke = 0.5 * 12.011 * mvv2e * np.sum(tr.velocities**2, axis=(1, 2))
+    temp = 2 * ke / ((3 * 64 - 3) * kb)  # LAMMPS removes the 3 centre-of-mass degrees of freedom
+    assert np.allclose(temp, run.thermo[1]["Temp"][[0, 1, 2]], rtol=1e-3)
+    with pytest.raises(RuntimeError, match="ERROR"):
+        run_md(diamond(1), pair_style="no_such_style", pair_coeff=("* *",), production_steps=10, dump_every=5,
+               progress=False)
+    with pytest.raises(RuntimeError, match="timeout"):
+        run_md(diamond(3), production_steps=10**6, dump_every=10**5, timeout=1.0, progress=False)
