@@ -134,14 +134,15 @@ def _numbers(reader: _Reader, text: str, count: int, what: str) -> list[float]:
 
 def _box(reader: _Reader, header: str):
     flags = header.split()[2:]
-    rows = [_numbers(reader, reader.readline("box bounds"), 2, "box bounds") for _ in range(3)]
-    if "abc" in flags and "origin" in flags:  # general triclinic: a, b, c vectors + origin component
-        rows = [_numbers(reader, " ".join(map(str, r)), 4, "general triclinic box") for r in rows]
+    general, tilted = "abc" in flags and "origin" in flags, "xy" in flags
+    what = ("general triclinic box 'ax ay az origin'" if general else
+            "triclinic box 'lo_bound hi_bound tilt'" if tilted else "box bounds 'lo hi'")
+    rows = [_numbers(reader, reader.readline("box bounds"), 4 if general else 3 if tilted else 2, what)
+            for _ in range(3)]
+    if general:  # LAMMPS ≥ 2024 general triclinic: rows are a, b, c and one origin component each
         return np.array([r[:3] for r in rows]), np.array([r[3] for r in rows])
-    if "xy" in flags:
-        if any(len(r) < 3 for r in rows):
-            raise reader.error("triclinic BOX BOUNDS lines need 'lo_bound hi_bound tilt'")
-        (xlb, xhb, xy), (ylb, yhb, xz), (zlb, zhb, yz) = rows
+    if tilted:
+        (xlb, xhb, xy), (ylb, yhb, xz), (zlb, zhb, yz) = (r[:3] for r in rows)
         xlo = xlb - min(0.0, xy, xz, xy + xz)
         xhi = xhb - max(0.0, xy, xz, xy + xz)
         ylo, yhi = ylb - min(0.0, yz), yhb - max(0.0, yz)

@@ -296,6 +296,10 @@ def test_error_bad_numbers_and_headers(tmp_path):
     bad_row[10] = bad_row[10] + " 7"
     _expect(tmp_path, "\n".join(bad_row) + "\n", "has 6 values, expected 5", line=11, name="r.dump")
     _expect(tmp_path, "hello\n" + text, "expected 'ITEM: TIMESTEP'", line=1, name="h.dump")
+    _expect(tmp_path, text.replace("\n2 1 ", "\n1 1 "), "duplicate atom ids", line=1, name="dup.dump")
+    tri, _ = _triclinic_text(["id", "type", "xu", "yu", "zu"])
+    _expect(tmp_path, tri.replace("-1.0 12.0 2.0", "-1.0 12.0"), "triclinic box 'lo_bound hi_bound tilt'", line=6,
+            name="tri.dump")
     with pytest.raises(FileNotFoundError):
         read_dump(tmp_path / "missing.dump")
     with pytest.raises(ValueError, match="unwrap must be"):

@@ -1,5 +1,7 @@
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from jaxem.md import Trajectory, unwrap_by_continuity, unwrap_by_images
 from jaxem.structure import Structure
@@ -74,3 +76,15 @@ def test_unwrap_by_images_and_continuity_with_a_changing_cell(rng):
     assert np.allclose(unwrap_by_continuity(wrapped, cells, origins), true)
     tr = Trajectory.create(wrapped, ["Si"] * na, cells, origins)
     assert np.allclose(tr.unwrap().positions, true) and tr.unwrap().unwrapped
+
+
+@given(seed=st.integers(0, 10_000), max_step=st.floats(0.01, 0.49), tilt=st.floats(-2.0, 2.0))
+def test_continuity_unwrapping_inverts_wrapping_for_steps_below_half_a_cell(seed, max_step, tilt):
+    rng = np.random.default_rng(seed)
+    cell = np.array([[4.0, 0, 0], [tilt, 5.0, 0], [0.2, tilt / 2, 6.0]])
+    frac = rng.uniform(0, 1, (1, 5, 3)) + np.cumsum(rng.uniform(-max_step, max_step, (30, 5, 3)), axis=0)
+    frac -= np.floor(frac[:1])
+    true = frac @ cell
+    wrapped = (frac % 1.0) @ cell
+    cells = np.broadcast_to(cell, (30, 3, 3))
+    assert np.allclose(unwrap_by_continuity(wrapped, cells), true, atol=1e-9)
