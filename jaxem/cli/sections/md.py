@@ -32,14 +32,15 @@ def crystals(n: int):
 
 def trajectories(small: bool):
     """{name: (Trajectory, source text)} from LAMMPS if installed, else the shipped SiC dump."""
-    from jaxem.md import LammpsNotFoundError, find_lammps, lammps_version, read_dump, run_md
+    from jaxem.md import LammpsNotFoundError, find_lammps, find_potential_file, lammps_version, read_dump, run_md
 
     try:
         find_lammps()
-    except LammpsNotFoundError:
+        find_potential_file("SiC.tersoff")
+    except (LammpsNotFoundError, FileNotFoundError):
         return {"3C-SiC": read_dump(SHIPPED, timestep_fs=0.5)}, (
-            "LAMMPS is not installed (apt-get install lammps), so the shipped 3C-SiC dump "
-            f"<code>{SHIPPED.name}</code> is used.")
+            "LAMMPS (with its potential files) is not installed (apt-get install lammps), so the shipped "
+            f"3C-SiC dump <code>{SHIPPED.name}</code> is used.")
     n, steps = (2, 2000) if small else (4, 8000)
     out = {name: run_md(st, temperature=300.0, timestep_fs=0.5, equilibration_steps=1000, production_steps=steps,
                         dump_every=10, seed=7, progress=False) for name, st in crystals(n).items()}
