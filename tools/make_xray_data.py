@@ -89,6 +89,7 @@ def mu_grid(el, table, xraydb):
             ee = edge.energy / 1e3
             if E_MIN < ee < E_MAX:
                 extra.append([ee * (1 - 1e-6), ee * (1 + 1e-6)])
+                extra.append(ee * np.geomspace(0.97, 1.03, 41))
         e = np.unique(np.concatenate([grid, *[np.asarray(x) for x in extra]]))
         mu = np.asarray(xraydb.mu_elam(el, e * 1e3), dtype=float)
     keep = mu > 0
@@ -151,7 +152,7 @@ def main(out_dir: Path) -> None:
             "elam": "W. T. Elam, B. D. Ravel, J. R. Sieber, Radiat. Phys. Chem. 63, 121 (2002)",
         },
         "grid": f"log grid {E_MIN}-{E_MAX} keV, {N_GRID} points, united with tabulated points within "
-        "3% of each edge (chantler) or points at edge*(1 -/+ 1e-6) (elam)",
+        "3% of each edge (chantler) or points at edge*(1 -/+ 1e-6) and 41 log-spaced points within 3% of each edge (elam)",
         "units": {"energy": "keV", "mu": "cm^2/g"},
         "interpolation": "log-log, linear between grid points",
     }
