@@ -55,6 +55,7 @@ def _metadata(md: dict) -> dict:
     out = {}
     inst = md.get("Acquisition_instrument", {})
     mic = inst.get("TEM") or inst.get("SEM") or {}
+    mic = {str(k).strip(): v for k, v in mic.items()}  # exspy may write 'beam_energy ' (sic)
     if "beam_energy" in mic:
         out["beam_energy"] = float(mic["beam_energy"]) * 1e3  # kV → eV
     if "beam_current" in mic:
