@@ -37,7 +37,6 @@ def _cl(intensities, k, acf):
     return jnp.where(ok, u / jnp.where(ok, s, 1), 0)
 
 
-@partial(jax.jit, static_argnames=("max_iter", "absorb"))
 def _solve(intensities, k, mass_thickness, mac, take_off_deg, tol, max_iter, absorb):
     ic, status = clip_negative(intensities)
     acf = jnp.ones_like(ic)
@@ -125,13 +124,18 @@ def cliff_lorimer(intensities, k_factors, atomic_weights, *, mass_thickness=None
     else:
         mac, rt = np.zeros((n, n)), np.zeros(())
     dt = float_dtype(a, precision)
-    w, acf, ic, it, status = _solve(jnp.asarray(a, dt), jnp.asarray(k, dt), jnp.asarray(rt, dt),
-                                    jnp.asarray(mac, dt), jnp.asarray(take_off_deg or 90.0, dt),
-                                    jnp.asarray(tol, dt), int(max_iter), absorb)
+    var = None if variance is None else jnp.asarray(check_intensities(variance, n, "variance"), dt)
+    return _solve_all(jnp.asarray(a, dt), jnp.asarray(k, dt), jnp.asarray(rt, dt), jnp.asarray(mac, dt),
+                      jnp.asarray(take_off_deg or 90.0, dt), jnp.asarray(tol, dt), jnp.asarray(aw, dt),
+                      var, int(max_iter), absorb)
+
+
+@partial(jax.jit, static_argnames=("max_iter", "absorb"))
+def _solve_all(intensities, k, rt, mac, take_off_deg, tol, aw, variance, max_iter, absorb):
+    w, acf, ic, it, status = _solve(intensities, k, rt, mac, take_off_deg, tol, max_iter, absorb)
     at = weight_to_atomic(w, aw)
-    var = None if variance is None else jnp.asarray(variance, dt)
-    return CliffLorimerResult(w, at, fraction_uncertainty(w, ic, var), fraction_uncertainty(at, ic, var),
-                              acf, it, status)
+    return CliffLorimerResult(w, at, fraction_uncertainty(w, ic, variance),
+                              fraction_uncertainty(at, ic, variance), acf, it, status)
 
 
 def fit_k_factors(intensities, weight_fractions, *, reference: int = 0, mass_thickness=None,

@@ -182,6 +182,12 @@ def mass_attenuation(symbol: str, energy, table: str = "chantler"):
     return jnp.exp(jnp.interp(x, jnp.asarray(le, dtype), jnp.asarray(lm, dtype)))
 
 
+def mass_attenuation_np(symbol: str, energy, table: str = "chantler") -> np.ndarray:
+    """NumPy (float64, host) twin of :func:`mass_attenuation` [cm²/g] at ``energy`` [keV]."""
+    le, lm = _mac_arrays(symbol, table)
+    return np.exp(np.interp(np.log(np.asarray(energy, np.float64)), le, lm))
+
+
 def mac_matrix(lines, elements, table: str = "chantler", scale=None) -> np.ndarray:
     """Matrix M[l, j] = (μ/ρ)_element j at the energy of line l [cm²/g] (float64 NumPy).
 
@@ -194,8 +200,7 @@ def mac_matrix(lines, elements, table: str = "chantler", scale=None) -> np.ndarr
     energies = np.array([line_energy(l) for l in lines])
     if np.any(energies < 0.1) or np.any(energies > 30.0):
         raise ValueError(f"line energies {energies} keV outside the table range 0.1–30 keV")
-    m = np.stack([np.asarray(mass_attenuation(el, energies.astype(np.float64), table), np.float64)
-                  for el in elements], axis=-1)
+    m = np.stack([mass_attenuation_np(el, energies, table) for el in elements], axis=-1)
     if scale is not None:
         m = m * np.asarray(scale, np.float64)
     return m

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import math
 
-import jax.numpy as jnp
 import numpy as np
 
 from . import data as _data
@@ -78,7 +77,7 @@ def solid_angle(area_mm2, distance_mm) -> float:
 
 def detector_efficiency(energy, layers=DEFAULT_LAYERS, crystal_thickness_nm=DEFAULT_CRYSTAL_NM,
                         table: str = "chantler"):
-    """Detection efficiency ε(E) (0..1) of an energy-dispersive Si detector.
+    """Detection efficiency ε(E) (0..1, NumPy float64) of an energy-dispersive Si detector.
 
     Args:
         energy: photon energy [keV] (0.1–30), any shape.
@@ -87,11 +86,10 @@ def detector_efficiency(energy, layers=DEFAULT_LAYERS, crystal_thickness_nm=DEFA
         crystal_thickness_nm: active Si thickness [nm] (``None`` or ``inf``: full absorption).
         table: mass attenuation table (``"chantler"`` or ``"elam"``).
     """
-    e = jnp.asarray(energy, dtype=jnp.float64 if jnp.asarray(energy).dtype == jnp.float64
-                    else jnp.float32)
-    if np.any(np.asarray(e) < 0.1) or np.any(np.asarray(e) > 30):
+    e = np.asarray(energy, dtype=np.float64)
+    if np.any(e < 0.1) or np.any(e > 30):
         raise ValueError(f"energy must be within 0.1–30 keV, got {energy}")
-    eff = jnp.ones_like(e)
+    eff = np.ones_like(e)
     for layer in layers:
         try:
             formula, t_nm, rho = layer
@@ -100,11 +98,11 @@ def detector_efficiency(energy, layers=DEFAULT_LAYERS, crystal_thickness_nm=DEFA
         if t_nm < 0 or rho <= 0:
             raise ValueError(f"layer {layer!r}: thickness must be ≥ 0 nm and density > 0 g/cm³")
         w = _data.formula_weight_fractions(formula)
-        mu = sum(wj * _data.mass_attenuation(s, e, table) for s, wj in w.items())
-        eff = eff * jnp.exp(-mu * rho * t_nm * 1e-7)
+        mu = sum(wj * _data.mass_attenuation_np(s, e, table) for s, wj in w.items())
+        eff = eff * np.exp(-mu * rho * t_nm * 1e-7)
     if crystal_thickness_nm is not None and np.isfinite(crystal_thickness_nm):
         if crystal_thickness_nm <= 0:
             raise ValueError(f"crystal_thickness_nm must be > 0, got {crystal_thickness_nm}")
-        mu_si = _data.mass_attenuation("Si", e, table)
-        eff = eff * -jnp.expm1(-mu_si * 2.329 * crystal_thickness_nm * 1e-7)
+        mu_si = _data.mass_attenuation_np("Si", e, table)
+        eff = eff * -np.expm1(-mu_si * 2.329 * crystal_thickness_nm * 1e-7)
     return eff

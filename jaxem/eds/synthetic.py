@@ -31,13 +31,23 @@ def expected_counts(weight_fractions, mass_thickness, dose, zeta_factors, mac=No
     """
     rt = jnp.asarray(mass_thickness, jnp.float64 if jnp.asarray(mass_thickness).dtype == jnp.float64
                      else jnp.float32)
-    w = jnp.broadcast_to(jnp.asarray(weight_fractions, rt.dtype), rt.shape + (len(zeta_factors),))
-    lam = w * (10.0 * rt * jnp.asarray(dose, rt.dtype))[..., None] / jnp.asarray(zeta_factors, rt.dtype)
-    if mac is not None:
-        lam = lam * transmitted_fraction(absorption_chi(mac_mixture(w, mac), rt, take_off_deg))
-    return lam
+    dt = rt.dtype
+    if mac is None:
+        mac, take_off_deg = np.zeros((len(zeta_factors),) * 2), 90.0
+    elif take_off_deg is None:
+        raise ValueError("take_off_deg [deg] is required with mac")
+    return _expected(jnp.asarray(weight_fractions, dt), rt, jnp.asarray(dose, dt),
+                     jnp.asarray(zeta_factors, dt), jnp.asarray(mac, dt), jnp.asarray(take_off_deg, dt))
 
 
+@jax.jit
+def _expected(weight_fractions, rt, dose, zeta_factors, mac, take_off_deg):
+    w = jnp.broadcast_to(weight_fractions, rt.shape + zeta_factors.shape)
+    lam = w * (10.0 * rt * dose)[..., None] / zeta_factors
+    return lam * transmitted_fraction(absorption_chi(mac_mixture(w, mac), rt, take_off_deg))
+
+
+@jax.jit
 def poisson_counts(key, expected):
     """Poisson draws (float array, same dtype as ``expected``) with a JAX PRNG key."""
     lam = jnp.asarray(expected)

@@ -126,6 +126,23 @@ def zeta_step(state: ZetaState, intensities, zeta, dose, mac, take_off_deg, tol)
 
 
 @partial(jax.jit, static_argnames=("max_iter", "absorb"))
+def _solve_all(intensities, zeta, dose, mac, take_off_deg, tol, aw, variance, max_iter, absorb):
+    state, ic, status = _solve(intensities, zeta, dose, mac, take_off_deg, tol, max_iter, absorb)
+    at = weight_to_atomic(state.weights, aw)
+    return ZetaResult(
+        weight_fractions=state.weights,
+        atomic_fractions=at,
+        mass_thickness=state.mass_thickness,
+        absorption_factors=state.acf,
+        weight_sigma=fraction_uncertainty(state.weights, ic, variance),
+        atomic_sigma=fraction_uncertainty(at, ic, variance),
+        mass_thickness_sigma=state.mass_thickness * relative_mass_thickness_uncertainty(
+            state.weights, ic, variance),
+        iterations=state.iterations,
+        status=status,
+    )
+
+
 def _solve(intensities, zeta, dose, mac, take_off_deg, tol, max_iter, absorb):
     ic, status = clip_negative(intensities)
     state = zeta_init(ic, zeta, dose)
@@ -218,23 +235,10 @@ def zeta_factor(intensities, zeta_factors, dose, atomic_weights, *, mac=None, ta
         mac = np.zeros((n, n))
     dt = float_dtype(a, precision)
     ia = jnp.asarray(a, dt)
-    state, ic, status = _solve(ia, jnp.asarray(z, dt), jnp.asarray(d, dt), jnp.asarray(mac, dt),
-                               jnp.asarray(take_off_deg or 90.0, dt), jnp.asarray(tol, dt),
-                               int(max_iter), absorb)
-    at = weight_to_atomic(state.weights, aw)
-    var = None if variance is None else jnp.asarray(variance, dt)
-    return ZetaResult(
-        weight_fractions=state.weights,
-        atomic_fractions=at,
-        mass_thickness=state.mass_thickness,
-        absorption_factors=state.acf,
-        weight_sigma=fraction_uncertainty(state.weights, ic, var),
-        atomic_sigma=fraction_uncertainty(at, ic, var),
-        mass_thickness_sigma=state.mass_thickness * relative_mass_thickness_uncertainty(
-            state.weights, ic, var),
-        iterations=state.iterations,
-        status=status,
-    )
+    var = None if variance is None else jnp.asarray(check_intensities(variance, n, "variance"), dt)
+    return _solve_all(ia, jnp.asarray(z, dt), jnp.asarray(d, dt), jnp.asarray(mac, dt),
+                      jnp.asarray(take_off_deg or 90.0, dt), jnp.asarray(tol, dt), jnp.asarray(aw, dt),
+                      var, int(max_iter), absorb)
 
 
 def zeta_from_standard(intensities, weight_fractions, mass_thickness, dose, *, mac=None,

@@ -17,7 +17,7 @@ def run(ctx) -> None:
     from ...measurement import Axis, Measurement
 
     if True:  # float32 unless JAX's 64-bit mode is on
-        n = 61 if ctx.small else 151
+        n = 61 if ctx.small else 301
         res = zno_wedge(seed=0, n_points=n)
         t = res["thickness_nm"]
         ctx.text(
@@ -53,18 +53,18 @@ def run(ctx) -> None:
         toas = [18.0, 20.0, 22.0, 24.0, 26.0]
         fig, ax = plt.subplots(1, 2, figsize=(10, 3.6))
         for toa in toas:
-            r = zno_wedge(seed=0, n_points=31, toa=toa, noise=False)
+            r = zno_wedge(seed=0, n_points=61, toa=toa, noise=False)
             ax[0].plot(r["thickness_nm"][1:], r["o_at"]["zeta + AC"][1:], label=f"ζ, assumed {toa:g}°")
         ax[0].axhline(50, color="k", lw=0.6)
         ax[0].set(xlabel="thickness [nm]", ylabel="O [at.%]", title="ζ + AC: assumed TOA (true 22°)")
         ax[0].legend(fontsize=7)
         rows = []
         for tt, ta in (("chantler", "chantler"), ("elam", "chantler"), ("chantler", "elam")):
-            r = zno_wedge(seed=0, n_points=31, table_true=tt, table=ta, noise=False)
+            r = zno_wedge(seed=0, n_points=61, table_true=tt, table=ta, noise=False)
             lab = f"data {tt}, analysis {ta}"
             ax[1].plot(r["thickness_nm"][1:], r["o_at"]["zeta + AC"][1:], label=lab)
-            rows.append([lab] + [float(r["o_at"]["zeta + AC"][i]) for i in (5, 10, 20, 30)]
-                        + [float(r["thickness_zeta_nm"][30] / 300.0)])
+            rows.append([lab] + [float(r["o_at"]["zeta + AC"][i]) for i in (10, 20, 40, 60)]
+                        + [float(r["thickness_zeta_nm"][60] / 300.0)])
         ax[1].axhline(50, color="k", lw=0.6)
         ax[1].set(xlabel="thickness [nm]", ylabel="O [at.%]", title="ζ + AC: μ/ρ table")
         ax[1].legend(fontsize=7)
