@@ -84,7 +84,7 @@ class CliffLorimerResult:
     status: jax.Array
 
 
-def cliff_lorimer(intensities, k_factors, atomic_weights, *, mass_thickness=None, mac=None,
+def cliff_lorimer_quantification(intensities, k_factors, atomic_weights, *, mass_thickness=None, mac=None,
                   take_off_deg=None, tol: float = 1e-6, max_iter: int = 50, variance=None,
                   precision=None) -> CliffLorimerResult:
     """Cliff–Lorimer quantification of every pixel, optionally absorption-corrected.

@@ -81,9 +81,9 @@ def zno_wedge(seed: int = 0, n_points: int = 61, t_max_nm: float = 300.0, *, toa
     z_fit, _ = _zeta.zeta_from_standard(i_zstd, w, rho * zeta_standard_nm * 1e-7, dose, mac=mac,
                                         take_off_deg=toa)
     o = {}
-    o["CL standard"] = _cl.cliff_lorimer(I, k_std, aw).atomic_fractions
-    o["CL standardless"] = _cl.cliff_lorimer(I, k_th, aw).atomic_fractions
-    o["CL + AC (true t)"] = _cl.cliff_lorimer(I, k_std, aw, mass_thickness=rho * t * 1e-7, mac=mac,
+    o["CL standard"] = _cl.cliff_lorimer_quantification(I, k_std, aw).atomic_fractions
+    o["CL standardless"] = _cl.cliff_lorimer_quantification(I, k_th, aw).atomic_fractions
+    o["CL + AC (true t)"] = _cl.cliff_lorimer_quantification(I, k_std, aw, mass_thickness=rho * t * 1e-7, mac=mac,
                                               take_off_deg=toa).atomic_fractions
     rz = _zeta.zeta_factor(I, z_fit, dose, aw, mac=mac, take_off_deg=toa)
     o["zeta + AC"] = rz.atomic_fractions

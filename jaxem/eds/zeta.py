@@ -24,7 +24,7 @@ pixels that have converged.
 
 Cross-section variant (MacArthur et al., Microsc. Microanal. 22, 71 (2016)): with X-ray
 production cross sections σ_A, ζ_A = A_A / (N_A σ_A), and the number of atoms per area is
-N_A^area = I_A ACF_A / (σ_A N_e) — implemented on the same engine by :func:`cross_section`.
+N_A^area = I_A ACF_A / (σ_A N_e) — implemented on the same engine by :func:`cross_section_quantification`.
 """
 from __future__ import annotations
 
@@ -292,7 +292,7 @@ def zeta_to_cross_section(zeta_factors, atomic_weights):
     return np.asarray(atomic_weights, float) * 1e-3 / (AVOGADRO * z) * 1e28
 
 
-def cross_section(intensities, cross_sections_barn, dose, atomic_weights, **kwargs):
+def cross_section_quantification(intensities, cross_sections_barn, dose, atomic_weights, **kwargs):
     """Cross-section quantification: atomic fractions and atoms per area [1/nm²].
 
     Args:

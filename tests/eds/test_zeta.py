@@ -114,7 +114,7 @@ def test_cross_section_variant_equivalent():
     dose = zeta.electron_dose(0.5, 0.2)
     I = _wedge(np.array([50.0, 200.0]), dose)
     rz = zeta.zeta_factor(I, ZETA, dose, A, mac=MAC, take_off_deg=22.0)
-    rc, n = zeta.cross_section(I, sig, dose, A, mac=MAC, take_off_deg=22.0)
+    rc, n = zeta.cross_section_quantification(I, sig, dose, A, mac=MAC, take_off_deg=22.0)
     assert np.asarray(rc.atomic_fractions) == pytest.approx(np.asarray(rz.atomic_fractions), abs=1e-6)
     # atoms per nm²: ZnO has 2·ρ N_A / M atoms per volume → n_Zn = ρ t N_A / M
     n_zn = RHO * np.array([50.0, 200.0]) * 1e-7 * 6.02214076e23 / (A.sum()) / 1e14

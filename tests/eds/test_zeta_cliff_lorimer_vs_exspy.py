@@ -39,16 +39,19 @@ def test_zeta_vs_exspy(case, absorption):
 def test_cl_vs_exspy(case, absorption):
     I, mac, _ = case
     k = ZETA / ZETA[1]
-    ex, _ = exspy_quantify(I, LINES, "CL", k, take_off_deg=TOA, absorption=absorption, thickness_nm=100.0)
+    exw, _ = exspy_quantify(I, LINES, "CL", k, take_off_deg=TOA, absorption=absorption,
+                            thickness_nm=100.0, units="weight")
+    from exspy._misc.elements import elements_db
+    from exspy._misc.material import _weight_to_atomic
+
+    ex = np.moveaxis(_weight_to_atomic(np.moveaxis(exw, -1, 0), ELS), 0, -1) / 100.0  # returns %
     kw = {}
     if absorption:
         # exspy's ρt = Σ w_i ρ_i(elemental) · t at its converged composition; give the same ρt
-        from exspy._misc.elements import elements_db
-        exw, _ = exspy_quantify(I, LINES, "CL", k, take_off_deg=TOA, absorption=True,
-                                thickness_nm=100.0, units="weight")
         dens = np.array([elements_db[e]["Physical_properties"]["density (g/cm^3)"] for e in ELS])
         kw = dict(mass_thickness=(exw * dens).sum(-1) * 100e-7, mac=mac, take_off_deg=TOA, tol=1e-10)
-    r = cl.cliff_lorimer(I, k, A, **kw)
+    r = cl.cliff_lorimer_quantification(I, k, A, **kw)
+    assert np.max(np.abs(np.asarray(r.weight_fractions) - exw)) < 1e-3
     assert np.max(np.abs(np.asarray(r.atomic_fractions) - ex)) < 1e-3
 
 

@@ -57,7 +57,7 @@ def run(args):
             if args.thickness_nm is None or args.density is None:
                 raise ValueError("CL absorption correction needs --thickness-nm and --density")
             kw = dict(mass_thickness=args.density * args.thickness_nm * 1e-7, mac=mac, take_off_deg=toa)
-        r = cliff_lorimer.cliff_lorimer(inten, k, aw, variance=var, **kw)
+        r = cliff_lorimer.cliff_lorimer_quantification(inten, k, aw, variance=var, **kw)
     else:
         if args.factors is None:
             raise ValueError("--factors (ζ-factors [kg/m²]) are required for --method zeta")
