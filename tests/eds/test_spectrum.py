@@ -46,3 +46,28 @@ def test_bad_input():
         sp.fit_intensities(np.ones(E.size), E, ["O_Lb"], 200.0)
     with pytest.raises(ValueError, match="outside"):
         sp.window_intensities(np.ones(E.size), E, ["Au_Ka"])
+
+
+def test_full_chain_spectra_to_zeta(rng):
+    """Wedge spectra (lines + Kramers background, Poisson) → model fit → ζ + absorption correction."""
+    from jaxem.eds import data, synthetic, zeta
+
+    lines, els = ["O_Ka", "Zn_Ka"], ["O", "Zn"]
+    w = data.formula_weight_fractions("ZnO", els)
+    mac = data.mac_matrix(lines, els)
+    z = np.array([163.0, 228.0])
+    dose = zeta.electron_dose(2.0, 5.0)
+    t = np.array([50.0, 100.0, 200.0, 300.0])
+    lam = np.asarray(synthetic.expected_counts(w, 5.606 * t * 1e-7, dose, z, mac, 22.0))
+    spectra = []
+    for (io, izn), tt in zip(lam, t):
+        areas = {"O_Ka": io, "Zn_Ka": izn, "Zn_Kb": izn * 0.149, "Zn_La": 0.3 * izn, "Zn_Lb1": 0.03 * izn}
+        spectra.append(sp.model_spectrum(E, areas, 200.0, background=5.0 * tt))
+    counts = rng.poisson(np.array(spectra)).astype(float)
+    inten, var = sp.fit_intensities(counts, E, lines, 200.0, fit_range=(0.3, 11.5))
+    r = zeta.zeta_factor(np.asarray(inten), z, dose, data.atomic_weights(els), mac=mac, take_off_deg=22.0,
+                         variance=np.asarray(var))
+    o = np.asarray(r.atomic_fractions)[:, 0]
+    sig = np.asarray(r.atomic_sigma)[:, 0]
+    assert np.all(np.abs(o - 0.5) < 4 * sig) and np.all(np.abs(o - 0.5) < 0.01)
+    assert np.asarray(r.thickness_nm(5.606)) == pytest.approx(t, rel=0.02)

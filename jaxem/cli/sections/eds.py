@@ -18,11 +18,11 @@ def run(ctx) -> None:
 
     if True:  # float32 unless JAX's 64-bit mode is on
         n = 61 if ctx.small else 301
-        res = zno_wedge(seed=0, n_points=n)
+        res = zno_wedge(seed=0, n_points=n, live_time_s=10.0)
         t = res["thickness_nm"]
         ctx.text(
             "A wedge-shaped ZnO lamella (Zn:O = 50:50 at.%), 0–300 nm, 200 kV, take-off angle 22°, "
-            "1 nA × 1 s per pixel: O Kα and Zn Kα counts from the ζ-factor equation with thin-film "
+            "1 nA × 10 s per profile point (e.g. 10 pixels × 1 s summed across the profile): O Kα and Zn Kα counts from the ζ-factor equation with thin-film "
             "absorption and Poisson noise. Quantified per pixel by Cliff–Lorimer (k from a 10 nm "
             "standard; theoretical k), CL with absorption correction at the true thickness, and the "
             "ζ-factor method (ζ from a 50 nm standard) with its iterative absorption correction. "
