@@ -85,8 +85,8 @@ class CliffLorimerResult:
 
 
 def cliff_lorimer_quantification(intensities, k_factors, atomic_weights, *, mass_thickness=None, mac=None,
-                  take_off_deg=None, tol: float = 1e-6, max_iter: int = 50, variance=None,
-                  precision=None) -> CliffLorimerResult:
+                                 take_off_deg=None, thickness_nm=None, density=None, tol: float = 1e-6,
+                                 max_iter: int = 50, variance=None, precision=None) -> CliffLorimerResult:
     """Cliff–Lorimer quantification of every pixel, optionally absorption-corrected.
 
     Args:
@@ -97,6 +97,8 @@ def cliff_lorimer_quantification(intensities, k_factors, atomic_weights, *, mass
             (with ``mac`` and ``take_off_deg``) for absorption correction.
         mac: (n, n) μ/ρ matrix [cm²/g] (:func:`jaxem.eds.data.mac_matrix`).
         take_off_deg: take-off angle [deg].
+        thickness_nm, density: alternative to ``mass_thickness``: thickness [nm] (scalar or
+            navigation-shaped) and phase density [g/cm³]; ρt = density × thickness.
         tol: convergence tolerance on the weight fractions.
         max_iter: maximum absorption-correction steps.
         variance: optional (..., n) variance of the intensities (default: Poisson).
@@ -106,6 +108,15 @@ def cliff_lorimer_quantification(intensities, k_factors, atomic_weights, *, mass
     n = a.shape[-1]
     k = check_factors(k_factors, n, "k_factors")
     aw = check_factors(atomic_weights, n, "atomic_weights")
+    if thickness_nm is not None:
+        if mass_thickness is not None:
+            raise ValueError("give either mass_thickness or thickness_nm (+ density), not both")
+        if density is None:
+            raise ValueError("thickness_nm needs the phase density [g/cm³] (density=...)")
+        d = float(density)
+        if not d > 0:
+            raise ValueError(f"density must be > 0 g/cm³, got {density}")
+        mass_thickness = d * np.asarray(thickness_nm, float) * 1e-7
     absorb = mac is not None or mass_thickness is not None
     if absorb:
         if mass_thickness is None:

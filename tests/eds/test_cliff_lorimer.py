@@ -6,7 +6,7 @@ from hypothesis.extra.numpy import arrays
 
 from jaxem.eds import cliff_lorimer as cl
 from jaxem.eds import composition as C
-from jaxem.eds import data, synthetic, zeta
+from jaxem.eds import data, synthetic
 
 LINES, ELS = ["O_Ka", "Zn_Ka"], ["O", "Zn"]
 A = data.atomic_weights(ELS)
@@ -40,6 +40,11 @@ def test_cl_absorption_correction_with_known_thickness_recovers():
     r = cl.cliff_lorimer_quantification(_counts(t), ZETA / ZETA[1], A, mass_thickness=RHO * t * 1e-7, mac=MAC, take_off_deg=22.0)
     assert np.asarray(r.atomic_fractions) == pytest.approx(0.5, abs=1e-5)
     assert np.all(np.asarray(r.status) == C.OK)
+    r2 = cl.cliff_lorimer_quantification(_counts(t), ZETA / ZETA[1], A, thickness_nm=t, density=RHO, mac=MAC,
+                                         take_off_deg=22.0)
+    assert np.asarray(r2.atomic_fractions) == pytest.approx(np.asarray(r.atomic_fractions), abs=1e-12)
+    with pytest.raises(ValueError, match="density"):
+        cl.cliff_lorimer_quantification(_counts(t), ZETA, A, thickness_nm=t, mac=MAC, take_off_deg=22.0)
 
 
 @given(arrays(np.float64, (4, 3), elements=st.floats(0.0, 1e5)), st.floats(1e-3, 1e3))

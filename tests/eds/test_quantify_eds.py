@@ -1,7 +1,6 @@
 """The ``jaxem quantify-eds`` command on a real Bruker spectrum image."""
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 VENDOR = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "vendor"

@@ -54,7 +54,17 @@ def test_zero_counts_and_negative_and_shape():
     for f in (r.weight_fractions, r.atomic_fractions, r.mass_thickness, r.atomic_sigma):
         assert np.all(np.isfinite(np.asarray(f)))
     assert np.asarray(r.atomic_fractions)[0, 1] == pytest.approx([0.5, 0.5], abs=1e-4)
-    assert r.weight_fractions.dtype == np.float32 or I.dtype == np.float64
+
+
+def test_dtypes_follow_input():
+    dose = zeta.electron_dose(0.5, 0.2)
+    I = _wedge(np.array([50.0, 100.0]), dose)
+    assert zeta.zeta_factor(I.astype(np.float32), ZETA, dose, A).atomic_fractions.dtype == np.float32
+    assert zeta.zeta_factor(np.rint(I).astype(np.int64), ZETA, dose, A).mass_thickness.dtype == np.float32
+    r64 = zeta.zeta_factor(I.astype(np.float64), ZETA, dose, A, mac=MAC, take_off_deg=22.0)
+    assert r64.atomic_fractions.dtype == np.float64 and r64.mass_thickness.dtype == np.float64
+    r32 = zeta.zeta_factor(I.astype(np.float32), ZETA, dose, A, mac=MAC, take_off_deg=22.0)
+    assert np.asarray(r32.atomic_fractions) == pytest.approx(np.asarray(r64.atomic_fractions), abs=1e-5)
 
 
 def test_not_converged_flag_and_bad_input():
