@@ -8,9 +8,11 @@ import numpy as np
 
 
 def exspy_modules():
+    import pytest
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        import exspy
+        exspy = pytest.importorskip("exspy")
         from exspy._misc import material
         from exspy._misc.eds import utils as eds_utils
     return exspy, material, eds_utils

@@ -3,6 +3,8 @@ from pathlib import Path
 
 import pytest
 
+pytest.importorskip("rsciio")
+
 VENDOR = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "vendor"
 
 

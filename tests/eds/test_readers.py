@@ -5,6 +5,8 @@ import pytest
 
 from jaxem.eds import readers, spectrum
 
+pytest.importorskip("rsciio")
+
 VENDOR = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "vendor"
 
 
