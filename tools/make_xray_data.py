@@ -1,0 +1,171 @@
+"""Generate jaxem's X-ray data files from the MIT-licensed ``xraydb`` package.
+
+Writes (atomically) two JSON files into ``jaxem/data/``:
+
+* ``xray_lines.json``: per element Z = 1..92: symbol, atomic weight [g/mol], elemental density
+  [g/cm³] (solid elements only; gases flagged), absorption edges (energy [keV], fluorescence yield),
+  L-shell Coster–Kronig probabilities, and EDS line families (``Ka``, ``Kb``, ``La``, ``Lb1``,
+  ``Lb2``, ``Lg1``, ``Ll``, ``Ln``, ``Lb3``, ``Lb4``, ``Ma``, ``Mb``): intensity-weighted energy
+  [keV], the shell whose vacancy emits it, and its relative weight within that shell (radiative
+  branching ratio).
+* ``mass_attenuation.json``: mass attenuation coefficients μ/ρ [cm²/g] per element on an energy
+  grid [keV] = a common logarithmic grid 0.1–30 keV (250 points) united with the tabulated points
+  near every absorption edge, for two tables: ``chantler`` (FFAST, C. T. Chantler et al., NIST SRD
+  66, doi:10.18434/T4HS32) and ``elam`` (W. T. Elam, B. D. Ravel, J. R. Sieber, Radiat. Phys.
+  Chem. 63, 121 (2002)). jaxem interpolates log–log between grid points.
+
+Sources: xraydb (M. Newville, https://github.com/xraypy/XrayDB, MIT licence), which bundles the
+Elam et al. (2002) line/edge/yield tables, the Chantler (FFAST) attenuation tables and the
+Krause (1979) / Elam Coster–Kronig probabilities.
+
+Usage: ``python tools/make_xray_data.py`` (xraydb is a generator/test-time dependency only).
+"""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+FAMILIES = {  # family -> (initial shell, xraydb line-name prefixes)
+    "Ka": ("K", ("Ka",)),
+    "Kb": ("K", ("Kb",)),
+    "La": ("L3", ("La",)),
+    "Lb2": ("L3", ("Lb2",)),
+    "Ll": ("L3", ("Ll",)),
+    "Lb1": ("L2", ("Lb1",)),
+    "Lg1": ("L2", ("Lg1",)),
+    "Ln": ("L2", ("Ln",)),
+    "Lb3": ("L1", ("Lb3",)),
+    "Lb4": ("L1", ("Lb4",)),
+    "Ma": ("M5", ("Ma",)),
+    "Mb": ("M4", ("Mb",)),
+}
+SHELLS = ("K", "L1", "L2", "L3", "M4", "M5")
+E_MIN, E_MAX, N_GRID = 0.1, 30.0, 250  # keV
+GASES = {"H", "He", "N", "O", "F", "Ne", "Cl", "Ar", "Kr", "Xe", "Rn"}
+
+
+def _sig(x, n=6):
+    return float(f"{x:.{n}g}")
+
+
+def lines_for(el, xraydb):
+    out = {}
+    for fam, (shell, prefixes) in FAMILIES.items():
+        try:
+            lines = xraydb.xray_lines(el, shell)
+        except Exception:
+            continue
+        sel = [v for k, v in lines.items() if k.startswith(prefixes) and v.intensity > 0]
+        if fam == "Lb2":
+            sel = [v for k, v in lines.items() if k.startswith("Lb2") and v.intensity > 0]
+        if fam == "Kb":
+            sel = [v for k, v in lines.items() if k.startswith("Kb") and v.intensity > 0]
+        w = sum(v.intensity for v in sel)
+        if not sel or w <= 0:
+            continue
+        e = sum(v.energy * v.intensity for v in sel) / w / 1e3
+        if e < 0.05:
+            continue
+        out[fam] = {"energy": _sig(e), "shell": shell, "weight": _sig(w, 5)}
+    return out
+
+
+def mu_grid(el, table, xraydb):
+    grid = np.geomspace(E_MIN, E_MAX, N_GRID)
+    extra = []
+    if table == "chantler":
+        native = np.asarray(xraydb.chantler_energies(el)) / 1e3
+        for edge in xraydb.xray_edges(el).values():
+            ee = edge.energy / 1e3
+            if E_MIN < ee < E_MAX:
+                extra.append(native[(native > ee * 0.97) & (native < ee * 1.03)])
+        e = np.unique(np.concatenate([grid, *extra]))
+        mu = np.asarray(xraydb.mu_chantler(el, e * 1e3), dtype=float)
+    else:
+        for edge in xraydb.xray_edges(el).values():
+            ee = edge.energy / 1e3
+            if E_MIN < ee < E_MAX:
+                extra.append([ee * (1 - 1e-6), ee * (1 + 1e-6)])
+                extra.append(ee * np.geomspace(0.97, 1.03, 41))
+        e = np.unique(np.concatenate([grid, *[np.asarray(x) for x in extra]]))
+        mu = np.asarray(xraydb.mu_elam(el, e * 1e3), dtype=float)
+    keep = mu > 0
+    return [_sig(v, 7) for v in e[keep]], [_sig(v, 6) for v in mu[keep]]
+
+
+def main(out_dir: Path) -> None:
+    import xraydb
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from jaxem.io import atomic_write_text
+
+    version = xraydb.get_xraydb().get_version().strip()
+    prov = {
+        "generator": "tools/make_xray_data.py",
+        "source": "xraydb (M. Newville, MIT licence) " + version.replace("\n", "; "),
+        "tables": {
+            "lines, edges, fluorescence yields, Coster-Kronig": "W. T. Elam, B. D. Ravel, J. R. Sieber, "
+            "Radiat. Phys. Chem. 63, 121 (2002), as bundled in xraydb",
+            "atomic weights, densities": "xraydb element table (IUPAC atomic weights; densities at room "
+            "temperature, CRC Handbook)",
+        },
+        "units": {"energy": "keV", "atomic_weight": "g/mol", "density": "g/cm^3"},
+    }
+    elements = {}
+    for z in range(1, 93):
+        el = xraydb.atomic_symbol(z)
+        edges = {}
+        for shell in SHELLS:
+            try:
+                ed = xraydb.xray_edge(el, shell)
+            except Exception:
+                ed = None
+            if ed is not None and ed.energy > 0:
+                edges[shell] = {"energy": _sig(ed.energy / 1e3), "fluorescence_yield": _sig(ed.fyield, 5)}
+        ck = {}
+        for a, b in (("L1", "L2"), ("L1", "L3"), ("L2", "L3")):
+            try:
+                ck[f"f_{a}{b}"] = _sig(float(xraydb.ck_probability(el, a, b)), 5)
+            except Exception:
+                ck[f"f_{a}{b}"] = 0.0
+        elements[el] = {
+            "Z": z,
+            "atomic_weight": _sig(xraydb.atomic_mass(el), 7),
+            "density": _sig(xraydb.atomic_density(el), 5),
+            "gas": el in GASES,
+            "edges": edges,
+            "coster_kronig": ck,
+            "lines": lines_for(el, xraydb),
+        }
+    atomic_write_text(out_dir / "xray_lines.json",
+                      json.dumps({"provenance": prov, "elements": elements}, separators=(",", ":")))
+
+    mprov = {
+        "generator": "tools/make_xray_data.py",
+        "source": "xraydb (M. Newville, MIT licence) " + version.replace("\n", "; "),
+        "tables": {
+            "chantler": "C. T. Chantler et al., X-Ray Form Factor, Attenuation and Scattering Tables "
+            "(FFAST) v2.1, NIST SRD 66 (2005), doi:10.18434/T4HS32",
+            "elam": "W. T. Elam, B. D. Ravel, J. R. Sieber, Radiat. Phys. Chem. 63, 121 (2002)",
+        },
+        "grid": f"log grid {E_MIN}-{E_MAX} keV, {N_GRID} points, united with tabulated points within "
+        "3% of each edge (chantler) or points at edge*(1 -/+ 1e-6) and 41 log-spaced points within 3% of each edge (elam)",
+        "units": {"energy": "keV", "mu": "cm^2/g"},
+        "interpolation": "log-log, linear between grid points",
+    }
+    tables = {}
+    for table in ("chantler", "elam"):
+        tables[table] = {}
+        for z in range(1, 93):
+            el = xraydb.atomic_symbol(z)
+            e, mu = mu_grid(el, table, xraydb)
+            tables[table][el] = {"energy": e, "mu": mu}
+    atomic_write_text(out_dir / "mass_attenuation.json",
+                      json.dumps({"provenance": mprov, "tables": tables}, separators=(",", ":")))
+
+
+if __name__ == "__main__":
+    main(Path(__file__).resolve().parents[1] / "jaxem" / "data")
