@@ -1,6 +1,7 @@
 """Atomic potentials: parametrizations (Lobato, Kirkland) and projected-potential slices."""
 from .parametrizations import PARAMETRIZATIONS, Parametrization, get_parametrization
-from .projected import PotentialSlices, potential, potential_builder, projected_potential_slices
+from .projected import (PotentialLayout, PotentialSlices, build_potential, potential, potential_builder,
+                        potential_layout, projected_potential_slices)
 
-__all__ = ["PARAMETRIZATIONS", "Parametrization", "get_parametrization", "PotentialSlices", "potential", "potential_builder",
+__all__ = ["PARAMETRIZATIONS", "Parametrization", "get_parametrization", "PotentialLayout", "PotentialSlices", "build_potential", "potential", "potential_builder", "potential_layout",
            "projected_potential_slices"]

@@ -142,15 +142,41 @@ def projected_potential_slices(positions, u2, occupancy, table, form_factors, gr
     return jax.lax.map(one_slice, table, batch_size=batch)
 
 
-def potential_builder(structure: Structure, sampling=None, gpts=None, slice_thickness: float = 1.0,
-                      parametrization: str = "lobato", debye_waller: bool = False, precision=None,
-                      memory_budget=None):
-    """Factory: fix the grid and the atom-to-slice layout of ``structure`` (on the host) and return a
-    pure function ``build(structure) -> PotentialSlices`` that is jit-compatible and differentiable
-    in positions, ⟨u²⟩ and occupancies (atoms keep the slice they were assigned here).
+@struct.dataclass
+class PotentialLayout:
+    """Everything about a structure's potential that is fixed before differentiation: the grid, the
+    atom-to-slice tables and the scattering factors (leaves), and the static slicing metadata."""
 
-    Arguments as in :func:`potential`.
-    """
+    table: jnp.ndarray
+    form_factors: jnp.ndarray
+    grid: Grid = struct.field(pytree_node=False)
+    sequence: tuple = struct.field(pytree_node=False)
+    slice_thickness: float = struct.field(pytree_node=False)
+    n_unit_atoms: int = struct.field(pytree_node=False)
+    n_atoms: int = struct.field(pytree_node=False)
+    debye_waller: bool = struct.field(pytree_node=False)
+    batch: int = struct.field(pytree_node=False)
+
+
+def build_potential(layout: PotentialLayout, structure: Structure) -> PotentialSlices:
+    """Pure, jit/grad-compatible: the potential of ``structure`` on a fixed ``layout``."""
+    if len(structure) != layout.n_atoms:
+        raise ValueError(f"the layout was set up for {layout.n_atoms} atoms, got {len(structure)}")
+    nu = layout.n_unit_atoms
+    rdtype = layout.form_factors.dtype
+    arr = projected_potential_slices(
+        structure.positions[:nu].astype(rdtype), structure.u2[:nu].astype(rdtype),
+        structure.occupancy[:nu].astype(rdtype), layout.table, layout.form_factors, layout.grid,
+        debye_waller=layout.debye_waller, batch=layout.batch,
+    )
+    return PotentialSlices(arr, layout.sequence, layout.slice_thickness, layout.grid)
+
+
+def potential_layout(structure: Structure, sampling=None, gpts=None, slice_thickness: float = 1.0,
+                     parametrization: str = "lobato", debye_waller: bool = False, precision=None,
+                     memory_budget=None) -> PotentialLayout:
+    """Fix the grid and the atom-to-slice layout of ``structure`` on the host (arguments as in
+    :func:`potential`)."""
     if not isinstance(structure, Structure):
         raise TypeError(f"structure must be a jaxem Structure, got {type(structure).__name__}")
     structure.check_orthorhombic()
@@ -167,22 +193,28 @@ def potential_builder(structure: Structure, sampling=None, gpts=None, slice_thic
     table = jnp.asarray(_atom_tables(np.asarray(structure.positions)[:nu, 2], species_index, n_unit, dz,
                                      len(species)))
     form = get_parametrization(parametrization).scattering_factor(species, jnp.sqrt(grid.k2(rdtype)))
-    form = form.astype(rdtype)
     s, m = table.shape[1], table.shape[2]
     per_slice = 8 * (grid.gpts[0] * grid.gpts[1] * (3 + s) + 2 * s * m * sum(grid.gpts))
     batch = int(batch_size(per_slice, n_unit, memory_budget))
     sequence = tuple(int(i) for i in np.tile(np.arange(n_unit), repeats))
-    n_total = len(structure)
+    return PotentialLayout(table, form.astype(rdtype), grid, sequence, float(dz), int(nu), len(structure),
+                           bool(debye_waller), batch)
 
-    def build(st: Structure) -> PotentialSlices:
-        if len(st) != n_total:
-            raise ValueError(f"builder was set up for {n_total} atoms, got {len(st)}")
-        arr = projected_potential_slices(
-            st.positions[:nu].astype(rdtype), st.u2[:nu].astype(rdtype), st.occupancy[:nu].astype(rdtype),
-            table, form, grid, debye_waller=bool(debye_waller), batch=batch,
-        )
-        return PotentialSlices(arr, sequence, float(dz), grid)
 
+def potential_builder(structure: Structure, sampling=None, gpts=None, slice_thickness: float = 1.0,
+                      parametrization: str = "lobato", debye_waller: bool = False, precision=None,
+                      memory_budget=None):
+    """Factory: fix the grid and the atom-to-slice layout of ``structure`` (on the host) and return a
+    pure function ``build(structure) -> PotentialSlices`` that is jit-compatible and differentiable
+    in positions, ⟨u²⟩ and occupancies (atoms keep the slice they were assigned here). The layout is
+    available as ``build.layout``.
+
+    Arguments as in :func:`potential`.
+    """
+    layout = potential_layout(structure, sampling, gpts, slice_thickness, parametrization, debye_waller,
+                              precision, memory_budget)
+    build = partial(build_potential, layout)
+    build.layout = layout
     return build
 
 

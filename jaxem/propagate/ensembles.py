@@ -23,7 +23,7 @@ from flax import struct
 
 from .. import physics
 from ..accel import batch_size as budget_batch_size
-from ..potential import potential_builder
+from ..potential import build_potential, potential_layout
 from ..structure import Structure
 from .multislice import _exit_slices, fresnel_propagator, multislice_array, transmission_functions
 from .waves import Waves
@@ -128,31 +128,35 @@ def frozen_phonon_multislice(key, structure: Structure, waves: Waves, n_configs:
             raise ValueError("snapshots contain NaN/inf positions")
         xs = snapshots
     grid = waves.grid
-    build = potential_builder(flat, gpts=grid.gpts, slice_thickness=slice_thickness,
-                              parametrization=parametrization,
+    layout = potential_layout(flat, gpts=grid.gpts, slice_thickness=slice_thickness, parametrization=parametrization,
                               precision="float64" if waves.array.dtype == jnp.complex128 else "float32")
-    probe_pot = build(flat)
-    exits = _exit_slices(exit_planes, probe_pot.n_slices)
-    sigma = physics.interaction_constant(waves.energy)
+    exits = _exit_slices(exit_planes, len(layout.sequence))
     dtype = waves.array.dtype
-    prop = fresnel_propagator(grid, waves.energy, probe_pot.slice_thickness, waves.tilt, dtype)
-    seq = jnp.asarray(probe_pot.sequence, jnp.int32)
-    norm, npix = waves.norm, grid.gpts[0] * grid.gpts[1]
-    positions0, u2 = flat.positions, flat.u2
-    psi0 = waves.array
+    prop = fresnel_propagator(grid, waves.energy, layout.slice_thickness, waves.tilt, dtype)
+    npix = grid.gpts[0] * grid.gpts[1]
+    n_out = 1 if exits is None else len(exits)
+    per_item = 8 * npix * (3 * len(layout.sequence) + 8 + 4 * n_out)
+    n = int(jax.tree.leaves(xs)[0].shape[0])
+    bs = budget_batch_size(per_item, n, memory_budget)
+    means = _frozen_phonon_means(xs, flat, layout, waves.array, prop, physics.interaction_constant(waves.energy),
+                                 snapshots is None, exits, float(waves.norm), int(bs))
+    mean_k = jnp.fft.fft2(means["psi"])
+    elastic = jnp.abs(mean_k) ** 2 / (npix * waves.norm)
+    return EnsembleWaves(means["psi"], means["int"], means["dp"], elastic, n)
+
+
+@partial(jax.jit, static_argnames=("einstein", "exits", "norm", "batch"))
+def _frozen_phonon_means(xs, structure, layout, psi0, prop, sigma, einstein, exits, norm, batch):
+    grid = layout.grid
+    npix = grid.gpts[0] * grid.gpts[1]
+    seq = jnp.asarray(layout.sequence, jnp.int32)
 
     def one(x):
-        pos = einstein_positions(x, positions0, u2) if snapshots is None else x
-        pot = build(flat.replace(positions=pos))
-        t = transmission_functions(pot.array, sigma, grid, dtype)
+        pos = einstein_positions(x, structure.positions, structure.u2) if einstein else x
+        pot = build_potential(layout, structure.replace(positions=pos))
+        t = transmission_functions(pot.array, sigma, grid, psi0.dtype)
         psi = multislice_array(psi0, t, seq, prop, exit_slices=exits)
         fk = jnp.fft.fft2(psi)
         return {"psi": psi, "int": jnp.abs(psi) ** 2, "dp": jnp.abs(fk) ** 2 / (npix * norm)}
 
-    n_out = 1 if exits is None else len(exits)
-    per_item = 8 * npix * (3 * probe_pot.n_slices + 8 + 4 * n_out)
-    bs = budget_batch_size(per_item, int(jax.tree.leaves(xs)[0].shape[0]), memory_budget)
-    means = jax.jit(partial(ensemble_mean, one, batch=int(bs)))(xs)
-    mean_k = jnp.fft.fft2(means["psi"])
-    elastic = jnp.abs(mean_k) ** 2 / (npix * norm)
-    return EnsembleWaves(means["psi"], means["int"], means["dp"], elastic, int(jax.tree.leaves(xs)[0].shape[0]))
+    return ensemble_mean(one, xs, batch)

@@ -26,6 +26,7 @@ from ..potential import PotentialSlices
 from .waves import Waves
 
 
+@partial(jax.jit, static_argnames=("grid", "energy", "thickness", "tilt", "dtype"))
 def fresnel_propagator(grid: Grid, energy: float, thickness: float, tilt=(0.0, 0.0), dtype=jnp.complex64):
     """Band-limited Fresnel propagator P(k) over ``thickness`` [Å] at ``energy`` [eV], tilt (y, x) [mrad]."""
     rdtype = jnp.float64 if dtype == jnp.complex128 else jnp.float32
@@ -38,6 +39,7 @@ def fresnel_propagator(grid: Grid, energy: float, thickness: float, tilt=(0.0, 0
     return (jnp.exp(1j * phase) * grid.antialias_aperture(rdtype)).astype(dtype)
 
 
+@partial(jax.jit, static_argnames=("grid", "dtype"))
 def transmission_functions(potential_array, sigma: float, grid: Grid, dtype=jnp.complex64):
     """Band-limited transmission functions t = F⁻¹[a·F[exp(iσv)]] of (…, ny, nx) potentials [V·Å]."""
     t = jnp.exp(1j * sigma * potential_array.astype(dtype))
@@ -89,6 +91,13 @@ def multislice_array(psi, transmissions, sequence, propagator, exit_slices=None,
     return buffer
 
 
+@partial(jax.jit, static_argnames=("exit_slices", "checkpoint", "batch"))
+def _multislice_batched(flat, transmissions, sequence, propagator, exit_slices, checkpoint, batch):
+    fn = partial(multislice_array, transmissions=transmissions, sequence=sequence, propagator=propagator,
+                 exit_slices=exit_slices, checkpoint=checkpoint)
+    return jax.lax.map(fn, flat, batch_size=batch)
+
+
 def _exit_slices(exit_planes, n_slices):
     if exit_planes is None:
         return None
@@ -137,11 +146,9 @@ def multislice(waves: Waves, potential: PotentialSlices, exit_planes=None, check
     n_out = 1 if exits is None else len(exits)
     item_bytes = flat[0].nbytes * (6 + n_out)
     bs = batch_size(item_bytes, flat.shape[0], memory_budget)
-    fn = partial(multislice_array, transmissions=trans, sequence=seq, propagator=prop,
-                 exit_slices=exits, checkpoint=checkpoint)
     if flat.shape[0] == 1:
-        out = fn(flat[0])[None]
+        out = multislice_array(flat[0], trans, seq, prop, exit_slices=exits, checkpoint=checkpoint)[None]
     else:
-        out = jax.lax.map(fn, flat, batch_size=bs)
+        out = _multislice_batched(flat, trans, seq, prop, exits, checkpoint, int(bs))
     out = out.reshape(batch_shape + out.shape[1:])
     return waves.replace(array=out)

@@ -31,7 +31,7 @@ from ..accel import memory_budget as get_budget
 from ..measurement import Axis, Measurement
 from ..optics import Aberrations
 from ..optics.probes import probe_transfer
-from ..potential import PotentialSlices, potential_builder
+from ..potential import PotentialSlices, build_potential, potential_layout
 from ..propagate.ensembles import einstein_positions, ensemble_mean
 from ..propagate.multislice import fresnel_propagator, multislice_array, transmission_functions
 from .detectors import AnnularDetector, CenterOfMassDetector, PixelatedDetector, SegmentedDetector
@@ -70,7 +70,7 @@ def _plan(sim: STEMSimulation, grid):
     return masks, names, pix, com
 
 
-def _scan_kernel(positions, trans, seq, prop, probe_k, masks, com_w, pix_dets, grid, energy, batch):
+def _scan_kernel(positions, trans, seq, prop, probe_k, masks, com_weights, com_dets, pix_dets, grid, energy, batch):
     """Detector signals for positions (P, 2) through one potential (pure; jit by the caller)."""
     ky, kx = grid.frequencies(jnp.float64 if probe_k.dtype == jnp.complex128 else jnp.float32)
     npix = grid.gpts[0] * grid.gpts[1]
@@ -81,13 +81,37 @@ def _scan_kernel(positions, trans, seq, prop, probe_k, masks, com_w, pix_dets, g
         psi = multislice_array(psi, trans, seq, prop)
         dp = jnp.abs(jnp.fft.fft2(psi)) ** 2 / npix
         out = {"lin": jnp.tensordot(dp, masks, axes=((0, 1), (1, 2)))} if masks.shape[0] else {}
-        for j, (c, w) in enumerate(com_w):
+        for j, (c, w) in enumerate(zip(com_dets, com_weights)):
             out[f"com{j}"] = c.apply(dp, w)
         for j, d in enumerate(pix_dets):
             out[f"pix{j}"] = d.apply(dp, grid, energy)
         return out
 
     return jax.lax.map(one, positions, batch_size=batch)
+
+
+_STATIC = ("com_dets", "pix_dets", "grid", "energy", "batch")
+
+
+@partial(jax.jit, static_argnames=_STATIC)
+def _scan_static(positions, trans, seq, prop, probe_k, masks, com_weights, *, com_dets, pix_dets, grid, energy, batch):
+    return _scan_kernel(positions, trans, seq, prop, probe_k, masks, com_weights, com_dets, pix_dets, grid, energy,
+                        batch)
+
+
+@partial(jax.jit, static_argnames=_STATIC + ("einstein",))
+def _scan_thermal(positions, members, structure, layout, sigma, prop, probe_k, masks, com_weights, *, einstein,
+                  com_dets, pix_dets, grid, energy, batch):
+    seq = jnp.asarray(layout.sequence, jnp.int32)
+
+    def member(m):
+        p = einstein_positions(m, structure.positions, structure.u2) if einstein else m
+        pot = build_potential(layout, structure.replace(positions=p))
+        t = transmission_functions(pot.array, sigma, grid, probe_k.dtype)
+        return _scan_kernel(positions, t, seq, prop, probe_k, masks, com_weights, com_dets, pix_dets, grid, energy,
+                            batch)
+
+    return ensemble_mean(member, members, 1)
 
 
 def stem_scan(sim: STEMSimulation, scan: GridScan, potential: PotentialSlices | None = None, structure=None,
@@ -127,7 +151,7 @@ def stem_scan(sim: STEMSimulation, scan: GridScan, potential: PotentialSlices | 
     pk = (pk * jnp.sqrt(npix / jnp.sum(jnp.abs(pk) ** 2))).astype(cdtype)
     masks_np, names, pix_dets, com_dets = _plan(sim, grid)
     masks = jnp.asarray(masks_np, rdtype)
-    com_w = tuple((c, jnp.asarray(c.weights(grid, sim.energy), rdtype)) for c in com_dets)
+    com_weights = tuple(jnp.asarray(c.weights(grid, sim.energy), rdtype) for c in com_dets)
     sigma = physics.interaction_constant(sim.energy)
     prop = fresnel_propagator(grid, sim.energy, potential.slice_thickness, dtype=cdtype)
 
@@ -138,18 +162,17 @@ def stem_scan(sim: STEMSimulation, scan: GridScan, potential: PotentialSlices | 
     out_bytes_per_row = scan.gpts[1] * (pix_bytes + 16 * (len(names) + 2))
     rows_per_chunk = max(1, min(scan.gpts[0], int(get_budget(memory_budget) // max(1, 4 * out_bytes_per_row))))
 
-    kernel = partial(_scan_kernel, masks=masks, com_w=com_w, pix_dets=tuple(pix_dets), grid=grid,
-                     energy=sim.energy, batch=int(pos_batch))
-
+    static = dict(com_dets=tuple(com_dets), pix_dets=tuple(pix_dets), grid=grid, energy=float(sim.energy),
+                  batch=int(pos_batch))
     if thermal is None:
         trans = transmission_functions(potential.array, sigma, grid, cdtype)
         seq = jnp.asarray(potential.sequence, jnp.int32)
-        run_chunk = jax.jit(lambda pos: kernel(pos, trans, seq, prop, pk))
+        run_chunk = partial(_scan_static, trans=trans, seq=seq, prop=prop, probe_k=pk, masks=masks,
+                            com_weights=com_weights, **static)
         n_members = 1
     else:
-        build = potential_builder(flat, gpts=grid.gpts, slice_thickness=potential.slice_thickness,
+        layout = potential_layout(flat, gpts=grid.gpts, slice_thickness=potential.slice_thickness,
                                   parametrization=parametrization, precision=precision)
-        seq = jnp.asarray(build(flat).sequence, jnp.int32)
         if thermal == "einstein":
             if n_configs is None or int(n_configs) < 1:
                 raise ValueError(f"n_configs must be ≥ 1, got {n_configs!r}")
@@ -161,14 +184,10 @@ def stem_scan(sim: STEMSimulation, scan: GridScan, potential: PotentialSlices | 
             if members.ndim != 3 or members.shape[1:] != (len(flat), 3):
                 raise ValueError(f"snapshots must have shape (n, {len(flat)}, 3) [Å], got {members.shape}")
         n_members = int(members.shape[0])
-        pos0, u2 = flat.positions.astype(rdtype), flat.u2.astype(rdtype)
-
-        def member_signals(m, pos):
-            p = einstein_positions(m, pos0, u2) if thermal == "einstein" else m
-            pot = build(flat.replace(positions=p))
-            return kernel(pos, transmission_functions(pot.array, sigma, grid, cdtype), seq, prop, pk)
-
-        run_chunk = jax.jit(lambda pos: ensemble_mean(lambda m: member_signals(m, pos), members, 1))
+        st = flat.replace(positions=flat.positions.astype(rdtype), u2=flat.u2.astype(rdtype))
+        run_chunk = partial(_scan_thermal, members=members, structure=st, layout=layout, sigma=sigma, prop=prop,
+                            probe_k=pk, masks=masks, com_weights=com_weights, einstein=thermal == "einstein",
+                            **static)
 
     from tqdm.auto import tqdm
 
