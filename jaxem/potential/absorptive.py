@@ -12,9 +12,13 @@ Dr. Probe's CELSLC, J. Barthel, Ultramicroscopy 193 (2018) 1):
 * ``"aperture"``: v′ from the intensity each atom scatters beyond the band limit (default: the grid's
   anti-alias aperture; Dr. Probe ``-abs`` without ``-dwf``). jaxem's transmission functions are
   already band-limited, which removes that intensity numerically; this model adds the single-atom,
-  single-scattering estimate of the same loss analytically, so use it for comparisons with Dr. Probe
-  or with a ``cutoff`` smaller than the grid's aperture (e.g. a detector-limited collection angle),
-  and expect double counting with the default cut-off.
+  single-scattering estimate of the same loss analytically (in a SrTiO3 test the numerical loss of
+  one slice is 70–77% of it: jaxem's v has no frequencies beyond the grid's Nyquist square), so use it
+  for comparisons with Dr. Probe or with a ``cutoff`` smaller than the grid's aperture (e.g. a
+  detector-limited collection angle), and expect double counting with the default cut-off.
+
+The Hall–Hirsch model uses each atom's isotropic B = 8π²·mean(⟨u²⟩) [Å²] (anisotropic ⟨u²⟩ are
+averaged for v′; v keeps the per-direction DW factors).
 
 Both parts use the same exact Fourier-space structure factors (:func:`projected_potential_slices` is
 called once with the elastic and once with the absorptive form factors), so v′ follows the atoms

@@ -49,7 +49,7 @@ import numpy as np
 
 from .. import physics
 from ..structure.elements import atomic_number
-from .parametrizations import get_parametrization
+from .parametrizations import PARAMETRIZATIONS, Parametrization, get_parametrization
 
 GEOMETRIES = ("sphere", "plane")
 #: table spacing of |g| [1/Å]
@@ -90,7 +90,26 @@ def _named_form_factor_fn(name: str, z: int):
     return _make_form_factor_fn(get_parametrization(name), z)
 
 
+def _numpy_form_factor_fn(par: Parametrization, z: int):
+    """The formulas of :class:`Parametrization` evaluated in NumPy float64 (no compilation)."""
+    rows = {k: np.asarray(v, np.float64)[z][:, None] for k, v in par.coefficients.items()}
+
+    def fe(q):
+        q = np.asarray(q, np.float64)
+        k2 = (q * q).ravel()[None, :]
+        if par.name == "lobato":
+            bk2 = rows["b"] * k2
+            out = np.sum(rows["a"] * (2.0 + bk2) / (1.0 + bk2) ** 2, axis=0)
+        else:
+            out = np.sum(rows["a"] / (k2 + rows["b"]) + rows["c"] * np.exp(-rows["d"] * k2), axis=0)
+        return out.reshape(q.shape)
+
+    return fe
+
+
 def _make_form_factor_fn(par, z):
+    if isinstance(par, Parametrization) and par.name in PARAMETRIZATIONS:
+        return _numpy_form_factor_fn(par, z)
     kernel = jax.jit(lambda k: par.scattering_factor([z], k)[0])
 
     def fe(q):
@@ -263,43 +282,41 @@ def _soft_edge(k, cutoff, taper):
 
 
 def _aperture_integral(fe, g, energy, cutoff, taper, n_panel=24, n_angle=96):
-    """(γλ/2) ∫ d²q f(q) f(|q − g|)[A(g) − A(q) A(|q − g|)] for each g (small-angle form)."""
+    """(γλ/2) ∫ d²q f(q) f(|q − g|)[A(g) − A(q) A(|q − g|)] for each g (small-angle form).
+
+    Polar coordinates about q = 0; for every angle the radial axis is cut into panels at the aperture
+    edges about 0 and about g (where the integrand has kinks), Gauss–Legendre in each panel and a
+    mapped tail panel to infinity. Vectorised over g and angles.
+    """
     lam, gamma = physics.wavelength(energy), physics.relativistic_gamma(energy)
     t, wt = _gauss_legendre01(n_panel)
     phi = (np.arange(n_angle) + 0.5) * np.pi / n_angle
     wphi = 2 * np.pi / n_angle
     cphi, sphi = np.cos(phi), np.sin(phi)
     radii = [cutoff - taper, cutoff] if taper > 0 else [cutoff]
-    out = np.zeros(g.shape)
-    for i, gi in enumerate(g):
-        # per-angle breakpoints: the aperture circles about 0 and about g
-        bps = [np.full(n_angle, r) for r in radii]
-        for r in radii:
-            disc = r**2 - (gi * sphi) ** 2
-            for sgn in (1.0, -1.0):
-                root = gi * cphi + sgn * np.sqrt(np.maximum(disc, 0.0))
-                bps.append(np.where((disc > 0) & (root > 0), root, 0.0))
-        bps = np.sort(np.stack(bps), axis=0)  # (nb, Nφ)
-        edges = np.concatenate([np.zeros((1, n_angle)), bps], axis=0)
-        total = 0.0
-        for lo, hi in zip(edges[:-1], edges[1:]):  # finite panels
-            r = lo + (hi - lo) * t[:, None]
-            w = (hi - lo) * wt[:, None] * r
-            total += _aperture_panel(fe, r, w, cphi, gi, cutoff, taper)
-        last = edges[-1]  # tail to infinity, r = last + c u/(1 − u)
-        u = t[:, None]
-        r = last + _RADIAL_SCALE * u / (1 - u)
-        w = wt[:, None] * _RADIAL_SCALE / (1 - u) ** 2 * r
-        total += _aperture_panel(fe, r, w, cphi, gi, cutoff, taper)
-        out[i] = total * wphi
-    return gamma * lam / 2 * out
+    gg = g[:, None]  # (G, 1)
+    bps = [np.broadcast_to(np.full(n_angle, r), (g.size, n_angle)) for r in radii]
+    for r in radii:
+        disc = r**2 - (gg * sphi) ** 2
+        for sgn in (1.0, -1.0):
+            root = gg * cphi + sgn * np.sqrt(np.maximum(disc, 0.0))
+            bps.append(np.where((disc > 0) & (root > 0), root, 0.0))
+    edges = np.concatenate([np.zeros((1, g.size, n_angle)), np.sort(np.stack(bps), axis=0)], axis=0)
+    a_g = _soft_edge(gg[..., None], cutoff, taper)  # (G, 1, 1)
+    total = np.zeros(g.size)
 
+    def panel(r, w):  # r, w: (G, n, Nφ)
+        rg = np.sqrt(np.maximum(r**2 - 2 * gg[..., None] * r * cphi + gg[..., None] ** 2, 0.0))
+        bracket = a_g - _soft_edge(r, cutoff, taper) * _soft_edge(rg, cutoff, taper)
+        return np.sum(w * fe(r) * fe(rg) * bracket, axis=(1, 2))
 
-def _aperture_panel(fe, r, w, cphi, g, cutoff, taper):
-    rg = np.sqrt(np.maximum(r**2 - 2 * g * r * cphi + g**2, 0.0))
-    a_g = _soft_edge(np.asarray(g), cutoff, taper)
-    bracket = a_g - _soft_edge(r, cutoff, taper) * _soft_edge(rg, cutoff, taper)
-    return float(np.sum(w * fe(r) * fe(rg) * bracket))
+    for lo, hi in zip(edges[:-1], edges[1:]):  # finite panels, each (G, Nφ)
+        r = lo[:, None, :] + (hi - lo)[:, None, :] * t[None, :, None]
+        total += panel(r, (hi - lo)[:, None, :] * wt[None, :, None] * r)
+    u = t[None, :, None]
+    r = edges[-1][:, None, :] + _RADIAL_SCALE * u / (1 - u)  # tail to infinity
+    total += panel(r, wt[None, :, None] * _RADIAL_SCALE / (1 - u) ** 2 * r)
+    return gamma * lam / 2 * total * wphi
 
 
 def aperture_absorptive_form_factor(element, energy, g, cutoff, taper=0.0, parametrization="lobato"):

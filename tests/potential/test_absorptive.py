@@ -181,10 +181,12 @@ def test_table_interpolation_and_cache():
     assert np.allclose(interp, direct, rtol=1e-3, atol=1e-4 * f_tab[0])
 
 
-def test_elastic_form_factor_is_dw_smeared():
-    k = np.linspace(0, 4, 9)
-    f = np.asarray(get_parametrization("kirkland").scattering_factor([22], k))[0]
-    assert np.allclose(elastic_form_factor("Ti", 0.41, k, "kirkland"), f * np.exp(-0.41 * k**2 / 4), rtol=1e-6)
+@pytest.mark.parametrize("name", ["lobato", "kirkland"])
+def test_elastic_form_factor_is_dw_smeared(name):
+    k = np.linspace(0, 12, 25)
+    f = np.asarray(get_parametrization(name).scattering_factor([22, 38], k))
+    assert np.allclose(elastic_form_factor("Ti", 0.41, k, name), f[0] * np.exp(-0.41 * k**2 / 4), rtol=1e-12)
+    assert np.allclose(elastic_form_factor("Sr", 0.0, k, name), f[1], rtol=1e-12)
 
 
 def test_aperture_absorption_at_zero_matches_radial_integral():
@@ -283,6 +285,8 @@ def test_without_absorption_complex_path_equals_real_path_exactly():
 def test_fraction_and_aperture_models():
     cell = srtio3(2, 2, 1)
     kw = dict(sampling=0.1, slice_thickness=3.905 / 2, precision="float64")
+    default = absorptive_potential(cell, 300e3, model="fraction", sampling=0.2, slice_thickness=3.905)
+    assert default.array.dtype == jnp.complex64
     frac = absorptive_potential(cell, 300e3, model="fraction", fraction=0.08, **kw)
     assert np.allclose(frac.array.imag, 0.08 * frac.array.real, rtol=1e-12)
     ap = absorptive_potential(cell, 300e3, model="aperture", **kw)
