@@ -295,6 +295,9 @@ def test_fraction_and_aperture_models():
           for z in ("Sr", "Ti", "O")]
     want = physics.KAPPA * (f0[0] + f0[1] + 3 * f0[2]) * 4 / g.area  # 2×2 cells
     assert float(jnp.mean(ap.full().imag.sum(0))) == pytest.approx(want, rel=1e-6)
+    narrow = absorptive_potential(cell, 300e3, model="aperture", cutoff=2.0, **kw)  # hard edge at 2 Å⁻¹
+    f0n = aperture_absorptive_form_factor("Sr", 300e3, np.zeros(1), 2.0)[0]
+    assert f0n > 2 * f0[0] and float(jnp.mean(narrow.array.imag)) > 2 * float(jnp.mean(ap.array.imag))
 
 
 def test_bad_input():
