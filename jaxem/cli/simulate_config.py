@@ -37,7 +37,6 @@ import json
 import tomllib
 from pathlib import Path
 
-import numpy as np
 
 _SECTIONS = {"structure", "potential", "beam", "output", "hrtem"}
 

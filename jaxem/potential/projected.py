@@ -18,7 +18,6 @@ slices of one repeat unit are computed and the slice *sequence* repeats them.
 """
 from __future__ import annotations
 
-import math
 from functools import partial
 
 import jax
@@ -43,12 +42,15 @@ class PotentialSlices:
         sequence: (n_slices,) index into ``array`` of each slice from entrance to exit surface (static).
         slice_thickness: thickness of every slice [Å] (static).
         grid: the lateral :class:`~jaxem.grid.Grid` (static).
+        energy: electron energy [eV] the slices were made for (static; None when they do not depend
+            on it, e.g. real potentials; absorptive potentials set it).
     """
 
     array: jnp.ndarray
     sequence: tuple = struct.field(pytree_node=False)
     slice_thickness: float = struct.field(pytree_node=False)
     grid: Grid = struct.field(pytree_node=False)
+    energy: float | None = struct.field(pytree_node=False, default=None)
 
     @property
     def n_slices(self) -> int:

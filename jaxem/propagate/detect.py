@@ -10,7 +10,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .. import physics
-from ..measurement import Axis, Measurement, real_space_axes, reciprocal_axes_centered
+from ..measurement import Axis, Measurement, real_space_axes
 from .waves import Waves
 
 

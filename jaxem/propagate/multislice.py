@@ -134,6 +134,9 @@ def multislice(waves: Waves, potential: PotentialSlices, exit_planes=None, check
         raise TypeError(f"potential must be PotentialSlices, got {type(potential).__name__}")
     if waves.grid.gpts != potential.grid.gpts or not np.allclose(waves.grid.sampling, potential.grid.sampling):
         raise ValueError(f"wave grid {waves.grid} does not match potential grid {potential.grid}")
+    if potential.energy is not None and not np.isclose(potential.energy, waves.energy, rtol=1e-9):
+        raise ValueError(f"potential was built for {potential.energy} eV (absorptive part depends on the "
+                         f"energy) but the waves have {waves.energy} eV")
     dtype = waves.array.dtype
     sigma = physics.interaction_constant(waves.energy)
     trans = transmission_functions(potential.array, sigma, potential.grid, dtype)

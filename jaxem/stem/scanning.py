@@ -16,7 +16,6 @@ with running sums (:func:`jaxem.propagate.ensemble_mean`). The scan is cut into 
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
