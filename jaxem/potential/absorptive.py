@@ -64,7 +64,7 @@ def absorptive_potential_builder(structure: Structure, energy: float, sampling=N
                                  slice_thickness: float = 1.0, model: str = "hall_hirsch",
                                  fraction: float = 0.1, cutoff=None, debye_waller=None,
                                  parametrization: str = "lobato", geometry: str = "sphere", precision=None,
-                                 memory_budget=None):
+                                 memory_budget=None, detector=None):
     """Factory: set up grid, slice layout and absorptive form factors on the host and return a pure
     ``build(structure) -> PotentialSlices`` with a complex array v + iv′ [V·Å].
 
@@ -81,6 +81,10 @@ def absorptive_potential_builder(structure: Structure, energy: float, sampling=N
         geometry: 'sphere' or 'plane' integration of the Hall–Hirsch form factor.
         precision: 'float32' (default) or 'float64'.
         memory_budget: bytes for batching slices.
+        detector: optional (inner, outer) [mrad] for ``model='hall_hirsch'``: the imaginary part then
+            holds only the TDS scattered into that annulus — the detector-specific absorptive potential
+            V′_det whose product with |ψ|² gives the single-inelastic TDS signal of the detector
+            (:func:`jaxem.stem.stem_scan` with ``tds_potential=``).
     """
     if not isinstance(structure, Structure):
         raise TypeError(f"structure must be a jaxem Structure, got {type(structure).__name__}")
@@ -117,7 +121,8 @@ def absorptive_potential_builder(structure: Structure, energy: float, sampling=N
         _check_hall_hirsch_b(numbers, b)
         groups, group_index = np.unique(np.stack([numbers.astype(np.float64), b], 1), axis=0, return_inverse=True)
         group_index = np.asarray(group_index).ravel()
-        tabs = [absorptive_table(int(z), float(bb), energy, k_max, parametrization, geometry) for z, bb in groups]
+        tabs = [absorptive_table(int(z), float(bb), energy, k_max, parametrization, geometry, detector)
+                for z, bb in groups]
         form_abs = jnp.stack([jnp.interp(k, jnp.asarray(g, k.dtype), jnp.asarray(f, k.dtype)) for g, f in tabs])
         table_abs = jnp.asarray(_atom_tables(z_unit, group_index, n_unit, dz, len(groups)))
     elif model == "aperture":
@@ -158,7 +163,8 @@ def absorptive_potential_builder(structure: Structure, energy: float, sampling=N
 def absorptive_potential(structure: Structure, energy: float, sampling=None, gpts=None,
                          slice_thickness: float = 1.0, model: str = "hall_hirsch", fraction: float = 0.1,
                          cutoff=None, debye_waller=None, parametrization: str = "lobato",
-                         geometry: str = "sphere", precision=None, memory_budget=None) -> PotentialSlices:
+                         geometry: str = "sphere", precision=None, memory_budget=None,
+                         detector=None) -> PotentialSlices:
     """Complex projected-potential slices v + iv′ [V·Å] of ``structure`` at ``energy`` [eV].
 
     Arguments as in :func:`absorptive_potential_builder`. Returns :class:`PotentialSlices` whose
@@ -166,7 +172,7 @@ def absorptive_potential(structure: Structure, energy: float, sampling=None, gpt
     """
     return absorptive_potential_builder(structure, energy, sampling, gpts, slice_thickness, model, fraction,
                                         cutoff, debye_waller, parametrization, geometry, precision,
-                                        memory_budget)(structure)
+                                        memory_budget, detector)(structure)
 
 
 def mean_absorption_coefficient(structure: Structure, energy: float, parametrization: str = "lobato",

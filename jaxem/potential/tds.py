@@ -142,13 +142,20 @@ def _check_inputs(z, B, energy, geometry=None, need_b=True):
     return z, b
 
 
-def _hall_hirsch(fe, g, b_factor, energy, geometry, n_radial, n_angle, n_local, chunk=16):
-    """f′(g) [Å] for a float64 array g [1/Å] (see module docstring)."""
+def _hall_hirsch(fe, g, b_factor, energy, geometry, n_radial, n_angle, n_local, chunk=16, detector=None):
+    """f′(g) [Å] for a float64 array g [1/Å] (see module docstring). With ``detector`` = (inner, outer)
+    [mrad], only TDS scattered into that annulus counts (detector-specific absorptive factor)."""
     lam = physics.wavelength(energy)
     gamma = physics.relativistic_gamma(energy)
     k0 = 1.0 / lam
     m = b_factor / 4.0  # D(x) = exp(-m |x|^2)
     sphere = geometry == "sphere"
+
+    def in_detector(q3):
+        if detector is None:
+            return np.ones_like(q3)
+        theta = 2e3 * np.arcsin(np.clip(lam * q3 / 2, 0, 1)) if sphere else 1e3 * lam * q3
+        return ((theta >= detector[0]) & (theta < detector[1])).astype(np.float64)
 
     # system 0: polar about the forward beam
     c = _RADIAL_SCALE
@@ -180,7 +187,8 @@ def _hall_hirsch(fe, g, b_factor, energy, geometry, n_radial, n_angle, n_local, 
         qg2 = q[:, None] ** 2 - 2 * gg * qp[:, None] * cphi + gg**2  # |Q − g|² (3-D)
         bump = np.where(gg > 0, np.exp(-d2_perp / (2 * np.maximum(ell, 1e-30) ** 2)), 0.0)
         bracket = dg * -np.expm1(-m * (q[:, None] ** 2 + qg2 - gg**2))
-        i0 = np.sum(w0 * fe(np.sqrt(np.maximum(qg2, 0))) * bracket * (1 - bump), axis=(1, 2))
+        i0 = np.sum(w0 * fe(np.sqrt(np.maximum(qg2, 0))) * bracket * (1 - bump) * in_detector(q)[:, None],
+                    axis=(1, 2))
         # --- system 1 (only where g > 0)
         rho = 6 * ell * rho01[:, None]  # (G, Nρ, 1)
         wrho = 6 * ell * wrho01[:, None] * rho * wpsi
@@ -198,14 +206,15 @@ def _hall_hirsch(fe, g, b_factor, energy, geometry, n_radial, n_angle, n_local, 
         qg2 = rho**2 + qz**2
         bracket = dg * -np.expm1(-m * (q2 + qg2 - gg**2))
         bump = np.exp(-rho**2 / (2 * np.maximum(ell, 1e-30) ** 2))
-        i1 = np.sum(wrho * jac * fe(np.sqrt(q2)) * fe(np.sqrt(qg2)) * bracket * bump, axis=(1, 2))
+        i1 = np.sum(wrho * jac * fe(np.sqrt(q2)) * fe(np.sqrt(qg2)) * bracket * bump * in_detector(np.sqrt(q2)),
+                    axis=(1, 2))
         i1 = np.where(g[s:s + chunk] > 0, i1, 0.0)
         out[s:s + chunk] = i0 + i1
     return gamma * lam / 2 * out
 
 
 def absorptive_form_factor(element, B, energy, g, parametrization="lobato", geometry: str = "sphere",
-                           quadrature=DEFAULT_QUADRATURE):
+                           quadrature=DEFAULT_QUADRATURE, detector=None):
     """Hall–Hirsch absorptive (TDS) form factor f′(g) [Å] of an Einstein-model atom.
 
     Args:
@@ -217,15 +226,23 @@ def absorptive_form_factor(element, B, energy, g, parametrization="lobato", geom
             returning f_e [Å] for k [1/Å].
         geometry: 'sphere' (exact Ewald sphere, default) or 'plane' (small-angle approximation).
         quadrature: (radial, angular, local) node counts of the 2-D quadrature.
+        detector: optional (inner, outer) scattering angles [mrad]: count only the TDS electrons that
+            leave within this annulus (the detector-specific absorptive factor used for the
+            single-inelastic TDS signal of an annular detector; Allen et al., Ultramicroscopy 96 (2003) 47).
     Returns:
         float64 NumPy array of f′(g) [Å], shape of ``g``; includes one relativistic factor γ.
     """
+    if detector is not None:
+        detector = (float(detector[0]), float(detector[1]))
+        if not (0 <= detector[0] < detector[1]):
+            raise ValueError(f"detector must be (inner, outer) with 0 ≤ inner < outer [mrad], got {detector}")
     z, b = _check_inputs(element, B, energy, geometry)
     g = np.asarray(g, np.float64)
     if np.any(~np.isfinite(g)) or np.any(g < 0):
         raise ValueError("g must be finite spatial frequencies ≥ 0 [1/Å]")
     nr, na, nl = quadrature
-    out = _hall_hirsch(_form_factor_fn(parametrization, z), g.ravel(), b, float(energy), geometry, nr, na, nl)
+    out = _hall_hirsch(_form_factor_fn(parametrization, z), g.ravel(), b, float(energy), geometry, nr, na, nl,
+                       detector=detector)
     return out.reshape(g.shape)
 
 
@@ -255,21 +272,24 @@ def _table_grid(g_max: float) -> np.ndarray:
 
 
 @lru_cache(maxsize=512)
-def _cached_table(name, z, b, energy, geometry, g_max):
+def _cached_table(name, z, b, energy, geometry, g_max, detector=None):
     g = _table_grid(g_max)
-    return g, _hall_hirsch(_form_factor_fn(name, z), g, b, energy, geometry, *DEFAULT_QUADRATURE)
+    return g, _hall_hirsch(_form_factor_fn(name, z), g, b, energy, geometry, *DEFAULT_QUADRATURE, detector=detector)
 
 
-def absorptive_table(element, B, energy, g_max, parametrization="lobato", geometry: str = "sphere"):
+def absorptive_table(element, B, energy, g_max, parametrization="lobato", geometry: str = "sphere", detector=None):
     """Radial table (g [1/Å], f′(g) [Å]) of the Hall–Hirsch form factor on 0 … ≥ g_max in steps of
     :data:`TABLE_STEP`; cached per (parametrization, Z, B, energy, geometry, g_max) for named
-    parametrizations (B rounded to 1e-6 Å², g_max rounded up to 1 Å⁻¹)."""
+    parametrizations (B rounded to 1e-6 Å², g_max rounded up to 1 Å⁻¹). ``detector`` (inner, outer)
+    [mrad] restricts it to TDS leaving into that annulus (see :func:`absorptive_form_factor`)."""
     z, b = _check_inputs(element, B, energy, geometry)
     g_max = float(math.ceil(max(float(g_max), 1.0)))
+    det = None if detector is None else (float(detector[0]), float(detector[1]))
     if isinstance(parametrization, str):
-        return _cached_table(parametrization, z, round(b, 6), float(energy), geometry, g_max)
+        return _cached_table(parametrization, z, round(b, 6), float(energy), geometry, g_max, det)
     g = _table_grid(g_max)
-    return g, _hall_hirsch(_form_factor_fn(parametrization, z), g, b, float(energy), geometry, *DEFAULT_QUADRATURE)
+    return g, _hall_hirsch(_form_factor_fn(parametrization, z), g, b, float(energy), geometry, *DEFAULT_QUADRATURE,
+                           detector=det)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -69,7 +69,23 @@ def _plan(sim: STEMSimulation, grid):
     return masks, names, pix, com
 
 
-def _scan_kernel(positions, trans, seq, prop, probe_k, masks, com_weights, com_dets, pix_dets, grid, energy, batch):
+def _multislice_tds(psi, trans, seq, prop, vdet, sigma):
+    """Multislice that also accumulates the single-inelastic TDS signal Σ_n 2σ Σ_r |ψ_n|² v′_det,n
+    of each detector-specific absorptive potential ``vdet`` (D, n_unique, ny, nx) [V·Å]."""
+
+    def step(carry, index):
+        psi, acc = carry
+        acc = acc + 2 * sigma * jnp.tensordot(vdet[:, index], jnp.abs(psi) ** 2, axes=((1, 2), (0, 1)))
+        psi = jnp.fft.ifft2(jnp.fft.fft2(psi * trans[index]) * prop)
+        return (psi, acc), None
+
+    acc0 = jnp.zeros(vdet.shape[0], vdet.dtype)
+    (psi, acc), _ = jax.lax.scan(step, (psi, acc0), seq)
+    return psi, acc
+
+
+def _scan_kernel(positions, trans, seq, prop, probe_k, masks, com_weights, com_dets, pix_dets, grid, energy, batch,
+                 vdet=None, sigma=0.0):
     """Detector signals for positions (P, 2) through one potential (pure; jit by the caller)."""
     ky, kx = grid.frequencies(jnp.float64 if probe_k.dtype == jnp.complex128 else jnp.float32)
     npix = grid.gpts[0] * grid.gpts[1]
@@ -77,9 +93,14 @@ def _scan_kernel(positions, trans, seq, prop, probe_k, masks, com_weights, com_d
     def one(r0):
         ramp = jnp.exp(-2j * jnp.pi * (ky[:, None] * r0[0] + kx[None, :] * r0[1])).astype(probe_k.dtype)
         psi = jnp.fft.ifft2(probe_k * ramp)
-        psi = multislice_array(psi, trans, seq, prop)
+        out = {}
+        if vdet is None:
+            psi = multislice_array(psi, trans, seq, prop)
+        else:
+            psi, out["tds"] = _multislice_tds(psi, trans, seq, prop, vdet, sigma)
         dp = jnp.abs(jnp.fft.fft2(psi)) ** 2 / npix
-        out = {"lin": jnp.tensordot(dp, masks, axes=((0, 1), (1, 2)))} if masks.shape[0] else {}
+        if masks.shape[0]:
+            out["lin"] = jnp.tensordot(dp, masks, axes=((0, 1), (1, 2)))
         for j, (c, w) in enumerate(zip(com_dets, com_weights)):
             out[f"com{j}"] = c.apply(dp, w)
         for j, d in enumerate(pix_dets):
@@ -93,9 +114,10 @@ _STATIC = ("com_dets", "pix_dets", "grid", "energy", "batch")
 
 
 @partial(jax.jit, static_argnames=_STATIC)
-def _scan_static(positions, trans, seq, prop, probe_k, masks, com_weights, *, com_dets, pix_dets, grid, energy, batch):
+def _scan_static(positions, trans, seq, prop, probe_k, masks, com_weights, vdet=None, sigma=0.0, *, com_dets,
+                 pix_dets, grid, energy, batch):
     return _scan_kernel(positions, trans, seq, prop, probe_k, masks, com_weights, com_dets, pix_dets, grid, energy,
-                        batch)
+                        batch, vdet, sigma)
 
 
 @partial(jax.jit, static_argnames=_STATIC + ("einstein",))
@@ -116,7 +138,7 @@ def _scan_thermal(positions, members, structure, layout, sigma, prop, probe_k, m
 def stem_scan(sim: STEMSimulation, scan: GridScan, potential: PotentialSlices | None = None, structure=None,
               thermal=None, n_configs: int = 8, key=None, snapshots=None,
               parametrization: str = "lobato", memory_budget=None, progress: bool = True,
-              chunk_callback=None, precision=None) -> dict:
+              chunk_callback=None, precision=None, tds_potentials=None) -> dict:
     """Simulate a STEM scan; returns {detector name: Measurement}.
 
     Args:
@@ -129,6 +151,11 @@ def stem_scan(sim: STEMSimulation, scan: GridScan, potential: PotentialSlices | 
         parametrization: potential parametrization for frozen phonons.
         memory_budget: bytes (default from :mod:`jaxem.accel`).
         chunk_callback: called as ``f(row_slice, {name: array})`` after each chunk of rows (streaming).
+        tds_potentials: for an absorptive ``potential`` (thermal=None): {name: detector-specific
+            absorptive potential} (``jaxem.potential.absorptive_potential(..., detector=(inner, outer))``
+            on the same structure and slicing); adds the single-inelastic TDS signal ``<name>_tds``
+            (fraction of the probe) that the absorptive model removes and the detector collects
+            (Allen et al., Ultramicroscopy 96 (2003) 47).
     """
     if thermal not in (None, "einstein", "snapshots"):
         raise ValueError(f"thermal must be None, 'einstein' or 'snapshots', got {thermal!r}")
@@ -163,11 +190,22 @@ def stem_scan(sim: STEMSimulation, scan: GridScan, potential: PotentialSlices | 
 
     static = dict(com_dets=tuple(com_dets), pix_dets=tuple(pix_dets), grid=grid, energy=float(sim.energy),
                   batch=int(pos_batch))
+    tds_names, vdet = [], None
+    if tds_potentials:
+        if thermal is not None:
+            raise ValueError("tds_potentials belong to the absorptive model (thermal=None)")
+        for name, tp in tds_potentials.items():
+            if not isinstance(tp, PotentialSlices) or tp.sequence != potential.sequence or tp.grid != grid:
+                raise ValueError(f"tds_potentials[{name!r}] must be PotentialSlices on the same grid and slicing "
+                                 "as potential")
+            tds_names.append(name)
+        vdet = jnp.stack([jnp.imag(tp.array) if jnp.iscomplexobj(tp.array) else tp.array
+                          for tp in tds_potentials.values()]).astype(rdtype)
     if thermal is None:
         trans = transmission_functions(potential.array, sigma, grid, cdtype)
         seq = jnp.asarray(potential.sequence, jnp.int32)
         run_chunk = partial(_scan_static, trans=trans, seq=seq, prop=prop, probe_k=pk, masks=masks,
-                            com_weights=com_weights, **static)
+                            com_weights=com_weights, vdet=vdet, sigma=jnp.asarray(sigma, rdtype), **static)
         n_members = 1
     else:
         layout = potential_layout(flat, gpts=grid.gpts, slice_thickness=potential.slice_thickness,
@@ -205,10 +243,10 @@ def stem_scan(sim: STEMSimulation, scan: GridScan, potential: PotentialSlices | 
                 results.setdefault(k, []).append(v)
         bar.update(nrow)
     bar.close()
-    return _measurements(results, names, pix_dets, com_dets, scan, grid, sim, thermal, n_members)
+    return _measurements(results, names, pix_dets, com_dets, scan, grid, sim, thermal, n_members, tds_names)
 
 
-def _measurements(results, names, pix_dets, com_dets, scan, grid, sim, thermal, n_members):
+def _measurements(results, names, pix_dets, com_dets, scan, grid, sim, thermal, n_members, tds_names=()):
     scan_axes = (Axis("scan_y", scan.sampling[0], "Å", scan.start[0]), Axis("scan_x", scan.sampling[1], "Å", scan.start[1]))
     meta = {"energy": sim.energy, "semi_angle_mrad": sim.semi_angle, "thermal": thermal or "static",
             "n_configurations": n_members}
@@ -217,6 +255,11 @@ def _measurements(results, names, pix_dets, com_dets, scan, grid, sim, thermal, 
         lin = np.concatenate(results["lin"])
         for i, name in enumerate(names):
             out[name] = Measurement(lin[..., i], scan_axes, {**meta, "quantity": "fraction of probe intensity"})
+    if "tds" in results:
+        tds = np.concatenate(results["tds"])
+        for i, name in enumerate(tds_names):
+            out[f"{name}_tds"] = Measurement(tds[..., i], scan_axes, {
+                **meta, "quantity": "single-inelastic TDS into the detector, fraction of probe intensity"})
     for j, c in enumerate(com_dets):
         if f"com{j}" in results:
             arr = np.concatenate(results[f"com{j}"])
