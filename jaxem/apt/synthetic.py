@@ -251,7 +251,7 @@ def render_tip_image(R: float, K: float, alpha: float, apex_z: float, pixel: flo
     rr = np.linspace(0, (shape[1] / 2) * pixel * 2, 4000)
     g = conic_sag(rr, R, K, alpha)
     depth = apex_z - zr
-    half = np.where(depth >= 0, np.interp(depth, g, rr), -1.0)
+    half = np.where(depth >= 0, np.interp(depth, g, rr), 0.0)
     t = 2 * np.sqrt(np.clip(half[:, None] ** 2 - xc[None, :] ** 2, 0, None))
     img = gaussian_filter(np.exp(-t / mfp), blur) if blur > 0 else np.exp(-t / mfp)
     if noise > 0:
