@@ -262,7 +262,7 @@ def calibrate(base: ReconParams, profiles: TipProfiles, x_det, y_det, voltage, d
     return CalibrationResult(p, jnp.stack(hist) if hist else jnp.zeros(0))
 
 
-def stitch_runs(runs):
+def stitch_runs(runs, merge_tol: float = 0.01):
     """Combine sequential APT runs of one specimen.
 
     Args:
@@ -272,8 +272,10 @@ def stitch_runs(runs):
 
     Returns:
         dict with concatenated ``x_det``, ``y_det``, ``voltage``, ``run`` (run index per ion) and
-        ``profiles`` (global counts; a run's first snapshot at the same count as the previous run's
-        last is placed 10⁻³ ions later, so the shape may jump between runs).
+        ``profiles`` (global counts). A run's first snapshot at the same count as the previous run's
+        last is merged with it when apex height and radius agree within ``merge_tol`` [nm] (the same
+        TEM image between runs); otherwise it is placed 10⁻³ ions later, so the shape may jump
+        between runs (e.g. after re-sharpening).
 
     Raises:
         ValueError: empty list, or a run's profiles extend beyond its own ion count.
@@ -290,13 +292,19 @@ def stitch_runs(runs):
         if cnt[-1] > n + 1e-9:
             raise ValueError(f"run {j}: profile count {cnt[-1]} exceeds the run's {n} ions")
         g = cnt + offset
+        keep = np.ones(g.size, bool)
         if g[0] <= last:
-            g[0] = last + 1e-3
-        fields["count"].append(g)
+            same = (abs(pr.apex_z[0] - fields["apex_z"][-1][-1]) <= merge_tol
+                    and abs(pr.radius[0] - fields["radius"][-1][-1]) <= merge_tol)
+            if same:
+                keep[0] = False  # the snapshot between the runs, recorded twice
+            else:
+                g[0] = last + 1e-3
+        fields["count"].append(g[keep])
         for k in ("apex_z", "radius", "shank_angle"):
-            fields[k].append(np.asarray(getattr(pr, k), np.float64))
+            fields[k].append(np.asarray(getattr(pr, k), np.float64)[keep])
         if pr.sag is not None:
-            fields["sag"].append(np.asarray(pr.sag))
+            fields["sag"].append(np.asarray(pr.sag)[keep])
             r_grid = np.asarray(pr.r)
         for k in ("x_det", "y_det", "voltage"):
             cols[k].append(np.asarray(run[k]))
