@@ -8,16 +8,19 @@ binomial σ = √(c(1 − c)/N).
 **Proxigram** (Hellman et al., *Microsc. Microanal.* 6 (2000) 437), voxel version: ions are binned
 on a cubic grid (voxel size v [nm]) and delocalised with a Gaussian (σ in voxels); the solute fraction
 field c is thresholded at c_iso; the signed distance to the iso-surface (negative inside the
-solute-rich side) is the Euclidean distance transform of the thresholded grid, replaced within
-1.5 voxels of the surface by the first-order estimate (c − c_iso)/|∇c| (sub-voxel), then
-interpolated trilinearly to each ion. Limits (documented, tested): distance accuracy ≈ v/4 near the
-surface and ≈ v/2 further away; surfaces with curvature radius < 2v or features thinner than 2v are
-not resolved; voxels with fewer than ``min_count`` ions (outside the data) are treated as matrix.
+solute-rich side) of each ion is its distance to the nearest iso-surface vertex — the linear
+crossings of c_iso on all grid edges, i.e. the vertices marching cubes would place — with the sign of
+c(ion) − c_iso (trilinear). Limits (documented, tested): distances are to vertices, not facets, so
+they are accurate to ≈ v/4 at distances ≳ v; the delocalisation moves a curved iso-surface by
+≈ σ²/R_curv towards the centre of curvature (a known proxigram artefact); features thinner than 2v
+are not resolved; voxels with fewer than ``min_count`` ions (outside the data) are treated as
+matrix.
 """
 from __future__ import annotations
 
 import numpy as np
 from scipy import ndimage
+from scipy.spatial import cKDTree
 
 
 def _frame(axis):
@@ -137,6 +140,30 @@ def concentration_grid(pos, is_solute, voxel: float = 1.0, sigma: float = 1.0, p
     return sol / np.maximum(tot, 1e-12), tot, lo + 0.5 * voxel
 
 
+def iso_points(field, level: float) -> np.ndarray:
+    """Sub-voxel points of the iso-surface: linear crossings on every grid edge that straddles it.
+
+    Args:
+        field: 3-D array.
+        level: iso value.
+
+    Returns:
+        (m, 3) points in voxel-index coordinates (the vertices marching cubes would place).
+    """
+    out = []
+    for ax in range(3):
+        a = np.moveaxis(field, ax, 0)
+        lo, hi = a[:-1], a[1:]
+        cross = (lo - level) * (hi - level) < 0
+        idx = np.argwhere(cross)
+        f = (level - lo[cross]) / (hi[cross] - lo[cross])
+        p = idx.astype(np.float64)
+        p[:, 0] += f
+        order = [ax] + [k for k in range(3) if k != ax]  # axes of the moved array
+        out.append(p[:, np.argsort(order)])
+    return np.concatenate(out) if out else np.zeros((0, 3))
+
+
 def proxigram(pos, is_solute, c_iso: float, voxel: float = 1.0, sigma: float = 1.0,
               bin_width: float = 0.25, d_range=(-5.0, 5.0), min_count: float = 0.5):
     """Composition against signed distance to the iso-concentration surface.
@@ -158,15 +185,13 @@ def proxigram(pos, is_solute, c_iso: float, voxel: float = 1.0, sigma: float = 1
     sol = np.asarray(is_solute, bool)
     c, tot, origin = concentration_grid(pos, sol, voxel, sigma)
     c = np.where(tot >= min_count, c, 0.0)
-    inside = c >= c_iso
-    far = (ndimage.distance_transform_edt(~inside) - 0.5) - (ndimage.distance_transform_edt(inside) - 0.5)
-    gz, gy, gx = np.gradient(c)
-    gnorm = np.sqrt(gx**2 + gy**2 + gz**2)
-    near = -(c - c_iso) / np.maximum(gnorm, 1e-9)
-    use_near = (np.abs(far) <= 1.5) & (gnorm > 1e-6) & (np.abs(near) <= 1.5)
-    dist = np.where(use_near, near, far) * voxel
+    pts = iso_points(c, c_iso) * voxel + origin
+    if pts.shape[0] == 0:
+        raise ValueError(f"no iso-surface at c_iso={c_iso}: the field spans {c.min():.3g}..{c.max():.3g}")
     coords = ((np.asarray(pos, np.float64) - origin) / voxel).T
-    d_ion = ndimage.map_coordinates(dist, coords, order=1, mode="nearest")
+    c_ion = ndimage.map_coordinates(c, coords, order=1, mode="nearest")
+    dist, _ = cKDTree(pts).query(np.asarray(pos, np.float64))
+    d_ion = np.where(c_ion >= c_iso, -dist, dist)
     edges = np.arange(d_range[0], d_range[1] + bin_width, bin_width)
     n_all, _ = np.histogram(d_ion, edges)
     n_sol, _ = np.histogram(d_ion[sol], edges)
