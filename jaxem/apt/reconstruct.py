@@ -53,7 +53,7 @@ class ReconParams:
     z0: jax.Array = 0.0
 
 
-def detector_angles(x_det, y_det, L, xi, projection: str = "linear"):
+def detector_angles(x_det, y_det, L, xi, projection: str = "linear", return_phi: bool = True):
     """Surface-normal polar angle θ [rad] and azimuth φ [rad] of each detector hit.
 
     Args:
@@ -61,19 +61,32 @@ def detector_angles(x_det, y_det, L, xi, projection: str = "linear"):
         L: flight path [mm].
         xi: image compression factor.
         projection: ``"linear"`` (θ = ξθ′) or ``"wide"`` (θ = θ′ + asin((ξ−1) sin θ′)).
+        return_phi: also compute φ (else None; see :func:`detector_direction`).
 
     Returns:
         (θ, φ).
     """
     rd = jnp.sqrt(x_det**2 + y_det**2)
     tp = jnp.arctan(rd / L)
+    if not return_phi:
+        phi = None
+    else:
+        phi = jnp.arctan2(y_det, x_det)
     if projection == "linear":
         th = xi * tp
     elif projection == "wide":
         th = tp + jnp.arcsin(jnp.clip((xi - 1) * jnp.sin(tp), -1.0, 1.0))
     else:
         raise ValueError(f"projection must be 'linear' or 'wide', got {projection!r}")
-    return th, jnp.arctan2(y_det, x_det)
+    return th, phi
+
+
+def detector_direction(x_det, y_det):
+    """(cos φ, sin φ) of each hit without trigonometric calls (1, 0 at the detector centre)."""
+    r2 = x_det**2 + y_det**2
+    ok = r2 > 0
+    inv = 1 / jnp.sqrt(jnp.where(ok, r2, 1.0))
+    return jnp.where(ok, x_det * inv, 1.0), jnp.where(ok, y_det * inv, 0.0)
 
 
 def max_angle(p: ReconParams, projection: str = "linear"):
@@ -110,7 +123,7 @@ def radius_and_apex(p: ReconParams, voltage, n_ions: int, protocol: str = "volta
     if protocol == "voltage":
         R = voltage / p.kF
         dz = c / R**2
-        z_tip = p.z0 - (jnp.cumsum(dz) - dz)
+        z_tip = p.z0 - (jax.lax.associative_scan(jnp.add, dz) - dz)  # parallel prefix sum
     elif protocol == "shank":
         i = jnp.arange(n_ions, dtype=jnp.result_type(p.R0, float))
         sa = jnp.sin(p.shank_angle)
@@ -140,9 +153,10 @@ def reconstruct_bas(p: ReconParams, x_det, y_det, voltage=None, protocol: str = 
     if protocol == "voltage" and voltage is None:
         raise ValueError("protocol='voltage' needs the per-ion voltage [V]")
     R, z_tip = radius_and_apex(p, voltage, x_det.shape[0], protocol, depth_model, projection)
-    th, phi = detector_angles(x_det, y_det, p.L, p.xi, projection)
+    th, _ = detector_angles(x_det, y_det, p.L, p.xi, projection, return_phi=False)
+    c, s = detector_direction(x_det, y_det)
     rs = R * jnp.sin(th)
-    return jnp.stack([rs * jnp.cos(phi), rs * jnp.sin(phi), z_tip - R * (1 - jnp.cos(th))], -1)
+    return jnp.stack([rs * c, rs * s, z_tip - R * (1 - jnp.cos(th))], -1)
 
 
 reconstruct_bas_jit = jax.jit(reconstruct_bas, static_argnames=("protocol", "depth_model", "projection"))

@@ -33,7 +33,7 @@ import numpy as np
 import optax
 from flax import struct
 
-from .reconstruct import ReconParams, detector_angles
+from .reconstruct import ReconParams, detector_angles, detector_direction
 from .tipshape import TipProfiles, tip_profiles
 
 
@@ -126,10 +126,11 @@ def reconstruct_tem(p: ReconParams, x_det, y_det, tables: GuidedTables, count_of
     z_apex = hermite(c, tables.count, tables.apex_z, tables.apex_slope)
     k = jnp.clip(jnp.searchsorted(tables.count, c, side="right") - 1, 0, tables.count.shape[0] - 2)
     w = jnp.clip((c - tables.count[k]) / (tables.count[k + 1] - tables.count[k]), 0.0, 1.0)
-    th, phi = detector_angles(x_det, y_det, p.L, p.xi, projection)
+    th, _ = detector_angles(x_det, y_det, p.L, p.xi, projection, return_phi=False)
+    cphi, sphi = detector_direction(x_det, y_det)
     r = _lookup(tables.r_tab, k, w, th, tables.dtheta)
     g = _lookup(tables.g_tab, k, w, th, tables.dtheta)
-    pos = jnp.stack([r * jnp.cos(phi), r * jnp.sin(phi), z_apex - g], -1)
+    pos = jnp.stack([r * cphi, r * sphi, z_apex - g], -1)
     return pos, (c >= tables.count[0]) & (c <= tables.count[-1])
 
 
