@@ -174,7 +174,7 @@ def fit_calibration(tof, v_dc, known_masses, cal: MassCalibration | None = None,
     return out, rms
 
 
-def _coarse_search(cal, tof, v_dc, v_pulse, x, y, known, n_sub=20000):
+def _coarse_search(cal, tof, v_dc, v_pulse, x, y, known, n_sub=5000):
     idx = np.linspace(0, tof.size - 1, min(n_sub, tof.size)).astype(np.int64)
     t, v, vp, xx, yy = tof[idx], v_dc[idx], v_pulse[idx], x[idx], y[idx]
     Ls = float(cal.L) * np.linspace(0.9, 1.1, 81)

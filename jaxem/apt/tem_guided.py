@@ -27,6 +27,8 @@ specimen frame).
 """
 from __future__ import annotations
 
+from functools import partial
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -107,6 +109,7 @@ def _lookup(tab, k, w, th, dtheta):
     return a * (1 - w) + b * w
 
 
+@partial(jax.jit, static_argnames=("projection",))
 def reconstruct_tem(p: ReconParams, x_det, y_det, tables: GuidedTables, count_offset=0.0,
                     projection: str = "linear"):
     """TEM-guided reconstruction onto the measured caps.
@@ -134,7 +137,7 @@ def reconstruct_tem(p: ReconParams, x_det, y_det, tables: GuidedTables, count_of
     return pos, (c >= tables.count[0]) & (c <= tables.count[-1])
 
 
-reconstruct_tem_jit = jax.jit(reconstruct_tem, static_argnames=("projection",))
+reconstruct_tem_jit = reconstruct_tem  # already jitted
 
 
 # ----------------------------------------------------------------------------------------------

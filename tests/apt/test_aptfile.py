@@ -68,7 +68,8 @@ def test_bad_files_name_offset(tmp_path, rng):
         read_apt(tmp_path / "h.apt")
 
 
-def test_agrees_with_ifes_on_fixture(tmp_path, rng):
+def test_agrees_with_ifes_on_fixture(tmp_path, rng, monkeypatch):
+    monkeypatch.chdir(tmp_path)
     ifes = pytest.importorskip("ifes_apt_tc_data_modeling.apt.apt6_reader")
     cols = _columns(rng, 500)
     cols.pop("MyVendorThing")
@@ -80,7 +81,8 @@ def test_agrees_with_ifes_on_fixture(tmp_path, rng):
     np.testing.assert_array_equal(r.get_named_quantity("XDet_mm").magnitude.ravel(), a["XDet_mm"][:, 0])
 
 
-def test_real_sample(tmp_path):
+def test_real_sample(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
     d = sample_dir()
     if d is None:
         pytest.skip("APAV sample files not available (set JAXEM_APT_SAMPLES)")

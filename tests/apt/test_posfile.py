@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from hypothesis import given, strategies as st
 
-from jaxem.apt import EPOS_DTYPE, multi_hit_events, read_epos, read_pos, write_epos, write_pos
+from jaxem.apt import EPOS_DTYPE, POS_DTYPE, multi_hit_events, read_epos, read_pos, write_epos, write_pos
 
 from ._samples import sample_dir
 
@@ -72,6 +72,18 @@ def test_truncated_files_name_offset(tmp_path):
         write_pos(tmp_path / "x.pos", {"x": np.zeros(2)})
 
 
+def test_memory_mapped_1e8_ions(tmp_path):
+    # a sparse 1.6 GB POS file of 10⁸ ions: opening maps it, only touched pages are read
+    path = tmp_path / "big.pos"
+    with open(path, "wb") as f:
+        f.truncate(16 * 10**8)
+        f.seek(16 * (10**8 - 1))
+        f.write(np.array([(1.0, 2.0, 3.0, 27.0)], dtype=POS_DTYPE).tobytes())
+    p = read_pos(path)
+    assert isinstance(p, np.memmap) and len(p) == 10**8
+    assert tuple(p[-1]) == (1.0, 2.0, 3.0, 27.0) and p[12345]["mass"] == 0.0
+
+
 def test_multiplicity_events():
     ev = multi_hit_events([1, 2, 0, 3, 0, 0, 1])
     np.testing.assert_array_equal(ev, [0, 1, 1, 2, 2, 2, 3])
@@ -79,7 +91,8 @@ def test_multiplicity_events():
         multi_hit_events([1, 2, 0, 0])
 
 
-def test_agrees_with_ifes_reader_on_generated(tmp_path, rng):
+def test_agrees_with_ifes_reader_on_generated(tmp_path, rng, monkeypatch):
+    monkeypatch.chdir(tmp_path)
     ifes = pytest.importorskip("ifes_apt_tc_data_modeling.epos.epos_reader")
     d = _random_epos(rng, 2000)
     write_epos(tmp_path / "g.epos", d)
@@ -90,7 +103,8 @@ def test_agrees_with_ifes_reader_on_generated(tmp_path, rng):
     np.testing.assert_array_equal(r.get_ions_per_pulse().magnitude.ravel(), e["multiplicity"])
 
 
-def test_real_sample_agrees_with_ifes_ion_for_ion(tmp_path):
+def test_real_sample_agrees_with_ifes_ion_for_ion(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
     d = sample_dir()
     if d is None:
         pytest.skip("APAV sample files not available (set JAXEM_APT_SAMPLES)")

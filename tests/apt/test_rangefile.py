@@ -69,7 +69,8 @@ def test_rng_and_errors(tmp_path):
         RangeTable([2.0], [1.0], [{"Fe": 1}])
 
 
-def test_rrng_agrees_with_ifes(tmp_path):
+def test_rrng_agrees_with_ifes(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
     ifes = pytest.importorskip("ifes_apt_tc_data_modeling.rrng.rrng_reader")
     (tmp_path / "m.rrng").write_text(RRNG_COMMA)
     r = ifes.ReadRrngFileFormat(str(tmp_path / "m.rrng"))

@@ -71,3 +71,20 @@ def test_errors_and_dtype():
     p32 = ReconParams(*(jnp.float32(v) for v in (900, 1.5, 0.5, 100, 0.0118, 40)))
     out = reconstruct_bas(p32, jnp.ones(4, jnp.float32), jnp.ones(4, jnp.float32), jnp.ones(4, jnp.float32) * 5e3)
     assert out.dtype == jnp.float32
+
+
+def test_depth_scheme_agrees_with_apyt():
+    """Test-only peer: APyT's classic scheme (exact frustum volumes) for a slowly growing radius."""
+    apyt = pytest.importorskip("apyt.reconstruction.basic")
+    n = 20000
+    p = _p()
+    v = jnp.asarray(np.linspace(5000.0, 5400.0, n))
+    R, z_tip = (np.asarray(a) for a in radius_and_apex(p, v, n))
+    th_m = float(1.5 * np.arctan(0.4))
+    zc, r = apyt.get_geometry_classic(np.full(n, 0.0118 / 0.5), np.asarray(v) / 900.0, th_m)
+    # APyT returns sphere-centre depths; apex height = −(centre depth − r). Its exact frustum volume
+    # adds Δr·tan²(θ_m/2) to the depth of a growing cap, which our Ω/(πR² sin²θ_m) increment omits.
+    apex = -(zc - zc[0]) + (r - r[0])
+    corr = (r - r[0]) * np.tan(th_m / 2) ** 2
+    assert abs(z_tip[-1] - apex[-1]) > 0.5 * corr[-1]  # the difference is real …
+    np.testing.assert_allclose(z_tip, apex + corr, rtol=0, atol=1e-4 * abs(apex[-1]))  # … and fully explained

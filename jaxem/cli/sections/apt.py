@@ -26,7 +26,7 @@ def run(ctx):
                        interface_position, mass_spectrum, plot_spectrum, reconstruct_bas, reconstruct_tem,
                        render_tip_image, spacing_along_z)
 
-    run = generate(depth=14.0 if ctx.small else 24.0, interface_z=-7.0 if ctx.small else -12.0)
+    run = generate(depth=10.0 if ctx.small else 24.0, interface_z=-5.0 if ctx.small else -12.0)
     tip, d0 = run.tip, run.tip.d_spacing
     x, y, v = jnp.asarray(run.x_det), jnp.asarray(run.y_det), jnp.asarray(run.voltage)
     conv = np.asarray(reconstruct_bas(run.params, x, y, v))
@@ -115,7 +115,7 @@ def run(ctx):
     ctx.figure("pointcloud", fig, "3D point cloud of the TEM-guided reconstruction.")
 
     base = run.params.replace(kF=750.0, xi=1.25, eta=0.35)
-    cal = calibrate(base, run.profiles, run.x_det, run.y_det, run.voltage, d0, steps=100 if ctx.small else 300,
+    cal = calibrate(base, run.profiles, run.x_det, run.y_det, run.voltage, d0, steps=60 if ctx.small else 300,
                     learning_rate=0.03).params
     rows = [
         ["max |d/d₀ − 1| over depth windows", f"{np.abs(dc / d0 - 1).max():.3%}", f"{np.abs(dg / d0 - 1).max():.3%}"],
