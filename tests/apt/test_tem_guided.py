@@ -127,3 +127,19 @@ def test_jit_float32(run):
     f = jax.jit(reconstruct_tem, static_argnames=("projection",))
     pos, _ = f(run.params, jnp.asarray(run.x_det), jnp.asarray(run.y_det), guided_tables(run.profiles))
     assert pos.dtype == jnp.float32 and bool(jnp.all(jnp.isfinite(pos)))
+
+
+def test_scalar_profiles_on_hemispherical_tip_with_changing_shank():
+    """Profiles given only as (apex z, R, shank angle) arrays: exact for a hemispherical cap, while the
+    shank-angle protocol with a fixed (initial) angle drifts as the real shank angle changes."""
+    run = generate(K0=0.0, K1=0.0, depth=8.0, interface_z=-4.0, seed=1)
+    P = run.profiles
+    scalar = tip_profiles(P.count, P.apex_z, P.radius, np.rad2deg(P.shank_angle))  # no full profile
+    x, y = jnp.asarray(run.x_det), jnp.asarray(run.y_det)
+    tem = np.asarray(reconstruct_tem(run.params, x, y, guided_tables(scalar))[0])
+    shank = np.asarray(reconstruct_bas(run.params, x, y, protocol="shank"))
+    d0 = run.tip.d_spacing
+    _, d_tem = spacing_along_z(tem, 4)
+    _, d_sh = spacing_along_z(shank, 4)
+    assert np.abs(d_tem / d0 - 1).max() < 0.02
+    assert np.abs(d_sh / d0 - 1).max() > 0.05
