@@ -49,14 +49,6 @@ class ExtractedProfile:
         return np.interp(r, np.concatenate([[0.0], w[o]]), np.concatenate([[0.0], d[o]]))
 
 
-def _subpixel(v, k):
-    if 0 < k < v.size - 1:
-        den = v[k - 1] - 2 * v[k] + v[k + 1]
-        if den != 0:
-            return k + 0.5 * (v[k - 1] - v[k + 1]) / den
-    return float(k)
-
-
 def extract_profile(image, pixel: float, z_top: float = 0.0, dark_specimen: bool = True,
                     smooth: float = 0.0, min_contrast: float = 0.05, edge_level: float = 0.1, apex_depth: float | None = None,
                     shank_start: float = 1.5, conic: bool = True) -> ExtractedProfile:
@@ -114,7 +106,10 @@ def extract_profile(image, pixel: float, z_top: float = 0.0, dark_specimen: bool
     # seed of the apex height: first crossing of the edge level down the axis column
     c0 = int(np.clip(round(axis_px), 0, cols - 1))
     prof = img[:, c0]
-    k = int(np.flatnonzero(prof < level)[0])
+    hit = np.flatnonzero(prof < level)
+    if hit.size == 0:
+        raise ValueError("no needle found along its axis column; check contrast/dark_specimen")
+    k = int(hit[0])
     apex_row = k - 1 + (prof[k - 1] - level) / (prof[k - 1] - prof[k]) if k > 0 else 0.0
     apex_z = z_top - (apex_row + 0.5) * pixel
     w = 0.5 * (right - left) * pixel

@@ -2,7 +2,6 @@ import numpy as np
 import pytest
 from hypothesis import given, strategies as st
 
-from jaxem.apt.isotope_table import ISOTOPES
 from jaxem.apt.isotopes import atomic_weight, element_isotopes, isotope_pattern
 
 # standard atomic weights (IUPAC 2021 abridged / conventional values)
@@ -15,14 +14,6 @@ def test_atomic_weights_match_iupac():
         assert atomic_weight(el) == pytest.approx(w, rel=2e-4), el
 
 
-def test_abundances_normalised():
-    for el in ISOTOPES:
-        assert element_isotopes(el)[:, 2].sum() == pytest.approx(1.0, abs=2e-4), el
-    assert element_isotopes("Al").shape == (1, 3)
-    with pytest.raises(ValueError, match="Tc"):
-        element_isotopes("Tc")
-
-
 @given(st.sampled_from(["Fe", "Cr", "O", "Si", "Mo", "C"]), st.sampled_from(["O", "N", "H", "Cr"]),
        st.integers(1, 2), st.integers(1, 3))
 def test_molecular_pattern_mean_and_norm(a, b, nb, q):
@@ -32,13 +23,3 @@ def test_molecular_pattern_mean_and_norm(a, b, nb, q):
     mean = sum(k * atomic_weight(e) for e, k in comp.items()) / q
     assert np.sum(m * ab) / ab.sum() == pytest.approx(mean, rel=1e-5)
     assert np.all(np.diff(m) > 0)
-
-
-def test_agrees_with_ifes_nist_table():
-    nist = pytest.importorskip("ifes_apt_tc_data_modeling.utils.nist_isotope_data").isotopes
-    from ase.data import atomic_numbers
-
-    for el, rows in ISOTOPES.items():
-        for A, mass, ab in rows:
-            assert nist[atomic_numbers[el]][A]["mass"] == mass
-            assert nist[atomic_numbers[el]][A]["composition"] == ab
