@@ -28,8 +28,8 @@ import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 
 from jaxem.apt import EPOS_DTYPE, read_epos, tip_profiles, write_epos  # noqa: E402
-from jaxem.apt.reconstruct import ReconParams, reconstruct_bas_jit  # noqa: E402
-from jaxem.apt.tem_guided import guided_tables, reconstruct_tem_jit  # noqa: E402
+from jaxem.apt.reconstruct import ReconParams, reconstruct_bas  # noqa: E402
+from jaxem.apt.tem_guided import guided_tables, reconstruct_tem  # noqa: E402
 from jaxem.io.atomic import atomic_write_text  # noqa: E402
 
 KF, XI, ETA, L, OMEGA, RDET = 900.0, 1.5, 0.5, 100.0, 0.0118, 40.0
@@ -88,18 +88,18 @@ def main(argv=None):
         t_read, (x, y, v) = timed(lambda: jaxem_read(path))
         xj, yj, vj = jax.device_put(x), jax.device_put(y), jax.device_put(v)
         t0 = time.perf_counter()
-        reconstruct_bas_jit(p, xj, yj, vj).block_until_ready()
+        reconstruct_bas(p, xj, yj, vj).block_until_ready()
         t_compile = time.perf_counter() - t0
-        t_bas, _ = timed(lambda: reconstruct_bas_jit(p, xj, yj, vj).block_until_ready())
+        t_bas, _ = timed(lambda: reconstruct_bas(p, xj, yj, vj).block_until_ready())
         cnt = np.linspace(0, n, 20)
         R = np.asarray(v, np.float64)[np.minimum(cnt.astype(int), n - 1)] / KF
         prof = tip_profiles(cnt, -np.linspace(0, 200, 20), R, 15.0)
         tabs = guided_tables(prof)
-        reconstruct_tem_jit(p, xj, yj, tabs)[0].block_until_ready()
-        t_tem, _ = timed(lambda: reconstruct_tem_jit(p, xj, yj, tabs)[0].block_until_ready())
+        reconstruct_tem(p, xj, yj, tabs)[0].block_until_ready()
+        t_tem, _ = timed(lambda: reconstruct_tem(p, xj, yj, tabs)[0].block_until_ready())
         rows.append(("read EPOS (x_det, y_det, V)", "jaxem read_epos (memmap)", t_read))
-        rows.append(("reconstruct Bas (voltage law)", "jaxem jit (compile %.2f s excluded)" % t_compile, t_bas))
-        rows.append(("reconstruct TEM-guided", "jaxem jit", t_tem))
+        rows.append(("reconstruct Bas (voltage law)", "jaxem (jit; compile %.2f s excluded)" % t_compile, t_bas))
+        rows.append(("reconstruct TEM-guided", "jaxem (jit)", t_tem))
         rows.append(("read + Bas", "jaxem", t_read + t_bas))
         try:
             t_iread, (xi_, yi_, vi_) = timed(lambda: ifes_read(path))

@@ -28,6 +28,7 @@ from functools import partial
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from flax import struct
 
 
@@ -143,8 +144,56 @@ def radius_and_apex(p: ReconParams, voltage, n_ions: int, protocol: str = "volta
     return R, z_tip
 
 
-@partial(jax.jit, static_argnames=("protocol", "depth_model", "projection"))
+def _concrete(*xs) -> bool:
+    return not any(isinstance(x, jax.core.Tracer) for x in jax.tree_util.tree_leaves(xs))
+
+
+def validate_inputs(p: ReconParams, x_det, y_det, voltage=None) -> None:
+    """Public-boundary checks (skipped under tracing): shapes, finiteness, parameter ranges.
+
+    Raises:
+        ValueError: naming the argument, its value and the expected range.
+    """
+    if jnp.ndim(x_det) != 1 or jnp.shape(x_det) != jnp.shape(y_det):
+        raise ValueError(f"x_det and y_det must be 1-D of equal length, got {jnp.shape(x_det)} and {jnp.shape(y_det)}")
+    if voltage is not None and jnp.shape(voltage) != jnp.shape(x_det):
+        raise ValueError(f"voltage must have one value per ion {jnp.shape(x_det)}, got {jnp.shape(voltage)}")
+    if not _concrete(p, x_det, y_det, voltage):
+        return
+    for name, lo, hi in (("kF", 0, np.inf), ("xi", 0, 10), ("eta", 0, 1), ("L", 0, np.inf), ("omega", 0, np.inf),
+                         ("detector_radius", 0, np.inf)):
+        v = float(getattr(p, name))
+        if not (lo < v <= hi) or not np.isfinite(v):
+            raise ValueError(f"ReconParams.{name}={v} outside the range ({lo}, {hi}]")
+    if x_det.size and not (bool(jnp.all(jnp.isfinite(x_det))) and bool(jnp.all(jnp.isfinite(y_det)))):
+        raise ValueError("x_det/y_det contain NaN or inf [mm]")
+    if voltage is not None and voltage.size and not bool(jnp.all(voltage > 0)):
+        raise ValueError(f"voltage must be > 0 V, got min {float(jnp.min(voltage))}")
+
+
 def reconstruct_bas(p: ReconParams, x_det, y_det, voltage=None, protocol: str = "voltage",
+                    depth_model: str = "cap", projection: str = "linear"):
+    """Conventional reconstruction onto a hemispherical cap (validated; see :func:`_reconstruct_bas`).
+
+    Args:
+        p: :class:`ReconParams`.
+        x_det, y_det: detector hits [mm], (n,).
+        voltage: per-ion voltage [V], (n,) (``"voltage"`` protocol).
+        protocol, depth_model, projection: see :func:`radius_and_apex`.
+
+    Returns:
+        (n, 3) positions [nm].
+    """
+    x_det, y_det = jnp.asarray(x_det), jnp.asarray(y_det)
+    voltage = None if voltage is None else jnp.asarray(voltage)
+    if protocol == "voltage" and voltage is None:
+        raise ValueError("protocol='voltage' needs the per-ion voltage [V]")
+    validate_inputs(p, x_det, y_det, voltage)
+    return _reconstruct_bas(p, x_det, y_det, voltage, protocol, depth_model, projection)
+
+
+@partial(jax.jit, static_argnames=("protocol", "depth_model", "projection"))
+def _reconstruct_bas(p: ReconParams, x_det, y_det, voltage=None, protocol: str = "voltage",
                     depth_model: str = "cap", projection: str = "linear"):
     """Conventional reconstruction onto a hemispherical cap.
 
@@ -157,13 +206,8 @@ def reconstruct_bas(p: ReconParams, x_det, y_det, voltage=None, protocol: str = 
     Returns:
         (n, 3) positions [nm].
     """
-    if protocol == "voltage" and voltage is None:
-        raise ValueError("protocol='voltage' needs the per-ion voltage [V]")
     R, z_tip = radius_and_apex(p, voltage, x_det.shape[0], protocol, depth_model, projection)
     th, _ = detector_angles(x_det, y_det, p.L, p.xi, projection, return_phi=False)
     c, s = detector_direction(x_det, y_det)
     rs = R * jnp.sin(th)
     return jnp.stack([rs * c, rs * s, z_tip - R * (1 - jnp.cos(th))], -1)
-
-
-reconstruct_bas_jit = reconstruct_bas  # already jitted (kept for explicitness in benchmarks)

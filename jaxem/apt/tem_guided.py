@@ -35,7 +35,7 @@ import numpy as np
 import optax
 from flax import struct
 
-from .reconstruct import ReconParams, detector_angles, detector_direction
+from .reconstruct import ReconParams, detector_angles, detector_direction, validate_inputs
 from .tipshape import TipProfiles, tip_profiles
 
 
@@ -109,9 +109,19 @@ def _lookup(tab, k, w, th, dtheta):
     return a * (1 - w) + b * w
 
 
-@partial(jax.jit, static_argnames=("projection",))
 def reconstruct_tem(p: ReconParams, x_det, y_det, tables: GuidedTables, count_offset=0.0,
                     projection: str = "linear"):
+    """TEM-guided reconstruction onto the measured caps (validated; see :func:`_reconstruct_tem`)."""
+    x_det, y_det = jnp.asarray(x_det), jnp.asarray(y_det)
+    validate_inputs(p, x_det, y_det)
+    if not isinstance(tables, GuidedTables):
+        raise TypeError(f"tables must be GuidedTables (from guided_tables(profiles)), got {type(tables).__name__}")
+    return _reconstruct_tem(p, x_det, y_det, tables, count_offset, projection)
+
+
+@partial(jax.jit, static_argnames=("projection",))
+def _reconstruct_tem(p: ReconParams, x_det, y_det, tables: GuidedTables, count_offset=0.0,
+                     projection: str = "linear"):
     """TEM-guided reconstruction onto the measured caps.
 
     Args:
@@ -137,7 +147,6 @@ def reconstruct_tem(p: ReconParams, x_det, y_det, tables: GuidedTables, count_of
     return pos, (c >= tables.count[0]) & (c <= tables.count[-1])
 
 
-reconstruct_tem_jit = reconstruct_tem  # already jitted
 
 
 # ----------------------------------------------------------------------------------------------
@@ -199,7 +208,7 @@ def calibration_loss(q, base: ReconParams, data: CalibrationData, tables: Guided
     """Loss of the unconstrained parameters q = (log k·F, log ξ, logit η) (see module docstring)."""
     p = base.replace(kF=jnp.exp(q[0]), xi=jnp.exp(q[1]), eta=jax.nn.sigmoid(q[2]))
     l_kf = jnp.mean((data.v_snap / (p.kF * data.R_snap) - 1) ** 2)
-    pos, _ = reconstruct_tem(p, data.x_det, data.y_det, tables, projection=projection)
+    pos, _ = _reconstruct_tem(p, data.x_det, data.y_det, tables, projection=projection)
     nb = pos.shape[0] // data.block
     zb = pos[: nb * data.block, 2].reshape(nb, data.block)
     ph = 2 * jnp.pi * zb / data.d

@@ -88,3 +88,15 @@ def test_depth_scheme_agrees_with_apyt():
     corr = (r - r[0]) * np.tan(th_m / 2) ** 2
     assert abs(z_tip[-1] - apex[-1]) > 0.5 * corr[-1]  # the difference is real …
     np.testing.assert_allclose(z_tip, apex + corr, rtol=0, atol=1e-4 * abs(apex[-1]))  # … and fully explained
+
+
+def test_public_boundary_validation():
+    x = jnp.zeros(5)
+    with pytest.raises(ValueError, match="equal length"):
+        reconstruct_bas(_p(), x, jnp.zeros(4), jnp.ones(5))
+    with pytest.raises(ValueError, match=r"ReconParams.eta=1.5"):
+        reconstruct_bas(_p(eta=1.5), x, x, jnp.ones(5))
+    with pytest.raises(ValueError, match="NaN"):
+        reconstruct_bas(_p(), x.at[2].set(jnp.nan), x, jnp.ones(5))
+    with pytest.raises(ValueError, match="voltage must be > 0 V"):
+        reconstruct_bas(_p(), x, x, -jnp.ones(5))
