@@ -11,7 +11,9 @@ def _slab(ax, pos, species, title, zoom=None):
     m = np.abs(pos[:, 1]) < 0.25
     if zoom is not None:
         m &= (np.abs(pos[:, 0]) < zoom[0]) & (pos[:, 2] > zoom[1]) & (pos[:, 2] < zoom[2])
-    ax.scatter(pos[m, 0], pos[m, 2], s=1.5 if zoom is None else 5, c=np.where(species[m] == 1, "C3", "0.35"), lw=0)
+    base = 1.5 if zoom is None else 5.0
+    ax.scatter(pos[m, 0], pos[m, 2], s=np.where(species[m] == 1, 4 * base, base),
+               c=np.where(species[m] == 1, "C3", "0.35"), lw=0)
     ax.set_title(title, fontsize=9)
     ax.set_xlabel("x [nm]")
     ax.set_ylabel("z [nm]")
