@@ -2,6 +2,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from hypothesis import given, strategies as st
 from jax.test_util import check_grads
 
 from jaxem.apt.reconstruct import ReconParams, detector_angles, radius_and_apex, reconstruct_bas
@@ -100,3 +101,24 @@ def test_public_boundary_validation():
         reconstruct_bas(_p(), x.at[2].set(jnp.nan), x, jnp.ones(5))
     with pytest.raises(ValueError, match="voltage must be > 0 V"):
         reconstruct_bas(_p(), x, x, -jnp.ones(5))
+
+
+@given(st.floats(0, 2 * np.pi), st.sampled_from(["linear", "wide"]))
+def test_rotation_equivariance(angle, projection):
+    """Rotating the detector hits about the axis rotates the reconstruction about z (both protocols)."""
+    from jaxem.apt.tem_guided import guided_tables, reconstruct_tem
+    from jaxem.apt.tipshape import tip_profiles
+
+    rng = np.random.default_rng(1)
+    x, y = rng.uniform(-30, 30, 64), rng.uniform(-30, 30, 64)
+    v = np.linspace(5000, 5100, 64)
+    c, s = np.cos(angle), np.sin(angle)
+    xr, yr = c * x - s * y, s * x + c * y
+    prof = tip_profiles([0, 64], [0, -0.5], [6.0, 6.1], 10)
+    tabs = guided_tables(prof, dtype=jnp.float64)
+    for f in (lambda a, b: reconstruct_bas(_p(), a, b, v, projection=projection),
+              lambda a, b: reconstruct_tem(_p(), a, b, tabs, projection=projection)[0]):
+        p0, p1 = np.asarray(f(x, y)), np.asarray(f(xr, yr))
+        np.testing.assert_allclose(p1[:, 0], c * p0[:, 0] - s * p0[:, 1], atol=1e-9)
+        np.testing.assert_allclose(p1[:, 1], s * p0[:, 0] + c * p0[:, 1], atol=1e-9)
+        np.testing.assert_allclose(p1[:, 2], p0[:, 2], atol=1e-9)

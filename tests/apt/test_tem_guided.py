@@ -143,3 +143,25 @@ def test_scalar_profiles_on_hemispherical_tip_with_changing_shank():
     _, d_sh = spacing_along_z(shank, 4)
     assert np.abs(d_tem / d0 - 1).max() < 0.02
     assert np.abs(d_sh / d0 - 1).max() > 0.05
+
+
+def test_pipeline_file_ranges_reconstruction_profile(run, tmp_path):
+    """Synthetic run → EPOS + RRNG files → read (memmap) → range → TEM-guided → composition profile."""
+    from jaxem.apt import RangeTable, composition_profile, read_epos, read_rrng, write_epos, write_rrng
+    from jaxem.apt.isotopes import isotope_pattern
+
+    n = len(run.x_det)
+    cols = {k: np.zeros(n, np.float32) for k in ("x", "y", "z", "tof", "v_pulse")}
+    cols.update(mass=run.mass, v_dc=run.voltage, x_det=run.x_det, y_det=run.y_det,
+                delta_pulse=np.ones(n, np.int32), multiplicity=np.ones(n, np.int32))
+    write_epos(tmp_path / "r.epos", cols)
+    lines = [(m, {"Fe": 1}) for m in isotope_pattern("Fe", 2)[0]] + [(m, {"Cu": 1}) for m in isotope_pattern("Cu", 1)[0]]
+    write_rrng(tmp_path / "r.rrng", RangeTable([m - 0.1 for m, _ in lines], [m + 0.1 for m, _ in lines], [i for _, i in lines]))
+    e, table = read_epos(tmp_path / "r.epos"), read_rrng(tmp_path / "r.rrng")
+    lab = table.assign(e["mass"])
+    assert table.ion_names == ["Fe", "Cu"] and np.mean(lab == run.species) > 0.999
+    pos, _ = reconstruct_tem(run.params, np.asarray(e["x_det"], np.float32), np.asarray(e["y_det"], np.float32),
+                             guided_tables(run.profiles))
+    prof = composition_profile(np.asarray(pos), lab, (0, 0, -14), (0, 0, 1), 14, radius=3.0, bin_width=0.2)
+    z_peak = prof["s"][np.argmax(prof["fraction"][:, 1])] - 14
+    assert abs(z_peak - run.tip.interface_z) < 0.3
