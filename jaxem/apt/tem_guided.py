@@ -187,6 +187,10 @@ def calibration_data(profiles: TipProfiles, x_det, y_det, voltage, d_spacing: fl
     v = np.asarray(voltage, np.float64)
     n = v.size
     cnt = np.asarray(profiles.count, np.float64)
+    if cnt[-1] > n:
+        raise ValueError(f"profiles extend to ion count {cnt[-1]:.0f} but only {n} ions were given")
+    if not d_spacing > 0:
+        raise ValueError(f"d_spacing must be > 0 nm, got {d_spacing}")
     half = max(50, n // (4 * len(cnt)))
     c = np.arange(n) + 0.5
     v_snap = np.array([np.median(v[max(0, int(ck) - half):min(n, int(ck) + half)]) for ck in cnt])

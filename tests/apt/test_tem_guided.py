@@ -84,7 +84,7 @@ def test_calibration_recovers_kf_xi_eta(run):
 
 
 def test_calibration_loss_gradients_float64(run):
-    sl = slice(0, 1500)
+    sl = slice(0, int(run.profiles.count[3]))
     prof = tip_profiles(run.profiles.count[:4], run.profiles.apex_z[:4], run.profiles.radius[:4],
                         np.rad2deg(run.profiles.shank_angle[:4]), run.profiles.r, run.profiles.sag[:4])
     tabs = guided_tables(prof, dtype=jnp.float64)
@@ -94,6 +94,7 @@ def test_calibration_loss_gradients_float64(run):
     q = jnp.array([np.log(880.0), np.log(1.48), 0.1])
     data = data.replace(block=250)
     loss = jax.jit(lambda q: calibration_loss(q, base, data, tabs))
+    assert np.isfinite(float(loss(q))) and np.all(np.isfinite(np.asarray(jax.grad(loss)(q))))
     check_grads(loss, (q,), order=1, modes=("rev",), eps=1e-5, atol=1e-3, rtol=1e-3)
 
 
@@ -119,6 +120,8 @@ def test_stitching_two_runs_equals_one(run):
     st2 = stitch_runs(runs)
     assert st2["profiles"].count.size == cnt.size + 1
     assert st2["profiles"].count[n_split + 1] - st2["profiles"].count[n_split] == pytest.approx(1e-3)
+    with pytest.raises(ValueError, match="only 100 ions"):
+        calibration_data(P, run.x_det[:100], run.y_det[:100], run.voltage[:100], 0.14)
     with pytest.raises(ValueError, match="exceeds"):
         stitch_runs([dict(x_det=run.x_det[:10], y_det=run.y_det[:10], voltage=run.voltage[:10], profiles=P)])
 
