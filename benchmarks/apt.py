@@ -81,7 +81,9 @@ def main(argv=None):
     rows = []
     p = ReconParams(kF=jnp.float32(KF), xi=jnp.float32(XI), eta=jnp.float32(ETA), L=jnp.float32(L),
                     omega=jnp.float32(OMEGA), detector_radius=jnp.float32(RDET))
+    cwd = os.getcwd()
     with tempfile.TemporaryDirectory() as tmp:
+        os.chdir(tmp)  # the ifes peer writes a log file into the working directory
         path = Path(tmp) / "bench.epos"
         make_file(path, n)
         os.sync() if hasattr(os, "sync") else None
@@ -126,6 +128,7 @@ def main(argv=None):
                 rows.append(("read + Bas", "ifes + apyt", t_iread + t_apyt))
         except ImportError:
             pass
+        os.chdir(cwd)
     print(f"\nAPT benchmark: {n:,} ions, {platform.machine()} {os.cpu_count()} cores, JAX {jax.__version__} "
           f"({jax.default_backend()})")
     print(f"{'stage':32s} {'code':42s} {'time [s]':>9s} {'ions/s':>12s}")
