@@ -1,0 +1,42 @@
+"""Atom-probe tomography: file formats, mass spectra, ranging, reconstruction (conventional and
+TEM-guided), tip-profile extraction, composition analysis and a synthetic-truth tip generator.
+
+Analysis package: imports nothing from the simulation packages. Specimen coordinates are in [nm],
+detector coordinates in [mm], mass-to-charge in [Da], times of flight in [ns], voltages in [V],
+k·F in [V/nm], angles in [rad] unless a name ends in ``_deg``.
+"""
+from .aptfile import AptFile, AptSection, read_apt, write_apt
+from .isotopes import atomic_weight, element_isotopes, isotope_pattern
+from .maps import (density_map, density_profile, interface_position, plane_spacing, sdm_z,
+                   spacing_along_z)
+from .posfile import EPOS_DTYPE, POS_DTYPE, multi_hit_events, read_epos, read_pos, write_epos, write_pos
+from .profiles import composition_profile, concentration_grid, proxigram, roi_coordinates
+from .rangefile import RangeTable, format_rrng, ion_name, read_rng, read_rrng, write_rrng
+from .ranging import (auto_ranges, composition, deconvolve_overlaps, identify_peaks, overlap_matrix,
+                      range_counts)
+from .reconstruct import ReconParams, detector_angles, max_angle, radius_and_apex, reconstruct_bas
+from .spectrum import (MassCalibration, fit_background, fit_calibration, mass_spectrum, mass_to_tof,
+                       plot_spectrum, tof_to_mass)
+from .synthetic import SyntheticRun, SyntheticTip, generate, render_tip_image
+from .tem_guided import (CalibrationResult, GuidedTables, calibrate, calibration_loss, guided_tables,
+                         reconstruct_tem, stitch_runs)
+from .tip_image import ExtractedProfile, extract_profile
+from .tipshape import TipProfiles, cap_tables, cap_tables_conic, conic_r_of_psi, conic_sag, tip_profiles
+
+__all__ = [
+    "AptFile", "AptSection", "read_apt", "write_apt",
+    "atomic_weight", "element_isotopes", "isotope_pattern",
+    "density_map", "density_profile", "interface_position", "plane_spacing", "sdm_z", "spacing_along_z",
+    "EPOS_DTYPE", "POS_DTYPE", "multi_hit_events", "read_epos", "read_pos", "write_epos", "write_pos",
+    "composition_profile", "concentration_grid", "proxigram", "roi_coordinates",
+    "RangeTable", "format_rrng", "ion_name", "read_rng", "read_rrng", "write_rrng",
+    "auto_ranges", "composition", "deconvolve_overlaps", "identify_peaks", "overlap_matrix", "range_counts",
+    "ReconParams", "detector_angles", "max_angle", "radius_and_apex", "reconstruct_bas",
+    "MassCalibration", "fit_background", "fit_calibration", "mass_spectrum", "mass_to_tof",
+    "plot_spectrum", "tof_to_mass",
+    "SyntheticRun", "SyntheticTip", "generate", "render_tip_image",
+    "CalibrationResult", "GuidedTables", "calibrate", "calibration_loss", "guided_tables",
+    "reconstruct_tem", "stitch_runs",
+    "ExtractedProfile", "extract_profile",
+    "TipProfiles", "cap_tables", "cap_tables_conic", "conic_r_of_psi", "conic_sag", "tip_profiles",
+]
