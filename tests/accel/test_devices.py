@@ -1,0 +1,21 @@
+import jax.numpy as jnp
+import pytest
+
+from jaxem.accel import default_backend, has_gpu
+from jaxem.accel.devices import cupy_available, from_cupy, to_cupy
+
+
+def test_backend_queries_are_consistent():
+    assert default_backend() in ("cpu", "gpu", "tpu")
+    assert has_gpu() == (default_backend() == "gpu")
+    if not has_gpu():
+        assert not cupy_available()
+
+
+@pytest.mark.gpu
+def test_dlpack_round_trip_without_copy():
+    pytest.importorskip("cupy")
+    x = jnp.arange(16.0)
+    c = to_cupy(x)
+    assert c.shape == (16,)
+    assert jnp.array_equal(from_cupy(c), x)
