@@ -1,12 +1,48 @@
 """jaxem: GPU-first, differentiable electron microscopy on JAX.
 
-The names a notebook user needs first are re-exported here; everything else lives in the
-sub-packages (see ``ARCHITECTURE.md``).
+The names a notebook user needs first are available here (imported lazily, so ``import jaxem`` stays
+fast); everything else lives in the sub-packages (see ``ARCHITECTURE.md``)::
+
+    import jaxem as jx
+    sto = jx.zone_axis(jx.crystals.SrTiO3(), [0, 0, 1]).repeat(8, 8, 26)
+    pot = jx.potential(sto, sampling=0.05, slice_thickness=1.95)              # Å
+    exit_wave = jx.multislice(jx.plane_wave(pot.grid, energy=300e3), pot)   # eV
+    image = jx.hrtem_image(exit_wave.array, pot.grid, 300e3, jx.Aberrations.create(defocus=50.0))
 """
+from __future__ import annotations
+
+import importlib
+
 __version__ = "0.1.0"
 
 from . import physics  # noqa: E402
 from .grid import Grid  # noqa: E402
 from .measurement import Axis, Measurement  # noqa: E402
 
-__all__ = ["__version__", "physics", "Grid", "Axis", "Measurement"]
+_LAZY = {
+    "Structure": "jaxem.structure", "crystals": "jaxem.structure.crystals", "zone_axis": "jaxem.structure",
+    "potential": "jaxem.potential", "potential_builder": "jaxem.potential",
+    "absorptive_potential": "jaxem.potential",
+    "plane_wave": "jaxem.propagate", "multislice": "jaxem.propagate", "diffraction_pattern": "jaxem.propagate",
+    "intensity": "jaxem.propagate", "frozen_phonon_multislice": "jaxem.propagate",
+    "Aberrations": "jaxem.optics", "hrtem_image": "jaxem.optics.imaging", "probe": "jaxem.optics.probes",
+    "ctf": "jaxem.optics.ctf",
+    "STEMSimulation": "jaxem.stem", "GridScan": "jaxem.stem", "AnnularDetector": "jaxem.stem",
+    "PixelatedDetector": "jaxem.stem", "stem_scan": "jaxem.stem",
+    "save": "jaxem.io", "load": "jaxem.io",
+}
+
+__all__ = ["__version__", "physics", "Grid", "Axis", "Measurement", *_LAZY]
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        module = importlib.import_module(_LAZY[name])
+        value = module if name == "crystals" else getattr(module, name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'jaxem' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))
