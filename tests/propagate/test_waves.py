@@ -37,3 +37,20 @@ def test_diffraction_axes_and_crop():
     assert centre == (dp.shape[0] // 2, dp.shape[1] // 2)
     with pytest.raises(ValueError, match="max_angle"):
         diffraction_pattern(plane_wave(g, 300e3), max_angle=-1.0)
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=15)
+@given(st.integers(2, 40), st.integers(2, 40), st.integers(0, 2**31 - 1))
+def test_parseval_diffraction_sums_to_mean_intensity(ny, nx, seed):
+    rng = np.random.default_rng(seed)
+    arr = rng.normal(size=(ny, nx)) + 1j * rng.normal(size=(ny, nx))
+    g = Grid((ny, nx), (0.1, 0.1))
+    w = waves_from_array(arr, g, 300e3, norm=float(ny * nx))  # plane-wave normalisation
+    from jaxem.propagate import diffraction_patterns_array
+
+    dp = np.asarray(diffraction_patterns_array(w.array, w.norm))
+    assert dp.sum() == pytest.approx(np.mean(np.abs(arr) ** 2), rel=1e-10)
