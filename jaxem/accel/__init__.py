@@ -5,9 +5,9 @@ Public API: :func:`real_dtype`, :func:`complex_dtype`, :func:`dtypes_of`, :func:
 """
 from .policy import complex_dtype, dtypes_of, real_dtype, resolve_precision
 from .memory import available_memory, batch_size, memory_budget
-from .devices import has_gpu, default_backend
+from .devices import default_backend, enable_compilation_cache, has_gpu
 
 __all__ = [
     "complex_dtype", "dtypes_of", "real_dtype", "resolve_precision",
-    "available_memory", "batch_size", "memory_budget", "has_gpu", "default_backend",
+    "available_memory", "batch_size", "memory_budget", "has_gpu", "default_backend", "enable_compilation_cache",
 ]

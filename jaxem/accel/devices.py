@@ -43,3 +43,18 @@ def from_cupy(x):
     import jax.numpy as jnp
 
     return jnp.from_dlpack(x)
+
+
+def enable_compilation_cache(path=None) -> str:
+    """Turn on JAX's persistent compilation cache (cold starts reuse compiled programs).
+
+    ``path`` defaults to ``$JAX_COMPILATION_CACHE_DIR`` or ``~/.cache/jaxem/jax``. Returns the path.
+    """
+    import os
+    from pathlib import Path
+
+    path = Path(path or os.environ.get("JAX_COMPILATION_CACHE_DIR") or Path.home() / ".cache" / "jaxem" / "jax")
+    path.mkdir(parents=True, exist_ok=True)
+    jax.config.update("jax_compilation_cache_dir", str(path))
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
+    return str(path)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import pkgutil
 import sys
 
@@ -22,6 +23,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if os.environ.get("JAXEM_NO_COMPILATION_CACHE") is None:
+        from ..accel.devices import enable_compilation_cache
+
+        enable_compilation_cache()
     if not getattr(args, "func", None):
         parser.print_help()
         return 2

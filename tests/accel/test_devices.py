@@ -19,3 +19,16 @@ def test_dlpack_round_trip_without_copy():
     c = to_cupy(x)
     assert c.shape == (16,)
     assert jnp.array_equal(from_cupy(c), x)
+
+
+def test_enable_compilation_cache(tmp_path):
+    import jax
+
+    old = jax.config.jax_compilation_cache_dir
+    try:
+        from jaxem.accel import enable_compilation_cache
+
+        assert enable_compilation_cache(tmp_path / "c") == str(tmp_path / "c")
+        assert jax.config.jax_compilation_cache_dir == str(tmp_path / "c")
+    finally:
+        jax.config.update("jax_compilation_cache_dir", old)

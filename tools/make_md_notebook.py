@@ -1,4 +1,4 @@
-"""Writes notebooks/md_snapshots.ipynb (outputs cleared). Run: python notebooks/build_md_snapshots.py"""
+"""Writes notebooks/md_snapshots.ipynb (outputs cleared). Run: python tools/make_md_notebook.py"""
 from pathlib import Path
 
 import nbformat as nbf
@@ -73,6 +73,6 @@ cells = [
         "    ax.imshow(np.log10(np.fft.fftshift(img) + 1e-9), cmap='magma'); ax.set_title(t); ax.axis('off')"),
 ]
 nb = nbf.v4.new_notebook(cells=cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3"}})
-path = Path(__file__).with_name("md_snapshots.ipynb")
+path = Path(__file__).resolve().parents[1] / "notebooks" / "md_snapshots.ipynb"
 nbf.write(nb, path)
 print("wrote", path)
