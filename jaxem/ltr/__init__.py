@@ -1,0 +1,23 @@
+"""Locally time-resolved STEM (LTR-STEM): 5D sparse event data, dose, denoising, critical dose, kinetics.
+
+Analysis package (no simulation imports). Data model: :class:`EventData` (CSR event lists per
+(position, frame) with a :class:`DoseSchedule`); files: :func:`read_events`, :func:`write_events`,
+:class:`EventFile` (lazy, chunked); reductions without densifying in :mod:`jaxem.ltr.reduce`.
+"""
+from .dose import DoseSchedule, cumulative_dose
+from .events import (EventData, bin_frames, count_electrons, densify, from_dense_counts, from_frame_lists,
+                     make_events, validate)
+from .hdf5 import EventFile, EventWriter, read_events, write_events
+from .reduce import disk_labels, label_series, sum_frames, sum_pattern, virtual_image, window_series
+from .chunked import dask_map_positions, iter_chunks, map_positions, reduce_positions
+from .synthetic import SyntheticLTR, expected_frames, jmak, simulate_events
+
+__all__ = [
+    "DoseSchedule", "cumulative_dose",
+    "EventData", "bin_frames", "count_electrons", "densify", "from_dense_counts", "from_frame_lists",
+    "make_events", "validate",
+    "EventFile", "EventWriter", "read_events", "write_events",
+    "disk_labels", "label_series", "sum_frames", "sum_pattern", "virtual_image", "window_series",
+    "dask_map_positions", "iter_chunks", "map_positions", "reduce_positions",
+    "SyntheticLTR", "expected_frames", "jmak", "simulate_events",
+]
