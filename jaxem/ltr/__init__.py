@@ -10,6 +10,7 @@ from .events import (EventData, bin_frames, count_electrons, densify, from_dense
 from .hdf5 import EventFile, EventWriter, read_events, write_events
 from .reduce import disk_labels, label_series, sum_frames, sum_pattern, virtual_image, window_series
 from .chunked import dask_map_positions, iter_chunks, map_positions, reduce_positions
+from .critical_dose import DecayFit, average_critical_dose, fit_decay, fit_log_linear
 from .synthetic import SyntheticLTR, expected_frames, jmak, simulate_events
 
 __all__ = [
@@ -19,5 +20,6 @@ __all__ = [
     "EventFile", "EventWriter", "read_events", "write_events",
     "disk_labels", "label_series", "sum_frames", "sum_pattern", "virtual_image", "window_series",
     "dask_map_positions", "iter_chunks", "map_positions", "reduce_positions",
+    "DecayFit", "average_critical_dose", "fit_decay", "fit_log_linear",
     "SyntheticLTR", "expected_frames", "jmak", "simulate_events",
 ]
