@@ -121,5 +121,6 @@ def fisher_scoring(model, theta0, x, y, n_iter: int = 60, lower=None, upper=None
     gf = jnp.where(free, g, 0.0)
     Ff = jnp.where(free[:, None] & free[None, :], F, jnp.eye(P))
     dec = gf @ jnp.linalg.solve(Ff + 1e-12 * jnp.eye(P), gf)
-    converged = jnp.isfinite(cur) & (dec < 1e-4)
+    tol = 1e-4 + 10 * jnp.finfo(dt).eps * jnp.abs(cur)   # ℓ is only known to its rounding error
+    converged = jnp.isfinite(cur) & (dec < tol)
     return theta, cur, converged, F
