@@ -11,6 +11,11 @@ from .hdf5 import EventFile, EventWriter, read_events, write_events
 from .reduce import disk_labels, label_series, sum_frames, sum_pattern, virtual_image, window_series
 from .chunked import dask_map_positions, iter_chunks, map_positions, reduce_positions
 from .critical_dose import DecayFit, average_critical_dose, fit_decay, fit_log_linear
+from .kinetics import ChangePoint, JMAKFit, avrami_linearisation, emergence_dose, fit_jmak
+from .reflection_shape import fit_spots, shape_vs_dose
+from .denoise import denoise_events, denoise_stacks, lowrank, selective_sum
+from .metrics import dose_equivalence_factor, psnr, ssim
+from .evaluation import evaluate_denoising
 from .synthetic import SyntheticLTR, expected_frames, jmak, simulate_events
 
 __all__ = [
@@ -21,5 +26,9 @@ __all__ = [
     "disk_labels", "label_series", "sum_frames", "sum_pattern", "virtual_image", "window_series",
     "dask_map_positions", "iter_chunks", "map_positions", "reduce_positions",
     "DecayFit", "average_critical_dose", "fit_decay", "fit_log_linear",
+    "ChangePoint", "JMAKFit", "avrami_linearisation", "emergence_dose", "fit_jmak",
+    "fit_spots", "shape_vs_dose",
+    "denoise_events", "denoise_stacks", "lowrank", "selective_sum",
+    "dose_equivalence_factor", "psnr", "ssim", "evaluate_denoising",
     "SyntheticLTR", "expected_frames", "jmak", "simulate_events",
 ]
