@@ -16,6 +16,7 @@ from .reflection_shape import fit_spots, shape_vs_dose
 from .denoise import denoise_events, denoise_stacks, lowrank, selective_sum
 from .metrics import dose_equivalence_factor, psnr, ssim
 from .evaluation import evaluate_denoising
+from .disk_shift import disk_shift_map
 from .synthetic import SyntheticLTR, expected_frames, jmak, simulate_events
 
 __all__ = [
@@ -29,6 +30,6 @@ __all__ = [
     "ChangePoint", "JMAKFit", "avrami_linearisation", "emergence_dose", "fit_jmak",
     "fit_spots", "shape_vs_dose",
     "denoise_events", "denoise_stacks", "lowrank", "selective_sum",
-    "dose_equivalence_factor", "psnr", "ssim", "evaluate_denoising",
+    "dose_equivalence_factor", "psnr", "ssim", "evaluate_denoising", "disk_shift_map",
     "SyntheticLTR", "expected_frames", "jmak", "simulate_events",
 ]
