@@ -1,0 +1,177 @@
+"""Benchmark of the LTR-STEM event pipeline: sums, virtual detectors, critical-dose map, bounded memory.
+
+Default (≈ 2–3 min on 2 CPU cores): a 128×128-position, 50-frame synthetic dataset on a 64×64
+detector (~20 e⁻/frame, ~16 M events). Times
+
+* summed pattern and virtual-detector time series (jaxem segment sums) against NumPy ``bincount``
+  (the peer: the same reduction, single-threaded, same run) — events per second;
+* the full D_c map: per-reflection time series + Poisson ML fit at every position × reflection;
+* bounded memory: the dataset is streamed from an HDF5 event file with a memory budget much smaller
+  than the file (``--budget``), and the peak resident-memory increase is reported.
+
+``--full``: 256×256 positions, 50 frames, ~60 e⁻/frame (~200 M events, ~0.8 GB of indices on disk).
+Writes ``benchmarks/results/ltr.json`` atomically and prints a table.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+
+def _spec(scan, frames, per_frame):
+    from jaxem.ltr.synthetic import SyntheticLTR
+
+    c = 32.0
+    centers = ((c, c + 12), (c + 12, c), (c, c - 12), (c - 12, c), (c + 12, c + 12), (c - 12, c - 12),
+               (c + 12, c - 12), (c - 12, c + 12))
+    scale = per_frame / 40.0
+    g = np.hypot(*(np.array(centers) - c).T) / 12
+    return SyntheticLTR(scan_shape=(scan, scan), n_frames=frames, detector_shape=(64, 64), frame_dose=2.0,
+                        centers=centers, intensity=tuple(np.full(8, 2.5 * scale)),
+                        critical_dose=tuple(25.0 / g ** 2), floor=tuple(np.full(8, 0.1)), growth=(None,) * 8,
+                        radius=3.0, direct_beam=10 * scale, halo=8 * scale, halo_sigma=14.0, flat=2 * scale,
+                        shift_amplitude=0.5, dc_contrast=0.3, detector_sampling=0.02)
+
+
+class PeakRSS:
+    """Sample the resident set size in a thread; ``peak − start`` is the working-set growth [bytes]."""
+
+    def __init__(self, interval=0.02):
+        import psutil
+
+        self.proc, self.interval, self.peak, self._stop = psutil.Process(), interval, 0, False
+
+    def __enter__(self):
+        self.start = self.proc.memory_info().rss
+        self.peak = self.start
+        self.t = threading.Thread(target=self._run, daemon=True)
+        self.t.start()
+        return self
+
+    def _run(self):
+        while not self._stop:
+            self.peak = max(self.peak, self.proc.memory_info().rss)
+            time.sleep(self.interval)
+
+    def __exit__(self, *exc):
+        self._stop = True
+        self.t.join()
+
+    @property
+    def growth(self):
+        return self.peak - self.start
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--full", action="store_true", help="256×256 positions, ~60 e-/frame")
+    ap.add_argument("--budget", default="16M", help="memory budget for the streamed run (bytes or K/M/G)")
+    ap.add_argument("--out", default=str(Path(__file__).parent / "results" / "ltr.json"))
+    args = ap.parse_args(argv)
+
+    from jaxem.io import atomic_write_text
+    from jaxem.ltr import critical_dose, hdf5, reduce
+    from jaxem.ltr.synthetic import iter_events
+
+    scan, frames, per_frame = (256, 50, 60) if args.full else (128, 50, 20)
+    spec = _spec(scan, frames, per_frame)
+    rows, res = [], {"machine": f"{os.cpu_count()}-core CPU", "scan": [scan, scan], "frames": frames,
+                     "detector": list(spec.detector_shape)}
+    tmp = Path(tempfile.mkdtemp(prefix="jaxem_ltr_bench_"))
+    path = tmp / "events.h5"
+    t0 = time.perf_counter()
+    with hdf5.EventWriter(path, spec.scan_shape, frames, spec.detector_shape, spec.dose,
+                          detector_sampling=spec.detector_sampling) as w:
+        for chunk in iter_events(spec, seed=0, positions_per_chunk=1024):
+            w.append(chunk)
+    res["generate_write_s"] = time.perf_counter() - t0
+    file_bytes = path.stat().st_size
+    with hdf5.EventFile(path) as f:
+        n_events = f.n_events
+    res["n_events"] = int(n_events)
+    res["file_MB"] = file_bytes / 2**20
+    rows.append(("generate + write events (HDF5, streamed)", res["generate_write_s"], n_events))
+
+    ev = hdf5.read_events(path)
+    idx = np.asarray(ev.indices)
+    seg = ev.segment_ids()
+    labels = reduce.disk_labels(spec.detector_shape, spec.centers, spec.radius)
+
+    def timed(name, fn, repeat=2):
+        fn()                                        # compile / warm up
+        best = min((lambda t: (fn(), time.perf_counter() - t)[1])(time.perf_counter()) for _ in range(repeat))
+        rows.append((name, best, n_events))
+        res[name] = {"seconds": best, "events_per_s": n_events / best}
+        return best
+
+    timed("sum pattern (jaxem segment_sum)", lambda: reduce.sum_pattern(ev))
+    timed("sum pattern (numpy bincount, peer)", lambda: np.bincount(idx, minlength=ev.n_pixels))
+    timed("virtual detectors x8 time series (jaxem)", lambda: reduce.label_series(ev, labels))
+    flat = labels.ravel()
+
+    def numpy_series():
+        lab = flat[idx]
+        m = lab > 0
+        return np.bincount(seg[m].astype(np.int64) * 8 + lab[m] - 1, minlength=ev.n_segments * 8)
+
+    timed("virtual detectors x8 time series (numpy, peer)", numpy_series)
+
+    # full D_c map: time series + Poisson ML fit per position × reflection (first order: 4 reflections)
+    t0 = time.perf_counter()
+    series = reduce.label_series(ev, labels).numpy()[..., :4]
+    fit = critical_dose.fit_decay(np.moveaxis(series, 2, -1), ev.cumulative_dose)
+    dt = time.perf_counter() - t0
+    n_fits = int(np.prod(fit.status.shape))
+    rows.append((f"D_c map: series + {n_fits} Poisson fits", dt, n_events))
+    ok = fit.ok
+    res["dc_map"] = {"seconds": dt, "events_per_s": n_events / dt, "fits": n_fits, "fits_per_s": n_fits / dt,
+                     "ok_fraction": float(ok.mean()),
+                     "median_dc_by_reflection": [float(np.median(fit.critical_dose[..., k][ok[..., k]]))
+                                                 for k in range(4)],
+                     "true_dc_first_order": float(spec.critical_dose[0])}
+    del ev, idx, seg, series
+
+    # bounded memory: stream from the file with a budget much smaller than the data
+    os.environ["JAXEM_MEMORY_BUDGET"] = args.budget
+    from jaxem.accel import memory_budget
+
+    budget = memory_budget()
+    with hdf5.EventFile(path) as f, PeakRSS() as mem:
+        t0 = time.perf_counter()
+        streamed = reduce.label_series(f, labels, budget=budget).numpy()
+        dt = time.perf_counter() - t0
+    data_bytes = n_events * 4
+    res["bounded_memory"] = {"budget_MB": budget / 2**20, "event_data_MB": data_bytes / 2**20,
+                             "peak_rss_growth_MB": mem.growth / 2**20,
+                             "output_MB": streamed.nbytes / 2**20, "seconds": dt,
+                             "events_per_s": n_events / dt}
+    rows.append((f"streamed virtual detectors, budget {args.budget}", dt, n_events))
+    for p in tmp.iterdir():
+        p.unlink()
+    tmp.rmdir()
+
+    print(f"\nLTR-STEM benchmark: {scan}×{scan} positions × {frames} frames, detector 64×64, "
+          f"{n_events / 1e6:.1f} M events, {res['machine']}")
+    print(f"{'step':58s} {'s':>8s} {'Mevents/s':>10s}")
+    for name, s, n in rows:
+        print(f"{name:58s} {s:8.2f} {n / s / 1e6:10.2f}")
+    bm = res["bounded_memory"]
+    print(f"bounded memory: event data {bm['event_data_MB']:.0f} MB, budget {bm['budget_MB']:.0f} MB, "
+          f"peak RSS growth {bm['peak_rss_growth_MB']:.0f} MB (output {bm['output_MB']:.0f} MB)")
+    print(f"D_c map: {res['dc_map']['fits_per_s']:.0f} fits/s, median D_c by reflection "
+          f"{np.round(res['dc_map']['median_dc_by_reflection'], 1)} (truth {spec.critical_dose[0]:.1f} "
+          f"× map factor 0.7–1.3)")
+    out = Path(args.out)
+    atomic_write_text(out, json.dumps(res, indent=2))
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()
