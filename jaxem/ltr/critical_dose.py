@@ -170,7 +170,7 @@ def _compiled(n_grid: int, floor: str):
     def one(yy, Dj, log_grid, onsets, q, penalty):
         fl = {"free": [1.0], "zero": [0.0], "auto": [1.0, 0.0]}[floor]
         o, f = jnp.meshgrid(onsets, jnp.asarray(fl, yy.dtype), indexing="ij")
-        res = jax.vmap(lambda o, f: _fit_one(yy, Dj, log_grid, o, f, q, 5, 14, 12))(o.ravel(), f.ravel())
+        res = jax.vmap(lambda o, f: _fit_one(yy, Dj, log_grid, o, f, q, 5, 12, 10))(o.ravel(), f.ravel())
         # the floor costs one parameter: it is kept only if it raises ℓ by more than `penalty`
         score = res[7] - penalty * f.ravel()
         best = jnp.argmax(score)
@@ -195,7 +195,7 @@ def _run_batches(Y, args, n_grid, floor, bytes_per_fit, budget):
     return [np.concatenate(parts) for parts in zip(*outs)]
 
 
-def fit_decay(counts, doses, onset=None, *, level: float = 0.95, min_counts: float = 10.0, n_grid: int = 32,
+def fit_decay(counts, doses, onset=None, *, level: float = 0.95, min_counts: float = 10.0, n_grid: int = 24,
               n_onset: int = 8, floor: str = "free", floor_penalty: float = 1.0, precision=None,
                bias_correction: int = 0, seed: int = 0, budget=None) -> DecayFit:
     """Poisson ML fit of λ = B + I₀·exp(−(D − D_on)₊/D_c) to every series in ``counts``.

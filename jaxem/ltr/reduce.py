@@ -45,16 +45,20 @@ def binned_counts(bins, weights, n_bins: int):
     return jax.ops.segment_sum(weights, bins, num_segments=n_bins, mode="drop")
 
 
-def _chunk_sum(chunk: EventData, bin_fn, n_bins: int, weight_fn=None):
+def _chunk_sum(chunk: EventData, bin_fn, n_bins: int, weight_fn=None, needs_segments: bool = True):
     """Segment-sum one chunk with padded, bucketed event arrays."""
-    idx = np.asarray(chunk.indices, np.int64)
-    seg = chunk.segment_ids().astype(np.int64)
+    idx = np.asarray(chunk.indices)
+    seg = chunk.segment_ids() if needs_segments else None
     bins = bin_fn(seg, idx)
-    w = np.ones(idx.size, np.float32) if weight_fn is None else weight_fn(seg, idx).astype(np.float32)
     n = _pad(idx.size)
-    bins = np.where(bins < 0, n_bins, bins)
-    return binned_counts(jnp.asarray(_padded(bins.astype(np.int32), n, n_bins)),
-                         jnp.asarray(_padded(w, n, 0.0)), n_bins)
+    pb = np.full(n, n_bins, np.int32)
+    pb[:idx.size] = np.where(bins < 0, n_bins, bins)
+    if weight_fn is None:
+        pw = np.zeros(n, np.float32)
+        pw[:idx.size] = 1.0
+    else:
+        pw = _padded(weight_fn(seg, idx).astype(np.float32), n, 0.0)
+    return binned_counts(jnp.asarray(pb), jnp.asarray(pw), n_bins)
 
 
 def _check_frames(ev, frame_weights):
@@ -87,8 +91,13 @@ def sum_pattern(ev, frame_weights=None, budget=None) -> Measurement:
     """
     fw = _check_frames(ev, frame_weights)
     n_pix = int(np.prod(ev.detector_shape))
-    total = reduce_positions(ev, lambda c: _chunk_sum(c, lambda s, i: i, n_pix,
-                                                     lambda s, i: fw[s % c.n_frames]), budget=budget)
+    if frame_weights is None:   # fast path: no segment ids needed
+        def fn(c):
+            return _chunk_sum(c, lambda s, i: i, n_pix, needs_segments=False)
+    else:
+        def fn(c):
+            return _chunk_sum(c, lambda s, i: i, n_pix, lambda s, i: fw[s % c.n_frames])
+    total = reduce_positions(ev, fn, budget=budget)
     return Measurement(total.reshape(ev.detector_shape).astype(np.float32), _detector_axes(ev),
                        {"quantity": "summed diffraction pattern [counts]", **_md(ev)})
 
