@@ -184,19 +184,12 @@ def window_series(ev, center, half_width: int, position_mask=None, budget=None) 
     if pm.size != ev.n_positions:
         raise ValueError(f"position_mask must have scan shape {ev.scan_shape}")
     nt = ev.n_frames
-    start_of = {}
-
-    def fn(c):
-        start = start_of.setdefault("next", 0)
-        sel = pm[start:start + c.n_positions]
-        start_of["next"] = start + c.n_positions
-        return np.asarray(_chunk_sum(
-            c, lambda s, i: np.where((local[i] >= 0) & sel[s // nt], (s % nt) * w * w + local[i], -1),
-            nt * w * w))
-
     total = 0.0
-    for _, _, c in iter_chunks(ev, 0, budget):
-        total = total + fn(c).astype(np.float64)
+    for start, _, c in iter_chunks(ev, 0, budget):
+        sel = pm[start:start + c.n_positions]
+        part = _chunk_sum(
+            c, lambda s, i: np.where((local[i] >= 0) & sel[s // nt], (s % nt) * w * w + local[i], -1), nt * w * w)
+        total = total + np.asarray(part, np.float64)
     arr = np.asarray(total).reshape(nt, w, w)
     d = ev.detector_sampling
     return Measurement(arr, (Axis("frame", 1.0, "frame"), Axis("ky", d, "1/Å", (cy - h) * d),

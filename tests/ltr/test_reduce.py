@@ -50,3 +50,22 @@ def test_window_series_with_region(data, tmp_path):
     path = hdf5.write_events(ev, tmp_path / "e.h5")
     with hdf5.EventFile(path) as f:
         np.testing.assert_allclose(reduce.sum_pattern(f, budget=2000).numpy(), d.sum((0, 1)))
+
+
+from hypothesis import given, strategies as st  # noqa: E402
+
+from jaxem.ltr.dose import DoseSchedule  # noqa: E402
+
+
+@given(st.integers(0, 10_000), st.integers(200, 20_000))
+def test_reductions_equal_dense_for_any_chunking(seed, budget):
+    c = np.random.default_rng(seed).poisson(0.4, (2, 3, 4, 5, 6))
+    ev = events.from_dense_counts(c, DoseSchedule.from_frame_dose(1.0))
+    assert reduce.sum_pattern(ev, budget=budget).numpy().sum() == ev.n_events
+    np.testing.assert_allclose(reduce.sum_frames(ev, budget=budget).numpy(), c.sum(2))
+    lab = np.zeros((5, 6), int)
+    lab[1:3, 2:5] = 1
+    lab[4, :] = 2
+    ls = reduce.label_series(ev, lab, budget=budget).numpy()
+    np.testing.assert_allclose(ls[..., 0], (c * (lab == 1)).sum((-1, -2)))
+    np.testing.assert_allclose(ls[..., 1], (c * (lab == 2)).sum((-1, -2)))
