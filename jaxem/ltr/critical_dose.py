@@ -55,6 +55,7 @@ class DecayFit:
         wald_low, wald_high: Wald interval of D_c [e⁻/Å²] (log scale).
         background: floor B [counts/frame]. amplitude: I₀ [counts/frame]. onset: D_on [e⁻/Å²].
         loglik: maximum log-likelihood [nats]. n_counts: total counts. status: bitmask (:data:`STATUS`).
+        metadata: the dose axis used (cumulative dose per frame [e⁻/Å²]), level, model and options.
     """
 
     critical_dose: jax.Array
@@ -69,6 +70,7 @@ class DecayFit:
     loglik: jax.Array
     n_counts: jax.Array
     status: jax.Array
+    metadata: dict = struct.field(pytree_node=False, default_factory=dict)
 
     @property
     def ok(self):
@@ -286,7 +288,10 @@ def fit_decay(counts, doses, onset=None, *, level: float = 0.95, min_counts: flo
         ex = [r(np.exp(a.astype(np.float64))) for a in (lo, hi, wlo, whi)]
     return DecayFit(critical_dose=r(dc), critical_dose_mle=r(dc_mle), ci_low=ex[0], ci_high=ex[1],
                     wald_low=ex[2], wald_high=ex[3], background=r(B), amplitude=r(I0),
-                    onset=r(on), loglik=r(ll), n_counts=r(n_counts), status=r(status))
+                    onset=r(on), loglik=r(ll), n_counts=r(n_counts), status=r(status),
+                    metadata={"cumulative_dose": D.tolist(), "dose_unit": "e-/A^2", "level": level,
+                              "model": "B + I0 exp(-(D - D_on)+ / Dc)", "floor": floor, "onset": str(onset),
+                              "bias_correction": int(bias_correction), "status_bits": STATUS})
 
 
 def decay_model(doses, background, amplitude, critical_dose, onset=0.0):

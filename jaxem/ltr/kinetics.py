@@ -65,6 +65,7 @@ class ChangePoint:
     rate_before: np.ndarray
     rate_after: np.ndarray
     status: np.ndarray
+    metadata: dict = struct.field(pytree_node=False, default_factory=dict)
 
 
 def _xlogx_rate(S, n):
@@ -115,7 +116,8 @@ def emergence_dose(counts, doses, alpha: float = 0.01, threshold: float | None =
     det = (stat > thr) & ~few
     status = np.where(det, OK, NOT_DETECTED) | np.where(few, TOO_FEW_COUNTS, 0)
     return ChangePoint(emergence_dose=np.where(det, starts[k], np.nan), frame=np.where(det, k, -1),
-                       statistic=stat, rate_before=b1, rate_after=b2, status=status.astype(np.int32))
+                       statistic=stat, rate_before=b1, rate_after=b2, status=status.astype(np.int32),
+                       metadata={"cumulative_dose": D.tolist(), "dose_unit": "e-/A^2", "threshold": thr})
 
 
 def jmak_model(theta, dose):
@@ -141,6 +143,7 @@ class JMAKFit:
     D0_se: np.ndarray
     loglik: np.ndarray
     status: np.ndarray
+    metadata: dict = struct.field(pytree_node=False, default_factory=dict)
 
 
 @functools.lru_cache(maxsize=8)
@@ -208,7 +211,9 @@ def fit_jmak(counts, doses, n_iter: int = 80, min_counts: float = 20.0, precisio
     K, n = np.exp(th[:, 2]), np.exp(th[:, 4])
     return JMAKFit(K=r(K), n=r(n), D0=r(th[:, 3]), background=r(th[:, 0]), saturation=r(th[:, 1]),
                    K_se=r(K * se[:, 2]), n_se=r(n * se[:, 4]), D0_se=r(se[:, 3]), loglik=r(ll),
-                   status=status.reshape(lead))
+                   status=status.reshape(lead),
+                   metadata={"cumulative_dose": D.tolist(), "dose_unit": "e-/A^2",
+                             "model": "B + S (1 - exp(-[K (D - D0)+]^n))"})
 
 
 def avrami_linearisation(fraction, doses, D0: float):

@@ -1,6 +1,6 @@
 import numpy as np
 import pytest
-from scipy.optimize import minimize, minimize_scalar
+from scipy.optimize import minimize
 
 from jaxem.ltr.critical_dose import (CI_OPEN, FAST_DECAY, NO_DECAY, TOO_FEW_COUNTS, average_critical_dose,
                                      fit_decay, fit_log_linear)
@@ -110,6 +110,7 @@ def test_status_flags_and_no_silent_nan():
         arr = np.asarray(getattr(f, name))
         assert np.all(~np.isnan(arr) | (f.status != 0)), name
     assert f.masked().mask.tolist() == [True, not f.ok[1], True, False]
+    assert f.metadata["dose_unit"] == "e-/A^2" and len(f.metadata["cumulative_dose"]) == 50
 
 
 def test_bad_inputs():

@@ -1,4 +1,3 @@
-import json
 
 from jaxem.cli.gallery import build_gallery
 
