@@ -44,7 +44,7 @@ def run(ctx):
     pat = reduce.sum_pattern(ev)
     labels = reduce.disk_labels(spec.detector_shape, spec.centers, spec.radius + 0.5)
     series = reduce.label_series(ev, labels)
-    fig, ax = plt.subplots(1, 3, figsize=(12, 3.6))
+    fig, ax = plt.subplots(1, 3, figsize=(12, 3.6), layout="constrained")
     ax[0].imshow(np.log1p(pat.numpy()), cmap="magma")
     ax[0].set_title("summed pattern (log)")
     ax[1].imshow(labels, cmap="tab10")
@@ -62,7 +62,7 @@ def run(ctx):
     avg = critical_dose.average_critical_dose(series.numpy()[..., :5], D)
     loglin = critical_dose.fit_log_linear(np.moveaxis(series.numpy()[..., :5], 2, -1), D)
     g = spec.g_magnitude()[:5]
-    fig, ax = plt.subplots(1, 3, figsize=(13, 3.6))
+    fig, ax = plt.subplots(1, 3, figsize=(13, 3.6), layout="constrained")
     y0 = series.numpy()[0, 0, :, 0]
     ax[0].plot(D, y0, ".", label="counts (one position, g1)")
     ax[0].plot(D, np.asarray(critical_dose.decay_model(D, fit.background[0, 0, 0], fit.amplitude[0, 0, 0],
@@ -98,7 +98,7 @@ def run(ctx):
     bins = ws.numpy().reshape(10, 5, 9, 9).sum(1)
     shape = reflection_shape.shape_vs_dose(bins[4:], (spec.centers[5][0] - 4, spec.centers[5][1] - 4),
                                            spec.all_centers[-1], spec.detector_sampling)
-    fig, ax = plt.subplots(1, 3, figsize=(13, 3.6))
+    fig, ax = plt.subplots(1, 3, figsize=(13, 3.6), layout="constrained")
     ax[0].plot(D, region, ".", label="counts (all positions)")
     th = np.array([jm.background, jm.saturation, np.log(jm.K), jm.D0, np.log(jm.n)])
     ax[0].plot(D, np.asarray(kinetics.jmak_model(th, D)), label=f"JMAK n={jm.n:.2f}, K={jm.K:.3f}, D0={jm.D0:.1f}")
@@ -119,7 +119,7 @@ def run(ctx):
                                     "modulation": None})
     r = evaluation.evaluate_denoising(sub, fractions=(0.2, 0.4, 0.7, 1.0) if ctx.small else
                                       (0.1, 0.2, 0.35, 0.5, 0.7, 1.0))
-    fig, ax = plt.subplots(1, 2, figsize=(10, 3.6))
+    fig, ax = plt.subplots(1, 2, figsize=(10, 3.6), layout="constrained")
     for m in r["psnr"]:
         ax[0].plot(r["electrons_per_frame"], r["psnr"][m], "o-", label=m)
         ax[1].plot(r["electrons_per_frame"], r["ssim"][m], "o-", label=m)
@@ -142,15 +142,16 @@ def run(ctx):
     raw = X.sum(1).reshape(*spec.scan_shape, *spec.detector_shape)
     den = den.reshape(raw.shape)
     truth_shift = spec.shift(np.arange(spec.n_positions)).reshape(*spec.scan_shape, 2)
-    fig, ax = plt.subplots(1, 3, figsize=(12, 3.6))
+    fig, ax = plt.subplots(1, 3, figsize=(12, 3.6), layout="constrained")
     out = {}
     for a, (name, d) in zip(ax, (("raw sum", raw), ("denoised", den))):
         out[name] = disk_shift.disk_shift_map(d, spec.centers[5], spec.radius, method="com")
         im = a.imshow(out[name]["radial"], cmap="RdBu_r", vmin=-1.2, vmax=1.2)
         err = np.sqrt(np.mean((out[name]["shift"] - truth_shift) ** 2))
         a.set_title(f"radial disk shift, {name}\nRMS error {err:.3f} px")
-    ax[2].imshow(truth_shift[..., 1], cmap="RdBu_r", vmin=-1.2, vmax=1.2)
-    ax[2].set_title("true shift (x)")
+    gvec = np.asarray(spec.centers[5]) - spec.all_centers[-1]
+    ax[2].imshow(truth_shift @ (gvec / np.linalg.norm(gvec)), cmap="RdBu_r", vmin=-1.2, vmax=1.2)
+    ax[2].set_title("true radial shift")
     plt.colorbar(im, ax=ax[2])
     ctx.figure("disk_shift", fig, "Disk-shift (bending-contour) maps of the non-decaying reflection")
     ctx.data("denoised_4d", Measurement(den, series.axes[:2] + (Axis("ky", spec.detector_sampling, "1/Å"),
