@@ -200,8 +200,12 @@ def fit_jmak(counts, doses, n_iter: int = 80, min_counts: float = 20.0, precisio
     Y = y.reshape(-1, D.size).astype(np.float64)
     dt = accel.real_dtype(precision)
     st = _starts(Y, D)
-    th, ll, conv, se = (np.asarray(a, np.float64) for a in _jmak_compiled(int(n_iter))(
-        jnp.asarray(Y, dt), jnp.asarray(D, dt), jnp.asarray(st, dt)))
+    N = Y.shape[0]
+    nb = 32 * int(np.ceil(N / 32))                  # bucketed batch: one compiled program for N ≤ 32, …
+    Yp = np.concatenate([Y, np.repeat(Y[:1], nb - N, 0)]) if nb > N else Y
+    stp = np.concatenate([st, np.repeat(st[:1], nb - N, 0)]) if nb > N else st
+    th, ll, conv, se = (np.asarray(a, np.float64)[:N] for a in _jmak_compiled(int(n_iter))(
+        jnp.asarray(Yp, dt), jnp.asarray(D, dt), jnp.asarray(stp, dt)))
     few = Y.sum(-1) < min_counts
     status = (np.where(conv > 0, OK, NOT_CONVERGED) | np.where(few, TOO_FEW_COUNTS, 0)).astype(np.int32)
 

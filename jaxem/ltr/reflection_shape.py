@@ -87,8 +87,11 @@ def fit_spots(stack, n_iter: int = 60, precision=None) -> SpotFit:
     lo = np.array([0.0, 0.0, -0.5, -0.5, np.log(0.2)])
     hi = np.array([np.inf, np.inf, h - 0.5, w - 0.5, np.log(max(h, w))])
     dt = accel.real_dtype(precision)
-    th, conv, se = (np.asarray(a, np.float64) for a in _compiled(int(n_iter))(
-        jnp.asarray(flat, dt), jnp.asarray(coords, dt), jnp.asarray(t0, dt), jnp.asarray(lo, dt),
+    nb = 16 * int(np.ceil(n / 16))                  # bucketed batch size: fewer recompilations
+    flat_p = np.concatenate([flat, np.repeat(flat[:1], nb - n, 0)])
+    t0_p = np.concatenate([t0, np.repeat(t0[:1], nb - n, 0)])
+    th, conv, se = (np.asarray(a, np.float64)[:n] for a in _compiled(int(n_iter))(
+        jnp.asarray(flat_p, dt), jnp.asarray(coords, dt), jnp.asarray(t0_p, dt), jnp.asarray(lo, dt),
         jnp.asarray(hi, dt)))
     sigma = np.exp(th[:, 4])
     return SpotFit(center=th[:, 2:4], sigma=sigma, amplitude=th[:, 1], background=th[:, 0],

@@ -10,7 +10,7 @@ ORDER = 70
 def _spec(small: bool):
     from jaxem.ltr.synthetic import SyntheticLTR
 
-    n = 12 if small else 32
+    n = 8 if small else 32
     c = 16.0
     centers = ((c, c + 7), (c + 7, c), (c, c - 7), (c - 7, c), (c + 7, c + 7), (c - 7, c - 7))
     return SyntheticLTR(scan_shape=(n, n), n_frames=50, detector_shape=(32, 32), frame_dose=2.0,
@@ -115,9 +115,9 @@ def run(ctx):
                                 "emergence dose by likelihood-ratio change point, reflection width vs dose")
 
     # denoising: PSNR vs dose and dose equivalence on a small subset
-    sub = synthetic.SyntheticLTR(**{**spec.__dict__, "scan_shape": (3, 3) if ctx.small else (6, 6),
+    sub = synthetic.SyntheticLTR(**{**spec.__dict__, "scan_shape": (2, 3) if ctx.small else (6, 6),
                                     "modulation": None})
-    r = evaluation.evaluate_denoising(sub, fractions=(0.2, 0.4, 0.7, 1.0) if ctx.small else
+    r = evaluation.evaluate_denoising(sub, fractions=(0.25, 0.5, 1.0) if ctx.small else
                                       (0.1, 0.2, 0.35, 0.5, 0.7, 1.0))
     fig, ax = plt.subplots(1, 2, figsize=(10, 3.6), layout="constrained")
     for m in r["psnr"]:
