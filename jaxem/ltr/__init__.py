@@ -17,6 +17,7 @@ from .denoise import denoise_events, denoise_stacks, lowrank, selective_sum
 from .metrics import dose_equivalence_factor, psnr, ssim
 from .evaluation import evaluate_denoising
 from .disk_shift import disk_shift_map
+from .vendor import events_from_frames, read_counted, read_frames
 from .synthetic import SyntheticLTR, expected_frames, jmak, simulate_events
 
 __all__ = [
@@ -31,5 +32,6 @@ __all__ = [
     "fit_spots", "shape_vs_dose",
     "denoise_events", "denoise_stacks", "lowrank", "selective_sum",
     "dose_equivalence_factor", "psnr", "ssim", "evaluate_denoising", "disk_shift_map",
+    "events_from_frames", "read_counted", "read_frames",
     "SyntheticLTR", "expected_frames", "jmak", "simulate_events",
 ]
