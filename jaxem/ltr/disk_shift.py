@@ -80,7 +80,7 @@ def disk_shift_map(data, center, radius: float, half_width: int | None = None, m
         data: 4D-STEM (scan_y, scan_x, ny, nx) [counts] (e.g. a denoised :func:`denoise_events` result).
         center: nominal disk centre (ky, kx) [px].
         radius: disk radius [px].
-        half_width: crop half width [px] (default ⌈radius⌉ + 4).
+        half_width: crop half width [px] (default ⌈radius⌉ + 2; keep neighbouring disks out of the crop).
         method: ``"com"`` or ``"xcorr"``.
         beam_center: direct-beam centre (ky, kx) [px] for the radial component (default detector centre).
         template: (2h+1, 2h+1) template for ``"xcorr"`` (default: scan-averaged crop).
@@ -99,7 +99,7 @@ def disk_shift_map(data, center, radius: float, half_width: int | None = None, m
         raise ValueError(f"radius must be > 0 [px], got {radius}")
     if method not in ("com", "xcorr"):
         raise ValueError(f"method must be 'com' or 'xcorr', got {method!r}")
-    h = int(np.ceil(radius)) + 4 if half_width is None else int(half_width)
+    h = int(np.ceil(radius)) + 2 if half_width is None else int(half_width)
     win, (cy, cx) = _crops(d, center, h)
     dt = accel.real_dtype(precision)
     win = jnp.asarray(win, dt)

@@ -145,7 +145,7 @@ def run(ctx):
     fig, ax = plt.subplots(1, 3, figsize=(12, 3.6), layout="constrained")
     out = {}
     for a, (name, d) in zip(ax, (("raw sum", raw), ("denoised", den))):
-        out[name] = disk_shift.disk_shift_map(d, spec.centers[5], spec.radius, method="com")
+        out[name] = disk_shift.disk_shift_map(d, spec.centers[5], spec.radius, method="xcorr")
         im = a.imshow(out[name]["radial"], cmap="RdBu_r", vmin=-1.2, vmax=1.2)
         err = np.sqrt(np.mean((out[name]["shift"] - truth_shift) ** 2))
         a.set_title(f"radial disk shift, {name}\nRMS error {err:.3f} px")
