@@ -59,3 +59,25 @@ def test_slices_for_structure_divides_depth_evenly(depth, dz):
 def test_slices_for_structure_rejects_bad_values(depth, dz):
     with pytest.raises(ValueError):
         slices_for_structure(depth, dz)
+
+
+def test_boundary_atoms_are_consistent_in_float32_and_float64():
+    # regression: float32 coordinates put atoms on slice boundaries into neighbouring slices at random
+    import numpy as np
+
+    from jaxem.structure import crystals, slice_assignment, slices_for_structure
+
+    a = 3.9053
+    for dtype in (np.float32, np.float64):
+        z = (np.array([0.0, a / 2, a, 1.5 * a, 2 * a, 25.5 * a]).astype(dtype)).astype(np.float64)
+        n, dz = slices_for_structure(np.float64(np.float32(26 * a)), a / 2)
+        assert n == 52
+        assert list(slice_assignment(z, dz, n)) == [0, 1, 2, 3, 4, 51]
+    # periodic-unit potential and flat slicing agree for a crystal whose planes sit on boundaries
+    from jaxem.potential import potential
+
+    sto = crystals.SrTiO3().repeat(1, 1, 4)
+    p = potential(sto, sampling=0.2, slice_thickness=a / 2)
+    q = potential(sto.replace(z_repeats=1), sampling=0.2, slice_thickness=a / 2)
+    assert p.n_slices == q.n_slices == 8
+    assert np.allclose(p.full(), q.full(), atol=1e-3)
