@@ -18,6 +18,7 @@ plane; STEM: HAADF fractions per probe position and exit plane.
 """
 from __future__ import annotations
 
+import inspect
 import math
 from dataclasses import dataclass
 from functools import partial
@@ -159,6 +160,12 @@ def plane_wave_series(case: Case, n_configs: int, key, snapshots=None, b_md=None
         if b_md is not None:
             n_members = n_configs
             soft = crystal.replace(u2=jnp.full_like(crystal.u2, b_md / (8 * math.pi**2)))
+            pot_soft = absorptive_potential(soft, ENERGY, gpts=gpts, slice_thickness=case.dz)
+            psi_soft = multislice(w, pot_soft, exit_planes=step).array
+            record("absorptive_bmd", _dp(psi_soft, w.norm))
+            dw_soft = pot_soft.replace(array=pot_soft.array.real.astype(pot_soft.array.dtype))
+            out["absorbed_bmd"] = 1.0 - _norm(psi_soft, w.norm) / _norm(multislice(w, dw_soft, exit_planes=step).array,
+                                                                       w.norm)
             ens = frozen_phonon_multislice(key, soft, w, n_configs=n_configs, slice_thickness=case.dz,
                                            exit_planes=step)
             record("einstein_bmd", ens.total_diffraction, ens.elastic_diffraction)
@@ -181,6 +188,36 @@ def probe_positions(case: Case, n: int = 2):
     return np.stack(np.meshgrid(ys, xs, indexing="ij"), -1).reshape(-1, 2)
 
 
+def has_detector_tds() -> bool:
+    """True when :func:`jaxem.potential.absorptive_potential` offers detector-specific v′ (``detector=``)."""
+    return "detector" in inspect.signature(absorptive_potential).parameters
+
+
+@partial(jax.jit, static_argnames=("exits",))
+def _absorptive_tds(probes, trans, seq, prop, vdet, sigma, exits):
+    """Single-inelastic TDS into a detector, Σ_{slices before z} 2σ Σ_r |ψ_n(r)|² v′_det,n(r) (fraction of
+    the probe), recorded after the slice counts ``exits``, for probes (P, ny, nx) -> (P, n_exit)
+    (Allen, Findlay, Oxley & Rossouw, Ultramicroscopy 96 (2003) 47)."""
+    record = np.full(seq.shape[0], -1, np.int32)
+    for j, e in enumerate(exits):
+        record[e - 1] = j
+
+    def one(psi):
+        def step(carry, xs):
+            psi, acc, buf = carry
+            index, slot = xs
+            acc = acc + 2 * sigma * jnp.sum(vdet[index] * jnp.abs(psi) ** 2)
+            psi = jnp.fft.ifft2(jnp.fft.fft2(psi * trans[index]) * prop)
+            buf = jnp.where(jnp.arange(len(exits)) == slot, acc, buf)
+            return (psi, acc, buf), None
+
+        init = (psi, jnp.zeros((), vdet.dtype), jnp.zeros(len(exits), vdet.dtype))
+        (_, _, buf), _ = jax.lax.scan(step, init, (seq, jnp.asarray(record)))
+        return buf
+
+    return jax.vmap(one)(probes)
+
+
 @partial(jax.jit, static_argnames=("einstein", "exits", "batch"))
 def _fp_haadf(members, structure, layout, probes, prop, mask, sigma, einstein, exits, batch):
     seq = jnp.asarray(layout.sequence, jnp.int32)
@@ -200,8 +237,10 @@ def _fp_haadf(members, structure, layout, probes, prop, mask, sigma, einstein, e
 def haadf_series(case: Case, models, n_configs: int, key, semi_angle=20.0, inner=70.0, outer=125.0,
                  snapshots=None, n_side: int = 2):
     """HAADF fraction (n_positions, n_exit) per model vs thickness, probe on ``n_side``² positions of the
-    central cell. ``models`` ⊂ {'static', 'absorptive', 'einstein', 'md'}; the absorptive value is the
-    elastic (channelled) wave only — no inelastic TDS is added to the detector."""
+    central cell. ``models`` ⊂ {'static', 'absorptive', 'einstein', 'md'}. The absorptive value is the
+    elastic (channelled) wave; where the potential package offers detector-specific v′, the
+    single-inelastic TDS into the detector is returned as ``absorptive_tds`` too, and ``absorbed`` is
+    the flux v′ removes at all angles."""
     from ...optics.probes import probe
 
     crystal = case.crystal
@@ -221,6 +260,17 @@ def haadf_series(case: Case, models, n_configs: int, key, semi_angle=20.0, inner
             if name == "absorptive":  # flux removed by v′ (all angles): the ceiling of its TDS signal
                 dw = pot_abs.replace(array=pot_abs.array.real.astype(pot_abs.array.dtype))
                 res["absorbed"] = 1.0 - _norm(psi, 1.0) / _norm(multislice(waves, dw, exit_planes=step).array, 1.0)
+                if has_detector_tds():
+                    pot_det = absorptive_potential(crystal, ENERGY, gpts=case.gpts, slice_thickness=case.dz,
+                                                   detector=(inner, outer))
+                    sigma = physics.interaction_constant(ENERGY)
+                    trans = transmission_functions(pot_abs.array, sigma, grid, probes.dtype)
+                    prop = fresnel_propagator(grid, ENERGY, pot_abs.slice_thickness, dtype=probes.dtype)
+                    exits = tuple(range(step, pot_abs.n_slices + 1, step))
+                    vdet = jnp.imag(pot_det.array).astype(jnp.float32)
+                    res["absorptive_tds"] = np.asarray(_absorptive_tds(
+                        probes, trans, jnp.asarray(pot_abs.sequence, jnp.int32), prop, vdet, jnp.float32(sigma),
+                        exits))
             continue
         if name == "einstein":
             st, members, einstein = crystal.replace(z_repeats=1), jax.random.split(key, n_configs), True
