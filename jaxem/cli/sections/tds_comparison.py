@@ -216,7 +216,7 @@ def comparison_rows(results):
             h_abs = "—"
             if name in hs and haadf_abs is not None and not soft:
                 h_abs = f"{hs[name][:, -1].mean() / haadf_abs[:, -1].mean():.3g}"
-            elif name in hs:
+            elif name in hs and not soft:
                 h_abs = f"{hs[name][:, -1].mean() / hs['absorptive'][:, -1].mean():.3g} (elastic only)"
             rows.append([case.name, f"{pw['z'][-1]:.1f}", STYLE[name][0] + (" vs absorptive(B_MD)" if soft else ""),
                          f"{rel[0] * 100:+.2f}",
