@@ -230,7 +230,8 @@ def run(ctx):
     case0 = results[0][0]
     b_md = results[0][3]
     md_text = (f"LAMMPS Tersoff (SiC.tersoff, C) MD of a {case0.tiling[1]}×{case0.tiling[0]}×{case0.md_block}-cell "
-               f"diamond block at 300 K gives B_MD = {b_md:.3f} Å², against the tabulated {float(case0.cell.B[0]):.3f} Å² "
+               f"diamond block at 300 K gives B_MD = {b_md:.3f} Å², against the tabulated "
+               f"{float(case0.cell.B[0]):.3f} Å² "
                "(Peng et al. 1996): classical MD has no zero-point motion, which dominates diamond at room "
                "temperature (Θ_D ≈ 2230 K). The MD model is shown as it is, and beside it Einstein frozen phonons "
                "with B = B_MD, which isolates the effect of correlated motion from the amplitude."
@@ -241,7 +242,8 @@ def run(ctx):
              "displacements from the tabulated B; (c) <b>MD snapshots</b>: " + md_text + " SrTiO3 has no "
              "interatomic potential shipped with LAMMPS, so it has models (a) and (b) only. The MD block is "
              f"{case0.md_block} cells deep; deeper specimens stack different MD frames along the beam. TDS parts "
-             "are the bias-corrected n/(n−1)(⟨|Ψ|²⟩ − |⟨Ψ⟩|²). Atoms sit mid-slice (shifted by Δz/2).</p>")
+             "are the bias-corrected n/(n−1)(⟨|Ψ|²⟩ − |⟨Ψ⟩|²). Atoms sit mid-slice (shifted by Δz/2)."
+             "</p>")
     ctx.figure("patterns", figure_patterns(results),
                "Diffraction patterns at the largest thickness on a log scale (fraction of the beam per pixel). The "
                "absorptive pattern has Bragg spots only (damped by the DW factor and v′); frozen phonons add a "

@@ -28,6 +28,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ... import physics
+from ...accel import batch_size as budget_batch_size
 from ...grid import Grid
 from ...potential import absorptive_potential, build_potential, potential, potential_layout
 from ...propagate import frozen_phonon_multislice, multislice, plane_wave, waves_from_array
@@ -101,8 +102,8 @@ def md_snapshots(case: Case, n_configs: int, steps: int = 1200, seed: int = 7):
 
 
 def unbiased_tds(total, elastic, n: int):
-    """TDS part n/(n−1)·(⟨|Ψ|²⟩ − |⟨Ψ⟩|²): |mean of n samples|² overestimates |⟨Ψ⟩|² by var/n, so the plain
-    difference is biased low by the factor (1 − 1/n)."""
+    """TDS part n/(n−1)·(⟨|Ψ|²⟩ − |⟨Ψ⟩|²): |mean of n samples|² overestimates |⟨Ψ⟩|² by var/n, so
+    the plain difference is biased low by the factor (1 − 1/n)."""
     if n < 2:
         raise ValueError(f"the TDS part needs at least 2 configurations, got {n}")
     return (total - elastic) * (n / (n - 1))
@@ -285,8 +286,11 @@ def haadf_series(case: Case, models, n_configs: int, key, semi_angle=20.0, inner
         exits = tuple(range(step, n_sl + 1, step))
         prop = fresnel_propagator(grid, ENERGY, layout.slice_thickness, dtype=probes.dtype)
         st = st.replace(positions=st.positions.astype(jnp.float32), u2=st.u2.astype(jnp.float32))
+        n_members = int(jax.tree.leaves(members)[0].shape[0])
+        per_member = 8 * grid.gpts[0] * grid.gpts[1] * (3 * len(layout.sequence) + probes.shape[0] * (6 + len(exits)))
+        batch = budget_batch_size(per_member, n_members)
         res[name] = np.asarray(_fp_haadf(members, st, layout, probes, prop, mask,
-                                         physics.interaction_constant(ENERGY), einstein, exits, 1))
+                                         physics.interaction_constant(ENERGY), einstein, exits, int(batch)))
     return res
 
 
