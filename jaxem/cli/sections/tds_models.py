@@ -1,0 +1,313 @@
+"""Computations of the thermal-diffuse-scattering comparison (demo section ``tds_comparison`` and the
+notebook ``notebooks/tds_comparison.ipynb``): one crystal, three thermal models, a thickness series.
+
+Models (Forbes et al., PRB 82 (2010) 104103; Hall & Hirsch, Proc. R. Soc. A 286 (1965) 158):
+
+* ``static``: the static lattice, no Debye–Waller factor (reference);
+* ``absorptive``: Hall–Hirsch absorptive potential v_DW + iv′ (elastic wave only: the TDS it removes
+  is not in the pattern; the absorbed fraction is 1 − N_abs/N_DW, with N_DW the norm of the same
+  multislice without v′, which removes the anti-alias loss common to both);
+* ``einstein``: frozen phonons, independent Gaussian displacements ⟨u²⟩ = B/8π² per direction;
+* ``md``: frozen phonons from LAMMPS Tersoff snapshots (carbon only: LAMMPS ships no SrTiO3 potential).
+  The MD cell is a few unit cells deep; a deeper specimen stacks *different* frames along z, so
+  blocks are decorrelated in time (correlations along z are kept within a block).
+
+Everything here is ``f(arrays) -> arrays`` in jitted kernels; only the loops over models and crystals
+are Python. Plane-wave results: unshifted diffraction patterns (fractions of the beam) per exit
+plane; STEM: HAADF fractions per probe position and exit plane.
+"""
+from __future__ import annotations
+
+import inspect
+import math
+from dataclasses import dataclass
+from functools import partial
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ... import physics
+from ...accel import batch_size as budget_batch_size
+from ...grid import Grid
+from ...potential import absorptive_potential, build_potential, potential, potential_layout
+from ...propagate import frozen_phonon_multislice, multislice, plane_wave, waves_from_array
+from ...propagate.ensembles import einstein_positions, ensemble_mean
+from ...propagate.multislice import fresnel_propagator, multislice_array, transmission_functions
+from ...propagate.profiles import bragg_intensities, scattering_angles
+
+ENERGY = 300e3  # eV
+
+
+@dataclass(frozen=True)
+class Case:
+    """A crystal in zone-axis orientation: ``cell`` (oriented, orthorhombic), lateral ``tiling``
+    (n_y, n_x), ``nz`` cells along the beam, slice thickness ``dz`` [Å] (atoms are shifted by dz/2 so
+    they sit mid-slice, never on a slice boundary), Bragg ``beams`` [(h_y, h_x)] (indices of the
+    oriented cell) with their cubic Miller ``labels``, and the MD block depth ``md_block`` (cells; 0: no MD)."""
+
+    name: str
+    cell: object
+    tiling: tuple
+    nz: int
+    dz: float
+    beams: tuple
+    labels: tuple
+    md_block: int = 0
+    sampling: float = 0.05
+
+    @property
+    def unit(self):
+        return self.cell.translate([0.0, 0.0, self.dz / 2])
+
+    @property
+    def crystal(self):
+        return self.unit.repeat(self.tiling[1], self.tiling[0], self.nz)
+
+    @property
+    def gpts(self):
+        ly, lx = self.cell.lengths[1], self.cell.lengths[0]
+        return tuple(t * int(math.ceil(L / self.sampling)) for t, L in zip(self.tiling, (ly, lx)))
+
+    @property
+    def slices_per_cell(self) -> int:
+        return int(round(self.cell.lengths[2] / self.dz))
+
+    def thicknesses(self):
+        """Exit-plane thicknesses [Å] (one per unit cell)."""
+        return np.arange(1, self.nz + 1) * self.cell.lengths[2]
+
+
+def md_snapshots(case: Case, n_configs: int, steps: int = 1200, seed: int = 7):
+    """LAMMPS Tersoff MD (300 K) of a (tiling × md_block) block; returns (structure, snapshots (n, N, 3)
+    [Å], B_MD [Å²]) with frame (i·n_blocks + j) in block j of configuration i."""
+    from ...md import debye_waller_factors, run_md, snapshots_as_ensemble
+
+    if case.md_block < 1 or case.nz % case.md_block:
+        raise ValueError(f"nz={case.nz} must be a multiple of md_block={case.md_block}")
+    n_blocks = case.nz // case.md_block
+    block = case.unit.repeat(case.tiling[1], case.tiling[0], case.md_block).replace(z_repeats=1)
+    every = 20
+    n_frames_needed = n_configs * n_blocks
+    steps = max(steps, every * (n_frames_needed + 5))
+    traj = run_md(block, temperature=300.0, timestep_fs=0.5, equilibration_steps=400, production_steps=steps,
+                  dump_every=every, seed=seed, progress=False)
+    b_md = float(np.mean(list(debye_waller_factors(traj).values())))
+    snaps = np.asarray(snapshots_as_ensemble(traj, n_frames_needed, burn_in=5, wrap=False))
+    lz = float(block.lengths[2])
+    snaps = snaps.reshape(n_configs, n_blocks, len(block), 3) + np.array([0, 0, 1.0])[None, None, None] * \
+        (np.arange(n_blocks) * lz)[None, :, None, None]
+    stacked = block.repeat(1, 1, n_blocks).replace(z_repeats=1)
+    return stacked, jnp.asarray(snaps.reshape(n_configs, -1, 3), jnp.float32), b_md
+
+
+def unbiased_tds(total, elastic, n: int):
+    """TDS part n/(n−1)·(⟨|Ψ|²⟩ − |⟨Ψ⟩|²): |mean of n samples|² overestimates |⟨Ψ⟩|² by var/n, so
+    the plain difference is biased low by the factor (1 − 1/n)."""
+    if n < 2:
+        raise ValueError(f"the TDS part needs at least 2 configurations, got {n}")
+    return (total - elastic) * (n / (n - 1))
+
+
+def _norm(psi, norm):
+    return np.asarray(jnp.sum(jnp.abs(psi) ** 2, axis=(-2, -1))) / norm
+
+
+def _dp(psi, norm):
+    return jnp.abs(jnp.fft.fft2(psi)) ** 2 / (psi.shape[-1] * psi.shape[-2] * norm)
+
+
+def plane_wave_series(case: Case, n_configs: int, key, snapshots=None, b_md=None):
+    """Thickness series of every model under plane-wave illumination.
+
+    Returns a dict: ``z`` [Å]; per model ``dp`` (n_exit, ny, nx) (total for frozen phonons),
+    ``elastic`` and ``tds`` (frozen phonons), ``bragg`` (n_exit, n_beams) (elastic part), ``norm``;
+    ``absorbed`` (absorptive model, 1 − N_abs/N_DW) and ``grid``.
+    """
+    crystal = case.crystal
+    gpts = case.gpts
+    pot_abs = absorptive_potential(crystal, ENERGY, gpts=gpts, slice_thickness=case.dz)
+    grid = pot_abs.grid
+    w = plane_wave(grid, ENERGY)
+    step = case.slices_per_cell
+    out = {"z": case.thicknesses(), "grid": grid, "models": {}}
+    beams = case.beams
+
+    def record(name, total, elastic=None):
+        el = total if elastic is None else elastic
+        rec = {"dp": total, "bragg": np.asarray(bragg_intensities(el, grid, case.tiling, beams)),
+               "norm": np.asarray(jnp.sum(total, axis=(-2, -1)))}
+        if elastic is not None:
+            rec["elastic"] = elastic
+            rec["tds"] = unbiased_tds(total, elastic, n_members)
+        out["models"][name] = rec
+
+    n_members = n_configs
+    static = multislice(w, potential(crystal, gpts=gpts, slice_thickness=case.dz), exit_planes=step).array
+    record("static", _dp(static, w.norm))
+    psi_abs = multislice(w, pot_abs, exit_planes=step).array
+    psi_dw = multislice(w, pot_abs.replace(array=pot_abs.array.real.astype(pot_abs.array.dtype)),
+                        exit_planes=step).array
+    record("absorptive", _dp(psi_abs, w.norm))
+    out["absorbed"] = 1.0 - _norm(psi_abs, w.norm) / _norm(psi_dw, w.norm)
+    out["dw_loss"] = 1.0 - _norm(psi_dw, w.norm)
+    ens = frozen_phonon_multislice(key, crystal, w, n_configs=n_configs, slice_thickness=case.dz, exit_planes=step)
+    record("einstein", ens.total_diffraction, ens.elastic_diffraction)
+    if snapshots is not None:
+        stacked, snaps = snapshots
+        n_members = int(snaps.shape[0])
+        ens = frozen_phonon_multislice(None, stacked, w, snapshots=snaps, slice_thickness=case.dz, exit_planes=step)
+        record("md", ens.total_diffraction, ens.elastic_diffraction)
+        if b_md is not None:
+            n_members = n_configs
+            soft = crystal.replace(u2=jnp.full_like(crystal.u2, b_md / (8 * math.pi**2)))
+            pot_soft = absorptive_potential(soft, ENERGY, gpts=gpts, slice_thickness=case.dz)
+            psi_soft = multislice(w, pot_soft, exit_planes=step).array
+            record("absorptive_bmd", _dp(psi_soft, w.norm))
+            dw_soft = pot_soft.replace(array=pot_soft.array.real.astype(pot_soft.array.dtype))
+            out["absorbed_bmd"] = 1.0 - _norm(psi_soft, w.norm) / _norm(multislice(w, dw_soft, exit_planes=step).array,
+                                                                       w.norm)
+            ens = frozen_phonon_multislice(key, soft, w, n_configs=n_configs, slice_thickness=case.dz,
+                                           exit_planes=step)
+            record("einstein_bmd", ens.total_diffraction, ens.elastic_diffraction)
+    return out
+
+
+def haadf_mask(grid: Grid, inner: float, outer: float):
+    """Annular detector weights (ny, nx), unshifted, inner ≤ θ < outer [mrad]."""
+    grid.check_angle(outer, ENERGY, "HAADF outer angle")
+    theta, _ = scattering_angles(grid, ENERGY)
+    return jnp.asarray((theta >= inner) & (theta < outer), jnp.float32)
+
+
+def probe_positions(case: Case, n: int = 2):
+    """(n·n, 2) probe positions (y, x) [Å] on an n × n grid over the central unit cell."""
+    ly, lx = case.cell.lengths[1], case.cell.lengths[0]
+    cy, cx = (t // 2 for t in case.tiling)
+    ys = (cy + np.arange(n) / n) * ly
+    xs = (cx + np.arange(n) / n) * lx
+    return np.stack(np.meshgrid(ys, xs, indexing="ij"), -1).reshape(-1, 2)
+
+
+def has_detector_tds() -> bool:
+    """True when :func:`jaxem.potential.absorptive_potential` offers detector-specific v′ (``detector=``)."""
+    return "detector" in inspect.signature(absorptive_potential).parameters
+
+
+@partial(jax.jit, static_argnames=("exits",))
+def _absorptive_tds(probes, trans, seq, prop, vdet, sigma, exits):
+    """Single-inelastic TDS into a detector, Σ_{slices before z} 2σ Σ_r |ψ_n(r)|² v′_det,n(r) (fraction of
+    the probe), recorded after the slice counts ``exits``, for probes (P, ny, nx) -> (P, n_exit)
+    (Allen, Findlay, Oxley & Rossouw, Ultramicroscopy 96 (2003) 47)."""
+    record = np.full(seq.shape[0], -1, np.int32)
+    for j, e in enumerate(exits):
+        record[e - 1] = j
+
+    def one(psi):
+        def step(carry, xs):
+            psi, acc, buf = carry
+            index, slot = xs
+            acc = acc + 2 * sigma * jnp.sum(vdet[index] * jnp.abs(psi) ** 2)
+            psi = jnp.fft.ifft2(jnp.fft.fft2(psi * trans[index]) * prop)
+            buf = jnp.where(jnp.arange(len(exits)) == slot, acc, buf)
+            return (psi, acc, buf), None
+
+        init = (psi, jnp.zeros((), vdet.dtype), jnp.zeros(len(exits), vdet.dtype))
+        (_, _, buf), _ = jax.lax.scan(step, init, (seq, jnp.asarray(record)))
+        return buf
+
+    return jax.vmap(one)(probes)
+
+
+@partial(jax.jit, static_argnames=("einstein", "exits", "batch"))
+def _fp_haadf(members, structure, layout, probes, prop, mask, sigma, einstein, exits, batch):
+    seq = jnp.asarray(layout.sequence, jnp.int32)
+    npix = probes.shape[-1] * probes.shape[-2]
+
+    def member(m):
+        pos = einstein_positions(m, structure.positions, structure.u2) if einstein else m
+        pot = build_potential(layout, structure.replace(positions=pos))
+        t = transmission_functions(pot.array, sigma, layout.grid, probes.dtype)
+        psi = jax.vmap(lambda p: multislice_array(p, t, seq, prop, exit_slices=exits))(probes)
+        dp = jnp.abs(jnp.fft.fft2(psi)) ** 2 / npix
+        return jnp.tensordot(dp, mask, axes=((-2, -1), (0, 1)))
+
+    return ensemble_mean(member, members, batch)
+
+
+def haadf_series(case: Case, models, n_configs: int, key, semi_angle=20.0, inner=70.0, outer=125.0,
+                 snapshots=None, n_side: int = 2):
+    """HAADF fraction (n_positions, n_exit) per model vs thickness, probe on ``n_side``² positions of the
+    central cell. ``models`` ⊂ {'static', 'absorptive', 'einstein', 'md'}. The absorptive value is the
+    elastic (channelled) wave; where the potential package offers detector-specific v′, the
+    single-inelastic TDS into the detector is returned as ``absorptive_tds`` too, and ``absorbed`` is
+    the flux v′ removes at all angles."""
+    from ...optics.probes import probe
+
+    crystal = case.crystal
+    pot_abs = absorptive_potential(crystal, ENERGY, gpts=case.gpts, slice_thickness=case.dz)
+    grid = pot_abs.grid
+    mask = haadf_mask(grid, inner, outer)
+    pos = probe_positions(case, n_side)
+    probes = probe(grid, ENERGY, semi_angle, positions=pos)
+    waves = waves_from_array(probes, grid, ENERGY, norm=1.0)
+    step = case.slices_per_cell
+    res = {"z": case.thicknesses(), "positions": pos}
+    for name in models:
+        if name in ("static", "absorptive"):
+            pot = pot_abs if name == "absorptive" else potential(crystal, gpts=case.gpts, slice_thickness=case.dz)
+            psi = multislice(waves, pot, exit_planes=step).array
+            res[name] = np.asarray(jnp.tensordot(_dp(psi, 1.0), mask, axes=((-2, -1), (0, 1))))
+            if name == "absorptive":  # flux removed by v′ (all angles): the ceiling of its TDS signal
+                dw = pot_abs.replace(array=pot_abs.array.real.astype(pot_abs.array.dtype))
+                res["absorbed"] = 1.0 - _norm(psi, 1.0) / _norm(multislice(waves, dw, exit_planes=step).array, 1.0)
+                if has_detector_tds():
+                    pot_det = absorptive_potential(crystal, ENERGY, gpts=case.gpts, slice_thickness=case.dz,
+                                                   detector=(inner, outer))
+                    sigma = physics.interaction_constant(ENERGY)
+                    trans = transmission_functions(pot_abs.array, sigma, grid, probes.dtype)
+                    prop = fresnel_propagator(grid, ENERGY, pot_abs.slice_thickness, dtype=probes.dtype)
+                    exits = tuple(range(step, pot_abs.n_slices + 1, step))
+                    vdet = jnp.imag(pot_det.array).astype(jnp.float32)
+                    res["absorptive_tds"] = np.asarray(_absorptive_tds(
+                        probes, trans, jnp.asarray(pot_abs.sequence, jnp.int32), prop, vdet, jnp.float32(sigma),
+                        exits))
+            continue
+        if name == "einstein":
+            st, members, einstein = crystal.replace(z_repeats=1), jax.random.split(key, n_configs), True
+        elif name == "md":
+            if snapshots is None:
+                continue
+            (st, members), einstein = snapshots, False
+        else:
+            raise ValueError(f"unknown model {name!r}")
+        layout = potential_layout(st, gpts=grid.gpts, slice_thickness=case.dz)
+        n_sl = len(layout.sequence)
+        exits = tuple(range(step, n_sl + 1, step))
+        prop = fresnel_propagator(grid, ENERGY, layout.slice_thickness, dtype=probes.dtype)
+        st = st.replace(positions=st.positions.astype(jnp.float32), u2=st.u2.astype(jnp.float32))
+        n_members = int(jax.tree.leaves(members)[0].shape[0])
+        per_member = 8 * grid.gpts[0] * grid.gpts[1] * (3 * len(layout.sequence) + probes.shape[0] * (6 + len(exits)))
+        batch = budget_batch_size(per_member, n_members)
+        res[name] = np.asarray(_fp_haadf(members, st, layout, probes, prop, mask,
+                                         physics.interaction_constant(ENERGY), einstein, exits, int(batch)))
+    return res
+
+
+def default_cases(small: bool):
+    """The three crystals of the comparison: diamond [001] (with MD), SrTiO3 [001] and SrTiO3 [110]."""
+    from ...structure import crystals, zone_axis
+
+    dia = zone_axis(crystals.diamond(), [0, 0, 1])
+    sto = zone_axis(crystals.SrTiO3(), [0, 0, 1])
+    sto110 = zone_axis(crystals.SrTiO3(), [1, 1, 0])
+    # diamond [001]: the oriented cell is a/√2 × a/√2 (axes along [110], [1-10]); SrTiO3 [110]: x ∥ [001]
+    nzd, nzs, nz110 = (8, 8, 6) if small else (40, 40, 28)
+    return [
+        Case("diamond [001]", dia, (4, 4), nzd, dia.lengths[2] / 4, ((0, 0), (0, 2), (2, 2), (0, 4)),
+             ("000", "220", "400", "440"), md_block=4),
+        Case("SrTiO3 [001]", sto, (3, 3), nzs, sto.lengths[2] / 2, ((0, 0), (1, 1), (0, 2), (2, 2)),
+             ("000", "110", "200", "220")),
+        Case("SrTiO3 [110]", sto110, (2, 3), nz110, sto110.lengths[2] / 4, ((0, 0), (0, 1), (2, 0), (2, 2)),
+             ("000", "001", "1-10", "1-11")),
+    ]
