@@ -1,4 +1,4 @@
-"""Writes notebooks/tds_comparison.ipynb (outputs cleared). Run: python notebooks/build_tds_comparison.py"""
+"""Writes notebooks/tds_comparison.ipynb (outputs cleared). Run: python tools/make_tds_comparison_notebook.py"""
 from pathlib import Path
 
 import nbformat as nbf
@@ -59,6 +59,6 @@ cells = [
         "    print(' | '.join(str(x) for x in r))"),
 ]
 nb = nbf.v4.new_notebook(cells=cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3"}})
-path = Path(__file__).with_name("tds_comparison.ipynb")
+path = Path(__file__).resolve().parents[1] / "notebooks" / "tds_comparison.ipynb"
 nbf.write(nb, path)
 print("wrote", path)
