@@ -2,6 +2,7 @@ import jax.numpy as jnp
 import pytest
 
 import jaxem as jx
+import jaxem.potential  # noqa: F401  (the subpackage import must not hide jx.potential())
 
 
 def test_lazy_front_door_runs_the_architecture_example():
