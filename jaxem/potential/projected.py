@@ -18,6 +18,7 @@ slices of one repeat unit are computed and the slice *sequence* repeats them.
 """
 from __future__ import annotations
 
+import functools
 from functools import partial
 
 import jax
@@ -174,6 +175,13 @@ def build_potential(layout: PotentialLayout, structure: Structure) -> PotentialS
     return PotentialSlices(arr, layout.sequence, layout.slice_thickness, layout.grid)
 
 
+@functools.lru_cache(maxsize=16)
+def _form_factors_on_grid(parametrization: str, species: tuple, grid: Grid, dtype: str):
+    """f_s(|k|) [Å] of ``species`` on the FFT grid (cached: reused by every call on the same grid)."""
+    k = jnp.sqrt(grid.k2(jnp.dtype(dtype)))
+    return jax.jit(lambda kk: get_parametrization(parametrization).scattering_factor(species, kk))(k).astype(dtype)
+
+
 def potential_layout(structure: Structure, sampling=None, gpts=None, slice_thickness: float = 1.0,
                      parametrization: str = "lobato", debye_waller: bool = False, precision=None,
                      memory_budget=None) -> PotentialLayout:
@@ -194,12 +202,12 @@ def potential_layout(structure: Structure, sampling=None, gpts=None, slice_thick
     species, species_index = np.unique(numbers, return_inverse=True)
     table = jnp.asarray(_atom_tables(np.asarray(structure.positions)[:nu, 2], species_index, n_unit, dz,
                                      len(species)))
-    form = get_parametrization(parametrization).scattering_factor(species, jnp.sqrt(grid.k2(rdtype)))
+    form = _form_factors_on_grid(parametrization, tuple(int(z) for z in species), grid, jnp.dtype(rdtype).name)
     s, m = table.shape[1], table.shape[2]
     per_slice = 8 * (grid.gpts[0] * grid.gpts[1] * (3 + s) + 2 * s * m * sum(grid.gpts))
     batch = int(batch_size(per_slice, n_unit, memory_budget))
     sequence = tuple(int(i) for i in np.tile(np.arange(n_unit), repeats))
-    return PotentialLayout(table, form.astype(rdtype), grid, sequence, float(dz), int(nu), len(structure),
+    return PotentialLayout(table, form, grid, sequence, float(dz), int(nu), len(structure),
                            bool(debye_waller), batch)
 
 
