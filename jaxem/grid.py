@@ -65,11 +65,12 @@ class Grid:
 
     # ---- constructors -------------------------------------------------------------------------
     @classmethod
-    def from_extent(cls, extent, sampling=None, gpts=None) -> "Grid":
+    def from_extent(cls, extent, sampling=None, gpts=None, fft_friendly: bool = False) -> "Grid":
         """Grid covering ``extent`` [Å] (y, x) given either ``sampling`` [Å] or ``gpts``.
 
-        With ``sampling``, gpts = ceil(extent / sampling) and the sampling is then adjusted down
-        so that the extent is kept exactly.
+        With ``sampling``, gpts = ceil(extent / sampling) (rounded up to the next FFT-friendly size,
+        a product of 2, 3, 5 and 7, when ``fft_friendly``) and the sampling is then adjusted down so
+        that the extent is kept exactly: the pixel size never exceeds the one asked for.
         """
         extent = _pair(extent, "extent", float)
         if (sampling is None) == (gpts is None):
@@ -77,6 +78,8 @@ class Grid:
         if gpts is None:
             sampling = _pair(sampling, "sampling", float)
             gpts = tuple(int(math.ceil(e / s - 1e-9)) for e, s in zip(extent, sampling))
+            if fft_friendly:
+                gpts = tuple(next_fft_size(n) for n in gpts)
         gpts = _pair(gpts, "gpts", int)
         return cls(gpts=gpts, sampling=tuple(e / n for e, n in zip(extent, gpts)))
 
@@ -152,6 +155,19 @@ class Grid:
     def with_gpts(self, gpts) -> "Grid":
         """Same extent, different number of grid points."""
         return Grid.from_extent(self.extent, gpts=gpts)
+
+
+def next_fft_size(n: int) -> int:
+    """Smallest integer ≥ ``n`` whose prime factors are all in {2, 3, 5, 7} (fast FFT sizes)."""
+    m = max(1, int(n))
+    while True:
+        r = m
+        for p in (2, 3, 5, 7):
+            while r % p == 0:
+                r //= p
+        if r == 1:
+            return m
+        m += 1
 
 
 def soft_aperture(k, cutoff, taper):

@@ -62,3 +62,22 @@ def test_from_extent_needs_one_of():
         Grid.from_extent(10.0)
     with pytest.raises(ValueError):
         Grid.from_extent(10.0, sampling=0.1, gpts=100)
+
+
+@given(st.integers(1, 5000))
+def test_next_fft_size(n):
+    from jaxem.grid import next_fft_size
+
+    m = next_fft_size(n)
+    assert m >= n
+    r = m
+    for p in (2, 3, 5, 7):
+        while r % p == 0:
+            r //= p
+    assert r == 1
+    assert all(next_fft_size(k) == m for k in range(n, m + 1))  # smallest such size
+
+
+def test_fft_friendly_grid_keeps_extent_and_refines_sampling():
+    g = Grid.from_extent(15.62, sampling=0.05, fft_friendly=True)
+    assert g.gpts == (315, 315) and g.extent[0] == pytest.approx(15.62) and g.sampling[0] < 0.05

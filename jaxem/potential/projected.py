@@ -191,7 +191,7 @@ def potential_layout(structure: Structure, sampling=None, gpts=None, slice_thick
         raise TypeError(f"structure must be a jaxem Structure, got {type(structure).__name__}")
     structure.check_orthorhombic()
     lx, ly, lz = structure.lengths
-    grid = Grid.from_extent((ly, lx), sampling=sampling, gpts=gpts)
+    grid = Grid.from_extent((ly, lx), sampling=sampling, gpts=gpts, fft_friendly=True)
     rdtype = real_dtype(resolve_precision(precision))
 
     repeats = structure.z_repeats if _unit_is_periodic(structure) else 1
@@ -235,7 +235,9 @@ def potential(structure: Structure, sampling=None, gpts=None, slice_thickness: f
 
     Args:
         structure: atoms in an orthorhombic cell (beam along z).
-        sampling: lateral pixel size [Å] (scalar or (dy, dx)); or give ``gpts``.
+        sampling: largest lateral pixel size [Å] (scalar or (dy, dx)); the grid is rounded up to an
+            FFT-friendly size (factors 2, 3, 5, 7), so the actual sampling may be slightly finer.
+            Or give ``gpts`` for an exact grid.
         gpts: grid points (ny, nx).
         slice_thickness: largest slice thickness [Å]; the repeat unit along z is divided into equal slices.
         parametrization: 'lobato' (default) or 'kirkland'.

@@ -55,8 +55,8 @@ def test_against_abtem_infinite_projection():
     # per cent; on grid points both are exact up to that sinc, so compare there
     pos = [[1.35, 2.10, 0.3], [3.90, 0.75, 1.4], [0.20, 3.30, 2.6]]
     atoms = ase.Atoms("SrTiO", positions=pos, cell=[5.2, 4.4, 3.0])
-    mine = potential(Structure.from_ase(atoms), sampling=0.05, slice_thickness=1.0, precision="float64")
-    ref = abtem.Potential(atoms, sampling=0.05, slice_thickness=1.0, projection="infinite",
+    mine = potential(Structure.from_ase(atoms), gpts=(88, 104), slice_thickness=1.0, precision="float64")
+    ref = abtem.Potential(atoms, gpts=(104, 88), slice_thickness=1.0, projection="infinite",
                           parametrization="lobato").build().compute().array
     ref = np.transpose(ref, (0, 2, 1))
     got = np.asarray(mine.full())
