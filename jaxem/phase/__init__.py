@@ -1,0 +1,1 @@
+"""Direct phase retrieval from 4D-STEM (analysis package; imports no simulation code)."""
