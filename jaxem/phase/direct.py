@@ -198,7 +198,8 @@ def flip_mask(ab: Aberrations, shape, scan_sampling, upsampling: int, wavelength
     """sgn(sin χ(q)) on the (upsampled) scan-frequency grid of ``shape``; Nyquist row/column zeroed
     when ``nyquist`` (aliasing noise of the upsampled grid)."""
     sy, sx = shape[0] // upsampling, shape[1] // upsampling
-    qy, qx = fine_frequencies((sy, sx), scan_sampling, upsampling, jnp.float64)
+    qy = jnp.asarray(np.fft.fftfreq(upsampling * sy, scan_sampling[0] / upsampling))
+    qx = jnp.asarray(np.fft.fftfreq(upsampling * sx, scan_sampling[1] / upsampling))
     m = jnp.sign(jnp.sin(chi_from_frequencies(ab, qy, qx, wavelength)))
     if nyquist:
         if shape[0] % 2 == 0:

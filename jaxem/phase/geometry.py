@@ -96,8 +96,9 @@ def bright_field_pixels(shape, center, sampling, cutoff, edge, threshold: float 
     A pixel belongs to the bright field if the aperture amplitude there exceeds ``threshold``
     (|k| < cutoff + edge/2 up to the threshold). Computed with NumPy (static shapes).
     """
-    ky, kx = detector_frequencies(shape, center, sampling, 0.0, False, jnp.float64)
-    amp = np.asarray(aperture(jnp.sqrt(ky**2 + kx**2), cutoff, edge))
+    ky = (np.arange(shape[0]) - center[0])[:, None] * sampling[0]
+    kx = (np.arange(shape[1]) - center[1])[None, :] * sampling[1]
+    amp = np.clip((cutoff - np.sqrt(ky**2 + kx**2)) / edge + 0.5, 0.0, 1.0)
     iy, ix = np.nonzero(amp > threshold)
     if iy.size == 0:
         raise ValueError(f"no bright-field pixel: aperture radius {cutoff:.4g} 1/Å with detector "
