@@ -45,14 +45,14 @@ def fine_frequencies(scan_shape, scan_sampling, upsampling: int = 1, dtype=jnp.f
             jnp.asarray(np.fft.fftfreq(u * scan_shape[1], scan_sampling[1] / u), dtype))
 
 
-def gamma(ab, k, qy, qx, wavelength, cutoff, edge, norm):
+def gamma(ab, k, qy, qx, wavelength, cutoff, edge, norm, orders=None):
     """Γ̂(q, k) for bright-field pixels ``k`` (b, 2) [1/Å] on the q grid (qy, qx) [1/Å]: (b, ny, nx)."""
     ky = k[:, 0][:, None, None]
     kx = k[:, 1][:, None, None]
     qy2, qx2 = qy[None, :, None], qx[None, None, :]
-    pk = geometry.probe(ab, ky, kx, wavelength, cutoff, edge) / jnp.sqrt(norm)
-    pm = geometry.probe(ab, ky - qy2, kx - qx2, wavelength, cutoff, edge) / jnp.sqrt(norm)
-    pp = geometry.probe(ab, ky + qy2, kx + qx2, wavelength, cutoff, edge) / jnp.sqrt(norm)
+    pk = geometry.probe(ab, ky, kx, wavelength, cutoff, edge, orders) / jnp.sqrt(norm)
+    pm = geometry.probe(ab, ky - qy2, kx - qx2, wavelength, cutoff, edge, orders) / jnp.sqrt(norm)
+    pp = geometry.probe(ab, ky + qy2, kx + qx2, wavelength, cutoff, edge, orders) / jnp.sqrt(norm)
     return jnp.conj(pk) * pm - pk * jnp.conj(pp)
 
 
@@ -78,9 +78,9 @@ def _pad(x, total, axis=0):
 
 
 @partial(jax.jit, static_argnames=("method", "upsampling", "b", "nb", "wavelength", "cutoff", "edge",
-                                   "transpose", "scan_sampling", "round_shifts"))
+                                   "transpose", "scan_sampling", "round_shifts", "orders"))
 def _kernel_sum(G, k_det, ab, rotation, *, method, upsampling, b, nb, wavelength, cutoff, edge,
-                transpose, scan_sampling, round_shifts=False):
+                transpose, scan_sampling, round_shifts=False, orders=None):
     rdt = k_det.dtype
     n, sy, sx = G.shape
     u = upsampling
@@ -104,13 +104,13 @@ def _kernel_sum(G, k_det, ab, rotation, *, method, upsampling, b, nb, wavelength
             ramp = jnp.exp(-2j * jnp.pi * (qy[None, :, None] * s[:, 0, None, None]
                                             + qx[None, None, :] * s[:, 1, None, None]))
             return (acc[0] + jnp.sum(g * ramp, 0), acc[1]), None
-        gam = gamma(ab, kk, qy, qx, wavelength, cutoff, edge, norm)
+        gam = gamma(ab, kk, qy, qx, wavelength, cutoff, edge, norm, orders)
         if method == "ssb":
             mag, ok = _safe_abs(gam, 1e-6 / n)
             wgt = jnp.where(ok, jnp.conj(gam) / mag, 0.0)
             return (acc[0] + jnp.sum(-1j * g * wgt, 0), acc[1]), None
         # OBF: probe-intensity (Poisson) noise weighting d_k = |ψ̂(k)|²
-        pk = geometry.probe(ab, kk[:, 0], kk[:, 1], wavelength, cutoff, edge)
+        pk = geometry.probe(ab, kk[:, 0], kk[:, 1], wavelength, cutoff, edge, orders)
         d = jnp.maximum(jnp.abs(pk) ** 2 / norm, 1e-3 / n)[:, None, None]
         num = jnp.sum(-1j * g * jnp.conj(gam) / d, 0)
         den = jnp.sum(ww[:, None, None] * (jnp.abs(gam) ** 2) / d, 0)
@@ -150,7 +150,7 @@ def reconstruct_spectrum(stack: BFStack, method: str = "ssb", aberrations: Aberr
     return _kernel_sum(G, stack.k_det, ab, jnp.asarray(rotation, stack.k_det.dtype), method=method,
                        upsampling=u, b=b, nb=nb, wavelength=stack.wavelength, cutoff=stack.cutoff,
                        edge=stack.edge, transpose=stack.transpose, scan_sampling=stack.scan_sampling,
-                       round_shifts=round_shifts)
+                       round_shifts=round_shifts, orders=geometry.active_orders(ab))
 
 
 def _check_upsampling(upsampling, stack: BFStack) -> int:

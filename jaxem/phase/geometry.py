@@ -21,7 +21,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..optics.aberrations import Aberrations, chi
+from ..optics.aberrations import ABERRATION_ORDERS, Aberrations, chi
 
 
 def rotate_frequencies(ky, kx, rotation, transpose: bool = False):
@@ -62,11 +62,47 @@ def aperture(k, cutoff, edge):
     return jnp.clip((cutoff - k) / edge + 0.5, 0.0, 1.0)
 
 
-def probe(ab: Aberrations, ky, kx, wavelength: float, cutoff, edge):
-    """ψ(k) = A(k)·exp(−iχ(k)) at frequencies (ky, kx) [1/Å] (any shape); unnormalised, complex."""
-    k = jnp.sqrt(ky**2 + kx**2)
+def active_orders(ab: Aberrations):
+    """Static tuple of the (n, m) orders of ``ab`` whose coefficient is traced or non-zero; orders
+    with a concrete zero coefficient contribute nothing to χ (or its gradient) and are skipped."""
+    out = []
+    for n, m in ABERRATION_ORDERS:
+        c = ab.coefficient(n, m)[0]
+        try:
+            if float(c) == 0.0:
+                continue
+        except (TypeError, jax.errors.ConcretizationTypeError):
+            pass
+        out.append((n, m))
+    return tuple(out)
+
+
+def chi_orders(ab: Aberrations, alpha, phi, wavelength: float, orders=None):
+    """χ(α, φ) [rad] summed over ``orders`` only (all orders when None); same formula as
+    :func:`jaxem.optics.aberrations.chi` (tested equal), cheaper when few coefficients are set."""
+    if orders is None:
+        return chi(ab, alpha, phi, wavelength)
+    out = jnp.zeros(jnp.broadcast_shapes(jnp.shape(alpha), jnp.shape(phi)), alpha.dtype)
+    for n, m in orders:
+        c, phi_nm = ab.coefficient(n, m)
+        term = jnp.asarray(c, alpha.dtype) * alpha ** (n + 1) / (n + 1)
+        if m:
+            term = term * jnp.cos(m * (phi - jnp.asarray(phi_nm, alpha.dtype)))
+        out = out + term
+    return (2 * jnp.pi / wavelength) * out
+
+
+def probe(ab: Aberrations, ky, kx, wavelength: float, cutoff, edge, orders=None):
+    """ψ(k) = A(k)·exp(−iχ(k)) at frequencies (ky, kx) [1/Å] (any shape); unnormalised, complex.
+
+    ``orders``: static tuple of (n, m) to include (see :func:`active_orders`); None = all.
+    """
+    k2 = ky**2 + kx**2
+    safe = k2 > 0  # differentiable at k = 0 (sqrt and arctan2 have singular gradients there)
+    k = jnp.where(safe, jnp.sqrt(jnp.where(safe, k2, 1.0)), 0.0)
+    phi = jnp.arctan2(jnp.where(safe, ky, 0.0), jnp.where(safe, kx, 1.0))
     amp = aperture(k, cutoff, edge)
-    phase = chi(ab, wavelength * k, jnp.arctan2(ky, kx), wavelength)
+    phase = chi_orders(ab, wavelength * k, phi, wavelength, orders)
     return amp * jnp.exp(-1j * phase)
 
 

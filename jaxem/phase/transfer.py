@@ -30,8 +30,8 @@ TRANSFER_METHODS = ("ssb", "obf", "parallax", "icom")
 
 
 @partial(jax.jit, static_argnames=("method", "shape", "scan_sampling", "upsampling", "wavelength", "cutoff",
-                                   "edge", "b", "nb"))
-def _transfer(k, ab, *, method, shape, scan_sampling, upsampling, wavelength, cutoff, edge, b, nb):
+                                   "edge", "b", "nb", "orders"))
+def _transfer(k, ab, *, method, shape, scan_sampling, upsampling, wavelength, cutoff, edge, b, nb, orders=None):
     rdt = k.dtype
     n = k.shape[0]
     qy, qx = fine_frequencies(shape, scan_sampling, upsampling, rdt)
@@ -46,15 +46,15 @@ def _transfer(k, ab, *, method, shape, scan_sampling, upsampling, wavelength, cu
         kk, ww = xs
         ww = ww[:, None, None]
         if method in ("ssb", "obf"):
-            gam = gamma(ab, kk, qy, qx, wavelength, cutoff, edge, norm)
+            gam = gamma(ab, kk, qy, qx, wavelength, cutoff, edge, norm, orders)
             if method == "ssb":
                 return acc + jnp.sum(ww * jnp.abs(gam), 0).astype(cdt), None
-            pk = geometry.probe(ab, kk[:, 0], kk[:, 1], wavelength, cutoff, edge)
+            pk = geometry.probe(ab, kk[:, 0], kk[:, 1], wavelength, cutoff, edge, orders)
             d = jnp.maximum(jnp.abs(pk) ** 2 / norm, 1e-3 / n)[:, None, None]
             return acc + jnp.sum(ww * jnp.abs(gam) ** 2 / d, 0).astype(cdt), None
         ky, kx = kk[:, 0, None, None], kk[:, 1, None, None]
-        pk = geometry.probe(ab, ky, kx, wavelength, cutoff, edge)
-        pm = geometry.probe(ab, ky - qy[None, :, None], kx - qx[None, None, :], wavelength, cutoff, edge)
+        pk = geometry.probe(ab, ky, kx, wavelength, cutoff, edge, orders)
+        pm = geometry.probe(ab, ky - qy[None, :, None], kx - qx[None, None, :], wavelength, cutoff, edge, orders)
         if method == "parallax":
             return acc + jnp.sum(ww * jnp.abs(pk) * jnp.abs(pm), 0).astype(cdt), None
         return acc + jnp.sum(ww * jnp.conj(pk) * pm, 0), None
@@ -97,7 +97,8 @@ def transfer_function(method: str, k_bf, shape, scan_sampling, wavelength: float
     ab = aberrations if aberrations is not None else Aberrations()
     return _transfer(k, ab, method=method, shape=tuple(int(s) for s in shape),
                      scan_sampling=tuple(float(s) for s in scan_sampling), upsampling=u,
-                     wavelength=float(wavelength), cutoff=float(cutoff), edge=float(edge), b=b, nb=nb)
+                     wavelength=float(wavelength), cutoff=float(cutoff), edge=float(edge), b=b, nb=nb,
+                     orders=geometry.active_orders(ab))
 
 
 def stack_transfer(method: str, stack, aberrations=None, rotation=0.0, upsampling: int = 1, budget=None):

@@ -26,18 +26,18 @@ from . import geometry
 from .dataset import Dataset4D
 
 
-@partial(jax.jit, static_argnames=("b", "wavelength", "cutoff", "edge"))
-def _wdd(G, ky, kx, qs, ab, eps_rel, *, b, wavelength, cutoff, edge):
+@partial(jax.jit, static_argnames=("b", "wavelength", "cutoff", "edge", "orders"))
+def _wdd(G, ky, kx, qs, ab, eps_rel, *, b, wavelength, cutoff, edge, orders=None):
     amp = geometry.aperture(jnp.sqrt(ky**2 + kx**2), cutoff, edge)
     norm = jnp.sum(amp**2)
-    pk = geometry.probe(ab, ky, kx, wavelength, cutoff, edge) / jnp.sqrt(norm)
+    pk = geometry.probe(ab, ky, kx, wavelength, cutoff, edge, orders) / jnp.sqrt(norm)
     w00 = jnp.abs(jnp.fft.ifft2(jnp.conj(pk) * pk)[0, 0])
     eps = eps_rel * w00**2
 
     def one(args):
         g, q = args
         h = jnp.fft.ifft2(g)
-        pm = geometry.probe(ab, ky - q[0], kx - q[1], wavelength, cutoff, edge) / jnp.sqrt(norm)
+        pm = geometry.probe(ab, ky - q[0], kx - q[1], wavelength, cutoff, edge, orders) / jnp.sqrt(norm)
         w = jnp.fft.ifft2(jnp.conj(pk) * pm)
         d = jnp.conj(w) * h / (jnp.abs(w) ** 2 + eps)
         return jnp.sum(d)
@@ -77,7 +77,7 @@ def wdd(ds: Dataset4D, aberrations: Aberrations | None = None, rotation=None, ep
     qs = jnp.asarray(np.stack(np.meshgrid(qy, qx, indexing="ij"), -1).reshape(-1, 2), rdt)
     b = batch_size(10 * ny * nx * 16, sy * sx, budget)
     O = _wdd(G, ky, kx, qs, ab, jnp.asarray(epsilon, rdt), b=b, wavelength=ds.wavelength,
-             cutoff=ds.probe_cutoff, edge=edge).reshape(sy, sx)
+             cutoff=ds.probe_cutoff, edge=edge, orders=geometry.active_orders(ab)).reshape(sy, sx)
     obj = jnp.fft.ifft2(O / O[0, 0]) * (sy * sx)
     if return_complex:
         return obj
