@@ -8,8 +8,9 @@ Each vBF image v_k is, to first order, the object seen through a probe tilted by
 with R(θ), T the detector rotation and transpose (:mod:`jaxem.phase.geometry`). Shifts are measured
 by cross-correlation against a reference (peak refined by a matrix-multiply DFT on a fine local grid,
 Guizar-Sicairos, Thurman & Fienup, Opt. Lett. 33 (2008) 156), then the 2×2 map M with s = M·k_det is
-fitted by least squares and split by polar decomposition M·T = λ P R into rotation and C10/C12/φ12
-(the py4DSTEM/quantem first pass). θ is returned in (−π/2, π/2]; θ + π with −P is the same map.
+fitted by least squares and split as M·T = λ P R (P symmetric, R a rotation; closed form, valid also
+when |C12| > |C10| makes P indefinite, where a polar decomposition with positive P would fail) into
+rotation and C10/C12/φ12. θ is returned in (−π/2, π/2]; θ + π with −P is the same map.
 Higher orders (coma C21, three-fold C23, C30, …) are fitted linearly in their Cartesian components
 with θ fixed. :func:`fit_parallax` bootstraps from zero aberrations by aligning the inner
 bright-field pixels first and growing the radius.
@@ -40,11 +41,15 @@ def shift_images(images, shifts):
 
 
 @partial(jax.jit, static_argnames=("upsample",))
-def _xcorr_shift(images, ref, upsample: int = 16):
+def _xcorr_shift(images, ref, self_weight, qmax, upsample: int = 16):
     sy, sx = images.shape[-2:]
-    fr = jnp.conj(jnp.fft.fft2(ref - jnp.mean(ref)))
+    fr = jnp.fft.fft2(ref - jnp.mean(ref))
     fi = jnp.fft.fft2(images - jnp.mean(images, (-2, -1), keepdims=True))
-    x = fi * fr[None]
+    # leave-one-out: when ref is a mean that contains each image with weight w, remove it
+    x = fi * jnp.conj(fr[None] - self_weight * fi)
+    fy = jnp.fft.fftfreq(sy).astype(images.dtype)[:, None]
+    fx = jnp.fft.fftfreq(sx).astype(images.dtype)[None, :]
+    x = jnp.where(fy**2 + fx**2 <= qmax**2, x, 0.0)  # optional low-pass [cycles/px]
     cc = jnp.real(jnp.fft.ifft2(x))
     flat = jnp.argmax(cc.reshape(cc.shape[0], -1), -1)
     py = (flat // sx).astype(images.dtype)
@@ -78,11 +83,16 @@ def _xcorr_shift(images, ref, upsample: int = 16):
     return -jnp.stack([cy, cx], -1)
 
 
-def cross_correlation_shifts(images, ref, upsample: int = 16, budget=None):
+def cross_correlation_shifts(images, ref, upsample: int = 16, budget=None, self_weight: float = 0.0,
+                             lowpass: float = 1.0):
     """Shifts (N, 2) [px] that align each image to ``ref``: ``shift_images(images, s)`` ≈ ref.
 
     Args:
         images: (N, Sy, Sx) real images; ref: (Sy, Sx) reference (periodic boundary).
+        self_weight: weight w with which each image enters ``ref`` (1/N for the plain mean of the
+            images); w·image is removed from the reference (leave-one-out), which avoids the bias of
+            the self-correlation peak at zero shift.
+        lowpass: only spatial frequencies |f| ≤ ``lowpass`` [cycles/px] enter the correlation.
         upsample: sub-pixel refinement factor of the local DFT (precision ≈ 1/(10·upsample) px).
         budget: memory budget [bytes].
     """
@@ -94,7 +104,9 @@ def cross_correlation_shifts(images, ref, upsample: int = 16, budget=None):
     nb = -(-n // b)
     pad = nb * b - n
     imgs = jnp.pad(images, ((0, pad), (0, 0), (0, 0))).reshape(nb, b, sy, sx)
-    out = jax.lax.map(lambda im: _xcorr_shift(im, jnp.asarray(ref, images.dtype), upsample), imgs)
+    w = jnp.asarray(self_weight, images.dtype)
+    qm = jnp.asarray(lowpass, images.dtype)
+    out = jax.lax.map(lambda im: _xcorr_shift(im, jnp.asarray(ref, images.dtype), w, qm, upsample), imgs)
     return out.reshape(nb * b, 2)[:n]
 
 
@@ -115,7 +127,8 @@ class AberrationFit:
 def fit_linear_map(k_det, shifts, wavelength: float, transpose: bool = False):
     """C10, C12, φ12 [Å, Å, rad] and rotation θ [rad] from shifts (N, 2) [Å] at k_det (N, 2) [1/Å].
 
-    Least squares s = M·k_det, then the polar decomposition M·T = λ P R (module docstring).
+    Least squares s = M·k_det, then the decomposition M·T = λ P R (P symmetric, R a rotation; module
+    docstring) in closed form.
     Returns (Aberrations, θ, RMS residual [Å]).
     """
     k = np.asarray(k_det, np.float64)
@@ -126,16 +139,16 @@ def fit_linear_map(k_det, shifts, wavelength: float, transpose: bool = False):
     m = mt.T
     if transpose:
         m = m[:, ::-1]  # M·T: T swaps the (y, x) components of k_det
-    u, sv, vt = np.linalg.svd(m)
-    w = u @ vt
-    p = u @ np.diag(sv) @ u.T
-    if np.linalg.det(w) < 0:  # a reflection: the transpose flag is inconsistent with the data
-        w = w @ np.diag([1.0, -1.0])
-        p = m @ w.T
-    theta = np.arctan2(w[0, 1], w[0, 0])
-    if theta > np.pi / 2 or theta <= -np.pi / 2:
-        w, p = -w, -p
-        theta = np.arctan2(w[0, 1], w[0, 0])
+    # M·T = λ P R with P symmetric (any signature: |C12| > |C10| makes it indefinite) and R a
+    # rotation: P R Rᵀ symmetric ⇔ (N01 − N10) cos θ = (N00 + N11) sin θ (unique modulo π)
+    theta = float(np.arctan2(m[0, 1] - m[1, 0], m[0, 0] + m[1, 1]))
+    if theta > np.pi / 2:
+        theta -= np.pi
+    elif theta <= -np.pi / 2:
+        theta += np.pi
+    c, sn = np.cos(theta), np.sin(theta)
+    r = np.array([[c, sn], [-sn, c]])
+    p = m @ r.T
     p = 0.5 * (p + p.T) / wavelength
     c10 = 0.5 * (p[0, 0] + p[1, 1])
     a = 0.5 * (p[1, 1] - p[0, 0])
@@ -189,13 +202,16 @@ def predicted_shifts(stack: BFStack, aberrations: Aberrations, rotation):
 
 def fit_parallax(stack: BFStack, aberrations: Aberrations | None = None, rotation: float = 0.0,
                  radii=(0.35, 0.6, 1.0), iterations: int = 3, higher_orders: bool = False,
-                 upsample: int = 16, budget=None) -> AberrationFit:
+                 upsample: int = 16, lowpass: float | None = None, budget=None) -> AberrationFit:
     """Fit C10, C12, φ12, θ (and optionally coma/C23/C30) by aligning the vBF images.
 
     Starting from ``aberrations``/``rotation`` (default zero), for each radius fraction in ``radii``
     the bright-field pixels with |k| ≤ radius·k_probe are moved by the current predicted shifts, a
     reference is formed from their mean, the residual shifts are measured by cross-correlation, and
-    the model is refitted (``iterations`` times per radius).
+    the model is refitted (``iterations`` times per radius). ``lowpass`` (fraction of k_probe)
+    restricts the correlation to low frequencies |q| ≤ lowpass·k_probe, where both sidebands of a
+    vBF transfer function are inside the aperture and its phase is the pure parallax ramp (higher
+    frequencies add a k-dependent phase from the asymmetric aperture overlap that biases the shift).
     """
     ab = aberrations if aberrations is not None else Aberrations()
     theta = float(rotation)
@@ -214,7 +230,8 @@ def fit_parallax(stack: BFStack, aberrations: Aberrations | None = None, rotatio
             pred = np.asarray(predicted_shifts(stack, ab, theta))[idx]
             aligned = shift_images(v[idx], jnp.asarray(pred / d, v.dtype))
             ref = jnp.mean(aligned, 0)
-            extra = np.asarray(cross_correlation_shifts(aligned, ref, upsample, budget)) * d
+            qm = 1.0 if lowpass is None else float(lowpass * stack.cutoff * max(d))
+            extra = np.asarray(cross_correlation_shifts(aligned, ref, upsample, budget, 1.0 / len(idx), qm)) * d
             total = pred + extra
             ab, theta, resid = fit_linear_map(np.asarray(stack.k_det)[idx], total, stack.wavelength,
                                               stack.transpose)

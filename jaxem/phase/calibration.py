@@ -45,8 +45,9 @@ class BrightFieldDisk:
 def find_bright_field(pattern, threshold: float = 0.5) -> BrightFieldDisk:
     """Locate the BF disk in ``pattern`` (ky, kx): pixels above ``threshold``·max.
 
-    Radius = sqrt(area/π) [px] (for a soft edge the half-maximum contour), centre = intensity-weighted
-    centroid of the disk pixels [px]. Raises ``ValueError`` when no disk is found (flat or empty
+    Centre = intensity-weighted centroid of the disk pixels [px]; radius = sqrt(A/π) [px] with A the
+    integrated intensity above background divided by the median disk intensity (robust to the edge
+    profile). Raises ``ValueError`` when no disk is found (flat or empty
     pattern, disk touching more than half the detector, contrast < 2).
     """
     p = np.asarray(pattern, np.float64)
@@ -71,7 +72,15 @@ def find_bright_field(pattern, threshold: float = 0.5) -> BrightFieldDisk:
     iy, ix = np.nonzero(mask)
     w = p[mask]
     cy, cx = float(np.sum(iy * w) / w.sum()), float(np.sum(ix * w) / w.sum())
-    return BrightFieldDisk((cy, cx), float(np.sqrt(area / np.pi)), float(contrast))
+    # refine the radius with the integrated intensity (insensitive to the edge profile): within
+    # r0 + 2 px, area = Σ (p − background) / (plateau − background)
+    r0 = np.sqrt(area / np.pi)
+    yy, xx = np.indices(p.shape)
+    region = np.hypot(yy - cy, xx - cx) <= r0 + 2
+    level = np.median(p[mask])
+    bg = np.median(p[~region]) if (~region).any() else 0.0
+    area_eff = np.sum(p[region] - bg) / max(level - bg, 1e-300)
+    return BrightFieldDisk((cy, cx), float(np.sqrt(max(area_eff, 0) / np.pi)), float(contrast))
 
 
 def calibrate_bright_field(ds: Dataset4D, threshold: float = 0.5) -> Dataset4D:

@@ -25,5 +25,5 @@ def wpo_focus():
 
 @pytest.fixture(scope="session")
 def wpo_rotated():
-    """C10 = 150 Å, C12 = 40 Å, φ12 = 30°, detector rotated by −13°."""
-    return make_dataset(48, sigma=0.002, aberrations=AB_ASTIG, rotation=np.deg2rad(-13.0))
+    """64×64 × 64×64, C10 = 150 Å, C12 = 40 Å, φ12 = 30°, detector rotated by −13°."""
+    return make_dataset(64, sigma=0.002, aberrations=AB_ASTIG, rotation=np.deg2rad(-13.0))
