@@ -70,7 +70,7 @@ def probe_spectrum(n: int, sampling: float, energy: float, semiangle: float,
 def simulate_4dstem(phase, sampling: float, energy: float, semiangle: float,
                     aberrations: Aberrations | None = None, step: int = 1, crop: int | None = None,
                     rotation: float = 0.0, transpose: bool = False, dose: float | None = None,
-                    seed: int = 0, batch: int = 256, edge_px: float = 1.0) -> np.ndarray:
+                    seed: int = 0, batch: int = 256, edge_px: float = 1.0, rows: int | None = None) -> np.ndarray:
     """4D-STEM intensities (scan_y, scan_x, ky, kx) of the phase object ``phase`` [rad].
 
     Args:
@@ -89,6 +89,7 @@ def simulate_4dstem(phase, sampling: float, energy: float, semiangle: float,
         seed: seed for the Poisson noise.
         batch: scan positions per FFT batch.
         edge_px: width of the aperture edge [detector pixels].
+        rows: simulate only the first ``rows`` scan rows (for generating large data in pieces).
     Returns:
         float64 array of shape (n/step, n/step, crop, crop) (or (…, n, n) without crop).
     """
@@ -100,7 +101,9 @@ def simulate_4dstem(phase, sampling: float, energy: float, semiangle: float,
     t = jnp.exp(1j * phase)
     k = jnp.asarray(np.fft.fftfreq(n, sampling))
     pos = np.arange(0, n, step) * sampling
-    ry, rx = np.meshgrid(pos, pos, indexing="ij")
+    ns = n // step
+    nrows = ns if rows is None else int(rows)
+    ry, rx = np.meshgrid(pos[:nrows], pos, indexing="ij")
     r = jnp.asarray(np.stack([ry.ravel(), rx.ravel()], -1))
 
     def one(rr):
@@ -110,8 +113,7 @@ def simulate_4dstem(phase, sampling: float, energy: float, semiangle: float,
 
     pats = jax.lax.map(one, r, batch_size=batch)
     pats = np.asarray(pats)
-    ns = n // step
-    pats = pats.reshape(ns, ns, n, n)
+    pats = pats.reshape(nrows, ns, n, n)
     if rotation != 0.0 or transpose:
         pats = _resample_detector(pats, rotation, transpose)
     if crop is not None:
