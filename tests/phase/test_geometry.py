@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 from hypothesis import given, strategies as st
 
-from jaxem.optics.aberrations import Aberrations, chi_from_frequencies
+from jaxem.optics.aberrations import Aberrations, chi, chi_from_frequencies
 from jaxem.phase import geometry
 
 
@@ -54,3 +54,12 @@ def test_aperture_and_bright_field_pixels():
     assert r.max() < 0.55 and len(idx) == pytest.approx(np.pi * 5.5**2, rel=0.1)
     with pytest.raises(ValueError, match="no bright-field pixel"):
         geometry.bright_field_pixels((8, 8), (4.5, 4.5), (1.0, 1.0), 0.01, 0.001)
+
+
+def test_chi_orders_equals_full_chi_and_skips_zero_orders():
+    ab = Aberrations.create(C10=120.0, C12=30.0, phi12=0.4, C30=1e4)
+    assert geometry.active_orders(ab) == ((1, 0), (1, 2), (3, 0))
+    rng = np.random.default_rng(4)
+    a, p = jnp.asarray(rng.uniform(0, 0.03, 50)), jnp.asarray(rng.uniform(-3, 3, 50))
+    np.testing.assert_allclose(geometry.chi_orders(ab, a, p, 0.0197, geometry.active_orders(ab)),
+                               chi(ab, a, p, 0.0197), rtol=1e-12)
