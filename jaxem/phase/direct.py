@@ -30,10 +30,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..accel import batch_size
 from ..optics.aberrations import Aberrations, chi_from_frequencies
 from . import geometry
-from .stack import BFStack
+from .stack import BFStack, phase_batch_size
 
 METHODS = ("ssb", "obf", "parallax")
 
@@ -63,7 +62,7 @@ def _safe_abs(z, floor):
 
 
 def _batches(n, per_item, budget):
-    b = batch_size(per_item, n, budget)
+    b = phase_batch_size(per_item, n, budget)
     nb = -(-n // b)
     return b, nb
 

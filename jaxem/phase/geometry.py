@@ -100,7 +100,10 @@ def probe(ab: Aberrations, ky, kx, wavelength: float, cutoff, edge, orders=None)
     k2 = ky**2 + kx**2
     safe = k2 > 0  # differentiable at k = 0 (sqrt and arctan2 have singular gradients there)
     k = jnp.where(safe, jnp.sqrt(jnp.where(safe, k2, 1.0)), 0.0)
-    phi = jnp.arctan2(jnp.where(safe, ky, 0.0), jnp.where(safe, kx, 1.0))
+    if orders is not None and not any(m for _, m in orders):
+        phi = jnp.zeros((), k.dtype)  # round aberrations only: the azimuth is not needed
+    else:
+        phi = jnp.arctan2(jnp.where(safe, ky, 0.0), jnp.where(safe, kx, 1.0))
     amp = aperture(k, cutoff, edge)
     phase = chi_orders(ab, wavelength * k, phi, wavelength, orders)
     return amp * jnp.exp(-1j * phase)

@@ -21,10 +21,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..accel import batch_size
 from ..optics.aberrations import Aberrations, chi_from_frequencies
 from . import geometry
 from .direct import fine_frequencies, gamma
+from .stack import phase_batch_size
 
 TRANSFER_METHODS = ("ssb", "obf", "parallax", "icom")
 
@@ -92,7 +92,7 @@ def transfer_function(method: str, k_bf, shape, scan_sampling, wavelength: float
         raise ValueError(f"k_bf must have shape (N, 2) [1/Å], got {k.shape}")
     u = int(upsampling)
     per = 12 * u * u * shape[0] * shape[1] * 16
-    b = batch_size(per, k.shape[0], budget)
+    b = phase_batch_size(per, k.shape[0], budget)
     nb = -(-k.shape[0] // b)
     ab = aberrations if aberrations is not None else Aberrations()
     return _transfer(k, ab, method=method, shape=tuple(int(s) for s in shape),

@@ -20,10 +20,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..accel import batch_size
 from ..optics.aberrations import Aberrations
 from . import geometry
 from .dataset import Dataset4D
+from .stack import phase_batch_size
 
 
 @partial(jax.jit, static_argnames=("b", "wavelength", "cutoff", "edge", "orders"))
@@ -75,7 +75,7 @@ def wdd(ds: Dataset4D, aberrations: Aberrations | None = None, rotation=None, ep
     qy = np.fft.fftfreq(sy, ds.scan_sampling[0])
     qx = np.fft.fftfreq(sx, ds.scan_sampling[1])
     qs = jnp.asarray(np.stack(np.meshgrid(qy, qx, indexing="ij"), -1).reshape(-1, 2), rdt)
-    b = batch_size(10 * ny * nx * 16, sy * sx, budget)
+    b = phase_batch_size(10 * ny * nx * 16, sy * sx, budget)
     O = _wdd(G, ky, kx, qs, ab, jnp.asarray(epsilon, rdt), b=b, wavelength=ds.wavelength,
              cutoff=ds.probe_cutoff, edge=edge, orders=geometry.active_orders(ab)).reshape(sy, sx)
     obj = jnp.fft.ifft2(O / O[0, 0]) * (sy * sx)
