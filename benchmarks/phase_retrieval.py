@@ -181,7 +181,7 @@ def lazy_case(n_scan=256, n_det=64):
         st = bright_field_stack(lazy)
         direct.ssb(st, ab).block_until_ready()
         ssb_s = time.perf_counter() - t
-        cfg, s0 = streaming.streaming_parallax(lazy, upsampling=2)
+        cfg, s0 = streaming.streaming_parallax(lazy, upsampling=1)
         t = time.perf_counter()
         streaming.stream_dask(cfg, s0, lazy.array)
         fps = n_scan * n_scan / (time.perf_counter() - t)
