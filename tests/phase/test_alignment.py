@@ -65,6 +65,8 @@ def test_parallax_fit_recovers_aberrations_and_rotation(wpo_rotated, start):
     ds, _ = wpo_rotated
     st = bright_field_stack(ds, precision="float64")
     kw = {} if start == "zero" else {"aberrations": Aberrations(C10=120.0), "rotation": np.deg2rad(-8.0)}
+    if start == "near":  # a nearby start needs no bootstrap from the inner pixels
+        kw.update(radii=(0.6, 1.0), iterations=2)
     fit = alignment.fit_parallax(st, **kw)
     true = ds.aberrations
     assert fit.aberrations.C10 == pytest.approx(true.C10, rel=0.02)

@@ -97,7 +97,7 @@ def test_gradients_wrt_aberrations_and_rotation():
     # with fewer recompilations)
     x0 = (50.0, 0.01)
     steps = (1e-3, 1e-6)
-    for method in ("ssb", "parallax", "obf"):
+    for method in ("ssb", "parallax"):  # OBF shares SSB's Γ path
         f = make(method)
         g = jax.grad(f, argnums=(0, 1))(*x0)
         for i, h in enumerate(steps):

@@ -14,5 +14,5 @@ def test_phase_section_runs(tmp_path):
 
 
 def test_lattice_phantom():
-    phi = lattice_phase(48, 0.25)
-    assert phi.shape == (48, 48) and abs(phi.mean()) < 1e-12 and phi.max() == np.float64(0.05)
+    phi = lattice_phase(40, 0.25)
+    assert phi.shape == (40, 40) and abs(phi.mean()) < 1e-12 and phi.max() == np.float64(0.05)

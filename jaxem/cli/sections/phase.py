@@ -48,7 +48,7 @@ def run(ctx):
     from ...phase._synthetic import simulate_4dstem
     from ...phase.dataset import Dataset4D
 
-    n = 48 if ctx.small else 96
+    n = 40 if ctx.small else 96
     samp, energy, semi = 0.25, 300e3, 20.0
     truth = Aberrations.create(C10=150.0, C12=20.0, phi12=np.deg2rad(25.0))
     theta = np.deg2rad(-8.0)
