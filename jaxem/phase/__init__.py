@@ -1,0 +1,39 @@
+"""Direct phase retrieval from 4D-STEM: CoM/iCoM, SSB, OBF, WDD, parallax (+ aberration fit,
+upsampling) and a streaming parallax reducer.
+
+Analysis package: it imports no simulation code. Typical use::
+
+    ds = phase.read_4dstem("scan.mib", energy=300e3, semiangle=20.0, scan_sampling=0.5,
+                           angular_sampling=0.4)
+    ds = phase.calibrate_bright_field(ds)
+    stack = phase.bright_field_stack(ds)
+    fit = phase.fit_parallax(stack)                       # C10, C12, φ12, rotation
+    img = phase.ssb(stack, fit.aberrations, fit.rotation)
+
+Units: lengths Å, reciprocal lengths 1/Å, angles mrad (semi-angle), rotation and azimuths rad.
+"""
+from .alignment import (AberrationFit, cross_correlation_shifts, fit_higher_orders, fit_linear_map,
+                        fit_parallax, predicted_shifts, shift_images)
+from .calibration import (BrightFieldDisk, RotationResult, calibrate_bright_field, center_of_mass,
+                          find_bright_field, fit_descan, mean_pattern, rotation_from_com)
+from .com import com_field, divergence, icom, icom_spectrum
+from .dataset import Dataset4D
+from .direct import flip_mask, obf, parallax, reconstruct_spectrum, ssb
+from .dose import ssnr
+from .io import read_4dstem, read_zarr, write_zarr
+from .stack import BFStack, bright_field_stack
+from .streaming import (ParallaxConfig, ParallaxState, finalize, process_frame, stream_dask,
+                        streaming_parallax, update)
+from .transfer import measured_transfer, radial_average, stack_transfer, transfer_function
+from .wdd import wdd
+
+__all__ = [
+    "AberrationFit", "cross_correlation_shifts", "fit_higher_orders", "fit_linear_map", "fit_parallax",
+    "predicted_shifts", "shift_images", "BrightFieldDisk", "RotationResult", "calibrate_bright_field",
+    "center_of_mass", "find_bright_field", "fit_descan", "mean_pattern", "rotation_from_com",
+    "com_field", "divergence", "icom", "icom_spectrum", "Dataset4D", "flip_mask", "obf", "parallax",
+    "reconstruct_spectrum", "ssb", "ssnr", "read_4dstem", "read_zarr", "write_zarr", "BFStack",
+    "bright_field_stack", "ParallaxConfig", "ParallaxState", "finalize", "process_frame", "stream_dask",
+    "streaming_parallax", "update", "measured_transfer", "radial_average", "stack_transfer",
+    "transfer_function", "wdd",
+]

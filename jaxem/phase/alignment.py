@@ -1,0 +1,241 @@
+"""Sub-pixel alignment of virtual bright-field images and aberration fitting from their shifts.
+
+Each vBF image v_k is, to first order, the object seen through a probe tilted by k, displaced by
+
+    s(k) = ∇χ(k) / 2π = λ · P · R(θ) · T · k_det   [Å]   (quadratic χ),
+    P = [[C10 − C12 cos 2φ12,  C12 sin 2φ12], [C12 sin 2φ12,  C10 + C12 cos 2φ12]]   (y, x order),
+
+with R(θ), T the detector rotation and transpose (:mod:`jaxem.phase.geometry`). Shifts are measured
+by cross-correlation against a reference (peak refined by a matrix-multiply DFT on a fine local grid,
+Guizar-Sicairos, Thurman & Fienup, Opt. Lett. 33 (2008) 156), then the 2×2 map M with s = M·k_det is
+fitted by least squares and split as M·T = λ P R (P symmetric, R a rotation; closed form, valid also
+when |C12| > |C10| makes P indefinite, where a polar decomposition with positive P would fail) into
+rotation and C10/C12/φ12. θ is returned in (−π/2, π/2]; θ + π with −P is the same map.
+Higher orders (coma C21, three-fold C23, C30, …) are fitted linearly in their Cartesian components
+with θ fixed. :func:`fit_parallax` bootstraps from zero aberrations by aligning the inner
+bright-field pixels first and growing the radius.
+"""
+from __future__ import annotations
+
+from functools import partial
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from flax import struct
+
+from ..accel import batch_size
+from ..optics.aberrations import Aberrations
+from . import geometry
+from .stack import BFStack
+
+
+def shift_images(images, shifts):
+    """Shift images (N, Sy, Sx) by ``shifts`` (N, 2) [px] with Fourier phase ramps: out(r) = in(r − s)."""
+    sy, sx = images.shape[-2:]
+    qy = jnp.fft.fftfreq(sy).astype(images.dtype)
+    qx = jnp.fft.fftfreq(sx).astype(images.dtype)
+    ramp = jnp.exp(-2j * jnp.pi * (qy[None, :, None] * shifts[:, 0, None, None]
+                                    + qx[None, None, :] * shifts[:, 1, None, None]))
+    return jnp.real(jnp.fft.ifft2(jnp.fft.fft2(images) * ramp))
+
+
+@partial(jax.jit, static_argnames=("upsample",))
+def _xcorr_shift(images, ref, self_weight, qmax, upsample: int = 16):
+    sy, sx = images.shape[-2:]
+    fr = jnp.fft.fft2(ref - jnp.mean(ref))
+    fi = jnp.fft.fft2(images - jnp.mean(images, (-2, -1), keepdims=True))
+    # leave-one-out: when ref is a mean that contains each image with weight w, remove it
+    x = fi * jnp.conj(fr[None] - self_weight * fi)
+    fy = jnp.fft.fftfreq(sy).astype(images.dtype)[:, None]
+    fx = jnp.fft.fftfreq(sx).astype(images.dtype)[None, :]
+    x = jnp.where(fy**2 + fx**2 <= qmax**2, x, 0.0)  # optional low-pass [cycles/px]
+    cc = jnp.real(jnp.fft.ifft2(x))
+    flat = jnp.argmax(cc.reshape(cc.shape[0], -1), -1)
+    py = (flat // sx).astype(images.dtype)
+    px = (flat % sx).astype(images.dtype)
+    py = jnp.where(py > sy // 2, py - sy, py)
+    px = jnp.where(px > sx // 2, px - sx, px)
+    # local DFT around the integer peak: CC(r) = Σ_q X(q) e^{2πi q·r}
+    m = 2 * upsample + 1
+    d = (jnp.arange(m, dtype=images.dtype) - upsample) * (1.5 / upsample)
+    qy = jnp.fft.fftfreq(sy).astype(images.dtype)
+    qx = jnp.fft.fftfreq(sx).astype(images.dtype)
+    ey = jnp.exp(2j * jnp.pi * (py[:, None] + d[None, :])[:, :, None] * qy[None, None, :])  # (N, m, sy)
+    ex = jnp.exp(2j * jnp.pi * (px[:, None] + d[None, :])[:, :, None] * qx[None, None, :])  # (N, m, sx)
+    loc = jnp.real(jnp.einsum("nay,nyx,nbx->nab", ey, x, ex))
+    j = jnp.argmax(loc.reshape(loc.shape[0], -1), -1)
+    jy, jx = j // m, j % m
+    jy = jnp.clip(jy, 1, m - 2)
+    jx = jnp.clip(jx, 1, m - 2)
+    n = jnp.arange(loc.shape[0])
+
+    def parab(a, b, c):
+        den = a - 2 * b + c
+        return jnp.where(jnp.abs(den) > 0, 0.5 * (a - c) / jnp.where(jnp.abs(den) > 0, den, 1.0), 0.0)
+
+    oy = parab(loc[n, jy - 1, jx], loc[n, jy, jx], loc[n, jy + 1, jx])
+    ox = parab(loc[n, jy, jx - 1], loc[n, jy, jx], loc[n, jy, jx + 1])
+    step = 1.5 / upsample
+    cy = py + d[jy] + oy * step
+    cx = px + d[jx] + ox * step
+    # images(r) ≈ ref(r − c): moving the image by −c aligns it; return the aligning shift
+    return -jnp.stack([cy, cx], -1)
+
+
+def cross_correlation_shifts(images, ref, upsample: int = 16, budget=None, self_weight: float = 0.0,
+                             lowpass: float = 1.0):
+    """Shifts (N, 2) [px] that align each image to ``ref``: ``shift_images(images, s)`` ≈ ref.
+
+    Args:
+        images: (N, Sy, Sx) real images; ref: (Sy, Sx) reference (periodic boundary).
+        self_weight: weight w with which each image enters ``ref`` (1/N for the plain mean of the
+            images); w·image is removed from the reference (leave-one-out), which avoids the bias of
+            the self-correlation peak at zero shift.
+        lowpass: only spatial frequencies |f| ≤ ``lowpass`` [cycles/px] enter the correlation.
+        upsample: sub-pixel refinement factor of the local DFT (precision ≈ 1/(10·upsample) px).
+        budget: memory budget [bytes].
+    """
+    images = jnp.asarray(images)
+    if images.ndim != 3 or jnp.shape(ref) != images.shape[1:]:
+        raise ValueError(f"images must be (N, Sy, Sx) and ref (Sy, Sx), got {images.shape}, {jnp.shape(ref)}")
+    n, sy, sx = images.shape
+    b = batch_size(8 * 16 * (sy * sx + (2 * upsample + 1) * (sy + sx)), n, budget)
+    nb = -(-n // b)
+    pad = nb * b - n
+    imgs = jnp.pad(images, ((0, pad), (0, 0), (0, 0))).reshape(nb, b, sy, sx)
+    w = jnp.asarray(self_weight, images.dtype)
+    qm = jnp.asarray(lowpass, images.dtype)
+    out = jax.lax.map(lambda im: _xcorr_shift(im, jnp.asarray(ref, images.dtype), w, qm, upsample), imgs)
+    return out.reshape(nb * b, 2)[:n]
+
+
+@struct.dataclass
+class AberrationFit:
+    """Result of an aberration fit: ``aberrations`` (C10 = −defocus, C12 [Å], φ12 [rad], …),
+    ``rotation`` θ [rad] in (−π/2, π/2], ``transpose``, ``residual`` RMS shift misfit [Å],
+    ``shifts`` measured shifts (N, 2) [Å] (scan frame), ``mask`` pixels used."""
+
+    aberrations: Aberrations
+    rotation: float
+    transpose: bool
+    residual: float
+    shifts: jnp.ndarray = None
+    mask: jnp.ndarray = None
+
+
+def fit_linear_map(k_det, shifts, wavelength: float, transpose: bool = False):
+    """C10, C12, φ12 [Å, Å, rad] and rotation θ [rad] from shifts (N, 2) [Å] at k_det (N, 2) [1/Å].
+
+    Least squares s = M·k_det, then the decomposition M·T = λ P R (P symmetric, R a rotation; module
+    docstring) in closed form.
+    Returns (Aberrations, θ, RMS residual [Å]).
+    """
+    k = np.asarray(k_det, np.float64)
+    s = np.asarray(shifts, np.float64)
+    if k.shape != s.shape or k.ndim != 2 or k.shape[1] != 2 or k.shape[0] < 3:
+        raise ValueError(f"k_det and shifts must both be (N ≥ 3, 2), got {k.shape}, {s.shape}")
+    mt, *_ = np.linalg.lstsq(k, s, rcond=None)  # s = k @ mt  → M = mt.T
+    m = mt.T
+    if transpose:
+        m = m[:, ::-1]  # M·T: T swaps the (y, x) components of k_det
+    # M·T = λ P R with P symmetric (any signature: |C12| > |C10| makes it indefinite) and R a
+    # rotation: P R Rᵀ symmetric ⇔ (N01 − N10) cos θ = (N00 + N11) sin θ (unique modulo π)
+    theta = float(np.arctan2(m[0, 1] - m[1, 0], m[0, 0] + m[1, 1]))
+    if theta > np.pi / 2:
+        theta -= np.pi
+    elif theta <= -np.pi / 2:
+        theta += np.pi
+    c, sn = np.cos(theta), np.sin(theta)
+    r = np.array([[c, sn], [-sn, c]])
+    p = m @ r.T
+    p = 0.5 * (p + p.T) / wavelength
+    c10 = 0.5 * (p[0, 0] + p[1, 1])
+    a = 0.5 * (p[1, 1] - p[0, 0])
+    b = p[0, 1]
+    ab = Aberrations(C10=float(c10), C12=float(np.hypot(a, b)), phi12=float(0.5 * np.arctan2(b, a)))
+    resid = float(np.sqrt(np.mean((k @ mt - s) ** 2)))
+    return ab, float(theta), resid
+
+
+#: Cartesian basis for higher-order fits: (n, m) pairs beyond the quadratic terms
+HIGHER_ORDERS = ((2, 1), (2, 3), (3, 0))
+
+
+def fit_higher_orders(k_scan, shifts, wavelength: float, orders=((1, 0), (1, 2)) + HIGHER_ORDERS):
+    """Linear least-squares fit of χ coefficients to shifts (N, 2) [Å] at scan-frame k (N, 2) [1/Å].
+
+    The gradient of each Cartesian basis function (2π/λ)·α^{n+1}/(n+1)·{cos mφ, sin mφ} is linear in
+    its coefficient, so s = ∇χ/2π is a linear model. Returns (Aberrations, RMS residual [Å]).
+    """
+    k = jnp.asarray(k_scan, jnp.float64)
+    cols, names = [], []
+    for n, m in orders:
+        for part in ((0.0,) if m == 0 else (0.0, np.pi / (2 * m))):
+            vals = {f"C{n}{m}": 1.0}
+            if m:
+                vals[f"phi{n}{m}"] = part
+            g = geometry.chi_gradient(Aberrations(**vals), k[:, 0], k[:, 1], wavelength) / (2 * np.pi)
+            cols.append(np.asarray(g).ravel())
+            names.append((n, m, part != 0.0))
+    A = np.stack(cols, -1)
+    coef, *_ = np.linalg.lstsq(A, np.asarray(shifts, np.float64).ravel(), rcond=None)
+    vals, cart = {}, {}
+    for (n, m, is_sin), c in zip(names, coef):
+        cart[(n, m, is_sin)] = c
+    for n, m in orders:
+        if m == 0:
+            vals[f"C{n}{m}"] = float(cart[(n, m, False)])
+        else:
+            a, b = cart[(n, m, False)], cart[(n, m, True)]
+            vals[f"C{n}{m}"] = float(np.hypot(a, b))
+            vals[f"phi{n}{m}"] = float(np.arctan2(b, a) / m)
+    resid = float(np.sqrt(np.mean((A @ coef - np.asarray(shifts).ravel()) ** 2)))
+    return Aberrations(**vals), resid
+
+
+def predicted_shifts(stack: BFStack, aberrations: Aberrations, rotation):
+    """Parallax shifts s(k) = ∇χ(k)/2π (N, 2) [Å] of the stack's pixels in the scan frame."""
+    k = stack.k_scan(rotation)
+    return geometry.chi_gradient(aberrations, k[:, 0], k[:, 1], stack.wavelength) / (2 * jnp.pi)
+
+
+def fit_parallax(stack: BFStack, aberrations: Aberrations | None = None, rotation: float = 0.0,
+                 radii=(0.35, 0.6, 1.0), iterations: int = 3, higher_orders: bool = False,
+                 upsample: int = 16, lowpass: float | None = None, budget=None) -> AberrationFit:
+    """Fit C10, C12, φ12, θ (and optionally coma/C23/C30) by aligning the vBF images.
+
+    Starting from ``aberrations``/``rotation`` (default zero), for each radius fraction in ``radii``
+    the bright-field pixels with |k| ≤ radius·k_probe are moved by the current predicted shifts, a
+    reference is formed from their mean, the residual shifts are measured by cross-correlation, and
+    the model is refitted (``iterations`` times per radius). ``lowpass`` (fraction of k_probe)
+    restricts the correlation to low frequencies |q| ≤ lowpass·k_probe, where both sidebands of a
+    vBF transfer function are inside the aperture and its phase is the pure parallax ramp (higher
+    frequencies add a k-dependent phase from the asymmetric aperture overlap that biases the shift).
+    """
+    ab = aberrations if aberrations is not None else Aberrations()
+    theta = float(rotation)
+    kabs = np.asarray(jnp.sqrt(jnp.sum(stack.k_det**2, -1)))
+    v = stack.vbf - jnp.mean(stack.vbf, axis=(1, 2), keepdims=True)
+    v = v / jnp.maximum(jnp.std(v, axis=(1, 2), keepdims=True), 1e-30)
+    d = np.asarray(stack.scan_sampling)
+    total = mask = None
+    resid = np.nan
+    for r in radii:
+        mask = kabs <= r * stack.cutoff + 1e-12
+        if mask.sum() < 6:
+            continue
+        idx = np.nonzero(mask)[0]
+        for _ in range(iterations):
+            pred = np.asarray(predicted_shifts(stack, ab, theta))[idx]
+            aligned = shift_images(v[idx], jnp.asarray(pred / d, v.dtype))
+            ref = jnp.mean(aligned, 0)
+            qm = 1.0 if lowpass is None else float(lowpass * stack.cutoff * max(d))
+            extra = np.asarray(cross_correlation_shifts(aligned, ref, upsample, budget, 1.0 / len(idx), qm)) * d
+            total = pred + extra
+            ab, theta, resid = fit_linear_map(np.asarray(stack.k_det)[idx], total, stack.wavelength,
+                                              stack.transpose)
+    if higher_orders and total is not None:
+        k_scan = np.asarray(stack.k_scan(theta))[idx]
+        ab, resid = fit_higher_orders(k_scan, total, stack.wavelength)
+    return AberrationFit(ab, theta, stack.transpose, resid, jnp.asarray(total), jnp.asarray(mask))

@@ -1,0 +1,145 @@
+"""Analytic transfer functions of the direct methods, measured transfer functions, and radial averages.
+
+For a weak phase object exp(iσφ) every direct reconstruction is σφ filtered by a transfer function
+T(q) (module :mod:`jaxem.phase.direct` for the notation, Γ̂ and d_k):
+
+* SSB:      T(q) = ½ Σ_k |Γ̂(q, k)|                     (positive, zero at q → 0 and q ≥ 2 k_probe)
+* OBF:      T(q) = ½ sqrt(Σ_k |Γ̂(q, k)|² / d_k)
+* parallax: T(q) = [|ψ̂|⋆|ψ̂|](q) · sin χ(q)             (quadratic approximation; HRTEM-like zeros)
+* iCoM:     T(q) = Σ_k ψ̂*(k) ψ̂(k − q) = [ψ̂⋆ψ̂](q)      (complex probe autocorrelation)
+
+Sums run over the bright-field pixels of the detector (the Riemann sums of the integrals of
+Yang et al., Ultramicroscopy 171 (2016) 117, and of the EM000008 article "Evaluating the Transfer of
+Information in Phase Retrieval STEM Techniques", Elemental Microscopy). A measured transfer function
+is FFT(reconstruction)/FFT(σφ) for a known object (white noise makes it defined at every q).
+"""
+from __future__ import annotations
+
+from functools import partial
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ..optics.aberrations import Aberrations, chi_from_frequencies
+from . import geometry
+from .direct import fine_frequencies, gamma
+from .stack import phase_batch_size
+
+TRANSFER_METHODS = ("ssb", "obf", "parallax", "icom")
+
+
+@partial(jax.jit, static_argnames=("method", "shape", "scan_sampling", "upsampling", "wavelength", "cutoff",
+                                   "edge", "b", "nb", "orders"))
+def _transfer(k, ab, *, method, shape, scan_sampling, upsampling, wavelength, cutoff, edge, b, nb, orders=None):
+    rdt = k.dtype
+    n = k.shape[0]
+    qy, qx = fine_frequencies(shape, scan_sampling, upsampling, rdt)
+    amp_k = geometry.aperture(jnp.sqrt(jnp.sum(k**2, -1)), cutoff, edge)
+    norm = jnp.sum(amp_k**2)
+    pad = b * nb - n
+    kp = jnp.pad(k, ((0, pad), (0, 0))).reshape(nb, b, 2)
+    wp = jnp.pad(jnp.ones((n,), rdt), (0, pad)).reshape(nb, b)
+    cdt = jnp.complex128 if rdt == jnp.float64 else jnp.complex64
+
+    def body(acc, xs):
+        kk, ww = xs
+        ww = ww[:, None, None]
+        if method in ("ssb", "obf"):
+            gam = gamma(ab, kk, qy, qx, wavelength, cutoff, edge, norm, orders)
+            if method == "ssb":
+                return acc + jnp.sum(ww * jnp.abs(gam), 0).astype(cdt), None
+            pk = geometry.probe(ab, kk[:, 0], kk[:, 1], wavelength, cutoff, edge, orders)
+            d = jnp.maximum(jnp.abs(pk) ** 2 / norm, 1e-3 / n)[:, None, None]
+            return acc + jnp.sum(ww * jnp.abs(gam) ** 2 / d, 0).astype(cdt), None
+        ky, kx = kk[:, 0, None, None], kk[:, 1, None, None]
+        pk = geometry.probe(ab, ky, kx, wavelength, cutoff, edge, orders)
+        pm = geometry.probe(ab, ky - qy[None, :, None], kx - qx[None, None, :], wavelength, cutoff, edge, orders)
+        if method == "parallax":
+            return acc + jnp.sum(ww * jnp.abs(pk) * jnp.abs(pm), 0).astype(cdt), None
+        return acc + jnp.sum(ww * jnp.conj(pk) * pm, 0), None
+
+    size = (upsampling * shape[0], upsampling * shape[1])
+    acc, _ = jax.lax.scan(body, jnp.zeros(size, cdt), (kp, wp))
+    if method == "ssb":
+        return (acc.real / 2).astype(cdt)
+    if method == "obf":
+        return (jnp.sqrt(acc.real) / 2).astype(cdt)
+    acc = acc / norm
+    if method == "parallax":
+        return acc * jnp.sin(chi_from_frequencies(ab, qy, qx, wavelength))
+    return acc
+
+
+def transfer_function(method: str, k_bf, shape, scan_sampling, wavelength: float, cutoff: float, edge: float,
+                      aberrations: Aberrations | None = None, upsampling: int = 1, budget=None):
+    """Analytic transfer function T(q) on the (u·Sy, u·Sx) scan-frequency grid (FFT order).
+
+    Args:
+        method: 'ssb', 'obf', 'parallax' or 'icom'.
+        k_bf: (N, 2) scan-frame bright-field frequencies (ky, kx) [1/Å] (e.g. ``stack.k_scan(θ)``).
+        shape: scan shape (Sy, Sx); scan_sampling: (dy, dx) [Å].
+        wavelength: λ [Å]; cutoff: aperture radius [1/Å]; edge: aperture edge width [1/Å].
+        aberrations: probe aberrations; upsampling: output upsampling u.
+        budget: memory budget [bytes].
+    Returns:
+        complex array; real for SSB/OBF, real up to rounding for parallax, complex for iCoM.
+    """
+    if method not in TRANSFER_METHODS:
+        raise ValueError(f"method must be one of {TRANSFER_METHODS}, got {method!r}")
+    k = jnp.asarray(k_bf)
+    if k.ndim != 2 or k.shape[1] != 2:
+        raise ValueError(f"k_bf must have shape (N, 2) [1/Å], got {k.shape}")
+    u = int(upsampling)
+    per = 12 * u * u * shape[0] * shape[1] * 16
+    b = phase_batch_size(per, k.shape[0], budget)
+    nb = -(-k.shape[0] // b)
+    ab = aberrations if aberrations is not None else Aberrations()
+    return _transfer(k, ab, method=method, shape=tuple(int(s) for s in shape),
+                     scan_sampling=tuple(float(s) for s in scan_sampling), upsampling=u,
+                     wavelength=float(wavelength), cutoff=float(cutoff), edge=float(edge), b=b, nb=nb,
+                     orders=geometry.active_orders(ab))
+
+
+def stack_transfer(method: str, stack, aberrations=None, rotation=0.0, upsampling: int = 1, budget=None):
+    """:func:`transfer_function` with the geometry of a :class:`~jaxem.phase.stack.BFStack`."""
+    return transfer_function(method, stack.k_scan(rotation), stack.scan_shape, stack.scan_sampling,
+                             stack.wavelength, stack.cutoff, stack.edge, aberrations, upsampling, budget)
+
+
+def measured_transfer(reconstruction, true_phase, min_amplitude: float = 1e-12):
+    """T(q) = FFT(reconstruction)/FFT(true_phase) (0 where the object spectrum vanishes)."""
+    r = np.fft.fft2(np.asarray(reconstruction))
+    t = np.fft.fft2(np.asarray(true_phase))
+    if r.shape != t.shape:
+        raise ValueError(f"reconstruction {r.shape} and true phase {t.shape} must have the same shape")
+    ok = np.abs(t) > min_amplitude * np.abs(t).max()
+    return np.where(ok, r / np.where(ok, t, 1.0), 0.0)
+
+
+def radial_average(values, shape_sampling, bins: int = 32, qmax=None):
+    """Azimuthal average of ``values`` (ny, nx, FFT order) in |q| bins.
+
+    Args:
+        values: (ny, nx) array in FFT order.
+        shape_sampling: real-space sampling (dy, dx) [Å] of the grid.
+        bins: number of bins; qmax: largest |q| [1/Å] (default: Nyquist).
+    Returns:
+        (q_centres [1/Å], mean per bin) as NumPy arrays (NaN in empty bins).
+    """
+    v = np.asarray(values)
+    ny, nx = v.shape
+    qy = np.fft.fftfreq(ny, shape_sampling[0])
+    qx = np.fft.fftfreq(nx, shape_sampling[1])
+    q = np.hypot(qy[:, None], qx[None, :])
+    qmax = q.max() if qmax is None else qmax
+    edges = np.linspace(0, qmax, bins + 1)
+    idx = np.digitize(q.ravel(), edges) - 1
+    ok = (idx >= 0) & (idx < bins)
+    cnt = np.bincount(idx[ok], minlength=bins)
+    if np.iscomplexobj(v):
+        s = np.bincount(idx[ok], v.real.ravel()[ok], bins) + 1j * np.bincount(idx[ok], v.imag.ravel()[ok], bins)
+    else:
+        s = np.bincount(idx[ok], v.ravel()[ok], bins)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return 0.5 * (edges[1:] + edges[:-1]), s / cnt

@@ -1,0 +1,29 @@
+"""Session fixtures for the phase tests: small simulated white-noise weak phase objects (σφ std
+0.002 rad, so that second-order scattering is negligible even where a transfer function is small;
+300 kV, 20 mrad)."""
+import numpy as np
+import pytest
+
+from jaxem.optics.aberrations import Aberrations
+
+from .forward import make_dataset
+
+AB_DEFOCUS = Aberrations.create(C10=150.0)  # Δf = −150 Å (overfocus convention C10 = −Δf)
+AB_ASTIG = Aberrations.create(C10=150.0, C12=40.0, phi12=np.deg2rad(30.0))
+
+
+@pytest.fixture(scope="session")
+def wpo_defocus():
+    """48×48 scan × 48×48 detector, C10 = 150 Å, float64; (dataset, true phase)."""
+    return make_dataset(48, sigma=0.002, aberrations=AB_DEFOCUS)
+
+
+@pytest.fixture(scope="session")
+def wpo_focus():
+    return make_dataset(48, sigma=0.002, aberrations=Aberrations())
+
+
+@pytest.fixture(scope="session")
+def wpo_rotated():
+    """64×64 × 64×64, C10 = 150 Å, C12 = 40 Å, φ12 = 30°, detector rotated by −13°."""
+    return make_dataset(64, sigma=0.002, aberrations=AB_ASTIG, rotation=np.deg2rad(-13.0))
