@@ -9,10 +9,12 @@ export MPLBACKEND := Agg
 
 .PHONY: install demo test test-unit test-notebooks bench lint clean
 
-$(STAMP): pyproject.toml constraints.txt
+$(STAMP): pyproject.toml constraints.txt requirements-peers.txt
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -c constraints.txt -e ".[dev]"
+	$(BIN)/python -m pip install -q -c constraints.txt -r requirements-peers.txt
+	$(BIN)/python -m pip install -q --no-deps py4DSTEM==0.14.18
 	@touch $(STAMP)
 
 install: $(STAMP)
