@@ -69,6 +69,7 @@ class TurboState:
     n_evals: jnp.ndarray
     key: jnp.ndarray
     sobol: jnp.ndarray  # (n_cand, d) scrambled Sobol base points in [0, 1)
+    design_key: jnp.ndarray
 
 
 def sobol_points(n: int, d: int, seed: int = 0) -> np.ndarray:
@@ -77,26 +78,26 @@ def sobol_points(n: int, d: int, seed: int = 0) -> np.ndarray:
     return qmc.Sobol(d, scramble=True, seed=seed).random_base2(m)[:n]
 
 
-def init(config: TurboConfig, key, dtype=jnp.float64) -> TurboState:
+def init(config: TurboConfig, key, dtype=None) -> TurboState:
     """Empty trust region of side ``length_init`` (the first asks return the initial design)."""
     d, cap = config.dim, config.capacity
+    dtype = jnp.asarray(0.0).dtype if dtype is None else dtype
     if config.n_init < 2 or config.capacity < config.n_init + config.batch:
         raise ValueError(f"need n_init ≥ 2 and capacity ≥ n_init + batch, got n_init={config.n_init}, "
                          f"capacity={config.capacity}, batch={config.batch}")
-    k1, k2 = jax.random.split(key)
+    k1, k2, k3 = jax.random.split(key, 3)
     sob = jnp.asarray(sobol_points(config.n_cand, d, int(jax.random.randint(k1, (), 0, 2**30))), dtype)
     return TurboState(jnp.zeros((cap, d), dtype), jnp.zeros(cap, dtype), jnp.asarray(0, jnp.int32),
                       jnp.asarray(config.length_init, dtype), jnp.asarray(0, jnp.int32), jnp.asarray(0, jnp.int32),
                       jnp.asarray(0, jnp.int32), jnp.full(d, 0.5, dtype), jnp.asarray(jnp.inf, dtype),
-                      jnp.asarray(0, jnp.int32), k2, sob)
+                      jnp.asarray(0, jnp.int32), k2, sob, k3)
 
 
-def _initial_design(state: TurboState, config: TurboConfig, key):
-    shift = jax.random.uniform(key, (config.dim,), state.X.dtype)
+def _initial_design(state: TurboState, config: TurboConfig):
+    # one random rotation per restart, so the n_init design points stay a rotated Sobol set
+    shift = jax.random.uniform(jax.random.fold_in(state.design_key, state.restarts), (config.dim,), state.X.dtype)
     idx = (state.n + jnp.arange(config.batch)) % config.n_cand
-    base = jnp.take(state.sobol, jax.random.permutation(jax.random.fold_in(key, state.restarts), config.n_cand)[:1],
-                    axis=0)  # decorrelate restarts
-    return (state.sobol[idx] + shift + 0.0 * base[0]) % 1.0
+    return (state.sobol[idx] + shift) % 1.0
 
 
 def _thompson(state: TurboState, config: TurboConfig, key):
@@ -136,7 +137,7 @@ def _thompson(state: TurboState, config: TurboConfig, key):
 def ask(state: TurboState, config: TurboConfig):
     """Next batch (q, d) in [0, 1]^d and the state with an advanced key (pure)."""
     key, sub = jax.random.split(state.key)
-    xs = jax.lax.cond(state.n < config.n_init, lambda: _initial_design(state, config, sub),
+    xs = jax.lax.cond(state.n < config.n_init, lambda: _initial_design(state, config),
                       lambda: _thompson(state, config, sub))
     return xs, state.replace(key=key)
 
@@ -191,7 +192,7 @@ class TurboResult(NamedTuple):
 
 def minimize(f_batch: Callable, dim: int, budget: int, batch: int = 4, n_init: int | None = None,
              key=None, n_cand: int | None = None, capacity: int | None = None, target: float | None = None,
-             x0=None, t0: float | None = None, dtype=jnp.float64, **config_kw) -> TurboResult:
+             x0=None, t0: float | None = None, dtype=None, **config_kw) -> TurboResult:
     """Minimise ``f_batch`` (a function (q, d) → (q,), e.g. a ``vmap``-ed objective) over [0, 1]^d.
 
     Args:
@@ -230,6 +231,7 @@ def single_threaded_blas():
 
 
 def _minimize(f_batch, dim, budget, batch, n_init, key, n_cand, capacity, target, x0, t0, dtype, **config_kw):
+    dtype = jnp.asarray(0.0).dtype if dtype is None else dtype  # float64 when x64 is enabled
     n_init = max(2 * dim, batch) if n_init is None else n_init
     n_cand = min(100 * dim, 2000) if n_cand is None else n_cand
     capacity = capacity or int(min(n_init + 64 * batch, budget + batch))
