@@ -28,13 +28,15 @@ def polar_displacements(xy, species, lengths, cation: int = 22, anion: int = 8, 
     lengths = np.asarray(lengths, float)
     b = [i for i, s in enumerate(species) if cation in s]
     o = [i for i, s in enumerate(species) if list(s) == [anion]]
-    if not b or len(o) < n_neighbours:
-        raise ValueError(f"need columns containing Z={cation} and ≥ {n_neighbours} pure Z={anion} columns, "
+    if not b or not o:
+        raise ValueError(f"need columns containing Z={cation} and pure Z={anion} columns, "
                          f"got {len(b)} and {len(o)}")
+    images = np.array([(i, j) for i in (-1, 0, 1) for j in (-1, 0, 1)], float) * lengths
     out = []
     for i in b:
         d = xy[o] - xy[i]
         d -= lengths * np.round(d / lengths)
+        d = (d[None] + images[:, None]).reshape(-1, 2)  # periodic images (small cells)
         near = np.argsort(np.hypot(d[:, 0], d[:, 1]))[:n_neighbours]
         out.append(-d[near].mean(axis=0))
     return np.asarray(out), xy[b]
