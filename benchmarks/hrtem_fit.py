@@ -22,7 +22,7 @@ import numpy as np  # noqa: E402
 from scipy.optimize import minimize as sp_minimize  # noqa: E402
 
 from _common import write_results  # noqa: E402
-from jaxem.hrtem.compare import run_strategies  # noqa: E402
+from jaxem.hrtem.workflow import run_strategies  # noqa: E402
 from jaxem.hrtem.losses import l2  # noqa: E402
 from jaxem.hrtem.synthetic import batio3_problem, errors  # noqa: E402
 from jaxem.hrtem.turbo import single_threaded_blas  # noqa: E402

@@ -12,7 +12,7 @@ cells = [
         "for the column positions. `SMALL = True` keeps the run short (CI); set it to False for 3×3 cells at 0.1 Å."),
     nbf.v4.new_code_cell(
         "import matplotlib.pyplot as plt\nimport numpy as np\n\n"
-        "from jaxem.hrtem.compare import run_strategies\nfrom jaxem.hrtem.displacements import polar_displacements\n"
+        "from jaxem.hrtem.workflow import run_strategies\nfrom jaxem.hrtem.displacements import polar_displacements\n"
         "from jaxem.hrtem.losses import l2\nfrom jaxem.hrtem.synthetic import batio3_problem, errors\n\n"
         "SMALL = True\n"
         "pr = batio3_problem(cells=2 if SMALL else 3, repeats=8, sampling=0.16 if SMALL else 0.1)\n"

@@ -344,3 +344,18 @@ def synthesize(key, image, dose: float, sampling, readout_noise: float = 0.0, co
     counts = jax.random.poisson(k1, n_e * img).astype(img.dtype) * conversion
     counts = counts + readout_noise * jax.random.normal(k2, img.shape, img.dtype)
     return counts / (n_e * conversion)
+
+
+def discrete_check(model: HRTEMModel, params: dict, data, loss=None) -> dict:
+    """Final discrete check of the relaxed counts: losses of the relaxed and of the rounded model.
+
+    Returns ``{"relaxed": loss, "rounded": loss, "params": rounded params, "counts": integer counts}``;
+    a rounded loss far above the relaxed one says the data prefer a non-integer (mixed) column.
+    """
+    from .losses import l2
+
+    lossf = l2 if loss is None else loss
+    data = model.check_data(data)
+    r = round_counts(model, params)
+    return {"relaxed": float(lossf(model.render(params), data)), "rounded": float(lossf(model.render(r), data)),
+            "params": r, "counts": np.asarray(jnp.round(column_counts(model, r))).astype(int)}

@@ -23,7 +23,7 @@ import numpy as np
 
 from .gradient import gradient_fitter, make_objective
 from .losses import get_loss
-from .params import Bounds, from_unconstrained, merge, to_unconstrained
+from .params import Bounds, from_unconstrained, to_unconstrained
 
 
 def split_rois(image, cell_pixels, roi_cells: int, stride: int):
@@ -220,4 +220,3 @@ def stack_params(params_list) -> dict:
     return jax.tree.map(lambda *v: jnp.stack(v), *params_list)
 
 
-_ = merge

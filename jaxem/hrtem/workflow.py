@@ -124,3 +124,44 @@ def _inside(params: dict, bounds: Bounds, margin: float = 1e-4) -> dict:
         out[n] = jnp.asarray(np.clip(np.asarray(params[n], float), lo + margin * w, hi - margin * w),
                              jnp.result_type(params[n]))
     return out
+
+
+# ---- the three strategies on one problem (demo, notebook, benchmark) -----------------------------
+#: BO-only: TuRBO over globals *and* column positions; gradient-only: L-BFGS over both from the start;
+#: hybrid: :func:`fit_stepwise`. Each returns (wall time [s], evaluations, best loss) rows.
+GLOBALS = ("defocus", "Cs", "A1", "thickness")
+WINDOWS = {"defocus": 100.0, "Cs": 5e4, "A1": 40.0}
+
+
+def run_strategies(problem, bo_budget: int = 120, batch: int = 8, grad_steps: int = 40,
+                   bo_only_budget: int | None = None, strategies=("hybrid", "gradient", "bo")) -> dict:
+    """Fit ``problem`` (:class:`jaxem.hrtem.synthetic.Problem`) with each strategy; returns
+    ``{name: {"params", "loss", "history", "time"}}``."""
+    m, data, start = problem.model, problem.data, problem.start
+    out = {}
+    if "hybrid" in strategies:
+        t0 = time.perf_counter()
+        r = fit_stepwise(m, data, start, GLOBALS, ("xy",), bo_budget=bo_budget, batch=batch,
+                         grad_steps=grad_steps, windows=WINDOWS)
+        out["hybrid"] = {"params": r.params, "loss": r.loss, "history": [h[:3] for h in r.history],
+                         "time": time.perf_counter() - t0}
+    if "gradient" in strategies:
+        t0 = time.perf_counter()
+        gb = global_bounds(m, start, GLOBALS, WINDOWS)
+        names = ("xy",) + GLOBALS
+        b = m.default_bounds(start, names)
+        spec = {n: ((gb if n in GLOBALS else b).lower[n], (gb if n in GLOBALS else b).upper[n]) for n in names}
+        r = fit_gradient(m, data, start, names, Bounds.create(spec, like=start), "l2", "lbfgs",
+                         grad_steps + 40, t0=t0)
+        out["gradient"] = {"params": r.params, "loss": r.loss, "history": r.history, "time": time.perf_counter() - t0}
+    if "bo" in strategies:
+        t0 = time.perf_counter()
+        names = GLOBALS + ("xy",)
+        gb = global_bounds(m, start, GLOBALS, WINDOWS)
+        b = m.default_bounds(start, ("xy",), position_window=0.15)
+        spec = {n: (gb.lower[n], gb.upper[n]) for n in GLOBALS}
+        spec["xy"] = (b.lower["xy"], b.upper["xy"])
+        r = fit_bo(m, data, start, names, Bounds.create(spec, like=start), budget=bo_only_budget or 2 * bo_budget,
+                   batch=batch, t0=t0)
+        out["bo"] = {"params": r.params, "loss": r.loss, "history": r.history, "time": time.perf_counter() - t0}
+    return out
