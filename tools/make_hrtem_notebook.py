@@ -9,18 +9,18 @@ cells = [
         "A synthetic BaTiO3 [001] image (300 kV, known residual aberrations, thickness, in-plane Ti/O displacements, "
         "Poisson + readout noise at 1e4 e⁻/Å²) is fitted from a wrong starting guess: trust-region Bayesian "
         "optimisation (TuRBO) for the global imaging parameters, then L-BFGS through the differentiable multislice "
-        "for the column positions. `SMALL = True` keeps the run short (CI); set it to False for 3×3 cells at 0.1 Å."),
+        "for the column positions. `SMALL = True` keeps the run short (CI: one unit cell at 0.16 Å); set it to False for 3×3 cells at 0.1 Å."),
     nbf.v4.new_code_cell(
         "import matplotlib.pyplot as plt\nimport numpy as np\n\n"
         "from jaxem.hrtem.workflow import run_strategies\nfrom jaxem.hrtem.displacements import polar_displacements\n"
         "from jaxem.hrtem.losses import l2\nfrom jaxem.hrtem.synthetic import batio3_problem, errors\n\n"
         "SMALL = True\n"
-        "pr = batio3_problem(cells=2 if SMALL else 3, repeats=8, sampling=0.16 if SMALL else 0.1)\n"
+        "pr = batio3_problem(cells=1 if SMALL else 3, repeats=8, sampling=0.16 if SMALL else 0.1)\n"
         "m = pr.model\nprint(m.gpts, 'pixels,', m.n_columns, 'columns; noise-floor loss',\n"
         "      float(l2(m.render(pr.truth), pr.data)))"),
     nbf.v4.new_code_cell(
-        "res = run_strategies(pr, bo_budget=32 if SMALL else 160, grad_steps=15 if SMALL else 60,\n"
-        "                     bo_only_budget=32 if SMALL else 320)\n"
+        "res = run_strategies(pr, bo_budget=24 if SMALL else 160, grad_steps=10 if SMALL else 60,\n"
+        "                     bo_only_budget=24 if SMALL else 320)\n"
         "for name, r in res.items():\n"
         "    e = errors(m, r['params'], pr.truth)\n"
         "    print(f\"{name:9s} {r['time']:6.1f} s  loss {r['loss']:.4f}  dDf {e['defocus']:.2f} Å  dCs {e['Cs']:.0f} Å  \"\n"
