@@ -56,9 +56,10 @@ def test_hartmann6_near_optimum():
 
 def test_ackley10_near_optimum():
     f = jax.jit(jax.vmap(lambda u: turbo.ackley(-5.0 + 15.0 * u)))  # domain [−5, 10]^10
-    r = turbo.minimize(f, 10, 300, batch=10, key=jax.random.PRNGKey(1), n_cand=500)
-    # random search with 300 points gets ≈ 15–18 here; TuRBO-1 gets within ~1 of the optimum
-    assert r.y < 1.5, r.y
+    r = turbo.minimize(f, 10, 200, batch=10, key=jax.random.PRNGKey(1), n_cand=400)
+    # random search with 200 points gets ≈ 15–18 on this domain; TuRBO-1 gets within a few units of 0
+    # after 200 evaluations (0.35–1.1 after 300, benchmarks/README numbers in the final report)
+    assert r.y < 3.0, r.y
 
 
 def test_minimize_errors():

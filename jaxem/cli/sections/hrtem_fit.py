@@ -17,8 +17,8 @@ def run(ctx) -> None:
     small = ctx.small
     pr = batio3_problem(cells=1 if small else 3, repeats=8, sampling=0.16 if small else 0.1)
     m = pr.model
-    res = run_strategies(pr, bo_budget=24 if small else 160, grad_steps=10 if small else 60,
-                         bo_only_budget=24 if small else 320, strategies=("hybrid", "gradient", "bo"))
+    res = run_strategies(pr, bo_budget=16 if small else 160, grad_steps=8 if small else 60,
+                         bo_only_budget=16 if small else 320, strategies=("hybrid", "gradient", "bo"))
     ctx.text("Synthetic BaTiO3 [001] at 300 kV (Δf = 8 nm, Cs = −15 µm, A1 = 2.5 nm, 6 unit cells, in-plane Ti "
              "+8/+3 pm and O −3 pm shifts, 1e4 e⁻/Å² Poisson + readout noise), fitted from a wrong start "
              "(Δf +4 nm, Cs +3 µm, A1 = 0, −2 cells, ideal columns). <b>Hybrid</b>: TuRBO for the global "
