@@ -19,8 +19,8 @@ cells = [
         "m = pr.model\nprint(m.gpts, 'pixels,', m.n_columns, 'columns; noise-floor loss',\n"
         "      float(l2(m.render(pr.truth), pr.data)))"),
     nbf.v4.new_code_cell(
-        "res = run_strategies(pr, bo_budget=24 if SMALL else 160, grad_steps=10 if SMALL else 60,\n"
-        "                     bo_only_budget=24 if SMALL else 320)\n"
+        "res = run_strategies(pr, bo_budget=16 if SMALL else 160, grad_steps=8 if SMALL else 60,\n"
+        "                     bo_only_budget=16 if SMALL else 320)\n"
         "for name, r in res.items():\n"
         "    e = errors(m, r['params'], pr.truth)\n"
         "    print(f\"{name:9s} {r['time']:6.1f} s  loss {r['loss']:.4f}  dDf {e['defocus']:.2f} Å  dCs {e['Cs']:.0f} Å  \"\n"
