@@ -16,8 +16,6 @@ For Bayesian optimisation the same bounds define the unit box: :func:`to_unit` /
 """
 from __future__ import annotations
 
-import math
-
 import jax
 import jax.numpy as jnp
 import numpy as np

@@ -79,7 +79,7 @@ class ROIResult(NamedTuple):
 
 def fit_rois(model, rois, params: dict, names=("thickness", "xy"), bounds: Bounds | None = None, loss="l2",
              steps: int = 40, log_every: int = 10, thickness_scan: bool = True, fail_factor: float = 5.0,
-             shard: bool = True) -> ROIResult:
+             shard: bool = True, origins=None) -> ROIResult:
     """Fit every ROI (R, ny, nx) with ``model`` from the common start ``params`` (batched).
 
     Args:
@@ -93,6 +93,7 @@ def fit_rois(model, rois, params: dict, names=("thickness", "xy"), bounds: Bound
         thickness_scan: start each ROI at its best exit-plane thickness.
         fail_factor: ROIs with loss > fail_factor × median are marked failed.
         shard: shard the ROI axis over the available devices when it divides evenly.
+        origins: (R, 2) ROI origins in cells (from :func:`split_rois`), kept in the result.
     """
     rois = np.asarray(rois, float)
     if rois.ndim != 3 or tuple(rois.shape[1:]) != tuple(model.gpts):
@@ -168,22 +169,24 @@ def fit_rois(model, rois, params: dict, names=("thickness", "xy"), bounds: Bound
             messages[i] = f"ROI {i}: loss {losses[i]:.4g} > {fail_factor} × median {med:.4g}; fit failed"
             ok[i] = False
     losses = np.where(finite, losses, np.nan)
-    return ROIResult(full, losses, ok, messages, np.zeros((n, 2), int), history)
+    origins = np.zeros((n, 2), int) if origins is None else np.asarray(origins)
+    return ROIResult(full, losses, ok, messages, origins, history)
 
 
-def stitch_columns(model, result: ROIResult, origins, cell_size, width_cells: float = 1.0):
+def stitch_columns(model, result: ROIResult, origins=None, cell_size=(1.0, 1.0), width_cells: float = 1.0):
     """Merge per-ROI column positions into one field of columns (weighted over overlaps).
 
     Args:
         model: the per-ROI model (its reference columns and species).
         result: :class:`ROIResult` from :func:`fit_rois`.
-        origins: (R, 2) ROI origins in cells (row, col) from :func:`split_rois`.
+        origins: (R, 2) ROI origins in cells (row, col) (default: ``result.origins``).
         cell_size: (ax, ay) unit-cell size [Å].
         width_cells: weight width w in cells.
     Returns:
         dict with ``xy`` (G, 2) global column positions [Å], ``species`` (list of G), ``weight`` (G,),
         ``count`` (G,) number of ROIs that contributed, and ``thickness`` per ROI [Å] with ``centres``.
     """
+    origins = result.origins if origins is None else origins
     ax, ay = (float(v) for v in cell_size)
     ref = np.asarray(model.column_xy)
     lx, ly = model.lengths

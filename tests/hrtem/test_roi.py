@@ -38,12 +38,14 @@ def test_fit_rois_batched_with_a_failed_roi_and_stitch():
     rois, origins = split_rois(field, (py, py), roi_cells=2, stride=1)
     rois[3, 3, 3] = np.nan  # a broken ROI must not sink the others
     start = roi_model.default_params(ab, thickness=2 * roi_model.unit_length, focal_spread=20.0)
-    res = fit_rois(roi_model, rois, start, names=("thickness", "xy"), steps=8, log_every=8)
+    res = fit_rois(roi_model, rois, start, names=("thickness", "xy"), steps=8, log_every=8,
+                   origins=origins)
     assert rois.shape[0] == 4  # = the 4 fake CPU devices of the test session: the ROI axis is sharded
     assert not res.ok[3] and "NaN" in res.messages[3]
     assert res.ok.sum() == 3 and np.isnan(res.losses[3])
     np.testing.assert_allclose(res.params["thickness"][res.ok], 3 * roi_model.unit_length, atol=0.3)
-    st = stitch_columns(roi_model, res, origins, (3.9998, 3.9998))
+    np.testing.assert_array_equal(res.origins, origins)
+    st = stitch_columns(roi_model, res, cell_size=(3.9998, 3.9998))
     # the failed ROI (origin (1, 1)) alone covered cell (2, 2): 32 of the 36 columns are stitched
     assert len(st["xy"]) == 32 and st["count"].max() == 3
     truth_xy = np.asarray(truth["xy"])
