@@ -15,7 +15,7 @@ def run(ctx) -> None:
     from ...hrtem.synthetic import batio3_problem, errors
 
     small = ctx.small
-    pr = batio3_problem(cells=1 if small else 3, repeats=8, sampling=0.16 if small else 0.1)
+    pr = batio3_problem(cells=1 if small else 3, repeats=8, sampling=0.2 if small else 0.1)
     m = pr.model
     res = run_strategies(pr, bo_budget=16 if small else 160, grad_steps=8 if small else 60,
                          bo_only_budget=16 if small else 320, strategies=("hybrid", "gradient", "bo"))
