@@ -1,0 +1,59 @@
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from jaxem.hrtem.displacements import polar_displacements
+from jaxem.hrtem.roi import fit_rois, split_rois, stitch_columns
+from jaxem.hrtem.synthetic import batio3_model, displaced_columns
+from jaxem.optics import Aberrations
+
+
+def test_split_rois_shapes_and_overlap():
+    img = np.arange(40 * 60, dtype=float).reshape(40, 60)
+    rois, origins = split_rois(img, (10, 10), roi_cells=2, stride=1)
+    assert rois.shape == (3 * 5, 20, 20)
+    assert origins[0].tolist() == [0, 0] and origins[-1].tolist() == [2, 4]
+    np.testing.assert_array_equal(rois[6], img[10:30, 10:30])
+    with pytest.raises(ValueError, match="whole number of cells"):
+        split_rois(img[:-1], (10, 10), 2, 1)
+    with pytest.raises(ValueError, match="stride"):
+        split_rois(img, (10, 10), 2, 3)
+
+
+def test_fit_rois_batched_with_a_failed_roi_and_stitch():
+    field_model = batio3_model(cells=3, repeats=4, sampling=0.25)
+    roi_model = batio3_model(cells=2, repeats=4, sampling=0.25)
+    ab = Aberrations(C10=-60.0, C30=-1.5e5)
+    truth = field_model.default_params(ab, thickness=3 * field_model.unit_length, focal_spread=20.0)
+    # cell-periodic displacements so every 2×2 window is an exact periodic ROI
+    unit = batio3_model(cells=1, repeats=4, sampling=0.25)
+    d_unit = displaced_columns(unit, jitter=0.0) - unit.column_xy
+    def site(c):  # column type from its fractional position (multiples of 1/2)
+        return tuple((np.round(np.asarray(c) / 3.9998 * 2) % 2).astype(int))
+
+    d_map = {site(c): dv for c, dv in zip(unit.column_xy, d_unit)}
+    truth["xy"] = jnp.asarray([c + d_map[site(c)] for c in field_model.column_xy])
+    field = np.asarray(field_model.render(truth))
+    py = field.shape[0] // 3
+    rois, origins = split_rois(field, (py, py), roi_cells=2, stride=1)
+    rois[3, 3, 3] = np.nan  # a broken ROI must not sink the others
+    start = roi_model.default_params(ab, thickness=2 * roi_model.unit_length, focal_spread=20.0)
+    res = fit_rois(roi_model, rois, start, names=("thickness", "xy"), steps=8, log_every=8,
+                   origins=origins)
+    assert rois.shape[0] == 4  # = the 4 fake CPU devices of the test session: the ROI axis is sharded
+    assert not res.ok[3] and "NaN" in res.messages[3]
+    assert res.ok.sum() == 3 and np.isnan(res.losses[3])
+    np.testing.assert_allclose(res.params["thickness"][res.ok], 3 * roi_model.unit_length, atol=0.3)
+    np.testing.assert_array_equal(res.origins, origins)
+    st = stitch_columns(roi_model, res, cell_size=(3.9998, 3.9998))
+    # the failed ROI (origin (1, 1)) alone covered cell (2, 2): 32 of the 36 columns are stitched
+    assert len(st["xy"]) == 32 and st["count"].max() == 3
+    truth_xy = np.asarray(truth["xy"])
+    err = [np.min(np.hypot(*(truth_xy - c).T)) for c in st["xy"]]
+    assert np.sqrt(np.mean(np.square(err))) < 0.02
+    # Ti–O displacements per good ROI against the truth
+    d_ref, _ = polar_displacements(truth["xy"], field_model.column_species, field_model.lengths)
+    assert np.abs(d_ref).max() > 0.05
+    for r in np.flatnonzero(res.ok):
+        d_fit, _ = polar_displacements(res.params["xy"][r], roi_model.column_species, roi_model.lengths)
+        np.testing.assert_allclose(d_fit, np.broadcast_to(d_ref[0], d_fit.shape), atol=0.02)
