@@ -195,17 +195,7 @@ def reconstruct_bas(p: ReconParams, x_det, y_det, voltage=None, protocol: str = 
 @partial(jax.jit, static_argnames=("protocol", "depth_model", "projection"))
 def _reconstruct_bas(p: ReconParams, x_det, y_det, voltage=None, protocol: str = "voltage",
                     depth_model: str = "cap", projection: str = "linear"):
-    """Conventional reconstruction onto a hemispherical cap.
-
-    Args:
-        p: :class:`ReconParams`.
-        x_det, y_det: detector hits [mm], (n,).
-        voltage: per-ion voltage [V], (n,) (``"voltage"`` protocol).
-        protocol, depth_model, projection: see :func:`radius_and_apex`.
-
-    Returns:
-        (n, 3) positions [nm].
-    """
+    """Jitted core of :func:`reconstruct_bas` (same arguments, no validation)."""
     R, z_tip = radius_and_apex(p, voltage, x_det.shape[0], protocol, depth_model, projection)
     th, _ = detector_angles(x_det, y_det, p.L, p.xi, projection, return_phi=False)
     c, s = detector_direction(x_det, y_det)
