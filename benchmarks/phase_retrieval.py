@@ -17,7 +17,6 @@ import platform
 import sys
 import tempfile
 import time
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -35,6 +34,9 @@ from jaxem.phase import direct, streaming  # noqa: E402
 from jaxem.phase._synthetic import simulate_4dstem, white_noise_phase  # noqa: E402
 from jaxem.phase.dataset import Dataset4D  # noqa: E402
 from jaxem.phase.stack import bright_field_stack  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "phase"))
+from py4dstem_peer import py4d_run  # noqa: E402  (test-only peer bridge, imports py4DSTEM lazily)
 from jaxem.phase.wdd import wdd  # noqa: E402
 
 ENERGY, SEMIANGLE, SAMPLING = 300e3, 20.0, 0.2
@@ -58,24 +60,6 @@ def make(n_scan, n_det, seed=0):
     ds = Dataset4D(data, SAMPLING, energy=ENERGY, semiangle=SEMIANGLE,
                    detector_sampling=1 / (n_scan * SAMPLING), center=(n_det // 2, n_det // 2), aberrations=ab)
     return ds, phi
-
-
-def py4d_run(cls, ds, **kw):
-    import py4DSTEM
-
-    dc = py4DSTEM.DataCube(data=np.asarray(ds.array))
-    dc.calibration.set_R_pixel_size(ds.scan_sampling[0])
-    dc.calibration.set_R_pixel_units("A")
-    dc.calibration.set_Q_pixel_size(ds.angular_sampling[0])
-    dc.calibration.set_Q_pixel_units("mrad")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        obj = cls(energy=ds.energy, datacube=dc, semiangle_cutoff=ds.semiangle,
-                  polar_parameters={"C10": float(ds.aberrations.C10)}, verbose=False, device="cpu")
-        obj.preprocess(plot_center_of_mass=False, plot_rotation=False, plot_overlap_trotters=False,
-                       force_com_rotation=0.0, force_com_transpose=False)
-        obj.reconstruct(num_jobs=1, progress_bar=False, **kw)
-    return np.angle(np.asarray(obj._object))
 
 
 def streaming_fps(ds, chunk=1024, upsampling=1):

@@ -1,7 +1,6 @@
 """Test-only comparison with an established implementation (py4DSTEM 0.14.18, direct_ptychography
 module: SSB, OBF, WDD) on the same simulated data. py4DSTEM's Parallax class does not run under
 NumPy 2.4 (float() of 1-element arrays in Parallax.reconstruct), so parallax is not compared here."""
-import warnings
 
 import numpy as np
 import pytest
@@ -12,21 +11,7 @@ from jaxem.phase.wdd import wdd
 
 py4dstem = pytest.importorskip("py4DSTEM")
 
-
-def _py4d(cls, ds, **recon):
-    dc = py4dstem.DataCube(data=np.asarray(ds.array))
-    dc.calibration.set_R_pixel_size(ds.scan_sampling[0])
-    dc.calibration.set_R_pixel_units("A")
-    dc.calibration.set_Q_pixel_size(ds.angular_sampling[0])
-    dc.calibration.set_Q_pixel_units("mrad")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        obj = cls(energy=ds.energy, datacube=dc, semiangle_cutoff=ds.semiangle,
-                  polar_parameters={"C10": float(ds.aberrations.C10)}, verbose=False, device="cpu")
-        obj.preprocess(plot_center_of_mass=False, plot_rotation=False, plot_overlap_trotters=False,
-                       force_com_rotation=0.0, force_com_transpose=False)
-        obj.reconstruct(num_jobs=1, progress_bar=False, **recon)
-    return np.angle(np.asarray(obj._object))
+from .py4dstem_peer import py4d_run as _py4d  # noqa: E402
 
 
 @pytest.fixture(scope="module")
