@@ -33,6 +33,15 @@ def einstein_positions(key, positions, u2):
     return positions + jnp.sqrt(u2) * jax.random.normal(key, positions.shape, positions.dtype)
 
 
+def member_transmissions(member, structure, layout, sigma, dtype, einstein: bool):
+    """Transmission functions of one ensemble member: ``member`` is a PRNG key (Einstein model,
+    displacements from ``structure.u2``) or an (N, 3) snapshot of positions [Å]; the potential is
+    built on the fixed ``layout``. Pure; used by every frozen-phonon path (plane wave and STEM)."""
+    pos = einstein_positions(member, structure.positions, structure.u2) if einstein else member
+    pot = build_potential(layout, structure.replace(positions=pos))
+    return transmission_functions(pot.array, sigma, layout.grid, dtype)
+
+
 def ensemble_mean(fn, xs, batch: int):
     """Mean over the leading axis of ``xs`` (any pytree) of ``fn(x)`` (any pytree of arrays).
 
@@ -151,9 +160,7 @@ def _frozen_phonon_means(xs, structure, layout, psi0, prop, sigma, einstein, exi
     seq = jnp.asarray(layout.sequence, jnp.int32)
 
     def one(x):
-        pos = einstein_positions(x, structure.positions, structure.u2) if einstein else x
-        pot = build_potential(layout, structure.replace(positions=pos))
-        t = transmission_functions(pot.array, sigma, grid, psi0.dtype)
+        t = member_transmissions(x, structure, layout, sigma, psi0.dtype, einstein)
         psi = multislice_array(psi0, t, seq, prop, exit_slices=exits)
         fk = jnp.fft.fft2(psi)
         return {"psi": psi, "int": jnp.abs(psi) ** 2, "dp": jnp.abs(fk) ** 2 / (npix * norm)}

@@ -30,8 +30,8 @@ from ..accel import memory_budget as get_budget
 from ..measurement import Axis, Measurement
 from ..optics import Aberrations
 from ..optics.probes import probe_transfer
-from ..potential import PotentialSlices, build_potential, potential_layout
-from ..propagate.ensembles import einstein_positions, ensemble_mean
+from ..potential import PotentialSlices, potential_layout
+from ..propagate.ensembles import ensemble_mean, member_transmissions
 from ..propagate.multislice import fresnel_propagator, multislice_array, transmission_functions
 from .detectors import AnnularDetector, CenterOfMassDetector, PixelatedDetector, SegmentedDetector
 from .scan import GridScan
@@ -126,9 +126,7 @@ def _scan_thermal(positions, members, structure, layout, sigma, prop, probe_k, m
     seq = jnp.asarray(layout.sequence, jnp.int32)
 
     def member(m):
-        p = einstein_positions(m, structure.positions, structure.u2) if einstein else m
-        pot = build_potential(layout, structure.replace(positions=p))
-        t = transmission_functions(pot.array, sigma, grid, probe_k.dtype)
+        t = member_transmissions(m, structure, layout, sigma, probe_k.dtype, einstein)
         return _scan_kernel(positions, t, seq, prop, probe_k, masks, com_weights, com_dets, pix_dets, grid, energy,
                             batch)
 
