@@ -35,11 +35,11 @@ class Problem(NamedTuple):
 
 
 def batio3_model(cells: int = 3, repeats: int = 8, sampling: float = 0.1, method: str = "envelope",
-                 n_focal: int = 8, precision: str = "float32") -> HRTEMModel:
+                 n_focal: int = 8, precision: str = "float32", n_tilt: int = 3) -> HRTEMModel:
     """Periodic BaTiO3 [001] model of cells × cells × ``repeats`` unit cells at ``sampling`` [Å]."""
     s = crystals.BaTiO3().repeat(cells, cells, repeats)
     return HRTEMModel(s, 300e3, sampling=sampling, slice_thickness=2.1, method=method, n_focal=n_focal,
-                      precision=precision)
+                      n_tilt=n_tilt, precision=precision)
 
 
 def displaced_columns(model: HRTEMModel, ti_shift=(0.08, 0.03), o_shift=(-0.03, 0.0), jitter: float = 0.01,
