@@ -29,7 +29,8 @@ image wave ψ_i = IFFT[Ψ_e(k) · A(λk) · exp(−iχ(k))] (:mod:`.ctf`); the r
     scattered wave and differ by the (dark-field) self-interference of the scattered beams: small
     for weak objects, large for thick, strongly scattering crystals (then I may even be negative).
 ``"explicit"`` (Dr. Probe ``wavimg`` model 2: explicit averaging of coherent sub-images)
-    I = Σ_{j,l} w_j w_l |IFFT[Ψ_e^{(j)}(q) A(q + β_j/λ) e^{−i[χ(q + β_j/λ; C10 + δ_l) − χ(β_j/λ; C10 + δ_l)]}]|²
+    I = Σ_{j,l} w_j w_l |IFFT[Ψ_e^{(j)}(q) A(q + K_j) e^{−i[χ(q + K_j; C10 + δ_l) − χ(K_j; C10 + δ_l)]}]|²,
+    K_j = β_j/λ,
     over incident-beam tilts β_j and defocus offsets δ_l. Tilts: a Gaussian distribution
     p(β) ∝ exp(−|β|²/θ_s²) with θ_s = ``source_angle`` the 1/e half-width [mrad] (std θ_s/√2 per
     Cartesian component, the convention of E_s and of ``wavimg``'s s_c), integrated by the
@@ -177,7 +178,8 @@ def hrtem_image(exit_wave, grid, energy, aberrations: Aberrations | None = None,
         if method != "explicit":
             raise ValueError(f"tilted_exit_waves=True needs method='explicit', got method={method!r}")
         if jnp.ndim(exit_wave) < 3 or jnp.shape(exit_wave)[0] != n_tilt**2:
-            raise ValueError(f"with tilted_exit_waves=True exit_wave must have shape (n_tilt² = {n_tilt**2}, …, ny, nx), "
+            raise ValueError(f"with tilted_exit_waves=True exit_wave must have shape "
+                             f"(n_tilt² = {n_tilt**2}, …, ny, nx), "
                              f"got {tuple(jnp.shape(exit_wave))}")
 
     dtype = resolve_real_dtype(precision, exit_wave)

@@ -10,7 +10,7 @@ from jax.test_util import check_grads
 
 from jaxem import physics
 from jaxem.grid import Grid
-from jaxem.optics import Aberrations, hrtem_image, tilt_nodes
+from jaxem.optics import Aberrations, ctf, hrtem_image, tilt_nodes
 from jaxem.optics.aberrations import chi, chi_cartesian
 
 E = 300e3
@@ -175,7 +175,6 @@ def test_linear_plus_nonlinear_term_is_envelope_and_departs_for_strong_objects(r
         rel[eps] = (np.linalg.norm(lin - env) / np.linalg.norm(env - env.mean()),
                     np.linalg.norm(lin - ex) / np.linalg.norm(ex - ex.mean()))
         # the difference to the quasi-coherent image is exactly the scattered-beam self-interference
-        from jaxem.optics import ctf
         h = np.asarray(ctf(g, E, ab, 30.0, 30.0, 0.2, precision="float64"))
         wk = np.fft.fft2(np.asarray(wave))
         wk[0, 0] = 0
