@@ -69,6 +69,23 @@ def manual_baseline(pr, max_nm: int):
     return {"params": p, "loss": best[0], "history": hist, "time": time.perf_counter() - t0}
 
 
+def image_model_costs(cells, sampling, params, repeat: int = 5):
+    """Warm wall time [s] of one render for each partial-coherence model (the fits above use "envelope";
+    "explicit" = 3×3 tilt nodes × 8 focal nodes, i.e. 9 multislices per render)."""
+    from jaxem.hrtem.synthetic import batio3_model
+
+    out = {}
+    for method in ("envelope", "linear", "focal_average", "explicit"):
+        m = batio3_model(cells=cells, repeats=8, sampling=sampling, method=method, n_focal=8, n_tilt=3)
+        p = {**params, "convergence": jnp.float32(0.3)}
+        m.render(p).block_until_ready()
+        t0 = time.perf_counter()
+        for _ in range(repeat):
+            m.render(p).block_until_ready()
+        out[method] = (time.perf_counter() - t0) / repeat
+    return out
+
+
 def time_to(history, level):
     for t, n, b in (h[:3] for h in history):
         if b <= level:
@@ -121,8 +138,12 @@ def main():
         out[name]["speedup_vs_manual"] = (bt / tc) if tc else None
         print(f"speed-up of {name} over manual: " + (f"{bt / tc:.1f}×" if tc else "did not converge")
               + ("" if base["time_to_converge_s"] else " (manual did not converge; its total time used)"))
+    costs = image_model_costs(cells, sampling, pr.truth)
+    print("cost of one render (warm, value only) per partial-coherence model [ms]: "
+          + ", ".join(f"{k} {1e3 * v:.1f}" for k, v in costs.items()))
     path = write_results("hrtem_fit", {"problem": {"cells": cells, "sampling": sampling, "gpts": list(pr.model.gpts),
-                                                   "noise_floor_loss": floor}, "results": out})
+                                                   "noise_floor_loss": floor}, "results": out,
+                                       "render_time_s": costs})
     print(f"wrote {path}")
 
 

@@ -2,6 +2,15 @@
 
     structure(columns) → projected potential → multislice (exit planes every repeat unit)
     → thickness interpolation → partially coherent image (``jaxem.optics.imaging.hrtem_image``)
+
+Partial coherence (``method``): ``"envelope"`` (quasi-coherent, default), ``"linear"`` (linear TCC:
+beams interfere only with the central beam), ``"focal_average"`` (exact Gauss–Hermite focal
+average, convergence as a quasi-coherent envelope per node), ``"explicit"`` (exact average over
+focal spread *and* beam convergence: for each of the ``n_tilt``² tilt nodes θ·u_j the exit waves
+are recomputed by multislice with that incident tilt (``jaxem.propagate.multislice_tilts``, under
+``vmap`` in memory-budget batches), imaged with the tilt-shifted aberration function at each
+defocus node and summed with the quadrature weights; cost ≈ n_tilt² multislices and
+n_tilt²·n_focal images per render) or ``"coherent"``.
     → image spread, MTF → alignment (shift, optional rotation/scale) → background + contrast·I
 
 Parameters (a dict; units in brackets; arrays per column C):
@@ -35,9 +44,9 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..optics import Aberrations
-from ..optics.imaging import METHODS, hrtem_image
+from ..optics.imaging import METHODS, hrtem_image, tilt_nodes
 from ..potential import potential_builder
-from ..propagate import multislice, plane_wave
+from ..propagate import multislice, multislice_tilts, plane_wave
 from ..structure import Structure
 from .params import Bounds
 
@@ -105,8 +114,10 @@ class HRTEMModel:
         energy: beam energy [eV].
         sampling: pixel size [Å] (the image grid; sets gpts = ceil(extent / sampling)).
         slice_thickness: largest slice thickness [Å] within one repeat unit.
-        method: ``"envelope"``, ``"focal_average"`` (exact Gauss–Hermite averaging) or ``"coherent"``.
-        n_focal: Gauss–Hermite nodes for ``"focal_average"``.
+        method: ``"envelope"``, ``"linear"``, ``"focal_average"``, ``"explicit"`` or ``"coherent"``
+            (module docstring).
+        n_focal: Gauss–Hermite defocus nodes for ``"focal_average"`` and ``"explicit"``.
+        n_tilt: Gauss–Hermite tilt nodes per axis for ``"explicit"`` (n_tilt² multislices per render).
         objective_aperture: semi-angle [mrad] or None.
         mtf: :class:`jaxem.optics.DetectorMTF` or None.
         column_tol: projected distance [Å] below which atoms form one column (0 = every atom free).
@@ -115,7 +126,7 @@ class HRTEMModel:
     """
 
     def __init__(self, structure: Structure, energy: float, sampling: float = 0.1, slice_thickness: float = 2.1,
-                 method: str = "envelope", n_focal: int = 8, objective_aperture=None, mtf=None,
+                 method: str = "envelope", n_focal: int = 8, n_tilt: int = 3, objective_aperture=None, mtf=None,
                  column_tol: float = 0.05, affine: bool = False, precision: str = "float32"):
         if not isinstance(structure, Structure):
             raise TypeError(f"structure must be a jaxem Structure, got {type(structure).__name__}")
@@ -129,7 +140,8 @@ class HRTEMModel:
             raise ValueError(f"precision must be 'float32' or 'float64', got {precision!r}")
         self.structure = structure
         self.energy = float(energy)
-        self.method, self.n_focal = method, int(n_focal)
+        self.method, self.n_focal, self.n_tilt = method, int(n_focal), int(n_tilt)
+        self._tilt_units = tilt_nodes(self.n_tilt)[0]
         self.objective_aperture, self.mtf = objective_aperture, mtf
         self.affine, self.precision = bool(affine), precision
         self.dtype = jnp.float64 if precision == "float64" else jnp.float32
@@ -258,24 +270,31 @@ class HRTEMModel:
         return st.replace(positions=pos, u2=u2, occupancy=occ)
 
     def exit_waves(self, p: dict):
-        """Exit waves (repeats, ny, nx) at the exit planes (one per repeat unit)."""
+        """Exit waves (repeats, ny, nx) at the exit planes (one per repeat unit); for
+        ``method="explicit"`` (n_tilt², repeats, ny, nx), one set per tilt node convergence·u_j [mrad]."""
         pot = self._build(self.structure_from_params(p))
+        if self.method == "explicit":
+            tilts = jnp.asarray(p["convergence"], self.dtype) * jnp.asarray(self._tilt_units, self.dtype)
+            return multislice_tilts(pot, self.energy, tilts, exit_planes=list(self.exit_planes),
+                                    precision=self.precision)
         wave = plane_wave(self.grid, self.energy, precision=self.precision)
         return multislice(wave, pot, exit_planes=list(self.exit_planes)).array
 
     def _intensity(self, waves, p):
         t0 = self.unit_length
         s = jnp.clip(jnp.asarray(p["thickness"], self.dtype) / t0 - 1.0, 0.0, self.repeats - 1.0)
+        axis = 1 if self.method == "explicit" else 0  # (tilt node, plane, ny, nx) for "explicit"
         if self.repeats == 1:
-            pair, w = waves[:1], jnp.asarray(0.0, self.dtype)
+            pair, w = jax.lax.slice_in_dim(waves, 0, 1, axis=axis), jnp.asarray(0.0, self.dtype)
         else:
             i0 = jnp.clip(jnp.floor(s), 0, self.repeats - 2).astype(jnp.int32)
             w = s - i0
-            pair = jax.lax.dynamic_slice_in_dim(waves, i0, 2, axis=0)
+            pair = jax.lax.dynamic_slice_in_dim(waves, i0, 2, axis=axis)
         img = hrtem_image(pair, self.grid, self.energy, aberrations_from_params(p),
                           objective_aperture=self.objective_aperture, focal_spread=p["focal_spread"],
                           source_angle=p["convergence"], image_spread=p["image_spread"], mtf=self.mtf,
-                          method=self.method, n_focal=self.n_focal, precision=self.precision)
+                          method=self.method, n_focal=self.n_focal, n_tilt=self.n_tilt,
+                          tilted_exit_waves=self.method == "explicit", precision=self.precision)
         return img[0] if self.repeats == 1 else (1 - w) * img[0] + w * img[1]
 
     def _align(self, img, p):

@@ -35,11 +35,11 @@ class Problem(NamedTuple):
 
 
 def batio3_model(cells: int = 3, repeats: int = 8, sampling: float = 0.1, method: str = "envelope",
-                 n_focal: int = 8, precision: str = "float32") -> HRTEMModel:
+                 n_focal: int = 8, precision: str = "float32", n_tilt: int = 3) -> HRTEMModel:
     """Periodic BaTiO3 [001] model of cells × cells × ``repeats`` unit cells at ``sampling`` [Å]."""
     s = crystals.BaTiO3().repeat(cells, cells, repeats)
     return HRTEMModel(s, 300e3, sampling=sampling, slice_thickness=2.1, method=method, n_focal=n_focal,
-                      precision=precision)
+                      n_tilt=n_tilt, precision=precision)
 
 
 def displaced_columns(model: HRTEMModel, ti_shift=(0.08, 0.03), o_shift=(-0.03, 0.0), jitter: float = 0.01,
@@ -99,3 +99,116 @@ def errors(model: HRTEMModel, fitted: dict, truth: dict) -> dict:
         "ti_o_max": float(np.max(np.abs(d_f - d_t))),
         "ti_o_mean_error": np.abs(d_f.mean(0) - d_t.mean(0)).tolist(),
     }
+
+
+class FieldProblem(NamedTuple):
+    """A field of view of BaTiO3 [001] with a thickness gradient and a Ti–O displacement field.
+
+    Attributes:
+        field_model: periodic model of the whole field (its columns are the truth's columns).
+        roi_model: periodic model of one ROI (``roi_cells`` × ``roi_cells`` cells).
+        truth: field parameters (column positions ``xy`` with the displacement field).
+        thickness_map: (ny, nx) true thickness per pixel [Å].
+        data: noisy field image (ny, nx); clean: noise-free image.
+        start: common ROI starting parameters (reference columns, mid-range thickness).
+        cell: unit-cell side a [Å]; cells: field side in cells.
+    """
+
+    field_model: HRTEMModel
+    roi_model: HRTEMModel
+    truth: dict
+    thickness_map: np.ndarray
+    data: np.ndarray
+    clean: np.ndarray
+    start: dict
+    cell: float
+    cells: int
+
+
+def batio3_field(cells: int = 6, roi_cells: int = 2, repeats: int = 8, sampling: float = 0.25,
+                 thickness_cells=(2.5, 6.5), ti_amplitude: float = 0.08, defocus: float = 80.0, Cs: float = -1.5e5,
+                 focal_spread: float = 20.0, image_spread: float = 0.2, dose: float = 1e4, readout_noise: float = 1.0,
+                 seed: int = 0, method: str = "envelope") -> FieldProblem:
+    """A synthetic field for ROI fitting (lengths [Å], dose [e⁻/Å²]).
+
+    Ti(+apical O) columns are displaced by the periodic field
+    d(x, y) = ``ti_amplitude`` · (cos 2πx/L, sin 2πy/L) [Å] (L the field side), O and Ba columns stay
+    put, so the true Ti–O displacement of each Ti column is d at its position. The thickness rises
+    linearly along the diagonal from ``thickness_cells[0]`` to ``[1]`` unit cells. The field image
+    is built in the column approximation: one multislice of the periodic field gives the exit
+    waves at every unit-cell plane; each pixel takes the image at its own thickness (linear
+    interpolation between planes, as in :class:`HRTEMModel`). Poisson + readout noise as in
+    :func:`synthesize`.
+    """
+    fm = batio3_model(cells, repeats, sampling, method=method)
+    rm = batio3_model(roi_cells, repeats, sampling, method=method)
+    a = float(fm.lengths[0]) / cells
+    ab = Aberrations(C10=-defocus, C30=Cs)
+    truth = fm.default_params(ab, focal_spread=focal_spread, image_spread=image_spread)
+    xy = np.array(fm.column_xy, float)
+    lx, ly = fm.lengths
+    for c, sp in enumerate(fm.column_species):
+        if 22 in sp:
+            xy[c] += ti_amplitude * np.array([np.cos(2 * np.pi * xy[c, 0] / lx), np.sin(2 * np.pi * xy[c, 1] / ly)])
+    truth["xy"] = jnp.asarray(xy, fm.dtype)
+    waves = fm.exit_waves(truth)
+    planes = fm.unit_length * np.arange(1, repeats + 1)
+    stack = jax.jit(jax.vmap(lambda t: fm._align(fm._intensity(waves, {**truth, "thickness": t}), truth)))(
+        jnp.asarray(planes, fm.dtype))
+    stack = np.asarray(stack, float)
+    ny, nx = fm.gpts
+    yy, xx = np.meshgrid(np.arange(ny) / ny, np.arange(nx) / nx, indexing="ij")
+    t_cells = thickness_cells[0] + (thickness_cells[1] - thickness_cells[0]) * 0.5 * (yy + xx)
+    s = np.clip(t_cells - 1.0, 0.0, repeats - 1.0)
+    i0 = np.clip(np.floor(s).astype(int), 0, repeats - 2)
+    w = s - i0
+    rows, cols = np.indices((ny, nx))
+    clean = (1 - w) * stack[i0, rows, cols] + w * stack[i0 + 1, rows, cols]
+    data = np.asarray(synthesize(jax.random.PRNGKey(seed), jnp.asarray(np.maximum(clean, 0.0)), dose,
+                                 fm.grid.sampling, readout_noise))
+    start = rm.default_params(ab, thickness=0.5 * sum(thickness_cells) * rm.unit_length, focal_spread=focal_spread,
+                              image_spread=image_spread)
+    return FieldProblem(fm, rm, truth, t_cells * fm.unit_length, data, clean, start, a, cells)
+
+
+def fit_field(fp: FieldProblem, stride: int = 1, steps: int = 30, log_every: int = 10) -> dict:
+    """Split ``fp.data`` into overlapping ROIs, fit them in parallel (thickness + columns), stitch,
+    and compare with the truth.
+
+    Returns a dict: ``result`` (:class:`~jaxem.hrtem.roi.ROIResult`), ``stitched`` (from
+    :func:`~jaxem.hrtem.roi.stitch_columns`), per ROI ``thickness_fit`` / ``thickness_true`` (mean
+    over the ROI) [Å] and ``centres`` [Å]; per Ti column ``ti_xy``, ``d_fit``, ``d_true`` (n, 2) [Å];
+    and scalar errors ``thickness_rms_cells``, ``thickness_max_cells``, ``d_rms`` and ``d_max`` [Å],
+    ``time`` [s].
+    """
+    import time
+
+    from .displacements import polar_displacements
+    from .roi import fit_rois, split_rois, stitch_columns
+
+    t0 = time.perf_counter()
+    rm, fm = fp.roi_model, fp.field_model
+    roi_cells = int(round(rm.lengths[0] / fp.cell))
+    px = fm.gpts[0] // fp.cells
+    rois, origins = split_rois(fp.data, (px, px), roi_cells, stride)
+    tmaps, _ = split_rois(fp.thickness_map, (px, px), roi_cells, stride)
+    res = fit_rois(rm, rois, fp.start, names=("thickness", "xy"), steps=steps, log_every=log_every, origins=origins)
+    st = stitch_columns(rm, res, cell_size=(fp.cell, fp.cell))
+    lengths = fm.lengths
+    d_fit, ti_xy = polar_displacements(st["xy"], st["species"], lengths)
+    d_ref, ti_ref = polar_displacements(np.asarray(fp.truth["xy"]), fm.column_species, lengths)
+    # match each stitched Ti column to its true column (periodic nearest)
+    dd = ti_xy[:, None] - ti_ref[None]
+    dd -= np.asarray(lengths) * np.round(dd / np.asarray(lengths))
+    match = np.argmin(np.hypot(dd[..., 0], dd[..., 1]), axis=1)
+    d_true = d_ref[match]
+    t_fit = np.asarray(res.params["thickness"], float)
+    t_true = tmaps.reshape(len(tmaps), -1).mean(axis=1)
+    ok = res.ok
+    dt = (t_fit - t_true)[ok] / fm.unit_length
+    err = np.hypot(*(d_fit - d_true).T)
+    return {"result": res, "stitched": st, "thickness_fit": t_fit, "thickness_true": t_true, "centres": st["centres"],
+            "ti_xy": ti_xy, "d_fit": d_fit, "d_true": d_true,
+            "thickness_rms_cells": float(np.sqrt(np.mean(dt**2))), "thickness_max_cells": float(np.max(np.abs(dt))),
+            "d_rms": float(np.sqrt(np.mean(err**2))), "d_max": float(np.max(err)), "n_rois": len(rois),
+            "n_ok": int(ok.sum()), "time": time.perf_counter() - t0}

@@ -128,6 +128,39 @@ def chi(aberrations: Aberrations, alpha, phi, wavelength):
     return (2 * jnp.pi / wavelength) * out
 
 
+def chi_cartesian(aberrations: Aberrations, alpha_y, alpha_x, wavelength):
+    """χ [rad] as a polynomial in the Cartesian angle components (``alpha_y``, ``alpha_x``) [rad].
+
+    The same function as :func:`chi`, written with ω = α_x + iα_y as
+    α^{n+1} cos(m(φ − φ_nm)) = (α²)^{(n+1−m)/2} · Re[ω^m e^{−imφ_nm}] (n + 1 − m is even for every
+    Krivanek coefficient). No arctan2 or square root appears, so gradients with respect to the
+    angles are finite everywhere, including at α = 0 (needed when the angles themselves depend on a
+    fitted parameter, e.g. beam tilts scaled by the convergence semi-angle).
+    """
+    alpha_y, alpha_x = jnp.asarray(alpha_y), jnp.asarray(alpha_x)
+    dtype = jnp.result_type(alpha_y, alpha_x)
+    if not jnp.issubdtype(dtype, jnp.floating):
+        dtype = jnp.float32
+    ay, ax = alpha_y.astype(dtype), alpha_x.astype(dtype)
+    a2 = ax * ax + ay * ay
+    # Re/Im of ω^m by the recursion ω^{m+1} = ω^m · ω (real arithmetic, no complex dtype needed)
+    re, im = [jnp.ones_like(a2)], [jnp.zeros_like(a2)]
+    for _ in range(6):
+        re.append(re[-1] * ax - im[-1] * ay)
+        im.append(re[-2] * ay + im[-1] * ax)
+    out = jnp.zeros(a2.shape, dtype)
+    for n, m in ABERRATION_ORDERS:
+        c, phi_nm = aberrations.coefficient(n, m)
+        radial = a2 ** ((n + 1 - m) // 2)
+        if m:
+            p = m * jnp.asarray(phi_nm, dtype)
+            ang = re[m] * jnp.cos(p) + im[m] * jnp.sin(p)
+        else:
+            ang = 1.0
+        out = out + jnp.asarray(c, dtype) * radial * ang / (n + 1)
+    return (2 * jnp.pi / wavelength) * out
+
+
 def polar_frequencies(ky, kx, wavelength):
     """(α [rad], φ [rad]) on the reciprocal grid spanned by ``ky``, ``kx`` [1/Å] (1D arrays)."""
     kyy, kxx = ky[:, None], kx[None, :]

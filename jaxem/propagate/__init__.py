@@ -1,6 +1,7 @@
 """Wave propagation: waves, multislice (lax.scan over slices), batching, ensembles, detection helpers."""
 from .waves import Waves, plane_wave, waves_from_array
-from .multislice import fresnel_propagator, multislice, multislice_array, transmission_functions
+from .multislice import (fresnel_propagator, multislice, multislice_array, multislice_tilts, tilted_propagator,
+                         transmission_functions)
 from .ensembles import (EnsembleWaves, einstein_positions, ensemble_mean, frozen_phonon_multislice,
                         member_transmissions)
 from .detect import diffraction_pattern, diffraction_patterns_array, intensity
@@ -8,7 +9,8 @@ from .profiles import azimuthal_profile, bragg_intensities, bragg_mask, radial_p
 
 __all__ = [
     "Waves", "plane_wave", "waves_from_array",
-    "fresnel_propagator", "multislice", "multislice_array", "transmission_functions",
+    "fresnel_propagator", "multislice", "multislice_array", "multislice_tilts", "tilted_propagator",
+    "transmission_functions",
     "EnsembleWaves", "einstein_positions", "ensemble_mean", "frozen_phonon_multislice", "member_transmissions",
     "diffraction_pattern", "diffraction_patterns_array", "intensity",
     "azimuthal_profile", "bragg_intensities", "bragg_mask", "radial_profile", "scattering_angles",

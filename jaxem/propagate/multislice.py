@@ -10,6 +10,13 @@ distinct slices of a periodic crystal are computed once and indexed by the slice
 
 Exit planes (thickness series) are recorded inside the same scan. Batches of waves run through
 ``vmap`` in chunks (``lax.map``) whose size comes from the memory budget.
+
+Tilt: the wave is carried in the frame that follows the beam (the carrier exp(2πi K·r),
+K = tan θ/λ, factored out), so a unit plane wave stays 1 at the entrance surface and the Fresnel
+propagator picks up the cross term of exp(−iπλΔz|k + K|²), i.e. exp(−2πiΔz k·tan θ). Imaging a
+tilted exit wave therefore evaluates the lens at k + K (``jaxem.optics.imaging``, ``"explicit"``).
+:func:`multislice_tilts` runs a tilt series whose tilts are traced arrays (differentiable, e.g.
+θ_s·u_j for the nodes u_j of a convergence average).
 """
 from __future__ import annotations
 
@@ -20,7 +27,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .. import physics
-from ..accel import batch_size
+from ..accel import batch_size, complex_dtype, resolve_precision
 from ..grid import Grid
 from ..potential import PotentialSlices
 from .waves import Waves
@@ -37,6 +44,19 @@ def fresnel_propagator(grid: Grid, energy: float, thickness: float, tilt=(0.0, 0
     ty, tx = (np.tan(t * 1e-3) for t in tilt)
     phase = phase - 2 * jnp.pi * thickness * (kx[None, :] * tx + ky[:, None] * ty)
     return (jnp.exp(1j * phase) * grid.antialias_aperture(rdtype)).astype(dtype)
+
+
+def tilted_propagator(grid: Grid, energy: float, thickness: float, tilt, dtype=jnp.complex64):
+    """Propagator(s) P(k) for traced tilts ``tilt`` (…, 2) (y, x) [mrad] (traceable, differentiable in tilt).
+
+    Equals :func:`fresnel_propagator` with the same tilt; returns (…, ny, nx).
+    """
+    rdtype = jnp.float64 if dtype == jnp.complex128 else jnp.float32
+    base = fresnel_propagator(grid, energy, thickness, (0.0, 0.0), dtype)
+    ky, kx = grid.frequencies(rdtype)
+    t = jnp.tan(jnp.asarray(tilt, rdtype) * 1e-3)
+    phase = -2 * jnp.pi * thickness * (ky[:, None] * t[..., 0, None, None] + kx[None, :] * t[..., 1, None, None])
+    return (base * jnp.exp(1j * phase)).astype(dtype)
 
 
 @partial(jax.jit, static_argnames=("grid", "dtype"))
@@ -155,3 +175,54 @@ def multislice(waves: Waves, potential: PotentialSlices, exit_planes=None, check
         out = _multislice_batched(flat, trans, seq, prop, exits, checkpoint, int(bs))
     out = out.reshape(batch_shape + out.shape[1:])
     return waves.replace(array=out)
+
+
+@partial(jax.jit, static_argnames=("grid", "energy", "thickness", "exit_slices", "checkpoint", "batch", "dtype"))
+def _tilt_series(tilts, pot_array, sequence, *, grid, energy, thickness, exit_slices, checkpoint, batch, dtype):
+    trans = transmission_functions(pot_array, physics.interaction_constant(energy), grid, dtype)
+    psi0 = jnp.ones(grid.gpts, dtype)
+
+    def one(tilt):
+        prop = tilted_propagator(grid, energy, thickness, tilt, dtype)
+        return multislice_array(psi0, trans, sequence, prop, exit_slices=exit_slices, checkpoint=checkpoint)
+
+    return jax.lax.map(one, tilts, batch_size=batch)
+
+
+def multislice_tilts(potential: PotentialSlices, energy: float, tilts, exit_planes=None, checkpoint: bool = False,
+                     precision=None, memory_budget=None):
+    """Exit waves of unit plane waves incident at each of ``tilts`` (T, 2) (y, x) [mrad].
+
+    The tilts may be traced (inside ``jit``/``grad``): the propagator is built per tilt
+    (:func:`tilted_propagator`), so gradients flow into the tilt angles. Tilts run under ``vmap``
+    in chunks (``lax.map``) sized by the memory budget. For each tilt the result equals
+    ``multislice(plane_wave(grid, energy, tilt), potential, exit_planes).array``.
+
+    Args:
+        potential: :class:`~jaxem.potential.PotentialSlices`.
+        energy: beam energy [eV].
+        tilts: (T, 2) beam tilts (y, x) [mrad].
+        exit_planes: as in :func:`multislice`.
+        checkpoint: rematerialise slices in reverse-mode AD.
+        precision: ``"float32"`` (default) or ``"float64"``.
+        memory_budget: bytes for batching tilts (default from :mod:`jaxem.accel`).
+    Returns:
+        complex array (T, [n_exit,] ny, nx) (frame following each tilted beam).
+    """
+    if not isinstance(potential, PotentialSlices):
+        raise TypeError(f"potential must be PotentialSlices, got {type(potential).__name__}")
+    physics.wavelength(energy)  # validates
+    if potential.energy is not None and not np.isclose(potential.energy, energy, rtol=1e-9):
+        raise ValueError(f"potential was built for {potential.energy} eV but energy is {energy} eV")
+    if jnp.ndim(tilts) != 2 or jnp.shape(tilts)[1] != 2:
+        raise ValueError(f"tilts must have shape (T, 2) (y, x) [mrad], got {jnp.shape(tilts)}")
+    if not isinstance(tilts, jax.core.Tracer) and not np.all(np.isfinite(np.asarray(tilts))):
+        raise ValueError("tilts must be finite [mrad]")
+    dtype = complex_dtype(resolve_precision(precision))
+    exits = _exit_slices(exit_planes, potential.n_slices)
+    n_out = 1 if exits is None else len(exits)
+    ny, nx = potential.grid.gpts
+    bs = batch_size(ny * nx * jnp.dtype(dtype).itemsize * (6 + n_out), int(jnp.shape(tilts)[0]), memory_budget)
+    return _tilt_series(jnp.asarray(tilts), potential.array, jnp.asarray(potential.sequence, jnp.int32),
+                        grid=potential.grid, energy=float(energy), thickness=float(potential.slice_thickness),
+                        exit_slices=exits, checkpoint=bool(checkpoint), batch=int(bs), dtype=dtype)

@@ -129,3 +129,42 @@ def test_bad_input(small):
         HRTEMModel(crystals.BaTiO3(), 300e3, sampling=-0.1)
     with pytest.raises(ValueError, match="outside its bounds"):
         m.default_bounds(p, ["defocus"]).check({**p, "defocus": 5000.0})
+
+
+def _tiny(method, **kw):
+    s = crystals.BaTiO3().repeat(1, 1, 3)
+    return HRTEMModel(s, 300e3, sampling=0.4, slice_thickness=2.1, method=method, precision="float64", **kw)
+
+
+def test_explicit_model_limits():
+    """``method="explicit"``: zero convergence is the focal average exactly; a small convergence
+    approaches the quasi-coherent convergence envelope of ``"focal_average"``; a large one departs."""
+    ex = _tiny("explicit", n_focal=4, n_tilt=3)
+    fa = _tiny("focal_average", n_focal=4)
+    p = ex.default_params(Aberrations(C10=-60.0, C30=-1.5e5), thickness=2.4 * ex.unit_length, focal_spread=20.0)
+    np.testing.assert_allclose(ex.render(p), fa.render(p), atol=1e-12)
+    diffs = []
+    for conv in (0.05, 0.8):
+        q = {**p, "convergence": jnp.float64(conv)}
+        a, b = np.asarray(ex.render(q)), np.asarray(fa.render(q))
+        diffs.append(np.linalg.norm(a - b) / np.linalg.norm(a - a.mean()))
+    print("explicit vs focal_average+convergence envelope, 0.05 and 0.8 mrad:", diffs)
+    assert diffs[0] < 1e-3 < diffs[1]
+    # the linear model keeps only the interference with the central beam: exact at the vacuum,
+    # first order otherwise
+    lin = _tiny("linear")
+    assert np.all(np.isfinite(np.asarray(lin.render(p))))
+
+
+def test_explicit_model_check_grads_float64():
+    m = _tiny("explicit", n_focal=2, n_tilt=2)
+    p = m.default_params(Aberrations(C10=-60.0, C30=-1.5e5), thickness=2.3 * m.unit_length, focal_spread=20.0,
+                         convergence=0.4)
+    target = m.render({**p, "defocus": jnp.float64(50.0)}) * 1.01
+
+    def loss(free):
+        return jnp.mean((m._render_impl({**p, **free}) - target) ** 2)
+
+    names = ["defocus", "convergence", "focal_spread", "thickness", "xy"]
+    check_grads(jax.jit(loss), ({n: p[n] for n in names},), order=1, modes=["rev"], eps=1e-5, atol=1e-6,
+                rtol=2e-3)

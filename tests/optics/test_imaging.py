@@ -30,7 +30,7 @@ def _chi_np(ky, kx, defocus, cs, c12=0.0, phi12=0.0):
     return np.pi * LAM * k2 * (0.5 * cs * LAM**2 * k2 - defocus + c12 * np.cos(2 * (np.arctan2(ky, kx) - phi12)))
 
 
-@pytest.mark.parametrize("method", ["coherent", "envelope", "focal_average"])
+@pytest.mark.parametrize("method", ["coherent", "envelope", "focal_average", "linear", "explicit"])
 @pytest.mark.parametrize("dtype", [jnp.complex64, jnp.complex128])
 def test_vacuum_gives_exactly_one(method, dtype):
     g = Grid((48, 40), (0.1, 0.13))
@@ -123,7 +123,7 @@ def test_envelope_equals_focal_average_to_first_order(rng):
     assert 0.4 < diffs[1] / diffs[0] < 0.6 and 0.4 < diffs[2] / diffs[1] < 0.6
 
 
-@given(st.sampled_from(["coherent", "envelope", "focal_average"]), st.floats(-500.0, 500.0),
+@given(st.sampled_from(["coherent", "envelope", "focal_average", "explicit"]), st.floats(-500.0, 500.0),
        st.floats(0.0, 60.0), st.floats(0.0, 0.5), st.sampled_from([None, 0.25, (0.3, 0.5)]), st.integers(0, 2**31))
 def test_image_non_negative(method, defocus, spread, theta, image_spread, seed):
     r = np.random.default_rng(seed)
