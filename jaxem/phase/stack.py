@@ -99,19 +99,22 @@ def bright_field_stack(ds: Dataset4D, threshold: float = 1e-3, edge=None, precis
     flat = idx[:, 0] * nx + idx[:, 1]
     arr = ds.array
     sy, sx = ds.scan_shape
+    np_dt = np.dtype(dt)
     if ds.is_lazy:
         import dask
         import dask.array as da
 
         a = arr.reshape(sy, sx, ny * nx)
-        vbf, total = dask.compute(da.take(a, flat, axis=2), a.sum(axis=2).mean())
+        vbf, total = dask.compute(da.take(a, flat, axis=2).astype(np_dt), a.sum(axis=2, dtype=np.float64).mean())
     else:
         a = np.asarray(arr).reshape(sy, sx, ny * nx)
-        vbf, total = a[:, :, flat], a.sum(axis=2).mean()
+        vbf, total = a[:, :, flat].astype(np_dt), a.sum(axis=2, dtype=np.float64).mean()
     total = float(total)
     if not np.isfinite(total) or total <= 0:
         raise ValueError(f"mean pattern intensity must be finite and > 0, got {total}")
-    vbf = jnp.asarray(np.moveaxis(np.asarray(vbf, np.float64) / total, 2, 0), dt)
+    # fancy indexing made a fresh array: normalise in place, one transposed copy (memory ≈ 2× the stack)
+    vbf /= np_dt.type(total)
+    vbf = jnp.asarray(np.ascontiguousarray(np.moveaxis(vbf, 2, 0)))
     k_det = jnp.asarray(np.stack([(idx[:, 0] - ds.center[0]) * ds.detector_sampling[0],
                                   (idx[:, 1] - ds.center[1]) * ds.detector_sampling[1]], -1), dt)
     return BFStack(vbf, k_det, jnp.asarray(idx), ds.scan_sampling, ds.wavelength, cutoff, edge,
