@@ -108,11 +108,12 @@ def bright_field_stack(ds: Dataset4D, threshold: float = 1e-3, edge=None, precis
         vbf, total = dask.compute(da.take(a, flat, axis=2).astype(np_dt), a.sum(axis=2, dtype=np.float64).mean())
     else:
         a = np.asarray(arr).reshape(sy, sx, ny * nx)
-        vbf, total = a[:, :, flat].astype(np_dt), a.sum(axis=2, dtype=np.float64).mean()
+        vbf, total = np.take(a, flat, axis=2), a.sum(axis=2, dtype=np.float64).mean()  # take: fresh array
+        vbf = vbf if vbf.dtype == np_dt else vbf.astype(np_dt)
     total = float(total)
     if not np.isfinite(total) or total <= 0:
         raise ValueError(f"mean pattern intensity must be finite and > 0, got {total}")
-    # fancy indexing made a fresh array: normalise in place, one transposed copy (memory ≈ 2× the stack)
+    # vbf is a fresh array: normalise in place, one transposed copy (memory ≈ 2× the stack)
     vbf /= np_dt.type(total)
     vbf = jnp.asarray(np.ascontiguousarray(np.moveaxis(vbf, 2, 0)))
     k_det = jnp.asarray(np.stack([(idx[:, 0] - ds.center[0]) * ds.detector_sampling[0],
