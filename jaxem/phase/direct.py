@@ -69,10 +69,12 @@ def _batches(n, per_item, budget):
 
 @partial(jax.jit, static_argnames=("method", "upsampling", "b", "nb", "wavelength", "cutoff", "edge",
                                    "transpose", "scan_sampling", "round_shifts", "orders"))
-def _kernel_sum(G, k_det, ab, rotation, *, method, upsampling, b, nb, wavelength, cutoff, edge,
+def _kernel_sum(V, k_det, ab, rotation, *, method, upsampling, b, nb, wavelength, cutoff, edge,
                 transpose, scan_sampling, round_shifts=False, orders=None):
+    """Σ_k kernel(q, k)·G(q, k) over the vBF stack ``V`` (n, Sy, Sx); G = FFT of each mean-removed vBF
+    image, computed batch by batch (only the real stack and one batch of G are in memory)."""
     rdt = k_det.dtype
-    n, sy, sx = G.shape
+    n, sy, sx = V.shape
     u = upsampling
     qy, qx = fine_frequencies((sy, sx), scan_sampling, u, rdt)
     kyr, kxr = geometry.rotate_frequencies(k_det[:, 0], k_det[:, 1], rotation, transpose)
@@ -81,9 +83,10 @@ def _kernel_sum(G, k_det, ab, rotation, *, method, upsampling, b, nb, wavelength
 
     def body(acc, j):
         # batch j covers pixels [j·b, (j+1)·b); the last one is moved back to end at n and the pixels
-        # that the previous batch already summed get weight 0 (no padded copy of G)
+        # that the previous batch already summed get weight 0 (no padded copy of the stack)
         start = jnp.minimum(j * b, n - b)
-        g = jax.lax.dynamic_slice_in_dim(G, start, b)
+        v = jax.lax.dynamic_slice_in_dim(V, start, b)
+        g = jnp.fft.fft2(v - jnp.mean(v, axis=(1, 2), keepdims=True))
         kk = jax.lax.dynamic_slice_in_dim(k, start, b)
         ww = (start + jnp.arange(b) >= j * b).astype(rdt)
         g = jnp.tile(g, (1, u, u)) * ww[:, None, None]
@@ -134,11 +137,10 @@ def reconstruct_spectrum(stack: BFStack, method: str = "ssb", aberrations: Aberr
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
     u = _check_upsampling(upsampling, stack)
     ab = aberrations if aberrations is not None else Aberrations()
-    G = stack.spectrum()
-    n, sy, sx = G.shape
-    per = (u * u * sy * sx) * G.dtype.itemsize * (3 if method == "parallax" else 10)
+    n, sy, sx = stack.vbf.shape
+    per = (u * u * sy * sx) * 2 * stack.vbf.dtype.itemsize * (3 if method == "parallax" else 10)
     b, nb = _batches(n, per, budget)
-    return _kernel_sum(G, stack.k_det, ab, jnp.asarray(rotation, stack.k_det.dtype), method=method,
+    return _kernel_sum(stack.vbf, stack.k_det, ab, jnp.asarray(rotation, stack.k_det.dtype), method=method,
                        upsampling=u, b=b, nb=nb, wavelength=stack.wavelength, cutoff=stack.cutoff,
                        edge=stack.edge, transpose=stack.transpose, scan_sampling=stack.scan_sampling,
                        round_shifts=round_shifts, orders=geometry.active_orders(ab))
