@@ -15,7 +15,7 @@ Default run (about 5 min on 2 CPU cores):
   default) is written chunk by chunk to a zarr store on disk (never held whole), then processed
   lazily in fresh processes with ``JAXEM_MEMORY_BUDGET=256M``: streaming parallax through Dask block
   by block, and SSB from the lazily extracted bright-field stack. Each worker reports its time and
-  peak RSS (``ru_maxrss``); the results are checked against the in-memory reconstruction of one tile.
+  peak RSS (VmHWM); the results are checked against the in-memory reconstruction of one tile.
 
 ``--tiles 3`` (9 GiB) or more scales the lazy case up; ``--no-big`` skips it; ``--tmp DIR`` chooses
 where the temporary store goes (removed afterwards). Prints a table and writes
@@ -46,7 +46,15 @@ LAZY_BUDGET = "256M"
 
 
 def _rss_peak() -> int:
-    """Peak resident set size of this process [bytes]."""
+    """Peak resident set size of this process image [bytes]: VmHWM (reset by exec, unlike
+    ``ru_maxrss``, which a worker would inherit from the large parent process)."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
