@@ -88,8 +88,10 @@ def wdd(ds: Dataset4D, aberrations: Aberrations | None = None, rotation=None, ep
         edge=None, budget=None, return_complex: bool = False, precision=None):
     """WDD reconstruction of a calibrated dataset: phase [rad] (Sy, Sx) (or the complex object).
 
-    The whole 4D array is used (all detector pixels at every scan frequency); a lazy dataset is read
-    into memory once. Working memory ≈ data + half its complex spectrum.
+    All detector pixels are used at every scan frequency. In memory the working set is the data plus
+    half its complex spectrum; a lazy (Dask/zarr) dataset is transformed in detector-row blocks sized
+    by the memory budget and only the needed half-spectrum rows are kept (≈ 0.5–1× the float32
+    data; a dataset much larger than memory would need an on-disk transpose, which is not done).
 
     Args:
         ds: dataset with energy, semiangle, center, detector_sampling (and rotation/transpose).
@@ -108,15 +110,19 @@ def wdd(ds: Dataset4D, aberrations: Aberrations | None = None, rotation=None, ep
     f64 = precision == "float64" or (precision is None and np.dtype(ds.array.dtype) == np.float64)
     rdt = jnp.float64 if f64 else jnp.float32
     edge = float(np.mean(ds.detector_sampling)) if edge is None else float(edge)
-    arr = ds.array.compute() if ds.is_lazy else ds.array
     sy, sx, ny, nx = ds.shape
-    Gh = _half_spectrum(jnp.asarray(arr, rdt))
     ky, kx = geometry.detector_frequencies((ny, nx), ds.center, ds.detector_sampling, rot, ds.transpose, rdt)
     # ψ̂*(K)ψ̂(K − q) ≠ 0 needs |K|, |K − q| < cutoff + edge/2; margin for rounding of the frequencies
     qmax = 2 * ds.probe_cutoff + edge + 1e-6 * ds.probe_cutoff
     half, qs, full, neg = half_plane_frequencies((sy, sx), ds.scan_sampling, qmax)
+    if ds.is_lazy:
+        Gh = _lazy_half_spectrum(ds.array, half, rdt, budget)
+        rows = jnp.arange(half.size)
+    else:
+        Gh = _half_spectrum(jnp.asarray(ds.array, rdt))
+        rows = jnp.asarray(half)
     b = phase_batch_size(12 * ny * nx * np.dtype(Gh.dtype).itemsize, half.size, budget)
-    o_p, o_m = _wdd_pairs(Gh, jnp.asarray(half), jnp.asarray(qs, rdt), ky, kx, ab, jnp.asarray(epsilon, rdt),
+    o_p, o_m = _wdd_pairs(Gh, rows, jnp.asarray(qs, rdt), ky, kx, ab, jnp.asarray(epsilon, rdt),
                           b=b, wavelength=ds.wavelength, cutoff=ds.probe_cutoff, edge=edge,
                           orders=geometry.active_orders(ab))
     O = jnp.zeros((sy * sx,), o_p.dtype).at[neg].set(o_m).at[full].set(o_p).reshape(sy, sx)
@@ -125,6 +131,26 @@ def wdd(ds: Dataset4D, aberrations: Aberrations | None = None, rotation=None, ep
         return obj
     ph = jnp.angle(obj)
     return ph - jnp.mean(ph)
+
+
+def _lazy_half_spectrum(arr, half, rdt, budget=None):
+    """The rows ``half`` of :func:`_half_spectrum` for a lazy (Dask) array, detector rows block by
+    block: memory holds one block of the data and the selected half spectrum (≈ 0.5–1× the float32
+    data, instead of the data plus its spectrum). Each block reads the scan once (the chunks hold
+    whole patterns), so the store is read ⌈ny / rows per block⌉ times."""
+    from ..accel import memory_budget
+
+    sy, sx, ny, nx = arr.shape
+    itemsize = np.dtype(rdt).itemsize
+    per_row = sy * sx * nx * itemsize * 3  # real block + its complex half spectrum
+    rows = int(max(1, min(ny, memory_budget(budget) // per_row)))
+    cdt = np.complex128 if itemsize == 8 else np.complex64
+    out = np.empty((half.size, ny, nx), cdt)
+    sel = jnp.asarray(half)
+    for r0 in range(0, ny, rows):  # I/O loop over detector-row blocks (a handful), not a hot path
+        block = jnp.asarray(np.asarray(arr[:, :, r0:r0 + rows].compute(), np.dtype(rdt)))
+        out[:, r0:r0 + rows] = np.asarray(_half_spectrum(block)[sel])
+    return jnp.asarray(out)
 
 
 @jax.jit

@@ -68,3 +68,15 @@ def test_wdd_equals_direct_evaluation():
     obj = np.asarray(run_wdd(ds, epsilon=1e-2, return_complex=True))
     assert np.max(np.abs(obj - ref)) < 1e-8
     assert np.std(np.angle(ref)) > 1e-4  # a non-trivial object
+
+
+def test_wdd_lazy_blocks_equal_in_memory(wpo_defocus):
+    # a Dask array is transformed in detector-row blocks (budget forces 5 blocks of 10 rows, the last 8)
+    import dask.array as da
+
+    ds, _ = wpo_defocus
+    lazy = ds.replace(array=da.from_array(np.asarray(ds.array), chunks=(12, 48, 48, 48)))
+    budget = 48 * 48 * 48 * 8 * 3 * 10
+    a = np.asarray(run_wdd(ds, epsilon=1e-2, return_complex=True))
+    b = np.asarray(run_wdd(lazy, epsilon=1e-2, return_complex=True, budget=budget))
+    assert np.max(np.abs(a - b)) < 1e-10
