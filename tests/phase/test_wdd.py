@@ -46,14 +46,11 @@ def _reference_wdd(ds, epsilon):
     pk = psi(0.0, 0.0)
     norm = np.sum(np.abs(pk) ** 2)
     eps = epsilon * np.abs(np.fft.ifft2(np.conj(pk) * pk / norm)[0, 0]) ** 2
-    qy = np.fft.fftfreq(sy, ds.scan_sampling[0])
-    qx = np.fft.fftfreq(sx, ds.scan_sampling[1])
-    O = np.zeros((sy, sx), complex)
-    for i in range(sy):
-        for j in range(sx):
-            h = np.fft.ifft2(G[i, j])
-            w = np.fft.ifft2(np.conj(pk) * psi(qy[i], qx[j]) / norm)
-            O[i, j] = np.sum(np.conj(w) * h / (np.abs(w) ** 2 + eps))
+    qy = np.fft.fftfreq(sy, ds.scan_sampling[0])[:, None, None, None]
+    qx = np.fft.fftfreq(sx, ds.scan_sampling[1])[None, :, None, None]
+    h = np.fft.ifft2(G)  # every scan frequency, all at once
+    w = np.fft.ifft2(np.conj(pk) * psi(qy, qx) / norm)
+    O = np.sum(np.conj(w) * h / (np.abs(w) ** 2 + eps), axis=(2, 3))
     return np.fft.ifft2(O / O[0, 0]) * (sy * sx)
 
 
