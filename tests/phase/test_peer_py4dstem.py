@@ -14,7 +14,6 @@ from jaxem.phase.wdd import wdd
 
 py4dstem = pytest.importorskip("py4DSTEM")
 
-from .conftest import AB_DEFOCUS  # noqa: E402
 from .forward import make_dataset  # noqa: E402
 from .py4dstem_peer import bf_mask, py4d_parallax  # noqa: E402
 from .py4dstem_peer import py4d_run as _py4d  # noqa: E402
@@ -46,7 +45,7 @@ def test_obf_and_wdd_match_py4dstem(data):
 def subsampled():
     """48×48 scan at 0.5 Å (step 2: upsampling up to the bright-field limit u ≈ 2 adds signal) ×
     64×64 detector, C10 = 150 Å; bright-field pixels where the aperture is flat (see py4dstem_peer)."""
-    ds, _ = make_dataset(96, sigma=0.002, step=2, crop=64, aberrations=AB_DEFOCUS)
+    ds, _ = make_dataset(96, sigma=0.002, step=2, crop=64, aberrations=Aberrations.create(C10=150.0))
     st = bright_field_stack(ds, precision="float64", threshold=0.9)
     return ds, st, bf_mask(st, ds.detector_shape)
 
