@@ -12,6 +12,7 @@ are read, chunk by chunk, so data larger than memory is reduced to N_bf × N_sca
 """
 from __future__ import annotations
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 from flax import struct
@@ -119,7 +120,7 @@ def bright_field_stack(ds: Dataset4D, threshold: float = 1e-3, edge=None, precis
     if not np.isfinite(total) or total <= 0:
         raise ValueError(f"mean pattern intensity must be finite and > 0, got {total}")
     vbf /= np_dt.type(total)  # vbf is a fresh array: normalise in place
-    vbf = jnp.asarray(vbf)
+    vbf = jax.device_put(vbf)  # (jnp.asarray of a large host array peaks at ~3× its size)
     k_det = jnp.asarray(np.stack([(idx[:, 0] - ds.center[0]) * ds.detector_sampling[0],
                                   (idx[:, 1] - ds.center[1]) * ds.detector_sampling[1]], -1), dt)
     return BFStack(vbf, k_det, jnp.asarray(idx), ds.scan_sampling, ds.wavelength, cutoff, edge,
