@@ -67,33 +67,28 @@ def _batches(n, per_item, budget):
     return b, nb
 
 
-def _pad(x, total, axis=0):
-    pad = total - x.shape[axis]
-    if pad == 0:
-        return x
-    widths = [(0, 0)] * x.ndim
-    widths[axis] = (0, pad)
-    return jnp.pad(x, widths)
-
-
 @partial(jax.jit, static_argnames=("method", "upsampling", "b", "nb", "wavelength", "cutoff", "edge",
                                    "transpose", "scan_sampling", "round_shifts", "orders"))
-def _kernel_sum(G, k_det, ab, rotation, *, method, upsampling, b, nb, wavelength, cutoff, edge,
+def _kernel_sum(V, k_det, ab, rotation, *, method, upsampling, b, nb, wavelength, cutoff, edge,
                 transpose, scan_sampling, round_shifts=False, orders=None):
+    """Σ_k kernel(q, k)·G(q, k) over the vBF stack ``V`` (n, Sy, Sx); G = FFT of each mean-removed vBF
+    image, computed batch by batch (only the real stack and one batch of G are in memory)."""
     rdt = k_det.dtype
-    n, sy, sx = G.shape
+    n, sy, sx = V.shape
     u = upsampling
     qy, qx = fine_frequencies((sy, sx), scan_sampling, u, rdt)
     kyr, kxr = geometry.rotate_frequencies(k_det[:, 0], k_det[:, 1], rotation, transpose)
     k = jnp.stack([kyr, kxr], -1)
     norm = jnp.sum(geometry.aperture(jnp.sqrt(jnp.sum(k_det**2, -1)), cutoff, edge) ** 2)
-    w = _pad(jnp.ones((n,), rdt), b * nb)
-    Gp = _pad(G, b * nb).reshape(nb, b, sy, sx)
-    kp = _pad(k, b * nb).reshape(nb, b, 2)
-    wp = w.reshape(nb, b)
 
-    def body(acc, xs):
-        g, kk, ww = xs
+    def body(acc, j):
+        # batch j covers pixels [j·b, (j+1)·b); the last one is moved back to end at n and the pixels
+        # that the previous batch already summed get weight 0 (no padded copy of the stack)
+        start = jnp.minimum(j * b, n - b)
+        v = jax.lax.dynamic_slice_in_dim(V, start, b)
+        g = jnp.fft.fft2(v - jnp.mean(v, axis=(1, 2), keepdims=True))
+        kk = jax.lax.dynamic_slice_in_dim(k, start, b)
+        ww = (start + jnp.arange(b) >= j * b).astype(rdt)
         g = jnp.tile(g, (1, u, u)) * ww[:, None, None]
         if method == "parallax":
             s = geometry.chi_gradient(ab, kk[:, 0], kk[:, 1], wavelength) / (2 * jnp.pi)
@@ -117,7 +112,7 @@ def _kernel_sum(G, k_det, ab, rotation, *, method, upsampling, b, nb, wavelength
 
     cdt = jnp.complex128 if rdt == jnp.float64 else jnp.complex64
     acc0 = (jnp.zeros((u * sy, u * sx), cdt), jnp.zeros((u * sy, u * sx), rdt))
-    (num, den), _ = jax.lax.scan(body, acc0, (Gp, kp, wp))
+    (num, den), _ = jax.lax.scan(body, acc0, jnp.arange(nb))
     if method == "obf":
         ok = den > 1e-12
         num = jnp.where(ok, num / jnp.sqrt(jnp.where(ok, den, 1.0)), 0.0)
@@ -142,11 +137,10 @@ def reconstruct_spectrum(stack: BFStack, method: str = "ssb", aberrations: Aberr
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
     u = _check_upsampling(upsampling, stack)
     ab = aberrations if aberrations is not None else Aberrations()
-    G = stack.spectrum()
-    n, sy, sx = G.shape
-    per = (u * u * sy * sx) * G.dtype.itemsize * (3 if method == "parallax" else 10)
+    n, sy, sx = stack.vbf.shape
+    per = (u * u * sy * sx) * 2 * stack.vbf.dtype.itemsize * (3 if method == "parallax" else 10)
     b, nb = _batches(n, per, budget)
-    return _kernel_sum(G, stack.k_det, ab, jnp.asarray(rotation, stack.k_det.dtype), method=method,
+    return _kernel_sum(stack.vbf, stack.k_det, ab, jnp.asarray(rotation, stack.k_det.dtype), method=method,
                        upsampling=u, b=b, nb=nb, wavelength=stack.wavelength, cutoff=stack.cutoff,
                        edge=stack.edge, transpose=stack.transpose, scan_sampling=stack.scan_sampling,
                        round_shifts=round_shifts, orders=geometry.active_orders(ab))

@@ -12,6 +12,7 @@ are read, chunk by chunk, so data larger than memory is reduced to N_bf × N_sca
 """
 from __future__ import annotations
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 from flax import struct
@@ -99,19 +100,27 @@ def bright_field_stack(ds: Dataset4D, threshold: float = 1e-3, edge=None, precis
     flat = idx[:, 0] * nx + idx[:, 1]
     arr = ds.array
     sy, sx = ds.scan_shape
+    np_dt = np.dtype(dt)
     if ds.is_lazy:
         import dask
         import dask.array as da
 
+        # each chunk's bright-field pixels are transposed and stored straight into the result (no
+        # concatenated copy of the stack)
         a = arr.reshape(sy, sx, ny * nx)
-        vbf, total = dask.compute(da.take(a, flat, axis=2), a.sum(axis=2).mean())
+        vbf = np.empty((flat.size, sy, sx), np_dt)
+        stored = da.store(da.take(a, flat, axis=2).astype(np_dt).transpose(2, 0, 1), vbf, lock=False,
+                          compute=False)
+        _, total = dask.compute(stored, a.sum(axis=2, dtype=np.float64).mean())  # one pass over the chunks
     else:
         a = np.asarray(arr).reshape(sy, sx, ny * nx)
-        vbf, total = a[:, :, flat], a.sum(axis=2).mean()
+        vbf, total = np.take(a, flat, axis=2), a.sum(axis=2, dtype=np.float64).mean()  # take: fresh array
+        vbf = np.ascontiguousarray(np.moveaxis(vbf, 2, 0), np_dt)
     total = float(total)
     if not np.isfinite(total) or total <= 0:
         raise ValueError(f"mean pattern intensity must be finite and > 0, got {total}")
-    vbf = jnp.asarray(np.moveaxis(np.asarray(vbf, np.float64) / total, 2, 0), dt)
+    vbf /= np_dt.type(total)  # vbf is a fresh array: normalise in place
+    vbf = jax.device_put(vbf)  # (jnp.asarray of a large host array peaks at ~3× its size)
     k_det = jnp.asarray(np.stack([(idx[:, 0] - ds.center[0]) * ds.detector_sampling[0],
                                   (idx[:, 1] - ds.center[1]) * ds.detector_sampling[1]], -1), dt)
     return BFStack(vbf, k_det, jnp.asarray(idx), ds.scan_sampling, ds.wavelength, cutoff, edge,

@@ -1,7 +1,7 @@
 """Wigner-distribution deconvolution (WDD) with a Wiener (ε) regulariser.
 
-With G(q, K) the 4D data Fourier-transformed over the scan (full detector, normalised by the mean
-pattern intensity), its inverse transform over the detector factorises (Rodenburg & Bates, Phil.
+With G(q, K) the 4D data Fourier-transformed over the scan (full detector; its scale cancels in
+O/O(0), so it is not normalised), its inverse transform over the detector factorises (Rodenburg & Bates, Phil.
 Trans. R. Soc. A 339 (1992) 521):
 
     H(ρ, q) = IFFT_K[G(q, K)](ρ) = W(ρ, q) · D(ρ, q),   W(ρ, q) = IFFT_K[ψ̂*(K) ψ̂(K − q)](ρ),
@@ -9,8 +9,19 @@ Trans. R. Soc. A 339 (1992) 521):
 
 so the deconvolution D ≈ W* H / (|W|² + ε) with ε = ε_rel·|W(0, 0)|² gives, summed over ρ, the
 object spectrum O(q)·O*(0). The object is IFFT[O/O(0)] (complex; its phase is returned in rad).
-The scan frequencies are processed in batches sized by the memory budget (``lax.map``); ψ̂(K − q)
-is evaluated analytically at the scan-frame detector frequencies, so any detector rotation works.
+ψ̂(K − q) is evaluated analytically at the scan-frame detector frequencies, so any detector rotation
+works.
+
+Exact savings (the result is the same as the direct per-frequency evaluation, which the tests keep
+as a reference):
+
+* the intensities are real, so G(−q, K) = G*(q, K): only the half plane q_x ≥ 0 is transformed
+  (``rfft`` over the scan) and one detector transform serves q and −q,
+  H(ρ, −q) = H*(−ρ, q);
+* ψ̂*(K) ψ̂(K − q) vanishes for |q| > 2·k_probe + edge (the two apertures do not overlap), so W = 0
+  and D = 0 there: those scan frequencies are not evaluated (O(q) = 0).
+
+The remaining frequencies are processed in batches sized by the memory budget (``lax.map``).
 """
 from __future__ import annotations
 
@@ -26,28 +37,61 @@ from .dataset import Dataset4D
 from .stack import phase_batch_size
 
 
+def _flip_rho(h):
+    """x(−ρ) on the FFT grid of the last two axes."""
+    return jnp.roll(jnp.flip(h, (-2, -1)), 1, (-2, -1))
+
+
 @partial(jax.jit, static_argnames=("b", "wavelength", "cutoff", "edge", "orders"))
-def _wdd(G, ky, kx, qs, ab, eps_rel, *, b, wavelength, cutoff, edge, orders=None):
+def _wdd_pairs(Gh, idx, qs, ky, kx, ab, eps_rel, *, b, wavelength, cutoff, edge, orders=None):
+    """O(q) and O(−q) for the half-plane frequencies ``qs`` (n, 2) [1/Å] stored at flat rows ``idx``
+    of the half spectrum ``Gh`` (rows, ny, nx)."""
     amp = geometry.aperture(jnp.sqrt(ky**2 + kx**2), cutoff, edge)
-    norm = jnp.sum(amp**2)
-    pk = geometry.probe(ab, ky, kx, wavelength, cutoff, edge, orders) / jnp.sqrt(norm)
-    w00 = jnp.abs(jnp.fft.ifft2(jnp.conj(pk) * pk)[0, 0])
+    scale = 1.0 / jnp.sum(amp**2)
+    pk = geometry.probe(ab, ky, kx, wavelength, cutoff, edge, orders)
+    cpk = jnp.conj(pk) * scale  # ψ̂*(K)·ψ̂(·) = ψ*ψ / Σ|ψ|²
+    w00 = jnp.abs(jnp.fft.ifft2(cpk * pk)[0, 0])
     eps = eps_rel * w00**2
 
-    def one(args):
-        g, q = args
-        h = jnp.fft.ifft2(g)
-        pm = geometry.probe(ab, ky - q[0], kx - q[1], wavelength, cutoff, edge, orders) / jnp.sqrt(norm)
-        w = jnp.fft.ifft2(jnp.conj(pk) * pm)
-        d = jnp.conj(w) * h / (jnp.abs(w) ** 2 + eps)
-        return jnp.sum(d)
+    def deconvolve(w, h):
+        return jnp.sum(jnp.conj(w) * h / (jnp.real(w) ** 2 + jnp.imag(w) ** 2 + eps))
 
-    return jax.lax.map(one, (G, qs), batch_size=b)
+    def one(args):
+        i, q = args
+        h = jnp.fft.ifft2(Gh[i])
+        w_p = jnp.fft.ifft2(cpk * geometry.probe(ab, ky - q[0], kx - q[1], wavelength, cutoff, edge, orders))
+        w_m = jnp.fft.ifft2(cpk * geometry.probe(ab, ky + q[0], kx + q[1], wavelength, cutoff, edge, orders))
+        return deconvolve(w_p, h), deconvolve(w_m, jnp.conj(_flip_rho(h)))
+
+    return jax.lax.map(one, (idx, qs), batch_size=b)
+
+
+def half_plane_frequencies(scan_shape, scan_sampling, qmax):
+    """Scan frequencies that WDD evaluates: the rfft half plane (q_x ≥ 0) with |q| ≤ ``qmax`` [1/Å].
+
+    Returns (flat index into the (Sy, Sx//2+1) half spectrum, (qy, qx) [1/Å], flat index of q and of
+    −q in the full (Sy, Sx) grid) as NumPy arrays.
+    """
+    sy, sx = scan_shape
+    qy = np.fft.fftfreq(sy, scan_sampling[0])
+    qx = np.fft.rfftfreq(sx, scan_sampling[1])
+    iy, ix = np.meshgrid(np.arange(sy), np.arange(qx.size), indexing="ij")
+    keep = np.hypot(qy[iy], qx[ix]) <= qmax
+    iy, ix = iy[keep], ix[keep]
+    half = iy * qx.size + ix
+    full = iy * sx + ix
+    neg = ((-iy) % sy) * sx + ((-ix) % sx)
+    return half, np.stack([qy[iy], qx[ix]], -1), full, neg
 
 
 def wdd(ds: Dataset4D, aberrations: Aberrations | None = None, rotation=None, epsilon: float = 1e-2,
         edge=None, budget=None, return_complex: bool = False, precision=None):
     """WDD reconstruction of a calibrated dataset: phase [rad] (Sy, Sx) (or the complex object).
+
+    All detector pixels are used at every scan frequency. In memory the working set is the data plus
+    half its complex spectrum; a lazy (Dask/zarr) dataset is transformed in detector-row blocks sized
+    by the memory budget and only the needed half-spectrum rows are kept (≈ 0.5–1× the float32
+    data; a dataset much larger than memory would need an on-disk transpose, which is not done).
 
     Args:
         ds: dataset with energy, semiangle, center, detector_sampling (and rotation/transpose).
@@ -66,20 +110,52 @@ def wdd(ds: Dataset4D, aberrations: Aberrations | None = None, rotation=None, ep
     f64 = precision == "float64" or (precision is None and np.dtype(ds.array.dtype) == np.float64)
     rdt = jnp.float64 if f64 else jnp.float32
     edge = float(np.mean(ds.detector_sampling)) if edge is None else float(edge)
-    arr = ds.array.compute() if ds.is_lazy else ds.array
-    data = jnp.asarray(arr, rdt)
-    sy, sx, ny, nx = data.shape
-    i0 = jnp.mean(jnp.sum(data, (2, 3)))
-    G = jnp.fft.fft2(data / i0, axes=(0, 1)).reshape(sy * sx, ny, nx)
+    sy, sx, ny, nx = ds.shape
     ky, kx = geometry.detector_frequencies((ny, nx), ds.center, ds.detector_sampling, rot, ds.transpose, rdt)
-    qy = np.fft.fftfreq(sy, ds.scan_sampling[0])
-    qx = np.fft.fftfreq(sx, ds.scan_sampling[1])
-    qs = jnp.asarray(np.stack(np.meshgrid(qy, qx, indexing="ij"), -1).reshape(-1, 2), rdt)
-    b = phase_batch_size(10 * ny * nx * 16, sy * sx, budget)
-    O = _wdd(G, ky, kx, qs, ab, jnp.asarray(epsilon, rdt), b=b, wavelength=ds.wavelength,
-             cutoff=ds.probe_cutoff, edge=edge, orders=geometry.active_orders(ab)).reshape(sy, sx)
+    # ψ̂*(K)ψ̂(K − q) ≠ 0 needs |K|, |K − q| < cutoff + edge/2; margin for rounding of the frequencies
+    qmax = 2 * ds.probe_cutoff + edge + 1e-6 * ds.probe_cutoff
+    half, qs, full, neg = half_plane_frequencies((sy, sx), ds.scan_sampling, qmax)
+    if ds.is_lazy:
+        Gh = _lazy_half_spectrum(ds.array, half, rdt, budget)
+        rows = jnp.arange(half.size)
+    else:
+        Gh = _half_spectrum(jnp.asarray(ds.array, rdt))
+        rows = jnp.asarray(half)
+    b = phase_batch_size(12 * ny * nx * np.dtype(Gh.dtype).itemsize, half.size, budget)
+    o_p, o_m = _wdd_pairs(Gh, rows, jnp.asarray(qs, rdt), ky, kx, ab, jnp.asarray(epsilon, rdt),
+                          b=b, wavelength=ds.wavelength, cutoff=ds.probe_cutoff, edge=edge,
+                          orders=geometry.active_orders(ab))
+    O = jnp.zeros((sy * sx,), o_p.dtype).at[neg].set(o_m).at[full].set(o_p).reshape(sy, sx)
     obj = jnp.fft.ifft2(O / O[0, 0]) * (sy * sx)
     if return_complex:
         return obj
     ph = jnp.angle(obj)
     return ph - jnp.mean(ph)
+
+
+def _lazy_half_spectrum(arr, half, rdt, budget=None):
+    """The rows ``half`` of :func:`_half_spectrum` for a lazy (Dask) array, detector rows block by
+    block: memory holds one block of the data and the selected half spectrum (≈ 0.5–1× the float32
+    data, instead of the data plus its spectrum). Each block reads the scan once (the chunks hold
+    whole patterns), so the store is read ⌈ny / rows per block⌉ times."""
+    from ..accel import memory_budget
+
+    sy, sx, ny, nx = arr.shape
+    itemsize = np.dtype(rdt).itemsize
+    per_row = sy * sx * nx * itemsize * 3  # real block + its complex half spectrum
+    rows = int(max(1, min(ny, memory_budget(budget) // per_row)))
+    cdt = np.complex128 if itemsize == 8 else np.complex64
+    out = np.empty((half.size, ny, nx), cdt)
+    sel = jnp.asarray(half)
+    for r0 in range(0, ny, rows):  # I/O loop over detector-row blocks (a handful), not a hot path
+        block = jnp.asarray(np.asarray(arr[:, :, r0:r0 + rows].compute(), np.dtype(rdt)))
+        out[:, r0:r0 + rows] = np.asarray(_half_spectrum(block)[sel])
+    return jnp.asarray(out)
+
+
+@jax.jit
+def _half_spectrum(data):
+    """G(q, K) for q_x ≥ 0: rfft over the scan of I, as (Sy·(Sx//2+1), ny, nx). Not normalised by
+    the mean pattern intensity: O(q) is linear in G and the result is O/O(0)."""
+    sy, sx, ny, nx = data.shape
+    return jnp.fft.rfftn(data, axes=(0, 1)).reshape(-1, ny, nx)
