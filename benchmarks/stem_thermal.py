@@ -5,7 +5,10 @@
 3. Peak resident memory of the frozen-phonon run for N = 4, 8, 16, 32 configurations, each in a fresh
    process (it must stay flat in N: running sums, batches from the memory budget).
 
-Usage: python benchmarks/stem_thermal.py [--cells N] [--nz NZ] [--scan S] [--no-abtem]
+Usage: python benchmarks/stem_thermal.py [--cells N] [--nz NZ] [--scan S] [--no-abtem] [--abtem-device cpu|gpu]
+
+On a GPU machine both codes run on the GPU (abTEM through CuPy) unless ``--abtem-device`` says
+otherwise; ``benchmarks/gpu/README.md`` says how to run this on the lent device machine.
 """
 from __future__ import annotations
 
@@ -42,6 +45,8 @@ def main():
     ap.add_argument("--scan", type=int, default=8, help="scan positions per axis over one unit cell")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--no-abtem", action="store_true")
+    ap.add_argument("--abtem-device", choices=("cpu", "gpu"), default=None,
+                    help="abTEM's device (default: gpu when JAX's default backend is a GPU, else cpu)")
     args = ap.parse_args()
     n, nz, ns = args.cells, args.nz, args.scan
 
@@ -71,7 +76,8 @@ def main():
         import abtem
         import ase
 
-        abtem.config.set({"progress_bar": False})
+        ab_device = args.abtem_device or ("gpu" if jax.default_backend() == "gpu" else "cpu")
+        abtem.config.set({"progress_bar": False, "device": ab_device})
         atoms = ase.Atoms("SrTiOOO", scaled_positions=[[0, 0, 0], [.5, .5, .5], [.5, .5, 0], [.5, 0, .5], [0, .5, .5]],
                           cell=[A, A, A], pbc=True) * (n, n, nz)
         ab_pot = abtem.Potential(atoms, gpts=pot.grid.gpts, slice_thickness=A / 2, projection="infinite")  # same grid
@@ -86,7 +92,8 @@ def main():
                               max(1, args.repeats - 2))
         rows += [["abTEM HAADF positions/s", scan.n_positions / t_ab], ["abTEM 16-config FP DP [s]", t_ab_fp],
                  ["speed-up HAADF", t_ab / t_haadf], ["speed-up 16-config FP", t_ab_fp / t_fp]]
-        result["abtem"] = {"haadf_positions_per_s": scan.n_positions / t_ab, "fp16_seconds": t_ab_fp}
+        result["abtem"] = {"haadf_positions_per_s": scan.n_positions / t_ab, "fp16_seconds": t_ab_fp,
+                           "device": ab_device, "version": abtem.__version__}
         result["ratios"] = {"haadf": t_ab / t_haadf, "fp16": t_ab_fp / t_fp}
 
     mem = {}
