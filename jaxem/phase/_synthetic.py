@@ -64,7 +64,7 @@ def probe_spectrum(n: int, sampling: float, energy: float, semiangle: float,
     amp = _aperture(kabs, semiangle * 1e-3 / lam, edge_px * dk)
     ab = aberrations if aberrations is not None else Aberrations()
     psi = amp * jnp.exp(-1j * chi_from_frequencies(ab, ky, kx, lam))
-    return (psi / jnp.sqrt(jnp.sum(jnp.abs(psi) ** 2))).astype(jnp.complex128)
+    return (psi / jnp.sqrt(jnp.sum(jnp.abs(psi) ** 2))).astype(jax.dtypes.canonicalize_dtype(jnp.complex128))
 
 
 def simulate_4dstem(phase, sampling: float, energy: float, semiangle: float,
@@ -91,9 +91,9 @@ def simulate_4dstem(phase, sampling: float, energy: float, semiangle: float,
         edge_px: width of the aperture edge [detector pixels].
         rows: simulate only the first ``rows`` scan rows (for generating large data in pieces).
     Returns:
-        float64 array of shape (n/step, n/step, crop, crop) (or (…, n, n) without crop).
+        float64 array (float32 unless jax_enable_x64) of shape (n/step, n/step, crop, crop) (or (…, n, n) without crop).
     """
-    phase = jnp.asarray(phase, jnp.float64)
+    phase = jnp.asarray(phase, jax.dtypes.canonicalize_dtype(jnp.float64))
     n = phase.shape[0]
     if phase.shape != (n, n) or n % step:
         raise ValueError(f"phase must be square with a size divisible by step, got {phase.shape}, step {step}")
