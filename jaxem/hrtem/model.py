@@ -280,16 +280,20 @@ class HRTEMModel:
         wave = plane_wave(self.grid, self.energy, precision=self.precision)
         return multislice(wave, pot, exit_planes=list(self.exit_planes)).array
 
-    def _intensity(self, waves, p):
-        t0 = self.unit_length
-        s = jnp.clip(jnp.asarray(p["thickness"], self.dtype) / t0 - 1.0, 0.0, self.repeats - 1.0)
-        axis = 1 if self.method == "explicit" else 0  # (tilt node, plane, ny, nx) for "explicit"
+    def plane_weights(self, thickness, xp=jnp):
+        """Linear interpolation between exit planes: (i0, w) such that the image at ``thickness`` [Å]
+        is (1 − w)·I[i0] + w·I[i0 + 1] (planes at 1…repeats unit lengths; clipped to that range).
+        ``xp`` = ``jnp`` (traceable) or ``np`` (per-pixel maps); for one repeat i0 = 0, w = 0."""
         if self.repeats == 1:
-            pair, w = jax.lax.slice_in_dim(waves, 0, 1, axis=axis), jnp.asarray(0.0, self.dtype)
-        else:
-            i0 = jnp.clip(jnp.floor(s), 0, self.repeats - 2).astype(jnp.int32)
-            w = s - i0
-            pair = jax.lax.dynamic_slice_in_dim(waves, i0, 2, axis=axis)
+            return xp.zeros(xp.shape(thickness), xp.int32), xp.zeros(xp.shape(thickness), self.dtype)
+        s = xp.clip(xp.asarray(thickness, self.dtype) / self.unit_length - 1.0, 0.0, self.repeats - 1.0)
+        i0 = xp.clip(xp.floor(s), 0, self.repeats - 2).astype(xp.int32)
+        return i0, s - i0
+
+    def _intensity(self, waves, p):
+        axis = 1 if self.method == "explicit" else 0  # (tilt node, plane, ny, nx) for "explicit"
+        i0, w = self.plane_weights(p["thickness"])
+        pair = jax.lax.dynamic_slice_in_dim(waves, i0, min(2, self.repeats), axis=axis)
         img = hrtem_image(pair, self.grid, self.energy, aberrations_from_params(p),
                           objective_aperture=self.objective_aperture, focal_spread=p["focal_spread"],
                           source_angle=p["convergence"], image_spread=p["image_spread"], mtf=self.mtf,

@@ -159,9 +159,7 @@ def batio3_field(cells: int = 6, roi_cells: int = 2, repeats: int = 8, sampling:
     ny, nx = fm.gpts
     yy, xx = np.meshgrid(np.arange(ny) / ny, np.arange(nx) / nx, indexing="ij")
     t_cells = thickness_cells[0] + (thickness_cells[1] - thickness_cells[0]) * 0.5 * (yy + xx)
-    s = np.clip(t_cells - 1.0, 0.0, repeats - 1.0)
-    i0 = np.clip(np.floor(s).astype(int), 0, repeats - 2)
-    w = s - i0
+    i0, w = fm.plane_weights(t_cells * fm.unit_length, xp=np)
     rows, cols = np.indices((ny, nx))
     clean = (1 - w) * stack[i0, rows, cols] + w * stack[i0 + 1, rows, cols]
     data = np.asarray(synthesize(jax.random.PRNGKey(seed), jnp.asarray(np.maximum(clean, 0.0)), dose,

@@ -150,7 +150,7 @@ def _lazy_half_spectrum(arr, half, rdt, budget=None):
     for r0 in range(0, ny, rows):  # I/O loop over detector-row blocks (a handful), not a hot path
         block = jnp.asarray(np.asarray(arr[:, :, r0:r0 + rows].compute(), np.dtype(rdt)))
         out[:, r0:r0 + rows] = np.asarray(_half_spectrum(block)[sel])
-    return jnp.asarray(out)
+    return jax.device_put(out)  # (jnp.asarray of a large host array peaks at ~3× its size)
 
 
 @jax.jit

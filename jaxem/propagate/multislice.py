@@ -35,28 +35,21 @@ from .waves import Waves
 
 @partial(jax.jit, static_argnames=("grid", "energy", "thickness", "tilt", "dtype"))
 def fresnel_propagator(grid: Grid, energy: float, thickness: float, tilt=(0.0, 0.0), dtype=jnp.complex64):
-    """Band-limited Fresnel propagator P(k) over ``thickness`` [Å] at ``energy`` [eV], tilt (y, x) [mrad]."""
-    rdtype = jnp.float64 if dtype == jnp.complex128 else jnp.float32
-    lam = physics.wavelength(energy)
-    ky, kx = grid.frequencies(rdtype)
-    k2 = ky[:, None] ** 2 + kx[None, :] ** 2
-    phase = -jnp.pi * lam * thickness * k2
-    ty, tx = (np.tan(t * 1e-3) for t in tilt)
-    phase = phase - 2 * jnp.pi * thickness * (kx[None, :] * tx + ky[:, None] * ty)
-    return (jnp.exp(1j * phase) * grid.antialias_aperture(rdtype)).astype(dtype)
+    """Band-limited Fresnel propagator P(k) over ``thickness`` [Å] at ``energy`` [eV], tilt (y, x) [mrad]
+    (static tilt; :func:`tilted_propagator` for traced tilts)."""
+    return tilted_propagator(grid, energy, thickness, tilt, dtype)
 
 
 def tilted_propagator(grid: Grid, energy: float, thickness: float, tilt, dtype=jnp.complex64):
-    """Propagator(s) P(k) for traced tilts ``tilt`` (…, 2) (y, x) [mrad] (traceable, differentiable in tilt).
-
-    Equals :func:`fresnel_propagator` with the same tilt; returns (…, ny, nx).
-    """
+    """Propagator(s) P(k) = exp(−iπλΔz k² − 2πiΔz k·tan θ)·a(k) for tilts ``tilt`` (…, 2) (y, x) [mrad],
+    which may be traced (differentiable in the tilt); returns (…, ny, nx)."""
     rdtype = jnp.float64 if dtype == jnp.complex128 else jnp.float32
-    base = fresnel_propagator(grid, energy, thickness, (0.0, 0.0), dtype)
+    lam = physics.wavelength(energy)
     ky, kx = grid.frequencies(rdtype)
     t = jnp.tan(jnp.asarray(tilt, rdtype) * 1e-3)
-    phase = -2 * jnp.pi * thickness * (ky[:, None] * t[..., 0, None, None] + kx[None, :] * t[..., 1, None, None])
-    return (base * jnp.exp(1j * phase)).astype(dtype)
+    phase = (-jnp.pi * lam * thickness * (ky[:, None] ** 2 + kx[None, :] ** 2)
+             - 2 * jnp.pi * thickness * (ky[:, None] * t[..., 0, None, None] + kx[None, :] * t[..., 1, None, None]))
+    return (jnp.exp(1j * phase) * grid.antialias_aperture(rdtype)).astype(dtype)
 
 
 @partial(jax.jit, static_argnames=("grid", "dtype"))
