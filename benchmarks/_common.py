@@ -56,7 +56,8 @@ def write_results(name: str, payload: dict) -> Path:
 
     RESULTS.mkdir(exist_ok=True)
     path = RESULTS / f"{name}.json"
-    atomic_write_text(path, json.dumps({"benchmark": name, "machine": machine(), **payload}, indent=2) + "\n")
+    text = json.dumps({"benchmark": name, "machine": machine(), **payload}, indent=2, default=float)
+    atomic_write_text(path, text + "\n")
     return path
 
 

@@ -59,15 +59,12 @@ def _rss_peak() -> int:
 
 
 def _time(fn, repeats=2):
+    """Median warm wall time [s] of ``fn()``, waiting for JAX's asynchronous results."""
     import jax
 
-    jax.block_until_ready(fn())  # warm-up (compilation)
-    t = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        jax.block_until_ready(fn())
-        t.append(time.perf_counter() - t0)
-    return float(np.median(t))
+    from _common import median_time
+
+    return float(median_time(lambda: jax.block_until_ready(fn()), repeats=repeats))
 
 
 def _corr(a, b):
@@ -259,8 +256,7 @@ def main(argv=None):
     import jax
 
     jax.config.update("jax_enable_x64", True)  # float64 simulation; the methods run in float32 (input dtype)
-    from _common import machine
-    from jaxem.io import atomic_write_text
+    from _common import print_table, write_results
 
     rows, res = [], {}
     t0 = time.perf_counter()
@@ -269,18 +265,9 @@ def main(argv=None):
     in_memory(full, args, res, rows)
     if not args.no_big:
         big_case(full, args.tiles, args.tmp, res, rows)
-    header = ("method", "size", "jaxem", "py4DSTEM [s]", "speed-up")
-    w = [40, 12, 56, 14, 10]
-    print("  ".join(h.ljust(x) for h, x in zip(header, w)))
-    for r in rows:
-        print("  ".join((f"{c:.3g}" if isinstance(c, float) else str(c)).ljust(x) for c, x in zip(r, w)))
-    out = ROOT / "benchmarks" / "results" / "phase_retrieval.json"
-    out.parent.mkdir(exist_ok=True)
+    print_table(("method", "size", "jaxem", "py4DSTEM [s]", "speed-up"), rows)
     res["load_average_1min_at_end"] = os.getloadavg()[0]
-    payload = {"benchmark": "phase_retrieval", "machine": machine(), **res}
-    atomic_write_text(out, json.dumps(payload, indent=2, default=float) + "\n")
-    print(f"wrote {out}")
-
+    print("wrote", write_results("phase_retrieval", res))
 
 if __name__ == "__main__":
     main()
