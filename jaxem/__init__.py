@@ -1,7 +1,7 @@
 """jaxem: GPU-first, differentiable electron microscopy on JAX.
 
 The names a notebook user needs first are available here (imported lazily, so ``import jaxem`` stays
-fast); everything else lives in the sub-packages (see ``ARCHITECTURE.md``)::
+fast); everything else lives in the sub-packages (see ``docs/architecture.md``)::
 
     import jaxem as jx
     sto = jx.zone_axis(jx.crystals.SrTiO3(), [0, 0, 1]).repeat(8, 8, 26)
@@ -16,6 +16,7 @@ import importlib
 __version__ = "0.1.0"
 
 from . import physics  # noqa: E402
+from .beam import Beam  # noqa: E402
 from .grid import Grid  # noqa: E402
 from .measurement import Axis, Measurement  # noqa: E402
 
@@ -32,7 +33,7 @@ _LAZY = {
     "save": "jaxem.io", "load": "jaxem.io",
 }
 
-__all__ = ["__version__", "physics", "Grid", "Axis", "Measurement", *_LAZY]
+__all__ = ["__version__", "physics", "Beam", "Grid", "Axis", "Measurement", *_LAZY]
 
 
 def __getattr__(name):

@@ -18,7 +18,6 @@ from typing import Sequence
 import jax.numpy as jnp
 import numpy as np
 
-from . import physics
 
 ANTIALIAS_FRACTION = 2.0 / 3.0
 
@@ -118,21 +117,6 @@ class Grid:
     def antialias_taper(self) -> float:
         """Width of the raised-cosine edge of the anti-alias aperture [1/Å]."""
         return 0.01 / max(self.sampling)
-
-    def cutoff_angle(self, energy: float) -> float:
-        """Largest scattering angle kept by the anti-alias aperture at ``energy`` [eV], in mrad."""
-        return physics.frequency_to_mrad(self.antialias_cutoff - self.antialias_taper, energy)
-
-    def check_angle(self, angle_mrad: float, energy: float, what: str = "angle") -> None:
-        """Raise ``ValueError`` if ``angle_mrad`` [mrad] is beyond what this grid can represent."""
-        limit = self.cutoff_angle(energy)
-        if angle_mrad > limit + 1e-9:
-            need = max(self.sampling) * limit / angle_mrad
-            raise ValueError(
-                f"{what} of {angle_mrad:.4g} mrad exceeds the anti-aliased limit {limit:.4g} mrad of a "
-                f"grid with sampling {max(self.sampling):.4g} Å at {energy:.4g} eV; use a sampling "
-                f"≤ {need:.3g} Å"
-            )
 
     # ---- arrays -------------------------------------------------------------------------------
     def coordinates(self, dtype=jnp.float32):

@@ -2,6 +2,8 @@
 
 Conventions used across jaxem (written once here, tested in ``tests/test_physics.py``):
 
+* The beam (:class:`jaxem.beam.Beam`) is the one place that turns an energy into λ, σ, γ and
+  angles ↔ frequencies; code elsewhere asks the beam, never these functions directly.
 * Energies are in eV, lengths in Å, angles in mrad, reciprocal lengths in 1/Å.
 * The transmission function of a slice with projected potential ``v`` [V·Å] (optionally complex,
   ``v + i v'``) is ``t = exp(i σ v)``, so an absorptive part ``v'`` > 0 damps the wave as
@@ -20,6 +22,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
+
+from . import validate
 
 # CODATA 2018 (exact where defined exactly by the SI since 2019)
 PLANCK = 6.62607015e-34  # h [J s]
@@ -40,9 +44,11 @@ KAPPA = 2 * math.pi * BOHR_RADIUS * COULOMB
 
 
 def _check_energy(energy) -> np.ndarray:
-    e = np.asarray(energy, dtype=np.float64)
-    if not np.all(np.isfinite(e)) or np.any(e <= 0):
-        raise ValueError(f"energy must be a finite positive number in eV, got {energy!r}")
+    if isinstance(energy, str) or np.ndim(energy) == 0:
+        return np.asarray(validate.scalar(energy, "energy", "eV", positive=True, allow_traced=False))
+    e = np.asarray(validate.array(energy, "energy", kind="real", units="eV"), dtype=np.float64)
+    if np.any(e <= 0):
+        raise validate.InputError(f"energy must be > 0 [eV], got {energy!r}")
     return e
 
 
@@ -67,13 +73,14 @@ def wavelength(energy):
     return _maybe_scalar(lam * 1e10)
 
 
-def interaction_constant(energy):
-    """Interaction constant σ = 2π γ m0 e λ / h² [rad/(V·Å)] at ``energy`` [eV].
+def interaction_constant(energy, wavelength=None):
+    """Interaction constant σ = 2π γ m0 e λ / h² [rad/(V·Å)] at ``energy`` [eV] (``wavelength`` [Å]
+    may be passed when already known, as :class:`jaxem.beam.Beam` does).
 
     300 keV → 6.5262e-4 rad/(V·Å); 200 keV → 7.2884e-4 (Kirkland 2010, Table 5.1).
     """
     e = _check_energy(energy)
-    lam_m = np.asarray(wavelength(e)) * 1e-10
+    lam_m = np.asarray(globals()["wavelength"](e) if wavelength is None else wavelength) * 1e-10
     gamma = 1.0 + e / ELECTRON_REST_ENERGY
     sigma = 2 * math.pi * gamma * ELECTRON_MASS * ELEMENTARY_CHARGE * lam_m / PLANCK**2  # rad/(V m)
     return _maybe_scalar(sigma * 1e-10)
@@ -82,16 +89,6 @@ def interaction_constant(energy):
 def relativistic_mass(energy):
     """Relativistic electron mass γ m0 [kg] at ``energy`` [eV]."""
     return _maybe_scalar(np.asarray(relativistic_gamma(energy)) * ELECTRON_MASS)
-
-
-def mrad_to_frequency(angle_mrad, energy):
-    """Spatial frequency k = α/λ [1/Å] of a scattering angle ``angle_mrad`` [mrad] at ``energy`` [eV]."""
-    return _maybe_scalar(np.asarray(angle_mrad) * 1e-3 / np.asarray(wavelength(energy)))
-
-
-def frequency_to_mrad(k, energy):
-    """Scattering angle α = λ k [mrad] of a spatial frequency ``k`` [1/Å] at ``energy`` [eV]."""
-    return _maybe_scalar(np.asarray(k) * np.asarray(wavelength(energy)) * 1e3)
 
 
 def debye_waller_b_to_u2(b):

@@ -43,11 +43,16 @@ def test_antialias_aperture_bounds(n, s):
 
 
 def test_check_angle():
+    from jaxem.beam import Beam
+
     g = Grid((256, 256), (0.1, 0.1))
-    limit = g.cutoff_angle(300e3)
-    g.check_angle(limit * 0.99, 300e3)
-    with pytest.raises(ValueError, match="mrad"):
-        g.check_angle(limit * 1.5, 300e3)
+    beam = Beam(300e3)
+    limit = beam.cutoff_angle(g)
+    beam.check_angle(limit * 0.99, g)
+    with pytest.raises(ValueError, match=r"aperture of .* mrad exceeds .* use a sampling ≤"):
+        beam.check_angle(limit * 1.5, g, "aperture")
+    assert beam.check_angle(float("inf"), g, "outer", allow_inf=True) == float("inf")
+    assert beam.nyquist_angle(g) > limit
 
 
 @pytest.mark.parametrize("kw", [dict(gpts=(0, 4), sampling=0.1), dict(gpts=(4, 4), sampling=-1.0),

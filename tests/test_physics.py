@@ -38,8 +38,6 @@ def test_kappa_matches_kirkland():
 def test_vectorised_and_conversions():
     e = np.array([100e3, 300e3])
     assert np.allclose(physics.wavelength(e), [0.037014, 0.019687], rtol=3e-5)
-    k = physics.mrad_to_frequency(20.0, 300e3)
-    assert physics.frequency_to_mrad(k, 300e3) == pytest.approx(20.0)
     assert physics.debye_waller_u2_to_b(physics.debye_waller_b_to_u2(0.5)) == pytest.approx(0.5)
 
 

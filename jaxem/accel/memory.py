@@ -1,25 +1,44 @@
-"""Memory budget → batch sizes.
+"""The memory policy: one function turns a budget and an operation's bytes per item into a batch.
 
-Batch axes (probe positions, configurations, frames) are processed in batches whose size comes from
-the memory that is free on the device, times a budget fraction, never from a hard-coded constant.
-The budget can be set with the environment variable ``JAXEM_MEMORY_BUDGET`` (bytes, or with a
-suffix K/M/G) or per call.
+Batch axes (probe positions, configurations, frames, tilts, bright-field pixels) are processed in
+batches whose size comes from the memory budget, never from a hard-coded constant. Each operation
+declares its working set per batch item in bytes (``bytes_per_item``) and calls :func:`batch_size`.
+The budget is the argument ``memory_budget`` (the one name used across jaxem: bytes as an int, or a
+string such as ``"512M"``, ``"2 GiB"``), else the environment variable ``JAXEM_MEMORY_BUDGET``, else a
+quarter of the free device memory. On the CPU backend an operation may also cap its working set
+(``cpu_cap`` bytes) where larger batches are memory-bound and slower; an explicit budget lifts it.
 """
 from __future__ import annotations
 
 import os
+import re
 
 import jax
 
+from ..validate import InputError, InputTypeError
+
 _DEFAULT_FRACTION = 0.25
+_UNITS = {"": 1, "B": 1, "K": 2**10, "KB": 10**3, "KIB": 2**10, "M": 2**20, "MB": 10**6, "MIB": 2**20,
+          "G": 2**30, "GB": 10**9, "GIB": 2**30, "T": 2**40, "TB": 10**12, "TIB": 2**40}
 
 
-def _parse_bytes(text: str) -> int:
-    text = text.strip().upper().rstrip("B")
-    mult = {"K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
-    if text and text[-1] in mult:
-        return int(float(text[:-1]) * mult[text[-1]])
-    return int(float(text))
+def parse_bytes(value, name: str = "memory_budget") -> int:
+    """Bytes from an int or a string like ``'256M'`` (binary K/M/G/T), ``'2 GiB'`` or ``'500 MB'``."""
+    if isinstance(value, bool):
+        raise InputTypeError(f"{name} must be a number of bytes or a string like '512M', got {value!r}")
+    if isinstance(value, str):
+        m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*([A-Za-z]*)\s*", value)
+        if not m or m.group(2).upper() not in _UNITS:
+            raise InputError(f"{name} must be a number of bytes or a string like '512M', '2 GiB', got {value!r}")
+        out = float(m.group(1)) * _UNITS[m.group(2).upper()]
+    else:
+        try:
+            out = float(value)
+        except (TypeError, ValueError):
+            raise InputTypeError(f"{name} must be a number of bytes or a string like '512M', got {value!r}") from None
+    if not out >= 1 or out != out or out == float("inf"):
+        raise InputError(f"{name} must be ≥ 1 byte and finite, got {value!r}")
+    return int(out)
 
 
 def available_memory(device=None) -> int:
@@ -43,24 +62,29 @@ def available_memory(device=None) -> int:
         return 4 * 2**30
 
 
-def memory_budget(budget=None, device=None) -> int:
-    """Bytes that one batched computation may use: ``budget`` if given (int bytes or '2G'), else the
-    environment variable ``JAXEM_MEMORY_BUDGET``, else a quarter of the free device memory."""
-    if budget is None:
-        budget = os.environ.get("JAXEM_MEMORY_BUDGET")
-    if budget is None:
-        return int(_DEFAULT_FRACTION * available_memory(device))
-    value = _parse_bytes(budget) if isinstance(budget, str) else int(budget)
-    if value <= 0:
-        raise ValueError(f"memory budget must be > 0 bytes, got {budget!r}")
-    return value
+def memory_budget(memory_budget=None, device=None) -> int:
+    """Bytes that one batched computation may use: ``memory_budget`` if given (int bytes or '2G'),
+    else the environment variable ``JAXEM_MEMORY_BUDGET``, else a quarter of the free device memory."""
+    if memory_budget is not None:
+        return parse_bytes(memory_budget, "memory_budget")
+    env = os.environ.get("JAXEM_MEMORY_BUDGET")
+    if env is not None and env.strip():
+        return parse_bytes(env, "the environment variable JAXEM_MEMORY_BUDGET")
+    return int(_DEFAULT_FRACTION * available_memory(device))
 
 
-def batch_size(bytes_per_item: int, n_items: int, budget=None, device=None) -> int:
-    """Largest batch (≥ 1, ≤ ``n_items``) whose working set ``bytes_per_item × batch`` fits the budget."""
-    if n_items < 1:
-        raise ValueError(f"n_items must be ≥ 1, got {n_items}")
-    if bytes_per_item <= 0:
-        raise ValueError(f"bytes_per_item must be > 0, got {bytes_per_item}")
-    b = memory_budget(budget, device) // int(bytes_per_item)
-    return int(max(1, min(n_items, b)))
+def batch_size(bytes_per_item: int, n_items: int, memory_budget=None, device=None, *, cpu_cap=None) -> int:
+    """Largest batch (≥ 1, ≤ ``n_items``) whose working set ``bytes_per_item × batch`` fits the budget.
+
+    ``cpu_cap``: on the CPU backend, and only when no explicit ``memory_budget`` is given, also keep
+    the working set under this many bytes.
+    """
+    if int(n_items) < 1:
+        raise InputError(f"n_items must be ≥ 1, got {n_items}")
+    if not bytes_per_item > 0:
+        raise InputError(f"bytes_per_item must be > 0, got {bytes_per_item}")
+    budget = globals()["memory_budget"](memory_budget, device)
+    b = budget // int(bytes_per_item)
+    if cpu_cap is not None and memory_budget is None and jax.default_backend() == "cpu":
+        b = min(b, int(cpu_cap) // int(bytes_per_item))
+    return int(max(1, min(int(n_items), b)))

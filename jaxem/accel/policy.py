@@ -1,7 +1,14 @@
-"""Precision policy: float32/complex64 by default, float64/complex128 on request.
+"""Precision policy: the one place where a precision argument becomes dtypes.
 
-Functions take ``precision="float32"`` or ``"float64"`` (or infer it from their inputs) and cast
-explicitly, so results never change dtype silently when JAX's x64 mode is switched on.
+Every public function that takes ``precision`` resolves it here (:func:`resolve_precision`, then
+:func:`dtypes`) or follows its input array (:func:`precision_of`); no module picks a dtype inline.
+float32/complex64 by default, float64/complex128 on request (needs JAX's x64 mode), so results never
+change dtype silently when x64 is switched on.
+
+Accepted spellings (all tested): ``None`` (float32), ``"float32"``, ``"single"``, ``"32"``, ``32``,
+``"f4"``, ``"complex64"``, ``"c8"``, ``numpy.float32``, ``numpy.complex64``, ``jax.numpy.float32``,
+and the float64 counterparts ``"float64"``, ``"double"``, ``"64"``, ``64``, ``"f8"``,
+``"complex128"``, ``"c16"``, ``numpy.float64`` …
 """
 from __future__ import annotations
 
@@ -9,23 +16,37 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ..validate import InputError
+
 _REAL = {"float32": jnp.float32, "float64": jnp.float64}
 _COMPLEX = {"float32": jnp.complex64, "float64": jnp.complex128}
+_ALIASES = {"float32": "float32", "single": "float32", "32": "float32", "complex64": "float32",
+            "f4": "float32", "c8": "float32",
+            "float64": "float64", "double": "float64", "64": "float64", "complex128": "float64",
+            "f8": "float64", "c16": "float64"}
+#: every spelling :func:`resolve_precision` accepts (tests iterate over it)
+PRECISION_ALIASES = tuple(_ALIASES) + (32, 64, np.float32, np.float64, np.complex64, np.complex128,
+                                       jnp.float32, jnp.float64, jnp.complex64, jnp.complex128)
 
 
 def resolve_precision(precision) -> str:
-    """Normalise ``precision`` ('float32'/'single'/32 or 'float64'/'double'/64) to 'float32'/'float64'."""
+    """Normalise ``precision`` to ``'float32'`` or ``'float64'`` (see the module docstring)."""
     if precision is None:
         return "float32"
-    aliases = {"float32": "float32", "single": "float32", "32": "float32", "complex64": "float32",
-               "float64": "float64", "double": "float64", "64": "float64", "complex128": "float64"}
-    key = str(np.dtype(precision).name) if isinstance(precision, (type, np.dtype)) else str(precision)
-    if key not in aliases:
-        raise ValueError(f"precision must be 'float32' or 'float64', got {precision!r}")
-    p = aliases[key]
+    if isinstance(precision, (bool, np.bool_)):
+        raise InputError(f"precision must be 'float32' or 'float64' (or an alias), got {precision!r}")
+    try:
+        key = np.dtype(precision).name if not isinstance(precision, (str, int, np.integer)) else str(precision)
+    except TypeError:
+        key = str(precision)
+    key = key.strip().lower()
+    if key not in _ALIASES:
+        raise InputError(f"precision must be 'float32' or 'float64' (aliases: {', '.join(_ALIASES)}), "
+                         f"got {precision!r}")
+    p = _ALIASES[key]
     if p == "float64" and not jax.config.jax_enable_x64:
-        raise ValueError(
-            "precision='float64' needs JAX's 64-bit mode: call jax.config.update('jax_enable_x64', True) "
+        raise InputError(
+            f"precision={precision!r} needs JAX's 64-bit mode: call jax.config.update('jax_enable_x64', True) "
             "before creating arrays"
         )
     return p
@@ -41,9 +62,29 @@ def complex_dtype(precision=None):
     return _COMPLEX[resolve_precision(precision)]
 
 
+def dtypes(precision=None) -> tuple:
+    """(real, complex) dtypes for ``precision``."""
+    p = resolve_precision(precision)
+    return _REAL[p], _COMPLEX[p]
+
+
+def precision_of(array) -> str:
+    """'float64' if ``array`` is float64/complex128, else 'float32' (integers → 'float32')."""
+    dt = array.dtype if hasattr(array, "dtype") else jnp.asarray(array).dtype
+    return "float64" if dt in (jnp.float64, jnp.complex128) else "float32"
+
+
 def dtypes_of(array) -> tuple:
     """(real, complex) dtypes matching the precision of ``array`` (float64/complex128 → double)."""
-    dt = jnp.asarray(array).dtype
-    if dt in (jnp.float64, jnp.complex128):
-        return jnp.float64, jnp.complex128
-    return jnp.float32, jnp.complex64
+    p = precision_of(array)
+    return _REAL[p], _COMPLEX[p]
+
+
+def select_precision(precision, *arrays) -> str:
+    """``precision`` if given, else float64 when any of ``arrays`` is double, else float32."""
+    if precision is not None:
+        return resolve_precision(precision)
+    for a in arrays:
+        if a is not None and hasattr(a, "dtype") and precision_of(a) == "float64":
+            return "float64"
+    return "float32"

@@ -23,3 +23,18 @@ def test_dtypes_of_arrays():
 def test_bad_precision():
     with pytest.raises(ValueError, match="precision"):
         resolve_precision("float16")
+
+
+@pytest.mark.parametrize("alias", __import__("jaxem.accel", fromlist=["x"]).PRECISION_ALIASES)
+def test_every_alias_resolves(alias):
+    from jaxem.accel import dtypes
+
+    p = resolve_precision(alias)
+    assert p in ("float32", "float64")
+    assert dtypes(alias) == ((jnp.float64, jnp.complex128) if p == "float64" else (jnp.float32, jnp.complex64))
+
+
+@pytest.mark.parametrize("bad", ["float16", "quad", True, 16, "int32"])
+def test_bad_precision_names_argument(bad):
+    with pytest.raises(ValueError, match="precision"):
+        resolve_precision(bad)

@@ -1,0 +1,341 @@
+"""The validation vocabulary used at every public boundary (floor 0).
+
+Every public function checks its inputs here, outside ``jit``, and raises an error that names the
+argument, the value found and what was expected (range and units). Values that are JAX tracers
+(inside ``jit``/``grad``) cannot be inspected and pass unchecked: checks belong to the public
+wrapper, the pure kernels below it never raise.
+
+Error classes (all subclass the builtin a caller would catch anyway):
+
+* :class:`InputError` (``ValueError``): a value out of range, NaN/inf, a wrong shape.
+* :class:`InputTypeError` (``TypeError``): a value of the wrong kind.
+* :class:`FileFormatError` (``ValueError``): a file that is truncated, damaged or not what its
+  suffix says; the message names the file, the expected and the found size/count.
+
+Strings with units are parsed with pint (``'300 kV'`` → 300000 eV, ``'0.5 nm'`` → 5 Å) and
+converted to the unit the argument expects; a string without a unit, or with a unit of the wrong
+dimension, is rejected naming the argument.
+
+The helpers return plain Python/NumPy values so callers can use them directly::
+
+    energy = validate.scalar(energy, "energy", "eV", positive=True)
+    image = validate.array(image, "image", ndim=2, kind="real")
+    path = validate.path(path, "path", kind="file")
+"""
+from __future__ import annotations
+
+import contextlib
+import difflib
+import functools
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+
+__all__ = [
+    "InputError", "InputTypeError", "FileFormatError", "is_traced", "scalar", "integer", "pair",
+    "choice", "closest", "array", "finite_report", "path", "reading", "check_size", "quantity",
+    "expected_errors",
+]
+
+
+class InputError(ValueError):
+    """A public argument has a value outside what the function accepts."""
+
+
+class InputTypeError(TypeError):
+    """A public argument is of the wrong kind."""
+
+
+class FileFormatError(ValueError):
+    """A file is truncated, damaged, incomplete or not of the format its name says."""
+
+    def __init__(self, path, message: str):
+        self.path = str(path)
+        super().__init__(f"{path}: {message}")
+
+
+#: the error classes a command-line front end reports in one line (no traceback)
+def expected_errors() -> tuple:
+    return (InputError, InputTypeError, FileFormatError, ValueError, TypeError, KeyError, OSError)
+
+
+def is_traced(value) -> bool:
+    """True if ``value`` (or any leaf of it) is a JAX tracer, i.e. has no concrete value."""
+    try:
+        import jax
+    except ImportError:  # pragma: no cover - jax is a dependency
+        return False
+    return any(isinstance(leaf, jax.core.Tracer) for leaf in jax.tree.leaves(value))
+
+
+# ---- units ------------------------------------------------------------------------------------
+#: jaxem unit strings → pint expressions
+_PINT_NAMES = {"Å": "angstrom", "1/Å": "1/angstrom", "Å²": "angstrom**2", "1/Å²": "1/angstrom**2",
+               "mrad": "milliradian", "rad": "radian", "eV": "eV", "keV": "keV", "deg": "degree",
+               "e⁻/Å²": "1/angstrom**2", "fs": "femtosecond", "g/cm²": "g/cm**2", "nm": "nm",
+               "µm": "micrometer", "K": "kelvin", "V": "volt", "V·Å": "volt*angstrom", "s": "second"}
+
+
+@functools.lru_cache(maxsize=1)
+def _registry():
+    import pint
+
+    return pint.UnitRegistry()
+
+
+def quantity(value: str, name: str, units: str) -> float:
+    """Parse a string with units (``'300 kV'``, ``'5 nm'``, ``'20 mrad'``) into a number in ``units``.
+
+    A beam energy given as a voltage (kV, MV) is read as the electron's kinetic energy in eV. A
+    string without a unit is rejected (the unit would be a guess).
+    """
+    text = str(value).strip()
+    for a, b in (("Å", "angstrom"), ("µ", "u"), ("μ", "u"), ("⁻", "-"), ("²", "**2")):
+        text = text.replace(a, b)
+    ureg = _registry()
+    try:
+        q = ureg.Quantity(text)
+    except Exception:
+        raise InputError(f"{name} must be a number in {units} or a string with units, e.g. "
+                         f"'{_example(units)}'; could not parse {value!r}") from None
+    if q.unitless:
+        raise InputError(f"{name} given as the string {value!r} has no unit; give a number in {units} or "
+                         f"a string with units, e.g. '{_example(units)}'")
+    target = ureg.Quantity(1, _PINT_NAMES.get(units, units))
+    if units == "eV" and q.check("[electric_potential]"):  # accelerating voltage → kinetic energy
+        q = q * ureg.elementary_charge
+    try:
+        out = (q / target).to("dimensionless").magnitude
+    except Exception:
+        raise InputError(f"{name} = {value!r} has units of {q.dimensionality}, which cannot be converted "
+                         f"to {units}") from None
+    return float(out)
+
+
+def _example(units: str) -> str:
+    return {"eV": "300 kV", "Å": "0.05 nm", "mrad": "20 mrad", "1/Å": "2 1/angstrom"}.get(units, f"1 {units}")
+
+
+# ---- scalars ----------------------------------------------------------------------------------
+def _bounds_text(lo, hi, lo_open, hi_open, units):
+    u = f" {units}" if units else ""
+    if lo is not None and hi is not None:
+        return f"in {'(' if lo_open else '['}{lo:g}, {hi:g}{')' if hi_open else ']'}{u}"
+    if lo is not None:
+        return f"{'>' if lo_open else '≥'} {lo:g}{u}"
+    return f"{'<' if hi_open else '≤'} {hi:g}{u}"
+
+
+def scalar(value, name: str, units: str = "", *, positive: bool = False, nonnegative: bool = False,
+           lo=None, hi=None, lo_open: bool = False, hi_open: bool = False, finite: bool = True,
+           allow_traced: bool = True):
+    """A real scalar argument as a Python float, checked.
+
+    Args:
+        value: a number, a 0-d array, or a string with units (parsed into ``units``).
+        name: argument name used in the message.
+        units: unit the function works in (``"eV"``, ``"Å"``, ``"mrad"`` …), shown in messages.
+        positive, nonnegative: require > 0 or ≥ 0.
+        lo, hi, lo_open, hi_open: an explicit range.
+        finite: reject NaN/inf (default).
+        allow_traced: pass JAX tracers through unchecked (else an error: the value fixes a shape).
+    """
+    if is_traced(value):
+        if allow_traced:
+            return value
+        raise InputTypeError(f"{name} [{units}] must be a concrete number (it fixes shapes or a static "
+                             f"quantity); it cannot be traced under jit/grad")
+    if isinstance(value, str):
+        v = quantity(value, name, units) if units else _parse_plain(value, name)
+    else:
+        if isinstance(value, (bool, np.bool_)):
+            raise InputTypeError(f"{name} must be a real number{f' [{units}]' if units else ''}, got {value!r}")
+        try:
+            arr = np.asarray(value)
+        except Exception:
+            arr = None
+        if arr is None or arr.ndim != 0 or arr.dtype.kind not in "iuf":
+            if arr is not None and arr.dtype.kind == "c":
+                raise InputTypeError(f"{name} must be real{f' [{units}]' if units else ''}, got the complex "
+                                     f"value {value!r}")
+            if arr is not None and arr.ndim != 0 and arr.dtype.kind in "iuf":
+                raise InputTypeError(f"{name} must be a scalar{f' [{units}]' if units else ''}, got an array "
+                                     f"of shape {arr.shape}")
+            raise InputTypeError(f"{name} must be a real number{f' [{units}]' if units else ''}, got "
+                                 f"{type(value).__name__} {value!r}")
+        v = float(arr)
+    u = f" [{units}]" if units else ""
+    if finite and not math.isfinite(v):
+        raise InputError(f"{name} must be finite{u}, got {value!r}")
+    if positive and not v > 0:
+        raise InputError(f"{name} must be > 0{u}, got {value!r}")
+    if nonnegative and not v >= 0:
+        raise InputError(f"{name} must be ≥ 0{u}, got {value!r}")
+    if lo is not None and (v < lo or (lo_open and v == lo)) or hi is not None and (v > hi or (hi_open and v == hi)):
+        raise InputError(f"{name} must be {_bounds_text(lo, hi, lo_open, hi_open, units)}, got {value!r}")
+    return v
+
+
+def _parse_plain(text: str, name: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise InputTypeError(f"{name} must be a number, got the string {text!r}") from None
+
+
+def integer(value, name: str, *, lo=None, hi=None) -> int:
+    """An integer argument (bools and non-integral floats rejected), optionally in [lo, hi]."""
+    if isinstance(value, (bool, np.bool_)) or is_traced(value):
+        raise InputTypeError(f"{name} must be an integer, got {value!r}")
+    try:
+        arr = np.asarray(value)
+    except Exception:
+        arr = np.asarray(None)
+    if arr.ndim != 0 or arr.dtype.kind not in "iuf" or (arr.dtype.kind == "f" and (not np.isfinite(arr) or arr != np.round(arr))):
+        raise InputTypeError(f"{name} must be an integer, got {value!r}")
+    v = int(arr)
+    if (lo is not None and v < lo) or (hi is not None and v > hi):
+        raise InputError(f"{name} must be {_bounds_text(lo, hi, False, False, '')}, got {value!r}")
+    return v
+
+
+def pair(value, name: str, units: str = "", kind=float, **checks) -> tuple:
+    """A scalar or (y, x) pair, each element checked with :func:`scalar` (or :func:`integer`)."""
+    if isinstance(value, str) or np.ndim(value) == 0:
+        value = (value, value)
+    try:
+        value = tuple(value)
+    except TypeError:
+        raise InputTypeError(f"{name} must be a scalar or a (y, x) pair, got {value!r}") from None
+    if len(value) != 2:
+        raise InputError(f"{name} must be a scalar or a (y, x) pair{f' [{units}]' if units else ''}, got "
+                         f"{len(value)} values {value!r}")
+    if kind is int:
+        return tuple(integer(v, name, **checks) for v in value)
+    return tuple(scalar(v, name, units, **checks) for v in value)
+
+
+def closest(word: str, options) -> str | None:
+    """The option closest to ``word`` (for 'did you mean …?'), or None."""
+    m = difflib.get_close_matches(str(word), [str(o) for o in options], n=1, cutoff=0.5)
+    return m[0] if m else None
+
+
+def choice(value, name: str, options):
+    """``value`` if it is one of ``options``, else an error listing them and the closest one."""
+    options = list(options)
+    if value in options:
+        return value
+    hint = closest(value, options) if isinstance(value, str) else None
+    raise InputError(f"{name} must be one of {', '.join(map(repr, options))}, got {value!r}"
+                     + (f" (did you mean {hint!r}?)" if hint else ""))
+
+
+# ---- arrays -----------------------------------------------------------------------------------
+def finite_report(a) -> tuple[int, tuple | None]:
+    """(number of NaN/inf values, index of the first one) of a concrete array."""
+    a = np.asarray(a)
+    bad = ~np.isfinite(a)
+    n = int(np.count_nonzero(bad))
+    if not n:
+        return 0, None
+    return n, tuple(int(i) for i in np.unravel_index(int(np.argmax(bad.ravel())), a.shape))
+
+
+_KINDS = {"real": "iuf", "complex": "c", "numeric": "iufc", "integer": "iu", "bool": "b"}
+
+
+def array(value, name: str, *, ndim=None, min_ndim=None, shape=None, kind: str = "numeric",
+          finite: bool = True, units: str = "", nonnegative: bool = False, min_size: int = 1):
+    """A concrete array argument, checked; returns it unchanged (NumPy or JAX).
+
+    Args:
+        ndim: required number of dimensions (int or tuple of allowed ints).
+        min_ndim: minimum number of dimensions.
+        shape: required shape; ``None`` entries match any length (compared from the last axis).
+        kind: ``"real"``, ``"complex"``, ``"numeric"`` (either), ``"integer"`` or ``"bool"``.
+        finite: reject NaN/inf, reporting the count and the first index.
+        nonnegative: reject negative values.
+        min_size: minimum number of elements.
+    """
+    if is_traced(value):
+        return value
+    u = f" [{units}]" if units else ""
+    if value is None or isinstance(value, (str, bytes, dict)):
+        raise InputTypeError(f"{name} must be an array{u}, got {type(value).__name__}")
+    try:
+        a = value if hasattr(value, "dtype") and hasattr(value, "shape") else np.asarray(value)
+        dt = np.dtype(a.dtype)
+    except Exception:
+        raise InputTypeError(f"{name} must be a numeric array{u}, got {type(value).__name__}") from None
+    if dt.kind not in _KINDS[kind] and not (kind == "numeric" and dt.kind == "b"):
+        raise InputTypeError(f"{name} must be a {kind} array{u}, got dtype {dt}")
+    nd = len(a.shape)
+    if ndim is not None and nd not in (ndim if isinstance(ndim, tuple) else (ndim,)):
+        raise InputError(f"{name} must have {ndim} dimensions{u}, got shape {tuple(a.shape)}")
+    if min_ndim is not None and nd < min_ndim:
+        raise InputError(f"{name} must have at least {min_ndim} dimensions{u}, got shape {tuple(a.shape)}")
+    if shape is not None:
+        want = tuple(shape)
+        got = tuple(a.shape)
+        if len(got) < len(want) or any(w is not None and w != g for w, g in zip(want[::-1], got[::-1])):
+            pretty = "(" + ", ".join("any" if w is None else str(w) for w in want) + ("," if len(want) == 1 else "") + ")"
+            raise InputError(f"{name} must have shape {pretty}{u}, got {got}")
+    size = int(np.prod(a.shape)) if nd else 1
+    if size < min_size:
+        raise InputError(f"{name} must have at least {min_size} element(s), got shape {tuple(a.shape)}")
+    if finite and dt.kind in "fc":
+        n, first = finite_report(a)
+        if n:
+            raise InputError(f"{name} holds {n} NaN/inf value(s){u} (first at index {first}); "
+                             f"clean or mask them first")
+    if nonnegative and dt.kind in "iuf" and size and np.min(np.asarray(a)) < 0:
+        raise InputError(f"{name} must be ≥ 0{u}, got a minimum of {np.min(np.asarray(a))!r}")
+    return value
+
+
+# ---- files ------------------------------------------------------------------------------------
+def path(value, name: str = "path", *, kind: str = "file", must_exist: bool = True, suffixes=None) -> Path:
+    """A filesystem path argument, checked: ``kind`` is ``"file"``, ``"dir"`` or ``"any"``."""
+    if not isinstance(value, (str, os.PathLike)):
+        raise InputTypeError(f"{name} must be a path (str or os.PathLike), got {type(value).__name__}")
+    p = Path(value)
+    if suffixes is not None and p.suffix.lower() not in suffixes:
+        raise InputError(f"{name} {str(p)!r} has suffix {p.suffix!r}; expected one of {', '.join(suffixes)}")
+    if not must_exist:
+        return p
+    if not p.exists():
+        raise FileNotFoundError(f"{name}: no such {'directory' if kind == 'dir' else 'file'}: {p}")
+    if kind == "file" and p.is_dir():
+        raise IsADirectoryError(f"{name}: {p} is a directory, expected a file")
+    if kind == "dir" and not p.is_dir():
+        raise NotADirectoryError(f"{name}: {p} is a file, expected a directory")
+    if not os.access(p, os.R_OK):
+        raise PermissionError(f"{name}: {p} is not readable (permission denied)")
+    return p
+
+
+@contextlib.contextmanager
+def reading(path, what: str = "file"):
+    """Wrap a reader: a foreign library's error (h5py, zarr, zstd, JSON, struct, NumPy …) becomes a
+    :class:`FileFormatError` naming the file; jaxem's own errors pass through unchanged."""
+    try:
+        yield
+    except (InputError, InputTypeError, FileFormatError, FileNotFoundError, PermissionError,
+            IsADirectoryError, NotADirectoryError):
+        raise
+    except MemoryError:
+        raise FileFormatError(path, f"cannot read this {what}: its header asks for more memory than "
+                                    f"exists (damaged header?)") from None
+    except Exception as exc:  # noqa: BLE001 - foreign errors are re-raised with the path
+        raise FileFormatError(path, f"cannot read this {what} ({type(exc).__name__}: {exc})") from exc
+
+
+def check_size(path, expected: int, found: int, what: str = "bytes", hint: str = "") -> None:
+    """Raise :class:`FileFormatError` unless ``found == expected`` (a count or a byte size)."""
+    if int(found) != int(expected):
+        state = "truncated or incomplete" if found < expected else "longer than its header says"
+        raise FileFormatError(path, f"{state}: expected {int(expected)} {what}, found {int(found)}"
+                                    + (f" ({hint})" if hint else ""))

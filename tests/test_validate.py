@@ -1,0 +1,101 @@
+"""The floor-0 validation vocabulary: messages name the argument, the value and the expected range."""
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, strategies as st
+
+from jaxem import validate as v
+
+
+@pytest.mark.parametrize("text, units, expected", [
+    ("300 kV", "eV", 300e3), ("300 keV", "eV", 300e3), ("0.3 MeV", "eV", 300e3), ("0.5 nm", "Å", 5.0),
+    ("20 mrad", "mrad", 20.0), ("1 deg", "mrad", 1000 * math.pi / 180), ("2 1/nm", "1/Å", 0.2)])
+def test_strings_with_units_are_parsed(text, units, expected):
+    assert v.scalar(text, "x", units) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("bad, match", [("300", "no unit"), ("lots", "could not parse"),
+                                        ("5 furlongs", "cannot be converted"), ("3 kg", "cannot be converted")])
+def test_bad_strings_name_the_argument(bad, match):
+    with pytest.raises(v.InputError, match=f"energy.*{match}"):
+        v.scalar(bad, "energy", "eV", positive=True)
+
+
+@pytest.mark.parametrize("bad, exc", [(float("nan"), v.InputError), (float("inf"), v.InputError), (-1.0, v.InputError),
+                                      (0.0, v.InputError), (True, v.InputTypeError), (1j, v.InputTypeError),
+                                      ([1, 2], v.InputTypeError), (None, v.InputTypeError)])
+def test_bad_scalars(bad, exc):
+    with pytest.raises(exc, match="sampling"):
+        v.scalar(bad, "sampling", "Å", positive=True)
+
+
+def test_range_message_has_units_and_bounds():
+    with pytest.raises(v.InputError, match=r"angle must be in \[0, 90\] deg, got 100"):
+        v.scalar(100, "angle", "deg", lo=0, hi=90)
+
+
+def test_integer():
+    assert v.integer(3.0, "n") == 3
+    for bad in (2.5, True, "3", float("nan")):
+        with pytest.raises(v.InputTypeError, match="n must be an integer"):
+            v.integer(bad, "n")
+    with pytest.raises(v.InputError, match="n must be ≥ 1"):
+        v.integer(0, "n", lo=1)
+
+
+def test_choice_suggests_closest():
+    with pytest.raises(v.InputError, match="did you mean 'HAADF'"):
+        v.choice("HADF", "detector", ["HAADF", "ABF"])
+
+
+@given(st.integers(1, 6), st.integers(1, 6), st.integers(0, 35))
+def test_array_reports_count_and_first_bad_index(ny, nx, k):
+    a = np.ones((ny, nx))
+    k = k % a.size
+    a.flat[k] = np.nan
+    a.flat[-1] = np.inf if k != a.size - 1 else np.nan
+    n = 1 if k == a.size - 1 else 2
+    first = tuple(int(i) for i in np.unravel_index(k, a.shape))
+    with pytest.raises(v.InputError, match=rf"image holds {n} NaN/inf.*first at index {re_tuple(first)}"):
+        v.array(a, "image", ndim=2)
+
+
+def re_tuple(t):
+    return r"\(" + r",\s*".join(map(str, t)) + (r",\)" if len(t) == 1 else r"\)")
+
+
+def test_array_shape_kind():
+    with pytest.raises(v.InputError, match=r"frames must have shape \(any, 4, 4\), got \(3, 4, 5\)"):
+        v.array(np.zeros((3, 4, 5)), "frames", shape=(None, 4, 4))
+    with pytest.raises(v.InputTypeError, match="positions must be a real array"):
+        v.array(np.zeros(3, complex), "positions", kind="real")
+    with pytest.raises(v.InputError, match="counts must be ≥ 0"):
+        v.array(np.array([1, -1]), "counts", nonnegative=True)
+
+
+def test_paths(tmp_path):
+    f = tmp_path / "a.mib"
+    f.write_bytes(b"x")
+    assert v.path(f, "path") == f
+    with pytest.raises(FileNotFoundError, match="no such file"):
+        v.path(tmp_path / "missing", "path")
+    with pytest.raises(IsADirectoryError, match="is a directory, expected a file"):
+        v.path(tmp_path, "path")
+    with pytest.raises(NotADirectoryError, match="is a file, expected a directory"):
+        v.path(f, "out", kind="dir")
+
+
+def test_reading_wraps_foreign_errors_with_path(tmp_path):
+    import json
+
+    p = tmp_path / "x.json"
+    p.write_text("{not json")
+    with pytest.raises(v.FileFormatError, match=r"x\.json: cannot read.*JSONDecodeError"):
+        with v.reading(p):
+            json.loads(p.read_text())
+
+
+def test_check_size():
+    with pytest.raises(v.FileFormatError, match="truncated or incomplete: expected 8 frames, found 2"):
+        v.check_size("f.mib", 8, 2, "frames")
