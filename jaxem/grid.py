@@ -12,11 +12,12 @@ edge of width ``taper`` [1/Å], so that the product of two band-limited function
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import Sequence
 
 import jax.numpy as jnp
 import numpy as np
+
+from . import pytree
 
 
 ANTIALIAS_FRACTION = 2.0 / 3.0
@@ -44,7 +45,7 @@ def _pair(value, name: str, kind=float) -> tuple:
     return tuple(out)
 
 
-@dataclass(frozen=True)
+@pytree.dataclass
 class Grid:
     """Periodic real-space grid.
 
@@ -55,8 +56,8 @@ class Grid:
     The grid is hashable and static under ``jit`` (it determines array shapes).
     """
 
-    gpts: tuple[int, int]
-    sampling: tuple[float, float]
+    gpts: tuple[int, int] = pytree.field(static=True)
+    sampling: tuple[float, float] = pytree.field(static=True, units="Å")
 
     def __post_init__(self):
         object.__setattr__(self, "gpts", _pair(self.gpts, "gpts", int))

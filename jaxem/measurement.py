@@ -102,19 +102,21 @@ def real_space_axes(grid) -> tuple:
     return (Axis("y", grid.sampling[0], "Å"), Axis("x", grid.sampling[1], "Å"))
 
 
-def reciprocal_axes_centered(grid, energy: float | None = None, units: str = "mrad") -> tuple:
-    """(ky, kx) axes of an fft-shifted pattern, in mrad (needs ``energy`` [eV]) or 1/Å."""
-    from . import physics
+def reciprocal_axes_centered(grid, beam=None, units: str = "mrad") -> tuple:
+    """(θy, θx) axes [mrad] (needs ``beam``, a :class:`jaxem.beam.Beam`) or (ky, kx) axes [1/Å] of an
+    fft-shifted pattern on ``grid``."""
+    from .validate import choice
 
+    choice(units, "units", ("mrad", "1/Å"))
     axes = []
     for name, n, d in zip(("ky", "kx"), grid.gpts, grid.sampling):
         dk = 1.0 / (n * d)
         off = -(n // 2) * dk
         if units == "mrad":
-            if energy is None:
-                raise ValueError("energy [eV] is needed for angular (mrad) axes")
-            lam = physics.wavelength(energy)
-            axes.append(Axis(name.replace("k", "θ"), dk * lam * 1e3, "mrad", off * lam * 1e3))
+            if beam is None:
+                raise ValueError("a beam (jaxem.Beam) is needed for angular (mrad) axes")
+            axes.append(Axis(name.replace("k", "θ"), float(beam.frequency_to_mrad(dk)), "mrad",
+                             float(beam.frequency_to_mrad(off))))
         else:
             axes.append(Axis(name, dk, "1/Å", off))
     return tuple(axes)

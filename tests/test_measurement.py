@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from jaxem import Axis, Grid, Measurement
+from jaxem.beam import Beam
 from jaxem.measurement import real_space_axes, reciprocal_axes_centered
 
 
@@ -24,7 +25,7 @@ def test_grid_axes():
     assert (ay.sampling, ax.sampling, ax.units) == (0.1, 0.2, "Å")
     ky, kx = reciprocal_axes_centered(g, units="1/Å")
     assert kx.sampling == pytest.approx(1 / 4.0) and kx.offset == pytest.approx(-10 / 4.0)
-    ty, tx = reciprocal_axes_centered(g, energy=300e3)
+    ty, tx = reciprocal_axes_centered(g, Beam(300e3))
     assert tx.units == "mrad" and tx.sampling == pytest.approx(0.019687 / 4.0 * 1e3, rel=1e-4)
     with pytest.raises(ValueError, match="energy"):
         reciprocal_axes_centered(g)
