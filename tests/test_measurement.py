@@ -27,7 +27,7 @@ def test_grid_axes():
     assert kx.sampling == pytest.approx(1 / 4.0) and kx.offset == pytest.approx(-10 / 4.0)
     ty, tx = reciprocal_axes_centered(g, Beam(300e3))
     assert tx.units == "mrad" and tx.sampling == pytest.approx(0.019687 / 4.0 * 1e3, rel=1e-4)
-    with pytest.raises(ValueError, match="energy"):
+    with pytest.raises(ValueError, match="beam"):
         reciprocal_axes_centered(g)
 
 
