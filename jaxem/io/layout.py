@@ -102,6 +102,17 @@ def default_chunks(shape, itemsize: int, target_bytes: int = 8 * 2**20) -> tuple
     return tuple(chunks)
 
 
+def check_chunks(chunks, shape) -> tuple:
+    """``chunks`` as a tuple of positive ints, one per axis of ``shape``, or an error naming it."""
+    try:
+        chunks = tuple(chunks)
+    except TypeError:
+        raise validate.InputTypeError(f"chunks must be a tuple of ints (one per axis), got {chunks!r}") from None
+    if len(chunks) != len(shape):
+        raise validate.InputError(f"chunks must have one entry per axis ({len(shape)}), got {chunks!r}")
+    return tuple(validate.integer(c, f"chunks[{i}]", lo=1) for i, c in enumerate(chunks))
+
+
 # ---- trees of groups and attributes (HyperSpy's dict ↔ group conventions) ----------------------
 def _is_scalar(v) -> bool:
     return isinstance(v, (str, bool, int, float))
@@ -222,12 +233,12 @@ class StoreWriter:
         dims = tuple(str(d) for d in dims)
         if len(dims) != len(shape):
             raise validate.InputError(f"dims {dims} do not match the shape {shape}")
-        chunks = tuple(chunks) if chunks is not None else default_chunks(shape, dtype.itemsize)
+        chunks = check_chunks(chunks, shape) if chunks is not None else default_chunks(shape, dtype.itemsize)
         self.dims = dims
         if self.fmt.kind == "zarr":
             # write_empty_chunks: a chunk equal to the fill value (e.g. all zeros) is still stored, so a
             # missing chunk always means an incomplete or damaged store
-            self.data = self.group.create_array("data", shape=shape, dtype=dtype, chunks=chunks or None,
+            self.data = self.group.create_array("data", shape=shape, dtype=dtype, chunks=chunks,
                                                 config={"write_empty_chunks": True}, **self._codecs(),
                                                 **self._dims_kw(dims))
         else:

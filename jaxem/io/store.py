@@ -23,7 +23,7 @@ from .. import validate
 from ..measurement import Measurement, with_units
 from ..validate import FileFormatError
 from .hdf5_checks import check_dataset
-from .layout import default_chunks, format_of, open_source, read_header, writer
+from .layout import check_chunks, default_chunks, format_of, open_source, read_header, writer
 from .zarr_checks import check_complete
 
 __all__ = ["save", "load"]
@@ -33,18 +33,6 @@ _RETRIES = 3
 
 def _is_dask(a) -> bool:
     return type(a).__module__.startswith("dask")
-
-
-def _chunks(chunks, shape) -> tuple | None:
-    if chunks is None:
-        return None
-    try:
-        chunks = tuple(chunks)
-    except TypeError:
-        raise validate.InputTypeError(f"chunks must be a tuple of ints (one per axis), got {chunks!r}") from None
-    if len(chunks) != len(shape):
-        raise validate.InputError(f"chunks must have one entry per axis ({len(shape)}), got {chunks!r}")
-    return tuple(validate.integer(c, f"chunks[{i}]", lo=1) for i, c in enumerate(chunks))
 
 
 def save(measurement: Measurement, path, chunks=None) -> Path:
@@ -69,7 +57,7 @@ def save(measurement: Measurement, path, chunks=None) -> Path:
         arr = np.asarray(arr)
     shape = measurement.shape
     dtype = np.dtype(arr.dtype)
-    chunks = _chunks(chunks, shape) or default_chunks(shape, dtype.itemsize)
+    chunks = check_chunks(chunks, shape) if chunks is not None else default_chunks(shape, dtype.itemsize)
     with writer(path) as w:
         data = w.create(shape, dtype, measurement.dims, chunks)
         if lazy:
