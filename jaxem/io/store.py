@@ -14,6 +14,10 @@ dataset that lies beyond the end of its file, or damaged JSON metadata is a
 """
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import os
+import time
 import uuid
 from pathlib import Path
 
@@ -28,7 +32,28 @@ from .zarr_checks import check_complete
 
 __all__ = ["save", "load"]
 
-_RETRIES = 3
+_RETRIES = 5
+
+
+@contextlib.contextmanager
+def _swaps_held(path: Path, hold: bool):
+    """Hold off atomic swaps into ``path``'s directory while an eager read runs: writers swap under an
+    exclusive ``flock`` of the parent directory (:func:`jaxem.atomic.atomic_path`); a reader takes it
+    shared, so it reads one complete store (zarr stores are read file by file)."""
+    if not hold:
+        yield
+        return
+    try:
+        fd = os.open(path.parent, os.O_RDONLY)
+    except OSError:
+        yield
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH)
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
 
 
 def _is_dask(a) -> bool:
@@ -91,6 +116,15 @@ class _Guarded:
         return out
 
 
+def _lazy(data, src):
+    import dask.array as da
+
+    chunks = tuple(data.chunks) if data.chunks else default_chunks(data.shape, data.dtype.itemsize)
+    return da.from_array(_Guarded(data, src), chunks=chunks, lock=src.fmt.kind == "hdf5", asarray=True,
+                         name=f"jaxem-load-{src.write_id() or uuid.uuid4().hex}",
+                         meta=np.empty((0,) * len(data.shape), data.dtype))
+
+
 def load(path, lazy: bool = False, allow_partial: bool = False, signal: str | None = None) -> Measurement:
     """Read a Measurement from a jaxem or HyperSpy store (``.zarr``, ``.zspy``, ``.hspy``, ``.h5``, ``.hdf5``).
 
@@ -107,33 +141,31 @@ def load(path, lazy: bool = False, allow_partial: bool = False, signal: str | No
     fmt = format_of(path)
     p = validate.path(path, "path", kind="dir" if fmt.is_dir else "file")
     what = "zarr store" if fmt.is_dir else "HDF5 file"
-    for _ in range(_RETRIES):
-        src = open_source(p, fmt)
-        keep_open = False
-        try:
-            with validate.reading(p, what):
-                _, data, axes, metadata, nsig = read_header(src, signal)
-                if fmt.kind == "zarr":
-                    check_complete(data, p, "data", allow_partial)
-                else:
-                    check_dataset(data, p, "data", allow_partial)
-                if lazy:
-                    import dask.array as da
-
-                    chunks = tuple(data.chunks) if data.chunks else default_chunks(data.shape, data.dtype.itemsize)
-                    arr = da.from_array(_Guarded(data, src), chunks=chunks, lock=fmt.kind == "hdf5", asarray=True,
-                                        name=f"jaxem-load-{src.write_id() or uuid.uuid4().hex}",
-                                        meta=np.empty((0,) * len(data.shape), data.dtype))
-                    keep_open = True
-                    return Measurement(arr, axes, metadata, nsig)
-                values = data[...] if data.shape else data[()]
-        except (FileFormatError, validate.InputError):
+    for attempt in range(_RETRIES):
+        if attempt:
+            time.sleep(0.01 * attempt)
+        with _swaps_held(p, fmt.is_dir and not lazy):
+            src = open_source(p, fmt)
+            keep_open = False
+            try:
+                with validate.reading(p, what):
+                    _, data, axes, metadata, nsig = read_header(src, signal)
+                    if fmt.kind == "zarr":
+                        check_complete(data, p, "data", allow_partial)
+                    else:
+                        check_dataset(data, p, "data", allow_partial)
+                    if lazy:
+                        arr = _lazy(data, src)
+                        keep_open = True
+                        return Measurement(arr, axes, metadata, nsig)
+                    values = data[...] if data.shape else data[()]
+            except (FileFormatError, validate.InputError):
+                if src.current_write_id() == src.write_id():
+                    raise
+                continue  # another writer swapped the store in while we read it: read the new one
+            finally:
+                if not keep_open:
+                    src.close()
             if src.current_write_id() == src.write_id():
-                raise
-            continue  # another writer swapped the store in while we read it: read the new one
-        finally:
-            if not keep_open:
-                src.close()
-        if src.current_write_id() == src.write_id():
-            return Measurement(np.asarray(values), axes, metadata, nsig)
+                return Measurement(np.asarray(values), axes, metadata, nsig)
     raise FileFormatError(p, f"was replaced by other writers {_RETRIES} times while it was read; try again")
