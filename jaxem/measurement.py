@@ -1,66 +1,330 @@
-"""Arrays that know their axes: the results the high-level API returns.
+"""Arrays that know their axes: the one data model for every result jaxem returns or writes.
 
-A :class:`Measurement` is a thin, stateful convenience wrapper (outer layer) around a JAX or NumPy
-array, with one :class:`Axis` per array dimension (name, sampling, units, offset) and free-form
-metadata (energy, parameters…). It plots itself (:meth:`Measurement.show`) and is written to
-zarr/HDF5 by :func:`jaxem.io.save` with its units. Pure functions never take Measurements; pass
-``m.array``.
+A :class:`Measurement` is a thin outer-layer wrapper (not a pytree, never traced) around a JAX,
+NumPy or Dask array with
+
+* one :class:`Axis` per array dimension: ``value(i) = offset + i × sampling`` [units], with a name
+  that is unique within the measurement (it becomes the zarr/xarray dimension name);
+* ``metadata``: a JSON-like dict. Physical parameters carry their units as
+  ``{"value": v, "units": "u"}`` (:func:`quantity`); plain numbers under a key of the documented
+  units table (:data:`METADATA_UNITS`, e.g. ``energy`` → eV, or a unit suffix such as
+  ``semi_angle_mrad``) are given their units when written (:func:`with_units`). The keys
+  ``quantity`` and ``units`` describe the values themselves (e.g. ``"fraction of probe
+  intensity"``, ``""``) and label plots and colorbars; ``title`` names the data set;
+* ``signal_ndim``: how many trailing axes form the signal (HyperSpy's signal/navigation split);
+  ``None`` means the last two for arrays of two or more dimensions (images, 4D-STEM patterns), the
+  only axis for 1D data.
+
+It plots itself (:meth:`Measurement.show`), converts to and from HyperSpy signals
+(:meth:`~Measurement.to_hyperspy`, :meth:`~Measurement.from_hyperspy`) and xarray DataArrays
+(:meth:`~Measurement.to_xarray`, :meth:`~Measurement.from_xarray`), and is written with its axes
+and units by :func:`jaxem.io.save`. Pure functions never take Measurements; pass ``m.array``.
 """
 from __future__ import annotations
 
+import dataclasses
+import re
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
+from . import pytree, validate
 
-@dataclass(frozen=True)
+__all__ = ["Axis", "Measurement", "quantity", "with_units", "units_for", "metadata_value", "METADATA_UNITS",
+           "from_signal_dict",
+           "real_space_axes", "reciprocal_axes_centered"]
+
+
+# ---- axes -------------------------------------------------------------------------------------
+@pytree.dataclass
 class Axis:
-    """One array axis: ``value(i) = offset + i × sampling`` [units]."""
+    """One array axis: ``value(i) = offset + i × sampling`` [units].
 
-    name: str
-    sampling: float = 1.0
-    units: str = "pixels"
-    offset: float = 0.0
+    Attributes:
+        name: dimension name (unique within a measurement; the zarr/xarray dimension name).
+        sampling: step between samples [units] (HyperSpy's ``scale``).
+        units: unit of ``sampling`` and ``offset`` (e.g. ``"Å"``, ``"1/Å"``, ``"mrad"``, ``"pixels"``).
+        offset: value of the first sample [units] (the origin; HyperSpy's ``offset``).
+    """
+
+    name: str = pytree.field(static=True)
+    sampling: float = pytree.field(static=True, default=1.0)
+    units: str = pytree.field(static=True, default="pixels")
+    offset: float = pytree.field(static=True, default=0.0)
+
+    def __post_init__(self):
+        if not isinstance(self.name, str) or not self.name:
+            raise validate.InputTypeError(f"Axis name must be a non-empty string, got {self.name!r}")
+        label = f"Axis {self.name!r}"
+        if not isinstance(self.units, str):
+            raise validate.InputTypeError(f"{label}: units must be a string, got {self.units!r}")
+        object.__setattr__(self, "sampling", validate.scalar(self.sampling, f"{label} sampling", self.units,
+                                                             allow_traced=False))
+        object.__setattr__(self, "offset", validate.scalar(self.offset, f"{label} offset", self.units,
+                                                           allow_traced=False))
+
+    @property
+    def origin(self) -> float:
+        """Value of the first sample [units] (same as ``offset``)."""
+        return self.offset
 
     def values(self, n: int) -> np.ndarray:
+        """The ``n`` sample values [units]."""
         return self.offset + self.sampling * np.arange(n)
 
     def to_dict(self) -> dict:
+        """``{"name", "sampling", "units", "offset"}`` (JSON-ready)."""
         return {"name": self.name, "sampling": float(self.sampling), "units": self.units,
                 "offset": float(self.offset)}
 
+    @classmethod
+    def from_dict(cls, d, where: str = "axis") -> "Axis":
+        """The inverse of :meth:`to_dict`; unknown or missing keys are errors naming ``where``."""
+        if not isinstance(d, dict):
+            raise validate.InputTypeError(f"{where} must be a dict with name/sampling/units/offset, got {d!r}")
+        unknown = set(d) - {"name", "sampling", "units", "offset"}
+        if unknown or "name" not in d:
+            raise validate.InputError(f"{where} must have the keys name, sampling, units, offset; got "
+                                      f"{sorted(d)}")
+        return cls(**d)
 
+
+def _as_axes(axes) -> tuple:
+    if isinstance(axes, Axis):
+        axes = (axes,)
+    try:
+        axes = tuple(axes)
+    except TypeError:
+        raise validate.InputTypeError(f"axes must be a sequence of Axis, got {type(axes).__name__}") from None
+    out = []
+    for i, a in enumerate(axes):
+        if isinstance(a, dict):
+            a = Axis.from_dict(a, f"axes[{i}]")
+        if not isinstance(a, Axis):
+            raise validate.InputTypeError(f"axes[{i}] must be an Axis, got {type(a).__name__} {a!r}")
+        out.append(a)
+    return tuple(out)
+
+
+# ---- metadata with units ----------------------------------------------------------------------
+def quantity(value, units: str) -> dict:
+    """A physical parameter with its units, as stored in metadata: ``{"value": v, "units": u}``."""
+    return {"value": _plain(value, "value"), "units": str(units)}
+
+
+def _is_quantity(v) -> bool:
+    return isinstance(v, dict) and set(v) == {"value", "units"}
+
+
+#: documented units of metadata keys written without units (plain numbers are wrapped on writing)
+METADATA_UNITS = {
+    "energy": "eV", "beam_energy": "eV", "semi_angle": "mrad", "convergence_angle": "mrad",
+    "tilt": "mrad", "max_angle": "mrad", "inner": "mrad", "outer": "mrad", "detector_sampling": "mrad",
+    "defocus": "Å", "Cs": "Å", "C5": "Å", "focal_spread": "Å", "thickness": "Å", "slice_thickness": "Å",
+    "sampling": "Å", "scan_sampling": "Å", "extent": "Å", "wavelength": "Å", "dose": "e⁻/Å²",
+    "temperature": "K",
+}
+#: unit suffixes of metadata keys (``semi_angle_mrad`` → mrad)
+_SUFFIX_UNITS = {"mrad": "mrad", "rad": "rad", "deg": "deg", "A": "Å", "Å": "Å", "nm": "nm", "um": "µm",
+                 "eV": "eV", "keV": "keV", "fs": "fs", "K": "K", "invA": "1/Å"}
+_ABERRATION = re.compile(r"^C\d\d$")
+_AZIMUTH = re.compile(r"^phi\d\d$")
+
+
+def units_for(key: str) -> str | None:
+    """The documented units of a metadata key written as a plain number, or None (dimensionless or
+    unknown): the :data:`METADATA_UNITS` table, aberration coefficients ``Cnm`` [Å] and azimuths
+    ``phinm`` [rad], and a unit suffix (``_mrad``, ``_A``, ``_eV``, ``_nm`` …)."""
+    if key in METADATA_UNITS:
+        return METADATA_UNITS[key]
+    if _ABERRATION.match(key):
+        return "Å"
+    if _AZIMUTH.match(key):
+        return "rad"
+    if "_" in key:
+        return _SUFFIX_UNITS.get(key.rsplit("_", 1)[1])
+    return None
+
+
+def _plain(v, where: str):
+    """A JSON-ready copy of ``v`` (NumPy/JAX arrays and scalars → lists and numbers)."""
+    if v is None or isinstance(v, (bool, str)):
+        return v
+    if isinstance(v, (int, float)):
+        return v
+    if isinstance(v, np.generic):
+        return v.item()
+    if isinstance(v, dict):
+        return {str(k): _plain(x, f"{where}.{k}") for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_plain(x, f"{where}[{i}]") for i, x in enumerate(v)]
+    if hasattr(v, "__array__") and hasattr(v, "dtype"):
+        a = np.asarray(v)
+        if a.dtype.kind in "biuf":
+            return a.tolist()
+        if a.dtype.kind == "c":
+            return {"real": a.real.tolist(), "imag": a.imag.tolist()}
+        if a.dtype.kind in "US":
+            return a.astype(str).tolist()
+    if hasattr(v, "to_dict") and callable(v.to_dict):  # Beam, Axis …
+        return _plain(v.to_dict(), where)
+    if dataclasses.is_dataclass(v) and not isinstance(v, type):
+        units = pytree.units_of(v) if hasattr(v, "__dataclass_fields__") else {}
+        out = {}
+        for f in dataclasses.fields(v):
+            x = _plain(getattr(v, f.name), f"{where}.{f.name}")
+            u = units.get(f.name) or (units_for(f.name) if isinstance(x, (int, float, list)) else None)
+            out[f.name] = quantity(x, u) if u and not isinstance(x, bool) else x
+        return out
+    if hasattr(v, "__fspath__"):
+        return str(v)
+    raise validate.InputTypeError(f"metadata {where} = {v!r} ({type(v).__name__}) cannot be written to a file; "
+                                  f"use numbers, strings, lists, dicts or arrays")
+
+
+def with_units(metadata: dict) -> dict:
+    """A JSON-ready copy of ``metadata`` in which every plain number (or list of numbers) under a key
+    with documented units (:func:`units_for`) becomes ``{"value": v, "units": u}``; objects with a
+    ``to_dict`` (a :class:`~jaxem.beam.Beam`) and dataclasses (e.g. aberrations) become dicts with
+    their units. Nested dicts are treated the same way."""
+    if not isinstance(metadata, dict):
+        raise validate.InputTypeError(f"metadata must be a dict, got {type(metadata).__name__}")
+    return _wrap(_plain(metadata, "metadata"))
+
+
+def _wrap(d):
+    if not isinstance(d, dict) or _is_quantity(d):
+        return d
+    out = {}
+    for k, v in d.items():
+        if isinstance(v, dict):
+            out[k] = _wrap(v)
+            continue
+        u = units_for(k)
+        numeric = isinstance(v, (int, float)) and not isinstance(v, bool) or (
+            isinstance(v, list) and v and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in v))
+        out[k] = quantity(v, u) if u and numeric else v
+    return out
+
+
+def metadata_value(metadata: dict, key: str, units: str | None = None, default=KeyError):
+    """``metadata[key]`` as a number (or list), converted to ``units`` if given.
+
+    Works for ``{"value", "units"}`` entries and for plain numbers with documented units
+    (:func:`units_for`); a plain number without documented units cannot be converted. A missing key
+    returns ``default`` (or raises ``KeyError`` naming the key).
+    """
+    if key not in metadata:
+        if default is KeyError:
+            raise KeyError(f"metadata has no {key!r} (keys: {sorted(metadata)})")
+        return default
+    v = metadata[key]
+    stored = v["units"] if _is_quantity(v) else units_for(key)
+    v = v["value"] if _is_quantity(v) else v
+    if units is None or units == stored:
+        return v
+    if stored is None:
+        raise validate.InputError(f"metadata {key!r} = {v!r} has no units; cannot convert it to {units}")
+    return _convert(v, stored, units, key)
+
+
+def _convert(value, from_units: str, to_units: str, name: str):
+    if from_units == to_units:
+        return value
+    factor = validate.quantity(f"1 {from_units}", name, to_units)
+    if isinstance(value, list):
+        return [x * factor for x in value]
+    return value * factor
+
+
+# ---- the measurement --------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Measurement:
-    """An array with axes and metadata.
+    """An array with axes and metadata (see the module docstring).
 
     Attributes:
-        array: the data (JAX or NumPy), axes ordered like the array.
-        axes: one :class:`Axis` per dimension.
-        metadata: e.g. ``{"energy": 300e3, "quantity": "intensity"}`` (JSON-serialisable values).
+        array: the data (JAX, NumPy or Dask), axes ordered like the array.
+        axes: one :class:`Axis` per dimension (names unique).
+        metadata: e.g. ``{"energy": quantity(300e3, "eV"), "quantity": "intensity"}`` (JSON-like).
+        signal_ndim: number of trailing signal axes (None: the last two, or one for 1D data).
     """
 
     array: Any
     axes: tuple
     metadata: dict = field(default_factory=dict)
+    signal_ndim: int | None = None
 
     def __post_init__(self):
-        if len(self.axes) != np.ndim(self.array):
-            raise ValueError(
-                f"Measurement needs one Axis per array dimension: array has {np.ndim(self.array)} "
-                f"dimensions, got {len(self.axes)} axes"
-            )
+        axes = _as_axes(self.axes)
+        object.__setattr__(self, "axes", axes)
+        ndim = len(np.shape(self.array)) if not hasattr(self.array, "ndim") else int(self.array.ndim)
+        if len(axes) != ndim:
+            raise validate.InputError(
+                f"Measurement needs one Axis per array dimension: array has {ndim} dimensions "
+                f"(shape {tuple(np.shape(self.array))}), got {len(axes)} axes")
+        names = [a.name for a in axes]
+        dup = sorted({n for n in names if names.count(n) > 1})
+        if dup:
+            raise validate.InputError(f"Measurement axes need unique names (they become dimension names), "
+                                      f"got {names} with {dup} repeated")
+        if self.metadata is None:
+            object.__setattr__(self, "metadata", {})
+        if not isinstance(self.metadata, dict):
+            raise validate.InputTypeError(f"metadata must be a dict, got {type(self.metadata).__name__}")
+        if self.signal_ndim is not None:
+            object.__setattr__(self, "signal_ndim", validate.integer(self.signal_ndim, "signal_ndim", lo=0,
+                                                                     hi=ndim))
+
+    # ---- basics ---------------------------------------------------------------------------------
+    @property
+    def shape(self) -> tuple:
+        return tuple(int(n) for n in np.shape(self.array))
 
     @property
-    def shape(self):
-        return tuple(np.shape(self.array))
+    def ndim(self) -> int:
+        return len(self.axes)
+
+    @property
+    def dims(self) -> tuple:
+        """The axis names (dimension names)."""
+        return tuple(a.name for a in self.axes)
+
+    @property
+    def n_signal(self) -> int:
+        """Number of trailing signal axes (``signal_ndim`` or the default: min(ndim, 2))."""
+        return self.signal_ndim if self.signal_ndim is not None else min(self.ndim, 2)
 
     def numpy(self) -> np.ndarray:
         return np.asarray(self.array)
 
     def with_array(self, array, **metadata) -> "Measurement":
         return replace(self, array=array, metadata={**self.metadata, **metadata})
+
+    def value(self, key: str, units: str | None = None, default=KeyError):
+        """The metadata parameter ``key`` as a number (or list), converted to ``units`` if given
+        (see :func:`metadata_value`)."""
+        return metadata_value(self.metadata, key, units, default)
+
+    def beam(self):
+        """The :class:`~jaxem.beam.Beam` of the metadata (its ``beam`` or ``energy`` entry)."""
+        from .beam import Beam
+
+        b = self.metadata.get("beam")
+        if isinstance(b, Beam):
+            return b
+        if isinstance(b, dict) and "energy" in b:
+            tilt = metadata_value(b, "tilt", "mrad", (0.0, 0.0))
+            return Beam(metadata_value(b, "energy", "eV"), tuple(tilt))
+        if "energy" in self.metadata:
+            return Beam(self.value("energy", "eV"))
+        raise KeyError("metadata has neither 'beam' nor 'energy'")
+
+    def label(self) -> str:
+        """``"quantity [units]"`` of the values (from metadata ``quantity`` and ``units``)."""
+        q = str(self.metadata.get("quantity") or "value")
+        u = self.metadata.get("units")
+        return f"{q} [{u}]" if isinstance(u, str) and u else q
 
     def extent(self, axes=(-2, -1)):
         """Plot extent (left, right, bottom, top) of the last two axes (y, x) in their units."""
@@ -69,34 +333,230 @@ class Measurement:
         return (ax.offset - ax.sampling / 2, ax.offset + (nx - 0.5) * ax.sampling,
                 ay.offset + (ny - 0.5) * ay.sampling, ay.offset - ay.sampling / 2)
 
-    def show(self, ax=None, log: bool = False, cmap: str = "gray", title: str | None = None, **kwargs):
-        """Plot a 1D profile or a 2D image (the last two axes; leading axes must be of length 1)."""
+    # ---- plotting -------------------------------------------------------------------------------
+    def show(self, ax=None, log: bool = False, cmap: str = "gray", title: str | None = None,
+             log_decades: float = 6.0, colorbar: bool = True, **kwargs):
+        """Plot a 1D profile or a 2D image (the last two axes; other axes must have length 1).
+
+        Axes are labelled with their names and units, the colorbar with the quantity and units of the
+        values (metadata ``quantity``/``units``). Complex data are shown as |z|².
+
+        Args:
+            ax: matplotlib axes to draw into (default: a new figure with a constrained layout, so the
+                labels are never clipped).
+            log: logarithmic colour (2D) or y (1D) scale, from ``log_decades`` decades below the
+                maximum up to the maximum; values below the floor (and zeros) show at the floor.
+            log_decades: dynamic range of the log scale [decades].
+            colorbar: draw a labelled colorbar (2D).
+            kwargs: passed to ``imshow``/``plot``.
+        """
         import matplotlib.pyplot as plt
+        from matplotlib.colors import LogNorm
 
         data = np.squeeze(self.numpy())
+        label = self.label()
         if np.iscomplexobj(data):
             data = np.abs(data) ** 2
+            label = f"|{self.metadata.get('quantity') or 'value'}|²"
+        if data.ndim not in (1, 2):
+            raise validate.InputError(f"show() plots 1D or 2D data; the squeezed shape is {data.shape} "
+                                      f"(select a frame first, e.g. m.with_array(m.array[0]))")
+        decades = validate.scalar(log_decades, "log_decades", positive=True)
         if ax is None:
-            _, ax = plt.subplots(figsize=(4, 4) if data.ndim == 2 else (5, 3))
+            _, ax = plt.subplots(figsize=(4.6, 4) if data.ndim == 2 else (5, 3), layout="constrained")
+        kept = [a for a, n in zip(self.axes, self.shape) if n > 1] if data.ndim < self.ndim else list(self.axes)
         if data.ndim == 1:
-            axis = [a for a, n in zip(self.axes, self.shape) if n > 1][0]
+            axis = kept[-1] if kept else self.axes[-1]
             ax.plot(axis.values(data.size), data, **kwargs)
             ax.set_xlabel(f"{axis.name} [{axis.units}]")
-        elif data.ndim == 2:
+            ax.set_ylabel(label)
             if log:
-                data = np.log10(np.maximum(data, data[data > 0].min() if np.any(data > 0) else 1e-12))
-            im = ax.imshow(data, extent=self.extent(), cmap=cmap, **kwargs)
-            ay, axx = self.axes[-2], self.axes[-1]
+                top = float(np.nanmax(data)) if np.any(data > 0) else 1.0
+                ax.set_yscale("log")
+                ax.set_ylim(top * 10 ** -decades, top * 1.5)
+        else:
+            ay, axx = kept[-2], kept[-1]
+            if log:
+                top = float(np.nanmax(data)) if np.any(data > 0) else 1.0
+                floor = top * 10 ** -decades
+                kwargs.setdefault("norm", LogNorm(vmin=floor, vmax=top))
+                data = np.clip(data, floor, None)
+            ny, nx = data.shape
+            extent = (axx.offset - axx.sampling / 2, axx.offset + (nx - 0.5) * axx.sampling,
+                      ay.offset + (ny - 0.5) * ay.sampling, ay.offset - ay.sampling / 2)
+            im = ax.imshow(data, extent=extent, cmap=cmap, **kwargs)
             ax.set_xlabel(f"{axx.name} [{axx.units}]")
             ax.set_ylabel(f"{ay.name} [{ay.units}]")
-            plt.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
-        else:
-            raise ValueError(f"show() plots 1D or 2D data; squeezed shape is {data.shape}")
+            if colorbar:
+                cb = ax.figure.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
+                cb.set_label(label)
         if title:
             ax.set_title(title)
         return ax
 
+    # ---- HyperSpy -------------------------------------------------------------------------------
+    def hyperspy_axes(self) -> list:
+        """HyperSpy axis dictionaries in array order (the trailing ``n_signal`` axes are the signal)."""
+        nsig = self.n_signal
+        return [{"_type": "UniformDataAxis", "name": a.name, "units": a.units, "navigate": i < self.ndim - nsig,
+                 "is_binned": False, "size": int(n), "scale": float(a.sampling), "offset": float(a.offset)}
+                for i, (a, n) in enumerate(zip(self.axes, self.shape))]
 
+    def hyperspy_metadata(self) -> dict:
+        """HyperSpy ``metadata`` tree: title, signal quantity and the TEM parameters it knows
+        (``beam_energy`` [keV], ``convergence_angle`` [mrad])."""
+        md = {"General": {"title": str(self.metadata.get("title", ""))},
+              "Signal": {"signal_type": str(self.metadata.get("signal_type", "")), "quantity": _hs_quantity(self)}}
+        tem = {}
+        try:
+            tem["beam_energy"] = float(self.beam().energy) / 1e3
+        except (KeyError, ValueError, TypeError):
+            pass
+        for key in ("semi_angle", "semi_angle_mrad", "convergence_angle"):
+            if key in self.metadata:
+                try:
+                    tem["convergence_angle"] = float(self.value(key, "mrad"))
+                    break
+                except (ValueError, TypeError):
+                    pass
+        if tem:
+            md["Acquisition_instrument"] = {"TEM": tem}
+        return md
+
+    def hyperspy_dict(self) -> dict:
+        """The signal dictionary HyperSpy/rosettasciio build signals from (data not copied)."""
+        data = self.array if _is_dask(self.array) else np.asarray(self.array)
+        return {"data": data, "axes": self.hyperspy_axes(), "metadata": self.hyperspy_metadata(),
+                "original_metadata": with_units(self.metadata), "attributes": {"_lazy": _is_dask(data)}}
+
+    def to_hyperspy(self):
+        """A HyperSpy signal with every axis calibrated (name, scale, offset, units): the trailing
+        ``n_signal`` axes are the signal, the others navigation; the metadata (with units) goes to
+        ``original_metadata``, the beam energy and convergence angle to HyperSpy's TEM metadata.
+        Dask arrays give a lazy signal. Needs HyperSpy."""
+        try:
+            from hyperspy.io import dict2signal
+        except ImportError:  # pragma: no cover - hyperspy is optional
+            raise ImportError("Measurement.to_hyperspy needs HyperSpy (pip install hyperspy)") from None
+        d = self.hyperspy_dict()
+        return dict2signal(d, lazy=d["attributes"]["_lazy"])
+
+    @classmethod
+    def from_hyperspy(cls, signal) -> "Measurement":
+        """A Measurement from a HyperSpy signal (uniform axes only; lazy signals stay lazy)."""
+        if not hasattr(signal, "axes_manager") or not hasattr(signal, "data"):
+            raise validate.InputTypeError(f"signal must be a HyperSpy signal, got {type(signal).__name__}")
+        axes = signal.axes_manager.as_dictionary()
+        axes = [axes[f"axis-{i}"] for i in range(len(axes))]
+        return from_signal_dict(signal.data, axes, signal.metadata.as_dictionary(),
+                                signal.original_metadata.as_dictionary(),
+                                signal_ndim=int(signal.axes_manager.signal_dimension))
+
+    # ---- xarray ---------------------------------------------------------------------------------
+    def to_xarray(self):
+        """An ``xarray.DataArray`` with dimensions named after the axes, a coordinate per axis (its
+        values, ``units`` attribute) and the metadata (with units) as attributes. Needs xarray."""
+        try:
+            import xarray as xr
+        except ImportError:  # pragma: no cover - xarray is optional at run time
+            raise ImportError("Measurement.to_xarray needs xarray (pip install xarray)") from None
+        data = self.array if _is_dask(self.array) else np.asarray(self.array)
+        coords = {a.name: (a.name, a.values(n), {"units": a.units}) for a, n in zip(self.axes, self.shape)}
+        attrs = with_units(self.metadata)
+        name = self.metadata.get("title") or self.metadata.get("quantity") or None
+        return xr.DataArray(data, dims=self.dims, coords=coords, attrs=attrs,
+                            name=name if isinstance(name, str) else None)
+
+    @classmethod
+    def from_xarray(cls, data) -> "Measurement":
+        """A Measurement from an ``xarray.DataArray`` (or a Dataset holding one variable, or ``data``).
+
+        Every coordinate of a dimension must be uniformly spaced (it becomes an :class:`Axis`; its
+        ``units`` attribute is kept, else ``"pixels"``); dimensions without coordinates get
+        sampling 1 [pixels]. Attributes become the metadata.
+        """
+        try:
+            import xarray as xr
+        except ImportError:  # pragma: no cover
+            raise ImportError("Measurement.from_xarray needs xarray (pip install xarray)") from None
+        if isinstance(data, xr.Dataset):
+            names = list(data.data_vars)
+            if "data" in names:
+                attrs = {**data.attrs, **data["data"].attrs}
+                data = data["data"].copy()
+                data.attrs = attrs
+            elif len(names) == 1:
+                data = data[names[0]]
+            else:
+                raise validate.InputError(f"data is an xarray Dataset with variables {names}; pass one DataArray")
+        if not isinstance(data, xr.DataArray):
+            raise validate.InputTypeError(f"data must be an xarray DataArray, got {type(data).__name__}")
+        axes = []
+        for dim, n in zip(data.dims, data.shape):
+            dim = str(dim)
+            if dim not in data.coords:
+                axes.append(Axis(dim))
+                continue
+            c = data.coords[dim]
+            v = np.asarray(c.values, dtype=float)
+            step = float(v[1] - v[0]) if n > 1 else 1.0
+            if n > 2 and not np.allclose(np.diff(v), step, rtol=1e-6, atol=1e-12 * max(1.0, abs(step))):
+                raise validate.InputError(f"coordinate {dim!r} is not uniformly spaced (steps from "
+                                          f"{np.diff(v).min():g} to {np.diff(v).max():g}); an Axis needs a "
+                                          f"uniform sampling")
+            axes.append(Axis(dim, step, str(c.attrs.get("units", "pixels")), float(v[0]) if n else 0.0))
+        return cls(data.data, tuple(axes), dict(data.attrs))
+
+
+def _is_dask(a) -> bool:
+    return type(a).__module__.startswith("dask")
+
+
+def _hs_quantity(m: Measurement) -> str:
+    q = str(m.metadata.get("quantity") or "")
+    u = m.metadata.get("units")
+    return f"{q} ({u})" if q and isinstance(u, str) and u else q
+
+
+def from_signal_dict(data, axes: list, metadata: dict, original_metadata: dict,
+                     signal_ndim: int | None = None) -> Measurement:
+    """A Measurement from the parts of a HyperSpy signal dictionary (axes as HyperSpy axis dicts in
+    array order). ``original_metadata`` becomes the metadata; the HyperSpy title, quantity, beam energy
+    and convergence angle are added (with units) where it lacks them."""
+    out_axes = []
+    for i, a in enumerate(axes):
+        name = a.get("name")
+        name = str(name) if isinstance(name, str) and name and name != "<undefined>" else f"axis{i}"
+        if "scale" not in a or a.get("_type", "UniformDataAxis") != "UniformDataAxis":
+            raise validate.InputError(f"axis {i} ({name!r}) is not uniform ({a.get('_type')}); a jaxem Axis "
+                                      f"needs a uniform sampling")
+        units = a.get("units")
+        units = str(units) if isinstance(units, str) and units and units != "<undefined>" else "pixels"
+        out_axes.append(Axis(name, float(a["scale"]), units, float(a.get("offset", 0.0))))
+    names = [a.name for a in out_axes]
+    for i, a in enumerate(out_axes):  # HyperSpy allows repeated names; dimension names may not repeat
+        if names.count(a.name) > 1:
+            out_axes[i] = replace(a, name=f"{a.name}_{i}")
+    md = dict(original_metadata or {})
+    hs = metadata or {}
+    title = hs.get("General", {}).get("title")
+    if title and "title" not in md:
+        md["title"] = title
+    q = hs.get("Signal", {}).get("quantity")
+    if q and "quantity" not in md:
+        m = re.match(r"^(.*?)\s*\(([^()]*)\)\s*$", q)
+        md["quantity"], unit = (m.group(1), m.group(2)) if m else (q, None)
+        if unit and "units" not in md:
+            md["units"] = unit
+    tem = hs.get("Acquisition_instrument", {}).get("TEM", {})
+    if "beam_energy" in tem and "energy" not in md and "beam" not in md:
+        md["energy"] = quantity(float(tem["beam_energy"]) * 1e3, "eV")
+    if "convergence_angle" in tem and not {"semi_angle", "semi_angle_mrad"} & set(md):
+        md["semi_angle"] = quantity(float(tem["convergence_angle"]), "mrad")
+    return Measurement(data, tuple(out_axes), md, signal_ndim)
+
+
+# ---- axes of grids ----------------------------------------------------------------------------
 def real_space_axes(grid) -> tuple:
     """(y, x) axes of a :class:`jaxem.grid.Grid` in Å."""
     return (Axis("y", grid.sampling[0], "Å"), Axis("x", grid.sampling[1], "Å"))
@@ -104,17 +564,15 @@ def real_space_axes(grid) -> tuple:
 
 def reciprocal_axes_centered(grid, beam=None, units: str = "mrad") -> tuple:
     """(θy, θx) axes [mrad] (needs ``beam``, a :class:`jaxem.beam.Beam`) or (ky, kx) axes [1/Å] of an
-    fft-shifted pattern on ``grid``."""
-    from .validate import choice
-
-    choice(units, "units", ("mrad", "1/Å"))
+    fft-shifted pattern on ``grid`` (zero frequency at index n // 2)."""
+    validate.choice(units, "units", ("mrad", "1/Å"))
     axes = []
     for name, n, d in zip(("ky", "kx"), grid.gpts, grid.sampling):
         dk = 1.0 / (n * d)
         off = -(n // 2) * dk
         if units == "mrad":
             if beam is None:
-                raise ValueError("a beam (jaxem.Beam) is needed for angular (mrad) axes")
+                raise validate.InputError("a beam (jaxem.Beam) is needed for angular (mrad) axes")
             axes.append(Axis(name.replace("k", "θ"), float(beam.frequency_to_mrad(dk)), "mrad",
                              float(beam.frequency_to_mrad(off))))
         else:

@@ -1,83 +1,171 @@
-"""Save and load :class:`~jaxem.measurement.Measurement` objects as zarr v3 or HDF5.
+"""Save and load :class:`~jaxem.measurement.Measurement` objects in the one jaxem layout
+(:mod:`jaxem.io.layout`: HyperSpy's hierarchical layout in zarr or HDF5, with dimension names,
+axes with units and metadata with units), chosen by suffix:
 
-Layout (both formats): one array named ``data`` with attributes ``axes`` (list of
-{name, sampling, units, offset}) and ``metadata`` (JSON), plus ``jaxem_version``. The format is
-chosen from the suffix: ``.zarr`` → zarr v3 directory store, ``.h5``/``.hdf5`` → HDF5.
+* ``.zarr`` (zarr v3) and ``.zspy`` (zarr v2): ``hs.load`` opens them (``reader="zspy"`` for
+  ``.zarr``), ``xr.open_zarr(path, group=jaxem.io.SIGNAL_GROUP)`` gives named dimensions and
+  coordinates;
+* ``.hspy``, ``.h5``, ``.hdf5`` (HDF5): ``hs.load`` opens them (``reader="hspy"`` for ``.h5``).
+
+``.emd`` and unknown suffixes are refused with the list of supported ones. Writes are atomic;
+reads are strict: a store that was never completed, a missing or truncated chunk, an HDF5
+dataset that lies beyond the end of its file, or damaged JSON metadata is a
+:class:`~jaxem.validate.FileFormatError` naming the file.
 """
 from __future__ import annotations
 
-import json
+import contextlib
+import fcntl
+import os
+import time
+import uuid
 from pathlib import Path
 
 import numpy as np
 
-from ..measurement import Axis, Measurement
-from .atomic import atomic_path
+from .. import validate
+from ..measurement import Measurement, with_units
+from ..validate import FileFormatError
+from .hdf5_checks import check_dataset
+from .layout import check_chunks, default_chunks, format_of, open_source, read_header, writer
+from .zarr_checks import check_complete
+
+__all__ = ["save", "load"]
+
+_RETRIES = 5
 
 
-def _jsonable(obj):
-    return json.loads(json.dumps(obj, default=lambda o: o.tolist() if hasattr(o, "tolist") else str(o)))
+@contextlib.contextmanager
+def _swaps_held(path: Path, hold: bool):
+    """Hold off atomic swaps into ``path``'s directory while an eager read runs: writers swap under an
+    exclusive ``flock`` of the parent directory (:func:`jaxem.atomic.atomic_path`); a reader takes it
+    shared, so it reads one complete store (zarr stores are read file by file)."""
+    if not hold:
+        yield
+        return
+    try:
+        fd = os.open(path.parent, os.O_RDONLY)
+    except OSError:
+        yield
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH)
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
 
 
-def _format(path: Path) -> str:
-    suffix = path.suffix.lower()
-    if suffix == ".zarr":
-        return "zarr"
-    if suffix in (".h5", ".hdf5", ".emd"):
-        return "hdf5"
-    raise ValueError(f"unknown file type {path.suffix!r} for {path}: use .zarr or .h5")
+def _is_dask(a) -> bool:
+    return type(a).__module__.startswith("dask")
 
 
 def save(measurement: Measurement, path, chunks=None) -> Path:
-    """Write ``measurement`` to ``path`` (.zarr or .h5) atomically; returns the path."""
-    from .. import __version__
+    """Write ``measurement`` (array, axes with units, metadata with units) to ``path`` atomically.
 
-    path = Path(path)
-    fmt = _format(path)
-    data = np.asarray(measurement.array)
-    attrs = {
-        "axes": [a.to_dict() for a in measurement.axes],
-        "metadata": _jsonable(measurement.metadata),
-        "jaxem_version": __version__,
-    }
-    if fmt == "zarr":
-        import zarr
+    Args:
+        measurement: a :class:`~jaxem.measurement.Measurement` (NumPy, JAX or Dask array; a Dask
+            array is written chunk by chunk without being held in memory).
+        path: ``.zarr``, ``.zspy``, ``.hspy``, ``.h5`` or ``.hdf5`` (see the module docstring).
+        chunks: chunk shape, one int per axis (default: whole signal frames, about 8 MiB per chunk).
 
-        with atomic_path(path, is_dir=True) as tmp:
-            root = zarr.open_group(str(tmp), mode="w", zarr_format=3)
-            arr = root.create_array("data", shape=data.shape, dtype=data.dtype,
-                                    chunks=chunks or data.shape or None)
-            arr[...] = data
-            arr.attrs.update(attrs)
-    else:
-        import h5py
+    Returns:
+        the path.
+    """
+    if not isinstance(measurement, Measurement):
+        raise validate.InputTypeError(f"measurement must be a jaxem Measurement, got {type(measurement).__name__}")
+    format_of(path)
+    with_units(measurement.metadata)  # fails before anything is written if the metadata cannot be stored
+    arr = measurement.array
+    lazy = _is_dask(arr)
+    if not lazy:
+        arr = np.asarray(arr)
+    shape = measurement.shape
+    dtype = np.dtype(arr.dtype)
+    chunks = check_chunks(chunks, shape) if chunks is not None else default_chunks(shape, dtype.itemsize)
+    with writer(path) as w:
+        data = w.create(shape, dtype, measurement.dims, chunks)
+        if lazy:
+            import dask.array as da
 
-        with atomic_path(path) as tmp:
-            with h5py.File(tmp, "w") as f:
-                ds = f.create_dataset("data", data=data, chunks=chunks)
-                ds.attrs["axes"] = json.dumps(attrs["axes"])
-                ds.attrs["metadata"] = json.dumps(attrs["metadata"])
-                ds.attrs["jaxem_version"] = attrs["jaxem_version"]
-    return path
+            da.store(arr.rechunk(tuple(data.chunks) if data.chunks else arr.chunks), data,
+                     lock=w.fmt.kind == "hdf5")
+        elif shape:
+            data[...] = arr
+        else:
+            data[()] = arr
+        w.finish(measurement.axes, measurement.metadata, measurement.signal_ndim)
+    return Path(path)
 
 
-def load(path) -> Measurement:
-    """Read a Measurement written by :func:`save`."""
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"no such file: {path}")
-    fmt = _format(path)
-    if fmt == "zarr":
-        import zarr
+class _Guarded:
+    """Array-like for ``dask.array.from_array``: errors while reading a chunk name the file, and a
+    zarr store replaced by another writer during a lazy read is an error, not a mix of two writes."""
 
-        arr = zarr.open_group(str(path), mode="r")["data"]
-        data = arr[...]
-        axes, metadata = arr.attrs["axes"], arr.attrs["metadata"]
-    else:
-        import h5py
+    def __init__(self, array, src):
+        self.array, self.src = array, src
+        self.shape, self.dtype, self.ndim = tuple(array.shape), np.dtype(array.dtype), len(array.shape)
+        self.write_id = src.write_id()
 
-        with h5py.File(path, "r") as f:
-            ds = f["data"]
-            data = ds[...]
-            axes, metadata = json.loads(ds.attrs["axes"]), json.loads(ds.attrs["metadata"])
-    return Measurement(data, tuple(Axis(**a) for a in axes), dict(metadata))
+    def __getitem__(self, key):
+        with validate.reading(self.src.path, "data chunk"):
+            out = self.array[key]
+        if self.write_id is not None and self.src.current_write_id() != self.write_id:
+            raise FileFormatError(self.src.path, "was replaced by another write while it was read lazily; load "
+                                                 "it again")
+        return out
+
+
+def _lazy(data, src):
+    import dask.array as da
+
+    chunks = tuple(data.chunks) if data.chunks else default_chunks(data.shape, data.dtype.itemsize)
+    return da.from_array(_Guarded(data, src), chunks=chunks, lock=src.fmt.kind == "hdf5", asarray=True,
+                         name=f"jaxem-load-{src.write_id() or uuid.uuid4().hex}",
+                         meta=np.empty((0,) * len(data.shape), data.dtype))
+
+
+def load(path, lazy: bool = False, allow_partial: bool = False, signal: str | None = None) -> Measurement:
+    """Read a Measurement from a jaxem or HyperSpy store (``.zarr``, ``.zspy``, ``.hspy``, ``.h5``, ``.hdf5``).
+
+    Args:
+        path: the store (a directory for zarr, a file for HDF5).
+        lazy: return a Dask array (chunks read on demand; read errors still name the file).
+        allow_partial: accept missing chunks (read as zarr/HDF5 fill values) instead of an error.
+        signal: which ``Experiments/<signal>`` group to read, for HyperSpy files holding several.
+
+    Raises:
+        FileFormatError: incomplete (never finished) store, missing or damaged chunks, a dataset
+            beyond the end of the file, damaged metadata, axes that do not match the data.
+    """
+    fmt = format_of(path)
+    p = validate.path(path, "path", kind="dir" if fmt.is_dir else "file")
+    what = "zarr store" if fmt.is_dir else "HDF5 file"
+    for attempt in range(_RETRIES):
+        if attempt:
+            time.sleep(0.01 * attempt)
+        with _swaps_held(p, fmt.is_dir and not lazy):
+            src = open_source(p, fmt)
+            keep_open = False
+            try:
+                with validate.reading(p, what):
+                    _, data, axes, metadata, nsig = read_header(src, signal)
+                    if fmt.kind == "zarr":
+                        check_complete(data, p, "data", allow_partial)
+                    else:
+                        check_dataset(data, p, "data", allow_partial)
+                    if lazy:
+                        arr = _lazy(data, src)
+                        keep_open = True
+                        return Measurement(arr, axes, metadata, nsig)
+                    values = data[...] if data.shape else data[()]
+            except (FileFormatError, validate.InputError):
+                if src.current_write_id() == src.write_id():
+                    raise
+                continue  # another writer swapped the store in while we read it: read the new one
+            finally:
+                if not keep_open:
+                    src.close()
+            if src.current_write_id() == src.write_id():
+                return Measurement(np.asarray(values), axes, metadata, nsig)
+    raise FileFormatError(p, f"was replaced by other writers {_RETRIES} times while it was read; try again")
