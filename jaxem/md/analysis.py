@@ -188,11 +188,11 @@ def snapshots_as_ensemble(traj: Trajectory, n: int, burn_in: int = 0, stride: in
         burn_in: frames skipped at the start.
         stride: take every ``stride``-th frame (default: spread evenly over the rest).
         wrap: map atoms into the cell.
-        precision: 'float32' (default) or 'float64'.
+        precision: 'float32' (default) or 'float64' (or any alias of ``accel.PRECISION_ALIASES``).
     Returns:
         jax array (n, atoms, 3) [Å].
     """
-    from ..accel import real_dtype, resolve_precision
+    from ..accel import dtypes
 
     if not isinstance(traj, Trajectory):
         raise TypeError(f"expected a jaxem.md.Trajectory, got {type(traj).__name__}")
@@ -204,4 +204,4 @@ def snapshots_as_ensemble(traj: Trajectory, n: int, burn_in: int = 0, stride: in
     if wrap:
         s = (pos @ np.linalg.inv(cells[0])) % 1.0
         pos = s @ cells[0]
-    return jnp.asarray(pos, real_dtype(resolve_precision(precision)))
+    return jnp.asarray(pos, dtypes(precision)[0])

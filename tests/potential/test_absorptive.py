@@ -83,9 +83,9 @@ def test_fraction_and_aperture_models():
 
 
 def test_bad_input():
-    with pytest.raises(ValueError, match="B must be finite and > 0"):
+    with pytest.raises(ValueError, match=r"B must be > 0 \[Å²\], got 0.0"):
         absorptive_form_factor("Si", 0.0, 200e3, np.zeros(1))
-    with pytest.raises(ValueError, match="B must be finite and > 0"):
+    with pytest.raises(ValueError, match=r"B must be > 0 \[Å²\], got -0.3"):
         absorptive_form_factor("Si", -0.3, 200e3, np.zeros(1))
     with pytest.raises(ValueError, match="energy"):
         absorptive_form_factor("Si", 0.4, -1.0, np.zeros(1))

@@ -72,8 +72,9 @@ def test_repeat_preserves_density_and_composition(nx, ny, nz, seed):
 
 def test_repeat_rejects_bad_counts():
     s = Structure.create([[0, 0, 0]], ["Si"], CELL)
-    for bad in [(0, 1, 1), (1.5, 1, 1), (1, -2, 1)]:
-        with pytest.raises(ValueError, match="positive integers"):
+    for bad, match in [((0, 1, 1), "nx must be ≥ 1, got 0"), ((1.5, 1, 1), "nx must be an integer, got 1.5"),
+                       ((1, -2, 1), "ny must be ≥ 1, got -2"), ((1, 1, "2"), "nz must be an integer")]:
+        with pytest.raises((ValueError, TypeError), match=match):
             s.repeat(*bad)
 
 
