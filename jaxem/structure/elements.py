@@ -5,6 +5,8 @@ did you mean ``'Si'``?); an atomic number must be an integer in 1…103.
 """
 from __future__ import annotations
 
+import difflib
+
 import numpy as np
 
 from .. import validate
@@ -19,10 +21,27 @@ MAX_Z = len(SYMBOLS) - 1
 
 
 def _suggest(text: str) -> str:
-    """' (did you mean 'Si'?)' for the element symbol closest to ``text`` (case-insensitive), or ''."""
-    folded = {s.lower(): s for s in SYMBOLS[1:]}
-    hint = validate.closest(text.strip().lower(), folded)
-    return f"; did you mean {folded[hint]!r}?" if hint else ""
+    """'; did you mean 'Si'?' for the element symbol closest to ``text`` (an element's name, e.g.
+    'silicon', or a symbol of the same length; case-insensitive), or ''."""
+    word = text.strip().lower()
+    try:
+        from ase.data import atomic_names
+
+        names = {n.lower(): SYMBOLS[z] for z, n in enumerate(atomic_names) if 0 < z <= MAX_Z}
+    except ImportError:  # pragma: no cover - ase is a dependency
+        names = {}
+    if word in names:
+        return f"; did you mean {names[word]!r} ({word})?"
+    if not word:
+        return ""
+    # symbols: same first letter, then same length, then spelling similarity; ties → the lighter element
+    score = {s: 2 * (s[0].lower() == word[0]) + (len(s) == len(word))
+             + difflib.SequenceMatcher(None, word, s.lower()).ratio() for s in SYMBOLS[1:]}
+    best = max(SYMBOLS[1:], key=lambda s: score[s])  # max keeps the first (lightest) of equal scores
+    if score[best] >= 2.5:
+        return f"; did you mean {best!r}?"
+    hint = validate.closest(word, names)
+    return f"; did you mean {names[hint]!r} ({hint})?" if hint else ""
 
 
 def atomic_number(element, name: str = "element") -> int:

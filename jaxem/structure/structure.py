@@ -107,7 +107,8 @@ class Structure:
                                 ("cell", c, (3, 3))):
             if shp is not None and tuple(shp[len(shp) - len(tail):]) != tail:
                 want = "(" + ", ".join(map(str, tail)) + ("," if len(tail) == 1 else "") + ")"
-                raise validate.InputError(f"{name} must have shape {want} for {n} atoms, got {shp}")
+                raise validate.InputError(f"{name} must have shape {want} to match positions of shape {p} ({n} "
+                                          f"atoms), got {shp}")
 
     def _check_values(self):
         pos = validate.array(self.positions, "positions", kind="real", units="Å", min_size=0)
