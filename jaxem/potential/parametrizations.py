@@ -52,7 +52,7 @@ class Parametrization:
         """f_e [Å] for each Z in ``numbers`` (S,) at frequencies ``k`` [1/Å] (any shape) → (S, *k.shape).
 
         The result has the precision of ``k`` (float32 for integer ``k``)."""
-        k = jnp.asarray(k)
+        k = jnp.asarray(validate.array(k, "k", kind="real", units="1/Å", min_size=0))
         dtype = dtypes_of(k)[0]
         k2 = (k * k)[None, ...]
         rows = {n: jnp.asarray(v, dtype) for n, v in self._rows(numbers).items()}

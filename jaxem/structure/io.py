@@ -127,7 +127,8 @@ def read_cif(path, B=None, U_iso=None, u2=None, index: int = 0) -> Structure:
     cellpar = block.get_cellpar()
     if cellpar is None:
         raise validate.FileFormatError(path, "has no complete _cell_length/_cell_angle items")
-    cell = cellpar_to_cell([float(_num(x, "_cell")) for x in cellpar])
+    with validate.reading(path, "CIF file"):
+        cell = cellpar_to_cell([float(_num(x, "_cell")) for x in cellpar])
     if abs(np.linalg.det(cell)) < 1e-9:
         raise validate.FileFormatError(path, f"the cell {list(cellpar)} has zero volume")
     labels = block.get("_atom_site_label")
@@ -213,6 +214,10 @@ def _fmt(x: float) -> str:
 def cif_text(structure: Structure, title: str = "jaxem") -> str:
     """P1 CIF text of ``structure`` (see :func:`write_cif`)."""
     from ase.geometry import cell_to_cellpar
+
+    structure = as_structure(structure)
+    if not isinstance(title, str):
+        raise validate.InputTypeError(f"title must be a string, got {type(title).__name__}")
 
     cell = np.asarray(structure.cell, dtype=np.float64)
     cellpar = cell_to_cellpar(cell)

@@ -79,6 +79,8 @@ def pure_translations(structure: Structure, tol: float = 1e-4) -> np.ndarray:
     """
     from scipy.spatial import cKDTree
 
+    structure = as_structure(structure)
+    tol = validate.scalar(tol, "tol", "Å", positive=True)
     cell = np.asarray(structure.cell, dtype=np.float64)
     frac = (np.asarray(structure.positions, dtype=np.float64) @ np.linalg.inv(cell)) % 1.0
     key = np.concatenate([np.asarray(structure.numbers, np.float64)[:, None],

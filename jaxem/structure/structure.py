@@ -58,6 +58,7 @@ def _concrete(x) -> bool:
 
 
 def _shape(x):
+    """Shape of an array or tracer; None for pytree placeholders (object(), None, ints of in_axes)."""
     return tuple(x.shape) if hasattr(x, "shape") and not isinstance(x, type) else None
 
 
@@ -111,8 +112,7 @@ class Structure:
                                           f"atoms), got {shp}")
 
     def _check_values(self):
-        pos = validate.array(self.positions, "positions", kind="real", units="Å", min_size=0)
-        del pos
+        validate.array(self.positions, "positions", kind="real", units="Å", min_size=0)
         nums = np.asarray(self.numbers)
         if nums.dtype.kind not in "iu":
             raise validate.InputTypeError(f"numbers must be integer atomic numbers, got dtype {nums.dtype}")

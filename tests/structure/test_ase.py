@@ -9,30 +9,13 @@ import pytest
 
 from jaxem.structure import Structure, as_structure, from_ase, read
 
+from .test_io import SRTIO3_PM3M
+
 EIGHT_PI2 = 8 * np.pi**2
 
-MIXED_CIF = """data_mixed
-_cell_length_a 4.0
-_cell_length_b 4.0
-_cell_length_c 4.0
-_cell_angle_alpha 90
-_cell_angle_beta 90
-_cell_angle_gamma 90
-_symmetry_space_group_name_H-M 'P m -3 m'
-_symmetry_Int_Tables_number 221
-loop_
-_atom_site_label
-_atom_site_type_symbol
-_atom_site_fract_x
-_atom_site_fract_y
-_atom_site_fract_z
-_atom_site_occupancy
-_atom_site_U_iso_or_equiv
-Sr1 Sr 0 0 0 0.6 0.0079
-Ba1 Ba 0 0 0 0.4 0.0079
-Ti1 Ti 0.5 0.5 0.5 1 0.0056
-O1 O 0.5 0.5 0 0.95 0.0093
-"""
+# SrTiO3 with the Sr site shared by Sr (0.6) and Ba (0.4)
+MIXED_CIF = SRTIO3_PM3M.replace("Sr1 Sr2+ 0 0 0 1 0.00787(5)\n",
+                                "Sr1 Sr2+ 0 0 0 0.6 0.00787(5)\nBa1 Ba2+ 0 0 0 0.4 0.00787(5)\n")
 
 
 def _si_with_b():
