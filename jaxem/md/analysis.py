@@ -94,9 +94,11 @@ def msd_vs_time(traj: Trajectory) -> dict:
 
 def b_factor(u2) -> np.ndarray:
     """Isotropic Debye–Waller factor B = 8π² mean_α⟨u_α²⟩ [Å²] from ⟨u_α²⟩ (…, 3) [Å²]."""
-    u2 = np.asarray(u2, np.float64)
+    from .. import validate
+
+    u2 = np.asarray(validate.array(u2, "u2", min_ndim=1, kind="real", units="Å²"), np.float64)
     if u2.shape[-1] != 3:
-        raise ValueError(f"u2 must have a last axis of length 3 (x, y, z), got shape {u2.shape}")
+        raise validate.InputError(f"u2 must have a last axis of length 3 (x, y, z), got shape {u2.shape}")
     return 8 * math.pi**2 * u2.mean(axis=-1)
 
 
@@ -135,11 +137,11 @@ def bandpass_trajectory(traj: Trajectory, center_thz: float, width_thz: float) -
     The frames must be evenly spaced and ``traj.timestep_fs`` known. The Nyquist frequency is
     1/(2Δt); the resolution 1/(F·Δt).
     """
+    from .. import validate
+
     traj = _checked(traj)
-    if not center_thz >= 0:
-        raise ValueError(f"center_thz must be ≥ 0 THz, got {center_thz!r}")
-    if not width_thz > 0:
-        raise ValueError(f"width_thz must be > 0 THz, got {width_thz!r}")
+    center_thz = validate.scalar(center_thz, "center_thz", "THz", nonnegative=True)
+    width_thz = validate.scalar(width_thz, "width_thz", "THz", positive=True)
     dt = traj.frame_interval_fs
     nyquist = 1000.0 / (2 * dt)
     if center_thz > nyquist:
@@ -188,11 +190,11 @@ def snapshots_as_ensemble(traj: Trajectory, n: int, burn_in: int = 0, stride: in
         burn_in: frames skipped at the start.
         stride: take every ``stride``-th frame (default: spread evenly over the rest).
         wrap: map atoms into the cell.
-        precision: 'float32' (default) or 'float64'.
+        precision: 'float32' (default) or 'float64' (or any alias of ``accel.PRECISION_ALIASES``).
     Returns:
         jax array (n, atoms, 3) [Å].
     """
-    from ..accel import real_dtype, resolve_precision
+    from ..accel import dtypes
 
     if not isinstance(traj, Trajectory):
         raise TypeError(f"expected a jaxem.md.Trajectory, got {type(traj).__name__}")
@@ -204,4 +206,4 @@ def snapshots_as_ensemble(traj: Trajectory, n: int, burn_in: int = 0, stride: in
     if wrap:
         s = (pos @ np.linalg.inv(cells[0])) % 1.0
         pos = s @ cells[0]
-    return jnp.asarray(pos, real_dtype(resolve_precision(precision)))
+    return jnp.asarray(pos, dtypes(precision)[0])

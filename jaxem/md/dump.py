@@ -32,18 +32,18 @@ from __future__ import annotations
 
 import gzip
 import itertools
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
 import numpy as np
 
+from .. import pytree
 from .trajectory import Trajectory, unwrap_by_continuity, unwrap_by_images
 
 _COORD_SETS = (("xu", "yu", "zu"), ("xsu", "ysu", "zsu"), ("x", "y", "z"), ("xs", "ys", "zs"))
 
 
-@dataclass(frozen=True)
+@pytree.dataclass(eq=False)
 class DumpFrame:
     """One frame of a dump file, atoms sorted by id.
 
@@ -61,17 +61,17 @@ class DumpFrame:
         line: line number (1-based) of the frame's ``ITEM: TIMESTEP``.
     """
 
-    timestep: int
+    timestep: int = pytree.field(static=True)
     ids: np.ndarray
     types: np.ndarray | None
     elements: np.ndarray | None
-    positions: np.ndarray
+    positions: np.ndarray = pytree.field(units="Å")
     images: np.ndarray | None
-    velocities: np.ndarray | None
-    cell: np.ndarray
-    origin: np.ndarray
-    unwrapped: bool
-    line: int
+    velocities: np.ndarray | None = pytree.field(units="Å/ps")
+    cell: np.ndarray = pytree.field(units="Å")
+    origin: np.ndarray = pytree.field(units="Å")
+    unwrapped: bool = pytree.field(static=True)
+    line: int = pytree.field(static=True)
 
 
 def _open(path: Path):
@@ -378,7 +378,7 @@ def write_dump(path, trajectory: Trajectory, columns=("id", "type", "element", "
         species_order: symbols or Z giving type 1, 2, … (default: species sorted by Z).
         precision: significant digits of floats.
     """
-    from ..io import atomic_path
+    from ..atomic import atomic_path
     from ..structure import atomic_number, symbol
 
     allowed = {"id", "type", "element", "ix", "iy", "iz", "vx", "vy", "vz"} | {c for s in _COORD_SETS for c in s}

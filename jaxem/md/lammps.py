@@ -21,11 +21,12 @@ import subprocess
 import sys
 import tempfile
 import threading
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from .. import pytree
+from ..validate import InputError, InputTypeError, choice, closest, integer, scalar
 from .dump import read_dump
 from .trajectory import Trajectory
 
@@ -101,11 +102,10 @@ def write_data_file(path, structure, species_order=None) -> Path:
     atomically. Types follow ``species_order`` (default: species sorted by Z)."""
     from ase.data import atomic_masses
 
-    from ..io import atomic_path
-    from ..structure import Structure, symbol
+    from ..atomic import atomic_path
+    from ..structure import as_structure, symbol
 
-    if not isinstance(structure, Structure):
-        raise TypeError(f"structure must be a jaxem Structure, got {type(structure).__name__}")
+    structure = as_structure(structure)
     try:
         structure.check_orthorhombic()
     except ValueError:
@@ -127,7 +127,7 @@ def write_data_file(path, structure, species_order=None) -> Path:
     return path
 
 
-@dataclass(frozen=True)
+@pytree.dataclass
 class MDSettings:
     """Settings of a LAMMPS MD run.
 
@@ -147,37 +147,48 @@ class MDSettings:
         thermo_every: steps between thermo outputs.
     """
 
-    temperature: float = 300.0
-    timestep_fs: float = 0.5
-    equilibration_steps: int = 1000
-    production_steps: int = 2000
-    dump_every: int = 10
-    ensemble: str = "nve"
-    thermostat_damping_fs: float | None = None
-    seed: int = 12345
-    pair_style: str | None = None
-    pair_coeff: tuple = ()
-    velocities: bool = False
-    thermo_every: int = 100
+    temperature: float = pytree.field(static=True, default=300.0, units="K")
+    timestep_fs: float = pytree.field(static=True, default=0.5, units="fs")
+    equilibration_steps: int = pytree.field(static=True, default=1000)
+    production_steps: int = pytree.field(static=True, default=2000)
+    dump_every: int = pytree.field(static=True, default=10)
+    ensemble: str = pytree.field(static=True, default="nve")
+    thermostat_damping_fs: float | None = pytree.field(static=True, default=None, units="fs")
+    seed: int = pytree.field(static=True, default=12345)
+    pair_style: str | None = pytree.field(static=True, default=None)
+    pair_coeff: tuple = pytree.field(static=True, default=())
+    velocities: bool = pytree.field(static=True, default=False)
+    thermo_every: int = pytree.field(static=True, default=100)
 
-    def validate(self):
-        if not self.temperature > 0:
-            raise ValueError(f"temperature must be > 0 K, got {self.temperature!r}")
-        if not 0 < self.timestep_fs <= 10:
-            raise ValueError(f"timestep_fs must lie in (0, 10] fs, got {self.timestep_fs!r}")
+    def __post_init__(self):
+        self.validate()
+
+    def validate(self) -> "MDSettings":
+        """Check every field (also run on construction); errors name the field, value and range."""
+        set_ = lambda name, value: object.__setattr__(self, name, value)  # noqa: E731 - frozen
+        set_("temperature", scalar(self.temperature, "temperature", "K", positive=True))
+        set_("timestep_fs", scalar(self.timestep_fs, "timestep_fs", "fs", lo=0.0, lo_open=True, hi=10.0))
         for name in ("equilibration_steps", "production_steps"):
-            v = getattr(self, name)
-            if int(v) != v or v < 0:
-                raise ValueError(f"{name} must be an integer ≥ 0, got {v!r}")
-        if self.production_steps < 1 or not 1 <= self.dump_every <= self.production_steps:
-            raise ValueError(f"need production_steps ≥ 1 and 1 ≤ dump_every ≤ production_steps, got "
-                             f"{self.production_steps}, {self.dump_every}")
-        if self.ensemble not in ("nve", "nvt"):
-            raise ValueError(f"ensemble must be 'nve' or 'nvt', got {self.ensemble!r}")
-        if not (isinstance(self.seed, (int, np.integer)) and 0 < self.seed < 2**31):
-            raise ValueError(f"seed must be an integer in [1, 2^31), got {self.seed!r}")
+            set_(name, integer(getattr(self, name), name, lo=0))
+        set_("production_steps", integer(self.production_steps, "production_steps", lo=1))
+        set_("dump_every", integer(self.dump_every, "dump_every", lo=1, hi=self.production_steps))
+        set_("thermo_every", integer(self.thermo_every, "thermo_every", lo=1))
+        set_("ensemble", choice(self.ensemble, "ensemble", ("nve", "nvt")))
+        if self.thermostat_damping_fs is not None:
+            set_("thermostat_damping_fs", scalar(self.thermostat_damping_fs, "thermostat_damping_fs", "fs",
+                                                 positive=True))
+        set_("seed", integer(self.seed, "seed", lo=1, hi=2**31 - 1))
+        if not isinstance(self.velocities, (bool, np.bool_)):
+            raise InputTypeError(f"velocities must be True or False, got {self.velocities!r}")
+        if isinstance(self.pair_coeff, str):
+            set_("pair_coeff", (self.pair_coeff,))
+        set_("pair_coeff", tuple(str(c) for c in self.pair_coeff))
+        if self.pair_style is not None and not isinstance(self.pair_style, str):
+            raise InputTypeError(f"pair_style must be a LAMMPS pair_style string, got {self.pair_style!r}")
         if (self.pair_style is None) != (not self.pair_coeff):
-            raise ValueError("give pair_style and pair_coeff together (or neither for the default Tersoff SiC)")
+            raise InputError("give pair_style and pair_coeff together (or neither for the default Tersoff SiC), got "
+                             f"pair_style={self.pair_style!r}, pair_coeff={self.pair_coeff!r}")
+        return self
 
 
 def lammps_input(settings: MDSettings, species_order, data_file="data.lmp", dump_file="traj.dump",
@@ -220,16 +231,16 @@ def lammps_input(settings: MDSettings, species_order, data_file="data.lmp", dump
     ])
 
 
-@dataclass(frozen=True)
+@pytree.dataclass(eq=False)
 class LammpsRun:
     """Result of :func:`run_md`: the trajectory, thermo tables (one dict of arrays per run phase:
     equilibration, production), the input script, the LAMMPS log text and the version."""
 
     trajectory: Trajectory
-    thermo: list = field(default_factory=list)
-    input_script: str = ""
-    log: str = ""
-    version: str = ""
+    thermo: list = pytree.field(default_factory=list)
+    input_script: str = pytree.field(static=True, default="")
+    log: str = pytree.field(static=True, default="")
+    version: str = pytree.field(static=True, default="")
 
 
 def _parse_thermo(log: str) -> list[dict]:
@@ -254,24 +265,37 @@ def run_md(structure, settings: MDSettings | None = None, species_order=None, ex
     """Run LAMMPS MD of ``structure`` and return the production trajectory.
 
     Args:
-        structure: :class:`~jaxem.structure.Structure` in an orthogonal cell (positions [Å]).
+        structure: :class:`~jaxem.structure.Structure` or ``ase.Atoms`` in an orthogonal cell
+            (positions [Å]).
         settings: :class:`MDSettings`; or give its fields as keyword arguments (temperature [K],
             timestep_fs [fs], equilibration_steps, production_steps, dump_every, ensemble, …).
         species_order: atom types order (default: species sorted by Z).
         executable: LAMMPS binary (default: :func:`find_lammps`).
         workdir: directory to keep the input, data, log and dump files (default: a temporary one).
         progress: show a tqdm bar over MD steps.
-        timeout: seconds before the run is killed.
+        timeout: seconds before the run is killed (> 0) or None.
         full_output: return a :class:`LammpsRun` (trajectory, thermo, input, log) instead.
     Returns:
         :class:`~jaxem.md.Trajectory` (unwrapped positions, ``timestep_fs`` set).
     """
     from tqdm.auto import tqdm
 
+    from ..structure import as_structure
+
+    structure = as_structure(structure)
+    if timeout is not None:
+        timeout = scalar(timeout, "timeout", "s", positive=True)
     settings = settings or MDSettings()
+    if not isinstance(settings, MDSettings):
+        raise InputTypeError(f"settings must be an MDSettings, got {type(settings).__name__}")
     if kwargs:
-        settings = MDSettings(**{**settings.__dict__, **kwargs})
-    settings.validate()
+        fields = MDSettings.__dataclass_fields__
+        for key in kwargs:
+            if key not in fields:
+                hint = closest(key, fields)
+                raise InputTypeError(f"run_md got an unknown setting {key!r}" + (f" (did you mean {hint!r}?)" if hint
+                                     else f"; MDSettings fields: {', '.join(fields)}"))
+        settings = settings.replace(**kwargs)
     exe = find_lammps(executable)
     order = _species_order(structure, species_order)
     tmp = None

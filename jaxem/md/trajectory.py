@@ -18,7 +18,8 @@ Velocities, when present, are in the units of the source (LAMMPS ``metal``: Å/p
 from __future__ import annotations
 
 import numpy as np
-from flax import struct
+
+from .. import pytree, validate
 
 
 def _frac(positions, cells, origins):
@@ -57,7 +58,7 @@ def unwrap_by_continuity(positions, cells, origins=None):
     return np.einsum("fnj,fjk->fnk", su, cells) + origins[:, None, :]
 
 
-@struct.dataclass
+@pytree.dataclass
 class Trajectory:
     """Atom positions over time (host arrays; a pytree, so it can be passed through jax transforms).
 
@@ -73,15 +74,23 @@ class Trajectory:
         unwrapped: whether ``positions`` are continuous across periodic boundaries (static).
     """
 
-    positions: np.ndarray
+    positions: np.ndarray = pytree.field(units="Å")
     numbers: np.ndarray
-    cells: np.ndarray
-    origins: np.ndarray
+    cells: np.ndarray = pytree.field(units="Å")
+    origins: np.ndarray = pytree.field(units="Å")
     timesteps: np.ndarray
     ids: np.ndarray
-    velocities: np.ndarray | None = None
-    timestep_fs: float | None = struct.field(pytree_node=False, default=None)
-    unwrapped: bool = struct.field(pytree_node=False, default=False)
+    velocities: np.ndarray | None = pytree.field(default=None, units="Å/ps")
+    timestep_fs: float | None = pytree.field(static=True, default=None, units="fs")
+    unwrapped: bool = pytree.field(static=True, default=False)
+
+    def __post_init__(self):
+        # every concrete trajectory (create, replace, frames) is checked for NaN/inf; tracers and
+        # pytree placeholders pass (jit/vmap)
+        for name, units in (("positions", "Å"), ("cells", "Å"), ("origins", "Å"), ("velocities", "Å/ps")):
+            value = getattr(self, name)
+            if isinstance(value, np.ndarray) or (hasattr(value, "dtype") and not validate.is_traced(value)):
+                validate.array(value, name, units=units, min_size=0)
 
     @classmethod
     def create(cls, positions, numbers, cells, origins=None, timesteps=None, ids=None, velocities=None,
@@ -99,38 +108,36 @@ class Trajectory:
             timestep_fs: MD step [fs] (> 0) or None.
             unwrapped: whether positions are unwrapped.
         """
-        from ..structure import atomic_number
+        from ..structure.elements import atomic_numbers
 
-        pos = np.asarray(positions, np.float64)
+        pos = np.asarray(validate.array(positions, "positions", kind="real", units="Å", min_size=0), np.float64)
         if pos.ndim != 3 or pos.shape[-1] != 3 or pos.shape[0] < 1:
-            raise ValueError(f"positions must have shape (frames ≥ 1, atoms, 3), got {pos.shape}")
+            raise validate.InputError(f"positions must have shape (frames ≥ 1, atoms, 3), got {pos.shape}")
         nf, na = pos.shape[:2]
-        if not np.all(np.isfinite(pos)):
-            raise ValueError("positions contain NaN/inf")
-        nums = np.asarray([atomic_number(z) for z in np.atleast_1d(np.asarray(numbers, dtype=object))], np.int32)
+        nums = atomic_numbers(numbers, "numbers")
         if nums.shape != (na,):
-            raise ValueError(f"numbers must have length {na} (atoms), got {nums.shape}")
+            raise validate.InputError(f"numbers must have length {na} (atoms), got {nums.shape}")
         c = np.asarray(cells, np.float64)
         if c.shape == (3,):
             c = np.diag(c)
         if c.shape == (3, 3):
             c = np.broadcast_to(c, (nf, 3, 3)).copy()
         if c.shape != (nf, 3, 3):
-            raise ValueError(f"cells must have shape (3, 3) or ({nf}, 3, 3), got {c.shape}")
+            raise validate.InputError(f"cells must have shape (3, 3) or ({nf}, 3, 3), got {c.shape}")
         if np.any(np.abs(np.linalg.det(c)) < 1e-9):
-            raise ValueError("every cell must have a non-zero volume")
+            raise validate.InputError("every cell must have a non-zero volume")
         o = np.zeros((nf, 3)) if origins is None else np.broadcast_to(np.asarray(origins, np.float64), (nf, 3)).copy()
         ts = np.arange(nf, dtype=np.int64) if timesteps is None else np.asarray(timesteps, np.int64)
         if ts.shape != (nf,):
-            raise ValueError(f"timesteps must have length {nf}, got {ts.shape}")
+            raise validate.InputError(f"timesteps must have length {nf}, got {ts.shape}")
         ids_ = np.arange(1, na + 1, dtype=np.int64) if ids is None else np.asarray(ids, np.int64)
         if ids_.shape != (na,):
-            raise ValueError(f"ids must have length {na}, got {ids_.shape}")
+            raise validate.InputError(f"ids must have length {na}, got {ids_.shape}")
         vel = None if velocities is None else np.asarray(velocities, np.float64)
         if vel is not None and vel.shape != pos.shape:
-            raise ValueError(f"velocities must have shape {pos.shape}, got {vel.shape}")
-        if timestep_fs is not None and not float(timestep_fs) > 0:
-            raise ValueError(f"timestep_fs must be > 0 fs or None, got {timestep_fs!r}")
+            raise validate.InputError(f"velocities must have shape {pos.shape}, got {vel.shape}")
+        if timestep_fs is not None:
+            timestep_fs = validate.scalar(timestep_fs, "timestep_fs", "fs", positive=True)
         return cls(pos, nums, c, o, ts, ids_, vel, None if timestep_fs is None else float(timestep_fs), bool(unwrapped))
 
     # ---- properties -----------------------------------------------------------------------------
@@ -154,7 +161,7 @@ class Trajectory:
     def times(self) -> np.ndarray:
         """(frames,) time of each frame [fs] (needs ``timestep_fs``)."""
         if self.timestep_fs is None:
-            raise ValueError("this trajectory has no timestep_fs; pass timestep_fs=… [fs] when reading it")
+            raise validate.InputError("this trajectory has no timestep_fs; pass timestep_fs=… [fs] when reading it")
         return np.asarray(self.timesteps, np.float64) * self.timestep_fs
 
     @property
@@ -162,10 +169,10 @@ class Trajectory:
         """Time between consecutive frames [fs] (frames must be evenly spaced)."""
         t = self.times
         if len(t) < 2:
-            raise ValueError("need at least 2 frames for a frame interval")
+            raise validate.InputError("need at least 2 frames for a frame interval")
         d = np.diff(t)
         if not np.allclose(d, d[0], rtol=1e-9):
-            raise ValueError(f"frames are not evenly spaced in time (steps {np.unique(np.diff(self.timesteps))})")
+            raise validate.InputError(f"frames are not evenly spaced in time (steps {np.unique(np.diff(self.timesteps))})")
         return float(d[0])
 
     def fractional(self) -> np.ndarray:
@@ -173,9 +180,6 @@ class Trajectory:
         return _frac(np.asarray(self.positions), np.asarray(self.cells), np.asarray(self.origins))
 
     # ---- transformations ------------------------------------------------------------------------
-    def replace(self, **changes) -> "Trajectory":
-        return struct.dataclasses.replace(self, **changes)
-
     def __getitem__(self, index) -> "Trajectory":
         """Frames selected by an int, slice or index array (a new Trajectory)."""
         idx = np.arange(self.n_frames)[index]
@@ -207,9 +211,7 @@ class Trajectory:
         """
         from ..structure import Structure
 
-        if not -self.n_frames <= int(i) < self.n_frames:
-            raise ValueError(f"frame index must lie in [−{self.n_frames}, {self.n_frames}), got {i}")
-        i = int(i) % self.n_frames
+        i = validate.integer(i, "frame index i", lo=-self.n_frames, hi=self.n_frames - 1) % self.n_frames
         cell = np.asarray(self.cells[i])
         if wrap:
             s = (np.asarray(self.positions[i]) - self.origins[i]) @ np.linalg.inv(cell)
@@ -227,11 +229,11 @@ class Trajectory:
         """Stack :class:`~jaxem.structure.Structure` snapshots of the same atoms into a trajectory."""
         structures = list(structures)
         if not structures:
-            raise ValueError("need at least one structure")
+            raise validate.InputError("need at least one structure")
         nums = np.asarray(structures[0].numbers)
         for k, st in enumerate(structures):
             if len(st) != len(nums) or np.any(np.asarray(st.numbers) != nums):
-                raise ValueError(f"structure {k} has different atoms than structure 0")
+                raise validate.InputError(f"structure {k} has different atoms than structure 0")
         return cls.create(np.stack([np.asarray(s.positions) for s in structures]), nums,
                           np.stack([np.asarray(s.cell) for s in structures]), timesteps=timesteps,
                           timestep_fs=timestep_fs, unwrapped=unwrapped)

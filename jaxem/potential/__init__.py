@@ -1,7 +1,14 @@
-"""Atomic potentials: parametrizations (Lobato, Kirkland), projected slices, absorptive form factors."""
+"""Atomic potentials: parametrizations (Lobato, Kirkland), projected slices, absorptive form factors.
+
+``potential(structure, sampling=…)`` takes a :class:`jaxem.structure.Structure` or an ``ase.Atoms``;
+atoms on or outside the cell faces follow its ``pbc`` (see :mod:`jaxem.structure.slicing`), and the
+grid must represent the potential (sampling ≤ :data:`MAX_SAMPLING` Å, ≥ :data:`MIN_GPTS` pixels per
+axis). The absorptive models take the beam (a :class:`jaxem.beam.Beam`, an energy [eV] or
+``"300 kV"``).
+"""
 from .parametrizations import PARAMETRIZATIONS, Parametrization, get_parametrization
-from .projected import (PotentialLayout, PotentialSlices, build_potential, potential, potential_builder,
-                        potential_layout, projected_potential_slices)
+from .projected import (MAX_SAMPLING, MIN_GPTS, PotentialLayout, PotentialSlices, build_potential, lateral_grid,
+                        potential, potential_builder, potential_layout, projected_potential_slices)
 from .tds import (absorptive_form_factor, absorptive_table, aperture_absorptive_form_factor, elastic_form_factor,
                   tds_cross_section)
 from .absorptive import absorptive_potential, absorptive_potential_builder, mean_absorption_coefficient
@@ -9,7 +16,7 @@ from .absorptive import absorptive_potential, absorptive_potential_builder, mean
 __all__ = [
     "PARAMETRIZATIONS", "Parametrization", "get_parametrization",
     "PotentialLayout", "PotentialSlices", "build_potential", "potential", "potential_builder", "potential_layout",
-    "projected_potential_slices",
+    "projected_potential_slices", "lateral_grid", "MAX_SAMPLING", "MIN_GPTS",
     "absorptive_form_factor", "absorptive_table", "aperture_absorptive_form_factor", "elastic_form_factor",
     "tds_cross_section", "absorptive_potential", "absorptive_potential_builder", "mean_absorption_coefficient",
 ]

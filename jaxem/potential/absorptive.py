@@ -36,11 +36,13 @@ import math
 import jax.numpy as jnp
 import numpy as np
 
-from .. import physics
-from ..structure import Structure
+from .. import validate
+from ..accel import dtypes_of
+from ..beam import as_beam
+from ..structure import Structure, as_structure
 from ..structure.elements import symbol
 from .projected import PotentialSlices, _atom_tables, build_potential, potential_layout, projected_potential_slices
-from .tds import GEOMETRIES, absorptive_table, aperture_table, tds_cross_section
+from .tds import GEOMETRIES, _check_detector, absorptive_table, aperture_table, tds_cross_section
 
 MODELS = ("hall_hirsch", "fraction", "aperture")
 
@@ -54,14 +56,14 @@ def _check_hall_hirsch_b(numbers: np.ndarray, b: np.ndarray) -> None:
     if np.any(bad):
         species = sorted({symbol(int(z)) for z in numbers[bad]})
         idx = np.flatnonzero(bad)[:8].tolist()
-        raise ValueError(
+        raise validate.InputError(
             f"the Hall–Hirsch absorptive potential needs a Debye–Waller factor B > 0 Å² for every atom; "
             f"missing (B ≤ 0) for species {species} (atoms {idx}…, B = {b[bad][:4].tolist()}); give them "
             "with Structure.create(..., B={'Sr': 0.62, ...}) or u2=/U_iso=")
 
 
-def absorptive_potential_builder(structure: Structure, energy: float, sampling=None, gpts=None,
-                                 slice_thickness: float = 1.0, model: str = "hall_hirsch",
+def absorptive_potential_builder(structure: Structure, beam, sampling=None, gpts=None,
+                                 slice_thickness=None, model: str = "hall_hirsch",
                                  fraction: float = 0.1, cutoff=None, debye_waller=None,
                                  parametrization: str = "lobato", geometry: str = "sphere", precision=None,
                                  memory_budget=None, detector=None):
@@ -69,8 +71,10 @@ def absorptive_potential_builder(structure: Structure, energy: float, sampling=N
     ``build(structure) -> PotentialSlices`` with a complex array v + iv′ [V·Å].
 
     Args:
-        structure: atoms in an orthorhombic cell (beam along z); B from ``structure.u2``.
-        energy: electron energy [eV] (the absorptive part depends on it; the slices record it).
+        structure: a Structure or an ``ase.Atoms`` in an orthorhombic cell (beam along z); B from
+            ``structure.u2``.
+        beam: the electron beam: a :class:`~jaxem.beam.Beam`, an energy [eV] or e.g. ``"300 kV"`` (the
+            absorptive part depends on its energy; the slices record it).
         sampling, gpts, slice_thickness: as in :func:`jaxem.potential.potential` [Å].
         model: 'hall_hirsch' (default), 'fraction' or 'aperture' (see module docstring).
         fraction: x in v′ = x·v for ``model='fraction'`` (≥ 0).
@@ -79,37 +83,36 @@ def absorptive_potential_builder(structure: Structure, energy: float, sampling=N
         debye_waller: DW-smear the real part (forced True for 'hall_hirsch'; default False otherwise).
         parametrization: 'lobato' or 'kirkland'.
         geometry: 'sphere' or 'plane' integration of the Hall–Hirsch form factor.
-        precision: 'float32' (default) or 'float64'.
-        memory_budget: bytes for batching slices.
+        precision: 'float32' (default) or 'float64' (or any alias of ``accel.PRECISION_ALIASES``).
+        memory_budget: bytes (or e.g. ``"2G"``) for batching slices and absorptive tables.
         detector: optional (inner, outer) [mrad] for ``model='hall_hirsch'``: the imaginary part then
             holds only the TDS scattered into that annulus — the detector-specific absorptive potential
             V′_det whose product with |ψ|² gives the single-inelastic TDS signal of the detector
             (:func:`jaxem.stem.stem_scan` with ``tds_potential=``).
     """
-    if not isinstance(structure, Structure):
-        raise TypeError(f"structure must be a jaxem Structure, got {type(structure).__name__}")
-    if model not in MODELS:
-        raise ValueError(f"model must be one of {MODELS}, got {model!r}")
-    if geometry not in GEOMETRIES:
-        raise ValueError(f"geometry must be one of {GEOMETRIES}, got {geometry!r}")
-    energy = float(energy)
-    physics.wavelength(energy)  # validates
-    if model == "fraction" and not (math.isfinite(fraction) and fraction >= 0):
-        raise ValueError(f"fraction must be finite and ≥ 0, got {fraction!r}")
+    structure = as_structure(structure)
+    beam = as_beam(beam, "beam")
+    model = validate.choice(model, "model", MODELS)
+    geometry = validate.choice(geometry, "geometry", GEOMETRIES)
+    if model == "fraction":
+        fraction = validate.scalar(fraction, "fraction", nonnegative=True)
+    detector = _check_detector(detector)
+    if detector is not None and model != "hall_hirsch":
+        raise validate.InputError(f"detector applies to model='hall_hirsch' only, got model={model!r}")
+    if debye_waller is not None and not isinstance(debye_waller, (bool, np.bool_)):
+        raise validate.InputTypeError(f"debye_waller must be True, False or None, got {debye_waller!r}")
     if model == "hall_hirsch":
         if debye_waller is False:
-            raise ValueError("the Hall–Hirsch model uses the Debye–Waller-smeared elastic potential; "
-                             "debye_waller=False is inconsistent with it")
+            raise validate.InputError("the Hall–Hirsch model uses the Debye–Waller-smeared elastic potential; "
+                                      "debye_waller=False is inconsistent with it")
         debye_waller = True
     debye_waller = bool(debye_waller)
     layout = potential_layout(structure, sampling, gpts, slice_thickness, parametrization, debye_waller, precision,
                               memory_budget)
     grid, nu, dz = layout.grid, layout.n_unit_atoms, layout.slice_thickness
     n_unit = int(layout.table.shape[0])
-    rdtype = layout.form_factors.dtype
-    cdtype = jnp.complex128 if rdtype == jnp.float64 else jnp.complex64
+    rdtype, cdtype = dtypes_of(layout.form_factors)
     numbers = np.asarray(structure.numbers)[:nu]
-    z_unit = np.asarray(structure.positions)[:nu, 2]
     species = np.unique(numbers)
     table = layout.table
     k = jnp.sqrt(grid.k2(rdtype))
@@ -121,18 +124,16 @@ def absorptive_potential_builder(structure: Structure, energy: float, sampling=N
         _check_hall_hirsch_b(numbers, b)
         groups, group_index = np.unique(np.stack([numbers.astype(np.float64), b], 1), axis=0, return_inverse=True)
         group_index = np.asarray(group_index).ravel()
-        tabs = [absorptive_table(int(z), float(bb), energy, k_max, parametrization, geometry, detector)
+        tabs = [absorptive_table(int(z), float(bb), beam, k_max, parametrization, geometry, detector, memory_budget)
                 for z, bb in groups]
         form_abs = jnp.stack([jnp.interp(k, jnp.asarray(g, k.dtype), jnp.asarray(f, k.dtype)) for g, f in tabs])
-        table_abs = jnp.asarray(_atom_tables(z_unit, group_index, n_unit, dz, len(groups)))
+        table_abs = jnp.asarray(_atom_tables(np.asarray(layout.slice_index), group_index, n_unit, len(groups)))
     elif model == "aperture":
         if cutoff is None:
             cut, taper = grid.antialias_cutoff, grid.antialias_taper
         else:
-            cut, taper = float(cutoff), 0.0
-            if not (math.isfinite(cut) and cut > 0):
-                raise ValueError(f"cutoff must be a positive frequency [1/Å], got {cutoff!r}")
-        tabs = [aperture_table(parametrization, int(z), energy, float(cut), float(taper), round(k_max + 0.5, 1))
+            cut, taper = validate.scalar(cutoff, "cutoff", "1/Å", positive=True), 0.0
+        tabs = [aperture_table(parametrization, int(z), beam, float(cut), float(taper), round(k_max + 0.5, 1))
                 for z in species]
         form_abs = jnp.stack([jnp.interp(k, jnp.asarray(g, k.dtype), jnp.asarray(f, k.dtype)) for g, f in tabs])
         table_abs = table
@@ -144,8 +145,9 @@ def absorptive_potential_builder(structure: Structure, energy: float, sampling=N
     batch = layout.batch
 
     def build(st: Structure) -> PotentialSlices:
+        st = as_structure(st)
         if len(st) != n_total:
-            raise ValueError(f"builder was set up for {n_total} atoms, got {len(st)}")
+            raise validate.InputError(f"structure has {len(st)} atoms, but the builder was set up for {n_total}")
         v = build_potential(layout, st).array
         if model == "fraction":
             vi = frac * v
@@ -155,39 +157,45 @@ def absorptive_potential_builder(structure: Structure, energy: float, sampling=N
             vi = projected_potential_slices(pos, u2, occ, table_abs, form_abs, grid, debye_waller=False,
                                             batch=batch)
         arr = v.astype(cdtype) + 1j * vi.astype(cdtype)
-        return PotentialSlices(arr, layout.sequence, float(dz), grid, energy)
+        return PotentialSlices(arr, layout.sequence, float(dz), grid, beam.energy)
 
     return build
 
 
-def absorptive_potential(structure: Structure, energy: float, sampling=None, gpts=None,
-                         slice_thickness: float = 1.0, model: str = "hall_hirsch", fraction: float = 0.1,
+def absorptive_potential(structure: Structure, beam, sampling=None, gpts=None,
+                         slice_thickness=None, model: str = "hall_hirsch", fraction: float = 0.1,
                          cutoff=None, debye_waller=None, parametrization: str = "lobato",
                          geometry: str = "sphere", precision=None, memory_budget=None,
                          detector=None) -> PotentialSlices:
-    """Complex projected-potential slices v + iv′ [V·Å] of ``structure`` at ``energy`` [eV].
+    """Complex projected-potential slices v + iv′ [V·Å] of ``structure`` for ``beam`` (a Beam, an
+    energy [eV] or e.g. ``"300 kV"``).
 
     Arguments as in :func:`absorptive_potential_builder`. Returns :class:`PotentialSlices` whose
     ``energy`` is set, so :func:`jaxem.propagate.multislice` refuses waves of another energy.
     """
-    return absorptive_potential_builder(structure, energy, sampling, gpts, slice_thickness, model, fraction,
+    structure = as_structure(structure)
+    return absorptive_potential_builder(structure, beam, sampling, gpts, slice_thickness, model, fraction,
                                         cutoff, debye_waller, parametrization, geometry, precision,
                                         memory_budget, detector)(structure)
 
 
-def mean_absorption_coefficient(structure: Structure, energy: float, parametrization: str = "lobato",
+def mean_absorption_coefficient(structure: Structure, beam, parametrization: str = "lobato",
                                 geometry: str = "sphere") -> float:
-    """Mean Hall–Hirsch (TDS) absorption coefficient μ = Σ_j σ_TDS,j / V_cell [1/Å] of the intensity.
+    """Mean Hall–Hirsch (TDS) absorption coefficient μ = Σ_j σ_TDS,j / V_cell [1/Å] of the intensity
+    at ``beam`` (a Beam, an energy [eV] or e.g. ``"300 kV"``).
 
     Equal to 2σ⟨v′⟩/Δz of :func:`absorptive_potential` slices; the elastic intensity of a thin
     specimen decays as exp(−μ z) (channelling changes this at larger thickness).
     """
+    structure = as_structure(structure)
+    beam = as_beam(beam, "beam")
+    geometry = validate.choice(geometry, "geometry", GEOMETRIES)
     numbers = np.asarray(structure.numbers)
     b = _atom_b(structure, len(numbers))
     _check_hall_hirsch_b(numbers, b)
     pairs, index = np.unique(np.stack([numbers.astype(np.float64), b], 1), axis=0, return_inverse=True)
     weight = np.bincount(np.asarray(index).ravel(), weights=np.asarray(structure.occupancy, np.float64))
-    total = sum(w * tds_cross_section(int(z), float(bb), energy, parametrization, geometry)
+    total = sum(w * tds_cross_section(int(z), float(bb), beam, parametrization, geometry)
                 for (z, bb), w in zip(pairs, weight))
     volume = abs(float(np.linalg.det(np.asarray(structure.cell))))
     return float(total / volume)

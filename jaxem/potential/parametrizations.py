@@ -16,33 +16,44 @@ from __future__ import annotations
 
 import functools
 import json
-from dataclasses import dataclass
 from importlib import resources
 
 import jax.numpy as jnp
 import numpy as np
 
+from .. import pytree, validate
+from ..accel import dtypes_of
 from ..structure.elements import MAX_Z, atomic_number
 
 PARAMETRIZATIONS = ("lobato", "kirkland")
 
 
-@dataclass(frozen=True)
+@pytree.dataclass(eq=False)
 class Parametrization:
-    """A table of scattering-factor coefficients, indexed by Z (row 0 unused)."""
+    """A table of scattering-factor coefficients, indexed by Z (row 0 unused).
 
-    name: str
-    reference: str
-    coefficients: dict  # row name -> (MAX_Z + 1, n) numpy array
+    Attributes:
+        name: 'lobato' or 'kirkland' (static; selects the formula).
+        reference: the publication (static).
+        coefficients: {row name: (MAX_Z + 1, n) array} (the pytree leaves; Lobato rows a [Å], b [Å²],
+            Kirkland rows a [Å⁻¹], b [Å⁻²], c [Å], d [Å²]).
+    """
+
+    name: str = pytree.field(static=True)
+    reference: str = pytree.field(static=True)
+    coefficients: dict
 
     def _rows(self, numbers) -> dict:
-        zs = np.asarray([atomic_number(z if isinstance(z, str) else int(z)) for z in np.atleast_1d(numbers)])
+        zs = np.asarray([atomic_number(z if isinstance(z, str) else int(z), "numbers")
+                         for z in np.atleast_1d(numbers)])
         return {k: v[zs] for k, v in self.coefficients.items()}
 
     def scattering_factor(self, numbers, k):
-        """f_e [Å] for each Z in ``numbers`` (S,) at frequencies ``k`` [1/Å] (any shape) → (S, *k.shape)."""
-        k = jnp.asarray(k)
-        dtype = k.dtype if jnp.issubdtype(k.dtype, jnp.floating) else jnp.float32
+        """f_e [Å] for each Z in ``numbers`` (S,) at frequencies ``k`` [1/Å] (any shape) → (S, *k.shape).
+
+        The result has the precision of ``k`` (float32 for integer ``k``)."""
+        k = jnp.asarray(validate.array(k, "k", kind="real", units="1/Å", min_size=0))
+        dtype = dtypes_of(k)[0]
         k2 = (k * k)[None, ...]
         rows = {n: jnp.asarray(v, dtype) for n, v in self._rows(numbers).items()}
         expand = (slice(None), slice(None)) + (None,) * k.ndim
@@ -59,8 +70,7 @@ class Parametrization:
 @functools.lru_cache(maxsize=None)
 def get_parametrization(name: str = "lobato") -> Parametrization:
     """Load the named parametrization ('lobato' or 'kirkland')."""
-    if name not in PARAMETRIZATIONS:
-        raise ValueError(f"unknown parametrization {name!r}; expected one of {PARAMETRIZATIONS}")
+    name = validate.choice(name, "parametrization", PARAMETRIZATIONS)
     doc = json.loads((resources.files("jaxem") / "data" / f"{name}.json").read_text())
     rows = doc["rows"]
     n = len(next(iter(doc["elements"].values()))[rows[0]])

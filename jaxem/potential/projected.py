@@ -15,25 +15,45 @@ handle thermal motion otherwise.
 
 Periodic crystals: a structure made by ``Structure.repeat(..., nz)`` has ``z_repeats = nz``; only the
 slices of one repeat unit are computed and the slice *sequence* repeats them.
+
+Atoms on or outside the cell faces follow the structure's ``pbc`` (:mod:`jaxem.structure.slicing`):
+along a periodic axis they are wrapped (an atom on the top face z = L goes into the first slice,
+as in ASE-based codes), along a non-periodic axis they are rejected with their count and the cell's
+range. ``structure`` may be a :class:`~jaxem.structure.Structure` or an ``ase.Atoms`` (converted by
+:func:`jaxem.structure.from_ase`, which keeps its Debye–Waller factors, occupancies and ``pbc``).
+
+The grid must be able to represent the potential: a lateral sampling ≤ :data:`MAX_SAMPLING` (1 Å;
+atomic potentials vary on 0.1–0.5 Å, typical multislice samplings are 0.02–0.1 Å) and at least
+:data:`MIN_GPTS` pixels along each axis of the cell; the slice thickness must lie in (0, depth of the
+cell].
 """
 from __future__ import annotations
 
 import functools
+import math
 from functools import partial
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-from flax import struct
 
-from .. import physics
-from ..accel import batch_size, real_dtype, resolve_precision
+from .. import physics, pytree, validate
+from ..accel import batch_size, dtypes, dtypes_of
+from ..beam import as_beam
 from ..grid import Grid
-from ..structure import Structure, slice_assignment, slices_for_structure
-from .parametrizations import get_parametrization
+from ..structure import Structure, as_structure, check_in_cell, slice_assignment, slices_for_structure
+from ..structure.slicing import BOUNDARY_TOLERANCE
+from .parametrizations import PARAMETRIZATIONS, get_parametrization
+
+#: coarsest lateral sampling [Å] that can represent an atomic potential
+MAX_SAMPLING = 1.0
+#: fewest grid points along each axis of the cell
+MIN_GPTS = 4
+#: most grid points along one axis (a complex64 slice of 65536² is 34 GB)
+MAX_GPTS = 65536
 
 
-@struct.dataclass
+@pytree.dataclass
 class PotentialSlices:
     """Projected potential of a specimen as slices along the beam.
 
@@ -44,14 +64,38 @@ class PotentialSlices:
         slice_thickness: thickness of every slice [Å] (static).
         grid: the lateral :class:`~jaxem.grid.Grid` (static).
         energy: electron energy [eV] the slices were made for (static; None when they do not depend
-            on it, e.g. real potentials; absorptive potentials set it).
+            on it, e.g. real potentials; absorptive potentials set it). Validated as a
+            :class:`~jaxem.beam.Beam` energy (a number or e.g. ``"300 kV"``, or a Beam).
     """
 
-    array: jnp.ndarray
-    sequence: tuple = struct.field(pytree_node=False)
-    slice_thickness: float = struct.field(pytree_node=False)
-    grid: Grid = struct.field(pytree_node=False)
-    energy: float | None = struct.field(pytree_node=False, default=None)
+    array: jnp.ndarray = pytree.field(units="V·Å")
+    sequence: tuple = pytree.field(static=True)
+    slice_thickness: float = pytree.field(static=True, units="Å")
+    grid: Grid = pytree.field(static=True)
+    energy: float | None = pytree.field(static=True, units="eV", default=None)
+
+    def __post_init__(self):
+        if not isinstance(self.grid, Grid):
+            raise validate.InputTypeError(f"grid must be a jaxem Grid, got {type(self.grid).__name__}")
+        try:
+            seq = tuple(validate.integer(i, "sequence", lo=0) for i in self.sequence)
+        except TypeError:
+            raise validate.InputTypeError(f"sequence must be a tuple of slice indices, got {self.sequence!r}") from None
+        if not seq:
+            raise validate.InputError("sequence must hold at least one slice index, got ()")
+        object.__setattr__(self, "sequence", seq)
+        object.__setattr__(self, "slice_thickness",
+                           validate.scalar(self.slice_thickness, "slice_thickness", "Å", positive=True,
+                                           allow_traced=False))
+        if self.energy is not None:
+            object.__setattr__(self, "energy", as_beam(self.energy, "energy").energy)
+        shape = getattr(self.array, "shape", None)
+        if shape is not None and not isinstance(self.array, type):
+            if len(shape) < 3 or tuple(shape[-2:]) != tuple(self.grid.gpts):
+                raise validate.InputError(f"array must have shape (n_unique, {self.grid.gpts[0]}, {self.grid.gpts[1]}) "
+                                          f"for the grid, got {tuple(shape)}")
+            if max(seq) >= shape[-3]:
+                raise validate.InputError(f"sequence refers to slice {max(seq)} but array holds {shape[-3]} slices")
 
     @property
     def n_slices(self) -> int:
@@ -76,10 +120,7 @@ def _unit_is_periodic(structure: Structure) -> bool:
     r = structure.z_repeats
     if r == 1:
         return True
-    try:
-        pos = np.asarray(structure.positions)
-    except jax.errors.TracerArrayConversionError:
-        return True  # traced inside a transformation: trust the static flag
+    pos = np.asarray(structure.positions)
     n = len(pos)
     if n % r:
         return False
@@ -90,10 +131,10 @@ def _unit_is_periodic(structure: Structure) -> bool:
     return bool(np.allclose(blocks, blocks[:1], atol=1e-4) and np.all(numbers == numbers[:1]))
 
 
-def _atom_tables(z_unit, species_index, n_slices, dz, n_species):
+def _atom_tables(slice_index, species_index, n_slices, n_species):
     """Host-side index tables: for each (slice, species) the atom indices, padded with -1."""
-    sl = slice_assignment(z_unit, dz, n_slices)
-    key = sl.astype(np.int64) * n_species + species_index
+    sl = np.asarray(slice_index, np.int64)
+    key = sl * n_species + np.asarray(species_index, np.int64)
     order = np.argsort(key, kind="stable")
     counts = np.bincount(key, minlength=n_slices * n_species)
     m = max(1, int(counts.max()) if counts.size else 1)
@@ -121,8 +162,7 @@ def projected_potential_slices(positions, u2, occupancy, table, form_factors, gr
     Returns:
         (n_slices, ny, nx) real array, dtype of ``positions``.
     """
-    rdtype = positions.dtype
-    cdtype = jnp.complex128 if rdtype == jnp.float64 else jnp.complex64
+    rdtype, cdtype = dtypes_of(positions)
     ky, kx = grid.frequencies(rdtype)
     ny, nx = grid.gpts
     prefactor = physics.KAPPA / grid.area * ny * nx  # ifft2 divides by N
@@ -145,26 +185,36 @@ def projected_potential_slices(positions, u2, occupancy, table, form_factors, gr
     return jax.lax.map(one_slice, table, batch_size=batch)
 
 
-@struct.dataclass
+@pytree.dataclass
 class PotentialLayout:
     """Everything about a structure's potential that is fixed before differentiation: the grid, the
-    atom-to-slice tables and the scattering factors (leaves), and the static slicing metadata."""
+    atom-to-slice tables and the scattering factors (leaves), and the static slicing metadata.
+
+    Attributes:
+        table: (n_unit_slices, S, M) atom indices per slice and species (−1 = padding).
+        form_factors: (S, ny, nx) f_s(|k|) [Å] on the FFT grid (its dtype is the precision).
+        slice_index: (n_unit_atoms,) slice of each atom of the repeat unit (after the pbc rule).
+        grid, sequence, slice_thickness [Å], n_unit_atoms, n_atoms, debye_waller, batch: static.
+    """
 
     table: jnp.ndarray
     form_factors: jnp.ndarray
-    grid: Grid = struct.field(pytree_node=False)
-    sequence: tuple = struct.field(pytree_node=False)
-    slice_thickness: float = struct.field(pytree_node=False)
-    n_unit_atoms: int = struct.field(pytree_node=False)
-    n_atoms: int = struct.field(pytree_node=False)
-    debye_waller: bool = struct.field(pytree_node=False)
-    batch: int = struct.field(pytree_node=False)
+    slice_index: jnp.ndarray
+    grid: Grid = pytree.field(static=True)
+    sequence: tuple = pytree.field(static=True)
+    slice_thickness: float = pytree.field(static=True, units="Å")
+    n_unit_atoms: int = pytree.field(static=True)
+    n_atoms: int = pytree.field(static=True)
+    debye_waller: bool = pytree.field(static=True)
+    batch: int = pytree.field(static=True)
 
 
 def build_potential(layout: PotentialLayout, structure: Structure) -> PotentialSlices:
     """Pure, jit/grad-compatible: the potential of ``structure`` on a fixed ``layout``."""
+    structure = as_structure(structure)
     if len(structure) != layout.n_atoms:
-        raise ValueError(f"the layout was set up for {layout.n_atoms} atoms, got {len(structure)}")
+        raise validate.InputError(f"structure has {len(structure)} atoms, but the layout was set up for "
+                                  f"{layout.n_atoms}")
     nu = layout.n_unit_atoms
     rdtype = layout.form_factors.dtype
     arr = projected_potential_slices(
@@ -182,36 +232,104 @@ def _form_factors_on_grid(parametrization: str, species: tuple, grid: Grid, dtyp
     return jax.jit(lambda kk: get_parametrization(parametrization).scattering_factor(species, kk))(k).astype(dtype)
 
 
-def potential_layout(structure: Structure, sampling=None, gpts=None, slice_thickness: float = 1.0,
+def lateral_grid(structure: Structure, sampling=None, gpts=None) -> Grid:
+    """The lateral grid of ``structure``'s (orthorhombic) cell from ``sampling`` [Å] or ``gpts``,
+    checked to represent an atomic potential (see the module docstring for the ranges)."""
+    lx, ly, _ = structure.lengths
+    if (sampling is None) == (gpts is None):
+        raise validate.InputError(f"give exactly one of sampling [Å] or gpts, got sampling={sampling!r}, "
+                                  f"gpts={gpts!r}")
+    cell_text = f"a {ly:.4g} × {lx:.4g} Å (y × x) cell"
+    if sampling is not None:
+        sampling = validate.pair(sampling, "sampling", "Å", positive=True)
+        if max(sampling) > MAX_SAMPLING:
+            raise validate.InputError(
+                f"sampling = {max(sampling):g} Å is too coarse to represent atomic potentials (they vary on "
+                f"0.1–0.5 Å); expected 0 < sampling ≤ {MAX_SAMPLING:g} Å (typical: 0.02–0.1 Å)")
+        grid = Grid.from_extent((ly, lx), sampling=sampling, fft_friendly=True)
+        what = f"sampling = {sampling[0]:g}" + (f", {sampling[1]:g}" if sampling[1] != sampling[0] else "") + " Å"
+    else:
+        gpts = validate.pair(gpts, "gpts", kind=int, lo=1)
+        grid = Grid.from_extent((ly, lx), gpts=gpts)
+        what = f"gpts = {gpts}"
+        if max(grid.sampling) > MAX_SAMPLING:
+            need = tuple(int(math.ceil(e / MAX_SAMPLING)) for e in grid.extent)
+            raise validate.InputError(
+                f"gpts = {gpts} gives a sampling of {max(grid.sampling):.4g} Å on {cell_text}, too coarse to "
+                f"represent atomic potentials; expected a sampling ≤ {MAX_SAMPLING:g} Å, i.e. gpts ≥ {need}")
+    if min(grid.gpts) < MIN_GPTS:
+        finest = min(e / MIN_GPTS for e in grid.extent)
+        raise validate.InputError(
+            f"{what} gives a {grid.gpts[0]} × {grid.gpts[1]} grid on {cell_text}; at least {MIN_GPTS} pixels "
+            f"per axis are needed to represent the potential: use a sampling ≤ {finest:.3g} Å or gpts ≥ "
+            f"{MIN_GPTS}, or repeat the cell")
+    if max(grid.gpts) > MAX_GPTS:
+        raise validate.InputError(f"{what} gives a {grid.gpts[0]} × {grid.gpts[1]} grid on {cell_text}, more than "
+                                  f"{MAX_GPTS} pixels per axis; use a coarser sampling")
+    return grid
+
+
+def _check_slice_thickness(slice_thickness, depth: float) -> float:
+    """``slice_thickness`` [Å] in (0, depth]; the default (None) is 1 Å or the depth if thinner."""
+    if slice_thickness is None:
+        return min(1.0, depth)
+    value = validate.scalar(slice_thickness, "slice_thickness", "Å", positive=True)
+    if value > depth * (1 + 1e-9):
+        raise validate.InputError(f"slice_thickness must lie in (0, {depth:.6g}] Å (the depth of the cell along "
+                                  f"the beam), got {slice_thickness!r}")
+    return value
+
+
+def _unit_slices(structure: Structure, slice_thickness) -> tuple:
+    """(repeats, atoms per unit, slices per unit, thickness [Å], slice index per unit atom), following
+    the pbc rule of :mod:`jaxem.structure.slicing`."""
+    lz = structure.lengths[2]
+    periodic = structure.pbc[2]
+    repeats = structure.z_repeats if _unit_is_periodic(structure) else 1
+    z = np.asarray(structure.positions, np.float64)[:, 2]
+    if repeats > 1 and not periodic:
+        n_unit, dz = slices_for_structure(lz / repeats, slice_thickness)
+        raw = np.floor(z[: len(z) // repeats] / dz + BOUNDARY_TOLERANCE)
+        if np.any((raw < 0) | (raw >= n_unit)):  # atoms on the faces of the unit: slice the whole depth
+            repeats = 1
+    nu = len(structure) // repeats
+    n_unit, dz = slices_for_structure(lz / repeats, slice_thickness)
+    return repeats, nu, n_unit, dz, slice_assignment(z[:nu], dz, n_unit, periodic=periodic)
+
+
+def potential_layout(structure: Structure, sampling=None, gpts=None, slice_thickness=None,
                      parametrization: str = "lobato", debye_waller: bool = False, precision=None,
                      memory_budget=None) -> PotentialLayout:
     """Fix the grid and the atom-to-slice layout of ``structure`` on the host (arguments as in
     :func:`potential`)."""
-    if not isinstance(structure, Structure):
-        raise TypeError(f"structure must be a jaxem Structure, got {type(structure).__name__}")
+    structure = as_structure(structure)
+    if validate.is_traced(structure.positions):
+        raise validate.InputTypeError("structure.positions must be concrete to fix the slice layout; build the "
+                                      "layout outside jit/grad (potential_builder) and trace only its build()")
     structure.check_orthorhombic()
-    lx, ly, lz = structure.lengths
-    grid = Grid.from_extent((ly, lx), sampling=sampling, gpts=gpts, fft_friendly=True)
-    rdtype = real_dtype(resolve_precision(precision))
+    check_in_cell(structure.positions, structure.cell, structure.pbc)
+    parametrization = validate.choice(parametrization, "parametrization", PARAMETRIZATIONS)
+    if not isinstance(debye_waller, (bool, np.bool_)):
+        raise validate.InputTypeError(f"debye_waller must be True or False, got {debye_waller!r}")
+    rdtype, cdtype = dtypes(precision)
+    grid = lateral_grid(structure, sampling, gpts)
+    slice_thickness = _check_slice_thickness(slice_thickness, structure.lengths[2])
 
-    repeats = structure.z_repeats if _unit_is_periodic(structure) else 1
-    nu = len(structure) // repeats
-    n_unit, dz = slices_for_structure(lz / repeats, slice_thickness)
-
+    repeats, nu, n_unit, dz, slice_index = _unit_slices(structure, slice_thickness)
     numbers = np.asarray(structure.numbers)[:nu]
     species, species_index = np.unique(numbers, return_inverse=True)
-    table = jnp.asarray(_atom_tables(np.asarray(structure.positions)[:nu, 2], species_index, n_unit, dz,
-                                     len(species)))
+    table = jnp.asarray(_atom_tables(slice_index, species_index.ravel(), n_unit, len(species)))
     form = _form_factors_on_grid(parametrization, tuple(int(z) for z in species), grid, jnp.dtype(rdtype).name)
     s, m = table.shape[1], table.shape[2]
-    per_slice = 8 * (grid.gpts[0] * grid.gpts[1] * (3 + s) + 2 * s * m * sum(grid.gpts))
+    item = jnp.dtype(cdtype).itemsize
+    per_slice = item * (grid.gpts[0] * grid.gpts[1] * (3 + s) + 2 * s * m * sum(grid.gpts))
     batch = int(batch_size(per_slice, n_unit, memory_budget))
     sequence = tuple(int(i) for i in np.tile(np.arange(n_unit), repeats))
-    return PotentialLayout(table, form, grid, sequence, float(dz), int(nu), len(structure),
+    return PotentialLayout(table, form, jnp.asarray(slice_index), grid, sequence, float(dz), int(nu), len(structure),
                            bool(debye_waller), batch)
 
 
-def potential_builder(structure: Structure, sampling=None, gpts=None, slice_thickness: float = 1.0,
+def potential_builder(structure: Structure, sampling=None, gpts=None, slice_thickness=None,
                       parametrization: str = "lobato", debye_waller: bool = False, precision=None,
                       memory_budget=None):
     """Factory: fix the grid and the atom-to-slice layout of ``structure`` (on the host) and return a
@@ -228,22 +346,24 @@ def potential_builder(structure: Structure, sampling=None, gpts=None, slice_thic
     return build
 
 
-def potential(structure: Structure, sampling=None, gpts=None, slice_thickness: float = 1.0,
+def potential(structure, sampling=None, gpts=None, slice_thickness=None,
               parametrization: str = "lobato", debye_waller: bool = False, precision=None,
               memory_budget=None) -> PotentialSlices:
     """Projected-potential slices of ``structure`` (infinite projection, exact structure factors).
 
     Args:
-        structure: atoms in an orthorhombic cell (beam along z).
-        sampling: largest lateral pixel size [Å] (scalar or (dy, dx)); the grid is rounded up to an
-            FFT-friendly size (factors 2, 3, 5, 7), so the actual sampling may be slightly finer.
-            Or give ``gpts`` for an exact grid.
+        structure: a :class:`~jaxem.structure.Structure` or an ``ase.Atoms`` in an orthorhombic cell
+            (beam along z); atoms on/outside the cell faces follow its ``pbc`` (module docstring).
+        sampling: largest lateral pixel size [Å] (scalar or (dy, dx)), in (0, 1] Å; the grid is
+            rounded up to an FFT-friendly size (factors 2, 3, 5, 7), so the actual sampling may be
+            slightly finer. Or give ``gpts`` for an exact grid. At least 4 pixels per axis.
         gpts: grid points (ny, nx).
-        slice_thickness: largest slice thickness [Å]; the repeat unit along z is divided into equal slices.
+        slice_thickness: largest slice thickness [Å], in (0, depth of the cell]; the repeat unit
+            along z is divided into equal slices (default 1 Å, or the cell depth if thinner).
         parametrization: 'lobato' (default) or 'kirkland'.
         debye_waller: smear the static potential with each atom's Debye–Waller factor.
-        precision: 'float32' (default) or 'float64'.
-        memory_budget: bytes for batching slices (default from :mod:`jaxem.accel`).
+        precision: 'float32' (default) or 'float64', or any alias of ``jaxem.accel.PRECISION_ALIASES``.
+        memory_budget: bytes (or e.g. ``"2G"``) for batching slices (default from :mod:`jaxem.accel`).
     Returns:
         :class:`PotentialSlices`. To differentiate with respect to the structure, use
         :func:`potential_builder` (the slice layout needs concrete z positions).

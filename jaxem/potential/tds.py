@@ -31,7 +31,12 @@ uniform midpoint rule in φ ∈ [0, π], mirror symmetry), b·integrand in polar
 (Gauss–Legendre in ρ ≤ 6ℓ). Each piece is smooth in its own coordinates.
 
 Tables f′(g) on a uniform 1-D grid of |g| are cached per (parametrization, Z, B, energy, geometry,
-g_max) and interpolated with ``jnp.interp`` onto the 2-D FFT grid (jit-friendly).
+g_max) and interpolated with ``jnp.interp`` onto the 2-D FFT grid (jit-friendly). The frequencies g
+are integrated in batches whose size comes from the memory budget (``memory_budget``, see
+:func:`jaxem.accel.batch_size`); the result does not depend on it.
+
+The electron energy enters through a :class:`jaxem.beam.Beam` (λ and γ); every function takes
+``beam`` = a Beam, an energy [eV] or a string such as ``"300 kV"``.
 
 **Aperture absorption** (Dr. Probe ``celslc -abs`` without ``-dwf``, no thermal motion): the
 intensity an atom scatters beyond a band limit A(q⊥) is treated as absorbed,
@@ -47,7 +52,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .. import physics
+from .. import validate
+from ..accel import batch_size
+from ..beam import Beam, as_beam
 from ..structure.elements import atomic_number
 from .parametrizations import PARAMETRIZATIONS, Parametrization, get_parametrization
 
@@ -127,26 +134,51 @@ def _make_form_factor_fn(par, z):
     return fe
 
 
-def _check_inputs(z, B, energy, geometry=None, need_b=True):
+def _check_inputs(z, B, beam, geometry=None, need_b=True):
+    """(Z, B [Å²], tilt-free Beam) after validation."""
     z = atomic_number(z)
-    physics.wavelength(energy)  # validates energy
+    beam = Beam(as_beam(beam).energy)  # the tilt plays no part in a form factor (and keeps caches shared)
     if need_b:
-        b = float(np.asarray(B))
-        if not (math.isfinite(b) and b > 0):
-            raise ValueError(f"Debye–Waller factor B must be finite and > 0 Å² for the Hall–Hirsch absorptive "
-                             f"form factor, got B={B!r} for Z={z}")
+        b = validate.scalar(B, "B", "Å²", positive=True)
     else:
         b = 0.0
-    if geometry is not None and geometry not in GEOMETRIES:
-        raise ValueError(f"geometry must be one of {GEOMETRIES}, got {geometry!r}")
-    return z, b
+    if geometry is not None:
+        validate.choice(geometry, "geometry", GEOMETRIES)
+    return z, b, beam
 
 
-def _hall_hirsch(fe, g, b_factor, energy, geometry, n_radial, n_angle, n_local, chunk=16, detector=None):
+def _check_detector(detector):
+    if detector is None:
+        return None
+    inner, outer = validate.pair(detector, "detector", "mrad", nonnegative=True, finite=False)
+    if not (math.isfinite(inner) and inner < outer):
+        raise validate.InputError(f"detector must be (inner, outer) with 0 ≤ inner < outer [mrad], got {detector!r}")
+    return inner, outer
+
+
+def _check_quadrature(quadrature):
+    try:
+        nodes = tuple(quadrature)
+    except TypeError:
+        nodes = ()
+    if len(nodes) != 3:
+        raise validate.InputError(f"quadrature must be three node counts (radial, angular, local), got {quadrature!r}")
+    return tuple(validate.integer(n, "quadrature", lo=2) for n in nodes)
+
+
+def _g_batch(n_g: int, n_radial: int, n_angle: int, n_local: int, memory_budget) -> int:
+    """Frequencies integrated together: ~10 float64 temporaries per node of system 0 and ~15 of
+    system 1 for each g (host NumPy; on the CPU backend at most ~8 MiB unless a budget is given)."""
+    per_g = 8 * (10 * n_radial * n_angle + 15 * n_local * n_local)
+    return batch_size(per_g, max(1, n_g), memory_budget, cpu_cap=8 << 20)
+
+
+def _hall_hirsch(fe, g, b_factor, beam, geometry, n_radial, n_angle, n_local, detector=None, memory_budget=None):
     """f′(g) [Å] for a float64 array g [1/Å] (see module docstring). With ``detector`` = (inner, outer)
     [mrad], only TDS scattered into that annulus counts (detector-specific absorptive factor)."""
-    lam = physics.wavelength(energy)
-    gamma = physics.relativistic_gamma(energy)
+    lam = beam.wavelength
+    gamma = beam.gamma
+    chunk = _g_batch(g.size, n_radial, n_angle, n_local, memory_budget)
     k0 = 1.0 / lam
     m = b_factor / 4.0  # D(x) = exp(-m |x|^2)
     sphere = geometry == "sphere"
@@ -213,14 +245,14 @@ def _hall_hirsch(fe, g, b_factor, energy, geometry, n_radial, n_angle, n_local, 
     return gamma * lam / 2 * out
 
 
-def absorptive_form_factor(element, B, energy, g, parametrization="lobato", geometry: str = "sphere",
-                           quadrature=DEFAULT_QUADRATURE, detector=None):
+def absorptive_form_factor(element, B, beam, g, parametrization="lobato", geometry: str = "sphere",
+                           quadrature=DEFAULT_QUADRATURE, detector=None, memory_budget=None):
     """Hall–Hirsch absorptive (TDS) form factor f′(g) [Å] of an Einstein-model atom.
 
     Args:
         element: chemical symbol or atomic number.
         B: isotropic Debye–Waller factor [Å²] (> 0).
-        energy: electron energy [eV].
+        beam: the electron beam (a :class:`~jaxem.beam.Beam`, an energy [eV] or e.g. ``"300 kV"``).
         g: spatial frequencies |g| [1/Å] (any shape, ≥ 0).
         parametrization: 'lobato', 'kirkland' or any object with ``scattering_factor(numbers, k)``
             returning f_e [Å] for k [1/Å].
@@ -229,27 +261,25 @@ def absorptive_form_factor(element, B, energy, g, parametrization="lobato", geom
         detector: optional (inner, outer) scattering angles [mrad]: count only the TDS electrons that
             leave within this annulus (the detector-specific absorptive factor used for the
             single-inelastic TDS signal of an annular detector; Allen et al., Ultramicroscopy 96 (2003) 47).
+        memory_budget: bytes (or e.g. ``"512M"``) for the batches of ``g`` integrated together.
     Returns:
         float64 NumPy array of f′(g) [Å], shape of ``g``; includes one relativistic factor γ.
     """
-    if detector is not None:
-        detector = (float(detector[0]), float(detector[1]))
-        if not (0 <= detector[0] < detector[1]):
-            raise ValueError(f"detector must be (inner, outer) with 0 ≤ inner < outer [mrad], got {detector}")
-    z, b = _check_inputs(element, B, energy, geometry)
-    g = np.asarray(g, np.float64)
-    if np.any(~np.isfinite(g)) or np.any(g < 0):
-        raise ValueError("g must be finite spatial frequencies ≥ 0 [1/Å]")
-    nr, na, nl = quadrature
-    out = _hall_hirsch(_form_factor_fn(parametrization, z), g.ravel(), b, float(energy), geometry, nr, na, nl,
-                       detector=detector)
+    detector = _check_detector(detector)
+    z, b, beam = _check_inputs(element, B, beam, geometry)
+    g = np.asarray(validate.array(g, "g", kind="real", units="1/Å", nonnegative=True, min_size=0), np.float64)
+    nr, na, nl = _check_quadrature(quadrature)
+    out = _hall_hirsch(_form_factor_fn(parametrization, z), g.ravel(), b, beam, geometry, nr, na, nl,
+                       detector=detector, memory_budget=memory_budget)
     return out.reshape(g.shape)
 
 
-def tds_cross_section(element, B, energy, parametrization="lobato", geometry: str = "sphere"):
-    """Einstein-model TDS cross-section σ_TDS = 2γλ f′(0) [Å²] (optical theorem) of one atom."""
-    fp0 = absorptive_form_factor(element, B, energy, np.zeros(1), parametrization, geometry)[0]
-    return 2 * physics.relativistic_gamma(energy) * physics.wavelength(energy) * float(fp0)
+def tds_cross_section(element, B, beam, parametrization="lobato", geometry: str = "sphere"):
+    """Einstein-model TDS cross-section σ_TDS = 2γλ f′(0) [Å²] (optical theorem) of one atom at
+    ``beam`` (a Beam, an energy [eV] or e.g. ``"300 kV"``)."""
+    beam = as_beam(beam)
+    fp0 = absorptive_form_factor(element, B, beam, np.zeros(1), parametrization, geometry)[0]
+    return 2 * beam.gamma * beam.wavelength * float(fp0)
 
 
 def elastic_form_factor(element, B, k, parametrization="lobato"):
@@ -259,10 +289,8 @@ def elastic_form_factor(element, B, k, parametrization="lobato"):
     (exp(−2π²⟨u²⟩k²) with ⟨u²⟩ = B/8π²).
     """
     z = atomic_number(element)
-    b = float(np.asarray(B))
-    if not (math.isfinite(b) and b >= 0):
-        raise ValueError(f"B must be finite and ≥ 0 Å², got {B!r}")
-    k = np.asarray(k, np.float64)
+    b = validate.scalar(B, "B", "Å²", nonnegative=True)
+    k = np.asarray(validate.array(k, "k", kind="real", units="1/Å", min_size=0), np.float64)
     return _form_factor_fn(parametrization, z)(k) * np.exp(-b * k**2 / 4)
 
 
@@ -272,24 +300,28 @@ def _table_grid(g_max: float) -> np.ndarray:
 
 
 @lru_cache(maxsize=512)
-def _cached_table(name, z, b, energy, geometry, g_max, detector=None):
+def _cached_table(name, z, b, beam, geometry, g_max, detector=None, memory_budget=None):
     g = _table_grid(g_max)
-    return g, _hall_hirsch(_form_factor_fn(name, z), g, b, energy, geometry, *DEFAULT_QUADRATURE, detector=detector)
+    return g, _hall_hirsch(_form_factor_fn(name, z), g, b, beam, geometry, *DEFAULT_QUADRATURE, detector=detector,
+                           memory_budget=memory_budget)
 
 
-def absorptive_table(element, B, energy, g_max, parametrization="lobato", geometry: str = "sphere", detector=None):
-    """Radial table (g [1/Å], f′(g) [Å]) of the Hall–Hirsch form factor on 0 … ≥ g_max in steps of
-    :data:`TABLE_STEP`; cached per (parametrization, Z, B, energy, geometry, g_max) for named
-    parametrizations (B rounded to 1e-6 Å², g_max rounded up to 1 Å⁻¹). ``detector`` (inner, outer)
-    [mrad] restricts it to TDS leaving into that annulus (see :func:`absorptive_form_factor`)."""
-    z, b = _check_inputs(element, B, energy, geometry)
-    g_max = float(math.ceil(max(float(g_max), 1.0)))
-    det = None if detector is None else (float(detector[0]), float(detector[1]))
+def absorptive_table(element, B, beam, g_max, parametrization="lobato", geometry: str = "sphere", detector=None,
+                     memory_budget=None):
+    """Radial table (g [1/Å], f′(g) [Å]) of the Hall–Hirsch form factor on 0 … ≥ g_max [1/Å] in steps
+    of :data:`TABLE_STEP` at ``beam`` (a Beam, an energy [eV] or e.g. ``"300 kV"``); cached per
+    (parametrization, Z, B, energy, geometry, g_max) for named parametrizations (B rounded to
+    1e-6 Å², g_max rounded up to 1 Å⁻¹). ``detector`` (inner, outer) [mrad] restricts it to TDS
+    leaving into that annulus (see :func:`absorptive_form_factor`)."""
+    z, b, beam = _check_inputs(element, B, beam, geometry)
+    g_max = float(math.ceil(max(validate.scalar(g_max, "g_max", "1/Å", positive=True), 1.0)))
+    det = _check_detector(detector)
     if isinstance(parametrization, str):
-        return _cached_table(parametrization, z, round(b, 6), float(energy), geometry, g_max, det)
+        parametrization = validate.choice(parametrization, "parametrization", PARAMETRIZATIONS)
+        return _cached_table(parametrization, z, round(b, 6), beam, geometry, g_max, det, memory_budget)
     g = _table_grid(g_max)
-    return g, _hall_hirsch(_form_factor_fn(parametrization, z), g, b, float(energy), geometry, *DEFAULT_QUADRATURE,
-                           detector=det)
+    return g, _hall_hirsch(_form_factor_fn(parametrization, z), g, b, beam, geometry, *DEFAULT_QUADRATURE,
+                           detector=det, memory_budget=memory_budget)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -301,14 +333,14 @@ def _soft_edge(k, cutoff, taper):
     return 0.5 * (1.0 + np.cos(np.pi * x))
 
 
-def _aperture_integral(fe, g, energy, cutoff, taper, n_panel=24, n_angle=96):
+def _aperture_integral(fe, g, beam, cutoff, taper, n_panel=24, n_angle=96):
     """(γλ/2) ∫ d²q f(q) f(|q − g|)[A(g) − A(q) A(|q − g|)] for each g (small-angle form).
 
     Polar coordinates about q = 0; for every angle the radial axis is cut into panels at the aperture
     edges about 0 and about g (where the integrand has kinks), Gauss–Legendre in each panel and a
     mapped tail panel to infinity. Vectorised over g and angles.
     """
-    lam, gamma = physics.wavelength(energy), physics.relativistic_gamma(energy)
+    lam, gamma = beam.wavelength, beam.gamma
     t, wt = _gauss_legendre01(n_panel)
     phi = (np.arange(n_angle) + 0.5) * np.pi / n_angle
     wphi = 2 * np.pi / n_angle
@@ -339,26 +371,40 @@ def _aperture_integral(fe, g, energy, cutoff, taper, n_panel=24, n_angle=96):
     return gamma * lam / 2 * total * wphi
 
 
-def aperture_absorptive_form_factor(element, energy, g, cutoff, taper=0.0, parametrization="lobato"):
+def _check_aperture(cutoff, taper):
+    cutoff = validate.scalar(cutoff, "cutoff", "1/Å", positive=True)
+    taper = validate.scalar(taper, "taper", "1/Å", lo=0.0, hi=cutoff, hi_open=True)
+    return cutoff, taper
+
+
+def aperture_absorptive_form_factor(element, beam, g, cutoff, taper=0.0, parametrization="lobato"):
     """Absorptive form factor f′_ap(g) [Å] for the intensity an atom scatters beyond the band limit
     A(q) (1 below ``cutoff − taper``, raised-cosine edge, 0 above ``cutoff`` [1/Å]); no thermal motion.
+    ``beam``: a Beam, an energy [eV] or e.g. ``"300 kV"``.
 
     At g = 0 this is (γλ/2) ∫ d²q f²(q)(1 − A(q)²): the (single-scattering) intensity removed by the
     aperture, which is also what a band-limited transmission function loses numerically.
     """
-    z, _ = _check_inputs(element, 0.0, energy, need_b=False)
-    if not (cutoff > 0 and taper >= 0 and taper < cutoff):
-        raise ValueError(f"need cutoff > taper ≥ 0 [1/Å], got cutoff={cutoff!r}, taper={taper!r}")
-    g = np.asarray(g, np.float64)
-    out = _aperture_integral(_form_factor_fn(parametrization, z), g.ravel(), float(energy), float(cutoff),
-                             float(taper))
+    z, _, beam = _check_inputs(element, 0.0, beam, need_b=False)
+    cutoff, taper = _check_aperture(cutoff, taper)
+    g = np.asarray(validate.array(g, "g", kind="real", units="1/Å", nonnegative=True, min_size=0), np.float64)
+    out = _aperture_integral(_form_factor_fn(parametrization, z), g.ravel(), beam, cutoff, taper)
     return out.reshape(g.shape)
 
 
 @lru_cache(maxsize=256)
-def aperture_table(name, z, energy, cutoff, taper, g_max):
-    """Cached radial table (g [1/Å], f′_ap [Å]) for a named parametrization (see
-    :func:`aperture_absorptive_form_factor`); tabulated with step 0.05 Å⁻¹ up to ``g_max``."""
+def _cached_aperture_table(name, z, beam, cutoff, taper, g_max):
     n = int(math.ceil(g_max / 0.05)) + 1
     g = np.arange(n) * 0.05
-    return g, _aperture_integral(_form_factor_fn(name, z), g, energy, cutoff, taper)
+    return g, _aperture_integral(_form_factor_fn(name, z), g, beam, cutoff, taper)
+
+
+def aperture_table(name, element, beam, cutoff, taper, g_max):
+    """Cached radial table (g [1/Å], f′_ap [Å]) for a named parametrization at ``beam`` (a Beam, an
+    energy [eV] or e.g. ``"300 kV"``; see :func:`aperture_absorptive_form_factor`); tabulated with
+    step 0.05 Å⁻¹ up to ``g_max`` [1/Å]."""
+    name = validate.choice(name, "parametrization", PARAMETRIZATIONS)
+    z, _, beam = _check_inputs(element, 0.0, beam, need_b=False)
+    cutoff, taper = _check_aperture(cutoff, taper)
+    g_max = validate.scalar(g_max, "g_max", "1/Å", positive=True)
+    return _cached_aperture_table(name, z, beam, cutoff, taper, g_max)

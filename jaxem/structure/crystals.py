@@ -27,6 +27,7 @@ from importlib import resources
 
 import numpy as np
 
+from .. import validate
 from .structure import Structure
 
 _F_CENTERING = ((0.0, 0.0, 0.0), (0.0, 0.5, 0.5), (0.5, 0.0, 0.5), (0.5, 0.5, 0.0))
@@ -45,12 +46,14 @@ def list_crystals() -> list[str]:
 
 def _lookup(name: str) -> dict:
     if not isinstance(name, str):
-        raise TypeError(f"crystal name must be a string, got {type(name).__name__}")
+        raise validate.InputTypeError(f"name (crystal) must be a string, got {type(name).__name__}")
     table = _table()
     folded = {k.lower().replace("-", "").replace("_", ""): k for k in table}
     key = folded.get(name.lower().replace("-", "").replace("_", ""))
     if key is None:
-        raise ValueError(f"unknown crystal {name!r}; expected one of {list_crystals()}")
+        hint = validate.closest(name, list_crystals())
+        raise validate.InputError(f"name: unknown crystal {name!r}; expected one of {list_crystals()}"
+                                  + (f" (did you mean {hint!r}?)" if hint else ""))
     return table[key]
 
 
@@ -124,10 +127,11 @@ def crystal(name: str, B=None, U_iso=None, u2=None, occupancy=None, **params) ->
     known = dict(rec.get("params", {}))
     unknown = sorted(set(params) - set(known))
     if unknown:
-        raise ValueError(f"crystal {name!r} has no parameter(s) {unknown}; known: {sorted(known)}")
+        hint = validate.closest(unknown[0], known)
+        raise validate.InputError(f"crystal {name!r} has no parameter(s) {unknown}; known: {sorted(known)}"
+                                  + (f" (did you mean {hint!r}?)" if hint else ""))
     for key, value in params.items():
-        if not (isinstance(value, (int, float)) and math.isfinite(value)):
-            raise ValueError(f"parameter {key} must be a finite number, got {value!r}")
+        params[key] = validate.scalar(value, key)
     known.update(params)
     cell = lattice_vectors(rec["lattice"])
     shifts = _F_CENTERING if rec.get("centering", "P") == "F" else _F_CENTERING[:1]
@@ -141,7 +145,7 @@ def crystal(name: str, B=None, U_iso=None, u2=None, occupancy=None, **params) ->
     frac[np.isclose(frac, 1.0, atol=1e-12)] = 0.0
     given = [x is not None for x in (B, U_iso, u2)]
     if sum(given) > 1:
-        raise ValueError("give at most one of B, U_iso and u2")
+        raise validate.InputError("give at most one of B, U_iso and u2")
     if not any(given):
         B = dict(rec["B"])
     return Structure.create(frac @ cell, symbols, cell, B=B, U_iso=U_iso, u2=u2, occupancy=occupancy)

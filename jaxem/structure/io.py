@@ -22,8 +22,9 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import validate
 from .elements import atomic_number, symbol
-from .structure import Structure
+from .structure import Structure, as_structure, from_ase
 
 _EIGHT_PI2 = 8 * math.pi**2
 
@@ -113,90 +114,97 @@ def read_cif(path, B=None, U_iso=None, u2=None, index: int = 0) -> Structure:
     from ase.io.cif import parse_cif
     from ase.spacegroup import Spacegroup
 
-    path = Path(path)
-    if not path.is_file():
-        raise ValueError(f"CIF file {str(path)!r} does not exist")
-    try:
+    path = validate.path(path, "path", kind="file")
+    index = validate.integer(index, "index", lo=0)
+    with validate.reading(path, "CIF file"):  # the parser raises many kinds of errors on malformed files
         blocks = [b for b in parse_cif(str(path)) if b.has_structure()]
-    except Exception as exc:  # the parser raises many kinds of errors on malformed files
-        raise ValueError(f"cannot parse CIF file {str(path)!r}: {exc}") from exc
     if not blocks:
-        raise ValueError(f"CIF file {str(path)!r} holds no structure (cell and atom sites)")
-    if not 0 <= index < len(blocks):
-        raise ValueError(f"index must lie in [0, {len(blocks) - 1}] for {str(path)!r}, got {index}")
+        raise validate.FileFormatError(path, "holds no structure (cell and atom sites)")
+    if index >= len(blocks):
+        raise validate.InputError(f"index must lie in [0, {len(blocks) - 1}] (data blocks with a structure in "
+                                  f"{str(path)!r}), got {index}")
     block = blocks[index]
     cellpar = block.get_cellpar()
     if cellpar is None:
-        raise ValueError(f"CIF file {str(path)!r} has no complete _cell_length/_cell_angle items")
-    cell = cellpar_to_cell([float(_num(x, "_cell")) for x in cellpar])
+        raise validate.FileFormatError(path, "has no complete _cell_length/_cell_angle items")
+    with validate.reading(path, "CIF file"):
+        cell = cellpar_to_cell([float(_num(x, "_cell")) for x in cellpar])
     if abs(np.linalg.det(cell)) < 1e-9:
-        raise ValueError(f"CIF cell {cellpar} has zero volume")
+        raise validate.FileFormatError(path, f"the cell {list(cellpar)} has zero volume")
     labels = block.get("_atom_site_label")
     frac = block._raw_scaled_positions()
     if frac is None:
-        raise ValueError(f"CIF file {str(path)!r} has no _atom_site_fract_x/y/z")
-    frac = np.array([[_num(v, "_atom_site_fract") for v in row] for row in frac], dtype=float)
-    n = len(frac)
-    if labels is None:
-        labels = [f"site{k}" for k in range(n)]
-    elif not isinstance(labels, list):
-        labels = [labels]
-    types = block.get("_atom_site_type_symbol")
-    if types is not None and not isinstance(types, list):
-        types = [types]
-    types = types if types is not None else [None] * n
-    occ = _column(block, "_atom_site_occupancy", n, default=1.0)
-    uiso = _column(block, "_atom_site_u_iso_or_equiv", n)
-    biso = _column(block, "_atom_site_b_iso_or_equiv", n)
-    aniso = _aniso_u_cart(block, labels, cell)
-    try:
-        sg = block.get_spacegroup(subtrans_included=True)
-        if not isinstance(sg, Spacegroup):
-            sg = Spacegroup(sg)
-    except Exception as exc:
-        raise ValueError(f"cannot read the space group of {str(path)!r}: {exc}") from exc
+        raise validate.FileFormatError(path, "has no _atom_site_fract_x/y/z")
+    try:  # values in the file: errors name the file
+        frac = np.array([[_num(v, "_atom_site_fract") for v in row] for row in frac], dtype=float)
+        n = len(frac)
+        if labels is None:
+            labels = [f"site{k}" for k in range(n)]
+        elif not isinstance(labels, list):
+            labels = [labels]
+        types = block.get("_atom_site_type_symbol")
+        if types is not None and not isinstance(types, list):
+            types = [types]
+        types = types if types is not None else [None] * n
+        occ = _column(block, "_atom_site_occupancy", n, default=1.0)
+        uiso = _column(block, "_atom_site_u_iso_or_equiv", n)
+        biso = _column(block, "_atom_site_b_iso_or_equiv", n)
+        aniso = _aniso_u_cart(block, labels, cell)
+        with validate.reading(path, "CIF file's space group"):
+            sg = block.get_spacegroup(subtrans_included=True)
+            if not isinstance(sg, Spacegroup):
+                sg = Spacegroup(sg)
 
-    ops = sg.get_symop()  # (rotation, translation) in fractional coordinates, centring included
-    amat = cell.T  # columns: a, b, c
-    amat_inv = np.linalg.inv(amat)
-    numbers, positions, occupancy, u2s = [], [], [], []
-    any_dw = False
-    for k in range(n):
-        z = _site_element(labels[k], types[k])
-        if str(labels[k]) in aniso:
-            ucart = aniso[str(labels[k])]
-            any_dw = True
-        elif uiso[k] is not None:
-            ucart = np.eye(3) * uiso[k]
-            any_dw = True
-        elif biso[k] is not None:
-            ucart = np.eye(3) * (biso[k] / _EIGHT_PI2)
-            any_dw = True
-        else:
-            ucart = np.zeros((3, 3))
-        if np.min(np.linalg.eigvalsh(ucart)) < -1e-12:
-            raise ValueError(f"CIF site {labels[k]!r} has a negative displacement parameter "
-                             f"(U/B must be ≥ 0 Å², got eigenvalues {np.linalg.eigvalsh(ucart).round(6)})")
-        seen = []
-        for rot, tr in ops:
-            f = (rot @ frac[k] + tr) % 1.0
-            f[np.abs(f - 1.0) < 1e-6] = 0.0
-            if any(np.all(np.abs(((f - g) + 0.5) % 1.0 - 0.5) < 1e-4) for g in seen):
-                continue
-            seen.append(f)
-            rcart = amat @ rot @ amat_inv  # the operation's rotation in Cartesian coordinates
-            numbers.append(z)
-            positions.append(f @ cell)
-            occupancy.append(occ[k])
-            u2s.append(np.maximum(np.diag(rcart @ ucart @ rcart.T), 0.0))  # round-off only
+        ops = sg.get_symop()  # (rotation, translation) in fractional coordinates, centring included
+        amat = cell.T  # columns: a, b, c
+        amat_inv = np.linalg.inv(amat)
+        numbers, positions, occupancy, u2s = [], [], [], []
+        any_dw = False
+        for k in range(n):
+            z = _site_element(labels[k], types[k])
+            if str(labels[k]) in aniso:
+                ucart = aniso[str(labels[k])]
+                any_dw = True
+            elif uiso[k] is not None:
+                ucart = np.eye(3) * uiso[k]
+                any_dw = True
+            elif biso[k] is not None:
+                ucart = np.eye(3) * (biso[k] / _EIGHT_PI2)
+                any_dw = True
+            else:
+                ucart = np.zeros((3, 3))
+            if np.min(np.linalg.eigvalsh(ucart)) < -1e-12:
+                raise ValueError(f"CIF site {labels[k]!r} has a negative displacement parameter "
+                                 f"(U/B must be ≥ 0 Å², got eigenvalues {np.linalg.eigvalsh(ucart).round(6)})")
+            seen = []
+            for rot, tr in ops:
+                f = (rot @ frac[k] + tr) % 1.0
+                f[np.abs(f - 1.0) < 1e-6] = 0.0
+                if any(np.all(np.abs(((f - g) + 0.5) % 1.0 - 0.5) < 1e-4) for g in seen):
+                    continue
+                seen.append(f)
+                rcart = amat @ rot @ amat_inv  # the operation's rotation in Cartesian coordinates
+                numbers.append(z)
+                positions.append(f @ cell)
+                occupancy.append(occ[k])
+                u2s.append(np.maximum(np.diag(rcart @ ucart @ rcart.T), 0.0))  # round-off only
+    except validate.FileFormatError:
+        raise
+    except ValueError as exc:
+        raise validate.FileFormatError(path, str(exc)) from None
     given = [x is not None for x in (B, U_iso, u2)]
     if not any(given):
         u2 = np.array(u2s)
         if not any_dw:
             warnings.warn(f"{path.name}: no Debye–Waller factors in the CIF; using ⟨u²⟩ = 0",
                           stacklevel=2)
-    return Structure.create(np.array(positions), numbers, cell, B=B, U_iso=U_iso, u2=u2,
-                            occupancy=np.array(occupancy))
+    try:
+        return Structure.create(np.array(positions), numbers, cell, B=B, U_iso=U_iso, u2=u2,
+                                occupancy=np.array(occupancy))
+    except validate.InputError as exc:
+        if any(given):  # an override given by the caller
+            raise
+        raise validate.FileFormatError(path, f"holds an invalid value: {exc}") from None
 
 
 def _fmt(x: float) -> str:
@@ -206,6 +214,10 @@ def _fmt(x: float) -> str:
 def cif_text(structure: Structure, title: str = "jaxem") -> str:
     """P1 CIF text of ``structure`` (see :func:`write_cif`)."""
     from ase.geometry import cell_to_cellpar
+
+    structure = as_structure(structure)
+    if not isinstance(title, str):
+        raise validate.InputTypeError(f"title must be a string, got {type(title).__name__}")
 
     cell = np.asarray(structure.cell, dtype=np.float64)
     cellpar = cell_to_cellpar(cell)
@@ -249,9 +261,8 @@ def write_cif(structure: Structure, path, title: str = "jaxem") -> Path:
     Returns:
         The path written.
     """
-    if not isinstance(structure, Structure):
-        raise TypeError(f"structure must be a jaxem Structure, got {type(structure).__name__}")
-    from ..io.atomic import atomic_path  # lazy: io/ sits on a higher floor (file writing only)
+    structure = as_structure(structure)
+    from ..atomic import atomic_path
 
     text = cif_text(structure, title)
     with atomic_path(path) as tmp:
@@ -268,45 +279,32 @@ def read(path, format: str | None = None, B=None, U_iso=None, u2=None, index: in
         B, U_iso, u2: Debye–Waller factors [Å²] (see :meth:`Structure.create`).
         index: frame or data block to read.
     """
-    path = Path(path)
+    path = validate.path(path, "path", kind="file")
     if (format or path.suffix.lstrip(".")).lower() == "cif":
         return read_cif(path, B=B, U_iso=U_iso, u2=u2, index=index)
-    if not path.is_file():
-        raise ValueError(f"structure file {str(path)!r} does not exist")
+    index = validate.integer(index, "index")
     import ase.io
 
-    try:
+    with validate.reading(path, "structure file"):
         atoms = ase.io.read(str(path), index=index, format=format)
-    except Exception as exc:
-        raise ValueError(f"cannot read structure file {str(path)!r}: {exc}") from exc
     return from_ase(atoms, B=B, U_iso=U_iso, u2=u2)
 
 
-def from_ase(atoms, B=None, U_iso=None, u2=None, occupancy=None) -> Structure:
-    """:class:`Structure` from an ``ase.Atoms``; uses its ``u2``/``occupancy`` arrays when present
-    (as written by :meth:`Structure.to_ase`) unless Debye–Waller factors are given [Å²]."""
-    arrays = getattr(atoms, "arrays", {})
-    if B is None and U_iso is None and u2 is None and "u2" in arrays:
-        u2 = np.asarray(arrays["u2"], dtype=np.float64)
-    if occupancy is None and "occupancy" in arrays:
-        occupancy = np.asarray(arrays["occupancy"], dtype=np.float64)
-    return Structure.create(atoms.get_positions(), atoms.get_atomic_numbers(), np.asarray(atoms.get_cell()),
-                            B=B, U_iso=U_iso, u2=u2, occupancy=occupancy)
-
-
 def to_ase(structure: Structure):
-    """``ase.Atoms`` of ``structure`` (periodic; ⟨u²⟩ and occupancy kept as per-atom arrays)."""
-    return structure.to_ase()
+    """``ase.Atoms`` of ``structure`` (its ``pbc``; ⟨u²⟩ and occupancy kept as per-atom arrays that
+    :func:`from_ase` reads back)."""
+    return as_structure(structure).to_ase()
 
 
 def write(structure: Structure, path, format: str | None = None) -> Path:
     """Write ``structure`` atomically: CIF through :func:`write_cif`, other formats through ASE."""
-    path = Path(path)
+    structure = as_structure(structure)
+    path = validate.path(path, "path", must_exist=False)
     if (format or path.suffix.lstrip(".")).lower() == "cif":
         return write_cif(structure, path)
     import ase.io
 
-    from ..io.atomic import atomic_path
+    from ..atomic import atomic_path
 
     with atomic_path(path) as tmp:
         ase.io.write(str(tmp), structure.to_ase(), format=format or None)

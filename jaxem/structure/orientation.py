@@ -28,17 +28,17 @@ from __future__ import annotations
 import itertools
 import math
 import warnings
-from dataclasses import dataclass
 
 import numpy as np
 
-from .structure import Structure
+from .. import pytree, validate
+from .structure import Structure, as_structure
 
 _EPS = 1e-8
 _FRAC_EPS = 1e-5  # window shift for collecting atoms (positions may be float32)
 
 
-@dataclass(frozen=True)
+@pytree.dataclass(eq=False)
 class ZoneAxisInfo:
     """What :func:`zone_axis` did.
 
@@ -51,23 +51,24 @@ class ZoneAxisInfo:
         volume_ratio: new cell volume / original cell volume.
     """
 
-    uvw: tuple[int, int, int]
-    vectors: np.ndarray
+    uvw: tuple = pytree.field(static=True)
+    vectors: np.ndarray = pytree.field(units="Å")
     coefficients: np.ndarray
-    strain: float
-    volume_ratio: float
+    strain: float = pytree.field(static=True)
+    volume_ratio: float = pytree.field(static=True)
 
 
 def _validate_uvw(uvw) -> np.ndarray:
-    arr = np.asarray(uvw)
+    try:
+        arr = np.asarray(uvw)
+    except Exception:
+        arr = np.asarray(None)
     if arr.shape != (3,):
-        raise ValueError(f"uvw must be three integers (use [U-T, V-T, W] for four-index hexagonal "
-                         f"directions), got {uvw!r}")
-    if not np.all(np.isfinite(arr.astype(float))) or np.any(np.round(arr) != arr):
-        raise ValueError(f"uvw must be integers, got {uvw!r}")
-    arr = arr.astype(np.int64)
+        raise validate.InputError(f"uvw must be three integers (use [U-T, V-T, W] for four-index hexagonal "
+                                  f"directions), got {uvw!r}")
+    arr = np.array([validate.integer(x, "uvw") for x in arr.tolist()], dtype=np.int64)
     if not np.any(arr):
-        raise ValueError("uvw must not be [0, 0, 0]")
+        raise validate.InputError(f"uvw must be a non-zero lattice direction, got {uvw!r} (e.g. [0, 0, 1])")
     return arr // math.gcd(*(int(abs(x)) for x in arr))
 
 
@@ -78,6 +79,8 @@ def pure_translations(structure: Structure, tol: float = 1e-4) -> np.ndarray:
     """
     from scipy.spatial import cKDTree
 
+    structure = as_structure(structure)
+    tol = validate.scalar(tol, "tol", "Å", positive=True)
     cell = np.asarray(structure.cell, dtype=np.float64)
     frac = (np.asarray(structure.positions, dtype=np.float64) @ np.linalg.inv(cell)) % 1.0
     key = np.concatenate([np.asarray(structure.numbers, np.float64)[:, None],
@@ -149,15 +152,18 @@ def zone_axis(structure: Structure, uvw, max_index: int = 8, strain_tol: float =
         its :class:`ZoneAxisInfo` when ``return_info`` is true.
 
     Raises:
-        ValueError: bad ``uvw``/limits, or no orthogonal cell within ``max_index``/``strain_tol``.
+        ValueError: bad ``uvw``/limits, a structure that is not periodic in all three directions
+            (``pbc``), or no orthogonal cell within ``max_index``/``strain_tol``.
     """
-    if not isinstance(structure, Structure):
-        raise TypeError(f"structure must be a jaxem Structure, got {type(structure).__name__}")
+    structure = as_structure(structure)
     uvw = _validate_uvw(uvw)
-    if int(max_index) != max_index or max_index < 1:
-        raise ValueError(f"max_index must be a positive integer, got {max_index!r}")
-    if not (0 <= strain_tol < 0.1):
-        raise ValueError(f"strain_tol must lie in [0, 0.1), got {strain_tol!r}")
+    max_index = validate.integer(max_index, "max_index", lo=1)
+    strain_tol = validate.scalar(strain_tol, "strain_tol", lo=0.0, hi=0.1, hi_open=True)
+    max_atoms = validate.integer(max_atoms, "max_atoms", lo=1)
+    if not all(structure.pbc):
+        raise validate.InputError(
+            f"zone_axis builds a cell of the periodic crystal, but structure.pbc = {structure.pbc} is not "
+            "periodic along every cell vector; give a periodic crystal (pbc=True)")
     cell = np.asarray(structure.cell, dtype=np.float64)
     # the true translation lattice (e.g. fcc centring); very large inputs use their cell lattice
     trans = pure_translations(structure) if len(structure) <= 5000 else np.zeros((1, 3))
@@ -216,7 +222,8 @@ def zone_axis(structure: Structure, uvw, max_index: int = 8, strain_tol: float =
         raise ValueError(f"internal: oriented cell holds a non-integer number of atoms ({n_new})")
     n_new = int(round(n_new))
     if n_new > max_atoms:
-        raise ValueError(f"zone axis {uvw.tolist()} needs a cell of {n_new} atoms > max_atoms={max_atoms}")
+        raise validate.InputError(f"zone axis {uvw.tolist()} needs a cell of {n_new} atoms > max_atoms={max_atoms}; "
+                                  "raise max_atoms or choose a lower-index direction")
 
     # atoms of the periodic crystal inside the new cell
     pos0 = ((np.asarray(structure.positions, dtype=np.float64) @ np.linalg.inv(cell)) % 1.0) @ cell

@@ -188,3 +188,22 @@ def test_workdir_velocities_and_failures(tmp_path):
                progress=False)
     with pytest.raises(RuntimeError, match="timeout"):
         run_md(diamond(3), production_steps=10**6, dump_every=10**5, timeout=1.0, progress=False)
+
+
+def test_settings_are_validated_on_construction_and_run_md_names_unknown_settings():
+    with pytest.raises(ValueError, match=r"temperature must be > 0 \[K\], got -5"):
+        MDSettings(temperature=-5)
+    with pytest.raises(ValueError, match=r"dump_every must be in \[1, 5\], got 10"):
+        MDSettings(production_steps=5)
+    with pytest.raises(ValueError, match=r"ensemble must be one of 'nve', 'nvt', got 'npt'"):
+        MDSettings(ensemble="npt")
+    with pytest.raises(TypeError, match=r"production_steps must be an integer, got 2.5"):
+        MDSettings(production_steps=2.5)
+    s = MDSettings(pair_style="lj/cut 5.0", pair_coeff=["* * 0.01 3.4"])
+    assert s.pair_coeff == ("* * 0.01 3.4",) and hash(s) == hash(s.replace())
+    with pytest.raises(TypeError, match=r"unknown setting 'temperture' \(did you mean 'temperature'\?\)"):
+        run_md(diamond(1), temperture=300.0)
+    with pytest.raises(ValueError, match=r"timeout must be > 0 \[s\]"):
+        run_md(diamond(1), timeout=-1)
+    with pytest.raises(TypeError, match="structure must be a jaxem Structure or an ase.Atoms"):
+        run_md("diamond")

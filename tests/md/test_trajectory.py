@@ -88,3 +88,20 @@ def test_continuity_unwrapping_inverts_wrapping_for_steps_below_half_a_cell(seed
     wrapped = (frac % 1.0) @ cell
     cells = np.broadcast_to(cell, (30, 3, 3))
     assert np.allclose(unwrap_by_continuity(wrapped, cells), true, atol=1e-9)
+
+
+def test_trajectory_is_a_pytree_dataclass_validated_on_replace(rng):
+    import jax
+
+    tr = _traj(rng)
+    assert jax.tree_util.tree_structure(tr).num_leaves == 6  # velocities None; timestep_fs, unwrapped static
+    shifted = jax.tree.map(lambda x: x, tr)
+    assert shifted.timestep_fs == 1.0 and np.array_equal(shifted.positions, tr.positions)
+    bad = tr.positions.copy()
+    bad[2, 1, 0] = np.nan
+    with pytest.raises(ValueError, match=r"positions holds 1 NaN/inf value\(s\) \[Å\] \(first at index \(2, 1, 0\)\)"):
+        tr.replace(positions=bad)
+    with pytest.raises(ValueError, match=r"cells holds 45 NaN/inf value\(s\) \[Å\] \(first at index \(0, 0, 0\)\)"):
+        tr.replace(cells=tr.cells * np.nan)
+    with pytest.raises((ValueError, TypeError), match="frame index i must be an integer"):
+        tr.frame(1.5)

@@ -83,9 +83,9 @@ def test_fraction_and_aperture_models():
 
 
 def test_bad_input():
-    with pytest.raises(ValueError, match="B must be finite and > 0"):
+    with pytest.raises(ValueError, match=r"B must be > 0 \[Å²\], got 0.0"):
         absorptive_form_factor("Si", 0.0, 200e3, np.zeros(1))
-    with pytest.raises(ValueError, match="B must be finite and > 0"):
+    with pytest.raises(ValueError, match=r"B must be > 0 \[Å²\], got -0.3"):
         absorptive_form_factor("Si", -0.3, 200e3, np.zeros(1))
     with pytest.raises(ValueError, match="energy"):
         absorptive_form_factor("Si", 0.4, -1.0, np.zeros(1))
@@ -124,3 +124,63 @@ def test_gradients_through_absorptive_slices():
     pos = jnp.asarray(cell.positions, jnp.float64)
     assert float(jnp.linalg.norm(jax.grad(loss)(pos))) > 0
     check_grads(loss, (pos,), order=1, modes=("rev",), atol=1e-6, rtol=1e-4)
+
+
+def test_the_beam_carries_the_energy():
+    from jaxem.beam import Beam
+    from jaxem.potential.projected import PotentialSlices
+
+    cell = srtio3()
+    kw = dict(sampling=0.2, slice_thickness=3.905 / 2, model="fraction")
+    ref = absorptive_potential(cell, 300e3, **kw)
+    for beam in (Beam(300e3), Beam("300 kV", tilt=(1.0, 0.0)), "300 kV"):
+        p = absorptive_potential(cell, beam, **kw)
+        assert p.energy == 300e3 and np.array_equal(np.asarray(p.array), np.asarray(ref.array))
+    assert mean_absorption_coefficient(cell, Beam(300e3)) == mean_absorption_coefficient(cell, "300 kV")
+    assert tds_cross_section("Si", 0.4, Beam(200e3)) == tds_cross_section("Si", 0.4, 200e3)
+    with pytest.raises(ValueError, match=r"energy must be > 0 \[eV\], got -1"):
+        absorptive_potential(cell, -1.0, **kw)
+    with pytest.raises(ValueError, match="energy .* could not parse 'lots'"):
+        absorptive_potential(cell, "lots", **kw)
+    with pytest.raises(TypeError, match="beam must be a jaxem Beam or an energy"):
+        absorptive_potential(cell, None, **kw)
+    # PotentialSlices.energy is validated through the Beam
+    assert PotentialSlices(ref.array, ref.sequence, ref.slice_thickness, ref.grid, "300 kV").energy == 300e3
+    with pytest.raises(ValueError, match=r"energy must be > 0 \[eV\]"):
+        PotentialSlices(ref.array, ref.sequence, ref.slice_thickness, ref.grid, -5.0)
+    with pytest.raises(ValueError, match=r"slice_thickness must be > 0"):
+        PotentialSlices(ref.array, ref.sequence, 0.0, ref.grid)
+    with pytest.raises(ValueError, match=r"array must have shape \(n_unique, 20, 20\)"):
+        PotentialSlices(ref.array[:, :5], ref.sequence, ref.slice_thickness, ref.grid)
+    with pytest.raises(ValueError, match=r"sequence refers to slice 7 but array holds 2 slices"):
+        PotentialSlices(ref.array, (0, 7), ref.slice_thickness, ref.grid)
+
+
+def test_absorptive_arguments_name_themselves():
+    cell = srtio3()
+    kw = dict(sampling=0.2)
+    with pytest.raises(ValueError, match=r"model must be one of .* \(did you mean 'hall_hirsch'\?\)"):
+        absorptive_potential(cell, 300e3, model="hall-hirsh", **kw)
+    with pytest.raises(ValueError, match=r"geometry must be one of 'sphere', 'plane', got 'cone'"):
+        absorptive_potential(cell, 300e3, geometry="cone", **kw)
+    with pytest.raises(ValueError, match=r"cutoff must be > 0 \[1/Å\]"):
+        absorptive_potential(cell, 300e3, model="aperture", cutoff=-1.0, **kw)
+    with pytest.raises(ValueError, match=r"detector must be \(inner, outer\) with 0 ≤ inner < outer"):
+        absorptive_potential(cell, 300e3, detector=(80.0, 40.0), **kw)
+    with pytest.raises(ValueError, match=r"detector applies to model='hall_hirsch' only"):
+        absorptive_potential(cell, 300e3, model="fraction", detector=(40.0, 80.0), **kw)
+    with pytest.raises(ValueError, match=r"g must be ≥ 0 \[1/Å\]"):
+        absorptive_form_factor("Si", 0.4, 200e3, np.array([-1.0]))
+    with pytest.raises(ValueError, match=r"g holds 1 NaN/inf"):
+        absorptive_form_factor("Si", 0.4, 200e3, np.array([np.nan]))
+    with pytest.raises(ValueError, match=r"taper must be in \[0, 2\)"):
+        aperture_absorptive_form_factor("Si", 200e3, np.zeros(1), 2.0, taper=3.0)
+    with pytest.raises(ValueError, match=r"quadrature must be three node counts"):
+        absorptive_form_factor("Si", 0.4, 200e3, np.zeros(1), quadrature=(8, 8))
+
+
+def test_g_batches_come_from_the_memory_budget_and_do_not_change_f_prime():
+    g = np.linspace(0, 3, 7)
+    one = absorptive_form_factor("Ti", 0.44, 300e3, g, memory_budget=1)  # one g per batch
+    many = absorptive_form_factor("Ti", 0.44, 300e3, g, memory_budget="1G")
+    np.testing.assert_array_equal(one, many)

@@ -169,7 +169,7 @@ def test_other_formats_through_ase(tmp_path):
 @pytest.mark.parametrize(
     "text,match",
     [
-        ("this is not a cif file\n", "no structure|cannot parse"),
+        ("this is not a cif file\n", "bad.cif: (cannot read|holds no structure)"),
         (SRTIO3_PM3M.replace("Sr1 Sr2+", "Xx1 Xx"), "element"),
         (SRTIO3_PM3M.replace("_cell_length_b 3.9053(2)\n", ""), "no structure|_cell"),
         (SRTIO3_PM3M.replace("0.009275", "-0.5"), "≥ 0"),
@@ -186,12 +186,14 @@ def test_bad_cif_files_raise_clear_errors(tmp_path, text, match):
 
 
 def test_bad_arguments(tmp_path):
-    with pytest.raises(ValueError, match="does not exist"):
+    with pytest.raises(FileNotFoundError, match="path: no such file"):
         read_cif(tmp_path / "missing.cif")
-    with pytest.raises(ValueError, match="does not exist"):
+    with pytest.raises(FileNotFoundError, match="path: no such file"):
         read(tmp_path / "missing.xyz")
-    with pytest.raises(TypeError):
-        write_cif(crystals.Si().to_ase(), tmp_path / "x.cif")
+    with pytest.raises(IsADirectoryError, match="path"):
+        read(tmp_path)
+    with pytest.raises(TypeError, match="structure must be a jaxem Structure or an ase.Atoms"):
+        write_cif("Si", tmp_path / "x.cif")
     path = tmp_path / "sto.cif"
     path.write_text(SRTIO3_PM3M)
     with pytest.raises(ValueError, match="index"):

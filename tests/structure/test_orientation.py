@@ -125,10 +125,12 @@ def test_near_orthogonal_cell_needs_strain_and_reports_it():
     assert _density(o) == pytest.approx(_density(b), rel=1e-2)
 
 
-@pytest.mark.parametrize("uvw,match", [([0, 0, 0], "0, 0, 0"), ([1, 2], "three integers"),
-                                        ([0.5, 0, 1], "integers"), ([1, 0, float("nan")], "integers")])
+@pytest.mark.parametrize("uvw,match", [([0, 0, 0], "uvw must be a non-zero lattice direction, got \\[0, 0, 0\\]"),
+                                        ([1, 2], "uvw must be three integers"),
+                                        ([0.5, 0, 1], "uvw must be an integer, got 0.5"),
+                                        ([1, 0, float("nan")], "uvw must be an integer, got nan")])
 def test_bad_directions_raise(uvw, match):
-    with pytest.raises(ValueError, match=match):
+    with pytest.raises((ValueError, TypeError), match=match):
         zone_axis(crystals.Si(), uvw)
 
 
@@ -139,8 +141,13 @@ def test_limits_and_types():
         zone_axis(crystals.Si(), [0, 0, 1], max_index=0)
     with pytest.raises(ValueError, match="strain_tol"):
         zone_axis(crystals.Si(), [0, 0, 1], strain_tol=0.5)
-    with pytest.raises(TypeError):
-        zone_axis(crystals.Si().to_ase(), [0, 0, 1])
+    with pytest.raises(TypeError, match="structure must be a jaxem Structure or an ase.Atoms"):
+        zone_axis("Si", [0, 0, 1])
+    # ASE atoms are accepted; a structure that is not periodic in 3D is not a crystal to orient
+    assert len(zone_axis(crystals.Si().to_ase(), [0, 0, 1])) == len(zone_axis(crystals.Si(), [0, 0, 1]))
+    slab = crystals.Si().replace(pbc=(True, True, False))
+    with pytest.raises(ValueError, match=r"structure.pbc = \(True, True, False\)"):
+        zone_axis(slab, [1, 1, 0])
 
 
 def test_pure_translations():

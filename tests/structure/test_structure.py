@@ -72,8 +72,9 @@ def test_repeat_preserves_density_and_composition(nx, ny, nz, seed):
 
 def test_repeat_rejects_bad_counts():
     s = Structure.create([[0, 0, 0]], ["Si"], CELL)
-    for bad in [(0, 1, 1), (1.5, 1, 1), (1, -2, 1)]:
-        with pytest.raises(ValueError, match="positive integers"):
+    for bad, match in [((0, 1, 1), "nx must be ≥ 1, got 0"), ((1.5, 1, 1), "nx must be an integer, got 1.5"),
+                       ((1, -2, 1), "ny must be ≥ 1, got -2"), ((1, 1, "2"), "nz must be an integer")]:
+        with pytest.raises((ValueError, TypeError), match=match):
             s.repeat(*bad)
 
 
@@ -128,3 +129,53 @@ def test_structure_is_a_pytree_usable_under_jit():
     assert float(mean_z(s)) == pytest.approx(1.5)
     g = jax.grad(lambda p: mean_z(s.with_positions(p)))(s.positions)
     np.testing.assert_allclose(np.asarray(g)[:, 2], 0.5)
+
+
+# ---- validation at every construction (issue 13) ------------------------------------------------
+@pytest.mark.parametrize("change,match", [
+    (lambda s: s.replace(positions=s.positions.at[0, 2].set(jnp.nan)),
+     r"positions holds 1 NaN/inf value\(s\) \[Å\] \(first at index \(0, 2\)\)"),
+    (lambda s: s.with_positions(s.positions.at[1, 0].set(jnp.inf)), r"positions holds 1 NaN/inf .*\(1, 0\)"),
+    (lambda s: s.replace(u2=-s.u2), r"u2 \(Debye–Waller ⟨u²⟩\) must be ≥ 0 Å², got -"),
+    (lambda s: s.replace(occupancy=s.occupancy * 1.5), r"occupancy must lie in \[0, 1\], got 1.5 at atom 0"),
+    (lambda s: s.replace(occupancy=s.occupancy - 2.0), r"occupancy must lie in \[0, 1\], got -1 at atom 0"),
+    (lambda s: s.replace(numbers=s.numbers * 0), r"numbers\[0\] = 0 is not an atomic number in 1…103"),
+    (lambda s: s.replace(cell=s.cell.at[2, 2].set(jnp.nan)), r"cell holds 1 NaN/inf"),
+    (lambda s: s.replace(cell=s.cell * 0), r"cell must have a non-zero volume"),
+    (lambda s: s.replace(positions=s.positions[:1]), r"numbers must have shape \(1,\) to match positions of shape"),
+    (lambda s: s.replace(z_repeats=0), r"z_repeats must be ≥ 1, got 0"),
+    (lambda s: s.replace(pbc=(True, False)), r"pbc must be a bool or three bools"),
+])
+def test_replace_validates_like_create(change, match):
+    s = Structure.create([[0, 0, 0], [1, 2, 3]], ["Sr", "O"], CELL, B=0.5)
+    with pytest.raises(ValueError, match=match):
+        change(s)
+
+
+def test_constructor_validates_concrete_values_but_not_tracers():
+    with pytest.raises(ValueError, match=r"positions holds 1 NaN/inf"):
+        Structure(np.array([[0.0, 0.0, np.nan]]), np.array([14]), CELL, np.zeros((1, 3)), np.ones(1))
+    s = Structure.create([[0, 0, 0], [1, 2, 3]], ["Sr", "O"], CELL, B=0.5)
+    # under jit/vmap the leaves are tracers (only shapes are checked); pytree utilities keep working
+    out = jax.jit(lambda st: st.replace(positions=st.positions * jnp.nan).positions)(s)
+    assert np.all(np.isnan(np.asarray(out)))
+    stacked = jnp.stack([s.positions, s.positions + 1.0])
+    np.testing.assert_allclose(jax.vmap(lambda p: s.with_positions(p).positions.sum())(stacked),
+                               [6.0, 12.0])
+    assert jax.tree.map(lambda x: x, s).pbc == (True, True, True)
+
+
+@pytest.mark.parametrize("bad,hint", [("Sl", "Si"), ("Xx", "Xe"), ("silicon", "Si"), ("Tii", "Ti")])
+def test_unknown_element_suggests_the_closest_symbol(bad, hint):
+    with pytest.raises(ValueError, match=rf"numbers\[1\]: unknown element '{bad}'; did you mean '{hint}'"):
+        Structure.create([[0, 0, 0], [1, 1, 1]], ["O", bad], CELL)
+
+
+def test_pbc_is_static_follows_ase_and_wrap_follows_it():
+    s = Structure.create([[-1.0, 2.0, 7.0]], ["Si"], CELL, pbc=(True, True, False))
+    assert s.pbc == (True, True, False) and len(jax.tree_util.tree_leaves(s)) == 5
+    np.testing.assert_allclose(np.asarray(s.wrap().positions), [[3.0, 2.0, 7.0]])  # z not periodic: kept
+    atoms = s.to_ase()
+    assert atoms.pbc.tolist() == [True, True, False]
+    assert from_ase(atoms).pbc == (True, True, False)
+    assert Structure.create([[0, 0, 0]], ["Si"], CELL).pbc == (True, True, True)
