@@ -31,7 +31,7 @@ def test_fixture_sections_names_units_counts(tmp_path, rng):
     a = read_apt(tmp_path / "f.apt")
     assert a.ion_count == 777 and a.filename == "fixture.apt"
     assert list(a.sections) == list(cols)
-    assert a.unknown == ["MyVendorThing"]
+    assert a.unknown == ("MyVendorThing",)
     for k, v in cols.items():
         s = a.sections[k]
         assert s.count == 777 and s.unit == UNITS.get(k, "")

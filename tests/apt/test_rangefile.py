@@ -63,7 +63,7 @@ def test_rng_and_errors(tmp_path):
     with pytest.raises(ValueError, match="Number=5"):
         read_rrng(tmp_path / "n.rrng")
     (tmp_path / "b.rng").write_text(RNG.replace(". 25.9 26.1 0 1 0", ". 25.9 26.1 0 1"))
-    with pytest.raises(ValueError, match=r"b\.rng'? line 11"):
+    with pytest.raises(ValueError, match=r"b\.rng.*line 11"):
         read_rng(tmp_path / "b.rng")
     with pytest.raises(ValueError, match="hi="):
         RangeTable([2.0], [1.0], [{"Fe": 1}])

@@ -1,3 +1,4 @@
+import os
 import zipfile
 from pathlib import Path
 
@@ -8,7 +9,8 @@ from jaxem.ltr import densify, reduce
 from jaxem.ltr.dose import DoseSchedule
 from jaxem.ltr.vendor import events_from_frames, read_counted
 
-VENDOR = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "vendor"
+# the real instrument files (CI: ../shared/data/vendor beside the repository; JAXEM_VENDOR_DATA overrides)
+VENDOR = Path(os.environ.get("JAXEM_VENDOR_DATA", Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "vendor"))
 DOSE = DoseSchedule.from_frame_dose(1.0)
 
 

@@ -1,3 +1,4 @@
+import os
 import zipfile
 from pathlib import Path
 
@@ -7,7 +8,8 @@ import pytest
 from jaxem.phase.dataset import Dataset4D
 from jaxem.phase.io import read_4dstem, read_zarr, write_zarr
 
-VENDOR = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "vendor"
+# the real instrument files (CI: ../shared/data/vendor beside the repository; JAXEM_VENDOR_DATA overrides)
+VENDOR = Path(os.environ.get("JAXEM_VENDOR_DATA", Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "vendor"))
 pytest.importorskip("rsciio")
 
 
