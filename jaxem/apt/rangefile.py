@@ -225,6 +225,8 @@ def read_rrng(path) -> RangeTable:
                     except ValueError:
                         raise FileFormatError(path, f"line {lineno}: cannot read the volume in {tok!r}") from None
                 elif name.lower() == "color":
+                    if not re.fullmatch(r"[0-9A-Fa-f]{6}", value):
+                        raise FileFormatError(path, f"line {lineno}: colour {tok!r} is not 6 hex digits RRGGBB")
                     c = value.upper()
                 elif name.lower() == "name":
                     continue

@@ -16,7 +16,8 @@ checked against what the header announced:
 * Bruker ``.bcf`` (an AidAim SFS container): magic ``AAMVHFSS``, chunk size (u32 at 0x128) and the
   number of chunks (u32 at 0x148); chunk *k* occupies bytes 0x118 + k·size … so the file holds at
   least 0x118 + chunks × size bytes, and every chunk of every internal file must lie inside it.
-* EMSA/MSA text: at least ``#NPOINTS`` channels and a closing ``#ENDOFDATA`` line.
+* EMSA/MSA text (no binary bytes): ``#FORMAT`` first, at least ``#NPOINTS`` channels and a closing
+  ``#ENDOFDATA`` line.
 * EMPAD ``.xml`` + ``.raw``: 130 × 128 float32 (128 × 128 pixels and 2 footer rows) per frame.
 * HDF5 files (EMD, DECTRIS ARINA, HyperSpy ``.hspy``): HDF5 itself refuses a truncated file; in
   addition every chunked dataset must have all its chunks stored (an unstored chunk would read as
@@ -42,7 +43,8 @@ import numpy as np
 from .. import validate
 from ..validate import FileFormatError
 
-__all__ = ["read_signals", "PLUGIN_NAMES", "check_mib", "check_blockfile", "check_bcf", "check_hdf5_chunks"]
+__all__ = ["read_signals", "PLUGIN_NAMES", "check_mib", "check_blockfile", "check_bcf", "check_msa",
+           "check_hdf5_chunks"]
 
 #: rosettasciio plugin → what the file is called in messages
 PLUGIN_NAMES = {"quantumdetector": "Merlin .mib file", "blockfile": "NanoMegas blockfile",
@@ -52,6 +54,7 @@ PLUGIN_NAMES = {"quantumdetector": "Merlin .mib file", "blockfile": "NanoMegas b
                 "digitalmicrograph": "DigitalMicrograph file"}
 _EAGER_ONLY = {"arina"}          # rosettasciio has no lazy reader
 _HDF5 = {"emd", "arina", "hspy"}
+_LAZY_FIRST = {"empad"}          # read lazily, check sizes, then load
 
 
 def _plugin_module(plugin: str):
@@ -95,13 +98,17 @@ def read_signals(path, plugin: str, *, lazy: bool = False, allow_partial: bool =
         info = check_blockfile(path)
     elif name == "bruker" and path.suffix.lower() == ".bcf":
         check_bcf(path)
+    elif name == "msa":
+        info = check_msa(path)
     elif name in _HDF5:
         info["incomplete"] = check_hdf5_chunks(path, what, allow_partial=allow_partial)
     if name in _EAGER_ONLY:
         lazy = False
+    # EMPAD: map lazily first, so the raw file's size is checked before NumPy reads (and reshapes) it
+    load_later = name in _LAZY_FIRST and not lazy
     with validate.reading(path, what), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # rsciio warns where it pads or guesses: checked below instead
-        signals = mod.file_reader(str(path), lazy=lazy, **kwargs)
+        signals = mod.file_reader(str(path), lazy=lazy or load_later, **kwargs)
     if not isinstance(signals, list) or not signals:
         raise FileFormatError(path, f"holds no signal that rosettasciio's {name!r} reader can read")
     if info.get("incomplete"):
@@ -110,9 +117,13 @@ def read_signals(path, plugin: str, *, lazy: bool = False, allow_partial: bool =
     if name == "quantumdetector":
         _check_frames_read(path, signals, info)
     elif name == "msa":
-        _check_msa(path, signals)
+        _check_msa(path, signals, info)
     elif name == "empad":
         _check_empad(path, signals)
+    if load_later:
+        with validate.reading(path, what):
+            for s in signals:
+                s["data"] = np.asarray(s["data"])
     elif name == "blockfile":
         _check_frames_read(path, signals, info)
     return signals
@@ -286,9 +297,23 @@ def _check_sfs_items(path, size) -> None:
 
 
 # ---- EMSA/MSA ---------------------------------------------------------------------------------
-def _check_msa(path, signals) -> None:
+def check_msa(path) -> dict:
+    """Check an EMSA/MSA text file before reading: text only, ``#FORMAT`` first, ``#ENDOFDATA`` last.
+
+    Returns:
+        ``{"npoints": …}`` from the header, checked against the values read afterwards.
+    """
+    path = Path(path)
     with validate.reading(path, "EMSA/MSA file"):
-        text = Path(path).read_bytes().decode("latin-1")
+        raw = path.read_bytes()
+    control = sum(raw.count(bytes([c])) for c in range(32) if c not in (9, 10, 13))
+    if control:
+        raise FileFormatError(path, f"holds {control} binary (control) bytes: an EMSA/MSA file is text; "
+                                    f"damaged or not an MSA file")
+    text = raw.decode("latin-1")
+    if not text.lstrip("\ufeff \r\n").upper().startswith("#FORMAT"):
+        raise FileFormatError(path, f"does not start with the '#FORMAT' keyword (found {text[:20]!r}): damaged "
+                                    f"or not an EMSA/MSA file")
     keys = {}
     for ln in text.splitlines():
         if ln.startswith("#"):
@@ -298,9 +323,13 @@ def _check_msa(path, signals) -> None:
         raise FileFormatError(path, "has no '#ENDOFDATA' line: the file is truncated (an EMSA/MSA file "
                                     "ends with '#ENDOFDATA')")
     try:
-        npoints = int(float(keys["NPOINTS"]))
+        return {"npoints": int(float(keys["NPOINTS"]))}
     except (KeyError, ValueError):
         raise FileFormatError(path, f"'#NPOINTS' is missing or not a number ({keys.get('NPOINTS')!r})") from None
+
+
+def _check_msa(path, signals, info) -> None:
+    npoints = info["npoints"]
     found = int(np.size(signals[0]["data"]))
     if found < npoints:  # more values than announced occur in real files (the EMSA example has 21 for 20)
         validate.check_size(path, npoints, found, "channels", "'#NPOINTS' in the header vs data values read")

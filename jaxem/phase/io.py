@@ -46,6 +46,9 @@ _TARGET = {"length": "Å", "reciprocal": "1/Å", "angle": "mrad"}
 #: calibration keyword arguments read_4dstem accepts (Dataset4D fields, plus angular_sampling)
 _CALIBRATION = ("scan_sampling", "energy", "detector_sampling", "angular_sampling", "semiangle", "center",
                 "rotation", "transpose", "aberrations", "metadata")
+#: units of the calibration written into a store's metadata
+_CALIBRATION_UNITS = {"energy": "eV", "semiangle": "mrad", "scan_sampling": "Å", "detector_sampling": "1/Å",
+                      "center": "px", "rotation": "rad", "aberrations": "Å (C_nm), rad (phi_nm)"}
 #: metadata keys (in order of preference) under which a store may record the probe semiangle [mrad]
 _SEMIANGLE_KEYS = ("semiangle", "convergence_semiangle", "probe_semiangle")
 
@@ -324,6 +327,11 @@ def write_zarr(ds: Dataset4D, path, scan_chunks=None) -> Path:
     cy, cx = validate.pair(scan_chunks, "scan_chunks", kind=int, lo=1)
     chunks = (min(cy, sy), min(cx, sx), ky, kx)
     m = ds.to_measurement()
+    metadata = {**m.metadata, "units": dict(_CALIBRATION_UNITS)}
+    if ds.energy is not None:
+        from ..beam import Beam
+
+        metadata["beam"] = Beam(ds.energy).to_dict()
     with atomic_path(path, is_dir=True) as tmp:
         root = zarr.open_group(str(tmp), mode="w", zarr_format=3)
         arr = root.create_array("data", shape=ds.shape, dtype=np.dtype(ds.array.dtype), chunks=chunks,
@@ -334,7 +342,7 @@ def write_zarr(ds: Dataset4D, path, scan_chunks=None) -> Path:
             da.store(ds.array.rechunk(chunks), arr, lock=False)
         else:
             arr[...] = np.asarray(ds.array)
-        arr.attrs.update({"axes": [a.to_dict() for a in m.axes], "metadata": m.metadata,
+        arr.attrs.update({"axes": [a.to_dict() for a in m.axes], "metadata": metadata,
                           "jaxem_version": __version__})
     return path
 

@@ -53,3 +53,11 @@ def test_events_from_frames_counting_and_errors(rng):
         events_from_frames(np.zeros((2, 4, 4), int), None)
     with pytest.raises(ValueError, match="reader"):
         read_counted(Path(__file__), DOSE)
+    with pytest.raises(ValueError, match=r"scan_shape \(2, 2\) holds 4 positions"):
+        events_from_frames(np.zeros((6, 4, 4), int), DOSE, frames_per_position=2, scan_shape=(2, 2))
+    with pytest.raises(ValueError, match="frames_per_position must be ≥ 1"):
+        events_from_frames(np.zeros((6, 4, 4), int), DOSE, frames_per_position=0)
+    bad = np.zeros((4, 4, 4))
+    bad[1, 2, 3] = np.nan
+    with pytest.raises(ValueError, match=r"frames holds 1 NaN/inf value\(s\) \(first at index \(1, 2, 3\)\)"):
+        events_from_frames(bad, DOSE, threshold=1.0)

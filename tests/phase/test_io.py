@@ -66,3 +66,115 @@ def test_zarr_roundtrip_lazy_whole_patterns(tmp_path, rng):
     np.testing.assert_array_equal(np.asarray(read_4dstem(p2).array), a)
     with pytest.raises(ValueError, match=".zarr"):
         write_zarr(ds, tmp_path / "x.h5")
+
+
+# ---- jaxem stores and Measurements ----------------------------------------------------------------
+def _measurement(rng, det_units="mrad", energy_meta=None, lazy=False):
+    from jaxem.measurement import Axis, Measurement
+
+    a = rng.random((5, 4, 16, 12)).astype(np.float32)
+    if lazy:
+        import dask.array as da
+
+        a = da.from_array(a, chunks=(1, 4, 16, 12))
+    if det_units == "mrad":
+        det = (Axis("θy", 0.8, "mrad", -8 * 0.8), Axis("θx", 0.9, "mrad", -6 * 0.9))
+    else:
+        det = (Axis("ky", 0.02, det_units, -8 * 0.02), Axis("kx", 0.03, det_units, -6 * 0.03))
+    axes = (Axis("scan_y", 0.5, "Å"), Axis("scan_x", 0.06, "nm")) + det
+    md = {"semiangle": {"value": 20.0, "units": "mrad"}}
+    if energy_meta is not None:
+        md.update(energy_meta)
+    return Measurement(a, axes, md), a
+
+
+def test_measurement_branch_builds_dataset_from_axes(rng):
+    """A Measurement (as jaxem.io.load returns for a simulated 4D-STEM store) becomes a Dataset4D:
+    scan axes in any length unit → Å, detector axes in mrad → 1/Å through the beam, k = 0 → centre."""
+    from jaxem.beam import Beam
+
+    m, a = _measurement(rng, "mrad", {"beam": Beam(300e3).to_dict()})
+    ds = read_4dstem(m)
+    beam = Beam(300e3)
+    assert ds.energy == 300e3 and ds.semiangle == 20.0
+    assert ds.scan_sampling == pytest.approx((0.5, 0.6))
+    assert ds.detector_sampling == pytest.approx((beam.mrad_to_frequency(0.8), beam.mrad_to_frequency(0.9)))
+    assert ds.center == pytest.approx((8.0, 6.0))
+    np.testing.assert_array_equal(np.asarray(ds.array), a)
+    # 1/Å axes; the energy as a string with units; caller's calibration wins
+    m2, _ = _measurement(rng, "1/Å", {"energy": "200 kV"})
+    ds2 = read_4dstem(m2, rotation=0.25)
+    assert ds2.energy == 200e3 and ds2.detector_sampling == pytest.approx((0.02, 0.03)) and ds2.rotation == 0.25
+    # a lazy Measurement stays lazy
+    m3, _ = _measurement(rng, "1 / nm", {"energy": 80e3}, lazy=True)
+    ds3 = read_4dstem(m3)
+    assert ds3.is_lazy and ds3.detector_sampling == pytest.approx((0.002, 0.003))
+
+
+def test_measurement_branch_errors_name_the_problem(rng):
+    from jaxem.measurement import Axis, Measurement
+
+    m, _ = _measurement(rng, "mrad")
+    with pytest.raises(ValueError, match="mrad need the beam energy"):
+        read_4dstem(m)
+    assert read_4dstem(m, energy="300 kV").energy == 300e3
+    swapped = Measurement(m.array, m.axes[2:] + m.axes[:2], {})
+    with pytest.raises(ValueError, match=r"axis 0 'θy' has units 'mrad'"):
+        read_4dstem(swapped)
+    with pytest.raises(ValueError, match="need 4 axes"):
+        read_4dstem(Measurement(np.zeros((3, 4)), (Axis("y"), Axis("x"))))
+    bad = Measurement(m.array, m.axes[:3] + (Axis("kx", 1.0, "kelvin"),), {"energy": 1e5})
+    with pytest.raises(ValueError, match=r"axis 3 'kx' has units 'kelvin'"):
+        read_4dstem(bad)
+    with pytest.raises(ValueError, match=r"unknown calibration argument 'semi_angle'.*did you mean 'semiangle'"):
+        read_4dstem(m, semi_angle=20.0)
+    with pytest.raises(ValueError, match="not both"):
+        read_4dstem(m, energy=3e5, detector_sampling=0.1, angular_sampling=1.0)
+    with pytest.raises(TypeError, match="path must be a file path or a jaxem Measurement"):
+        read_4dstem(42)
+
+
+def test_store_is_the_io_layout(tmp_path, rng):
+    """write_zarr writes jaxem.io's one layout: io.load opens it as a Measurement with named
+    dimensions and units, and read_4dstem reads that Measurement back to the same dataset."""
+    import zarr
+
+    from jaxem import io
+
+    a = rng.random((4, 5, 8, 7)).astype(np.float32)
+    ds = Dataset4D(a, (0.5, 0.6), energy=200e3, semiangle=20.0, detector_sampling=(0.02, 0.03),
+                   center=(3.5, 3.0), rotation=0.1)
+    p = write_zarr(ds, tmp_path / "s.zarr")
+    assert zarr.open_array(str(p / "data"), mode="r").metadata.dimension_names == ("scan_y", "scan_x", "ky", "kx")
+    m = io.load(p)
+    assert [(ax.name, ax.units) for ax in m.axes] == [("scan_y", "Å"), ("scan_x", "Å"), ("ky", "1/Å"), ("kx", "1/Å")]
+    assert m.metadata["beam"]["energy"] == {"value": 200e3, "units": "eV"}
+    assert read_4dstem(m).calibration_dict() == ds.calibration_dict()
+
+
+def test_earlier_store_layout_still_reads(tmp_path, rng):
+    import zarr
+
+    a = rng.random((3, 4, 6, 6)).astype(np.float32)
+    ds = Dataset4D(a, (0.5, 0.5), energy=200e3, detector_sampling=(0.02, 0.02))
+    root = zarr.open_group(str(tmp_path / "old.zarr"), mode="w", zarr_format=3)
+    root.create_array("data", shape=a.shape, dtype=a.dtype, chunks=(1, 4, 6, 6))[...] = a
+    root.attrs["jaxem_4dstem"] = ds.calibration_dict()
+    back = read_4dstem(tmp_path / "old.zarr", semiangle=15.0)
+    assert back.semiangle == 15.0 and back.detector_sampling == (0.02, 0.02)
+    np.testing.assert_array_equal(np.asarray(back.array), a)
+
+
+def test_vendor_calibration_overrides_and_reader_errors(tmp_path):
+    z = _need(VENDOR / "quantumdetector" / "Merlin_navigation4x2_ROI.zip")
+    with zipfile.ZipFile(z) as f:
+        f.extractall(tmp_path)
+    from jaxem.beam import Beam
+
+    ds = read_4dstem(tmp_path / "001_4x2_6bit.hdr", energy="300 kV", angular_sampling=0.5)
+    assert ds.shape == (2, 4, 256, 256)
+    assert ds.detector_sampling == pytest.approx((Beam(300e3).mrad_to_frequency(0.5),) * 2)
+    with pytest.raises(ValueError, match=r"reader 'quantumdetecter' is not a rosettasciio plugin.*'quantumdetector'"):
+        read_4dstem(tmp_path / "001_4x2_6bit.mib", reader="quantumdetecter")
+    with pytest.raises(ValueError, match="needs the beam energy"):
+        read_4dstem(tmp_path / "001_4x2_6bit.mib", angular_sampling=0.5)
