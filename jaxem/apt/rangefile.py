@@ -122,8 +122,11 @@ class RangeTable:
 
         Returns:
             int64 array of the same shape.
+
+        Raises:
+            InputError: NaN/inf masses (count and first index), which no range can hold.
         """
-        m = np.asarray(mass, np.float64)
+        m = np.asarray(validate.array(mass, "mass", kind="real", units="Da", min_size=0), np.float64)
         order = np.argsort(self.lo)
         lo, hi, typ = self.lo[order], self.hi[order], self.ion_index()[order]
         k = np.searchsorted(lo, m, side="right") - 1
@@ -262,6 +265,8 @@ def format_rrng(table: RangeTable) -> str:
 
 def write_rrng(path, table: RangeTable) -> Path:
     """Write a range table as RRNG text atomically (see :func:`format_rrng`)."""
+    if not isinstance(table, RangeTable):
+        raise validate.InputTypeError(f"table must be a RangeTable, got {type(table).__name__}")
     return atomic_write_text(path, format_rrng(table))
 
 

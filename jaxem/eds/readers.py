@@ -134,6 +134,8 @@ def read_eds(path, reader: str | None = None) -> EDSData:
 
 def to_hyperspy(data: EDSData):
     """An exspy ``EDSTEMSpectrum`` with the acquisition parameters set (needs exspy)."""
+    if not isinstance(data, EDSData):
+        raise validate.InputTypeError(f"data must be an EDSData, got {type(data).__name__}")
     import exspy
 
     s = exspy.signals.EDSTEMSpectrum(np.asarray(data.counts))

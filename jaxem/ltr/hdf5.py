@@ -61,8 +61,8 @@ def write_events(ev: EventData, path, layout: str = "csr", chunk_events: int = 1
     """
     import h5py
 
-    if layout not in ("csr", "stempy"):
-        raise ValueError(f"layout must be 'csr' or 'stempy', got {layout!r}")
+    _validate.choice(layout, "layout", ("csr", "stempy"))
+    chunk_events = _validate.integer(chunk_events, "chunk_events", lo=1)
     validate(ev)
     path = Path(path)
     idx = np.asarray(ev.indices).astype(np.uint32)

@@ -118,7 +118,8 @@ def read_4dstem(path, reader: str | None = None, lazy: bool = True, index=0, all
         reader: rosettasciio plugin name (default from the suffix), e.g. 'quantumdetector', 'arina'.
         lazy: keep the data on disk as a Dask array where the reader supports it.
         index: for files with more than 4 dimensions, the index along the leading extra axes
-            (int or tuple), or for files with several signals, which 4D signal to use.
+            (int or tuple), or for files (and jaxem stores) with several 4D signals, which one to
+            use (an int, or for a store the array's name).
         allow_partial: read a store with missing chunks anyway (zarr, or chunked HDF5 datasets):
             they read as fill values and the dataset's ``metadata["incomplete"]`` says what is
             missing. Default: an error. A file shorter than its header is always an error.
@@ -139,7 +140,7 @@ def read_4dstem(path, reader: str | None = None, lazy: bool = True, index=0, all
                                       f"{type(path).__name__}")
     p = Path(path)
     if p.suffix.lower() == ".zarr" and reader is None:
-        return read_zarr(p, lazy=lazy, allow_partial=allow_partial, **calibration)
+        return read_zarr(p, lazy=lazy, allow_partial=allow_partial, index=index, **calibration)
     if reader is None and p.suffix.lower() == ".h5" and ("_master" in p.name or "_data_0" in p.name):
         reader = "arina"
     reader = reader or _READERS.get(p.suffix.lower())
@@ -166,6 +167,8 @@ def read_4dstem(path, reader: str | None = None, lazy: bool = True, index=0, all
     if extra:
         idx = tuple(np.atleast_1d(lead).tolist())
         idx = (idx + (0,) * extra)[:extra]
+        for i, (k, n) in enumerate(zip(idx, np.shape(data)[:extra])):
+            validate.integer(k, "index", lo=-n, hi=n - 1)
         data = data[idx]
         axes = axes[extra:]
     scan = [_axis_kind(a.get("scale", 1.0), a.get("units")) for a in axes[:2]]
@@ -318,6 +321,8 @@ def write_zarr(ds: Dataset4D, path, scan_chunks=None) -> Path:
 
     from .. import __version__
 
+    if not isinstance(ds, Dataset4D):
+        raise validate.InputTypeError(f"ds must be a phase.Dataset4D, got {type(ds).__name__}")
     path = validate.path(path, "path", must_exist=False, suffixes=(".zarr",))
     sy, sx, ky, kx = ds.shape
     itemsize = np.dtype(ds.array.dtype).itemsize
@@ -359,7 +364,29 @@ class _ZarrSource:
             return self.array[key]
 
 
-def _open_store(path: Path, lazy: bool, allow_partial: bool):
+def _pick_array(root, path, index):
+    """The store's 4D array: ``data``, else the only 4D array, else the one ``index`` names (a name,
+    or an int into the sorted names of the 4D arrays)."""
+    import zarr
+
+    arrays = {name: a for name, a in root.members() if isinstance(a, zarr.Array) and a.ndim == 4}
+    if isinstance(index, str):
+        if index not in arrays:
+            hint = validate.closest(index, arrays)
+            raise validate.InputError(f"index {index!r} names no 4D array of {path}; it holds {sorted(arrays)}"
+                                      + (f" (did you mean {hint!r}?)" if hint else ""))
+        return index, arrays[index]
+    if "data" in arrays:
+        return "data", arrays["data"]
+    if not arrays:
+        raise FileFormatError(path, f"is not a jaxem 4D-STEM store: no 4D array (members: "
+                                    f"{sorted(root.keys())})")
+    names = sorted(arrays)
+    k = validate.integer(index, "index", lo=0, hi=len(names) - 1) if len(names) > 1 else 0
+    return names[k], arrays[names[k]]
+
+
+def _open_store(path: Path, lazy: bool, allow_partial: bool, index=0):
     """(data, array attributes, group attributes, what is missing or None) of a jaxem zarr store,
     every chunk checked unless ``allow_partial``."""
     import zarr
@@ -367,12 +394,11 @@ def _open_store(path: Path, lazy: bool, allow_partial: bool):
     with validate.reading(path, "jaxem zarr store"):
         root = zarr.open_group(str(path), mode="r")
         group_attrs = dict(root.attrs)
-        arr = root.get("data")
-        if not isinstance(arr, zarr.Array):
-            raise FileFormatError(path, f"is not a jaxem 4D-STEM store: no array 'data' (members: "
-                                        f"{sorted(root.keys())})")
+        name, arr = _pick_array(root, path, index)
         attrs = dict(arr.attrs)
-        check_complete(arr, path, "data", allow_partial=allow_partial)
+        if name != "data":
+            attrs["jaxem_array"] = name
+        check_complete(arr, path, name, allow_partial=allow_partial)
         missing = int(arr.nchunks) - int(arr.nchunks_initialized) if allow_partial else 0
         incomplete = f"{missing} of {int(arr.nchunks)} chunks missing (read as fill value)" if missing else None
         if lazy:
@@ -387,8 +413,11 @@ def _open_store(path: Path, lazy: bool, allow_partial: bool):
     return data, attrs, group_attrs, incomplete
 
 
-def read_zarr(path, lazy: bool = True, allow_partial: bool = False, **calibration) -> Dataset4D:
+def read_zarr(path, lazy: bool = True, allow_partial: bool = False, index=0, **calibration) -> Dataset4D:
     """Read a jaxem 4D-STEM zarr store (a Dask array over the zarr chunks if ``lazy``).
+
+    The 4D array is ``data``, or the store's only 4D array, or (several detectors) the one ``index``
+    names.
 
     Every chunk must be stored: a store with missing chunks (an interrupted write, deleted files) is
     a :class:`~jaxem.validate.FileFormatError` naming how many are missing, unless
@@ -399,7 +428,7 @@ def read_zarr(path, lazy: bool = True, allow_partial: bool = False, **calibratio
 
     calibration = _check_calibration(calibration)
     path = validate.path(path, "path", kind="dir")
-    data, attrs, group_attrs, incomplete = _open_store(path, lazy, allow_partial)
+    data, attrs, group_attrs, incomplete = _open_store(path, lazy, allow_partial, index)
     if "jaxem_4dstem" in group_attrs:  # the earlier layout: calibration in a group attribute
         with validate.reading(path, "jaxem zarr store"):
             ds = Dataset4D.from_calibration_dict(data, dict(group_attrs["jaxem_4dstem"]))
@@ -416,11 +445,14 @@ def read_zarr(path, lazy: bool = True, allow_partial: bool = False, **calibratio
         if isinstance(metadata, str):
             metadata = json.loads(metadata)
         if axes_raw is None:
-            raise FileFormatError(path, "array 'data' has no 'axes' attribute (not a jaxem store)")
+            raise FileFormatError(path, "the 4D array has no 'axes' attribute (not a jaxem store, or one "
+                                        "written before arrays carried their axes)")
         axes = tuple(Axis(**a) for a in axes_raw)
     if len(axes) != np.ndim(data):
-        raise FileFormatError(path, f"array 'data' has {np.ndim(data)} dimensions but {len(axes)} axes")
+        raise FileFormatError(path, f"the 4D array has {np.ndim(data)} dimensions but {len(axes)} axes")
     md = dict(metadata or {})
     if incomplete:
         md["incomplete"] = incomplete
+    if "jaxem_array" in attrs:
+        calibration = {**calibration, "metadata": {"array": attrs["jaxem_array"], **dict(calibration.get("metadata") or {})}}
     return _from_measurement(Measurement(data, axes, md), calibration, source=str(path))

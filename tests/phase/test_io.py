@@ -178,3 +178,27 @@ def test_vendor_calibration_overrides_and_reader_errors(tmp_path):
         read_4dstem(tmp_path / "001_4x2_6bit.mib", reader="quantumdetecter")
     with pytest.raises(ValueError, match="needs the beam energy"):
         read_4dstem(tmp_path / "001_4x2_6bit.mib", angular_sampling=0.5)
+
+
+def test_store_with_several_detectors_picks_by_index(tmp_path, rng):
+    import zarr
+
+    from jaxem.measurement import Axis
+
+    root = zarr.open_group(str(tmp_path / "sim.zarr"), mode="w", zarr_format=3)
+    axes = [Axis("scan_y", 0.5, "Å"), Axis("scan_x", 0.5, "Å"), Axis("θy", 1.0, "mrad", -3.0),
+            Axis("θx", 1.0, "mrad", -3.0)]
+    for name, scale in (("pixelated", 1.0), ("pixelated_fine", 2.0)):
+        arr = root.create_array(name, shape=(3, 4, 6, 6), dtype=np.float32, chunks=(1, 4, 6, 6),
+                                dimension_names=[a.name for a in axes])
+        arr[...] = scale * rng.random((3, 4, 6, 6))
+        arr.attrs.update({"axes": [a.to_dict() for a in axes], "metadata": {"energy": {"value": 300, "units": "keV"}}})
+    root.create_array("haadf", shape=(3, 4), dtype=np.float32)[...] = 1.0
+    first = read_4dstem(tmp_path / "sim.zarr")
+    assert first.metadata["array"] == "pixelated" and first.energy == 300e3 and first.center == (3.0, 3.0)
+    assert read_4dstem(tmp_path / "sim.zarr", index="pixelated_fine").metadata["array"] == "pixelated_fine"
+    assert read_4dstem(tmp_path / "sim.zarr", index=1).metadata["array"] == "pixelated_fine"
+    with pytest.raises(ValueError, match=r"index 'pixelated_fin' names no 4D array.*did you mean 'pixelated_fine'"):
+        read_4dstem(tmp_path / "sim.zarr", index="pixelated_fin")
+    with pytest.raises(ValueError, match=r"index must be in \[0, 1\]"):
+        read_4dstem(tmp_path / "sim.zarr", index=2)
