@@ -20,7 +20,7 @@ whose name is not in :data:`KNOWN_SECTIONS` are still read (the layout is self-d
 in ``AptFile.unknown``. A damaged file is a :class:`~jaxem.validate.FileFormatError` naming the file
 and the byte offset: a bad signature, a truncated header or section, record sizes or counts that
 disagree with the byte count or the ion count, a file with no section, and — unless
-``check_finite=False`` — NaN/inf values in ``Mass`` or ``Position`` (count and first ion). The format
+``check_finite=False`` — NaN/inf values in ``Mass`` (count and first ion). The format
 has no section count, so a file cut exactly between two sections reads as a file with fewer
 sections: check that the sections you need are present (``apt["Mass"]`` names the missing one).
 """
@@ -118,7 +118,7 @@ def _dtype(path, off, data_type, bits):
 
 
 #: sections whose values must be finite (checked unless ``check_finite=False``)
-FINITE_SECTIONS = {"Mass": "Da", "Position": "nm"}
+FINITE_SECTIONS = {"Mass": "Da"}
 
 
 def read_apt(path, memmap: bool = True, check_finite: bool = True) -> AptFile:
@@ -127,7 +127,7 @@ def read_apt(path, memmap: bool = True, check_finite: bool = True) -> AptFile:
     Args:
         path: file path.
         memmap: map section data instead of loading it.
-        check_finite: reject NaN/inf values in the ``Mass`` and ``Position`` sections (streams them once).
+        check_finite: reject NaN/inf values in the ``Mass`` section (reads it once).
 
     Returns:
         :class:`AptFile`; ``apt["Position"]`` is an (n, 3) float32 array [nm], ``apt["Mass"]`` (n, 1)
@@ -135,8 +135,8 @@ def read_apt(path, memmap: bool = True, check_finite: bool = True) -> AptFile:
 
     Raises:
         FileFormatError: bad signature, truncated header or data, inconsistent record sizes, a
-            section count that disagrees with the ion count, no section at all, or NaN/inf masses or
-            positions (message names file and byte offset, or the count and the first ion).
+            section count that disagrees with the ion count, no section at all, or NaN/inf masses
+            (message names file and byte offset, or the count and the first ion).
     """
     path = validate.path(path, "path", kind="file")
     size = os.path.getsize(path)
@@ -187,9 +187,6 @@ def read_apt(path, memmap: bool = True, check_finite: bool = True) -> AptFile:
                         path, f"APT file: section {name_s!r} at byte offset {off} has {count} records but "
                               f"the file header announces {n_ions} ions")
                 shape = (count, rsize // dt.itemsize)
-                if check_finite and name_s in FINITE_SECTIONS and dt.kind == "f" and count:
-                    report_nonfinite(path, "APT", nonfinite_columns(path, np.dtype((dt, (shape[1],))), count,
-                                                                    start, columns=(name_s,)), FINITE_SECTIONS)
                 if count == 0:
                     data = np.zeros(shape, dt)
                 elif memmap:
@@ -197,6 +194,8 @@ def read_apt(path, memmap: bool = True, check_finite: bool = True) -> AptFile:
                 else:
                     fh.seek(start)
                     data = np.fromfile(fh, dtype=dt, count=shape[0] * shape[1]).reshape(shape)
+                if check_finite and name_s in FINITE_SECTIONS and dt.kind == "f" and count:
+                    report_nonfinite(path, "APT", nonfinite_columns(data, columns=(name_s,)), FINITE_SECTIONS)
             else:  # variable-size records: hand back the bytes
                 fh.seek(start)
                 data = np.frombuffer(fh.read(nbytes), np.uint8)

@@ -11,9 +11,10 @@ event the first ion carries the multiplicity n and the following n − 1 ions ca
 Reading is memory-mapped (``np.memmap``): opening a file of 10⁸ ions costs no memory until a column is
 touched. A damaged file is a :class:`~jaxem.validate.FileFormatError` naming it: an empty file (0
 ions), a size that is not a whole number of records (with the byte offset of the trailing partial
-record), and — unless ``check_finite=False`` — NaN/inf positions or masses, reported per column with
-the number of ions and the first one (the check streams the file once in 16 MiB blocks, bounded
-memory). Writers are atomic and chunked, and a read → write round trip reproduces the file byte for
+record), and — unless ``check_finite=False`` — NaN/inf masses, reported with the number of ions
+and the first one (the check reads the mass column once in 16 MiB blocks, bounded memory; the
+positions are left to their consumers, so that a reader touching only some columns pays for
+nothing else). Writers are atomic and chunked, and a read → write round trip reproduces the file byte for
 byte (read with ``check_finite=False`` to copy a file whatever its values).
 """
 from __future__ import annotations
@@ -43,33 +44,28 @@ UNITS = {
 _CHUNK = 1 << 20  # records per write chunk (bounded memory for 10⁸-ion files)
 
 
-#: the columns whose values must be finite (positions and mass-to-charge)
-FINITE_COLUMNS = ("x", "y", "z", "mass")
+#: the columns whose values must be finite when a file is read (mass-to-charge [Da])
+FINITE_COLUMNS = ("mass",)
 _SCAN_BYTES = 16 << 20  # block size of the finiteness scan
 
 
-def nonfinite_columns(path, dtype: np.dtype, count: int, offset: int = 0, columns=FINITE_COLUMNS) -> dict:
-    """{column: (number of NaN/inf records, index of the first)} for the records of ``dtype`` stored
-    at ``offset`` in ``path`` (read in blocks; columns may be sub-arrays)."""
-    dtype = np.dtype(dtype)
-    block = max(1, _SCAN_BYTES // dtype.itemsize)
+def nonfinite_columns(records, columns=FINITE_COLUMNS) -> dict:
+    """{column: (number of NaN/inf records, index of the first)} of a (memory-mapped) record array,
+    scanned in blocks of 16 MiB (bounded memory; the pages it maps stay mapped for the caller). For
+    an array without fields, ``columns`` holds the one label to report it under."""
+    block = max(1, _SCAN_BYTES // max(1, records.dtype.itemsize))
     found = {}
-    with open(path, "rb") as fh:
-        fh.seek(offset)
-        start = 0
-        while start < count:
-            recs = np.fromfile(fh, dtype=dtype, count=min(block, count - start))
-            if not recs.size:
-                break
-            for c in columns:
-                col = recs[c] if dtype.names else recs
-                bad = ~np.isfinite(col)
-                bad = bad.reshape(len(recs), -1).any(axis=1)
-                n = int(np.count_nonzero(bad))
-                if n:
-                    k, first = found.get(c, (0, None))
-                    found[c] = (k + n, first if first is not None else start + int(np.argmax(bad)))
-            start += len(recs)
+    for start in range(0, len(records), block):
+        recs = records[start:start + block]
+        for c in columns:
+            col = recs[c] if records.dtype.names else recs
+            bad = ~np.isfinite(col)
+            if bad.ndim > 1:
+                bad = bad.reshape(len(col), -1).any(axis=1)
+            n = int(np.count_nonzero(bad))
+            if n:
+                k, first = found.get(c, (0, None))
+                found[c] = (k + n, first if first is not None else start + int(np.argmax(bad)))
     return found
 
 
@@ -96,11 +92,10 @@ def _open_records(path, dtype: np.dtype, kind: str, memmap: bool, check_finite: 
                   f"mis-sized, trailing partial record of {size - n * rec} bytes starts at byte offset "
                   f"{n * rec} (after {n} whole records)")
     with validate.reading(path, f"{kind} file"):
+        records = np.memmap(path, dtype=dtype, mode="r") if memmap else np.fromfile(path, dtype=dtype)
         if check_finite:
-            report_nonfinite(path, kind, nonfinite_columns(path, dtype, size // rec), UNITS)
-        if memmap:
-            return np.memmap(path, dtype=dtype, mode="r")
-        return np.fromfile(path, dtype=dtype)
+            report_nonfinite(path, kind, nonfinite_columns(records), UNITS)
+    return records
 
 
 def read_pos(path, memmap: bool = True, check_finite: bool = True) -> np.ndarray:
@@ -109,7 +104,7 @@ def read_pos(path, memmap: bool = True, check_finite: bool = True) -> np.ndarray
     Args:
         path: file path.
         memmap: map the file instead of loading it (default; constant memory for any size).
-        check_finite: reject NaN/inf positions or masses (streams the file once).
+        check_finite: reject NaN/inf masses (reads the mass column once).
 
     Returns:
         Structured array (read-only memmap when ``memmap``) with big-endian float32 fields
@@ -117,7 +112,7 @@ def read_pos(path, memmap: bool = True, check_finite: bool = True) -> np.ndarray
 
     Raises:
         FileFormatError: empty file, a size that is not a multiple of 16 bytes (names the byte
-            offset), or NaN/inf values (names the column, the count and the first ion).
+            offset), or NaN/inf masses (names the count and the first ion).
     """
     return _open_records(path, POS_DTYPE, "POS", memmap, check_finite)
 
@@ -128,7 +123,7 @@ def read_epos(path, memmap: bool = True, check_finite: bool = True) -> np.ndarra
     Args:
         path: file path.
         memmap: map the file instead of loading it.
-        check_finite: reject NaN/inf positions or masses (streams the file once).
+        check_finite: reject NaN/inf masses (reads the mass column once).
 
     Returns:
         Structured array with fields ``x, y, z`` [nm], ``mass`` [Da], ``tof`` [ns], ``v_dc``,
@@ -137,7 +132,7 @@ def read_epos(path, memmap: bool = True, check_finite: bool = True) -> np.ndarra
 
     Raises:
         FileFormatError: empty file, a size that is not a multiple of 44 bytes (names the byte
-            offset), or NaN/inf positions or masses (names the column, the count and the first ion).
+            offset), or NaN/inf masses (names the count and the first ion).
     """
     return _open_records(path, EPOS_DTYPE, "EPOS", memmap, check_finite)
 

@@ -100,13 +100,9 @@ def read_eds(path, reader: str | None = None) -> EDSData:
         FileFormatError: truncated, damaged, or holding no EDS signal (names the file).
         InputError: unknown suffix or reader.
     """
-    from ..io.vendor import read_signals
+    from ..io.vendor import read_signals, resolve
 
-    path = validate.path(path, "path", kind="file")
-    plugin = reader or _READERS.get(path.suffix.lower())
-    if plugin is None:
-        raise validate.InputError(f"unsupported EDS file type {path.suffix!r} for {path} (known: "
-                                  f"{sorted(_READERS)}); pass reader='<rosettasciio plugin>'")
+    path, plugin = resolve(path, reader, _READERS, "EDS")
     signals = read_signals(path, plugin, lazy=False)
     found = [d for d in signals if str(d.get("metadata", {}).get("Signal", {}).get("signal_type", ""))
              .startswith("EDS")]

@@ -43,7 +43,7 @@ import numpy as np
 from .. import validate
 from ..validate import FileFormatError
 
-__all__ = ["read_signals", "PLUGIN_NAMES", "check_mib", "check_blockfile", "check_bcf", "check_msa",
+__all__ = ["read_signals", "resolve", "PLUGIN_NAMES", "check_mib", "check_blockfile", "check_bcf", "check_msa",
            "check_hdf5_chunks"]
 
 #: rosettasciio plugin → what the file is called in messages
@@ -66,6 +66,27 @@ def _plugin_module(plugin: str):
         hint = validate.closest(name, known)
         raise validate.InputError(f"reader {plugin!r} is not a rosettasciio plugin; known here: {known}"
                                   + (f" (did you mean {hint!r}?)" if hint else "")) from None
+
+
+def resolve(path, reader, suffixes: dict, what: str) -> tuple[Path, str]:
+    """(checked path, rosettasciio plugin): ``reader`` if given, else the plugin ``suffixes`` maps the
+    file's suffix to; an unknown suffix is an :class:`~jaxem.validate.InputError` listing the known."""
+    path = validate.path(path, "path", kind="file")
+    plugin = reader or suffixes.get(path.suffix.lower())
+    if plugin is None:
+        raise validate.InputError(f"no {what} reader known for the suffix {path.suffix!r} of {path} (known: "
+                                  f"{sorted(suffixes)}); pass reader='<rosettasciio plugin>'")
+    return path, plugin
+
+
+def _head(path: Path, n: int, magic: bytes, what: str) -> bytes:
+    """The first ``n`` bytes of ``path``, which must start with ``magic``."""
+    with open(path, "rb") as fh:
+        head = fh.read(n)
+    if len(head) < n or not head.startswith(magic):
+        raise FileFormatError(path, f"not a {what}: expected a {n}-byte header starting with {magic!r}, found "
+                                    f"{len(head)} bytes starting with {head[:len(magic)]!r}")
+    return head
 
 
 def read_signals(path, plugin: str, *, lazy: bool = False, allow_partial: bool = False, **kwargs) -> list:
@@ -224,11 +245,7 @@ def check_blockfile(path) -> dict:
     """Check a ``.blo`` file's size against its header (see module docstring)."""
     path = Path(path)
     size = os.path.getsize(path)
-    with open(path, "rb") as fh:
-        head = fh.read(28)
-    if len(head) < 28 or head[:6] != b"IMGBLO":
-        raise FileFormatError(path, f"not a NanoMegas blockfile: expected the 28-byte header starting "
-                                    f"with b'IMGBLO', found {len(head)} bytes starting with {head[:6]!r}")
+    head = _head(path, 28, b"IMGBLO", "NanoMegas blockfile")
     offset = struct.unpack_from("<I", head, 12)[0]
     dp, nx, ny = struct.unpack_from("<H", head, 20)[0], *struct.unpack_from("<HH", head, 24)
     if not (28 <= offset and dp > 0 and nx > 0 and ny > 0):
@@ -251,12 +268,7 @@ def check_bcf(path) -> None:
     internal file's chunks against the file size (see module docstring)."""
     path = Path(path)
     size = os.path.getsize(path)
-    with open(path, "rb") as fh:
-        head = fh.read(0x14C)
-    if len(head) < 0x14C or head[:8] != b"AAMVHFSS":
-        raise FileFormatError(path, f"not a Bruker .bcf (SFS container): expected a {0x14C}-byte header "
-                                    f"starting with b'AAMVHFSS', found {len(head)} bytes starting with "
-                                    f"{head[:8]!r}")
+    head = _head(path, 0x14C, b"AAMVHFSS", "Bruker .bcf (SFS container)")
     chunk = struct.unpack_from("<I", head, 0x128)[0]
     tree, n_items, n_chunks = struct.unpack_from("<III", head, 0x140)
     if not (64 <= chunk <= 1 << 26 and 0 < n_chunks and tree < n_chunks and n_items > 0):

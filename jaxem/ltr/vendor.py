@@ -36,13 +36,9 @@ def read_frames(path, reader: str | None = None) -> np.ndarray:
         FileFormatError: truncated, damaged or holding no frames (names the file, the expected and
             the found frame count or size).
     """
-    from ..io.vendor import read_signals
+    from ..io.vendor import read_signals, resolve
 
-    path = validate.path(path, "path", kind="file")
-    plugin = reader or _READERS.get(path.suffix.lower())
-    if plugin is None:
-        raise validate.InputError(f"no RosettaSciIO reader known for {path.suffix!r} ({path}); pass "
-                                  f"reader='<rosettasciio plugin>' (known suffixes: {sorted(_READERS)})")
+    path, plugin = resolve(path, reader, _READERS, "RosettaSciIO frame")
     signals = read_signals(path, plugin, lazy=False)
     data = [s["data"] for s in signals if np.ndim(s["data"]) >= 2]
     if not data:

@@ -143,13 +143,9 @@ def read_4dstem(path, reader: str | None = None, lazy: bool = True, index=0, all
         return read_zarr(p, lazy=lazy, allow_partial=allow_partial, index=index, **calibration)
     if reader is None and p.suffix.lower() == ".h5" and ("_master" in p.name or "_data_0" in p.name):
         reader = "arina"
-    reader = reader or _READERS.get(p.suffix.lower())
-    if reader is None:
-        validate.path(p, "path", kind="file")
-        raise validate.InputError(f"unknown 4D-STEM file type {p.suffix!r} for {p}; give reader= one of "
-                                  f"{sorted(set(_READERS.values()))} or use a .zarr written by jaxem")
-    from ..io.vendor import read_signals
+    from ..io.vendor import read_signals, resolve
 
+    p, reader = resolve(p, reader, _READERS, "4D-STEM")
     signals = read_signals(p, reader, lazy=lazy, allow_partial=allow_partial)
     cands = [s for s in signals if np.ndim(s["data"]) >= 4]
     if not cands:

@@ -85,11 +85,14 @@ def test_truncated_files_name_offset(tmp_path):
 def test_nan_masses_reported_with_count(tmp_path):
     d = {k: np.ones(50, np.float32) for k in POS_DTYPE.names}
     d["mass"][[7, 20, 33]] = np.nan
-    d["x"][40] = np.inf
+    d["mass"][40] = np.inf
     write_pos(tmp_path / "n.pos", d)
-    with pytest.raises(ValueError, match=r"n\.pos.*x \[nm\]: 1 ion\(s\) \(first: ion 40\).*mass \[Da\]: 3 ion\(s\) "
-                                         r"\(first: ion 7\)"):
+    with pytest.raises(ValueError, match=r"n\.pos.*mass \[Da\]: 4 ion\(s\) \(first: ion 7\)"):
         read_pos(tmp_path / "n.pos")
+    d["x"][3] = np.nan  # positions are left to their consumers
+    write_epos(tmp_path / "n.epos", {**{k: np.ones(50, np.float32) for k in EPOS_DTYPE.names[:9]}, "x": d["x"],
+                                     "delta_pulse": np.ones(50, np.int32), "multiplicity": np.ones(50, np.int32)})
+    assert np.isnan(read_epos(tmp_path / "n.epos")["x"][3])
     assert np.isnan(read_pos(tmp_path / "n.pos", check_finite=False)["mass"][7])
 
 

@@ -87,7 +87,7 @@ def test_to_hyperspy_keeps_navigation_calibration_and_edsdata_is_a_pytree():
 def test_reader_argument_errors(tmp_path):
     p = tmp_path / "s.xyz"
     p.write_text("1 2 3")
-    with pytest.raises(ValueError, match=r"unsupported EDS file type '\.xyz'"):
+    with pytest.raises(ValueError, match=r"no EDS reader known for the suffix '\.xyz'"):
         readers.read_eds(p)
     with pytest.raises(IsADirectoryError, match="is a directory"):
         readers.read_eds(tmp_path)

@@ -45,7 +45,7 @@ def test_emd_blockfile_arina():
 def test_unknown_suffix_and_missing(tmp_path):
     p = tmp_path / "x.foo"
     p.write_text("")
-    with pytest.raises(ValueError, match="unknown 4D-STEM file type"):
+    with pytest.raises(ValueError, match=r"no 4D-STEM reader known for the suffix '\.foo'"):
         read_4dstem(p)
     with pytest.raises(FileNotFoundError):
         read_4dstem(tmp_path / "missing.mib")
