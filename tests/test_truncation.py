@@ -205,7 +205,13 @@ def _jaxem_files(tmp_path):
     spec = SyntheticLTR(scan_shape=(2, 3), n_frames=4, detector_shape=(8, 8), centers=((4.0, 4.0),),
                         intensity=(3.0,), critical_dose=(20.0,), floor=(0.0,), growth=(None,), halo_sigma=2.0)
     ev = simulate_events(spec, seed=1)
+    from jaxem.io import save
+    from jaxem.phase.dataset import Dataset4D
+    from jaxem.phase.io import read_4dstem
+
+    ds = Dataset4D(rng.random((3, 4, 6, 6)).astype(np.float32), (0.5, 0.5), energy=200e3)
     return {
+        "measurement_h5": (save(ds.to_measurement(), tmp_path / "m.h5"), read_4dstem),
         "pos": (apt.write_pos(tmp_path / "t.pos", pos), apt.read_pos),
         "epos": (apt.write_epos(tmp_path / "t.epos", epos), apt.read_epos),
         "apt": (apt.write_apt(tmp_path / "t.apt", {"Mass": pos["mass"], "Position": np.stack([pos["x"], pos["y"], pos["z"]], 1)}),
@@ -222,7 +228,8 @@ _TEXT = {"rrng", "rng"}
 
 
 @pytest.mark.parametrize("where", CUTS)
-@pytest.mark.parametrize("kind", ["pos", "epos", "apt", "rrng", "rng", "events_csr", "events_stempy"])
+@pytest.mark.parametrize("kind", ["pos", "epos", "apt", "rrng", "rng", "events_csr", "events_stempy",
+                                  "measurement_h5"])
 def test_truncated_jaxem_files_are_refused(tmp_path, kind, where):
     path, fn = _jaxem_files(tmp_path)[kind]
     raw = Path(path).read_bytes()
@@ -234,7 +241,8 @@ def test_truncated_jaxem_files_are_refused(tmp_path, kind, where):
     _assert_refused(fn, Path(path))
 
 
-@pytest.mark.parametrize("kind", ["pos", "epos", "apt", "rrng", "rng", "events_csr", "events_stempy"])
+@pytest.mark.parametrize("kind", ["pos", "epos", "apt", "rrng", "rng", "events_csr", "events_stempy",
+                                  "measurement_h5"])
 def test_garbage_in_jaxem_files_is_refused(tmp_path, kind):
     path, fn = _jaxem_files(tmp_path)[kind]
     raw = bytearray(Path(path).read_bytes())

@@ -8,7 +8,7 @@ when the file gives them in length or reciprocal-length units, otherwise they st
 ``.hdr`` (``quantumdetector``), EMD/HDF5 ``.emd``/``.h5`` (``emd``; DECTRIS ``arina`` files
 ``*_master.h5`` / ``*_data_000001.h5``, read whole: rosettasciio has no lazy arina reader),
 NanoMegas ``.blo`` (``blockfile``), EMPAD ``.xml`` (``empad``), Direct Electron ``.seq`` (``de``),
-and ``.zarr`` (jaxem). Every vendor file is checked against its header before and after reading
+and jaxem's own ``.zarr`` stores and ``.h5`` files (written by :func:`jaxem.io.save`). Every vendor file is checked against its header before and after reading
 (:mod:`jaxem.io.vendor`): a truncated or damaged file is a :class:`~jaxem.validate.FileFormatError`
 naming the file and the expected and found size, never a smaller scan or zero-filled frames.
 
@@ -143,6 +143,12 @@ def read_4dstem(path, reader: str | None = None, lazy: bool = True, index=0, all
         return read_zarr(p, lazy=lazy, allow_partial=allow_partial, index=index, **calibration)
     if reader is None and p.suffix.lower() == ".h5" and ("_master" in p.name or "_data_0" in p.name):
         reader = "arina"
+    if reader is None and p.suffix.lower() in (".h5", ".hdf5") and _is_jaxem_hdf5(p):
+        from ..io import load
+
+        with validate.reading(p, "jaxem HDF5 file"):
+            m = load(p)
+        return _from_measurement(m, calibration, source=str(p))
     from ..io.vendor import read_signals, resolve
 
     p, reader = resolve(p, reader, _READERS, "4D-STEM")
@@ -196,6 +202,18 @@ def _update(cal: dict, calibration: dict) -> None:
     if calibration.get("angular_sampling") is not None:
         cal.pop("detector_sampling", None)
     cal.update(calibration)
+
+
+def _is_jaxem_hdf5(path: Path) -> bool:
+    """True for an HDF5 file written by :func:`jaxem.io.save` (dataset ``data`` with ``axes``)."""
+    import h5py
+
+    validate.path(path, "path", kind="file")
+    with validate.reading(path, "HDF5 file"):
+        if not h5py.is_hdf5(str(path)):
+            return False
+        with h5py.File(path, "r") as f:
+            return isinstance(f.get("data"), h5py.Dataset) and "axes" in f["data"].attrs
 
 
 def _energy(md):

@@ -202,3 +202,14 @@ def test_store_with_several_detectors_picks_by_index(tmp_path, rng):
         read_4dstem(tmp_path / "sim.zarr", index="pixelated_fin")
     with pytest.raises(ValueError, match=r"index must be in \[0, 1\]"):
         read_4dstem(tmp_path / "sim.zarr", index=2)
+
+
+def test_jaxem_hdf5_measurement_reads(tmp_path, rng):
+    from jaxem import io
+
+    a = rng.random((3, 4, 6, 6)).astype(np.float32)
+    ds = Dataset4D(a, (0.5, 0.5), energy=200e3, detector_sampling=(0.02, 0.02), center=(3.0, 3.0))
+    p = io.save(ds.to_measurement(), tmp_path / "d.h5")
+    back = read_4dstem(p)
+    assert back.calibration_dict() == ds.calibration_dict()
+    np.testing.assert_array_equal(np.asarray(back.array), a)
