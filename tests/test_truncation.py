@@ -207,11 +207,11 @@ def _jaxem_files(tmp_path):
     ev = simulate_events(spec, seed=1)
     from jaxem.io import save
     from jaxem.phase.dataset import Dataset4D
-    from jaxem.phase.io import read_4dstem
+    from jaxem.phase.io import read_4dstem, to_measurement
 
     ds = Dataset4D(rng.random((3, 4, 6, 6)).astype(np.float32), (0.5, 0.5), energy=200e3)
     return {
-        "measurement_h5": (save(ds.to_measurement(), tmp_path / "m.h5"), read_4dstem),
+        "measurement_h5": (save(to_measurement(ds), tmp_path / "m.h5"), read_4dstem),
         "pos": (apt.write_pos(tmp_path / "t.pos", pos), apt.read_pos),
         "epos": (apt.write_epos(tmp_path / "t.epos", epos), apt.read_epos),
         "apt": (apt.write_apt(tmp_path / "t.apt", {"Mass": pos["mass"], "Position": np.stack([pos["x"], pos["y"], pos["z"]], 1)}),
@@ -254,6 +254,12 @@ def test_garbage_in_jaxem_files_is_refused(tmp_path, kind):
     _assert_refused(fn, Path(path))
 
 
+def _chunk_files(path):
+    from jaxem.io import SIGNAL_GROUP
+
+    return sorted(c for c in (path / SIGNAL_GROUP / "data" / "c").rglob("*") if c.is_file())
+
+
 def _store(tmp_path):
     from jaxem.phase.dataset import Dataset4D
     from jaxem.phase.io import write_zarr
@@ -267,8 +273,7 @@ def test_zarr_store_with_missing_chunks_is_refused(tmp_path):
     from jaxem.phase.io import read_4dstem
 
     path, a = _store(tmp_path)
-    chunks = sorted((path / "data" / "c").rglob("*/*/*/*"))
-    chunks = [c for c in chunks if c.is_file()]
+    chunks = _chunk_files(path)
     assert len(chunks) == 4
     for c in chunks[1::2]:
         c.unlink()
@@ -276,7 +281,7 @@ def test_zarr_store_with_missing_chunks_is_refused(tmp_path):
         with pytest.raises(FileFormatError, match=r"s\.zarr.*2 of its 4 chunks are missing"):
             read_4dstem(path, lazy=lazy)
     ds = read_4dstem(path, allow_partial=True)
-    assert "2 of 4 chunks missing" in ds.metadata["incomplete"]
+    assert "allow_partial=True" in ds.metadata["incomplete"]
     np.testing.assert_array_equal(np.asarray(ds.array)[0], a[0])
 
 
@@ -284,15 +289,38 @@ def test_zarr_store_with_missing_chunks_is_refused(tmp_path):
 def test_damaged_zarr_store_is_refused(tmp_path, damage):
     from jaxem.phase.io import read_4dstem
 
+    from jaxem.io import SIGNAL_GROUP
+
     path, _ = _store(tmp_path)
     if damage == "chunk_half":
-        chunk = next(c for c in sorted((path / "data" / "c").rglob("*")) if c.is_file())
+        chunk = _chunk_files(path)[0]
         chunk.write_bytes(chunk.read_bytes()[: chunk.stat().st_size // 2])
     elif damage == "array_metadata":
-        meta = path / "data" / "zarr.json"
+        meta = path / SIGNAL_GROUP / "data" / "zarr.json"
         meta.write_bytes(meta.read_bytes()[: meta.stat().st_size // 2])
     elif damage == "group_metadata":
         (path / "zarr.json").write_bytes(GARBAGE)
     else:
-        shutil.rmtree(path / "data")
+        shutil.rmtree(path / SIGNAL_GROUP / "data")
     _assert_refused(read_4dstem, path)
+
+
+def test_hdf5_with_unwritten_chunks_is_refused(tmp_path):
+    """A vendor HDF5 file whose chunked dataset was never fully written reads as an error, not as
+    the fill value (the check every HDF5-based vendor reader runs first)."""
+    import h5py
+
+    from jaxem.io.vendor import check_hdf5_chunks
+
+    p = tmp_path / "partial.emd"
+    with h5py.File(p, "w") as f:
+        d = f.create_dataset("datacube", shape=(4, 4, 8, 8), chunks=(1, 4, 8, 8), dtype="f4")
+        d[0] = d[2] = 1.0
+    with pytest.raises(FileFormatError, match=r"partial\.emd.*'datacube' is incomplete: 2 of its 4 chunks"):
+        check_hdf5_chunks(p)
+    assert "2 of 4 chunks missing" in check_hdf5_chunks(p, allow_partial=True)
+    _readers()
+    from jaxem.phase.io import read_4dstem
+
+    with pytest.raises(FileFormatError, match=r"partial\.emd.*2 of its 4 chunks"):
+        read_4dstem(p)

@@ -367,35 +367,33 @@ def _check_empad(path, signals) -> None:
 
 # ---- HDF5 -------------------------------------------------------------------------------------
 def check_hdf5_chunks(path, what: str = "HDF5 file", allow_partial: bool = False) -> str | None:
-    """Every chunked dataset in the HDF5 file has all its chunks stored (HDF5 would read a missing
-    chunk as the fill value). A file that is not HDF5 is left to its reader.
+    """Every dataset in the HDF5 file is stored inside it, chunked ones with all their chunks
+    (:func:`jaxem.io.hdf5_checks.check_dataset`; HDF5 would read a missing chunk as the fill value).
+    A file that is not HDF5 is left to its reader.
 
     Returns:
         None if complete; with ``allow_partial``, a description of what is missing instead of an error.
     """
     import h5py
 
+    from .hdf5_checks import check_dataset
+
     path = Path(path)
+    incomplete = []
     with validate.reading(path, what):
         if not h5py.is_hdf5(str(path)):
-            return
+            return None
         with h5py.File(path, "r") as f:
-            bad = []
-
-            def visit(name, obj):
-                if isinstance(obj, h5py.Dataset) and obj.chunks and obj.size:
-                    want = int(np.prod([-(-s // c) for s, c in zip(obj.shape, obj.chunks)]))
-                    got = obj.id.get_num_chunks()
+            names = []
+            f.visititems(lambda name, obj: names.append(name) if isinstance(obj, h5py.Dataset) else None)
+            for name in names:
+                ds = f[name]
+                check_dataset(ds, path, name, allow_partial=allow_partial)
+                if allow_partial and ds.chunks and ds.size:
+                    want = int(np.prod([-(-s // c) for s, c in zip(ds.shape, ds.chunks)]))
+                    got = ds.id.get_num_chunks()
                     if got < want:
-                        bad.append((name, want, got))
-
-            f.visititems(visit)
-    if not bad:
-        return None
-    name, want, got = bad[0]
-    text = (f"dataset {name!r} is incomplete: {want - got} of its {want} chunks are not stored"
-            + (f"; {len(bad) - 1} more dataset(s) incomplete" if len(bad) > 1 else ""))
-    if allow_partial:
-        return text + " (read as the fill value)"
-    raise FileFormatError(path, text + " (interrupted write or damaged file); pass allow_partial=True to "
-                                       "read the rest with fill values")
+                        incomplete.append(f"dataset {name!r}: {want - got} of {want} chunks missing")
+    if incomplete:
+        return "; ".join(incomplete) + " (read as the fill value)"
+    return None

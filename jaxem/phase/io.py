@@ -12,15 +12,13 @@ and jaxem's own ``.zarr`` stores and ``.h5`` files (written by :func:`jaxem.io.s
 (:mod:`jaxem.io.vendor`): a truncated or damaged file is a :class:`~jaxem.validate.FileFormatError`
 naming the file and the expected and found size, never a smaller scan or zero-filled frames.
 
-jaxem's zarr store is the one on-disk layout of :mod:`jaxem.io` (a group with array ``data`` whose
-attributes hold ``axes`` — name, sampling, units, offset per dimension — and ``metadata``): axes
-``scan_y, scan_x`` [Å] and ``ky, kx`` [1/Å] (or ``θy, θx`` [mrad], converted with the beam energy),
-the calibration (energy [eV] or ``beam``, semiangle [mrad], rotation [rad], aberrations …) in the
-metadata, ``dimension_names`` on the array, chunks holding whole patterns in scan order. The
-simulation writer (:func:`jaxem.stem.stem_scan_to_zarr`) and :func:`write_zarr` write it;
-:func:`read_4dstem` reads it, a :class:`Measurement` loaded from it, and the earlier layout with
-the group attribute ``jaxem_4dstem``. Every chunk must be stored (``allow_partial=True`` accepts
-fill values for missing chunks). Writes are atomic.
+jaxem's own files use the one on-disk layout of :mod:`jaxem.io` (``.zarr``, ``.zspy``, ``.hspy``,
+and ``.h5``/``.hdf5`` files in the HyperSpy layout) with the one 4D-STEM convention of
+:mod:`jaxem.io.stem4d`: axes ``scan_y, scan_x`` [Å] and ``θy, θx`` [mrad] (or ``ky, kx`` [1/Å]),
+the beam and calibrations in the metadata with units. :func:`jaxem.stem.stem_scan_to_zarr` and
+:func:`write_zarr` write it, :func:`jaxem.io.load` reads it (strictly: an unfinished store or a
+missing chunk is an error unless ``allow_partial=True``), and :func:`read_4dstem` turns it — or any
+such :class:`~jaxem.measurement.Measurement` — into a :class:`Dataset4D`. Writes are atomic.
 """
 from __future__ import annotations
 
@@ -30,9 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import validate
-from ..io import atomic_path
-from ..io.zarr_checks import check_complete
-from ..measurement import Axis, Measurement
+from ..measurement import Axis, Measurement, metadata_value, quantity
 from ..validate import FileFormatError
 from .dataset import Dataset4D
 
@@ -46,11 +42,8 @@ _TARGET = {"length": "Å", "reciprocal": "1/Å", "angle": "mrad"}
 #: calibration keyword arguments read_4dstem accepts (Dataset4D fields, plus angular_sampling)
 _CALIBRATION = ("scan_sampling", "energy", "detector_sampling", "angular_sampling", "semiangle", "center",
                 "rotation", "transpose", "aberrations", "metadata")
-#: units of the calibration written into a store's metadata
-_CALIBRATION_UNITS = {"energy": "eV", "semiangle": "mrad", "scan_sampling": "Å", "detector_sampling": "1/Å",
-                      "center": "px", "rotation": "rad", "aberrations": "Å (C_nm), rad (phi_nm)"}
-#: metadata keys (in order of preference) under which a store may record the probe semiangle [mrad]
-_SEMIANGLE_KEYS = ("semiangle", "convergence_semiangle", "probe_semiangle")
+#: suffixes of jaxem's own stores (:mod:`jaxem.io`); ``.h5``/``.hdf5`` are jaxem's when in HyperSpy layout
+_STORES = (".zarr", ".zspy", ".hspy")
 
 
 def _axis_kind(scale, units) -> tuple[str | None, float | None]:
@@ -118,11 +111,12 @@ def read_4dstem(path, reader: str | None = None, lazy: bool = True, index=0, all
         reader: rosettasciio plugin name (default from the suffix), e.g. 'quantumdetector', 'arina'.
         lazy: keep the data on disk as a Dask array where the reader supports it.
         index: for files with more than 4 dimensions, the index along the leading extra axes
-            (int or tuple), or for files (and jaxem stores) with several 4D signals, which one to
-            use (an int, or for a store the array's name).
-        allow_partial: read a store with missing chunks anyway (zarr, or chunked HDF5 datasets):
-            they read as fill values and the dataset's ``metadata["incomplete"]`` says what is
-            missing. Default: an error. A file shorter than its header is always an error.
+            (int or tuple); for files with several 4D signals, which one to use (an int); for a
+            HyperSpy/jaxem store holding several signals, the signal's name (a str).
+        allow_partial: read a store with missing chunks anyway (jaxem stores, or chunked HDF5
+            datasets in vendor files): they read as fill values and the dataset's
+            ``metadata["incomplete"]`` says so. Default: an error. A file shorter than its header
+            is always an error.
         **calibration: Dataset4D fields that override or complete the file's calibration
             (``energy`` [eV], ``scan_sampling`` [Å], ``detector_sampling`` [1/Å] or
             ``angular_sampling`` [mrad], ``semiangle`` [mrad], ``center`` [px], ``rotation`` [rad] …).
@@ -139,16 +133,10 @@ def read_4dstem(path, reader: str | None = None, lazy: bool = True, index=0, all
         raise validate.InputTypeError(f"path must be a file path or a jaxem Measurement, got "
                                       f"{type(path).__name__}")
     p = Path(path)
-    if p.suffix.lower() == ".zarr" and reader is None:
-        return read_zarr(p, lazy=lazy, allow_partial=allow_partial, index=index, **calibration)
     if reader is None and p.suffix.lower() == ".h5" and ("_master" in p.name or "_data_0" in p.name):
         reader = "arina"
-    if reader is None and p.suffix.lower() in (".h5", ".hdf5") and _is_jaxem_hdf5(p):
-        from ..io import load
-
-        with validate.reading(p, "jaxem HDF5 file"):
-            m = load(p)
-        return _from_measurement(m, calibration, source=str(p))
+    if reader is None and (p.suffix.lower() in _STORES or p.suffix.lower() in (".h5", ".hdf5") and _is_hspy(p)):
+        return read_zarr(p, lazy=lazy, allow_partial=allow_partial, index=index, **calibration)
     from ..io.vendor import read_signals, resolve
 
     p, reader = resolve(p, reader, _READERS, "4D-STEM")
@@ -204,8 +192,8 @@ def _update(cal: dict, calibration: dict) -> None:
     cal.update(calibration)
 
 
-def _is_jaxem_hdf5(path: Path) -> bool:
-    """True for an HDF5 file written by :func:`jaxem.io.save` (dataset ``data`` with ``axes``)."""
+def _is_hspy(path: Path) -> bool:
+    """True for an HDF5 file in HyperSpy's layout (written by :func:`jaxem.io.save` or HyperSpy)."""
     import h5py
 
     validate.path(path, "path", kind="file")
@@ -213,7 +201,7 @@ def _is_jaxem_hdf5(path: Path) -> bool:
         if not h5py.is_hdf5(str(path)):
             return False
         with h5py.File(path, "r") as f:
-            return isinstance(f.get("data"), h5py.Dataset) and "axes" in f["data"].attrs
+            return str(f.attrs.get("file_format", "")) == "HyperSpy"
 
 
 def _energy(md):
@@ -225,248 +213,146 @@ def _energy(md):
 
 
 # ---- Measurement → Dataset4D --------------------------------------------------------------------
-def _meta_quantity(value, name: str, units: str):
-    """A metadata value [units]: a number, a string with units, a ``{"value", "units"}`` dict or a
-    :class:`~jaxem.beam.Beam` (for the energy)."""
-    if value is None:
-        return None
-    if hasattr(value, "energy") and units == "eV":
-        return float(value.energy)
-    if isinstance(value, dict):
-        if "value" not in value:
-            raise validate.InputError(f"metadata {name!r} must be a number [{units}] or {{'value', 'units'}}, "
-                                      f"got {value!r}")
-        v, u = value["value"], str(value.get("units") or units)
-        if u != units:
-            return validate.quantity(f"{float(v)!r} {u}", f"metadata {name!r}", units)
-        value = v
-    return validate.scalar(value, f"metadata {name!r}", units, positive=units in ("eV", "mrad"))
+_UNCALIBRATED_AXES = {"pixels", "pixel", "px", ""}
 
 
 def _from_measurement(m: Measurement, calibration: dict, source: str | None = None) -> Dataset4D:
-    """Build a :class:`Dataset4D` from a 4D Measurement's axes and metadata (see :func:`read_4dstem`)."""
-    where = source or "Measurement"
-    if len(m.axes) != 4 or np.ndim(m.array) != 4:
-        raise validate.InputError(f"{where}: 4D-STEM data need 4 axes (scan_y, scan_x, ky, kx), got "
-                                  f"{len(m.axes)} axes {[a.name for a in m.axes]} and shape {np.shape(m.array)}")
-    md = dict(m.metadata or {})
-    kinds = [_axis_kind(a.sampling, a.units) for a in m.axes]
-    for i, (kind, _) in enumerate(kinds):
-        want = ("length",) if i < 2 else ("reciprocal", "angle")
-        if kind is not None and kind not in want:
-            raise validate.InputError(
-                f"{where}: axis {i} {m.axes[i].name!r} has units {m.axes[i].units!r}; 4D-STEM axes are "
-                f"(scan_y, scan_x) in a length unit [Å] then (ky, kx) in 1/Å or mrad")
-        if kind is None and str(m.axes[i].units).strip().lower() not in _UNCALIBRATED:
-            raise validate.InputError(
-                f"{where}: axis {i} {m.axes[i].name!r} has units {m.axes[i].units!r} and sampling "
-                f"{m.axes[i].sampling!r}, which are neither a length [Å], a reciprocal length [1/Å] nor "
-                f"an angle [mrad]")
-    cal = {}
-    meta = dict(md.get("metadata") or {}) if isinstance(md.get("metadata"), dict) else {}
-    energy = calibration.get("energy")
-    if energy is None:
-        beam = md.get("beam")
-        energy = _meta_quantity(beam.get("energy") if isinstance(beam, dict) else beam, "beam energy", "eV")
-        if energy is None:
-            energy = _meta_quantity(md.get("energy"), "energy", "eV")
-    if energy is not None:
-        cal["energy"] = validate.scalar(energy, "energy", "eV", positive=True)
-    if all(k == "length" for k, _ in kinds[:2]):
-        cal["scan_sampling"] = tuple(s for _, s in kinds[:2])
-    else:
-        cal["scan_sampling"] = (1.0, 1.0)
-        meta["scan_sampling_uncalibrated"] = True
-    det_kinds = {k for k, _ in kinds[2:]}
-    if det_kinds == {"reciprocal"}:
-        cal["detector_sampling"] = tuple(s for _, s in kinds[2:])
-        calibrated = True
-    elif det_kinds == {"angle"}:
-        if "energy" not in cal:
-            raise validate.InputError(f"{where}: detector axes in mrad need the beam energy to convert to "
-                                      f"1/Å: pass energy=… [eV] or store metadata['beam']")
-        from ..beam import Beam
+    """A :class:`Dataset4D` from a 4D-STEM Measurement in the one layout (:mod:`jaxem.io.stem4d`):
+    the axes give the scan sampling [Å], the detector sampling (mrad converted to 1/Å with the beam)
+    and the centre; the metadata the energy, semi-angle, rotation, transpose and aberrations. Detector
+    axes in pixels leave the detector calibration unknown. ``calibration`` overrides."""
+    from ..io import stem4d
 
-        beam = Beam(cal["energy"])
-        cal["detector_sampling"] = tuple(float(beam.mrad_to_frequency(s)) for _, s in kinds[2:])
-        calibrated = True
+    if not isinstance(m, Measurement):
+        raise validate.InputTypeError(f"a 4D-STEM Measurement is needed, got {type(m).__name__}")
+    where = source or "Measurement"
+    md = dict(m.metadata or {})
+    energy = calibration.get("energy")
+    if energy is not None:  # the caller's energy completes (or overrides) the metadata's
+        md = {k: v for k, v in md.items() if k != "beam"}
+        md["energy"] = quantity(validate.scalar(energy, "energy", "eV", positive=True), "eV")
+        m = Measurement(m.array, m.axes, md, m.signal_ndim)
+    cal = {}
+    if m.ndim == 4 and {m.axes[2].units, m.axes[3].units} <= _UNCALIBRATED_AXES:
+        # uncalibrated detector: check the scan axes with a pixel-sized stand-in for the pattern axes
+        probe = Measurement(np.empty((0,) * 4), m.axes[:2] + (Axis("ky", 1.0, "1/Å"), Axis("kx", 1.0, "1/Å")),
+                            md if ("beam" in md or "energy" in md) else {**md, "energy": 1.0})
+        with _named(where):
+            c = stem4d.calibration(probe)
+        cal["scan_sampling"] = c["scan_sampling"]
+        if "beam" in md or "energy" in md:
+            cal["energy"] = c["energy"]
     else:
-        calibrated = False
+        with _named(where):
+            c = stem4d.calibration(m)
+        cal.update(scan_sampling=c["scan_sampling"], energy=c["energy"], detector_sampling=c["detector_sampling"])
+        n = m.shape[2:]
+        if all(0 <= ci <= ni - 1 for ci, ni in zip(c["center"], n)):
+            cal["center"] = c["center"]
+        if c["semi_angle"]:
+            cal["semiangle"] = c["semi_angle"]
     if "center" in md:  # a store written from a Dataset4D records whether the centre is known
-        c = md["center"]
-        cal["center"] = None if c is None else tuple(float(v) for v in c)
-    elif calibrated:
-        offsets = [validate.quantity(f"{a.offset!r} {_UNIT_ALIASES.get(a.units.lower(), a.units)}", "axis",
-                                     _TARGET[k]) for a, (k, _) in zip(m.axes[2:], kinds[2:])]
-        c = tuple(-o / s for o, (_, s) in zip(offsets, kinds[2:]))
-        n = np.shape(m.array)[2:]
-        if all(0 <= ci <= ni - 1 for ci, ni in zip(c, n)):
-            cal["center"] = c
-    for key in _SEMIANGLE_KEYS:
-        if md.get(key) is not None:
-            cal["semiangle"] = _meta_quantity(md[key], key, "mrad")
-            break
+        cal["center"] = None if md["center"] is None else tuple(float(v) for v in metadata_value(md, "center"))
     if md.get("rotation") is not None:
-        cal["rotation"] = _meta_quantity(md["rotation"], "rotation", "rad")
+        r = md["rotation"]
+        cal["rotation"] = metadata_value(md, "rotation", "rad") if isinstance(r, dict) else float(r)
     if md.get("transpose") is not None:
         cal["transpose"] = bool(md["transpose"])
-    if md.get("aberrations"):
+    if isinstance(md.get("aberrations"), dict):
         from ..optics.aberrations import Aberrations
 
-        cal["aberrations"] = Aberrations(**{k: float(v) for k, v in dict(md["aberrations"]).items()})
-    if md.get("incomplete"):
-        meta["incomplete"] = md["incomplete"]
+        ab = md["aberrations"]
+        cal["aberrations"] = Aberrations(**{k: float(metadata_value(ab, k, "rad" if k.startswith("phi") else "Å"))
+                                            for k in ab})
+    meta = dict(md.get("dataset_metadata") or {})
     _update(cal, calibration)
     cal["metadata"] = {**meta, **dict(calibration.get("metadata") or {})}
     return _dataset(m.array, cal)
 
 
-# ---- jaxem zarr stores --------------------------------------------------------------------------
-def write_zarr(ds: Dataset4D, path, scan_chunks=None) -> Path:
-    """Write ``ds`` as a jaxem zarr v3 store (the :mod:`jaxem.io` layout, whole patterns per chunk),
-    atomically.
+class _named:
+    """Prefix layout errors with where the Measurement comes from."""
 
-    Args:
-        ds: dataset (NumPy, JAX or Dask array; Dask is written chunk by chunk).
-        path: target ``*.zarr`` directory.
-        scan_chunks: (cy, cx) scan positions per chunk (default: whole rows, ≤ 64 MiB per chunk).
-    """
-    import zarr
+    def __init__(self, where: str):
+        self.where = where
 
-    from .. import __version__
+    def __enter__(self):
+        return self
 
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is not None and issubclass(exc_type, (validate.InputError, validate.InputTypeError)) \
+                and self.where != "Measurement":
+            raise FileFormatError(self.where, f"is not a 4D-STEM data set in the jaxem layout: {exc}") from None
+        return False
+
+
+# ---- jaxem stores -------------------------------------------------------------------------------
+def to_measurement(ds: Dataset4D) -> Measurement:
+    """The :class:`Measurement` of ``ds`` in the one 4D-STEM layout (:mod:`jaxem.io.stem4d`): axes
+    ``scan_y, scan_x`` [Å] and ``ky, kx`` [1/Å] (pixels when the detector is uncalibrated; k = 0 at
+    the centre), metadata with units (energy and beam, semi-angle, scan and detector sampling,
+    rotation, transpose, aberrations, centre [px]) and the dataset's own metadata."""
     if not isinstance(ds, Dataset4D):
         raise validate.InputTypeError(f"ds must be a phase.Dataset4D, got {type(ds).__name__}")
-    path = validate.path(path, "path", must_exist=False, suffixes=(".zarr",))
+    c = ds.center or (0.0, 0.0)
+    if ds.detector_sampling:
+        det = tuple(Axis(n, d, "1/Å", -ci * d) for n, d, ci in zip(("ky", "kx"), ds.detector_sampling, c))
+    else:
+        det = (Axis("ky"), Axis("kx"))
+    axes = (Axis("scan_y", ds.scan_sampling[0], "Å"), Axis("scan_x", ds.scan_sampling[1], "Å")) + det
+    md = {"quantity": "intensity", "units": "", "scan_sampling": quantity(list(ds.scan_sampling), "Å"),
+          "center": list(ds.center) if ds.center else None, "rotation": quantity(ds.rotation, "rad"),
+          "transpose": ds.transpose, "aberrations": ds.aberrations.to_dict(), "dataset_metadata": ds.metadata}
+    if ds.energy is not None:
+        from ..beam import Beam
+
+        md.update(energy=quantity(ds.energy, "eV"), beam=Beam(ds.energy).to_dict())
+    if ds.semiangle is not None:
+        md["semi_angle"] = quantity(ds.semiangle, "mrad")
+    if ds.detector_sampling:
+        md["detector_sampling"] = quantity(list(ds.detector_sampling), "1/Å")
+    return Measurement(ds.array, axes, md, signal_ndim=2)
+
+
+def write_zarr(ds: Dataset4D, path, scan_chunks=None) -> Path:
+    """Write ``ds`` in the one 4D-STEM layout (:func:`to_measurement`, :func:`jaxem.io.save`),
+    whole patterns per chunk, atomically; a Dask array is written chunk by chunk.
+
+    Args:
+        ds: dataset (NumPy, JAX or Dask array).
+        path: target ``.zarr`` (zarr v3) or ``.zspy`` (zarr v2, opened by ``hs.load``) store.
+        scan_chunks: (cy, cx) scan positions per chunk (default: whole rows, ≤ 64 MiB per chunk).
+    """
+    from ..io import save
+
+    m = to_measurement(ds)
+    path = validate.path(path, "path", must_exist=False, suffixes=(".zarr", ".zspy"))
     sy, sx, ky, kx = ds.shape
     itemsize = np.dtype(ds.array.dtype).itemsize
     if scan_chunks is None:
         rows = max(1, min(sy, (64 * 2**20) // max(1, sx * ky * kx * itemsize)))
         scan_chunks = (rows, sx)
     cy, cx = validate.pair(scan_chunks, "scan_chunks", kind=int, lo=1)
-    chunks = (min(cy, sy), min(cx, sx), ky, kx)
-    m = ds.to_measurement()
-    metadata = {**m.metadata, "units": dict(_CALIBRATION_UNITS)}
-    if ds.energy is not None:
-        from ..beam import Beam
-
-        metadata["beam"] = Beam(ds.energy).to_dict()
-    with atomic_path(path, is_dir=True) as tmp:
-        root = zarr.open_group(str(tmp), mode="w", zarr_format=3)
-        arr = root.create_array("data", shape=ds.shape, dtype=np.dtype(ds.array.dtype), chunks=chunks,
-                                dimension_names=tuple(a.name for a in m.axes))
-        if ds.is_lazy:
-            import dask.array as da
-
-            da.store(ds.array.rechunk(chunks), arr, lock=False)
-        else:
-            arr[...] = np.asarray(ds.array)
-        arr.attrs.update({"axes": [a.to_dict() for a in m.axes], "metadata": metadata,
-                          "jaxem_version": __version__})
-    return path
+    return save(m, path, chunks=(min(cy, sy), min(cx, sx), ky, kx))
 
 
-class _ZarrSource:
-    """A zarr array whose reads name the store when they fail (a damaged chunk read lazily)."""
+def read_zarr(path, lazy: bool = True, allow_partial: bool = False, index=None, **calibration) -> Dataset4D:
+    """Read a jaxem store (``.zarr``, ``.zspy``, ``.hspy``, ``.h5``) holding a 4D-STEM data set, e.g.
+    one written by :func:`jaxem.stem.stem_scan_to_zarr` or :func:`write_zarr` (a Dask array over
+    the chunks if ``lazy``).
 
-    def __init__(self, array, path):
-        self.array, self.path = array, str(path)
-        self.shape, self.dtype, self.ndim = tuple(array.shape), np.dtype(array.dtype), array.ndim
-
-    def __getitem__(self, key):
-        with validate.reading(self.path, "jaxem zarr store"):
-            return self.array[key]
-
-
-def _pick_array(root, path, index):
-    """The store's 4D array: ``data``, else the only 4D array, else the one ``index`` names (a name,
-    or an int into the sorted names of the 4D arrays)."""
-    import zarr
-
-    arrays = {name: a for name, a in root.members() if isinstance(a, zarr.Array) and a.ndim == 4}
-    if isinstance(index, str):
-        if index not in arrays:
-            hint = validate.closest(index, arrays)
-            raise validate.InputError(f"index {index!r} names no 4D array of {path}; it holds {sorted(arrays)}"
-                                      + (f" (did you mean {hint!r}?)" if hint else ""))
-        return index, arrays[index]
-    if "data" in arrays:
-        return "data", arrays["data"]
-    if not arrays:
-        raise FileFormatError(path, f"is not a jaxem 4D-STEM store: no 4D array (members: "
-                                    f"{sorted(root.keys())})")
-    names = sorted(arrays)
-    k = validate.integer(index, "index", lo=0, hi=len(names) - 1) if len(names) > 1 else 0
-    return names[k], arrays[names[k]]
-
-
-def _open_store(path: Path, lazy: bool, allow_partial: bool, index=0):
-    """(data, array attributes, group attributes, what is missing or None) of a jaxem zarr store,
-    every chunk checked unless ``allow_partial``."""
-    import zarr
-
-    with validate.reading(path, "jaxem zarr store"):
-        root = zarr.open_group(str(path), mode="r")
-        group_attrs = dict(root.attrs)
-        name, arr = _pick_array(root, path, index)
-        attrs = dict(arr.attrs)
-        if name != "data":
-            attrs["jaxem_array"] = name
-        check_complete(arr, path, name, allow_partial=allow_partial)
-        missing = int(arr.nchunks) - int(arr.nchunks_initialized) if allow_partial else 0
-        incomplete = f"{missing} of {int(arr.nchunks)} chunks missing (read as fill value)" if missing else None
-        if lazy:
-            import dask.array as da
-            from dask.base import tokenize
-
-            token = tokenize(str(path.resolve()), os.stat(path).st_mtime_ns, arr.shape, arr.chunks, str(arr.dtype))
-            data = da.from_array(_ZarrSource(arr, path), chunks=arr.chunks, name=f"jaxem-zarr-{token}",
-                                 lock=False, asarray=True)
-        else:
-            data = arr[...]
-    return data, attrs, group_attrs, incomplete
-
-
-def read_zarr(path, lazy: bool = True, allow_partial: bool = False, index=0, **calibration) -> Dataset4D:
-    """Read a jaxem 4D-STEM zarr store (a Dask array over the zarr chunks if ``lazy``).
-
-    The 4D array is ``data``, or the store's only 4D array, or (several detectors) the one ``index``
-    names.
-
-    Every chunk must be stored: a store with missing chunks (an interrupted write, deleted files) is
-    a :class:`~jaxem.validate.FileFormatError` naming how many are missing, unless
-    ``allow_partial=True`` (missing chunks then read as the fill value and
-    ``metadata["incomplete"]`` says so). See :func:`read_4dstem` for ``calibration``.
+    Every chunk must be stored: an unfinished store or a missing or damaged chunk is a
+    :class:`~jaxem.validate.FileFormatError` naming the store, unless ``allow_partial=True``
+    (missing chunks then read as the fill value). ``index``: the signal name, for HyperSpy files
+    holding several. See :func:`read_4dstem` for ``calibration``.
     """
-    import json
+    from ..io import load
 
     calibration = _check_calibration(calibration)
-    path = validate.path(path, "path", kind="dir")
-    data, attrs, group_attrs, incomplete = _open_store(path, lazy, allow_partial, index)
-    if "jaxem_4dstem" in group_attrs:  # the earlier layout: calibration in a group attribute
-        with validate.reading(path, "jaxem zarr store"):
-            ds = Dataset4D.from_calibration_dict(data, dict(group_attrs["jaxem_4dstem"]))
-        cal = {k: getattr(ds, k) for k in _CALIBRATION if k != "angular_sampling"}
-        if incomplete:
-            cal["metadata"] = {**ds.metadata, "incomplete": incomplete}
-        _update(cal, calibration)
-        return _dataset(data, cal)
-    with validate.reading(path, "jaxem zarr store"):
-        axes_raw = attrs.get("axes")
-        metadata = attrs.get("metadata", {})
-        if isinstance(axes_raw, str):
-            axes_raw = json.loads(axes_raw)
-        if isinstance(metadata, str):
-            metadata = json.loads(metadata)
-        if axes_raw is None:
-            raise FileFormatError(path, "the 4D array has no 'axes' attribute (not a jaxem store, or one "
-                                        "written before arrays carried their axes)")
-        axes = tuple(Axis(**a) for a in axes_raw)
-    if len(axes) != np.ndim(data):
-        raise FileFormatError(path, f"the 4D array has {np.ndim(data)} dimensions but {len(axes)} axes")
-    md = dict(metadata or {})
-    if incomplete:
-        md["incomplete"] = incomplete
-    if "jaxem_array" in attrs:
-        calibration = {**calibration, "metadata": {"array": attrs["jaxem_array"], **dict(calibration.get("metadata") or {})}}
-    return _from_measurement(Measurement(data, axes, md), calibration, source=str(path))
+    signal = index if isinstance(index, str) else None
+    m = load(path, lazy=lazy, allow_partial=allow_partial, signal=signal)
+    ds = _from_measurement(m, calibration, source=str(path))
+    if allow_partial:
+        ds = ds.replace(metadata={**ds.metadata, "incomplete": "read with allow_partial=True: chunks missing "
+                                                               "from the store read as the fill value"})
+    return ds
