@@ -102,12 +102,13 @@ def read_4dstem(path, reader: str | None = None, lazy: bool = True, index=0, all
     """Read 4D-STEM data into a :class:`Dataset4D`.
 
     Args:
-        path: a file path (see the module docstring for the formats), a jaxem ``.zarr`` store, or a
-            :class:`~jaxem.measurement.Measurement` (e.g. from ``jaxem.io.load``) with axes
-            ``(scan_y, scan_x, ky, kx)``: scan axes in a length unit [Å], detector axes in 1/Å or
-            in mrad (converted with the energy); energy (``metadata["beam"]`` or
-            ``metadata["energy"]``, a number [eV], a string with units or ``{"value", "units"}``),
-            semiangle [mrad], rotation [rad], transpose and aberrations are taken from its metadata.
+        path: a vendor file (see the module docstring for the formats), a jaxem store (``.zarr``,
+            ``.zspy``, ``.hspy``, or ``.h5`` in the HyperSpy layout), or a
+            :class:`~jaxem.measurement.Measurement` in the 4D-STEM layout of
+            :mod:`jaxem.io.stem4d` (e.g. from ``jaxem.io.load``): axes ``scan_y, scan_x`` [Å] and
+            ``θy, θx`` [mrad] (converted to 1/Å with the beam) or ``ky, kx`` [1/Å] (or pixels:
+            detector uncalibrated); energy (``beam`` or ``energy``), ``semi_angle`` [mrad],
+            rotation [rad], transpose and aberrations from its metadata.
         reader: rosettasciio plugin name (default from the suffix), e.g. 'quantumdetector', 'arina'.
         lazy: keep the data on disk as a Dask array where the reader supports it.
         index: for files with more than 4 dimensions, the index along the leading extra axes
