@@ -4,24 +4,28 @@
 knows that holds an EDS signal, and returns an :class:`EDSData`: counts (…nav, channels), the
 energy axis [keV], navigation axes (:class:`jaxem.measurement.Axis`) and the acquisition
 parameters in jaxem units (beam energy [eV], live time [s], beam current [nA], angles [deg]).
+Every file is checked against its header before and after reading (:mod:`jaxem.io.vendor`): a
+truncated Bruker ``.bcf`` or EMSA file, or one whose channel count disagrees with its header, is a
+:class:`~jaxem.validate.FileFormatError` naming the file and the expected and found size.
 ``to_hyperspy`` / ``from_hyperspy`` convert to and from an exspy ``EDSTEMSpectrum`` (optional
 dependency, imported lazily).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from .. import pytree, validate
 from ..measurement import Axis
+from ..validate import FileFormatError
 
 _READERS = {".bcf": "bruker", ".spx": "bruker", ".msa": "msa", ".ems": "msa", ".emsa": "msa",
             ".emd": "emd", ".rpl": "ripple", ".hspy": "hspy", ".h5": "hspy", ".dm3": "digitalmicrograph",
             ".dm4": "digitalmicrograph"}
 
 
-@dataclass(frozen=True)
+@pytree.dataclass
 class EDSData:
     """An EDS spectrum or spectrum image.
 
@@ -34,20 +38,23 @@ class EDSData:
             ``elements``, ``xray_lines`` (keys present only when known).
     """
 
-    counts: np.ndarray
-    energy: np.ndarray
-    nav_axes: tuple = ()
-    metadata: dict = field(default_factory=dict)
+    counts: np.ndarray = pytree.field(units="counts")
+    energy: np.ndarray = pytree.field(units="keV")
+    nav_axes: tuple = pytree.field(static=True, default=())
+    metadata: dict = pytree.field(static=True, default_factory=dict)
 
 
-def _to_kev(axis: dict) -> np.ndarray:
+def _to_kev(axis: dict, path) -> np.ndarray:
     n = int(axis["size"])
-    e = axis.get("offset", 0.0) + axis.get("scale", 1.0) * np.arange(n)
+    e = float(axis.get("offset", 0.0)) + float(axis.get("scale", 1.0)) * np.arange(n)
     units = (axis.get("units") or "keV").strip()
     if units == "eV":
         e = e * 1e-3
     elif units != "keV":
-        raise ValueError(f"energy axis units {units!r} not understood (expected eV or keV)")
+        raise FileFormatError(path, f"energy axis units {units!r} not understood (expected eV or keV)")
+    if not np.all(np.isfinite(e)):
+        raise FileFormatError(path, f"energy axis is not finite (offset {axis.get('offset')!r}, scale "
+                                    f"{axis.get('scale')!r})")
     return e
 
 
@@ -80,41 +87,59 @@ def _metadata(md: dict) -> dict:
     return out
 
 
-def read_eds(path) -> EDSData:
-    """Read the EDS signal of a vendor file through rosettasciio (see module docstring)."""
-    import importlib
+def read_eds(path, reader: str | None = None) -> EDSData:
+    """Read the EDS signal of a vendor file through rosettasciio (see module docstring).
 
-    path = Path(path)
-    if not path.exists():
-        raise ValueError(f"file not found: {path}")
-    plugin = _READERS.get(path.suffix.lower())
-    if plugin is None:
-        raise ValueError(f"unsupported EDS file type {path.suffix!r} (known: {sorted(_READERS)})")
-    reader = importlib.import_module(f"rsciio.{plugin}").file_reader
-    found = [d for d in reader(str(path)) if str(d["metadata"].get("Signal", {}).get("signal_type", ""))
+    Args:
+        path: the file (``.bcf``, ``.spx``, ``.msa``/``.ems``/``.emsa``, ``.emd``, ``.rpl``, ``.hspy``,
+            ``.dm3``/``.dm4`` …).
+        reader: rosettasciio plugin name (default from the suffix).
+
+    Raises:
+        FileNotFoundError, IsADirectoryError, PermissionError: the path cannot be read.
+        FileFormatError: truncated, damaged, or holding no EDS signal (names the file).
+        InputError: unknown suffix or reader.
+    """
+    from ..io.vendor import read_signals, resolve
+
+    path, plugin = resolve(path, reader, _READERS, "EDS")
+    signals = read_signals(path, plugin, lazy=False)
+    found = [d for d in signals if str(d.get("metadata", {}).get("Signal", {}).get("signal_type", ""))
              .startswith("EDS")]
     if not found:
-        raise ValueError(f"{path.name} holds no EDS signal")
+        kinds = [str(d.get("metadata", {}).get("Signal", {}).get("signal_type", "")) or "unknown" for d in signals]
+        raise FileFormatError(path, f"holds no EDS signal (signal types {kinds})")
     d = found[0]
     axes = d["axes"]
+    counts = np.asarray(d["data"])
+    if counts.ndim != len(axes) or any(int(a.get("size", n)) != n for a, n in zip(axes, counts.shape)):
+        raise FileFormatError(path, f"data of shape {counts.shape} disagree with the axes' sizes "
+                                    f"{[a.get('size') for a in axes]}")
     sig = [i for i, a in enumerate(axes) if a.get("navigate") is False or
            str(a.get("units", "")).strip() in ("keV", "eV") and i == len(axes) - 1]
     isig = sig[-1] if sig else len(axes) - 1
     if isig != len(axes) - 1:
-        raise ValueError(f"{path.name}: the energy axis must be the last axis")
-    nav = tuple(Axis(a.get("name") or f"axis{i}", float(a.get("scale", 1.0)), str(a.get("units") or "pixels"),
-                     float(a.get("offset", 0.0))) for i, a in enumerate(axes[:-1]))
-    md = _metadata(d["metadata"])
-    return EDSData(np.asarray(d["data"]), _to_kev(axes[-1]), nav, md)
+        raise FileFormatError(path, "the energy axis must be the last axis")
+    with validate.reading(path, "EDS file"):
+        nav = tuple(Axis(a.get("name") or f"axis{i}", float(a.get("scale", 1.0)), str(a.get("units") or "pixels"),
+                         float(a.get("offset", 0.0))) for i, a in enumerate(axes[:-1]))
+        md = _metadata(d["metadata"])
+        energy = _to_kev(axes[-1], path)
+    return EDSData(counts, energy, nav, md)
 
 
 def to_hyperspy(data: EDSData):
     """An exspy ``EDSTEMSpectrum`` with the acquisition parameters set (needs exspy)."""
+    if not isinstance(data, EDSData):
+        raise validate.InputTypeError(f"data must be an EDSData, got {type(data).__name__}")
     import exspy
 
     s = exspy.signals.EDSTEMSpectrum(np.asarray(data.counts))
     ax = s.axes_manager.signal_axes[0]
     ax.scale, ax.offset, ax.units, ax.name = float(np.diff(data.energy[:2])[0]), float(data.energy[0]), "keV", "Energy"
+    # HyperSpy lists navigation axes fastest first (x, y); nav_axes follow the array order (y, x)
+    for hax, axis in zip(s.axes_manager.navigation_axes[::-1], data.nav_axes):
+        hax.name, hax.scale, hax.offset, hax.units = axis.name, float(axis.sampling), float(axis.offset), axis.units
     md = data.metadata
     kw = {k2: md[k1] for k1, k2 in (("elevation_deg", "elevation_angle"), ("azimuth_deg", "azimuth_angle"),
                                     ("tilt_alpha_deg", "tilt_stage"), ("live_time", "live_time"),

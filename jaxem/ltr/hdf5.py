@@ -13,6 +13,11 @@ Two layouts share one file structure (root attribute ``version = 3`` as in stemp
 Dose metadata is stored as JSON in the attribute ``jaxem_dose`` of ``/metadata`` (with the per-frame
 fluence in ``jaxem_frame_dose``). Files without it can be read only when ``dose=`` is passed: a
 missing dose is an error, never a silent default. All writes are atomic (:func:`jaxem.io.atomic_path`).
+
+Reading checks the file against itself: a truncated or damaged HDF5 file, a missing attribute,
+offsets that do not end at the number of stored events, frames or scan positions that disagree with
+the scan and frame counts, or unstored chunks are a :class:`~jaxem.validate.FileFormatError` naming
+the file and the expected and found count — never fewer events.
 """
 from __future__ import annotations
 
@@ -21,7 +26,9 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import validate as _validate
 from ..io.atomic import atomic_path
+from ..validate import FileFormatError
 from .dose import DoseSchedule, cumulative_dose
 from .events import EventData, make_events, validate
 
@@ -54,8 +61,8 @@ def write_events(ev: EventData, path, layout: str = "csr", chunk_events: int = 1
     """
     import h5py
 
-    if layout not in ("csr", "stempy"):
-        raise ValueError(f"layout must be 'csr' or 'stempy', got {layout!r}")
+    _validate.choice(layout, "layout", ("csr", "stempy"))
+    chunk_events = _validate.integer(chunk_events, "chunk_events", lo=1)
     validate(ev)
     path = Path(path)
     idx = np.asarray(ev.indices).astype(np.uint32)
@@ -146,38 +153,75 @@ class EventFile:
     def __init__(self, path, dose: DoseSchedule | None = None):
         import h5py
 
-        self.path = Path(path)
-        if not self.path.exists():
-            raise FileNotFoundError(f"no such event file: {self.path}")
-        self._f = h5py.File(self.path, "r")
-        if _GROUP not in self._f:
+        from ..io.vendor import check_hdf5_chunks
+
+        self.path = _validate.path(path, "path", kind="file")
+        check_hdf5_chunks(self.path, "event file")
+        with _validate.reading(self.path, "event file"):
+            self._f = h5py.File(self.path, "r")
+        try:
+            with _validate.reading(self.path, "event file"):
+                self._setup(dose)
+        except BaseException:
             self._f.close()
-            raise ValueError(f"{self.path} has no /{_GROUP} group (not a stempy/jaxem event file)")
+            raise
+
+    def _attr(self, obj, name: str) -> int:
+        if name not in obj.attrs:
+            raise FileFormatError(self.path, f"{obj.name} has no attribute {name!r} (damaged or not a "
+                                             f"stempy/jaxem event file)")
+        v = int(obj.attrs[name])
+        if v < 1:
+            raise FileFormatError(self.path, f"{obj.name} attribute {name!r} = {v}, expected ≥ 1")
+        return v
+
+    def _setup(self, dose):
+        if _GROUP not in self._f:
+            raise FileFormatError(self.path, f"has no /{_GROUP} group (not a stempy/jaxem event file)")
         g = self._f[_GROUP]
         self.layout = "csr" if "indices" in g else "stempy"
+        need = ("indices", "offsets") if self.layout == "csr" else ("frames",)
+        for name in need + ("scan_positions",):
+            if name not in g:
+                raise FileFormatError(self.path, f"/{_GROUP} has no dataset {name!r} (damaged or not a "
+                                                 f"stempy/jaxem event file)")
         data = g["indices"] if self.layout == "csr" else g["frames"]
-        self.detector_shape = (int(data.attrs["Ny"]), int(data.attrs["Nx"]))
+        self.detector_shape = (self._attr(data, "Ny"), self._attr(data, "Nx"))
         sp = g["scan_positions"]
-        self.scan_shape = (int(sp.attrs["Ny"]), int(sp.attrs["Nx"]))
-        self.n_frames = int(g.attrs["n_frames"]) if "n_frames" in g.attrs else int(g["frames"].shape[1])
+        self.scan_shape = (self._attr(sp, "Ny"), self._attr(sp, "Nx"))
+        self.n_positions = int(np.prod(self.scan_shape))
+        if self.layout == "stempy" and (g["frames"].ndim != 2 or g["frames"].shape[0] != self.n_positions):
+            raise FileFormatError(self.path, f"frames have shape {g['frames'].shape}, expected "
+                                             f"({self.n_positions}, n_frames) for the {self.scan_shape} scan")
+        self.n_frames = self._attr(g, "n_frames") if "n_frames" in g.attrs else int(g["frames"].shape[1])
+        if self.layout == "stempy":
+            _validate.check_size(self.path, self.n_frames, g["frames"].shape[1], "frames per position",
+                                 "attribute n_frames vs the frames dataset")
+        _validate.check_size(self.path, self.n_positions, sp.size, "scan positions",
+                             f"scan {self.scan_shape[0]}×{self.scan_shape[1]} vs the scan_positions dataset")
         md = self._f["metadata"].attrs if "metadata" in self._f else {}
         self.detector_sampling = float(md.get("jaxem_detector_sampling", 1.0))
         if dose is None:
             if "jaxem_dose" not in md:
-                self._f.close()
-                raise ValueError(f"{self.path} has no dose metadata (/metadata attribute 'jaxem_dose'): "
-                                 "pass dose=DoseSchedule(...) to read it")
+                raise FileFormatError(self.path, "has no dose metadata (/metadata attribute 'jaxem_dose'): "
+                                                 "pass dose=DoseSchedule(...) to read it")
             dose = DoseSchedule.from_metadata(json.loads(md["jaxem_dose"]))
             self.frame_dose = np.asarray(md.get("jaxem_frame_dose", dose.frame_doses(self.n_frames)))
         else:
             self.frame_dose = dose.frame_doses(self.n_frames)
+        _validate.check_size(self.path, self.n_frames, np.size(self.frame_dose), "frame doses",
+                             "/metadata attribute 'jaxem_frame_dose' vs the number of frames")
         self.dose = dose
-        self.n_positions = int(np.prod(self.scan_shape))
         if self.layout == "csr":
             self._offsets = g["offsets"]
-            if self._offsets.shape != (self.n_positions * self.n_frames + 1,):
-                raise ValueError(f"offsets in {self.path} have shape {self._offsets.shape}, expected "
-                                 f"({self.n_positions * self.n_frames + 1},)")
+            _validate.check_size(self.path, self.n_positions * self.n_frames + 1, self._offsets.size,
+                                 "offsets", f"n_positions·n_frames + 1 for {self.n_positions} positions × "
+                                            f"{self.n_frames} frames")
+            first, last = int(self._offsets[0]), int(self._offsets[-1])
+            if first != 0:
+                raise FileFormatError(self.path, f"offsets[0] = {first}, expected 0")
+            _validate.check_size(self.path, last, g["indices"].size, "events",
+                                 "offsets[-1] vs the length of the indices dataset")
 
     @property
     def n_events(self) -> int:
@@ -193,19 +237,29 @@ class EventFile:
 
     def read_positions(self, start: int, stop: int) -> EventData:
         """Events of flat positions ``start:stop`` as an EventData with scan shape ``(1, stop − start)``."""
+        start = _validate.integer(start, "start", lo=0)
+        stop = _validate.integer(stop, "stop", lo=0)
         if not 0 <= start < stop <= self.n_positions:
-            raise ValueError(f"position range [{start}, {stop}) outside [0, {self.n_positions}]")
-        g = self._f[_GROUP]
-        if self.layout == "csr":
-            off = self._offsets[start * self.n_frames: stop * self.n_frames + 1]
-            idx = g["indices"][off[0]:off[-1]]
-            off = off - off[0]
-        else:
-            cells = g["frames"][start:stop].ravel()
-            off = np.concatenate([[0], np.cumsum([c.size for c in cells])])
-            idx = np.concatenate(list(cells)) if cells.size else np.zeros(0, np.uint32)
-        return make_events(idx.astype(np.int32), off, (1, stop - start), self.n_frames, self.detector_shape,
-                           self.dose, frame_dose=self.frame_dose, detector_sampling=self.detector_sampling)
+            raise _validate.InputError(f"position range [start, stop) = [{start}, {stop}) must lie in "
+                                       f"[0, {self.n_positions}] with start < stop")
+        with _validate.reading(self.path, "event file"):
+            g = self._f[_GROUP]
+            if self.layout == "csr":
+                off = self._offsets[start * self.n_frames: stop * self.n_frames + 1]
+                idx = g["indices"][off[0]:off[-1]]
+                _validate.check_size(self.path, int(off[-1] - off[0]), idx.size, "events",
+                                     f"offsets of positions [{start}, {stop}) vs indices read")
+                off = off - off[0]
+            else:
+                cells = g["frames"][start:stop].ravel()
+                off = np.concatenate([[0], np.cumsum([c.size for c in cells])])
+                idx = np.concatenate(list(cells)) if cells.size else np.zeros(0, np.uint32)
+        try:
+            return make_events(idx.astype(np.int32), off, (1, stop - start), self.n_frames,
+                               self.detector_shape, self.dose, frame_dose=self.frame_dose,
+                               detector_sampling=self.detector_sampling)
+        except ValueError as exc:
+            raise FileFormatError(self.path, f"damaged events at positions [{start}, {stop}): {exc}") from None
 
     def read(self) -> EventData:
         """All events (only for data that fit in memory)."""

@@ -7,40 +7,44 @@ turned into :class:`~jaxem.ltr.events.EventData`. An LTR-STEM acquisition record
 reshaped to (scan_y, scan_x, frames) in acquisition order (position-major, frames fastest).
 Non-integer frames (integrating detectors) are electron-counted with
 :func:`jaxem.ltr.events.count_electrons` when a ``threshold`` is given, and refused otherwise.
+Files are checked against their headers (:mod:`jaxem.io.vendor`): a truncated or damaged file is a
+:class:`~jaxem.validate.FileFormatError` naming the file and the expected and found frame count or
+size, never fewer frames.
 """
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
+from .. import validate
+from ..validate import FileFormatError
 from .dose import DoseSchedule
 from .events import EventData, count_electrons, from_dense_counts
 
-_READERS = {".mib": "rsciio.quantumdetector", ".hdr": "rsciio.quantumdetector", ".h5": "rsciio.arina",
-            ".blo": "rsciio.blockfile", ".emd": "rsciio.emd"}
+_READERS = {".mib": "quantumdetector", ".hdr": "quantumdetector", ".h5": "arina", ".blo": "blockfile",
+            ".emd": "emd"}
 
 
 def read_frames(path, reader: str | None = None) -> np.ndarray:
     """The frames of a vendor file as an array (…navigation, ky, kx) via RosettaSciIO.
 
     Args:
-        path: the file. reader: RosettaSciIO module name (default from the suffix, e.g. ``.mib``).
-    """
-    import importlib
+        path: the file. reader: RosettaSciIO plugin (``"quantumdetector"`` or
+            ``"rsciio.quantumdetector"``; default from the suffix, e.g. ``.mib``).
 
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"no such file: {path}")
-    mod = reader or _READERS.get(path.suffix.lower())
-    if mod is None:
-        raise ValueError(f"no RosettaSciIO reader known for {path.suffix!r}; pass reader='rsciio.<module>' "
-                         f"(known suffixes: {sorted(_READERS)})")
-    signals = importlib.import_module(mod).file_reader(str(path))
+    Raises:
+        FileNotFoundError, IsADirectoryError, PermissionError: the path cannot be read.
+        FileFormatError: truncated, damaged or holding no frames (names the file, the expected and
+            the found frame count or size).
+    """
+    from ..io.vendor import read_signals, resolve
+
+    path, plugin = resolve(path, reader, _READERS, "RosettaSciIO frame")
+    signals = read_signals(path, plugin, lazy=False)
     data = [s["data"] for s in signals if np.ndim(s["data"]) >= 2]
     if not data:
-        raise ValueError(f"{path} holds no 2D frames")
-    return np.asarray(max(data, key=np.size))
+        raise FileFormatError(path, f"holds no 2D frames (array shapes {[np.shape(s['data']) for s in signals]})")
+    with validate.reading(path, "frames"):
+        return np.asarray(max(data, key=np.size))
 
 
 def events_from_frames(frames, dose: DoseSchedule | None, frames_per_position: int = 1, scan_shape=None,
@@ -56,28 +60,31 @@ def events_from_frames(frames, dose: DoseSchedule | None, frames_per_position: i
         threshold: counting threshold [detector units] for non-integer frames.
     """
     f = np.asarray(frames)
-    if f.ndim < 3:
-        raise ValueError(f"frames must have a navigation axis and (ky, kx), got shape {f.shape}")
+    validate.array(f, "frames", min_ndim=3, kind="real", finite=True)
     det = f.shape[-2:]
     nav = f.shape[:-2]
     n = int(np.prod(nav))
-    T = int(frames_per_position)
-    if T < 1 or n % T:
-        raise ValueError(f"frames_per_position = {frames_per_position} must divide the {n} frames")
+    T = validate.integer(frames_per_position, "frames_per_position", lo=1)
+    if n % T:
+        raise validate.InputError(f"frames_per_position = {frames_per_position} must divide the {n} frames "
+                                  f"(navigation shape {nav})")
     n_pos = n // T
     if scan_shape is None:
         scan_shape = nav if (T == 1 and len(nav) == 2) else (1, n_pos)
-    scan_shape = tuple(int(s) for s in scan_shape)
+    scan_shape = validate.pair(scan_shape, "scan_shape", kind=int, lo=1)
     if int(np.prod(scan_shape)) != n_pos:
-        raise ValueError(f"scan_shape {scan_shape} holds {int(np.prod(scan_shape))} positions, the file "
-                         f"{n_pos} (= {n} frames / {T} per position)")
+        raise validate.InputError(f"scan_shape {scan_shape} holds {int(np.prod(scan_shape))} positions, the "
+                                  f"frames {n_pos} (= {n} frames / {T} per position)")
+    if threshold is not None:
+        threshold = validate.scalar(threshold, "threshold")
     f5 = f.reshape(*scan_shape, T, *det)
     if np.issubdtype(f5.dtype, np.integer) or (np.all(np.isfinite(f5)) and np.all(f5 == np.round(f5))):
         if threshold is not None:
             return count_electrons(f5, threshold, dose=dose, **kwargs)
         return from_dense_counts(f5.astype(np.int64), dose, **kwargs)
     if threshold is None:
-        raise ValueError("frames are not integer counts: pass threshold= to electron-count them")
+        raise validate.InputError("frames are not integer counts: pass threshold= [detector units] to "
+                                  "electron-count them")
     return count_electrons(f5, threshold, dose=dose, **kwargs)
 
 

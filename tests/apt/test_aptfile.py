@@ -31,7 +31,7 @@ def test_fixture_sections_names_units_counts(tmp_path, rng):
     a = read_apt(tmp_path / "f.apt")
     assert a.ion_count == 777 and a.filename == "fixture.apt"
     assert list(a.sections) == list(cols)
-    assert a.unknown == ["MyVendorThing"]
+    assert a.unknown == ("MyVendorThing",)
     for k, v in cols.items():
         s = a.sections[k]
         assert s.count == 777 and s.unit == UNITS.get(k, "")
@@ -99,3 +99,29 @@ def test_real_sample(tmp_path, monkeypatch):
     r = ifes.ReadAptFileFormat(str(d / "Si.apt"))
     np.testing.assert_array_equal(r.get_reconstructed_positions().magnitude, a["Position"])
     np.testing.assert_array_equal(r.get_mass_to_charge_state_ratio().magnitude.ravel(), a["Mass"][:, 0])
+
+
+def test_nan_masses_empty_and_headeronly_files(tmp_path, rng):
+    from jaxem.validate import FileFormatError
+
+    mass = np.ones(20, np.float32)
+    mass[[3, 9]] = np.nan
+    write_apt(tmp_path / "n.apt", {"Mass": mass, "tofc": np.ones(20, np.float32)})
+    with pytest.raises(FileFormatError, match=r"n\.apt.*Mass \[Da\]: 2 ion\(s\) \(first: ion 3\)"):
+        read_apt(tmp_path / "n.apt")
+    assert np.isnan(read_apt(tmp_path / "n.apt", check_finite=False)["Mass"][3, 0])
+    raw = (tmp_path / "n.apt").read_bytes()
+    (tmp_path / "h.apt").write_bytes(raw[:540])  # the file header alone
+    with pytest.raises(FileFormatError, match=r"h\.apt.*holds no section.*20 ions announced"):
+        read_apt(tmp_path / "h.apt")
+    (tmp_path / "e.apt").write_bytes(b"")
+    with pytest.raises(FileFormatError, match=r"e\.apt.*expected 540 bytes, found 0"):
+        read_apt(tmp_path / "e.apt")
+    with pytest.raises(ValueError, match="columns must be a non-empty dict"):
+        write_apt(tmp_path / "x.apt", {})
+    with pytest.raises(ValueError, match=r"columns must all have the same number of ions, got \[2, 3\]"):
+        write_apt(tmp_path / "x.apt", {"a": np.zeros(2), "b": np.zeros(3)})
+    with pytest.raises(ValueError, match=r"columns\['c'\]: dtype complex128"):
+        write_apt(tmp_path / "x.apt", {"c": np.zeros(2, complex)})
+    with pytest.raises(KeyError, match=r"no section 'mass'.*did you mean 'Mass'"):
+        read_apt(tmp_path / "n.apt", check_finite=False)["mass"]

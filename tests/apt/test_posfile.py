@@ -26,7 +26,9 @@ def test_pos_roundtrip_byte_exact(tmp_path, rng):
     # arbitrary bit patterns incl. NaN payloads must survive
     src = tmp_path / "a.pos"
     src.write_bytes(raw)
-    p = read_pos(src)
+    with pytest.raises(ValueError, match=r"a\.pos.*NaN/inf.*mass \[Da\]: \d+ ion"):
+        read_pos(src)  # by default NaN/inf positions and masses are an error naming the count
+    p = read_pos(src, check_finite=False)
     assert len(p) == 1000 and isinstance(p, np.memmap)
     write_pos(tmp_path / "b.pos", p)
     assert (tmp_path / "b.pos").read_bytes() == raw
@@ -47,7 +49,7 @@ def test_epos_roundtrip_byte_exact_and_values(tmp_path, rng):
     assert np.frombuffer(raw[44 + 40:44 + 44], ">i4")[0] == d["multiplicity"][1]
 
 
-@given(st.integers(0, 200))
+@given(st.integers(1, 200))
 def test_pos_write_read_any_length(n):
     import tempfile
     from pathlib import Path
@@ -68,8 +70,30 @@ def test_truncated_files_name_offset(tmp_path):
     (tmp_path / "t.epos").write_bytes(b"\0" * 100)
     with pytest.raises(ValueError, match=r"t\.epos.*offset 88"):
         read_epos(tmp_path / "t.epos")
-    with pytest.raises(ValueError, match="lacks columns"):
+    with pytest.raises(ValueError, match="data lacks the POS columns"):
         write_pos(tmp_path / "x.pos", {"x": np.zeros(2)})
+    # an empty file is not "0 ions": it is an error, and so is writing one
+    (tmp_path / "e.pos").write_bytes(b"")
+    with pytest.raises(ValueError, match=r"e\.pos.*empty \(0 bytes\)"):
+        read_pos(tmp_path / "e.pos")
+    with pytest.raises(ValueError, match="data holds 0 ions"):
+        write_pos(tmp_path / "z.pos", {k: np.zeros(0, np.float32) for k in POS_DTYPE.names})
+    with pytest.raises(IsADirectoryError, match="is a directory"):
+        read_epos(tmp_path)
+
+
+def test_nan_masses_reported_with_count(tmp_path):
+    d = {k: np.ones(50, np.float32) for k in POS_DTYPE.names}
+    d["mass"][[7, 20, 33]] = np.nan
+    d["mass"][40] = np.inf
+    write_pos(tmp_path / "n.pos", d)
+    with pytest.raises(ValueError, match=r"n\.pos.*mass \[Da\]: 4 ion\(s\) \(first: ion 7\)"):
+        read_pos(tmp_path / "n.pos")
+    d["x"][3] = np.nan  # positions are left to their consumers
+    write_epos(tmp_path / "n.epos", {**{k: np.ones(50, np.float32) for k in EPOS_DTYPE.names[:9]}, "x": d["x"],
+                                     "delta_pulse": np.ones(50, np.int32), "multiplicity": np.ones(50, np.int32)})
+    assert np.isnan(read_epos(tmp_path / "n.epos")["x"][3])
+    assert np.isnan(read_pos(tmp_path / "n.pos", check_finite=False)["mass"][7])
 
 
 def test_memory_mapped_1e8_ions(tmp_path):
@@ -79,7 +103,7 @@ def test_memory_mapped_1e8_ions(tmp_path):
         f.truncate(16 * 10**8)
         f.seek(16 * (10**8 - 1))
         f.write(np.array([(1.0, 2.0, 3.0, 27.0)], dtype=POS_DTYPE).tobytes())
-    p = read_pos(path)
+    p = read_pos(path, check_finite=False)  # the NaN/inf check would stream all 1.6 GB
     assert isinstance(p, np.memmap) and len(p) == 10**8
     assert tuple(p[-1]) == (1.0, 2.0, 3.0, 27.0) and p[12345]["mass"] == 0.0
 

@@ -63,7 +63,7 @@ def test_rng_and_errors(tmp_path):
     with pytest.raises(ValueError, match="Number=5"):
         read_rrng(tmp_path / "n.rrng")
     (tmp_path / "b.rng").write_text(RNG.replace(". 25.9 26.1 0 1 0", ". 25.9 26.1 0 1"))
-    with pytest.raises(ValueError, match=r"b\.rng'? line 11"):
+    with pytest.raises(ValueError, match=r"b\.rng.*line 11"):
         read_rng(tmp_path / "b.rng")
     with pytest.raises(ValueError, match="hi="):
         RangeTable([2.0], [1.0], [{"Fe": 1}])
@@ -95,3 +95,50 @@ def test_real_range_files(tmp_path):
     src = [ln for ln in (d / "Si.RRNG").read_text().splitlines() if ln.startswith("Range")]
     ours = [ln for ln in format_rrng(a).splitlines() if ln.startswith("Range")]
     assert src == ours
+
+
+@pytest.mark.parametrize("content,match", [
+    (b"", r"RRNG file is empty"),
+    (b"   \n\n", r"RRNG file is empty"),
+    (bytes(range(256)) * 4, r"RRNG file is binary"),
+    (RRNG_COMMA.split("[Ranges]")[1].encode(), r"line 2: 'Number=4' before the first section header"),
+    (RRNG_COMMA.split("[Ranges]")[0].encode(), r"has no \[Ranges\] section"),
+    (RRNG_COMMA.replace("[Ranges]\nNumber=4", "[Ranges]\nNumber=abc").encode(), r"line 7: \[ranges\] Number='abc' is not an integer"),
+    (RRNG_COMMA.replace("Number=3", "Number=2").encode(), r"line 2: \[Ions\] Number=2 but 3 ions listed"),
+    (RRNG_COMMA.replace("Color:FF00FF", "Color:FF00F").encode(), r"line 11: colour 'Color:FF00F' is not 6 hex"),
+    (RRNG_COMMA.replace("Vol:0,04000", "Vol:x").encode(), r"line 10: cannot read the volume in 'Vol:x'"),
+    (RRNG_COMMA.replace("Range2=45,7000", "Range2=").encode(), r"line 9: cannot read range bounds"),
+    (RRNG_COMMA.replace("Range2=45,7000 46,2500", "Range2 45,7000 46,2500").encode(), r"line 9: expected 'key=value'"),
+    (RRNG_COMMA.replace("22,8615", "nan").encode(), r"range 1 has a non-finite bound"),
+])
+def test_damaged_rrng_is_an_error_not_an_empty_table(tmp_path, content, match):
+    (tmp_path / "d.rrng").write_bytes(content)
+    with pytest.raises(ValueError, match=r"d\.rrng.*" + match):
+        read_rrng(tmp_path / "d.rrng")
+
+
+@pytest.mark.parametrize("content,match", [
+    ("", r"RNG file is empty"),
+    ("three 3\n", r"line 1: expected 'n_ions n_ranges'"),
+    ("\n".join(RNG.splitlines()[:9]) + "\n", r"line 10: the file ends after 9 lines"),
+    (RNG.replace("Cr 1.00 0.20 0.80", "Cr 1.00 x 0.80"), r"line 5: expected 'name r g b'"),
+    (RNG.replace("--------- Fe Cr O", "Fe Cr O"), r"line 8: expected the '----- El1 El2 …' header"),
+    (RNG.replace(". 25.9 26.1 0 1 0", ". 25.9 26.1 0 0 0"), r"line 11: range without ion composition"),
+])
+def test_damaged_rng_names_the_line(tmp_path, content, match):
+    (tmp_path / "d.rng").write_text(content)
+    with pytest.raises(ValueError, match=r"d\.rng.*" + match):
+        read_rng(tmp_path / "d.rng")
+
+
+def test_range_table_is_a_pytree(tmp_path):
+    import jax
+
+    (tmp_path / "m.rrng").write_text(RRNG_COMMA)
+    t = read_rrng(tmp_path / "m.rrng")
+    doubled = jax.tree.map(lambda a: a * 2, t)
+    np.testing.assert_allclose(doubled.lo, 2 * t.lo)
+    assert doubled.ions == t.ions and doubled.color == t.color
+    assert len(jax.tree.leaves(t)) == 3  # lo, hi, volume; compositions and colours are static
+    with pytest.raises(ValueError, match="lo, hi and ions must have equal length"):
+        RangeTable([1.0, 2.0], [1.5], [{"Fe": 1}])

@@ -1,3 +1,4 @@
+import os
 from pathlib import Path
 
 import numpy as np
@@ -7,7 +8,8 @@ from jaxem.eds import readers, spectrum
 
 pytest.importorskip("rsciio")
 
-VENDOR = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "vendor"
+# the real instrument files (CI: ../shared/data/vendor beside the repository; JAXEM_VENDOR_DATA overrides)
+VENDOR = Path(os.environ.get("JAXEM_VENDOR_DATA", Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "vendor"))
 
 
 def _need(p):
@@ -51,7 +53,7 @@ def test_msa_and_errors():
     assert d.metadata["tilt_alpha_deg"] == 45.0
     with pytest.raises(ValueError, match="no EDS signal"):
         readers.read_eds(_need(VENDOR / "msa" / "example1.msa"))
-    with pytest.raises(ValueError, match="not found"):
+    with pytest.raises(FileNotFoundError, match="nonexistent.bcf"):
         readers.read_eds("/nonexistent.bcf")
 
 
@@ -62,3 +64,40 @@ def test_hyperspy_roundtrip():
     assert np.array_equal(back.counts, d.counts) and back.energy == pytest.approx(d.energy)
     assert back.metadata["beam_energy"] == d.metadata["beam_energy"]
     assert back.metadata["elevation_deg"] == d.metadata["elevation_deg"]
+
+
+def test_to_hyperspy_keeps_navigation_calibration_and_edsdata_is_a_pytree():
+    import jax
+
+    from jaxem.measurement import Axis
+
+    counts = np.arange(3 * 4 * 16, dtype=np.float64).reshape(3, 4, 16)
+    d = readers.EDSData(counts, np.linspace(0.1, 1.6, 16), (Axis("y", 2.5, "nm", 1.0), Axis("x", 3.5, "nm", -2.0)),
+                        {"beam_energy": 200e3})
+    leaves = jax.tree.leaves(d)
+    assert len(leaves) == 2 and jax.tree.map(lambda a: a * 2, d).counts[0, 0, 1] == 2.0
+    pytest.importorskip("exspy")
+    s = readers.to_hyperspy(d)
+    x, y = s.axes_manager.navigation_axes  # HyperSpy: fastest axis first
+    assert (y.name, y.scale, y.offset, y.units) == ("y", 2.5, 1.0, "nm")
+    assert (x.name, x.scale, x.offset, x.units) == ("x", 3.5, -2.0, "nm")
+    assert readers.from_hyperspy(s).nav_axes == d.nav_axes
+
+
+def test_reader_argument_errors(tmp_path):
+    p = tmp_path / "s.xyz"
+    p.write_text("1 2 3")
+    with pytest.raises(ValueError, match=r"no EDS reader known for the suffix '\.xyz'"):
+        readers.read_eds(p)
+    with pytest.raises(IsADirectoryError, match="is a directory"):
+        readers.read_eds(tmp_path)
+    msa = tmp_path / "short.msa"
+    text = (VENDOR / "msa" / "example2.msa").read_text() if (VENDOR / "msa" / "example2.msa").exists() else None
+    if text is None:
+        pytest.skip("vendor MSA sample absent")
+    # fewer channels than '#NPOINTS' announces, but a complete file otherwise
+    lines = text.splitlines()
+    data = [i for i, ln in enumerate(lines) if ln and not ln.startswith("#")]
+    msa.write_text("\n".join(lines[:data[-1]] + lines[data[-1] + 1:]) + "\n")
+    with pytest.raises(ValueError, match=r"short\.msa.*expected 80 channels, found 79"):
+        readers.read_eds(msa)

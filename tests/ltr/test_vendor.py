@@ -1,3 +1,4 @@
+import os
 import zipfile
 from pathlib import Path
 
@@ -8,7 +9,8 @@ from jaxem.ltr import densify, reduce
 from jaxem.ltr.dose import DoseSchedule
 from jaxem.ltr.vendor import events_from_frames, read_counted
 
-VENDOR = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "vendor"
+# the real instrument files (CI: ../shared/data/vendor beside the repository; JAXEM_VENDOR_DATA overrides)
+VENDOR = Path(os.environ.get("JAXEM_VENDOR_DATA", Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "vendor"))
 DOSE = DoseSchedule.from_frame_dose(1.0)
 
 
@@ -51,3 +53,11 @@ def test_events_from_frames_counting_and_errors(rng):
         events_from_frames(np.zeros((2, 4, 4), int), None)
     with pytest.raises(ValueError, match="reader"):
         read_counted(Path(__file__), DOSE)
+    with pytest.raises(ValueError, match=r"scan_shape \(2, 2\) holds 4 positions"):
+        events_from_frames(np.zeros((6, 4, 4), int), DOSE, frames_per_position=2, scan_shape=(2, 2))
+    with pytest.raises(ValueError, match="frames_per_position must be ≥ 1"):
+        events_from_frames(np.zeros((6, 4, 4), int), DOSE, frames_per_position=0)
+    bad = np.zeros((4, 4, 4))
+    bad[1, 2, 3] = np.nan
+    with pytest.raises(ValueError, match=r"frames holds 1 NaN/inf value\(s\) \(first at index \(1, 2, 3\)\)"):
+        events_from_frames(bad, DOSE, threshold=1.0)
