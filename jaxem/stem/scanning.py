@@ -45,6 +45,7 @@ from ..optics import Aberrations, phase_ramp
 from ..optics.probes import probe_transfer
 from ..potential import PotentialSlices, potential_layout
 from ..propagate import multislice_array
+from ..propagate.detect import diffraction_patterns_array
 from ..propagate.ensembles import ensemble_mean, member_transmissions
 from ..propagate.multislice import exit_slice_counts, fresnel_propagator, transmission_functions
 from ..propagate.observers import AbsorbedIntensity, Observers
@@ -136,7 +137,7 @@ def _coefficients(aberrations) -> dict:
 
 def _diffraction(psi):
     """|F[ψ]|²/N: fraction of a normalised probe per reciprocal pixel (unshifted)."""
-    return jnp.abs(jnp.fft.fft2(psi)) ** 2 / (psi.shape[-1] * psi.shape[-2])
+    return diffraction_patterns_array(psi, 1.0)
 
 
 def _signals(detectors, states, dp):
