@@ -74,14 +74,14 @@ def run(ctx):
     x = (np.arange(n) - n // 2) * 0.05
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
     for a0 in (10.0, 20.0, 30.0):
-        p = np.abs(np.asarray(probe(grid, beam, a0, positions=[c, c]))) ** 2
+        p = np.abs(np.asarray(probe(grid, beam, a0, positions=np.array([c, c])))) ** 2
         axes[0].plot(x, p[n // 2] / p.max(), label=f"α = {a0:.0f} mrad")
     axes[0].set_xlim(-3, 3)
     axes[0].set_title("aberration-free (Airy)")
     for label, abp in [("Δf = 0", Aberrations()), ("Δf = 50 Å", Aberrations(C10=-50.0)),
                        ("Cs = 2·10⁵ Å", Aberrations(C30=2e5)),
                        ("Cs = 2·10⁵ Å, Δf = 40 Å", Aberrations(C30=2e5, C10=-40.0))]:
-        p = np.abs(np.asarray(probe(grid, beam, 25.0, abp, positions=[c, c]))) ** 2
+        p = np.abs(np.asarray(probe(grid, beam, 25.0, abp, positions=np.array([c, c])))) ** 2
         axes[1].plot(x, p[n // 2], label=label)
     axes[1].set_xlim(-4, 4)
     axes[1].set_title("α = 25 mrad with aberrations")
@@ -94,7 +94,7 @@ def run(ctx):
 
     # ---- 2D probe intensity -------------------------------------------------------------------
     ab2 = Aberrations(C10=-30.0, C12=20.0, phi12=0.5, C21=3e3, phi21=1.2, C23=2e3, phi23=0.3)
-    p2 = np.abs(np.asarray(probe(grid, beam, 25.0, ab2, positions=[c, c], edge_width=0.5))) ** 2
+    p2 = np.abs(np.asarray(probe(grid, beam, 25.0, ab2, positions=np.array([c, c]), edge_width=0.5))) ** 2
     probe_m = Measurement(p2, (Axis("y", 0.05, "Å"), Axis("x", 0.05, "Å")),
                           {"beam": beam.to_dict(), "semi_angle": {"value": 25.0, "units": "mrad"},
                            "aberrations": ab2.to_metadata(), "quantity": "probe intensity (fraction per pixel)"})
