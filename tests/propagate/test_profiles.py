@@ -129,8 +129,10 @@ def test_waves_and_measurements_give_the_same_profiles(rng):
     np.testing.assert_array_equal(n2, n0)
     k = diffraction_pattern(w, max_angle=float("inf"), units="1/Å")
     np.testing.assert_allclose(radial_profile(k, beam=E, bin_width=5.0, max_angle=60.0)[1], p0, rtol=1e-10)
+    from jaxem.measurement import Measurement
+
     with pytest.raises(ValueError, match="pass beam="):
-        radial_profile(k, bin_width=5.0)
+        radial_profile(Measurement(k.array, k.axes), bin_width=5.0)  # no beam in its metadata
     with pytest.raises(ValueError, match="max_angle of 200 mrad exceeds the edge"):
         radial_profile(m, max_angle=200.0)
     with pytest.raises(ValueError, match="do not pass grid"):
