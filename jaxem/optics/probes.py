@@ -16,8 +16,11 @@ An aberration-free probe with a hard aperture is the Airy pattern
 """
 from __future__ import annotations
 
+from functools import partial
+
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from .. import accel, validate
 from ..beam import as_beam
@@ -71,8 +74,9 @@ def probe_transfer(grid, beam, semi_angle, aberrations: Aberrations | None = Non
 def _positions(grid, positions, dtype):
     if positions is None:
         return jnp.asarray([0.5 * grid.extent[0], 0.5 * grid.extent[1]], dtype)
-    if jnp.shape(positions)[-1:] != (2,):
-        raise validate.InputError(f"positions must have shape (..., 2) as (y, x) [Å], got shape {jnp.shape(positions)}")
+    shape = jnp.shape(positions) if validate.is_traced(positions) else np.shape(positions)
+    if shape[-1:] != (2,):
+        raise validate.InputError(f"positions must have shape (..., 2) as (y, x) [Å], got shape {shape}")
     validate.array(positions, "positions", kind="real", units="Å")
     return jnp.asarray(positions).astype(dtype)
 
@@ -97,9 +101,24 @@ def probe(grid, beam, semi_angle, aberrations: Aberrations | None = None, positi
     Raises:
         ValueError: bad energy, semi-angle, edge, positions (shape, NaN) or a too coarse grid.
     """
+    if not isinstance(grid, Grid):
+        raise validate.InputTypeError(f"grid must be a jaxem Grid, got {type(grid).__name__}")
     rdtype, cdtype = accel.dtypes(precision)
     pos = _positions(grid, positions, rdtype)
     transfer = probe_transfer(grid, beam, semi_angle, aberrations, edge_width, precision=precision)
+    n = grid.gpts[0] * grid.gpts[1]
+    lead = pos.shape[:-1]
+    flat = pos.reshape((-1, 2))
+    item_bytes = 4 * n * jnp.dtype(cdtype).itemsize
+    bs = accel.batch_size(item_bytes, flat.shape[0], memory_budget)
+    out = _probe_waves(transfer, flat, grid=grid, batch=int(bs))
+    return out.reshape(lead + tuple(grid.gpts))
+
+
+@partial(jax.jit, static_argnames=("grid", "batch"))
+def _probe_waves(transfer, positions, *, grid, batch):
+    """Normalised real-space probes for positions (P, 2) [Å] (compiled once per grid, dtype and batch)."""
+    rdtype, cdtype = accel.dtypes_of(transfer)
     n = grid.gpts[0] * grid.gpts[1]
     norm = jnp.sqrt(jnp.sum(jnp.abs(transfer) ** 2) / n)
     transfer = transfer / jnp.where(norm > 0, norm, 1.0).astype(rdtype)
@@ -108,9 +127,6 @@ def probe(grid, beam, semi_angle, aberrations: Aberrations | None = None, positi
     def one(p):
         return jnp.fft.ifft2(transfer * phase_ramp(ky, kx, p)).astype(cdtype)
 
-    lead = pos.shape[:-1]
-    flat = pos.reshape((-1, 2))
-    item_bytes = 4 * n * jnp.dtype(cdtype).itemsize
-    bs = accel.batch_size(item_bytes, flat.shape[0], memory_budget)
-    out = jax.lax.map(one, flat, batch_size=bs) if flat.shape[0] > 1 else one(flat[0])[None]
-    return out.reshape(lead + tuple(grid.gpts))
+    if positions.shape[0] == 1:
+        return one(positions[0])[None]
+    return jax.lax.map(one, positions, batch_size=batch)
