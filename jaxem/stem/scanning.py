@@ -234,6 +234,17 @@ def _check_structure(structure, grid, what):
                                   "potential from the same structure")
 
 
+def _split_key(key, n: int):
+    """``n`` keys from a ``jax.random`` key (default ``jax.random.key(0)``), or an error naming ``key``."""
+    if key is None:
+        key = jax.random.key(0)
+    try:
+        return jax.random.split(key, n)
+    except (TypeError, ValueError):
+        raise validate.InputTypeError(f"key must be a jax.random key (e.g. jax.random.key(0)), got "
+                                      f"{type(key).__name__} {key!r}") from None
+
+
 def _thickness_axis(exits, dz):
     z = [e * dz for e in exits]
     steps = np.diff(exits)
@@ -346,23 +357,23 @@ def stem_scan(sim: STEMSimulation, scan: GridScan, potential: PotentialSlices, *
     else:
         if structure is None:
             raise validate.InputError(f"thermal={thermal!r} needs structure= (the static jaxem Structure)")
+        if thermal == "einstein":
+            n_configs = validate.integer(8 if n_configs is None else n_configs, "n_configs", lo=1)
+            members = _split_key(key, n_configs)
+        elif snapshots is None:
+            raise validate.InputError("thermal='snapshots' needs snapshots= (n, N, 3) positions [Å]")
         _check_structure(structure, grid, thermal)
         flat = structure.replace(z_repeats=1)  # displacements break the periodicity along z
+        if thermal == "einstein" and float(jnp.max(flat.u2)) <= 0:
+            raise validate.InputError("structure has B = 0 everywhere: frozen phonons need Debye–Waller factors "
+                                      "(B or u2 [Å²])")
+        if thermal == "snapshots":
+            validate.array(snapshots, "snapshots", ndim=3, shape=(len(flat), 3), kind="real", units="Å")
+            members = jnp.asarray(snapshots, rdtype)
         layout = potential_layout(flat, gpts=grid.gpts, slice_thickness=potential.slice_thickness,
                                   parametrization=parametrization or "lobato", precision=precision)
         n_slices, seq_dz = len(layout.sequence), layout.slice_thickness
         exits = exit_slice_counts(exit_planes, n_slices)
-        if thermal == "einstein":
-            n_configs = validate.integer(8 if n_configs is None else n_configs, "n_configs", lo=1)
-            if float(jnp.max(flat.u2)) <= 0:
-                raise validate.InputError("structure has B = 0 everywhere: frozen phonons need Debye–Waller "
-                                          "factors (B or u2 [Å²])")
-            members = jax.random.split(key if key is not None else jax.random.key(0), n_configs)
-        else:
-            if snapshots is None:
-                raise validate.InputError("thermal='snapshots' needs snapshots= (n, N, 3) positions [Å]")
-            validate.array(snapshots, "snapshots", ndim=3, shape=(len(flat), 3), kind="real", units="Å")
-            members = jnp.asarray(snapshots, rdtype)
         n_members = int(jax.tree.leaves(members)[0].shape[0])
         st = flat.replace(positions=flat.positions.astype(rdtype), u2=flat.u2.astype(rdtype))
 

@@ -41,6 +41,8 @@ def test_haadf_series_runs_every_model_through_stem_scan():
     case = case.replace(sampling=0.08)  # 125 mrad fits a 0.08 Å grid at 300 kV (Nyquist ≈ 123 mrad: error)
     with pytest.raises(ValueError, match="outer angle of 125 mrad exceeds"):
         tds_models.haadf_series(case, ["static"], 2, jax.random.key(0), n_side=1)
+    with pytest.raises(ValueError, match="models entry must be one of .*did you mean 'einstein'"):
+        tds_models.haadf_series(case, ["einstien"], 2, jax.random.key(0), n_side=1)
     case = case.replace(sampling=0.06)
     hs = tds_models.haadf_series(case, ["static", "absorptive", "einstein"], 2, jax.random.key(0), n_side=1)
     assert hs["static"].shape == hs["einstein"].shape == hs["absorptive_tds"].shape == (1, case.nz)

@@ -209,8 +209,23 @@ def test_scan_validation_names_the_argument():
                   progress=False)
     with pytest.raises(InputError, match="n_configs is not used"):
         stem_scan(sim, one, vacuum(grid), n_configs=4, progress=False)
+    with pytest.raises(InputTypeError, match="key must be a jax.random key"):
+        stem_scan(sim, one, vacuum(grid), structure=sto, thermal="einstein", key="seed", progress=False)
+    with pytest.raises(InputError, match="n_configs must be ≥ 1"):
+        stem_scan(sim, one, vacuum(grid), structure=sto, thermal="einstein", n_configs=0, progress=False)
     with pytest.raises(InputError, match="structure has a lateral cell"):
         stem_scan(sim, one, vacuum(grid), structure=sto, thermal="einstein", progress=False)
+    with pytest.raises(InputError, match="needs snapshots"):
+        stem_scan(sim, one, vacuum(grid), structure=sto, thermal="snapshots", progress=False)
+    cell = Structure.create([[1.0, 1.0, 0.5]], ["Si"], [3.2, 3.2, 2.0], B=0.5)
+    with pytest.raises(InputError, match=r"snapshots must have shape \(1, 3\)"):
+        stem_scan(sim, one, vacuum(grid), structure=cell, thermal="snapshots", snapshots=np.zeros((2, 3, 3)),
+                  progress=False)
+    with pytest.raises(InputError, match="snapshots holds 1 NaN"):
+        stem_scan(sim, one, vacuum(grid), structure=cell, thermal="snapshots",
+                  snapshots=np.array([[[np.nan, 1.0, 0.5]]]), progress=False)
+    with pytest.raises(InputError, match="B = 0 everywhere"):
+        stem_scan(sim, one, vacuum(grid), structure=cell.replace(u2=0 * cell.u2), thermal="einstein", progress=False)
     with pytest.raises(InputTypeError, match="potential must be PotentialSlices"):
         stem_scan(sim, one, np.zeros((1, 32, 32)), progress=False)
     with pytest.raises(InputTypeError, match="sim must be"):

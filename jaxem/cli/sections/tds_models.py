@@ -35,6 +35,8 @@ from ...propagate.profiles import bragg_intensities
 
 ENERGY = 300e3  # eV
 BEAM = Beam(ENERGY)
+#: the STEM thermal models of :func:`haadf_series`
+MODELS = ("static", "absorptive", "einstein", "md")
 
 
 @pytree.dataclass
@@ -186,6 +188,8 @@ def haadf_series(case: Case, models, n_configs: int, key, semi_angle=20.0, inner
     an annular detector integrating to the grid's limit)."""
     from ...stem import AnnularDetector, STEMSimulation, stem_scan
 
+    for name in models:
+        validate.choice(name, "models entry", MODELS)
     crystal = case.crystal
     pot_abs = absorptive_potential(crystal, ENERGY, gpts=case.gpts, slice_thickness=case.dz)
     pot_static = potential(crystal, gpts=case.gpts, slice_thickness=case.dz)
@@ -214,8 +218,6 @@ def haadf_series(case: Case, models, n_configs: int, key, semi_angle=20.0, inner
             if snapshots is not None:
                 stacked, snaps = snapshots
                 res[name] = run(pot_static, structure=stacked, thermal="snapshots", snapshots=snaps)["HAADF"]
-        else:
-            raise ValueError(f"unknown model {name!r}")
     return res
 
 
