@@ -307,9 +307,10 @@ def stem_scan(sim: STEMSimulation, scan: GridScan, potential: PotentialSlices, *
     if chunk_callback is not None and not callable(chunk_callback):
         raise validate.InputTypeError(f"chunk_callback must be callable, got {type(chunk_callback).__name__}")
     beam, grid = sim.beam, potential.grid
-    if potential.energy is not None and not np.isclose(potential.energy, beam.energy, rtol=1e-9):
-        raise validate.InputError(f"potential was built for {potential.energy:g} eV (its absorptive part depends "
-                                  f"on the energy) but sim.beam has {beam.energy:g} eV")
+    built_for = getattr(potential.energy, "energy", potential.energy)  # an energy [eV] or a Beam
+    if built_for is not None and not np.isclose(built_for, beam.energy, rtol=1e-9):
+        raise validate.InputError(f"potential was built for {built_for:g} eV (its absorptive part depends on the "
+                                  f"energy) but sim.beam has {beam.energy:g} eV")
     validate.array(potential.array, "potential.array", ndim=3, shape=grid.gpts, units="V·Å")
     scan.check_inside(grid.extent)
     beam.check_tilt(grid)
