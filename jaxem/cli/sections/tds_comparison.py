@@ -16,17 +16,11 @@ def compute(small: bool, n_configs: int | None = None, n_haadf_configs: int | No
     """Run every model for every crystal; returns a list of (case, plane-wave dict, HAADF dict, B_MD)."""
     import jax
 
-    from jaxem.md import LammpsNotFoundError, find_lammps
-
     from .tds_models import default_cases, haadf_series, md_snapshots, plane_wave_series
 
     n_configs = n_configs or (6 if small else 24)
     n_haadf = n_haadf_configs or (4 if small else 16)
-    try:
-        find_lammps()
-        have_lammps = True
-    except LammpsNotFoundError:
-        have_lammps = False
+    have_lammps = _lammps_installed()
     results = []
     for i, case in enumerate(cases or default_cases(small)):
         snaps, b_md = None, None
@@ -67,12 +61,26 @@ def _no_md_reason(case, have_lammps: bool) -> str:
     return "no MD snapshots"
 
 
-def figure_patterns(results, max_angle=100.0, have_lammps=True, decades=7):
+def _lammps_installed() -> bool:
+    from jaxem.md import LammpsNotFoundError, find_lammps
+
+    try:
+        find_lammps()
+    except LammpsNotFoundError:
+        return False
+    return True
+
+
+def figure_patterns(results, max_angle=100.0, have_lammps=None, decades=7):
     """Diffraction patterns at the largest thickness, centred, on a log scale from the row's maximum
-    down ``decades`` decades, with a labelled colorbar."""
+    down ``decades`` decades, with a labelled colorbar. ``have_lammps``: whether LAMMPS ran (default:
+    whether it is installed), to label a missing MD panel truthfully."""
     import matplotlib.pyplot as plt
     import numpy as np
     from matplotlib.colors import LogNorm
+
+    if have_lammps is None:
+        have_lammps = _lammps_installed()
 
     cols = [("absorptive", "dp", "absorptive: elastic only"), ("einstein", "dp", "Einstein FP: total"),
             ("einstein", "tds", "Einstein FP: TDS part"), ("md", "dp", "MD FP: total")]
