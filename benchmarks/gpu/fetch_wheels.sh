@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Download (here, where the registry is reachable) the wheels that the lent GPU machine lacks for
 # running jaxem's tests and the STEM/frozen-phonon benchmark against abTEM there. That machine has
-# Python 3.12 with jax[cuda13], cupy, flax, optax, numpy, scipy, numba, h5py, matplotlib, tqdm,
-# psutil and pytest (see /work/.library/device/KINDS.md) and no network.
+# Python 3.12 with jax[cuda13], cupy, optax, numpy, scipy, numba, h5py, matplotlib, tqdm, psutil,
+# xarray and pytest (see /work/.library/device/KINDS.md) and no network. jaxem itself needs no flax
+# (jaxem.pytree); pint parses strings with units (jaxem.validate).
 # Usage (repo root): bash benchmarks/gpu/fetch_wheels.sh   → .whl/ (≈ 11 MB), git-ignored locally.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -12,6 +13,6 @@ python3 -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 -
   --platform manylinux_2_28_x86_64 --platform manylinux_2_27_x86_64 --platform manylinux_2_17_x86_64 \
   --platform manylinux2014_x86_64 --platform manylinux1_x86_64 -d .whl \
   abtem==1.0.11 pyfftw==0.15.1 dask==2026.8.0 distributed==2026.8.0 zarr==3.1.6 numcodecs donfig \
-  ase==3.29.0 tomli_w==1.2.0 hypothesis==6.170.17 \
+  ase==3.29.0 tomli_w==1.2.0 hypothesis==6.170.17 pint==0.25.3 flexcache==0.3 flexparser==0.4 platformdirs \
   partd locket tornado tblib zict google-crc32c
 du -sh .whl

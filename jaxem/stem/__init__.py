@@ -1,8 +1,10 @@
-"""Scanning TEM: scan grids, detectors, batched probe scanning (memory-bounded), 4D-STEM streaming."""
-from .detectors import AnnularDetector, CenterOfMassDetector, PixelatedDetector, SegmentedDetector
+"""Scanning TEM: scan grids, detectors with one interface (``prepare(beam, grid)`` /
+``apply(state, dp)``), batched probe scanning (memory-bounded, all thermal models, thickness series),
+4D-STEM streaming to zarr."""
+from .detectors import AnnularDetector, CenterOfMassDetector, Detector, PixelatedDetector, SegmentedDetector
 from .scan import GridScan
-from .scanning import STEMSimulation, stem_scan
+from .scanning import THERMAL_MODELS, DetectorSignals, STEMSimulation, stem_scan
 from .store import stem_scan_to_zarr
 
-__all__ = ["AnnularDetector", "CenterOfMassDetector", "PixelatedDetector", "SegmentedDetector", "GridScan",
-           "STEMSimulation", "stem_scan", "stem_scan_to_zarr"]
+__all__ = ["AnnularDetector", "CenterOfMassDetector", "Detector", "PixelatedDetector", "SegmentedDetector",
+           "GridScan", "STEMSimulation", "DetectorSignals", "stem_scan", "stem_scan_to_zarr", "THERMAL_MODELS"]

@@ -1,151 +1,341 @@
-"""STEM detectors acting on diffraction patterns.
+"""STEM detectors acting on diffraction patterns, all with one interface.
 
-Diffraction patterns are fractions of the incident probe per reciprocal pixel, unshifted (zero
-frequency at [0, 0]). Linear detectors (annular, segmented) are weight masks on that grid, so a
-signal is Σ_k mask(k)·DP(k): the fraction of the beam the detector collects. Angles in mrad.
+A diffraction pattern DP(k) = |F[ψ](k)|²/N is the fraction of the incident probe per reciprocal
+pixel, unshifted (zero frequency at [0, 0], FFT order) on the (ny, nx) grid of the simulation.
+Scattering angles are θ = λ|k| [mrad]; the :class:`~jaxem.beam.Beam` converts (the detectors never
+derive λ themselves).
 
-* :class:`AnnularDetector` — BF, ABF, ADF, HAADF by inner/outer angle.
-* :class:`SegmentedDetector` — rings × azimuthal segments (DPC), with a rotation [rad].
-* :class:`PixelatedDetector` — the pattern cropped to ``max_angle`` and binned (4D-STEM).
-* :class:`CenterOfMassDetector` — first moment of the pattern (θy, θx) [mrad].
+Every detector is a static, hashable :func:`jaxem.pytree.dataclass` with
+
+* ``prepare(beam, grid) -> state``: a pytree of arrays (masks, weights, crop indices) for that grid;
+  the detector's angles are checked against the grid here (``beam.check_angle(...,
+  limit="nyquist")``): an angle the grid cannot hold is an error, never a silent crop;
+* ``apply(state, dp) -> signal``: pure and jit-compatible, ``dp`` (…, ny, nx) → (…, *signal);
+* ``signal_axes(beam, grid)``: the :class:`~jaxem.measurement.Axis` of each signal dimension;
+* ``measurements(signal, leading_axes, metadata, beam, grid) -> {name: Measurement}``.
+
+:func:`jaxem.stem.stem_scan` uses only this interface, so a new detector needs nothing else.
+
+* :class:`AnnularDetector` — BF, ABF, ADF, HAADF: inner ≤ θ < outer [mrad]; ``outer=inf``
+  integrates to the grid's limit (every reciprocal pixel with θ ≥ inner, corners included).
+* :class:`SegmentedDetector` — rings × azimuthal segments (DPC), rotated by ``rotation`` [rad].
+* :class:`PixelatedDetector` — the pattern centred (zero frequency in the middle), cropped to
+  ``max_angle`` [mrad] and binned (4D-STEM).
+* :class:`CenterOfMassDetector` — first moment of the pattern (θy, θx) [mrad] within ``max_angle``.
+
+Note: the multislice band-limits the wave to 2/3 of the Nyquist frequency (anti-aliasing), so a
+detector reaching beyond :meth:`~jaxem.beam.Beam.cutoff_angle` but within the Nyquist angle collects
+nothing there; it is accepted, since the grid does represent those angles.
 """
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import jax.numpy as jnp
 import numpy as np
 
-from .. import physics
+from .. import pytree, validate
+from ..beam import as_beam
+from ..grid import Grid
+from ..measurement import Axis, Measurement
+
+__all__ = ["Detector", "AnnularDetector", "SegmentedDetector", "PixelatedDetector", "CenterOfMassDetector",
+           "MaskState", "CropState"]
+
+FRACTION = "fraction of probe intensity"
 
 
-def _angles(grid, energy):
-    lam = physics.wavelength(energy)
+def _grid(grid) -> Grid:
+    if not isinstance(grid, Grid):
+        raise validate.InputTypeError(f"grid must be a jaxem Grid, got {type(grid).__name__}")
+    return grid
+
+
+def _angles(beam, grid):
+    """(θy, θx) [mrad] on the (ny, nx) reciprocal grid, FFT order (float64)."""
     ky, kx = (np.fft.fftfreq(n, d) for n, d in zip(grid.gpts, grid.sampling))
-    ay, ax = np.meshgrid(ky * lam * 1e3, kx * lam * 1e3, indexing="ij")
-    return ay, ax
+    return np.meshgrid(beam.frequency_to_mrad(ky), beam.frequency_to_mrad(kx), indexing="ij")
 
 
-def _check_range(inner, outer, what):
-    if not (math.isfinite(inner) and math.isfinite(outer)) or inner < 0 or outer <= inner:
-        raise ValueError(f"{what} needs 0 ≤ inner < outer [mrad], got inner={inner}, outer={outer}")
+def _name(value) -> str:
+    if not isinstance(value, str) or not value:
+        raise validate.InputTypeError(f"detector name must be a non-empty string, got {value!r}")
+    return value
 
 
-@dataclass(frozen=True)
-class AnnularDetector:
-    """Annulus inner ≤ θ < outer [mrad]."""
+def _check_range(inner, outer, what: str):
+    inner = validate.scalar(inner, f"{what} inner", "mrad", nonnegative=True, allow_traced=False)
+    outer = validate.scalar(outer, f"{what} outer", "mrad", finite=False, allow_traced=False)
+    if math.isnan(outer) or not outer > inner:
+        raise validate.InputError(f"{what} needs 0 ≤ inner < outer [mrad] (outer = inf: to the grid's "
+                                  f"limit), got inner={inner!r}, outer={outer!r}")
+    return inner, outer
 
-    inner: float
-    outer: float
-    name: str = "annular"
+
+@pytree.dataclass
+class MaskState:
+    """Prepared weights (…, ny, nx) of a linear detector (FFT order)."""
+
+    masks: object
+
+
+@pytree.dataclass
+class CropState:
+    """Prepared row/column indices (FFT order) of a centred crop of the pattern."""
+
+    rows: object
+    cols: object
+
+
+class Detector:
+    """The detector interface (see the module docstring); concrete detectors subclass it."""
+
+    name: str = "detector"
+
+    def prepare(self, beam, grid):  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def apply(self, state, dp):  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def signal_axes(self, beam, grid) -> tuple:
+        """Axes of the per-position signal (none for a scalar signal)."""
+        return ()
+
+    def channel_names(self) -> tuple:
+        """Names of the measurements this detector returns."""
+        return (self.name,)
+
+    def to_dict(self) -> dict:
+        """JSON-ready description with units (file metadata)."""
+        units = pytree.units_of(self)
+        out = {"type": type(self).__name__}
+        for k, v in ((f, getattr(self, f)) for f in self.__dataclass_fields__):
+            if isinstance(v, float) and not math.isfinite(v):
+                v = str(v)  # 'inf' (JSON has no infinity)
+            out[k] = {"value": v, "units": units[k]} if k in units else v
+        return out
+
+    def quantity(self) -> dict:
+        return {"quantity": FRACTION}
+
+    def measurements(self, signal, leading_axes, metadata, beam, grid) -> dict:
+        """{name: Measurement} of ``signal`` (…, *signal) with ``leading_axes`` for the leading dimensions."""
+        meta = {**metadata, "detector": self.to_dict(), **self.quantity()}
+        return {self.name: Measurement(signal, tuple(leading_axes) + tuple(self.signal_axes(as_beam(beam), grid)),
+                                       meta)}
+
+
+def _linear_apply(state, dp):
+    return jnp.tensordot(dp, state.masks.astype(dp.dtype), axes=((-2, -1), (-2, -1)))
+
+
+@pytree.dataclass
+class AnnularDetector(Detector):
+    """Annulus inner ≤ θ < outer [mrad]; ``outer = inf`` (default) integrates to the grid's limit.
+
+    Signal: the fraction of the probe intensity the annulus collects, Σ_k mask(k)·DP(k).
+    """
+
+    inner: float = pytree.field(static=True, units="mrad")
+    outer: float = pytree.field(static=True, units="mrad", default=float("inf"))
+    name: str = pytree.field(static=True, default="annular")
 
     def __post_init__(self):
-        _check_range(self.inner, self.outer, f"AnnularDetector {self.name!r}")
+        inner, outer = _check_range(self.inner, self.outer, f"AnnularDetector {self.name!r}")
+        object.__setattr__(self, "inner", inner)
+        object.__setattr__(self, "outer", outer)
+        object.__setattr__(self, "name", _name(self.name))
 
-    def masks(self, grid, energy) -> np.ndarray:
-        ay, ax = _angles(grid, energy)
-        theta = np.hypot(ay, ax)
-        limit = grid.cutoff_angle(energy)
-        if self.outer > limit + 1e-6 and math.isfinite(self.outer):
-            raise ValueError(f"detector {self.name!r} reaches {self.outer} mrad but the grid only holds "
-                             f"{limit:.4g} mrad at {energy:.4g} eV: use a finer sampling "
-                             f"(≤ {max(grid.sampling) * limit / self.outer:.3g} Å)")
-        return ((theta >= self.inner) & (theta < self.outer)).astype(np.float64)[None]
+    def _check(self, beam, grid):
+        beam.check_angle(self.inner, grid, f"detector {self.name!r} inner angle", limit="nyquist")
+        beam.check_angle(self.outer, grid, f"detector {self.name!r} outer angle", limit="nyquist", allow_inf=True)
 
-    def channel_names(self):
-        return [self.name]
+    def mask(self, beam, grid) -> np.ndarray:
+        """(ny, nx) float64 weights (FFT order)."""
+        beam, grid = as_beam(beam), _grid(grid)
+        self._check(beam, grid)
+        theta = np.hypot(*_angles(beam, grid))
+        return ((theta >= self.inner) & (theta < self.outer)).astype(np.float64)
+
+    def prepare(self, beam, grid) -> MaskState:
+        return MaskState(self.mask(beam, grid))
+
+    def apply(self, state: MaskState, dp):
+        """(…, ny, nx) → (…,) fraction of the probe."""
+        return _linear_apply(state, dp)
 
 
-@dataclass(frozen=True)
-class SegmentedDetector:
-    """``n_rings`` × ``n_segments`` sectors between inner and outer [mrad], rotated by ``rotation`` [rad]."""
+@pytree.dataclass
+class SegmentedDetector(Detector):
+    """``n_rings`` × ``n_segments`` sectors between inner and outer [mrad] (outer = inf: to the grid's
+    limit, then the rings split [inner, Nyquist angle] evenly and the last one reaches the corners),
+    segment 0 starting at azimuth ``rotation`` [rad] (counter-clockwise from +x towards +y).
 
-    inner: float
-    outer: float
-    n_segments: int = 4
-    n_rings: int = 1
-    rotation: float = 0.0
-    name: str = "segmented"
+    Signal: (…, n_rings·n_segments) fractions, ring-major; measurements ``<name>_r<i>_s<j>``.
+    """
+
+    inner: float = pytree.field(static=True, units="mrad")
+    outer: float = pytree.field(static=True, units="mrad", default=float("inf"))
+    n_segments: int = pytree.field(static=True, default=4)
+    n_rings: int = pytree.field(static=True, default=1)
+    rotation: float = pytree.field(static=True, units="rad", default=0.0)
+    name: str = pytree.field(static=True, default="segmented")
 
     def __post_init__(self):
-        _check_range(self.inner, self.outer, "SegmentedDetector")
-        if self.n_segments < 1 or self.n_rings < 1:
-            raise ValueError(f"n_segments and n_rings must be ≥ 1, got {self.n_segments}, {self.n_rings}")
+        inner, outer = _check_range(self.inner, self.outer, f"SegmentedDetector {self.name!r}")
+        object.__setattr__(self, "inner", inner)
+        object.__setattr__(self, "outer", outer)
+        object.__setattr__(self, "n_segments", validate.integer(self.n_segments, "n_segments", lo=1))
+        object.__setattr__(self, "n_rings", validate.integer(self.n_rings, "n_rings", lo=1))
+        object.__setattr__(self, "rotation", validate.scalar(self.rotation, "rotation", "rad", allow_traced=False))
+        object.__setattr__(self, "name", _name(self.name))
 
-    def masks(self, grid, energy) -> np.ndarray:
-        AnnularDetector(self.inner, self.outer, self.name).masks(grid, energy)  # range check
-        ay, ax = _angles(grid, energy)
+    def masks(self, beam, grid) -> np.ndarray:
+        """(n_rings·n_segments, ny, nx) float64 weights (FFT order), ring-major."""
+        beam, grid = as_beam(beam), _grid(grid)
+        AnnularDetector(self.inner, self.outer, self.name)._check(beam, grid)
+        ay, ax = _angles(beam, grid)
         theta = np.hypot(ay, ax)
+        top = self.outer if math.isfinite(self.outer) else beam.nyquist_angle(grid)
+        edges = np.linspace(self.inner, top, self.n_rings + 1)
+        ring = np.searchsorted(edges, theta, side="right") - 1
+        if not math.isfinite(self.outer):
+            ring = np.where(theta >= top, self.n_rings - 1, ring)
+        inside = (theta >= self.inner) & (theta < self.outer) & (ring >= 0) & (ring < self.n_rings)
         phi = (np.arctan2(ay, ax) - self.rotation) % (2 * np.pi)
-        edges = np.linspace(self.inner, self.outer, self.n_rings + 1)
-        out = []
-        for r in range(self.n_rings):
-            ring = (theta >= edges[r]) & (theta < edges[r + 1])
-            for s in range(self.n_segments):
-                sector = (phi >= 2 * np.pi * s / self.n_segments) & (phi < 2 * np.pi * (s + 1) / self.n_segments)
-                out.append((ring & sector).astype(np.float64))
-        return np.stack(out)
+        seg = np.minimum((phi / (2 * np.pi / self.n_segments)).astype(int), self.n_segments - 1)
+        channel = np.where(inside, ring * self.n_segments + seg, -1)
+        return (channel[None] == np.arange(self.n_rings * self.n_segments)[:, None, None]).astype(np.float64)
 
-    def channel_names(self):
-        return [f"{self.name}_r{r}_s{s}" for r in range(self.n_rings) for s in range(self.n_segments)]
+    def prepare(self, beam, grid) -> MaskState:
+        return MaskState(self.masks(beam, grid))
+
+    def apply(self, state: MaskState, dp):
+        """(…, ny, nx) → (…, n_rings·n_segments) fractions of the probe."""
+        return _linear_apply(state, dp)
+
+    def channel_names(self) -> tuple:
+        return tuple(f"{self.name}_r{r}_s{s}" for r in range(self.n_rings) for s in range(self.n_segments))
+
+    def measurements(self, signal, leading_axes, metadata, beam, grid) -> dict:
+        meta = {**metadata, "detector": self.to_dict(), **self.quantity()}
+        return {name: Measurement(signal[..., i], tuple(leading_axes), {**meta, "channel": i})
+                for i, name in enumerate(self.channel_names())}
 
 
-@dataclass(frozen=True)
-class PixelatedDetector:
-    """The diffraction pattern within ``max_angle`` [mrad] (centred), binned by ``bin`` pixels."""
+@pytree.dataclass
+class PixelatedDetector(Detector):
+    """The diffraction pattern within ``max_angle`` [mrad] (``inf``: the whole grid), centred (zero
+    frequency in the middle) and binned by ``bin`` × ``bin`` pixels (4D-STEM).
 
-    max_angle: float
-    bin: int = 1
-    name: str = "pixelated"
+    Signal: (…, my, mx) fractions of the probe per (binned) pixel; axes θy, θx [mrad] whose origin
+    is the angle of the first (binned) pixel's centre, so θ = 0 lies at the pattern's centre.
+    """
+
+    max_angle: float = pytree.field(static=True, units="mrad", default=float("inf"))
+    bin: int = pytree.field(static=True, default=1)
+    name: str = pytree.field(static=True, default="pixelated")
 
     def __post_init__(self):
-        if not self.max_angle > 0 or int(self.bin) != self.bin or self.bin < 1:
-            raise ValueError(f"PixelatedDetector needs max_angle > 0 mrad and an integer bin ≥ 1, "
-                             f"got {self.max_angle}, {self.bin}")
+        object.__setattr__(self, "max_angle", validate.scalar(self.max_angle, "max_angle", "mrad", positive=True,
+                                                              finite=False, allow_traced=False))
+        if math.isnan(self.max_angle):
+            raise validate.InputError(f"max_angle must be > 0 mrad, got {self.max_angle!r}")
+        object.__setattr__(self, "bin", validate.integer(self.bin, "bin", lo=1))
+        object.__setattr__(self, "name", _name(self.name))
 
-    def crop(self, grid, energy) -> tuple:
-        """Half-widths (hy, hx) in pixels of the cropped pattern, a multiple of ``bin`` in size."""
-        lam = physics.wavelength(energy)
-        halves = []
-        for n, d in zip(grid.gpts, grid.sampling):
-            dk = lam * 1e3 / (n * d)
-            h = min(n // 2 - 1, int(np.floor(self.max_angle / dk)))
+    def crop(self, beam, grid) -> tuple:
+        """Sizes (sy, sx) in pixels of the centred crop before binning (multiples of ``bin``)."""
+        beam, grid = as_beam(beam), _grid(grid)
+        beam.check_angle(self.max_angle, grid, f"detector {self.name!r} max_angle", limit="nyquist",
+                         allow_inf=True)
+        sizes = []
+        for n, dtheta in zip(grid.gpts, beam.angular_sampling(grid)):
+            h = min(n // 2 - 1 if n > 2 else 0, int(np.floor(self.max_angle / dtheta * (1 + 1e-12)))
+                    if math.isfinite(self.max_angle) else n)
             size = ((2 * h + 1) // self.bin) * self.bin
             if size < 1:
-                raise ValueError(f"PixelatedDetector: max_angle {self.max_angle} mrad holds no pixel after binning")
-            halves.append(size)
-        return tuple(halves)
+                raise validate.InputError(
+                    f"detector {self.name!r}: max_angle {self.max_angle:g} mrad holds {2 * h + 1} pixel(s) of "
+                    f"{dtheta:.4g} mrad, fewer than one bin of {self.bin}; use a larger max_angle or bin")
+            sizes.append(size)
+        return tuple(sizes)
 
-    def apply(self, dp, grid, energy):
-        """(…, ny, nx) unshifted pattern → (…, my, mx) centred, cropped and binned."""
-        sy, sx = self.crop(grid, energy)
-        ny, nx = grid.gpts
-        iy = (np.arange(sy) - sy // 2) % ny
-        ix = (np.arange(sx) - sx // 2) % nx
-        out = dp[..., iy, :][..., ix]
+    def _first(self, size: int) -> int:
+        # frequency index of the crop's first pixel: the central binned pixel is centred on θ = 0 for an
+        # odd bin (half a pixel off for an even bin)
+        return -((size // self.bin) // 2) * self.bin - self.bin // 2
+
+    def _indices(self, size: int, n: int) -> np.ndarray:
+        # frequency indices (…, −1, 0, 1, …) with the zero at the centre of the central (binned) pixel
+        return (np.arange(size) + self._first(size)) % n
+
+    def prepare(self, beam, grid) -> CropState:
+        sy, sx = self.crop(beam, grid)
+        return CropState(self._indices(sy, grid.gpts[0]).astype(np.int32),
+                         self._indices(sx, grid.gpts[1]).astype(np.int32))
+
+    def apply(self, state: CropState, dp):
+        """(…, ny, nx) unshifted → (…, my, mx) centred, cropped and binned."""
+        out = jnp.take(jnp.take(dp, state.rows, axis=-2), state.cols, axis=-1)
         if self.bin > 1:
             b = self.bin
+            sy, sx = out.shape[-2:]
             out = out.reshape(out.shape[:-2] + (sy // b, b, sx // b, b)).sum(axis=(-3, -1))
         return out
 
-    def sampling(self, grid, energy) -> tuple:
-        lam = physics.wavelength(energy)
-        return tuple(lam * 1e3 / (n * d) * self.bin for n, d in zip(grid.gpts, grid.sampling))
+    def sampling(self, beam, grid) -> tuple:
+        """Angular size (dθy, dθx) [mrad] of a (binned) pixel."""
+        return tuple(d * self.bin for d in as_beam(beam).angular_sampling(_grid(grid)))
+
+    def signal_axes(self, beam, grid) -> tuple:
+        beam = as_beam(beam)
+        axes = []
+        for name, size, d in zip(("θy", "θx"), self.crop(beam, grid), beam.angular_sampling(grid)):
+            # centre of binned pixel 0: first frequency index + (bin − 1)/2
+            origin = (self._first(size) + (self.bin - 1) / 2) * d
+            axes.append(Axis(name, d * self.bin, "mrad", float(origin)))
+        return tuple(axes)
 
 
-@dataclass(frozen=True)
-class CenterOfMassDetector:
-    """Centre of mass (θy, θx) [mrad] of the pattern within ``max_angle`` [mrad] (default: all)."""
+@pytree.dataclass
+class CenterOfMassDetector(Detector):
+    """Centre of mass (θy, θx) [mrad] of the pattern within ``max_angle`` [mrad] (default inf: all).
 
-    max_angle: float = math.inf
-    name: str = "com"
+    Signal: (…, 2) = Σ θ·DP / Σ DP over θ ≤ max_angle (0 where the pattern is empty there).
+    """
 
-    def weights(self, grid, energy):
-        ay, ax = _angles(grid, energy)
+    max_angle: float = pytree.field(static=True, units="mrad", default=float("inf"))
+    name: str = pytree.field(static=True, default="com")
+
+    def __post_init__(self):
+        v = validate.scalar(self.max_angle, "max_angle", "mrad", positive=True, finite=False, allow_traced=False)
+        if math.isnan(v):
+            raise validate.InputError(f"max_angle must be > 0 mrad, got {self.max_angle!r}")
+        object.__setattr__(self, "max_angle", v)
+        object.__setattr__(self, "name", _name(self.name))
+
+    def weights(self, beam, grid) -> np.ndarray:
+        """(3, ny, nx) float64: the aperture and θy, θx [mrad] inside it (FFT order)."""
+        beam, grid = as_beam(beam), _grid(grid)
+        beam.check_angle(self.max_angle, grid, f"detector {self.name!r} max_angle", limit="nyquist",
+                         allow_inf=True)
+        ay, ax = _angles(beam, grid)
         inside = (np.hypot(ay, ax) <= self.max_angle).astype(np.float64)
         return np.stack([inside, ay * inside, ax * inside])
 
-    def apply(self, dp, weights):
-        moments = jnp.tensordot(dp, weights, axes=((-2, -1), (-2, -1)))
-        return moments[..., 1:] / jnp.maximum(moments[..., :1], 1e-30)
+    def prepare(self, beam, grid) -> MaskState:
+        return MaskState(self.weights(beam, grid))
+
+    def apply(self, state: MaskState, dp):
+        """(…, ny, nx) → (…, 2) centre of mass (θy, θx) [mrad]."""
+        moments = _linear_apply(state, dp)
+        total = moments[..., :1]
+        return jnp.where(total > 0, moments[..., 1:] / jnp.where(total > 0, total, 1), 0)
+
+    def signal_axes(self, beam, grid) -> tuple:
+        return (Axis("component (θy, θx)", 1.0, "index"),)
+
+    def quantity(self) -> dict:
+        return {"quantity": "centre of mass of the diffraction pattern", "units": "mrad"}

@@ -5,7 +5,6 @@ import numpy as np
 import pytest
 
 from jaxem.cli.sections import tds_models
-from jaxem.grid import Grid
 from jaxem.md import LammpsNotFoundError, find_lammps
 from jaxem.structure import crystals, zone_axis
 
@@ -30,16 +29,25 @@ def test_unbiased_tds_removes_the_finite_ensemble_bias():
         tds_models.unbiased_tds(total, elastic, 1)
 
 
-def test_probe_positions_and_mask():
+def test_probe_scan_covers_the_central_cell():
     case = _case()
-    pos = tds_models.probe_positions(case, 2)
+    pos = tds_models.probe_scan(case, 2).positions().reshape(-1, 2)
     a = case.cell.lengths[0]
     np.testing.assert_allclose(pos, [[a, a], [a, 1.5 * a], [1.5 * a, a], [1.5 * a, 1.5 * a]], rtol=1e-6)
-    grid = Grid(gpts=(100, 100), sampling=(0.05, 0.05))
-    m = np.asarray(tds_models.haadf_mask(grid, 70.0, 125.0))
-    assert m[0, 0] == 0 and m.sum() > 0
-    with pytest.raises(ValueError):
-        tds_models.haadf_mask(Grid(gpts=(50, 50), sampling=(0.1, 0.1)), 70.0, 125.0)
+
+
+def test_haadf_series_runs_every_model_through_stem_scan():
+    case = _case(md_block=0, nz=2)
+    case = case.replace(sampling=0.08)  # 125 mrad fits a 0.08 Å grid at 300 kV (Nyquist ≈ 123 mrad: error)
+    with pytest.raises(ValueError, match="outer angle of 125 mrad exceeds"):
+        tds_models.haadf_series(case, ["static"], 2, jax.random.key(0), n_side=1)
+    with pytest.raises(ValueError, match="models entry must be one of .*did you mean 'einstein'"):
+        tds_models.haadf_series(case, ["einstien"], 2, jax.random.key(0), n_side=1)
+    case = case.replace(sampling=0.06)
+    hs = tds_models.haadf_series(case, ["static", "absorptive", "einstein"], 2, jax.random.key(0), n_side=1)
+    assert hs["static"].shape == hs["einstein"].shape == hs["absorptive_tds"].shape == (1, case.nz)
+    assert np.all(hs["absorbed"] > 0) and np.all(np.diff(hs["absorptive_tds"], axis=1) > 0)
+    assert np.all(hs["einstein"] > 0) and np.all(np.isfinite(hs["absorptive"]))
 
 
 def test_md_snapshots_stack_different_frames():
@@ -62,42 +70,3 @@ def test_md_snapshots_stack_different_frames():
     assert 0.01 < b_md < 0.143  # classical MD: below the tabulated (quantum) B of diamond
     with pytest.raises(ValueError, match="multiple"):
         tds_models.md_snapshots(_case(md_block=3, nz=4), 2)
-
-
-def test_single_inelastic_accumulator_equals_absorbed_flux_for_full_vprime():
-    """The accumulator Σ_n 2σ Σ_r |ψ_n|² v′_n equals the same sum over the waves entering each slice taken
-    from :func:`jaxem.propagate.multislice` (exit plane after every slice), and — with v′_det the whole v′ —
-    the flux the absorptive potential removes, 1 − N_abs/N_DW, to first order in σv′: a weak absorption
-    (v′ = 0.002·v) leaves a 3–4% excess, because the multislice transmission functions are band-limited
-    by the 2/3 anti-alias aperture while the accumulator sees the full-bandwidth v′."""
-    from jaxem import physics
-    from jaxem.optics.probes import probe
-    from jaxem.potential import absorptive_potential
-    from jaxem.propagate import multislice, waves_from_array
-    from jaxem.propagate.multislice import fresnel_propagator, transmission_functions
-
-    cell = zone_axis(crystals.SrTiO3(), [0, 0, 1])
-    a = float(cell.lengths[2])
-    st = cell.translate([0, 0, a / 4]).repeat(2, 2, 4)
-    pot = absorptive_potential(st, tds_models.ENERGY, gpts=(96, 96), slice_thickness=a / 2, model="fraction",
-                               fraction=0.002)
-    grid = pot.grid
-    probes = probe(grid, tds_models.ENERGY, 20.0, positions=np.array([[0.0, 0.0], [a / 2, a / 2]]))
-    sigma = physics.interaction_constant(tds_models.ENERGY)
-    trans = transmission_functions(pot.array, sigma, grid, probes.dtype)
-    prop = fresnel_propagator(grid, tds_models.ENERGY, pot.slice_thickness, dtype=probes.dtype)
-    acc = np.asarray(tds_models._absorptive_tds(probes, trans, jnp.asarray(pot.sequence, jnp.int32), prop,
-                                                jnp.imag(pot.array).astype(jnp.float32), jnp.float32(sigma),
-                                                (2, 4, 6, 8)))
-    waves = waves_from_array(probes, grid, tds_models.ENERGY, norm=1.0)
-    psi = multislice(waves, pot, exit_planes=2).array
-    dw = multislice(waves, pot.replace(array=pot.array.real.astype(pot.array.dtype)), exit_planes=2).array
-    absorbed = 1 - np.asarray(jnp.sum(jnp.abs(psi) ** 2, (-2, -1)) / jnp.sum(jnp.abs(dw) ** 2, (-2, -1)))
-    assert acc.shape == (2, 4) and np.all(np.diff(acc, axis=1) > 0)
-    np.testing.assert_allclose(acc, absorbed, rtol=0.05)
-    every = multislice(waves, pot, exit_planes=1).array  # (P, n_slices, ny, nx)
-    entering = jnp.concatenate([probes[:, None], every[:, :-1]], axis=1)
-    vim = jnp.imag(pot.full())
-    per_slice = 2 * sigma * jnp.sum(jnp.abs(entering) ** 2 * vim[None], axis=(-2, -1))
-    ref = np.cumsum(np.asarray(per_slice), axis=1)[:, [1, 3, 5, 7]]
-    np.testing.assert_allclose(acc, ref, rtol=2e-4)

@@ -60,13 +60,14 @@ def run(ctx):
     import matplotlib.pyplot as plt
     import numpy as np
 
-    from jaxem import physics
+    from jaxem.beam import Beam
     from jaxem.potential import absorptive_form_factor, elastic_form_factor, mean_absorption_coefficient
 
     g = np.linspace(0.0, 4.0, 81)
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.2))
     rows = []
-    gamma_lam = physics.relativistic_gamma(ENERGY) * physics.wavelength(ENERGY)
+    beam = Beam(ENERGY)
+    gamma_lam = beam.gamma * beam.wavelength
     for el, b in B_ROOM.items():
         fp = absorptive_form_factor(el, b, ENERGY, g)
         f = elastic_form_factor(el, 0.0, g)
@@ -100,20 +101,20 @@ def run(ctx):
         z, n_abs, n_el, pot = norm_series(cell, reps, nz, samp, dz)
         mu = mean_absorption_coefficient(cell, ENERGY)
         ratio = n_abs / n_el
-        ax.plot(z / 10, ratio, "o-", ms=3, label="multislice (N_abs / N_elastic)")
-        ax.plot(z / 10, np.exp(-mu * z), "--", label=f"exp(−μz), μ = Σσ_TDS/V = {mu * 1e4:.3g}·10⁻⁴ Å⁻¹")
+        ax.plot(z, ratio, "o-", ms=3, label="multislice (N_abs / N_elastic)")
+        ax.plot(z, np.exp(-mu * z), "--", label=f"exp(−μz), μ = Σσ_TDS/V = {mu * 1e4:.3g}·10⁻⁴ Å⁻¹")
         ax.set_title(f"{name}, 300 kV")
-        ax.set_xlabel("thickness [nm]")
+        ax.set_xlabel("thickness [Å]")
         ax.set_ylabel("wave norm")
         ax.legend(fontsize=8)
         rate0 = -np.log(ratio[0]) / z[0]
         rate_end = -np.log(ratio[-1]) / z[-1]
-        rows.append([name, float(mu), float(1 / mu / 10), float(rate0), float(rate_end), float(rate_end / mu),
+        rows.append([name, float(mu), float(1 / mu), float(rate0), float(rate_end), float(rate_end / mu),
                      float(1 - n_el[-1])])
     ctx.figure("norm_decay", fig, "Norm of the elastic wave with the absorptive potential, relative to the same "
                                   "multislice without v′, against the thin-crystal prediction exp(−μz). The "
                                   "initial slope is μ; channelling along the columns concentrates the wave on "
                                   "the atoms and raises the mean absorption with thickness.")
-    ctx.table(["crystal", "μ [1/Å]", "TDS mean free path [nm]", "rate, first exit plane [1/Å]",
+    ctx.table(["crystal", "μ [1/Å]", "TDS mean free path [Å]", "rate, first exit plane [1/Å]",
                "mean rate to the last plane [1/Å]", "mean rate / μ", "anti-alias loss (elastic)"], rows,
               f"Absorption rates; {samp} Å sampling, {cases[0][2]}×{cases[0][2]} cells")

@@ -37,10 +37,18 @@ def trajectories(small: bool):
     try:
         find_lammps()
         find_potential_file("SiC.tersoff")
-    except (LammpsNotFoundError, FileNotFoundError):
+    except LammpsNotFoundError:
+        missing = "LAMMPS is not installed here (<code>apt-get install lammps</code>)"
+    except FileNotFoundError:
+        missing = ("LAMMPS is installed but its potential files are not (<code>apt-get install lammps-data</code> "
+                   "ships SiC.tersoff)")
+    else:
+        missing = None
+    if missing:
         return {"3C-SiC": read_dump(SHIPPED, timestep_fs=0.5)}, (
-            "LAMMPS (with its potential files) is not installed (apt-get install lammps), so the shipped "
-            f"3C-SiC dump <code>{SHIPPED.name}</code> is used.")
+            f"{missing}, so no MD runs: the shipped 3C-SiC dump <code>{SHIPPED.name}</code> (made with the "
+            "Tersoff potential SiC.tersoff, which covers Si–Si, Si–C and C–C, so diamond as well) is analysed "
+            "instead; diamond appears when LAMMPS is installed.")
     n, steps = (2, 2000) if small else (4, 8000)
     out = {name: run_md(st, temperature=300.0, timestep_fs=0.5, equilibration_steps=1000, production_steps=steps,
                         dump_every=10, seed=7, progress=False) for name, st in crystals(n).items()}
@@ -89,7 +97,8 @@ def run(ctx):
     for ax, (label, st) in zip(axes, (("time-averaged", ideal), ("snapshot", snap))):
         pot = potential(st, sampling=0.05, slice_thickness=2.0)
         proj = np.asarray(pot.full()).sum(axis=0)
-        ax.imshow(proj, cmap="viridis", extent=[0, pot.grid.extent[1], pot.grid.extent[0], 0])
+        im = ax.imshow(proj, cmap="viridis", extent=[0, pot.grid.extent[1], pot.grid.extent[0], 0])
+        fig.colorbar(im, ax=ax, shrink=0.8, label="projected potential [V·Å]")
         ax.set_title(f"{name} [001], {label}")
         ax.set_xlabel("x [Å]")
     axes[0].set_ylabel("y [Å]")

@@ -20,21 +20,23 @@ def kirkland_five_atoms():
 
 
 def run(ctx):
-    import jax.numpy as jnp
     import matplotlib.pyplot as plt
     import numpy as np
+    from matplotlib.colors import LogNorm
 
-    from jaxem.optics import Aberrations
-    from jaxem.optics.imaging import hrtem_image
+    from jaxem.beam import Beam
+    from jaxem.optics import Aberrations, hrtem_image
     from jaxem.potential import potential
-    from jaxem.propagate import diffraction_pattern, intensity, multislice, plane_wave
+    from jaxem.propagate import diffraction_pattern, multislice, plane_wave
+
+    beam = Beam(300e3)
 
     n_cells = 4 if ctx.small else 8
     nz = 20 if ctx.small else 60
     sampling = 0.06 if ctx.small else 0.04
     crystal = srtio3_unit().repeat(n_cells, n_cells, nz)
     pot = potential(crystal, sampling=sampling, slice_thickness=3.905 / 2, debye_waller=True)
-    waves = multislice(plane_wave(pot.grid, 300e3), pot, exit_planes=2 * (nz // 10))
+    waves = multislice(plane_wave(pot.grid, beam), pot, exit_planes=2 * (nz // 10))
     thick = np.arange(1, waves.array.shape[0] + 1) * 2 * (nz // 10) * pot.slice_thickness
     ctx.text(f"<p>SrTiO3 [001], {n_cells}×{n_cells}×{nz} cells ({len(crystal)} atoms), 300 kV, Lobato "
              f"potential with Debye–Waller smearing, {pot.grid.gpts[0]}² grid at {pot.grid.sampling[0]:.3f} Å, "
@@ -43,14 +45,18 @@ def run(ctx):
 
     dp = diffraction_pattern(waves, max_angle=60.0, batch_axes=["thickness"])
     picks = [0, len(thick) // 2, len(thick) - 1]
-    fig, axes = plt.subplots(1, 3, figsize=(12, 4))
+    vmax = float(np.max(np.asarray(dp.array)[picks]))
+    norm = LogNorm(vmin=vmax * 1e-6, vmax=vmax)  # six decades below the brightest beam
+    fig, axes = plt.subplots(1, 3, figsize=(13, 4))
     for ax, i in zip(axes, picks):
         d = np.asarray(dp.array[i])
-        ax.imshow(np.log10(d + 1e-7), extent=dp.extent(), cmap="magma")
+        im = ax.imshow(np.clip(d, norm.vmin, None), norm=norm, extent=dp.extent(), cmap="magma")
         ax.set_title(f"t = {thick[i]:.0f} Å")
         ax.set_xlabel("θx [mrad]")
     axes[0].set_ylabel("θy [mrad]")
-    ctx.figure("diffraction", fig, "Diffraction patterns (log10 of the fraction of incident intensity).")
+    fig.colorbar(im, ax=list(axes), shrink=0.85, label="fraction of incident intensity per pixel")
+    ctx.figure("diffraction", fig, "Diffraction patterns, centred (zero frequency in the middle), log scale over six "
+                                   "decades below the brightest beam.")
     ctx.data("diffraction_series", dp)
 
     # Pendellösung: Bragg-beam intensities vs thickness
@@ -62,19 +68,20 @@ def run(ctx):
         ax.plot(thick, f[:, iy, ix], marker="o", ms=3, label=name)
         rows.append([name] + [float(f[i, iy, ix]) for i in picks])
     ax.set_xlabel("thickness [Å]")
-    ax.set_ylabel("beam intensity")
+    ax.set_ylabel("beam intensity [fraction of incident]")
     ax.legend()
     ctx.figure("pendelloesung", fig, "Bragg-beam intensities vs thickness (dynamical scattering).")
     ctx.table(["beam"] + [f"t = {thick[i]:.0f} Å" for i in picks], rows, "Beam intensities")
 
     # HRTEM images with partial coherence at the last thickness
     img_kw = dict(objective_aperture=25.0, focal_spread=30.0, source_angle=0.3)
-    fig, axes = plt.subplots(1, 3, figsize=(12, 4))
+    exit_wave = waves.replace(array=waves.array[-1])
+    fig, axes = plt.subplots(1, 3, figsize=(14, 4))
     for ax, df in zip(axes, (-100.0, 0.0, 100.0)):
-        ab = Aberrations.create(defocus=df, Cs=-1.0e5)
-        img = hrtem_image(waves.array[-1], pot.grid, 300e3, ab, method="focal_average", **img_kw)
-        ax.imshow(np.asarray(img), cmap="gray", extent=intensity(waves).extent())
-        ax.set_title(f"Δf = {df:.0f} Å, Cs = −10 µm")
+        img = hrtem_image(exit_wave, Aberrations(C10=-df, C30=-1.0e5), method="focal_average", **img_kw)
+        im = ax.imshow(np.asarray(img.array), cmap="gray", extent=img.extent())
+        fig.colorbar(im, ax=ax, shrink=0.8, label="intensity (vacuum = 1)")
+        ax.set_title(f"Δf = {df:.0f} Å, Cs = −1·10⁵ Å")
         ax.set_xlabel("x [Å]")
     ctx.figure("hrtem", fig, "HRTEM images (focal spread 30 Å by Gauss–Hermite averaging, 0.3 mrad source, "
                              "25 mrad aperture) at the largest thickness.")
@@ -82,11 +89,12 @@ def run(ctx):
     # Kirkland Fig. 5.12 five-atom test
     five = kirkland_five_atoms()
     p5 = potential(five, gpts=512, slice_thickness=8.0, parametrization="kirkland")
-    w5 = multislice(plane_wave(p5.grid, 200e3), p5)
-    img = hrtem_image(w5.array, p5.grid, 200e3, Aberrations.create(defocus=700.0, Cs=1.3e7),
-                      objective_aperture=10.37, method="coherent")
-    fig, ax = plt.subplots(figsize=(6, 3))
-    ax.imshow(np.asarray(img), cmap="gray", extent=intensity(w5).extent())
+    w5 = multislice(plane_wave(p5.grid, Beam(200e3)), p5)
+    img = hrtem_image(w5, Aberrations(C10=-700.0, C30=1.3e7), objective_aperture=10.37, method="coherent")
+    arr = np.asarray(img.array)
+    fig, ax = plt.subplots(figsize=(7, 3))
+    im = ax.imshow(arr, cmap="gray", extent=img.extent())
+    fig.colorbar(im, ax=ax, shrink=0.8, label="intensity (vacuum = 1)")
     ax.set_title("C, Si, Cu, Au, U at 200 kV (Kirkland 2010, Fig. 5.12)")
-    ctx.figure("kirkland_5_12", fig, f"Image min {float(jnp.min(img)):.3f}, max {float(jnp.max(img)):.3f} "
-                                     "(book: 0.72 / 1.03).")
+    ax.set_xlabel("x [Å]")
+    ctx.figure("kirkland_5_12", fig, f"Image min {arr.min():.3f}, max {arr.max():.3f} (book: 0.72 / 1.03).")

@@ -6,8 +6,8 @@ TITLE = "Optics: CTF, envelopes, probes and partially coherent HRTEM"
 ORDER = 20
 
 E = 300e3  # [eV]
-CS = 1.2e7  # 1.2 mm [Å]
-CC = 1.4e7  # 1.4 mm [Å]
+CS = 1.2e7  # [Å] (1.2 mm)
+CC = 1.4e7  # [Å] (1.4 mm)
 
 
 def scherzer_defocus(cs, wavelength):
@@ -19,25 +19,27 @@ def run(ctx):
     import matplotlib.pyplot as plt
     import numpy as np
 
-    from jaxem import physics
+    from jaxem.beam import Beam
     from jaxem.grid import Grid
     from jaxem.measurement import Axis, Measurement
     from jaxem.optics import (Aberrations, Aperture, DetectorMTF, ctf_profile, focal_spread_from_instabilities,
                               hrtem_image, probe)
+    from jaxem.propagate import waves_from_array
 
-    lam = physics.wavelength(E)
+    beam = Beam(E)
+    lam = beam.wavelength
     df = scherzer_defocus(CS, lam)
-    spread = focal_spread_from_instabilities(CC, E, energy_spread=0.8 / 2.3548, voltage_instability=5e-7,
+    spread = focal_spread_from_instabilities(CC, beam, energy_spread=0.8 / 2.3548, voltage_instability=5e-7,
                                              current_instability=2.5e-7)
     theta = 0.1  # [mrad]
-    ab = Aberrations.create(defocus=df, Cs=CS)
+    ab = Aberrations(C10=-df, C30=CS)
 
     # ---- CTF curves ---------------------------------------------------------------------------
     k = np.linspace(0.0, 1.0, 400 if ctx.small else 2000)
-    full = np.asarray(ctf_profile(k, E, ab, focal_spread=spread, source_angle=theta))
-    coherent = np.asarray(ctf_profile(k, E, ab))
-    e_t = np.abs(np.asarray(ctf_profile(k, E, ab, focal_spread=spread)))
-    e_s = np.abs(np.asarray(ctf_profile(k, E, ab, source_angle=theta)))
+    full = np.asarray(ctf_profile(k, beam, ab, focal_spread=spread, source_angle=theta))
+    coherent = np.asarray(ctf_profile(k, beam, ab))
+    e_t = np.abs(np.asarray(ctf_profile(k, beam, ab, focal_spread=spread)))
+    e_s = np.abs(np.asarray(ctf_profile(k, beam, ab, source_angle=theta)))
     fig, ax = plt.subplots(figsize=(8, 4))
     ax.plot(k, -coherent.imag, color="0.7", lw=0.8, label="sin χ (coherent)")
     ax.plot(k, -full.imag, color="C0", label="sin χ · E_t · E_s")
@@ -47,18 +49,20 @@ def run(ctx):
     ax.set_xlabel("spatial frequency k [1/Å]")
     ax.set_ylabel("transfer")
     ax.legend(fontsize=8)
-    ctx.figure("ctf", fig, f"Phase contrast transfer at 300 kV, Cs = 1.2 mm, Scherzer defocus Δf = {df:.0f} Å "
-               f"(C10 = {-df:.0f} Å). Negative transfer: atoms appear dark.")
+    ctx.figure("ctf", fig, f"Phase contrast transfer at 300 kV, C30 = Cs = {CS:.3g} Å, Scherzer defocus "
+               f"Δf = {df:.0f} Å (C10 = {-df:.0f} Å). Negative transfer: atoms appear dark.")
     ctx.data("ctf_profile", Measurement(np.stack([-full.imag, e_t, e_s]),
                                         (Axis("curve", 1, "index"), Axis("k", k[1] - k[0], "1/Å")),
-                                        {"energy": E, "curves": ["sin(chi)*Et*Es", "Et", "Es"],
-                                         "defocus": df, "Cs": CS, "focal_spread": spread, "source_angle": theta}))
+                                        {"beam": beam.to_dict(), "curves": ["sin(chi)*Et*Es", "Et", "Es"],
+                                         "aberrations": ab.to_metadata(),
+                                         "focal_spread": {"value": spread, "units": "Å"},
+                                         "source_angle": {"value": theta, "units": "mrad"}}))
     sign = np.sign(coherent.imag[1:])
     first_zero = k[1:][np.argmax(sign[1:] != sign[:-1]) + 1]
     info_limit = (2 / (np.pi * lam * spread)) ** 0.5  # E_t = exp(−2)
     ctx.table(["quantity", "value"], [
         ["wavelength λ [Å]", lam], ["Scherzer defocus Δf [Å]", df],
-        ["focal spread Δ from Cc = 1.4 mm, ΔE = 0.8 eV FWHM [Å]", spread],
+        [f"focal spread Δ from Cc = {CC:.3g} Å, ΔE = 0.8 eV FWHM [Å]", spread],
         ["first CTF zero (point resolution) [Å]", 1 / first_zero],
         ["information limit (E_t = e⁻²) [Å]", 1 / info_limit],
     ], "300 kV optics")
@@ -70,14 +74,14 @@ def run(ctx):
     x = (np.arange(n) - n // 2) * 0.05
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
     for a0 in (10.0, 20.0, 30.0):
-        p = np.abs(np.asarray(probe(grid, E, a0, positions=[c, c]))) ** 2
+        p = np.abs(np.asarray(probe(grid, beam, a0, positions=np.array([c, c])))) ** 2
         axes[0].plot(x, p[n // 2] / p.max(), label=f"α = {a0:.0f} mrad")
     axes[0].set_xlim(-3, 3)
     axes[0].set_title("aberration-free (Airy)")
-    for label, abp in [("Δf = 0", Aberrations()), ("Δf = 50 Å", Aberrations.create(defocus=50.0)),
-                       ("Cs = 20 µm", Aberrations.create(Cs=2e5)),
-                       ("Cs = 20 µm, Δf = 40 Å", Aberrations.create(Cs=2e5, defocus=40.0))]:
-        p = np.abs(np.asarray(probe(grid, E, 25.0, abp, positions=[c, c]))) ** 2
+    for label, abp in [("Δf = 0", Aberrations()), ("Δf = 50 Å", Aberrations(C10=-50.0)),
+                       ("Cs = 2·10⁵ Å", Aberrations(C30=2e5)),
+                       ("Cs = 2·10⁵ Å, Δf = 40 Å", Aberrations(C30=2e5, C10=-40.0))]:
+        p = np.abs(np.asarray(probe(grid, beam, 25.0, abp, positions=np.array([c, c])))) ** 2
         axes[1].plot(x, p[n // 2], label=label)
     axes[1].set_xlim(-4, 4)
     axes[1].set_title("α = 25 mrad with aberrations")
@@ -89,12 +93,13 @@ def run(ctx):
     ctx.figure("probe_profiles", fig, "Probe intensity profiles through the centre at 300 kV.")
 
     # ---- 2D probe intensity -------------------------------------------------------------------
-    ab2 = Aberrations.create(defocus=30.0, C12=20.0, phi12=0.5, C21=3e3, phi21=1.2, C23=2e3, phi23=0.3)
-    p2 = np.abs(np.asarray(probe(grid, E, 25.0, ab2, positions=[c, c], edge_width=0.5))) ** 2
+    ab2 = Aberrations(C10=-30.0, C12=20.0, phi12=0.5, C21=3e3, phi21=1.2, C23=2e3, phi23=0.3)
+    p2 = np.abs(np.asarray(probe(grid, beam, 25.0, ab2, positions=np.array([c, c]), edge_width=0.5))) ** 2
     probe_m = Measurement(p2, (Axis("y", 0.05, "Å"), Axis("x", 0.05, "Å")),
-                          {"energy": E, "semi_angle": 25.0, "aberrations": {k_: float(v) for k_, v in ab2.to_dict().items()}})
+                          {"beam": beam.to_dict(), "semi_angle": {"value": 25.0, "units": "mrad"},
+                           "aberrations": ab2.to_metadata(), "quantity": "probe intensity (fraction per pixel)"})
     fig, axes = plt.subplots(1, 2, figsize=(9, 4))
-    probe_m.show(ax=axes[0], cmap="inferno", title="|ψ|², Δf 30 Å, A1 20 Å, B2 3 µm, A2 2 µm")
+    probe_m.show(ax=axes[0], cmap="inferno", title="|ψ|², Δf 30 Å, A1 20 Å, B2 3000 Å, A2 2000 Å")
     probe_m.show(ax=axes[1], cmap="inferno", log=True, title="log10 |ψ|²")
     ctx.figure("probe_2d", fig, "Aberrated 25 mrad probe (two-fold astigmatism, axial coma, three-fold astigmatism).")
     ctx.data("probe_intensity", probe_m)
@@ -107,20 +112,21 @@ def run(ctx):
     a = m * d / cells  # 3.2 Å square lattice of Gaussian phase bumps
     phase = sum(np.exp(-((yy - (i + 0.5) * a) ** 2 + (xx - (j + 0.5) * a) ** 2) / (2 * 0.35**2))
                 for i in range(cells) for j in range(cells))
-    wave = np.exp(1j * 0.6 * phase).astype(np.complex64)
+    wave = waves_from_array(np.exp(1j * 0.6 * phase).astype(np.complex64), g, beam, norm=float(m * m))
     kw = dict(objective_aperture=Aperture.create(25.0, 1.0), focal_spread=spread, source_angle=theta)
     images = {
-        "coherent": hrtem_image(wave, g, E, ab, objective_aperture=kw["objective_aperture"], method="coherent"),
-        "envelope": hrtem_image(wave, g, E, ab, method="envelope", **kw),
-        "focal average": hrtem_image(wave, g, E, ab, method="focal_average", n_focal=16, **kw),
-        "+ image spread 0.3 Å, MTF": hrtem_image(wave, g, E, ab, method="focal_average", image_spread=0.3,
+        "coherent": hrtem_image(wave, ab, objective_aperture=kw["objective_aperture"], method="coherent"),
+        "envelope": hrtem_image(wave, ab, method="envelope", **kw),
+        "focal average": hrtem_image(wave, ab, method="focal_average", n_focal=16, **kw),
+        "+ image spread 0.3 Å, MTF": hrtem_image(wave, ab, method="focal_average", image_spread=0.3,
                                                 mtf=DetectorMTF.create(b=0.4, c=0.05, d=2.5), **kw),
     }
-    fig, axes = plt.subplots(1, 4, figsize=(15, 4))
+    fig, axes = plt.subplots(1, 4, figsize=(16, 4))
     rows = []
-    for ax, (name, img) in zip(axes, images.items()):
-        img = np.asarray(img)
-        ax.imshow(img, cmap="gray", extent=(0, m * d, m * d, 0))
+    for ax, (name, image) in zip(axes, images.items()):
+        img = np.asarray(image.array)
+        im = ax.imshow(img, cmap="gray", extent=image.extent())
+        fig.colorbar(im, ax=ax, shrink=0.8, label="intensity (vacuum = 1)")
         ax.set_title(name)
         ax.set_xlabel("x [Å]")
         rows.append([name, float(img.min()), float(img.max()), float(img.std() / img.mean())])

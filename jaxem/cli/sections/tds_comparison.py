@@ -16,17 +16,11 @@ def compute(small: bool, n_configs: int | None = None, n_haadf_configs: int | No
     """Run every model for every crystal; returns a list of (case, plane-wave dict, HAADF dict, B_MD)."""
     import jax
 
-    from jaxem.md import LammpsNotFoundError, find_lammps
-
     from .tds_models import default_cases, haadf_series, md_snapshots, plane_wave_series
 
     n_configs = n_configs or (6 if small else 24)
     n_haadf = n_haadf_configs or (4 if small else 16)
-    try:
-        find_lammps()
-        have_lammps = True
-    except LammpsNotFoundError:
-        have_lammps = False
+    have_lammps = _lammps_installed()
     results = []
     for i, case in enumerate(cases or default_cases(small)):
         snaps, b_md = None, None
@@ -42,44 +36,72 @@ def compute(small: bool, n_configs: int | None = None, n_haadf_configs: int | No
     return results, have_lammps
 
 
-def _shifted_crop(dp, grid, energy, max_angle):
+def _centred(dp, grid, max_angle):
+    """The unshifted pattern(s) ``dp`` centred (zero frequency in the middle) and cropped to ``max_angle``
+    [mrad] exactly as a 4D-STEM detector records them (:class:`jaxem.stem.PixelatedDetector`); returns
+    (image, imshow extent [mrad])."""
     import numpy as np
 
-    from jaxem import physics
+    from jaxem.measurement import Measurement
+    from jaxem.stem import PixelatedDetector
 
-    arr = np.fft.fftshift(np.asarray(dp), axes=(-2, -1))
-    lam = physics.wavelength(energy)
-    half = [min(n // 2, int(max_angle / (lam * 1e3 / (n * d)))) for n, d in zip(grid.gpts, grid.sampling)]
-    c = [n // 2 for n in grid.gpts]
-    ext = [h * lam * 1e3 / (n * d) for h, n, d in zip(half, grid.gpts, grid.sampling)]
-    return arr[..., c[0] - half[0]:c[0] + half[0] + 1, c[1] - half[1]:c[1] + half[1] + 1], ext
+    from .tds_models import BEAM
+
+    det = PixelatedDetector(max_angle)
+    img = np.asarray(det.apply(det.prepare(BEAM, grid), dp))
+    return img, Measurement(img, det.signal_axes(BEAM, grid)).extent()
 
 
-def figure_patterns(results, max_angle=100.0):
+def _no_md_reason(case, have_lammps: bool) -> str:
+    if not case.md_block:
+        return (f"no MD model for {case.name.split()[0]}:\nthe demo's MD potential,\nTersoff SiC.tersoff, "
+                "covers\nSi and C only")
+    if not have_lammps:
+        return "no MD: LAMMPS is not\ninstalled here\n(apt-get install lammps)"
+    return "no MD snapshots"
+
+
+def _lammps_installed() -> bool:
+    from jaxem.md import LammpsNotFoundError, find_lammps
+
+    try:
+        find_lammps()
+    except LammpsNotFoundError:
+        return False
+    return True
+
+
+def figure_patterns(results, max_angle=100.0, have_lammps=None, decades=7):
+    """Diffraction patterns at the largest thickness, centred, on a log scale from the row's maximum
+    down ``decades`` decades, with a labelled colorbar. ``have_lammps``: whether LAMMPS ran (default:
+    whether it is installed), to label a missing MD panel truthfully."""
     import matplotlib.pyplot as plt
     import numpy as np
     from matplotlib.colors import LogNorm
 
-    from .tds_models import ENERGY
+    if have_lammps is None:
+        have_lammps = _lammps_installed()
 
     cols = [("absorptive", "dp", "absorptive: elastic only"), ("einstein", "dp", "Einstein FP: total"),
             ("einstein", "tds", "Einstein FP: TDS part"), ("md", "dp", "MD FP: total")]
-    fig, axes = plt.subplots(len(results), 4, figsize=(15, 3.8 * len(results)), squeeze=False)
+    fig, axes = plt.subplots(len(results), 4, figsize=(16, 3.8 * len(results)), squeeze=False)
     for row, (case, pw, _, _) in zip(axes, results):
+        imgs = {(m, p): _centred(pw["models"][m][p][-1], pw["grid"], max_angle)
+                for m, p, _ in cols if m in pw["models"]}
+        vmax = max(float(img.max()) for img, _ in imgs.values())
+        norm = LogNorm(vmin=vmax * 10.0 ** -decades, vmax=vmax)
+        im = None
         for ax, (model, part, title) in zip(row, cols):
-            if model not in pw["models"]:
-                ax.text(0.5, 0.5, "no MD: LAMMPS ships no\ninteratomic potential\nfor " + case.name.split()[0],
-                        ha="center", va="center", transform=ax.transAxes)
+            if (model, part) not in imgs:
+                ax.text(0.5, 0.5, _no_md_reason(case, have_lammps), ha="center", va="center", transform=ax.transAxes)
                 ax.set_axis_off()
                 continue
-            img, ext = _shifted_crop(pw["models"][model][part][-1], pw["grid"], ENERGY, max_angle)
-            img = np.clip(img, 1e-9, None)
-            ax.imshow(img, norm=LogNorm(vmin=1e-8, vmax=1e-1), cmap="inferno", origin="lower",
-                      extent=[-ext[1], ext[1], -ext[0], ext[0]])
-            ax.set_title(f"{case.name}, {pw['z'][-1] / 10:.1f} nm\n{title}", fontsize=9)
+            img, extent = imgs[(model, part)]
+            im = ax.imshow(np.clip(img, norm.vmin, None), norm=norm, cmap="inferno", extent=extent)
+            ax.set_title(f"{case.name}, {pw['z'][-1]:.0f} Å\n{title}", fontsize=9)
             ax.set_xlabel("θx [mrad]")
         row[0].set_ylabel("θy [mrad]")
-    fig.tight_layout()
+        fig.colorbar(im, ax=list(row), shrink=0.85, label="fraction of the beam per pixel")
     return fig
 
 
@@ -89,7 +111,7 @@ def figure_profiles(results, annulus=(30.0, 60.0)):
 
     from jaxem.propagate.profiles import azimuthal_profile, bragg_mask, radial_profile
 
-    from .tds_models import ENERGY
+    from .tds_models import BEAM
 
     fig, axes = plt.subplots(len(results), 2, figsize=(12, 3.6 * len(results)), squeeze=False)
     summary = []
@@ -101,13 +123,13 @@ def figure_profiles(results, annulus=(30.0, 60.0)):
                 continue
             label, color, ls = STYLE[name]
             tds = pw["models"][name]["tds"][-1]
-            c, prof, _ = radial_profile(tds, grid, ENERGY, bin_width=2.5, mask=mask)
+            c, prof, _ = radial_profile(tds, grid, BEAM, bin_width=2.5, mask=mask)
             ax_r.semilogy(c, np.clip(np.asarray(prof), 1e-12, None), color=color, ls=ls, label=label)
-            phi, az, _ = azimuthal_profile(tds, grid, ENERGY, *annulus, n_bins=48, mask=mask)
+            phi, az, _ = azimuthal_profile(tds, grid, BEAM, *annulus, n_bins=48, mask=mask)
             az = np.asarray(az)
             ax_a.plot(np.degrees(phi), az / np.nanmean(az), color=color, ls=ls, label=label)
             summary.append((case.name, name, c, np.asarray(prof)))
-        ax_r.set_title(f"{case.name}, {pw['z'][-1] / 10:.1f} nm: radial TDS profile (Bragg pixels masked)", fontsize=9)
+        ax_r.set_title(f"{case.name}, {pw['z'][-1]:.0f} Å: radial TDS profile (Bragg pixels masked)", fontsize=9)
         ax_r.set_xlabel("θ [mrad]")
         ax_r.set_ylabel("TDS per pixel [fraction of beam]")
         ax_r.legend(fontsize=8)
@@ -124,7 +146,7 @@ def figure_bragg(results):
 
     fig, axes = plt.subplots(1, len(results), figsize=(5.2 * len(results), 4.2), squeeze=False)
     for ax, (case, pw, _, _) in zip(axes[0], results):
-        z = pw["z"] / 10
+        z = pw["z"]
         for name in ("static", "absorptive", "einstein", "md"):
             if name not in pw["models"]:
                 continue
@@ -133,7 +155,7 @@ def figure_bragg(results):
                 ax.semilogy(z, pw["models"][name]["bragg"][:, j], color=f"C{j}", ls=ls,
                             label=f"{lab}, {label}" if j == 0 or name == "absorptive" else None)
         ax.set_title(f"{case.name}: Bragg beams (elastic part)", fontsize=9)
-        ax.set_xlabel("thickness [nm]")
+        ax.set_xlabel("thickness [Å]")
         ax.set_ylabel("intensity [fraction of beam]")
         ax.legend(fontsize=6, ncol=2)
     fig.tight_layout()
@@ -152,17 +174,17 @@ def figure_absorption(results):
     for ax, (case, pw, _, _) in zip(axes[0], results):
         z = pw["z"]
         mu = mean_absorption_coefficient(case.cell, ENERGY)
-        ax.plot(z / 10, pw["absorbed"], "o-", color="C0", ms=3, label="absorptive: 1 − N_abs/N_DW")
+        ax.plot(z, pw["absorbed"], "o-", color="C0", ms=3, label="absorptive: 1 − N_abs/N_DW")
         if "absorbed_bmd" in pw:
-            ax.plot(z / 10, pw["absorbed_bmd"], "o-", color="C4", ms=3, label="absorptive, B = B_MD")
-        ax.plot(z / 10, 1 - np.exp(-mu * z), "k:", label="1 − exp(−μz), μ = Σσ_TDS/V")
+            ax.plot(z, pw["absorbed_bmd"], "o-", color="C4", ms=3, label="absorptive, B = B_MD")
+        ax.plot(z, 1 - np.exp(-mu * z), "k:", label="1 − exp(−μz), μ = Σσ_TDS/V")
         for name in ("einstein", "md", "einstein_bmd"):
             if name in pw["models"]:
                 label, color, ls = STYLE[name]
-                ax.plot(z / 10, pw["models"][name]["tds"].sum(axis=(-2, -1)), color=color, ls=ls,
+                ax.plot(z, pw["models"][name]["tds"].sum(axis=(-2, -1)), color=color, ls=ls,
                         label=f"{label}: TDS in the grid")
         ax.set_title(f"{case.name}: flux out of the elastic wave", fontsize=9)
-        ax.set_xlabel("thickness [nm]")
+        ax.set_xlabel("thickness [Å]")
         ax.set_ylabel("fraction of the beam")
         ax.legend(fontsize=7)
     fig.tight_layout()
@@ -174,7 +196,7 @@ def figure_haadf(results):
 
     fig, axes = plt.subplots(1, len(results), figsize=(5.2 * len(results), 4.0), squeeze=False)
     for ax, (case, _, hs, _) in zip(axes[0], results):
-        z = hs["z"] / 10
+        z = hs["z"]
         for name in ("static", "absorptive", "einstein", "md"):
             if name in hs:
                 label, color, ls = STYLE[name]
@@ -187,7 +209,7 @@ def figure_haadf(results):
         ax.semilogy(z, hs["absorbed"].mean(axis=0), color="C0", ls=(0, (1, 3)),
                     label="absorptive: absorbed flux, all angles (ceiling)")
         ax.set_title(f"{case.name}: HAADF 70–125 mrad, mean of {len(hs['positions'])} probe positions", fontsize=9)
-        ax.set_xlabel("thickness [nm]")
+        ax.set_xlabel("thickness [Å]")
         ax.set_ylabel("HAADF [fraction of probe]")
         ax.legend(fontsize=7)
     fig.tight_layout()
@@ -235,17 +257,19 @@ def run(ctx):
                "(Peng et al. 1996): classical MD has no zero-point motion, which dominates diamond at room "
                "temperature (Θ_D ≈ 2230 K). The MD model is shown as it is, and beside it Einstein frozen phonons "
                "with B = B_MD, which isolates the effect of correlated motion from the amplitude."
-               if b_md is not None else "LAMMPS is not installed, so the MD-snapshot model is skipped.")
+               if b_md is not None else "LAMMPS is not installed here, so the MD-snapshot model is skipped (the "
+               "Tersoff potential SiC.tersoff that it would use covers C–C, so diamond would have it).")
     ctx.text("<p>Three thermal models at 300 kV, plane wave and STEM probe (20 mrad), thickness series recorded in "
              "one multislice pass. (a) <b>absorptive</b>: Hall–Hirsch potential v_DW + iv′ — the elastic wave "
              "only, its TDS leaves the calculation; (b) <b>Einstein frozen phonons</b>: independent Gaussian "
-             "displacements from the tabulated B; (c) <b>MD snapshots</b>: " + md_text + " SrTiO3 has no "
-             "interatomic potential shipped with LAMMPS, so it has models (a) and (b) only. The MD block is "
+             "displacements from the tabulated B; (c) <b>MD snapshots</b>: " + md_text + " The demo's only "
+             "MD potential is the Tersoff SiC.tersoff (Si and C), so SrTiO3 has models (a) and (b) only. The MD block is "
              f"{case0.md_block} cells deep; deeper specimens stack different MD frames along the beam. TDS parts "
              "are the bias-corrected n/(n−1)(⟨|Ψ|²⟩ − |⟨Ψ⟩|²). Atoms sit mid-slice (shifted by Δz/2)."
              "</p>")
-    ctx.figure("patterns", figure_patterns(results),
-               "Diffraction patterns at the largest thickness on a log scale (fraction of the beam per pixel). The "
+    ctx.figure("patterns", figure_patterns(results, have_lammps=have_lammps),
+               "Diffraction patterns at the largest thickness, centred (zero frequency in the middle, as every pattern "
+               "jaxem shows or writes), on a log scale over 7 decades below each row's maximum. The "
                "absorptive pattern has Bragg spots only (damped by the DW factor and v′); frozen phonons add a "
                "diffuse background with Kikuchi-like bands; its TDS part is shown alone.")
     fig, _ = figure_profiles(results)

@@ -8,53 +8,53 @@ Models (Forbes et al., PRB 82 (2010) 104103; Hall & Hirsch, Proc. R. Soc. A 286 
   is not in the pattern; the absorbed fraction is 1 − N_abs/N_DW, with N_DW the norm of the same
   multislice without v′, which removes the anti-alias loss common to both);
 * ``einstein``: frozen phonons, independent Gaussian displacements ⟨u²⟩ = B/8π² per direction;
-* ``md``: frozen phonons from LAMMPS Tersoff snapshots (carbon only: LAMMPS ships no SrTiO3 potential).
+* ``md``: frozen phonons from LAMMPS Tersoff snapshots (SiC.tersoff: Si and C, so diamond only; no
+  SrTiO3 potential is used here). It needs LAMMPS installed.
   The MD cell is a few unit cells deep; a deeper specimen stacks *different* frames along z, so
   blocks are decorrelated in time (correlations along z are kept within a block).
 
-Everything here is ``f(arrays) -> arrays`` in jitted kernels; only the loops over models and crystals
-are Python. Plane-wave results: unshifted diffraction patterns (fractions of the beam) per exit
-plane; STEM: HAADF fractions per probe position and exit plane.
+Everything here calls the library: plane waves through :func:`jaxem.propagate.multislice` and
+:func:`jaxem.propagate.frozen_phonon_multislice`, STEM through :func:`jaxem.stem.stem_scan` with a
+thickness series (``exit_planes``); only the loops over models and crystals are Python. Plane-wave
+results: unshifted diffraction patterns (fractions of the beam) per exit plane; STEM: HAADF fractions
+per probe position and exit plane.
 """
 from __future__ import annotations
 
-import inspect
 import math
-from dataclasses import dataclass
-from functools import partial
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ... import physics
-from ...accel import batch_size as budget_batch_size
-from ...grid import Grid
-from ...potential import absorptive_potential, build_potential, potential, potential_layout
-from ...propagate import frozen_phonon_multislice, multislice, plane_wave, waves_from_array
-from ...propagate.ensembles import einstein_positions, ensemble_mean
-from ...propagate.multislice import fresnel_propagator, multislice_array, transmission_functions
-from ...propagate.profiles import bragg_intensities, scattering_angles
+from ... import pytree, validate
+from ...beam import Beam
+from ...potential import absorptive_potential, potential
+from ...propagate import frozen_phonon_multislice, multislice, plane_wave
+from ...propagate.detect import diffraction_patterns_array
+from ...propagate.profiles import bragg_intensities
 
 ENERGY = 300e3  # eV
+BEAM = Beam(ENERGY)
+#: the STEM thermal models of :func:`haadf_series`
+MODELS = ("static", "absorptive", "einstein", "md")
 
 
-@dataclass(frozen=True)
+@pytree.dataclass
 class Case:
     """A crystal in zone-axis orientation: ``cell`` (oriented, orthorhombic), lateral ``tiling``
     (n_y, n_x), ``nz`` cells along the beam, slice thickness ``dz`` [Å] (atoms are shifted by dz/2 so
     they sit mid-slice, never on a slice boundary), Bragg ``beams`` [(h_y, h_x)] (indices of the
     oriented cell) with their cubic Miller ``labels``, and the MD block depth ``md_block`` (cells; 0: no MD)."""
 
-    name: str
+    name: str = pytree.field(static=True)
     cell: object
-    tiling: tuple
-    nz: int
-    dz: float
-    beams: tuple
-    labels: tuple
-    md_block: int = 0
-    sampling: float = 0.05
+    tiling: tuple = pytree.field(static=True)
+    nz: int = pytree.field(static=True)
+    dz: float = pytree.field(static=True, units="Å")
+    beams: tuple = pytree.field(static=True)
+    labels: tuple = pytree.field(static=True)
+    md_block: int = pytree.field(static=True, default=0)
+    sampling: float = pytree.field(static=True, units="Å", default=0.05)
 
     @property
     def unit(self):
@@ -84,7 +84,7 @@ def md_snapshots(case: Case, n_configs: int, steps: int = 1200, seed: int = 7):
     from ...md import debye_waller_factors, run_md, snapshots_as_ensemble
 
     if case.md_block < 1 or case.nz % case.md_block:
-        raise ValueError(f"nz={case.nz} must be a multiple of md_block={case.md_block}")
+        raise validate.InputError(f"case.nz={case.nz} must be a multiple of case.md_block={case.md_block} (≥ 1)")
     n_blocks = case.nz // case.md_block
     block = case.unit.repeat(case.tiling[1], case.tiling[0], case.md_block).replace(z_repeats=1)
     every = 20
@@ -105,16 +105,12 @@ def unbiased_tds(total, elastic, n: int):
     """TDS part n/(n−1)·(⟨|Ψ|²⟩ − |⟨Ψ⟩|²): |mean of n samples|² overestimates |⟨Ψ⟩|² by var/n, so
     the plain difference is biased low by the factor (1 − 1/n)."""
     if n < 2:
-        raise ValueError(f"the TDS part needs at least 2 configurations, got {n}")
+        raise validate.InputError(f"n: the TDS part needs at least 2 configurations, got n={n}")
     return (total - elastic) * (n / (n - 1))
 
 
 def _norm(psi, norm):
     return np.asarray(jnp.sum(jnp.abs(psi) ** 2, axis=(-2, -1))) / norm
-
-
-def _dp(psi, norm):
-    return jnp.abs(jnp.fft.fft2(psi)) ** 2 / (psi.shape[-1] * psi.shape[-2] * norm)
 
 
 def plane_wave_series(case: Case, n_configs: int, key, snapshots=None, b_md=None):
@@ -128,7 +124,7 @@ def plane_wave_series(case: Case, n_configs: int, key, snapshots=None, b_md=None
     gpts = case.gpts
     pot_abs = absorptive_potential(crystal, ENERGY, gpts=gpts, slice_thickness=case.dz)
     grid = pot_abs.grid
-    w = plane_wave(grid, ENERGY)
+    w = plane_wave(grid, BEAM)
     step = case.slices_per_cell
     out = {"z": case.thicknesses(), "grid": grid, "models": {}}
     beams = case.beams
@@ -144,11 +140,11 @@ def plane_wave_series(case: Case, n_configs: int, key, snapshots=None, b_md=None
 
     n_members = n_configs
     static = multislice(w, potential(crystal, gpts=gpts, slice_thickness=case.dz), exit_planes=step).array
-    record("static", _dp(static, w.norm))
+    record("static", diffraction_patterns_array(static, w.norm))
     psi_abs = multislice(w, pot_abs, exit_planes=step).array
     psi_dw = multislice(w, pot_abs.replace(array=pot_abs.array.real.astype(pot_abs.array.dtype)),
                         exit_planes=step).array
-    record("absorptive", _dp(psi_abs, w.norm))
+    record("absorptive", diffraction_patterns_array(psi_abs, w.norm))
     out["absorbed"] = 1.0 - _norm(psi_abs, w.norm) / _norm(psi_dw, w.norm)
     out["dw_loss"] = 1.0 - _norm(psi_dw, w.norm)
     ens = frozen_phonon_multislice(key, crystal, w, n_configs=n_configs, slice_thickness=case.dz, exit_planes=step)
@@ -163,7 +159,7 @@ def plane_wave_series(case: Case, n_configs: int, key, snapshots=None, b_md=None
             soft = crystal.replace(u2=jnp.full_like(crystal.u2, b_md / (8 * math.pi**2)))
             pot_soft = absorptive_potential(soft, ENERGY, gpts=gpts, slice_thickness=case.dz)
             psi_soft = multislice(w, pot_soft, exit_planes=step).array
-            record("absorptive_bmd", _dp(psi_soft, w.norm))
+            record("absorptive_bmd", diffraction_patterns_array(psi_soft, w.norm))
             dw_soft = pot_soft.replace(array=pot_soft.array.real.astype(pot_soft.array.dtype))
             out["absorbed_bmd"] = 1.0 - _norm(psi_soft, w.norm) / _norm(multislice(w, dw_soft, exit_planes=step).array,
                                                                        w.norm)
@@ -173,124 +169,55 @@ def plane_wave_series(case: Case, n_configs: int, key, snapshots=None, b_md=None
     return out
 
 
-def haadf_mask(grid: Grid, inner: float, outer: float):
-    """Annular detector weights (ny, nx), unshifted, inner ≤ θ < outer [mrad]."""
-    grid.check_angle(outer, ENERGY, "HAADF outer angle")
-    theta, _ = scattering_angles(grid, ENERGY)
-    return jnp.asarray((theta >= inner) & (theta < outer), jnp.float32)
+def probe_scan(case: Case, n: int = 2):
+    """:class:`~jaxem.stem.GridScan` of n × n probe positions (y, x) [Å] over the central unit cell."""
+    from ...stem import GridScan
 
-
-def probe_positions(case: Case, n: int = 2):
-    """(n·n, 2) probe positions (y, x) [Å] on an n × n grid over the central unit cell."""
     ly, lx = case.cell.lengths[1], case.cell.lengths[0]
     cy, cx = (t // 2 for t in case.tiling)
-    ys = (cy + np.arange(n) / n) * ly
-    xs = (cx + np.arange(n) / n) * lx
-    return np.stack(np.meshgrid(ys, xs, indexing="ij"), -1).reshape(-1, 2)
-
-
-def has_detector_tds() -> bool:
-    """True when :func:`jaxem.potential.absorptive_potential` offers detector-specific v′ (``detector=``)."""
-    return "detector" in inspect.signature(absorptive_potential).parameters
-
-
-@partial(jax.jit, static_argnames=("exits",))
-def _absorptive_tds(probes, trans, seq, prop, vdet, sigma, exits):
-    """Single-inelastic TDS into a detector, Σ_{slices before z} 2σ Σ_r |ψ_n(r)|² v′_det,n(r) (fraction of
-    the probe), recorded after the slice counts ``exits``, for probes (P, ny, nx) -> (P, n_exit)
-    (Allen, Findlay, Oxley & Rossouw, Ultramicroscopy 96 (2003) 47)."""
-    record = np.full(seq.shape[0], -1, np.int32)
-    for j, e in enumerate(exits):
-        record[e - 1] = j
-
-    def one(psi):
-        def step(carry, xs):
-            psi, acc, buf = carry
-            index, slot = xs
-            acc = acc + 2 * sigma * jnp.sum(vdet[index] * jnp.abs(psi) ** 2)
-            psi = jnp.fft.ifft2(jnp.fft.fft2(psi * trans[index]) * prop)
-            buf = jnp.where(jnp.arange(len(exits)) == slot, acc, buf)
-            return (psi, acc, buf), None
-
-        init = (psi, jnp.zeros((), vdet.dtype), jnp.zeros(len(exits), vdet.dtype))
-        (_, _, buf), _ = jax.lax.scan(step, init, (seq, jnp.asarray(record)))
-        return buf
-
-    return jax.vmap(one)(probes)
-
-
-@partial(jax.jit, static_argnames=("einstein", "exits", "batch"))
-def _fp_haadf(members, structure, layout, probes, prop, mask, sigma, einstein, exits, batch):
-    seq = jnp.asarray(layout.sequence, jnp.int32)
-    npix = probes.shape[-1] * probes.shape[-2]
-
-    def member(m):
-        pos = einstein_positions(m, structure.positions, structure.u2) if einstein else m
-        pot = build_potential(layout, structure.replace(positions=pos))
-        t = transmission_functions(pot.array, sigma, layout.grid, probes.dtype)
-        psi = jax.vmap(lambda p: multislice_array(p, t, seq, prop, exit_slices=exits))(probes)
-        dp = jnp.abs(jnp.fft.fft2(psi)) ** 2 / npix
-        return jnp.tensordot(dp, mask, axes=((-2, -1), (0, 1)))
-
-    return ensemble_mean(member, members, batch)
+    return GridScan.create((cy * ly, cx * lx), ((cy + 1) * ly, (cx + 1) * lx), gpts=(n, n))
 
 
 def haadf_series(case: Case, models, n_configs: int, key, semi_angle=20.0, inner=70.0, outer=125.0,
                  snapshots=None, n_side: int = 2):
     """HAADF fraction (n_positions, n_exit) per model vs thickness, probe on ``n_side``² positions of the
-    central cell. ``models`` ⊂ {'static', 'absorptive', 'einstein', 'md'}. The absorptive value is the
-    elastic (channelled) wave; where the potential package offers detector-specific v′, the
-    single-inelastic TDS into the detector is returned as ``absorptive_tds`` too, and ``absorbed`` is
-    the flux v′ removes at all angles."""
-    from ...optics.probes import probe
+    central cell, from :func:`jaxem.stem.stem_scan` with a thickness series (one exit plane per unit
+    cell). ``models`` ⊂ {'static', 'absorptive', 'einstein', 'md'}. The absorptive value is the elastic
+    (channelled) wave, ``absorptive_tds`` the single-inelastic TDS into the detector (detector-specific
+    v′), and ``absorbed`` the flux v′ removes at all angles (1 − N_abs/N_DW, the wave norm measured by
+    an annular detector integrating to the grid's limit)."""
+    from ...stem import AnnularDetector, STEMSimulation, stem_scan
 
+    for name in models:
+        validate.choice(name, "models entry", MODELS)
     crystal = case.crystal
     pot_abs = absorptive_potential(crystal, ENERGY, gpts=case.gpts, slice_thickness=case.dz)
-    grid = pot_abs.grid
-    mask = haadf_mask(grid, inner, outer)
-    pos = probe_positions(case, n_side)
-    probes = probe(grid, ENERGY, semi_angle, positions=pos)
-    waves = waves_from_array(probes, grid, ENERGY, norm=1.0)
+    pot_static = potential(crystal, gpts=case.gpts, slice_thickness=case.dz)
+    sim = STEMSimulation(BEAM, semi_angle, (AnnularDetector(inner, outer, "HAADF"), AnnularDetector(0.0, name="all")))
+    scan = probe_scan(case, n_side)
     step = case.slices_per_cell
-    res = {"z": case.thicknesses(), "positions": pos}
+    res = {"z": case.thicknesses(), "positions": scan.positions().reshape(-1, 2)}
+
+    def run(pot, name="HAADF", **kw):
+        out = stem_scan(sim, scan, pot, exit_planes=step, progress=False, **kw)
+        return {k: np.asarray(m.array).reshape(scan.n_positions, -1) for k, m in out.items()}
+
     for name in models:
-        if name in ("static", "absorptive"):
-            pot = pot_abs if name == "absorptive" else potential(crystal, gpts=case.gpts, slice_thickness=case.dz)
-            psi = multislice(waves, pot, exit_planes=step).array
-            res[name] = np.asarray(jnp.tensordot(_dp(psi, 1.0), mask, axes=((-2, -1), (0, 1))))
-            if name == "absorptive":  # flux removed by v′ (all angles): the ceiling of its TDS signal
-                dw = pot_abs.replace(array=pot_abs.array.real.astype(pot_abs.array.dtype))
-                res["absorbed"] = 1.0 - _norm(psi, 1.0) / _norm(multislice(waves, dw, exit_planes=step).array, 1.0)
-                if has_detector_tds():
-                    pot_det = absorptive_potential(crystal, ENERGY, gpts=case.gpts, slice_thickness=case.dz,
-                                                   detector=(inner, outer))
-                    sigma = physics.interaction_constant(ENERGY)
-                    trans = transmission_functions(pot_abs.array, sigma, grid, probes.dtype)
-                    prop = fresnel_propagator(grid, ENERGY, pot_abs.slice_thickness, dtype=probes.dtype)
-                    exits = tuple(range(step, pot_abs.n_slices + 1, step))
-                    vdet = jnp.imag(pot_det.array).astype(jnp.float32)
-                    res["absorptive_tds"] = np.asarray(_absorptive_tds(
-                        probes, trans, jnp.asarray(pot_abs.sequence, jnp.int32), prop, vdet, jnp.float32(sigma),
-                        exits))
-            continue
-        if name == "einstein":
-            st, members, einstein = crystal.replace(z_repeats=1), jax.random.split(key, n_configs), True
+        if name == "static":
+            res[name] = run(pot_static)["HAADF"]
+        elif name == "absorptive":
+            pot_det = absorptive_potential(crystal, ENERGY, gpts=case.gpts, slice_thickness=case.dz,
+                                           detector=(inner, outer))
+            r = run(pot_abs, tds_potentials={"HAADF": pot_det})
+            res[name], res["absorptive_tds"] = r["HAADF"], r["HAADF_tds"]
+            dw = run(pot_abs.replace(array=pot_abs.array.real.astype(pot_abs.array.dtype)))
+            res["absorbed"] = 1.0 - r["all"] / dw["all"]  # flux removed by v′ (all angles): the TDS ceiling
+        elif name == "einstein":
+            res[name] = run(pot_static, structure=crystal, thermal="einstein", n_configs=n_configs, key=key)["HAADF"]
         elif name == "md":
-            if snapshots is None:
-                continue
-            (st, members), einstein = snapshots, False
-        else:
-            raise ValueError(f"unknown model {name!r}")
-        layout = potential_layout(st, gpts=grid.gpts, slice_thickness=case.dz)
-        n_sl = len(layout.sequence)
-        exits = tuple(range(step, n_sl + 1, step))
-        prop = fresnel_propagator(grid, ENERGY, layout.slice_thickness, dtype=probes.dtype)
-        st = st.replace(positions=st.positions.astype(jnp.float32), u2=st.u2.astype(jnp.float32))
-        n_members = int(jax.tree.leaves(members)[0].shape[0])
-        per_member = 8 * grid.gpts[0] * grid.gpts[1] * (3 * len(layout.sequence) + probes.shape[0] * (6 + len(exits)))
-        batch = budget_batch_size(per_member, n_members)
-        res[name] = np.asarray(_fp_haadf(members, st, layout, probes, prop, mask,
-                                         physics.interaction_constant(ENERGY), einstein, exits, int(batch)))
+            if snapshots is not None:
+                stacked, snaps = snapshots
+                res[name] = run(pot_static, structure=stacked, thermal="snapshots", snapshots=snaps)["HAADF"]
     return res
 
 
