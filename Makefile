@@ -1,28 +1,38 @@
 # The README's two commands: `make demo` and `make test`. Both create the environment if missing.
+# `make demo` installs the runtime only (what `jaxem demo` needs); `make test` adds the dev tools and
+# the test-only peer codes (abTEM, py4DSTEM, exspy, …) on top.
 PY      ?= python3
 VENV    ?= .venv
 BIN     := $(VENV)/bin
-STAMP   := $(VENV)/.jaxem-installed
+RUNTIME := $(VENV)/.jaxem-runtime
+STAMP   := $(VENV)/.jaxem-dev
 PYTEST_WORKERS ?= 2
 export JAX_COMPILATION_CACHE_DIR ?= $(CURDIR)/.jax_cache
 export MPLBACKEND := Agg
 
-.PHONY: install demo test test-unit test-notebooks test-data bench lint clean
+.PHONY: install install-runtime demo test test-unit test-notebooks test-data bench lint clean
 
-$(STAMP): pyproject.toml constraints.txt requirements-peers.txt
+# runtime: the library and what the demo gallery needs ([demo] extra), nothing test-only
+$(RUNTIME): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -c constraints.txt -e ".[demo]"
+	@touch $(RUNTIME)
+
+# dev: runtime + test tools + test-only peer codes (cross-validation)
+$(STAMP): $(RUNTIME) requirements-peers.txt
 	$(BIN)/python -m pip install -q -c constraints.txt -e ".[dev]"
 	$(BIN)/python -m pip install -q -c constraints.txt -r requirements-peers.txt
 	$(BIN)/python -m pip install -q --no-deps py4DSTEM==0.14.18
 	@touch $(STAMP)
 
+install-runtime: $(RUNTIME)
 install: $(STAMP)
 
 system-packages:
 	@bash .ci/system-packages
 
-demo: install
+demo: install-runtime
 	$(BIN)/jaxem demo --out demo
 
 # Real atom-probe sample files (APAV 1.4.0 sdist from PyPI, GPL: used by tests only, never vendored).

@@ -3,7 +3,7 @@
 A section module defines ``TITLE`` (str), ``ORDER`` (int, sort key) and ``run(ctx)``. Inside
 ``run`` it calls ``ctx.text(html)``, ``ctx.figure(name, fig)``, ``ctx.table(header, rows)`` and
 ``ctx.data(name, measurement)``. A failing section is reported in the page and in the exit status,
-and does not stop the others. The page is written atomically at the end.
+and does not stop the others. The whole gallery is built in a temporary folder that replaces the output folder in one step.
 """
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import time
 import traceback
 from pathlib import Path
 
-from ..io import atomic_write_text, save
+from ..io import save
 from . import sections
 
 
@@ -87,10 +87,24 @@ table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:
 
 
 def build_gallery(out="demo", only=None, size="small") -> list[str]:
+    """Build the gallery into ``out`` (a temporary folder swapped in whole at the end, so ``out``
+    always holds one complete gallery); returns the keys of sections that failed."""
+    from ..atomic import atomic_path
+    from ..validate import InputError
+
+    final = Path(out)
+    if final.exists() and (not final.is_dir() or (any(final.iterdir()) and not (final / "index.html").is_file())):
+        raise InputError(f"--out {final} exists and is not a jaxem gallery (no index.html); choose another "
+                         f"folder or remove it (the gallery replaces its folder whole)")
+    with atomic_path(final, is_dir=True) as tmp:
+        failures, n_found = _build(Path(tmp), only, size)
+    print(f"wrote {final / 'index.html'} ({n_found} sections, {len(failures)} failed)")
+    return failures
+
+
+def _build(out: Path, only, size):
     from tqdm.auto import tqdm
 
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
     found = discover_sections(only)
     parts, failures, toc = [], [], []
     bar = tqdm(found, desc="jaxem demo", unit="section")
@@ -119,6 +133,5 @@ def build_gallery(out="demo", only=None, size="small") -> list[str]:
         f"{len(found) - len(failures)}/{len(found)} sections ran.</p><ul>{''.join(toc)}</ul>"
         + "".join(parts) + "</body></html>"
     )
-    atomic_write_text(out / "index.html", page)
-    print(f"wrote {out / 'index.html'} ({len(found)} sections, {len(failures)} failed)")
-    return failures
+    (out / "index.html").write_text(page, encoding="utf-8")
+    return failures, len(found)

@@ -1,4 +1,9 @@
-"""Entry point of the ``jaxem`` console script."""
+"""Entry point of the ``jaxem`` console script.
+
+Every expected failure (bad argument or configuration, unreadable or damaged file, permission or
+other OS error) is reported as one line ``jaxem <command>: error: …`` on stderr with exit status 2;
+``--debug`` shows the traceback instead. An interrupted run exits with 130.
+"""
 from __future__ import annotations
 
 import argparse
@@ -11,7 +16,11 @@ from . import commands
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from .. import __version__
+
     parser = argparse.ArgumentParser(prog="jaxem", description="Differentiable electron microscopy on JAX")
+    parser.add_argument("--version", action="version", version=f"jaxem {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks of errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
         module = importlib.import_module(f"{commands.__name__}.{info.name}")
@@ -20,20 +29,38 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _message(exc: BaseException) -> str:
+    if isinstance(exc, KeyError):
+        return f"missing key {exc.args[0]!r}" if exc.args else "missing key"
+    if isinstance(exc, OSError) and exc.filename and str(exc.filename) not in str(exc):
+        return f"{exc.strerror or exc}: {exc.filename}"
+    text = str(exc).strip() or type(exc).__name__
+    return " ".join(text.split("\n")[:1]) if len(text) > 2000 else text.replace("\n", " ")
+
+
 def main(argv=None) -> int:
+    from ..validate import expected_errors
+
     parser = build_parser()
     args = parser.parse_args(argv)
-    if os.environ.get("JAXEM_NO_COMPILATION_CACHE") is None:
-        from ..accel.devices import enable_compilation_cache
-
-        enable_compilation_cache()
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
     try:
+        if os.environ.get("JAXEM_NO_COMPILATION_CACHE") is None:
+            from ..accel.devices import enable_compilation_cache
+
+            enable_compilation_cache()
         return int(args.func(args) or 0)
-    except (ValueError, TypeError, FileNotFoundError) as exc:
-        print(f"jaxem {args.command}: error: {exc}", file=sys.stderr)
+    except KeyboardInterrupt:
+        if args.debug:
+            raise
+        print(f"jaxem {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except expected_errors() as exc:
+        if args.debug:
+            raise
+        print(f"jaxem {args.command}: error: {_message(exc)}", file=sys.stderr)
         return 2
 
 

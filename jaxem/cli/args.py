@@ -1,0 +1,67 @@
+"""argparse value types that check ranges, so a bad option is reported with the option's name
+(argparse prefixes the message with ``argument --cells:``) and the expected range."""
+from __future__ import annotations
+
+import argparse
+
+from .. import validate
+
+
+def _wrap(fn):
+    def parse(text):
+        try:
+            return fn(text)
+        except (ValueError, TypeError) as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    parse.__name__ = fn.__name__
+    return parse
+
+
+def _number(text: str, units: str = ""):
+    try:
+        return float(text)
+    except ValueError:
+        if units:
+            return validate.quantity(text, "value", units)
+        raise validate.InputError(f"must be a number, got {text!r}") from None
+
+
+def _check(v, lo=None, lo_open=False):
+    if v != v or v in (float("inf"), float("-inf")):
+        raise validate.InputError(f"must be finite, got {v!r}")
+    if lo is not None and (v < lo or (lo_open and v == lo)):
+        raise validate.InputError(f"must be {'>' if lo_open else '≥'} {lo:g}, got {v:g}")
+    return v
+
+
+@_wrap
+def positive_int(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise validate.InputError(f"must be an integer ≥ 1, got {text!r}") from None
+    if v < 1:
+        raise validate.InputError(f"must be an integer ≥ 1, got {v}")
+    return v
+
+
+@_wrap
+def positive_float(text: str) -> float:
+    return _check(_number(text), 0.0, lo_open=True)
+
+
+@_wrap
+def nonnegative_float(text: str) -> float:
+    return _check(_number(text), 0.0)
+
+
+@_wrap
+def finite_float(text: str) -> float:
+    return _check(_number(text))
+
+
+@_wrap
+def energy_ev(text: str) -> float:
+    """An energy [eV]: a number, or a string with units such as '300 kV'."""
+    return _check(_number(text, "eV"), 0.0, lo_open=True)
