@@ -25,9 +25,9 @@ import numpy as np
 
 from .. import pytree, validate
 from .absorption import absorption_chi, absorption_factor
-from .composition import (BAD_INPUT, NO_SIGNAL, NOT_CONVERGED, OK, bad_pixel_list, check_factors,
+from .composition import (BAD_INPUT, NOT_CONVERGED, OK, bad_pixel_list, check_factors,
                           check_intensities, check_mac, clip_negative, float_dtype, fraction_uncertainty,
-                          mask_intensities, nav_parameter, take_off, weight_to_atomic)
+                          mask_map, nav_parameter, take_off, weight_to_atomic)
 from .data import mac_mixture
 
 
@@ -152,7 +152,7 @@ def cliff_lorimer_quantification(intensities, k_factors, atomic_weights, *, mass
         variance: optional (..., n) variance of the intensities (default: Poisson).
         precision: any :data:`jaxem.accel.PRECISION_ALIASES` (default: follows ``intensities``).
     """
-    a, bad = mask_intensities(intensities)
+    a, var, bad = mask_map(intensities, variance)
     n = a.shape[-1]
     nav = a.shape[:-1]
     k = check_factors(k_factors, n, "k_factors")
@@ -179,15 +179,6 @@ def cliff_lorimer_quantification(intensities, k_factors, atomic_weights, *, mass
         validate.integer(max_iter, "max_iter", lo=1)
     else:
         mac, rt, toa = np.zeros((n, n)), np.zeros(()), 90.0
-    var = None
-    if variance is not None:
-        var, bad_v = mask_intensities(variance, n, "variance")
-        if var.shape != a.shape:
-            raise validate.InputError(f"variance must have the shape of intensities {a.shape}, got {var.shape}")
-        bad = bad | bad_v
-    if bad.any():
-        a = np.where(bad[..., None], 0, a)
-        var = None if var is None else np.where(bad[..., None], 0, var)
     dt = float_dtype(intensities, precision)
     var = None if var is None else jnp.asarray(var, dt)
     r = _solve_all(jnp.asarray(a, dt), jnp.asarray(k, dt), jnp.asarray(rt, dt), jnp.asarray(mac, dt),

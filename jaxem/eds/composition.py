@@ -78,6 +78,25 @@ def mask_intensities(intensities, n_lines: int | None = None, name: str = "inten
     return a, bad
 
 
+def mask_map(intensities, variance=None):
+    """Intensities (…nav, n) and their optional variance with the bad pixels of either masked.
+
+    Returns ``(a, var, bad)``: NumPy arrays with the bad pixels set to 0 (``var`` None when not
+    given) and the boolean navigation mask ``bad``.
+    """
+    a, bad = mask_intensities(intensities)
+    var = None
+    if variance is not None:
+        var, bad_v = mask_intensities(variance, a.shape[-1], "variance")
+        if var.shape != a.shape:
+            raise validate.InputError(f"variance must have the shape of intensities {a.shape}, got {var.shape}")
+        bad = bad | bad_v
+    if bad.any():
+        a = np.where(bad[..., None], 0, a)
+        var = None if var is None else np.where(bad[..., None], 0, var)
+    return a, var, bad
+
+
 def bad_pixel_list(bad) -> np.ndarray:
     """(n_bad, nav_ndim) int64 indices of the masked pixels (what results list in ``bad_pixels``)."""
     bad = np.asarray(bad, bool)

@@ -39,7 +39,7 @@ from ..physics import ELEMENTARY_CHARGE
 from .absorption import absorption_chi, absorption_factor
 from .composition import (BAD_INPUT, NO_SIGNAL, NOT_CONVERGED, OK, bad_pixel_list, check_factors,
                           check_intensities, check_mac, clip_negative, float_dtype, fraction_uncertainty,
-                          mask_intensities, nav_parameter, relative_mass_thickness_uncertainty, take_off,
+                          mask_map, nav_parameter, relative_mass_thickness_uncertainty, take_off,
                           weight_to_atomic)
 from .data import mac_mixture
 
@@ -234,7 +234,7 @@ def zeta_factor(intensities, zeta_factors, dose, atomic_weights, *, mac=None, ta
         variance: optional (..., n) variance of the intensities (default Poisson = counts).
         precision: any :data:`jaxem.accel.PRECISION_ALIASES` (default: follows ``intensities``).
     """
-    a, bad = mask_intensities(intensities)
+    a, var, bad = mask_map(intensities, variance)
     n = a.shape[-1]
     z = check_factors(zeta_factors, n, "zeta_factors", "kg/m²")
     aw = check_factors(atomic_weights, n, "atomic_weights", "g/mol")
@@ -242,12 +242,6 @@ def zeta_factor(intensities, zeta_factors, dose, atomic_weights, *, mac=None, ta
         raise validate.InputError("dose (number of electrons, see electron_dose) is required for ζ-factors")
     d = nav_parameter(dose, "dose", a.shape[:-1], "electrons", positive=True)
     tol = validate.scalar(tol, "tol", positive=True)
-    var = None
-    if variance is not None:
-        var, bad_v = mask_intensities(variance, n, "variance")
-        if var.shape != a.shape:
-            raise validate.InputError(f"variance must have the shape of intensities {a.shape}, got {var.shape}")
-        bad = bad | bad_v
     absorb = mac is not None
     if absorb:
         mac, toa = _absorption_inputs(mac, take_off_deg, max_iter, n)
@@ -256,9 +250,6 @@ def zeta_factor(intensities, zeta_factors, dose, atomic_weights, *, mac=None, ta
         if take_off_deg is not None:
             take_off(take_off_deg)
     dt = float_dtype(intensities, precision)
-    if bad.any():
-        a = np.where(bad[..., None], 0, a)
-        var = None if var is None else np.where(bad[..., None], 0, var)
     r = _solve_all(jnp.asarray(a, dt), jnp.asarray(z, dt), jnp.asarray(d, dt), jnp.asarray(mac, dt),
                    jnp.asarray(toa, dt), jnp.asarray(tol, dt), jnp.asarray(aw, dt),
                    None if var is None else jnp.asarray(var, dt), jnp.asarray(bad), int(max_iter), absorb)

@@ -10,12 +10,8 @@ from jaxem import accel, validate
 from jaxem.eds import (absorption, cliff_lorimer, composition, cross_section, data, geometry, spectrum,
                        synthetic, zeta)
 
-LINES, ELS = ["O_Ka", "Zn_Ka"], ["O", "Zn"]
-A = data.atomic_weights(ELS)
-W = data.formula_weight_fractions("ZnO", ELS)
-MAC = data.mac_matrix(LINES, ELS)
-ZETA = np.array([163.0, 228.0])
-RHO = data.phase_density("ZnO")
+from test_zeta import ELS, A, LINES, MAC, RHO, W, ZETA  # the ZnO set-up shared with the ζ tests
+
 DOSE = float(zeta.electron_dose(0.5, 0.2))
 
 
