@@ -48,10 +48,15 @@ def binned_counts(bins, weights, n_bins: int):
 
 @partial(jax.jit, static_argnames=("kind", "n_bins", "n_frames", "n_pix", "width"))
 def _event_kernel(idx, counts, n_valid, aux, kind: str, n_bins: int, n_frames: int, n_pix: int, width: int):
-    """Bin and segment-sum the events of one chunk inside XLA (segment ids from the per-segment counts)."""
+    """Bin and segment-sum the events of one chunk inside XLA (segment ids from the per-segment counts).
+
+    Unweighted counts accumulate in int32 (exact to 2³¹ per bin; float32 would stop counting at 2²⁴);
+    frame-weighted sums in float32.
+    """
     n = idx.shape[0]
     valid = jnp.arange(n) < n_valid
-    w = valid.astype(jnp.float32)
+    weighted = kind == "frames" or (kind == "pattern" and aux.get("fw") is not None)
+    w = valid.astype(jnp.float32 if weighted else jnp.int32)
     if kind == "pattern" and aux.get("fw") is None:
         bins = idx
     else:
