@@ -204,12 +204,21 @@ def validate_inputs(p: ReconParams, x_det, y_det, voltage=None, protocol: str = 
             raise validate.InputError(f"ReconParams.{name}={v} outside the range ({lo}, {hi}]"
                                       + (f" [{units}]" if units else ""))
     validate.scalar(p.z0, "ReconParams.z0", "nm")
-    validate.array(x_det, "x_det", kind="real", units="mm", min_size=0)
-    validate.array(y_det, "y_det", kind="real", units="mm", min_size=0)
+    _finite(x_det, "x_det", "mm")
+    _finite(y_det, "y_det", "mm")
     if voltage is not None:
-        validate.array(voltage, "voltage", kind="real", units="V", min_size=0)
+        _finite(voltage, "voltage", "V")
         if voltage.size and not bool(jnp.all(voltage > 0)):
             raise validate.InputError(f"voltage must be > 0 V, got min {float(jnp.min(voltage))}")
+
+
+def _finite(a, name, units):
+    """Real and finite, checked where the array lives (one reduction; the array is copied to the host
+    only to report the first bad index)."""
+    if not jnp.issubdtype(jnp.asarray(a).dtype, jnp.floating) and not jnp.issubdtype(jnp.asarray(a).dtype, jnp.integer):
+        raise validate.InputTypeError(f"{name} must be a real array [{units}], got dtype {jnp.asarray(a).dtype}")
+    if a.size and not bool(jnp.all(jnp.isfinite(a))):
+        validate.array(np.asarray(a), name, kind="real", units=units)
 
 
 def reconstruct_bas(p: ReconParams, x_det, y_det, voltage=None, protocol: str = "voltage",

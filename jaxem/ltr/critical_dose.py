@@ -331,7 +331,12 @@ def fit_decay(counts, doses, onset=None, *, level: float = 0.95, min_counts: flo
 
 
 def decay_model(doses, background, amplitude, critical_dose, onset=0.0):
-    """λ(D) = B + I₀·exp(−(D − D_on)₊/D_c) [counts/frame] (for plots and tests)."""
+    """λ(D) = B + I₀·exp(−(D − D_on)₊/D_c) [counts/frame] (for plots and tests; D_c [e⁻/Å²] > 0, inf =
+    no decay)."""
+    if not validate.is_traced(critical_dose):
+        dc = np.asarray(critical_dose, float)
+        if np.any(np.isnan(dc)) or np.any(dc <= 0):
+            raise validate.InputError(f"critical_dose must be > 0 [e⁻/Å²] (inf: no decay), got {critical_dose}")
     D = jnp.asarray(doses)
     return background + amplitude * jnp.exp(-jnp.maximum(D - onset, 0.0) / critical_dose)
 
