@@ -7,7 +7,7 @@ detector (~20 e⁻/frame, ~16 M events). Times
   (the peer: the same reduction, single-threaded, same run) — events per second;
 * the full D_c map: per-reflection time series + Poisson ML fit at every position × reflection;
 * bounded memory: in fresh processes, the virtual-detector series are computed by streaming the
-  HDF5 event file with a memory budget smaller than the event data (``--budget``) and by loading
+  HDF5 event file with a memory budget smaller than the event data (``--memory-budget``) and by loading
   it whole; the growth of the resident memory (sampled every 2 ms, above the level after
   compilation) of each is reported.
 
@@ -41,17 +41,11 @@ def _spec(scan, frames, per_frame):
                         shift_amplitude=0.5, dc_contrast=0.3, detector_sampling=0.02)
 
 
-def _parse(text):
-    text = str(text).strip().upper().rstrip("B")
-    mult = {"K": 2**10, "M": 2**20, "G": 2**30}
-    return int(float(text[:-1]) * mult[text[-1]]) if text[-1] in mult else int(float(text))
-
-
 _CHILD = """
 import json, sys, threading, time
 import numpy as np, psutil
 from jaxem.ltr import hdf5, reduce
-mode, path, budget = sys.argv[1], sys.argv[2], int(sys.argv[3])
+mode, path, memory_budget = sys.argv[1], sys.argv[2], int(sys.argv[3])
 proc, peak, stop = psutil.Process(), [0], [False]
 def sample():
     while not stop[0]:
@@ -67,7 +61,7 @@ with hdf5.EventFile(path) as f:
     th.start()
     t0 = time.perf_counter()
     src = f if mode == "stream" else f.read()
-    out = reduce.label_series(src, labels, budget=budget if mode == "stream" else 2**40).numpy()
+    out = reduce.label_series(src, labels, memory_budget=memory_budget if mode == "stream" else 2**40).numpy()
     dt = time.perf_counter() - t0
     stop[0] = True
     th.join()
@@ -75,13 +69,13 @@ print(json.dumps({"growth": peak[0] - base, "seconds": dt, "output_bytes": out.n
 """
 
 
-def _child(mode, path, budget):
+def _child(mode, path, memory_budget):
     """Run one streamed or in-memory reduction in a fresh process; return its peak-RSS growth."""
     import subprocess
     import sys
 
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
-    out = subprocess.run([sys.executable, "-c", _CHILD, mode, str(path), str(budget)], capture_output=True,
+    out = subprocess.run([sys.executable, "-c", _CHILD, mode, str(path), str(memory_budget)], capture_output=True,
                          text=True, env=env, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -89,10 +83,11 @@ def _child(mode, path, budget):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--full", action="store_true", help="256×256 positions, ~60 e-/frame")
-    ap.add_argument("--budget", default="16M", help="memory budget for the streamed run (bytes or K/M/G)")
+    ap.add_argument("--memory-budget", default="16M", help="memory budget for the streamed run (bytes or K/M/G)")
     ap.add_argument("--out", default=str(Path(__file__).parent / "results" / "ltr.json"))
     args = ap.parse_args(argv)
 
+    from jaxem.accel import parse_bytes
     from jaxem.io import atomic_write_text
     from jaxem.ltr import critical_dose, hdf5, reduce
     from jaxem.ltr.synthetic import iter_events
@@ -106,7 +101,7 @@ def main(argv=None):
     t0 = time.perf_counter()
     with hdf5.EventWriter(path, spec.scan_shape, frames, spec.detector_shape, spec.dose,
                           detector_sampling=spec.detector_sampling) as w:
-        for chunk in iter_events(spec, seed=0, positions_per_chunk=1024):
+        for chunk in iter_events(spec, seed=0):
             w.append(chunk)
     res["generate_write_s"] = time.perf_counter() - t0
     file_bytes = path.stat().st_size
@@ -155,7 +150,7 @@ def main(argv=None):
                      "true_dc_first_order": float(spec.critical_dose[0])}
 
     # bounded memory: in fresh processes, stream the file with a small budget vs load it whole
-    budget_bytes = _parse(args.budget)
+    budget_bytes = parse_bytes(args.memory_budget, "--memory-budget")
     data_bytes = n_events * 4
     peaks = {mode: _child(mode, path, budget_bytes) for mode in ("stream", "in_memory")}
     res["bounded_memory"] = {"budget_MB": budget_bytes / 2**20, "event_data_MB": data_bytes / 2**20,
@@ -164,7 +159,7 @@ def main(argv=None):
                              "output_MB": peaks["stream"]["output_bytes"] / 2**20,
                              "seconds_stream": peaks["stream"]["seconds"],
                              "events_per_s_stream": n_events / peaks["stream"]["seconds"]}
-    rows.append((f"streamed virtual detectors, budget {args.budget} (fresh process)",
+    rows.append((f"streamed virtual detectors, memory budget {args.memory_budget} (fresh process)",
                  peaks["stream"]["seconds"], n_events))
     # accuracy of the critical-dose fit on repeated decay series (the acceptance protocol)
     from jaxem.ltr.dose import cumulative_dose

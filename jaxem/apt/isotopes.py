@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import validate
 from .isotope_table import ISOTOPES
 
 
@@ -24,8 +25,12 @@ def element_isotopes(symbol: str) -> np.ndarray:
     Raises:
         ValueError: unknown element or one without natural isotopes.
     """
+    if not isinstance(symbol, str):
+        raise validate.InputTypeError(f"element symbol must be a str, got {type(symbol).__name__} {symbol!r}")
     if symbol not in ISOTOPES:
-        raise ValueError(f"element {symbol!r} has no natural isotopes in the table (H–Bi, Th, U)")
+        hint = next((s for s in ISOTOPES if s.lower() == symbol.lower()), None) or validate.closest(symbol, ISOTOPES)
+        raise validate.InputError(f"element {symbol!r} has no natural isotopes in the table (H–Bi, Th, U)"
+                                  + (f"; did you mean {hint!r}?" if hint else ""))
     return np.array(ISOTOPES[symbol], np.float64)
 
 
@@ -53,11 +58,19 @@ def isotope_pattern(composition, charge: int = 1, min_abundance: float = 1e-6,
     """
     if isinstance(composition, str):
         composition = {composition: 1}
-    composition = dict(composition)
-    if int(charge) < 1:
-        raise ValueError(f"charge must be ≥ 1, got {charge}")
-    if not composition or any(int(n) < 1 for n in composition.values()):
-        raise ValueError(f"composition must map elements to counts ≥ 1, got {composition}")
+    try:
+        composition = dict(composition)
+    except (TypeError, ValueError):
+        raise validate.InputTypeError(f"composition must be an element symbol or a mapping element → count, got "
+                                      f"{composition!r}") from None
+    charge = validate.integer(charge, "charge", lo=1)
+    min_abundance = validate.scalar(min_abundance, "min_abundance", lo=0.0, hi=1.0)
+    merge = validate.scalar(merge, "merge", "Da", nonnegative=True)
+    if not composition:
+        raise validate.InputError(f"composition must map elements to counts ≥ 1, got {composition}")
+    for el, n in composition.items():
+        element_isotopes(el)
+        validate.integer(n, f"composition[{el!r}]", lo=1)
     masses, abund = np.zeros(1), np.ones(1)
     for el, n in composition.items():
         iso = element_isotopes(el)

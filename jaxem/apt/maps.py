@@ -16,6 +16,9 @@ import numpy as np
 from scipy.optimize import curve_fit
 from scipy.spatial import cKDTree
 
+from .. import validate
+from .profiles import labels, positions
+
 
 def sdm_z(pos, r_lateral: float = 0.3, z_max: float = 1.2, bin_width: float = 0.005,
           max_pairs: int = 5_000_000):
@@ -31,9 +34,11 @@ def sdm_z(pos, r_lateral: float = 0.3, z_max: float = 1.2, bin_width: float = 0.
     Returns:
         (bin centres [nm] of |Δz|, counts).
     """
-    p = np.asarray(pos, np.float64)
-    if p.shape[0] < 2:
-        raise ValueError("sdm_z needs at least 2 positions")
+    p = positions(pos, min_count=2)
+    r_lateral = validate.scalar(r_lateral, "r_lateral", "nm", positive=True)
+    z_max = validate.scalar(z_max, "z_max", "nm", positive=True)
+    bin_width = validate.scalar(bin_width, "bin_width", "nm", positive=True, hi=z_max)
+    max_pairs = validate.integer(max_pairs, "max_pairs", lo=1)
     pairs = cKDTree(p).query_pairs(float(np.hypot(r_lateral, z_max)), output_type="ndarray")
     if len(pairs) > max_pairs:
         pairs = pairs[np.random.default_rng(0).choice(len(pairs), max_pairs, replace=False)]
@@ -57,7 +62,14 @@ def plane_spacing(pos, d_range=(0.1, 0.5), r_lateral: float = 0.3, z_max: float 
     Returns:
         (d [nm], contrast: peak amplitude / mean amplitude over the range).
     """
+    lo, hi = validate.pair(d_range, "d_range", "nm", positive=True)
+    if not hi > lo:
+        raise validate.InputError(f"d_range must be (min, max) [nm] with 0 < min < max, got {d_range}")
+    n_grid = validate.integer(n_grid, "n_grid", lo=3)
     c, h = sdm_z(pos, r_lateral, z_max, bin_width)
+    if not h.any():
+        raise validate.InputError(f"pos: no ion pairs closer than r_lateral = {r_lateral} nm laterally and "
+                                  f"z_max = {z_max} nm along z; the z-SDM is empty")
     f = np.linspace(1 / d_range[1], 1 / d_range[0], n_grid)
     A = np.abs(np.exp(2j * np.pi * f[:, None] * c[None, :]) @ (h - h.mean()))
     k = int(np.argmax(A))
@@ -81,12 +93,18 @@ def spacing_along_z(pos, n_windows: int = 6, radius: float | None = 2.5, **kw):
     Returns:
         (window mean z [nm], d [nm]) arrays.
     """
-    p = np.asarray(pos, np.float64)
+    p = positions(pos)
+    n_windows = validate.integer(n_windows, "n_windows", lo=1, hi=max(1, p.shape[0] // 2))
+    if radius is not None:
+        radius = validate.scalar(radius, "radius", "nm", positive=True)
     z, d = [], []
-    for w in np.array_split(np.arange(p.shape[0]), n_windows):
+    for w in np.array_split(np.arange(p.shape[0]), n_windows):  # a few windows, each one vectorised z-SDM
         q = p[w]
         if radius is not None:
             q = q[np.hypot(q[:, 0], q[:, 1]) < radius]
+        if q.shape[0] < 2:
+            raise validate.InputError(f"radius = {radius} nm leaves {q.shape[0]} ion(s) in a window of "
+                                      f"{w.size}; raise radius or lower n_windows")
         z.append(q[:, 2].mean())
         d.append(plane_spacing(q, **kw)[0])
     return np.array(z), np.array(d)
@@ -104,10 +122,21 @@ def density_map(pos, axes=(0, 1), bin_width: float = 0.5, slab=None):
     Returns:
         (density (n_a, n_b), edges_a, edges_b).
     """
-    p = np.asarray(pos, np.float64)
+    p = positions(pos)
+    axes = validate.pair(axes, "axes", kind=int, lo=0, hi=2)
+    if axes[0] == axes[1]:
+        raise validate.InputError(f"axes must be two different axes out of 0 (x), 1 (y), 2 (z), got {axes}")
+    bin_width = validate.scalar(bin_width, "bin_width", "nm", positive=True)
     third = ({0, 1, 2} - set(axes)).pop()
-    lo, hi = slab if slab is not None else (p[:, third].min(), p[:, third].max())
+    if slab is not None:
+        lo, hi = validate.pair(slab, "slab", "nm")
+        if not hi > lo:
+            raise validate.InputError(f"slab must be (lo, hi) [nm] with lo < hi, got {slab}")
+    else:
+        lo, hi = p[:, third].min(), p[:, third].max()
     m = (p[:, third] >= lo) & (p[:, third] < hi)
+    if not m.any():
+        raise validate.InputError(f"slab {lo:g}–{hi:g} nm holds no ions")
     ea = np.arange(p[m, axes[0]].min(), p[m, axes[0]].max() + bin_width, bin_width)
     eb = np.arange(p[m, axes[1]].min(), p[m, axes[1]].max() + bin_width, bin_width)
     h, ea, eb = np.histogram2d(p[m, axes[0]], p[m, axes[1]], [ea, eb])
@@ -115,9 +144,13 @@ def density_map(pos, axes=(0, 1), bin_width: float = 0.5, slab=None):
 
 
 def density_profile(pos, radius: float, bin_width: float = 0.5):
-    """Atomic density [ions/nm³] along z in a central cylinder of radius [nm]."""
-    p = np.asarray(pos, np.float64)
+    """Atomic density [ions/nm³] along z in a central cylinder of radius [nm] (> 0), bins [nm] (> 0)."""
+    p = positions(pos)
+    radius = validate.scalar(radius, "radius", "nm", positive=True)
+    bin_width = validate.scalar(bin_width, "bin_width", "nm", positive=True)
     m = np.hypot(p[:, 0], p[:, 1]) < radius
+    if not m.any():
+        raise validate.InputError(f"radius = {radius:g} nm: the central cylinder holds no ions")
     edges = np.arange(p[m, 2].min(), p[m, 2].max() + bin_width, bin_width)
     h, _ = np.histogram(p[m, 2], edges)
     return 0.5 * (edges[1:] + edges[:-1]), h / (np.pi * radius**2 * bin_width)
@@ -132,16 +165,24 @@ def interface_position(pos, is_solute, radius: float = 3.0, bin_width: float = 0
         bin_width: z bin [nm].
 
     Returns:
-        (z_peak [nm], fitted width σ [nm], peak excess fraction).
+        (z_peak [nm], fitted width σ [nm], peak excess fraction). When the Gaussian fit does not
+        converge, z_peak is the centre of the highest bin and σ is NaN (the documented failure flag).
     """
-    p = np.asarray(pos, np.float64)
-    sol = np.asarray(is_solute, bool)
+    p = positions(pos)
+    sol = labels(is_solute, "is_solute", p.shape[0], kind="numeric").astype(bool)
+    radius = validate.scalar(radius, "radius", "nm", positive=True)
+    bin_width = validate.scalar(bin_width, "bin_width", "nm", positive=True)
     m = np.hypot(p[:, 0], p[:, 1]) < radius
+    if not m.any():
+        raise validate.InputError(f"radius = {radius:g} nm: the central cylinder holds no ions")
     edges = np.arange(p[m, 2].min(), p[m, 2].max() + bin_width, bin_width)
     na, _ = np.histogram(p[m, 2], edges)
     ns, _ = np.histogram(p[m & sol, 2], edges)
     zc = 0.5 * (edges[1:] + edges[:-1])
     ok = na >= 10
+    if ok.sum() < 4:
+        raise validate.InputError(f"only {int(ok.sum())} z bins hold ≥ 10 ions in the cylinder of radius {radius:g} nm "
+                                  f"(need ≥ 4); raise radius or bin_width")
     zc, c = zc[ok], ns[ok] / na[ok]
     k = int(np.argmax(c))
 

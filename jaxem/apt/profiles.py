@@ -22,12 +22,30 @@ import numpy as np
 from scipy import ndimage
 from scipy.spatial import cKDTree
 
+from .. import validate
+
+
+def positions(pos, name: str = "pos", min_count: int = 1) -> np.ndarray:
+    """Ion positions (n, 3) [nm], finite (NaN/inf rejected with the count and first index), float64."""
+    validate.array(pos, name, ndim=2, shape=(None, 3), kind="real", units="nm", min_size=0)
+    p = np.asarray(pos, np.float64)
+    if p.shape[0] < min_count:
+        raise validate.InputError(f"{name} must hold at least {min_count} position(s), got {p.shape[0]}")
+    return p
+
+
+def labels(values, name: str, n: int, kind: str = "integer") -> np.ndarray:
+    """A per-ion label array (n,) (integer species or boolean solute flags)."""
+    validate.array(values, name, shape=(n,), kind=kind, min_size=0)
+    return np.asarray(values)
+
 
 def _frame(axis):
+    validate.array(axis, "axis", shape=(3,), kind="real")
     a = np.asarray(axis, np.float64)
     n = np.linalg.norm(a)
     if a.shape != (3,) or not n > 0:
-        raise ValueError(f"axis must be a non-zero 3-vector, got {axis}")
+        raise validate.InputError(f"axis must be a non-zero 3-vector, got {axis}")
     a = a / n
     t = np.array([1.0, 0, 0]) if abs(a[0]) < 0.9 else np.array([0, 1.0, 0])
     u = np.cross(a, t)
@@ -50,19 +68,19 @@ def roi_coordinates(pos, origin, axis, length, radius=None, half_widths=None):
         (s [nm] axial coordinate of every ion, inside mask).
     """
     if (radius is None) == (half_widths is None):
-        raise ValueError("give exactly one of radius (cylinder) or half_widths (box)")
-    if not length > 0:
-        raise ValueError(f"length must be > 0 nm, got {length}")
+        raise validate.InputError("give exactly one of radius (cylinder) or half_widths (box)")
+    length = validate.scalar(length, "length", "nm", positive=True)
     a, u, v = _frame(axis)
-    d = np.asarray(pos, np.float64) - np.asarray(origin, np.float64)
+    validate.array(origin, "origin", shape=(3,), kind="real", units="nm")
+    d = positions(pos, min_count=0) - np.asarray(origin, np.float64)
     s, pu, pv = d @ a, d @ u, d @ v
     inside = (s >= 0) & (s < length)
     if radius is not None:
-        if not radius > 0:
-            raise ValueError(f"radius must be > 0 nm, got {radius}")
+        radius = validate.scalar(radius, "radius", "nm", positive=True)
         inside &= pu**2 + pv**2 <= radius**2
     else:
-        inside &= (np.abs(pu) <= half_widths[0]) & (np.abs(pv) <= half_widths[1])
+        wu, wv = validate.pair(half_widths, "half_widths", "nm", positive=True)
+        inside &= (np.abs(pu) <= wu) & (np.abs(pv) <= wv)
     return s, inside
 
 
@@ -83,22 +101,26 @@ def composition_profile(pos, species, origin, axis, length, radius=None, half_wi
         ``counts`` (bins, species), ``total``, ``fraction`` and ``sigma`` (binomial).
     """
     if (bin_width is None) == (bin_count is None):
-        raise ValueError("give exactly one of bin_width [nm] or bin_count [ions]")
+        raise validate.InputError("give exactly one of bin_width [nm] or bin_count [ions]")
     s, inside = roi_coordinates(pos, origin, axis, length, radius, half_widths)
-    lab = np.asarray(species)
+    lab = labels(species, "species", s.size)
+    if lab.size and lab.min() < -1:
+        raise validate.InputError(f"species labels must be ≥ 0 (−1 = unranged), got a minimum of {lab.min()}")
+    if n_species is not None:
+        n_species = validate.integer(n_species, "n_species", lo=1)
+        if lab.size and lab.max() >= n_species:
+            raise validate.InputError(f"species label {lab.max()} ≥ n_species = {n_species}")
     keep = inside & (lab >= 0)
     s, lab = s[keep], lab[keep]
     ns = int(n_species if n_species is not None else (lab.max() + 1 if lab.size else 1))
     if bin_width is not None:
-        if not bin_width > 0:
-            raise ValueError(f"bin_width must be > 0 nm, got {bin_width}")
+        bin_width = validate.scalar(bin_width, "bin_width", "nm", positive=True)
         edges = np.arange(0, length + bin_width, bin_width)
         b = np.clip(np.digitize(s, edges) - 1, 0, len(edges) - 2)
         nb = len(edges) - 1
         centres = 0.5 * (edges[1:] + edges[:-1])
     else:
-        if int(bin_count) < 1:
-            raise ValueError(f"bin_count must be ≥ 1 ion, got {bin_count}")
+        validate.integer(bin_count, "bin_count", lo=1)
         order = np.argsort(s, kind="stable")
         s, lab = s[order], lab[order]
         nb = max(s.size // int(bin_count), 1)
@@ -125,9 +147,15 @@ def concentration_grid(pos, is_solute, voxel: float = 1.0, sigma: float = 1.0, p
     Returns:
         (fraction grid, total-count grid (delocalised), grid origin [nm]).
     """
-    if not voxel > 0:
-        raise ValueError(f"voxel must be > 0 nm, got {voxel}")
-    pos = np.asarray(pos, np.float64)
+    voxel = validate.scalar(voxel, "voxel", "nm", positive=True)
+    sigma = validate.scalar(sigma, "sigma", "voxels", nonnegative=True)
+    padding = validate.integer(padding, "padding", lo=0)
+    pos = positions(pos)
+    is_solute = labels(is_solute, "is_solute", pos.shape[0], kind="numeric").astype(bool)
+    extent = np.ceil((pos.max(0) - pos.min(0)) / voxel + 2 * padding + 1)
+    if np.prod(extent) > 2e8:
+        raise validate.InputError(f"voxel = {voxel:g} nm gives a grid of {tuple(int(e) for e in extent)} voxels "
+                                  f"(> 2·10⁸); raise voxel")
     lo = pos.min(0) - padding * voxel
     shape = np.ceil((pos.max(0) + padding * voxel - lo) / voxel).astype(int) + 1
     idx = ((pos - lo) / voxel).astype(int)
@@ -180,19 +208,24 @@ def proxigram(pos, is_solute, c_iso: float, voxel: float = 1.0, sigma: float = 1
         dict with ``d`` (bin centres [nm]), ``fraction``, ``sigma`` (binomial), ``total`` and
         ``distance`` (per-ion signed distance [nm]).
     """
-    if not 0 < c_iso < 1:
-        raise ValueError(f"c_iso must be in (0, 1), got {c_iso}")
-    sol = np.asarray(is_solute, bool)
+    c_iso = validate.scalar(c_iso, "c_iso", lo=0.0, hi=1.0, lo_open=True, hi_open=True)
+    bin_width = validate.scalar(bin_width, "bin_width", "nm", positive=True)
+    dlo, dhi = validate.pair(d_range, "d_range", "nm")
+    if not dhi > dlo:
+        raise validate.InputError(f"d_range must be (min, max) [nm] with min < max, got {d_range}")
+    min_count = validate.scalar(min_count, "min_count", "ions", nonnegative=True)
+    pos = positions(pos)
+    sol = labels(is_solute, "is_solute", pos.shape[0], kind="numeric").astype(bool)
     c, tot, origin = concentration_grid(pos, sol, voxel, sigma)
     c = np.where(tot >= min_count, c, 0.0)
     pts = iso_points(c, c_iso) * voxel + origin
     if pts.shape[0] == 0:
-        raise ValueError(f"no iso-surface at c_iso={c_iso}: the field spans {c.min():.3g}..{c.max():.3g}")
+        raise validate.InputError(f"no iso-surface at c_iso={c_iso}: the field spans {c.min():.3g}..{c.max():.3g}")
     coords = ((np.asarray(pos, np.float64) - origin) / voxel).T
     c_ion = ndimage.map_coordinates(c, coords, order=1, mode="nearest")
     dist, _ = cKDTree(pts).query(np.asarray(pos, np.float64))
     d_ion = np.where(c_ion >= c_iso, -dist, dist)
-    edges = np.arange(d_range[0], d_range[1] + bin_width, bin_width)
+    edges = np.arange(dlo, dhi + bin_width, bin_width)
     n_all, _ = np.histogram(d_ion, edges)
     n_sol, _ = np.histogram(d_ion[sol], edges)
     f = n_sol / np.maximum(n_all, 1)

@@ -16,8 +16,29 @@ import numpy as np
 from scipy.optimize import nnls
 from scipy.signal import find_peaks
 
+from .. import validate
 from .isotopes import isotope_pattern
 from .rangefile import RangeTable, ion_name
+
+
+def _table(table) -> RangeTable:
+    if not isinstance(table, RangeTable):
+        raise validate.InputTypeError(f"table must be a RangeTable (e.g. from read_rrng), got {type(table).__name__}")
+    return table
+
+
+def _species(species) -> list:
+    if isinstance(species, (str, dict)) or not len(species):
+        raise validate.InputError(f"species must be a non-empty list of (composition, charge), got {species!r}")
+    out = []
+    for k, sp in enumerate(species):
+        try:
+            comp, q = sp
+        except (TypeError, ValueError):
+            raise validate.InputError(f"species[{k}] must be (composition dict or symbol, charge), got {sp!r}") from None
+        isotope_pattern(comp, q)  # checks the elements (closest suggested) and the charge
+        out.append((comp, q))
+    return out
 
 
 def range_counts(mass, table: RangeTable, background=None, bin_width: float | None = None):
@@ -32,12 +53,16 @@ def range_counts(mass, table: RangeTable, background=None, bin_width: float | No
     Returns:
         (gross counts, net counts, background counts) per range, float64 arrays.
     """
-    m = np.sort(np.asarray(mass, np.float64))
+    _table(table)
+    validate.array(mass, "mass", kind="real", units="Da", min_size=0)
+    m = np.sort(np.asarray(mass, np.float64).ravel())
     gross = (np.searchsorted(m, table.hi, "left") - np.searchsorted(m, table.lo, "left")).astype(np.float64)
     bg = np.zeros_like(gross)
     if background is not None:
-        if not bin_width or bin_width <= 0:
-            raise ValueError(f"bin_width must be > 0 Da with a background, got {bin_width}")
+        if bin_width is None:
+            raise validate.InputError("bin_width [Da] of the histogram the background was fitted to is required "
+                                      "with a background")
+        bin_width = validate.scalar(bin_width, "bin_width", "Da", positive=True)
         for j, (lo, hi) in enumerate(zip(table.lo, table.hi)):
             x = np.linspace(lo, hi, 65)
             bg[j] = np.trapezoid(background(x), x) / bin_width
@@ -60,10 +85,21 @@ def auto_ranges(centres, counts, background=None, significance: float = 5.0,
     Returns:
         (lo, hi, peak position) arrays [Da], sorted and non-overlapping.
     """
+    validate.array(centres, "centres", ndim=1, kind="real", units="Da", min_size=2)
     c = np.asarray(centres, np.float64)
+    validate.array(counts, "counts", shape=c.shape, kind="real", nonnegative=True)
     n = np.asarray(counts, np.float64)
+    dc = np.diff(c)
+    if not np.allclose(dc, dc[0], rtol=1e-6, atol=0) or dc[0] <= 0:
+        raise validate.InputError("centres must be uniformly spaced and increasing [Da] (a histogram's bin centres)")
+    significance = validate.scalar(significance, "significance", "σ", positive=True)
+    edge_fraction = validate.scalar(edge_fraction, "edge_fraction", lo=0.0, hi=1.0, hi_open=True)
+    min_width = validate.scalar(min_width, "min_width", "Da", nonnegative=True)
+    smooth = validate.integer(smooth, "smooth", lo=1)
     b = np.zeros_like(n) if background is None else np.asarray(background(c), np.float64)
-    k = max(int(smooth), 1)
+    if b.shape != n.shape or not np.all(np.isfinite(b)) or np.any(b < 0):
+        raise validate.InputError("background(centres) must give finite counts ≥ 0, one per bin")
+    k = smooth
     ns = np.convolve(n, np.ones(k) / k, mode="same")
     net = ns - b
     sig = net / np.sqrt(np.maximum(b, 1.0))
@@ -104,6 +140,11 @@ def identify_peaks(peaks, candidates, charges=(1, 2, 3), tolerance: float = 0.05
     Returns:
         List (one per peak) of (ion composition dict, charge, line m/q [Da]) or None.
     """
+    validate.array(peaks, "peaks", kind="real", units="Da", min_size=0)
+    tolerance = validate.scalar(tolerance, "tolerance", "Da", positive=True)
+    min_abundance = validate.scalar(min_abundance, "min_abundance", lo=0.0, hi=1.0)
+    if isinstance(candidates, (str, dict)):
+        candidates = [candidates]
     lines = []
     for cand in candidates:
         comp = {cand: 1} if isinstance(cand, str) else dict(cand)
@@ -133,6 +174,8 @@ def overlap_matrix(table: RangeTable, species) -> np.ndarray:
     Returns:
         (n_ranges, n_species) array.
     """
+    _table(table)
+    species = _species(species)
     A = np.zeros((len(table.lo), len(species)))
     for s, (comp, q) in enumerate(species):
         mq, ab = isotope_pattern(comp, q)
@@ -158,7 +201,8 @@ def deconvolve_overlaps(counts, table: RangeTable, species):
     A = overlap_matrix(table, species)
     empty = np.flatnonzero(A.sum(0) == 0)
     if empty.size:
-        raise ValueError(f"species {species[int(empty[0])]} has no isotope line inside any range")
+        raise validate.InputError(f"species {species[int(empty[0])]} has no isotope line inside any range")
+    validate.array(counts, "counts", shape=(len(table.lo),), kind="real")
     y = np.asarray(counts, np.float64)
     w = 1 / np.sqrt(np.maximum(y, 1.0))
     n, _ = nnls(A * w[:, None], y * w)
@@ -180,8 +224,12 @@ def composition(amounts, names=None, by_element: bool = False):
     if isinstance(amounts, dict):
         names, vals = list(amounts), np.array(list(amounts.values()), np.float64)
     else:
+        validate.array(amounts, "amounts", ndim=1, kind="real")
         vals = np.asarray(amounts, np.float64)
         names = list(names) if names is not None else [str(i) for i in range(vals.size)]
+    validate.array(vals, "amounts", kind="real", nonnegative=True)
+    if len(names) != vals.size:
+        raise validate.InputError(f"names must match amounts ({vals.size}), got {len(names)}")
     if by_element:
         acc = {}
         for nm, v in zip(names, vals):
@@ -192,6 +240,6 @@ def composition(amounts, names=None, by_element: bool = False):
     keys = [nm if isinstance(nm, str) else ion_name(dict(nm)) for nm in names]
     total = vals.sum()
     if total <= 0:
-        raise ValueError(f"total count must be > 0, got {total}")
+        raise validate.InputError(f"amounts: total count must be > 0, got {total}")
     c = vals / total
     return {k: (float(ci), float(np.sqrt(ci * (1 - ci) / total))) for k, ci in zip(keys, c)}

@@ -29,10 +29,15 @@ from functools import partial
 import jax
 import jax.numpy as jnp
 import numpy as np
-from flax import struct
+
+from .. import pytree, validate
+
+PROJECTIONS = ("linear", "wide")
+PROTOCOLS = ("voltage", "shank")
+DEPTH_MODELS = ("cap", "bas")
 
 
-@struct.dataclass
+@pytree.dataclass
 class ReconParams:
     """Reconstruction parameters (all pytree leaves, differentiable).
 
@@ -48,15 +53,15 @@ class ReconParams:
         z0: initial apex height [nm].
     """
 
-    kF: jax.Array
-    xi: jax.Array
-    eta: jax.Array
-    L: jax.Array
-    omega: jax.Array
-    detector_radius: jax.Array
-    R0: jax.Array = 10.0
-    shank_angle: jax.Array = 0.2
-    z0: jax.Array = 0.0
+    kF: jax.Array = pytree.field(units="V/nm")
+    xi: jax.Array = pytree.field(units="1")
+    eta: jax.Array = pytree.field(units="1")
+    L: jax.Array = pytree.field(units="mm")
+    omega: jax.Array = pytree.field(units="nm³")
+    detector_radius: jax.Array = pytree.field(units="mm")
+    R0: jax.Array = pytree.field(units="nm", default=10.0)
+    shank_angle: jax.Array = pytree.field(units="rad", default=0.2)
+    z0: jax.Array = pytree.field(units="nm", default=0.0)
 
 
 def detector_angles(x_det, y_det, L, xi, projection: str = "linear", return_phi: bool = True):
@@ -83,7 +88,7 @@ def detector_angles(x_det, y_det, L, xi, projection: str = "linear", return_phi:
     elif projection == "wide":
         th = tp + jnp.arcsin(jnp.clip((xi - 1) * jnp.sin(tp), -1.0, 1.0))
     else:
-        raise ValueError(f"projection must be 'linear' or 'wide', got {projection!r}")
+        validate.choice(projection, "projection", PROJECTIONS)
     return th, phi
 
 
@@ -97,6 +102,7 @@ def detector_direction(x_det, y_det):
 
 def max_angle(p: ReconParams, projection: str = "linear"):
     """θ_max [rad]: the surface-normal angle imaged at the detector edge."""
+    validate.choice(projection, "projection", PROJECTIONS)
     th, _ = detector_angles(p.detector_radius, 0.0 * p.detector_radius, p.L, p.xi, projection)
     return th
 
@@ -107,18 +113,17 @@ def _depth_constant(p: ReconParams, depth_model: str, projection: str):
         return p.omega / (p.eta * jnp.pi * jnp.sin(max_angle(p, projection)) ** 2)
     if depth_model == "bas":
         return p.omega * p.L**2 / (p.eta * jnp.pi * p.detector_radius**2 * p.xi**2)
-    raise ValueError(f"depth_model must be 'cap' or 'bas', got {depth_model!r}")
+    validate.choice(depth_model, "depth_model", DEPTH_MODELS)
 
 
-@partial(jax.jit, static_argnames=("n_ions", "protocol", "depth_model", "projection"))
 def radius_and_apex(p: ReconParams, voltage, n_ions: int, protocol: str = "voltage",
                     depth_model: str = "cap", projection: str = "linear"):
     """Per-ion radius R_i [nm] and apex height z_tip,i [nm] of the conventional protocols.
 
     Args:
         p: :class:`ReconParams`.
-        voltage: per-ion voltage [V] (used by ``"voltage"``; may be None for ``"shank"``).
-        n_ions: number of ions.
+        voltage: per-ion voltage [V] (> 0, (n_ions,); used by ``"voltage"``; may be None for ``"shank"``).
+        n_ions: number of ions (≥ 1).
         protocol: ``"voltage"`` or ``"shank"``.
         depth_model: ``"cap"`` or ``"bas"``.
         projection: see :func:`detector_angles`.
@@ -126,6 +131,29 @@ def radius_and_apex(p: ReconParams, voltage, n_ions: int, protocol: str = "volta
     Returns:
         (R, z_tip), each (n_ions,).
     """
+    n_ions = validate.integer(n_ions, "n_ions", lo=1)
+    _check_choices(protocol, depth_model, projection)
+    if protocol == "voltage":
+        if voltage is None:
+            raise validate.InputError("protocol='voltage' needs the per-ion voltage [V]")
+        voltage = jnp.asarray(voltage)
+        if voltage.shape != (n_ions,):
+            raise validate.InputError(f"voltage must have one value per ion ({n_ions},), got shape {voltage.shape}")
+    validate_inputs(p, jnp.zeros(n_ions), jnp.zeros(n_ions), voltage if protocol == "voltage" else None,
+                    protocol=protocol)
+    return _radius_and_apex(p, voltage, n_ions, protocol, depth_model, projection)
+
+
+def _check_choices(protocol, depth_model, projection):
+    validate.choice(protocol, "protocol", PROTOCOLS)
+    validate.choice(depth_model, "depth_model", DEPTH_MODELS)
+    validate.choice(projection, "projection", PROJECTIONS)
+
+
+@partial(jax.jit, static_argnames=("n_ions", "protocol", "depth_model", "projection"))
+def _radius_and_apex(p: ReconParams, voltage, n_ions: int, protocol: str = "voltage",
+                     depth_model: str = "cap", projection: str = "linear"):
+    """Jitted core of :func:`radius_and_apex` (no validation)."""
     c = _depth_constant(p, depth_model, projection)
     if protocol == "voltage":
         R = voltage / p.kF
@@ -140,35 +168,57 @@ def radius_and_apex(p: ReconParams, voltage, n_ions: int, protocol: str = "volta
         R = jnp.where(small, p.R0, jnp.cbrt(p.R0**3 + 3 * s_safe * c * i))
         z_tip = p.z0 - jnp.where(small, c * i / p.R0**2, (R - p.R0) / s_safe)
     else:
-        raise ValueError(f"protocol must be 'voltage' or 'shank', got {protocol!r}")
+        validate.choice(protocol, "protocol", PROTOCOLS)
     return R, z_tip
 
 
-def _concrete(*xs) -> bool:
-    return not any(isinstance(x, jax.core.Tracer) for x in jax.tree_util.tree_leaves(xs))
+_PARAM_RANGES = (("kF", 0, np.inf, "V/nm"), ("xi", 0, 10, ""), ("eta", 0, 1, ""), ("L", 0, np.inf, "mm"),
+                 ("omega", 0, np.inf, "nm³"), ("detector_radius", 0, np.inf, "mm"))
 
 
-def validate_inputs(p: ReconParams, x_det, y_det, voltage=None) -> None:
+def validate_inputs(p: ReconParams, x_det, y_det, voltage=None, protocol: str = "voltage") -> None:
     """Public-boundary checks (skipped under tracing): shapes, finiteness, parameter ranges.
 
     Raises:
-        ValueError: naming the argument, its value and the expected range.
+        ValueError (:class:`jaxem.validate.InputError`): naming the argument, its value and the
+        expected range; TypeError when ``p`` is not a :class:`ReconParams`.
     """
+    if not isinstance(p, ReconParams):
+        raise validate.InputTypeError(f"p must be ReconParams, got {type(p).__name__}")
     if jnp.ndim(x_det) != 1 or jnp.shape(x_det) != jnp.shape(y_det):
-        raise ValueError(f"x_det and y_det must be 1-D of equal length, got {jnp.shape(x_det)} and {jnp.shape(y_det)}")
+        raise validate.InputError(f"x_det and y_det must be 1-D of equal length, got {jnp.shape(x_det)} and "
+                                  f"{jnp.shape(y_det)}")
     if voltage is not None and jnp.shape(voltage) != jnp.shape(x_det):
-        raise ValueError(f"voltage must have one value per ion {jnp.shape(x_det)}, got {jnp.shape(voltage)}")
-    if not _concrete(p, x_det, y_det, voltage):
+        raise validate.InputError(f"voltage must have one value per ion {jnp.shape(x_det)}, got {jnp.shape(voltage)}")
+    if validate.is_traced((p, x_det, y_det, voltage)):
         return
-    for name, lo, hi in (("kF", 0, np.inf), ("xi", 0, 10), ("eta", 0, 1), ("L", 0, np.inf), ("omega", 0, np.inf),
-                         ("detector_radius", 0, np.inf)):
-        v = float(getattr(p, name))
+    names = _PARAM_RANGES + ((("R0", 0, np.inf, "nm"), ("shank_angle", 0, np.pi / 2, "rad"))
+                             if protocol == "shank" else ())
+    for name, lo, hi, units in names:
+        v = getattr(p, name)
+        if np.ndim(v) != 0:
+            raise validate.InputError(f"ReconParams.{name} must be a scalar{f' [{units}]' if units else ''}, "
+                                      f"got shape {np.shape(v)}")
+        v = float(v)
         if not (lo < v <= hi) or not np.isfinite(v):
-            raise ValueError(f"ReconParams.{name}={v} outside the range ({lo}, {hi}]")
-    if x_det.size and not (bool(jnp.all(jnp.isfinite(x_det))) and bool(jnp.all(jnp.isfinite(y_det)))):
-        raise ValueError("x_det/y_det contain NaN or inf [mm]")
-    if voltage is not None and voltage.size and not bool(jnp.all(voltage > 0)):
-        raise ValueError(f"voltage must be > 0 V, got min {float(jnp.min(voltage))}")
+            raise validate.InputError(f"ReconParams.{name}={v} outside the range ({lo}, {hi}]"
+                                      + (f" [{units}]" if units else ""))
+    validate.scalar(p.z0, "ReconParams.z0", "nm")
+    _finite(x_det, "x_det", "mm")
+    _finite(y_det, "y_det", "mm")
+    if voltage is not None:
+        _finite(voltage, "voltage", "V")
+        if voltage.size and not bool(jnp.all(voltage > 0)):
+            raise validate.InputError(f"voltage must be > 0 V, got min {float(jnp.min(voltage))}")
+
+
+def _finite(a, name, units):
+    """Real and finite, checked where the array lives (one reduction; the array is copied to the host
+    only to report the first bad index)."""
+    if not jnp.issubdtype(jnp.asarray(a).dtype, jnp.floating) and not jnp.issubdtype(jnp.asarray(a).dtype, jnp.integer):
+        raise validate.InputTypeError(f"{name} must be a real array [{units}], got dtype {jnp.asarray(a).dtype}")
+    if a.size and not bool(jnp.all(jnp.isfinite(a))):
+        validate.array(np.asarray(a), name, kind="real", units=units)
 
 
 def reconstruct_bas(p: ReconParams, x_det, y_det, voltage=None, protocol: str = "voltage",
@@ -186,9 +236,10 @@ def reconstruct_bas(p: ReconParams, x_det, y_det, voltage=None, protocol: str = 
     """
     x_det, y_det = jnp.asarray(x_det), jnp.asarray(y_det)
     voltage = None if voltage is None else jnp.asarray(voltage)
+    _check_choices(protocol, depth_model, projection)
     if protocol == "voltage" and voltage is None:
-        raise ValueError("protocol='voltage' needs the per-ion voltage [V]")
-    validate_inputs(p, x_det, y_det, voltage)
+        raise validate.InputError("protocol='voltage' needs the per-ion voltage [V]")
+    validate_inputs(p, x_det, y_det, voltage, protocol=protocol)
     return _reconstruct_bas(p, x_det, y_det, voltage, protocol, depth_model, projection)
 
 
@@ -196,7 +247,7 @@ def reconstruct_bas(p: ReconParams, x_det, y_det, voltage=None, protocol: str = 
 def _reconstruct_bas(p: ReconParams, x_det, y_det, voltage=None, protocol: str = "voltage",
                     depth_model: str = "cap", projection: str = "linear"):
     """Jitted core of :func:`reconstruct_bas` (same arguments, no validation)."""
-    R, z_tip = radius_and_apex(p, voltage, x_det.shape[0], protocol, depth_model, projection)
+    R, z_tip = _radius_and_apex(p, voltage, x_det.shape[0], protocol, depth_model, projection)
     th, _ = detector_angles(x_det, y_det, p.L, p.xi, projection, return_phi=False)
     c, s = detector_direction(x_det, y_det)
     rs = R * jnp.sin(th)

@@ -8,8 +8,9 @@ flat detector, L_eff² = L² + r_D²), so
 
 with 2e/u = 1.92970664×10⁻⁴ Da·mm²/(V·ns²). The last two factors are the empirical voltage and
 "bowl" corrections (energy deficit and flight-path error across the detector). The parameters
-(t₀, L, a, b) are fitted to known peaks by Levenberg–Marquardt on the residual of √(m/n)
-(:func:`fit_calibration`; pure ``init``/``step`` pair driven in :func:`fit_calibration`).
+(t₀, L, a, b) are fitted to known peaks by Levenberg–Marquardt on the residual of √(m/n): the pure
+pair :func:`mass_calibration_init` / :func:`mass_calibration_step` on a :class:`MassCalibrationState`,
+driven by :func:`fit_calibration`.
 
 **Background.** A background constant in time of flight (uncorrelated DC evaporation, noise)
 is ∝ dt/dm ∝ 1/√m in a mass histogram; :func:`fit_background` fits B(m) = A/√m (+ C) by Poisson
@@ -20,16 +21,18 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 import numpy as np
-from flax import struct
 
+from .. import accel, pytree, validate
 from ..physics import ELEMENTARY_CHARGE
 
 ATOMIC_MASS_UNIT = 1.66053906660e-27  # u [kg], CODATA 2018
 #: 2·e/u in [Da·mm²/(V·ns²)]
 TWO_E_OVER_U = 2 * ELEMENTARY_CHARGE / ATOMIC_MASS_UNIT * 1e-12
+#: the most bins a mass histogram may have (a guard against a bin width that is too small)
+MAX_BINS = 50_000_000
 
 
-@struct.dataclass
+@pytree.dataclass
 class MassCalibration:
     """ToF → m/q calibration parameters.
 
@@ -42,12 +45,41 @@ class MassCalibration:
         v_ref: reference voltage of the voltage correction [V].
     """
 
-    t0: jax.Array
-    L: jax.Array
-    a: jax.Array
-    b: jax.Array
-    beta: float = struct.field(pytree_node=False, default=1.0)
-    v_ref: float = struct.field(pytree_node=False, default=5000.0)
+    t0: jax.Array = pytree.field(units="ns")
+    L: jax.Array = pytree.field(units="mm")
+    a: jax.Array = pytree.field(units="1")
+    b: jax.Array = pytree.field(units="1")
+    beta: float = pytree.field(static=True, default=1.0)
+    v_ref: float = pytree.field(static=True, units="V", default=5000.0)
+
+
+def _check_calibration(cal, name: str = "cal") -> None:
+    if not isinstance(cal, MassCalibration):
+        raise validate.InputTypeError(f"{name} must be a MassCalibration, got {type(cal).__name__}")
+    if validate.is_traced(cal):
+        return
+    validate.scalar(cal.t0, f"{name}.t0", "ns")
+    validate.scalar(cal.L, f"{name}.L", "mm", positive=True)
+    validate.scalar(cal.a, f"{name}.a")
+    validate.scalar(cal.b, f"{name}.b")
+    validate.scalar(cal.beta, f"{name}.beta", nonnegative=True)
+    validate.scalar(cal.v_ref, f"{name}.v_ref", "V", positive=True)
+
+
+def _events(value, name, units, n=None, *, positive=False, nonnegative=False):
+    """A per-event array (or a scalar broadcast to ``n`` events), finite, checked; float64 NumPy."""
+    if np.ndim(value) == 0:
+        v = validate.scalar(value, name, units, positive=positive, nonnegative=nonnegative)
+        return np.full(() if n is None else (n,), v)
+    validate.array(value, name, ndim=1, kind="real", units=units, nonnegative=nonnegative)
+    a = np.asarray(value, np.float64)
+    if n is not None and a.shape != (n,):
+        raise validate.InputError(f"{name} must have one value per event ({n}), got shape {a.shape}")
+    if positive and np.any(a <= 0):
+        k = int(np.flatnonzero(a <= 0)[0])
+        raise validate.InputError(f"{name} must be > 0 [{units}]; {int(np.sum(a <= 0))} value(s) are not "
+                                  f"(first at index {k}: {a[k]:g})")
+    return a
 
 
 def tof_to_mass(cal: MassCalibration, tof, v_dc, v_pulse=0.0, x_det=0.0, y_det=0.0):
@@ -63,6 +95,7 @@ def tof_to_mass(cal: MassCalibration, tof, v_dc, v_pulse=0.0, x_det=0.0, y_det=0
     Returns:
         m/q [Da], same shape as ``tof``.
     """
+    _check_concrete(cal, tof, "tof", "ns", v_dc)
     r2 = x_det**2 + y_det**2
     veff = v_dc + cal.beta * v_pulse
     corr = (1 + cal.a * (v_dc - cal.v_ref) / cal.v_ref) * (1 + cal.b * r2 / cal.L**2)
@@ -70,11 +103,27 @@ def tof_to_mass(cal: MassCalibration, tof, v_dc, v_pulse=0.0, x_det=0.0, y_det=0
 
 
 def mass_to_tof(cal: MassCalibration, mass, v_dc, v_pulse=0.0, x_det=0.0, y_det=0.0):
-    """Inverse of :func:`tof_to_mass`: flight time [ns] of an ion of m/q [Da]."""
+    """Inverse of :func:`tof_to_mass`: flight time [ns] of an ion of m/q [Da] (≥ 0)."""
+    _check_concrete(cal, mass, "mass", "Da", v_dc, nonnegative=True)
     r2 = x_det**2 + y_det**2
     veff = v_dc + cal.beta * v_pulse
     corr = (1 + cal.a * (v_dc - cal.v_ref) / cal.v_ref) * (1 + cal.b * r2 / cal.L**2)
     return cal.t0 + jnp.sqrt(mass * (cal.L**2 + r2) / (TWO_E_OVER_U * veff * corr))
+
+
+def _check_concrete(cal, values, name, units, v_dc, nonnegative=False):
+    """Boundary checks of the pure conversions, for concrete (untraced) inputs only."""
+    _check_calibration(cal)
+    if not validate.is_traced(values):
+        (validate.scalar if np.ndim(values) == 0 else validate.array)(values, name, units=units,
+                                                                       nonnegative=nonnegative)
+    if not validate.is_traced(v_dc):
+        if np.ndim(v_dc) == 0:
+            validate.scalar(v_dc, "v_dc", "V", positive=True)
+        else:
+            validate.array(v_dc, "v_dc", kind="real", units="V")
+            if np.any(np.asarray(v_dc) <= 0):
+                raise validate.InputError(f"v_dc must be > 0 V, got a minimum of {np.min(np.asarray(v_dc)):g}")
 
 
 def _residual(p, cal, tof, v_dc, v_pulse, x, y, target):
@@ -82,15 +131,48 @@ def _residual(p, cal, tof, v_dc, v_pulse, x, y, target):
     return jnp.sqrt(jnp.abs(tof_to_mass(c, tof, v_dc, v_pulse, x, y))) - jnp.sqrt(target)
 
 
-def calibration_init(cal: MassCalibration):
-    """LM state: (parameter vector, damping λ)."""
-    return jnp.stack([jnp.asarray(v, jnp.result_type(float)) for v in (cal.t0, cal.L, cal.a, cal.b)]), jnp.asarray(1e-3)
+@pytree.dataclass
+class MassCalibrationState:
+    """Levenberg–Marquardt state of the mass calibration.
+
+    Attributes:
+        params: (4,) (t₀ [ns], L [mm], a, b).
+        damping: LM damping λ (dimensionless).
+    """
+
+    params: jax.Array
+    damping: jax.Array
+
+
+def mass_calibration_init(cal: MassCalibration, damping: float = 1e-3, precision=None) -> MassCalibrationState:
+    """LM start at the calibration ``cal`` with damping λ.
+
+    ``precision``: any :data:`jaxem.accel.PRECISION_ALIASES`; default: follows the parameters of
+    ``cal`` (Python floats: JAX's default float).
+    """
+    p = jnp.stack(jnp.broadcast_arrays(*(jnp.asarray(v) for v in (cal.t0, cal.L, cal.a, cal.b))))
+    dt = accel.real_dtype(precision) if precision is not None else accel.dtypes_of(p)[0]
+    return MassCalibrationState(p.astype(dt), jnp.asarray(damping, dt))
+
+
+def mass_calibration_params(state: MassCalibrationState, cal: MassCalibration) -> MassCalibration:
+    """The calibration held by ``state`` (static ``beta``, ``v_ref`` from ``cal``)."""
+    p = state.params
+    return cal.replace(t0=p[0], L=p[1], a=p[2], b=p[3])
 
 
 @jax.jit
-def calibration_step(state, cal, tof, v_dc, v_pulse, x, y, target, free):
-    """One Levenberg–Marquardt step on the √m residual (``free`` masks the fitted parameters)."""
-    p, lam = state
+def mass_calibration_step(state: MassCalibrationState, cal, tof, v_dc, v_pulse, x, y, target,
+                          free) -> MassCalibrationState:
+    """One Levenberg–Marquardt step on the √m residual (``free`` masks the fitted parameters).
+
+    Args:
+        state: current :class:`MassCalibrationState`.
+        cal: the calibration (supplies the static ``beta``, ``v_ref``).
+        tof [ns], v_dc [V], v_pulse [V], x, y [mm]: the assigned events; target: their m/q [Da].
+        free: (4,) 1 for the fitted parameters, 0 for the fixed ones.
+    """
+    p, lam = state.params, state.damping
     r = _residual(p, cal, tof, v_dc, v_pulse, x, y, target)
     J = jax.jacfwd(_residual)(p, cal, tof, v_dc, v_pulse, x, y, target) * free
     JTJ = J.T @ J
@@ -99,12 +181,12 @@ def calibration_step(state, cal, tof, v_dc, v_pulse, x, y, target, free):
     dp = -jnp.linalg.solve(JTJ + lam * jnp.diag(scale) + jnp.diag(1 - free), g)
     r_new = _residual(p + dp, cal, tof, v_dc, v_pulse, x, y, target)
     better = jnp.sum(r_new**2) < jnp.sum(r**2)
-    return (jnp.where(better, p + dp, p), jnp.where(better, lam * 0.3, lam * 10.0))
+    return MassCalibrationState(jnp.where(better, p + dp, p), jnp.where(better, lam * 0.3, lam * 10.0))
 
 
 def fit_calibration(tof, v_dc, known_masses, cal: MassCalibration | None = None, v_pulse=None,
                     x_det=None, y_det=None, window: float = 0.04, iterations: int = 4,
-                    fit=("t0", "L", "a", "b"), steps: int = 30, coarse: bool = True):
+                    fit=("t0", "L", "a", "b"), steps: int = 30, coarse: bool = True, precision=None):
     """Fit (t₀, L, a, b) so that known peaks land at their masses.
 
     Each round converts ToF with the current calibration, histograms, finds the strongest local
@@ -123,6 +205,8 @@ def fit_calibration(tof, v_dc, known_masses, cal: MassCalibration | None = None,
         steps: LM steps per round.
         coarse: first grid-search (t₀, L) around the guess (±20 ns, ±10 %) maximising the number of
             events within 0.3 % of a known mass, so that the first assignment is unambiguous.
+        precision: of the Levenberg–Marquardt steps (any :data:`jaxem.accel.PRECISION_ALIASES`;
+            default: JAX's default float, i.e. float64 in 64-bit mode).
 
     Returns:
         (fitted :class:`MassCalibration`, rms residual of the assigned events [Da]).
@@ -130,31 +214,41 @@ def fit_calibration(tof, v_dc, known_masses, cal: MassCalibration | None = None,
     Raises:
         ValueError: no events found near a known mass, or unknown parameter names.
     """
-    tof = np.asarray(tof, np.float64)
+    tof = _events(tof, "tof", "ns")
+    if tof.ndim != 1 or tof.size < 3:
+        raise validate.InputError(f"tof must be a 1-D array of ≥ 3 flight times [ns], got shape {tof.shape}")
     n = tof.size
-    v_dc = np.broadcast_to(np.asarray(v_dc, np.float64), (n,))
-    v_pulse = np.zeros(n) if v_pulse is None else np.broadcast_to(np.asarray(v_pulse, np.float64), (n,))
-    x = np.zeros(n) if x_det is None else np.asarray(x_det, np.float64)
-    y = np.zeros(n) if y_det is None else np.asarray(y_det, np.float64)
-    bad = set(fit) - {"t0", "L", "a", "b"}
-    if bad:
-        raise ValueError(f"fit names {sorted(bad)} unknown; expected a subset of t0, L, a, b")
+    v_dc = _events(v_dc, "v_dc", "V", n, positive=True)
+    v_pulse = np.zeros(n) if v_pulse is None else _events(v_pulse, "v_pulse", "V", n, nonnegative=True)
+    x = np.zeros(n) if x_det is None else _events(x_det, "x_det", "mm", n)
+    y = np.zeros(n) if y_det is None else _events(y_det, "y_det", "mm", n)
+    if isinstance(fit, str):
+        fit = (fit,)
+    for name in fit:
+        validate.choice(name, "fit (unknown parameter name)", ("t0", "L", "a", "b"))
+    window = validate.scalar(window, "window", lo=0.0, hi=1.0, lo_open=True, hi_open=True)
+    iterations = validate.integer(iterations, "iterations", lo=1)
+    steps = validate.integer(steps, "steps", lo=1)
     if cal is None:
         cal = MassCalibration(0.0, 100.0, 0.0, 0.0, v_ref=float(np.median(v_dc)))
+    _check_calibration(cal)
     free = jnp.array([float(k in fit) for k in ("t0", "L", "a", "b")])
-    known = np.sort(np.asarray(known_masses, np.float64))
+    known = np.sort(_events(known_masses, "known_masses", "Da", positive=True).ravel())
+    if known.size < 1:
+        raise validate.InputError("known_masses must hold at least one m/q [Da]")
     if coarse:
         cal = _coarse_search(cal, tof, v_dc, v_pulse, x, y, known)
-    state = calibration_init(cal)
+    state = mass_calibration_init(cal, precision=precision)
+    dt = state.params.dtype
     for it in range(iterations):
-        c = cal.replace(t0=state[0][0], L=state[0][1], a=state[0][2], b=state[0][3])
+        c = mass_calibration_params(state, cal)
         m = np.asarray(tof_to_mass(c, tof, v_dc, v_pulse, x, y))
         w = window * 0.5**it
         sel, tgt = [], []
         for mk in known:
             near = np.flatnonzero(np.abs(m - mk) < w * mk)
             if near.size < 3:
-                raise ValueError(f"no events within ±{w:.3g}·m of the known peak {mk} Da")
+                raise validate.InputError(f"known_masses: no events within ±{w:.3g}·m of the known peak {mk} Da")
             h, edges = np.histogram(m[near], bins=64)
             k = int(np.argmax(h))
             centre = 0.5 * (edges[k] + edges[k + 1])
@@ -163,12 +257,12 @@ def fit_calibration(tof, v_dc, known_masses, cal: MassCalibration | None = None,
             s = near[np.abs(m[near] - centre) < half]
             sel.append(s), tgt.append(np.full(s.size, mk))
         s, t = np.concatenate(sel), np.concatenate(tgt)
-        args = (cal, jnp.asarray(tof[s]), jnp.asarray(v_dc[s]), jnp.asarray(v_pulse[s]),
-                jnp.asarray(x[s]), jnp.asarray(y[s]), jnp.asarray(t), free)
-        state = (state[0], jnp.asarray(1e-3))
+        args = (cal, jnp.asarray(tof[s], dt), jnp.asarray(v_dc[s], dt), jnp.asarray(v_pulse[s], dt),
+                jnp.asarray(x[s], dt), jnp.asarray(y[s], dt), jnp.asarray(t, dt), free.astype(dt))
+        state = state.replace(damping=jnp.full_like(state.damping, 1e-3))
         for _ in range(steps):
-            state = calibration_step(state, *args)
-    p = np.asarray(state[0])
+            state = mass_calibration_step(state, *args)
+    p = np.asarray(state.params)
     out = cal.replace(t0=float(p[0]), L=float(p[1]), a=float(p[2]), b=float(p[3]))
     rms = float(np.sqrt(np.mean((np.asarray(tof_to_mass(out, *[a for a in args[1:6]])) - t) ** 2)))
     return out, rms
@@ -205,10 +299,21 @@ def mass_spectrum(mass, bin_width: float = 0.01, mass_range=None, weights=None):
     Returns:
         (bin centres [Da], counts).
     """
-    if not bin_width > 0:
-        raise ValueError(f"bin_width must be > 0 Da, got {bin_width}")
-    mass = np.asarray(mass)
-    lo, hi = mass_range if mass_range is not None else (0.0, float(np.nanmax(mass)) if mass.size else 1.0)
+    bin_width = validate.scalar(bin_width, "bin_width", "Da", positive=True)
+    validate.array(mass, "mass", kind="real", units="Da", min_size=0)
+    mass = np.asarray(mass).ravel()
+    if mass_range is not None:
+        lo, hi = validate.pair(mass_range, "mass_range", "Da")
+        if not hi > lo:
+            raise validate.InputError(f"mass_range must be (lo, hi) [Da] with lo < hi, got {mass_range}")
+    else:
+        lo, hi = 0.0, (float(mass.max()) if mass.size else 1.0)
+    n_bins = (hi - lo) / bin_width
+    if n_bins > MAX_BINS:
+        raise validate.InputError(f"bin_width = {bin_width:g} Da over {lo:g}–{hi:g} Da gives {n_bins:.3g} bins "
+                                  f"(at most {MAX_BINS}); raise bin_width or narrow mass_range")
+    if weights is not None:
+        validate.array(weights, "weights", shape=mass.shape, kind="real", units="", min_size=0)
     edges = np.arange(lo, hi + bin_width, bin_width)
     counts, edges = np.histogram(mass, edges, weights=weights)
     return 0.5 * (edges[1:] + edges[:-1]), counts
@@ -227,15 +332,19 @@ def fit_background(centres, counts, exclude=(), constant: bool = False, fit_rang
     Returns:
         Callable B(m) giving the expected background counts per bin, with attributes ``A``, ``C``.
     """
+    validate.array(centres, "centres", ndim=1, kind="real", units="Da")
     m = np.asarray(centres, np.float64)
+    validate.array(counts, "counts", shape=m.shape, kind="real", nonnegative=True)
     n = np.asarray(counts, np.float64)
     use = m > 0
     if fit_range is not None:
-        use &= (m >= fit_range[0]) & (m < fit_range[1])
+        flo, fhi = validate.pair(fit_range, "fit_range", "Da")
+        use &= (m >= flo) & (m < fhi)
     for lo, hi in exclude:
+        lo, hi = validate.pair((lo, hi), "exclude", "Da")
         use &= ~((m >= lo) & (m < hi))
     if not use.any():
-        raise ValueError("no background bins left after excluding the peaks")
+        raise validate.InputError("exclude/fit_range: no background bins left after excluding the peaks")
     basis = [1 / np.sqrt(m[use])] + ([np.ones(use.sum())] if constant else [])
     X = np.stack(basis, 1)
     theta = np.full(X.shape[1], max(n[use].sum(), 1.0) / X.sum(0).sum())

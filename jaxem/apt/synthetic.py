@@ -18,56 +18,85 @@ cumulative detected-ion count at that moment.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import dataclasses
 
 import numpy as np
 
-from .isotopes import isotope_pattern
-from .reconstruct import ReconParams
-from .tipshape import TipProfiles, conic_r_of_psi, conic_sag, tip_profiles
+from .. import pytree, validate
+from .isotopes import element_isotopes, isotope_pattern
+from .reconstruct import PROJECTIONS, ReconParams
+from .tipshape import TipProfiles, _conic_r_of_psi, _conic_sag, conic_sag, tip_profiles
 
 _BASIS = {"bcc": np.array([[0, 0, 0], [0.5, 0.5, 0.5]]),
           "fcc": np.array([[0, 0, 0], [0.5, 0.5, 0], [0.5, 0, 0.5], [0, 0.5, 0.5]])}
 
 
-@dataclass
-class SyntheticTip:
-    """Parameters of the synthetic needle and instrument (lengths [nm], detector [mm], field [V/nm])."""
+def _static(default, units=None):
+    return pytree.field(static=True, units=units, default=default)
 
-    lattice: str = "bcc"
-    a: float = 0.2866
-    R0: float = 6.0
-    alpha0_deg: float = 6.0
-    alpha1_deg: float = 22.0
-    K0: float = 0.8
-    K1: float = -0.5
-    depth: float = 14.0
-    interface_z: float = -7.0
-    twist_deg: float = 20.0
-    gb_width: float = 0.6
-    gb_solute: float = 0.35
-    bulk_solute: float = 0.02
-    precipitates: tuple = ()
-    matrix: tuple = ("Fe", 2)
-    solute: tuple = ("Cu", 1)
-    xi: float = 1.5
-    L: float = 100.0
-    kF: float = 900.0
-    eta: float = 0.5
-    detector_radius: float = 40.0
-    projection: str = "linear"
-    n_profiles: int = 15
-    detector_noise: float = 0.0
-    seed: int = 0
+
+@pytree.dataclass
+class SyntheticTip:
+    """Parameters of the synthetic needle and instrument (lengths [nm], detector [mm], field [V/nm]).
+
+    All fields are static (a hashable configuration); :meth:`replace` makes variants.
+    """
+
+    lattice: str = _static("bcc")
+    a: float = _static(0.2866, "nm")
+    R0: float = _static(6.0, "nm")
+    alpha0_deg: float = _static(6.0, "deg")
+    alpha1_deg: float = _static(22.0, "deg")
+    K0: float = _static(0.8)
+    K1: float = _static(-0.5)
+    depth: float = _static(14.0, "nm")
+    interface_z: float = _static(-7.0, "nm")
+    twist_deg: float = _static(20.0, "deg")
+    gb_width: float = _static(0.6, "nm")
+    gb_solute: float = _static(0.35)
+    bulk_solute: float = _static(0.02)
+    precipitates: tuple = _static(())
+    matrix: tuple = _static(("Fe", 2))
+    solute: tuple = _static(("Cu", 1))
+    xi: float = _static(1.5)
+    L: float = _static(100.0, "mm")
+    kF: float = _static(900.0, "V/nm")
+    eta: float = _static(0.5)
+    detector_radius: float = _static(40.0, "mm")
+    projection: str = _static("linear")
+    n_profiles: int = _static(15)
+    detector_noise: float = _static(0.0, "mm")
+    seed: int = _static(0)
 
     def __post_init__(self):
-        if self.lattice not in _BASIS:
-            raise ValueError(f"lattice must be 'bcc' or 'fcc', got {self.lattice!r}")
-        for name in ("a", "R0", "depth", "xi", "L", "kF", "detector_radius"):
-            if not getattr(self, name) > 0:
-                raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
-        if not 0 < self.eta <= 1:
-            raise ValueError(f"eta must be in (0, 1], got {self.eta}")
+        validate.choice(self.lattice, "lattice", tuple(_BASIS))
+        validate.choice(self.projection, "projection", PROJECTIONS)
+        for name in ("a", "R0", "depth", "xi", "L", "kF", "detector_radius", "gb_width"):
+            validate.scalar(getattr(self, name), name, pytree.units_of(self).get(name, ""), positive=True)
+        for name in ("alpha0_deg", "alpha1_deg"):
+            validate.scalar(getattr(self, name), name, "deg", lo=0.0, hi=60.0, lo_open=True, hi_open=True)
+        for name in ("K0", "K1"):
+            validate.scalar(getattr(self, name), name, lo=-1.0, lo_open=True)
+        for name in ("interface_z", "twist_deg"):
+            validate.scalar(getattr(self, name), name, pytree.units_of(self).get(name, ""))
+        for name in ("gb_solute", "bulk_solute"):
+            validate.scalar(getattr(self, name), name, lo=0.0, hi=1.0)
+        validate.scalar(self.eta, "eta", lo=0.0, hi=1.0, lo_open=True)
+        validate.scalar(self.detector_noise, "detector_noise", "mm", nonnegative=True)
+        validate.integer(self.n_profiles, "n_profiles", lo=2)
+        validate.integer(self.seed, "seed", lo=0)
+        for name in ("matrix", "solute"):
+            ion = getattr(self, name)
+            if not (isinstance(ion, tuple) and len(ion) == 2 and isinstance(ion[0], str)):
+                raise validate.InputError(f"{name} must be (element, charge), e.g. ('Fe', 2), got {ion!r}")
+            element_isotopes(ion[0])
+            validate.integer(ion[1], f"{name} charge", lo=1)
+        for k, prec in enumerate(self.precipitates):
+            if len(prec) != 5:
+                raise validate.InputError(f"precipitates[{k}] must be (x, y, z [nm], radius [nm], solute fraction), "
+                                          f"got {prec!r}")
+            validate.scalar(prec[3], f"precipitates[{k}] radius", "nm", positive=True)
+            validate.scalar(prec[4], f"precipitates[{k}] solute fraction", lo=0.0, hi=1.0)
 
     @property
     def omega(self) -> float:
@@ -80,21 +109,28 @@ class SyntheticTip:
         return self.a / 2
 
 
-@dataclass
+@pytree.dataclass
 class SyntheticRun:
-    """A synthetic evaporation sequence with its truth."""
+    """A synthetic evaporation sequence with its truth.
 
-    x_det: np.ndarray
-    y_det: np.ndarray
-    voltage: np.ndarray
-    mass: np.ndarray
+    Attributes:
+        x_det, y_det: detector hits [mm]; voltage [V]; mass: m/q [Da]; species: 0 matrix, 1 solute;
+        truth: (n, 3) true positions [nm]; tau: evaporation progress [nm] of each ion;
+        profiles: the TEM snapshots; params: the true :class:`ReconParams`; tip: the configuration;
+        profile_shapes: R, K, α at the snapshots.
+    """
+
+    x_det: np.ndarray = pytree.field(units="mm")
+    y_det: np.ndarray = pytree.field(units="mm")
+    voltage: np.ndarray = pytree.field(units="V")
+    mass: np.ndarray = pytree.field(units="Da")
     species: np.ndarray
-    truth: np.ndarray
-    tau: np.ndarray
+    truth: np.ndarray = pytree.field(units="nm")
+    tau: np.ndarray = pytree.field(units="nm")
     profiles: TipProfiles
     params: ReconParams
-    tip: SyntheticTip
-    profile_shapes: dict = field(default_factory=dict)
+    tip: SyntheticTip = pytree.field(static=True)
+    profile_shapes: dict = dataclasses.field(default_factory=dict)
 
 
 def _shape(tip: SyntheticTip, tau):
@@ -113,7 +149,7 @@ def _shape(tip: SyntheticTip, tau):
 def surface_sag(tip: SyntheticTip, r, tau):
     """Sag [nm] of the surface at progress τ [nm] at lateral radius r [nm]."""
     R, K, a = _shape(tip, tau)
-    return conic_sag(r, R, K, a)
+    return _conic_sag(r, R, K, a)
 
 
 def _normal_angle(r, R, K, alpha):
@@ -158,7 +194,12 @@ def generate(tip: SyntheticTip | None = None, **overrides) -> SyntheticRun:
     Returns:
         :class:`SyntheticRun` (ions in evaporation order).
     """
-    tip = SyntheticTip(**{**(tip.__dict__ if tip else {}), **overrides})
+    if tip is not None and not isinstance(tip, SyntheticTip):
+        raise validate.InputTypeError(f"tip must be a SyntheticTip, got {type(tip).__name__}")
+    names = [f.name for f in dataclasses.fields(SyntheticTip)]
+    for key in overrides:
+        validate.choice(key, "generate() parameter", names)
+    tip = (tip or SyntheticTip()).replace(**overrides)
     rng = np.random.default_rng(tip.seed)
     R1, K1, a1 = _shape(tip, tip.depth)
     thmax = np.arctan(tip.detector_radius / tip.L) * (tip.xi if tip.projection == "linear" else 1.0)
@@ -168,8 +209,8 @@ def generate(tip: SyntheticTip | None = None, **overrides) -> SyntheticRun:
     taus = np.linspace(0, tip.depth, 50)
     Rs, Ks, As = _shape(tip, taus)
     psi = np.minimum(thmax + 0.05, np.pi / 2 - As)
-    r_gen = float(np.max(conic_r_of_psi(psi, Rs, Ks))) + 0.5
-    zlo = -tip.depth - float(np.max(conic_sag(r_gen, Rs, Ks, As))) - 0.5
+    r_gen = float(np.max(_conic_r_of_psi(psi, Rs, Ks))) + 0.5
+    zlo = -tip.depth - float(np.max(_conic_sag(r_gen, Rs, Ks, As))) - 0.5
     lower = _lattice(tip, r_gen, zlo, 0.0)
     upper = _lattice(tip, r_gen, zlo, np.deg2rad(tip.twist_deg))
     pts = np.concatenate([lower[lower[:, 2] < tip.interface_z], upper[upper[:, 2] >= tip.interface_z]])
@@ -213,7 +254,7 @@ def generate(tip: SyntheticTip | None = None, **overrides) -> SyntheticRun:
     count = np.searchsorted(tau[idx], tk).astype(np.float64)
     count[0] = 0.0
     rgrid = np.linspace(0, 2.0 * float(R1), 400)
-    sag = np.stack([conic_sag(rgrid, a_, b_, c_) for a_, b_, c_ in zip(Rk, Kk, Ak)])
+    sag = np.stack([_conic_sag(rgrid, a_, b_, c_) for a_, b_, c_ in zip(Rk, Kk, Ak)])
     profiles = tip_profiles(count, -tk, Rk, np.rad2deg(Ak), rgrid, sag)
     params = ReconParams(kF=tip.kF, xi=tip.xi, eta=tip.eta, L=tip.L, omega=tip.omega,
                          detector_radius=tip.detector_radius, R0=tip.R0,
@@ -244,7 +285,13 @@ def render_tip_image(R: float, K: float, alpha: float, apex_z: float, pixel: flo
     """
     from scipy.ndimage import gaussian_filter
 
-    top = apex_z + 5.0 if top is None else top
+    pixel = validate.scalar(pixel, "pixel", "nm", positive=True)
+    apex_z = validate.scalar(apex_z, "apex_z", "nm")
+    mfp = validate.scalar(mfp, "mfp", "nm", positive=True)
+    noise = validate.scalar(noise, "noise", nonnegative=True)
+    blur = validate.scalar(blur, "blur", "px", nonnegative=True)
+    shape = validate.pair(shape, "shape", kind=int, lo=2)
+    top = apex_z + 5.0 if top is None else validate.scalar(top, "top", "nm")
     zr = top - (np.arange(shape[0]) + 0.5) * pixel
     xc = (np.arange(shape[1]) - (shape[1] - 1) / 2) * pixel
     # half-width of the needle at height z: invert the sag on a fine grid

@@ -14,7 +14,9 @@ known cumulative detected-ion count N_k. The reconstruction then
    z = z_apex − g. For a hemisphere this is exactly the Bas/Geiser placement.
 
 Calibration (:func:`calibrate`): k·F, ξ and η are fitted by gradient descent (optax Adam on log /
-logit parameters, after a coarse scan in ξ) through the reconstruction, minimising
+logit parameters, after a coarse scan in ξ) through the reconstruction — the pure pair
+:func:`guided_calibration_init` / :func:`guided_calibration_step` on a
+:class:`GuidedCalibrationState`, driven by :func:`calibrate` — minimising
 
 * (V_k/(k·F·R_k) − 1)²: the voltage law at the snapshots (V_k the median ion voltage around N_k);
 * 1 − |⟨exp(2πi z/d)⟩|² per block of consecutive ions: lattice planes normal to the axis of known
@@ -29,13 +31,15 @@ from __future__ import annotations
 
 from functools import partial
 
+from typing import Any
+
 import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
-from flax import struct
 
-from .reconstruct import ReconParams, detector_angles, detector_direction, validate_inputs
+from .. import accel, pytree, validate
+from .reconstruct import PROJECTIONS, ReconParams, detector_angles, detector_direction, validate_inputs
 from .tipshape import TipProfiles, tip_profiles
 
 
@@ -68,29 +72,47 @@ def hermite(xq, x, y, m):
     return jnp.where(xq < x[0], below, jnp.where(xq > x[-1], above, inner))
 
 
-@struct.dataclass
+@pytree.dataclass
 class GuidedTables:
-    """Precomputed lookup data of a profile sequence (see :func:`guided_tables`)."""
+    """Precomputed lookup data of a profile sequence (see :func:`guided_tables`).
+
+    Attributes:
+        count: (n_snap,) cumulative ion count of each snapshot.
+        apex_z, apex_slope: (n_snap,) apex height [nm] and its slope d z_apex/d count [nm/ion].
+        r_tab, g_tab: (n_snap, n_theta) lateral radius and sag [nm] against the normal angle.
+        dtheta: angle step of the tables [rad] (static).
+    """
 
     count: jax.Array
-    apex_z: jax.Array
-    apex_slope: jax.Array
-    r_tab: jax.Array
-    g_tab: jax.Array
-    dtheta: float = struct.field(pytree_node=False, default=1.0)
+    apex_z: jax.Array = pytree.field(units="nm")
+    apex_slope: jax.Array = pytree.field(units="nm/ion")
+    r_tab: jax.Array = pytree.field(units="nm")
+    g_tab: jax.Array = pytree.field(units="nm")
+    dtheta: float = pytree.field(static=True, units="rad", default=1.0)
 
 
-def guided_tables(profiles: TipProfiles, n_theta: int = 512, dtype=jnp.float32) -> GuidedTables:
+def _profiles(profiles, name: str = "profiles") -> TipProfiles:
+    if not isinstance(profiles, TipProfiles):
+        raise validate.InputTypeError(f"{name} must be TipProfiles (from jaxem.apt.tip_profiles), got "
+                                      f"{type(profiles).__name__}")
+    return profiles
+
+
+def guided_tables(profiles: TipProfiles, n_theta: int = 512, precision=None) -> GuidedTables:
     """Lookup tables r(θ), g(θ) on a uniform θ grid [0, π/2] and the apex interpolant.
 
     Args:
         profiles: :class:`~jaxem.apt.tipshape.TipProfiles`.
-        n_theta: angle grid size.
-        dtype: table dtype (float32 default; float64 for reference runs).
+        n_theta: angle grid size (≥ 2).
+        precision: table precision (any :data:`jaxem.accel.PRECISION_ALIASES`; float32 default,
+            float64 for reference runs).
 
     Returns:
         :class:`GuidedTables`.
     """
+    _profiles(profiles)
+    n_theta = validate.integer(n_theta, "n_theta", lo=2)
+    dtype = accel.real_dtype(precision)
     theta = np.linspace(0, np.pi / 2, n_theta)
     r_tab, g_tab = profiles.tables(theta)
     cnt = np.asarray(profiles.count, np.float64)
@@ -111,11 +133,26 @@ def _lookup(tab, k, w, th, dtheta):
 
 def reconstruct_tem(p: ReconParams, x_det, y_det, tables: GuidedTables, count_offset=0.0,
                     projection: str = "linear"):
-    """TEM-guided reconstruction onto the measured caps (validated; see :func:`_reconstruct_tem`)."""
+    """TEM-guided reconstruction onto the measured caps (validated; see :func:`_reconstruct_tem`).
+
+    Args:
+        p: :class:`~jaxem.apt.reconstruct.ReconParams` (ξ and L used).
+        x_det, y_det: detector hits [mm] in evaporation order, (n,), finite.
+        tables: :func:`guided_tables` of the measured profiles.
+        count_offset: detected ions before ``x_det[0]`` (finite, ≥ 0; for chunked processing).
+        projection: ``"linear"`` or ``"wide"``.
+
+    Returns:
+        (positions (n, 3) [nm], inside (n,) bool).
+    """
     x_det, y_det = jnp.asarray(x_det), jnp.asarray(y_det)
     validate_inputs(p, x_det, y_det)
+    validate.choice(projection, "projection", PROJECTIONS)
     if not isinstance(tables, GuidedTables):
-        raise TypeError(f"tables must be GuidedTables (from guided_tables(profiles)), got {type(tables).__name__}")
+        raise validate.InputTypeError(f"tables must be GuidedTables (from guided_tables(profiles)), got "
+                                      f"{type(tables).__name__}")
+    if not validate.is_traced(count_offset):
+        validate.scalar(count_offset, "count_offset", "ions", nonnegative=True)
     return _reconstruct_tem(p, x_det, y_det, tables, count_offset, projection)
 
 
@@ -153,44 +190,59 @@ def _reconstruct_tem(p: ReconParams, x_det, y_det, tables: GuidedTables, count_o
 # calibration of k·F, ξ, η from the TEM profiles
 
 
-@struct.dataclass
+@pytree.dataclass
 class CalibrationData:
-    """Fixed inputs of the calibration loss (built by :func:`calibration_data`)."""
+    """Fixed inputs of the calibration loss (built by :func:`calibration_data`).
 
-    x_det: jax.Array
-    y_det: jax.Array
-    v_snap: jax.Array
-    R_snap: jax.Array
+    Attributes:
+        x_det, y_det: detector hits [mm]. v_snap: median voltage [V] around each snapshot.
+        R_snap: apex radius [nm] of each snapshot. slab: snapshot interval of each ion.
+        vol: TEM volume [nm³] of the central column between snapshots. rho: column radius [nm].
+        d: lattice-plane spacing [nm]. n_slabs, block: static sizes.
+    """
+
+    x_det: jax.Array = pytree.field(units="mm")
+    y_det: jax.Array = pytree.field(units="mm")
+    v_snap: jax.Array = pytree.field(units="V")
+    R_snap: jax.Array = pytree.field(units="nm")
     slab: jax.Array
-    vol: jax.Array
-    rho: jax.Array
-    d: jax.Array
-    n_slabs: int = struct.field(pytree_node=False, default=1)
-    block: int = struct.field(pytree_node=False, default=1000)
+    vol: jax.Array = pytree.field(units="nm³")
+    rho: jax.Array = pytree.field(units="nm")
+    d: jax.Array = pytree.field(units="nm")
+    n_slabs: int = pytree.field(static=True, default=1)
+    block: int = pytree.field(static=True, default=1000)
 
 
 def calibration_data(profiles: TipProfiles, x_det, y_det, voltage, d_spacing: float,
-                     rho_fraction: float = 0.3, block: int = 1000, dtype=jnp.float32) -> CalibrationData:
+                     rho_fraction: float = 0.3, block: int = 1000, precision=None) -> CalibrationData:
     """Precompute snapshot voltages, slab membership and TEM volumes of the central column.
 
     Args:
         profiles: measured profiles.
-        x_det, y_det: detector hits [mm]; voltage: per-ion voltage [V].
-        d_spacing: known spacing of lattice planes normal to the axis [nm].
-        rho_fraction: central column radius as a fraction of the smallest apex radius.
-        block: ions per flatness block.
-        dtype: array dtype.
+        x_det, y_det: detector hits [mm] (finite); voltage: per-ion voltage [V] (> 0), all (n,).
+        d_spacing: known spacing of lattice planes normal to the axis [nm] (> 0).
+        rho_fraction: central column radius as a fraction of the smallest apex radius, in (0, 1].
+        block: ions per flatness block (1 ≤ block ≤ n).
+        precision: any :data:`jaxem.accel.PRECISION_ALIASES` (float32 default).
 
     Returns:
         :class:`CalibrationData`.
     """
+    _profiles(profiles)
+    dtype = accel.real_dtype(precision)
+    validate.array(voltage, "voltage", ndim=1, kind="real", units="V")
     v = np.asarray(voltage, np.float64)
     n = v.size
+    validate.array(x_det, "x_det", shape=(n,), kind="real", units="mm")
+    validate.array(y_det, "y_det", shape=(n,), kind="real", units="mm")
+    if np.any(v <= 0):
+        raise validate.InputError(f"voltage must be > 0 V, got a minimum of {v.min():g}")
     cnt = np.asarray(profiles.count, np.float64)
     if cnt[-1] > n:
-        raise ValueError(f"profiles extend to ion count {cnt[-1]:.0f} but only {n} ions were given")
-    if not d_spacing > 0:
-        raise ValueError(f"d_spacing must be > 0 nm, got {d_spacing}")
+        raise validate.InputError(f"profiles extend to ion count {cnt[-1]:.0f} but only {n} ions were given")
+    d_spacing = validate.scalar(d_spacing, "d_spacing", "nm", positive=True)
+    rho_fraction = validate.scalar(rho_fraction, "rho_fraction", lo=0.0, hi=1.0, lo_open=True)
+    block = validate.integer(block, "block", lo=1, hi=n)
     half = max(50, n // (4 * len(cnt)))
     c = np.arange(n) + 0.5
     v_snap = np.array([np.median(v[max(0, int(ck) - half):min(n, int(ck) + half)]) for ck in cnt])
@@ -204,13 +256,13 @@ def calibration_data(profiles: TipProfiles, x_det, y_det, voltage, d_spacing: fl
     vol = np.trapezoid(2 * np.pi * rr * (z[:-1] - z[1:]), rr, axis=1)
     cast = lambda a: jnp.asarray(a, dtype)  # noqa: E731
     return CalibrationData(cast(x_det), cast(y_det), cast(v_snap), cast(profiles.radius), jnp.asarray(slab, jnp.int32),
-                           cast(vol), cast(rho), cast(d_spacing), len(cnt), int(block))
+                           cast(vol), cast(rho), cast(d_spacing), len(cnt), block)
 
 
 def calibration_loss(q, base: ReconParams, data: CalibrationData, tables: GuidedTables,
                      weights=(1.0, 1.0, 1.0), projection: str = "linear"):
     """Loss of the unconstrained parameters q = (log k·F, log ξ, logit η) (see module docstring)."""
-    p = base.replace(kF=jnp.exp(q[0]), xi=jnp.exp(q[1]), eta=jax.nn.sigmoid(q[2]))
+    p = q_to_params(q, base)
     l_kf = jnp.mean((data.v_snap / (p.kF * data.R_snap) - 1) ** 2)
     pos, _ = _reconstruct_tem(p, data.x_det, data.y_det, tables, projection=projection)
     nb = pos.shape[0] // data.block
@@ -226,7 +278,88 @@ def calibration_loss(q, base: ReconParams, data: CalibrationData, tables: Guided
     return weights[0] * l_kf + weights[1] * l_flat + weights[2] * l_eta
 
 
-@struct.dataclass
+def params_to_q(p: ReconParams):
+    """Unconstrained calibration parameters q = (log k·F, log ξ, logit η) of ``p``."""
+    return jnp.stack([jnp.log(jnp.asarray(p.kF)), jnp.log(jnp.asarray(p.xi)),
+                      jnp.log(jnp.asarray(p.eta) / (1 - jnp.asarray(p.eta)))])
+
+
+def q_to_params(q, base: ReconParams) -> ReconParams:
+    """``base`` with k·F, ξ, η from the unconstrained parameters q (inverse of :func:`params_to_q`)."""
+    return base.replace(kF=jnp.exp(q[0]), xi=jnp.exp(q[1]), eta=jax.nn.sigmoid(q[2]))
+
+
+@pytree.dataclass
+class GuidedCalibrationProblem:
+    """The fixed inputs of a TEM-guided calibration (what :func:`guided_calibration_step` sees).
+
+    Attributes:
+        base: starting :class:`ReconParams` (L, Ω, detector radius fixed).
+        data: :class:`CalibrationData`. tables: :class:`GuidedTables`.
+        weights: (3,) weights of the voltage-law, flatness and efficiency terms.
+        learning_rate: Adam step size (in log/logit units).
+        projection: ``"linear"`` or ``"wide"`` (static).
+    """
+
+    base: ReconParams
+    data: CalibrationData
+    tables: GuidedTables
+    weights: jax.Array
+    learning_rate: jax.Array
+    projection: str = pytree.field(static=True, default="linear")
+
+    def loss(self, q):
+        return calibration_loss(q, self.base, self.data, self.tables, self.weights, self.projection)
+
+
+@pytree.dataclass
+class GuidedCalibrationState:
+    """State of the gradient-descent calibration.
+
+    Attributes:
+        q: (3,) unconstrained parameters (log k·F, log ξ, logit η).
+        opt_state: the optax Adam state.
+        loss: loss at the parameters before the last step (``inf`` before the first).
+        count: steps taken.
+    """
+
+    q: jax.Array
+    opt_state: Any
+    loss: jax.Array
+    count: jax.Array
+
+
+def _adam(problem: GuidedCalibrationProblem):
+    return optax.adam(problem.learning_rate)
+
+
+def guided_calibration_init(problem: GuidedCalibrationProblem, q=None) -> GuidedCalibrationState:
+    """Start at ``q`` (default: the problem's base parameters)."""
+    q = params_to_q(problem.base) if q is None else jnp.asarray(q)
+    q = q.astype(problem.data.x_det.dtype)
+    return GuidedCalibrationState(q, _adam(problem).init(q), jnp.asarray(jnp.inf, q.dtype), jnp.zeros((), jnp.int32))
+
+
+@jax.jit
+def guided_calibration_step(state: GuidedCalibrationState, problem: GuidedCalibrationProblem) -> GuidedCalibrationState:
+    """One Adam step on the calibration loss (pure; compiled once per problem shape)."""
+    val, g = jax.value_and_grad(problem.loss)(state.q)
+    upd, opt_state = _adam(problem).update(g, state.opt_state, state.q)
+    return GuidedCalibrationState(optax.apply_updates(state.q, upd), opt_state, val, state.count + 1)
+
+
+def guided_calibration_result(state: GuidedCalibrationState, problem: GuidedCalibrationProblem) -> ReconParams:
+    """The calibrated :class:`ReconParams`."""
+    return q_to_params(state.q, problem.base)
+
+
+@jax.jit
+def _scan_xi(problem: GuidedCalibrationProblem, q, log_xis):
+    """Loss along a line of ξ values (one compiled program, evaluated one ξ after the other)."""
+    return jax.lax.map(lambda lx: problem.loss(q.at[1].set(lx)), log_xis)
+
+
+@pytree.dataclass
 class CalibrationResult:
     """Fitted parameters and the loss history."""
 
@@ -236,47 +369,56 @@ class CalibrationResult:
 
 def calibrate(base: ReconParams, profiles: TipProfiles, x_det, y_det, voltage, d_spacing: float,
               steps: int = 300, learning_rate: float = 0.02, xi_range=(1.0, 2.5), n_scan: int = 61,
-              projection: str = "linear", block: int = 1000) -> CalibrationResult:
-    """Fit k·F, ξ and η to the TEM profiles by gradient descent through the reconstruction.
+              projection: str = "linear", block: int = 1000, weights=(1.0, 1.0, 1.0),
+              precision=None) -> CalibrationResult:
+    """Fit k·F, ξ and η to the TEM profiles by gradient descent through the reconstruction (driver
+    of :func:`guided_calibration_init` / :func:`guided_calibration_step`).
 
     Args:
         base: starting :class:`ReconParams` (L, Ω, detector radius fixed).
         profiles: measured profiles.
         x_det, y_det: detector hits [mm]; voltage: per-ion voltage [V].
         d_spacing: spacing of lattice planes normal to the axis [nm].
-        steps: Adam steps.
-        learning_rate: Adam step size (in log/logit units).
-        xi_range: coarse-scan range of ξ before the gradient descent.
-        n_scan: coarse-scan points.
+        steps: Adam steps (≥ 0).
+        learning_rate: Adam step size (in log/logit units, > 0).
+        xi_range: coarse-scan range of ξ before the gradient descent (0 < lo < hi).
+        n_scan: coarse-scan points (≥ 1).
         projection: ``"linear"`` or ``"wide"``.
         block: ions per flatness block.
+        weights: (3,) weights of the voltage-law, flatness and efficiency terms (≥ 0).
+        precision: any :data:`jaxem.accel.PRECISION_ALIASES`; default: JAX's default float (float64
+            in 64-bit mode, else float32).
 
     Returns:
         :class:`CalibrationResult`.
     """
-    dtype = jnp.result_type(float)
-    tables = guided_tables(profiles, dtype=dtype)
-    data = calibration_data(profiles, x_det, y_det, voltage, d_spacing, block=block, dtype=dtype)
-    q = jnp.array([jnp.log(base.kF), jnp.log(base.xi), jnp.log(base.eta / (1 - base.eta))], dtype)
-    loss = jax.jit(lambda q: calibration_loss(q, base, data, tables, projection=projection))
-    xis = np.linspace(*xi_range, n_scan)
-    scan = [float(loss(q.at[1].set(np.log(x)))) for x in xis]
-    q = q.at[1].set(np.log(xis[int(np.argmin(scan))]))
-    opt = optax.adam(learning_rate)
-    state = opt.init(q)
-
-    @jax.jit
-    def step(q, state):
-        val, g = jax.value_and_grad(lambda q: calibration_loss(q, base, data, tables, projection=projection))(q)
-        upd, state = opt.update(g, state, q)
-        return optax.apply_updates(q, upd), state, val
-
+    validate_inputs(base, jnp.zeros(1), jnp.zeros(1))
+    steps = validate.integer(steps, "steps", lo=0)
+    learning_rate = validate.scalar(learning_rate, "learning_rate", positive=True)
+    lo, hi = validate.pair(xi_range, "xi_range", positive=True)
+    if not hi > lo:
+        raise validate.InputError(f"xi_range must be (lo, hi) with 0 < lo < hi, got {xi_range}")
+    n_scan = validate.integer(n_scan, "n_scan", lo=1)
+    validate.choice(projection, "projection", PROJECTIONS)
+    validate.array(weights, "weights", shape=(3,), kind="real", nonnegative=True)
+    if precision is None:
+        precision = accel.precision_of(jnp.asarray(1.0))
+    dtype = accel.real_dtype(precision)
+    problem = GuidedCalibrationProblem(
+        base=jax.tree.map(lambda v: jnp.asarray(v, dtype), base),
+        data=calibration_data(profiles, x_det, y_det, voltage, d_spacing, block=block, precision=precision),
+        tables=guided_tables(profiles, precision=precision), weights=jnp.asarray(weights, dtype),
+        learning_rate=jnp.asarray(learning_rate, dtype), projection=projection)
+    q = params_to_q(problem.base)
+    log_xis = jnp.log(jnp.linspace(lo, hi, n_scan, dtype=dtype))
+    scan = np.asarray(_scan_xi(problem, q, log_xis))
+    state = guided_calibration_init(problem, q.at[1].set(log_xis[int(np.argmin(scan))]))
     hist = []
     for _ in range(steps):
-        q, state, val = step(q, state)
-        hist.append(val)
-    p = base.replace(kF=jnp.exp(q[0]), xi=jnp.exp(q[1]), eta=jax.nn.sigmoid(q[2]))
-    return CalibrationResult(p, jnp.stack(hist) if hist else jnp.zeros(0))
+        state = guided_calibration_step(state, problem)
+        hist.append(state.loss)
+    return CalibrationResult(guided_calibration_result(state, problem),
+                             jnp.stack(hist) if hist else jnp.zeros(0, dtype))
 
 
 def stitch_runs(runs, merge_tol: float = 0.01):
@@ -297,8 +439,17 @@ def stitch_runs(runs, merge_tol: float = 0.01):
     Raises:
         ValueError: empty list, or a run's profiles extend beyond its own ion count.
     """
-    if not runs:
-        raise ValueError("runs must contain at least one run")
+    if isinstance(runs, dict) or not len(runs):
+        raise validate.InputError("runs must be a non-empty list of run dicts (x_det, y_det, voltage, profiles)")
+    merge_tol = validate.scalar(merge_tol, "merge_tol", "nm", nonnegative=True)
+    for j, run in enumerate(runs):
+        missing = [k for k in ("x_det", "y_det", "voltage", "profiles") if k not in run]
+        if missing:
+            raise validate.InputError(f"runs[{j}] is missing {missing}; each run needs x_det, y_det, voltage, profiles")
+        _profiles(run["profiles"], f"runs[{j}]['profiles']")
+        n = len(run["x_det"])
+        for k, u in (("x_det", "mm"), ("y_det", "mm"), ("voltage", "V")):
+            validate.array(run[k], f"runs[{j}]['{k}']", shape=(n,), kind="real", units=u)
     cols = {k: [] for k in ("x_det", "y_det", "voltage", "run")}
     fields = {k: [] for k in ("count", "apex_z", "radius", "shank_angle", "sag")}
     offset, last, r_grid = 0.0, -np.inf, None
@@ -307,7 +458,7 @@ def stitch_runs(runs, merge_tol: float = 0.01):
         pr = run["profiles"]
         cnt = np.asarray(pr.count, np.float64)
         if cnt[-1] > n + 1e-9:
-            raise ValueError(f"run {j}: profile count {cnt[-1]} exceeds the run's {n} ions")
+            raise validate.InputError(f"runs[{j}]: profile count {cnt[-1]} exceeds the run's {n} ions")
         g = cnt + offset
         keep = np.ones(g.size, bool)
         if g[0] <= last:

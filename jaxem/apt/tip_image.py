@@ -22,24 +22,28 @@ The profile sag(r) (depth at half-width r) is returned for full-profile (non-sph
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 from scipy.ndimage import gaussian_filter1d
 from scipy.optimize import least_squares
 
+from .. import pytree, validate
 
-@dataclass
+
+@pytree.dataclass
 class ExtractedProfile:
-    """Result of :func:`extract_profile` (lengths [nm], angles [rad])."""
+    """Result of :func:`extract_profile` (lengths [nm], angles [rad]).
 
-    apex_z: float
-    radius: float
-    conic: float
-    shank_angle: float
-    axis_x: float
-    z: np.ndarray
-    half_width: np.ndarray
+    ``shank_angle`` is NaN when fewer than 3 rows lie deeper than ``shank_start`` apex radii (the
+    image does not show the shank); everything else is finite.
+    """
+
+    apex_z: float = pytree.field(units="nm")
+    radius: float = pytree.field(units="nm")
+    conic: float = pytree.field(units="1")
+    shank_angle: float = pytree.field(units="rad")
+    axis_x: float = pytree.field(units="nm")
+    z: np.ndarray = pytree.field(units="nm")
+    half_width: np.ndarray = pytree.field(units="nm")
 
     def sag_on(self, r):
         """Sag [nm] at lateral radii r [nm] (monotone interpolation of the measured flanks)."""
@@ -74,11 +78,18 @@ def extract_profile(image, pixel: float, z_top: float = 0.0, dark_specimen: bool
     Raises:
         ValueError: bad pixel size, non-2D image, or fewer than 4 rows with a needle.
     """
+    validate.array(image, "image", ndim=2, kind="real")
     img = np.asarray(image, np.float64)
-    if img.ndim != 2:
-        raise ValueError(f"image must be 2-D, got shape {img.shape}")
-    if not pixel > 0:
-        raise ValueError(f"pixel must be > 0 nm, got {pixel}")
+    if min(img.shape) < 5:
+        raise validate.InputError(f"image must be at least 5 × 5 pixels, got shape {img.shape}")
+    pixel = validate.scalar(pixel, "pixel", "nm", positive=True)
+    z_top = validate.scalar(z_top, "z_top", "nm")
+    smooth = validate.scalar(smooth, "smooth", "px", nonnegative=True)
+    min_contrast = validate.scalar(min_contrast, "min_contrast", lo=0.0, hi=1.0, lo_open=True, hi_open=True)
+    edge_level = validate.scalar(edge_level, "edge_level", lo=0.0, hi=1.0, lo_open=True, hi_open=True)
+    if apex_depth is not None:
+        apex_depth = validate.scalar(apex_depth, "apex_depth", "nm", positive=True)
+    shank_start = validate.scalar(shank_start, "shank_start", positive=True)
     if not dark_specimen:
         img = -img
     sm = gaussian_filter1d(img, smooth, axis=1) if smooth > 0 else img
@@ -86,7 +97,8 @@ def extract_profile(image, pixel: float, z_top: float = 0.0, dark_specimen: bool
     depth_row = vac - sm.min(1)
     rows = np.flatnonzero(depth_row > min_contrast * depth_row.max())
     if rows.size < 4:
-        raise ValueError(f"found only {rows.size} rows with needle edges; check contrast/dark_specimen")
+        raise validate.InputError(f"image: found only {rows.size} rows with needle edges (need ≥ 4); check the "
+                                  f"contrast and dark_specimen")
     zs, left, right = [], [], []
     level = vac - edge_level * float(depth_row.max())
     for i in rows:
@@ -101,6 +113,9 @@ def extract_profile(image, pixel: float, z_top: float = 0.0, dark_specimen: bool
         right.append(kr + (sm[i, kr] - level) / (sm[i, kr] - sm[i, kr + 1]))
         zs.append(z_top - (i + 0.5) * pixel)
     zs, left, right = np.array(zs), np.array(left), np.array(right)
+    if zs.size < 4:
+        raise validate.InputError(f"image: only {zs.size} rows have both needle edges inside the image (need ≥ 4); "
+                                  f"is the needle cut by the image border?")
     cols = img.shape[1]
     axis_px = float(np.median(0.5 * (left + right)))
     # seed of the apex height: first crossing of the edge level down the axis column
@@ -108,7 +123,7 @@ def extract_profile(image, pixel: float, z_top: float = 0.0, dark_specimen: bool
     prof = img[:, c0]
     hit = np.flatnonzero(prof < level)
     if hit.size == 0:
-        raise ValueError("no needle found along its axis column; check contrast/dark_specimen")
+        raise validate.InputError("image: no needle found along its axis column; check the contrast and dark_specimen")
     k = int(hit[0])
     apex_row = k - 1 + (prof[k - 1] - level) / (prof[k - 1] - prof[k]) if k > 0 else 0.0
     apex_z = z_top - (apex_row + 0.5) * pixel

@@ -24,7 +24,30 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 import numpy as np
-from flax import struct
+
+from .. import pytree, validate
+
+
+def _check_positive(value, name, units):
+    if validate.is_traced(value):
+        return
+    if np.ndim(value) == 0:
+        validate.scalar(value, name, units, positive=True)
+        return
+    validate.array(value, name, kind="real", units=units)
+    if np.any(np.asarray(value) <= 0):
+        raise validate.InputError(f"{name} must be > 0 [{units}], got a minimum of {np.min(np.asarray(value)):g}")
+
+
+def _check_conic(R, K, alpha):
+    _check_positive(R, "R", "nm")
+    if not validate.is_traced(K):
+        (validate.scalar if np.ndim(K) == 0 else validate.array)(K, "K")
+    if alpha is not None and not validate.is_traced(alpha):
+        a = np.asarray(alpha, float)
+        validate.array(a, "alpha", kind="real", units="rad", min_size=0)
+        if np.any((a <= 0) | (a >= np.pi / 2)):
+            raise validate.InputError(f"alpha (shank half-angle) must be in (0, π/2) rad, got {alpha}")
 
 
 def conic_sag(r, R, K=0.0, alpha=None):
@@ -39,6 +62,12 @@ def conic_sag(r, R, K=0.0, alpha=None):
     Returns:
         g(r) [nm], broadcast over the inputs.
     """
+    _check_conic(R, K, alpha)
+    return _conic_sag(r, R, K, alpha)
+
+
+def _conic_sag(r, R, K=0.0, alpha=None):
+    """:func:`conic_sag` without the boundary checks (for inner loops)."""
     xp = jnp if isinstance(r, jax.Array) or isinstance(R, jax.Array) else np
     r = xp.asarray(r)
     if alpha is None:
@@ -53,6 +82,11 @@ def conic_sag(r, R, K=0.0, alpha=None):
 
 def conic_r_of_psi(psi, R, K=0.0):
     """Lateral radius [nm] where the conic cap's normal makes the angle ψ [rad] with z."""
+    _check_conic(R, K, None)
+    return _conic_r_of_psi(psi, R, K)
+
+
+def _conic_r_of_psi(psi, R, K=0.0):
     xp = jnp if isinstance(psi, jax.Array) else np
     t = xp.tan(psi)
     return R * t / xp.sqrt(1 + (1 + K) * t**2)
@@ -69,10 +103,12 @@ def cap_tables_conic(theta, R, K, alpha):
         (r_tab, g_tab), each (n_snap, n_theta); angles beyond the cap (θ > π/2 − α) are clamped
         to the tangent point.
     """
-    R, K, alpha = (np.asarray(v, np.float64)[:, None] for v in (R, K, alpha))
+    _check_conic(R, K, alpha)
+    validate.array(theta, "theta", ndim=1, kind="real", units="rad")
+    R, K, alpha = (np.asarray(v, np.float64).reshape(-1)[:, None] for v in (R, K, alpha))
     th = np.minimum(np.asarray(theta, np.float64)[None, :], np.pi / 2 - alpha)
-    r = conic_r_of_psi(th, R, K)
-    return r, conic_sag(r, R, K)
+    r = _conic_r_of_psi(th, R, K)
+    return r, _conic_sag(r, R, K)
 
 
 def cap_tables(theta, r, sag):
@@ -87,8 +123,15 @@ def cap_tables(theta, r, sag):
         (r_tab, g_tab), each (n_snap, n_theta) [nm]; angles steeper than the measured profile are
         clamped to its outermost point.
     """
+    validate.array(theta, "theta", ndim=1, kind="real", units="rad", nonnegative=True)
+    validate.array(r, "r", ndim=1, kind="real", units="nm", nonnegative=True, min_size=2)
+    validate.array(sag, "sag", ndim=(1, 2), kind="real", units="nm")
     r = np.asarray(r, np.float64)
     sag = np.atleast_2d(np.asarray(sag, np.float64))
+    if sag.shape[-1] != r.size:
+        raise validate.InputError(f"sag must have one value per radius on its last axis ({r.size}), got {sag.shape}")
+    if np.any(np.diff(r) <= 0):
+        raise validate.InputError("r must be strictly increasing [nm]")
     th = np.asarray(theta, np.float64)
     psi = np.arctan(np.gradient(sag, r, axis=1))
     psi = np.maximum.accumulate(np.maximum(psi, 0.0), axis=1) + np.arange(r.size) * 1e-12
@@ -97,7 +140,7 @@ def cap_tables(theta, r, sag):
     return r_tab, g_tab
 
 
-@struct.dataclass
+@pytree.dataclass
 class TipProfiles:
     """A sequence of measured tip shapes, indexed by cumulative detected-ion count.
 
@@ -111,12 +154,12 @@ class TipProfiles:
         sag: (n_snap, n_r) full sag profiles [nm], or None (spherical cap + cone assumed).
     """
 
-    count: jax.Array
-    apex_z: jax.Array
-    radius: jax.Array
-    shank_angle: jax.Array
-    r: jax.Array | None = None
-    sag: jax.Array | None = None
+    count: jax.Array = pytree.field(units="ions")
+    apex_z: jax.Array = pytree.field(units="nm")
+    radius: jax.Array = pytree.field(units="nm")
+    shank_angle: jax.Array = pytree.field(units="rad")
+    r: jax.Array | None = pytree.field(units="nm", default=None)
+    sag: jax.Array | None = pytree.field(units="nm", default=None)
 
     def tables(self, theta):
         """(r_tab, g_tab) on the angle grid θ [rad] (measured profiles if given, else spheres)."""
@@ -143,41 +186,52 @@ def tip_profiles(count, apex_z, radius, shank_angle_deg=None, r=None, sag=None) 
         ValueError: fewer than 2 snapshots, count not strictly increasing ("profiles not monotonic
             in ion index"), non-positive radii, bad angles, mismatched shapes, NaN.
     """
+    for name, v, u in (("count", count, "ions"), ("apex_z", apex_z, "nm"), ("radius", radius, "nm")):
+        validate.array(v, name, kind="real", units=u, finite=False)
     count = np.asarray(count, np.float64).ravel()
     n = count.size
     apex_z = np.asarray(apex_z, np.float64).ravel()
     radius = np.asarray(radius, np.float64).ravel()
-    ang = np.full(n, 10.0) if shank_angle_deg is None else np.broadcast_to(np.asarray(shank_angle_deg, np.float64), (n,))
+    if shank_angle_deg is None:
+        ang = np.full(n, 10.0)
+    else:
+        validate.array(shank_angle_deg, "shank_angle_deg", kind="real", units="deg", finite=False)
+        try:
+            ang = np.broadcast_to(np.asarray(shank_angle_deg, np.float64), (n,))
+        except ValueError:
+            raise validate.InputError(f"shank_angle_deg must be a scalar or one value per profile ({n}), got "
+                                      f"shape {np.shape(shank_angle_deg)}") from None
     if n < 2:
-        raise ValueError(f"need at least 2 tip profiles, got {n}")
-    for name, v in (("apex_z", apex_z), ("radius", radius), ("shank_angle_deg", ang)):
+        raise validate.InputError(f"count: need at least 2 tip profiles, got {n}")
+    for name, v in (("count", count), ("apex_z", apex_z), ("radius", radius), ("shank_angle_deg", ang)):
         if v.shape != (n,):
-            raise ValueError(f"{name} must have one value per profile ({n}), got shape {v.shape}")
-        if not np.all(np.isfinite(v)):
-            raise ValueError(f"{name} contains NaN/inf")
-    if not np.all(np.isfinite(count)) or np.any(count < 0):
-        raise ValueError(f"count must be finite and ≥ 0, got min {count.min()}")
+            raise validate.InputError(f"{name} must have one value per profile ({n}), got shape {v.shape}")
+        validate.array(v, name, kind="real")
+    if np.any(count < 0):
+        raise validate.InputError(f"count must be finite and ≥ 0, got min {count.min()}")
     d = np.diff(count)
     if np.any(d <= 0):
         k = int(np.flatnonzero(d <= 0)[0])
-        raise ValueError(
+        raise validate.InputError(
             f"profiles not monotonic in ion index: count[{k}]={count[k]} ≥ count[{k + 1}]={count[k + 1]}; "
             f"snapshots must be ordered by strictly increasing cumulative ion count"
         )
     if np.any(radius <= 0):
         k = int(np.flatnonzero(radius <= 0)[0])
-        raise ValueError(f"radius must be > 0 nm, got radius[{k}]={radius[k]}")
+        raise validate.InputError(f"radius must be > 0 nm, got radius[{k}]={radius[k]}")
     if np.any((ang < 0) | (ang >= 60)):
-        raise ValueError(f"shank_angle_deg must be in [0, 60) deg, got {ang.min()}..{ang.max()}")
+        raise validate.InputError(f"shank_angle_deg must be in [0, 60) deg, got {ang.min()}..{ang.max()}")
     if sag is not None:
         if r is None:
-            raise ValueError("sag profiles need the lateral grid r [nm]")
+            raise validate.InputError("sag profiles need the lateral grid r [nm]")
+        validate.array(r, "r", ndim=1, kind="real", units="nm")
         r = np.asarray(r, np.float64)
+        validate.array(sag, "sag", kind="real", units="nm")
         sag = np.asarray(sag, np.float64)
         if r.ndim != 1 or r[0] < 0 or np.any(np.diff(r) <= 0):
-            raise ValueError("r must be a 1-D increasing grid starting at ≥ 0 nm")
+            raise validate.InputError("r must be a 1-D increasing grid starting at ≥ 0 nm")
         if sag.shape != (n, r.size):
-            raise ValueError(f"sag must have shape (n_profiles, n_r) = {(n, r.size)}, got {sag.shape}")
-        if not np.all(np.isfinite(sag)):
-            raise ValueError("sag contains NaN/inf")
+            raise validate.InputError(f"sag must have shape (n_profiles, n_r) = {(n, r.size)}, got {sag.shape}")
+    elif r is not None:
+        raise validate.InputError("r (the lateral grid) was given without sag profiles; give both or neither")
     return TipProfiles(count, apex_z, radius, np.deg2rad(ang), r, sag)

@@ -2,7 +2,10 @@
 
 Analysis package (no simulation imports). Arrays: the last axis runs over X-ray lines (one per
 element), leading axes are navigation axes of any shape; every method is jit-compiled and
-vectorised over all pixels, with per-pixel status flags instead of NaN. Units: X-ray energies
+vectorised over all pixels, with per-pixel status flags instead of NaN; bad pixels of a map (NaN/inf
+input) are masked, flagged ``BAD_INPUT`` and listed in the result's ``bad_pixels``. Iterative methods
+are ``<method>_init`` / ``<method>_step`` pairs of pure functions on a pytree state (``zeta_*``,
+``cliff_lorimer_*``) with the driver outside. Units: X-ray energies
 [keV], μ/ρ [cm²/g], mass thickness [g/cm²], thickness [nm], ζ [kg/m²], dose [electrons], beam
 energy [eV], angles [deg] where named ``_deg``.
 
@@ -17,8 +20,9 @@ Typical use::
     res.atomic_fractions, res.thickness_nm(eds.phase_density("ZnO")), res.status
 """
 from .absorption import absorption_chi, absorption_correction, absorption_factor, transmitted_fraction
-from .cliff_lorimer import CliffLorimerResult, cliff_lorimer_quantification, fit_k_factors
-from .composition import (NEGATIVE, NO_SIGNAL, NOT_CONVERGED, OK, atomic_to_weight,
+from .cliff_lorimer import (CliffLorimerResult, CliffLorimerState, cliff_lorimer_init, cliff_lorimer_quantification,
+                            cliff_lorimer_step, fit_k_factors)
+from .composition import (BAD_INPUT, NEGATIVE, NO_SIGNAL, NOT_CONVERGED, OK, STATUS, atomic_to_weight,
                           fraction_uncertainty, weight_to_atomic)
 from .cross_section import (ionization_cross_section, theoretical_k_factors, theoretical_zeta_factors,
                             xray_production_cross_section)
@@ -34,8 +38,9 @@ from .zeta import (ZetaResult, ZetaState, cross_section_quantification, cross_se
 
 __all__ = [
     "absorption_chi", "absorption_correction", "absorption_factor", "transmitted_fraction",
-    "CliffLorimerResult", "cliff_lorimer_quantification", "fit_k_factors",
-    "NEGATIVE", "NO_SIGNAL", "NOT_CONVERGED", "OK", "atomic_to_weight", "fraction_uncertainty",
+    "CliffLorimerResult", "CliffLorimerState", "cliff_lorimer_init", "cliff_lorimer_quantification",
+    "cliff_lorimer_step", "fit_k_factors",
+    "BAD_INPUT", "NEGATIVE", "NO_SIGNAL", "NOT_CONVERGED", "OK", "STATUS", "atomic_to_weight", "fraction_uncertainty",
     "weight_to_atomic",
     "ionization_cross_section", "theoretical_k_factors", "theoretical_zeta_factors",
     "xray_production_cross_section",

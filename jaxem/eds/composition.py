@@ -13,6 +13,10 @@ Per-pixel status flags (bit field, ``int32``):
   were clipped to 0 for the quantification.
 * ``NOT_CONVERGED = 4``: the absorption-correction iteration reached ``max_iter`` before the
   tolerance was met.
+* ``BAD_INPUT = 8``: the pixel's input was not a measurement (NaN/inf intensity or variance): it is
+  masked — excluded from the computation, its outputs are 0 — and listed in the result's
+  ``bad_pixels``. The other pixels are computed exactly as without it (NaN policy of the house plan:
+  a map may be partly bad; a single spectrum or a parameter with NaN is rejected).
 
 Poisson uncertainty: with C_i = u_i / Σ_j u_j, u_j = f_j I_j (f_j a per-line factor: k, ζ·ACF,
 …), linear error propagation gives σ²(C_i) = Σ_j (δ_ij − C_i)² C_j² var(I_j)/I_j², with
@@ -25,39 +29,130 @@ from __future__ import annotations
 import jax.numpy as jnp
 import numpy as np
 
-OK, NO_SIGNAL, NEGATIVE, NOT_CONVERGED = 0, 1, 2, 4
+from .. import accel, validate
+
+OK, NO_SIGNAL, NEGATIVE, NOT_CONVERGED, BAD_INPUT = 0, 1, 2, 4, 8
+#: status bit names (stated in results and files)
+STATUS = {"ok": OK, "no_signal": NO_SIGNAL, "negative": NEGATIVE, "not_converged": NOT_CONVERGED,
+          "bad_input": BAD_INPUT}
 
 
 def float_dtype(x, precision=None):
-    """float64 if ``precision='float64'`` or ``x`` is float64, else float32."""
+    """Real dtype of a computation: ``precision`` if given (any alias of :mod:`jaxem.accel`), else
+    the precision of the input ``x`` (float64 in → float64 out, everything else float32)."""
     if precision is not None:
-        from ..accel import real_dtype
-
-        return real_dtype(precision)
-    return jnp.float64 if jnp.asarray(x).dtype == jnp.float64 else jnp.float32
+        return accel.real_dtype(precision)
+    return accel.dtypes_of(x if hasattr(x, "dtype") else np.asarray(x))[0]
 
 
 def check_intensities(intensities, n_lines: int | None = None, name: str = "intensities"):
-    """Validate an intensity array at the public boundary (outside jit). Returns a NumPy array."""
+    """Validate an intensity array at the public boundary (outside jit); NaN/inf are rejected with
+    their count and first index. Returns a NumPy array."""
+    validate.array(intensities, name, min_ndim=1, kind="real", finite=False)
     a = np.asarray(intensities)
-    if a.dtype == object or not np.issubdtype(a.dtype, np.number):
-        raise TypeError(f"{name} must be a numeric array, got dtype {a.dtype}")
-    if a.ndim < 1:
-        raise ValueError(f"{name} must have a last axis over X-ray lines, got a scalar")
     if n_lines is not None and a.shape[-1] != n_lines:
-        raise ValueError(f"{name} has {a.shape[-1]} lines on its last axis, expected {n_lines}")
-    if not np.all(np.isfinite(a)):
-        raise ValueError(f"{name} contains NaN or inf; mark bad pixels with zeros instead")
+        raise validate.InputError(f"{name} has {a.shape[-1]} lines on its last axis, expected {n_lines} "
+                                  f"(one per X-ray line)")
+    validate.array(a, name, kind="real")
     return a
 
 
-def check_factors(factors, n_lines: int, name: str):
+def mask_intensities(intensities, n_lines: int | None = None, name: str = "intensities"):
+    """A map of intensities (…nav, n_lines) with its bad pixels masked (NaN policy for maps).
+
+    A pixel is bad when any of its values is NaN/inf. A single pixel (1-D input) with NaN is rejected
+    (it is not a map). Returns ``(a, bad)``: a NumPy array with bad pixels set to 0 and the boolean
+    navigation mask ``bad`` (…nav).
+    """
+    validate.array(intensities, name, min_ndim=1, kind="real", finite=False)
+    a = np.asarray(intensities)
+    if n_lines is not None and a.shape[-1] != n_lines:
+        raise validate.InputError(f"{name} has {a.shape[-1]} lines on its last axis, expected {n_lines} "
+                                  f"(one per X-ray line)")
+    if a.ndim == 1 or a.dtype.kind in "iu":
+        validate.array(a, name, kind="real")
+        return a, np.zeros(a.shape[:-1], bool)
+    bad = ~np.all(np.isfinite(a), axis=-1)
+    if bad.any():
+        a = np.where(bad[..., None], 0, a)
+    return a, bad
+
+
+def mask_map(intensities, variance=None):
+    """Intensities (…nav, n) and their optional variance with the bad pixels of either masked.
+
+    Returns ``(a, var, bad)``: NumPy arrays with the bad pixels set to 0 (``var`` None when not
+    given) and the boolean navigation mask ``bad``.
+    """
+    a, bad = mask_intensities(intensities)
+    var = None
+    if variance is not None:
+        var, bad_v = mask_intensities(variance, a.shape[-1], "variance")
+        if var.shape != a.shape:
+            raise validate.InputError(f"variance must have the shape of intensities {a.shape}, got {var.shape}")
+        bad = bad | bad_v
+    if bad.any():
+        a = np.where(bad[..., None], 0, a)
+        var = None if var is None else np.where(bad[..., None], 0, var)
+    return a, var, bad
+
+
+def bad_pixel_list(bad) -> np.ndarray:
+    """(n_bad, nav_ndim) int64 indices of the masked pixels (what results list in ``bad_pixels``)."""
+    bad = np.asarray(bad, bool)
+    return np.argwhere(bad).astype(np.int64).reshape(-1, bad.ndim)
+
+
+def check_factors(factors, n_lines: int, name: str, units: str = ""):
+    """One positive finite factor per line (k, ζ, atomic weight …), as float64."""
+    validate.array(factors, name, kind="real", units=units)
     f = np.asarray(factors, dtype=float)
     if f.shape != (n_lines,):
-        raise ValueError(f"{name} must have shape ({n_lines},) (one per line), got {f.shape}")
-    if not np.all(np.isfinite(f)) or np.any(f <= 0):
-        raise ValueError(f"{name} must be finite and > 0, got {f}")
+        raise validate.InputError(f"{name} must have shape ({n_lines},) (one per line), got {f.shape}")
+    if np.any(f <= 0):
+        k = int(np.flatnonzero(f <= 0)[0])
+        raise validate.InputError(f"{name} must be > 0{f' [{units}]' if units else ''}, got {name}[{k}] = {f[k]:g}")
     return f
+
+
+def nav_parameter(value, name: str, nav_shape: tuple, units: str, *, positive: bool = False,
+                  nonnegative: bool = False):
+    """A scalar or navigation-shaped parameter (dose, mass thickness, thickness …), checked: finite,
+    signed as asked, broadcastable to ``nav_shape``. Returns a float64 NumPy array."""
+    if value is None:
+        raise validate.InputError(f"{name} [{units}] is required")
+    if isinstance(value, str) or np.ndim(value) == 0:
+        return np.asarray(validate.scalar(value, name, units, positive=positive, nonnegative=nonnegative))
+    validate.array(value, name, kind="real", units=units)
+    v = np.asarray(value, float)
+    bad = (v <= 0) if positive else (v < 0) if nonnegative else np.zeros(v.shape, bool)
+    if bad.any():
+        first = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise validate.InputError(f"{name} must be {'> 0' if positive else '≥ 0'} [{units}]; {int(bad.sum())} "
+                                  f"value(s) are not (first at index {first}: {v[first]:g})")
+    try:
+        np.broadcast_shapes(v.shape, tuple(nav_shape))
+    except ValueError:
+        raise validate.InputError(f"{name} has shape {v.shape}, which does not broadcast to the navigation "
+                                  f"shape {tuple(nav_shape)}") from None
+    return v
+
+
+def take_off(value, name: str = "take_off_deg") -> float:
+    """A take-off angle [deg] in (0, 90)."""
+    if value is None:
+        raise validate.InputError(f"{name} [deg] is required with absorption correction (in (0, 90) deg)")
+    return validate.scalar(value, name, "deg", lo=0.0, hi=90.0, lo_open=True, hi_open=True)
+
+
+def check_mac(mac, n_lines: int, n_elements: int, name: str = "mac"):
+    """A (n_lines, n_elements) μ/ρ matrix [cm²/g], finite and ≥ 0."""
+    validate.array(mac, name, kind="real", units="cm²/g", nonnegative=True)
+    m = np.asarray(mac, float)
+    if m.shape != (n_lines, n_elements):
+        raise validate.InputError(f"{name} must have shape ({n_lines}, {n_elements}) [lines, elements], "
+                                  f"got {m.shape}")
+    return m
 
 
 def weight_to_atomic(weight_fractions, atomic_weights):

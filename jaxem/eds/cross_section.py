@@ -30,6 +30,7 @@ import math
 
 import numpy as np
 
+from .. import validate
 from ..physics import COULOMB, ELECTRON_REST_ENERGY
 from . import data as _data
 from .geometry import DEFAULT_CRYSTAL_NM, DEFAULT_LAYERS, detector_efficiency
@@ -39,6 +40,17 @@ PI_E4 = math.pi * (COULOMB * 1e-3 * 1e-8) ** 2
 AVOGADRO = 6.02214076e23
 SHELL_ELECTRONS = {"K": 2, "L1": 2, "L2": 2, "L3": 4, "M4": 4, "M5": 6}
 POWELL_BC = (0.9, 0.65)
+
+
+def _beam_energy(beam_energy):
+    """E₀ [eV] > 0 (scalar, array, or a string such as '200 kV') as float64."""
+    if isinstance(beam_energy, str) or np.ndim(beam_energy) == 0:
+        return np.asarray(validate.scalar(beam_energy, "beam_energy", "eV", positive=True))
+    validate.array(beam_energy, "beam_energy", kind="real", units="eV")
+    e0 = np.asarray(beam_energy, float)
+    if np.any(e0 <= 0):
+        raise validate.InputError(f"beam_energy must be > 0 eV, got a minimum of {e0.min():g}")
+    return e0
 
 
 def ionization_cross_section(symbol: str, shell: str, beam_energy, b: float | None = None,
@@ -51,14 +63,11 @@ def ionization_cross_section(symbol: str, shell: str, beam_energy, b: float | No
         beam_energy: electron kinetic energy E₀ [eV] (scalar or array), > 0.
         b, c: Bethe constants (default Powell 1976 K-shell values 0.9, 0.65).
     """
-    if shell not in SHELL_ELECTRONS:
-        raise ValueError(f"shell must be one of {sorted(SHELL_ELECTRONS)}, got {shell!r}")
-    e0 = np.asarray(beam_energy, float)
-    if np.any(~np.isfinite(e0)) or np.any(e0 <= 0):
-        raise ValueError(f"beam_energy must be > 0 eV, got {beam_energy}")
+    validate.choice(shell, "shell", sorted(SHELL_ELECTRONS))
+    e0 = _beam_energy(beam_energy)
     ec = _data.edge_energy(symbol, shell)  # keV
-    b = POWELL_BC[0] if b is None else b
-    c = POWELL_BC[1] if c is None else c
+    b = POWELL_BC[0] if b is None else validate.scalar(b, "b", positive=True)
+    c = POWELL_BC[1] if c is None else validate.scalar(c, "c", positive=True)
     gamma = 1 + e0 / ELECTRON_REST_ENERGY
     beta2 = 1 - 1 / gamma**2
     t = ELECTRON_REST_ENERGY * 1e-3 * beta2 / 2  # keV
@@ -98,14 +107,16 @@ def theoretical_zeta_factors(lines, beam_energy, solid_angle_sr: float = 0.7,
         solid_angle_sr: detector solid angle Ω [sr].
         layers, crystal_thickness_nm, table: detector model (:func:`detector_efficiency`).
     """
-    if not solid_angle_sr > 0:
-        raise ValueError(f"solid_angle_sr must be > 0 sr, got {solid_angle_sr}")
+    solid_angle_sr = validate.scalar(solid_angle_sr, "solid_angle_sr", "sr", positive=True, hi=4 * math.pi)
+    beam_energy = float(_beam_energy(beam_energy))
+    if isinstance(lines, str):
+        raise validate.InputTypeError(f"lines must be a sequence of X-ray line names, got {lines!r}")
     out = []
     for line in lines:
         sym, _ = _data.parse_line(line)
         sig = float(xray_production_cross_section(line, beam_energy, **bc))
         if sig <= 0:
-            raise ValueError(f"line {line} is not excited at beam_energy={beam_energy} eV")
+            raise validate.InputError(f"line {line} is not excited at beam_energy={beam_energy:g} eV")
         eps = float(detector_efficiency(np.float64(_data.line_energy(line)), layers,
                                         crystal_thickness_nm, table))
         out.append(_data.atomic_weight(sym) * 1e-3 / (AVOGADRO * sig * 1e-28
@@ -116,4 +127,4 @@ def theoretical_zeta_factors(lines, beam_energy, solid_angle_sr: float = 0.7,
 def theoretical_k_factors(lines, beam_energy, reference: int = 0, **kwargs) -> np.ndarray:
     """Standardless weight-based k-factors k_i = ζ_i/ζ_reference (see :func:`theoretical_zeta_factors`)."""
     z = theoretical_zeta_factors(lines, beam_energy, **kwargs)
-    return z / z[reference]
+    return z / z[validate.integer(reference, "reference", lo=0, hi=len(z) - 1)]

@@ -30,6 +30,8 @@ from importlib import resources
 import jax.numpy as jnp
 import numpy as np
 
+from .. import accel, validate
+
 #: room-temperature phase densities [g/cm³] (CRC Handbook, 97th ed.; ZnO: X-ray density)
 PHASE_DENSITIES = {
     "ZnO": 5.606, "SiO2": 2.648, "Al2O3": 3.987, "MgO": 3.58, "TiO2": 4.23, "SrTiO3": 5.12,
@@ -60,10 +62,12 @@ def element(symbol: str) -> dict:
     """The data record of an element (``Z``, ``atomic_weight`` [g/mol], ``density`` [g/cm³],
     ``edges``, ``coster_kronig``, ``lines``)."""
     if not isinstance(symbol, str):
-        raise TypeError(f"element symbol must be a str, got {type(symbol).__name__}")
+        raise validate.InputTypeError(f"element symbol must be a str, got {type(symbol).__name__} {symbol!r}")
     db = _lines_db()["elements"]
     if symbol not in db:
-        raise ValueError(f"unknown element {symbol!r}: expected a symbol from H to U (Z = 1..92)")
+        hint = next((s for s in db if s.lower() == symbol.lower()), None) or validate.closest(symbol, db)
+        raise validate.InputError(f"unknown element {symbol!r}: expected a symbol from H to U (Z = 1..92)"
+                                  + (f" (did you mean {hint!r}?)" if hint else ""))
     return db[symbol]
 
 
@@ -75,12 +79,14 @@ def atomic_weight(symbol: str) -> float:
 def parse_line(line: str) -> tuple[str, str]:
     """Split ``"Zn_Ka"`` into ``("Zn", "Ka")``, checking that the line exists."""
     if not isinstance(line, str) or "_" not in line:
-        raise ValueError(f"X-ray line must look like 'Zn_Ka', got {line!r}")
+        raise validate.InputError(f"X-ray line must look like 'Zn_Ka', got {line!r}")
     sym, fam = line.split("_", 1)
     rec = element(sym)
     if fam not in rec["lines"]:
-        raise ValueError(
+        hint = validate.closest(fam, rec["lines"])
+        raise validate.InputError(
             f"unknown X-ray line {line!r}: {sym} has lines {sorted(rec['lines'])} in the table"
+            + (f" (did you mean {sym + '_' + hint!r}?)" if hint else "")
         )
     return sym, fam
 
@@ -100,23 +106,22 @@ def edge_energy(symbol: str, shell: str) -> float:
     """Absorption-edge (ionisation) energy of a shell [keV]."""
     edges = element(symbol)["edges"]
     if shell not in edges:
-        raise ValueError(f"{symbol} has no {shell} edge in the table (edges: {sorted(edges)})")
+        raise validate.InputError(f"shell: {symbol} has no {shell!r} edge in the table (edges: {sorted(edges)})")
     return float(edges[shell]["energy"])
 
 
 def fluorescence_yield(symbol: str, shell: str) -> float:
     """Fluorescence yield ω of a shell (dimensionless)."""
-    element(symbol)
     edges = element(symbol)["edges"]
     if shell not in edges:
-        raise ValueError(f"{symbol} has no {shell} edge in the table (edges: {sorted(edges)})")
+        raise validate.InputError(f"shell: {symbol} has no {shell!r} edge in the table (edges: {sorted(edges)})")
     return float(edges[shell]["fluorescence_yield"])
 
 
 def parse_formula(formula: str) -> dict[str, float]:
     """Atom counts of a chemical formula without brackets, e.g. ``"SrTiO3"`` → {Sr: 1, Ti: 1, O: 3}."""
     if not isinstance(formula, str) or not re.fullmatch(r"([A-Z][a-z]?(\d+(\.\d+)?)?)+", formula):
-        raise ValueError(f"formula must look like 'ZnO' or 'Al2O3', got {formula!r}")
+        raise validate.InputError(f"formula must look like 'ZnO' or 'Al2O3' (no brackets), got {formula!r}")
     out: dict[str, float] = {}
     for sym, num, _ in re.findall(r"([A-Z][a-z]?)(\d+(\.\d+)?)?", formula):
         element(sym)
@@ -127,6 +132,9 @@ def parse_formula(formula: str) -> dict[str, float]:
 def formula_weight_fractions(formula: str, elements=None) -> np.ndarray | dict:
     """Weight fractions of a formula; ordered like ``elements`` if given, else a dict."""
     counts = parse_formula(formula)
+    if elements is not None:
+        for el in elements:
+            element(el)
     mass = {s: n * atomic_weight(s) for s, n in counts.items()}
     tot = sum(mass.values())
     w = {s: m / tot for s, m in mass.items()}
@@ -141,27 +149,25 @@ def phase_density(phase) -> float:
     Raises for gaseous elements and unknown phases, so that no elemental-average density is
     silently used for a compound: give the density explicitly instead.
     """
-    if isinstance(phase, (int, float)) and not isinstance(phase, bool):
-        if not phase > 0:
-            raise ValueError(f"density must be > 0 g/cm³, got {phase}")
-        return float(phase)
+    if not isinstance(phase, str):
+        return validate.scalar(phase, "density", "g/cm³", positive=True)
     if phase in PHASE_DENSITIES:
         return PHASE_DENSITIES[phase]
-    if isinstance(phase, str) and phase in _lines_db()["elements"]:
+    if phase in _lines_db()["elements"]:
         rec = element(phase)
         if rec["gas"]:
-            raise ValueError(f"{phase} is a gas at room temperature; give the phase density [g/cm³]")
+            raise validate.InputError(f"{phase} is a gas at room temperature; give the phase density [g/cm³]")
         return float(rec["density"])
-    raise ValueError(
+    hint = validate.closest(phase, PHASE_DENSITIES)
+    raise validate.InputError(
         f"no built-in density for phase {phase!r}: pass density=<g/cm³> "
-        f"(built-in phases: {sorted(PHASE_DENSITIES)})"
+        f"(built-in phases: {sorted(PHASE_DENSITIES)})" + (f"; did you mean {hint!r}?" if hint else "")
     )
 
 
 @functools.lru_cache(maxsize=None)
 def _mac_arrays(symbol: str, table: str) -> tuple[np.ndarray, np.ndarray]:
-    if table not in TABLES:
-        raise ValueError(f"mass attenuation table must be one of {TABLES}, got {table!r}")
+    validate.choice(table, "table", TABLES)
     element(symbol)
     rec = _mac_db()["tables"][table][symbol]
     return np.log(np.asarray(rec["energy"])), np.log(np.asarray(rec["mu"]))
@@ -176,8 +182,10 @@ def mass_attenuation(symbol: str, energy, table: str = "chantler"):
         table: ``"chantler"`` (FFAST, default) or ``"elam"``.
     """
     le, lm = _mac_arrays(symbol, table)
+    if not validate.is_traced(energy):
+        _check_energy(energy)
     e = jnp.asarray(energy)
-    dtype = e.dtype if jnp.issubdtype(e.dtype, jnp.floating) else jnp.float32
+    dtype = e.dtype if jnp.issubdtype(e.dtype, jnp.floating) else accel.real_dtype(None)
     x = jnp.log(e.astype(dtype))
     return jnp.exp(jnp.interp(x, jnp.asarray(le, dtype), jnp.asarray(lm, dtype)))
 
@@ -185,7 +193,19 @@ def mass_attenuation(symbol: str, energy, table: str = "chantler"):
 def mass_attenuation_np(symbol: str, energy, table: str = "chantler") -> np.ndarray:
     """NumPy (float64, host) twin of :func:`mass_attenuation` [cm²/g] at ``energy`` [keV]."""
     le, lm = _mac_arrays(symbol, table)
+    _check_energy(energy)
     return np.exp(np.interp(np.log(np.asarray(energy, np.float64)), le, lm))
+
+
+def _check_energy(energy, name: str = "energy"):
+    """Photon energies [keV] inside the tables' range 0.1–30 keV (finite)."""
+    if np.ndim(energy) == 0:
+        validate.scalar(energy, name, "keV", lo=0.1, hi=30.0)
+        return
+    validate.array(energy, name, kind="real", units="keV")
+    e = np.asarray(energy)
+    if e.size and (e.min() < 0.1 or e.max() > 30.0):
+        raise validate.InputError(f"{name} must be within the table range 0.1–30 keV, got {e.min():g}–{e.max():g} keV")
 
 
 def mac_matrix(lines, elements, table: str = "chantler", scale=None) -> np.ndarray:
@@ -197,11 +217,15 @@ def mac_matrix(lines, elements, table: str = "chantler", scale=None) -> np.ndarr
         table: ``"chantler"`` or ``"elam"``.
         scale: optional multiplicative factor (scalar or (n_lines, n_elements)) for sensitivity studies.
     """
+    if isinstance(lines, str) or isinstance(elements, str):
+        raise validate.InputTypeError("lines and elements must be sequences, e.g. ['O_Ka', 'Zn_Ka'] and ['O', 'Zn']")
+    validate.choice(table, "table", TABLES)
     energies = np.array([line_energy(l) for l in lines])
     if np.any(energies < 0.1) or np.any(energies > 30.0):
-        raise ValueError(f"line energies {energies} keV outside the table range 0.1–30 keV")
+        raise validate.InputError(f"lines: line energies {energies} keV outside the table range 0.1–30 keV")
     m = np.stack([mass_attenuation_np(el, energies, table) for el in elements], axis=-1)
     if scale is not None:
+        validate.array(scale, "scale", kind="real", nonnegative=True)
         m = m * np.asarray(scale, np.float64)
     return m
 
@@ -222,4 +246,6 @@ def mac_mixture(weight_fractions, mac):
 
 def atomic_weights(elements) -> np.ndarray:
     """Atomic weights [g/mol] of a list of element symbols."""
+    if isinstance(elements, str):
+        raise validate.InputTypeError(f"elements must be a sequence of symbols such as ['O', 'Zn'], got {elements!r}")
     return np.array([atomic_weight(s) for s in elements])

@@ -24,6 +24,7 @@ import math
 
 import numpy as np
 
+from .. import validate
 from . import data as _data
 
 #: a typical windowless-like SDD (Super-X style): 40 nm Al light trap on a thin polymer
@@ -32,10 +33,14 @@ DEFAULT_LAYERS = (("C8H8", 100.0, 1.05), ("Al", 40.0, 2.70), ("Si", 30.0, 2.329)
 DEFAULT_CRYSTAL_NM = 450e3
 
 
-def _finite(name, x):
+def _finite(name, x, units="deg", **checks):
+    """A finite scalar or array argument as float64 (strings with units parsed for scalars)."""
+    if isinstance(x, str) or np.ndim(x) == 0:
+        return np.asarray(validate.scalar(x, name, units, **checks))
+    validate.array(x, name, kind="real", units=units, nonnegative=checks.get("nonnegative", False))
     a = np.asarray(x, dtype=float)
-    if not np.all(np.isfinite(a)):
-        raise ValueError(f"{name} must be finite, got {x}")
+    if checks.get("positive") and np.any(a <= 0):
+        raise validate.InputError(f"{name} must be > 0 [{units}], got a minimum of {a.min():g}")
     return a
 
 
@@ -49,14 +54,18 @@ def take_off_angle_deg(elevation_deg, azimuth_deg=0.0, tilt_alpha_deg=0.0, tilt_
         tilt_beta_deg: stage β tilt [deg]; positive faces the specimen towards azimuth +90°.
 
     Returns:
-        take-off angle [deg] (NumPy scalar/array, broadcast over the inputs).
+        take-off angle [deg] (NumPy scalar/array, broadcast over the inputs); ≤ 0 when the detector
+        does not see the specimen surface (the quantification functions reject such an angle).
     """
     el = _finite("elevation_deg", elevation_deg)
     if np.any(np.abs(el) >= 90):
-        raise ValueError(f"elevation_deg must be in (-90, 90) deg, got {elevation_deg}")
+        raise validate.InputError(f"elevation_deg must be in (-90, 90) deg, got {elevation_deg}")
     az = np.radians(_finite("azimuth_deg", azimuth_deg))
     a = np.radians(_finite("tilt_alpha_deg", tilt_alpha_deg))
     b = np.radians(_finite("tilt_beta_deg", tilt_beta_deg))
+    if np.any(np.abs(np.degrees(a)) >= 90) or np.any(np.abs(np.degrees(b)) >= 90):
+        raise validate.InputError(f"tilt_alpha_deg and tilt_beta_deg must be in (-90, 90) deg, got "
+                                  f"{tilt_alpha_deg}, {tilt_beta_deg}")
     e = np.radians(el)
     d = np.stack(np.broadcast_arrays(np.cos(e) * np.cos(az), np.cos(e) * np.sin(az), np.sin(e)), -1)
     # specimen normal: the β cradle rides on the α rod, n = R_y(α) R_x(−β) ẑ
@@ -67,10 +76,8 @@ def take_off_angle_deg(elevation_deg, azimuth_deg=0.0, tilt_alpha_deg=0.0, tilt_
 
 def solid_angle(area_mm2, distance_mm) -> float:
     """Solid angle [sr] of a circular detector of area [mm²] at a distance [mm], on axis."""
-    a = _finite("area_mm2", area_mm2)
-    d = _finite("distance_mm", distance_mm)
-    if np.any(a <= 0) or np.any(d <= 0):
-        raise ValueError(f"area_mm2 and distance_mm must be > 0, got {area_mm2}, {distance_mm}")
+    a = _finite("area_mm2", area_mm2, "mm²", positive=True)
+    d = _finite("distance_mm", distance_mm, "mm", positive=True)
     r2 = a / math.pi
     return 2 * math.pi * (1 - d / np.sqrt(d * d + r2))
 
@@ -86,23 +93,23 @@ def detector_efficiency(energy, layers=DEFAULT_LAYERS, crystal_thickness_nm=DEFA
         crystal_thickness_nm: active Si thickness [nm] (``None`` or ``inf``: full absorption).
         table: mass attenuation table (``"chantler"`` or ``"elam"``).
     """
+    _data._check_energy(energy)
     e = np.asarray(energy, dtype=np.float64)
-    if np.any(e < 0.1) or np.any(e > 30):
-        raise ValueError(f"energy must be within 0.1–30 keV, got {energy}")
+    validate.choice(table, "table", _data.TABLES)
     eff = np.ones_like(e)
     for layer in layers:
         try:
             formula, t_nm, rho = layer
         except (TypeError, ValueError):
-            raise ValueError(f"each layer must be (formula, thickness_nm, density), got {layer!r}")
-        if t_nm < 0 or rho <= 0:
-            raise ValueError(f"layer {layer!r}: thickness must be ≥ 0 nm and density > 0 g/cm³")
+            raise validate.InputError(f"layers: each layer must be (formula, thickness_nm, density), got {layer!r}") from None
+        validate.scalar(t_nm, f"layers: thickness of {formula!r}", "nm", nonnegative=True)
+        validate.scalar(rho, f"layers: density of {formula!r}", "g/cm³", positive=True)
         w = _data.formula_weight_fractions(formula)
         mu = sum(wj * _data.mass_attenuation_np(s, e, table) for s, wj in w.items())
         eff = eff * np.exp(-mu * rho * t_nm * 1e-7)
-    if crystal_thickness_nm is not None and np.isfinite(crystal_thickness_nm):
-        if crystal_thickness_nm <= 0:
-            raise ValueError(f"crystal_thickness_nm must be > 0, got {crystal_thickness_nm}")
+    if crystal_thickness_nm is not None and not (np.ndim(crystal_thickness_nm) == 0
+                                                 and np.isposinf(np.asarray(crystal_thickness_nm, float))):
+        crystal_thickness_nm = validate.scalar(crystal_thickness_nm, "crystal_thickness_nm", "nm", positive=True)
         mu_si = _data.mass_attenuation_np("Si", e, table)
         eff = eff * -np.expm1(-mu_si * 2.329 * crystal_thickness_nm * 1e-7)
     return eff

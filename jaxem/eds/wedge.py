@@ -23,6 +23,8 @@ from __future__ import annotations
 import jax
 import numpy as np
 
+from .. import validate
+
 from . import cliff_lorimer as _cl
 from . import cross_section as _cs
 from . import data as _data
@@ -54,7 +56,12 @@ def zno_wedge(seed: int = 0, n_points: int = 61, t_max_nm: float = 300.0, *, toa
         k_standard_nm, zeta_standard_nm: thickness of the standards [nm].
         noise: Poisson noise on/off.
     """
+    seed = validate.integer(seed, "seed", lo=0)
+    k_standard_nm = validate.scalar(k_standard_nm, "k_standard_nm", "nm", positive=True)
+    zeta_standard_nm = validate.scalar(zeta_standard_nm, "zeta_standard_nm", "nm", positive=True)
     toa = toa_true if toa is None else toa
+    if isinstance(lines, str) or len(lines) != 2:
+        raise validate.InputError(f"lines must be (O line, Zn line), got {lines!r}")
     lines = list(lines)
     els = [l.split("_")[0] for l in lines]
     aw = _data.atomic_weights(els)

@@ -33,42 +33,51 @@ from functools import partial
 import jax
 import jax.numpy as jnp
 import numpy as np
-from flax import struct
 
+from .. import pytree, validate
 from ..physics import ELEMENTARY_CHARGE
 from .absorption import absorption_chi, absorption_factor
-from .composition import (NO_SIGNAL, NOT_CONVERGED, OK, check_factors, check_intensities,
-                          clip_negative, float_dtype, fraction_uncertainty,
-                          relative_mass_thickness_uncertainty, weight_to_atomic)
+from .composition import (BAD_INPUT, NO_SIGNAL, NOT_CONVERGED, OK, bad_pixel_list, check_factors,
+                          check_intensities, check_mac, clip_negative, float_dtype, fraction_uncertainty,
+                          mask_map, nav_parameter, relative_mass_thickness_uncertainty, take_off,
+                          weight_to_atomic)
 from .data import mac_mixture
 
 AVOGADRO = 6.02214076e23  # [1/mol], exact (SI 2019)
 CHI_MAX = 50.0
 
 
+def _positive_values(value, name: str, units: str) -> np.ndarray:
+    """A positive finite scalar or array argument (float64 NumPy); strings with units are parsed."""
+    if isinstance(value, str) or np.ndim(value) == 0:
+        return np.asarray(validate.scalar(value, name, units, positive=True))
+    return nav_parameter(value, name, np.shape(value), units, positive=True)
+
+
 def electron_dose(beam_current_nA, live_time_s):
-    """Number of incident electrons N_e = i_p·τ/e [electrons] from current [nA] and live time [s]."""
-    i = np.asarray(beam_current_nA, dtype=float)
-    t = np.asarray(live_time_s, dtype=float)
-    if np.any(~np.isfinite(i)) or np.any(i <= 0):
-        raise ValueError(f"beam_current_nA must be > 0 nA, got {beam_current_nA}")
-    if np.any(~np.isfinite(t)) or np.any(t <= 0):
-        raise ValueError(f"live_time_s must be > 0 s, got {live_time_s}")
+    """Number of incident electrons N_e = i_p·τ/e [electrons] from current [nA] and live time [s].
+
+    Both must be finite and > 0 (scalars, per-pixel arrays, or strings with units such as ``'1 nA'``).
+    """
+    i = _positive_values(beam_current_nA, "beam_current_nA", "nA")
+    t = _positive_values(live_time_s, "live_time_s", "s")
     return i * 1e-9 * t / ELEMENTARY_CHARGE
 
 
 def thickness_nm(mass_thickness, density):
-    """Thickness t = ρt/ρ [nm] from mass thickness [g/cm²] and phase density [g/cm³]."""
+    """Thickness t = ρt/ρ [nm] from mass thickness [g/cm²] (finite, ≥ 0) and phase density [g/cm³] (> 0)."""
     if density is None:
-        raise ValueError("density [g/cm³] is required to convert mass thickness to thickness")
-    d = np.asarray(density, dtype=float)
-    if np.any(~np.isfinite(d)) or np.any(d <= 0):
-        raise ValueError(f"density must be > 0 g/cm³, got {density}")
+        raise validate.InputError("density [g/cm³] is required to convert mass thickness to thickness")
+    d = _positive_values(density, "density", "g/cm³")
+    if not validate.is_traced(mass_thickness):
+        nav_parameter(mass_thickness, "mass_thickness", np.shape(mass_thickness), "g/cm²", nonnegative=True)
     rt = jnp.asarray(mass_thickness)
+    if not jnp.issubdtype(rt.dtype, jnp.floating):
+        rt = rt.astype(float_dtype(rt))
     return rt / jnp.asarray(d, rt.dtype) * 1e7
 
 
-@struct.dataclass
+@pytree.dataclass
 class ZetaState:
     """Iteration state, all arrays over the navigation shape (…) and lines (n).
 
@@ -82,7 +91,7 @@ class ZetaState:
     """
 
     weights: jax.Array
-    mass_thickness: jax.Array
+    mass_thickness: jax.Array = pytree.field(units="g/cm²")
     acf: jax.Array
     converged: jax.Array
     saturated: jax.Array
@@ -126,7 +135,7 @@ def zeta_step(state: ZetaState, intensities, zeta, dose, mac, take_off_deg, tol)
 
 
 @partial(jax.jit, static_argnames=("max_iter", "absorb"))
-def _solve_all(intensities, zeta, dose, mac, take_off_deg, tol, aw, variance, max_iter, absorb):
+def _solve_all(intensities, zeta, dose, mac, take_off_deg, tol, aw, variance, bad, max_iter, absorb):
     state, ic, status = _solve(intensities, zeta, dose, mac, take_off_deg, tol, max_iter, absorb)
     at = weight_to_atomic(state.weights, aw)
     return ZetaResult(
@@ -139,11 +148,13 @@ def _solve_all(intensities, zeta, dose, mac, take_off_deg, tol, aw, variance, ma
         mass_thickness_sigma=state.mass_thickness * relative_mass_thickness_uncertainty(
             state.weights, ic, variance),
         iterations=state.iterations,
-        status=status,
+        status=jnp.where(bad, BAD_INPUT, status).astype(jnp.int32),
     )
 
 
 def _solve(intensities, zeta, dose, mac, take_off_deg, tol, max_iter, absorb):
+    """The driver: ``zeta_init`` then ``zeta_step`` under ``lax.while_loop`` until every pixel has
+    converged or ``max_iter`` steps; pixels that did not converge are flagged."""
     ic, status = clip_negative(intensities)
     state = zeta_init(ic, zeta, dose)
     if absorb:
@@ -161,84 +172,88 @@ def _solve(intensities, zeta, dose, mac, take_off_deg, tol, max_iter, absorb):
     return state, ic, status
 
 
-@struct.dataclass
+@pytree.dataclass
 class ZetaResult:
     """Per-pixel ζ-factor result (navigation shape ``...``, ``n`` lines).
 
     Attributes:
-        weight_fractions: (..., n); 0 for ``NO_SIGNAL`` pixels.
+        weight_fractions: (..., n); 0 for ``NO_SIGNAL`` and ``BAD_INPUT`` pixels.
         atomic_fractions: (..., n).
         mass_thickness: (...) ρt [g/cm²].
         absorption_factors: (..., n) final ACF.
         weight_sigma, atomic_sigma: (..., n) 1σ Poisson uncertainties.
         mass_thickness_sigma: (...) 1σ [g/cm²].
         iterations: (...) absorption-correction steps taken.
-        status: (...) int32 flags (:mod:`jaxem.eds.composition`).
+        status: (...) int32 flags (:data:`jaxem.eds.composition.STATUS`).
+        bad_pixels: (n_bad, nav_ndim) indices of the masked input pixels (NaN/inf intensity or
+            variance; status ``BAD_INPUT``), empty when the map was clean.
     """
 
     weight_fractions: jax.Array
     atomic_fractions: jax.Array
-    mass_thickness: jax.Array
+    mass_thickness: jax.Array = pytree.field(units="g/cm²")
     absorption_factors: jax.Array
     weight_sigma: jax.Array
     atomic_sigma: jax.Array
-    mass_thickness_sigma: jax.Array
+    mass_thickness_sigma: jax.Array = pytree.field(units="g/cm²")
     iterations: jax.Array
     status: jax.Array
+    bad_pixels: np.ndarray = None
 
     def thickness_nm(self, density):
         """Thickness [nm] with the phase density [g/cm³]."""
         return thickness_nm(self.mass_thickness, density)
 
 
+def _absorption_inputs(mac, take_off_deg, max_iter, n, n_el=None):
+    mac = check_mac(mac, n, n if n_el is None else n_el)
+    toa = take_off(take_off_deg)
+    validate.integer(max_iter, "max_iter", lo=1)
+    return mac, toa
+
+
 def zeta_factor(intensities, zeta_factors, dose, atomic_weights, *, mac=None, take_off_deg=None,
                 tol: float = 1e-6, max_iter: int = 50, variance=None, precision=None) -> ZetaResult:
     """ζ-factor quantification of every pixel, with optional iterative absorption correction.
 
+    Bad pixels of a map (NaN/inf in ``intensities`` or ``variance``) are masked: status
+    ``BAD_INPUT``, outputs 0, listed in ``bad_pixels``; every other pixel equals the result without
+    them. A single pixel (1-D ``intensities``) with NaN is rejected.
+
     Args:
         intensities: (..., n) net X-ray counts, one line per element (last axis).
-        zeta_factors: (n,) ζ-factors [kg/m²] (per count per electron).
-        dose: number of electrons N_e = i_p τ/e (scalar or navigation-shaped), see
+        zeta_factors: (n,) ζ-factors [kg/m²] (per count per electron), > 0.
+        dose: number of electrons N_e = i_p τ/e (scalar or navigation-shaped), > 0, see
             :func:`electron_dose`.
         atomic_weights: (n,) atomic weights [g/mol] of the elements (for atomic fractions).
         mac: (n, n) μ/ρ matrix [cm²/g] of the lines in the specimen elements
             (:func:`jaxem.eds.data.mac_matrix`); ``None`` = no absorption correction.
-        take_off_deg: take-off angle [deg] (required with ``mac``).
-        tol: convergence tolerance on weight fractions (absolute) and on ρt (relative).
+        take_off_deg: take-off angle [deg] in (0, 90) (required with ``mac``).
+        tol: convergence tolerance on weight fractions (absolute) and on ρt (relative), > 0.
         max_iter: maximum absorption-correction steps (≥ 1).
         variance: optional (..., n) variance of the intensities (default Poisson = counts).
-        precision: ``"float32"``/``"float64"`` (default: float64 if intensities are float64).
+        precision: any :data:`jaxem.accel.PRECISION_ALIASES` (default: follows ``intensities``).
     """
-    a = check_intensities(intensities)
+    a, var, bad = mask_map(intensities, variance)
     n = a.shape[-1]
-    z = check_factors(zeta_factors, n, "zeta_factors")
-    aw = check_factors(atomic_weights, n, "atomic_weights")
+    z = check_factors(zeta_factors, n, "zeta_factors", "kg/m²")
+    aw = check_factors(atomic_weights, n, "atomic_weights", "g/mol")
     if dose is None:
-        raise ValueError("dose (number of electrons, see electron_dose) is required for ζ-factors")
-    d = np.asarray(dose, dtype=float)
-    if np.any(~np.isfinite(d)) or np.any(d <= 0):
-        raise ValueError(f"dose must be > 0 electrons, got {dose}")
-    try:
-        np.broadcast_shapes(d.shape, a.shape[:-1])
-    except ValueError:
-        raise ValueError(f"dose shape {d.shape} does not broadcast to the navigation shape {a.shape[:-1]}")
+        raise validate.InputError("dose (number of electrons, see electron_dose) is required for ζ-factors")
+    d = nav_parameter(dose, "dose", a.shape[:-1], "electrons", positive=True)
+    tol = validate.scalar(tol, "tol", positive=True)
     absorb = mac is not None
     if absorb:
-        mac = np.asarray(mac, dtype=float)
-        if mac.shape != (n, n):
-            raise ValueError(f"mac must have shape ({n}, {n}) [lines, elements], got {mac.shape}")
-        if take_off_deg is None or not 0 < float(take_off_deg) < 90:
-            raise ValueError(f"take_off_deg must be in (0, 90) deg with absorption, got {take_off_deg}")
-        if int(max_iter) < 1:
-            raise ValueError(f"max_iter must be ≥ 1, got {max_iter}")
+        mac, toa = _absorption_inputs(mac, take_off_deg, max_iter, n)
     else:
-        mac = np.zeros((n, n))
-    dt = float_dtype(a, precision)
-    ia = jnp.asarray(a, dt)
-    var = None if variance is None else jnp.asarray(check_intensities(variance, n, "variance"), dt)
-    return _solve_all(ia, jnp.asarray(z, dt), jnp.asarray(d, dt), jnp.asarray(mac, dt),
-                      jnp.asarray(take_off_deg or 90.0, dt), jnp.asarray(tol, dt), jnp.asarray(aw, dt),
-                      var, int(max_iter), absorb)
+        mac, toa = np.zeros((n, n)), 90.0
+        if take_off_deg is not None:
+            take_off(take_off_deg)
+    dt = float_dtype(intensities, precision)
+    r = _solve_all(jnp.asarray(a, dt), jnp.asarray(z, dt), jnp.asarray(d, dt), jnp.asarray(mac, dt),
+                   jnp.asarray(toa, dt), jnp.asarray(tol, dt), jnp.asarray(aw, dt),
+                   None if var is None else jnp.asarray(var, dt), jnp.asarray(bad), int(max_iter), absorb)
+    return r.replace(bad_pixels=bad_pixel_list(bad))
 
 
 def zeta_from_standard(intensities, weight_fractions, mass_thickness, dose, *, mac=None,
@@ -249,10 +264,10 @@ def zeta_from_standard(intensities, weight_fractions, mass_thickness, dose, *, m
     the maximum-likelihood estimate for Poisson counts), with the ACF of the known film.
 
     Args:
-        intensities: (..., n) net counts on the standard.
-        weight_fractions: (n,) known weight fractions.
-        mass_thickness: ρt [g/cm²] (scalar or navigation-shaped) = density × thickness.
-        dose: electrons per pixel (scalar or navigation-shaped).
+        intensities: (..., n) net counts on the standard (finite: a standard has no bad pixels).
+        weight_fractions: (n,) known weight fractions (≥ 0, summing to 1).
+        mass_thickness: ρt [g/cm²] (scalar or navigation-shaped) = density × thickness, > 0.
+        dose: electrons per pixel (scalar or navigation-shaped), > 0.
         mac, take_off_deg: as in :func:`zeta_factor` (absorption in the standard), optional.
 
     Returns:
@@ -260,36 +275,42 @@ def zeta_from_standard(intensities, weight_fractions, mass_thickness, dose, *, m
     """
     a = check_intensities(intensities)
     n = a.shape[-1]
-    c = np.asarray(weight_fractions, dtype=float)
-    if c.shape != (n,) or np.any(c < 0) or not np.isclose(c.sum(), 1, atol=1e-6):
-        raise ValueError(f"weight_fractions must be ({n},) non-negative summing to 1, got {c}")
-    rt = np.broadcast_to(np.asarray(mass_thickness, float), a.shape[:-1])
-    if np.any(rt <= 0):
-        raise ValueError("mass_thickness of the standard must be > 0 g/cm²")
-    d = np.broadcast_to(np.asarray(dose, float), a.shape[:-1])
-    if np.any(d <= 0):
-        raise ValueError(f"dose must be > 0 electrons, got {dose}")
+    c = _weight_fractions(weight_fractions, n)
+    rt = np.broadcast_to(nav_parameter(mass_thickness, "mass_thickness", a.shape[:-1], "g/cm²", positive=True),
+                         a.shape[:-1])
+    d = np.broadcast_to(nav_parameter(dose, "dose", a.shape[:-1], "electrons", positive=True), a.shape[:-1])
     acf = np.ones_like(a, dtype=float)
     if mac is not None:
-        acf = np.asarray(absorption_factor(absorption_chi(
-            np.asarray(c @ np.asarray(mac, float).T), jnp.asarray(rt), take_off_deg)))
+        mac, toa = _absorption_inputs(mac, take_off_deg, 1, n)
+        acf = np.asarray(absorption_factor(absorption_chi(np.asarray(c @ mac.T), jnp.asarray(rt), toa)))
     tot = a.reshape(-1, n).sum(0)
     if np.any(tot <= 0):
-        raise ValueError(f"the standard has no counts in line(s) {np.nonzero(tot <= 0)[0]}")
+        raise validate.InputError(f"intensities: the standard has no counts in line(s) {np.nonzero(tot <= 0)[0]}")
     num = (c * (10.0 * rt * d)[..., None] / acf).reshape(-1, n).sum(0)  # g/cm² → kg/m²
     return num / tot, 1 / np.sqrt(tot)
 
 
+def _weight_fractions(weight_fractions, n, positive: bool = False):
+    validate.array(weight_fractions, "weight_fractions", kind="real", nonnegative=True)
+    c = np.asarray(weight_fractions, dtype=float)
+    if c.shape != (n,) or (positive and np.any(c <= 0)) or not np.isclose(c.sum(), 1, atol=1e-6):
+        raise validate.InputError(f"weight_fractions must be ({n},) {'positive' if positive else 'non-negative'} "
+                                  f"summing to 1, got {c}")
+    return c
+
+
 def cross_section_to_zeta(cross_sections_barn, atomic_weights):
-    """ζ [kg/m²] = A / (N_A σ) from X-ray production cross sections [barn] and A [g/mol]."""
-    s = np.asarray(cross_sections_barn, float)
-    return np.asarray(atomic_weights, float) * 1e-3 / (AVOGADRO * s * 1e-28)
+    """ζ [kg/m²] = A / (N_A σ) from X-ray production cross sections [barn] (> 0) and A [g/mol] (> 0)."""
+    s = _positive_values(cross_sections_barn, "cross_sections_barn", "barn")
+    aw = _positive_values(atomic_weights, "atomic_weights", "g/mol")
+    return aw * 1e-3 / (AVOGADRO * s * 1e-28)
 
 
 def zeta_to_cross_section(zeta_factors, atomic_weights):
-    """σ [barn] = A / (N_A ζ), inverse of :func:`cross_section_to_zeta`."""
-    z = np.asarray(zeta_factors, float)
-    return np.asarray(atomic_weights, float) * 1e-3 / (AVOGADRO * z) * 1e28
+    """σ [barn] = A / (N_A ζ), inverse of :func:`cross_section_to_zeta` (ζ [kg/m²] > 0, A [g/mol] > 0)."""
+    z = _positive_values(zeta_factors, "zeta_factors", "kg/m²")
+    aw = _positive_values(atomic_weights, "atomic_weights", "g/mol")
+    return aw * 1e-3 / (AVOGADRO * z) * 1e28
 
 
 def cross_section_quantification(intensities, cross_sections_barn, dose, atomic_weights, **kwargs):
@@ -305,8 +326,10 @@ def cross_section_quantification(intensities, cross_sections_barn, dose, atomic_
     Returns:
         (ZetaResult, atoms_per_nm2 (..., n)).
     """
-    aw = check_factors(atomic_weights, np.asarray(intensities).shape[-1], "atomic_weights")
-    res = zeta_factor(intensities, cross_section_to_zeta(cross_sections_barn, aw), dose, aw, **kwargs)
+    validate.array(intensities, "intensities", min_ndim=1, kind="real", finite=False)
+    aw = check_factors(atomic_weights, np.shape(intensities)[-1], "atomic_weights", "g/mol")
+    xs = check_factors(cross_sections_barn, aw.size, "cross_sections_barn", "barn")
+    res = zeta_factor(intensities, cross_section_to_zeta(xs, aw), dose, aw, **kwargs)
     x = res.atomic_fractions
     mean_mass = jnp.sum(x * jnp.asarray(aw, x.dtype), -1) * 1e-3 / AVOGADRO  # kg per atom
     total = jnp.where(mean_mass > 0, res.mass_thickness * 10.0 / jnp.where(mean_mass > 0, mean_mass, 1), 0)

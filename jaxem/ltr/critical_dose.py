@@ -30,9 +30,8 @@ import functools
 import jax
 import jax.numpy as jnp
 import numpy as np
-from flax import struct
 
-from .. import accel
+from .. import accel, pytree, validate
 from .poisson import linear_two_component, poisson_loglik
 
 #: status bits of a decay fit
@@ -43,7 +42,7 @@ CHI2_1_95 = 3.841458820694124
 _GOLD = 0.6180339887498949
 
 
-@struct.dataclass
+@pytree.dataclass
 class DecayFit:
     """Per-series results (all arrays share the leading shape of the counts).
 
@@ -58,19 +57,19 @@ class DecayFit:
         metadata: the dose axis used (cumulative dose per frame [e⁻/Å²]), level, model and options.
     """
 
-    critical_dose: jax.Array
-    critical_dose_mle: jax.Array
-    ci_low: jax.Array
-    ci_high: jax.Array
-    wald_low: jax.Array
-    wald_high: jax.Array
-    background: jax.Array
-    amplitude: jax.Array
-    onset: jax.Array
-    loglik: jax.Array
-    n_counts: jax.Array
-    status: jax.Array
-    metadata: dict = struct.field(pytree_node=False, default_factory=dict)
+    critical_dose: jax.Array = pytree.field(units="e⁻/Å²")
+    critical_dose_mle: jax.Array = pytree.field(units="e⁻/Å²")
+    ci_low: jax.Array = pytree.field(units="e⁻/Å²")
+    ci_high: jax.Array = pytree.field(units="e⁻/Å²")
+    wald_low: jax.Array = pytree.field(units="e⁻/Å²")
+    wald_high: jax.Array = pytree.field(units="e⁻/Å²")
+    background: jax.Array = pytree.field(units="counts/frame")
+    amplitude: jax.Array = pytree.field(units="counts/frame")
+    onset: jax.Array = pytree.field(units="e⁻/Å²")
+    loglik: jax.Array = pytree.field(units="nats")
+    n_counts: jax.Array = pytree.field(units="counts")
+    status: jax.Array = pytree.field(units="bits")
+    metadata: dict = pytree.field(static=True, default_factory=dict)
 
     @property
     def ok(self):
@@ -80,6 +79,28 @@ class DecayFit:
     def masked(self, name: str = "critical_dose") -> np.ma.MaskedArray:
         """A field as a masked array, masked where the fit is flagged (:attr:`ok` is False)."""
         return np.ma.masked_array(np.asarray(getattr(self, name)), mask=~np.asarray(self.ok))
+
+
+def check_series(counts, doses, min_frames: int = 3):
+    """Counts (…, n_frames) [finite, ≥ 0] and cumulative doses (n_frames,) [e⁻/Å², finite, strictly
+    increasing], checked at the boundary (NaN/inf and negative counts reported with count and index)."""
+    validate.array(doses, "doses", ndim=1, kind="real", units="e⁻/Å²")
+    D = np.asarray(doses, np.float64)
+    if D.size < min_frames:
+        raise validate.InputError(f"doses must be 1-D with ≥ {min_frames} frames [e⁻/Å²], got shape {D.shape}")
+    if np.any(np.diff(D) <= 0):
+        k = int(np.flatnonzero(np.diff(D) <= 0)[0])
+        raise validate.InputError(f"doses must be strictly increasing [e⁻/Å²]; doses[{k + 1}] = {D[k + 1]:g} ≤ "
+                                  f"doses[{k}] = {D[k]:g}")
+    validate.array(counts, "counts", min_ndim=1, kind="real", units="counts")
+    y = np.asarray(counts)
+    if y.shape[-1] != D.size:
+        raise validate.InputError(f"counts must end with the frame axis of length {D.size}, got shape {y.shape}")
+    if y.size and y.min() < 0:
+        first = tuple(int(i) for i in np.argwhere(y < 0)[0])
+        raise validate.InputError(f"counts must be ≥ 0; {int(np.sum(y < 0))} value(s) are negative (first at "
+                                  f"index {first})")
+    return y, D
 
 
 def _grid(doses, n_grid):
@@ -180,10 +201,10 @@ def _compiled(n_grid: int, floor: str):
     return jax.jit(jax.vmap(one, in_axes=(0, None, None, None, None, None)))
 
 
-def _run_batches(Y, args, n_grid, floor, bytes_per_fit, budget):
+def _run_batches(Y, args, n_grid, floor, bytes_per_fit, memory_budget):
     """Fixed-shape batches (powers of two) so repeated calls reuse one compiled program."""
     n = Y.shape[0]
-    cap = accel.batch_size(bytes_per_fit, 1 << 16, budget=budget)
+    cap = accel.batch_size(bytes_per_fit, 1 << 16, memory_budget)
     # one fixed batch shape (≤ 256 fits) so that every call reuses the same compiled program
     bs = int(min(256, 1 << int(np.floor(np.log2(max(cap, 1))))))
     fn = _compiled(n_grid, floor)
@@ -205,7 +226,7 @@ AUTO_BOOTSTRAP = 8
 
 def fit_decay(counts, doses, onset=None, *, level: float = 0.95, min_counts: float = 10.0, n_grid: int = 24,
               n_onset: int = 8, floor: str = "free", floor_penalty: float = 1.0, precision=None,
-               bias_correction="auto", seed: int = 0, budget=None) -> DecayFit:
+               bias_correction="auto", seed: int = 0, memory_budget=None) -> DecayFit:
     """Poisson ML fit of λ = B + I₀·exp(−(D − D_on)₊/D_c) to every series in ``counts``.
 
     Args:
@@ -228,42 +249,42 @@ def fit_decay(counts, doses, onset=None, *, level: float = 0.95, min_counts: flo
         min_counts: series with fewer total counts get status TOO_FEW_COUNTS and D_c = NaN.
         n_grid: points of the log D_c profile grid.
         precision: 'float32' (default) or 'float64'.
-        budget: memory budget [bytes] for the batch size.
+        memory_budget: memory budget [bytes or a string such as '256M'] for the batch size.
 
     Returns:
         :class:`DecayFit` with arrays of the leading shape of ``counts``.
     """
     from scipy.stats import chi2
 
-    y = np.asarray(counts)
-    D = np.asarray(doses, np.float64)
-    if D.ndim != 1 or D.size < 3:
-        raise ValueError(f"doses must be 1-D with ≥ 3 frames [e-/A^2], got shape {D.shape}")
-    if not np.all(np.isfinite(D)) or np.any(np.diff(D) <= 0) or D[0] < 0:
-        raise ValueError("doses must be finite, ≥ 0 and strictly increasing [e-/A^2]")
-    if y.ndim < 1 or y.shape[-1] != D.size:
-        raise ValueError(f"counts must end with the frame axis of length {D.size}, got shape {y.shape}")
-    if not np.all(np.isfinite(y)) or np.any(y < 0):
-        raise ValueError("counts must be finite and ≥ 0")
-    if floor not in ("auto", "free", "zero"):
-        raise ValueError(f"floor must be 'auto', 'free' or 'zero', got {floor!r}")
-    if not 0 < level < 1:
-        raise ValueError(f"level must be in (0, 1), got {level}")
+    y, D = check_series(counts, doses, min_frames=3)
+    if D[0] < 0:
+        raise validate.InputError(f"doses must be ≥ 0 [e⁻/Å²], got doses[0] = {D[0]:g}")
+    validate.choice(floor, "floor", ("auto", "free", "zero"))
+    level = validate.scalar(level, "level", lo=0.0, hi=1.0, lo_open=True, hi_open=True)
+    min_counts = validate.scalar(min_counts, "min_counts", "counts", nonnegative=True)
+    n_grid = validate.integer(n_grid, "n_grid", lo=3)
+    n_onset = validate.integer(n_onset, "n_onset", lo=1)
+    floor_penalty = validate.scalar(floor_penalty, "floor_penalty", "nats", nonnegative=True)
+    seed = validate.integer(seed, "seed", lo=0)
     dt = accel.real_dtype(precision)
     lead = y.shape[:-1]
     Y = jnp.asarray(y.reshape(-1, D.size), dt)
     q = float(chi2.ppf(level, 1))
     log_grid = jnp.asarray(_grid(D, n_grid), dt)
     Dj = jnp.asarray(D, dt)
-    if onset is None or isinstance(onset, (int, float)):
-        onsets = jnp.asarray([0.0 if onset is None else float(onset)], dt)
-    elif onset == "fit":
+    if isinstance(onset, str) and onset == "fit":
         onsets = jnp.asarray(np.linspace(0.0, D[-1] / 2, n_onset), dt)
+    elif onset is None or (not isinstance(onset, str) and np.ndim(onset) == 0):
+        try:
+            on = 0.0 if onset is None else validate.scalar(onset, "onset", "e⁻/Å²", nonnegative=True)
+        except validate.InputTypeError:
+            raise validate.InputError(f"onset must be None, a dose [e⁻/Å²] ≥ 0 or 'fit', got {onset!r}") from None
+        onsets = jnp.asarray([on], dt)
     else:
-        raise ValueError(f"onset must be None, a dose [e-/A^2] or 'fit', got {onset!r}")
+        raise validate.InputError(f"onset must be None, a dose [e⁻/Å²] ≥ 0 or 'fit', got {onset!r}")
 
     out = _run_batches(Y, (Dj, log_grid, onsets, jnp.asarray(q, dt), jnp.asarray(floor_penalty, dt)),
-                       int(n_grid), floor, 8 * n_grid * D.size * 16 * int(onsets.shape[0]), budget)
+                       int(n_grid), floor, 8 * n_grid * D.size * 16 * int(onsets.shape[0]), memory_budget)
     x, lo, hi, wlo, whi, B, I0, ll, status, on = (np.asarray(o) for o in out)
     n_counts = np.asarray(y.reshape(-1, D.size).sum(-1))
     few = n_counts < min_counts
@@ -276,9 +297,10 @@ def fit_decay(counts, doses, onset=None, *, level: float = 0.95, min_counts: flo
     if bias_correction == "auto":
         n_boot, select = AUTO_BOOTSTRAP, np.isfinite(dc) & (I0 < AUTO_LOW_COUNTS)
     else:
-        if isinstance(bias_correction, str) or int(bias_correction) < 0:
-            raise ValueError(f"bias_correction must be 'auto' or a number of replicates ≥ 0, got {bias_correction!r}")
-        n_boot, select = int(bias_correction), np.isfinite(dc)
+        if isinstance(bias_correction, str):
+            raise validate.InputError(f"bias_correction must be 'auto' or a number of replicates ≥ 0, got "
+                                      f"{bias_correction!r}")
+        n_boot, select = validate.integer(bias_correction, "bias_correction", lo=0), np.isfinite(dc)
     if n_boot and np.any(select):
         # parametric bootstrap in log D_c: refit n_boot Poisson draws of the fitted model
         idx = np.flatnonzero(select)
@@ -286,7 +308,8 @@ def fit_decay(counts, doses, onset=None, *, level: float = 0.95, min_counts: flo
         rng = np.random.default_rng(seed)
         yb = rng.poisson(np.broadcast_to(np.maximum(lam, 0.0)[:, None, :], (idx.size, n_boot, D.size)))
         fb = fit_decay(yb, D, onset=onset, level=level, min_counts=0.0, n_grid=n_grid, n_onset=n_onset, floor=floor,
-                       floor_penalty=floor_penalty, precision=precision, bias_correction=0, budget=budget)
+                       floor_penalty=floor_penalty, precision=precision, bias_correction=0,
+                       memory_budget=memory_budget)
         lb = np.where(fb.ok & np.isfinite(fb.critical_dose), np.log(np.where(np.isfinite(fb.critical_dose),
                                                                              fb.critical_dose, 1.0)), np.nan)
         n_ok = np.sum(np.isfinite(lb), axis=1)
@@ -308,7 +331,12 @@ def fit_decay(counts, doses, onset=None, *, level: float = 0.95, min_counts: flo
 
 
 def decay_model(doses, background, amplitude, critical_dose, onset=0.0):
-    """λ(D) = B + I₀·exp(−(D − D_on)₊/D_c) [counts/frame] (for plots and tests)."""
+    """λ(D) = B + I₀·exp(−(D − D_on)₊/D_c) [counts/frame] (for plots and tests; D_c [e⁻/Å²] > 0, inf =
+    no decay)."""
+    if not validate.is_traced(critical_dose):
+        dc = np.asarray(critical_dose, float)
+        if np.any(np.isnan(dc)) or np.any(dc <= 0):
+            raise validate.InputError(f"critical_dose must be > 0 [e⁻/Å²] (inf: no decay), got {critical_dose}")
     D = jnp.asarray(doses)
     return background + amplitude * jnp.exp(-jnp.maximum(D - onset, 0.0) / critical_dose)
 
@@ -320,8 +348,9 @@ def fit_log_linear(counts, doses):
     small integers); returned as an array with ``inf`` where the slope is ≥ 0 and NaN where fewer
     than 3 frames have counts.
     """
-    y = np.asarray(counts, np.float64)
-    D = np.broadcast_to(np.asarray(doses, np.float64), y.shape)
+    y, D = check_series(counts, doses, min_frames=2)
+    y = y.astype(np.float64)
+    D = np.broadcast_to(D, y.shape)
     w = (y > 0).astype(np.float64)
     ly = np.log(np.where(y > 0, y, 1.0))
     n = w.sum(-1)
@@ -342,9 +371,8 @@ def average_critical_dose(series, doses, **kwargs) -> DecayFit:
         series: counts (scan_y, scan_x, n_frames, n_reflections) (e.g. :func:`jaxem.ltr.label_series`).
         doses: cumulative dose per frame [e⁻/Å²].
     """
+    validate.array(series, "series", ndim=4, kind="real", units="counts", nonnegative=True)
     s = np.asarray(series)
-    if s.ndim != 4:
-        raise ValueError(f"series must be (scan_y, scan_x, n_frames, n_reflections), got shape {s.shape}")
     return fit_decay(np.moveaxis(s.sum((0, 1)), 0, -1), doses, **kwargs)
 
 

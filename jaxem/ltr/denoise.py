@@ -39,8 +39,9 @@ import jax.numpy as jnp
 import numpy as np
 from jax.scipy.special import gammainc
 
-from .. import accel
+from .. import accel, validate
 from .events import EventData, densify
+from .poisson import run_bucketed
 
 METHODS = ("persistence", "spca", "plain")
 FALLBACK = 1
@@ -146,33 +147,55 @@ DEFAULTS = {"persistence": dict(min_pts=2, time_radius=2, z_hard=4.0, z_soft=2.0
             "spca": dict(z_hard=4.0, bg_radius=4, smooth_radius=2, n_iter=10), "plain": {}}
 
 
-def denoise_stacks(stacks, method: str = "persistence", precision=None, **params):
+_PARAM_CHECKS = {"min_pts": ("integer", 1), "time_radius": ("integer", 0), "bg_radius": ("integer", 1),
+                 "smooth_radius": ("integer", 1), "n_iter": ("integer", 1), "z_hard": ("positive", None),
+                 "z_soft": ("positive", None)}
+
+
+def _check_params(method, params):
+    known = DEFAULTS[method]
+    for name, value in params.items():
+        if name not in known:
+            hint = validate.closest(name, known)
+            raise validate.InputError(f"unknown parameters [{name!r}] for method {method!r}; known: {sorted(known)}"
+                                      + (f" (did you mean {hint!r}?)" if hint else ""))
+        kind, lo = _PARAM_CHECKS[name]
+        if kind == "integer":
+            validate.integer(value, name, lo=lo)
+        else:
+            validate.scalar(value, name, "σ", positive=True)
+    p = {**known, **params}
+    if method == "persistence" and p["z_soft"] > p["z_hard"]:
+        raise validate.InputError(f"z_soft = {p['z_soft']} must be ≤ z_hard = {p['z_hard']} (hysteresis)")
+    return p
+
+
+def denoise_stacks(stacks, method: str = "persistence", precision=None, memory_budget=None, **params):
     """Denoised sum of each stack: ``stacks`` (N, T, ny, nx) counts → (estimate (N, ny, nx), status (N,)).
 
     Args:
-        stacks: counts per frame of N positions.
+        stacks: counts per frame of N positions (finite, ≥ 0).
         method: ``"persistence"`` (default), ``"spca"`` or ``"plain"``.
-        precision: 'float32' (default) or 'float64'.
+        precision: any :data:`jaxem.accel.PRECISION_ALIASES` (float32 default).
+        memory_budget: memory budget [bytes or '256M'] for the number of positions denoised at once.
         **params: method parameters overriding :data:`DEFAULTS` (see the module docstring).
 
     Returns:
         (estimate [counts], status) — status 1 where the safeguard fell back to the plain sum.
     """
-    if method not in METHODS:
-        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    validate.choice(method, "method", METHODS)
+    validate.array(stacks, "stacks", ndim=4, kind="real", units="counts")
     X = np.asarray(stacks)
-    if X.ndim != 4:
-        raise ValueError(f"stacks must be (N, T, ny, nx), got shape {X.shape}")
-    if not np.all(np.isfinite(X)) or np.any(X < 0):
-        raise ValueError("stacks must be finite, non-negative counts")
-    unknown = set(params) - set(DEFAULTS[method])
-    if unknown:
-        raise ValueError(f"unknown parameters {sorted(unknown)} for method {method!r}; "
-                         f"known: {sorted(DEFAULTS[method])}")
-    p = {**DEFAULTS[method], **params}
+    if X.size and X.min() < 0:
+        first = tuple(int(i) for i in np.argwhere(X < 0)[0])
+        raise validate.InputError(f"stacks must be non-negative counts; {int(np.sum(X < 0))} value(s) are negative "
+                                  f"(first at index {first})")
+    p = _check_params(method, params)
     fn = _compiled(method, tuple(sorted(p.items())))
-    est, status = fn(jnp.asarray(X, accel.real_dtype(precision)))
-    return np.asarray(est), np.asarray(status)
+    # working set per position: the stack and ~6 same-sized temporaries (box filters, masks) [bytes]
+    per_pos = 4 * int(np.prod(X.shape[1:])) * 8
+    est, status = run_bucketed(fn, (X,), (), accel.real_dtype(precision), 8, per_pos, memory_budget)
+    return est.astype(accel.real_dtype(precision)), status.astype(np.int32)
 
 
 def lowrank(sums, rank: int = 4):
@@ -181,12 +204,10 @@ def lowrank(sums, rank: int = 4):
     Args:
         sums: (scan_y, scan_x, ny, nx) or (N, ny, nx) summed patterns.
     """
+    validate.array(sums, "sums", min_ndim=3, kind="real", units="counts")
     s = np.asarray(sums, np.float64)
-    if s.ndim < 3:
-        raise ValueError(f"sums must have ≥ 3 dimensions (positions…, ny, nx), got {s.shape}")
     A = s.reshape(-1, s.shape[-2] * s.shape[-1])
-    if not 1 <= rank <= min(A.shape):
-        raise ValueError(f"rank must be in [1, {min(A.shape)}], got {rank}")
+    rank = validate.integer(rank, "rank", lo=1, hi=min(A.shape))
     U, sv, Vt = np.linalg.svd(A, full_matrices=False)
     return ((U[:, :rank] * sv[:rank]) @ Vt[:rank]).reshape(s.shape)
 
@@ -198,24 +219,31 @@ def selective_sum(stacks, doses, max_dose: float):
         stacks: (…, T, ny, nx) counts. doses: cumulative dose per frame (T,) [e⁻/Å²].
         max_dose: dose limit [e⁻/Å²], e.g. a fraction of the critical dose.
     """
+    validate.array(doses, "doses", ndim=1, kind="real", units="e⁻/Å²")
     D = np.asarray(doses, np.float64)
+    validate.array(stacks, "stacks", min_ndim=3, kind="real", units="counts")
     X = np.asarray(stacks)
     if X.shape[-3] != D.size:
-        raise ValueError(f"stacks have {X.shape[-3]} frames, doses {D.size}")
+        raise validate.InputError(f"stacks have {X.shape[-3]} frames (axis −3), doses {D.size}")
+    max_dose = validate.scalar(max_dose, "max_dose", "e⁻/Å²", positive=True)
     keep = D < max_dose
     if not keep.any():
-        raise ValueError(f"max_dose = {max_dose} e-/A^2 is below the first frame's dose {D[0]:.3g}")
+        raise validate.InputError(f"max_dose = {max_dose} e⁻/Å² is below the first frame's dose {D[0]:.3g}")
     return X[..., keep, :, :].sum(-3)
 
 
-def denoise_events(ev: EventData, method: str = "persistence", budget=None, **params):
+def denoise_events(ev: EventData, method: str = "persistence", memory_budget=None, precision=None, **params):
     """Denoise every position of ``ev`` chunk by chunk: (scan_y, scan_x, ny, nx) estimate and status map."""
-    from .chunked import iter_chunks
+    from .chunked import _source, iter_chunks
 
+    _source(ev)
+    validate.choice(method, "method", METHODS)
+    _check_params(method, params)
     per_pos = 4 * ev.n_frames * ev.n_pixels * 6
     ests, stats = [], []
-    for _, _, chunk in iter_chunks(ev, output_bytes_per_position=per_pos, budget=budget):
-        e, s = denoise_stacks(densify(chunk), method=method, **params)
+    for _, _, chunk in iter_chunks(ev, output_bytes_per_position=per_pos, memory_budget=memory_budget):
+        e, s = denoise_stacks(densify(chunk), method=method, precision=precision,
+                              memory_budget=memory_budget, **params)
         ests.append(e)
         stats.append(s)
     est = np.concatenate(ests).reshape(*ev.scan_shape, *ev.detector_shape)

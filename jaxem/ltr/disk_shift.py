@@ -20,14 +20,15 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .. import accel
+from .. import accel, validate
 
 
 def _crops(data, center, h):
     cy, cx = (int(round(c)) for c in center)
     ny, nx = data.shape[-2:]
     if not (h <= cy < ny - h and h <= cx < nx - h):
-        raise ValueError(f"window {center} ± {h} px must lie inside the detector ({ny}, {nx})")
+        raise validate.InputError(f"window center {tuple(center)} ± half_width {h} px must lie inside the detector "
+                                  f"({ny}, {nx})")
     return data[..., cy - h:cy + h + 1, cx - h:cx + h + 1], (cy, cx)
 
 
@@ -90,16 +91,14 @@ def disk_shift_map(data, center, radius: float, half_width: int | None = None, m
         dict: ``shift`` (scan_y, scan_x, 2) [px], ``radial`` (scan_y, scan_x) [px] along ĝ,
         ``intensity`` (scan_y, scan_x) [counts] in the crop, ``valid`` (False where the crop is empty).
     """
+    validate.array(data, "data", ndim=4, kind="real", units="counts")
     d = np.asarray(data)
-    if d.ndim != 4:
-        raise ValueError(f"data must be 4-D (scan_y, scan_x, ny, nx), got shape {d.shape}")
-    if not np.all(np.isfinite(d)):
-        raise ValueError("data contain NaN or inf")
-    if radius <= 0:
-        raise ValueError(f"radius must be > 0 [px], got {radius}")
-    if method not in ("com", "xcorr"):
-        raise ValueError(f"method must be 'com' or 'xcorr', got {method!r}")
-    h = int(np.ceil(radius)) + 2 if half_width is None else int(half_width)
+    radius = validate.scalar(radius, "radius", "px", positive=True)
+    validate.choice(method, "method", ("com", "xcorr"))
+    center = validate.pair(center, "center", "px")
+    h = int(np.ceil(radius)) + 2 if half_width is None else validate.integer(half_width, "half_width", lo=1)
+    if beam_center is not None:
+        beam_center = validate.pair(beam_center, "beam_center", "px")
     win, (cy, cx) = _crops(d, center, h)
     dt = accel.real_dtype(precision)
     win = jnp.asarray(win, dt)
@@ -107,9 +106,9 @@ def disk_shift_map(data, center, radius: float, half_width: int | None = None, m
     if method == "com":
         shift = np.asarray(com)
     else:
+        if template is not None:
+            validate.array(template, "template", shape=win.shape[-2:], ndim=2, kind="real")
         tpl = win.mean((0, 1)) if template is None else jnp.asarray(template, dt)
-        if tpl.shape != win.shape[-2:]:
-            raise ValueError(f"template must have shape {win.shape[-2:]}, got {tpl.shape}")
         # the template's own centre of mass makes the xcorr shift absolute (relative to the window centre)
         tcom, _ = _com(tpl[None], jnp.asarray(radius, dt))
         shift = np.asarray(_xcorr(win, tpl)) + np.asarray(tcom)[0]

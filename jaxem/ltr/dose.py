@@ -14,32 +14,24 @@ Neighbouring positions also receive dose when the probe is larger than the step;
 modelled here (state the scan order with the data if it matters).
 
 Times are in seconds (``_s``) and currents in pA (``_pA``) because that is how instruments report
-them; all fluences are e⁻/Å².
+them; all fluences are e⁻/Å². Every value must be finite and > 0 (strings with units such as
+``'10 pA'`` or ``'1 ms'`` are parsed).
 """
 from __future__ import annotations
 
+import dataclasses
 import math
-from dataclasses import asdict, dataclass
 
 import numpy as np
 
-#: elementary charge [C] (CODATA 2018, exact)
-ELEMENTARY_CHARGE = 1.602176634e-19
+from .. import pytree, validate
+from ..physics import ELEMENTARY_CHARGE
 
 DOSE_AREAS = ("areal", "probe")
+_UNITS = {"current_pA": "pA", "frame_time_s": "s", "scan_step": "Å", "probe_diameter": "Å"}
 
 
-def _positive(name: str, value) -> float:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be a real number, got {value!r}") from None
-    if not math.isfinite(v) or v <= 0:
-        raise ValueError(f"{name} must be finite and > 0, got {value!r}")
-    return v
-
-
-@dataclass(frozen=True)
+@pytree.dataclass
 class DoseSchedule:
     """Beam and scan settings that define the dose of every frame.
 
@@ -51,23 +43,22 @@ class DoseSchedule:
         area: which fluence is the dose axis of fits: ``"areal"`` (default) or ``"probe"``.
     """
 
-    current_pA: float
-    frame_time_s: float
-    scan_step: float
-    probe_diameter: float
-    area: str = "areal"
+    current_pA: float = pytree.field(static=True, units="pA")
+    frame_time_s: float = pytree.field(static=True, units="s")
+    scan_step: float = pytree.field(static=True, units="Å")
+    probe_diameter: float = pytree.field(static=True, units="Å")
+    area: str = pytree.field(static=True, default="areal")
 
     def __post_init__(self):
-        for name in ("current_pA", "frame_time_s", "scan_step", "probe_diameter"):
-            object.__setattr__(self, name, _positive(name, getattr(self, name)))
-        if self.area not in DOSE_AREAS:
-            raise ValueError(f"area must be one of {DOSE_AREAS}, got {self.area!r}")
+        for name, units in _UNITS.items():
+            object.__setattr__(self, name, validate.scalar(getattr(self, name), name, units, positive=True))
+        validate.choice(self.area, "area", DOSE_AREAS)
 
     @classmethod
     def from_frame_dose(cls, frame_dose: float, scan_step: float = 1.0, probe_diameter: float | None = None,
                         frame_time_s: float = 1e-3, area: str = "areal") -> "DoseSchedule":
         """Schedule whose ``area`` dose per frame is ``frame_dose`` [e⁻/Å²] (current is derived [pA])."""
-        frame_dose = _positive("frame_dose", frame_dose)
+        frame_dose = validate.scalar(frame_dose, "frame_dose", "e⁻/Å²", positive=True)
         probe_diameter = scan_step if probe_diameter is None else probe_diameter
         s = cls(1.0, frame_time_s, scan_step, probe_diameter, area)
         return cls(frame_dose / s.frame_dose, frame_time_s, scan_step, probe_diameter, area)
@@ -99,14 +90,13 @@ class DoseSchedule:
 
     def frame_doses(self, n_frames: int) -> np.ndarray:
         """Per-frame fluence [e⁻/Å²], shape ``(n_frames,)`` (float64)."""
-        if int(n_frames) < 1:
-            raise ValueError(f"n_frames must be ≥ 1, got {n_frames}")
-        return np.full(int(n_frames), self.frame_dose, dtype=np.float64)
+        n_frames = validate.integer(n_frames, "n_frames", lo=1)
+        return np.full(n_frames, self.frame_dose, dtype=np.float64)
 
     def metadata(self, n_frames: int | None = None) -> dict:
         """JSON-ready description of the dose (stated in every LTR output)."""
         md = {
-            **asdict(self),
+            **dataclasses.asdict(self),
             "electrons_per_frame": self.electrons_per_frame,
             "probe_dose_per_frame": self.probe_dose_per_frame,
             "areal_dose_per_frame": self.areal_dose_per_frame,
@@ -115,19 +105,20 @@ class DoseSchedule:
             "dose_convention": "cumulative dose at frame centre D_k = sum_{j<k} d_j + d_k/2",
         }
         if n_frames is not None:
-            md["n_frames"] = int(n_frames)
-            md["total_dose"] = float(self.frame_dose * int(n_frames))
+            n_frames = validate.integer(n_frames, "n_frames", lo=1)
+            md["n_frames"] = n_frames
+            md["total_dose"] = float(self.frame_dose * n_frames)
         return md
 
     @classmethod
     def from_metadata(cls, md: dict) -> "DoseSchedule":
         """Inverse of :meth:`metadata`; raises ``ValueError`` naming any missing key."""
         if not isinstance(md, dict):
-            raise ValueError(f"dose metadata must be a dict, got {type(md).__name__}")
+            raise validate.InputError(f"dose metadata must be a dict, got {type(md).__name__}")
         keys = ("current_pA", "frame_time_s", "scan_step", "probe_diameter")
         missing = [k for k in keys if k not in md]
         if missing:
-            raise ValueError(f"dose metadata is missing {missing}; needs {list(keys)}")
+            raise validate.InputError(f"dose metadata is missing {missing}; needs {list(keys)}")
         return cls(*(md[k] for k in keys), area=md.get("area", "areal"))
 
 
@@ -137,9 +128,10 @@ def cumulative_dose(frame_doses) -> np.ndarray:
     Args:
         frame_doses: per-frame fluence d_k [e⁻/Å²], shape ``(n_frames,)``, all > 0.
     """
+    validate.array(frame_doses, "frame_doses", ndim=1, kind="real", units="e⁻/Å²")
     d = np.asarray(frame_doses, dtype=np.float64)
-    if d.ndim != 1 or d.size < 1:
-        raise ValueError(f"frame_doses must be a non-empty 1-D array, got shape {d.shape}")
-    if not np.all(np.isfinite(d)) or np.any(d <= 0):
-        raise ValueError("frame_doses must be finite and > 0 [e-/A^2] in every frame")
+    if np.any(d <= 0):
+        k = int(np.flatnonzero(d <= 0)[0])
+        raise validate.InputError(f"frame_doses must be > 0 [e⁻/Å²] in every frame; {int(np.sum(d <= 0))} are not "
+                                  f"(first at frame {k}: {d[k]:g})")
     return np.cumsum(d) - 0.5 * d

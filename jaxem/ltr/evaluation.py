@@ -1,7 +1,8 @@
 """Denoising evaluation on synthetic data with known truth: PSNR/SSIM against dose, dose equivalence.
 
 Protocol: for each dose fraction f, every component of a :class:`~jaxem.ltr.synthetic.SyntheticLTR`
-is scaled by f (fewer electrons per frame, same frames and dose axis), events are drawn, each method
+is scaled by f — the same beam and dose axis (so the same damage kinetics), recorded as if by a
+detector that counts the fraction f of the electrons — events are drawn, each method
 estimates the summed pattern per position, and the estimate rescaled by 1/f is compared with the
 expected full-dose summed pattern (PSNR over all positions, mean SSIM per position). Methods compared
 at matched dose: the plain sum, the denoisers of :mod:`jaxem.ltr.denoise` and the low-rank baseline.
@@ -10,9 +11,9 @@ at full dose (:func:`jaxem.ltr.metrics.dose_equivalence_factor`).
 """
 from __future__ import annotations
 
-import dataclasses
-
 import numpy as np
+
+from .. import validate
 
 from .denoise import denoise_stacks, lowrank
 from .events import densify
@@ -21,12 +22,14 @@ from .synthetic import SyntheticLTR, expected_frames, simulate_events
 
 
 def scaled(spec: SyntheticLTR, fraction: float) -> SyntheticLTR:
-    """``spec`` with every electron count scaled by ``fraction`` (dose axis unchanged)."""
-    if fraction <= 0:
-        raise ValueError(f"fraction must be > 0, got {fraction}")
-    return dataclasses.replace(spec, intensity=tuple(fraction * np.asarray(spec.intensity)),
-                               direct_beam=fraction * spec.direct_beam, halo=fraction * spec.halo,
-                               flat=fraction * spec.flat)
+    """``spec`` with every recorded electron count scaled by ``fraction`` in (0, 1]: the same beam
+    (scan step, dose per frame, dose axis), recorded with the counting efficiency ``fraction``."""
+    if not isinstance(spec, SyntheticLTR):
+        raise validate.InputTypeError(f"spec must be a SyntheticLTR, got {type(spec).__name__}")
+    fraction = validate.scalar(fraction, "fraction", lo=0.0, hi=1.0, lo_open=True)
+    return spec.replace(intensity=tuple(float(x) for x in fraction * np.asarray(spec.intensity)),
+                        direct_beam=fraction * spec.direct_beam, halo=fraction * spec.halo,
+                        flat=fraction * spec.flat, scan_step=spec.dose.scan_step)
 
 
 def evaluate_denoising(spec: SyntheticLTR, fractions=(0.1, 0.2, 0.35, 0.5, 0.7, 1.0),
@@ -39,9 +42,13 @@ def evaluate_denoising(spec: SyntheticLTR, fractions=(0.1, 0.2, 0.35, 0.5, 0.7, 
         ``ssim`` (method → list per fraction), ``fallbacks`` (method → positions that fell back),
         ``dose_equivalence`` (method → f*), ``reference_psnr`` (plain sum at full dose).
     """
+    validate.array(fractions, "fractions", ndim=1, kind="real")
     fr = np.sort(np.asarray(fractions, np.float64))
-    if fr[-1] != 1.0:
-        raise ValueError("fractions must include 1.0 (the full dose reference)")
+    if fr[-1] != 1.0 or fr[0] <= 0:
+        raise validate.InputError(f"fractions must lie in (0, 1] and include 1.0 (the full dose reference), got "
+                                  f"{fractions}")
+    for m in methods:
+        validate.choice(m, "methods", ("plain", "persistence", "spca", "lowrank"))
     pos = np.arange(spec.n_positions)
     truth = expected_frames(spec, pos).sum(1)
     out = {"fractions": fr.tolist(), "psnr": {m: [] for m in methods}, "ssim": {m: [] for m in methods},

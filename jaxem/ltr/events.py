@@ -14,15 +14,21 @@ events are legal (two equal offsets). :func:`validate` checks every invariant at
 """
 from __future__ import annotations
 
-import dataclasses
-
 import numpy as np
-from flax import struct
 
+from .. import pytree
+from .. import validate as checks
 from .dose import DoseSchedule, cumulative_dose
 
 
-@struct.dataclass
+def _shape2(value, name: str) -> tuple:
+    """A (rows, cols) shape of positive integers."""
+    if np.ndim(value) != 1 or len(value) != 2:
+        raise checks.InputError(f"{name} must be a pair (rows, cols) of integers ≥ 1, got {value!r}")
+    return tuple(checks.integer(v, name, lo=1) for v in value)
+
+
+@pytree.dataclass
 class EventData:
     """Electron events of a 5D LTR-STEM dataset (see the module docstring for the layout).
 
@@ -39,12 +45,12 @@ class EventData:
 
     indices: np.ndarray
     offsets: np.ndarray
-    frame_dose: np.ndarray
-    scan_shape: tuple = struct.field(pytree_node=False)
-    n_frames: int = struct.field(pytree_node=False)
-    detector_shape: tuple = struct.field(pytree_node=False)
-    dose: DoseSchedule = struct.field(pytree_node=False)
-    detector_sampling: float = struct.field(pytree_node=False, default=1.0)
+    frame_dose: np.ndarray = pytree.field(units="e⁻/Å²")
+    scan_shape: tuple = pytree.field(static=True)
+    n_frames: int = pytree.field(static=True)
+    detector_shape: tuple = pytree.field(static=True)
+    dose: DoseSchedule = pytree.field(static=True)
+    detector_sampling: float = pytree.field(static=True, units="1/Å", default=1.0)
 
     @property
     def n_positions(self) -> int:
@@ -85,8 +91,10 @@ class EventData:
 
     def select_positions(self, start: int, stop: int) -> "EventData":
         """Positions ``start:stop`` (flat C order) as an EventData of scan shape ``(1, stop − start)``."""
+        start = checks.integer(start, "start", lo=0)
+        stop = checks.integer(stop, "stop", lo=0)
         if not 0 <= start < stop <= self.n_positions:
-            raise ValueError(f"position range [{start}, {stop}) outside [0, {self.n_positions}]")
+            raise checks.InputError(f"position range [start, stop) = [{start}, {stop}) outside [0, {self.n_positions}]")
         off = np.asarray(self.offsets)[start * self.n_frames: stop * self.n_frames + 1]
         idx = np.asarray(self.indices)[off[0]:off[-1]]
         return self.replace(indices=idx, offsets=off - off[0], scan_shape=(1, stop - start))
@@ -104,32 +112,34 @@ def make_events(indices, offsets, scan_shape, n_frames, detector_shape, dose: Do
         detector_shape: (ny, nx).
         dose: the :class:`DoseSchedule`; required (missing dose metadata is an error).
         frame_dose: per-frame fluence [e⁻/Å²]; default ``dose.frame_doses(n_frames)``.
-        detector_sampling: detector pixel size [1/Å].
+        detector_sampling: detector pixel size [1/Å] (> 0).
         check: run :func:`validate` (O(n_events)).
     """
     if dose is None:
-        raise ValueError("dose metadata is missing: pass dose=DoseSchedule(current_pA, frame_time_s, "
-                         "scan_step, probe_diameter); every LTR output states its dose")
+        raise checks.InputError("dose metadata is missing: pass dose=DoseSchedule(current_pA, frame_time_s, "
+                                "scan_step, probe_diameter); every LTR output states its dose")
     if not isinstance(dose, DoseSchedule):
-        raise TypeError(f"dose must be a DoseSchedule, got {type(dose).__name__}")
-    scan_shape = tuple(int(s) for s in np.atleast_1d(scan_shape))
-    detector_shape = tuple(int(s) for s in np.atleast_1d(detector_shape))
-    if len(scan_shape) != 2 or min(scan_shape) < 1:
-        raise ValueError(f"scan_shape must be (scan_y, scan_x) ≥ 1, got {scan_shape}")
-    if len(detector_shape) != 2 or min(detector_shape) < 1:
-        raise ValueError(f"detector_shape must be (ny, nx) ≥ 1, got {detector_shape}")
-    if int(n_frames) < 1:
-        raise ValueError(f"n_frames must be ≥ 1, got {n_frames}")
+        raise checks.InputTypeError(f"dose must be a DoseSchedule, got {type(dose).__name__}")
+    scan_shape = _shape2(scan_shape, "scan_shape")
+    detector_shape = _shape2(detector_shape, "detector_shape")
+    n_frames = checks.integer(n_frames, "n_frames", lo=1)
+    detector_sampling = checks.scalar(detector_sampling, "detector_sampling", "1/Å", positive=True)
     indices = np.asarray(indices)
     offsets = np.asarray(offsets)
     if indices.size and not np.issubdtype(indices.dtype, np.integer):
-        raise TypeError(f"indices must be integers, got dtype {indices.dtype}")
+        raise checks.InputTypeError(f"indices must be integers, got dtype {indices.dtype}")
     if not np.issubdtype(offsets.dtype, np.integer):
-        raise TypeError(f"offsets must be integers, got dtype {offsets.dtype}")
-    fd = dose.frame_doses(n_frames) if frame_dose is None else np.asarray(frame_dose, dtype=np.float64)
+        raise checks.InputTypeError(f"offsets must be integers, got dtype {offsets.dtype}")
+    if indices.ndim != 1:
+        raise checks.InputError(f"indices must be 1-D (one flat detector index per event), got shape {indices.shape}")
+    if frame_dose is None:
+        fd = dose.frame_doses(n_frames)
+    else:
+        checks.array(frame_dose, "frame_dose", kind="real", units="e⁻/Å²")
+        fd = np.asarray(frame_dose, dtype=np.float64)
     ev = EventData(indices=indices.astype(np.int32, copy=False), offsets=offsets.astype(np.int64, copy=False),
-                   frame_dose=fd, scan_shape=scan_shape, n_frames=int(n_frames),
-                   detector_shape=detector_shape, dose=dose, detector_sampling=float(detector_sampling))
+                   frame_dose=fd, scan_shape=scan_shape, n_frames=n_frames,
+                   detector_shape=detector_shape, dose=dose, detector_sampling=detector_sampling)
     if check:
         validate(ev)
     return ev
@@ -137,30 +147,34 @@ def make_events(indices, offsets, scan_shape, n_frames, detector_shape, dose: Do
 
 def validate(ev: EventData) -> EventData:
     """Check the CSR invariants; raise ``ValueError`` naming the first violation, else return ``ev``."""
+    if not isinstance(ev, EventData):
+        raise checks.InputTypeError(f"ev must be EventData, got {type(ev).__name__}")
     off = np.asarray(ev.offsets)
     idx = np.asarray(ev.indices)
     n_seg = ev.n_segments
     if off.ndim != 1 or off.size != n_seg + 1:
-        raise ValueError(f"offsets must have n_positions·n_frames + 1 = {n_seg + 1} entries "
+        raise checks.InputError(f"offsets must have n_positions·n_frames + 1 = {n_seg + 1} entries "
                          f"(scan {ev.scan_shape} × {ev.n_frames} frames), got shape {off.shape}")
     if off[0] != 0:
-        raise ValueError(f"offsets[0] must be 0, got {off[0]}")
+        raise checks.InputError(f"offsets[0] must be 0, got {off[0]}")
     if off[-1] != idx.size:
-        raise ValueError(f"offsets[-1] must equal the number of events {idx.size}, got {off[-1]}")
+        raise checks.InputError(f"offsets[-1] must equal the number of events {idx.size}, got {off[-1]}")
     steps = np.diff(off)
     if np.any(steps < 0):
         bad = int(np.argmax(steps < 0))
-        raise ValueError(f"offsets must be non-decreasing; offsets[{bad + 1}] = {off[bad + 1]} < "
+        raise checks.InputError(f"offsets must be non-decreasing; offsets[{bad + 1}] = {off[bad + 1]} < "
                          f"offsets[{bad}] = {off[bad]} (segment {bad}: position {bad // ev.n_frames}, "
                          f"frame {bad % ev.n_frames})")
     if idx.size and (idx.min() < 0 or idx.max() >= ev.n_pixels):
-        raise ValueError(f"indices must lie in [0, {ev.n_pixels}) for detector {ev.detector_shape}, "
+        raise checks.InputError(f"indices must lie in [0, {ev.n_pixels}) for detector {ev.detector_shape}, "
                          f"got range [{idx.min()}, {idx.max()}]")
     fd = np.asarray(ev.frame_dose)
     if fd.shape != (ev.n_frames,):
-        raise ValueError(f"frame_dose must have shape ({ev.n_frames},), got {fd.shape}")
-    if not np.all(np.isfinite(fd)) or np.any(fd <= 0):
-        raise ValueError("frame_dose must be finite and > 0 [e-/A^2] in every frame")
+        raise checks.InputError(f"frame_dose must have shape ({ev.n_frames},), got {fd.shape}")
+    checks.array(fd, "frame_dose", kind="real", units="e⁻/Å²")
+    if np.any(fd <= 0):
+        raise checks.InputError(f"frame_dose must be > 0 [e⁻/Å²] in every frame, got a minimum of {fd.min():g} "
+                                f"(frame {int(np.argmin(fd))})")
     return ev
 
 
@@ -170,8 +184,9 @@ def from_frame_lists(frames, detector_shape, dose: DoseSchedule | None, **kwargs
     This is the ragged (stempy ``SparseArray.data``) form; all positions need the same frame count.
     """
     arr = np.asarray(frames, dtype=object)
-    if arr.ndim != 3:
-        raise ValueError(f"frames must be nested as [scan_y][scan_x][frame] (3 levels), got {arr.ndim}")
+    if arr.ndim != 3 or not arr.size:
+        raise checks.InputError(f"frames must be nested as [scan_y][scan_x][frame] (3 levels, non-empty), got "
+                                f"{arr.ndim} levels of shape {arr.shape}")
     flat = [np.asarray(f, dtype=np.int64).ravel() for f in arr.ravel()]
     counts = np.array([f.size for f in flat], dtype=np.int64)
     offsets = np.concatenate([[0], np.cumsum(counts)])
@@ -184,11 +199,11 @@ def from_dense_counts(counts, dose: DoseSchedule | None, **kwargs) -> EventData:
 
     A pixel with count c contributes c events (exact inverse of :func:`densify`).
     """
+    checks.array(counts, "counts", ndim=5, kind="numeric", min_size=0)
     counts = np.asarray(counts)
-    if counts.ndim != 5:
-        raise ValueError(f"counts must be 5-D (scan_y, scan_x, n_frames, ny, nx), got shape {counts.shape}")
     if counts.size and (not np.issubdtype(counts.dtype, np.integer) or counts.min() < 0):
-        raise ValueError("counts must be non-negative integers (use count_electrons for raw frames)")
+        raise checks.InputError(f"counts must be non-negative integers (use count_electrons for raw frames), got "
+                                f"dtype {counts.dtype}" + (f", minimum {counts.min()}" if counts.dtype.kind in "iu" else ""))
     sy, sx, nt, ny, nx = counts.shape
     flat = counts.reshape(sy * sx * nt, ny * nx)
     seg, pix = np.nonzero(flat)
@@ -213,13 +228,11 @@ def count_electrons(frames, threshold: float, dark=None, dose: DoseSchedule | No
         dark: dark/background frame (ny, nx) or None.
         dose: :class:`DoseSchedule` (required).
     """
+    checks.array(frames, "frames", ndim=5, kind="real", units="detector units")
     frames = np.asarray(frames, dtype=np.float32)
-    if frames.ndim != 5:
-        raise ValueError(f"frames must be 5-D (scan_y, scan_x, n_frames, ny, nx), got shape {frames.shape}")
-    if not np.isfinite(threshold) or threshold <= 0:
-        raise ValueError(f"threshold must be finite and > 0 [detector units], got {threshold}")
-    if not np.all(np.isfinite(frames)):
-        raise ValueError("frames contain NaN or inf")
+    threshold = checks.scalar(threshold, "threshold", "detector units", positive=True)
+    if dark is not None:
+        checks.array(dark, "dark", shape=frames.shape[-2:], kind="real", units="detector units")
     x = frames - (0.0 if dark is None else np.asarray(dark, np.float32))
     ny, nx = x.shape[-2:]
     pad = np.pad(x, [(0, 0)] * 3 + [(1, 1), (1, 1)], constant_values=-np.inf)
@@ -239,7 +252,14 @@ def densify(ev: EventData, positions=None) -> np.ndarray:
 
     Only for small selections (one tile, a few positions); reductions never call this.
     """
-    positions = np.arange(ev.n_positions) if positions is None else np.atleast_1d(positions)
+    if positions is None:
+        positions = np.arange(ev.n_positions)
+    else:
+        checks.array(positions, "positions", ndim=(0, 1), kind="integer")
+        positions = np.atleast_1d(positions)
+        if positions.size and (positions.min() < 0 or positions.max() >= ev.n_positions):
+            raise checks.InputError(f"positions must be flat scan indices in [0, {ev.n_positions}), got "
+                                    f"{positions.min()}..{positions.max()}")
     out = np.zeros((positions.size, ev.n_frames, ev.n_pixels), np.int32)
     off = np.asarray(ev.offsets)
     idx = np.asarray(ev.indices)
@@ -256,9 +276,7 @@ def bin_frames(ev: EventData, factor: int) -> EventData:
 
     Trailing frames that do not fill a bin are dropped. The merged frame dose is the sum [e⁻/Å²].
     """
-    factor = int(factor)
-    if factor < 1 or factor > ev.n_frames:
-        raise ValueError(f"factor must be in [1, n_frames={ev.n_frames}], got {factor}")
+    factor = checks.integer(factor, "factor", lo=1, hi=ev.n_frames)
     nt = ev.n_frames // factor
     off = np.asarray(ev.offsets)
     starts = off[:-1].reshape(ev.n_positions, ev.n_frames)
@@ -275,6 +293,6 @@ def bin_frames(ev: EventData, factor: int) -> EventData:
         idx = np.asarray(ev.indices)
         new_off = np.concatenate([starts[:, ::factor].ravel(), [off[-1]]])
     fd = np.asarray(ev.frame_dose)[:nt * factor].reshape(nt, factor).sum(1)
-    dose = dataclasses.replace(ev.dose, frame_time_s=ev.dose.frame_time_s * factor)
+    dose = ev.dose.replace(frame_time_s=ev.dose.frame_time_s * factor)
     return make_events(idx, new_off, ev.scan_shape, nt, ev.detector_shape, dose, frame_dose=fd,
                        detector_sampling=ev.detector_sampling, check=False)

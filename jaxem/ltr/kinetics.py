@@ -25,30 +25,22 @@ import functools
 import jax
 import jax.numpy as jnp
 import numpy as np
-from flax import struct
 
-from .. import accel
-from .poisson import fisher_scoring
+from .. import accel, pytree, validate
+from .critical_dose import check_series
+from .poisson import fisher_scoring, run_bucketed
 
 #: status bits
 OK, NOT_DETECTED, TOO_FEW_COUNTS, NOT_CONVERGED = 0, 1, 2, 4
+#: bytes of one JMAK fit's working set per frame (starts × (Jacobian, Fisher, temporaries))
+_JMAK_BYTES_PER_FRAME = 8 * 8 * 64
 
 
 def _check(counts, doses):
-    y = np.asarray(counts)
-    D = np.asarray(doses, np.float64)
-    if D.ndim != 1 or D.size < 4:
-        raise ValueError(f"doses must be 1-D with ≥ 4 frames [e-/A^2], got shape {D.shape}")
-    if not np.all(np.isfinite(D)) or np.any(np.diff(D) <= 0):
-        raise ValueError("doses must be finite and strictly increasing [e-/A^2]")
-    if y.ndim < 1 or y.shape[-1] != D.size:
-        raise ValueError(f"counts must end with the frame axis of length {D.size}, got shape {y.shape}")
-    if not np.all(np.isfinite(y)) or np.any(y < 0):
-        raise ValueError("counts must be finite and ≥ 0")
-    return y, D
+    return check_series(counts, doses, min_frames=4)
 
 
-@struct.dataclass
+@pytree.dataclass
 class ChangePoint:
     """Emergence of a reflection per series.
 
@@ -59,13 +51,13 @@ class ChangePoint:
         statistic: max_τ LR. rate_before, rate_after: b̂₁, b̂₂ [counts/frame]. status: bitmask.
     """
 
-    emergence_dose: np.ndarray
+    emergence_dose: np.ndarray = pytree.field(units="e⁻/Å²")
     frame: np.ndarray
     statistic: np.ndarray
-    rate_before: np.ndarray
-    rate_after: np.ndarray
+    rate_before: np.ndarray = pytree.field(units="counts/frame")
+    rate_after: np.ndarray = pytree.field(units="counts/frame")
     status: np.ndarray
-    metadata: dict = struct.field(pytree_node=False, default_factory=dict)
+    metadata: dict = pytree.field(static=True, default_factory=dict)
 
 
 def _xlogx_rate(S, n):
@@ -93,7 +85,7 @@ def _change_point(y):
 
 
 def emergence_dose(counts, doses, alpha: float = 0.01, threshold: float | None = None,
-                   min_counts: float = 5.0) -> ChangePoint:
+                   min_counts: float = 5.0, precision=None) -> ChangePoint:
     """Likelihood-ratio change point of every series in ``counts`` (…, n_frames).
 
     Args:
@@ -102,15 +94,21 @@ def emergence_dose(counts, doses, alpha: float = 0.01, threshold: float | None =
         alpha: family-wise false-detection probability per series (sets the default threshold).
         threshold: LR threshold overriding ``alpha``.
         min_counts: series with fewer total counts get TOO_FEW_COUNTS.
+        precision: any :data:`jaxem.accel.PRECISION_ALIASES` (default: follows ``counts``; integer
+            counts → float32).
     """
     from scipy.stats import chi2
 
     y, D = _check(counts, doses)
-    if not 0 < alpha < 1:
-        raise ValueError(f"alpha must be in (0, 1), got {alpha}")
-    thr = float(chi2.isf(alpha / D.size, 1)) if threshold is None else float(threshold)
-    stat, k, b1, b2 = (np.asarray(a) for a in _change_point(jnp.asarray(y, jnp.float64 if y.dtype == np.float64
-                                                                     else jnp.float32)))
+    alpha = validate.scalar(alpha, "alpha", lo=0.0, hi=1.0, lo_open=True, hi_open=True)
+    min_counts = validate.scalar(min_counts, "min_counts", "counts", nonnegative=True)
+    thr = float(chi2.isf(alpha / D.size, 1)) if threshold is None else validate.scalar(threshold, "threshold",
+                                                                                        positive=True)
+    if precision is None:
+        dt = accel.dtypes_of(y)[0] if y.dtype.kind == "f" else accel.real_dtype(None)
+    else:
+        dt = accel.real_dtype(precision)
+    stat, k, b1, b2 = (np.asarray(a) for a in _change_point(jnp.asarray(y, dt)))
     starts = np.concatenate([[max(0.0, D[0] - 0.5 * (D[1] - D[0]))], 0.5 * (D[1:] + D[:-1])])  # frame starts
     few = y.sum(-1) < min_counts
     det = (stat > thr) & ~few
@@ -128,27 +126,27 @@ def jmak_model(theta, dose):
     return B + S * (1.0 - jnp.exp(-xn))
 
 
-@struct.dataclass
+@pytree.dataclass
 class JMAKFit:
     """JMAK fit per series: rate K [Å²/e⁻], exponent n, onset D₀ [e⁻/Å²], background B and saturation S
     [counts/frame], their Wald standard errors (``*_se``), log-likelihood and status bitmask."""
 
-    K: np.ndarray
+    K: np.ndarray = pytree.field(units="Å²/e⁻")
     n: np.ndarray
-    D0: np.ndarray
-    background: np.ndarray
-    saturation: np.ndarray
-    K_se: np.ndarray
+    D0: np.ndarray = pytree.field(units="e⁻/Å²")
+    background: np.ndarray = pytree.field(units="counts/frame")
+    saturation: np.ndarray = pytree.field(units="counts/frame")
+    K_se: np.ndarray = pytree.field(units="Å²/e⁻")
     n_se: np.ndarray
-    D0_se: np.ndarray
-    loglik: np.ndarray
+    D0_se: np.ndarray = pytree.field(units="e⁻/Å²")
+    loglik: np.ndarray = pytree.field(units="nats")
     status: np.ndarray
-    metadata: dict = struct.field(pytree_node=False, default_factory=dict)
+    metadata: dict = pytree.field(static=True, default_factory=dict)
 
 
 @functools.lru_cache(maxsize=8)
 def _jmak_compiled(n_iter: int):
-    def one(y, D, starts):
+    def one(y, starts, D):
         lo = jnp.array([0.0, 0.0, -12.0, D[0] - (D[-1] - D[0]), np.log(0.3)], y.dtype)
         hi = jnp.array([jnp.inf, jnp.inf, 5.0, D[-1], np.log(8.0)], y.dtype)
 
@@ -159,7 +157,7 @@ def _jmak_compiled(n_iter: int):
         i = jnp.argmax(jnp.where(jnp.isfinite(ll), ll, -jnp.inf))
         cov = jnp.linalg.pinv(F[i])
         return th[i], ll[i], conv[i], jnp.sqrt(jnp.maximum(jnp.diag(cov), 0.0))
-    return jax.jit(jax.vmap(one, in_axes=(0, None, 0)))
+    return jax.jit(jax.vmap(one, in_axes=(0, 0, None)))
 
 
 def _starts(y, D):
@@ -185,27 +183,27 @@ def _starts(y, D):
     return np.stack(starts, 1)                               # (N, n_starts, 5)
 
 
-def fit_jmak(counts, doses, n_iter: int = 80, min_counts: float = 20.0, precision=None) -> JMAKFit:
+def fit_jmak(counts, doses, n_iter: int = 80, min_counts: float = 20.0, precision=None,
+             memory_budget=None) -> JMAKFit:
     """Poisson ML JMAK fit of every growth series in ``counts`` (…, n_frames).
 
     Args:
         counts: counts per frame of a growing reflection (virtual detector), any leading shape.
         doses: cumulative dose at frame centres (n_frames,) [e⁻/Å²].
-        n_iter: Fisher-scoring iterations per start (fixed).
+        n_iter: Fisher-scoring iterations per start (fixed, ≥ 1).
         min_counts: series with fewer total counts are flagged TOO_FEW_COUNTS (values NaN).
-        precision: 'float32' (default) or 'float64'.
+        precision: any :data:`jaxem.accel.PRECISION_ALIASES` (float32 default).
+        memory_budget: memory budget [bytes or '256M'] for the number of series fitted at once.
     """
     y, D = _check(counts, doses)
+    n_iter = validate.integer(n_iter, "n_iter", lo=1)
+    min_counts = validate.scalar(min_counts, "min_counts", "counts", nonnegative=True)
     lead = y.shape[:-1]
     Y = y.reshape(-1, D.size).astype(np.float64)
     dt = accel.real_dtype(precision)
     st = _starts(Y, D)
-    N = Y.shape[0]
-    nb = 32 * int(np.ceil(N / 32))                  # bucketed batch: one compiled program for N ≤ 32, …
-    Yp = np.concatenate([Y, np.repeat(Y[:1], nb - N, 0)]) if nb > N else Y
-    stp = np.concatenate([st, np.repeat(st[:1], nb - N, 0)]) if nb > N else st
-    th, ll, conv, se = (np.asarray(a, np.float64)[:N] for a in _jmak_compiled(int(n_iter))(
-        jnp.asarray(Yp, dt), jnp.asarray(D, dt), jnp.asarray(stp, dt)))
+    th, ll, conv, se = run_bucketed(_jmak_compiled(n_iter), (Y, st), (D,), dt, 32,
+                                 _JMAK_BYTES_PER_FRAME * D.size, memory_budget)
     few = Y.sum(-1) < min_counts
     status = (np.where(conv > 0, OK, NOT_CONVERGED) | np.where(few, TOO_FEW_COUNTS, 0)).astype(np.int32)
 
@@ -226,7 +224,10 @@ def avrami_linearisation(fraction, doses, D0: float):
     Args:
         fraction: transformed fraction X per frame (0..1). doses: dose [e⁻/Å²]. D0: onset [e⁻/Å²].
     """
+    validate.array(fraction, "fraction", ndim=1, kind="real")
     X = np.asarray(fraction, np.float64)
+    validate.array(doses, "doses", shape=X.shape, kind="real", units="e⁻/Å²")
     D = np.asarray(doses, np.float64)
+    D0 = validate.scalar(D0, "D0", "e⁻/Å²")
     ok = (X > 0) & (X < 1) & (D > D0)
     return np.log(D[ok] - D0), np.log(-np.log(1 - X[ok]))

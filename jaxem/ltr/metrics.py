@@ -12,13 +12,17 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import validate
+
 
 def psnr(estimate, truth, axis=None) -> np.ndarray:
     """Peak signal-to-noise ratio [dB] (peak = max of ``truth`` over ``axis``)."""
-    e = np.asarray(estimate, np.float64)
+    validate.array(truth, "truth", kind="real")
     t = np.asarray(truth, np.float64)
+    validate.array(estimate, "estimate", shape=t.shape, kind="real")
+    e = np.asarray(estimate, np.float64)
     if e.shape != t.shape:
-        raise ValueError(f"estimate {e.shape} and truth {t.shape} must have the same shape")
+        raise validate.InputError(f"estimate {e.shape} and truth {t.shape} must have the same shape")
     mse = np.mean((e - t) ** 2, axis=axis)
     peak = np.max(t, axis=axis)
     with np.errstate(divide="ignore"):
@@ -33,13 +37,16 @@ def _gauss_filter(x, sigma=1.5, truncate=3.5):
 
 def ssim(estimate, truth, data_range=None) -> float:
     """Structural similarity of two 2D images (Wang et al. 2004, Gaussian-weighted)."""
+    validate.array(truth, "truth", ndim=2, kind="real")
+    validate.array(estimate, "estimate", ndim=2, kind="real")
     x = np.asarray(estimate, np.float64)
     y = np.asarray(truth, np.float64)
-    if x.shape != y.shape or x.ndim != 2:
-        raise ValueError(f"ssim needs two 2D images of the same shape, got {x.shape} and {y.shape}")
-    L = float(y.max() - y.min()) if data_range is None else float(data_range)
+    if x.shape != y.shape or min(x.shape) < 11:
+        raise validate.InputError(f"ssim needs two 2D images of the same shape, at least 11 × 11 (the window), "
+                                  f"got {x.shape} and {y.shape}")
+    L = float(y.max() - y.min()) if data_range is None else validate.scalar(data_range, "data_range", positive=True)
     if L <= 0:
-        raise ValueError("data_range must be > 0 (truth is constant)")
+        raise validate.InputError("data_range must be > 0 (truth is constant)")
     c1, c2 = (0.01 * L) ** 2, (0.03 * L) ** 2
     mx, my = _gauss_filter(x), _gauss_filter(y)
     # unbiased (sample) covariance as in skimage's use_sample_covariance default
@@ -65,10 +72,15 @@ def dose_equivalence_factor(fractions, psnr_denoised, psnr_reference: float) -> 
         f* by linear interpolation in log f (``nan`` if never reached, the smallest fraction if
         already exceeded there).
     """
+    validate.array(fractions, "fractions", ndim=1, kind="real")
     f = np.asarray(fractions, np.float64)
+    validate.array(psnr_denoised, "psnr_denoised", shape=f.shape, kind="real", finite=False)
     p = np.asarray(psnr_denoised, np.float64)
-    if f.ndim != 1 or f.shape != p.shape or np.any(np.diff(f) <= 0) or f[0] <= 0:
-        raise ValueError("fractions must be increasing, > 0 and match psnr_denoised")
+    psnr_reference = validate.scalar(psnr_reference, "psnr_reference", "dB")
+    if np.any(np.isnan(p)):
+        raise validate.InputError("psnr_denoised holds NaN (an undefined PSNR); +inf (a perfect estimate) is allowed")
+    if np.any(np.diff(f) <= 0) or f[0] <= 0:
+        raise validate.InputError("fractions must be increasing, > 0 and match psnr_denoised")
     above = np.nonzero(p >= psnr_reference)[0]
     if above.size == 0:
         return float("nan")

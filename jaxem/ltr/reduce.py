@@ -24,8 +24,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .. import validate
 from ..measurement import Axis, Measurement
-from .chunked import iter_chunks, map_positions, reduce_positions
+from .chunked import _source, iter_chunks, map_positions, reduce_positions
 from .events import EventData
 
 
@@ -47,10 +48,15 @@ def binned_counts(bins, weights, n_bins: int):
 
 @partial(jax.jit, static_argnames=("kind", "n_bins", "n_frames", "n_pix", "width"))
 def _event_kernel(idx, counts, n_valid, aux, kind: str, n_bins: int, n_frames: int, n_pix: int, width: int):
-    """Bin and segment-sum the events of one chunk inside XLA (segment ids from the per-segment counts)."""
+    """Bin and segment-sum the events of one chunk inside XLA (segment ids from the per-segment counts).
+
+    Unweighted counts accumulate in int32 (exact to 2³¹ per bin; float32 would stop counting at 2²⁴);
+    frame-weighted sums in float32.
+    """
     n = idx.shape[0]
     valid = jnp.arange(n) < n_valid
-    w = valid.astype(jnp.float32)
+    weighted = kind == "frames" or (kind == "pattern" and aux.get("fw") is not None)
+    w = valid.astype(jnp.float32 if weighted else jnp.int32)
     if kind == "pattern" and aux.get("fw") is None:
         bins = idx
     else:
@@ -83,12 +89,11 @@ def _chunk_sum(chunk: EventData, kind: str, n_bins: int, aux: dict, width: int =
 
 
 def _check_frames(ev, frame_weights):
+    _source(ev)
     if frame_weights is None:
         return np.ones(ev.n_frames, np.float32)
-    fw = np.asarray(frame_weights, np.float32)
-    if fw.shape != (ev.n_frames,) or not np.all(np.isfinite(fw)):
-        raise ValueError(f"frame_weights must be finite with shape ({ev.n_frames},), got {fw.shape}")
-    return fw
+    validate.array(frame_weights, "frame_weights", shape=(ev.n_frames,), ndim=1, kind="real")
+    return np.asarray(frame_weights, np.float32)
 
 
 def _detector_axes(ev) -> tuple:
@@ -102,13 +107,13 @@ def _scan_axes(ev) -> tuple:
     return (Axis("y", s, "Å"), Axis("x", s, "Å"))
 
 
-def sum_pattern(ev, frame_weights=None, budget=None) -> Measurement:
+def sum_pattern(ev, frame_weights=None, memory_budget=None) -> Measurement:
     """Diffraction pattern summed over all positions and frames [counts], shape (ny, nx).
 
     Args:
         ev: :class:`EventData` or :class:`~jaxem.ltr.hdf5.EventFile` (streamed in chunks).
         frame_weights: optional weight per frame (e.g. 0/1 for exposure-selective summation).
-        budget: memory budget [bytes].
+        memory_budget: memory budget [bytes or a string such as '256M'].
     """
     fw = _check_frames(ev, frame_weights)
     n_pix = int(np.prod(ev.detector_shape))
@@ -117,12 +122,12 @@ def sum_pattern(ev, frame_weights=None, budget=None) -> Measurement:
     def fn(c):
         return _chunk_sum(c, "pattern", n_pix, aux)
 
-    total = reduce_positions(ev, fn, budget=budget)
+    total = reduce_positions(ev, fn, memory_budget=memory_budget)
     return Measurement(total.reshape(ev.detector_shape).astype(np.float32), _detector_axes(ev),
                        {"quantity": "summed diffraction pattern [counts]", **_md(ev)})
 
 
-def sum_frames(ev, frame_weights=None, budget=None) -> Measurement:
+def sum_frames(ev, frame_weights=None, memory_budget=None) -> Measurement:
     """4D dataset (scan_y, scan_x, ny, nx): each position's frames summed (weighted) [counts].
 
     Densifies one chunk of positions at a time (the output itself is dense).
@@ -134,27 +139,28 @@ def sum_frames(ev, frame_weights=None, budget=None) -> Measurement:
         out = _chunk_sum(c, "frames", c.n_positions * n_pix, {"fw": fw})
         return np.asarray(out).reshape(c.n_positions, n_pix)
 
-    arr = map_positions(ev, fn, output_bytes_per_position=8 * n_pix, budget=budget)
+    arr = map_positions(ev, fn, output_bytes_per_position=8 * n_pix, memory_budget=memory_budget)
     return Measurement(arr.reshape(*ev.scan_shape, *ev.detector_shape), _scan_axes(ev) + _detector_axes(ev),
                        {"quantity": "frame-summed 4D-STEM [counts]", "frame_weights": fw.tolist(), **_md(ev)})
 
 
-def label_series(ev, labels, budget=None) -> Measurement:
+def label_series(ev, labels, memory_budget=None) -> Measurement:
     """Time series of every labelled detector region: (scan_y, scan_x, n_frames, n_labels) [counts].
 
     Args:
         ev: events (in memory or a lazy file).
         labels: integer image (ny, nx); 0 = ignored, 1..L = virtual detectors / reflections.
     """
+    _source(ev)
     labels = np.asarray(labels)
     if labels.shape != tuple(ev.detector_shape) or not np.issubdtype(labels.dtype, np.integer):
-        raise ValueError(f"labels must be an integer image of shape {tuple(ev.detector_shape)}, "
-                         f"got {labels.dtype} {labels.shape}")
+        raise validate.InputError(f"labels must be an integer image of shape {tuple(ev.detector_shape)}, "
+                                  f"got {labels.dtype} {labels.shape}")
     if labels.min() < 0:
-        raise ValueError("labels must be ≥ 0 (0 = no detector)")
+        raise validate.InputError(f"labels must be ≥ 0 (0 = no detector), got a minimum of {labels.min()}")
     n_lab = int(labels.max())
     if n_lab < 1:
-        raise ValueError("labels contain no detector region (all zero)")
+        raise validate.InputError("labels contain no detector region (all zero)")
     flat = labels.ravel().astype(np.int64)
     L = n_lab + 1
 
@@ -162,25 +168,25 @@ def label_series(ev, labels, budget=None) -> Measurement:
         out = _chunk_sum(c, "labels", c.n_segments * L, {"labels": flat.astype(np.int32)}, width=L)
         return np.asarray(out).reshape(c.n_positions, c.n_frames, L)[..., 1:]
 
-    arr = map_positions(ev, fn, output_bytes_per_position=8 * ev.n_frames * L, budget=budget)
+    arr = map_positions(ev, fn, output_bytes_per_position=8 * ev.n_frames * L, memory_budget=memory_budget)
     return Measurement(arr, _scan_axes(ev) + (Axis("frame", 1.0, "frame"), Axis("region", 1.0, "label")),
                        {"quantity": "virtual-detector time series [counts]",
                         "cumulative_dose": np.asarray(ev.cumulative_dose).tolist(), **_md(ev)})
 
 
-def virtual_image(ev, mask, per_frame: bool = False, budget=None) -> Measurement:
+def virtual_image(ev, mask, per_frame: bool = False, memory_budget=None) -> Measurement:
     """Virtual-detector image of a boolean ``mask`` (ny, nx): (sy, sx) or (sy, sx, n_frames) [counts]."""
     mask = np.asarray(mask)
     if mask.dtype != bool:
-        raise TypeError(f"mask must be boolean, got {mask.dtype}")
-    m = label_series(ev, mask.astype(np.int32), budget=budget)
+        raise validate.InputTypeError(f"mask must be boolean, got {mask.dtype}")
+    m = label_series(ev, mask.astype(np.int32), memory_budget=memory_budget)
     arr = m.numpy()[..., 0]
     if per_frame:
         return Measurement(arr, m.axes[:3], m.metadata)
     return Measurement(arr.sum(-1), m.axes[:2], {**m.metadata, "quantity": "virtual image [counts]"})
 
 
-def window_series(ev, center, half_width: int, position_mask=None, budget=None) -> Measurement:
+def window_series(ev, center, half_width: int, position_mask=None, memory_budget=None) -> Measurement:
     """Per-frame crop around one reflection, summed over (selected) positions: (n_frames, w, w).
 
     Args:
@@ -189,21 +195,24 @@ def window_series(ev, center, half_width: int, position_mask=None, budget=None) 
         half_width: crop half width [pixels]; w = 2·half_width + 1.
         position_mask: optional boolean (scan_y, scan_x) region (default all positions).
     """
-    cy, cx = (int(round(c)) for c in center)
-    h = int(half_width)
+    _source(ev)
+    cy, cx = (int(round(c)) for c in validate.pair(center, "center", "px"))
+    h = validate.integer(half_width, "half_width", lo=1)
     ny, nx = ev.detector_shape
-    if h < 1 or not (h <= cy < ny - h and h <= cx < nx - h):
-        raise ValueError(f"window centre {center} ± {h} px must lie inside detector {ev.detector_shape}")
+    if not (h <= cy < ny - h and h <= cx < nx - h):
+        raise validate.InputError(f"window centre {center} ± {h} px must lie inside detector {ev.detector_shape}")
     w = 2 * h + 1
     local = np.full(ny * nx, -1, np.int64)
     yy, xx = np.mgrid[cy - h:cy + h + 1, cx - h:cx + h + 1]
     local[(yy * nx + xx).ravel()] = np.arange(w * w)
-    pm = np.ones(ev.n_positions, bool) if position_mask is None else np.asarray(position_mask, bool).ravel()
-    if pm.size != ev.n_positions:
-        raise ValueError(f"position_mask must have scan shape {ev.scan_shape}")
+    if position_mask is None:
+        pm = np.ones(ev.n_positions, bool)
+    else:
+        validate.array(position_mask, "position_mask", shape=tuple(ev.scan_shape), ndim=2, kind="numeric")
+        pm = np.asarray(position_mask, bool).ravel()
     nt = ev.n_frames
     total = 0.0
-    for start, _, c in iter_chunks(ev, 0, budget):
+    for start, _, c in iter_chunks(ev, 0, memory_budget):
         sel = pm[start:start + c.n_positions]
         part = _chunk_sum(c, "window", nt * w * w, {"local": local.astype(np.int32), "pm": sel}, width=w * w)
         total = total + np.asarray(part, np.float64)
@@ -220,9 +229,10 @@ def disk_labels(detector_shape, centers, radius: float) -> np.ndarray:
 
     Overlapping disks keep the lower label.
     """
+    detector_shape = tuple(validate.pair(detector_shape, "detector_shape", kind=int, lo=1))
+    validate.array(centers, "centers", ndim=(1, 2), shape=(2,), kind="real", units="px")
     centers = np.atleast_2d(np.asarray(centers, np.float64))
-    if radius <= 0:
-        raise ValueError(f"radius must be > 0 [pixels], got {radius}")
+    radius = validate.scalar(radius, "radius", "px", positive=True)
     yy, xx = np.mgrid[:detector_shape[0], :detector_shape[1]]
     labels = np.zeros(detector_shape, np.int32)
     for k, (cy, cx) in enumerate(centers[::-1]):  # a few reflections; later (lower) labels win

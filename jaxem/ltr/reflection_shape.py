@@ -21,10 +21,9 @@ import functools
 import jax
 import jax.numpy as jnp
 import numpy as np
-from flax import struct
 
-from .. import accel
-from .poisson import fisher_scoring
+from .. import accel, pytree, validate
+from .poisson import fisher_scoring, run_bucketed
 
 FWHM_PER_SIGMA = 2.0 * np.sqrt(2.0 * np.log(2.0))
 
@@ -35,42 +34,43 @@ def gaussian_spot(theta, coords):
     return theta[0] + theta[1] * jnp.exp(-0.5 * r2 / jnp.exp(2 * theta[4]))
 
 
-@struct.dataclass
+@pytree.dataclass
 class SpotFit:
     """Per-frame spot parameters: centre (c_y, c_x) [px in the window], σ [px], amplitude A and
     background B [counts/pixel], Wald standard errors of centre and σ, convergence flags."""
 
-    center: np.ndarray
-    sigma: np.ndarray
-    amplitude: np.ndarray
-    background: np.ndarray
-    center_se: np.ndarray
-    sigma_se: np.ndarray
+    center: np.ndarray = pytree.field(units="px")
+    sigma: np.ndarray = pytree.field(units="px")
+    amplitude: np.ndarray = pytree.field(units="counts/pixel")
+    background: np.ndarray = pytree.field(units="counts/pixel")
+    center_se: np.ndarray = pytree.field(units="px")
+    sigma_se: np.ndarray = pytree.field(units="px")
     converged: np.ndarray
 
 
 @functools.lru_cache(maxsize=8)
 def _compiled(n_iter: int):
-    def one(img, coords, t0, lo, hi):
+    def one(img, t0, coords, lo, hi):
         th, ll, conv, F = fisher_scoring(gaussian_spot, t0, coords, img, n_iter, lo, hi)
         se = jnp.sqrt(jnp.maximum(jnp.diag(jnp.linalg.pinv(F)), 0.0))
         return th, conv, se
-    return jax.jit(jax.vmap(one, in_axes=(0, None, 0, None, None)))
+    return jax.jit(jax.vmap(one, in_axes=(0, 0, None, None, None)))
 
 
-def fit_spots(stack, n_iter: int = 60, precision=None) -> SpotFit:
+def fit_spots(stack, n_iter: int = 60, precision=None, memory_budget=None) -> SpotFit:
     """Fit a Gaussian spot to every image of ``stack`` (n, h, w) [counts].
 
     Args:
         stack: non-negative counts per frame (bin), e.g. ``window_series(...).array``.
-        n_iter: fixed Fisher-scoring iterations.
-        precision: 'float32' (default) or 'float64'.
+        n_iter: fixed Fisher-scoring iterations (≥ 1).
+        precision: any :data:`jaxem.accel.PRECISION_ALIASES` (float32 default).
+        memory_budget: memory budget [bytes or '256M'] for the number of images fitted at once.
     """
+    validate.array(stack, "stack", ndim=3, kind="real", units="counts", nonnegative=True)
     s = np.asarray(stack, np.float64)
-    if s.ndim != 3 or min(s.shape[1:]) < 5:
-        raise ValueError(f"stack must be (n, h, w) with h, w ≥ 5 pixels, got shape {s.shape}")
-    if not np.all(np.isfinite(s)) or np.any(s < 0):
-        raise ValueError("stack must be finite and ≥ 0 [counts]")
+    if min(s.shape[1:]) < 5 or s.shape[0] < 1:
+        raise validate.InputError(f"stack must be (n, h, w) with n ≥ 1 and h, w ≥ 5 pixels, got shape {s.shape}")
+    n_iter = validate.integer(n_iter, "n_iter", lo=1)
     n, h, w = s.shape
     yy, xx = np.mgrid[:h, :w]
     coords = np.stack([yy.ravel(), xx.ravel()], -1).astype(np.float64)
@@ -87,12 +87,9 @@ def fit_spots(stack, n_iter: int = 60, precision=None) -> SpotFit:
     lo = np.array([0.0, 0.0, -0.5, -0.5, np.log(0.2)])
     hi = np.array([np.inf, np.inf, h - 0.5, w - 0.5, np.log(max(h, w))])
     dt = accel.real_dtype(precision)
-    nb = 16 * int(np.ceil(n / 16))                  # bucketed batch size: fewer recompilations
-    flat_p = np.concatenate([flat, np.repeat(flat[:1], nb - n, 0)])
-    t0_p = np.concatenate([t0, np.repeat(t0[:1], nb - n, 0)])
-    th, conv, se = (np.asarray(a, np.float64)[:n] for a in _compiled(int(n_iter))(
-        jnp.asarray(flat_p, dt), jnp.asarray(coords, dt), jnp.asarray(t0_p, dt), jnp.asarray(lo, dt),
-        jnp.asarray(hi, dt)))
+    # working set per image: pixels × parameters (Jacobian) and the per-iteration temporaries
+    th, conv, se = run_bucketed(_compiled(n_iter), (flat, t0), (coords, lo, hi), dt, 16,
+                                8 * h * w * 5 * 8, memory_budget)
     sigma = np.exp(th[:, 4])
     return SpotFit(center=th[:, 2:4], sigma=sigma, amplitude=th[:, 1], background=th[:, 0],
                    center_se=se[:, 2:4], sigma_se=sigma * se[:, 4], converged=conv.astype(bool))
@@ -114,12 +111,16 @@ def shape_vs_dose(stack, window_origin, beam_center, sampling: float, reference=
         dict of arrays per frame: ``fwhm`` [1/Å], ``size`` [Å], ``g`` |g| [1/Å], ``strain`` [1],
         ``position`` (ky, kx) [px], ``converged``.
     """
-    if sampling <= 0:
-        raise ValueError(f"sampling must be > 0 [1/Å], got {sampling}")
+    sampling = validate.scalar(sampling, "sampling", "1/Å", positive=True)
+    scherrer_k = validate.scalar(scherrer_k, "scherrer_k", positive=True)
+    origin = np.asarray(validate.pair(window_origin, "window_origin", "px"))
+    bc = np.asarray(validate.pair(beam_center, "beam_center", "px"))
     fit = fit_spots(stack, **kwargs)
-    pos = fit.center + np.asarray(window_origin, np.float64)[None]
-    gvec = (pos - np.asarray(beam_center, np.float64)[None]) * sampling
+    pos = fit.center + origin[None]
+    gvec = (pos - bc[None]) * sampling
     g = np.hypot(gvec[:, 0], gvec[:, 1])
+    if not g[reference].size:
+        raise validate.InputError(f"reference {reference} selects no frame of the {g.size} fitted")
     g_ref = np.mean(g[reference])
     fwhm = FWHM_PER_SIGMA * fit.sigma * sampling
     return {"fwhm": fwhm, "size": scherrer_k / fwhm, "g": g, "strain": g_ref / g - 1.0, "position": pos,

@@ -115,7 +115,7 @@ def test_rotation_equivariance(angle, projection):
     c, s = np.cos(angle), np.sin(angle)
     xr, yr = c * x - s * y, s * x + c * y
     prof = tip_profiles([0, 64], [0, -0.5], [6.0, 6.1], 10)
-    tabs = guided_tables(prof, dtype=jnp.float64)
+    tabs = guided_tables(prof, precision="float64")
     for f in (lambda a, b: reconstruct_bas(_p(), a, b, v, projection=projection),
               lambda a, b: reconstruct_tem(_p(), a, b, tabs, projection=projection)[0]):
         p0, p1 = np.asarray(f(x, y)), np.asarray(f(xr, yr))

@@ -66,7 +66,7 @@ def test_hemisphere_tem_equals_bas(run):
     R, zt = radius_and_apex(run.params, v, n)
     idx = np.linspace(0, n - 1, 400).astype(int)
     prof = tip_profiles(idx + 0.5, np.asarray(zt)[idx], np.asarray(R)[idx], 1e-3)
-    tem, _ = reconstruct_tem(run.params, x, y, guided_tables(prof, n_theta=4096, dtype=jnp.float64))
+    tem, _ = reconstruct_tem(run.params, x, y, guided_tables(prof, n_theta=4096, precision="float64"))
     bas = reconstruct_bas(run.params, x, y, v)
     assert float(jnp.max(jnp.abs(tem - bas))) < 0.01
 
@@ -87,9 +87,9 @@ def test_calibration_loss_gradients_float64(run):
     sl = slice(0, int(run.profiles.count[3]))
     prof = tip_profiles(run.profiles.count[:4], run.profiles.apex_z[:4], run.profiles.radius[:4],
                         np.rad2deg(run.profiles.shank_angle[:4]), run.profiles.r, run.profiles.sag[:4])
-    tabs = guided_tables(prof, dtype=jnp.float64)
+    tabs = guided_tables(prof, precision="float64")
     data = calibration_data(prof, run.x_det[sl], run.y_det[sl], run.voltage[sl], run.tip.d_spacing,
-                            dtype=jnp.float64)
+                            precision="float64")
     base = run.params.replace(kF=jnp.float64(900.0), xi=jnp.float64(1.5), eta=jnp.float64(0.5))
     q = jnp.array([np.log(880.0), np.log(1.48), 0.1])
     data = data.replace(block=250)

@@ -11,10 +11,10 @@ SPEC = SyntheticLTR(scan_shape=(5, 6), n_frames=8, detector_shape=(16, 16),
 
 def test_chunk_size_follows_budget():
     ev = simulate_events(SPEC, seed=2)
-    small = chunked.chunk_positions(ev, budget=2_000)
-    big = chunked.chunk_positions(ev, budget=2_000_000)
+    small = chunked.chunk_positions(ev, memory_budget=2_000)
+    big = chunked.chunk_positions(ev, memory_budget=2_000_000)
     assert 1 <= small < big == ev.n_positions
-    starts = [s for s, _, _ in chunked.iter_chunks(ev, budget=2_000)]
+    starts = [s for s, _, _ in chunked.iter_chunks(ev, memory_budget=2_000)]
     assert starts == list(range(0, ev.n_positions, small))
 
 

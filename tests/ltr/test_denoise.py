@@ -57,7 +57,7 @@ def test_plain_method_is_the_sum_and_events_driver(rng):
     est, st = denoise_stacks(X, "plain")
     np.testing.assert_array_equal(est, X.sum(1))
     ev = simulate_events(BASE, seed=0)
-    e1, s1 = denoise_events(ev, budget=200_000)          # several chunks
+    e1, s1 = denoise_events(ev, memory_budget=200_000)          # several chunks
     e2, s2 = denoise_stacks(events.densify(ev).astype(np.float32))
     np.testing.assert_allclose(e1.reshape(e2.shape), e2, rtol=1e-6)
 

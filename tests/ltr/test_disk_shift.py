@@ -47,5 +47,5 @@ def test_bad_input_and_empty_crop():
         disk_shift_map(z, (1, 1), 2.0)
     with pytest.raises(ValueError, match="method"):
         disk_shift_map(z, (10, 12), 2.0, method="fit")
-    with pytest.raises(ValueError, match="4-D"):
+    with pytest.raises(ValueError, match="data must have 4 dimensions"):
         disk_shift_map(z[0], (10, 12), 2.0)

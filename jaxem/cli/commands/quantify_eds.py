@@ -33,11 +33,28 @@ def run(args):
     from ...io import save
     from ...measurement import Axis, Measurement
 
+    from ... import validate
+    from ...validate import InputError
+
+    # the options, checked with their command-line names before any file is read
+    for opt, units in (("beam_current_nA", "nA"), ("live_time_s", "s"), ("thickness_nm", "nm"),
+                       ("density", "g/cm³")):
+        if getattr(args, opt) is not None:
+            validate.scalar(getattr(args, opt), "--" + opt.replace("_", "-"), units,
+                            positive=opt != "thickness_nm", nonnegative=True)
+    if args.take_off_deg is not None:
+        validate.scalar(args.take_off_deg, "--take-off-deg", "deg", lo=0, hi=90, lo_open=True, hi_open=True)
+    if args.factors is not None:
+        if len(args.factors) != len(args.lines):
+            raise InputError(f"--factors needs one value per line ({len(args.lines)}: {' '.join(args.lines)}), "
+                             f"got {len(args.factors)}")
+        for f in args.factors:
+            validate.scalar(f, "--factors", positive=True)
     d = readers.read_eds(args.path)
     md = d.metadata
     e0 = md.get("beam_energy")
     if e0 is None:
-        raise ValueError("the file has no beam energy; cannot model the background")
+        raise InputError(f"{args.path}: the file has no beam energy; cannot model the background")
     lines = list(args.lines)
     els = [data.parse_line(l)[0] for l in lines]
     aw = data.atomic_weights(els)
@@ -51,20 +68,24 @@ def run(args):
     mac = data.mac_matrix(lines, els, args.table)
     arrays = {}
     if args.method == "cl":
-        k = args.factors or list(cross_section.theoretical_k_factors(lines, e0))
+        k = args.factors if args.factors is not None else list(cross_section.theoretical_k_factors(lines, e0))
         kw = {}
         if args.absorption:
             if args.thickness_nm is None or args.density is None:
-                raise ValueError("CL absorption correction needs --thickness-nm and --density")
-            kw = dict(mass_thickness=args.density * args.thickness_nm * 1e-7, mac=mac, take_off_deg=toa)
+                raise InputError("CL absorption correction needs --thickness-nm and --density")
+            if toa is None:
+                raise InputError("absorption correction needs --take-off-deg (the file has no detector geometry)")
+            kw = dict(thickness_nm=args.thickness_nm, density=args.density, mac=mac, take_off_deg=toa)
         r = cliff_lorimer.cliff_lorimer_quantification(inten, k, aw, variance=var, **kw)
     else:
         if args.factors is None:
-            raise ValueError("--factors (ζ-factors [kg/m²]) are required for --method zeta")
-        cur = args.beam_current_nA or md.get("beam_current")
-        lt = args.live_time_s or md.get("live_time")
+            raise InputError("--factors (ζ-factors [kg/m²]) are required for --method zeta")
+        cur = args.beam_current_nA if args.beam_current_nA is not None else md.get("beam_current")
+        lt = args.live_time_s if args.live_time_s is not None else md.get("live_time")
         if cur is None or lt is None:
-            raise ValueError("ζ-factors need the dose: give --beam-current-nA and --live-time-s")
+            raise InputError("ζ-factors need the dose: give --beam-current-nA and --live-time-s")
+        if args.absorption and toa is None:
+            raise InputError("absorption correction needs --take-off-deg (the file has no detector geometry)")
         kw = dict(mac=mac, take_off_deg=toa) if args.absorption else {}
         r = zeta.zeta_factor(inten, args.factors, zeta.electron_dose(cur, lt), aw, variance=var, **kw)
         arrays["mass_thickness"] = np.asarray(r.mass_thickness)
@@ -73,7 +94,13 @@ def run(args):
     arrays["atomic_fractions"] = np.moveaxis(np.asarray(r.atomic_fractions), -1, 0)
     arrays["atomic_sigma"] = np.moveaxis(np.asarray(r.atomic_sigma), -1, 0)
     arrays["status"] = np.asarray(r.status)
-    meta = {"lines": lines, "method": args.method, "take_off_deg": toa, "source": str(args.path)}
+    from ...eds.composition import STATUS
+
+    bad = np.asarray(r.bad_pixels)
+    meta = {"lines": lines, "method": args.method, "take_off_deg": toa, "source": str(args.path),
+            "status_bits": STATUS, "n_bad_pixels": int(bad.shape[0]),
+            # the status map flags every masked pixel ('bad_input'); the first 1000 are listed here
+            "bad_pixels": bad[:1000].tolist()}
     for name, a in arrays.items():
         axes = ((Axis("line"),) if a.ndim == len(d.nav_axes) + 1 else ()) + tuple(d.nav_axes)
         out = args.out.replace(".zarr", f"_{name}.zarr").replace(".h5", f"_{name}.h5")
@@ -81,6 +108,12 @@ def run(args):
         print(f"wrote {out}")
     x = np.asarray(r.atomic_fractions).reshape(-1, len(lines))
     ok = np.asarray(r.status).reshape(-1) == 0
+    if bad.shape[0]:
+        print(f"masked {bad.shape[0]} bad pixel(s) (NaN/inf or negative counts; status 'bad_input', listed in "
+              f"the metadata), first at {tuple(bad[0])}")
+    if not ok.any():
+        print("no pixel quantified without a flag (see the status map)")
     for i, l in enumerate(lines):
-        print(f"{l}: mean {100 * x[ok, i].mean():.2f} at.% over {ok.sum()} pixels")
+        if ok.any():
+            print(f"{l}: mean {100 * x[ok, i].mean():.2f} at.% over {ok.sum()} pixels")
     return 0
