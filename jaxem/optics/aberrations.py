@@ -17,7 +17,9 @@ coefficient are available.
 from __future__ import annotations
 
 import jax.numpy as jnp
-from flax import struct
+import numpy as np
+
+from .. import pytree, validate
 
 #: (n, m) of the coefficients C_nm, in the order of the dataclass fields
 ABERRATION_ORDERS = (
@@ -31,39 +33,41 @@ _ALIASES = {
 }
 
 
-@struct.dataclass
+@pytree.dataclass
 class Aberrations:
-    """Aberration coefficients C_nm [Å] and azimuths φ_nm [rad] (Krivanek polar notation).
+    """Aberration coefficients C_nm [Å] and azimuths φ_nm [rad] (Krivanek polar notation), all
+    differentiable pytree leaves (units in the field metadata, ``pytree.units_of(Aberrations)``).
 
-    Use :meth:`create` for keyword input with aliases (``defocus`` = Δf = −C10 [Å], ``Cs`` = C30,
-    ``C5`` = C50, ``astigmatism`` = C12, ``coma`` = C21).
+    Build it directly with keyword coefficients, e.g. ``Aberrations(C10=-50.0, C30=-1e4)`` (C10 = −Δf:
+    Δf = 50 Å underfocus; C30 = Cs). :meth:`create` also takes the aliases ``defocus`` (= −C10),
+    ``Cs`` (= C30), ``C5`` (= C50), ``astigmatism`` (= C12) and ``coma`` (= C21) and validates the values.
     """
 
-    C10: float = 0.0
-    C12: float = 0.0
-    phi12: float = 0.0
-    C21: float = 0.0
-    phi21: float = 0.0
-    C23: float = 0.0
-    phi23: float = 0.0
-    C30: float = 0.0
-    C32: float = 0.0
-    phi32: float = 0.0
-    C34: float = 0.0
-    phi34: float = 0.0
-    C41: float = 0.0
-    phi41: float = 0.0
-    C43: float = 0.0
-    phi43: float = 0.0
-    C45: float = 0.0
-    phi45: float = 0.0
-    C50: float = 0.0
-    C52: float = 0.0
-    phi52: float = 0.0
-    C54: float = 0.0
-    phi54: float = 0.0
-    C56: float = 0.0
-    phi56: float = 0.0
+    C10: float = pytree.field(units="Å", default=0.0)
+    C12: float = pytree.field(units="Å", default=0.0)
+    phi12: float = pytree.field(units="rad", default=0.0)
+    C21: float = pytree.field(units="Å", default=0.0)
+    phi21: float = pytree.field(units="rad", default=0.0)
+    C23: float = pytree.field(units="Å", default=0.0)
+    phi23: float = pytree.field(units="rad", default=0.0)
+    C30: float = pytree.field(units="Å", default=0.0)
+    C32: float = pytree.field(units="Å", default=0.0)
+    phi32: float = pytree.field(units="rad", default=0.0)
+    C34: float = pytree.field(units="Å", default=0.0)
+    phi34: float = pytree.field(units="rad", default=0.0)
+    C41: float = pytree.field(units="Å", default=0.0)
+    phi41: float = pytree.field(units="rad", default=0.0)
+    C43: float = pytree.field(units="Å", default=0.0)
+    phi43: float = pytree.field(units="rad", default=0.0)
+    C45: float = pytree.field(units="Å", default=0.0)
+    phi45: float = pytree.field(units="rad", default=0.0)
+    C50: float = pytree.field(units="Å", default=0.0)
+    C52: float = pytree.field(units="Å", default=0.0)
+    phi52: float = pytree.field(units="rad", default=0.0)
+    C54: float = pytree.field(units="Å", default=0.0)
+    phi54: float = pytree.field(units="rad", default=0.0)
+    C56: float = pytree.field(units="Å", default=0.0)
+    phi56: float = pytree.field(units="rad", default=0.0)
 
     @classmethod
     def create(cls, defocus=None, **kwargs) -> "Aberrations":
@@ -76,21 +80,21 @@ class Aberrations:
         for key, val in kwargs.items():
             name = _ALIASES.get(key, key)
             if name is None or name not in fields:
-                raise TypeError(f"unknown aberration coefficient {key!r}; expected one of {sorted(fields)} "
-                                f"or aliases {sorted(k for k, v in _ALIASES.items() if v)} / 'defocus'")
+                hint = validate.closest(key, sorted(fields) + [k for k, v in _ALIASES.items() if v] + ["defocus"])
+                raise validate.InputTypeError(
+                    f"unknown aberration coefficient {key!r}; expected one of {sorted(fields)} or aliases "
+                    f"{sorted(k for k, v in _ALIASES.items() if v)} / 'defocus'"
+                    + (f" (did you mean {hint!r}?)" if hint else ""))
+            if name in values:
+                raise validate.InputError(f"aberration {name} given twice (as {key!r} and by another alias)")
             values[name] = val
         if defocus is not None:
             if "C10" in values:
-                raise ValueError("give either defocus (= −C10) or C10, not both")
+                raise validate.InputError("give either defocus (= −C10) or C10, not both")
             values["C10"] = -defocus
-        for key, val in values.items():
-            try:
-                ok = bool(jnp.all(jnp.isfinite(jnp.asarray(val))))
-            except TypeError:  # traced values inside jit/grad: no check possible
-                ok = True
-            if not ok:
-                raise ValueError(f"aberration {key} must be finite [Å or rad], got {val!r}")
-        return cls(**values)
+        out = cls(**values)
+        check_finite(out)
+        return out
 
     @property
     def defocus(self):
@@ -105,6 +109,30 @@ class Aberrations:
 
     def to_dict(self) -> dict:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
+
+    def to_metadata(self) -> dict:
+        """JSON-ready {name: {"value", "units"}} of the non-zero coefficients (concrete values only)."""
+        units = pytree.units_of(self)
+        out = {}
+        for k, v in self.to_dict().items():
+            if validate.is_traced(v):
+                continue
+            v = float(jnp.asarray(v))
+            if v != 0.0:
+                out[k] = {"value": v, "units": units[k]}
+        return out
+
+
+def check_finite(aberrations: Aberrations) -> None:
+    """Raise naming the coefficient if a concrete coefficient is not a finite real scalar."""
+    units = pytree.units_of(aberrations)
+    for key, val in aberrations.to_dict().items():
+        if validate.is_traced(val):
+            continue
+        if np.ndim(val):
+            validate.array(val, f"aberration {key}", kind="real", units=units[key])
+        else:
+            validate.scalar(val, f"aberration {key}", units[key])
 
 
 def chi(aberrations: Aberrations, alpha, phi, wavelength):

@@ -19,13 +19,13 @@ Objective apertures in HRTEM (``imaging.hrtem_image``) and condenser apertures o
 from __future__ import annotations
 
 import jax.numpy as jnp
-from flax import struct
+import numpy as np
 
-from .. import physics
-from ._checks import check_energy, check_scalar, is_traced, resolve_real_dtype
+from .. import accel, pytree, validate
+from ..beam import as_beam
 
 
-@struct.dataclass
+@pytree.dataclass
 class Aperture:
     """A circular aperture (a pytree; all fields are differentiable leaves).
 
@@ -38,10 +38,10 @@ class Aperture:
     Build with :meth:`create`, which validates the values.
     """
 
-    semi_angle: float
-    edge_width: float = 0.0
-    center_y: float = 0.0
-    center_x: float = 0.0
+    semi_angle: float = pytree.field(units="mrad")
+    edge_width: float = pytree.field(units="mrad", default=0.0)
+    center_y: float = pytree.field(units="mrad", default=0.0)
+    center_x: float = pytree.field(units="mrad", default=0.0)
 
     @classmethod
     def create(cls, semi_angle, edge_width=0.0, center=(0.0, 0.0)) -> "Aperture":
@@ -55,17 +55,16 @@ class Aperture:
         Raises:
             ValueError: for non-finite or out-of-range values.
         """
-        check_scalar("semi_angle", semi_angle, "mrad", positive=True)
-        check_scalar("edge_width", edge_width, "mrad", nonnegative=True)
-        if not is_traced((semi_angle, edge_width)) and float(edge_width) > 2 * float(semi_angle):
-            raise ValueError(
-                f"edge_width must be ≤ 2·semi_angle = {2 * float(semi_angle):.4g} mrad (else the aperture "
-                f"never opens fully), got {edge_width!r} mrad"
-            )
-        if len(tuple(center)) != 2:
-            raise ValueError(f"center must be a (y, x) pair [mrad], got {center!r}")
-        check_scalar("center[0]", center[0], "mrad")
-        check_scalar("center[1]", center[1], "mrad")
+        a0 = validate.scalar(semi_angle, "semi_angle", "mrad", positive=True)
+        w = validate.scalar(edge_width, "edge_width", "mrad", nonnegative=True)
+        if not validate.is_traced((a0, w)) and w > 2 * a0:
+            raise validate.InputError(
+                f"edge_width must be ≤ 2·semi_angle = {2 * a0:.4g} mrad (else the aperture never opens fully), "
+                f"got {edge_width!r} mrad")
+        if isinstance(center, str) or np.ndim(center) != 1 or len(center) != 2:
+            raise validate.InputError(f"center must be a (y, x) pair [mrad], got {center!r}")
+        validate.scalar(center[0], "center[0]", "mrad")
+        validate.scalar(center[1], "center[1]", "mrad")
         return cls(semi_angle=semi_angle, edge_width=edge_width, center_y=center[0], center_x=center[1])
 
     @property
@@ -73,21 +72,39 @@ class Aperture:
         """Largest angle with A > 0, measured from the optical axis [mrad]."""
         return jnp.hypot(self.center_y, self.center_x) + self.semi_angle + 0.5 * self.edge_width
 
+    def to_metadata(self) -> dict:
+        """JSON-ready description with units (concrete values only)."""
+        return {k: {"value": float(getattr(self, k)), "units": "mrad"}
+                for k in ("semi_angle", "edge_width", "center_y", "center_x")
+                if not validate.is_traced(getattr(self, k))}
+
 
 def as_aperture(value, name: str = "aperture") -> Aperture | None:
-    """``None`` → ``None``; a number → hard :class:`Aperture` of that semi-angle [mrad]; an
-    :class:`Aperture` → itself (validated when concrete)."""
+    """``None`` → ``None``; a number (or ``"25 mrad"``) → hard :class:`Aperture` of that semi-angle
+    [mrad]; an :class:`Aperture` → itself (validated when concrete)."""
     if value is None:
         return None
     if isinstance(value, Aperture):
-        if not is_traced(value):
-            Aperture.create(value.semi_angle, value.edge_width, (value.center_y, value.center_x))
+        if not validate.is_traced(value):
+            try:
+                Aperture.create(value.semi_angle, value.edge_width, (value.center_y, value.center_x))
+            except (TypeError, ValueError) as err:
+                raise type(err)(f"{name}: {err}") from None
         return value
     try:
-        check_scalar(name, value, "mrad", positive=True)
+        a0 = validate.scalar(value, name, "mrad", positive=True)
     except (TypeError, ValueError) as err:
         raise type(err)(f"{name}: expected a semi-angle [mrad] > 0 or an Aperture; {err}") from None
-    return Aperture(semi_angle=value)
+    return Aperture(semi_angle=a0 if isinstance(value, str) else value)
+
+
+def check_on_grid(aperture: Aperture | None, grid, beam, name: str, limit: str = "nyquist") -> None:
+    """Raise naming ``name`` if the concrete ``aperture`` reaches beyond what ``grid`` holds at ``beam``
+    (``limit``: "nyquist" for apertures acting on a finished wave, "antialias" for what then
+    scatters through the specimen, e.g. a probe's condenser aperture)."""
+    if aperture is None or validate.is_traced(aperture):
+        return
+    beam.check_angle(float(aperture.max_angle), grid, name, limit=limit)
 
 
 def aperture_function(alpha_y, alpha_x, aperture: Aperture):
@@ -117,29 +134,31 @@ def aperture_function(alpha_y, alpha_x, aperture: Aperture):
     return jnp.where(soft, smooth, hard).astype(dtype)
 
 
-def angle_grid(grid, energy, dtype=jnp.float32):
+def angle_grid(grid, beam, dtype=jnp.float32):
     """Scattering angles (α_y [mrad] of shape (ny, 1), α_x [mrad] of shape (1, nx)) of the
-    reciprocal grid of ``grid`` (FFT order) at ``energy`` [eV]."""
-    lam = physics.wavelength(check_energy(energy))
+    reciprocal grid of ``grid`` (FFT order) for ``beam`` (a :class:`~jaxem.beam.Beam` or energy [eV])."""
+    beam = as_beam(beam)
     ky, kx = grid.frequencies(dtype)
-    return (1e3 * lam) * ky[:, None], (1e3 * lam) * kx[None, :]
+    return beam.frequency_to_mrad(ky)[:, None], beam.frequency_to_mrad(kx)[None, :]
 
 
-def aperture_on_grid(grid, energy, aperture, precision=None):
+def aperture_on_grid(grid, beam, aperture, precision=None):
     """The aperture on the (ny, nx) reciprocal grid of ``grid`` (FFT order, zero frequency at [0, 0]).
 
     Args:
         grid: :class:`jaxem.grid.Grid`.
-        energy: electron energy [eV].
-        aperture: :class:`Aperture` or a semi-angle [mrad] (hard edge).
-        precision: ``"float32"`` (default) or ``"float64"``.
+        beam: :class:`~jaxem.beam.Beam` or an energy [eV].
+        aperture: :class:`Aperture` or a semi-angle [mrad] (hard edge), within the grid's Nyquist angle.
+        precision: any alias of ``accel.PRECISION_ALIASES`` (default float32).
 
     Returns:
         (ny, nx) real array with values in [0, 1].
     """
+    beam = as_beam(beam)
     ap = as_aperture(aperture)
     if ap is None:
-        raise ValueError("aperture must be given: a semi-angle [mrad] > 0 or an Aperture")
-    dtype = resolve_real_dtype(precision)
-    ay, ax = angle_grid(grid, energy, dtype)
+        raise validate.InputError("aperture must be given: a semi-angle [mrad] > 0 or an Aperture")
+    check_on_grid(ap, grid, beam, "aperture")
+    rdtype, _ = accel.dtypes(precision)
+    ay, ax = angle_grid(grid, beam, rdtype)
     return aperture_function(ay, ax, ap)

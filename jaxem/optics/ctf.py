@@ -39,10 +39,11 @@ import math
 
 import jax
 import jax.numpy as jnp
-from .. import physics
-from ._checks import (check_aberrations, check_energy, check_scalar, complex_of, resolve_real_dtype)
+from .. import accel, physics, validate
+from ..beam import as_beam
+from ._checks import check_aberrations
 from .aberrations import ABERRATION_ORDERS, Aberrations, chi
-from .apertures import Aperture, aperture_function, as_aperture
+from .apertures import Aperture, aperture_function, as_aperture, check_on_grid
 
 
 def chi_gradient(aberrations: Aberrations, alpha_y, alpha_x, wavelength):
@@ -116,7 +117,7 @@ def spatial_envelope(aberrations: Aberrations, alpha_y, alpha_x, wavelength, sou
     return jnp.exp(-0.25 * theta**2 * (gy**2 + gx**2))
 
 
-def focal_spread_from_instabilities(Cc, energy, energy_spread=0.0, voltage_instability=0.0,
+def focal_spread_from_instabilities(Cc, beam, energy_spread=0.0, voltage_instability=0.0,
                                     current_instability=0.0, relativistic=True) -> float:
     """Rms focal spread Δ [Å] from chromatic aberration and instabilities.
 
@@ -127,7 +128,7 @@ def focal_spread_from_instabilities(Cc, energy, energy_spread=0.0, voltage_insta
 
     Args:
         Cc: chromatic aberration coefficient C_c [Å] (1 mm = 1e7 Å), ≥ 0.
-        energy: beam energy E [eV], > 0.
+        beam: :class:`~jaxem.beam.Beam` or its energy E [eV] (> 0, or e.g. ``"300 kV"``).
         energy_spread: standard deviation σ_E of the beam energy [eV] (FWHM/2.3548), ≥ 0.
         voltage_instability: relative rms fluctuation σ_V/V of the high tension, ≥ 0.
         current_instability: relative rms fluctuation σ_I/I of the objective-lens current, ≥ 0.
@@ -136,11 +137,11 @@ def focal_spread_from_instabilities(Cc, energy, energy_spread=0.0, voltage_insta
     Returns:
         Δ [Å].
     """
-    e = check_energy(energy)
+    e = as_beam(beam).energy
     for name, val, unit in [("Cc", Cc, "Å"), ("energy_spread", energy_spread, "eV"),
-                            ("voltage_instability", voltage_instability, "relative"),
-                            ("current_instability", current_instability, "relative")]:
-        check_scalar(name, val, unit, nonnegative=True)
+                            ("voltage_instability", voltage_instability, ""),
+                            ("current_instability", current_instability, "")]:
+        validate.scalar(val, name, unit, nonnegative=True, allow_traced=False)
     kappa = 1.0
     if relativistic:
         ratio = e / physics.ELECTRON_REST_ENERGY
@@ -176,41 +177,47 @@ def transfer_function(aberrations: Aberrations, ky, kx, wavelength, aperture: Ap
     amp = amp * spatial_envelope(aberrations, ay, ax, wavelength, source_angle)
     if aperture is not None:
         amp = amp * aperture_function(1e3 * ay, 1e3 * ax, aperture)
-    cdtype = complex_of(dtype)
+    _, cdtype = accel.dtypes(dtype)
     if not include_phase:
         return amp.astype(cdtype)
     phase = chi(aberrations, jnp.hypot(ay, ax), jnp.arctan2(ay, ax), wavelength)
     return (amp * jnp.exp(-1j * phase.astype(dtype))).astype(cdtype)
 
 
-def ctf(grid, energy, aberrations=None, objective_aperture=None, focal_spread=0.0, source_angle=0.0,
+def check_coherence(focal_spread, source_angle) -> None:
+    """focal_spread Δ [Å] ≥ 0 and source_angle θ_s [mrad] ≥ 0, finite (traced values pass)."""
+    validate.scalar(focal_spread, "focal_spread", "Å", nonnegative=True)
+    validate.scalar(source_angle, "source_angle", "mrad", nonnegative=True)
+
+
+def ctf(grid, beam, aberrations=None, objective_aperture=None, focal_spread=0.0, source_angle=0.0,
         precision=None):
     """The CTF H(k) on the (ny, nx) reciprocal grid of ``grid`` (FFT order).
 
     Args:
         grid: :class:`jaxem.grid.Grid`.
-        energy: beam energy [eV], > 0.
+        beam: :class:`~jaxem.beam.Beam` or an energy [eV] (> 0, or e.g. ``"300 kV"``).
         aberrations: :class:`Aberrations` (None: none).
-        objective_aperture: semi-angle [mrad] (hard edge), an :class:`Aperture`, or None.
+        objective_aperture: semi-angle [mrad] (hard edge), an :class:`Aperture`, or None; within the
+            grid's Nyquist angle.
         focal_spread: rms focal spread Δ [Å], ≥ 0.
         source_angle: 1/e half-width θ_s of the source-angle distribution [mrad], ≥ 0.
-        precision: ``"float32"`` (default) or ``"float64"``.
+        precision: any alias of ``accel.PRECISION_ALIASES`` (default float32).
 
     Returns:
         (ny, nx) complex array.
     """
-    e = check_energy(energy)
+    beam = as_beam(beam)
     ab = check_aberrations(aberrations)
     ap = as_aperture(objective_aperture, "objective_aperture")
-    check_scalar("focal_spread", focal_spread, "Å", nonnegative=True)
-    check_scalar("source_angle", source_angle, "mrad", nonnegative=True)
-    dtype = resolve_real_dtype(precision)
-    ky, kx = grid.frequencies(dtype)
-    return transfer_function(ab, ky[:, None], kx[None, :], physics.wavelength(e), ap, focal_spread,
-                             source_angle)
+    check_on_grid(ap, grid, beam, "objective_aperture")
+    check_coherence(focal_spread, source_angle)
+    rdtype, _ = accel.dtypes(precision)
+    ky, kx = grid.frequencies(rdtype)
+    return transfer_function(ab, ky[:, None], kx[None, :], beam.wavelength, ap, focal_spread, source_angle)
 
 
-def ctf_profile(k, energy, aberrations=None, azimuth=0.0, objective_aperture=None, focal_spread=0.0,
+def ctf_profile(k, beam, aberrations=None, azimuth=0.0, objective_aperture=None, focal_spread=0.0,
                 source_angle=0.0, precision=None):
     """H along a radial line of azimuth ``azimuth`` [rad] at frequencies ``k`` [1/Å] (for plots).
 
@@ -219,16 +226,16 @@ def ctf_profile(k, energy, aberrations=None, azimuth=0.0, objective_aperture=Non
 
     Args:
         k: 1D frequencies [1/Å].
-        energy: beam energy [eV].
+        beam: :class:`~jaxem.beam.Beam` or an energy [eV].
         aberrations, objective_aperture, focal_spread, source_angle, precision: as in :func:`ctf`.
     """
-    e = check_energy(energy)
+    beam = as_beam(beam)
     ab = check_aberrations(aberrations)
     ap = as_aperture(objective_aperture, "objective_aperture")
-    check_scalar("focal_spread", focal_spread, "Å", nonnegative=True)
-    check_scalar("source_angle", source_angle, "mrad", nonnegative=True)
-    check_scalar("azimuth", azimuth, "rad")
-    dtype = resolve_real_dtype(precision)
-    k = jnp.asarray(k).astype(dtype)
-    return transfer_function(ab, k * jnp.sin(azimuth), k * jnp.cos(azimuth), physics.wavelength(e),
+    check_coherence(focal_spread, source_angle)
+    validate.scalar(azimuth, "azimuth", "rad")
+    validate.array(k, "k", kind="real", units="1/Å")
+    rdtype, _ = accel.dtypes(precision)
+    k = jnp.asarray(k).astype(rdtype)
+    return transfer_function(ab, k * jnp.sin(azimuth), k * jnp.cos(azimuth), beam.wavelength,
                              ap, focal_spread, source_angle)

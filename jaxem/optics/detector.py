@@ -26,12 +26,11 @@ import functools
 import jax
 import jax.numpy as jnp
 import numpy as np
-from flax import struct
 
-from ._checks import check_scalar, is_traced
+from .. import pytree, validate
 
 
-@struct.dataclass
+@pytree.dataclass
 class DetectorMTF:
     """Parameters of the parametric detector MTF (pytree; a, b, c, d are differentiable leaves).
 
@@ -44,28 +43,32 @@ class DetectorMTF:
         pixel_sinc: multiply by the pixel-integration sinc (static).
     """
 
-    a: float = 1.0
-    b: float = 0.5
-    c: float = 0.0
-    d: float = 2.0
-    pixel_size: tuple | None = struct.field(pytree_node=False, default=None)
-    pixel_sinc: bool = struct.field(pytree_node=False, default=True)
+    a: float = pytree.field(units="", default=1.0)
+    b: float = pytree.field(units="", default=0.5)
+    c: float = pytree.field(units="", default=0.0)
+    d: float = pytree.field(units="", default=2.0)
+    pixel_size: tuple | None = pytree.field(static=True, units="Å", default=None)
+    pixel_sinc: bool = pytree.field(static=True, default=True)
 
     @classmethod
     def create(cls, a=1.0, b=0.5, c=0.0, d=2.0, pixel_size=None, pixel_sinc=True) -> "DetectorMTF":
         """Validated MTF parameters (see the class attributes for ranges and units)."""
-        check_scalar("a", a, "dimensionless", positive=True)
-        check_scalar("b", b, "dimensionless", positive=True)
-        check_scalar("c", c, "dimensionless", nonnegative=True)
-        check_scalar("d", d, "dimensionless", positive=True)
+        validate.scalar(a, "a", positive=True)
+        validate.scalar(b, "b", positive=True)
+        validate.scalar(c, "c", nonnegative=True)
+        validate.scalar(d, "d", positive=True)
         if pixel_size is not None:
-            ps = (pixel_size, pixel_size) if np.ndim(pixel_size) == 0 else tuple(pixel_size)
-            if len(ps) != 2:
-                raise ValueError(f"pixel_size must be a scalar or a (y, x) pair [Å], got {pixel_size!r}")
-            for v in ps:
-                check_scalar("pixel_size", v, "Å", positive=True)
-            pixel_size = tuple(float(v) for v in ps)
+            pixel_size = validate.pair(pixel_size, "pixel_size", "Å", positive=True, allow_traced=False)
+        if not isinstance(pixel_sinc, (bool, np.bool_)):
+            raise validate.InputTypeError(f"pixel_sinc must be True or False, got {pixel_sinc!r}")
         return cls(a=a, b=b, c=c, d=d, pixel_size=pixel_size, pixel_sinc=bool(pixel_sinc))
+
+    def to_metadata(self) -> dict:
+        """JSON-ready description (concrete values only)."""
+        out = {k: float(getattr(self, k)) for k in "abcd" if not validate.is_traced(getattr(self, k))}
+        out["pixel_size"] = None if self.pixel_size is None else {"value": list(self.pixel_size), "units": "Å"}
+        out["pixel_sinc"] = bool(self.pixel_sinc)
+        return out
 
 
 def detector_mtf(ky, kx, pixel_size, mtf: DetectorMTF):
@@ -107,17 +110,19 @@ def check_image_spread(image_spread):
     """Validate σ [Å] (scalar or (σ_y, σ_x) pair, ≥ 0)."""
     if image_spread is None:
         return None
-    if is_traced(image_spread):
+    if validate.is_traced(image_spread):
         return image_spread
-    arr = np.asarray(image_spread, dtype=np.float64) if np.ndim(image_spread) == 0 else None
-    if arr is None:
-        vals = tuple(image_spread)
+    if np.ndim(image_spread) == 0:
+        validate.scalar(image_spread, "image_spread", "Å", nonnegative=True)
+    else:
+        try:
+            vals = tuple(image_spread)
+        except TypeError:
+            vals = ()
         if len(vals) != 2:
-            raise ValueError(f"image_spread must be σ or (σ_y, σ_x) [Å], got {image_spread!r}")
+            raise validate.InputError(f"image_spread must be σ or (σ_y, σ_x) [Å], got {image_spread!r}")
         for v in vals:
-            check_scalar("image_spread", v, "Å", nonnegative=True)
-        return image_spread
-    check_scalar("image_spread", image_spread, "Å", nonnegative=True)
+            validate.scalar(v, "image_spread", "Å", nonnegative=True)
     return image_spread
 
 

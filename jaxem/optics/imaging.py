@@ -52,8 +52,20 @@ Afterwards image spread and detector MTF multiply the Fourier transform of the i
 A vacuum exit wave (all ones) gives an image of exactly 1 (for an aperture containing k = 0,
 a normalised MTF and any envelope, since E_t(0) = E_s(0) = 1).
 
+Beam tilt: the exit wave of a tilted beam is carried in the frame that follows the beam
+(:mod:`jaxem.propagate`), so the lens is evaluated at the angles α = λk + β₀ with β₀ the beam tilt
+(``waves.beam.tilt``) and the constant χ(β₀) dropped. This is exact for every coherent sub-image
+(``"coherent"``, ``"focal_average"`` without source spread, ``"explicit"``, whose tilt nodes are then
+centred on β₀); the quasi-coherent envelopes assume an untilted beam, so ``"envelope"``, ``"linear"``
+and a source spread in ``"focal_average"`` refuse a tilted beam (use ``"explicit"``).
+
+Two levels: :func:`image_intensity` is pure (a :class:`~jaxem.propagate.Waves` pytree in, an array out;
+jit/grad/vmap-able, used by the HRTEM fits) and :func:`hrtem_image` is the front door returning a
+:class:`~jaxem.measurement.Measurement` (axes y, x in Å; metadata: beam, aberrations, aperture,
+spreads, with units).
+
 Precision: complex64/float32 by default, complex128/float64 for a complex128 exit wave or
-``precision="float64"``.
+``precision`` = any float64 alias of ``accel.PRECISION_ALIASES``.
 """
 from __future__ import annotations
 
@@ -64,12 +76,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .. import accel, physics
-from ._checks import (check_aberrations, check_energy, check_finite_array, check_scalar, complex_of,
-                      resolve_real_dtype)
+from .. import accel, validate
+from ..measurement import Axis, Measurement, real_space_axes
+from ._checks import check_aberrations
 from .aberrations import Aberrations, chi_cartesian
-from .apertures import aperture_function, as_aperture
-from .ctf import transfer_function
+from .apertures import aperture_function, as_aperture, check_on_grid
+from .ctf import check_coherence, transfer_function
 from .detector import DetectorMTF, blur_intensity, check_image_spread
 
 METHODS = ("envelope", "focal_average", "coherent", "linear", "explicit")
@@ -106,103 +118,162 @@ def tilt_nodes(n_tilt: int, bits: int = 52):
     node (0, 0) is number n_tilt²//2.
     """
     if isinstance(n_tilt, bool) or not isinstance(n_tilt, (int, np.integer)) or n_tilt < 1:
-        raise ValueError(f"n_tilt must be an integer ≥ 1 (Gauss–Hermite nodes per tilt axis), got {n_tilt!r}")
+        raise validate.InputError(f"n_tilt must be an integer ≥ 1 (Gauss–Hermite nodes per tilt axis), got {n_tilt!r}")
     x, w = np.polynomial.hermite.hermgauss(int(n_tilt))
     uy, ux = np.meshgrid(x, x, indexing="ij")
     return np.stack([uy.ravel(), ux.ravel()], axis=1), _round_weights(np.outer(w, w).ravel(), bits)
 
 
-def _check_exit_wave(exit_wave, grid):
-    shape = jnp.shape(exit_wave)
-    if len(shape) < 2 or tuple(shape[-2:]) != tuple(grid.gpts):
-        raise ValueError(f"exit_wave must have shape (..., ny, nx) = (..., {grid.gpts[0]}, {grid.gpts[1]}) "
-                         f"to match grid.gpts, got {tuple(shape)}")
-    dt = jnp.result_type(exit_wave)
-    if not (jnp.issubdtype(dt, jnp.complexfloating) or jnp.issubdtype(dt, jnp.floating)):
-        raise TypeError(f"exit_wave must be a complex (or real) float array, got dtype {dt}")
-    check_finite_array("exit_wave", exit_wave)
+_BITS = {"float32": 24, "float64": 52}  # mantissa bits for the exact-sum weights
 
 
-def hrtem_image(exit_wave, grid, energy, aberrations: Aberrations | None = None, objective_aperture=None,
-                focal_spread=0.0, source_angle=0.0, image_spread=None, mtf: DetectorMTF | None = None,
-                method: str = "envelope", n_focal: int = 16, n_tilt: int = 3, tilted_exit_waves: bool = False,
-                precision=None, budget=None):
-    """HRTEM image intensity of ``exit_wave`` with partial coherence, image spread and MTF.
+def _is_zero(value) -> bool:
+    return not validate.is_traced(value) and float(value) == 0.0
+
+
+def _waves(waves, name="exit_wave"):
+    from ..propagate.waves import Waves, check_waves
+
+    if not isinstance(waves, Waves):
+        raise validate.InputTypeError(
+            f"{name} must be jaxem Waves (they carry the grid and the beam), got {type(waves).__name__}; wrap an "
+            f"array with jaxem.propagate.waves_from_array(array, grid, beam)")
+    return check_waves(waves, name)
+
+
+def image_intensity(waves, aberrations: Aberrations | None = None, *, objective_aperture=None, focal_spread=0.0,
+                    source_angle=0.0, image_spread=None, mtf: DetectorMTF | None = None,
+                    method: str = "focal_average", n_focal: int = 16, n_tilt: int = 3,
+                    tilted_exit_waves: bool = False, precision=None, memory_budget=None):
+    """HRTEM image intensity of exit waves with partial coherence, image spread and MTF (pure level).
 
     Args:
-        exit_wave: complex exit wave (…, ny, nx) on ``grid`` (dimensionless; vacuum = 1).
-        grid: :class:`jaxem.grid.Grid` of the exit wave (sampling [Å]).
-        energy: beam energy [eV], > 0.
-        aberrations: objective-lens :class:`Aberrations` (C10 = −Δf [Å], C30 = Cs [Å], …).
-        objective_aperture: semi-angle [mrad] (hard edge), an ``Aperture``, or None (no aperture).
+        waves: exit :class:`~jaxem.propagate.Waves` (…, ny, nx) (dimensionless; vacuum = 1); a pytree,
+            so its array may be traced (inside ``jit``/``grad``). Their beam sets λ and the tilt.
+        aberrations: objective-lens :class:`Aberrations` (C10 = −Δf [Å], C30 = Cs [Å], …; None: none).
+        objective_aperture: semi-angle [mrad] (hard edge), an ``Aperture``, or None (no aperture);
+            within the grid's Nyquist angle.
         focal_spread: rms focal spread Δ [Å], ≥ 0.
         source_angle: 1/e half-width θ_s of the illumination-angle distribution [mrad], ≥ 0.
         image_spread: Gaussian image spread σ [Å] or (σ_y, σ_x) [Å], ≥ 0, or None.
         mtf: :class:`DetectorMTF` or None.
-        method: ``"envelope"``, ``"focal_average"``, ``"coherent"``, ``"linear"`` or ``"explicit"``
-            (see the module docstring).
+        method: ``"focal_average"`` (default), ``"envelope"``, ``"coherent"``, ``"linear"`` or
+            ``"explicit"`` (see the module docstring).
         n_focal: number of Gauss–Hermite defocus nodes for ``"focal_average"`` (static, ≥ 1). The
             error falls quickly with n once n exceeds a few times b = π λ Δ k_max² (k_max the
             largest transmitted frequency): for b ≈ 4, 8/16/24 nodes give 1e-2/1e-6/1e-12
             relative error against a dense defocus integral (``tests/optics/test_imaging.py``).
-            ``"explicit"`` uses it too (defocus nodes of every tilt node).
+            ``"explicit"`` uses it too (defocus nodes of every tilt node). With a concrete
+            ``focal_spread`` of 0 one node is used (exact).
         n_tilt: Gauss–Hermite tilt nodes per axis for ``"explicit"`` (n_tilt² nodes; static, ≥ 1).
-        tilted_exit_waves: ``"explicit"`` only: ``exit_wave`` has a leading axis of n_tilt² exit
+        tilted_exit_waves: ``"explicit"`` only: ``waves`` have a leading axis of n_tilt² exit
             waves, one per node of :func:`tilt_nodes` (same order), each computed for the incident
-            tilt θ_s·u_j [mrad] (``jaxem.propagate.multislice_tilts``).
-        precision: None (from ``exit_wave``), ``"float32"`` or ``"float64"``.
-        budget: memory budget for batching focal (and tilt) nodes (bytes or '2G'; default from ``accel``).
+            tilt θ_s·u_j [mrad] relative to the beam (``jaxem.propagate.multislice_tilts``).
+        precision: any alias of ``accel.PRECISION_ALIASES``; None follows the waves.
+        memory_budget: bytes (or '2G') for batching focal (and tilt) nodes (default from ``accel``).
 
     Returns:
-        real intensity (…, ny, nx).
-
-    Raises:
-        ValueError / TypeError: bad energy, negative spreads, NaN, wrong exit-wave shape, unknown
-            method, bad aperture or MTF.
+        real intensity (…, ny, nx) (without the tilt-node axis for ``tilted_exit_waves``).
     """
-    e = check_energy(energy)
-    _check_exit_wave(exit_wave, grid)
+    waves = _waves(waves, "waves")
+    grid, beam = waves.grid, waves.beam
     ab = check_aberrations(aberrations)
     ap = as_aperture(objective_aperture, "objective_aperture")
-    check_scalar("focal_spread", focal_spread, "Å", nonnegative=True)
-    check_scalar("source_angle", source_angle, "mrad", nonnegative=True)
+    check_on_grid(ap, grid, beam, "objective_aperture")
+    check_coherence(focal_spread, source_angle)
     image_spread = check_image_spread(image_spread)
     if mtf is not None and not isinstance(mtf, DetectorMTF):
-        raise TypeError(f"mtf must be a jaxem.optics.DetectorMTF or None, got {type(mtf).__name__}")
-    if method not in METHODS:
-        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
-    if isinstance(n_focal, bool) or not isinstance(n_focal, (int, np.integer)) or n_focal < 1:
-        raise ValueError(f"n_focal must be an integer ≥ 1 (Gauss–Hermite nodes), got {n_focal!r}")
+        raise validate.InputTypeError(f"mtf must be a jaxem.optics.DetectorMTF or None, got {type(mtf).__name__}")
+    method = validate.choice(method, "method", METHODS)
+    n_focal = validate.integer(n_focal, "n_focal (Gauss–Hermite nodes)", lo=1)
     tilt_nodes(n_tilt)  # validates n_tilt
+    tilted = any(beam.tilt)
+    if tilted:
+        beam.check_tilt(grid)
+        if method in ("envelope", "linear") or (method == "focal_average" and not _is_zero(source_angle)):
+            raise validate.InputError(
+                f"method={method!r}{' with a source_angle' if method == 'focal_average' else ''} assumes an untilted "
+                f"beam, but the waves' beam is tilted by {beam.tilt} mrad; use method='explicit' (or 'coherent', "
+                "or 'focal_average' with source_angle=0)")
+    shape = jnp.shape(waves.array)
     if tilted_exit_waves:
         if method != "explicit":
-            raise ValueError(f"tilted_exit_waves=True needs method='explicit', got method={method!r}")
-        if jnp.ndim(exit_wave) < 3 or jnp.shape(exit_wave)[0] != n_tilt**2:
-            raise ValueError(f"with tilted_exit_waves=True exit_wave must have shape "
-                             f"(n_tilt² = {n_tilt**2}, …, ny, nx), "
-                             f"got {tuple(jnp.shape(exit_wave))}")
+            raise validate.InputError(f"tilted_exit_waves=True needs method='explicit', got method={method!r}")
+        if len(shape) < 3 or shape[0] != n_tilt**2:
+            raise validate.InputError(f"with tilted_exit_waves=True the waves must have shape "
+                                      f"(n_tilt² = {n_tilt**2}, …, ny, nx), got {tuple(shape)}")
+    if method in ("focal_average", "explicit") and _is_zero(focal_spread):
+        n_focal = 1  # every defocus node gives the same image
+    if method not in ("focal_average", "explicit"):
+        n_focal = 1
 
-    dtype = resolve_real_dtype(precision, exit_wave)
-    wave = jnp.asarray(exit_wave).astype(complex_of(dtype))
+    rdtype, cdtype = accel.dtypes(accel.select_precision(precision, waves.array))
+    wave = jnp.asarray(waves.array).astype(cdtype)
     bs = 1
     if method == "focal_average":
-        bs = accel.batch_size(4 * wave.size * wave.dtype.itemsize, n_focal, budget)
+        bs = accel.batch_size(4 * wave.size * wave.dtype.itemsize, n_focal, memory_budget)
     elif method == "explicit":
         per_node = wave.size // (n_tilt**2 if tilted_exit_waves else 1)
-        bs = accel.batch_size(4 * per_node * wave.dtype.itemsize, n_focal * n_tilt**2, budget)
+        bs = accel.batch_size(4 * per_node * wave.dtype.itemsize, n_focal * n_tilt**2, memory_budget)
     params = (ab, ap, focal_spread, source_angle, image_spread, mtf)
-    return _image(wave, params, grid=grid, wavelength=physics.wavelength(e), method=method,
-                  n_focal=int(n_focal), batch=bs, n_tilt=int(n_tilt), per_tilt=bool(tilted_exit_waves))
+    return _image(wave, params, grid=grid, beam=beam, method=method, n_focal=int(n_focal), batch=int(bs),
+                  n_tilt=int(n_tilt), per_tilt=bool(tilted_exit_waves))
 
 
-@functools.partial(jax.jit, static_argnames=("grid", "wavelength", "method", "n_focal", "batch", "n_tilt",
-                                             "per_tilt"))
-def _image(wave, params, *, grid, wavelength, method, n_focal, batch, n_tilt=3, per_tilt=False):
+def hrtem_image(exit_wave, aberrations: Aberrations | None = None, *, objective_aperture=None, focal_spread=0.0,
+                source_angle=0.0, image_spread=None, mtf: DetectorMTF | None = None, method: str = "focal_average",
+                n_focal: int = 16, n_tilt: int = 3, tilted_exit_waves: bool = False, precision=None,
+                memory_budget=None, batch_axes=None) -> Measurement:
+    """The HRTEM image of ``exit_wave`` as the microscope records it: a Measurement with (y, x) axes
+    in Å and the imaging conditions, with units, in its metadata.
+
+    ``jx.hrtem_image(exit_wave, jx.Aberrations(C10=-50.0, C30=-1e4), focal_spread=30, objective_aperture=25)``
+
+    Args:
+        exit_wave: exit :class:`~jaxem.propagate.Waves` (…, ny, nx) (their beam sets λ and the tilt).
+        aberrations … memory_budget: as in :func:`image_intensity` (lengths Å, angles mrad).
+        batch_axes: names of the leading axes (default batch0, batch1, …).
+    Returns:
+        :class:`~jaxem.measurement.Measurement` of the intensity (vacuum = 1).
+    """
+    waves = _waves(exit_wave)
+    img = image_intensity(waves, aberrations, objective_aperture=objective_aperture, focal_spread=focal_spread,
+                          source_angle=source_angle, image_spread=image_spread, mtf=mtf, method=method,
+                          n_focal=n_focal, n_tilt=n_tilt, tilted_exit_waves=tilted_exit_waves, precision=precision,
+                          memory_budget=memory_budget)
+    n_batch = img.ndim - 2
+    names = list(batch_axes) if batch_axes is not None else [f"batch{i}" for i in range(n_batch)]
+    if len(names) != n_batch:
+        raise validate.InputError(f"batch_axes must name the {n_batch} leading axes, got {names!r}")
+    ap = as_aperture(objective_aperture, "objective_aperture")
+
+    def quantity(value, units):
+        if value is None or validate.is_traced(value):
+            return None
+        return {"value": np.asarray(value, float).tolist(), "units": units}
+
+    meta = {
+        "quantity": "image intensity (vacuum = 1)",
+        "beam": waves.beam.to_dict(), "energy": waves.energy,
+        "aberrations": check_aberrations(aberrations).to_metadata(),
+        "objective_aperture": None if ap is None else ap.to_metadata(),
+        "focal_spread": quantity(focal_spread, "Å"), "source_angle": quantity(source_angle, "mrad"),
+        "image_spread": quantity(image_spread, "Å"), "mtf": None if mtf is None else mtf.to_metadata(),
+        "method": method, "n_focal": int(n_focal), "n_tilt": int(n_tilt),
+    }
+    return Measurement(img, tuple(Axis(str(n)) for n in names) + real_space_axes(waves.grid), meta)
+
+
+@functools.partial(jax.jit, static_argnames=("grid", "beam", "method", "n_focal", "batch", "n_tilt", "per_tilt"))
+def _image(wave, params, *, grid, beam, method, n_focal, batch, n_tilt=3, per_tilt=False):
     ab, ap, focal_spread, source_angle, image_spread, mtf = params
-    dtype = jnp.float64 if wave.dtype == jnp.complex128 else jnp.float32
+    dtype, _ = accel.dtypes_of(wave)
+    wavelength = beam.wavelength
     wave_k = jnp.fft.fft2(wave)
     ky, kx = grid.frequencies(dtype)
-    ky, kx = ky[:, None], kx[None, :]
+    # the lens sees the angles α = λk + β₀ (β₀ the beam tilt [rad]); χ(β₀) is a constant phase
+    ky = ky[:, None] + beam.tilt[0] * 1e-3 / wavelength
+    kx = kx[None, :] + beam.tilt[1] * 1e-3 / wavelength
     if method == "coherent":
         h = transfer_function(ab, ky, kx, wavelength, ap)
         intensity = jnp.abs(jnp.fft.ifft2(wave_k * h)) ** 2
@@ -221,7 +292,7 @@ def _image(wave, params, *, grid, wavelength, method, n_focal, batch, n_tilt=3, 
 
 
 def _focal_average(wave_k, ab, ky, kx, lam, ap, focal_spread, source_angle, n_focal, dtype, bs):
-    x, w = gauss_hermite(n_focal, 52 if dtype == jnp.float64 else 24)
+    x, w = gauss_hermite(n_focal, _BITS[accel.precision_of(jnp.zeros((), dtype))])
     n_chunks = -(-n_focal // bs)
     pad = n_chunks * bs - n_focal
     x = np.concatenate([x, np.zeros(pad)]).reshape(n_chunks, bs)
@@ -253,7 +324,7 @@ def _linear_image(wave_k, h):
 def _explicit_average(wave_k, ab, ky, kx, lam, ap, focal_spread, source_angle, n_focal, n_tilt, per_tilt, dtype,
                       bs):
     """Σ over (tilt, defocus) nodes of weighted coherent images (module docstring, ``"explicit"``)."""
-    bits = 52 if dtype == jnp.float64 else 24
+    bits = _BITS[accel.precision_of(jnp.zeros((), dtype))]
     u, wt = tilt_nodes(n_tilt)
     xf, wf = gauss_hermite(n_focal)
     n_t, n_f = len(wt), len(wf)

@@ -2,16 +2,19 @@
 
 Diffraction patterns are fractions of the incident beam per reciprocal pixel:
 DP(k) = |F[ψ](k)|² / (N · norm), N = nx·ny and ``norm`` = Σ|ψ_in|², so Σ_k DP = 1 for a wave that
-lost nothing. Patterns are returned fft-shifted (zero frequency at [n//2]) with axes in mrad.
+lost nothing. Patterns are returned fft-shifted (zero frequency at [n//2]) with axes in mrad (from
+the waves' beam) or 1/Å.
 """
 from __future__ import annotations
 
 import jax.numpy as jnp
 import numpy as np
 
-from .. import physics
+from .. import validate
 from ..measurement import Axis, Measurement, real_space_axes
-from .waves import Waves
+from .waves import Waves, check_waves
+
+UNITS = ("mrad", "1/Å")
 
 
 def diffraction_patterns_array(psi, norm: float):
@@ -21,8 +24,17 @@ def diffraction_patterns_array(psi, norm: float):
 
 
 def _batch_axes(n_batch: int, names=None):
-    names = names or [f"batch{i}" for i in range(n_batch)]
-    return tuple(Axis(nm) for nm in names)
+    names = list(names) if names is not None else [f"batch{i}" for i in range(n_batch)]
+    if len(names) != n_batch:
+        raise validate.InputError(f"batch_axes must name the {n_batch} leading axes, got {len(names)} names {names!r}")
+    return tuple(Axis(str(nm)) for nm in names)
+
+
+def wave_metadata(waves: Waves, **extra) -> dict:
+    """JSON-ready metadata of ``waves`` (beam with units, grid, incident norm) plus ``extra``."""
+    return {"beam": waves.beam.to_dict(), "energy": waves.energy,
+            "grid": {"gpts": list(waves.grid.gpts), "sampling": {"value": list(waves.grid.sampling), "units": "Å"}},
+            "norm": float(waves.norm), **extra}
 
 
 def diffraction_pattern(waves: Waves, max_angle: float | None = None, units: str = "mrad",
@@ -30,38 +42,40 @@ def diffraction_pattern(waves: Waves, max_angle: float | None = None, units: str
     """Diffraction pattern(s) of ``waves`` as a Measurement with (θy, θx) axes in mrad (or ky, kx in 1/Å).
 
     Args:
-        waves: exit waves.
-        max_angle: crop to |θ| ≤ max_angle [mrad] (default: the anti-alias limit).
+        waves: :class:`Waves` (their beam converts frequencies to angles).
+        max_angle: crop to |θ| ≤ max_angle [mrad] per axis; at most the grid's Nyquist angle (an error
+            beyond it, never a silent crop); default the anti-alias limit; ``inf``: the whole grid.
         units: 'mrad' or '1/Å'.
         batch_axes: names of the leading axes (default batch0, batch1, …).
     """
+    check_waves(waves)
+    units = validate.choice(units, "units", UNITS)
+    grid, beam = waves.grid, waves.beam
+    if max_angle is None:
+        limit = beam.cutoff_angle(grid)
+    else:
+        limit = beam.check_angle(max_angle, grid, "max_angle", limit="nyquist", allow_inf=True)
+        if not limit > 0:
+            raise validate.InputError(f"max_angle must be > 0 mrad, got {max_angle!r}")
     dp = jnp.fft.fftshift(diffraction_patterns_array(waves.array, waves.norm), axes=(-2, -1))
-    grid = waves.grid
-    limit = grid.cutoff_angle(waves.energy) if max_angle is None else float(max_angle)
-    if limit <= 0:
-        raise ValueError(f"max_angle must be > 0 mrad, got {max_angle}")
-    lam = physics.wavelength(waves.energy)
-    slices = []
-    for n, d in zip(grid.gpts, grid.sampling):
-        dk_mrad = lam * 1e3 / (n * d)
-        half = min(n // 2, int(np.floor(limit / dk_mrad)))
+    slices, axes = [], []
+    for n, dk_mrad, dk, name in zip(grid.gpts, beam.angular_sampling(grid), grid.reciprocal_sampling, ("y", "x")):
+        half = n // 2 if limit == float("inf") else min(n // 2, int(np.floor(limit / dk_mrad * (1 + 1e-12))))
         c = n // 2
-        slices.append(slice(c - half, c + half + 1 if c + half + 1 <= n else n))
+        sl = slice(c - half, min(c + half + 1, n))
+        slices.append(sl)
+        off = sl.start - c
+        axes.append(Axis(f"θ{name}", dk_mrad, "mrad", off * dk_mrad) if units == "mrad"
+                    else Axis(f"k{name}", dk, "1/Å", off * dk))
     dp = dp[..., slices[0], slices[1]]
-    axes = []
-    for (n, d), sl, name in zip(zip(grid.gpts, grid.sampling), slices, ("y", "x")):
-        dk = 1.0 / (n * d)
-        off = (sl.start - n // 2) * dk
-        if units == "mrad":
-            axes.append(Axis(f"θ{name}", dk * lam * 1e3, "mrad", off * lam * 1e3))
-        else:
-            axes.append(Axis(f"k{name}", dk, "1/Å", off))
-    meta = {"energy": waves.energy, "quantity": "fraction of incident intensity", "tilt_mrad": list(waves.tilt)}
+    meta = wave_metadata(waves, quantity="fraction of incident intensity",
+                         max_angle={"value": float(limit), "units": "mrad"})
     return Measurement(dp, _batch_axes(dp.ndim - 2, batch_axes) + tuple(axes), meta)
 
 
 def intensity(waves: Waves, batch_axes=None) -> Measurement:
     """|ψ|² in real space as a Measurement with (y, x) axes in Å."""
+    check_waves(waves)
     arr = jnp.abs(waves.array) ** 2
-    meta = {"energy": waves.energy, "quantity": "intensity (incident plane wave = 1)"}
+    meta = wave_metadata(waves, quantity="intensity (incident plane wave = 1)")
     return Measurement(arr, _batch_axes(arr.ndim - 2, batch_axes) + real_space_axes(waves.grid), meta)

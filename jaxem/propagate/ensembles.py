@@ -18,14 +18,14 @@ from functools import partial
 
 import jax
 import jax.numpy as jnp
-from flax import struct
 
-from .. import physics
-from ..accel import batch_size as budget_batch_size
+from .. import accel, pytree, validate
+from ..beam import Beam
+from ..grid import Grid
 from ..potential import build_potential, potential_layout
 from ..structure import Structure
-from .multislice import _exit_slices, fresnel_propagator, multislice_array, transmission_functions
-from .waves import Waves
+from .multislice import exit_slice_counts, fresnel_propagator, multislice_array, transmission_functions
+from .waves import Waves, check_waves
 
 
 def einstein_positions(key, positions, u2):
@@ -33,13 +33,14 @@ def einstein_positions(key, positions, u2):
     return positions + jnp.sqrt(u2) * jax.random.normal(key, positions.shape, positions.dtype)
 
 
-def member_transmissions(member, structure, layout, sigma, dtype, einstein: bool):
+def member_transmissions(member, structure, layout, beam: Beam, dtype, einstein: bool):
     """Transmission functions of one ensemble member: ``member`` is a PRNG key (Einstein model,
     displacements from ``structure.u2``) or an (N, 3) snapshot of positions [Å]; the potential is
-    built on the fixed ``layout``. Pure; used by every frozen-phonon path (plane wave and STEM)."""
+    built on the fixed ``layout``; σ from ``beam`` (static). Pure; used by every frozen-phonon path
+    (plane wave and STEM)."""
     pos = einstein_positions(member, structure.positions, structure.u2) if einstein else member
     pot = build_potential(layout, structure.replace(positions=pos))
-    return transmission_functions(pot.array, sigma, layout.grid, dtype)
+    return transmission_functions(pot.array, beam, layout.grid, dtype)
 
 
 def ensemble_mean(fn, xs, batch: int):
@@ -50,7 +51,7 @@ def ensemble_mean(fn, xs, batch: int):
     """
     n = jax.tree.leaves(xs)[0].shape[0]
     if n < 1:
-        raise ValueError("the ensemble needs at least one member")
+        raise validate.InputError("xs: the ensemble needs at least one member, got an empty leading axis")
     batch = int(max(1, min(batch, n)))
     n_batches = -(-n // batch)
     pad = n_batches * batch - n
@@ -74,7 +75,7 @@ def ensemble_mean(fn, xs, batch: int):
     return jax.tree.map(lambda t: t / n, total)
 
 
-@struct.dataclass
+@pytree.dataclass
 class EnsembleWaves:
     """Result of a frozen-phonon run: averages over configurations.
 
@@ -84,13 +85,16 @@ class EnsembleWaves:
         total_diffraction: ⟨|Ψ(k)|²⟩.
         elastic_diffraction: |⟨Ψ(k)⟩|².
         n_configs: number of configurations (static).
+        grid, beam: the grid [Å] and beam of the waves (static).
     """
 
     mean_wave: jnp.ndarray
     total_intensity: jnp.ndarray
     total_diffraction: jnp.ndarray
     elastic_diffraction: jnp.ndarray
-    n_configs: int = struct.field(pytree_node=False)
+    n_configs: int = pytree.field(static=True)
+    grid: Grid | None = pytree.field(static=True, default=None)
+    beam: Beam | None = pytree.field(static=True, default=None)
 
     @property
     def tds_diffraction(self):
@@ -119,48 +123,51 @@ def frozen_phonon_multislice(key, structure: Structure, waves: Waves, n_configs:
     Returns:
         :class:`EnsembleWaves`.
     """
+    check_waves(waves)
+    if not isinstance(structure, Structure):
+        raise validate.InputTypeError(f"structure must be a jaxem Structure, got {type(structure).__name__}")
     if waves.array.ndim != 2:
-        raise ValueError(f"frozen_phonon_multislice takes one incident wave (ny, nx), got {waves.array.shape}")
+        raise validate.InputError(f"waves must be one incident wave (ny, nx), got an array of shape "
+                                  f"{waves.array.shape}")
     flat = structure.replace(z_repeats=1)  # displacements break the periodicity along z
     if snapshots is None:
-        if n_configs is None or int(n_configs) < 1:
-            raise ValueError(f"n_configs must be ≥ 1, got {n_configs!r}")
+        n_configs = validate.integer(n_configs, "n_configs", lo=1) if n_configs is not None else None
+        if n_configs is None:
+            raise validate.InputError("n_configs must be given (an integer ≥ 1) for the Einstein model, or pass "
+                                      "snapshots=")
         if float(jnp.max(flat.u2)) <= 0:
-            raise ValueError("all Debye–Waller factors are zero: give the structure B or u2 [Å²] for frozen phonons")
-        xs = jax.random.split(key, int(n_configs))
+            raise validate.InputError("structure: all Debye–Waller factors are zero; give the structure B or u2 "
+                                      "[Å²] for frozen phonons")
+        xs = jax.random.split(key, n_configs)
     else:
-        snapshots = jnp.asarray(snapshots, flat.positions.dtype)
-        if snapshots.ndim != 3 or snapshots.shape[1:] != (len(flat), 3):
-            raise ValueError(f"snapshots must have shape (n, {len(flat)}, 3) [Å], got {snapshots.shape}")
-        if not bool(jnp.all(jnp.isfinite(snapshots))):
-            raise ValueError("snapshots contain NaN/inf positions")
-        xs = snapshots
+        validate.array(snapshots, "snapshots", ndim=3, shape=(len(flat), 3), kind="real", units="Å")
+        xs = jnp.asarray(snapshots, flat.positions.dtype)
     grid = waves.grid
     layout = potential_layout(flat, gpts=grid.gpts, slice_thickness=slice_thickness, parametrization=parametrization,
-                              precision="float64" if waves.array.dtype == jnp.complex128 else "float32")
-    exits = _exit_slices(exit_planes, len(layout.sequence))
+                              precision=accel.precision_of(waves.array))
+    exits = exit_slice_counts(exit_planes, len(layout.sequence))
     dtype = waves.array.dtype
-    prop = fresnel_propagator(grid, waves.energy, layout.slice_thickness, waves.tilt, dtype)
+    prop = fresnel_propagator(grid, waves.beam, float(layout.slice_thickness), dtype)
     npix = grid.gpts[0] * grid.gpts[1]
     n_out = 1 if exits is None else len(exits)
     per_item = 8 * npix * (3 * len(layout.sequence) + 8 + 4 * n_out)
     n = int(jax.tree.leaves(xs)[0].shape[0])
-    bs = budget_batch_size(per_item, n, memory_budget)
-    means = _frozen_phonon_means(xs, flat, layout, waves.array, prop, physics.interaction_constant(waves.energy),
-                                 snapshots is None, exits, float(waves.norm), int(bs))
+    bs = accel.batch_size(per_item, n, memory_budget)
+    means = _frozen_phonon_means(xs, flat, layout, waves.array, prop, beam=waves.beam, einstein=snapshots is None,
+                                 exits=exits, norm=float(waves.norm), batch=int(bs))
     mean_k = jnp.fft.fft2(means["psi"])
     elastic = jnp.abs(mean_k) ** 2 / (npix * waves.norm)
-    return EnsembleWaves(means["psi"], means["int"], means["dp"], elastic, n)
+    return EnsembleWaves(means["psi"], means["int"], means["dp"], elastic, n, grid, waves.beam)
 
 
-@partial(jax.jit, static_argnames=("einstein", "exits", "norm", "batch"))
-def _frozen_phonon_means(xs, structure, layout, psi0, prop, sigma, einstein, exits, norm, batch):
+@partial(jax.jit, static_argnames=("beam", "einstein", "exits", "norm", "batch"))
+def _frozen_phonon_means(xs, structure, layout, psi0, prop, *, beam, einstein, exits, norm, batch):
     grid = layout.grid
     npix = grid.gpts[0] * grid.gpts[1]
     seq = jnp.asarray(layout.sequence, jnp.int32)
 
     def one(x):
-        t = member_transmissions(x, structure, layout, sigma, psi0.dtype, einstein)
+        t = member_transmissions(x, structure, layout, beam, psi0.dtype, einstein)
         psi = multislice_array(psi0, t, seq, prop, exit_slices=exits)
         fk = jnp.fft.fft2(psi)
         return {"psi": psi, "int": jnp.abs(psi) ** 2, "dp": jnp.abs(fk) ** 2 / (npix * norm)}

@@ -8,15 +8,16 @@ t = exp(iσv − σv′)), σ the interaction constant, λ the wavelength, Δz t
 a(k) the soft 2/3-Nyquist anti-alias aperture and θ the beam tilt. Transmission functions of the
 distinct slices of a periodic crystal are computed once and indexed by the slice sequence.
 
-Exit planes (thickness series) are recorded inside the same scan. Batches of waves run through
-``vmap`` in chunks (``lax.map``) whose size comes from the memory budget.
+Exit planes (thickness series) and every other in-specimen recording or reduction are *observers*
+(:mod:`.observers`) run inside the same scan: there is one slice step in jaxem. Batches of waves run
+through ``vmap`` in chunks (``lax.map``) whose size comes from the memory budget.
 
 Tilt: the wave is carried in the frame that follows the beam (the carrier exp(2πi K·r),
 K = tan θ/λ, factored out), so a unit plane wave stays 1 at the entrance surface and the Fresnel
 propagator picks up the cross term of exp(−iπλΔz|k + K|²), i.e. exp(−2πiΔz k·tan θ). Imaging a
-tilted exit wave therefore evaluates the lens at k + K (``jaxem.optics.imaging``, ``"explicit"``).
-:func:`multislice_tilts` runs a tilt series whose tilts are traced arrays (differentiable, e.g.
-θ_s·u_j for the nodes u_j of a convergence average).
+tilted exit wave therefore evaluates the lens at k + K (``jaxem.optics.imaging``). The tilt is the
+beam's (:class:`~jaxem.beam.Beam`); :func:`multislice_tilts` runs a series of further tilts relative to
+it whose values may be traced (differentiable, e.g. θ_s·u_j for the nodes u_j of a convergence average).
 """
 from __future__ import annotations
 
@@ -26,82 +27,98 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .. import physics
-from ..accel import batch_size, complex_dtype, resolve_precision
+from .. import accel, validate
+from ..beam import Beam, as_beam
 from ..grid import Grid
 from ..potential import PotentialSlices
-from .waves import Waves
+from .observers import ExitPlanes
+from .waves import Waves, check_waves
 
 
-@partial(jax.jit, static_argnames=("grid", "energy", "thickness", "tilt", "dtype"))
-def fresnel_propagator(grid: Grid, energy: float, thickness: float, tilt=(0.0, 0.0), dtype=jnp.complex64):
-    """Band-limited Fresnel propagator P(k) over ``thickness`` [Å] at ``energy`` [eV], tilt (y, x) [mrad]
-    (static tilt; :func:`tilted_propagator` for traced tilts)."""
-    return tilted_propagator(grid, energy, thickness, tilt, dtype)
+@partial(jax.jit, static_argnames=("grid", "beam", "thickness", "dtype"))
+def fresnel_propagator(grid: Grid, beam: Beam, thickness: float, dtype=jnp.complex64):
+    """Band-limited Fresnel propagator P(k) over ``thickness`` [Å] for ``beam`` (its energy [eV] and
+    tilt (y, x) [mrad]) on ``grid``; (ny, nx) of ``dtype`` (:func:`tilted_propagator` for traced tilts)."""
+    return tilted_propagator(grid, beam, thickness, (0.0, 0.0), dtype)
 
 
-def tilted_propagator(grid: Grid, energy: float, thickness: float, tilt, dtype=jnp.complex64):
-    """Propagator(s) P(k) = exp(−iπλΔz k² − 2πiΔz k·tan θ)·a(k) for tilts ``tilt`` (…, 2) (y, x) [mrad],
-    which may be traced (differentiable in the tilt); returns (…, ny, nx)."""
-    rdtype = jnp.float64 if dtype == jnp.complex128 else jnp.float32
-    lam = physics.wavelength(energy)
+def tilted_propagator(grid: Grid, beam: Beam, thickness: float, tilt=(0.0, 0.0), dtype=jnp.complex64):
+    """Propagator(s) P(k) = exp(−iπλΔz k² − 2πiΔz k·tan θ)·a(k), θ = ``beam.tilt`` + ``tilt``.
+
+    Args:
+        grid: the :class:`~jaxem.grid.Grid`.
+        beam: :class:`~jaxem.beam.Beam` (λ and the beam tilt [mrad]).
+        thickness: Δz [Å].
+        tilt: further tilts (…, 2) (y, x) [mrad] relative to the beam, may be traced (differentiable).
+        dtype: complex dtype of the result.
+    Returns:
+        (…, ny, nx).
+    """
+    rdtype, cdtype = accel.dtypes(dtype)
+    lam = beam.wavelength
     ky, kx = grid.frequencies(rdtype)
-    t = jnp.tan(jnp.asarray(tilt, rdtype) * 1e-3)
+    t = jnp.tan((jnp.asarray(tilt, rdtype) + jnp.asarray(beam.tilt, rdtype)) * 1e-3)
     phase = (-jnp.pi * lam * thickness * (ky[:, None] ** 2 + kx[None, :] ** 2)
              - 2 * jnp.pi * thickness * (ky[:, None] * t[..., 0, None, None] + kx[None, :] * t[..., 1, None, None]))
-    return (jnp.exp(1j * phase) * grid.antialias_aperture(rdtype)).astype(dtype)
+    return (jnp.exp(1j * phase) * grid.antialias_aperture(rdtype)).astype(cdtype)
 
 
-@partial(jax.jit, static_argnames=("grid", "dtype"))
-def transmission_functions(potential_array, sigma: float, grid: Grid, dtype=jnp.complex64):
-    """Band-limited transmission functions t = F⁻¹[a·F[exp(iσv)]] of (…, ny, nx) potentials [V·Å]."""
-    t = jnp.exp(1j * sigma * potential_array.astype(dtype))
-    aa = grid.antialias_aperture(jnp.float64 if dtype == jnp.complex128 else jnp.float32)
-    return jnp.fft.ifft2(jnp.fft.fft2(t) * aa).astype(dtype)
+@partial(jax.jit, static_argnames=("beam", "grid", "dtype"))
+def transmission_functions(potential_array, beam: Beam, grid: Grid, dtype=jnp.complex64):
+    """Band-limited transmission functions t = F⁻¹[a·F[exp(iσv)]] of (…, ny, nx) projected potentials
+    v [V·Å] (complex v + iv′ for absorptive models), σ the interaction constant of ``beam``."""
+    rdtype, cdtype = accel.dtypes(dtype)
+    t = jnp.exp(1j * beam.sigma * potential_array.astype(cdtype))
+    return jnp.fft.ifft2(jnp.fft.fft2(t) * grid.antialias_aperture(rdtype)).astype(cdtype)
 
 
 @partial(jax.jit, static_argnames=("exit_slices", "checkpoint"))
-def multislice_array(psi, transmissions, sequence, propagator, exit_slices=None, checkpoint=False):
-    """Pure multislice of one wave (ny, nx) (vmap it for batches).
+def multislice_array(psi, transmissions, sequence, propagator, *, exit_slices=None, checkpoint=False,
+                     observer=None):
+    """The slice step of jaxem, pure: ψ ← F⁻¹[P·F[t_{sequence[n]}·ψ]] for n = 0 … n_slices − 1, one wave
+    (ny, nx) (vmap it for batches).
 
     Args:
         psi: incident wave (ny, nx), complex.
         transmissions: (n_unique, ny, nx) transmission functions.
         sequence: (n_slices,) int array, transmission index of each slice.
         propagator: (ny, nx) Fresnel propagator of one slice.
-        exit_slices: static tuple of slice counts after which the wave is recorded (e.g. (10, 20));
-            None records only the exit wave.
+        exit_slices: static tuple of slice counts after which the wave is recorded (e.g. (10, 20)):
+            shorthand for ``observer=ExitPlanes(exit_slices)`` returning only the recorded waves.
         checkpoint: rematerialise slice steps in reverse-mode AD (less memory, more compute).
+        observer: an observer (:mod:`jaxem.propagate.observers`) updated after every slice inside the
+            same scan, or None.
     Returns:
-        exit wave (ny, nx), or (len(exit_slices), ny, nx) for a thickness series.
+        the exit wave (ny, nx); with ``exit_slices`` the (len(exit_slices), ny, nx) waves; with an
+        ``observer`` the pair (exit wave, observer state).
     """
 
     def step(psi, index):
-        psi = jnp.fft.ifft2(jnp.fft.fft2(psi * transmissions[index]) * propagator)
-        return psi
+        return jnp.fft.ifft2(jnp.fft.fft2(psi * transmissions[index]) * propagator)
 
     if checkpoint:
         step = jax.checkpoint(step)
 
-    if exit_slices is None:
+    if exit_slices is not None:
+        if observer is not None:
+            raise validate.InputError("give either exit_slices or observer (use observers.Observers((ExitPlanes("
+                                      "slices), other)) to combine them)")
+        return multislice_array(psi, transmissions, sequence, propagator, checkpoint=checkpoint,
+                                observer=ExitPlanes(tuple(exit_slices)))[1]
+
+    if observer is None:
         out, _ = jax.lax.scan(lambda c, i: (step(c, i), None), psi, sequence)
         return out
 
-    n = sequence.shape[0]
-    record = np.full(n, -1, dtype=np.int32)
-    for j, s in enumerate(exit_slices):
-        record[s - 1] = j
-    buffer = jnp.zeros((len(exit_slices),) + psi.shape, psi.dtype)
-
     def body(carry, xs):
-        psi, buf = carry
-        index, slot = xs
+        psi, obs = carry
+        index, position = xs
         psi = step(psi, index)
-        buf = jax.lax.cond(slot >= 0, lambda b: b.at[slot].set(psi), lambda b: b, buf)
-        return (psi, buf), None
+        return (psi, observer.update(obs, psi, position)), None
 
-    (_, buffer), _ = jax.lax.scan(body, (psi, buffer), (sequence, jnp.asarray(record)))
-    return buffer
+    positions = jnp.arange(sequence.shape[0], dtype=jnp.int32)
+    (psi, obs), _ = jax.lax.scan(body, (psi, observer.init(psi)), (sequence, positions))
+    return psi, obs
 
 
 @partial(jax.jit, static_argnames=("exit_slices", "checkpoint", "batch"))
@@ -111,111 +128,124 @@ def _multislice_batched(flat, transmissions, sequence, propagator, exit_slices, 
     return jax.lax.map(fn, flat, batch_size=batch)
 
 
-def _exit_slices(exit_planes, n_slices):
+def exit_slice_counts(exit_planes, n_slices: int, name: str = "exit_planes"):
+    """Static tuple of slice counts from ``exit_planes``: None → None (exit wave only); an int N → every
+    N slices plus the last; a sequence → those counts (sorted, unique), each in 1…``n_slices``."""
     if exit_planes is None:
         return None
-    if isinstance(exit_planes, (int, np.integer)):
-        if exit_planes < 1:
-            raise ValueError(f"exit_planes as an int is a step in slices and must be ≥ 1, got {exit_planes}")
-        planes = list(range(exit_planes, n_slices + 1, exit_planes))
+    if isinstance(exit_planes, (int, np.integer)) and not isinstance(exit_planes, bool):
+        step = validate.integer(exit_planes, name, lo=1)
+        planes = list(range(step, n_slices + 1, step))
         if not planes or planes[-1] != n_slices:
             planes.append(n_slices)
     else:
-        planes = sorted({int(p) for p in exit_planes})
+        try:
+            planes = sorted({validate.integer(p, name) for p in exit_planes})
+        except TypeError:
+            raise validate.InputTypeError(f"{name} must be None, an int step or a sequence of slice counts, "
+                                          f"got {exit_planes!r}") from None
     if not planes or planes[0] < 1 or planes[-1] > n_slices:
-        raise ValueError(f"exit planes must be slice counts in 1…{n_slices}, got {exit_planes!r}")
+        raise validate.InputError(f"{name} must be slice counts in 1…{n_slices} (the potential has {n_slices} "
+                                  f"slices), got {exit_planes!r}")
     return tuple(planes)
+
+
+def _check_potential(potential, beam: Beam, name="potential"):
+    if not isinstance(potential, PotentialSlices):
+        raise validate.InputTypeError(f"{name} must be PotentialSlices (jaxem.potential), got "
+                                      f"{type(potential).__name__}")
+    if potential.energy is not None and not np.isclose(potential.energy, beam.energy, rtol=1e-9):
+        raise validate.InputError(f"{name} was built for {potential.energy} eV (its absorptive part depends on "
+                                  f"the energy) but the beam has {beam.energy} eV")
 
 
 def multislice(waves: Waves, potential: PotentialSlices, exit_planes=None, checkpoint: bool = False,
                memory_budget=None) -> Waves:
-    """Propagate ``waves`` through ``potential``.
+    """Propagate ``waves`` through ``potential`` (their beam sets λ, σ and the tilt).
 
     Args:
-        waves: incident :class:`Waves` (…batch, ny, nx) on the potential's grid.
+        waves: incident :class:`Waves` (…batch, ny, nx) on the potential's grid, finite.
         potential: :class:`~jaxem.potential.PotentialSlices`.
         exit_planes: None (exit wave only), an int step N (every N slices, plus the last), or a
             sequence of slice counts; a thickness axis is then inserted before (ny, nx).
         checkpoint: rematerialise slices in reverse-mode AD.
-        memory_budget: bytes for batching waves (default from :mod:`jaxem.accel`).
+        memory_budget: bytes (or '2G') for batching waves (default from :mod:`jaxem.accel`).
     Returns:
         :class:`Waves` with array (…batch, [n_exit,] ny, nx).
     """
-    if not isinstance(waves, Waves):
-        raise TypeError(f"waves must be jaxem Waves, got {type(waves).__name__}")
-    if not isinstance(potential, PotentialSlices):
-        raise TypeError(f"potential must be PotentialSlices, got {type(potential).__name__}")
+    check_waves(waves)
+    _check_potential(potential, waves.beam)
     if waves.grid.gpts != potential.grid.gpts or not np.allclose(waves.grid.sampling, potential.grid.sampling):
-        raise ValueError(f"wave grid {waves.grid} does not match potential grid {potential.grid}")
-    if potential.energy is not None and not np.isclose(potential.energy, waves.energy, rtol=1e-9):
-        raise ValueError(f"potential was built for {potential.energy} eV (absorptive part depends on the "
-                         f"energy) but the waves have {waves.energy} eV")
+        raise validate.InputError(f"waves.grid {waves.grid} does not match the potential's grid {potential.grid}")
+    waves.beam.check_tilt(potential.grid)
     dtype = waves.array.dtype
-    sigma = physics.interaction_constant(waves.energy)
-    trans = transmission_functions(potential.array, sigma, potential.grid, dtype)
-    prop = fresnel_propagator(potential.grid, waves.energy, potential.slice_thickness, waves.tilt, dtype)
+    trans = transmission_functions(potential.array, waves.beam, potential.grid, dtype)
+    prop = fresnel_propagator(potential.grid, waves.beam, float(potential.slice_thickness), dtype)
     seq = jnp.asarray(potential.sequence, jnp.int32)
-    exits = _exit_slices(exit_planes, potential.n_slices)
+    exits = exit_slice_counts(exit_planes, potential.n_slices)
 
     batch_shape = waves.batch_shape
     flat = waves.array.reshape((-1,) + waves.array.shape[-2:])
     n_out = 1 if exits is None else len(exits)
     item_bytes = flat[0].nbytes * (6 + n_out)
-    bs = batch_size(item_bytes, flat.shape[0], memory_budget)
+    bs = accel.batch_size(item_bytes, flat.shape[0], memory_budget)
     if flat.shape[0] == 1:
-        out = multislice_array(flat[0], trans, seq, prop, exit_slices=exits, checkpoint=checkpoint)[None]
+        out = multislice_array(flat[0], trans, seq, prop, exit_slices=exits, checkpoint=bool(checkpoint))[None]
     else:
-        out = _multislice_batched(flat, trans, seq, prop, exits, checkpoint, int(bs))
+        out = _multislice_batched(flat, trans, seq, prop, exits, bool(checkpoint), int(bs))
     out = out.reshape(batch_shape + out.shape[1:])
     return waves.replace(array=out)
 
 
-@partial(jax.jit, static_argnames=("grid", "energy", "thickness", "exit_slices", "checkpoint", "batch", "dtype"))
-def _tilt_series(tilts, pot_array, sequence, *, grid, energy, thickness, exit_slices, checkpoint, batch, dtype):
-    trans = transmission_functions(pot_array, physics.interaction_constant(energy), grid, dtype)
+@partial(jax.jit, static_argnames=("grid", "beam", "thickness", "exit_slices", "checkpoint", "batch", "dtype"))
+def _tilt_series(tilts, pot_array, sequence, *, grid, beam, thickness, exit_slices, checkpoint, batch, dtype):
+    trans = transmission_functions(pot_array, beam, grid, dtype)
     psi0 = jnp.ones(grid.gpts, dtype)
 
     def one(tilt):
-        prop = tilted_propagator(grid, energy, thickness, tilt, dtype)
+        prop = tilted_propagator(grid, beam, thickness, tilt, dtype)
         return multislice_array(psi0, trans, sequence, prop, exit_slices=exit_slices, checkpoint=checkpoint)
 
     return jax.lax.map(one, tilts, batch_size=batch)
 
 
-def multislice_tilts(potential: PotentialSlices, energy: float, tilts, exit_planes=None, checkpoint: bool = False,
+def multislice_tilts(potential: PotentialSlices, beam, tilts, exit_planes=None, checkpoint: bool = False,
                      precision=None, memory_budget=None):
-    """Exit waves of unit plane waves incident at each of ``tilts`` (T, 2) (y, x) [mrad].
+    """Exit waves of unit plane waves incident at each of ``tilts`` (T, 2) (y, x) [mrad], relative to the
+    beam's own tilt.
 
     The tilts may be traced (inside ``jit``/``grad``): the propagator is built per tilt
     (:func:`tilted_propagator`), so gradients flow into the tilt angles. Tilts run under ``vmap``
-    in chunks (``lax.map``) sized by the memory budget. For each tilt the result equals
-    ``multislice(plane_wave(grid, energy, tilt), potential, exit_planes).array``.
+    in chunks (``lax.map``) sized by the memory budget. For each tilt t the result equals
+    ``multislice(plane_wave(grid, beam.with_tilt(beam.tilt + t)), potential, exit_planes).array``.
 
     Args:
         potential: :class:`~jaxem.potential.PotentialSlices`.
-        energy: beam energy [eV].
-        tilts: (T, 2) beam tilts (y, x) [mrad].
+        beam: :class:`~jaxem.beam.Beam` or an energy [eV] / ``"300 kV"``.
+        tilts: (T, 2) beam tilts (y, x) [mrad], within the grid's anti-aliased band.
         exit_planes: as in :func:`multislice`.
         checkpoint: rematerialise slices in reverse-mode AD.
-        precision: ``"float32"`` (default) or ``"float64"``.
-        memory_budget: bytes for batching tilts (default from :mod:`jaxem.accel`).
+        precision: any alias of ``accel.PRECISION_ALIASES`` (default float32).
+        memory_budget: bytes (or '2G') for batching tilts (default from :mod:`jaxem.accel`).
     Returns:
         complex array (T, [n_exit,] ny, nx) (frame following each tilted beam).
     """
-    if not isinstance(potential, PotentialSlices):
-        raise TypeError(f"potential must be PotentialSlices, got {type(potential).__name__}")
-    physics.wavelength(energy)  # validates
-    if potential.energy is not None and not np.isclose(potential.energy, energy, rtol=1e-9):
-        raise ValueError(f"potential was built for {potential.energy} eV but energy is {energy} eV")
+    beam = as_beam(beam)
+    _check_potential(potential, beam)
+    grid = potential.grid
+    beam.check_tilt(grid)
     if jnp.ndim(tilts) != 2 or jnp.shape(tilts)[1] != 2:
-        raise ValueError(f"tilts must have shape (T, 2) (y, x) [mrad], got {jnp.shape(tilts)}")
-    if not isinstance(tilts, jax.core.Tracer) and not np.all(np.isfinite(np.asarray(tilts))):
-        raise ValueError("tilts must be finite [mrad]")
-    dtype = complex_dtype(resolve_precision(precision))
-    exits = _exit_slices(exit_planes, potential.n_slices)
+        raise validate.InputError(f"tilts must have shape (T, 2) (y, x) [mrad], got {jnp.shape(tilts)}")
+    if not validate.is_traced(tilts):
+        validate.array(tilts, "tilts", kind="real", units="mrad")
+        total = np.asarray(tilts, float) + np.asarray(beam.tilt)[None]
+        beam.check_angle(float(np.max(np.hypot(total[:, 0], total[:, 1]))), grid, "tilts (largest, with the beam tilt)")
+    _, dtype = accel.dtypes(precision)
+    exits = exit_slice_counts(exit_planes, potential.n_slices)
     n_out = 1 if exits is None else len(exits)
-    ny, nx = potential.grid.gpts
-    bs = batch_size(ny * nx * jnp.dtype(dtype).itemsize * (6 + n_out), int(jnp.shape(tilts)[0]), memory_budget)
+    ny, nx = grid.gpts
+    bs = accel.batch_size(ny * nx * jnp.dtype(dtype).itemsize * (6 + n_out), int(jnp.shape(tilts)[0]),
+                          memory_budget)
     return _tilt_series(jnp.asarray(tilts), potential.array, jnp.asarray(potential.sequence, jnp.int32),
-                        grid=potential.grid, energy=float(energy), thickness=float(potential.slice_thickness),
+                        grid=grid, beam=beam, thickness=float(potential.slice_thickness),
                         exit_slices=exits, checkpoint=bool(checkpoint), batch=int(bs), dtype=dtype)

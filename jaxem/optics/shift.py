@@ -1,0 +1,52 @@
+"""The one Fourier shift of jaxem.
+
+Moving a periodic function f(r) on a grid to f(r − r₀) multiplies its Fourier transform by the phase
+ramp
+
+    R(k; r₀) = exp(−2πi (k_y y₀ + k_x x₀)),        r₀ = (y₀, x₀) [Å], k [1/Å],
+
+which is exact for band-limited periodic functions and works for sub-pixel shifts. Probes are moved
+to their scan positions with it (:func:`jaxem.optics.probe`), STEM scans use it per position and
+HRTEM fits align images with it (:func:`fourier_shift`).
+"""
+from __future__ import annotations
+
+import jax.numpy as jnp
+
+from .. import accel, validate
+
+
+def phase_ramp(ky, kx, position):
+    """R(k; r₀) = exp(−2πi (k_y y₀ + k_x x₀)) on the grid spanned by ``ky`` (ny,) and ``kx`` (nx,) [1/Å].
+
+    Args:
+        ky, kx: 1D spatial frequencies [1/Å] (e.g. ``grid.frequencies(dtype)``); their dtype sets the
+            precision (float32 → complex64).
+        position: (…, 2) shifts (y₀, x₀) [Å] (may be traced; differentiable).
+    Returns:
+        complex (…, ny, nx). Computed as the outer product of the two 1D ramps (ny + nx exponentials).
+    """
+    _, cdtype = accel.dtypes_of(ky)
+    ky = jnp.asarray(ky)
+    kx = jnp.asarray(kx).astype(ky.dtype)
+    position = jnp.asarray(position).astype(ky.dtype)
+    ry = jnp.exp(-2j * jnp.pi * ky * position[..., 0, None]).astype(cdtype)
+    rx = jnp.exp(-2j * jnp.pi * kx * position[..., 1, None]).astype(cdtype)
+    return ry[..., :, None] * rx[..., None, :]
+
+
+def fourier_shift(array, shift, grid):
+    """Shift the periodic array(s) ``array`` (…, ny, nx) on ``grid`` by ``shift`` (…, 2) (y, x) [Å]:
+    out(r) = array(r − shift) (sub-pixel, by :func:`phase_ramp`; batch axes broadcast).
+
+    A real array gives a real result (the real part of the shifted transform). Pure and jit-able; a
+    concrete ``array``/``shift`` is checked (shape, finite).
+    """
+    validate.array(array, "array", min_ndim=2, shape=tuple(grid.gpts))
+    validate.array(shift, "shift", min_ndim=1, shape=(2,), kind="real", units="Å")
+    array = jnp.asarray(array)
+    real = not jnp.iscomplexobj(array)
+    rdtype, _ = accel.dtypes_of(array)
+    ky, kx = grid.frequencies(rdtype)
+    out = jnp.fft.ifft2(jnp.fft.fft2(array) * phase_ramp(ky, kx, shift))
+    return out.real.astype(rdtype) if real else out
