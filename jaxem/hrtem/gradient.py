@@ -169,17 +169,19 @@ def make_objective(render: Callable, loss: Callable):
     return objective
 
 
-@functools.partial(jax.jit, static_argnames=("fitter", "batched"))
-def _init(z0, inputs, fitter: GradientFitter, batched: bool):
-    init = jax.vmap(fitter.init, in_axes=(0,) + (None,) * len(inputs)) if batched else fitter.init
+@functools.partial(jax.jit, static_argnames=("fitter", "input_axes"))
+def init_states(z0, inputs: tuple, fitter: GradientFitter, input_axes: tuple | None = None):
+    """``fitter.init(z0, *inputs)``, compiled once per fitter. ``input_axes``: None (one start), or
+    the ``vmap`` axis of each input (None = shared) for starts stacked along axis 0 of ``z0``."""
+    init = fitter.init if input_axes is None else jax.vmap(fitter.init, in_axes=(0,) + tuple(input_axes))
     return init(z0, *inputs)
 
 
-@functools.partial(jax.jit, static_argnames=("fitter", "length", "batched"))
-def run_steps(state, inputs, fitter: GradientFitter, length: int, batched: bool = False):
-    """``length`` steps of ``fitter`` in one compiled ``lax.scan`` (``batched``: vmap over a leading
-    axis of the state, shared inputs)."""
-    step = jax.vmap(fitter.step, in_axes=(0,) + (None,) * len(inputs)) if batched else fitter.step
+@functools.partial(jax.jit, static_argnames=("fitter", "length", "input_axes"))
+def run_steps(state, inputs: tuple, fitter: GradientFitter, length: int, input_axes: tuple | None = None):
+    """``length`` steps of ``fitter`` in one compiled ``lax.scan`` (``input_axes`` as in
+    :func:`init_states`)."""
+    step = fitter.step if input_axes is None else jax.vmap(fitter.step, in_axes=(0,) + tuple(input_axes))
     return jax.lax.scan(lambda s, _: (step(s, *inputs), None), state, None, length=length)[0]
 
 
@@ -244,8 +246,8 @@ def fit_gradient(model, data, params, names, bounds: Bounds | None = None, loss:
     bounds.check(params, "params (start)")
     lossf = get_loss(loss)
     fitter = gradient_fitter(make_objective(model._render_impl, lossf), optimizer, learning_rate, steps, schedule)
-    batched = n_starts > 1
-    if batched:
+    input_axes = (None, None, None) if n_starts > 1 else None
+    if n_starts > 1:
         starts = multistart(params, bounds, n_starts, jax.random.PRNGKey(0) if key is None else key, spread)
         z0 = jax.vmap(lambda s: to_unconstrained(s, bounds))(starts)
     else:
@@ -253,12 +255,12 @@ def fit_gradient(model, data, params, names, bounds: Bounds | None = None, loss:
     inputs = (data, params, bounds)
 
     t0 = time.perf_counter() if t0 is None else t0
-    state = _init(z0, inputs, fitter, batched)
+    state = init_states(z0, inputs, fitter, input_axes)
     history = [(time.perf_counter() - t0, n_starts, float(jnp.min(state.best_loss)))]
     prev = history[-1][2]
     done = 0
     while done < steps:
-        state = run_steps(state, inputs, fitter, log_every, batched)
+        state = run_steps(state, inputs, fitter, log_every, input_axes)
         done += log_every
         best = float(jnp.min(state.best_loss))
         history.append((time.perf_counter() - t0, n_starts * (done + 1), best))
