@@ -66,16 +66,17 @@ def batio3_problem(cells: int = 3, repeats: int = 8, sampling: float = 0.1, meth
                    n_focal: int = 8, dose: float = 1e4, readout_noise: float = 1.0, defocus: float = 80.0,
                    Cs: float = -1.5e5, A1=(20.0, -15.0), thickness_cells: int = 6, focal_spread: float = 20.0,
                    image_spread: float = 0.2, ti_shift=(0.08, 0.03), o_shift=(-0.03, 0.0), jitter: float = 0.01,
-                   start_offsets=None, seed: int = 0, precision=None) -> Problem:
+                   start_offsets=None, seed: int = 0, precision=None, beam=None) -> Problem:
     """Build the synthetic problem (see the module docstring; lengths [Å], dose [e⁻/Å²]).
 
     ``start_offsets`` (a partial :class:`HRTEMParams` or mapping, added to the truth for the starting
     guess) default to: defocus +40 Å (4 nm), Cs +3e4 Å (3 µm), thickness −2 cells; A1 starts at
-    (0, 0) and the column positions at the undisplaced reference.
+    (0, 0) and the column positions at the undisplaced reference. ``beam``: :class:`jaxem.Beam` or
+    energy [eV] (default 300 keV).
     """
     from .params import from_mapping, merge, names_of
 
-    model = batio3_model(cells, repeats, sampling, method, n_focal, precision)
+    model = batio3_model(cells, repeats, sampling, method, n_focal, precision, beam=beam)
     A1 = validate.pair(A1, "A1", "Å")
     ab = Aberrations(C10=-defocus, C30=Cs, C12=float(np.hypot(*A1)), phi12=float(np.arctan2(A1[1], A1[0]) / 2))
     truth = model.default_params(ab, thickness=thickness_cells * model.unit_length, focal_spread=focal_spread,

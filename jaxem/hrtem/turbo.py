@@ -129,7 +129,7 @@ def init(config: TurboConfig, key, precision=None) -> TurboState:
                        jnp.asarray(config.length_init, real), jnp.asarray(0, jnp.int32), jnp.asarray(0, jnp.int32),
                        jnp.asarray(0, jnp.int32), jnp.full(d, 0.5, real), jnp.asarray(jnp.inf, real),
                        jnp.asarray(0, jnp.int32), k2, sob, k3, jnp.zeros((config.batch, d), real))
-    return _propose(state)
+    return state.replace(candidates=_initial_design(state).astype(real))  # n = 0 < n_init: the design
 
 
 def step(state: TurboState, values) -> TurboState:
