@@ -289,8 +289,9 @@ class HRTEMModel:
         for n in pytree.data_fields(params):
             validate.array(np.asarray(getattr(params, n)), f"{name}.{n}", kind="real", units=units[n])
         t0, t1 = self.thickness_range
+        # thickness: 1e-6 relative slack, so a float32-rounded end of the range is accepted
         checks = [("focal_spread", 0, None), ("convergence", 0, None), ("image_spread", 0, None), ("B", 0, None),
-                  ("occupancy", 0, None), ("thickness", t0 * (1 - 1e-9), t1 * (1 + 1e-9)), ("scale", 1e-6, None),
+                  ("occupancy", 0, None), ("thickness", t0 * (1 - 1e-6), t1 * (1 + 1e-6)), ("scale", 1e-6, None),
                   ("contrast", 1e-9, None)]
         for n, lo, hi in checks:
             a = np.asarray(getattr(params, n), float)
