@@ -117,7 +117,7 @@ class Aberrations:
         for k, v in self.to_dict().items():
             if validate.is_traced(v):
                 continue
-            v = float(jnp.asarray(v))
+            v = float(np.asarray(v))
             if v != 0.0:
                 out[k] = {"value": v, "units": units[k]}
         return out

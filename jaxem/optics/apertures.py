@@ -18,6 +18,8 @@ Objective apertures in HRTEM (``imaging.hrtem_image``) and condenser apertures o
 """
 from __future__ import annotations
 
+import math
+
 import jax.numpy as jnp
 import numpy as np
 
@@ -104,7 +106,9 @@ def check_on_grid(aperture: Aperture | None, grid, beam, name: str, limit: str =
     scatters through the specimen, e.g. a probe's condenser aperture)."""
     if aperture is None or validate.is_traced(aperture):
         return
-    beam.check_angle(float(aperture.max_angle), grid, name, limit=limit)
+    reach = (math.hypot(float(aperture.center_y), float(aperture.center_x)) + float(aperture.semi_angle)
+             + 0.5 * float(aperture.edge_width))
+    beam.check_angle(reach, grid, name, limit=limit)
 
 
 def aperture_function(alpha_y, alpha_x, aperture: Aperture):

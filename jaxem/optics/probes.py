@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from .. import accel, validate
 from ..beam import as_beam
@@ -71,8 +72,9 @@ def probe_transfer(grid, beam, semi_angle, aberrations: Aberrations | None = Non
 def _positions(grid, positions, dtype):
     if positions is None:
         return jnp.asarray([0.5 * grid.extent[0], 0.5 * grid.extent[1]], dtype)
-    if jnp.shape(positions)[-1:] != (2,):
-        raise validate.InputError(f"positions must have shape (..., 2) as (y, x) [Å], got shape {jnp.shape(positions)}")
+    shape = jnp.shape(positions) if validate.is_traced(positions) else np.shape(positions)
+    if shape[-1:] != (2,):
+        raise validate.InputError(f"positions must have shape (..., 2) as (y, x) [Å], got shape {shape}")
     validate.array(positions, "positions", kind="real", units="Å")
     return jnp.asarray(positions).astype(dtype)
 
@@ -97,6 +99,8 @@ def probe(grid, beam, semi_angle, aberrations: Aberrations | None = None, positi
     Raises:
         ValueError: bad energy, semi-angle, edge, positions (shape, NaN) or a too coarse grid.
     """
+    if not isinstance(grid, Grid):
+        raise validate.InputTypeError(f"grid must be a jaxem Grid, got {type(grid).__name__}")
     rdtype, cdtype = accel.dtypes(precision)
     pos = _positions(grid, positions, rdtype)
     transfer = probe_transfer(grid, beam, semi_angle, aberrations, edge_width, precision=precision)

@@ -140,10 +140,11 @@ def exit_slice_counts(exit_planes, n_slices: int, name: str = "exit_planes"):
             planes.append(n_slices)
     else:
         try:
-            planes = sorted({validate.integer(p, name) for p in exit_planes})
+            items = list(exit_planes)
         except TypeError:
             raise validate.InputTypeError(f"{name} must be None, an int step or a sequence of slice counts, "
                                           f"got {exit_planes!r}") from None
+        planes = sorted({validate.integer(p, name) for p in items})
     if not planes or planes[0] < 1 or planes[-1] > n_slices:
         raise validate.InputError(f"{name} must be slice counts in 1…{n_slices} (the potential has {n_slices} "
                                   f"slices), got {exit_planes!r}")

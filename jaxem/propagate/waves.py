@@ -12,6 +12,7 @@ K = tan θ/λ, factored out); the tilt enters the propagator (:mod:`.multislice`
 """
 from __future__ import annotations
 
+import jax
 import jax.numpy as jnp
 
 from .. import accel, pytree, validate
@@ -61,7 +62,9 @@ def check_finite(array, name: str) -> None:
     the full report only on failure. Traced arrays pass."""
     if validate.is_traced(array):
         return
-    if not bool(jnp.all(jnp.isfinite(array))):
+    with jax.ensure_compile_time_eval():  # concrete data inside someone's jit trace: evaluate now
+        ok = bool(jnp.all(jnp.isfinite(array)))
+    if not ok:
         validate.array(array, name)
 
 
@@ -104,16 +107,21 @@ def waves_from_array(array, grid: Grid, beam, norm=None) -> Waves:
     beam = as_beam(beam)
     beam.check_tilt(grid)
     validate.array(array, "array", min_ndim=2, shape=tuple(grid.gpts), finite=False)
-    array = jnp.asarray(array)
-    check_finite(array, "array")
-    if not jnp.iscomplexobj(array):
-        array = array.astype(accel.dtypes_of(array)[1])
-    if norm is None:
-        first = array.reshape((-1,) + array.shape[-2:])[0]
-        norm = float(jnp.sum(jnp.abs(first) ** 2))
-        if not norm > 0:
-            raise validate.InputError("array: the first wave is zero everywhere, so norm cannot default to "
-                                      "Σ|ψ|²; pass norm= (the incident intensity, > 0)")
-    else:
+    traced = validate.is_traced(array)
+    if traced and norm is None:
+        raise validate.InputError("norm must be given for a traced array (inside jit/grad Σ|ψ|² has no value); "
+                                  "pass the incident intensity, e.g. ny·nx for a plane wave, 1 for a probe")
+    if norm is not None:
         norm = validate.scalar(norm, "norm", positive=True, allow_traced=False)
+    with jax.ensure_compile_time_eval():  # concrete data inside someone's jit trace: evaluate now
+        array = jnp.asarray(array)
+        check_finite(array, "array")
+        if not jnp.iscomplexobj(array):
+            array = array.astype(accel.dtypes_of(array)[1])
+        if norm is None:
+            first = array.reshape((-1,) + array.shape[-2:])[0]
+            norm = float(jnp.sum(jnp.abs(first) ** 2))
+            if not norm > 0:
+                raise validate.InputError("array: the first wave is zero everywhere, so norm cannot default to "
+                                          "Σ|ψ|²; pass norm= (the incident intensity, > 0)")
     return Waves(array, grid, beam, float(norm))

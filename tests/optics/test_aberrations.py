@@ -59,9 +59,25 @@ def test_gradients_float64():
     check_grads(f, (ab,), order=1, modes=["rev", "fwd"], eps=1e-3)
 
 
+def test_keyword_constructor_units_and_pytree():
+    from jaxem import pytree
+
+    ab = Aberrations(C10=-50.0, C30=-1e4)
+    assert ab == Aberrations.create(defocus=50.0, Cs=-1e4) and ab.defocus == 50.0
+    units = pytree.units_of(Aberrations)
+    assert units["C10"] == "Å" and units["phi12"] == "rad" and len(units) == 25
+    assert len(jax.tree.leaves(ab)) == 25  # every coefficient is a differentiable leaf
+    assert ab.to_metadata() == {"C10": {"value": -50.0, "units": "Å"}, "C30": {"value": -1e4, "units": "Å"}}
+    assert ab.replace(C10=3.0).C10 == 3.0
+
+
 def test_bad_names_and_values():
     with pytest.raises(TypeError, match="unknown aberration"):
         Aberrations.create(C99=1.0)
+    with pytest.raises(TypeError, match="did you mean 'defocus'"):
+        Aberrations.create(defocs=1.0)
+    with pytest.raises(ValueError, match="C30 given twice"):
+        Aberrations.create(Cs=1.0, C30=2.0)
     with pytest.raises(ValueError, match="finite"):
         Aberrations.create(C30=float("nan"))
     with pytest.raises(ValueError, match="either"):

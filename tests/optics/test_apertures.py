@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 from jax.test_util import check_grads
 from scipy import integrate
 
-from jaxem import physics
+from jaxem import Beam, physics
 from jaxem.grid import Grid
 from jaxem.optics import Aperture, aperture_function, aperture_on_grid
 
@@ -108,5 +108,18 @@ def test_bad_input_on_grid():
         aperture_on_grid(g, -1.0, 10.0)
     with pytest.raises(ValueError, match="aperture"):
         aperture_on_grid(g, 300e3, 0.0)
-    with pytest.raises(TypeError, match="aperture"):
+    with pytest.raises(ValueError, match="aperture: expected a semi-angle"):
         aperture_on_grid(g, 300e3, "big")
+    with pytest.raises(TypeError, match="aperture: expected a semi-angle"):
+        aperture_on_grid(g, 300e3, [1.0, 2.0])
+    with pytest.raises(ValueError, match="aperture of 1000 mrad exceeds the limit 98.44 mrad"):
+        aperture_on_grid(g, 300e3, 1000.0)  # beyond the grid: an error, not a silent crop
+    assert np.array_equal(aperture_on_grid(g, Beam(300e3), "20 mrad"), aperture_on_grid(g, 300e3, 20.0))
+
+
+def test_aperture_is_a_pytree_with_units():
+    from jaxem import pytree
+
+    ap = Aperture.create(10.0, 1.0, (0.5, 0.0))
+    assert len(jax.tree.leaves(ap)) == 4 and set(pytree.units_of(ap).values()) == {"mrad"}
+    assert ap.to_metadata()["center_y"] == {"value": 0.5, "units": "mrad"}

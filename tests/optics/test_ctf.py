@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from jax.test_util import check_grads
 
-from jaxem import physics
+from jaxem import Beam, physics
 from jaxem.grid import Grid
 from jaxem.optics import (Aberrations, Aperture, chi, chi_gradient, ctf, ctf_profile,
                           focal_spread_from_instabilities, spatial_envelope, temporal_envelope,
@@ -127,6 +127,10 @@ def test_focal_spread_from_instabilities():
         focal_spread_from_instabilities(cc, E, -1.0)
     with pytest.raises(ValueError, match="energy"):
         focal_spread_from_instabilities(cc, 0.0, 1.0)
+    assert focal_spread_from_instabilities(cc, Beam("300 kV"), sig_e) == pytest.approx(
+        focal_spread_from_instabilities(cc, E, sig_e))
+    with pytest.raises(ValueError, match="Cc must be ≥ 0"):
+        focal_spread_from_instabilities(-1.0, E)
 
 
 def test_ctf_grid_and_profile_agree():
@@ -186,18 +190,20 @@ def test_jit():
 
 
 @pytest.mark.parametrize("kwargs,exc,match", [
-    (dict(energy=0.0), ValueError, "energy must be finite and > 0"),
-    (dict(energy=float("nan")), ValueError, "energy"),
+    (dict(beam=0.0), ValueError, "energy must be > 0"),
+    (dict(beam=float("nan")), ValueError, "energy must be finite"),
+    (dict(beam="300"), ValueError, "energy given as the string '300' has no unit"),
+    (dict(objective_aperture=1000.0), ValueError, "objective_aperture of 1000 mrad exceeds the limit"),
     (dict(focal_spread=-1.0), ValueError, "focal_spread must be ≥ 0"),
     (dict(source_angle=-0.1), ValueError, "source_angle must be ≥ 0"),
     (dict(focal_spread=float("nan")), ValueError, "focal_spread must be finite"),
     (dict(objective_aperture=-5.0), ValueError, "objective_aperture"),
     (dict(aberrations={"C10": 1.0}), TypeError, "Aberrations"),
-    (dict(aberrations=Aberrations(C30=float("nan"))), ValueError, "C30 must be finite"),
+    (dict(aberrations=Aberrations(C30=float("nan"))), ValueError, "aberration C30 must be finite"),
 ])
 def test_bad_input(kwargs, exc, match):
     g = Grid((16, 16), (0.1, 0.1))
-    args = dict(energy=E, aberrations=None)
+    args = dict(beam=E, aberrations=None)
     args.update(kwargs)
     with pytest.raises(exc, match=match):
         ctf(g, **args)

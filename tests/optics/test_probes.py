@@ -111,18 +111,54 @@ def test_jit_and_grad():
 
 
 @pytest.mark.parametrize("kwargs,exc,match", [
-    (dict(energy=0.0), ValueError, "energy must be finite and > 0"),
-    (dict(energy=-3.0), ValueError, "energy"),
+    (dict(beam=0.0), ValueError, "energy must be > 0"),
+    (dict(beam=-3.0), ValueError, "energy"),
+    (dict(beam="300 furlongs"), ValueError, "energy"),
+    (dict(grid=(32, 32)), TypeError, "grid must be a jaxem Grid"),
     (dict(semi_angle=0.0), ValueError, "semi_angle must be > 0"),
     (dict(semi_angle=float("nan")), ValueError, "semi_angle must be finite"),
-    (dict(semi_angle=200.0), ValueError, "exceeds the anti-aliased limit"),
+    (dict(semi_angle=200.0), ValueError, r"semi_angle \(plus half the edge width\) of 200 mrad exceeds the anti-aliased limit"),
+    (dict(semi_angle=60.0, edge_width=10.0), ValueError, "semi_angle .* of 65 mrad exceeds the anti-aliased limit"),
+    (dict(edge_width=50.0), ValueError, "edge_width must be ≤ 2·semi_angle"),
     (dict(edge_width=-1.0), ValueError, "edge_width must be ≥ 0"),
     (dict(positions=[1.0, 2.0, 3.0]), ValueError, r"positions must have shape \(..., 2\)"),
-    (dict(positions=[[1.0, float("nan")]]), ValueError, "positions must be finite"),
+    (dict(positions=[[1.0, float("nan")]]), ValueError, r"positions holds 1 NaN/inf value\(s\) \[Å\] \(first at index \(0, 1\)\)"),
     (dict(aberrations="C10=3"), TypeError, "Aberrations"),
 ])
 def test_bad_input(kwargs, exc, match):
-    args = dict(grid=Grid((32, 32), (0.1, 0.1)), energy=E, semi_angle=20.0)
+    args = dict(grid=Grid((32, 32), (0.1, 0.1)), beam=E, semi_angle=20.0)
     args.update(kwargs)
     with pytest.raises(exc, match=match):
         probe(**args)
+
+
+@pytest.mark.parametrize("precision", __import__("jaxem").accel.PRECISION_ALIASES)
+def test_probe_honours_every_precision_alias(precision):
+    from jaxem.accel import resolve_precision
+
+    p = probe(Grid((16, 16), (0.1, 0.1)), E, 20.0, precision=precision)
+    assert p.dtype == (jnp.complex128 if resolve_precision(precision) == "float64" else jnp.complex64)
+
+
+def test_fourier_shift_and_phase_ramp():
+    from jaxem.optics import fourier_shift, phase_ramp
+
+    g = Grid((32, 24), (0.1, 0.125))
+    img = np.random.default_rng(0).random((32, 24))
+    # integer-pixel shifts are rolls; the batch of shifts broadcasts
+    out = fourier_shift(jnp.asarray(img), np.array([[0.3, -0.25], [0.0, 0.125]]), g)
+    assert out.shape == (2, 32, 24) and out.dtype == jnp.float64
+    np.testing.assert_allclose(out[0], np.roll(img, (3, -2), axis=(0, 1)), atol=1e-12)
+    np.testing.assert_allclose(out[1], np.roll(img, (0, 1), axis=(0, 1)), atol=1e-12)
+    # sub-pixel shifts compose, and complex arrays stay complex
+    half = fourier_shift(jnp.asarray(img + 0j), (0.05, 0.0), g)
+    np.testing.assert_allclose(fourier_shift(half, (0.05, 0.0), g).real, np.roll(img, 1, axis=0), atol=1e-12)
+    ky, kx = g.frequencies(jnp.float32)
+    r = phase_ramp(ky, kx, jnp.zeros((5, 2)))
+    assert r.shape == (5, 32, 24) and r.dtype == jnp.complex64 and np.allclose(r, 1.0)
+    with pytest.raises(ValueError, match=r"shift must have shape \(2,\)"):
+        fourier_shift(jnp.asarray(img), (1.0, 2.0, 3.0), g)
+    with pytest.raises(ValueError, match=r"shift holds 1 NaN/inf"):
+        fourier_shift(jnp.asarray(img), (np.nan, 0.0), g)
+    with pytest.raises(ValueError, match=r"array must have shape \(32, 24\)"):
+        fourier_shift(jnp.ones((8, 8)), (0.0, 0.0), g)

@@ -5,8 +5,8 @@ import pytest
 
 from jaxem import Grid
 from jaxem.potential import potential
-from jaxem.propagate import (einstein_positions, ensemble_mean, frozen_phonon_multislice, multislice,
-                             plane_wave)
+from jaxem.propagate import (EnsembleWaves, einstein_positions, ensemble_mean, frozen_phonon_multislice, multislice,
+                             plane_wave, waves_from_array)
 from jaxem.structure import Structure
 
 A = 3.905
@@ -58,6 +58,8 @@ def test_static_snapshots_reproduce_plain_multislice():
     pot = potential(s.replace(z_repeats=1), gpts=grid.gpts, slice_thickness=A / 2)
     ref = multislice(plane_wave(grid, 300e3), pot).array
     assert np.allclose(r.mean_wave, ref, atol=1e-5)
+    assert isinstance(r, EnsembleWaves) and r.n_configs == 3 and r.beam.energy == 300e3 and r.grid == grid
+    assert len(jax.tree.leaves(r)) == 4  # n_configs, grid and beam are static
     assert np.allclose(r.tds_diffraction, 0.0, atol=1e-6)
     assert np.allclose(r.total_intensity, np.abs(np.asarray(ref)) ** 2, atol=1e-5)
 
@@ -83,9 +85,20 @@ def test_tds_positive_off_bragg_for_tiled_crystal():
 def test_bad_input():
     s = srtio3(B=False)
     grid = Grid.from_extent((A, A), sampling=0.2)
-    with pytest.raises(ValueError, match="Debye"):
+    with pytest.raises(ValueError, match="structure: all Debye"):
         frozen_phonon_multislice(jax.random.key(0), s, plane_wave(grid, 300e3), n_configs=2)
-    with pytest.raises(ValueError, match="n_configs"):
+    with pytest.raises(ValueError, match="n_configs must be ≥ 1"):
         frozen_phonon_multislice(jax.random.key(0), srtio3(), plane_wave(grid, 300e3), n_configs=0)
-    with pytest.raises(ValueError, match="snapshots"):
+    with pytest.raises(ValueError, match="n_configs must be given"):
+        frozen_phonon_multislice(jax.random.key(0), srtio3(), plane_wave(grid, 300e3))
+    with pytest.raises(ValueError, match=r"snapshots must have shape \(5, 3\)"):
         frozen_phonon_multislice(None, srtio3(), plane_wave(grid, 300e3), snapshots=np.zeros((2, 3, 3)))
+    snaps = np.zeros((2, 5, 3))
+    snaps[1, 2, 0] = np.nan
+    with pytest.raises(ValueError, match=r"snapshots holds 1 NaN/inf value\(s\) \[Å\] \(first at index \(1, 2, 0\)\)"):
+        frozen_phonon_multislice(None, srtio3(), plane_wave(grid, 300e3), snapshots=snaps)
+    with pytest.raises(TypeError, match="structure must be a jaxem Structure"):
+        frozen_phonon_multislice(None, "SrTiO3", plane_wave(grid, 300e3), snapshots=snaps)
+    with pytest.raises(ValueError, match="waves must be one incident wave"):
+        frozen_phonon_multislice(jax.random.key(0), srtio3(), waves_from_array(np.ones((2,) + grid.gpts), grid, 300e3),
+                                 n_configs=2)

@@ -8,7 +8,7 @@ from jax.test_util import check_grads
 from jaxem import Grid
 from jaxem.cli.sections.multislice import kirkland_five_atoms
 from jaxem.optics import Aberrations
-from jaxem.optics.imaging import hrtem_image
+from jaxem.optics import hrtem_image, image_intensity
 from jaxem.potential import potential, potential_builder
 from jaxem.propagate import multislice, plane_wave
 from jaxem.structure import Structure
@@ -20,10 +20,10 @@ def test_kirkland_fig_5_12(parametrization):
     # Δf = 700 Å, Cs = 1.3 mm, 10.37 mrad objective aperture: image min 0.72, max 1.03
     pot = potential(kirkland_five_atoms(), gpts=512, slice_thickness=8.0, parametrization=parametrization)
     exit_wave = multislice(plane_wave(pot.grid, 200e3), pot)
-    img = hrtem_image(exit_wave.array, pot.grid, 200e3, Aberrations.create(defocus=700.0, Cs=1.3e7),
-                      objective_aperture=10.37, method="coherent")
-    assert float(jnp.min(img)) == pytest.approx(0.72, abs=0.01)
-    assert float(jnp.max(img)) == pytest.approx(1.03, abs=0.01)
+    img = hrtem_image(exit_wave, Aberrations(C10=-700.0, C30=1.3e7), objective_aperture=10.37, method="coherent")
+    assert img.axes[-1].units == "Å" and img.metadata["objective_aperture"]["semi_angle"]["value"] == 10.37
+    assert float(jnp.min(img.array)) == pytest.approx(0.72, abs=0.01)
+    assert float(jnp.max(img.array)) == pytest.approx(1.03, abs=0.01)
 
 
 def test_gradients_positions_b_aberrations_defocus_float64():
@@ -36,8 +36,8 @@ def test_gradients_positions_b_aberrations_defocus_float64():
         pot = build(s.replace(positions=positions, u2=u2))
         w = multislice(plane_wave(grid, 300e3, precision="float64"), pot)
         ab = Aberrations(C10=c10, C12=c12, C30=c30)
-        img = hrtem_image(w.array, grid, 300e3, ab, objective_aperture=60.0, focal_spread=20.0,
-                          method="focal_average", precision="float64")
+        img = image_intensity(w, ab, objective_aperture=40.0, focal_spread=20.0, method="focal_average",
+                              precision="float64")
         return jnp.mean((img - target) ** 2)
 
     args = (s.positions, s.u2, jnp.float64(-80.0), jnp.float64(15.0), jnp.float64(2e4))

@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from jax.test_util import check_grads
 
-from jaxem import Grid, physics
+from jaxem import Beam, Grid, physics
 from jaxem.potential import potential, potential_builder
 from jaxem.propagate import (fresnel_propagator, multislice, multislice_array, plane_wave,
                              transmission_functions, waves_from_array)
@@ -29,9 +29,9 @@ def test_vacuum_propagation_conserves_norm_and_composes():
     grid = Grid((64, 64), (0.2, 0.2))
     y, x = np.meshgrid(np.arange(64) * 0.2, np.arange(64) * 0.2, indexing="ij")
     psi = jnp.asarray(np.exp(-((x - 6.4) ** 2 + (y - 6.4) ** 2) / 2.0), jnp.complex128)
-    p1 = fresnel_propagator(grid, 200e3, 30.0, dtype=jnp.complex128)
-    p2 = fresnel_propagator(grid, 200e3, 50.0, dtype=jnp.complex128)
-    p12 = fresnel_propagator(grid, 200e3, 80.0, dtype=jnp.complex128)
+    p1 = fresnel_propagator(grid, Beam(200e3), 30.0, dtype=jnp.complex128)
+    p2 = fresnel_propagator(grid, Beam(200e3), 50.0, dtype=jnp.complex128)
+    p12 = fresnel_propagator(grid, Beam(200e3), 80.0, dtype=jnp.complex128)
     one = jnp.ones((1, 64, 64), jnp.complex128)
     a = multislice_array(multislice_array(psi, one, jnp.array([0]), p1), one, jnp.array([0]), p2)
     b = multislice_array(psi, one, jnp.array([0]), p12)
@@ -91,7 +91,7 @@ def test_tilt_shifts_a_packet_laterally():
     y, x = np.meshgrid(np.arange(128) * 0.1, np.arange(128) * 0.1, indexing="ij")
     psi = jnp.asarray(np.exp(-((x - 6.4) ** 2 + (y - 6.4) ** 2) / 0.5), jnp.complex128)
     dz, tilt = 200.0, (0.0, 10.0)  # 10 mrad along x
-    p = fresnel_propagator(grid, 300e3, dz, tilt=tilt, dtype=jnp.complex128)
+    p = fresnel_propagator(grid, Beam(300e3, tilt=tilt), dz, dtype=jnp.complex128)
     out = np.abs(np.asarray(multislice_array(psi, jnp.ones((1, 128, 128), jnp.complex128), jnp.array([0]), p))) ** 2
     cx = (out * x).sum() / out.sum()
     assert cx - 6.4 == pytest.approx(dz * np.tan(10e-3), abs=0.02)
@@ -153,16 +153,45 @@ def test_gradients_positions_and_b_through_multislice_float64():
 def test_bad_inputs():
     pot = potential(srtio3_cell(), sampling=0.2)
     other = plane_wave(Grid((8, 8), (0.2, 0.2)), 300e3)
-    with pytest.raises(ValueError, match="grid"):
+    with pytest.raises(ValueError, match="waves.grid .* does not match"):
         multislice(other, pot)
-    with pytest.raises(ValueError, match="exit planes"):
+    with pytest.raises(ValueError, match=r"exit_planes must be slice counts in 1…4 \(the potential has 4 slices\)"):
         multislice(plane_wave(pot.grid, 300e3), pot, exit_planes=[0, 99])
-    with pytest.raises(TypeError):
+    with pytest.raises(ValueError, match="exit_planes must be ≥ 1"):
+        multislice(plane_wave(pot.grid, 300e3), pot, exit_planes=0)
+    with pytest.raises(TypeError, match="exit_planes must be an integer"):
+        multislice(plane_wave(pot.grid, 300e3), pot, exit_planes=[1.5])
+    with pytest.raises(TypeError, match="waves must be jaxem Waves"):
         multislice(np.ones(pot.grid.gpts), pot)
+    with pytest.raises(TypeError, match="potential must be PotentialSlices"):
+        multislice(plane_wave(pot.grid, 300e3), np.ones(pot.grid.gpts))
     with pytest.raises(ValueError, match="energy"):
         plane_wave(pot.grid, -300e3)
     with pytest.raises(ValueError, match="tilt"):
-        plane_wave(pot.grid, 300e3, tilt=(np.nan, 0))
+        plane_wave(pot.grid, Beam(300e3, tilt=(np.nan, 0)))
+
+
+def test_nan_input_wave_is_rejected_with_count_and_first_index():
+    pot = potential(srtio3_cell(), sampling=0.2)
+    w = plane_wave(pot.grid, 300e3)
+    bad = w.replace(array=w.array.at[2, 5].set(jnp.nan).at[7, 1].set(jnp.inf))
+    with pytest.raises(ValueError, match=r"waves.array holds 2 NaN/inf value\(s\) \(first at index \(2, 5\)\)"):
+        multislice(bad, pot)
+
+
+def test_tilt_beyond_the_grid_is_an_error():
+    pot = potential(srtio3_cell(), sampling=0.2)
+    tilted = plane_wave(pot.grid, 300e3).replace(beam=Beam(300e3, tilt=(0.0, 500.0)))  # built past the check
+    with pytest.raises(ValueError, match="beam tilt of 500 mrad exceeds the anti-aliased limit"):
+        multislice(tilted, pot)
+    from jaxem.propagate import multislice_tilts
+
+    with pytest.raises(ValueError, match=r"tilts \(largest, with the beam tilt\) of 500 mrad exceeds"):
+        multislice_tilts(pot, 300e3, np.array([[0.0, 0.0], [500.0, 0.0]]))
+    with pytest.raises(ValueError, match=r"tilts holds 1 NaN/inf"):
+        multislice_tilts(pot, 300e3, np.array([[0.0, np.nan]]))
+    with pytest.raises(ValueError, match="potential was built for"):
+        multislice_tilts(pot.replace(energy=200e3), 300e3, np.zeros((1, 2)))
 
 
 def test_multislice_tilts_equals_tilted_plane_waves_and_lab_frame():
@@ -174,8 +203,13 @@ def test_multislice_tilts_equals_tilted_plane_waves_and_lab_frame():
     got = multislice_tilts(pot, 300e3, tilts, exit_planes=(2, 6), precision="float64")
     assert got.shape == (3, 2) + tuple(pot.grid.gpts)
     for t, g in zip(tilts, got):
-        ref = multislice(plane_wave(pot.grid, 300e3, tilt=tuple(t), precision="float64"), pot, exit_planes=(2, 6))
+        ref = multislice(plane_wave(pot.grid, Beam(300e3, tilt=tuple(t)), precision="float64"), pot,
+                         exit_planes=(2, 6))
         np.testing.assert_allclose(g, ref.array, atol=1e-12)
+    # tilts are relative to the beam's own tilt
+    base = Beam(300e3, tilt=(1.0, 0.5))
+    rel = multislice_tilts(pot, base, tilts[1:2] - np.array([[1.0, 0.5]]), exit_planes=(2, 6), precision="float64")
+    np.testing.assert_allclose(rel[0], got[1], atol=1e-12)
     # lab frame: an untilted multislice of exp(2πi K·r) with K one grid frequency along x equals the
     # tilted-frame wave times the carrier, up to a global phase (and the anti-alias aperture, which
     # the two frames centre differently; only low frequencies are compared)
@@ -210,3 +244,13 @@ def test_multislice_tilts_gradient_in_tilt_float64():
     check_grads(f, (jnp.float64(2.0),), order=1, modes=["fwd", "rev"], eps=1e-4)
     with pytest.raises(ValueError, match=r"tilts must have shape \(T, 2\)"):
         multislice_tilts(pot, 300e3, np.zeros(2))
+
+
+@pytest.mark.parametrize("precision", __import__("jaxem").accel.PRECISION_ALIASES)
+def test_multislice_tilts_honours_every_precision_alias(precision):
+    from jaxem.accel import resolve_precision
+    from jaxem.propagate import multislice_tilts
+
+    pot = potential(srtio3_cell(), gpts=(12, 12), slice_thickness=3.905)
+    out = multislice_tilts(pot, 300e3, np.zeros((1, 2)), precision=precision)
+    assert out.dtype == (jnp.complex128 if resolve_precision(precision) == "float64" else jnp.complex64)

@@ -4,8 +4,9 @@ import math
 import numpy as np
 import pytest
 
-from jaxem import physics
+from jaxem import Beam, physics
 from jaxem.grid import Grid
+from jaxem.propagate import diffraction_pattern, waves_from_array
 from jaxem.propagate.profiles import (azimuthal_profile, bragg_intensities, bragg_mask, radial_profile,
                                       scattering_angles)
 
@@ -90,8 +91,20 @@ def test_bad_input():
     grid = _grid()
     with pytest.raises(ValueError, match="bin_width"):
         radial_profile(np.ones(grid.gpts), grid, E, bin_width=0)
-    with pytest.raises(ValueError, match="gpts"):
+    with pytest.raises(ValueError, match=r"pattern must have shape \(96, 120\)"):
         radial_profile(np.ones((10, 10)), grid, E)
+    with pytest.raises(ValueError, match="max_angle of 500 mrad exceeds the Nyquist angle"):
+        radial_profile(np.ones(grid.gpts), grid, E, max_angle=500.0)
+    with pytest.raises(ValueError, match="outer of 500 mrad exceeds|max_angle of 500 mrad exceeds"):
+        azimuthal_profile(np.ones(grid.gpts), grid, E, 10.0, 500.0)
+    with pytest.raises(TypeError, match="beam must be a jaxem Beam or an energy"):
+        radial_profile(np.ones(grid.gpts), grid, None)
+    with pytest.raises(ValueError, match="n_bins must be ≥ 1"):
+        azimuthal_profile(np.ones(grid.gpts), grid, E, 10, 40, n_bins=0)
+    with pytest.raises(ValueError, match="radius must be ≥ 0"):
+        bragg_mask(grid, (3, 5), radius=-1)
+    with pytest.raises(ValueError, match="tiling and beams|tiling="):
+        bragg_intensities(np.ones(grid.gpts), grid)
     with pytest.raises(ValueError, match="annulus"):
         azimuthal_profile(np.ones(grid.gpts), grid, E, 50, 40)
     with pytest.raises(ValueError, match="tiling"):
@@ -100,3 +113,35 @@ def test_bad_input():
         radial_profile(np.ones(grid.gpts), grid, E, mask=np.ones((3, 3), bool))
     with pytest.raises(TypeError, match="Grid"):
         radial_profile(np.ones(grid.gpts), "grid", E)
+
+
+def test_waves_and_measurements_give_the_same_profiles(rng):
+    grid = Grid(gpts=(60, 60), sampling=(0.05, 0.05))
+    arr = np.exp(1j * rng.uniform(0, 2, grid.gpts))
+    w = waves_from_array(arr, grid, Beam(E), norm=float(arr.size))
+    dp = np.abs(np.fft.fft2(arr)) ** 2 / arr.size**2
+    c0, p0, n0 = radial_profile(dp, grid, E, bin_width=5.0, max_angle=60.0)
+    c1, p1, n1 = radial_profile(w, bin_width=5.0, max_angle=60.0)
+    np.testing.assert_allclose(p1, p0, rtol=1e-10)
+    m = diffraction_pattern(w, max_angle=float("inf"))  # fft-shifted, axes in mrad
+    c2, p2, n2 = radial_profile(m, bin_width=5.0, max_angle=60.0)
+    np.testing.assert_allclose(p2, p0, rtol=1e-10)
+    np.testing.assert_array_equal(n2, n0)
+    k = diffraction_pattern(w, max_angle=float("inf"), units="1/Å")
+    np.testing.assert_allclose(radial_profile(k, beam=E, bin_width=5.0, max_angle=60.0)[1], p0, rtol=1e-10)
+    with pytest.raises(ValueError, match="pass beam="):
+        radial_profile(k, bin_width=5.0)
+    with pytest.raises(ValueError, match="max_angle of 200 mrad exceeds the edge"):
+        radial_profile(m, max_angle=200.0)
+    with pytest.raises(ValueError, match="do not pass grid"):
+        radial_profile(w, grid, E)
+    a0 = azimuthal_profile(dp, grid, E, 10.0, 50.0, n_bins=7)[1]  # no sector edge on a pixel diagonal
+    np.testing.assert_allclose(azimuthal_profile(m, inner=10.0, outer=50.0, n_bins=7)[1], a0, rtol=1e-10)
+    # Bragg beams from waves and from the (shifted, cropped) Measurement
+    beams = [(0, 0), (1, 2), (-2, 1)]
+    ref = np.asarray(bragg_intensities(dp, grid, (3, 3), beams))
+    np.testing.assert_allclose(bragg_intensities(w, tiling=(3, 3), beams=beams), ref, rtol=1e-10)
+    np.testing.assert_allclose(bragg_intensities(m, tiling=(3, 3), beams=beams), ref, rtol=1e-10)
+    crop = diffraction_pattern(w, max_angle=10.0)
+    with pytest.raises(ValueError, match=r"beam \(1, 2\) lies outside the pattern"):
+        bragg_intensities(crop, tiling=(3, 3), beams=beams)
