@@ -286,6 +286,7 @@ class HRTEMModel:
                                           f"{tuple(jnp.shape(v))}")
         if validate.is_traced(params):
             return
+        params = jax.device_get(params)  # one transfer for all fields
         for n in pytree.data_fields(params):
             validate.array(np.asarray(getattr(params, n)), f"{name}.{n}", kind="real", units=units[n])
         t0, t1 = self.thickness_range
@@ -397,7 +398,7 @@ class HRTEMModel:
         """Simulated image (ny, nx) [units of the incident intensity] for ``params`` (pure, jit-compiled;
         concrete parameters are checked first, see :meth:`check_params`)."""
         self.check_params(params)
-        return self._render(jax.tree.map(lambda v: jnp.asarray(v, self.dtype), params))
+        return self._render(params)
 
 
 def column_counts(model: HRTEMModel, params: HRTEMParams):
