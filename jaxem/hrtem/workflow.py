@@ -33,8 +33,9 @@ DEFAULT_WINDOWS = HRTEMParams(defocus=150.0, Cs=5e4, A1=60.0, focal_spread=30.0,
 def _windows(windows):
     """Half-widths as a partial :class:`HRTEMParams` (from a parameter set or a {name: value} mapping)."""
     w = merge(DEFAULT_WINDOWS, from_mapping(HRTEMParams, windows, "windows"))
+    units = pytree.units_of(w)
     for n in names_of(w):
-        a = np.asarray(getattr(w, n), float)
+        a = np.asarray(validate.array(getattr(w, n), f"windows.{n}", kind="real", finite=False, units=units[n]), float)
         if not np.all(np.isfinite(a) & (a > 0)):
             raise validate.InputError(f"windows.{n} must be > 0 and finite [{pytree.units_of(w).get(n, '')}], "
                                       f"got {getattr(w, n)!r}")

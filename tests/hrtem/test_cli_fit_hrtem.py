@@ -50,6 +50,9 @@ def test_config_errors_name_the_key(tmp_path):
     cfg.write_text("[problem]\nsynthetic = true\ncells = 1\nsampling = 0.25\n[start]\ndefocuss = 1.0\n")
     with pytest.raises(InputError, match=r"\[start\] has an unknown parameter 'defocuss'.*did you mean 'defocus'"):
         fit_hrtem.build(_cfg(cfg))
+    cfg.write_text("[problem]\nsynthetic = 'yes'\n")
+    with pytest.raises(InputTypeError, match=r"\[problem\] synthetic must be true or false, got 'yes'"):
+        _cfg(cfg)
     cfg.write_text("[problem\n")
     with pytest.raises(ValueError, match="c.toml: cannot read this TOML configuration"):
         _cfg(cfg)
@@ -65,6 +68,10 @@ def test_config_errors_name_the_key(tmp_path):
         _cfg(**{"bo-max-evaluations": 0})
     with pytest.raises(InputError, match=r"\[problem\] sampling \(--sampling\) must be > 0"):
         _cfg(sampling=-0.1)
+    with pytest.raises(InputError, match=r"\[start\] defocus \(--defocus\) must be a number in Å .* could not parse .far."):
+        _cfg(defocus="far")
+    with pytest.raises(InputError, match=r"\[start\] thickness \(--thickness\) must be finite"):
+        _cfg(thickness="nan")
     with pytest.raises(InputError, match="give an image .* or --synthetic"):
         fit_hrtem.build(_cfg())
 

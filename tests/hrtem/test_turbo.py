@@ -51,12 +51,14 @@ def test_candidates_stay_in_unit_cube_and_step_compiles_once():
     s = turbo.init(cfg, jax.random.PRNGKey(3))
     f = lambda x: jnp.sum((x - 0.3) ** 2, axis=-1)  # noqa: E731
     step = jax.jit(turbo.step)
+    sizes = []
     for _ in range(5):
         xs = s.candidates
         assert xs.shape == (4, 3) and bool(jnp.all((xs >= 0) & (xs <= 1)))
         s = step(s, f(xs))
+        sizes.append(step._cache_size())  # (the cache of turbo.step is shared with other configurations)
     assert len({tuple(np.round(np.asarray(r), 6)) for r in s.candidates}) == 4  # distinct (no replacement)
-    assert step._cache_size() == 1  # the static config lives in the state: one compilation
+    assert len(set(sizes)) == 1  # the static config lives in the state: compiled once, not per step
 
 
 @pytest.mark.parametrize("alias", PRECISION_ALIASES)

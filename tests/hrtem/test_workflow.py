@@ -54,6 +54,8 @@ def test_bad_inputs(problem):
     assert float(b.upper.defocus - b.lower.defocus) == pytest.approx(20.0)
     with pytest.raises(InputError, match="windows.defocus must be > 0"):
         global_bounds(m, problem.start, ["defocus"], {"defocus": -10.0})
+    with pytest.raises(TypeError, match="windows.defocus must be an array"):
+        global_bounds(m, problem.start, ["defocus"], {"defocus": "wide"})
     with pytest.raises(InputError, match="windows has an unknown parameter 'defocs'"):
         global_bounds(m, problem.start, ["defocus"], {"defocs": 10.0})
     far = problem.start.replace(xy=problem.start.xy + 1.0)

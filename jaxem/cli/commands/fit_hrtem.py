@@ -129,11 +129,15 @@ def _config_from_args(args) -> dict:
 
 def _validated(cfg: dict) -> dict:
     """Types and ranges of every key (names the key, the value and the expected range)."""
-    from ... import validate
+    import numpy as np
+
+    from ... import pytree, validate
+    from ...hrtem.params import HRTEMParams
     from ...optics.imaging import METHODS
 
     pr, fi = cfg["problem"], cfg["fit"]
-    pr["synthetic"] = bool(pr["synthetic"])
+    if not isinstance(pr["synthetic"], bool):
+        raise validate.InputTypeError(f"[problem] synthetic must be true or false, got {pr['synthetic']!r}")
     pr["crystal"] = validate.choice(pr["crystal"], "[problem] crystal (--crystal)", CRYSTALS)
     pr["cells"] = validate.integer(_num(pr["cells"]), "[problem] cells (--cells)", lo=1, hi=64)
     pr["repeats"] = validate.integer(_num(pr["repeats"]), "[problem] repeats (--repeats)", lo=1, hi=512)
@@ -148,7 +152,13 @@ def _validated(cfg: dict) -> dict:
             pr[key] = validate.scalar(_num(pr[key]), f"[problem] {key} ({flag})", "Å", positive=True)
     if isinstance(pr["signal"], str) and pr["signal"].strip().lstrip("-").isdigit():
         pr["signal"] = int(pr["signal"])
-    cfg["start"] = {k: (_num(v) if isinstance(v, str) else v) for k, v in cfg["start"].items()}
+    units = pytree.units_of(HRTEMParams)
+    for k, v in cfg["start"].items():
+        v = _num(v) if isinstance(v, str) else v
+        flag = {"defocus": " (--defocus)", "Cs": " (--cs)", "thickness": " (--thickness)"}.get(k, "")
+        if k in units:  # unknown names are reported by the parameter set (closest field)
+            cfg["start"][k] = (validate.scalar(v, f"[start] {k}{flag}", units[k]) if np.ndim(v) == 0 and not
+                               isinstance(v, list) else validate.array(v, f"[start] {k}", kind="real", units=units[k]))
     fi["bo_max_evaluations"] = validate.integer(_num(fi["bo_max_evaluations"]),
                                                 "[fit] bo_max_evaluations (--bo-max-evaluations)", lo=1)
     fi["grad_steps"] = validate.integer(_num(fi["grad_steps"]), "[fit] grad_steps (--grad-steps)", lo=1)
