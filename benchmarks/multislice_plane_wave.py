@@ -5,7 +5,7 @@ cell (52 slices). Warm = median of repeats in one process; cold = a fresh proces
 compilation included; jaxem with its persistent compilation cache warm from an earlier run and,
 separately, empty). Writes benchmarks/results/multislice_plane_wave.json and prints a table.
 
-Usage: python benchmarks/multislice_plane_wave.py [--repeats N] [--cells NX NY NZ]
+Usage: python benchmarks/multislice_plane_wave.py [--repeats N] [--cells NX NY NZ] [--no-abtem] [--no-write]
 """
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ A = 3.905
 
 JAXEM_CODE = """
 import jax, jax.numpy as jnp, numpy as np
+from jaxem import Beam
 from jaxem.structure import Structure
 from jaxem.potential import potential
 from jaxem.propagate import plane_wave, multislice
@@ -31,7 +32,7 @@ unit = Structure.create([[0,0,0],[a/2,a/2,a/2],[a/2,a/2,0],[a/2,0,a/2],[0,a/2,a/
 crystal = unit.repeat({nx}, {ny}, {nz})
 def run():
     pot = potential(crystal, sampling=0.05, slice_thickness=a/2)
-    return multislice(plane_wave(pot.grid, 300e3), pot).array.block_until_ready()
+    return multislice(plane_wave(pot.grid, Beam(300e3)), pot).array.block_until_ready()
 """
 
 ABTEM_CODE = """
@@ -50,6 +51,7 @@ def main():
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--cells", type=int, nargs=3, default=(8, 8, 26))
     ap.add_argument("--no-abtem", action="store_true")
+    ap.add_argument("--no-write", action="store_true", help="print only (smoke runs at other sizes)")
     args = ap.parse_args()
     nx, ny, nz = args.cells
     fmt = dict(a=A, nx=nx, ny=ny, nz=nz)
@@ -62,16 +64,21 @@ def main():
     warm_jaxem = median_time(ns["run"], args.repeats)
 
     # propagation loop alone vs the floor of two FFTs per slice
-    from jaxem import physics
+    from jaxem import Beam
     from jaxem.potential import potential
-    from jaxem.propagate import fresnel_propagator, multislice_array, transmission_functions
+    from jaxem.propagate import ExitPlanes, fresnel_propagator, multislice_array, transmission_functions
 
+    beam = Beam(300e3)
     pot = potential(ns["crystal"], sampling=0.05, slice_thickness=A / 2)
-    t = transmission_functions(pot.array, physics.interaction_constant(300e3), pot.grid)
-    prop = fresnel_propagator(pot.grid, 300e3, pot.slice_thickness)
+    t = transmission_functions(pot.array, beam, pot.grid)
+    prop = fresnel_propagator(pot.grid, beam, pot.slice_thickness)
     seq = jnp.asarray(pot.sequence)
     psi0 = jnp.ones(pot.grid.gpts, jnp.complex64)
     loop = median_time(lambda: multislice_array(psi0, t, seq, prop).block_until_ready(), args.repeats)
+    # the same loop recording a thickness series every two slices through the observer hook
+    planes = ExitPlanes(tuple(range(2, pot.n_slices + 1, 2)))
+    loop_obs = median_time(lambda: multislice_array(psi0, t, seq, prop, observer=planes)[1].block_until_ready(),
+                           args.repeats)
 
     @jax.jit
     def fft_floor(psi):
@@ -93,6 +100,7 @@ def main():
         ["jaxem end to end (warm)", warm_jaxem],
         ["jaxem potential only (warm)", pot_time],
         ["jaxem propagation loop (warm)", loop],
+        ["jaxem loop + exit plane every 2 slices (warm)", loop_obs],
         ["FFT floor: 2 FFTs × slices (warm)", floor],
         ["jaxem cold, empty compile cache", cold_jaxem_empty],
         ["jaxem cold, persistent cache", cold_jaxem_cached],
@@ -115,7 +123,8 @@ def main():
     print_table(["measurement", "seconds"], rows)
     print()
     print_table(["ratio", "value"], [[k, v] for k, v in result["ratios"].items()])
-    print("wrote", write_results("multislice_plane_wave", result))
+    if not args.no_write:
+        print("wrote", write_results("multislice_plane_wave", result))
 
 
 if __name__ == "__main__":

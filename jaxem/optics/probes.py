@@ -16,6 +16,8 @@ An aberration-free probe with a hard aperture is the Airy pattern
 """
 from __future__ import annotations
 
+from functools import partial
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -105,6 +107,19 @@ def probe(grid, beam, semi_angle, aberrations: Aberrations | None = None, positi
     pos = _positions(grid, positions, rdtype)
     transfer = probe_transfer(grid, beam, semi_angle, aberrations, edge_width, precision=precision)
     n = grid.gpts[0] * grid.gpts[1]
+    lead = pos.shape[:-1]
+    flat = pos.reshape((-1, 2))
+    item_bytes = 4 * n * jnp.dtype(cdtype).itemsize
+    bs = accel.batch_size(item_bytes, flat.shape[0], memory_budget)
+    out = _probe_waves(transfer, flat, grid=grid, batch=int(bs))
+    return out.reshape(lead + tuple(grid.gpts))
+
+
+@partial(jax.jit, static_argnames=("grid", "batch"))
+def _probe_waves(transfer, positions, *, grid, batch):
+    """Normalised real-space probes for positions (P, 2) [Å] (compiled once per grid, dtype and batch)."""
+    rdtype, cdtype = accel.dtypes_of(transfer)
+    n = grid.gpts[0] * grid.gpts[1]
     norm = jnp.sqrt(jnp.sum(jnp.abs(transfer) ** 2) / n)
     transfer = transfer / jnp.where(norm > 0, norm, 1.0).astype(rdtype)
     ky, kx = grid.frequencies(rdtype)
@@ -112,9 +127,6 @@ def probe(grid, beam, semi_angle, aberrations: Aberrations | None = None, positi
     def one(p):
         return jnp.fft.ifft2(transfer * phase_ramp(ky, kx, p)).astype(cdtype)
 
-    lead = pos.shape[:-1]
-    flat = pos.reshape((-1, 2))
-    item_bytes = 4 * n * jnp.dtype(cdtype).itemsize
-    bs = accel.batch_size(item_bytes, flat.shape[0], memory_budget)
-    out = jax.lax.map(one, flat, batch_size=bs) if flat.shape[0] > 1 else one(flat[0])[None]
-    return out.reshape(lead + tuple(grid.gpts))
+    if positions.shape[0] == 1:
+        return one(positions[0])[None]
+    return jax.lax.map(one, positions, batch_size=batch)

@@ -35,6 +35,13 @@ from .observers import ExitPlanes
 from .waves import Waves, check_waves
 
 
+def _require_beam(beam) -> None:
+    """Kernels take the Beam itself (a loose energy or σ would be read as the wrong quantity)."""
+    if not isinstance(beam, Beam):
+        raise validate.InputTypeError(f"beam must be a jaxem Beam (λ and σ come from it), got "
+                                      f"{type(beam).__name__} {beam!r}; wrap an energy as jaxem.Beam(energy)")
+
+
 @partial(jax.jit, static_argnames=("grid", "beam", "thickness", "dtype"))
 def fresnel_propagator(grid: Grid, beam: Beam, thickness: float, dtype=jnp.complex64):
     """Band-limited Fresnel propagator P(k) over ``thickness`` [Å] for ``beam`` (its energy [eV] and
@@ -54,6 +61,7 @@ def tilted_propagator(grid: Grid, beam: Beam, thickness: float, tilt=(0.0, 0.0),
     Returns:
         (…, ny, nx).
     """
+    _require_beam(beam)
     rdtype, cdtype = accel.dtypes(dtype)
     lam = beam.wavelength
     ky, kx = grid.frequencies(rdtype)
@@ -67,6 +75,7 @@ def tilted_propagator(grid: Grid, beam: Beam, thickness: float, tilt=(0.0, 0.0),
 def transmission_functions(potential_array, beam: Beam, grid: Grid, dtype=jnp.complex64):
     """Band-limited transmission functions t = F⁻¹[a·F[exp(iσv)]] of (…, ny, nx) projected potentials
     v [V·Å] (complex v + iv′ for absorptive models), σ the interaction constant of ``beam``."""
+    _require_beam(beam)
     rdtype, cdtype = accel.dtypes(dtype)
     t = jnp.exp(1j * beam.sigma * potential_array.astype(cdtype))
     return jnp.fft.ifft2(jnp.fft.fft2(t) * grid.antialias_aperture(rdtype)).astype(cdtype)

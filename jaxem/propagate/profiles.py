@@ -82,6 +82,11 @@ def _measurement_pattern(m: Measurement, beam, what) -> _Pattern:
         if ax.units == "mrad":
             values.append(ax.values(n))
         elif ax.units == "1/Å":
+            if beam is None and callable(getattr(m, "beam", None)):
+                try:
+                    beam = m.beam()  # the beam recorded in the metadata
+                except (KeyError, TypeError, ValueError):
+                    beam = None
             if beam is None:
                 raise validate.InputError(f"{what} has axes in 1/Å: pass beam= (a jaxem Beam) to convert them to mrad")
             values.append(as_beam(beam).frequency_to_mrad(ax.values(n)))

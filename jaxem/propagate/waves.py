@@ -27,7 +27,7 @@ class Waves:
     :func:`plane_wave` or :func:`waves_from_array` (which validate), or directly inside ``jit``."""
 
     array: jnp.ndarray
-    grid: Grid = pytree.field(static=True, units="Å")
+    grid: Grid = pytree.field(static=True)
     beam: Beam = pytree.field(static=True)
     norm: float = pytree.field(static=True, default=1.0)
 

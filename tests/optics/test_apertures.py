@@ -123,3 +123,10 @@ def test_aperture_is_a_pytree_with_units():
     ap = Aperture.create(10.0, 1.0, (0.5, 0.0))
     assert len(jax.tree.leaves(ap)) == 4 and set(pytree.units_of(ap).values()) == {"mrad"}
     assert ap.to_metadata()["center_y"] == {"value": 0.5, "units": "mrad"}
+
+
+def test_an_invalid_aperture_object_is_reported_under_its_argument_name():
+    from jaxem.optics import ctf
+
+    with pytest.raises(ValueError, match="objective_aperture: edge_width must be ≤ 2·semi_angle"):
+        ctf(Grid((16, 16), (0.1, 0.1)), 300e3, objective_aperture=Aperture(5.0, 20.0))

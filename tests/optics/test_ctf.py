@@ -207,3 +207,10 @@ def test_bad_input(kwargs, exc, match):
     args.update(kwargs)
     with pytest.raises(exc, match=match):
         ctf(g, **args)
+
+
+def test_ctf_profile_checks_its_frequencies():
+    with pytest.raises(ValueError, match=r"k holds 1 NaN/inf value\(s\) \[1/Å\]"):
+        ctf_profile(np.array([0.0, np.nan]), E)
+    with pytest.raises(ValueError, match="azimuth must be finite"):
+        ctf_profile(np.array([0.0, 0.1]), E, azimuth=np.inf)

@@ -92,3 +92,9 @@ def test_envelope_formula():
 def test_bad_mtf(kwargs, match):
     with pytest.raises(ValueError, match=match):
         DetectorMTF.create(**kwargs)
+
+
+def test_pixel_sinc_must_be_a_bool():
+    with pytest.raises(TypeError, match="pixel_sinc must be True or False"):
+        DetectorMTF.create(pixel_sinc="yes")
+    assert len(jax.tree.leaves(DetectorMTF.create(pixel_size=0.5))) == 4  # pixel_size, pixel_sinc static

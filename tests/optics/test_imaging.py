@@ -277,3 +277,13 @@ def test_bad_input(kwargs, exc, match):
     args.update(kwargs)
     with pytest.raises(exc, match=match):
         image_intensity(**args)
+
+
+def test_hrtem_image_batch_axes_and_traced_waves_need_a_norm():
+    waves = waves_from_array(np.ones((2, 64, 64), np.complex64), GRID, E)
+    with pytest.raises(ValueError, match="batch_axes must name the 1 leading axes"):
+        hrtem_image(waves, batch_axes=["a", "b"])
+    with pytest.raises(ValueError, match="norm must be given for a traced array"):
+        jax.jit(lambda a: waves_from_array(a, GRID, E).array)(jnp.ones((64, 64), jnp.complex64))
+    out = jax.jit(lambda a: waves_from_array(a, GRID, E, norm=4096.0).array)(jnp.ones((64, 64), jnp.complex64))
+    assert out.shape == (64, 64)

@@ -96,3 +96,11 @@ def test_combined_observers_and_gradients_through_them(rng):
     check_grads(loss, (jnp.float64(1.3),), order=1, modes=["rev"])
     with pytest.raises(ValueError, match="either exit_slices or observer"):
         multislice_array(psi0, trans, seq, prop, exit_slices=(2,), observer=ExitPlanes((3,)))
+
+
+def test_kernels_take_the_beam_itself():
+    grid = Grid((8, 8), (0.2, 0.2))
+    with pytest.raises(TypeError, match="beam must be a jaxem Beam"):
+        fresnel_propagator(grid, 300e3, 1.0)
+    with pytest.raises(TypeError, match="beam must be a jaxem Beam"):
+        transmission_functions(jnp.zeros((1, 8, 8)), 6.5e-4, grid)  # a loose σ is not an energy

@@ -129,8 +129,10 @@ def test_waves_and_measurements_give_the_same_profiles(rng):
     np.testing.assert_array_equal(n2, n0)
     k = diffraction_pattern(w, max_angle=float("inf"), units="1/Å")
     np.testing.assert_allclose(radial_profile(k, beam=E, bin_width=5.0, max_angle=60.0)[1], p0, rtol=1e-10)
+    from jaxem.measurement import Measurement
+
     with pytest.raises(ValueError, match="pass beam="):
-        radial_profile(k, bin_width=5.0)
+        radial_profile(Measurement(k.array, k.axes), bin_width=5.0)  # no beam in its metadata
     with pytest.raises(ValueError, match="max_angle of 200 mrad exceeds the edge"):
         radial_profile(m, max_angle=200.0)
     with pytest.raises(ValueError, match="do not pass grid"):
@@ -145,3 +147,22 @@ def test_waves_and_measurements_give_the_same_profiles(rng):
     crop = diffraction_pattern(w, max_angle=10.0)
     with pytest.raises(ValueError, match=r"beam \(1, 2\) lies outside the pattern"):
         bragg_intensities(crop, tiling=(3, 3), beams=beams)
+
+
+def test_more_bad_inputs_name_the_argument():
+    from jaxem.measurement import Axis, Measurement
+
+    grid = _grid()
+    with pytest.raises(TypeError, match="grid must be a jaxem Grid or Waves"):
+        bragg_mask("grid", (3, 5))
+    with pytest.raises(ValueError, match=r"beams must be \(h_y, h_x\) pairs"):
+        bragg_intensities(np.ones(grid.gpts), grid, (3, 5), [(1, 2, 3)])
+    with pytest.raises(TypeError, match="beams must be an integer|beams must be a sequence"):
+        bragg_intensities(np.ones(grid.gpts), grid, (3, 5), [(0.5, 1)])
+    with pytest.raises(TypeError, match="grid must be a jaxem Grid for an array pattern"):
+        bragg_intensities(np.ones(grid.gpts), None, (3, 5), [(0, 0)])
+    m = Measurement(np.ones((4, 4)), (Axis("y", 0.1, "Å"), Axis("x", 0.1, "Å")))
+    with pytest.raises(ValueError, match="pattern must have angular axes in mrad or 1/Å, got 'y' in 'Å'"):
+        radial_profile(m)
+    with pytest.raises(ValueError, match="pattern must have two angular axes"):
+        radial_profile(Measurement(np.ones(4), (Axis("θ", 1.0, "mrad"),)))
