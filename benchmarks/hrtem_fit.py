@@ -7,7 +7,8 @@ again, compiled code taken from a persistent compilation cache in a temporary fo
 reports both. Writes benchmarks/results/hrtem_fit.json.
 
     python benchmarks/hrtem_fit.py          # 2×2 cells, 0.125 Å (≈ 3 min on 2 CPU cores)
-    python benchmarks/hrtem_fit.py --full   # 3×3 cells, 0.1 Å, larger budgets
+    python benchmarks/hrtem_fit.py --full   # 3×3 cells, 0.1 Å, more evaluations
+    python benchmarks/hrtem_fit.py --smoke  # 1×1 cells, 0.25 Å, a few evaluations (checks it runs)
 """
 from __future__ import annotations
 
@@ -44,28 +45,28 @@ def manual_baseline(pr, max_nm: int):
         hist.append((time.perf_counter() - t0, n[0], best[0]))
         return v
 
-    p = dict(pr.start)
-    d0 = float(p["defocus"])
+    p = pr.start
+    d0 = float(p.defocus)
     grid = [(df, t) for df in np.linspace(d0 - 100, d0 + 100, 21) for t in m.unit_length * np.arange(1, m.repeats + 1)]
-    vals = [ev({**p, "defocus": jnp.float32(df), "thickness": jnp.float32(t)}) for df, t in grid]
+    vals = [ev(p.replace(defocus=jnp.float32(df), thickness=jnp.float32(t))) for df, t in grid]
     df, t = grid[int(np.argmin(vals))]
-    p = {**p, "defocus": jnp.float32(df), "thickness": jnp.float32(t)}
+    p = p.replace(defocus=jnp.float32(df), thickness=jnp.float32(t))
 
     def glob(x):
-        return ev({**p, "defocus": jnp.float32(x[0]), "Cs": jnp.float32(x[1]), "A1": jnp.asarray(x[2:4], jnp.float32),
-                   "thickness": jnp.float32(x[4])})
+        return ev(p.replace(defocus=jnp.float32(x[0]), Cs=jnp.float32(x[1]), A1=jnp.asarray(x[2:4], jnp.float32),
+                            thickness=jnp.float32(x[4])))
 
-    x0 = np.array([df, float(p["Cs"]), 0.0, 0.0, t])
+    x0 = np.array([df, float(p.Cs), 0.0, 0.0, t])
     simplex = x0 + np.vstack([np.zeros(5), np.diag([30.0, 2e4, 15.0, 15.0, 3.0])])
     r = sp_minimize(glob, x0, method="Nelder-Mead",
                     options={"maxfev": max_nm // 2, "initial_simplex": simplex, "xatol": 1e-3, "fatol": 1e-7})
     x = r.x
-    p = {**p, "defocus": jnp.float32(x[0]), "Cs": jnp.float32(x[1]), "A1": jnp.asarray(x[2:4], jnp.float32),
-         "thickness": jnp.float32(x[4])}
-    xy0 = np.asarray(p["xy"], float).ravel()
-    r = sp_minimize(lambda v: ev({**p, "xy": jnp.asarray(v.reshape(-1, 2), jnp.float32)}), xy0, method="Nelder-Mead",
+    p = p.replace(defocus=jnp.float32(x[0]), Cs=jnp.float32(x[1]), A1=jnp.asarray(x[2:4], jnp.float32),
+                  thickness=jnp.float32(x[4]))
+    xy0 = np.asarray(p.xy, float).ravel()
+    r = sp_minimize(lambda v: ev(p.replace(xy=jnp.asarray(v.reshape(-1, 2), jnp.float32))), xy0, method="Nelder-Mead",
                     options={"maxfev": max_nm // 2, "xatol": 1e-4, "fatol": 1e-8})
-    p = {**p, "xy": jnp.asarray(r.x.reshape(-1, 2), jnp.float32)}
+    p = p.replace(xy=jnp.asarray(r.x.reshape(-1, 2), jnp.float32))
     return {"params": p, "loss": best[0], "history": hist, "time": time.perf_counter() - t0}
 
 
@@ -77,7 +78,7 @@ def image_model_costs(cells, sampling, params, repeat: int = 5):
     out = {}
     for method in ("envelope", "linear", "focal_average", "explicit"):
         m = batio3_model(cells=cells, repeats=8, sampling=sampling, method=method, n_focal=8, n_tilt=3)
-        p = {**params, "convergence": jnp.float32(0.3)}
+        p = params.replace(convergence=jnp.float32(0.3))
         m.render(p).block_until_ready()
         t0 = time.perf_counter()
         for _ in range(repeat):
@@ -87,7 +88,7 @@ def image_model_costs(cells, sampling, params, repeat: int = 5):
 
 
 def time_to(history, level):
-    for t, n, b in (h[:3] for h in history):
+    for t, n, b in np.asarray(history, float).reshape(-1, 3):
         if b <= level:
             return t, n
     return None, None
@@ -96,9 +97,10 @@ def time_to(history, level):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--full", action="store_true")
+    ap.add_argument("--smoke", action="store_true", help="tiny problem and evaluation counts (checks that it runs)")
     a = ap.parse_args()
-    cells, sampling = (3, 0.1) if a.full else (2, 0.125)
-    bo, gs, bo_only, nm = (200, 80, 400, 8000) if a.full else (64, 30, 96, 1200)
+    cells, sampling = (3, 0.1) if a.full else (1, 0.25) if a.smoke else (2, 0.125)
+    bo, gs, bo_only, nm = (200, 80, 400, 8000) if a.full else (8, 4, 8, 60) if a.smoke else (64, 30, 96, 1200)
     import tempfile
 
     jax.config.update("jax_compilation_cache_dir", tempfile.mkdtemp(prefix="jaxem_hrtem_cache_"))
@@ -109,7 +111,7 @@ def main():
     passes = {}
     for label in ("cold", "warm"):
         with single_threaded_blas():
-            res = run_strategies(pr, bo_budget=bo, batch=8, grad_steps=gs, bo_only_budget=bo_only)
+            res = run_strategies(pr, bo_max_evaluations=bo, batch=8, grad_steps=gs, bo_only_max_evaluations=bo_only)
             res["manual (grid + Nelder–Mead)"] = manual_baseline(pr, nm)
         passes[label] = res
     rows, out = [], {}
@@ -138,9 +140,12 @@ def main():
         out[name]["speedup_vs_manual"] = (bt / tc) if tc else None
         print(f"speed-up of {name} over manual: " + (f"{bt / tc:.1f}×" if tc else "did not converge")
               + ("" if base["time_to_converge_s"] else " (manual did not converge; its total time used)"))
-    costs = image_model_costs(cells, sampling, pr.truth)
+    costs = image_model_costs(cells, sampling, pr.truth, repeat=1 if a.smoke else 5)
     print("cost of one render (warm, value only) per partial-coherence model [ms]: "
           + ", ".join(f"{k} {1e3 * v:.1f}" for k, v in costs.items()))
+    if a.smoke:
+        print("smoke run: results not written")
+        return
     path = write_results("hrtem_fit", {"problem": {"cells": cells, "sampling": sampling, "gpts": list(pr.model.gpts),
                                                    "noise_floor_loss": floor}, "results": out,
                                        "render_time_s": costs})

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import validate
+
 
 def polar_displacements(xy, species, lengths, cation: int = 22, anion: int = 8, n_neighbours: int = 4):
     """Displacements (n_B, 2) [Å] of the cation columns and their positions (n_B, 2) [Å].
@@ -24,12 +26,16 @@ def polar_displacements(xy, species, lengths, cation: int = 22, anion: int = 8, 
         anion: atomic number of pure anion columns (8 = O).
         n_neighbours: anion columns averaged around each cation column.
     """
-    xy = np.asarray(xy, float)
-    lengths = np.asarray(lengths, float)
+    xy = np.asarray(validate.array(xy, "xy", ndim=2, shape=(None, 2), kind="real", units="Å"), float)
+    lengths = np.asarray(validate.pair(lengths, "lengths", "Å", positive=True), float)
+    if len(species) != len(xy):
+        raise validate.InputError(f"species must list the atomic numbers of each of the {len(xy)} columns of xy, "
+                                  f"got {len(species)} entries")
+    n_neighbours = validate.integer(n_neighbours, "n_neighbours", lo=1)
     b = [i for i, s in enumerate(species) if cation in s]
     o = [i for i, s in enumerate(species) if list(s) == [anion]]
     if not b or not o:
-        raise ValueError(f"need columns containing Z={cation} and pure Z={anion} columns, "
+        raise validate.InputError(f"species: need columns containing Z={cation} and pure Z={anion} columns, "
                          f"got {len(b)} and {len(o)}")
     images = np.array([(i, j) for i in (-1, 0, 1) for j in (-1, 0, 1)], float) * lengths
     out = []

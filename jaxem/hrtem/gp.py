@@ -17,10 +17,13 @@ from __future__ import annotations
 
 import math
 
+from typing import Any
+
 import jax
 import jax.numpy as jnp
 import optax
-from flax import struct
+
+from .. import accel, pytree
 
 LS_BOUNDS = (0.005, 2.0)
 OS_BOUNDS = (0.05, 20.0)
@@ -28,14 +31,15 @@ NOISE_BOUNDS = (5e-4, 0.2)
 JITTER = 1e-6
 
 
-@struct.dataclass
+@pytree.dataclass
 class GPParams:
-    """Unconstrained GP hyperparameters (map with :func:`constrain`)."""
+    """Unconstrained GP hyperparameters (map with :func:`constrain`): lengthscales (d,), outputscale,
+    noise variance (sigmoid-boxed) and the constant mean (in standardised output units)."""
 
-    raw_ls: jnp.ndarray
-    raw_os: jnp.ndarray
-    raw_noise: jnp.ndarray
-    mean: jnp.ndarray
+    raw_ls: Any
+    raw_os: Any
+    raw_noise: Any
+    mean: Any
 
 
 def _box(raw, lo, hi):
@@ -52,8 +56,9 @@ def constrain(p: GPParams):
     return (_box(p.raw_ls, *LS_BOUNDS), _box(p.raw_os, *OS_BOUNDS), _box(p.raw_noise, *NOISE_BOUNDS), p.mean)
 
 
-def init_params(d: int, dtype=jnp.float64) -> GPParams:
-    """Start: ℓ = 0.5, s² = 1, σ_n² = 0.005, μ = 0."""
+def init_params(d: int, precision=None) -> GPParams:
+    """Start: ℓ = 0.5, s² = 1, σ_n² = 0.005, μ = 0 (``precision``: any ``accel`` alias)."""
+    dtype = accel.dtypes(precision)[0]
     return GPParams(jnp.full(d, _unbox(0.5, *LS_BOUNDS), dtype), jnp.asarray(_unbox(1.0, *OS_BOUNDS), dtype),
                     jnp.asarray(_unbox(0.005, *NOISE_BOUNDS), dtype), jnp.asarray(0.0, dtype))
 
@@ -89,7 +94,7 @@ def neg_log_marginal_likelihood(p: GPParams, X, y, mask):
 
 def fit(X, y, mask, steps: int = 50, learning_rate: float = 0.1, init: GPParams | None = None) -> GPParams:
     """Maximise the marginal likelihood with Adam (``steps`` iterations, pure and jit-able)."""
-    p0 = init_params(X.shape[1], X.dtype) if init is None else init
+    p0 = init_params(X.shape[1], accel.precision_of(X)) if init is None else init
     opt = optax.adam(learning_rate)
     vg = jax.value_and_grad(neg_log_marginal_likelihood)
 
@@ -120,11 +125,22 @@ def posterior(p: GPParams, X, y, mask, Xs, full_cov: bool = True):
     return mu, cov
 
 
+def sample_jitter(m: int, dtype) -> float:
+    """Diagonal jitter, relative to s², that keeps the Cholesky factor of an m × m posterior
+    covariance finite: 1e-6, or 10·m·ε of ``dtype`` when that is larger (float32: 6e-4 for
+    m = 500; float64: always 1e-6)."""
+    return max(1e-6, 10.0 * m * float(jnp.finfo(dtype).eps))
+
+
 def sample_posterior(key, p: GPParams, X, y, mask, Xs, n_samples: int):
-    """Joint posterior samples (m, n_samples) of f at Xs (Cholesky with jitter relative to s²)."""
+    """Joint posterior samples (m, n_samples) of f at Xs (Cholesky with the jitter of
+    :func:`sample_jitter` relative to s²). Should the factor still fail (non-finite), the samples are
+    drawn from the marginal posterior instead (independent per point), never NaN."""
     mu, cov = posterior(p, X, y, mask, Xs)
     os_ = constrain(p)[1]
     m = Xs.shape[0]
-    Lc = jnp.linalg.cholesky(cov + (1e-6 * os_ + 1e-10) * jnp.eye(m, dtype=cov.dtype))
+    Lc = jnp.linalg.cholesky(cov + (sample_jitter(m, cov.dtype) * os_ + 1e-10) * jnp.eye(m, dtype=cov.dtype))
     eps = jax.random.normal(key, (m, n_samples), cov.dtype)
-    return mu[:, None] + Lc @ eps
+    joint = mu[:, None] + Lc @ eps
+    marginal = mu[:, None] + jnp.sqrt(jnp.maximum(jnp.diagonal(cov), 0.0))[:, None] * eps
+    return jnp.where(jnp.all(jnp.isfinite(joint)), joint, marginal)

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import jax.numpy as jnp
 
+from .. import validate
+
 
 def l2(sim, data, normalise: bool = True):
     """Mean squared difference [intensity²]; divided by var(data) when ``normalise`` (dimensionless)."""
@@ -81,6 +83,7 @@ def get_loss(name_or_fn):
     """A loss function from its name ('l2', 'ncc', 'ssim') or a callable (passed through)."""
     if callable(name_or_fn):
         return name_or_fn
-    if name_or_fn not in LOSSES:
-        raise ValueError(f"loss must be one of {sorted(LOSSES)} or a callable, got {name_or_fn!r}")
-    return LOSSES[name_or_fn]
+    if not isinstance(name_or_fn, str):
+        raise validate.InputTypeError(f"loss must be one of {sorted(LOSSES)} or a callable loss(sim, data), got "
+                                      f"{type(name_or_fn).__name__}")
+    return LOSSES[validate.choice(name_or_fn, "loss", sorted(LOSSES))]

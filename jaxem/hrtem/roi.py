@@ -14,38 +14,43 @@ exceeds ``fail_factor`` × the median are marked failed, reported, and left out 
 """
 from __future__ import annotations
 
+import functools
 import time
-from typing import NamedTuple
+from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .gradient import gradient_fitter, make_objective
+from .. import pytree, validate
+from .gradient import gradient_fitter, history_array, init_states, make_objective, run_steps
 from .losses import get_loss
-from .params import Bounds, from_unconstrained, to_unconstrained
+from .params import Bounds, from_unconstrained, merge, names_of, select, to_unconstrained
 
 
 def split_rois(image, cell_pixels, roi_cells: int, stride: int):
     """Cut ``image`` (Ny·py, Nx·px) into ROIs of roi_cells² cells every ``stride`` cells.
 
     Args:
-        image: (ny, nx) array whose size is a whole number of cells.
-        cell_pixels: (py, px) pixels per unit cell (integers).
-        roi_cells: ROI side in cells.
-        stride: step between ROIs in cells (≤ roi_cells for overlap).
+        image: (ny, nx) real array whose size is a whole number of cells (NaN pixels are allowed:
+            :func:`fit_rois` reports and skips the ROIs that hold them).
+        cell_pixels: (py, px) pixels per unit cell (integers ≥ 1).
+        roi_cells: ROI side in cells, ≥ 1.
+        stride: step between ROIs in cells, in 1…roi_cells (< roi_cells for overlap).
     Returns:
         (rois (R, roi_cells·py, roi_cells·px), origins (R, 2) in cells (row, col)).
     """
+    validate.array(image, "image", ndim=2, kind="real", finite=False)
     img = np.asarray(image)
-    py, px = (int(v) for v in cell_pixels)
-    if img.ndim != 2 or img.shape[0] % py or img.shape[1] % px:
-        raise ValueError(f"image shape {img.shape} must be a whole number of cells of {py}×{px} pixels")
-    if not (1 <= stride <= roi_cells):
-        raise ValueError(f"stride must be in 1…roi_cells={roi_cells} cells, got {stride}")
+    py, px = validate.pair(cell_pixels, "cell_pixels", kind=int, lo=1)
+    roi_cells = validate.integer(roi_cells, "roi_cells", lo=1)
+    stride = validate.integer(stride, "stride", lo=1, hi=roi_cells)
+    if img.shape[0] % py or img.shape[1] % px:
+        raise validate.InputError(f"image shape {img.shape} must be a whole number of cells of {py}×{px} pixels "
+                                  f"(cell_pixels)")
     ncy, ncx = img.shape[0] // py, img.shape[1] // px
     if roi_cells > min(ncy, ncx):
-        raise ValueError(f"roi_cells={roi_cells} exceeds the field of {ncy}×{ncx} cells")
+        raise validate.InputError(f"roi_cells={roi_cells} exceeds the field of {ncy}×{ncx} cells")
     ys = list(range(0, ncy - roi_cells + 1, stride))
     xs = list(range(0, ncx - roi_cells + 1, stride))
     if ys[-1] != ncy - roi_cells:
@@ -57,84 +62,86 @@ def split_rois(image, cell_pixels, roi_cells: int, stride: int):
     return rois, origins
 
 
-class ROIResult(NamedTuple):
-    """Per-ROI fits and the stitched field.
+@pytree.dataclass
+class ROIResult:
+    """Per-ROI fits and their status.
 
     Attributes:
-        params: dict of stacked fitted parameters (leading ROI axis).
-        losses: (R,) final losses.
+        params: fitted :class:`~jaxem.hrtem.HRTEMParams` stacked along a leading ROI axis.
+        losses: (R,) final losses (NaN for ROIs not fitted).
         ok: (R,) bool, False for failed ROIs.
-        messages: per-ROI status strings.
         origins: (R, 2) ROI origins in cells.
-        history: (wall time [s], evaluations, median loss) rows.
+        history: (n, 3) rows (wall time [s], evaluations, median loss).
+        messages: per-ROI status strings (static).
     """
 
-    params: dict
-    losses: np.ndarray
-    ok: np.ndarray
-    messages: list
-    origins: np.ndarray
-    history: list
+    params: Any
+    losses: Any
+    ok: Any
+    origins: Any
+    history: Any
+    messages: tuple = pytree.field(static=True, default=())
 
 
-def fit_rois(model, rois, params: dict, names=("thickness", "xy"), bounds: Bounds | None = None, loss="l2",
+@functools.partial(jax.jit, static_argnames=("render", "loss"))
+def _thickness_losses(data, params, thicknesses, render, loss):
+    """(R, T) loss of every ROI at each thickness (other parameters from ``params``)."""
+
+    def per_roi(d):
+        return jax.vmap(lambda t: loss(render(params.replace(thickness=t)), d))(thicknesses)
+
+    return jax.lax.map(per_roi, data)
+
+
+def fit_rois(model, rois, params, names=("thickness", "xy"), bounds: Bounds | None = None, loss="l2",
              steps: int = 40, log_every: int = 10, thickness_scan: bool = True, fail_factor: float = 5.0,
              shard: bool = True, origins=None) -> ROIResult:
     """Fit every ROI (R, ny, nx) with ``model`` from the common start ``params`` (batched).
 
     Args:
-        model: periodic model whose grid equals one ROI.
-        rois: (R, ny, nx) data.
-        params: common starting parameters.
+        model: periodic :class:`~jaxem.hrtem.HRTEMModel` whose grid equals one ROI.
+        rois: (R, ny, nx) data; ROIs holding NaN/inf are not fitted and are reported.
+        params: common starting :class:`~jaxem.hrtem.HRTEMParams`.
         names: free parameters (per ROI).
         bounds: bounds of ``names`` (default ``model.default_bounds``).
         loss: loss name or callable.
-        steps: L-BFGS steps.
+        steps: L-BFGS steps, ≥ 1.
+        log_every: steps per compiled chunk between log entries, ≥ 1.
         thickness_scan: start each ROI at its best exit-plane thickness.
-        fail_factor: ROIs with loss > fail_factor × median are marked failed.
+        fail_factor: ROIs with loss > fail_factor × median are marked failed, > 0.
         shard: shard the ROI axis over the available devices when it divides evenly.
         origins: (R, 2) ROI origins in cells (from :func:`split_rois`), kept in the result.
     """
+    validate.array(rois, "rois", ndim=3, shape=(None,) + tuple(model.gpts), kind="real", finite=False)
+    model.check_params(params)
+    steps = validate.integer(steps, "steps", lo=1)
+    log_every = validate.integer(log_every, "log_every", lo=1)
+    fail_factor = validate.scalar(fail_factor, "fail_factor", positive=True)
     rois = np.asarray(rois, float)
-    if rois.ndim != 3 or tuple(rois.shape[1:]) != tuple(model.gpts):
-        raise ValueError(f"rois must have shape (R, {model.gpts[0]}, {model.gpts[1]}), got {rois.shape}")
     n = rois.shape[0]
+    if origins is not None:
+        validate.array(origins, "origins", shape=(n, 2), kind="real")
     messages = ["ok"] * n
     finite = np.all(np.isfinite(rois), axis=(1, 2))
     for i in np.flatnonzero(~finite):
-        messages[i] = f"ROI {i}: data contain {int(np.sum(~np.isfinite(rois[i])))} NaN/inf pixels; not fitted"
+        count, first = validate.finite_report(rois[i])
+        messages[i] = f"ROI {i}: data contain {count} NaN/inf pixels (first at {first}); not fitted"
     data = jnp.asarray(np.where(np.isfinite(rois), rois, 0.0), model.dtype)
-    names = tuple(names)
-    bounds = model.default_bounds(params, names) if bounds is None else bounds.subset(names)
+    names = names_of(select(params, names))
+    bounds = model.default_bounds(params, names) if bounds is None else bounds.validate().subset(names)
     bounds.check(params, "params (start)")
     lossf = get_loss(loss)
     t0 = time.perf_counter()
     starts = jax.tree.map(lambda v: jnp.repeat(jnp.asarray(v)[None], n, axis=0), params)
     if thickness_scan and "thickness" in names:
-        tmin, tmax = model.thickness_range
         ts = model.unit_length * np.arange(1, model.repeats + 1)
-        ts = np.clip(ts, np.asarray(bounds.lower["thickness"]) + 1e-3 * model.unit_length,
-                     np.asarray(bounds.upper["thickness"]) - 1e-3 * model.unit_length)
+        ts = np.clip(ts, np.asarray(bounds.lower.thickness) + 1e-3 * model.unit_length,
+                     np.asarray(bounds.upper.thickness) - 1e-3 * model.unit_length)
+        grid_losses = _thickness_losses(data, params, jnp.asarray(ts, model.dtype), model._render_impl, lossf)
+        starts = starts.replace(thickness=jnp.asarray(ts, model.dtype)[jnp.argmin(grid_losses, axis=1)])
 
-        @jax.jit
-        def scan_losses(d):
-            return jax.vmap(lambda t: lossf(model._render_impl({**params, "thickness": t.astype(model.dtype)}), d))(
-                jnp.asarray(ts))
-
-        grid_losses = jax.lax.map(scan_losses, data)
-        starts["thickness"] = jnp.asarray(ts, model.dtype)[jnp.argmin(grid_losses, axis=1)]
-
-    def objective_for(d):
-        return make_objective(model._render_impl, d, {k: v for k, v in params.items() if k not in names}, bounds,
-                              lossf)
-
-    def init_one(z, d):
-        return gradient_fitter(objective_for(d), "lbfgs", steps=steps).init(z)
-
-    def step_one(state, d):
-        return gradient_fitter(objective_for(d), "lbfgs", steps=steps).step(state)
-
-    z0 = jax.vmap(lambda s: to_unconstrained(s, bounds))({k: starts[k] for k in names})
+    fitter = gradient_fitter(make_objective(model._render_impl, lossf), "lbfgs", steps=steps)
+    z0 = jax.vmap(lambda s: to_unconstrained(s, bounds))(select(starts, names))
     if shard and len(jax.devices()) > 1 and n % len(jax.devices()) == 0:
         from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
@@ -142,21 +149,17 @@ def fit_rois(model, rois, params: dict, names=("thickness", "xy"), bounds: Bound
         sh = NamedSharding(mesh, PartitionSpec("roi"))
         data = jax.device_put(data, sh)
         z0 = jax.device_put(z0, sh)
-    state = jax.jit(jax.vmap(init_one))(z0, data)
-
-    @jax.jit
-    def chunk(state, d):
-        return jax.lax.scan(lambda s, _: (jax.vmap(step_one)(s, d), None), state, None, length=log_every)[0]
-
+    inputs, axes = (data, params, bounds), (0, None, None)
+    state = init_states(z0, inputs, fitter, axes)
     history = [(time.perf_counter() - t0, n, float(np.median(np.asarray(state.best_loss))))]
     done = 0
     while done < steps:
-        state = chunk(state, data)
+        state = run_steps(state, inputs, fitter, log_every, axes)
         done += log_every
         history.append((time.perf_counter() - t0, n * (done + 1), float(np.median(np.asarray(state.best_loss)))))
     losses = np.asarray(state.best_loss, float)
     fitted = jax.vmap(lambda z: from_unconstrained(z, bounds))(state.best_z)
-    full = {k: (fitted[k] if k in fitted else starts[k]) for k in params}
+    full = merge(starts, fitted)
     ok = finite & np.isfinite(losses)
     med = np.median(losses[ok]) if ok.any() else np.nan
     for i in range(n):
@@ -169,29 +172,31 @@ def fit_rois(model, rois, params: dict, names=("thickness", "xy"), bounds: Bound
             messages[i] = f"ROI {i}: loss {losses[i]:.4g} > {fail_factor} × median {med:.4g}; fit failed"
             ok[i] = False
     losses = np.where(finite, losses, np.nan)
-    origins = np.zeros((n, 2), int) if origins is None else np.asarray(origins)
-    return ROIResult(full, losses, ok, messages, origins, history)
+    origins = np.zeros((n, 2), int) if origins is None else np.asarray(origins, int)
+    return ROIResult(full, losses, ok, origins, history_array(history), tuple(messages))
 
 
-def stitch_columns(model, result: ROIResult, origins=None, cell_size=(1.0, 1.0), width_cells: float = 1.0):
+def stitch_columns(model, result: ROIResult, origins=None, cell_size=(1.0, 1.0), width_cells: float = 1.0) -> dict:
     """Merge per-ROI column positions into one field of columns (weighted over overlaps).
 
     Args:
         model: the per-ROI model (its reference columns and species).
         result: :class:`ROIResult` from :func:`fit_rois`.
         origins: (R, 2) ROI origins in cells (row, col) (default: ``result.origins``).
-        cell_size: (ax, ay) unit-cell size [Å].
-        width_cells: weight width w in cells.
+        cell_size: (ax, ay) unit-cell size [Å], > 0.
+        width_cells: weight width w in cells, > 0.
     Returns:
         dict with ``xy`` (G, 2) global column positions [Å], ``species`` (list of G), ``weight`` (G,),
         ``count`` (G,) number of ROIs that contributed, and ``thickness`` per ROI [Å] with ``centres``.
     """
     origins = result.origins if origins is None else origins
-    ax, ay = (float(v) for v in cell_size)
+    validate.array(origins, "origins", shape=(len(result.ok), 2), kind="real")
+    ax, ay = validate.pair(cell_size, "cell_size", "Å", positive=True)
+    width_cells = validate.scalar(width_cells, "width_cells", positive=True)
     ref = np.asarray(model.column_xy)
     lx, ly = model.lengths
     centre = np.array([lx / 2, ly / 2])
-    xy_fit = np.asarray(result.params["xy"], float)
+    xy_fit = np.asarray(result.params.xy, float)
     keys, acc, wsum, cnt, species = {}, [], [], [], []
     for r, (oy, ox) in enumerate(np.asarray(origins)):
         if not result.ok[r]:
@@ -215,11 +220,9 @@ def stitch_columns(model, result: ROIResult, origins=None, cell_size=(1.0, 1.0),
     xy = np.asarray(acc) / wsum[:, None] if acc else np.zeros((0, 2))
     centres = np.array([[ox * ax + lx / 2, oy * ay + ly / 2] for oy, ox in np.asarray(origins)])
     return {"xy": xy, "species": species, "weight": wsum, "count": np.asarray(cnt),
-            "thickness": np.asarray(result.params["thickness"], float), "centres": centres}
+            "thickness": np.asarray(result.params.thickness, float), "centres": centres}
 
 
-def stack_params(params_list) -> dict:
-    """Stack a list of parameter dicts along a new leading axis."""
+def stack_params(params_list):
+    """Stack a list of parameter sets along a new leading axis."""
     return jax.tree.map(lambda *v: jnp.stack(v), *params_list)
-
-

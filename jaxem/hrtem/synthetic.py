@@ -13,33 +13,40 @@ and 1 count rms readout noise.
 """
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .. import pytree, validate
+from ..beam import Beam
 from ..optics import Aberrations
 from ..structure import crystals
 from .model import HRTEMModel, synthesize
+from .params import HRTEMParams
 
 
-class Problem(NamedTuple):
-    """Model, true parameters, noisy data, noise-free image and the starting guess."""
+@pytree.dataclass
+class Problem:
+    """Model (static), true parameters, noisy data, noise-free image and the starting guess."""
 
-    model: HRTEMModel
-    truth: dict
-    data: jnp.ndarray
-    clean: jnp.ndarray
-    start: dict
+    model: HRTEMModel = pytree.field(static=True)
+    truth: HRTEMParams = None
+    data: Any = None
+    clean: Any = None
+    start: HRTEMParams = None
 
 
 def batio3_model(cells: int = 3, repeats: int = 8, sampling: float = 0.1, method: str = "envelope",
-                 n_focal: int = 8, precision: str = "float32", n_tilt: int = 3) -> HRTEMModel:
-    """Periodic BaTiO3 [001] model of cells × cells × ``repeats`` unit cells at ``sampling`` [Å]."""
+                 n_focal: int = 8, precision=None, n_tilt: int = 3, beam=None) -> HRTEMModel:
+    """Periodic BaTiO3 [001] model of cells × cells × ``repeats`` unit cells at ``sampling`` [Å]
+    (``beam``: a :class:`jaxem.Beam` or energy; default 300 keV)."""
+    cells = validate.integer(cells, "cells", lo=1)
+    repeats = validate.integer(repeats, "repeats", lo=1)
     s = crystals.BaTiO3().repeat(cells, cells, repeats)
-    return HRTEMModel(s, 300e3, sampling=sampling, slice_thickness=2.1, method=method, n_focal=n_focal,
-                      n_tilt=n_tilt, precision=precision)
+    return HRTEMModel(s, Beam(300e3) if beam is None else beam, sampling=sampling, slice_thickness=2.1,
+                      method=method, n_focal=n_focal, n_tilt=n_tilt, precision=precision)
 
 
 def displaced_columns(model: HRTEMModel, ti_shift=(0.08, 0.03), o_shift=(-0.03, 0.0), jitter: float = 0.01,
@@ -59,49 +66,53 @@ def batio3_problem(cells: int = 3, repeats: int = 8, sampling: float = 0.1, meth
                    n_focal: int = 8, dose: float = 1e4, readout_noise: float = 1.0, defocus: float = 80.0,
                    Cs: float = -1.5e5, A1=(20.0, -15.0), thickness_cells: int = 6, focal_spread: float = 20.0,
                    image_spread: float = 0.2, ti_shift=(0.08, 0.03), o_shift=(-0.03, 0.0), jitter: float = 0.01,
-                   start_offsets: dict | None = None, seed: int = 0, precision: str = "float32") -> Problem:
+                   start_offsets=None, seed: int = 0, precision=None, beam=None) -> Problem:
     """Build the synthetic problem (see the module docstring; lengths [Å], dose [e⁻/Å²]).
 
-    ``start_offsets`` (added to the truth for the starting guess) default to: defocus +40 Å (4 nm),
-    Cs +3e4 Å (3 µm), A1 → (0, 0), thickness −2 cells; column positions start at the undisplaced
-    reference.
+    ``start_offsets`` (a partial :class:`HRTEMParams` or mapping, added to the truth for the starting
+    guess) default to: defocus +40 Å (4 nm), Cs +3e4 Å (3 µm), thickness −2 cells; A1 starts at
+    (0, 0) and the column positions at the undisplaced reference. ``beam``: :class:`jaxem.Beam` or
+    energy [eV] (default 300 keV).
     """
-    model = batio3_model(cells, repeats, sampling, method, n_focal, precision)
+    from .params import from_mapping, merge, names_of
+
+    model = batio3_model(cells, repeats, sampling, method, n_focal, precision, beam=beam)
+    A1 = validate.pair(A1, "A1", "Å")
     ab = Aberrations(C10=-defocus, C30=Cs, C12=float(np.hypot(*A1)), phi12=float(np.arctan2(A1[1], A1[0]) / 2))
     truth = model.default_params(ab, thickness=thickness_cells * model.unit_length, focal_spread=focal_spread,
                                  image_spread=image_spread)
-    truth["xy"] = jnp.asarray(displaced_columns(model, ti_shift, o_shift, jitter, seed), model.dtype)
+    truth = truth.replace(xy=jnp.asarray(displaced_columns(model, ti_shift, o_shift, jitter, seed), model.dtype))
     clean = model.render(truth)
     data = synthesize(jax.random.PRNGKey(seed), jnp.maximum(clean, 0.0), dose, model.grid.sampling, readout_noise)
-    off = {"defocus": 40.0, "Cs": 3e4, "thickness": -2 * model.unit_length}
-    off.update(start_offsets or {})
-    start = dict(truth)
-    for k, v in off.items():
-        start[k] = jnp.asarray(np.asarray(truth[k]) + v, model.dtype)
-    start["A1"] = jnp.zeros(2, model.dtype)
-    start["xy"] = jnp.asarray(model.column_xy, model.dtype)
+    off = merge(HRTEMParams(defocus=40.0, Cs=3e4, thickness=-2 * model.unit_length),
+                from_mapping(HRTEMParams, start_offsets, "start_offsets"))
+    start = truth.replace(**{k: jnp.asarray(np.asarray(getattr(truth, k)) + np.asarray(getattr(off, k)), model.dtype)
+                             for k in names_of(off)})
+    start = start.replace(A1=jnp.zeros(2, model.dtype), xy=jnp.asarray(model.column_xy, model.dtype))
     return Problem(model, truth, data, clean, start)
 
 
-def errors(model: HRTEMModel, fitted: dict, truth: dict) -> dict:
-    """Fit errors: defocus, Cs, |ΔA1| [Å], thickness [unit cells], column RMS [Å], Ti–O displacement [Å]."""
+def errors(model: HRTEMModel, fitted: HRTEMParams, truth: HRTEMParams) -> dict:
+    """Fit errors (a report): defocus, Cs, |ΔA1| [Å], thickness [unit cells], column RMS [Å], Ti–O
+    displacement [Å]."""
     from .displacements import polar_displacements
 
-    xy_f, xy_t = np.asarray(fitted["xy"], float), np.asarray(truth["xy"], float)
+    xy_f, xy_t = np.asarray(fitted.xy, float), np.asarray(truth.xy, float)
     d_f, _ = polar_displacements(xy_f, model.column_species, model.lengths)
     d_t, _ = polar_displacements(xy_t, model.column_species, model.lengths)
     return {
-        "defocus": abs(float(fitted["defocus"]) - float(truth["defocus"])),
-        "Cs": abs(float(fitted["Cs"]) - float(truth["Cs"])),
-        "A1": float(np.hypot(*(np.asarray(fitted["A1"], float) - np.asarray(truth["A1"], float)))),
-        "thickness_cells": abs(float(fitted["thickness"]) - float(truth["thickness"])) / model.unit_length,
+        "defocus": abs(float(fitted.defocus) - float(truth.defocus)),
+        "Cs": abs(float(fitted.Cs) - float(truth.Cs)),
+        "A1": float(np.hypot(*(np.asarray(fitted.A1, float) - np.asarray(truth.A1, float)))),
+        "thickness_cells": abs(float(fitted.thickness) - float(truth.thickness)) / model.unit_length,
         "columns_rms": float(np.sqrt(np.mean(np.sum((xy_f - xy_t) ** 2, axis=1)))),
         "ti_o_max": float(np.max(np.abs(d_f - d_t))),
         "ti_o_mean_error": np.abs(d_f.mean(0) - d_t.mean(0)).tolist(),
     }
 
 
-class FieldProblem(NamedTuple):
+@pytree.dataclass
+class FieldProblem:
     """A field of view of BaTiO3 [001] with a thickness gradient and a Ti–O displacement field.
 
     Attributes:
@@ -114,15 +125,15 @@ class FieldProblem(NamedTuple):
         cell: unit-cell side a [Å]; cells: field side in cells.
     """
 
-    field_model: HRTEMModel
-    roi_model: HRTEMModel
-    truth: dict
-    thickness_map: np.ndarray
-    data: np.ndarray
-    clean: np.ndarray
-    start: dict
-    cell: float
-    cells: int
+    field_model: HRTEMModel = pytree.field(static=True)
+    roi_model: HRTEMModel = pytree.field(static=True)
+    truth: HRTEMParams = None
+    thickness_map: Any = None
+    data: Any = None
+    clean: Any = None
+    start: HRTEMParams = None
+    cell: float = pytree.field(static=True, units="Å", default=0.0)
+    cells: int = pytree.field(static=True, default=0)
 
 
 def batio3_field(cells: int = 6, roi_cells: int = 2, repeats: int = 8, sampling: float = 0.25,
@@ -150,10 +161,10 @@ def batio3_field(cells: int = 6, roi_cells: int = 2, repeats: int = 8, sampling:
     for c, sp in enumerate(fm.column_species):
         if 22 in sp:
             xy[c] += ti_amplitude * np.array([np.cos(2 * np.pi * xy[c, 0] / lx), np.sin(2 * np.pi * xy[c, 1] / ly)])
-    truth["xy"] = jnp.asarray(xy, fm.dtype)
+    truth = truth.replace(xy=jnp.asarray(xy, fm.dtype))
     waves = fm.exit_waves(truth)
     planes = fm.unit_length * np.arange(1, repeats + 1)
-    stack = jax.jit(jax.vmap(lambda t: fm._align(fm._intensity(waves, {**truth, "thickness": t}), truth)))(
+    stack = jax.jit(jax.vmap(lambda t: fm._align(fm._intensity(waves, truth.replace(thickness=t)), truth)))(
         jnp.asarray(planes, fm.dtype))
     stack = np.asarray(stack, float)
     ny, nx = fm.gpts
@@ -194,13 +205,13 @@ def fit_field(fp: FieldProblem, stride: int = 1, steps: int = 30, log_every: int
     st = stitch_columns(rm, res, cell_size=(fp.cell, fp.cell))
     lengths = fm.lengths
     d_fit, ti_xy = polar_displacements(st["xy"], st["species"], lengths)
-    d_ref, ti_ref = polar_displacements(np.asarray(fp.truth["xy"]), fm.column_species, lengths)
+    d_ref, ti_ref = polar_displacements(np.asarray(fp.truth.xy), fm.column_species, lengths)
     # match each stitched Ti column to its true column (periodic nearest)
     dd = ti_xy[:, None] - ti_ref[None]
     dd -= np.asarray(lengths) * np.round(dd / np.asarray(lengths))
     match = np.argmin(np.hypot(dd[..., 0], dd[..., 1]), axis=1)
     d_true = d_ref[match]
-    t_fit = np.asarray(res.params["thickness"], float)
+    t_fit = np.asarray(res.params.thickness, float)
     t_true = tmaps.reshape(len(tmaps), -1).mean(axis=1)
     ok = res.ok
     dt = (t_fit - t_true)[ok] / fm.unit_length

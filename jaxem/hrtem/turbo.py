@@ -1,5 +1,5 @@
 """TuRBO-1: trust-region Bayesian optimisation (Eriksson, Pearce, Gardner, Turner & Poloczek,
-NeurIPS 2019, arXiv:1910.01739), in JAX as a pure ``ask``/``tell`` pair plus a driver.
+NeurIPS 2019, arXiv:1910.01739), in JAX as a pure ``init``/``step`` pair plus a driver.
 
 Minimises f over the unit cube [0, 1]^d (map parameters with ``params.to_unit``/``from_unit``):
 
@@ -15,61 +15,96 @@ Minimises f over the unit cube [0, 1]^d (map parameters with ``params.to_unit``/
    double L (≤ L_max = 1.6), τ_fail = ⌈max(4/q, d/q)⌉ failures halve it; L < L_min = 2⁻⁷ (or a full
    buffer) restarts the region with a new initial design.
 
-Data live in fixed-capacity buffers with a mask so ``ask``/``tell`` compile once.
+Iteration shape (ask/tell as one pure step): ``state = init(config, key)`` holds the first batch of
+points to evaluate in ``state.candidates`` (q, d); ``state = step(state, values)`` records the values
+f(candidates) (q,), updates the trust region and puts the next batch in ``state.candidates``;
+:func:`result` reads the best point out. :func:`minimize` is the driver. Data live in
+fixed-capacity buffers with a mask, and the configuration is static in the state, so ``step``
+compiles once per configuration.
 """
 from __future__ import annotations
 
 import math
 import time
-from typing import Callable, NamedTuple
+from typing import Any, Callable
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-from flax import struct
 from scipy.stats import qmc
 
+from .. import accel, pytree, validate
 from . import gp
 
 
-@struct.dataclass
+@pytree.dataclass
 class TurboConfig:
-    """Static settings (all ``pytree_node=False``)."""
+    """Static settings (hashable): dimension d, batch q, initial design size, candidates per
+    Thompson draw, buffer capacity, trust-region side lengths (initial, min, max; unit-cube units),
+    success/failure tolerances (``fail_tol = 0``: ⌈max(4/q, d/q)⌉) and GP fitting steps."""
 
-    dim: int = struct.field(pytree_node=False)
-    batch: int = struct.field(pytree_node=False, default=4)
-    n_init: int = struct.field(pytree_node=False, default=10)
-    n_cand: int = struct.field(pytree_node=False, default=1000)
-    capacity: int = struct.field(pytree_node=False, default=256)
-    length_init: float = struct.field(pytree_node=False, default=0.8)
-    length_min: float = struct.field(pytree_node=False, default=0.5**7)
-    length_max: float = struct.field(pytree_node=False, default=1.6)
-    succ_tol: int = struct.field(pytree_node=False, default=3)
-    fail_tol: int = struct.field(pytree_node=False, default=0)
-    gp_steps: int = struct.field(pytree_node=False, default=50)
+    dim: int = pytree.field(static=True)
+    batch: int = pytree.field(static=True, default=4)
+    n_init: int = pytree.field(static=True, default=10)
+    n_cand: int = pytree.field(static=True, default=1000)
+    capacity: int = pytree.field(static=True, default=256)
+    length_init: float = pytree.field(static=True, default=0.8)
+    length_min: float = pytree.field(static=True, default=0.5**7)
+    length_max: float = pytree.field(static=True, default=1.6)
+    succ_tol: int = pytree.field(static=True, default=3)
+    fail_tol: int = pytree.field(static=True, default=0)
+    gp_steps: int = pytree.field(static=True, default=50)
+
+    def __post_init__(self):
+        for name in ("dim", "batch", "n_cand", "gp_steps"):
+            object.__setattr__(self, name, validate.integer(getattr(self, name), name, lo=1))
+        object.__setattr__(self, "n_init", validate.integer(self.n_init, "n_init", lo=2))
+        object.__setattr__(self, "capacity", validate.integer(self.capacity, "capacity",
+                                                              lo=self.n_init + self.batch))
+        object.__setattr__(self, "succ_tol", validate.integer(self.succ_tol, "succ_tol", lo=1))
+        object.__setattr__(self, "fail_tol", validate.integer(self.fail_tol, "fail_tol", lo=0))
+        lmin = validate.scalar(self.length_min, "length_min", positive=True)
+        lmax = validate.scalar(self.length_max, "length_max", lo=lmin)
+        object.__setattr__(self, "length_min", lmin)
+        object.__setattr__(self, "length_max", lmax)
+        object.__setattr__(self, "length_init", validate.scalar(self.length_init, "length_init", lo=lmin, hi=lmax))
 
     @property
     def failure_tolerance(self) -> int:
         return self.fail_tol or int(math.ceil(max(4.0 / self.batch, self.dim / self.batch)))
 
 
-@struct.dataclass
+@pytree.dataclass
 class TurboState:
-    """Trust-region state: local data buffers, side length, counters, incumbents, random key."""
+    """Trust-region state: local data buffers, side length, counters, incumbents, random keys, and
+    the batch of points to evaluate next (``candidates`` (q, d) in [0, 1]^d)."""
 
-    X: jnp.ndarray
-    y: jnp.ndarray
-    n: jnp.ndarray
-    length: jnp.ndarray
-    n_succ: jnp.ndarray
-    n_fail: jnp.ndarray
-    restarts: jnp.ndarray
-    best_x: jnp.ndarray
-    best_y: jnp.ndarray
-    n_evals: jnp.ndarray
-    key: jnp.ndarray
-    sobol: jnp.ndarray  # (n_cand, d) scrambled Sobol base points in [0, 1)
-    design_key: jnp.ndarray
+    config: TurboConfig = pytree.field(static=True)
+    X: Any = None
+    y: Any = None
+    n: Any = None
+    length: Any = None
+    n_succ: Any = None
+    n_fail: Any = None
+    restarts: Any = None
+    best_x: Any = None
+    best_y: Any = None
+    n_evals: Any = None
+    key: Any = None
+    sobol: Any = None  # (n_cand, d) scrambled Sobol base points in [0, 1)
+    design_key: Any = None
+    candidates: Any = None
+
+
+@pytree.dataclass
+class TurboResult:
+    """Best point in the unit cube, its value, history rows (wall time [s], evaluations, best) as an
+    (n, 3) array, and the number of trust-region restarts."""
+
+    x: Any
+    y: Any
+    history: Any
+    restarts: int = pytree.field(static=True, default=0)
 
 
 def sobol_points(n: int, d: int, seed: int = 0) -> np.ndarray:
@@ -78,29 +113,46 @@ def sobol_points(n: int, d: int, seed: int = 0) -> np.ndarray:
     return qmc.Sobol(d, scramble=True, seed=seed).random_base2(m)[:n]
 
 
-def init(config: TurboConfig, key, dtype=None) -> TurboState:
-    """Empty trust region of side ``length_init`` (the first asks return the initial design)."""
+def init(config: TurboConfig, key, precision=None) -> TurboState:
+    """Empty trust region of side ``length_init``; ``candidates`` = the first initial-design batch.
+
+    Runs on the host (draws the Sobol base points with scipy). ``precision`` (any alias of
+    :func:`jaxem.accel.resolve_precision`) sets the dtype of the GP and of the points.
+    """
+    if not isinstance(config, TurboConfig):
+        raise validate.InputTypeError(f"config must be a TurboConfig, got {type(config).__name__}")
+    real = accel.dtypes(precision)[0]
     d, cap = config.dim, config.capacity
-    dtype = jnp.asarray(0.0).dtype if dtype is None else dtype
-    if config.n_init < 2 or config.capacity < config.n_init + config.batch:
-        raise ValueError(f"need n_init ≥ 2 and capacity ≥ n_init + batch, got n_init={config.n_init}, "
-                         f"capacity={config.capacity}, batch={config.batch}")
     k1, k2, k3 = jax.random.split(key, 3)
-    sob = jnp.asarray(sobol_points(config.n_cand, d, int(jax.random.randint(k1, (), 0, 2**30))), dtype)
-    return TurboState(jnp.zeros((cap, d), dtype), jnp.zeros(cap, dtype), jnp.asarray(0, jnp.int32),
-                      jnp.asarray(config.length_init, dtype), jnp.asarray(0, jnp.int32), jnp.asarray(0, jnp.int32),
-                      jnp.asarray(0, jnp.int32), jnp.full(d, 0.5, dtype), jnp.asarray(jnp.inf, dtype),
-                      jnp.asarray(0, jnp.int32), k2, sob, k3)
+    sob = jnp.asarray(sobol_points(config.n_cand, d, int(jax.random.randint(k1, (), 0, 2**30))), real)
+    state = TurboState(config, jnp.zeros((cap, d), real), jnp.zeros(cap, real), jnp.asarray(0, jnp.int32),
+                       jnp.asarray(config.length_init, real), jnp.asarray(0, jnp.int32), jnp.asarray(0, jnp.int32),
+                       jnp.asarray(0, jnp.int32), jnp.full(d, 0.5, real), jnp.asarray(jnp.inf, real),
+                       jnp.asarray(0, jnp.int32), k2, sob, k3, jnp.zeros((config.batch, d), real))
+    return state.replace(candidates=_initial_design(state).astype(real))  # n = 0 < n_init: the design
 
 
-def _initial_design(state: TurboState, config: TurboConfig):
+def step(state: TurboState, values) -> TurboState:
+    """Record ``values`` (q,) = f(state.candidates), update the trust region, and propose the next
+    candidates (pure, jit-able). Non-finite values count as the worst value seen (a failure)."""
+    return _propose(_tell(state, state.candidates, jnp.asarray(values, state.y.dtype)))
+
+
+def result(state: TurboState):
+    """(best point (d,) in [0, 1]^d, its value)."""
+    return state.best_x, state.best_y
+
+
+def _initial_design(state: TurboState):
+    config = state.config
     # one random rotation per restart, so the n_init design points stay a rotated Sobol set
     shift = jax.random.uniform(jax.random.fold_in(state.design_key, state.restarts), (config.dim,), state.X.dtype)
     idx = (state.n + jnp.arange(config.batch)) % config.n_cand
     return (state.sobol[idx] + shift) % 1.0
 
 
-def _thompson(state: TurboState, config: TurboConfig, key):
+def _thompson(state: TurboState, key):
+    config = state.config
     d, q = config.dim, config.batch
     mask = jnp.arange(config.capacity) < state.n
     yv = jnp.where(mask, state.y, jnp.nan)
@@ -134,19 +186,17 @@ def _thompson(state: TurboState, config: TurboConfig, key):
     return xs
 
 
-def ask(state: TurboState, config: TurboConfig):
-    """Next batch (q, d) in [0, 1]^d and the state with an advanced key (pure)."""
+def _propose(state: TurboState) -> TurboState:
+    """The next batch (q, d) in [0, 1]^d into ``state.candidates``; advances the key."""
     key, sub = jax.random.split(state.key)
-    xs = jax.lax.cond(state.n < config.n_init, lambda: _initial_design(state, config),
-                      lambda: _thompson(state, config, sub))
-    return xs, state.replace(key=key)
+    xs = jax.lax.cond(state.n < state.config.n_init, lambda: _initial_design(state),
+                      lambda: _thompson(state, sub))
+    return state.replace(key=key, candidates=xs.astype(state.X.dtype))
 
 
-def tell(state: TurboState, config: TurboConfig, xs, ys) -> TurboState:
-    """Add evaluated points; update counters, side length, incumbents; restart when L < L_min (pure).
-
-    Non-finite values are stored as the worst finite value seen (a failed evaluation is a failure).
-    """
+def _tell(state: TurboState, xs, ys) -> TurboState:
+    """Add evaluated points; update counters, side length, incumbents; restart when L < L_min."""
+    config = state.config
     q = config.batch
     mask = jnp.arange(config.capacity) < state.n
     worst = jnp.max(jnp.where(mask, state.y, -jnp.inf))
@@ -181,38 +231,75 @@ def tell(state: TurboState, config: TurboConfig, xs, ys) -> TurboState:
         n_evals=state.n_evals + q)
 
 
-class TurboResult(NamedTuple):
-    """Best point in the unit cube, its value, and history rows (wall time [s], evaluations, best)."""
-
-    x: np.ndarray
-    y: float
-    history: list
-    restarts: int
+_step = jax.jit(step)
 
 
-def minimize(f_batch: Callable, dim: int, budget: int, batch: int = 4, n_init: int | None = None,
+def minimize(f_batch: Callable, dim: int, max_evaluations: int, batch: int = 4, n_init: int | None = None,
              key=None, n_cand: int | None = None, capacity: int | None = None, target: float | None = None,
-             x0=None, t0: float | None = None, dtype=None, **config_kw) -> TurboResult:
+             x0=None, t0: float | None = None, precision=None, **config_kw) -> TurboResult:
     """Minimise ``f_batch`` (a function (q, d) → (q,), e.g. a ``vmap``-ed objective) over [0, 1]^d.
 
     Args:
         f_batch: batched objective on the unit cube.
-        dim: dimension d.
-        budget: maximum number of evaluations.
-        batch: q, points evaluated together.
+        dim: dimension d, ≥ 1.
+        max_evaluations: maximum number of evaluations of f, ≥ 1.
+        batch: q, points evaluated together, ≥ 1.
         n_init: initial design size (default 2d, at least q).
         key: ``jax.random`` key.
         n_cand: Thompson candidates (default min(100 d, 2000)).
-        capacity: local buffer size (default ≥ n_init + 64 q, capped at the budget + q).
+        capacity: local buffer size (default ≥ n_init + 64 q, capped at max_evaluations + q).
         target: stop once the best value is ≤ target.
-        x0: optional known point (d,) evaluated first (e.g. the current guess).
+        x0: optional known point (d,) in [0, 1]^d evaluated first (e.g. the current guess).
         t0: wall-clock origin for the history.
+        precision: dtype of the GP and the points (any :func:`jaxem.accel.resolve_precision` alias;
+            default float32; float64 needs JAX's x64 mode).
+        config_kw: other :class:`TurboConfig` fields.
     """
-    if budget < 1 or dim < 1:
-        raise ValueError(f"budget and dim must be ≥ 1, got budget={budget}, dim={dim}")
+    dim = validate.integer(dim, "dim", lo=1)
+    max_evaluations = validate.integer(max_evaluations, "max_evaluations", lo=1)
+    batch = validate.integer(batch, "batch", lo=1)
+    if not callable(f_batch):
+        raise validate.InputTypeError(f"f_batch must be a callable (q, d) → (q,), got {type(f_batch).__name__}")
+    if target is not None:
+        target = validate.scalar(target, "target")
+    real = accel.dtypes(precision)[0]
+    if x0 is not None:
+        x0 = np.asarray(validate.array(x0, "x0", shape=(dim,), kind="real"), float)
+        if np.any((x0 < 0) | (x0 > 1)):
+            raise validate.InputError(f"x0 must lie in the unit cube [0, 1]^{dim}, got {x0.tolist()}")
     with single_threaded_blas():
-        return _minimize(f_batch, dim, budget, batch, n_init, key, n_cand, capacity, target, x0, t0, dtype,
-                         **config_kw)
+        n_init = max(2 * dim, batch) if n_init is None else validate.integer(n_init, "n_init", lo=2)
+        n_cand = min(100 * dim, 2000) if n_cand is None else validate.integer(n_cand, "n_cand", lo=1)
+        capacity = capacity or int(min(n_init + 64 * batch, max_evaluations + batch))
+        capacity = max(validate.integer(capacity, "capacity", lo=1), n_init + batch)
+        config = TurboConfig(dim=dim, batch=batch, n_init=n_init, n_cand=n_cand, capacity=capacity, **config_kw)
+        key = jax.random.PRNGKey(0) if key is None else key
+        state = init(config, key, precision)
+        t0 = time.perf_counter() if t0 is None else t0
+        history = []
+        if x0 is not None:
+            x0 = jnp.asarray(x0, real).reshape(1, dim)
+            y0 = _values(f_batch, jnp.repeat(x0, batch, axis=0), batch, real)[:1]
+            if bool(jnp.isfinite(y0[0])):
+                state = state.replace(best_x=x0[0], best_y=y0[0])
+            state = state.replace(n_evals=state.n_evals + 1)
+            history.append((time.perf_counter() - t0, 1, float(state.best_y)))
+        while int(state.n_evals) < max_evaluations:
+            ys = _values(f_batch, state.candidates, batch, real)
+            state = _step(state, ys)
+            history.append((time.perf_counter() - t0, int(state.n_evals), float(state.best_y)))
+            if target is not None and float(state.best_y) <= target:
+                break
+    best_x, best_y = result(state)
+    return TurboResult(np.asarray(best_x), float(best_y), np.asarray(history, float).reshape(-1, 3),
+                       int(state.restarts))
+
+
+def _values(f_batch, xs, batch, real):
+    ys = jnp.asarray(f_batch(xs))
+    if ys.shape != (batch,):
+        raise validate.InputError(f"f_batch must return one value per point, shape ({batch},), got {ys.shape}")
+    return ys.astype(real)
 
 
 def single_threaded_blas():
@@ -228,34 +315,6 @@ def single_threaded_blas():
 
         return contextlib.nullcontext()
     return threadpool_limits(1)
-
-
-def _minimize(f_batch, dim, budget, batch, n_init, key, n_cand, capacity, target, x0, t0, dtype, **config_kw):
-    dtype = jnp.asarray(0.0).dtype if dtype is None else dtype  # float64 when x64 is enabled
-    n_init = max(2 * dim, batch) if n_init is None else n_init
-    n_cand = min(100 * dim, 2000) if n_cand is None else n_cand
-    capacity = capacity or int(min(n_init + 64 * batch, budget + batch))
-    capacity = max(capacity, n_init + batch)
-    config = TurboConfig(dim=dim, batch=batch, n_init=n_init, n_cand=n_cand, capacity=capacity, **config_kw)
-    key = jax.random.PRNGKey(0) if key is None else key
-    state = init(config, key, dtype)
-    ask_j = jax.jit(lambda s: ask(s, config))
-    tell_j = jax.jit(lambda s, x, y: tell(s, config, x, y))
-    t0 = time.perf_counter() if t0 is None else t0
-    history = []
-    if x0 is not None:
-        x0 = jnp.asarray(x0, dtype).reshape(1, dim)
-        y0 = jnp.asarray(f_batch(jnp.repeat(x0, batch, axis=0)), dtype)[:1]
-        state = state.replace(best_x=x0[0], best_y=y0[0], n_evals=state.n_evals + 1)
-        history.append((time.perf_counter() - t0, 1, float(y0[0])))
-    while int(state.n_evals) < budget:
-        xs, state = ask_j(state)
-        ys = jnp.asarray(f_batch(xs), dtype)
-        state = tell_j(state, xs, ys)
-        history.append((time.perf_counter() - t0, int(state.n_evals), float(state.best_y)))
-        if target is not None and float(state.best_y) <= target:
-            break
-    return TurboResult(np.asarray(state.best_x), float(state.best_y), history, int(state.restarts))
 
 
 # ---- standard test functions (for tests and benchmarks) -----------------------------------------

@@ -1,3 +1,4 @@
+import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -25,7 +26,7 @@ def _numpy_nll(params, X, y):
 
 def test_masked_likelihood_equals_dense_numpy():
     X, y, m = _data()
-    p = gp.init_params(3)
+    p = gp.init_params(3, "float64")
     ref = _numpy_nll(p, np.asarray(X)[:25], np.asarray(y)[:25])
     assert float(gp.neg_log_marginal_likelihood(p, X, y, m)) == pytest.approx(ref, rel=1e-10)
 
@@ -41,7 +42,7 @@ def test_matern52_against_sklearn():
 def test_fit_improves_likelihood_and_posterior_interpolates():
     X, y, m = _data()
     ys = (y - jnp.mean(y[:25])) / jnp.std(y[:25])
-    p0 = gp.init_params(3)
+    p0 = gp.init_params(3, "float64")
     p = gp.fit(X, ys, m, steps=100)
     assert float(gp.neg_log_marginal_likelihood(p, X, ys, m)) < float(gp.neg_log_marginal_likelihood(p0, X, ys, m))
     ls, os_, noise, _ = gp.constrain(p)
@@ -52,3 +53,13 @@ def test_fit_improves_likelihood_and_posterior_interpolates():
     mu_out, var_out = gp.posterior(p, X, ys, m, X[25:], full_cov=False)
     assert float(jnp.sqrt(jnp.mean((mu_out - ys[25:]) ** 2))) < 0.5
     assert np.all(np.asarray(var_out) > np.asarray(var).mean())
+
+
+def test_samples_are_finite_for_clustered_candidates_in_float32():
+    X, y, m = (a.astype(jnp.float32) if a.dtype != bool else a for a in _data(n=40, d=6, cap=64))
+    y = jnp.sin(jnp.sum(X, axis=1))
+    p = gp.fit(X, y, m, steps=30)
+    cand = jnp.asarray(np.random.default_rng(1).uniform(size=(500, 6)) * 0.05 + 0.5, jnp.float32)
+    f = gp.sample_posterior(jax.random.PRNGKey(0), p, X, y, m, cand, 5)
+    assert f.dtype == jnp.float32 and bool(jnp.all(jnp.isfinite(f)))
+    assert gp.sample_jitter(500, jnp.float64) == 1e-6 < gp.sample_jitter(500, jnp.float32)

@@ -17,8 +17,8 @@ def run(ctx) -> None:
     small = ctx.small
     pr = batio3_problem(cells=1 if small else 3, repeats=8, sampling=0.2 if small else 0.1)
     m = pr.model
-    res = run_strategies(pr, bo_budget=16 if small else 160, grad_steps=8 if small else 60,
-                         bo_only_budget=16 if small else 320, strategies=("hybrid", "gradient", "bo"))
+    res = run_strategies(pr, bo_max_evaluations=16 if small else 160, grad_steps=8 if small else 60,
+                         bo_only_max_evaluations=16 if small else 320, strategies=("hybrid", "gradient", "bo"))
     ctx.text("Synthetic BaTiO3 [001] at 300 kV (Δf = 8 nm, Cs = −15 µm, A1 = 2.5 nm, 6 unit cells, in-plane Ti "
              "+8/+3 pm and O −3 pm shifts, 1e4 e⁻/Å² Poisson + readout noise), fitted from a wrong start "
              "(Δf +4 nm, Cs +3 µm, A1 = 0, −2 cells, ideal columns). <b>Hybrid</b>: TuRBO for the global "
@@ -31,9 +31,9 @@ def run(ctx) -> None:
         im = a.imshow(img, cmap="gray" if title != "residual" else "RdBu_r")
         a.set_title(title)
         a.axis("off")
-        fig.colorbar(im, ax=a, fraction=0.046)
+        fig.colorbar(im, ax=a, fraction=0.046, label="intensity (vacuum = 1)")
     for name, r in res.items():
-        h = np.asarray([row[:3] for row in r["history"]], float)
+        h = np.asarray(r["history"], float)
         ax[3].plot(h[:, 0], h[:, 2], label=name)
     ax[3].axhline(float(l2(m.render(pr.truth), pr.data)), color="k", ls=":", label="truth")
     ax[3].set_xlabel("wall time [s]")
@@ -52,14 +52,14 @@ def run(ctx) -> None:
     ctx.table(["strategy", "time [s]", "loss", "|ΔΔf| [nm]", "|ΔCs| [µm]", "|ΔA1| [nm]", "|Δt| [cells]",
                "columns RMS [pm]", "max |Δd(Ti–O)| [pm]"], rows,
               caption="errors vs the truth (acceptance: 1 nm, 2 µm, 1 nm, 1 cell, 5 pm, 5 pm)")
-    truth_rows = [[k, f"{float(np.ravel(pr.truth[k])[0]):.5g}", f"{float(np.ravel(pr.start[k])[0]):.5g}",
-                   f"{float(np.ravel(fit[k])[0]):.5g}"] for k in ("defocus", "Cs", "thickness")]
-    truth_rows += [["A1 (x, y)", str(np.round(np.asarray(pr.truth["A1"]), 2)), str(np.round(np.asarray(pr.start["A1"]), 2)),
-                    str(np.round(np.asarray(fit["A1"]), 2))]]
+    truth_rows = [[k, f"{float(np.ravel(getattr(pr.truth, k))[0]):.5g}", f"{float(np.ravel(getattr(pr.start, k))[0]):.5g}",
+                   f"{float(np.ravel(getattr(fit, k))[0]):.5g}"] for k in ("defocus", "Cs", "thickness")]
+    truth_rows += [["A1 (x, y)", str(np.round(np.asarray(pr.truth.A1), 2)), str(np.round(np.asarray(pr.start.A1), 2)),
+                    str(np.round(np.asarray(fit.A1), 2))]]
     ctx.table(["parameter [Å]", "true", "start", "hybrid fit"], truth_rows, caption="fitted vs true parameters")
 
-    d_f, pos = polar_displacements(fit["xy"], m.column_species, m.lengths)
-    d_t, _ = polar_displacements(pr.truth["xy"], m.column_species, m.lengths)
+    d_f, pos = polar_displacements(fit.xy, m.column_species, m.lengths)
+    d_t, _ = polar_displacements(pr.truth.xy, m.column_species, m.lengths)
     fig, a = plt.subplots(figsize=(4.5, 4.5))
     a.imshow(data, cmap="gray", extent=(0, m.lengths[0], m.lengths[1], 0))
     a.quiver(pos[:, 0], pos[:, 1], 100 * d_t[:, 0], 100 * d_t[:, 1], color="c", angles="xy", scale_units="xy",
@@ -105,10 +105,10 @@ def _roi_field(ctx, small) -> None:
         a.set_title(title)
         a.set_xlabel("ROI column")
         a.set_ylabel("ROI row")
-        fig.colorbar(im, ax=a, fraction=0.046)
+        fig.colorbar(im, ax=a, fraction=0.046, label="thickness [unit cells]")
     im = ax[3].imshow((t_fit - t_true) * uc, cmap="RdBu_r")
     ax[3].set_title("fit − truth [Å]")
-    fig.colorbar(im, ax=ax[3], fraction=0.046)
+    fig.colorbar(im, ax=ax[3], fraction=0.046, label="thickness error [Å]")
     fig.tight_layout()
     ctx.figure("roi_thickness", fig, "Field image, and per-ROI thickness: truth (mean over the ROI), fit, error.")
 
@@ -126,7 +126,7 @@ def _roi_field(ctx, small) -> None:
     ax[1].set_ylim(ext[2], ext[3])
     ax[1].set_aspect("equal")
     ax[1].set_title("|d_fit − d_true| [pm] per Ti column")
-    fig.colorbar(sc, ax=ax[1], fraction=0.046)
+    fig.colorbar(sc, ax=ax[1], fraction=0.046, label="displacement error [pm]")
     fig.tight_layout()
     ctx.figure("roi_displacements", fig, "Stitched Ti–O displacement field vs truth, and its error per Ti column.")
     ctx.table(["ROIs (ok)", "fit time [s]", "thickness RMS error [cells]", "thickness max error [cells]",
