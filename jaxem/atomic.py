@@ -28,7 +28,7 @@ import tempfile
 import time
 from pathlib import Path
 
-__all__ = ["atomic_path", "atomic_write_text", "atomic_write_bytes", "clean_stale", "exchange_dirs"]
+__all__ = ["atomic_path", "atomic_write_text", "atomic_write_bytes", "clean_stale", "exchange_dirs", "directory_lock"]
 
 _RENAME_EXCHANGE = 2
 _AT_FDCWD = -100
@@ -100,10 +100,17 @@ def glob_escape(name: str) -> str:
 
 
 @contextlib.contextmanager
-def _dir_lock(directory: Path):
-    fd = os.open(directory, os.O_RDONLY)
+def directory_lock(directory, shared: bool = False):
+    """``flock`` of ``directory``: writers swap under the exclusive lock; a reader that must see one
+    complete store (zarr stores are read file by file) holds it shared. A directory that cannot be
+    opened is not locked."""
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        yield
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
         yield
     finally:
         fcntl.flock(fd, fcntl.LOCK_UN)
@@ -135,7 +142,7 @@ def atomic_path(path, is_dir: bool = False):
         tmp.mkdir()
     try:
         yield tmp
-        with _dir_lock(parent):
+        with directory_lock(parent):
             if is_dir and path.is_dir() and not path.is_symlink():
                 if not exchange_dirs(tmp, path):
                     old = tmp_root / (path.name + ".old")

@@ -15,8 +15,6 @@ dataset that lies beyond the end of its file, or damaged JSON metadata is a
 from __future__ import annotations
 
 import contextlib
-import fcntl
-import os
 import time
 import uuid
 from pathlib import Path
@@ -24,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import validate
+from ..atomic import directory_lock
 from ..measurement import Measurement, with_units
 from ..validate import FileFormatError
 from .hdf5_checks import check_dataset
@@ -37,23 +36,13 @@ _RETRIES = 5
 
 @contextlib.contextmanager
 def _swaps_held(path: Path, hold: bool):
-    """Hold off atomic swaps into ``path``'s directory while an eager read runs: writers swap under an
-    exclusive ``flock`` of the parent directory (:func:`jaxem.atomic.atomic_path`); a reader takes it
-    shared, so it reads one complete store (zarr stores are read file by file)."""
+    """Hold off atomic swaps into ``path``'s directory while an eager read runs (shared
+    :func:`jaxem.atomic.directory_lock`; writers swap under the exclusive one)."""
     if not hold:
         yield
         return
-    try:
-        fd = os.open(path.parent, os.O_RDONLY)
-    except OSError:
+    with directory_lock(path.parent, shared=True):
         yield
-        return
-    try:
-        fcntl.flock(fd, fcntl.LOCK_SH)
-        yield
-    finally:
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        os.close(fd)
 
 
 def _is_dask(a) -> bool:
