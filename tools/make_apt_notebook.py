@@ -61,7 +61,8 @@ error of the boundary position.""",
 for name, p in [("truth", run.truth), ("conventional", conv), ("TEM-guided", tem)]:
     z, d = apt.spacing_along_z(p, 4)
     zi = apt.interface_position(p, sol)[0]
-    print(f"{name:13s} max |d/d0 − 1| = {np.abs(d / d0 - 1).max():6.2%}   interface error = {zi - tip.interface_z:+.2f} nm")
+    print(f"{name:13s} max |d/d0 − 1| = {np.abs(d / d0 - 1).max():6.2%}   "
+          f"interface error = {zi - tip.interface_z:+.2f} nm")
 fig, ax = plt.subplots(figsize=(6, 3.5), layout="constrained")
 for name, p in [("truth", run.truth), ("conventional", conv), ("TEM-guided", tem)]:
     prof = apt.composition_profile(p, run.species, (0, 0, -10), (0, 0, 1), 10, radius=3.0, bin_width=0.25, n_species=2)

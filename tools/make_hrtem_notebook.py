@@ -66,8 +66,9 @@ for k in ("defocus", "Cs", "thickness"):
 
 A field (4×4 cells with `SMALL`) with a thickness gradient (2.5 → 6.5 unit cells along the diagonal) and a
 periodic Ti–O displacement field d = 8 pm·(cos 2πx/L, sin 2πy/L) is cut into overlapping 2×2-cell ROIs
-(stride 1 cell: 9 ROIs with `SMALL`). All ROIs are fitted in one batch (`vmap` over the ROI axis: a thickness scan over the exit planes,
-then L-BFGS on thickness and column positions; `jaxem.hrtem.fit_rois`), the columns are stitched
+(stride 1 cell: 9 ROIs with `SMALL`). All ROIs are fitted in one batch (`vmap` over the ROI axis: a
+thickness scan over the exit planes, then L-BFGS on thickness and column positions;
+`jaxem.hrtem.fit_rois`), the columns are stitched
 (`stitch_columns`, overlaps weighted towards ROI centres), and the fitted thickness and displacement
 maps are compared with the truth.""",
     """from jaxem.hrtem.synthetic import batio3_field, fit_field
@@ -96,7 +97,8 @@ ax[3].quiver(pos[:, 0], pos[:, 1], d_f[:, 0], d_f[:, 1], color="r", width=0.004,
 ax[3].legend(); ax[3].set_title("Ti–O displacement (arrow 1 Å ↔ 4 pm)")
 sc = ax[4].scatter(pos[:, 0], pos[:, 1], c=100 * np.hypot(*(d_f - d_t).T), cmap="magma", s=100)
 ax[4].set_xlim(ext[0], ext[1]); ax[4].set_ylim(ext[2], ext[3]); ax[4].set_aspect("equal")
-ax[4].set_title("displacement error per Ti column"); fig.colorbar(sc, ax=ax[4], fraction=0.046, label="|d_fit − d_true| [pm]")
+ax[4].set_title("displacement error per Ti column")
+fig.colorbar(sc, ax=ax[4], fraction=0.046, label="|d_fit − d_true| [pm]")
 for a in (ax[0], ax[3], ax[4]):
     a.set_xlabel("x [Å]"); a.set_ylabel("y [Å]")""",
     r"""md:## Partial-coherence models
@@ -114,5 +116,6 @@ imgs = {meth: np.asarray(batio3_model(cells=1 if SMALL else 3, repeats=8, sampli
         for meth in ("explicit", "focal_average", "envelope", "linear")}
 ref = imgs["explicit"]
 for meth, img in imgs.items():
-    print(f"{meth:14s} relative difference to 'explicit': {np.linalg.norm(img - ref) / np.linalg.norm(ref - ref.mean()):.4f}")""",
+    diff = np.linalg.norm(img - ref) / np.linalg.norm(ref - ref.mean())
+    print(f"{meth:14s} relative difference to 'explicit': {diff:.4f}")""",
 ])

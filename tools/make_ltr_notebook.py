@@ -79,7 +79,8 @@ fig, ax = plt.subplots(1, 2, figsize=(10.5, 3.7), layout="constrained")
 dc1 = fit.masked()[..., 0]
 im = ax[0].imshow(dc1, vmin=0, vmax=np.nanpercentile(np.ma.filled(dc1, np.nan), 95))
 fig.colorbar(im, ax=ax[0], label="D_c of g1 [e⁻/Å²] (95th percentile at the top)")
-ax[0].set_title("D_c map of g1 (flagged fits masked)"); ax[0].set_xlabel("scan x [position]"); ax[0].set_ylabel("scan y [position]")
+ax[0].set_title("D_c map of g1 (flagged fits masked)")
+ax[0].set_xlabel("scan x [position]"); ax[0].set_ylabel("scan y [position]")
 g = spec.g_magnitude()[:5]
 ax[1].errorbar(g, avg.critical_dose, yerr=[avg.critical_dose - avg.ci_low, avg.ci_high - avg.critical_dose], fmt="o",
                label="Poisson ML, 95 % interval")
@@ -89,7 +90,8 @@ ax[1].set_xlabel("|g| [1/Å]"); ax[1].set_ylabel("D_c [e⁻/Å²]"); ax[1].legen
 be close to 0.95; the log-linear median shows its bias.""",
     """counts, _ = synthetic.decay_series(200, D, 10.0, 20.0, 0.2, seed=1)
 rep = critical_dose.fit_decay(counts, D)
-print("median D_c:", np.median(rep.critical_dose).round(2), "e⁻/Å²;  coverage:", np.mean((rep.ci_low <= 20) & (20 <= rep.ci_high)),
+coverage = np.mean((rep.ci_low <= 20) & (20 <= rep.ci_high))
+print("median D_c:", np.median(rep.critical_dose).round(2), "e⁻/Å²;  coverage:", coverage,
       ";  log-linear median:", np.nanmedian(critical_dose.fit_log_linear(counts, D)).round(1), "e⁻/Å²")""",
     r"""md:## 3. Crystallisation kinetics
 

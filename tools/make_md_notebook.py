@@ -69,7 +69,8 @@ ax.set_xlim(0, 40); ax.set_xlabel("frequency [THz]"); ax.set_ylabel("displacemen
 ax.legend()
 f0 = 27.0  # THz: the optical band of Tersoff SiC (C-dominated)
 optical = md.bandpass_trajectory(traj, center_thz=f0, width_thz=3.0)
-print(f"B of the band near {f0} THz:", {k: round(float(v), 4) for k, v in md.debye_waller_factors(optical).items()}, "Å²")""",
+band_B = {k: round(float(v), 4) for k, v in md.debye_waller_factors(optical).items()}
+print(f"B of the band near {f0} THz:", band_B, "Å²")""",
     r"""md:## Snapshots as a frozen-phonon ensemble
 
 Six snapshots, spread over the run after a burn-in, replace the atom positions of the cell; one

@@ -22,7 +22,8 @@ beam = jx.Beam("300 kV")""",
     r"""md:## Potential and exit waves
 
 The crystal is cut into slices of half a unit cell (1.95 Å); the projected potential of each distinct
-slice is computed once (2 distinct slices: SrO and TiO2 planes; Lobato parametrization, Debye–Waller smearing with the tabulated B). The
+slice is computed once (2 distinct slices: SrO and TiO2 planes; Lobato parametrization, Debye–Waller
+smearing with the tabulated B). The
 multislice alternates transmission t = exp(iσv) and Fresnel propagation; `exit_planes=4` records the
 wave every 4 slices (every 2 cells, 7.8 Å), so a whole thickness series comes from one pass.""",
     """unit = jx.zone_axis(jx.crystals.SrTiO3(), [0, 0, 1])
@@ -44,11 +45,14 @@ dp = jx.Measurement(dp.array, (jx.Axis("thickness", step, "Å", step),) + dp.axe
 fig, axes = plt.subplots(1, 3, figsize=(13, 3.9), layout="constrained")
 for ax, i in zip(axes, [0, 2, len(thickness) - 1]):
     dp.with_array(dp.array[i:i + 1]).show(ax=ax, log=True, cmap="magma", title=f"t = {thickness[i]:.1f} Å")""",
-    r"""md:## Pendellösung: Bragg-beam intensities vs thickness
+    r"""md:## Bragg-beam intensities vs thickness
 
-`bragg_intensities` reads the beams (h, k) of the tiled crystal from the patterns (indices of the
-3×3-cell supercell divided by the tiling). Energy flows between the direct beam and the reflections
-with a period set by the extinction distances.""",
+`bragg_intensities` reads the beams (h, k) of the crystal from the patterns (indices of the unit cell;
+the 3×3-cell supercell is given as the tiling). Over these 47 Å the direct beam hands intensity to the
+reflections, which grow faster than linearly at first; the exchange turns into an oscillation
+(Pendellösung) over the extinction distances, a few nm here: raise `NZ` to follow it. The weak 100 beam
+has the structure factor F(100) = f_Sr − f_Ti − f_O, a near cancellation, so it stays orders of magnitude
+below 110 and 200.""",
     """beams = {"000": (0, 0), "100": (0, 1), "110": (1, 1), "200": (0, 2)}
 I = np.asarray(jx.propagate.bragg_intensities(dp, tiling=(N_CELLS, N_CELLS), beams=list(beams.values())))
 fig, ax = plt.subplots(figsize=(6, 3.5), layout="constrained")
@@ -88,7 +92,8 @@ def loss(positions, c10):
     return jnp.mean((im - target) ** 2)
 
 g_pos, g_c10 = jax.grad(loss, argnums=(0, 1))(sto.positions, jnp.float32(-30.0))
-print(f"dL/dC10 = {float(g_c10):.3e} per Å: {'positive, so a step along −grad lowers C10 towards −40 Å' if g_c10 > 0 else 'not positive'}")
+verdict = "positive, so a step along −grad lowers C10 towards −40 Å" if g_c10 > 0 else "not positive"
+print(f"dL/dC10 = {float(g_c10):.3e} per Å: {verdict}")
 print(f"max |dL/dr| = {float(jnp.abs(g_pos).max()):.3e} per Å over {g_pos.shape[0]} atoms, "
       f"all finite: {bool(jnp.all(jnp.isfinite(g_pos)))}")""",
 ])

@@ -3,7 +3,8 @@
 Every notebook is written by a script ``tools/make_<name>_notebook.py`` (the scripts are the source;
 never edit a notebook by hand) through :func:`write`, which builds the cells, executes the notebook
 in ``notebooks/`` with this Python's kernel (the repository root on ``PYTHONPATH``, so the checkout's
-``jaxem`` is the one imported) and stores it *with* its outputs, without volatile execution metadata.
+``jaxem`` is the one imported) and stores it *with* its outputs (figures at 72 dpi, as palette PNGs
+where that is lossless), without volatile execution metadata or stderr warnings.
 
     python tools/make_notebooks.py                 # every notebook, executed
     python tools/make_notebooks.py optics eds      # only these generators
@@ -59,11 +60,16 @@ def _shrink_png(data: str) -> str:
 
 
 def _strip(nb) -> None:
-    """Remove what changes on every run without changing the content (timings, kernel versions)."""
+    """Remove what changes on every run without changing the content: timings, kernel versions, and
+    stderr streams (warnings of this machine's packages, with its paths; they still show when the
+    notebook is run)."""
     nb.metadata.pop("widgets", None)
     nb.metadata["language_info"] = {"name": "python"}
     for cell in nb.cells:
         cell.metadata.pop("execution", None)
+        if "outputs" in cell:
+            cell.outputs = [o for o in cell.outputs
+                            if not (o.get("output_type") == "stream" and o.get("name") == "stderr")]
         for out in cell.get("outputs", []):
             out.get("metadata", {}).pop("execution", None)
             if "image/png" in out.get("data", {}):

@@ -37,7 +37,8 @@ cells = [
     nbf.v4.new_code_cell(
         "results, have_lammps = tc.compute(SMALL, n_configs=6, n_haadf_configs=4, cases=cases)\n"
         "b_md = results[0][3]\n"
-        "print('LAMMPS installed:', have_lammps, '| B_MD (diamond) =', 'no MD run' if b_md is None else f'{b_md:.3f} Å²')"),
+        "print('LAMMPS installed:', have_lammps, '| B_MD (diamond) =',\n"
+        "      'no MD run' if b_md is None else f'{b_md:.3f} Å²')"),
     nbf.v4.new_markdown_cell(
         "## Diffraction patterns at the largest thickness\n"
         "Centred patterns (zero frequency in the middle, as a 4D-STEM detector records them), on a log scale "
