@@ -1,78 +1,95 @@
-"""Writes notebooks/md_snapshots.ipynb (outputs cleared). Run: python tools/make_md_notebook.py"""
+"""Write and execute notebooks/md_snapshots.ipynb. Run: python tools/make_md_notebook.py [--no-execute]"""
+from make_notebooks import write
+
+write("md_snapshots.ipynb", [
+    r"""md:# MD snapshots for frozen phonons
+
+A short classical MD run of 3C-SiC with LAMMPS (Tersoff's 1989 potential `SiC.tersoff`, shipped with
+LAMMPS), read back as a `jaxem.md.Trajectory`; mean-square displacements and Debye–Waller factors per
+species; the vibrational spectrum and a band-pass filter; and the snapshots used as a frozen-phonon
+ensemble in multislice, which splits the diffraction pattern into its elastic and thermal diffuse parts.
+
+LAMMPS is an optional system program (`apt-get install lammps lammps-data`, or
+`conda install -c conda-forge lammps`). Without it (or with `RUN_LAMMPS = False`) the notebook uses the
+small 3C-SiC dump shipped with jaxem, made by the same `run_md` call (`jaxem/data/md/README.txt`).""",
+    """RUN_LAMMPS = True
+from importlib.resources import files
 from pathlib import Path
 
-import nbformat as nbf
+import jax
+import matplotlib.pyplot as plt
+import numpy as np
+from ase.build import bulk
 
-cells = [
-    nbf.v4.new_markdown_cell(
-        "# MD snapshots for frozen phonons\n\n"
-        "Run a short classical MD of 3C-SiC with LAMMPS (Tersoff 1989 potential shipped with LAMMPS), read the "
-        "dump back as a `jaxem.md.Trajectory`, measure mean-square displacements and Debye–Waller factors per "
-        "species, band-pass the displacements in frequency, and use snapshots as a frozen-phonon ensemble in "
-        "multislice. Set `RUN_LAMMPS = False` (or run without LAMMPS installed) to use the small dump shipped "
-        "with jaxem instead."),
-    nbf.v4.new_code_cell(
-        "RUN_LAMMPS = True  # needs `lmp` (apt-get install lammps / conda install -c conda-forge lammps)\n"
-        "import numpy as np\nimport matplotlib.pyplot as plt\nimport jax.numpy as jnp\n"
-        "from ase.build import bulk\n"
-        "import jaxem.md as md\nfrom jaxem.structure import Structure\n"
-        "from jaxem.potential import potential\nfrom jaxem.propagate import multislice, plane_wave"),
-    nbf.v4.new_code_cell(
-        "sic = Structure.from_ase(bulk('SiC', 'zincblende', a=4.36, cubic=True)).repeat(2, 2, 2)\n"
-        "try:\n"
-        "    use_lammps = RUN_LAMMPS and bool(md.find_lammps())\n"
-        "except md.LammpsNotFoundError as err:\n"
-        "    print(err)\n    use_lammps = False\n"
-        "if use_lammps:\n"
-        "    traj = md.run_md(sic, temperature=300.0, timestep_fs=0.5, equilibration_steps=1000,\n"
-        "                     production_steps=2000, dump_every=10, seed=3)\n"
-        "    print('LAMMPS', md.lammps_version())\n"
-        "else:\n"
-        "    from jaxem.cli.sections.md import SHIPPED\n"
-        "    traj = md.read_dump(SHIPPED, timestep_fs=0.5)\n"
-        "print(traj.n_frames, 'frames of', traj.n_atoms, 'atoms; frame interval', traj.frame_interval_fs, 'fs')"),
-    nbf.v4.new_markdown_cell("## Mean-square displacements and B = 8π²⟨u²⟩\n"
-                             "Measured from each atom's time-averaged position, centre-of-mass drift removed."),
-    nbf.v4.new_code_cell(
-        "for s, u2 in md.msd_per_species(traj).items():\n"
-        "    print(f'{s}: <u^2> (x, y, z) = {np.round(u2, 5)} A^2,  B = {md.b_factor(u2):.3f} A^2')\n"
-        "fig, ax = plt.subplots(figsize=(6, 3.5))\n"
-        "for s, u2t in md.msd_vs_time(traj).items():\n"
-        "    ax.plot(traj.times / 1000, u2t.sum(1), label=s)\n"
-        "ax.set_xlabel('time [ps]'); ax.set_ylabel('<|u|^2> [A^2]'); ax.legend();"),
-    nbf.v4.new_markdown_cell("## Vibrational spectrum and a band-pass filter\n"
-                             "Power spectrum of the displacements per species; then keep only vibrations "
-                             "near the optical-phonon band (Gaussian window around ±f₀)."),
-    nbf.v4.new_code_cell(
-        "u = md.displacements(traj)\n"
-        "f = np.fft.rfftfreq(traj.n_frames, traj.frame_interval_fs) * 1000  # THz\n"
-        "power = np.abs(np.fft.rfft(u, axis=0)) ** 2\n"
-        "fig, ax = plt.subplots(figsize=(6, 3.5))\n"
-        "for z, s in ((6, 'C'), (14, 'Si')):\n"
-        "    ax.plot(f, power[:, traj.numbers == z].sum((1, 2)), label=s)\n"
-        "ax.set_xlim(0, 40); ax.set_xlabel('frequency [THz]'); ax.set_ylabel('power [a.u.]'); ax.legend()\n"
-        "f0 = 27.0  # THz: the optical band of Tersoff SiC (C-dominated)\n"
-        "optical = md.bandpass_trajectory(traj, center_thz=f0, width_thz=3.0)\n"
-        "print('B of the band near', f0, 'THz:', md.debye_waller_factors(optical))"),
-    nbf.v4.new_markdown_cell("## Snapshots as a frozen-phonon ensemble\n"
-                             "Average intensity ⟨|Ψ|²⟩, elastic part |⟨Ψ⟩|² and the thermal diffuse part."),
-    nbf.v4.new_code_cell(
-        "ens = md.snapshots_as_ensemble(traj, 6, burn_in=10)\n"
-        "template = traj.frame(0)\n"
-        "waves = []\n"
-        "for p in ens:\n"
-        "    pot = potential(template.with_positions(p), sampling=0.1, slice_thickness=1.09)\n"
-        "    waves.append(np.fft.fft2(np.asarray(multislice(plane_wave(pot.grid, 300e3), pot).array)))\n"
-        "waves = np.stack(waves) / np.prod(pot.grid.gpts)\n"
-        "total = np.mean(np.abs(waves) ** 2, 0)\n"
-        "elastic = np.abs(waves.mean(0)) ** 2\n"
-        "tds = total - elastic\n"
-        "print(f'TDS fraction of the intensity: {tds.sum() / total.sum():.2e}')\n"
-        "fig, axes = plt.subplots(1, 2, figsize=(9, 4))\n"
-        "for ax, img, t in zip(axes, (total, tds), ('total', 'thermal diffuse')):\n"
-        "    ax.imshow(np.log10(np.fft.fftshift(img) + 1e-9), cmap='magma'); ax.set_title(t); ax.axis('off')"),
-]
-nb = nbf.v4.new_notebook(cells=cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3"}})
-path = Path(__file__).resolve().parents[1] / "notebooks" / "md_snapshots.ipynb"
-nbf.write(nb, path)
-print("wrote", path)
+import jaxem as jx
+import jaxem.md as md
+from jaxem.structure import from_ase
+
+beam = jx.Beam("300 kV")
+sic = from_ase(bulk("SiC", "zincblende", a=4.36, cubic=True)).repeat(2, 2, 2)
+try:
+    use_lammps = RUN_LAMMPS and bool(md.find_lammps()) and bool(md.find_potential_file("SiC.tersoff"))
+except (md.LammpsNotFoundError, FileNotFoundError) as err:
+    print("no MD run:", err)
+    use_lammps = False
+if use_lammps:
+    traj = md.run_md(sic, temperature=300.0, timestep_fs=0.5, equilibration_steps=1000,
+                     production_steps=2000, dump_every=10, seed=3, progress=False)
+    print("LAMMPS", md.lammps_version())
+else:
+    shipped = Path(str(files("jaxem") / "data" / "md" / "sic_300K.dump.gz"))
+    traj = md.read_dump(shipped, timestep_fs=0.5)
+    print("using the shipped dump", shipped.name)
+print(traj.n_frames, "frames of", traj.n_atoms, "atoms; frame interval", traj.frame_interval_fs, "fs")""",
+    r"""md:## Mean-square displacements and B = 8π²⟨u²⟩
+
+Displacements are measured from each atom's time-averaged position, with the centre-of-mass drift
+removed. ⟨|u|²⟩(t) should fluctuate about a constant (an equilibrated crystal); C, the lighter atom,
+vibrates more. Classical MD has no zero-point motion, so these B are below the tabulated (quantum)
+room-temperature values, most for light atoms with a high Debye temperature.""",
+    """for s, u2 in md.msd_per_species(traj).items():
+    print(f"{s:2s}: ⟨u²⟩ (x, y, z) = {np.round(u2, 5)} Å²,  B = {md.b_factor(u2):.3f} Å²")
+fig, ax = plt.subplots(figsize=(6, 3.5), layout="constrained")
+for s, u2t in md.msd_vs_time(traj).items():
+    ax.plot(traj.times / 1000, u2t.sum(1), label=s)
+ax.set_xlabel("time [ps]"); ax.set_ylabel("⟨|u|²⟩ [Å²]"); ax.legend();""",
+    r"""md:## Vibrational spectrum and a band-pass filter
+
+The power spectrum of the displacements per species. A 2×2×2-cell box holds only a few phonon wave
+vectors, so the acoustic branches appear as peaks near 10–17 THz (both species move), and the optical
+band near 23–29 THz is dominated by the light C atoms. `bandpass_trajectory` keeps only the
+vibrations near f₀ (a Gaussian window around ±f₀), e.g. to isolate the optical phonons' share of B.""",
+    """u = md.displacements(traj)                                             # (frames, atoms, 3) [Å]
+f = np.fft.rfftfreq(traj.n_frames, traj.frame_interval_fs) * 1000    # [THz]
+power = np.abs(np.fft.rfft(u, axis=0)) ** 2
+fig, ax = plt.subplots(figsize=(6, 3.5), layout="constrained")
+for z, s in ((6, "C"), (14, "Si")):
+    ax.plot(f, power[:, traj.numbers == z].sum((1, 2)), label=s)
+ax.set_xlim(0, 40); ax.set_xlabel("frequency [THz]"); ax.set_ylabel("displacement power [Å² (arb. normalisation)]")
+ax.legend()
+f0 = 27.0  # THz: the optical band of Tersoff SiC (C-dominated)
+optical = md.bandpass_trajectory(traj, center_thz=f0, width_thz=3.0)
+band_B = {k: round(float(v), 4) for k, v in md.debye_waller_factors(optical).items()}
+print(f"B of the band near {f0} THz:", band_B, "Å²")""",
+    r"""md:## Snapshots as a frozen-phonon ensemble
+
+Six snapshots, spread over the run after a burn-in, replace the atom positions of the cell; one
+`jx.frozen_phonon_multislice` call runs all of them through the multislice and averages on the fly:
+the total intensity ⟨|Ψ(k)|²⟩, the elastic part |⟨Ψ(k)⟩|², and their difference, the thermal diffuse
+scattering (TDS). The patterns are centred and cropped to 60 mrad with a `PixelatedDetector` and
+shown on a log scale six decades below their maximum: the Bragg spots are in the elastic part, the
+diffuse background between them is the TDS.""",
+    """snapshots = md.snapshots_as_ensemble(traj, 6, burn_in=10)                  # (6, atoms, 3) [Å]
+template = traj.frame(0)
+grid = jx.potential(template, sampling=0.1, slice_thickness=1.09).grid
+ens = jx.frozen_phonon_multislice(jax.random.key(0), template, jx.plane_wave(grid, beam), snapshots=snapshots,
+                                  slice_thickness=1.09)
+print(f"TDS fraction of the intensity: {float(ens.tds_diffraction.sum() / ens.total_diffraction.sum()):.2e}")
+det = jx.PixelatedDetector(60.0)
+state, axes_k = det.prepare(beam, grid), det.signal_axes(beam, grid)
+fig, axes = plt.subplots(1, 2, figsize=(9.5, 4), layout="constrained")
+for ax, (img, name) in zip(axes, ((ens.total_diffraction, "total ⟨|Ψ|²⟩"), (ens.tds_diffraction, "thermal diffuse"))):
+    m = jx.Measurement(np.asarray(det.apply(state, img)), axes_k,
+                       {"quantity": "intensity", "units": "fraction of the beam per pixel"})
+    m.show(ax=ax, log=True, cmap="magma", title=f"3C-SiC [001], {len(snapshots)} MD snapshots: {name}")""",
+])
