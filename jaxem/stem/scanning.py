@@ -124,10 +124,10 @@ class STEMSimulation:
 
     def to_dict(self) -> dict:
         """JSON-ready description with units (file metadata)."""
-        ab = {k: v for k, v in _coefficients(self.aberrations).items() if v != 0.0}
+        ab = (self.aberrations or Aberrations()).to_metadata()
         return {"beam": self.beam.to_dict(), "semi_angle": {"value": self.semi_angle, "units": "mrad"},
                 "edge_width": {"value": self.edge_width, "units": "mrad"},
-                "aberrations": {"value": ab, "units": "Å (C_nm), rad (phi_nm)"},
+                "aberrations": ab,
                 "detectors": [d.to_dict() for d in self.detectors]}
 
 
