@@ -52,7 +52,7 @@ def test_parallax_positive_after_flip(stack):
 def test_batching_and_precision_invariance(stack):
     st, ds, _ = stack
     ref = np.asarray(direct.ssb(st, ds.aberrations))
-    small = np.asarray(direct.ssb(st, ds.aberrations, budget=3 * 48 * 48 * 16 * 10 * 7))  # odd batches
+    small = np.asarray(direct.ssb(st, ds.aberrations, memory_budget=3 * 48 * 48 * 16 * 10 * 7))  # odd batches
     np.testing.assert_allclose(small, ref, rtol=1e-9, atol=1e-12 * np.abs(ref).max())
     st32 = st.replace(vbf=st.vbf.astype(jnp.float32), k_det=st.k_det.astype(jnp.float32))
     img32 = direct.ssb(st32, ds.aberrations)
@@ -75,7 +75,7 @@ def test_upsampling_beyond_bf_limit_warns(stack):
     st, ds, _ = stack
     with pytest.warns(UserWarning, match="bright-field limit"):
         direct.reconstruct_spectrum(st, "parallax", ds.aberrations, upsampling=4)
-    with pytest.raises(ValueError, match="upsampling"):
+    with pytest.raises(TypeError, match="upsampling"):
         direct.ssb(st, ds.aberrations, upsampling=1.5)
     with pytest.raises(ValueError, match="method"):
         direct.reconstruct_spectrum(st, "tcbf")
@@ -108,3 +108,40 @@ def test_gradients_wrt_aberrations_and_rotation():
             fd = (float(f(*xp)) - float(f(*xm))) / (2 * h)
             assert float(g[i]) == pytest.approx(fd, rel=1e-4, abs=1e-10), (method, i)
             assert fd != 0
+
+
+def test_rotation_nan_and_bad_arguments_are_rejected(stack):
+    st, ds, _ = stack
+    with pytest.raises(ValueError, match="rotation must be finite"):
+        direct.ssb(st, ds.aberrations, rotation=float("nan"))  # was an all-zero image
+    with pytest.raises(ValueError, match="aberrations.C10"):
+        direct.obf(st, Aberrations(C10=float("inf")))
+    with pytest.raises(ValueError, match="upsampling"):
+        direct.parallax(st, upsampling=0)
+    with pytest.raises(TypeError, match="stack must be a BFStack"):
+        direct.ssb(ds)
+    with pytest.raises(ValueError, match="memory_budget"):
+        direct.ssb(st, memory_budget="lots")
+
+
+def test_one_nan_pixel_is_masked_in_the_stack_methods(wpo_defocus):
+    from jaxem.phase import reconstruct
+
+    ds, _ = wpo_defocus
+    a = np.array(ds.array)
+    filled = a.copy()
+    k = (24, 30)  # a bright-field pixel
+    filled[3, 4][k] = np.delete(a[:, :, k[0], k[1]].ravel(), 3 * 48 + 4).mean()
+    a[3, 4][k] = np.nan
+    a[:, :, 0, 0] = np.inf  # a dead pixel outside the bright field: bad in every frame
+    filled[:, :, 0, 0] = 0.0
+    st = bright_field_stack(ds.replace(array=a), precision="float64")
+    assert st.bad.n_values == 1 + 48 * 48 and st.bad.dead_pixels == ((0, 0),)
+    assert np.all(np.isfinite(np.asarray(st.vbf)))
+    ref = bright_field_stack(ds.replace(array=filled), precision="float64")
+    for method in ("ssb", "obf", "parallax"):
+        img = reconstruct(st, method, ds.aberrations)
+        assert np.all(np.isfinite(np.asarray(img.array)))
+        want = reconstruct(ref, method, ds.aberrations).array
+        np.testing.assert_allclose(np.asarray(img.array), np.asarray(want), atol=1e-12)
+        assert img.metadata["bad_data"]["n_scan_positions"] == 48 * 48
