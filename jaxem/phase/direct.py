@@ -69,19 +69,57 @@ def _batches(n, per_item, memory_budget):
     return b, -(-n // b)
 
 
+def _terms(method, g, ww, kk, qy, qx, ab, n, norm, wavelength, cutoff, edge, orders, scan_sampling, u,
+           round_shifts):
+    """Σ over a batch of pixels ``kk`` (b, 2) of kernel(q, k)·G(q, k) on the grid (qy, qx) (1D, any
+    subset of the fine scan frequencies) for G ``g`` (b, len(qy), len(qx)); returns (num, den)."""
+    rdt = kk.dtype
+    if method == "parallax":
+        s = geometry.parallax_shifts(ab, kk[:, 0], kk[:, 1], wavelength)
+        if round_shifts:
+            d = jnp.asarray([scan_sampling[0] / u, scan_sampling[1] / u], rdt)
+            s = jnp.round(s / d) * d
+        ramp = jnp.exp(-2j * jnp.pi * (qy[None, :, None] * s[:, 0, None, None]
+                                        + qx[None, None, :] * s[:, 1, None, None]))
+        return jnp.sum(g * ramp, 0), 0.0
+    gam = gamma(ab, kk, qy, qx, wavelength, cutoff, edge, norm, orders)
+    if method == "ssb":
+        mag, ok = _safe_abs(gam, 1e-6 / n)
+        wgt = jnp.where(ok, jnp.conj(gam) / mag, 0.0)
+        return jnp.sum(-1j * g * wgt, 0), 0.0
+    # OBF: probe-intensity (Poisson) noise weighting d_k = |ψ̂(k)|²
+    pk = geometry.probe_at(ab, kk[:, 0], kk[:, 1], wavelength, cutoff, edge, orders)
+    d = jnp.maximum(jnp.abs(pk) ** 2 / norm, 1e-3 / n)[:, None, None]
+    num = jnp.sum(-1j * g * jnp.conj(gam) / d, 0)
+    den = jnp.sum(ww[:, None, None] * (jnp.abs(gam) ** 2) / d, 0)
+    return num, den
+
+
 @partial(jax.jit, static_argnames=("method", "upsampling", "b", "nb", "wavelength", "cutoff", "edge",
                                    "transpose", "scan_sampling", "round_shifts", "orders"))
 def _kernel_sum(V, k_det, ab, rotation, *, method, upsampling, b, nb, wavelength, cutoff, edge,
                 transpose, scan_sampling, round_shifts=False, orders=None):
     """Σ_k kernel(q, k)·G(q, k) over the vBF stack ``V`` (n, Sy, Sx); G = FFT of each mean-removed vBF
-    image, computed batch by batch (only the real stack and one batch of G are in memory)."""
+    image, computed batch by batch (only the real stack and one batch of G are in memory).
+
+    The images are real, so G(−q, k) = G*(q, k), and every kernel has the symmetry that makes each
+    term Hermitian (Γ̂(−q, k) = −Γ̂*(q, k); the parallax ramp of a real shift): the sum is evaluated on
+    the half plane of columns 0 … Nx/2 (FFT order, the Nyquist column at its usual negative
+    frequency) and the other columns are its conjugate mirror. When Ny is even the Nyquist row's
+    mirrored columns are evaluated directly (its index is its own mirror), so the spectrum is the
+    same as a direct evaluation at every frequency."""
     rdt = k_det.dtype
     n, sy, sx = V.shape
     u = upsampling
+    ny, nx = u * sy, u * sx
+    nh = nx // 2 + 1
     qy, qx = fine_frequencies((sy, sx), scan_sampling, u, rdt)
     kyr, kxr = geometry.rotate_frequencies(k_det[:, 0], k_det[:, 1], rotation, transpose)
     k = jnp.stack([kyr, kxr], -1)
     norm = jnp.sum(geometry.aperture_amplitude(k_det[:, 0], k_det[:, 1], wavelength, cutoff, edge) ** 2)
+    extra_row = ny % 2 == 0 and nh < nx
+    terms = partial(_terms, method, n=n, norm=norm, wavelength=wavelength, cutoff=cutoff, edge=edge,
+                    orders=orders, scan_sampling=scan_sampling, u=u, round_shifts=round_shifts)
 
     def body(acc, j):
         # batch j covers pixels [j·b, (j+1)·b); the last one is moved back to end at n and the pixels
@@ -92,29 +130,26 @@ def _kernel_sum(V, k_det, ab, rotation, *, method, upsampling, b, nb, wavelength
         kk = jax.lax.dynamic_slice_in_dim(k, start, b)
         ww = (start + jnp.arange(b) >= j * b).astype(rdt)
         g = jnp.tile(g, (1, u, u)) * ww[:, None, None]
-        if method == "parallax":
-            s = geometry.parallax_shifts(ab, kk[:, 0], kk[:, 1], wavelength)
-            if round_shifts:
-                d = jnp.asarray([scan_sampling[0] / u, scan_sampling[1] / u], rdt)
-                s = jnp.round(s / d) * d
-            ramp = jnp.exp(-2j * jnp.pi * (qy[None, :, None] * s[:, 0, None, None]
-                                            + qx[None, None, :] * s[:, 1, None, None]))
-            return (acc[0] + jnp.sum(g * ramp, 0), acc[1]), None
-        gam = gamma(ab, kk, qy, qx, wavelength, cutoff, edge, norm, orders)
-        if method == "ssb":
-            mag, ok = _safe_abs(gam, 1e-6 / n)
-            wgt = jnp.where(ok, jnp.conj(gam) / mag, 0.0)
-            return (acc[0] + jnp.sum(-1j * g * wgt, 0), acc[1]), None
-        # OBF: probe-intensity (Poisson) noise weighting d_k = |ψ̂(k)|²
-        pk = geometry.probe_at(ab, kk[:, 0], kk[:, 1], wavelength, cutoff, edge, orders)
-        d = jnp.maximum(jnp.abs(pk) ** 2 / norm, 1e-3 / n)[:, None, None]
-        num = jnp.sum(-1j * g * jnp.conj(gam) / d, 0)
-        den = jnp.sum(ww[:, None, None] * (jnp.abs(gam) ** 2) / d, 0)
-        return (acc[0] + num, acc[1] + den), None
+        num, den = terms(g[:, :, :nh], ww, kk, qy, qx[:nh], ab)
+        out = [acc[0] + num, acc[1] + den]
+        if extra_row:
+            num_r, den_r = terms(g[:, ny // 2:ny // 2 + 1, nh:], ww, kk, qy[ny // 2:ny // 2 + 1], qx[nh:], ab)
+            out += [acc[2] + num_r, acc[3] + den_r]
+        return tuple(out), None
 
     _, cdt = accel.dtypes(rdt)
-    acc0 = (jnp.zeros((u * sy, u * sx), cdt), jnp.zeros((u * sy, u * sx), rdt))
-    (num, den), _ = jax.lax.scan(body, acc0, jnp.arange(nb))
+    acc0 = (jnp.zeros((ny, nh), cdt), jnp.zeros((ny, nh), rdt))
+    if extra_row:
+        acc0 += (jnp.zeros((1, nx - nh), cdt), jnp.zeros((1, nx - nh), rdt))
+    acc, _ = jax.lax.scan(body, acc0, jnp.arange(nb))
+    # the other columns: X(−q) = X*(q) (num), D(−q) = D(q) (the OBF normalisation)
+    rows = (-jnp.arange(ny)) % ny
+    cols = nx - jnp.arange(nh, nx)
+    num = jnp.concatenate([acc[0], jnp.conj(acc[0][rows][:, cols])], 1)
+    den = jnp.concatenate([acc[1], acc[1][rows][:, cols]], 1)
+    if extra_row:
+        num = num.at[ny // 2, nh:].set(acc[2][0])
+        den = den.at[ny // 2, nh:].set(acc[3][0])
     if method == "obf":
         ok = den > 1e-12
         num = jnp.where(ok, num / jnp.sqrt(jnp.where(ok, den, 1.0)), 0.0)

@@ -164,11 +164,17 @@ def step(state: ParallaxState, frames, positions) -> ParallaxState:
                 raise validate.InputError(f"positions must lie in the scan: {limit}, got values from "
                                           f"{np.asarray(lo).tolist()} to {np.asarray(hi).tolist()}")
         positions = jnp.asarray(p)
-    return _step(state, jnp.asarray(frames), positions)
+    frames = jnp.asarray(frames)
+    if validate.is_traced((state, frames, positions)):  # inside a jit: always the masked update
+        return _step(state, frames, positions, True)[0]
+    new, finite = _step(state, frames, positions, False)  # clean data (the usual case): no masking
+    return new if bool(finite) else _step(state, frames, positions, True)[0]
 
 
-@jax.jit
-def _step(state: ParallaxState, frames, positions) -> ParallaxState:
+@partial(jax.jit, static_argnames=("masked",))
+def _step(state: ParallaxState, frames, positions, masked: bool):
+    """The next state and whether every frame was finite. ``masked=False`` deposits every frame (the
+    result is only valid if the flag is True); ``masked=True`` drops the frames that hold a NaN/inf."""
     cfg = state.config
     dt = state.image.dtype
     b = frames.shape[0]
@@ -179,16 +185,24 @@ def _step(state: ParallaxState, frames, positions) -> ParallaxState:
     else:
         iy, ix = positions // sx, positions % sx
     f = frames.reshape(b, -1).astype(dt)
-    ok = jnp.all(jnp.isfinite(f), axis=1)  # a frame with a NaN/inf is dropped whole
-    f = jnp.where(ok[:, None], f, 0.0)
     vals = f[:, cfg.bf_flat]  # (B, N)
+    if masked:
+        totals = jnp.sum(f, axis=1)
+        ok = jnp.isfinite(totals)  # a NaN/inf anywhere makes the frame total non-finite: drop the frame
+        vals = jnp.where(ok[:, None], vals, 0.0)
+        total = jnp.sum(jnp.where(ok, totals, 0.0))
+        n_ok = jnp.sum(ok.astype(jnp.int32))
+        good = state.good.at[iy, ix].add(ok.astype(jnp.int32))
+    else:
+        total = jnp.sum(f)
+        n_ok = jnp.asarray(b, jnp.int32)
+        good = state.good.at[iy, ix].add(1)
     ty = (iy[:, None] * u + cfg.offsets[None, :, 0]) % (u * sy)
     tx = (ix[:, None] * u + cfg.offsets[None, :, 1]) % (u * sx)
     image = state.image.reshape(-1).at[(ty * (u * sx) + tx).ravel()].add(vals.ravel()).reshape(state.image.shape)
-    good = state.good.at[iy, ix].add(ok.astype(jnp.int32))
-    n_ok = jnp.sum(ok.astype(jnp.int32))
-    return ParallaxState(cfg, image, state.bf_sum + jnp.sum(vals, 0), state.total + jnp.sum(f), good,
-                         state.n_frames + n_ok, state.n_bad + (b - n_ok))
+    new = ParallaxState(cfg, image, state.bf_sum + jnp.sum(vals, 0), state.total + total, good,
+                        state.n_frames + n_ok, state.n_bad + (b - n_ok))
+    return new, jnp.isfinite(total)
 
 
 def process_frame(state: ParallaxState, frame, position) -> ParallaxState:

@@ -42,15 +42,11 @@ from .dataset import Dataset4D
 from .stack import CPU_BATCH_BYTES, aperture_edge, phase_precision
 
 
-def _flip_rho(h):
-    """x(−ρ) on the FFT grid of the last two axes."""
-    return jnp.roll(jnp.flip(h, (-2, -1)), 1, (-2, -1))
-
-
 @partial(jax.jit, static_argnames=("b", "wavelength", "cutoff", "edge", "orders"))
 def _wdd_pairs(Gh, idx, qs, ky, kx, ab, eps_rel, *, b, wavelength, cutoff, edge, orders=None):
     """O(q) and O(−q) for the half-plane frequencies ``qs`` (n, 2) [1/Å] stored at flat rows ``idx``
     of the half spectrum ``Gh`` (rows, ny, nx)."""
+    ny, nx = ky.shape
     amp = geometry.aperture_amplitude(ky, kx, wavelength, cutoff, edge)
     scale = 1.0 / jnp.sum(amp**2)
     pk = geometry.probe_at(ab, ky, kx, wavelength, cutoff, edge, orders)
@@ -65,8 +61,10 @@ def _wdd_pairs(Gh, idx, qs, ky, kx, ab, eps_rel, *, b, wavelength, cutoff, edge,
         i, q = args
         h = jnp.fft.ifft2(Gh[i])
         w_p = jnp.fft.ifft2(cpk * geometry.probe_at(ab, ky - q[0], kx - q[1], wavelength, cutoff, edge, orders))
-        w_m = jnp.fft.ifft2(cpk * geometry.probe_at(ab, ky + q[0], kx + q[1], wavelength, cutoff, edge, orders))
-        return deconvolve(w_p, h), deconvolve(w_m, jnp.conj(_flip_rho(h)))
+        # O(−q) = Σ_ρ W*(ρ, −q) H*(−ρ, q)/(|W|² + ε), summed over −ρ instead: W(−ρ, −q) is the
+        # forward FFT / N (no flipped copy of H)
+        w_m = jnp.fft.fft2(cpk * geometry.probe_at(ab, ky + q[0], kx + q[1], wavelength, cutoff, edge, orders))
+        return deconvolve(w_p, h), deconvolve(w_m / (ny * nx), jnp.conj(h))
 
     return jax.lax.map(one, (idx, qs), batch_size=b)
 
