@@ -19,8 +19,9 @@ outer-layer convenience (a :func:`jaxem.pytree.dataclass` whose leaves are the a
 aberrations): kernels take plain arrays and numbers.
 
 Interoperability: :meth:`to_measurement`/:meth:`from_measurement` for jaxem's one 4D-STEM layout
-(axes ``scan_y, scan_x`` [Å] and ``θy, θx`` [mrad] or ``ky, kx`` [1/Å], the pattern centre in the
-axis offsets, the energy and calibration in the metadata with units), and
+(:mod:`jaxem.io.stem4d`: axes ``scan_y, scan_x`` [Å] and ``θy, θx`` [mrad] or ``ky, kx`` [1/Å], the
+pattern centre in the axis offsets, the energy and calibration in the metadata with units; the
+conversions are those of :mod:`jaxem.phase.io`), and
 :meth:`to_py4dstem`/:meth:`from_py4dstem` for py4DSTEM ``DataCube`` objects (R and Q pixel sizes
 and units, origin, convergence semi-angle).
 """
@@ -33,7 +34,7 @@ import numpy as np
 
 from .. import pytree, validate
 from ..beam import Beam, as_beam
-from ..measurement import Axis, Measurement
+from ..measurement import Measurement
 from ..optics.aberrations import Aberrations
 from . import geometry, masking
 
@@ -248,86 +249,33 @@ class Dataset4D:
                    aberrations=Aberrations(**cal.get("aberrations", {})), metadata=cal.get("metadata", {}))
 
     # ---- jaxem's 4D-STEM layout (Measurement) ---------------------------------------------------
-    def to_measurement(self, units: str = "mrad") -> Measurement:
-        """The data as a :class:`~jaxem.measurement.Measurement` in jaxem's 4D-STEM layout.
+    def to_measurement(self) -> Measurement:
+        """The data as a :class:`~jaxem.measurement.Measurement` in jaxem's one 4D-STEM layout
+        (:mod:`jaxem.io.stem4d`, written by :func:`jaxem.phase.io.to_measurement`): axes
+        ``scan_y, scan_x`` [Å] and ``ky, kx`` [1/Å] (pixels when the detector is uncalibrated;
+        k = 0 at the centre), the energy, beam, semi-angle, samplings, rotation, transpose,
+        aberrations and centre in the metadata with units. :func:`jaxem.io.save` writes it."""
+        from .io import to_measurement
 
-        Axes ``scan_y, scan_x`` [Å] and the pattern axes ``θy, θx`` [mrad] (``units="mrad"``, needs
-        the beam) or ``ky, kx`` [1/Å] (``units="1/Å"``); the pattern centre is where the axis value
-        is 0 (offset = −center·sampling). Metadata with units: ``energy`` [eV], ``beam``,
-        ``semi_angle`` [mrad], ``scan_sampling`` [Å], ``detector_sampling`` [mrad] and the
-        orientation/aberrations under ``phase_calibration``. Without a detector calibration the
-        pattern axes are in pixels.
-        """
-        units = validate.choice(units, "units", ("mrad", "1/Å"))
-        c = self.center if self.center is not None else tuple((n // 2) for n in self.detector_shape)
-        if self.detector_sampling is None:
-            det = (Axis("ky", 1.0, "pixels", -c[0]), Axis("kx", 1.0, "pixels", -c[1]))
-        elif units == "mrad":
-            self.require("beam")
-            d = self.angular_sampling
-            det = (Axis("θy", d[0], "mrad", -c[0] * d[0]), Axis("θx", d[1], "mrad", -c[1] * d[1]))
-        else:
-            d = self.detector_sampling
-            det = (Axis("ky", d[0], "1/Å", -c[0] * d[0]), Axis("kx", d[1], "1/Å", -c[1] * d[1]))
-        axes = (Axis("scan_y", self.scan_sampling[0], "Å"), Axis("scan_x", self.scan_sampling[1], "Å")) + det
-        md = {"quantity": "intensity", "units": "counts",
-              "scan_sampling": _q(list(self.scan_sampling), "Å"),
-              "phase_calibration": {"rotation": _q(self.rotation, "rad"), "transpose": self.transpose,
-                                    "center": _q(list(c), "px"),
-                                    "aberrations": {k: _q(float(v), "rad" if k.startswith("phi") else "Å")
-                                                    for k, v in self.aberrations.to_dict().items() if float(v)}}}
-        if self.beam is not None:
-            md["energy"] = _q(self.beam.energy, "eV")
-            md["beam"] = self.beam.to_dict()
-            if self.detector_sampling is not None:
-                md["detector_sampling"] = _q(list(self.angular_sampling), "mrad")
-        if self.semiangle is not None:
-            md["semi_angle"] = _q(self.semiangle, "mrad")
-        md["metadata"] = self.metadata
-        return Measurement(self.array, axes, md)
+        return to_measurement(self)
 
     @classmethod
     def from_measurement(cls, m: Measurement, **calibration) -> "Dataset4D":
-        """A dataset from a 4D-STEM :class:`~jaxem.measurement.Measurement` (see
-        :meth:`to_measurement`): scan axes in Å (or nm), pattern axes ``θy, θx`` [mrad] (converted
-        with the beam) or ``ky, kx`` [1/Å]; the centre from the pattern-axis offsets; energy,
-        semi-angle, rotation, transpose and aberrations from the metadata. ``calibration``
-        overrides or completes any field (``energy=``, ``semiangle=`` …)."""
+        """A dataset from a 4D-STEM :class:`~jaxem.measurement.Measurement` in the layout of
+        :mod:`jaxem.io.stem4d` (e.g. ``stem_scan(...)["pixelated"]`` or ``jaxem.io.load(path)``):
+        scan axes [Å], pattern axes ``θy, θx`` [mrad] (converted with the beam) or ``ky, kx`` [1/Å],
+        the centre from the pattern-axis offsets, the energy, semi-angle, rotation, transpose and
+        aberrations from the metadata (:func:`jaxem.phase.read_4dstem`). ``calibration`` overrides or
+        completes any field (``energy=``, ``semiangle=`` …)."""
+        from .io import read_4dstem
+
         if not isinstance(m, Measurement):
             raise validate.InputTypeError(f"m must be a jaxem Measurement, got {type(m).__name__}")
-        if len(m.axes) != 4:
-            raise validate.InputError(f"m must be 4D (scan_y, scan_x, θy, θx), got {len(m.axes)} axes")
-        md = dict(m.metadata or {})
-        ay, ax, ky, kx = m.axes
-        scan = tuple(_length(a, "m.axes") for a in (ay, ax))
-        energy = calibration.pop("energy", None)
-        beam = calibration.pop("beam", None)
-        if energy is None and beam is None:
-            beam = _beam_from_metadata(md)
-        b = _beam(beam, energy)
-        units = {ky.units, kx.units}
-        det = None
-        if units == {"mrad"}:
-            if b is None:
-                raise validate.InputError("m: pattern axes in mrad need the beam energy (metadata 'energy' [eV] "
-                                          "or energy=…) to convert to 1/Å")
-            det = tuple(float(b.mrad_to_frequency(a.sampling)) for a in (ky, kx))
-        elif units <= {"1/Å", "1/A", "1/angstrom"}:
-            det = (float(ky.sampling), float(kx.sampling))
-        elif units != {"pixels"}:
-            raise validate.InputError(f"m: pattern axes must be in mrad, 1/Å or pixels, got {ky.units!r}, {kx.units!r}")
-        center = (-ky.offset / ky.sampling, -kx.offset / kx.sampling)
-        pc = md.get("phase_calibration", {}) if isinstance(md.get("phase_calibration"), dict) else {}
-        kwargs = {"detector_sampling": det, "center": center,
-                  "semiangle": _value(next((md[k] for k in ("semi_angle", "semiangle", "semi_angle_mrad") if k in md),
-                                           None), "semi_angle", "mrad"),
-                  "rotation": _value(pc.get("rotation"), "rotation", "rad") or 0.0,
-                  "transpose": bool(pc.get("transpose", False)),
-                  "aberrations": Aberrations(**{k: _value(v, f"aberrations.{k}", "rad" if k.startswith("phi") else "Å")
-                                                for k, v in (pc.get("aberrations") or {}).items()}),
-                  "metadata": md.get("metadata", {}) if isinstance(md.get("metadata"), dict) else {}}
-        kwargs.update(calibration)
-        return cls(m.array, scan, b, **kwargs)
+        ab = (m.metadata or {}).get("aberrations")
+        if isinstance(ab, dict) and isinstance(ab.get("value"), dict):
+            # stem_scan records {"value": {C_nm [Å], phi_nm [rad]}, "units": …}: the plain coefficients
+            m = Measurement(m.array, m.axes, {**m.metadata, "aberrations": dict(ab["value"])}, m.signal_ndim)
+        return read_4dstem(m, **calibration)
 
     # ---- py4DSTEM ---------------------------------------------------------------------------------
     def to_py4dstem(self):
@@ -402,35 +350,3 @@ def _get(cal, getter):
         return getattr(cal, getter)()
     except Exception:  # noqa: BLE001 - py4DSTEM raises various errors for unset calibrations
         return None
-
-
-def _q(value, units):
-    return {"value": value, "units": units}
-
-
-def _value(v, name, units):
-    """A metadata number in ``units``: a plain number, ``{"value", "units"}`` or None."""
-    if v is None:
-        return None
-    if isinstance(v, dict) and "value" in v:
-        u = v.get("units", units)
-        if u in (units, None, ""):
-            return validate.scalar(v["value"], name, units)
-        if isinstance(v["value"], (list, tuple)):
-            return [validate.quantity(f"{x} {u}", name, units) for x in v["value"]]
-        return validate.quantity(f"{v['value']} {u}", name, units)
-    return validate.scalar(v, name, units)
-
-
-def _length(axis: Axis, where: str) -> float:
-    scale = {"Å": 1.0, "A": 1.0, "angstrom": 1.0, "nm": 10.0}.get(axis.units)
-    if scale is None:
-        raise validate.InputError(f"{where}: scan axis {axis.name!r} must be in Å (or nm), got {axis.units!r}")
-    return float(axis.sampling) * scale
-
-
-def _beam_from_metadata(md: dict):
-    e = md.get("energy")
-    if e is None and isinstance(md.get("beam"), dict):
-        e = md["beam"].get("energy")
-    return None if e is None else Beam(_value(e, "energy", "eV"))

@@ -133,7 +133,9 @@ def wdd_with_report(ds: Dataset4D, aberrations=None, rotation=None, epsilon=1e-2
     else:
         Gh, bad = _masked_half_spectrum(ds.array, rdt)
         rows = jnp.asarray(half)
-    b = accel.batch_size(12 * ny * nx * np.dtype(Gh.dtype).itemsize, half.size, memory_budget,
+    # per scan frequency: H, two probe products and their transforms, the deconvolution terms and the
+    # aperture/χ temporaries of two probe evaluations: ≈ 40 complex detector-sized arrays
+    b = accel.batch_size(40 * ny * nx * np.dtype(Gh.dtype).itemsize, half.size, memory_budget,
                          cpu_cap=CPU_BATCH_BYTES)
     o_p, o_m = _wdd_pairs(Gh, rows, jnp.asarray(qs, rdt), ky, kx, ab, jnp.asarray(epsilon, rdt),
                           b=b, wavelength=ds.wavelength, cutoff=ds.probe_cutoff, edge=edge,

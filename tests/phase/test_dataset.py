@@ -92,35 +92,34 @@ def test_is_a_pytree():
     assert doubled.aberrations.C10 == 300.0 and doubled.center == ds.center
 
 
-@pytest.mark.parametrize("units", ["mrad", "1/Å"])
-def test_measurement_roundtrip(units):
+def test_measurement_roundtrip():
     ds = _calibrated()
-    m = ds.to_measurement(units)
-    names = [a.name for a in m.axes]
-    assert names == (["scan_y", "scan_x", "θy", "θx"] if units == "mrad" else ["scan_y", "scan_x", "ky", "kx"])
-    assert m.axes[0].units == "Å" and m.axes[2].units == units
+    m = ds.to_measurement()
+    assert [a.name for a in m.axes] == ["scan_y", "scan_x", "ky", "kx"]
+    assert m.axes[0].units == "Å" and m.axes[2].units == "1/Å"
     assert m.metadata["energy"] == {"value": 300e3, "units": "eV"}
-    assert m.axes[2].offset == pytest.approx(-4 * m.axes[2].sampling)  # the centre is where θ = 0
+    assert m.axes[2].offset == pytest.approx(-4 * m.axes[2].sampling)  # k = 0 at the centre
     back = Dataset4D.from_measurement(m)
     for name in ("scan_sampling", "detector_sampling", "center", "semiangle", "rotation"):
         assert getattr(back, name) == pytest.approx(getattr(ds, name)), name
     assert back.beam == ds.beam and back.transpose and back.aberrations.C12 == pytest.approx(20.0)
     assert back.metadata == {"sample": "x"}
+    assert Dataset4D.from_measurement(m, energy=200e3).beam == Beam(200e3)
 
 
 def test_from_measurement_of_a_simulation_layout():
-    # a layout as the simulation writes it: θ axes [mrad], energy and semi-angle with units
+    # the layout the simulation writes (jaxem.io.stem4d): θ axes [mrad], beam and semi-angle with units
     b = Beam(200e3)
     axes = (Axis("scan_y", 0.3, "Å"), Axis("scan_x", 0.3, "Å"), Axis("θy", 1.5, "mrad", -6.0),
             Axis("θx", 1.5, "mrad", -6.0))
-    m = Measurement(np.ones((2, 3, 8, 8)), axes, {"energy": {"value": 200.0, "units": "keV"},
+    m = Measurement(np.ones((2, 3, 8, 8)), axes, {"beam": b.to_dict(),
                                                   "semi_angle": {"value": 12.0, "units": "mrad"}})
     ds = Dataset4D.from_measurement(m)
     assert ds.beam == b and ds.semiangle == 12.0 and ds.center == (4.0, 4.0)
     assert ds.detector_sampling[0] == pytest.approx(b.mrad_to_frequency(1.5))
-    with pytest.raises(ValueError, match="need the beam energy"):
+    with pytest.raises(ValueError, match="beam energy"):
         Dataset4D.from_measurement(Measurement(m.array, axes, {}))
-    with pytest.raises(ValueError, match="scan axis 'scan_y' must be in Å"):
+    with pytest.raises(ValueError, match="scan axes must be scan_y, scan_x in Å"):
         Dataset4D.from_measurement(Measurement(m.array, (Axis("scan_y", 1.0, "px"),) + axes[1:], m.metadata))
     with pytest.raises(TypeError, match="must be a jaxem Measurement"):
         Dataset4D.from_measurement(np.ones((2, 2, 2, 2)))
@@ -150,3 +149,14 @@ def test_py4dstem_roundtrip_and_calibrations():
         ds.replace(scan_sampling=(0.5, 0.6)).to_py4dstem()
     with pytest.raises(TypeError, match="datacube must be a py4DSTEM DataCube"):
         Dataset4D.from_py4dstem(np.zeros((2, 2, 2, 2)), energy=300e3)
+
+
+def test_from_stem_scan_metadata_layout():
+    # stem_scan writes the aberrations as {"value": {name: number}, "units": …}
+    b = Beam(300e3)
+    axes = (Axis("scan_y", 0.3, "Å"), Axis("scan_x", 0.3, "Å"), Axis("θy", 1.5, "mrad", -6.0),
+            Axis("θx", 1.5, "mrad", -6.0))
+    md = {"beam": b.to_dict(), "semi_angle": {"value": 20.0, "units": "mrad"},
+          "aberrations": {"value": {"C10": 120.0, "C12": 5.0, "phi12": 0.2}, "units": "Å (C_nm), rad (phi_nm)"}}
+    ds = Dataset4D.from_measurement(Measurement(np.ones((2, 3, 8, 8)), axes, md))
+    assert ds.aberrations.C10 == 120.0 and ds.aberrations.phi12 == 0.2 and ds.semiangle == 20.0
