@@ -83,7 +83,7 @@ def simulate_full(n, seed=0, rows=32):
     """(n, n, n, n) float32 intensities of a periodic n×n-pixel object (full detector), simulated
     ``rows`` scan rows at a time (the object is rolled instead of the probe)."""
     from jaxem.optics.aberrations import Aberrations
-    from jaxem.phase._synthetic import simulate_4dstem, white_noise_phase
+    from jaxem.phase.synthetic import simulate_4dstem, white_noise_phase
 
     phi = white_noise_phase(n, 0.01, seed)
     ab = Aberrations.create(C10=C10)
@@ -100,14 +100,14 @@ def streaming_fps(ds, chunk=1024, upsampling=1):
 
     from jaxem.phase import streaming
 
-    cfg, s0 = streaming.streaming_parallax(ds, upsampling=upsampling)
+    s0 = streaming.init(streaming.parallax_config(ds, upsampling=upsampling))
     frames = jnp.asarray(np.asarray(ds.array).reshape(-1, *ds.detector_shape), jnp.float32)
     n = frames.shape[0]
-    jax.block_until_ready(streaming.update(cfg, s0, frames[:chunk], jnp.arange(chunk)).image)
+    jax.block_until_ready(streaming.step(s0, frames[:chunk], np.arange(chunk)).image)
     s = s0
     t0 = time.perf_counter()
-    for i in range(0, n - chunk + 1, chunk):
-        s = streaming.update(cfg, s, frames[i:i + chunk], jnp.arange(i, i + chunk))
+    for i in range(0, n - chunk + 1, chunk):  # the driver loop (positions are host indices)
+        s = streaming.step(s, frames[i:i + chunk], np.arange(i, i + chunk))
     jax.block_until_ready(s.image)
     return n // chunk * chunk / (time.perf_counter() - t0)
 
@@ -226,9 +226,8 @@ def lazy_worker(job, path, img_path):
     ds = read_zarr(path)
     t = time.perf_counter()
     if job == "stream":
-        cfg, s0 = streaming.streaming_parallax(ds)
-        state = streaming.stream_dask(cfg, s0, ds.array)
-        img = streaming.finalize(cfg, state, flip=True)
+        state = streaming.stream_dask(streaming.init(streaming.parallax_config(ds)), ds.array)
+        img = streaming.result(state, flip=True)
     else:
         st = bright_field_stack(ds)
         img = direct.ssb(st, ds.aberrations)

@@ -2,7 +2,7 @@
 
 Each vBF image v_k is, to first order, the object seen through a probe tilted by k, displaced by
 
-    s(k) = ∇χ(k) / 2π = λ · P · R(θ) · T · k_det   [Å]   (quadratic χ),
+    s(k) = ∇_k χ(k) / 2π = λ · P · R(θ) · T · k_det   [Å]   (quadratic χ),
     P = [[C10 − C12 cos 2φ12,  C12 sin 2φ12], [C12 sin 2φ12,  C10 + C12 cos 2φ12]]   (y, x order),
 
 with R(θ), T the detector rotation and transpose (:mod:`jaxem.phase.geometry`). Shifts are measured
@@ -13,7 +13,8 @@ when |C12| > |C10| makes P indefinite, where a polar decomposition with positive
 rotation and C10/C12/φ12. θ is returned in (−π/2, π/2]; θ + π with −P is the same map.
 Higher orders (coma C21, three-fold C23, C30, …) are fitted linearly in their Cartesian components
 with θ fixed. :func:`fit_parallax` bootstraps from zero aberrations by aligning the inner
-bright-field pixels first and growing the radius.
+bright-field pixels first and growing the radius. The shifts of a model come from
+:func:`jaxem.phase.geometry.parallax_shifts` (∇_k χ = λ·∇_α χ with ∇_α χ from :mod:`jaxem.optics`).
 """
 from __future__ import annotations
 
@@ -22,9 +23,8 @@ from functools import partial
 import jax
 import jax.numpy as jnp
 import numpy as np
-from flax import struct
 
-from ..accel import batch_size
+from .. import accel, pytree, validate
 from ..optics.aberrations import Aberrations
 from . import geometry
 from .stack import BFStack
@@ -83,7 +83,7 @@ def _xcorr_shift(images, ref, self_weight, qmax, upsample: int = 16):
     return -jnp.stack([cy, cx], -1)
 
 
-def cross_correlation_shifts(images, ref, upsample: int = 16, budget=None, self_weight: float = 0.0,
+def cross_correlation_shifts(images, ref, upsample: int = 16, memory_budget=None, self_weight: float = 0.0,
                              lowpass: float = 1.0):
     """Shifts (N, 2) [px] that align each image to ``ref``: ``shift_images(images, s)`` ≈ ref.
 
@@ -94,13 +94,19 @@ def cross_correlation_shifts(images, ref, upsample: int = 16, budget=None, self_
             the self-correlation peak at zero shift.
         lowpass: only spatial frequencies |f| ≤ ``lowpass`` [cycles/px] enter the correlation.
         upsample: sub-pixel refinement factor of the local DFT (precision ≈ 1/(10·upsample) px).
-        budget: memory budget [bytes].
+        memory_budget: bytes (or '2G') for the image batches (default: accel policy).
     """
+    validate.array(images, "images", ndim=3, kind="real")
+    validate.array(ref, "ref", ndim=2, kind="real")
+    if tuple(jnp.shape(ref)) != tuple(jnp.shape(images)[1:]):
+        raise validate.InputError(f"images must be (N, Sy, Sx) and ref (Sy, Sx), got {jnp.shape(images)}, "
+                                  f"{jnp.shape(ref)}")
+    upsample = validate.integer(upsample, "upsample", lo=1)
+    self_weight = validate.scalar(self_weight, "self_weight", lo=0, hi=1, allow_traced=False)
+    lowpass = validate.scalar(lowpass, "lowpass", "cycles/px", positive=True, allow_traced=False)
     images = jnp.asarray(images)
-    if images.ndim != 3 or jnp.shape(ref) != images.shape[1:]:
-        raise ValueError(f"images must be (N, Sy, Sx) and ref (Sy, Sx), got {images.shape}, {jnp.shape(ref)}")
     n, sy, sx = images.shape
-    b = batch_size(8 * 16 * (sy * sx + (2 * upsample + 1) * (sy + sx)), n, budget)
+    b = accel.batch_size(8 * 16 * (sy * sx + (2 * upsample + 1) * (sy + sx)), n, memory_budget)
     nb = -(-n // b)
     pad = nb * b - n
     imgs = jnp.pad(images, ((0, pad), (0, 0), (0, 0))).reshape(nb, b, sy, sx)
@@ -110,16 +116,16 @@ def cross_correlation_shifts(images, ref, upsample: int = 16, budget=None, self_
     return out.reshape(nb * b, 2)[:n]
 
 
-@struct.dataclass
+@pytree.dataclass
 class AberrationFit:
     """Result of an aberration fit: ``aberrations`` (C10 = −defocus, C12 [Å], φ12 [rad], …),
     ``rotation`` θ [rad] in (−π/2, π/2], ``transpose``, ``residual`` RMS shift misfit [Å],
     ``shifts`` measured shifts (N, 2) [Å] (scan frame), ``mask`` pixels used."""
 
     aberrations: Aberrations
-    rotation: float
-    transpose: bool
-    residual: float
+    rotation: float = pytree.field(static=True, units="rad")
+    transpose: bool = pytree.field(static=True)
+    residual: float = pytree.field(static=True, units="Å")
     shifts: jnp.ndarray = None
     mask: jnp.ndarray = None
 
@@ -131,10 +137,13 @@ def fit_linear_map(k_det, shifts, wavelength: float, transpose: bool = False):
     docstring) in closed form.
     Returns (Aberrations, θ, RMS residual [Å]).
     """
+    validate.array(k_det, "k_det", ndim=2, shape=(None, 2), kind="real", units="1/Å")
+    validate.array(shifts, "shifts", ndim=2, shape=(None, 2), kind="real", units="Å")
+    wavelength = validate.scalar(wavelength, "wavelength", "Å", positive=True, allow_traced=False)
     k = np.asarray(k_det, np.float64)
     s = np.asarray(shifts, np.float64)
-    if k.shape != s.shape or k.ndim != 2 or k.shape[1] != 2 or k.shape[0] < 3:
-        raise ValueError(f"k_det and shifts must both be (N ≥ 3, 2), got {k.shape}, {s.shape}")
+    if k.shape != s.shape or k.shape[0] < 3:
+        raise validate.InputError(f"k_det and shifts must both be (N ≥ 3, 2), got {k.shape}, {s.shape}")
     mt, *_ = np.linalg.lstsq(k, s, rcond=None)  # s = k @ mt  → M = mt.T
     m = mt.T
     if transpose:
@@ -166,16 +175,19 @@ def fit_higher_orders(k_scan, shifts, wavelength: float, orders=((1, 0), (1, 2))
     """Linear least-squares fit of χ coefficients to shifts (N, 2) [Å] at scan-frame k (N, 2) [1/Å].
 
     The gradient of each Cartesian basis function (2π/λ)·α^{n+1}/(n+1)·{cos mφ, sin mφ} is linear in
-    its coefficient, so s = ∇χ/2π is a linear model. Returns (Aberrations, RMS residual [Å]).
+    its coefficient, so s = ∇_kχ/2π is a linear model. Returns (Aberrations, RMS residual [Å]).
     """
-    k = jnp.asarray(k_scan, jnp.float64)
+    validate.array(k_scan, "k_scan", ndim=2, shape=(None, 2), kind="real", units="1/Å")
+    validate.array(shifts, "shifts", ndim=2, shape=(None, 2), kind="real", units="Å")
+    wavelength = validate.scalar(wavelength, "wavelength", "Å", positive=True, allow_traced=False)
+    k = jnp.asarray(k_scan, jnp.result_type(float))
     cols, names = [], []
     for n, m in orders:
         for part in ((0.0,) if m == 0 else (0.0, np.pi / (2 * m))):
             vals = {f"C{n}{m}": 1.0}
             if m:
                 vals[f"phi{n}{m}"] = part
-            g = geometry.chi_gradient(Aberrations(**vals), k[:, 0], k[:, 1], wavelength) / (2 * np.pi)
+            g = geometry.parallax_shifts(Aberrations(**vals), k[:, 0], k[:, 1], wavelength)
             cols.append(np.asarray(g).ravel())
             names.append((n, m, part != 0.0))
     A = np.stack(cols, -1)
@@ -195,14 +207,14 @@ def fit_higher_orders(k_scan, shifts, wavelength: float, orders=((1, 0), (1, 2))
 
 
 def predicted_shifts(stack: BFStack, aberrations: Aberrations, rotation):
-    """Parallax shifts s(k) = ∇χ(k)/2π (N, 2) [Å] of the stack's pixels in the scan frame."""
+    """Parallax shifts s(k) = ∇_kχ(k)/2π (N, 2) [Å] of the stack's pixels in the scan frame."""
     k = stack.k_scan(rotation)
-    return geometry.chi_gradient(aberrations, k[:, 0], k[:, 1], stack.wavelength) / (2 * jnp.pi)
+    return geometry.parallax_shifts(aberrations, k[:, 0], k[:, 1], stack.wavelength)
 
 
 def fit_parallax(stack: BFStack, aberrations: Aberrations | None = None, rotation: float = 0.0,
                  radii=(0.35, 0.6, 1.0), iterations: int = 3, higher_orders: bool = False,
-                 upsample: int = 16, lowpass: float | None = None, budget=None) -> AberrationFit:
+                 upsample: int = 16, lowpass: float | None = None, memory_budget=None) -> AberrationFit:
     """Fit C10, C12, φ12, θ (and optionally coma/C23/C30) by aligning the vBF images.
 
     Starting from ``aberrations``/``rotation`` (default zero), for each radius fraction in ``radii``
@@ -212,9 +224,16 @@ def fit_parallax(stack: BFStack, aberrations: Aberrations | None = None, rotatio
     restricts the correlation to low frequencies |q| ≤ lowpass·k_probe, where both sidebands of a
     vBF transfer function are inside the aperture and its phase is the pure parallax ramp (higher
     frequencies add a k-dependent phase from the asymmetric aperture overlap that biases the shift).
+    ``memory_budget``: bytes (or '2G') for the correlation batches.
     """
-    ab = aberrations if aberrations is not None else Aberrations()
-    theta = float(rotation)
+    if not isinstance(stack, BFStack):
+        raise validate.InputTypeError(f"stack must be a BFStack (phase.bright_field_stack), got {type(stack).__name__}")
+    ab = geometry.check_aberrations(aberrations)
+    theta = validate.scalar(rotation, "rotation", "rad", allow_traced=False)
+    radii = tuple(validate.scalar(r, "radii", lo=0, hi=1, lo_open=True, allow_traced=False) for r in np.atleast_1d(radii))
+    iterations = validate.integer(iterations, "iterations", lo=1)
+    if lowpass is not None:
+        lowpass = validate.scalar(lowpass, "lowpass", positive=True, allow_traced=False)
     kabs = np.asarray(jnp.sqrt(jnp.sum(stack.k_det**2, -1)))
     v = stack.vbf - jnp.mean(stack.vbf, axis=(1, 2), keepdims=True)
     v = v / jnp.maximum(jnp.std(v, axis=(1, 2), keepdims=True), 1e-30)
@@ -231,7 +250,8 @@ def fit_parallax(stack: BFStack, aberrations: Aberrations | None = None, rotatio
             aligned = shift_images(v[idx], jnp.asarray(pred / d, v.dtype))
             ref = jnp.mean(aligned, 0)
             qm = 1.0 if lowpass is None else float(lowpass * stack.cutoff * max(d))
-            extra = np.asarray(cross_correlation_shifts(aligned, ref, upsample, budget, 1.0 / len(idx), qm)) * d
+            extra = np.asarray(cross_correlation_shifts(aligned, ref, upsample, memory_budget, 1.0 / len(idx),
+                                                        qm)) * d
             total = pred + extra
             ab, theta, resid = fit_linear_map(np.asarray(stack.k_det)[idx], total, stack.wavelength,
                                               stack.transpose)

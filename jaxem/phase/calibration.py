@@ -9,6 +9,10 @@
   CoM field is a gradient (∝ ∇φ) in the scan frame, so its curl vanishes only for the right
   rotation (quantem/py4DSTEM/LiberTEM use the same criterion). The curl cannot tell θ from θ + π;
   the returned θ lies in (−π/2, π/2] and the ambiguity is stated in the docstring and result.
+
+Non-finite values in the data are masked (:mod:`jaxem.phase.masking`): the mean pattern is the mean
+of the finite values, and the centre of mass of a frame with a bad pixel uses the pixel's mean over
+the scan there; frames without a bad value get exactly their own centre of mass.
 """
 from __future__ import annotations
 
@@ -18,28 +22,34 @@ from functools import partial
 import jax
 import jax.numpy as jnp
 import numpy as np
-from flax import struct
 
-from ..accel import batch_size
-from . import geometry
+from .. import accel, pytree, validate
+from . import geometry, masking
 from .dataset import Dataset4D
 
 
 def mean_pattern(ds: Dataset4D) -> np.ndarray:
-    """Mean diffraction pattern (ky, kx) [counts], computed chunk by chunk for Dask data."""
+    """Mean diffraction pattern (ky, kx) [counts] over the finite values (computed chunk by chunk
+    for Dask data)."""
+    if not isinstance(ds, Dataset4D):
+        raise validate.InputTypeError(f"ds must be a Dataset4D, got {type(ds).__name__}")
     if ds.is_lazy:
-        return np.asarray(ds.array.mean(axis=(0, 1)).compute(), np.float64)
-    return np.asarray(np.mean(np.asarray(ds.array, np.float64), axis=(0, 1)))
+        m = np.asarray(ds.array.mean(axis=(0, 1), dtype=np.float64).compute(), np.float64)
+    else:
+        m = np.asarray(np.mean(np.asarray(ds.array), axis=(0, 1), dtype=np.float64))
+    if not np.all(np.isfinite(m)):
+        m = masking.scan(ds.array)[0]
+    return m
 
 
-@struct.dataclass
+@pytree.dataclass
 class BrightFieldDisk:
     """Bright-field disk of the mean pattern: ``center`` (cy, cx) [px], ``radius`` [px], ``contrast``
     (mean inside / mean outside)."""
 
-    center: tuple
-    radius: float
-    contrast: float
+    center: tuple = pytree.field(static=True, units="px")
+    radius: float = pytree.field(static=True, units="px")
+    contrast: float = pytree.field(static=True)
 
 
 def find_bright_field(pattern, threshold: float = 0.5) -> BrightFieldDisk:
@@ -50,23 +60,19 @@ def find_bright_field(pattern, threshold: float = 0.5) -> BrightFieldDisk:
     profile). Raises ``ValueError`` when no disk is found (flat or empty
     pattern, disk touching more than half the detector, contrast < 2).
     """
+    validate.array(pattern, "pattern", ndim=2, kind="real")
+    threshold = validate.scalar(threshold, "threshold", lo=0, hi=1, lo_open=True, hi_open=True, allow_traced=False)
     p = np.asarray(pattern, np.float64)
-    if p.ndim != 2:
-        raise ValueError(f"pattern must be 2D (ky, kx), got shape {p.shape}")
-    if not np.all(np.isfinite(p)):
-        raise ValueError("pattern contains NaN or inf")
-    if not 0 < threshold < 1:
-        raise ValueError(f"threshold must be in (0, 1) of the maximum, got {threshold}")
     pmax = p.max()
     if pmax <= 0:
-        raise ValueError("bright-field disk not found: the mean pattern is empty (max ≤ 0)")
+        raise validate.InputError("pattern: bright-field disk not found: the mean pattern is empty (max ≤ 0)")
     mask = p > threshold * pmax
     area = mask.sum()
     inside = p[mask].mean()
     outside = p[~mask].mean() if (~mask).any() else inside
     contrast = inside / max(outside, 1e-300)
     if area < 3 or area > 0.5 * p.size or contrast < 2.0:
-        raise ValueError(f"bright-field disk not found: {area} px above {threshold}·max of a {p.shape} "
+        raise validate.InputError(f"pattern: bright-field disk not found: {area} px above {threshold}·max of a {p.shape} "
                          f"pattern, contrast inside/outside {contrast:.3g} (need 3 px ≤ area ≤ half the "
                          f"detector and contrast ≥ 2)")
     iy, ix = np.nonzero(mask)
@@ -91,21 +97,21 @@ def calibrate_bright_field(ds: Dataset4D, threshold: float = 0.5) -> Dataset4D:
     disk = find_bright_field(mean_pattern(ds), threshold)
     changes = {"center": disk.center, "metadata": {**ds.metadata, "bf_radius_px": disk.radius}}
     if ds.semiangle is None and ds.detector_sampling is None:
-        raise ValueError("missing calibration: give semiangle [mrad] or detector_sampling [1/Å] "
-                         "(or angular_sampling [mrad]) to convert the BF disk radius "
-                         f"({disk.radius:.3g} px) to an angle")
-    ds.require("energy")
+        raise validate.InputError("missing calibration: give semiangle [mrad] or detector_sampling [1/Å] "
+                                  "(or angular_sampling [mrad]) to convert the BF disk radius "
+                                  f"({disk.radius:.3g} px) to an angle")
+    ds.require("beam")
     if ds.detector_sampling is None:
-        k = ds.semiangle * 1e-3 / ds.wavelength
+        k = float(ds.beam.mrad_to_frequency(ds.semiangle))
         changes["detector_sampling"] = (k / disk.radius, k / disk.radius)
     elif ds.semiangle is None:
-        changes["semiangle"] = float(disk.radius * np.mean(ds.detector_sampling) * ds.wavelength * 1e3)
+        changes["semiangle"] = float(ds.beam.frequency_to_mrad(disk.radius * np.mean(ds.detector_sampling)))
     return ds.replace(**changes)
 
 
 @jax.jit
 def _com_frames(frames, cy, cx):
-    f = frames.astype(jnp.float32) if frames.dtype not in (jnp.float32, jnp.float64) else frames
+    f = frames.astype(accel.dtypes_of(frames)[0])
     ny, nx = f.shape[-2:]
     iy = jnp.arange(ny, dtype=f.dtype) - cy
     ix = jnp.arange(nx, dtype=f.dtype) - cx
@@ -116,24 +122,42 @@ def _com_frames(frames, cy, cx):
     return jnp.stack([my, mx], -1)
 
 
-def center_of_mass(ds: Dataset4D, center=None, budget=None) -> np.ndarray:
+def center_of_mass(ds: Dataset4D, center=None, memory_budget=None) -> np.ndarray:
     """Centre of mass of every pattern (Sy, Sx, 2) ordered (y, x) [px], relative to ``center`` [px]
-    (default ``ds.center``, else the detector middle). Patterns with zero total give 0."""
+    (default ``ds.center``, else the detector middle). Patterns with zero total give 0; non-finite
+    values are masked (module docstring). ``memory_budget``: bytes (or '2G') for the frame batches."""
+    return center_of_mass_with_report(ds, center, memory_budget)[0]
+
+
+def center_of_mass_with_report(ds: Dataset4D, center=None, memory_budget=None):
+    """:func:`center_of_mass` and the :class:`~jaxem.phase.masking.BadData` that was masked."""
+    if not isinstance(ds, Dataset4D):
+        raise validate.InputTypeError(f"ds must be a Dataset4D, got {type(ds).__name__}")
     ny, nx = ds.detector_shape
-    c = center if center is not None else (ds.center if ds.center is not None else ((ny - 1) / 2, (nx - 1) / 2))
+    if center is None:
+        center = ds.center if ds.center is not None else ((ny - 1) / 2, (nx - 1) / 2)
+    c = validate.pair(center, "center", "px", allow_traced=False)
+    sy, sx = ds.scan_shape
     if ds.is_lazy:
         import dask.array as da
 
-        arr = ds.array
-        out = da.map_blocks(lambda b: np.asarray(_com_frames(jnp.asarray(b), c[0], c[1])), arr.rechunk({2: -1, 3: -1}),
+        arr = ds.array.rechunk({2: -1, 3: -1})
+        out = da.map_blocks(lambda b: np.asarray(_com_frames(jnp.asarray(b), c[0], c[1])), arr,
                             drop_axis=3, chunks=arr.chunks[:2] + ((2,),), dtype=np.float32)
-        return np.asarray(out.compute())
-    a = jnp.asarray(ds.array)
-    sy, sx = ds.scan_shape
-    flat = a.reshape(sy * sx, ny, nx)
-    b = batch_size(ny * nx * 8 * 4, sy * sx, budget)
-    res = jax.lax.map(lambda fr: _com_frames(fr, c[0], c[1]), flat, batch_size=b)
-    return np.asarray(res).reshape(sy, sx, 2)
+        com = np.array(out.compute())
+    else:
+        flat = jnp.asarray(ds.array).reshape(sy * sx, ny, nx)
+        b = accel.batch_size(ny * nx * 8 * 4, sy * sx, memory_budget)
+        com = np.array(jax.lax.map(lambda fr: _com_frames(fr, c[0], c[1]), flat, batch_size=b)).reshape(sy, sx, 2)
+    bad_frames = np.argwhere(~np.all(np.isfinite(com), -1))
+    if not masking.can_hold_bad(ds.array) or not bad_frames.size:
+        return com, masking.BadData()
+    # a NaN/inf makes the frame's moments non-finite: mask those frames with the pixel means
+    means, _, bad = masking.scan(ds.array)
+    iy, ix = bad_frames[:, 0], bad_frames[:, 1]
+    frames = ds.array.vindex[iy, ix].compute() if ds.is_lazy else np.asarray(ds.array)[iy, ix]
+    com[iy, ix] = np.asarray(_com_frames(jnp.asarray(masking.fill(np.asarray(frames), means)), c[0], c[1]))
+    return com, bad
 
 
 def fit_descan(com, order: int = 1):
@@ -144,11 +168,9 @@ def fit_descan(com, order: int = 1):
     Returns:
         (corrected CoM = com − fit, fit) — both (Sy, Sx, 2).
     """
+    validate.array(com, "com", ndim=3, shape=(None, None, 2), kind="real")
+    validate.choice(order, "order", (0, 1))
     com = np.asarray(com, np.float64)
-    if com.ndim != 3 or com.shape[-1] != 2:
-        raise ValueError(f"com must have shape (Sy, Sx, 2), got {com.shape}")
-    if order not in (0, 1):
-        raise ValueError(f"descan order must be 0 or 1, got {order}")
     sy, sx = com.shape[:2]
     yy, xx = np.meshgrid(np.arange(sy), np.arange(sx), indexing="ij")
     cols = [np.ones(sy * sx)] + ([yy.ravel(), xx.ravel()] if order == 1 else [])
@@ -170,16 +192,16 @@ def _rms_curl(com_k, thetas, transpose):
     return jax.vmap(one)(thetas)
 
 
-@struct.dataclass
+@pytree.dataclass
 class RotationResult:
     """``rotation`` θ [rad] in (−π/2, π/2], ``transpose``, ``curl`` (RMS curl at θ), ``curl_ratio``
     (best curl / median curl over all angles; ≥ 0.5 means the criterion is weak), ``other_transpose_curl``."""
 
-    rotation: float
-    transpose: bool
-    curl: float
-    curl_ratio: float
-    other_transpose_curl: float
+    rotation: float = pytree.field(static=True, units="rad")
+    transpose: bool = pytree.field(static=True)
+    curl: float = pytree.field(static=True)
+    curl_ratio: float = pytree.field(static=True)
+    other_transpose_curl: float = pytree.field(static=True)
 
 
 def rotation_from_com(com, sampling=(1.0, 1.0), allow_transpose: bool = True, n_angles: int = 180) -> RotationResult:
@@ -195,9 +217,12 @@ def rotation_from_com(com, sampling=(1.0, 1.0), allow_transpose: bool = True, n_
     Note:
         θ and θ + π give the same curl; θ + π flips the sign of the CoM and hence of iCoM/DPC images.
     """
+    validate.array(com, "com", ndim=3, shape=(None, None, 2), kind="real")
+    if min(np.shape(com)[:2]) < 4:
+        raise validate.InputError(f"com must have shape (Sy ≥ 4, Sx ≥ 4, 2), got {np.shape(com)}")
+    sampling = validate.pair(sampling, "sampling", "1/Å", positive=True, allow_traced=False)
+    n_angles = validate.integer(n_angles, "n_angles", lo=8)
     com = np.asarray(com, np.float64)
-    if com.ndim != 3 or com.shape[-1] != 2 or min(com.shape[:2]) < 4:
-        raise ValueError(f"com must have shape (Sy ≥ 4, Sx ≥ 4, 2), got {com.shape}")
     ck = jnp.asarray(com * np.asarray(sampling)[None, None, :])
     thetas = np.linspace(-np.pi / 2, np.pi / 2, n_angles, endpoint=False) + np.pi / n_angles
     best = []

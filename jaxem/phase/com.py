@@ -15,29 +15,44 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .. import validate
 from . import geometry
-from .calibration import center_of_mass, fit_descan
+from .calibration import center_of_mass_with_report, fit_descan
 from .dataset import Dataset4D
 
 
-def com_field(ds: Dataset4D, descan_order: int | None = None, rotation=None, transpose=None, budget=None):
+def com_field(ds: Dataset4D, descan_order: int | None = None, rotation=None, transpose=None, memory_budget=None):
     """Scan-frame CoM field (Sy, Sx, 2) ordered (y, x) [1/Å].
+
+    Non-finite values of the data are masked (:mod:`jaxem.phase.masking`):
+    :func:`jaxem.phase.reconstruct` reports them.
 
     Args:
         ds: dataset with ``center`` and ``detector_sampling`` calibrated.
         descan_order: None (no descan correction), 0 (remove the mean) or 1 (remove a fitted plane).
         rotation, transpose: detector orientation (default: the dataset's) [rad].
-        budget: memory budget [bytes].
+        memory_budget: bytes (or '2G') for the frame batches (default: accel policy).
     """
+    return com_field_with_report(ds, descan_order, rotation, transpose, memory_budget)[0]
+
+
+def com_field_with_report(ds: Dataset4D, descan_order=None, rotation=None, transpose=None, memory_budget=None):
+    """:func:`com_field` and the :class:`~jaxem.phase.masking.BadData` that was masked."""
+    if not isinstance(ds, Dataset4D):
+        raise validate.InputTypeError(f"ds must be a Dataset4D, got {type(ds).__name__}")
     ds.require("center", "detector_sampling")
-    com = center_of_mass(ds, ds.center, budget)
+    if descan_order is not None:
+        validate.choice(descan_order, "descan_order", (None, 0, 1))
+    rot = geometry.check_rotation(ds.rotation if rotation is None else rotation)
+    tr = ds.transpose if transpose is None else transpose
+    if not isinstance(tr, (bool, np.bool_)):
+        raise validate.InputTypeError(f"transpose must be True or False, got {transpose!r}")
+    com, bad = center_of_mass_with_report(ds, ds.center, memory_budget)
     if descan_order is not None:
         com, _ = fit_descan(com, descan_order)
     ck = com * np.asarray(ds.detector_sampling)[None, None, :]
-    rot = ds.rotation if rotation is None else rotation
-    tr = ds.transpose if transpose is None else transpose
-    ky, kx = geometry.rotate_frequencies(jnp.asarray(ck[..., 0]), jnp.asarray(ck[..., 1]), rot, tr)
-    return jnp.stack([ky, kx], -1)
+    ky, kx = geometry.rotate_frequencies(jnp.asarray(ck[..., 0]), jnp.asarray(ck[..., 1]), rot, bool(tr))
+    return jnp.stack([ky, kx], -1), bad
 
 
 @jax.jit
@@ -53,14 +68,20 @@ def _icom(com, sy_dy, sx_dx):
     return spec
 
 
-def icom_spectrum(com, scan_sampling):
-    """φ̃_iCoM(q) (Sy, Sx) complex from a scan-frame CoM field (Sy, Sx, 2) [1/Å]; scan step (dy, dx) [Å]."""
+def _check_field(com, scan_sampling):
+    validate.array(com, "com", ndim=3, shape=(None, None, 2), kind="real", units="1/Å")
+    scan_sampling = validate.pair(scan_sampling, "scan_sampling", "Å", positive=True, allow_traced=False)
     com = jnp.asarray(com)
-    if com.ndim != 3 or com.shape[-1] != 2:
-        raise ValueError(f"com must have shape (Sy, Sx, 2) [1/Å], got {com.shape}")
     if not jnp.issubdtype(com.dtype, jnp.floating):
-        com = com.astype(jnp.float32)
-    return _icom(com, float(scan_sampling[0]), float(scan_sampling[1]))
+        com = com.astype(jnp.result_type(float))
+    return com, scan_sampling
+
+
+def icom_spectrum(com, scan_sampling):
+    """φ̃_iCoM(q) (Sy, Sx) complex from a real scan-frame CoM field (Sy, Sx, 2) [1/Å] (finite); scan
+    step (dy, dx) [Å] (> 0)."""
+    com, scan_sampling = _check_field(com, scan_sampling)
+    return _icom(com, scan_sampling[0], scan_sampling[1])
 
 
 def icom(com, scan_sampling):
@@ -70,7 +91,7 @@ def icom(com, scan_sampling):
 
 def divergence(com, scan_sampling):
     """∇·CoM [1/Å²] (periodic central differences) of a scan-frame field (Sy, Sx, 2) [1/Å]."""
-    com = jnp.asarray(com)
+    com, scan_sampling = _check_field(com, scan_sampling)
     dy = (jnp.roll(com[..., 0], -1, 0) - jnp.roll(com[..., 0], 1, 0)) / (2 * scan_sampling[0])
     dx = (jnp.roll(com[..., 1], -1, 1) - jnp.roll(com[..., 1], 1, 1)) / (2 * scan_sampling[1])
     return dy + dx

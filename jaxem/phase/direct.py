@@ -7,7 +7,9 @@ the scan-Fourier-transformed bright-field data normalised by the mean pattern in
 
 with ψ̂ = ψ / sqrt(Σ_BF|ψ|²) (derivation in Yang, Ercius, Nellist & Ophus, Ultramicroscopy 171
 (2016) 117). Every method is a weighted sum over bright-field pixels k, in batches of pixels sized
-by the memory budget (``jaxem.accel.batch_size``) and accumulated with ``lax.scan``:
+by the memory budget (``jaxem.accel.batch_size``) and accumulated with ``lax.scan``. The probe
+ψ(k) = A(λk)·exp(−iχ(k)) and the shifts s_k come from :mod:`jaxem.optics` through
+:mod:`jaxem.phase.geometry`:
 
 * SSB (phase compensated):  φ̃(q) = ½ Σ_k (−i) Ĝ Γ̂*/|Γ̂|            transfer ½ Σ_k |Γ̂|
 * OBF:                      φ̃(q) = Σ_k (−i) Ĝ Γ̂*/d_k / (2 sqrt(S)),  S = Σ_k |Γ̂|²/d_k, d_k = |ψ̂(k)|²
@@ -30,9 +32,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .. import accel, validate
 from ..optics.aberrations import Aberrations, chi_from_frequencies
 from . import geometry
-from .stack import BFStack, phase_batch_size
+from .stack import CPU_BATCH_BYTES, BFStack
 
 METHODS = ("ssb", "obf", "parallax")
 
@@ -49,9 +52,9 @@ def gamma(ab, k, qy, qx, wavelength, cutoff, edge, norm, orders=None):
     ky = k[:, 0][:, None, None]
     kx = k[:, 1][:, None, None]
     qy2, qx2 = qy[None, :, None], qx[None, None, :]
-    pk = geometry.probe(ab, ky, kx, wavelength, cutoff, edge, orders) / jnp.sqrt(norm)
-    pm = geometry.probe(ab, ky - qy2, kx - qx2, wavelength, cutoff, edge, orders) / jnp.sqrt(norm)
-    pp = geometry.probe(ab, ky + qy2, kx + qx2, wavelength, cutoff, edge, orders) / jnp.sqrt(norm)
+    pk = geometry.probe_at(ab, ky, kx, wavelength, cutoff, edge, orders) / jnp.sqrt(norm)
+    pm = geometry.probe_at(ab, ky - qy2, kx - qx2, wavelength, cutoff, edge, orders) / jnp.sqrt(norm)
+    pp = geometry.probe_at(ab, ky + qy2, kx + qx2, wavelength, cutoff, edge, orders) / jnp.sqrt(norm)
     return jnp.conj(pk) * pm - pk * jnp.conj(pp)
 
 
@@ -61,10 +64,35 @@ def _safe_abs(z, floor):
     return jnp.sqrt(jnp.where(ok, m2, 1.0)), ok
 
 
-def _batches(n, per_item, budget):
-    b = phase_batch_size(per_item, n, budget)
-    nb = -(-n // b)
-    return b, nb
+def _batches(n, per_item, memory_budget):
+    b = accel.batch_size(per_item, n, memory_budget, cpu_cap=CPU_BATCH_BYTES)
+    return b, -(-n // b)
+
+
+def _terms(method, g, ww, kk, qy, qx, ab, n, norm, wavelength, cutoff, edge, orders, scan_sampling, u,
+           round_shifts):
+    """Σ over a batch of pixels ``kk`` (b, 2) of kernel(q, k)·G(q, k) on the grid (qy, qx) (1D, any
+    subset of the fine scan frequencies) for G ``g`` (b, len(qy), len(qx)); returns (num, den)."""
+    rdt = kk.dtype
+    if method == "parallax":
+        s = geometry.parallax_shifts(ab, kk[:, 0], kk[:, 1], wavelength)
+        if round_shifts:
+            d = jnp.asarray([scan_sampling[0] / u, scan_sampling[1] / u], rdt)
+            s = jnp.round(s / d) * d
+        ramp = jnp.exp(-2j * jnp.pi * (qy[None, :, None] * s[:, 0, None, None]
+                                        + qx[None, None, :] * s[:, 1, None, None]))
+        return jnp.sum(g * ramp, 0), 0.0
+    gam = gamma(ab, kk, qy, qx, wavelength, cutoff, edge, norm, orders)
+    if method == "ssb":
+        mag, ok = _safe_abs(gam, 1e-6 / n)
+        wgt = jnp.where(ok, jnp.conj(gam) / mag, 0.0)
+        return jnp.sum(-1j * g * wgt, 0), 0.0
+    # OBF: probe-intensity (Poisson) noise weighting d_k = |ψ̂(k)|²
+    pk = geometry.probe_at(ab, kk[:, 0], kk[:, 1], wavelength, cutoff, edge, orders)
+    d = jnp.maximum(jnp.abs(pk) ** 2 / norm, 1e-3 / n)[:, None, None]
+    num = jnp.sum(-1j * g * jnp.conj(gam) / d, 0)
+    den = jnp.sum(ww[:, None, None] * (jnp.abs(gam) ** 2) / d, 0)
+    return num, den
 
 
 @partial(jax.jit, static_argnames=("method", "upsampling", "b", "nb", "wavelength", "cutoff", "edge",
@@ -72,14 +100,26 @@ def _batches(n, per_item, budget):
 def _kernel_sum(V, k_det, ab, rotation, *, method, upsampling, b, nb, wavelength, cutoff, edge,
                 transpose, scan_sampling, round_shifts=False, orders=None):
     """Σ_k kernel(q, k)·G(q, k) over the vBF stack ``V`` (n, Sy, Sx); G = FFT of each mean-removed vBF
-    image, computed batch by batch (only the real stack and one batch of G are in memory)."""
+    image, computed batch by batch (only the real stack and one batch of G are in memory).
+
+    The images are real, so G(−q, k) = G*(q, k), and every kernel has the symmetry that makes each
+    term Hermitian (Γ̂(−q, k) = −Γ̂*(q, k); the parallax ramp of a real shift): the sum is evaluated on
+    the half plane of columns 0 … Nx/2 (FFT order, the Nyquist column at its usual negative
+    frequency) and the other columns are its conjugate mirror. When Ny is even the Nyquist row's
+    mirrored columns are evaluated directly (its index is its own mirror), so the spectrum is the
+    same as a direct evaluation at every frequency."""
     rdt = k_det.dtype
     n, sy, sx = V.shape
     u = upsampling
+    ny, nx = u * sy, u * sx
+    nh = nx // 2 + 1
     qy, qx = fine_frequencies((sy, sx), scan_sampling, u, rdt)
     kyr, kxr = geometry.rotate_frequencies(k_det[:, 0], k_det[:, 1], rotation, transpose)
     k = jnp.stack([kyr, kxr], -1)
-    norm = jnp.sum(geometry.aperture(jnp.sqrt(jnp.sum(k_det**2, -1)), cutoff, edge) ** 2)
+    norm = jnp.sum(geometry.aperture_amplitude(k_det[:, 0], k_det[:, 1], wavelength, cutoff, edge) ** 2)
+    extra_row = ny % 2 == 0 and nh < nx
+    terms = partial(_terms, method, n=n, norm=norm, wavelength=wavelength, cutoff=cutoff, edge=edge,
+                    orders=orders, scan_sampling=scan_sampling, u=u, round_shifts=round_shifts)
 
     def body(acc, j):
         # batch j covers pixels [j·b, (j+1)·b); the last one is moved back to end at n and the pixels
@@ -90,29 +130,26 @@ def _kernel_sum(V, k_det, ab, rotation, *, method, upsampling, b, nb, wavelength
         kk = jax.lax.dynamic_slice_in_dim(k, start, b)
         ww = (start + jnp.arange(b) >= j * b).astype(rdt)
         g = jnp.tile(g, (1, u, u)) * ww[:, None, None]
-        if method == "parallax":
-            s = geometry.chi_gradient(ab, kk[:, 0], kk[:, 1], wavelength) / (2 * jnp.pi)
-            if round_shifts:
-                d = jnp.asarray([scan_sampling[0] / u, scan_sampling[1] / u], rdt)
-                s = jnp.round(s / d) * d
-            ramp = jnp.exp(-2j * jnp.pi * (qy[None, :, None] * s[:, 0, None, None]
-                                            + qx[None, None, :] * s[:, 1, None, None]))
-            return (acc[0] + jnp.sum(g * ramp, 0), acc[1]), None
-        gam = gamma(ab, kk, qy, qx, wavelength, cutoff, edge, norm, orders)
-        if method == "ssb":
-            mag, ok = _safe_abs(gam, 1e-6 / n)
-            wgt = jnp.where(ok, jnp.conj(gam) / mag, 0.0)
-            return (acc[0] + jnp.sum(-1j * g * wgt, 0), acc[1]), None
-        # OBF: probe-intensity (Poisson) noise weighting d_k = |ψ̂(k)|²
-        pk = geometry.probe(ab, kk[:, 0], kk[:, 1], wavelength, cutoff, edge, orders)
-        d = jnp.maximum(jnp.abs(pk) ** 2 / norm, 1e-3 / n)[:, None, None]
-        num = jnp.sum(-1j * g * jnp.conj(gam) / d, 0)
-        den = jnp.sum(ww[:, None, None] * (jnp.abs(gam) ** 2) / d, 0)
-        return (acc[0] + num, acc[1] + den), None
+        num, den = terms(g[:, :, :nh], ww, kk, qy, qx[:nh], ab)
+        out = [acc[0] + num, acc[1] + den]
+        if extra_row:
+            num_r, den_r = terms(g[:, ny // 2:ny // 2 + 1, nh:], ww, kk, qy[ny // 2:ny // 2 + 1], qx[nh:], ab)
+            out += [acc[2] + num_r, acc[3] + den_r]
+        return tuple(out), None
 
-    cdt = jnp.complex128 if rdt == jnp.float64 else jnp.complex64
-    acc0 = (jnp.zeros((u * sy, u * sx), cdt), jnp.zeros((u * sy, u * sx), rdt))
-    (num, den), _ = jax.lax.scan(body, acc0, jnp.arange(nb))
+    _, cdt = accel.dtypes(rdt)
+    acc0 = (jnp.zeros((ny, nh), cdt), jnp.zeros((ny, nh), rdt))
+    if extra_row:
+        acc0 += (jnp.zeros((1, nx - nh), cdt), jnp.zeros((1, nx - nh), rdt))
+    acc, _ = jax.lax.scan(body, acc0, jnp.arange(nb))
+    # the other columns: X(−q) = X*(q) (num), D(−q) = D(q) (the OBF normalisation)
+    rows = (-jnp.arange(ny)) % ny
+    cols = nx - jnp.arange(nh, nx)
+    num = jnp.concatenate([acc[0], jnp.conj(acc[0][rows][:, cols])], 1)
+    den = jnp.concatenate([acc[1], acc[1][rows][:, cols]], 1)
+    if extra_row:
+        num = num.at[ny // 2, nh:].set(acc[2][0])
+        den = den.at[ny // 2, nh:].set(acc[3][0])
     if method == "obf":
         ok = den > 1e-12
         num = jnp.where(ok, num / jnp.sqrt(jnp.where(ok, den, 1.0)), 0.0)
@@ -121,25 +158,27 @@ def _kernel_sum(V, k_det, ab, rotation, *, method, upsampling, b, nb, wavelength
 
 
 def reconstruct_spectrum(stack: BFStack, method: str = "ssb", aberrations: Aberrations | None = None,
-                         rotation=0.0, upsampling: int = 1, budget=None, round_shifts: bool = False):
+                         rotation=0.0, upsampling: int = 1, memory_budget=None, round_shifts: bool = False):
     """Fourier transform φ̃(q) (u·Sy, u·Sx) of a direct reconstruction (see module docstring).
 
     Args:
         stack: virtual bright-field stack.
         method: 'ssb', 'obf' or 'parallax'.
         aberrations: known probe aberrations (C10 = −defocus [Å], …).
-        rotation: detector rotation θ [rad].
-        upsampling: integer output upsampling u (output sampling Δr/u [Å]).
-        budget: memory budget [bytes] for the bright-field batches (default: accel policy).
+        rotation: detector rotation θ [rad] (finite; may be traced).
+        upsampling: integer output upsampling u ≥ 1 (output sampling Δr/u [Å]).
+        memory_budget: bytes (or '2G') for the bright-field batches (default: accel policy).
         round_shifts: parallax only: round shifts to the output grid (the streaming reducer's form).
     """
-    if method not in METHODS:
-        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    if not isinstance(stack, BFStack):
+        raise validate.InputTypeError(f"stack must be a BFStack (phase.bright_field_stack), got {type(stack).__name__}")
+    method = validate.choice(method, "method", METHODS)
     u = _check_upsampling(upsampling, stack)
-    ab = aberrations if aberrations is not None else Aberrations()
+    ab = geometry.check_aberrations(aberrations)
+    rotation = geometry.check_rotation(rotation)
     n, sy, sx = stack.vbf.shape
     per = (u * u * sy * sx) * 2 * stack.vbf.dtype.itemsize * (3 if method == "parallax" else 10)
-    b, nb = _batches(n, per, budget)
+    b, nb = _batches(n, per, memory_budget)
     return _kernel_sum(stack.vbf, stack.k_det, ab, jnp.asarray(rotation, stack.k_det.dtype), method=method,
                        upsampling=u, b=b, nb=nb, wavelength=stack.wavelength, cutoff=stack.cutoff,
                        edge=stack.edge, transpose=stack.transpose, scan_sampling=stack.scan_sampling,
@@ -147,9 +186,7 @@ def reconstruct_spectrum(stack: BFStack, method: str = "ssb", aberrations: Aberr
 
 
 def _check_upsampling(upsampling, stack: BFStack) -> int:
-    if isinstance(upsampling, bool) or int(upsampling) != upsampling or upsampling < 1:
-        raise ValueError(f"upsampling must be an integer ≥ 1, got {upsampling!r}")
-    u = int(upsampling)
+    u = validate.integer(upsampling, "upsampling", lo=1)
     limit = 4.0 * stack.cutoff * max(stack.scan_sampling)
     if u > max(1.0, np.ceil(limit)):
         warnings.warn(f"upsampling {u} exceeds the bright-field limit u = 4·k_probe·Δr = {limit:.3g}: "
@@ -162,25 +199,25 @@ def _image(spec):
     return jnp.real(jnp.fft.ifft2(spec))
 
 
-def ssb(stack: BFStack, aberrations=None, rotation=0.0, upsampling: int = 1, budget=None):
+def ssb(stack: BFStack, aberrations=None, rotation=0.0, upsampling: int = 1, memory_budget=None):
     """Phase-compensated single-sideband image [rad] (u·Sy, u·Sx); transfer ½Σ_k|Γ̂(q,k)| > 0."""
-    return _image(reconstruct_spectrum(stack, "ssb", aberrations, rotation, upsampling, budget))
+    return _image(reconstruct_spectrum(stack, "ssb", aberrations, rotation, upsampling, memory_budget))
 
 
-def obf(stack: BFStack, aberrations=None, rotation=0.0, upsampling: int = 1, budget=None):
+def obf(stack: BFStack, aberrations=None, rotation=0.0, upsampling: int = 1, memory_budget=None):
     """Optimum bright-field image [rad·SNR weight] (u·Sy, u·Sx); transfer ½ sqrt(Σ_k |Γ̂|²/d_k)."""
-    return _image(reconstruct_spectrum(stack, "obf", aberrations, rotation, upsampling, budget))
+    return _image(reconstruct_spectrum(stack, "obf", aberrations, rotation, upsampling, memory_budget))
 
 
 def parallax(stack: BFStack, aberrations=None, rotation=0.0, upsampling: int = 1, flip: bool = False,
-             budget=None, round_shifts: bool = False):
+             memory_budget=None, round_shifts: bool = False):
     """Parallax (tilt-corrected bright-field) image [rad] (u·Sy, u·Sx).
 
-    Each vBF image is moved by s_k = ∇χ(k)/2π [Å] and summed. ``flip`` multiplies the spectrum by
+    Each vBF image is moved by s_k = ∇_kχ(k)/2π [Å] and summed. ``flip`` multiplies the spectrum by
     sgn(sin χ(q)) so that the transfer becomes positive (needs the aberrations, incl. C10).
     """
-    ab = aberrations if aberrations is not None else Aberrations()
-    spec = reconstruct_spectrum(stack, "parallax", ab, rotation, upsampling, budget, round_shifts)
+    ab = geometry.check_aberrations(aberrations)
+    spec = reconstruct_spectrum(stack, "parallax", ab, rotation, upsampling, memory_budget, round_shifts)
     if flip:
         spec = spec * flip_mask(ab, spec.shape, stack.scan_sampling, int(upsampling), stack.wavelength,
                                 nyquist=int(upsampling) > 1)

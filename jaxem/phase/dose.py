@@ -16,13 +16,13 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..accel import batch_size
+from .. import accel, validate
 from .direct import reconstruct_spectrum
 from .stack import BFStack
 
 
 def ssnr(stack: BFStack, method: str = "ssb", dose: float = 1e3, n_realisations: int = 16, seed: int = 0,
-         aberrations=None, rotation=0.0, upsampling: int = 1, budget=None):
+         aberrations=None, rotation=0.0, upsampling: int = 1, memory_budget=None):
     """SSNR(q) (u·Sy, u·Sx) of ``method`` at ``dose`` [e⁻ per probe position].
 
     Args:
@@ -32,22 +32,24 @@ def ssnr(stack: BFStack, method: str = "ssb", dose: float = 1e3, n_realisations:
         n_realisations: number of Poisson realisations M (≥ 2).
         seed: PRNG seed.
         aberrations, rotation, upsampling: as for :func:`jaxem.phase.direct.reconstruct_spectrum`.
-        budget: memory budget [bytes].
+        memory_budget: bytes (or '2G') for the realisation batches (default: accel policy).
     """
-    if not (dose > 0 and np.isfinite(dose)):
-        raise ValueError(f"dose must be > 0 electrons per probe position, got {dose!r}")
-    if int(n_realisations) < 2:
-        raise ValueError(f"n_realisations must be ≥ 2, got {n_realisations!r}")
-    keys = jax.random.split(jax.random.PRNGKey(seed), int(n_realisations))
+    if not isinstance(stack, BFStack):
+        raise validate.InputTypeError(f"stack must be a BFStack (phase.bright_field_stack), got {type(stack).__name__}")
+    dose = validate.scalar(dose, "dose", "e⁻ per probe position", positive=True, allow_traced=False)
+    n_realisations = validate.integer(n_realisations, "n_realisations", lo=2)
+    seed = validate.integer(seed, "seed")
+    upsampling = validate.integer(upsampling, "upsampling", lo=1)
+    keys = jax.random.split(jax.random.PRNGKey(seed), n_realisations)
     vbf = stack.vbf
 
     def one(key):
         counts = jax.random.poisson(key, jnp.clip(vbf, 0, None) * dose).astype(vbf.dtype)
         noisy = stack.replace(vbf=counts / dose)
-        return reconstruct_spectrum(noisy, method, aberrations, rotation, upsampling, budget)
+        return reconstruct_spectrum(noisy, method, aberrations, rotation, upsampling, memory_budget)
 
     per = int(np.prod(vbf.shape)) * vbf.dtype.itemsize * 4 * upsampling**2
-    b = batch_size(per, int(n_realisations), budget)
+    b = accel.batch_size(per, n_realisations, memory_budget)
     specs = jax.lax.map(one, keys, batch_size=b)
     mean = jnp.mean(specs, 0)
     std = jnp.sqrt(jnp.sum(jnp.abs(specs - mean) ** 2, 0) / (specs.shape[0] - 1))

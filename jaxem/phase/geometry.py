@@ -1,4 +1,4 @@
-"""Detector geometry and the probe as seen by the phase-retrieval kernels.
+"""Detector geometry, and the probe and parallax shifts as the phase-retrieval kernels see them.
 
 Frames: a detector pixel ``(i, j)`` (row, column) of a pattern with centre ``(cy, cx)`` [px] and
 pixel size ``(dky, dkx)`` [1/Å] has the detector-frame frequency ``k_det = ((i − cy)·dky,
@@ -11,17 +11,30 @@ counter-clockwise rotation of the detector frequency grid). A flip of the detect
 ``transpose=True, rotation=−π/2`` (tested). The scan frame is the frame of the scan axes
 ``(scan_y, scan_x)``.
 
-The probe is ψ(k) = A(k)·exp(−iχ(k)) with a soft round aperture A (linear edge of width ``edge``
-[1/Å]) and χ from :mod:`jaxem.optics.aberrations`; kernels use ψ̂ = ψ / sqrt(Σ_BF |ψ|²).
-All functions are pure and differentiable with respect to the aberrations and θ.
+The optics are those of :mod:`jaxem.optics` (one implementation): the probe is
+ψ(k) = A(λk)·exp(−iχ(k)) with the condenser aperture A of :func:`jaxem.optics.apertures.aperture_function`
+(semi-angle α₀ = λ·k_probe, raised-cosine edge of full width λ·``edge``; a radius ``cutoff`` and an
+edge ``edge`` given in 1/Å are converted to mrad explicitly) and the aberration function χ of
+:func:`jaxem.optics.aberrations.chi_cartesian` (C10 = −Δf). Kernels use ψ̂ = ψ / sqrt(Σ_BF |ψ|²).
+
+The parallax shift of bright-field pixel k is s(k) = ∇_k χ(k) / 2π [Å] where
+∇_k χ = λ·∇_α χ(α = λk) [rad·Å] and ∇_α χ [rad/rad] is :func:`jaxem.optics.ctf.chi_gradient`.
+
+Orders of χ whose coefficients are concrete zeros are passed to optics as Python zeros
+(:func:`restrict`), so the kernels only pay for the aberrations that are set. All functions are
+pure and differentiable with respect to the aberrations and θ.
 """
 from __future__ import annotations
 
-import jax
+import dataclasses
+
 import jax.numpy as jnp
 import numpy as np
 
-from ..optics.aberrations import ABERRATION_ORDERS, Aberrations, chi
+from .. import validate
+from ..optics.aberrations import ABERRATION_ORDERS, Aberrations, chi_cartesian
+from ..optics.apertures import Aperture, aperture_function
+from ..optics.ctf import chi_gradient
 
 
 def rotate_frequencies(ky, kx, rotation, transpose: bool = False):
@@ -53,95 +66,82 @@ def detector_frequencies(shape, center, sampling, rotation=0.0, transpose: bool 
     return rotate_frequencies(ky, kx, jnp.asarray(rotation, dtype), transpose)
 
 
-def aperture(k, cutoff, edge):
-    """Soft round aperture: 1 inside ``cutoff − edge/2``, 0 outside ``cutoff + edge/2``, linear between.
+def probe_aperture(wavelength: float, cutoff: float, edge: float) -> Aperture:
+    """The condenser aperture of radius ``cutoff`` [1/Å] and edge width ``edge`` [1/Å] as an
+    :class:`~jaxem.optics.apertures.Aperture` in mrad (α = 10³·λ·k, λ [Å])."""
+    return Aperture(semi_angle=1e3 * wavelength * cutoff, edge_width=1e3 * wavelength * edge)
 
-    Args:
-        k: |k| [1/Å]; cutoff: aperture radius [1/Å]; edge: width of the edge [1/Å] (> 0).
-    """
-    return jnp.clip((cutoff - k) / edge + 0.5, 0.0, 1.0)
+
+def aperture_amplitude(ky, kx, wavelength: float, cutoff: float, edge: float):
+    """A(λk) ∈ [0, 1] of the probe-forming aperture at frequencies (ky, kx) [1/Å]: 1 inside
+    ``cutoff − edge/2``, 0 outside ``cutoff + edge/2``, ½ at ``cutoff`` (raised-cosine edge)."""
+    s = 1e3 * wavelength
+    return aperture_function(s * ky, s * kx, probe_aperture(wavelength, cutoff, edge))
 
 
 def active_orders(ab: Aberrations):
     """Static tuple of the (n, m) orders of ``ab`` whose coefficient is traced or non-zero; orders
-    with a concrete zero coefficient contribute nothing to χ (or its gradient) and are skipped."""
+    with a concrete zero coefficient contribute nothing to χ (or its gradient)."""
     out = []
     for n, m in ABERRATION_ORDERS:
         c = ab.coefficient(n, m)[0]
-        try:
-            if float(c) == 0.0:
-                continue
-        except (TypeError, jax.errors.ConcretizationTypeError):
-            pass
+        if not validate.is_traced(c) and not np.any(np.asarray(c)):
+            continue
         out.append((n, m))
     return tuple(out)
 
 
-def chi_orders(ab: Aberrations, alpha, phi, wavelength: float, orders=None):
-    """χ(α, φ) [rad] summed over ``orders`` only (all orders when None); same formula as
-    :func:`jaxem.optics.aberrations.chi` (tested equal), cheaper when few coefficients are set."""
+def restrict(ab: Aberrations, orders=None) -> Aberrations:
+    """``ab`` with the coefficients of the orders not in ``orders`` replaced by the Python number 0
+    (concrete zeros even inside ``jit``, so optics can skip their terms); ``orders=None`` keeps all."""
     if orders is None:
-        return chi(ab, alpha, phi, wavelength)
-    out = jnp.zeros(jnp.broadcast_shapes(jnp.shape(alpha), jnp.shape(phi)), alpha.dtype)
-    for n, m in orders:
-        c, phi_nm = ab.coefficient(n, m)
-        term = jnp.asarray(c, alpha.dtype) * alpha ** (n + 1) / (n + 1)
-        if m:
-            term = term * jnp.cos(m * (phi - jnp.asarray(phi_nm, alpha.dtype)))
-        out = out + term
-    return (2 * jnp.pi / wavelength) * out
+        return ab
+    keep = {f"C{n}{m}" for n, m in orders} | {f"phi{n}{m}" for n, m in orders if m}
+    return Aberrations(**{f.name: (getattr(ab, f.name) if f.name in keep else 0.0)
+                          for f in dataclasses.fields(ab)})
 
 
-def probe(ab: Aberrations, ky, kx, wavelength: float, cutoff, edge, orders=None):
-    """ψ(k) = A(k)·exp(−iχ(k)) at frequencies (ky, kx) [1/Å] (any shape); unnormalised, complex.
+def probe_at(ab: Aberrations, ky, kx, wavelength: float, cutoff, edge, orders=None):
+    """ψ(k) = A(λk)·exp(−iχ(k)) at frequencies (ky, kx) [1/Å] (any broadcastable shapes);
+    unnormalised, complex (dtype follows ky, kx).
 
-    ``orders``: static tuple of (n, m) to include (see :func:`active_orders`); None = all.
+    ``orders``: static tuple of the (n, m) orders to include (see :func:`active_orders`); None = all.
     """
-    k2 = ky**2 + kx**2
-    safe = k2 > 0  # differentiable at k = 0 (sqrt and arctan2 have singular gradients there)
-    k = jnp.where(safe, jnp.sqrt(jnp.where(safe, k2, 1.0)), 0.0)
-    if orders is not None and not any(m for _, m in orders):
-        phi = jnp.zeros((), k.dtype)  # round aberrations only: the azimuth is not needed
-    else:
-        phi = jnp.arctan2(jnp.where(safe, ky, 0.0), jnp.where(safe, kx, 1.0))
-    amp = aperture(k, cutoff, edge)
-    phase = chi_orders(ab, wavelength * k, phi, wavelength, orders)
-    return amp * jnp.exp(-1j * phase)
+    amp = aperture_amplitude(ky, kx, wavelength, cutoff, edge)
+    phase = chi_cartesian(restrict(ab, orders), wavelength * ky, wavelength * kx, wavelength)
+    return amp * jnp.exp(-1j * phase.astype(amp.dtype))
 
 
-def chi_gradient(ab: Aberrations, ky, kx, wavelength: float):
-    """∇_k χ(k) [rad·Å] at scan-frame frequencies (ky, kx) [1/Å] (1D arrays of equal length).
+def parallax_shifts(ab: Aberrations, ky, kx, wavelength: float):
+    """Parallax shifts s(k) = ∇_k χ(k)/2π = λ·∇_α χ(λk)/2π (N, 2) ordered (y, x) [Å] of the
+    scan-frame frequencies (ky, kx) [1/Å] (1D arrays of equal length).
 
-    Returns (N, 2) ordered (∂χ/∂ky, ∂χ/∂kx). The parallax shift of bright-field pixel k is
-    s(k) = ∇χ(k)/(2π) [Å]. Uses a Cartesian form that is differentiable at k = 0.
+    ∇_α χ [rad/rad] is :func:`jaxem.optics.ctf.chi_gradient`; the factor λ converts it to
+    ∇_k χ [rad·Å]. At k = 0 the gradient is 0 (every term of χ is at least quadratic); that point is
+    evaluated away from the origin and masked, so gradients with respect to k stay finite there.
     """
-    def chi_cart(kk):
-        # χ through (α, φ) is singular in φ at k = 0; use a tiny offset that does not change values
-        kyy, kxx = kk[0], kk[1]
-        r2 = kyy**2 + kxx**2
-        safe = r2 > 0
-        kyy_s = jnp.where(safe, kyy, 1e-30)
-        kxx_s = jnp.where(safe, kxx, 1e-30)
-        k = jnp.sqrt(kyy_s**2 + kxx_s**2)
-        return chi(ab, wavelength * k, jnp.arctan2(kyy_s, kxx_s), wavelength)
-
-    kk = jnp.stack([ky, kx], -1)
-    return jax.vmap(jax.grad(chi_cart))(kk)
+    ay, ax = wavelength * jnp.asarray(ky), wavelength * jnp.asarray(kx)
+    origin = (ay == 0) & (ax == 0)
+    gy, gx = chi_gradient(ab, jnp.where(origin, 1e-3, ay), jnp.where(origin, 0.0, ax), wavelength)
+    g = jnp.stack([jnp.where(origin, 0.0, gy), jnp.where(origin, 0.0, gx)], -1)
+    return g * (wavelength / (2 * jnp.pi))
 
 
-def bright_field_pixels(shape, center, sampling, cutoff, edge, threshold: float = 1e-3):
+def bright_field_pixels(shape, center, sampling, wavelength: float, cutoff, edge, threshold: float = 1e-3):
     """Detector indices (N, 2) (row, column) [px] of the bright-field pixels.
 
-    A pixel belongs to the bright field if the aperture amplitude there exceeds ``threshold``
-    (|k| < cutoff + edge/2 up to the threshold). Computed with NumPy (static shapes).
+    A pixel belongs to the bright field if the aperture amplitude A(λk) there
+    (:func:`aperture_amplitude`) exceeds ``threshold``. Returned as a NumPy array (static shapes).
     """
     ky = (np.arange(shape[0]) - center[0])[:, None] * sampling[0]
     kx = (np.arange(shape[1]) - center[1])[None, :] * sampling[1]
-    amp = np.clip((cutoff - np.sqrt(ky**2 + kx**2)) / edge + 0.5, 0.0, 1.0)
+    amp = np.asarray(aperture_amplitude(jnp.asarray(ky), jnp.asarray(kx), wavelength, cutoff, edge))
     iy, ix = np.nonzero(amp > threshold)
     if iy.size == 0:
-        raise ValueError(f"no bright-field pixel: aperture radius {cutoff:.4g} 1/Å with detector "
-                         f"sampling {tuple(sampling)} 1/Å and centre {tuple(center)} px")
+        raise validate.InputError(
+            f"no bright-field pixel: aperture radius {cutoff:.4g} 1/Å with detector sampling "
+            f"{tuple(sampling)} 1/Å and centre {tuple(center)} px; check semiangle, center and "
+            f"detector_sampling")
     return np.stack([iy, ix], -1)
 
 
@@ -152,3 +152,24 @@ def bf_frequencies(indices, center, sampling, rotation=0.0, transpose: bool = Fa
     kx = (idx[:, 1] - center[1]) * sampling[1]
     ky, kx = rotate_frequencies(ky, kx, jnp.asarray(rotation, dtype), transpose)
     return jnp.stack([ky, kx], -1)
+
+
+def check_rotation(rotation, name: str = "rotation"):
+    """A detector rotation θ [rad]: a finite real scalar (traced values pass)."""
+    if validate.is_traced(rotation):
+        return rotation
+    return validate.scalar(rotation, name, "rad")
+
+
+def check_aberrations(aberrations, default=None) -> Aberrations:
+    """``aberrations`` (an :class:`~jaxem.optics.Aberrations`, default ``default`` or none), with
+    every concrete coefficient a finite real scalar."""
+    ab = aberrations if aberrations is not None else (default if default is not None else Aberrations())
+    if not isinstance(ab, Aberrations):
+        raise validate.InputTypeError(f"aberrations must be a jaxem Aberrations, got {type(ab).__name__}")
+    for f in dataclasses.fields(ab):
+        v = getattr(ab, f.name)
+        if not validate.is_traced(v):
+            validate.scalar(v, f"aberrations.{f.name}", "rad" if f.name.startswith("phi") else "Å")
+    return ab
+

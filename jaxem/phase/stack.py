@@ -9,20 +9,33 @@ the 4D intensities Fourier-transformed over the scan, at bright-field pixels k o
 (one per bright-field pixel, shape (N_bf, scan_y, scan_x)), the detector-frame frequency of each
 pixel [1/Å] and the static probe geometry. For a lazy (Dask) dataset only the bright-field pixels
 are read, chunk by chunk, so data larger than memory is reduced to N_bf × N_scan numbers.
+
+Non-finite values are masked as :mod:`jaxem.phase.masking` describes (replaced by the pixel's mean
+over the scan, so they drop out of every q ≠ 0 term; pixels bad in every frame are dropped from the
+stack) and reported in :attr:`BFStack.bad`.
+
+Batch sizes: every kernel of the package declares its working set per batch item and calls
+:func:`jaxem.accel.batch_size` with ``cpu_cap=`` :data:`CPU_BATCH_BYTES`.
 """
 from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-from flax import struct
 
-from ..accel import dtypes_of, real_dtype
-from . import geometry
+from .. import accel, pytree, validate
+from ..beam import Beam
+from . import geometry, masking
 from .dataset import Dataset4D
 
+#: on CPU, batches larger than this working set [bytes] are memory-bound and slower (measured on the
+#: 128²×64² benchmark: SSB 3.5 s at 128 BF pixels per batch vs 4.2 s at 1024; WDD 4.3 s at 64 scan
+#: frequencies per batch vs 9.2 s at 4096); GPUs use the full budget. Passed as ``cpu_cap`` to
+#: :func:`jaxem.accel.batch_size` (an explicit ``memory_budget`` lifts it).
+CPU_BATCH_BYTES = 64 * 2**20
 
-@struct.dataclass
+
+@pytree.dataclass
 class BFStack:
     """Normalised virtual bright-field images and their geometry.
 
@@ -31,22 +44,29 @@ class BFStack:
         k_det: (N, 2) detector-frame frequencies (ky, kx) of the pixels [1/Å].
         indices: (N, 2) detector pixel indices (row, column) [px].
         scan_sampling: (dy, dx) scan step [Å] (static).
-        wavelength: λ [Å] (static).
-        cutoff: aperture radius [1/Å] (static).
+        beam: the :class:`~jaxem.beam.Beam` (static).
+        cutoff: aperture radius k_probe [1/Å] (static).
         edge: aperture edge width [1/Å] (static).
         transpose: detector transpose (static).
         i0: mean total intensity per pattern [counts] (static).
+        bad: the non-finite values that were masked (:class:`~jaxem.phase.masking.BadData`, static).
     """
 
     vbf: jnp.ndarray
     k_det: jnp.ndarray
     indices: jnp.ndarray
-    scan_sampling: tuple = struct.field(pytree_node=False)
-    wavelength: float = struct.field(pytree_node=False)
-    cutoff: float = struct.field(pytree_node=False)
-    edge: float = struct.field(pytree_node=False)
-    transpose: bool = struct.field(pytree_node=False, default=False)
-    i0: float = struct.field(pytree_node=False, default=1.0)
+    scan_sampling: tuple = pytree.field(static=True, units="Å")
+    beam: Beam = pytree.field(static=True)
+    cutoff: float = pytree.field(static=True, units="1/Å")
+    edge: float = pytree.field(static=True, units="1/Å")
+    transpose: bool = pytree.field(static=True, default=False)
+    i0: float = pytree.field(static=True, default=1.0)
+    bad: masking.BadData = pytree.field(static=True, default_factory=masking.BadData)
+
+    @property
+    def wavelength(self) -> float:
+        """λ [Å] (from the beam)."""
+        return self.beam.wavelength
 
     @property
     def n_bf(self) -> int:
@@ -67,10 +87,26 @@ class BFStack:
         v = self.vbf - jnp.mean(self.vbf, axis=(1, 2), keepdims=True)
         return jnp.fft.fft2(v)
 
-    def probe_norm(self, aberrations=None):
-        """Σ_BF |ψ(k)|² (aberrations do not change it) [dimensionless]."""
-        k = jnp.sqrt(jnp.sum(self.k_det**2, -1))
-        return jnp.sum(geometry.aperture(k, self.cutoff, self.edge) ** 2)
+    def probe_norm(self):
+        """Σ_BF |A(λk)|² (aberrations do not change it) [dimensionless]."""
+        return jnp.sum(geometry.aperture_amplitude(self.k_det[:, 0], self.k_det[:, 1], self.wavelength,
+                                                   self.cutoff, self.edge) ** 2)
+
+
+def phase_precision(precision, array) -> str:
+    """The precision of a phase computation: ``precision`` (any alias of
+    :data:`jaxem.accel.PRECISION_ALIASES`) if given, else that of ``array`` (float64 data run in
+    float64 when JAX's 64-bit mode is on, else in float32)."""
+    if precision is None and not jax.config.jax_enable_x64:
+        return "float32"
+    return accel.select_precision(precision, array)
+
+
+def aperture_edge(edge, ds: Dataset4D) -> float:
+    """Aperture edge width [1/Å]: ``edge`` (> 0) or one detector pixel."""
+    if edge is None:
+        return float(np.mean(ds.detector_sampling))
+    return validate.scalar(edge, "edge", "1/Å", positive=True, allow_traced=False)
 
 
 def bright_field_stack(ds: Dataset4D, threshold: float = 1e-3, edge=None, precision=None) -> BFStack:
@@ -78,74 +114,63 @@ def bright_field_stack(ds: Dataset4D, threshold: float = 1e-3, edge=None, precis
 
     Args:
         ds: calibrated dataset (needs energy, semiangle, center, detector_sampling).
-        threshold: minimum aperture amplitude of a bright-field pixel [0–1].
+        threshold: minimum aperture amplitude A(λk) of a bright-field pixel, in (0, 1).
         edge: aperture edge width [1/Å] (default: one detector pixel).
-        precision: 'float32' (default) or 'float64' (default follows a float64 input).
+        precision: any alias of ``accel.PRECISION_ALIASES`` (default: float32, float64 for float64
+            data in JAX's 64-bit mode).
     """
-    ds.require("energy", "semiangle", "center", "detector_sampling")
-    if precision is None:
-        dt = real_dtype("float64") if np.asarray([], ds.array.dtype).dtype == np.float64 else real_dtype(None)
-    else:
-        dt = real_dtype(precision)
-    edge = float(np.mean(ds.detector_sampling)) if edge is None else float(edge)
+    if not isinstance(ds, Dataset4D):
+        raise validate.InputTypeError(f"ds must be a Dataset4D, got {type(ds).__name__}")
+    ds.require("beam", "semiangle", "center", "detector_sampling")
+    threshold = validate.scalar(threshold, "threshold", lo=0, hi=1, lo_open=True, hi_open=True, allow_traced=False)
+    edge = aperture_edge(edge, ds)
+    dt, _ = accel.dtypes(phase_precision(precision, ds.array))
+    np_dt = np.dtype(dt)
     cutoff = ds.probe_cutoff
-    idx = geometry.bright_field_pixels(ds.detector_shape, ds.center, ds.detector_sampling, cutoff, edge,
-                                       threshold)
+    idx = geometry.bright_field_pixels(ds.detector_shape, ds.center, ds.detector_sampling, ds.wavelength,
+                                       cutoff, edge, threshold)
     ny, nx = ds.detector_shape
     max_k = min(ds.center[0], ny - 1 - ds.center[0], ds.center[1], nx - 1 - ds.center[1]) * min(ds.detector_sampling)
     if cutoff > max_k + 1e-9:
-        raise ValueError(f"bright-field disk of radius {cutoff:.4g} 1/Å ({ds.semiangle:.4g} mrad) does not fit "
-                         f"on the {ny}×{nx} detector around centre {ds.center} px (room for "
-                         f"{max_k:.4g} 1/Å); check semiangle, center and detector_sampling")
+        raise validate.InputError(
+            f"semiangle: the bright-field disk of radius {cutoff:.4g} 1/Å ({ds.semiangle:.4g} mrad) does not "
+            f"fit on the {ny}×{nx} detector around centre {ds.center} px (room for {max_k:.4g} 1/Å); check "
+            f"semiangle, center and detector_sampling")
     flat = idx[:, 0] * nx + idx[:, 1]
     arr = ds.array
     sy, sx = ds.scan_shape
-    np_dt = np.dtype(dt)
     if ds.is_lazy:
         import dask
         import dask.array as da
 
         # each chunk's bright-field pixels are transposed and stored straight into the result (no
-        # concatenated copy of the stack)
+        # concatenated copy of the stack); the per-pixel sums come from the same pass over the chunks
         a = arr.reshape(sy, sx, ny * nx)
         vbf = np.empty((flat.size, sy, sx), np_dt)
         stored = da.store(da.take(a, flat, axis=2).astype(np_dt).transpose(2, 0, 1), vbf, lock=False,
                           compute=False)
-        _, total = dask.compute(stored, a.sum(axis=2, dtype=np.float64).mean())  # one pass over the chunks
+        _, pixel_sums = dask.compute(stored, arr.sum(axis=(0, 1), dtype=np.float64))
     else:
         a = np.asarray(arr).reshape(sy, sx, ny * nx)
-        vbf, total = np.take(a, flat, axis=2), a.sum(axis=2, dtype=np.float64).mean()  # take: fresh array
-        vbf = np.ascontiguousarray(np.moveaxis(vbf, 2, 0), np_dt)
-    total = float(total)
+        vbf = np.ascontiguousarray(np.moveaxis(np.take(a, flat, axis=2), 2, 0), np_dt)  # take: fresh array
+        pixel_sums = a.reshape(sy * sx, ny * nx).sum(axis=0, dtype=np.float64)
+    bad = masking.BadData()
+    means = np.asarray(pixel_sums, np.float64).reshape(ny * nx) / (sy * sx)
+    if not np.all(np.isfinite(means)):  # a NaN/inf somewhere: find and mask it (masking module)
+        m, good, bad = masking.scan(arr)
+        means = m.reshape(-1)
+        np.copyto(vbf, means[flat].astype(np_dt)[:, None, None], where=~np.isfinite(vbf))
+        keep = good.reshape(-1)[flat] > 0  # pixels bad in every frame leave the stack
+        if not keep.any():
+            raise validate.InputError(f"ds.array: every bright-field pixel is non-finite in every frame ({bad})")
+        vbf, idx = vbf[keep], idx[keep]
+    total = float(np.sum(means))
     if not np.isfinite(total) or total <= 0:
-        raise ValueError(f"mean pattern intensity must be finite and > 0, got {total}")
+        raise validate.InputError(f"ds.array: the mean pattern intensity must be finite and > 0, got {total}")
     vbf /= np_dt.type(total)  # vbf is a fresh array: normalise in place
     vbf = jax.device_put(vbf)  # (jnp.asarray of a large host array peaks at ~3× its size)
     k_det = jnp.asarray(np.stack([(idx[:, 0] - ds.center[0]) * ds.detector_sampling[0],
                                   (idx[:, 1] - ds.center[1]) * ds.detector_sampling[1]], -1), dt)
-    return BFStack(vbf, k_det, jnp.asarray(idx), ds.scan_sampling, ds.wavelength, cutoff, edge,
-                   ds.transpose, total)
+    return BFStack(vbf, k_det, jnp.asarray(idx), ds.scan_sampling, ds.beam, cutoff, edge, ds.transpose, total,
+                   bad)
 
-
-#: on CPU, batches larger than this working set [bytes] are memory-bound and slower (measured on the
-#: 128²×64² benchmark: SSB 3.5 s at 128 BF pixels per batch vs 4.2 s at 1024; WDD 4.3 s at 64 scan
-#: frequencies per batch vs 9.2 s at 4096); GPUs use the full budget
-CPU_BATCH_BYTES = 64 * 2**20
-
-
-def phase_batch_size(bytes_per_item: int, n_items: int, budget=None) -> int:
-    """Batch size from the memory budget (``jaxem.accel.batch_size``), capped on CPU at
-    :data:`CPU_BATCH_BYTES` of working set unless an explicit ``budget`` is given."""
-    import jax
-
-    from ..accel import batch_size
-
-    b = batch_size(bytes_per_item, n_items, budget)
-    if budget is None and jax.default_backend() == "cpu":
-        b = max(1, min(b, CPU_BATCH_BYTES // max(1, int(bytes_per_item))))
-    return b
-
-
-def stack_dtypes(stack: BFStack):
-    """(real, complex) dtypes of ``stack``."""
-    return dtypes_of(stack.vbf)

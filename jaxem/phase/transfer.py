@@ -21,10 +21,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .. import accel, validate
 from ..optics.aberrations import Aberrations, chi_from_frequencies
 from . import geometry
 from .direct import fine_frequencies, gamma
-from .stack import phase_batch_size
+from .stack import CPU_BATCH_BYTES
 
 TRANSFER_METHODS = ("ssb", "obf", "parallax", "icom")
 
@@ -35,12 +36,12 @@ def _transfer(k, ab, *, method, shape, scan_sampling, upsampling, wavelength, cu
     rdt = k.dtype
     n = k.shape[0]
     qy, qx = fine_frequencies(shape, scan_sampling, upsampling, rdt)
-    amp_k = geometry.aperture(jnp.sqrt(jnp.sum(k**2, -1)), cutoff, edge)
+    amp_k = geometry.aperture_amplitude(k[:, 0], k[:, 1], wavelength, cutoff, edge)
     norm = jnp.sum(amp_k**2)
     pad = b * nb - n
     kp = jnp.pad(k, ((0, pad), (0, 0))).reshape(nb, b, 2)
     wp = jnp.pad(jnp.ones((n,), rdt), (0, pad)).reshape(nb, b)
-    cdt = jnp.complex128 if rdt == jnp.float64 else jnp.complex64
+    _, cdt = accel.dtypes(rdt)
 
     def body(acc, xs):
         kk, ww = xs
@@ -49,12 +50,12 @@ def _transfer(k, ab, *, method, shape, scan_sampling, upsampling, wavelength, cu
             gam = gamma(ab, kk, qy, qx, wavelength, cutoff, edge, norm, orders)
             if method == "ssb":
                 return acc + jnp.sum(ww * jnp.abs(gam), 0).astype(cdt), None
-            pk = geometry.probe(ab, kk[:, 0], kk[:, 1], wavelength, cutoff, edge, orders)
+            pk = geometry.probe_at(ab, kk[:, 0], kk[:, 1], wavelength, cutoff, edge, orders)
             d = jnp.maximum(jnp.abs(pk) ** 2 / norm, 1e-3 / n)[:, None, None]
             return acc + jnp.sum(ww * jnp.abs(gam) ** 2 / d, 0).astype(cdt), None
         ky, kx = kk[:, 0, None, None], kk[:, 1, None, None]
-        pk = geometry.probe(ab, ky, kx, wavelength, cutoff, edge, orders)
-        pm = geometry.probe(ab, ky - qy[None, :, None], kx - qx[None, None, :], wavelength, cutoff, edge, orders)
+        pk = geometry.probe_at(ab, ky, kx, wavelength, cutoff, edge, orders)
+        pm = geometry.probe_at(ab, ky - qy[None, :, None], kx - qx[None, None, :], wavelength, cutoff, edge, orders)
         if method == "parallax":
             return acc + jnp.sum(ww * jnp.abs(pk) * jnp.abs(pm), 0).astype(cdt), None
         return acc + jnp.sum(ww * jnp.conj(pk) * pm, 0), None
@@ -72,7 +73,7 @@ def _transfer(k, ab, *, method, shape, scan_sampling, upsampling, wavelength, cu
 
 
 def transfer_function(method: str, k_bf, shape, scan_sampling, wavelength: float, cutoff: float, edge: float,
-                      aberrations: Aberrations | None = None, upsampling: int = 1, budget=None):
+                      aberrations: Aberrations | None = None, upsampling: int = 1, memory_budget=None):
     """Analytic transfer function T(q) on the (u·Sy, u·Sx) scan-frequency grid (FFT order).
 
     Args:
@@ -80,39 +81,44 @@ def transfer_function(method: str, k_bf, shape, scan_sampling, wavelength: float
         k_bf: (N, 2) scan-frame bright-field frequencies (ky, kx) [1/Å] (e.g. ``stack.k_scan(θ)``).
         shape: scan shape (Sy, Sx); scan_sampling: (dy, dx) [Å].
         wavelength: λ [Å]; cutoff: aperture radius [1/Å]; edge: aperture edge width [1/Å].
-        aberrations: probe aberrations; upsampling: output upsampling u.
-        budget: memory budget [bytes].
+        aberrations: probe aberrations; upsampling: output upsampling u ≥ 1.
+        memory_budget: bytes (or '2G') for the bright-field batches (default: accel policy).
     Returns:
         complex array; real for SSB/OBF, real up to rounding for parallax, complex for iCoM.
     """
-    if method not in TRANSFER_METHODS:
-        raise ValueError(f"method must be one of {TRANSFER_METHODS}, got {method!r}")
+    method = validate.choice(method, "method", TRANSFER_METHODS)
+    validate.array(k_bf, "k_bf", ndim=2, shape=(None, 2), kind="real", units="1/Å")
     k = jnp.asarray(k_bf)
-    if k.ndim != 2 or k.shape[1] != 2:
-        raise ValueError(f"k_bf must have shape (N, 2) [1/Å], got {k.shape}")
-    u = int(upsampling)
+    u = validate.integer(upsampling, "upsampling", lo=1)
+    shape = validate.pair(shape, "shape", kind=int, lo=1)
+    scan_sampling = validate.pair(scan_sampling, "scan_sampling", "Å", positive=True, allow_traced=False)
+    wavelength = validate.scalar(wavelength, "wavelength", "Å", positive=True, allow_traced=False)
+    cutoff = validate.scalar(cutoff, "cutoff", "1/Å", positive=True, allow_traced=False)
+    edge = validate.scalar(edge, "edge", "1/Å", positive=True, allow_traced=False)
     per = 12 * u * u * shape[0] * shape[1] * 16
-    b = phase_batch_size(per, k.shape[0], budget)
+    b = accel.batch_size(per, k.shape[0], memory_budget, cpu_cap=CPU_BATCH_BYTES)
     nb = -(-k.shape[0] // b)
-    ab = aberrations if aberrations is not None else Aberrations()
-    return _transfer(k, ab, method=method, shape=tuple(int(s) for s in shape),
-                     scan_sampling=tuple(float(s) for s in scan_sampling), upsampling=u,
-                     wavelength=float(wavelength), cutoff=float(cutoff), edge=float(edge), b=b, nb=nb,
+    ab = geometry.check_aberrations(aberrations)
+    return _transfer(k, ab, method=method, shape=shape, scan_sampling=scan_sampling, upsampling=u,
+                     wavelength=wavelength, cutoff=cutoff, edge=edge, b=b, nb=nb,
                      orders=geometry.active_orders(ab))
 
 
-def stack_transfer(method: str, stack, aberrations=None, rotation=0.0, upsampling: int = 1, budget=None):
+def stack_transfer(method: str, stack, aberrations=None, rotation=0.0, upsampling: int = 1, memory_budget=None):
     """:func:`transfer_function` with the geometry of a :class:`~jaxem.phase.stack.BFStack`."""
-    return transfer_function(method, stack.k_scan(rotation), stack.scan_shape, stack.scan_sampling,
-                             stack.wavelength, stack.cutoff, stack.edge, aberrations, upsampling, budget)
+    return transfer_function(method, stack.k_scan(geometry.check_rotation(rotation)), stack.scan_shape,
+                             stack.scan_sampling, stack.wavelength, stack.cutoff, stack.edge, aberrations,
+                             upsampling, memory_budget)
 
 
 def measured_transfer(reconstruction, true_phase, min_amplitude: float = 1e-12):
     """T(q) = FFT(reconstruction)/FFT(true_phase) (0 where the object spectrum vanishes)."""
+    validate.array(reconstruction, "reconstruction", ndim=2, kind="real")
+    validate.array(true_phase, "true_phase", ndim=2, kind="real")
     r = np.fft.fft2(np.asarray(reconstruction))
     t = np.fft.fft2(np.asarray(true_phase))
     if r.shape != t.shape:
-        raise ValueError(f"reconstruction {r.shape} and true phase {t.shape} must have the same shape")
+        raise validate.InputError(f"reconstruction {r.shape} and true_phase {t.shape} must have the same shape")
     ok = np.abs(t) > min_amplitude * np.abs(t).max()
     return np.where(ok, r / np.where(ok, t, 1.0), 0.0)
 
@@ -127,6 +133,11 @@ def radial_average(values, shape_sampling, bins: int = 32, qmax=None):
     Returns:
         (q_centres [1/Å], mean per bin) as NumPy arrays (NaN in empty bins).
     """
+    validate.array(values, "values", ndim=2)
+    shape_sampling = validate.pair(shape_sampling, "shape_sampling", "Å", positive=True, allow_traced=False)
+    bins = validate.integer(bins, "bins", lo=1)
+    if qmax is not None:
+        qmax = validate.scalar(qmax, "qmax", "1/Å", positive=True, allow_traced=False)
     v = np.asarray(values)
     ny, nx = v.shape
     qy = np.fft.fftfreq(ny, shape_sampling[0])

@@ -22,6 +22,10 @@ as a reference):
   and D = 0 there: those scan frequencies are not evaluated (O(q) = 0).
 
 The remaining frequencies are processed in batches sized by the memory budget (``lax.map``).
+The probe ψ(k) = A(λk)·exp(−iχ(k)) comes from :mod:`jaxem.optics` through :mod:`jaxem.phase.geometry`.
+
+Non-finite values (dead/hot pixels, dropped frames) are masked as :mod:`jaxem.phase.masking`
+describes: replaced by the pixel's mean over the scan, so they drop out of every q ≠ 0 term of G.
 """
 from __future__ import annotations
 
@@ -31,24 +35,21 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .. import accel, validate
 from ..optics.aberrations import Aberrations
-from . import geometry
+from . import geometry, masking
 from .dataset import Dataset4D
-from .stack import phase_batch_size
-
-
-def _flip_rho(h):
-    """x(−ρ) on the FFT grid of the last two axes."""
-    return jnp.roll(jnp.flip(h, (-2, -1)), 1, (-2, -1))
+from .stack import CPU_BATCH_BYTES, aperture_edge, phase_precision
 
 
 @partial(jax.jit, static_argnames=("b", "wavelength", "cutoff", "edge", "orders"))
 def _wdd_pairs(Gh, idx, qs, ky, kx, ab, eps_rel, *, b, wavelength, cutoff, edge, orders=None):
     """O(q) and O(−q) for the half-plane frequencies ``qs`` (n, 2) [1/Å] stored at flat rows ``idx``
     of the half spectrum ``Gh`` (rows, ny, nx)."""
-    amp = geometry.aperture(jnp.sqrt(ky**2 + kx**2), cutoff, edge)
+    ny, nx = ky.shape
+    amp = geometry.aperture_amplitude(ky, kx, wavelength, cutoff, edge)
     scale = 1.0 / jnp.sum(amp**2)
-    pk = geometry.probe(ab, ky, kx, wavelength, cutoff, edge, orders)
+    pk = geometry.probe_at(ab, ky, kx, wavelength, cutoff, edge, orders)
     cpk = jnp.conj(pk) * scale  # ψ̂*(K)·ψ̂(·) = ψ*ψ / Σ|ψ|²
     w00 = jnp.abs(jnp.fft.ifft2(cpk * pk)[0, 0])
     eps = eps_rel * w00**2
@@ -59,9 +60,11 @@ def _wdd_pairs(Gh, idx, qs, ky, kx, ab, eps_rel, *, b, wavelength, cutoff, edge,
     def one(args):
         i, q = args
         h = jnp.fft.ifft2(Gh[i])
-        w_p = jnp.fft.ifft2(cpk * geometry.probe(ab, ky - q[0], kx - q[1], wavelength, cutoff, edge, orders))
-        w_m = jnp.fft.ifft2(cpk * geometry.probe(ab, ky + q[0], kx + q[1], wavelength, cutoff, edge, orders))
-        return deconvolve(w_p, h), deconvolve(w_m, jnp.conj(_flip_rho(h)))
+        w_p = jnp.fft.ifft2(cpk * geometry.probe_at(ab, ky - q[0], kx - q[1], wavelength, cutoff, edge, orders))
+        # O(−q) = Σ_ρ W*(ρ, −q) H*(−ρ, q)/(|W|² + ε), summed over −ρ instead: W(−ρ, −q) is the
+        # forward FFT / N (no flipped copy of H)
+        w_m = jnp.fft.fft2(cpk * geometry.probe_at(ab, ky + q[0], kx + q[1], wavelength, cutoff, edge, orders))
+        return deconvolve(w_p, h), deconvolve(w_m / (ny * nx), jnp.conj(h))
 
     return jax.lax.map(one, (idx, qs), batch_size=b)
 
@@ -85,13 +88,14 @@ def half_plane_frequencies(scan_shape, scan_sampling, qmax):
 
 
 def wdd(ds: Dataset4D, aberrations: Aberrations | None = None, rotation=None, epsilon: float = 1e-2,
-        edge=None, budget=None, return_complex: bool = False, precision=None):
+        edge=None, memory_budget=None, return_complex: bool = False, precision=None):
     """WDD reconstruction of a calibrated dataset: phase [rad] (Sy, Sx) (or the complex object).
 
     All detector pixels are used at every scan frequency. In memory the working set is the data plus
     half its complex spectrum; a lazy (Dask/zarr) dataset is transformed in detector-row blocks sized
     by the memory budget and only the needed half-spectrum rows are kept (≈ 0.5–1× the float32
     data; a dataset much larger than memory would need an on-disk transpose, which is not done).
+    Non-finite values are masked (module docstring); :func:`jaxem.phase.reconstruct` reports them.
 
     Args:
         ds: dataset with energy, semiangle, center, detector_sampling (and rotation/transpose).
@@ -99,58 +103,87 @@ def wdd(ds: Dataset4D, aberrations: Aberrations | None = None, rotation=None, ep
         rotation: detector rotation θ [rad] (default ``ds.rotation``).
         epsilon: relative Wiener regulariser ε_rel (> 0; 1e-3…1e-1 typical).
         edge: aperture edge width [1/Å] (default one detector pixel).
-        budget: memory budget [bytes]; return_complex: return O(r) instead of its phase.
-        precision: 'float32' (default; float64 input → 'float64').
+        memory_budget: bytes (or '2G') for the batches (default: accel policy).
+        return_complex: return O(r) instead of its phase.
+        precision: any alias of ``accel.PRECISION_ALIASES`` (default float32; float64 data in JAX's
+            64-bit mode → float64).
     """
-    ds.require("energy", "semiangle", "center", "detector_sampling")
-    if not (epsilon > 0 and np.isfinite(epsilon)):
-        raise ValueError(f"epsilon must be a finite relative regulariser > 0, got {epsilon!r}")
-    ab = aberrations if aberrations is not None else ds.aberrations
-    rot = ds.rotation if rotation is None else rotation
-    f64 = precision == "float64" or (precision is None and np.dtype(ds.array.dtype) == np.float64)
-    rdt = jnp.float64 if f64 else jnp.float32
-    edge = float(np.mean(ds.detector_sampling)) if edge is None else float(edge)
+    return wdd_with_report(ds, aberrations, rotation, epsilon, edge, memory_budget, return_complex, precision)[0]
+
+
+def wdd_with_report(ds: Dataset4D, aberrations=None, rotation=None, epsilon=1e-2, edge=None, memory_budget=None,
+                    return_complex=False, precision=None):
+    """:func:`wdd` and the :class:`~jaxem.phase.masking.BadData` that was masked."""
+    if not isinstance(ds, Dataset4D):
+        raise validate.InputTypeError(f"ds must be a Dataset4D, got {type(ds).__name__}")
+    ds.require("beam", "semiangle", "center", "detector_sampling")
+    epsilon = validate.scalar(epsilon, "epsilon", positive=True, allow_traced=False)
+    ab = geometry.check_aberrations(aberrations, ds.aberrations)
+    rot = geometry.check_rotation(ds.rotation if rotation is None else rotation)
+    rdt, _ = accel.dtypes(phase_precision(precision, ds.array))
+    edge = aperture_edge(edge, ds)
     sy, sx, ny, nx = ds.shape
     ky, kx = geometry.detector_frequencies((ny, nx), ds.center, ds.detector_sampling, rot, ds.transpose, rdt)
     # ψ̂*(K)ψ̂(K − q) ≠ 0 needs |K|, |K − q| < cutoff + edge/2; margin for rounding of the frequencies
     qmax = 2 * ds.probe_cutoff + edge + 1e-6 * ds.probe_cutoff
     half, qs, full, neg = half_plane_frequencies((sy, sx), ds.scan_sampling, qmax)
     if ds.is_lazy:
-        Gh = _lazy_half_spectrum(ds.array, half, rdt, budget)
+        Gh, bad = _lazy_half_spectrum(ds.array, half, rdt, memory_budget)
         rows = jnp.arange(half.size)
     else:
-        Gh = _half_spectrum(jnp.asarray(ds.array, rdt))
+        Gh, bad = _masked_half_spectrum(ds.array, rdt)
         rows = jnp.asarray(half)
-    b = phase_batch_size(12 * ny * nx * np.dtype(Gh.dtype).itemsize, half.size, budget)
+    # per scan frequency: H, two probe products and their transforms, the deconvolution terms and the
+    # aperture/χ temporaries of two probe evaluations: ≈ 40 complex detector-sized arrays
+    b = accel.batch_size(40 * ny * nx * np.dtype(Gh.dtype).itemsize, half.size, memory_budget,
+                         cpu_cap=CPU_BATCH_BYTES)
     o_p, o_m = _wdd_pairs(Gh, rows, jnp.asarray(qs, rdt), ky, kx, ab, jnp.asarray(epsilon, rdt),
                           b=b, wavelength=ds.wavelength, cutoff=ds.probe_cutoff, edge=edge,
                           orders=geometry.active_orders(ab))
     O = jnp.zeros((sy * sx,), o_p.dtype).at[neg].set(o_m).at[full].set(o_p).reshape(sy, sx)
     obj = jnp.fft.ifft2(O / O[0, 0]) * (sy * sx)
     if return_complex:
-        return obj
+        return obj, bad
     ph = jnp.angle(obj)
-    return ph - jnp.mean(ph)
+    return ph - jnp.mean(ph), bad
 
 
-def _lazy_half_spectrum(arr, half, rdt, budget=None):
+def _masked_half_spectrum(arr, rdt):
+    """:func:`_half_spectrum` of in-memory data with its non-finite values masked (the q = 0 row,
+    the per-pixel sums, reveals them at no extra cost)."""
+    spec = _half_spectrum(jnp.asarray(arr, rdt))
+    if not masking.can_hold_bad(arr) or bool(jnp.all(jnp.isfinite(spec[0]))):
+        return spec, masking.BadData()
+    means, _, bad = masking.scan(arr)
+    return _half_spectrum(jnp.asarray(masking.fill(np.asarray(arr), means), rdt)), bad
+
+
+def _lazy_half_spectrum(arr, half, rdt, memory_budget=None):
     """The rows ``half`` of :func:`_half_spectrum` for a lazy (Dask) array, detector rows block by
     block: memory holds one block of the data and the selected half spectrum (≈ 0.5–1× the float32
     data, instead of the data plus its spectrum). Each block reads the scan once (the chunks hold
-    whole patterns), so the store is read ⌈ny / rows per block⌉ times."""
-    from ..accel import memory_budget
-
+    whole patterns), so the store is read ⌈ny / rows per block⌉ times. A block holds every scan
+    position of its detector rows, so its non-finite values are masked with their exact pixel means."""
     sy, sx, ny, nx = arr.shape
     itemsize = np.dtype(rdt).itemsize
     per_row = sy * sx * nx * itemsize * 3  # real block + its complex half spectrum
-    rows = int(max(1, min(ny, memory_budget(budget) // per_row)))
-    cdt = np.complex128 if itemsize == 8 else np.complex64
-    out = np.empty((half.size, ny, nx), cdt)
+    rows = int(max(1, min(ny, accel.memory_budget(memory_budget) // per_row)))
+    _, cdt = accel.dtypes(rdt)
+    out = np.empty((half.size, ny, nx), np.dtype(cdt))
     sel = jnp.asarray(half)
+    check = masking.can_hold_bad(arr)
+    frame_bad, pixel_bad = np.zeros((sy, sx), np.int64), np.zeros((ny, nx), np.int64)
     for r0 in range(0, ny, rows):  # I/O loop over detector-row blocks (a handful), not a hot path
-        block = jnp.asarray(np.asarray(arr[:, :, r0:r0 + rows].compute(), np.dtype(rdt)))
-        out[:, r0:r0 + rows] = np.asarray(_half_spectrum(block)[sel])
-    return jax.device_put(out)  # (jnp.asarray of a large host array peaks at ~3× its size)
+        block = np.asarray(arr[:, :, r0:r0 + rows].compute(), np.dtype(rdt))
+        spec = _half_spectrum(jnp.asarray(block))
+        if check and not bool(jnp.all(jnp.isfinite(spec[0]))):
+            sums, good, fb = masking.counts(block)
+            frame_bad += fb
+            pixel_bad[r0:r0 + rows] = sy * sx - good
+            spec = _half_spectrum(jnp.asarray(masking.fill(block, np.where(good > 0, sums / np.maximum(good, 1), 0))))
+        out[:, r0:r0 + rows] = np.asarray(spec[sel])
+    bad = masking.BadData.from_counts(frame_bad, pixel_bad, sy * sx - pixel_bad)
+    return jax.device_put(out), bad  # (jnp.asarray of a large host array peaks at ~3× its size)
 
 
 @jax.jit

@@ -1,9 +1,9 @@
 """Test helper: the periodic single-slice weak-phase-object 4D-STEM forward model (re-exported from
-``jaxem.phase._synthetic``, which the demo section also uses) and small dataset builders."""
+``jaxem.phase.synthetic``, the public simulated-data module) and small dataset builders."""
 import numpy as np
 
 from jaxem.optics.aberrations import Aberrations
-from jaxem.phase._synthetic import probe_spectrum, simulate_4dstem, white_noise_phase  # noqa: F401
+from jaxem.phase.synthetic import probe_spectrum, simulate_4dstem, white_noise_phase  # noqa: F401
 from jaxem.phase.dataset import Dataset4D
 
 ENERGY = 300e3  # eV

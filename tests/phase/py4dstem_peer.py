@@ -26,14 +26,9 @@ import numpy as np
 
 
 def _datacube(ds):
-    import py4DSTEM
-
-    dc = py4DSTEM.DataCube(data=np.asarray(ds.array))
-    dc.calibration.set_R_pixel_size(ds.scan_sampling[0])
-    dc.calibration.set_R_pixel_units("A")
-    dc.calibration.set_Q_pixel_size(ds.angular_sampling[0])
-    dc.calibration.set_Q_pixel_units("mrad")
-    return dc
+    """The py4DSTEM DataCube of a jaxem dataset (``Dataset4D.to_py4dstem``: R pixel size [Å], Q pixel
+    size [1/Å], origin and semi-angle in py4DSTEM's calibration)."""
+    return ds.to_py4dstem()
 
 
 def py4d_run(cls, ds, **recon):

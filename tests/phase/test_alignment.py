@@ -33,13 +33,13 @@ def test_linear_map_fit_is_exact_on_model_shifts(c10, c12, phi12, theta, transpo
     k_det = rng.uniform(-1, 1, (40, 2))
     ab = Aberrations(C10=c10, C12=c12, phi12=phi12)
     ky, kx = geometry.rotate_frequencies(jnp.asarray(k_det[:, 0]), jnp.asarray(k_det[:, 1]), theta, transpose)
-    s = np.asarray(geometry.chi_gradient(ab, ky, kx, lam)) / (2 * np.pi)
+    s = np.asarray(geometry.parallax_shifts(ab, ky, kx, lam))
     fit, th, res = alignment.fit_linear_map(k_det, s, lam, transpose)
     assert res < 1e-9
     # (C10, θ) and (−C10, θ ± π) describe the same shifts: compare the predicted shifts, and the
     # parameters in the branch with θ in (−π/2, π/2]
     ky2, kx2 = geometry.rotate_frequencies(jnp.asarray(k_det[:, 0]), jnp.asarray(k_det[:, 1]), th, transpose)
-    s2 = np.asarray(geometry.chi_gradient(fit, ky2, kx2, lam)) / (2 * np.pi)
+    s2 = np.asarray(geometry.parallax_shifts(fit, ky2, kx2, lam))
     np.testing.assert_allclose(s2, s, atol=1e-8)
     assert -np.pi / 2 < th <= np.pi / 2 + 1e-12
     same_branch = abs(theta - th) < 1e-6
@@ -53,7 +53,7 @@ def test_higher_order_fit_is_exact_on_model_shifts():
     rng = np.random.default_rng(6)
     k = rng.uniform(-1, 1, (80, 2))
     ab = Aberrations.create(C10=120.0, C12=20.0, phi12=0.3, C21=800.0, phi21=-0.4, C23=500.0, phi23=0.2, C30=2e4)
-    s = np.asarray(geometry.chi_gradient(ab, jnp.asarray(k[:, 0]), jnp.asarray(k[:, 1]), lam)) / (2 * np.pi)
+    s = np.asarray(geometry.parallax_shifts(ab, jnp.asarray(k[:, 0]), jnp.asarray(k[:, 1]), lam))
     fit, res = alignment.fit_higher_orders(k, s, lam)
     assert res < 1e-8
     for name in ("C10", "C12", "phi12", "C21", "phi21", "C23", "phi23", "C30"):
@@ -74,3 +74,16 @@ def test_parallax_fit_recovers_aberrations_and_rotation(wpo_rotated, start):
     assert np.rad2deg(abs(fit.aberrations.phi12 - true.phi12)) < 1.0
     assert np.rad2deg(abs(fit.rotation - ds.rotation)) < 0.5
     assert fit.residual < 0.05  # Å
+
+
+def test_alignment_errors_name_the_argument(wpo_rotated):
+    with pytest.raises(ValueError, match="images"):
+        alignment.cross_correlation_shifts(np.zeros((4, 4)), np.zeros((4, 4)))
+    with pytest.raises(ValueError, match="ref"):
+        alignment.cross_correlation_shifts(np.zeros((2, 4, 4)), np.full((4, 4), np.nan))
+    with pytest.raises(ValueError, match="k_det and shifts"):
+        alignment.fit_linear_map(np.zeros((5, 2)), np.zeros((4, 2)), 0.02)
+    with pytest.raises(ValueError, match="wavelength"):
+        alignment.fit_linear_map(np.ones((5, 2)), np.ones((5, 2)), 0.0)
+    with pytest.raises(TypeError, match="stack"):
+        alignment.fit_parallax(wpo_rotated[0])

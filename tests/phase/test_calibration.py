@@ -30,8 +30,12 @@ def test_bright_field_not_found():
         calibration.find_bright_field(np.ones((16, 16)))
     with pytest.raises(ValueError, match="bright-field disk not found"):
         calibration.find_bright_field(np.zeros((16, 16)))
-    with pytest.raises(ValueError, match="2D"):
+    with pytest.raises(ValueError, match="pattern must have 2 dimensions"):
         calibration.find_bright_field(np.ones((2, 16, 16)))
+    with pytest.raises(ValueError, match="pattern holds 1 NaN"):
+        calibration.find_bright_field(np.where(np.eye(16) * np.arange(16) == 5, np.nan, 1.0))
+    with pytest.raises(ValueError, match="threshold"):
+        calibration.find_bright_field(np.ones((16, 16)), threshold=0)
 
 
 def test_center_of_mass_lazy_equals_eager_and_descan(rng):
@@ -70,3 +74,16 @@ def test_rotation_ambiguous_warns(rng):
         calibration.rotation_from_com(rng.normal(size=(16, 16, 2)))
     with pytest.raises(ValueError, match="Sy ≥ 4"):
         calibration.rotation_from_com(np.zeros((3, 3, 2)))
+
+
+def test_mean_pattern_and_descan_errors(wpo_focus):
+    ds, _ = wpo_focus
+    a = np.array(ds.array)
+    a[1, 2, 5, 6] = np.nan
+    m = calibration.mean_pattern(ds.replace(array=a))
+    assert np.all(np.isfinite(m))
+    assert m[5, 6] == pytest.approx(np.delete(a[:, :, 5, 6].ravel(), 1 * 48 + 2).mean())
+    with pytest.raises(ValueError, match="order must be one of"):
+        calibration.fit_descan(np.zeros((4, 4, 2)), order=2)
+    with pytest.raises(ValueError, match="com holds"):
+        calibration.rotation_from_com(np.full((8, 8, 2), np.nan))

@@ -37,5 +37,37 @@ def test_icom_inverts_a_gradient_field():
     assert np.corrcoef(np.asarray(div).ravel(), (-(2 * np.pi * 2 / L) ** 2 * np.sin(2 * np.pi * 2 * x / L)
                                                  - 0.5 * (2 * np.pi * 3 / L) ** 2 * np.cos(2 * np.pi * 3 * y / L)).ravel()
                        / (2 * np.pi))[0, 1] > 0.99
-    with pytest.raises(ValueError, match="Sy, Sx, 2"):
+    with pytest.raises(ValueError, match="com must have 3 dimensions"):
         com.icom(np.zeros((4, 4)), (1, 1))
+
+
+def test_one_nan_pixel_no_longer_makes_the_com_nan(wpo_defocus):
+    from jaxem.phase import reconstruct
+
+    ds, _ = wpo_defocus
+    a = np.array(ds.array)
+    a[5, 7, 24, 30] = np.nan
+    bad = ds.replace(array=a)
+    field = np.asarray(com.com_field(bad))
+    clean = np.asarray(com.com_field(ds))
+    assert np.all(np.isfinite(field))
+    good = np.ones(ds.scan_shape, bool)
+    good[5, 7] = False
+    np.testing.assert_array_equal(field[good], clean[good])  # other frames: exactly the clean CoM
+    filled = np.array(ds.array)
+    filled[5, 7, 24, 30] = np.delete(filled[:, :, 24, 30].ravel(), 5 * 48 + 7).mean()
+    np.testing.assert_allclose(field[5, 7], np.asarray(com.com_field(ds.replace(array=filled)))[5, 7], rtol=1e-10)
+    img = reconstruct(bad, "icom")
+    assert np.all(np.isfinite(np.asarray(img.array)))
+    assert img.metadata["bad_data"]["scan_positions"] == [[5, 7]]
+
+
+def test_icom_rejects_bad_fields_and_samplings():
+    with pytest.raises(TypeError, match="com must be a real array"):
+        com.icom(np.zeros((4, 4, 2), complex), (1.0, 1.0))  # was cast to real behind a warning
+    with pytest.raises(ValueError, match="scan_sampling must be > 0"):
+        com.icom(np.zeros((4, 4, 2)), 0.0)
+    with pytest.raises(ValueError, match="scan_sampling must be > 0"):
+        com.icom(np.zeros((4, 4, 2)), (1.0, -1.0))
+    with pytest.raises(ValueError, match="com holds 1 NaN"):
+        com.icom(np.where((np.arange(32).reshape(4, 4, 2) == 9), np.nan, 0.0), (1.0, 1.0))

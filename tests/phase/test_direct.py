@@ -52,7 +52,7 @@ def test_parallax_positive_after_flip(stack):
 def test_batching_and_precision_invariance(stack):
     st, ds, _ = stack
     ref = np.asarray(direct.ssb(st, ds.aberrations))
-    small = np.asarray(direct.ssb(st, ds.aberrations, budget=3 * 48 * 48 * 16 * 10 * 7))  # odd batches
+    small = np.asarray(direct.ssb(st, ds.aberrations, memory_budget=3 * 48 * 48 * 16 * 10 * 7))  # odd batches
     np.testing.assert_allclose(small, ref, rtol=1e-9, atol=1e-12 * np.abs(ref).max())
     st32 = st.replace(vbf=st.vbf.astype(jnp.float32), k_det=st.k_det.astype(jnp.float32))
     img32 = direct.ssb(st32, ds.aberrations)
@@ -75,7 +75,7 @@ def test_upsampling_beyond_bf_limit_warns(stack):
     st, ds, _ = stack
     with pytest.warns(UserWarning, match="bright-field limit"):
         direct.reconstruct_spectrum(st, "parallax", ds.aberrations, upsampling=4)
-    with pytest.raises(ValueError, match="upsampling"):
+    with pytest.raises(TypeError, match="upsampling"):
         direct.ssb(st, ds.aberrations, upsampling=1.5)
     with pytest.raises(ValueError, match="method"):
         direct.reconstruct_spectrum(st, "tcbf")
@@ -108,3 +108,64 @@ def test_gradients_wrt_aberrations_and_rotation():
             fd = (float(f(*xp)) - float(f(*xm))) / (2 * h)
             assert float(g[i]) == pytest.approx(fd, rel=1e-4, abs=1e-10), (method, i)
             assert fd != 0
+
+
+def test_rotation_nan_and_bad_arguments_are_rejected(stack):
+    st, ds, _ = stack
+    with pytest.raises(ValueError, match="rotation must be finite"):
+        direct.ssb(st, ds.aberrations, rotation=float("nan"))  # was an all-zero image
+    with pytest.raises(ValueError, match="aberrations.C10"):
+        direct.obf(st, Aberrations(C10=float("inf")))
+    with pytest.raises(ValueError, match="upsampling"):
+        direct.parallax(st, upsampling=0)
+    with pytest.raises(TypeError, match="stack must be a BFStack"):
+        direct.ssb(ds)
+    with pytest.raises(ValueError, match="memory_budget"):
+        direct.ssb(st, memory_budget="lots")
+
+
+def test_one_nan_pixel_is_masked_in_the_stack_methods(wpo_defocus):
+    from jaxem.phase import reconstruct
+
+    ds, _ = wpo_defocus
+    a = np.array(ds.array)
+    filled = a.copy()
+    k = (24, 30)  # a bright-field pixel
+    filled[3, 4][k] = np.delete(a[:, :, k[0], k[1]].ravel(), 3 * 48 + 4).mean()
+    a[3, 4][k] = np.nan
+    a[:, :, 0, 0] = np.inf  # a dead pixel outside the bright field: bad in every frame
+    filled[:, :, 0, 0] = 0.0
+    st = bright_field_stack(ds.replace(array=a), precision="float64")
+    assert st.bad.n_values == 1 + 48 * 48 and st.bad.dead_pixels == ((0, 0),)
+    assert np.all(np.isfinite(np.asarray(st.vbf)))
+    ref = bright_field_stack(ds.replace(array=filled), precision="float64")
+    for method in ("ssb", "obf", "parallax"):
+        img = reconstruct(st, method, ds.aberrations)
+        assert np.all(np.isfinite(np.asarray(img.array)))
+        want = reconstruct(ref, method, ds.aberrations).array
+        np.testing.assert_allclose(np.asarray(img.array), np.asarray(want), atol=1e-12)
+        assert img.metadata["bad_data"]["n_scan_positions"] == 48 * 48
+
+
+@pytest.mark.parametrize("shape, u", [((16, 16), 2), ((15, 13), 1), ((16, 13), 2)])
+def test_half_plane_evaluation_equals_every_frequency(shape, u):
+    # the kernels are evaluated on the columns 0…Nx/2 and mirrored (plus the Nyquist row when Ny is
+    # even): the spectrum must equal a direct evaluation of every term at every frequency
+    from jaxem.phase import geometry
+
+    ds, _ = make_dataset(16, sigma=0.01, aberrations=Aberrations.create(C10=80.0, C12=20.0, phi12=0.3), rotation=0.2)
+    st = bright_field_stack(ds.replace(array=np.asarray(ds.array)[:shape[0], :shape[1]]), precision="float64")
+    ab = ds.aberrations
+    n, sy, sx = st.vbf.shape
+    qy, qx = direct.fine_frequencies((sy, sx), st.scan_sampling, u, st.k_det.dtype)
+    k = st.k_scan(0.2)
+    norm = st.probe_norm()
+    g = jnp.tile(jnp.fft.fft2(st.vbf - st.vbf.mean((1, 2), keepdims=True)), (1, u, u))
+    for method in ("ssb", "obf", "parallax"):
+        num, den = direct._terms(method, g, jnp.ones(n), k, qy, qx, ab, n, norm, st.wavelength, st.cutoff,
+                                 st.edge, geometry.active_orders(ab), st.scan_sampling, u, False)
+        if method == "obf":
+            num = jnp.where(den > 1e-12, num / jnp.sqrt(jnp.where(den > 1e-12, den, 1.0)), 0.0)
+        ref = np.asarray(num.at[0, 0].set(0.0)) * u * u / 2
+        got = np.asarray(direct.reconstruct_spectrum(st, method, ab, 0.2, u))
+        assert np.abs(got - ref).max() < 1e-12 * np.abs(ref).max(), method

@@ -26,7 +26,40 @@ def test_stack_errors(wpo_focus):
     ds, _ = wpo_focus
     with pytest.raises(ValueError, match="missing calibration"):
         bright_field_stack(ds.replace(center=None))
-    with pytest.raises(ValueError, match="does not fit"):
+    with pytest.raises(ValueError, match="semiangle: the bright-field disk .* does not fit"):
         bright_field_stack(ds.replace(semiangle=60.0))
     with pytest.raises(ValueError, match="mean pattern intensity"):
         bright_field_stack(ds.replace(array=np.zeros_like(ds.array)))
+
+
+@pytest.mark.parametrize("precision", ["float32", "single", 32, np.float32, "float64", "double", "f8", 64, np.float64])
+def test_precision_aliases(wpo_focus, precision):
+    ds, _ = wpo_focus
+    st = bright_field_stack(ds, precision=precision)
+    from jaxem.accel import resolve_precision
+
+    assert st.vbf.dtype == np.dtype(resolve_precision(precision))
+
+
+def test_stack_argument_errors(wpo_focus):
+    ds, _ = wpo_focus
+    with pytest.raises(ValueError, match="threshold"):
+        bright_field_stack(ds, threshold=1.5)
+    with pytest.raises(ValueError, match="edge"):
+        bright_field_stack(ds, edge=0.0)
+    with pytest.raises(ValueError, match="precision"):
+        bright_field_stack(ds, precision="quad")
+    with pytest.raises(TypeError, match="ds must be a Dataset4D"):
+        bright_field_stack(ds.array)
+
+
+def test_lazy_nan_is_masked_like_in_memory(wpo_focus):
+    ds, _ = wpo_focus
+    a = np.array(ds.array)
+    a[2, 3, 24, 25] = np.nan
+    a[10] = np.nan  # a row of dropped frames
+    eager = bright_field_stack(ds.replace(array=a), precision="float64")
+    lazy = bright_field_stack(ds.replace(array=da.from_array(a, chunks=(8, 48, -1, -1))), precision="float64")
+    np.testing.assert_allclose(np.asarray(lazy.vbf), np.asarray(eager.vbf), rtol=1e-12)
+    assert lazy.bad == eager.bad and eager.bad.n_values == 1 + 48 * 48 * 48
+    assert len(eager.bad.scan_positions) == 49 and np.all(np.isfinite(np.asarray(eager.vbf)))

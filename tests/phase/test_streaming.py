@@ -1,5 +1,7 @@
 """Acceptance: streaming parallax after the last frame equals the batch upsampled parallax to 1e-5
-relative; wrap-around at the scan borders in both axes is checked against a direct loop."""
+relative; wrap-around at the scan borders in both axes is checked against a direct loop; the
+init/step/result shape, input checks and dropped frames."""
+import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -24,14 +26,14 @@ def test_stream_equals_batch_upsampled_parallax(sub_sampled, flip, u):
     ds, _ = sub_sampled
     st = bright_field_stack(ds, precision="float64")
     batch = np.asarray(direct.parallax(st, ds.aberrations, upsampling=u, flip=flip, round_shifts=True))
-    cfg, state = streaming.streaming_parallax(ds, upsampling=u, precision="float64")
+    state = streaming.init(streaming.parallax_config(ds, upsampling=u, precision="float64"))
     frames = jnp.asarray(ds.array.reshape(-1, *ds.detector_shape))
     for start in range(0, frames.shape[0], 100):  # uneven chunks in scan order
         stop = min(start + 100, frames.shape[0])
-        state = streaming.update(cfg, state, frames[start:stop], jnp.arange(start, stop))
-    img = np.asarray(streaming.finalize(cfg, state, flip=flip))
+        state = streaming.step(state, frames[start:stop], np.arange(start, stop))
+    img = np.asarray(streaming.result(state, flip=flip))
     assert np.abs(img - batch).max() <= 1e-5 * np.abs(batch).max()
-    off = np.asarray(cfg.offsets)
+    off = np.asarray(state.config.offsets)
     assert off[:, 0].max() > 0 > off[:, 0].min() and off[:, 1].max() > 0 > off[:, 1].min()
 
 
@@ -39,15 +41,15 @@ def test_dask_and_per_frame_drivers(sub_sampled):
     import dask.array as da
 
     ds, _ = sub_sampled
-    cfg, s0 = streaming.streaming_parallax(ds, upsampling=2, precision="float64")
+    s0 = streaming.init(streaming.parallax_config(ds, upsampling=2, precision="float64"))
     arr = da.from_array(ds.array, chunks=(5, 7, -1, -1))
     seen = []
-    s1 = streaming.stream_dask(cfg, s0, arr, callback=lambda s, n: seen.append(n))
+    s1 = streaming.stream_dask(s0, arr, callback=lambda s, n: seen.append(n))
     assert seen[-1] == 24 * 24 and len(seen) == 5 * 4
     s2 = s0
-    for i, fr in enumerate(ds.array.reshape(-1, *ds.detector_shape)[::-1]):  # any order
-        s2 = streaming.process_frame(cfg, s2, fr, 24 * 24 - 1 - i)
-    np.testing.assert_allclose(streaming.finalize(cfg, s2), streaming.finalize(cfg, s1), rtol=1e-9, atol=1e-12)
+    for i, fr in enumerate(ds.array.reshape(-1, *ds.detector_shape)[::-1]):  # any order, (iy, ix) pairs
+        s2 = streaming.process_frame(s2, fr, divmod(24 * 24 - 1 - i, 24))
+    np.testing.assert_allclose(streaming.result(s2), streaming.result(s1), rtol=1e-9, atol=1e-12)
 
 
 def _toy():
@@ -61,13 +63,14 @@ def _toy():
 @pytest.mark.parametrize("u", [1, 3])
 def test_wrap_around_both_axes_matches_direct_loop(u, rng):
     ds = _toy()
-    cfg, state = streaming.streaming_parallax(ds, upsampling=u, precision="float64")
+    state = streaming.init(streaming.parallax_config(ds, upsampling=u, precision="float64"))
+    cfg = state.config
     off = np.asarray(cfg.offsets)
     sy, sx = ds.scan_shape
     # offsets reach past the borders in +y, −y, +x and −x
     assert off[:, 0].max() >= u and off[:, 0].min() <= -u and off[:, 1].max() >= u and off[:, 1].min() <= -u
     frames = rng.random((sy * sx, 8, 8))
-    state = streaming.update(cfg, state, jnp.asarray(frames), jnp.arange(sy * sx))
+    state = streaming.step(state, jnp.asarray(frames), np.arange(sy * sx))
     expect = np.zeros((u * sy, u * sx))
     bf = np.asarray(cfg.bf_flat)
     for n in range(sy * sx):  # reference: explicit 2-D modular deposit
@@ -86,8 +89,68 @@ def test_wrap_around_both_axes_matches_direct_loop(u, rng):
 
 def test_live_preview_before_last_frame(sub_sampled):
     ds, _ = sub_sampled
-    cfg, s = streaming.streaming_parallax(ds, upsampling=2)
+    s = streaming.init(streaming.parallax_config(ds, upsampling=2))
     frames = jnp.asarray(ds.array.reshape(-1, *ds.detector_shape), jnp.float32)
-    s = streaming.update(cfg, s, frames[:200], jnp.arange(200))
-    img = np.asarray(streaming.finalize(cfg, s))
+    s = streaming.step(s, frames[:200], jnp.arange(200))
+    img = np.asarray(streaming.result(s))
     assert img.shape == (48, 48) and np.all(np.isfinite(img)) and int(s.n_frames) == 200
+    assert len(streaming.bad_positions(s)[1]) == 24 * 24 - 200
+
+
+def test_step_is_pure_and_jittable(sub_sampled):
+    ds, _ = sub_sampled
+    s0 = streaming.init(streaming.parallax_config(ds, precision="float64"))
+    frames = jnp.asarray(ds.array.reshape(-1, *ds.detector_shape))
+    jitted = jax.jit(streaming.step)
+    s1 = jitted(s0, frames[:50], jnp.arange(50))
+    s2 = streaming.step(s0, frames[:50], np.arange(50))
+    np.testing.assert_allclose(s1.image, s2.image)
+    assert float(jnp.abs(s0.image).max()) == 0.0  # the input state is unchanged
+
+
+@pytest.mark.parametrize("positions, match", [(np.array([10**6]), "positions must lie in the scan"),
+                                              (np.array([-5]), "positions must lie in the scan"),
+                                              (np.array([[0, 24]]), "positions must lie in the scan"),
+                                              (np.array([0.5]), "positions must be integers"),
+                                              (np.array([0, 1]), "positions must be 1 flat")])
+def test_bad_positions_are_rejected(sub_sampled, positions, match):
+    ds, _ = sub_sampled
+    s = streaming.init(streaming.parallax_config(ds))
+    frame = ds.array.reshape(-1, *ds.detector_shape)[:1]
+    with pytest.raises((ValueError, TypeError), match=match):
+        streaming.step(s, frame, positions)
+
+
+def test_wrong_detector_shape_and_state_rejected(sub_sampled):
+    ds, _ = sub_sampled
+    s = streaming.init(streaming.parallax_config(ds))
+    with pytest.raises(ValueError, match="frames must have shape"):
+        streaming.step(s, np.zeros((1, 47, 48)), np.array([0]))
+    with pytest.raises(ValueError, match="array must have the shape"):
+        streaming.stream_dask(s, np.zeros((24, 24, 47, 48)))
+    with pytest.raises(TypeError, match="config"):
+        streaming.init(ds)
+    with pytest.raises(TypeError, match="state"):
+        streaming.result(s.config)
+    with pytest.raises(ValueError, match="upsampling"):
+        streaming.parallax_config(ds, upsampling=0)
+
+
+def test_frame_with_nan_is_dropped_and_filled_with_the_mean(sub_sampled):
+    # a dropped frame counts as not acquired: its position gets the mean frame, like a batch
+    # reconstruction of the data whose frame is replaced by the mean frame
+    ds, _ = sub_sampled
+    frames = np.array(ds.array.reshape(-1, *ds.detector_shape))
+    bad = frames.copy()
+    bad[37, 3, 4] = np.nan
+    s = streaming.init(streaming.parallax_config(ds, precision="float64"))
+    s = streaming.step(s, bad, np.arange(len(bad)))
+    assert streaming.bad_positions(s) == (1, ((1, 13),))
+    img = np.asarray(streaming.result(s))
+    assert np.all(np.isfinite(img))
+    ref = frames.copy()
+    ref[37] = np.delete(frames, 37, 0).mean(0)
+    ds_ref = ds.replace(array=ref.reshape(ds.shape))
+    batch = np.asarray(direct.parallax(bright_field_stack(ds_ref, precision="float64"), ds.aberrations,
+                                       round_shifts=True))
+    assert np.abs(img - batch).max() <= 1e-5 * np.abs(batch).max()

@@ -8,7 +8,7 @@ from jaxem.phase.transfer import measured_transfer, radial_average, transfer_fun
 
 
 def _grid(n=24, d=0.1, cutoff=1.0):
-    idx = geometry.bright_field_pixels((n, n), (n // 2, n // 2), (d, d), cutoff, d)
+    idx = geometry.bright_field_pixels((n, n), (n // 2, n // 2), (d, d), 0.0197, cutoff, d)
     k = np.stack([(idx[:, 0] - n // 2) * d, (idx[:, 1] - n // 2) * d], -1)
     return jnp.asarray(k)
 
@@ -42,8 +42,16 @@ def test_bad_method_and_shapes():
         transfer_function("dpc", _grid(), (8, 8), (1, 1), 0.02, 1, 0.1)
     with pytest.raises(ValueError, match="k_bf"):
         transfer_function("ssb", jnp.zeros((3,)), (8, 8), (1, 1), 0.02, 1, 0.1)
+    with pytest.raises(ValueError, match="k_bf holds 1 NaN"):
+        transfer_function("ssb", jnp.asarray([[0.0, np.nan]]), (8, 8), (1, 1), 0.02, 1, 0.1)
+    with pytest.raises(ValueError, match="scan_sampling must be > 0"):
+        transfer_function("ssb", _grid(), (8, 8), (0, 1), 0.02, 1, 0.1)
+    with pytest.raises(ValueError, match="wavelength must be > 0"):
+        transfer_function("ssb", _grid(), (8, 8), (1, 1), -0.02, 1, 0.1)
     with pytest.raises(ValueError, match="same shape"):
         measured_transfer(np.zeros((4, 4)), np.ones((4, 5)))
+    with pytest.raises(ValueError, match="bins"):
+        radial_average(np.zeros((4, 4)), (1, 1), bins=0)
 
 
 def test_radial_average_of_radial_function():

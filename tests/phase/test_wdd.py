@@ -29,6 +29,8 @@ def test_wdd_regulariser_validated(wpo_defocus):
     ds, _ = wpo_defocus
     with pytest.raises(ValueError, match="epsilon"):
         run_wdd(ds, epsilon=0.0)
+    with pytest.raises(ValueError, match="epsilon"):
+        run_wdd(ds, epsilon=float("nan"))
 
 
 def _reference_wdd(ds, epsilon):
@@ -41,7 +43,7 @@ def _reference_wdd(ds, epsilon):
     edge = float(np.mean(ds.detector_sampling))
 
     def psi(qy, qx):
-        return np.asarray(geometry.probe(ds.aberrations, ky - qy, kx - qx, ds.wavelength, ds.probe_cutoff, edge))
+        return np.asarray(geometry.probe_at(ds.aberrations, ky - qy, kx - qx, ds.wavelength, ds.probe_cutoff, edge))
 
     pk = psi(0.0, 0.0)
     norm = np.sum(np.abs(pk) ** 2)
@@ -75,5 +77,50 @@ def test_wdd_lazy_blocks_equal_in_memory(wpo_defocus):
     lazy = ds.replace(array=da.from_array(np.asarray(ds.array), chunks=(12, 48, 48, 48)))
     budget = 48 * 48 * 48 * 8 * 3 * 10
     a = np.asarray(run_wdd(ds, epsilon=1e-2, return_complex=True))
-    b = np.asarray(run_wdd(lazy, epsilon=1e-2, return_complex=True, budget=budget))
+    b = np.asarray(run_wdd(lazy, epsilon=1e-2, return_complex=True, memory_budget=budget))
     assert np.max(np.abs(a - b)) < 1e-10
+
+
+def _with_nan(ds):
+    """(data with one NaN at scan (5, 7), detector (20, 26); the same data with that value replaced by
+    the pixel's mean over the other frames — the clean computation on the same good data)."""
+    a = np.array(ds.array)
+    filled = a.copy()
+    filled[5, 7, 20, 26] = np.delete(a[:, :, 20, 26].ravel(), 5 * a.shape[1] + 7).mean()
+    a[5, 7, 20, 26] = np.nan
+    return ds.replace(array=a), ds.replace(array=filled)
+
+
+@pytest.mark.parametrize("lazy", [False, True])
+def test_one_nan_pixel_is_masked_and_reported(wpo_defocus, lazy):
+    import dask.array as da
+
+    from jaxem.phase import reconstruct
+
+    ds, _ = wpo_defocus
+    bad, filled = _with_nan(ds)
+    if lazy:
+        bad = bad.replace(array=da.from_array(bad.array, chunks=(12, 48, 48, 48)))
+    img = reconstruct(bad, "wdd", epsilon=1e-2)
+    assert np.all(np.isfinite(np.asarray(img.array)))
+    ref = np.asarray(run_wdd(filled, epsilon=1e-2))
+    np.testing.assert_allclose(np.asarray(img.array), ref, atol=1e-10)
+    clean = np.asarray(run_wdd(ds, epsilon=1e-2))
+    assert np.corrcoef(np.ravel(img.array), clean.ravel())[0, 1] > 0.999
+    rep = img.metadata["bad_data"]
+    assert rep["n_values"] == 1 and rep["scan_positions"] == [[5, 7]] and rep["detector_pixels"] == [[20, 26]]
+    assert img.axes[0].units == "Å" and img.metadata["units"] == "rad"
+
+
+def test_wdd_errors_name_the_argument(wpo_defocus):
+    ds, _ = wpo_defocus
+    with pytest.raises(ValueError, match="rotation"):
+        run_wdd(ds, rotation=float("nan"))
+    with pytest.raises(ValueError, match="edge"):
+        run_wdd(ds, edge=-1.0)
+    with pytest.raises(ValueError, match="precision"):
+        run_wdd(ds, precision="half")
+    with pytest.raises(ValueError, match=r"missing calibration \['center'\]"):
+        run_wdd(ds.replace(center=None))
+    with pytest.raises(TypeError, match="ds must be a Dataset4D"):
+        run_wdd(np.asarray(ds.array))

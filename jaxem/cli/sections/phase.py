@@ -2,7 +2,7 @@
 
 The object is a weak phase object with atomic contrast (a hexagonal 2D lattice of Gaussian atoms with
 one vacancy, 300 kV, 20 mrad, C10 = 150 Å, C12 = 20 Å, detector rotated by −8°), imaged with the
-periodic single-slice forward model of :mod:`jaxem.phase._synthetic`. Shown: the aberration fit
+public weak-phase-object model :func:`jaxem.phase.simulate_dataset`. Shown: the aberration fit
 from zero, iCoM / SSB / OBF / WDD / parallax (plain and flipped), upsampled parallax from a
 2×-coarser scan, analytic transfer functions, and the streaming parallax at several stages of a
 replayed acquisition with its frame rate.
@@ -17,48 +17,25 @@ TITLE = "Direct phase retrieval (4D-STEM): iCoM, SSB, OBF, WDD, parallax, stream
 ORDER = 40
 
 
-def lattice_phase(n: int, sampling: float, a: float = 2.46, sigma_rad: float = 0.05, seed: int = 0):
-    """Phase [rad] of a periodic hexagonal lattice of Gaussian atoms (σ 0.3 Å) with one vacancy."""
-    cell = n * sampling
-    nx = max(1, int(round(cell / a)))
-    a_x = cell / nx
-    ny = max(1, int(round(cell / (a * np.sqrt(3) / 2))))
-    a_y = cell / ny
-    y, x = np.meshgrid(np.arange(n) * sampling, np.arange(n) * sampling, indexing="ij")
-    phi = np.zeros((n, n))
-    for j in range(ny):
-        for i in range(nx):
-            if (i, j) == (nx // 2, ny // 2):
-                continue  # vacancy
-            cx, cy = (i + 0.5 * (j % 2)) * a_x, j * a_y
-            dx = (x - cx + cell / 2) % cell - cell / 2
-            dy = (y - cy + cell / 2) % cell - cell / 2
-            phi += np.exp(-(dx**2 + dy**2) / (2 * 0.3**2))
-    phi -= phi.mean()
-    return phi * sigma_rad / phi.max()
-
-
 def run(ctx):
     import jax
     import matplotlib.pyplot as plt
 
+    from ... import phase
     from ...optics.aberrations import Aberrations
-    from ...phase import (bright_field_stack, com_field, fit_parallax, icom, obf, parallax, radial_average,
-                          ssb, stack_transfer, streaming_parallax, update, finalize, wdd)
-    from ...phase._synthetic import simulate_4dstem
-    from ...phase.dataset import Dataset4D
+    from ...phase import streaming
 
     n = 40 if ctx.small else 96
     samp, energy, semi = 0.25, 300e3, 20.0
     truth = Aberrations.create(C10=150.0, C12=20.0, phi12=np.deg2rad(25.0))
     theta = np.deg2rad(-8.0)
-    phi = lattice_phase(n, samp)
-    data = simulate_4dstem(phi, samp, energy, semi, truth, rotation=theta)
-    ds = Dataset4D(data.astype(np.float32), samp, energy=energy, semiangle=semi,
-                   detector_sampling=1 / (n * samp), center=(n // 2, n // 2), transpose=False)
-    stack = bright_field_stack(ds)
+    phi = phase.lattice_phase(n, samp)
+    true_ds = phase.simulate_dataset(phi, samp, energy, semi, truth, rotation=theta)
+    # the data as measured: the true probe and detector orientation are unknown
+    ds = true_ds.replace(array=true_ds.array.astype(np.float32), rotation=0.0, aberrations=Aberrations())
+    stack = phase.bright_field_stack(ds)
     t0 = time.perf_counter()
-    fit = fit_parallax(stack, radii=(0.35, 0.6, 0.9), iterations=2)
+    fit = phase.fit_parallax(stack, radii=(0.35, 0.6, 0.9), iterations=2)
     t_fit = time.perf_counter() - t0
     ab, rot = fit.aberrations, fit.rotation
     ctx.text(f"<p>Simulated {n}×{n} scan × {n}×{n} detector, 300 kV, 20 mrad. Aberrations fitted from the "
@@ -69,20 +46,24 @@ def run(ctx):
                ("rotation [°]", np.rad2deg(theta), float(np.rad2deg(rot)))],
               caption="aberration fit from vBF shifts (zero start)")
     dsr = ds.replace(rotation=rot, aberrations=ab)
+
+    def image(data, method, *args, **kw):
+        return np.asarray(phase.reconstruct(data, method, *args, **kw).array)
+
     images = {
         "object φ": phi,
-        "iCoM": np.asarray(icom(com_field(dsr, descan_order=1), ds.scan_sampling)),
-        "SSB": np.asarray(ssb(stack, ab, rot)),
-        "OBF": np.asarray(obf(stack, ab, rot)),
-        "WDD (ε=1e-2)": np.asarray(wdd(dsr, epsilon=1e-2)),
-        "parallax": np.asarray(parallax(stack, ab, rot)),
-        "parallax, flipped": np.asarray(parallax(stack, ab, rot, flip=True)),
+        "iCoM": image(dsr, "icom", descan_order=1),
+        "SSB": image(stack, "ssb", ab, rot),
+        "OBF": image(stack, "obf", ab, rot),
+        "WDD (ε=1e-2)": image(dsr, "wdd", epsilon=1e-2),
+        "parallax": image(stack, "parallax", ab, rot),
+        "parallax, flipped": image(stack, "parallax", ab, rot, flip=True),
     }
     # upsampled parallax from a 2× coarser scan (every second probe position)
-    coarse = ds.replace(array=ds.array[::2, ::2], scan_sampling=(2 * samp, 2 * samp), rotation=rot)
-    st2 = bright_field_stack(coarse)
-    images["parallax, scan 2× coarser"] = np.kron(np.asarray(parallax(st2, ab, rot, flip=True)), np.ones((2, 2)))
-    images["… upsampled u=2"] = np.asarray(parallax(st2, ab, rot, upsampling=2, flip=True))
+    coarse = dsr.replace(array=ds.array[::2, ::2], scan_sampling=(2 * samp, 2 * samp))
+    st2 = phase.bright_field_stack(coarse)
+    images["parallax, scan 2× coarser"] = np.kron(image(st2, "parallax", ab, rot, flip=True), np.ones((2, 2)))
+    images["… upsampled u=2"] = image(st2, "parallax", ab, rot, upsampling=2, flip=True)
     fig, axes = plt.subplots(3, 3, figsize=(10, 10))
     for axx, (name, img) in zip(axes.ravel(), images.items()):
         axx.imshow(img, cmap="gray")
@@ -96,34 +77,35 @@ def run(ctx):
 
     fig, axx = plt.subplots(figsize=(6, 4))
     for m in ("ssb", "obf", "parallax", "icom"):
-        t = np.asarray(stack_transfer(m, stack, ab, rot))
-        q, r = radial_average(np.abs(t), ds.scan_sampling, bins=40, qmax=2.2 * stack.cutoff)
+        t = np.asarray(phase.stack_transfer(m, stack, ab, rot))
+        q, r = phase.radial_average(np.abs(t), ds.scan_sampling, bins=40, qmax=2.2 * stack.cutoff)
         axx.plot(q / stack.cutoff, r, label=m)
     axx.set_xlabel("q / k_probe")
     axx.set_ylabel("|T(q)| (azimuthal mean)")
     axx.legend()
     ctx.figure("transfer", fig, "Analytic transfer functions at the fitted aberrations")
 
-    cfg, state = streaming_parallax(dsr.replace(aberrations=ab), upsampling=1)
+    state = streaming.init(streaming.parallax_config(dsr, upsampling=1))
     frames = jax.numpy.asarray(np.asarray(ds.array).reshape(-1, n, n))
     total = frames.shape[0]
     snaps, t_stream = [], 0.0
     chunk = max(1, total // 8)
-    for start in range(0, total, chunk):
+    for start in range(0, total, chunk):  # the driver: replays the acquisition chunk by chunk
         stop = min(total, start + chunk)
         t0 = time.perf_counter()
-        state = update(cfg, state, frames[start:stop], jax.numpy.arange(start, stop))
+        state = streaming.step(state, frames[start:stop], np.arange(start, stop))
         jax.block_until_ready(state.image)
         t_stream += time.perf_counter() - t0
         if len(snaps) < 4 and stop >= (len(snaps) + 1) * total // 4:
-            snaps.append((stop, np.asarray(finalize(cfg, state, flip=True))))
+            snaps.append((stop, np.asarray(streaming.result(state, flip=True))))
     fig, axes = plt.subplots(1, len(snaps), figsize=(3 * len(snaps), 3))
     for axx, (k, img) in zip(np.atleast_1d(axes), snaps):
         axx.imshow(img, cmap="gray")
         axx.set_title(f"{k}/{total} frames", fontsize=9)
         axx.axis("off")
-    ctx.figure("streaming", fig, f"Streaming parallax during a replayed acquisition "
-                                 f"({total / t_stream:.0f} frames/s including compilation on this machine)")
+    ctx.figure("streaming", fig, f"Streaming parallax during a replayed acquisition (positions not yet "
+                                 f"acquired show the mean; {total / t_stream:.0f} frames/s including "
+                                 f"compilation on this machine)")
     _from_multislice(ctx)
 
 
@@ -132,8 +114,7 @@ def _from_multislice(ctx):
     import matplotlib.pyplot as plt
 
     from ...optics.aberrations import Aberrations
-    from ...phase import bright_field_stack, parallax, ssb
-    from ...phase.dataset import Dataset4D
+    from ...phase import Dataset4D, bright_field_stack, parallax, ssb
     from ...potential import potential
     from ...stem import GridScan, PixelatedDetector, STEMSimulation, stem_scan
     from ...structure import crystals
@@ -146,10 +127,9 @@ def _from_multislice(ctx):
     n = 24 if ctx.small else 48
     scan = GridScan.create((0.0, 0.0), pot.grid.extent, gpts=(n, n))  # periodic scan over the cell
     res = stem_scan(sim, scan, pot, progress=False)["pixelated"]
-    data = np.asarray(res.array, np.float32)
-    my, mx = data.shape[-2:]
-    ds = Dataset4D(data, scan.sampling, energy=300e3, semiangle=20.0,
-                   detector_sampling=pot.grid.reciprocal_sampling, center=(my // 2, mx // 2))
+    ds = Dataset4D.from_measurement(res)  # the simulation's 4D-STEM layout: axes, energy, semi-angle
+    ds = ds.replace(array=np.asarray(ds.array, np.float32))
+    my, mx = ds.detector_shape
     stack = bright_field_stack(ds)
     img_ssb = np.asarray(ssb(stack, ab, 0.0))
     img_par = np.asarray(parallax(stack, ab, 0.0, flip=True))
