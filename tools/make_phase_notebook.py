@@ -84,11 +84,7 @@ the detector sampling converted from mrad to 1/Å with the beam, the energy, the
 aberrations from the metadata. `bright_field_stack` extracts the bright-field pixels; SSB and parallax
 use the probe aberrations (here the ones recorded with the data) to compensate the lens transfer, iCoM
 integrates the centre-of-mass field and does not. All three are phase images [rad] on the scan grid.""",
-    """# Known issue at the time of writing: STEMSimulation records its aberrations as one entry
-# {"value": {...}, "units": "..."}, which read_4dstem cannot parse, so read_4dstem(path) refuses the store.
-# Restated per coefficient with units (Aberrations.to_metadata), the Measurement of the store reads.
-data = data.with_array(data.array, aberrations=probe_aberrations.to_metadata())
-ds = phase.read_4dstem(data)
+    """ds = phase.read_4dstem(path)
 print(f"Dataset4D {ds.shape}, lazy {ds.is_lazy}: scan {np.round(ds.scan_sampling, 4)} Å, detector "
       f"{np.round(ds.detector_sampling, 5)} 1/Å, {ds.energy:.0f} eV, semi-angle {ds.semiangle} mrad, "
       f"centre {ds.center} px, C10 = {float(ds.aberrations.C10):.0f} Å")
