@@ -32,6 +32,8 @@ from .stack import BFStack
 
 def shift_images(images, shifts):
     """Shift images (N, Sy, Sx) by ``shifts`` (N, 2) [px] with Fourier phase ramps: out(r) = in(r − s)."""
+    validate.array(images, "images", ndim=3, kind="real")
+    validate.array(shifts, "shifts", ndim=2, shape=(images.shape[0], 2), kind="real", units="px")
     sy, sx = images.shape[-2:]
     qy = jnp.fft.fftfreq(sy).astype(images.dtype)
     qx = jnp.fft.fftfreq(sx).astype(images.dtype)
@@ -207,9 +209,10 @@ def fit_higher_orders(k_scan, shifts, wavelength: float, orders=((1, 0), (1, 2))
 
 
 def predicted_shifts(stack: BFStack, aberrations: Aberrations, rotation):
-    """Parallax shifts s(k) = ∇_kχ(k)/2π (N, 2) [Å] of the stack's pixels in the scan frame."""
-    k = stack.k_scan(rotation)
-    return geometry.parallax_shifts(aberrations, k[:, 0], k[:, 1], stack.wavelength)
+    """Parallax shifts s(k) = ∇_kχ(k)/2π (N, 2) [Å] of the stack's pixels in the scan frame (detector
+    rotation θ [rad])."""
+    k = stack.k_scan(geometry.check_rotation(rotation))
+    return geometry.parallax_shifts(geometry.check_aberrations(aberrations), k[:, 0], k[:, 1], stack.wavelength)
 
 
 def fit_parallax(stack: BFStack, aberrations: Aberrations | None = None, rotation: float = 0.0,

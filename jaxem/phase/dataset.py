@@ -271,10 +271,6 @@ class Dataset4D:
 
         if not isinstance(m, Measurement):
             raise validate.InputTypeError(f"m must be a jaxem Measurement, got {type(m).__name__}")
-        ab = (m.metadata or {}).get("aberrations")
-        if isinstance(ab, dict) and isinstance(ab.get("value"), dict):
-            # stem_scan records {"value": {C_nm [Å], phi_nm [rad]}, "units": …}: the plain coefficients
-            m = Measurement(m.array, m.axes, {**m.metadata, "aberrations": dict(ab["value"])}, m.signal_ndim)
         return read_4dstem(m, **calibration)
 
     # ---- py4DSTEM ---------------------------------------------------------------------------------

@@ -217,6 +217,9 @@ def parallax(stack: BFStack, aberrations=None, rotation=0.0, upsampling: int = 1
     sgn(sin χ(q)) so that the transfer becomes positive (needs the aberrations, incl. C10).
     """
     ab = geometry.check_aberrations(aberrations)
+    for name, value in (("flip", flip), ("round_shifts", round_shifts)):
+        if not isinstance(value, (bool, np.bool_)):
+            raise validate.InputTypeError(f"{name} must be True or False, got {value!r}")
     spec = reconstruct_spectrum(stack, "parallax", ab, rotation, upsampling, memory_budget, round_shifts)
     if flip:
         spec = spec * flip_mask(ab, spec.shape, stack.scan_sampling, int(upsampling), stack.wavelength,
@@ -226,7 +229,13 @@ def parallax(stack: BFStack, aberrations=None, rotation=0.0, upsampling: int = 1
 
 def flip_mask(ab: Aberrations, shape, scan_sampling, upsampling: int, wavelength: float, nyquist=False):
     """sgn(sin χ(q)) on the (upsampled) scan-frequency grid of ``shape``; Nyquist row/column zeroed
-    when ``nyquist`` (aliasing noise of the upsampled grid)."""
+    when ``nyquist`` (aliasing noise of the upsampled grid). ``shape``: (u·Sy, u·Sx); scan step (dy, dx)
+    [Å]; λ [Å]."""
+    ab = geometry.check_aberrations(ab)
+    upsampling = validate.integer(upsampling, "upsampling", lo=1)
+    shape = validate.pair(shape, "shape", kind=int, lo=upsampling)
+    scan_sampling = validate.pair(scan_sampling, "scan_sampling", "Å", positive=True, allow_traced=False)
+    wavelength = validate.scalar(wavelength, "wavelength", "Å", positive=True, allow_traced=False)
     sy, sx = shape[0] // upsampling, shape[1] // upsampling
     qy = jnp.asarray(np.fft.fftfreq(upsampling * sy, scan_sampling[0] / upsampling))
     qx = jnp.asarray(np.fft.fftfreq(upsampling * sx, scan_sampling[1] / upsampling))

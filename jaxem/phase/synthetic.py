@@ -90,6 +90,10 @@ def probe_spectrum(n: int, sampling: float, energy, semiangle: float, aberration
         aberrations: probe aberrations (C10 = −Δf [Å], …).
     """
     beam = as_beam(energy, "energy")
+    n = validate.integer(n, "n", lo=2)
+    sampling = validate.scalar(sampling, "sampling", "Å", positive=True)
+    semiangle = validate.scalar(semiangle, "semiangle", "mrad", positive=True)
+    edge_px = validate.scalar(edge_px, "edge_px", "px", nonnegative=True)
     k = jnp.asarray(np.fft.fftfreq(n, sampling))  # float64 in JAX's 64-bit mode, else float32
     edge = float(beam.frequency_to_mrad(edge_px / (n * sampling)))
     ab = aberrations if aberrations is not None else Aberrations()

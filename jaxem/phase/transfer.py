@@ -115,6 +115,7 @@ def measured_transfer(reconstruction, true_phase, min_amplitude: float = 1e-12):
     """T(q) = FFT(reconstruction)/FFT(true_phase) (0 where the object spectrum vanishes)."""
     validate.array(reconstruction, "reconstruction", ndim=2, kind="real")
     validate.array(true_phase, "true_phase", ndim=2, kind="real")
+    min_amplitude = validate.scalar(min_amplitude, "min_amplitude", nonnegative=True, allow_traced=False)
     r = np.fft.fft2(np.asarray(reconstruction))
     t = np.fft.fft2(np.asarray(true_phase))
     if r.shape != t.shape:

@@ -87,3 +87,11 @@ def test_alignment_errors_name_the_argument(wpo_rotated):
         alignment.fit_linear_map(np.ones((5, 2)), np.ones((5, 2)), 0.0)
     with pytest.raises(TypeError, match="stack"):
         alignment.fit_parallax(wpo_rotated[0])
+
+
+def test_shift_and_prediction_arguments_checked(wpo_rotated):
+    with pytest.raises(ValueError, match="shifts must have shape"):
+        alignment.shift_images(jnp.zeros((3, 8, 8)), jnp.zeros((2, 2)))
+    st = bright_field_stack(wpo_rotated[0])
+    with pytest.raises(ValueError, match="rotation must be finite"):
+        alignment.predicted_shifts(st, Aberrations(C10=1.0), float("nan"))

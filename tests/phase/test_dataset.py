@@ -152,11 +152,11 @@ def test_py4dstem_roundtrip_and_calibrations():
 
 
 def test_from_stem_scan_metadata_layout():
-    # stem_scan writes the aberrations as {"value": {name: number}, "units": …}
+    # stem_scan writes the aberrations per coefficient with units (Aberrations.to_metadata)
     b = Beam(300e3)
     axes = (Axis("scan_y", 0.3, "Å"), Axis("scan_x", 0.3, "Å"), Axis("θy", 1.5, "mrad", -6.0),
             Axis("θx", 1.5, "mrad", -6.0))
     md = {"beam": b.to_dict(), "semi_angle": {"value": 20.0, "units": "mrad"},
-          "aberrations": {"value": {"C10": 120.0, "C12": 5.0, "phi12": 0.2}, "units": "Å (C_nm), rad (phi_nm)"}}
+          "aberrations": Aberrations(C10=120.0, C12=5.0, phi12=0.2).to_metadata()}
     ds = Dataset4D.from_measurement(Measurement(np.ones((2, 3, 8, 8)), axes, md))
     assert ds.aberrations.C10 == 120.0 and ds.aberrations.phi12 == 0.2 and ds.semiangle == 20.0

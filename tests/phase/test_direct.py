@@ -169,3 +169,11 @@ def test_half_plane_evaluation_equals_every_frequency(shape, u):
         ref = np.asarray(num.at[0, 0].set(0.0)) * u * u / 2
         got = np.asarray(direct.reconstruct_spectrum(st, method, ab, 0.2, u))
         assert np.abs(got - ref).max() < 1e-12 * np.abs(ref).max(), method
+
+
+def test_flip_and_flip_mask_arguments_checked(stack):
+    st, ds, _ = stack
+    with pytest.raises(TypeError, match="flip must be True or False"):
+        direct.parallax(st, ds.aberrations, flip="yes")
+    with pytest.raises(ValueError, match="wavelength must be > 0"):
+        direct.flip_mask(ds.aberrations, (8, 8), (1.0, 1.0), 1, 0.0)
