@@ -71,6 +71,15 @@ class HRTEMParams:
     background: Any = pytree.field(default=None, units="")
     contrast: Any = pytree.field(default=None, units="")
 
+    def __post_init__(self):
+        # leaves are numbers, arrays, tracers, None (absent) or pytree placeholders; never text
+        for f in dataclasses.fields(self):
+            v = getattr(self, f.name)
+            if isinstance(v, (str, bytes, dict, complex)):
+                unit = f" [{f.metadata['units']}]" if f.metadata.get("units") else ""
+                raise validate.InputTypeError(f"{f.name} must be a number or an array{unit}, got "
+                                              f"{type(v).__name__} {v!r:.60}")
+
 
 # ---- partial parameter sets ---------------------------------------------------------------------
 def _check_dataclass(params, name: str = "params"):

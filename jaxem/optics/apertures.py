@@ -45,6 +45,14 @@ class Aperture:
     center_y: float = pytree.field(units="mrad", default=0.0)
     center_x: float = pytree.field(units="mrad", default=0.0)
 
+    def __post_init__(self):
+        # leaves may be numbers, arrays, tracers or pytree placeholders; never text or mappings
+        for k in ("semi_angle", "edge_width", "center_y", "center_x"):
+            v = getattr(self, k)
+            if isinstance(v, (str, bytes, dict, complex)):
+                raise validate.InputTypeError(f"aperture {k} must be a real number [mrad] (or use "
+                                              f"Aperture.create, which parses units), got {type(v).__name__} {v!r:.60}")
+
     @classmethod
     def create(cls, semi_angle, edge_width=0.0, center=(0.0, 0.0)) -> "Aperture":
         """Validated aperture.

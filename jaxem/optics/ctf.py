@@ -185,9 +185,10 @@ def transfer_function(aberrations: Aberrations, ky, kx, wavelength, aperture: Ap
 
 
 def check_coherence(focal_spread, source_angle) -> None:
-    """focal_spread Δ [Å] ≥ 0 and source_angle θ_s [mrad] ≥ 0, finite (traced values pass)."""
-    validate.scalar(focal_spread, "focal_spread", "Å", nonnegative=True)
-    validate.scalar(source_angle, "source_angle", "mrad", nonnegative=True)
+    """focal_spread Δ [Å] in [0, 10⁶] and source_angle θ_s [mrad] in [0, 100] (far beyond any
+    microscope: larger values would only wipe out the image), finite (traced values pass)."""
+    validate.scalar(focal_spread, "focal_spread", "Å", lo=0.0, hi=1e6)
+    validate.scalar(source_angle, "source_angle", "mrad", lo=0.0, hi=100.0)
 
 
 def ctf(grid, beam, aberrations=None, objective_aperture=None, focal_spread=0.0, source_angle=0.0,
