@@ -30,7 +30,10 @@ MAX_ENERGY = 1e8
 
 
 def _energy(value) -> float:
-    return validate.scalar(value, "energy", "eV", lo=0.0, lo_open=True, hi=MAX_ENERGY, allow_traced=False)
+    e = validate.scalar(value, "energy", "eV", positive=True, allow_traced=False)
+    if e > MAX_ENERGY:
+        raise validate.InputError(f"energy must be ≤ {MAX_ENERGY:g} eV (100 MeV), got {value!r}")
+    return e
 
 
 def _grid(grid, name: str = "grid"):

@@ -254,13 +254,22 @@ def _on_device(a) -> bool:
     return type(a).__module__.split(".")[0] in ("jax", "jaxlib") and hasattr(a, "devices")
 
 
+def _device_min(a) -> float:
+    import jax
+
+    with jax.ensure_compile_time_eval():
+        return float(a.min())
+
+
 def finite_report(a) -> tuple[int, tuple | None]:
     """(number of NaN/inf values, index of the first one) of a concrete array."""
     if _on_device(a):
+        import jax
         import jax.numpy as jnp
 
-        if bool(jnp.all(jnp.isfinite(a))):
-            return 0, None
+        with jax.ensure_compile_time_eval():  # a concrete array met while tracing: evaluate now
+            if bool(jnp.all(jnp.isfinite(a))):
+                return 0, None
     a = np.asarray(a)
     bad = ~np.isfinite(a)
     n = int(np.count_nonzero(bad))
@@ -317,7 +326,7 @@ def array(value, name: str, *, ndim=None, min_ndim=None, shape=None, kind: str =
             raise InputError(f"{name} holds {n} NaN/inf value(s){u} (first at index {first}); "
                              f"clean or mask them first")
     if nonnegative and dt.kind in "iuf" and size:
-        lowest = float(a.min()) if _on_device(a) else float(np.min(np.asarray(a)))
+        lowest = _device_min(a) if _on_device(a) else float(np.min(np.asarray(a)))
         if lowest < 0:
             raise InputError(f"{name} must be ≥ 0{u}, got a minimum of {lowest!r}")
     return value

@@ -13,24 +13,6 @@ from .. import validate
 from .isotope_table import ISOTOPES
 
 
-#: the chemical symbols of the periodic table (Z = 1 … 118)
-SYMBOLS = tuple("""H He Li Be B C N O F Ne Na Mg Al Si P S Cl Ar K Ca Sc Ti V Cr Mn Fe Co Ni Cu Zn Ga Ge As Se
-Br Kr Rb Sr Y Zr Nb Mo Tc Ru Rh Pd Ag Cd In Sn Sb Te I Xe Cs Ba La Ce Pr Nd Pm Sm Eu Gd Tb Dy Ho Er Tm Yb Lu
-Hf Ta W Re Os Ir Pt Au Hg Tl Pb Bi Po At Rn Fr Ra Ac Th Pa U Np Pu Am Cm Bk Cf Es Fm Md No Lr Rf Db Sg Bh Hs
-Mt Ds Rg Cn Nh Fl Mc Lv Ts Og""".split())
-
-
-def check_element(symbol, name: str = "element") -> str:
-    """``symbol`` if it is a chemical symbol (case-sensitive), else an error naming ``name`` and the
-    closest symbol."""
-    if not isinstance(symbol, str):
-        raise validate.InputTypeError(f"{name}: element symbol must be a str, got {type(symbol).__name__} {symbol!r}")
-    if symbol not in SYMBOLS:
-        hint = validate.closest(symbol, SYMBOLS)
-        raise validate.InputError(f"{name}: unknown element {symbol!r}" + (f"; did you mean {hint!r}?" if hint else ""))
-    return symbol
-
-
 def element_isotopes(symbol: str) -> np.ndarray:
     """Natural isotopes of an element.
 

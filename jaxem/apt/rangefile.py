@@ -26,7 +26,6 @@ import numpy as np
 from .. import pytree, validate
 from ..io.atomic import atomic_write_text
 from ..validate import FileFormatError
-from .isotopes import check_element
 
 
 def ion_name(composition: dict) -> str:
@@ -36,7 +35,8 @@ def ion_name(composition: dict) -> str:
 
 
 def _ions(ions, source: str) -> tuple:
-    """Ion compositions as tuples of (element, count ≥ 1), elements checked against the periodic table."""
+    """Ion compositions as tuples of (element, count ≥ 1); names are kept as given (placeholders such
+    as ``"X"`` for an unidentified ion are allowed)."""
     if isinstance(ions, (str, bytes, dict)):
         raise validate.InputTypeError(f"{source}: ions must be a sequence of compositions such as "
                                       f"({{'Al': 1}}, {{'Fe': 1, 'O': 1}}), got {ions!r:.60}")
@@ -51,7 +51,9 @@ def _ions(ions, source: str) -> tuple:
             raise validate.InputError(f"{source}: ions[{k}] is an empty composition")
         comp = []
         for e, c in items:
-            check_element(e, f"{source}: ions[{k}]")
+            if not isinstance(e, str) or not e:
+                raise validate.InputTypeError(f"{source}: ions[{k}] must map element names to counts, got the "
+                                              f"key {e!r}")
             n = validate.integer(c, f"{source}: ions[{k}] count of {e}", lo=1)
             comp.append((str(e), n))
         out.append(tuple(comp))

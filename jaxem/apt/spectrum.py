@@ -307,9 +307,7 @@ def mass_spectrum(mass, bin_width: float = 0.01, mass_range=None, weights=None):
         if not hi > lo:
             raise validate.InputError(f"mass_range must be (lo, hi) [Da] with lo < hi, got {mass_range}")
     else:
-        if not mass.size:
-            raise validate.InputError("mass is empty: give mass_range=(lo, hi) [Da] for an empty spectrum")
-        lo, hi = 0.0, float(mass.max())
+        lo, hi = 0.0, (float(mass.max()) if mass.size else 1.0)  # no ions: an empty histogram
         if not hi > 0:
             raise validate.InputError(f"mass must have positive values [Da] (m/q), the largest is {hi:g}; "
                                       f"or give mass_range")

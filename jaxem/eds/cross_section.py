@@ -46,7 +46,10 @@ POWELL_BC = (0.9, 0.65)
 def _beam_energy(beam_energy):
     """E₀ [eV] in (0, MAX_ENERGY] (scalar, array, or a string such as '200 kV') as float64."""
     if isinstance(beam_energy, str) or np.ndim(beam_energy) == 0:
-        return np.asarray(validate.scalar(beam_energy, "beam_energy", "eV", lo=0.0, lo_open=True, hi=MAX_ENERGY))
+        e0 = validate.scalar(beam_energy, "beam_energy", "eV", positive=True)
+        if e0 > MAX_ENERGY:
+            raise validate.InputError(f"beam_energy must be ≤ {MAX_ENERGY:g} eV, got {beam_energy!r}")
+        return np.asarray(e0)
     validate.array(beam_energy, "beam_energy", kind="real", units="eV")
     e0 = np.asarray(beam_energy, float)
     if np.any(e0 <= 0) or np.any(e0 > MAX_ENERGY):

@@ -150,8 +150,10 @@ def exit_slice_counts(exit_planes, n_slices: int, name: str = "exit_planes"):
     if exit_planes is None:
         return None
     if isinstance(exit_planes, (int, np.integer)) and not isinstance(exit_planes, bool):
-        step = validate.integer(exit_planes, f"{name} (a step in slices; the potential has {n_slices})", lo=1,
-                                hi=n_slices)
+        step = validate.integer(exit_planes, name, lo=1)
+        if step > n_slices:
+            raise validate.InputError(f"{name} = {step} (a step in slices) exceeds the {n_slices} slices of the "
+                                      f"potential")
         planes = list(range(step, n_slices + 1, step))
         if not planes or planes[-1] != n_slices:
             planes.append(n_slices)
