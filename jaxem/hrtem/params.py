@@ -143,6 +143,11 @@ def from_mapping(cls_or_params, mapping, name: str = "params"):
             hint = validate.closest(key, known)
             raise validate.InputError(f"{name} has an unknown parameter {key!r}; known: {', '.join(known)}"
                                       + (f" (did you mean {hint!r}?)" if hint else ""))
+    for key, value in mapping.items():  # values are numbers or arrays (units in the field metadata)
+        if isinstance(value, (str, bytes, dict, complex)):
+            unit = pytree.units_of(cls).get(key)
+            raise validate.InputTypeError(f"{name}.{key} must be an array or a number{f' [{unit}]' if unit else ''}, "
+                                          f"got {type(value).__name__} {value!r:.60}")
     if isinstance(cls_or_params, type):
         return cls(**dict(mapping))
     return cls_or_params.replace(**dict(mapping))

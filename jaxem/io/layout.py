@@ -342,7 +342,7 @@ def writer(path, name: str = "path"):
         try:
             yield w
             if not w.finished:
-                raise validate.InputError(f"{path}: the writer was closed without finish(); nothing was written")
+                raise RuntimeError(f"{path}: the writer was closed without finish(); nothing was written")
         finally:
             w.close()
 
