@@ -920,6 +920,66 @@ def _traj():
                          np.zeros((2, 3)), np.arange(2), np.arange(2))
 
 
+# more entry points: waves, potentials, scans, 4D-STEM, file options
+def _more_cases():
+    from jaxem import io, phase, potential, structure
+
+    bad("intensity/batch_axes", "batch_axes", lambda: jx.intensity(F.exit_wave, batch_axes=("a", "b")))
+    bad("hrtem_image/batch_axes", "batch_axes", lambda: jx.hrtem_image(F.exit_wave, batch_axes=("a",)))
+    bad("Waves/array-nan", "array|waves", lambda: jx.multislice(propagate.Waves(
+        jnp.full(F.pot.grid.gpts, NAN, jnp.complex64), F.pot.grid, F.beam), F.pot))
+    bad("Waves/beam", "beam|energy", lambda: propagate.Waves(jnp.ones((32, 32), jnp.complex64), F.grid, "lots"))
+    bad("Waves/norm", "norm", lambda: propagate.Waves(jnp.ones((32, 32), jnp.complex64), F.grid, F.beam, NAN))
+    bad("Waves/grid", "grid", lambda: propagate.Waves(jnp.ones((32, 32), jnp.complex64), (32, 32), F.beam))
+    bad("PotentialSlices/grid", "grid", lambda: potential.PotentialSlices(jnp.ones((1, 8, 8)), (0,), 1.0, (8, 8)))
+    bad("potential_builder/slice", "slice_thickness", lambda: jx.potential_builder(F.structure, sampling=0.2,
+                                                                                   slice_thickness=-1.0))
+    bad("lateral_grid/gpts", "gpts", lambda: potential.lateral_grid(F.structure, gpts=(0, 8)))
+    bad("GridScan.check_inside", "scan|cell", lambda: stem.GridScan((0.0, 0.0), (100.0, 100.0), (2, 2))
+        .check_inside((10.0, 10.0)))
+    bad("stem_scan_to_zarr/suffix", "suffix|path", _tmp(lambda tmp: stem.stem_scan_to_zarr(
+        tmp / "x.emd", stem.STEMSimulation(F.beam, 20.0, (stem.PixelatedDetector(),)), F.scan, F.pot,
+        progress=False)))
+    bad("Structure.translate/nan", "shift", lambda: F.structure.translate((NAN, 0.0, 0.0)))
+    bad("Structure.translate/shape", "shift", lambda: F.structure.translate((1.0, 0.0)))
+    bad("Structure.repeat/str", "nx", lambda: F.structure.repeat("2", 1, 1))
+    bad("zone_axis/max_atoms", "max_atoms|atoms", lambda: jx.zone_axis(jx.crystals.Si(), [1, 1, 1], max_atoms=1))
+    bad("from_ase/occupancy", "occupancy", lambda: structure.from_ase(__import__("ase").Atoms(
+        "Si", cell=np.eye(3) * 4, pbc=True), occupancy=2.0))
+    bad("read_cif/index", "index", _tmp(lambda tmp: structure.read_cif(structure.write_cif(
+        F.structure, tmp / "s.cif"), index=5)))
+    bad("io.load/lazy", "lazy", _tmp(lambda tmp: io.load(io.save(F.measurement, tmp / "m.zarr"), lazy="yes")))
+    bad("eds.read_eds/reader", "reader|lots", _tmp(lambda tmp: eds.read_eds(_write(tmp / "x.msa", "#FORMAT"),
+                                                                            reader="lots")))
+    bad("ltr.read_frames/reader", "reader|lots", _tmp(lambda tmp: ltr.read_frames(_write(tmp / "x.mib", b"\0"),
+                                                                                 reader="lots")))
+    bad("ltr.read_events/dose", "dose", _tmp(lambda tmp: ltr.read_events(ltr.write_events(F.events, tmp / "e.h5"),
+                                                                         dose="lots")))
+    bad("hrtem.HRTEMModel/gpts", "gpts", lambda: hrtem.HRTEMModel(F.structure, F.beam, gpts=(0, 0)))
+    bad("hrtem.fit_gradient/model", "model", lambda: hrtem.fit_gradient(
+        None, np.ones((8, 8)), hrtem.HRTEMParams(defocus=0.0), ("defocs",)))
+
+    # read_4dstem (phase/io.py): calibration arguments, on a tiny jaxem store
+    def store(tmp):
+        ds = phase.Dataset4D(np.ones((2, 2, 4, 4), np.float32), scan_sampling=(1.0, 1.0), energy=300e3,
+                             detector_sampling=(0.1, 0.1))
+        return phase.write_zarr(ds, tmp / "d.zarr")
+
+    for key, value in {"energy": "lots", "scan_sampling": 0.0, "semiangle": NAN, "rotation": NAN,
+                       "detector_sampling": -1.0, "angular_sampling": "5 furlongs", "transpose": "yes",
+                       "center": (NAN, 1.0), "energi": 3e5}.items():
+        bad(f"read_4dstem/{key}", key if key != "energi" else "energi|energy",
+            _tmp(lambda tmp, k=key, v=value: phase.read_4dstem(store(tmp), **{k: v})))
+    bad("read_4dstem/reader", "reader|lots", _tmp(lambda tmp: phase.read_4dstem(_write(tmp / "x.mib", b"\0"),
+                                                                                reader="lots")))
+    bad("read_4dstem/path", "path", lambda: phase.read_4dstem(3))
+    bad("read_4dstem/missing", "nothere", _tmp(lambda tmp: phase.read_4dstem(tmp / "nothere.mib")))
+    bad("read_4dstem/directory", "adir", _tmp(lambda tmp: phase.read_4dstem(_mkdir(tmp / "adir.mib"))))
+
+
+_more_cases()
+
+
 # ---- the tests ---------------------------------------------------------------------------------
 #: error classes that are never a clear answer to a bad input
 UNCLEAR = (IndexError, KeyError, AttributeError, ZeroDivisionError, FloatingPointError, AssertionError,
