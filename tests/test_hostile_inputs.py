@@ -1001,3 +1001,144 @@ def test_bad_input_is_a_clear_error(call, match, tmp_path):
     with pytest.raises(Exception) as info:
         call.fn(tmp_path) if isinstance(call, _tmp) else call()
     _check_clear(info.value, match)
+
+
+# ---- the command line: each bad invocation in a fresh process ----------------------------------
+_TOML = """[structure]
+crystal = "SrTiO3"
+zone_axis = [0, 0, 1]
+repeat = [2, 2, 1]
+[potential]
+sampling = 0.2
+slice_thickness = 1.95
+[beam]
+energy = 300e3
+[output]
+path = "out"
+"""
+_MSA = "/work/shared/data/vendor/msa/example1.msa"  # replaced by a copy of the sample below when present
+
+CLI = [
+    # (id, argv builder (tmp → argv), regex the one stderr line must match)
+    ("simulate/misspelt-key", lambda t: ["simulate", _w(t, "a.toml", _TOML.replace("zone_axis", "zone_axes"))],
+     r"zone_axes.*did you mean 'zone_axis'"),
+    ("simulate/repeat-2", lambda t: ["simulate", _w(t, "b.toml", _TOML.replace("[2, 2, 1]", "[2, 2]"))],
+     r"structure\.repeat"),
+    ("simulate/aperture-1000", lambda t: ["simulate", _w(t, "c.toml", _TOML + "[hrtem]\nobjective_aperture = 1000.0\n")],
+     r"hrtem\.objective_aperture of 1000 mrad exceeds"),
+    ("simulate/not-toml", lambda t: ["simulate", _w(t, "d.toml", "\x00\x01 not [ toml")], r"d\.toml"),
+    ("simulate/directory", lambda t: ["simulate", str(t)], r"directory"),
+    ("fit-hrtem/cells-0", lambda t: ["fit-hrtem", "--synthetic", "--cells", "0"], r"--cells.*≥ 1, got 0"),
+    ("fit-hrtem/energy-lots", lambda t: ["fit-hrtem", "--synthetic", "--energy", "lots"], r"--energy.*'lots'"),
+    ("quantify-eds/directory", lambda t: ["quantify-eds", str(t), "--lines", "O_Ka"], r"is a directory"),
+    ("quantify-eds/missing", lambda t: ["quantify-eds", str(t / "x.msa"), "--lines", "O_Ka"], r"no such file.*x\.msa"),
+    ("quantify-eds/truncated", lambda t: ["quantify-eds", _truncated_msa(t), "--lines", "O_Ka"], r"cut\.msa.*truncated"),
+    ("quantify-eds/current-nan", lambda t: ["quantify-eds", str(t / "x.msa"), "--lines", "O_Ka",
+                                            "--beam-current-nA", "nan"], r"--beam-current-nA.*finite"),
+]
+
+
+def _w(tmp, name, text):
+    (tmp / name).write_text(text)
+    return str(tmp / name)
+
+
+def _truncated_msa(tmp):
+    import os
+    from pathlib import Path
+
+    src = Path(os.environ.get("JAXEM_VENDOR_DATA", Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
+                              / "vendor")) / "msa" / "example1.msa"
+    if not src.exists():
+        pytest.skip(f"vendor sample {src} absent")
+    text = src.read_text(errors="replace")
+    return _w(tmp, "cut.msa", text[: len(text) // 2])
+
+
+@pytest.mark.parametrize("argv, match", [pytest.param(a, m, id=i) for i, a, m in CLI])
+def test_cli_bad_input_is_one_line(argv, match, tmp_path):
+    """Exit status 2, exactly one line on stderr naming the option/key/file, no traceback."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": str(root), "JAXEM_NO_COMPILATION_CACHE": "1"}
+    r = subprocess.run([sys.executable, "-m", "jaxem.cli.main", *argv(tmp_path)], capture_output=True, text=True,
+                       env=env, cwd=tmp_path, timeout=300)
+    lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
+    assert r.returncode == 2, (r.returncode, r.stderr)
+    assert len(lines) == 1 and "Traceback" not in r.stderr, r.stderr
+    assert re.search(match, lines[0]), lines[0]
+
+
+# ---- inputs that used to give a silently wrong answer: the answer is now right (or an error) ---------
+def test_strings_with_units_are_read_as_their_value():
+    assert jx.Beam("300kV") == jx.Beam(300e3) == jx.Beam("0.3 MeV")
+    assert jx.Grid(8, "0.05 nm").sampling == (0.5, 0.5)
+    assert optics.Aperture.create("20 mrad").semi_angle == 20.0
+
+
+def test_closest_ignores_case():
+    assert validate.closest("zn", ["Zn", "Zr", "O"]) == "Zn"
+    assert validate.closest("haadf", ["HAADF", "ABF"]) == "HAADF"
+    with pytest.raises(validate.InputError, match="did you mean 'HAADF'"):
+        validate.choice("haadf", "detector", ["HAADF", "ABF"])
+
+
+def test_atoms_beyond_a_periodic_cell_are_wrapped_not_clipped():
+    """z = c + 0.5 Å in a cell periodic along z is the atom at 0.5 Å (first slice), as ASE wraps it;
+    along a non-periodic z it is an error (corpus)."""
+    s = F.structure
+    c = float(np.asarray(s.cell)[2, 2])
+    shifted = s.replace(positions=s.positions.at[:, 2].add(c))
+    a = jx.potential(s, sampling=0.2, slice_thickness=1.95).array
+    b = jx.potential(shifted, sampling=0.2, slice_thickness=1.95).array
+    np.testing.assert_allclose(np.asarray(b), np.asarray(a), rtol=1e-5, atol=1e-4)
+
+
+def test_an_energy_from_the_environment_of_float64_numpy_follows_x64():
+    """NumPy float64 input with JAX's x64 mode off computes in float32 (never an x64 error)."""
+    from jaxem import accel
+
+    x = np.ones(3)  # float64
+    was = jax.config.jax_enable_x64
+    try:
+        jax.config.update("jax_enable_x64", False)
+        assert accel.precision_of(x) == "float32" and accel.real_dtype_of(x) == jnp.float32
+        assert accel.select_precision(None, x) == "float32"
+        r = eds.zeta_factor(np.array([[100.0, 200.0]]), [1.0, 1.0], 1e10, [16.0, 65.4])
+        assert r.atomic_fractions.dtype == jnp.float32
+    finally:
+        jax.config.update("jax_enable_x64", was)
+    assert accel.precision_of(x) == ("float64" if was else "float32")
+    assert accel.real_dtype_of(x, "float32") == jnp.float32
+
+
+def test_partial_zarr_reads_only_when_asked(tmp_path):
+    from jaxem import io
+
+    m = jx.Measurement(np.arange(64.0).reshape(8, 8), (jx.Axis("y"), jx.Axis("x")))
+    p = io.save(m, tmp_path / "m.zarr", chunks=(2, 8))
+    sorted(q for q in p.rglob("data/c/*/*") if q.is_file())[-1].unlink()
+    with pytest.raises(validate.FileFormatError, match="m.zarr.*1 of its 4 chunks are missing"):
+        io.load(p)
+    part = np.asarray(io.load(p, allow_partial=True).array)
+    np.testing.assert_array_equal(part[:6], np.asarray(m.array)[:6])
+
+
+def test_exit_planes_step_and_thickness_series():
+    n = F.pot.n_slices
+    assert jx.multislice(F.wave, F.pot, exit_planes=n).array.shape[0] == 1
+    with pytest.raises(validate.InputError, match=f"exit_planes = {n + 1}.*exceeds the {n} slices"):
+        jx.multislice(F.wave, F.pot, exit_planes=n + 1)
+
+
+def test_eds_nan_pixel_is_masked_and_listed():
+    i = np.array([[100.0, 200.0], [NAN, 200.0], [120.0, 180.0]])
+    r = eds.zeta_factor(i, [1.0, 1.0], 1e10, [16.0, 65.4])
+    clean = eds.zeta_factor(i[[0, 2]], [1.0, 1.0], 1e10, [16.0, 65.4])
+    assert np.asarray(r.bad_pixels).tolist() == [[1]]
+    np.testing.assert_allclose(np.asarray(r.atomic_fractions)[[0, 2]], np.asarray(clean.atomic_fractions))
+    assert np.all(np.isfinite(np.asarray(r.atomic_fractions)))

@@ -73,9 +73,10 @@ class Aperture:
                 f"got {edge_width!r} mrad")
         if isinstance(center, str) or np.ndim(center) != 1 or len(center) != 2:
             raise validate.InputError(f"center must be a (y, x) pair [mrad], got {center!r}")
-        validate.scalar(center[0], "center[0]", "mrad")
-        validate.scalar(center[1], "center[1]", "mrad")
-        return cls(semi_angle=semi_angle, edge_width=edge_width, center_y=center[0], center_x=center[1])
+        cy = validate.scalar(center[0], "center[0]", "mrad")
+        cx = validate.scalar(center[1], "center[1]", "mrad")
+        # the parsed values (strings with units become numbers; traced values pass unchanged)
+        return cls(semi_angle=a0, edge_width=w, center_y=cy, center_x=cx)
 
     @property
     def max_angle(self):
