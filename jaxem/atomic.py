@@ -157,6 +157,8 @@ def atomic_path(path, is_dir: bool = False):
 
 def atomic_write_text(path, text: str, encoding: str = "utf-8") -> Path:
     """Write ``text`` to ``path`` atomically."""
+    if not isinstance(text, str):
+        raise TypeError(f"text must be a str, got {type(text).__name__} (use atomic_write_bytes for bytes)")
     with atomic_path(path) as tmp:
         tmp.write_text(text, encoding=encoding)
     return Path(path)
@@ -164,6 +166,8 @@ def atomic_write_text(path, text: str, encoding: str = "utf-8") -> Path:
 
 def atomic_write_bytes(path, data: bytes) -> Path:
     """Write ``data`` to ``path`` atomically."""
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise TypeError(f"data must be bytes, got {type(data).__name__} (use atomic_write_text for text)")
     with atomic_path(path) as tmp:
         tmp.write_bytes(data)
     return Path(path)

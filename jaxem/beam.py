@@ -25,8 +25,21 @@ import numpy as np
 from . import physics, pytree, validate
 
 
+#: largest accepted beam energy [eV] (100 MeV: far above any electron microscope or MeV diffraction source)
+MAX_ENERGY = 1e8
+
+
 def _energy(value) -> float:
-    return validate.scalar(value, "energy", "eV", positive=True, allow_traced=False)
+    e = validate.scalar(value, "energy", "eV", positive=True, allow_traced=False)
+    if e > MAX_ENERGY:
+        raise validate.InputError(f"energy must be ≤ {MAX_ENERGY:g} eV (100 MeV), got {value!r}")
+    return e
+
+
+def _grid(grid, name: str = "grid"):
+    if not (hasattr(grid, "gpts") and hasattr(grid, "sampling") and hasattr(grid, "extent")):
+        raise validate.InputTypeError(f"{name} must be a jaxem Grid, got {type(grid).__name__}")
+    return grid
 
 
 @pytree.dataclass
@@ -75,15 +88,16 @@ class Beam:
 
     def angular_sampling(self, grid) -> tuple:
         """Reciprocal pixel size of ``grid`` as angles (dθy, dθx) [mrad] = λ·10³/(n·d)."""
-        return tuple(self.wavelength * 1e3 / e for e in grid.extent)
+        return tuple(self.wavelength * 1e3 / e for e in _grid(grid).extent)
 
     def cutoff_angle(self, grid) -> float:
         """Largest angle [mrad] fully kept by the soft 2/3-Nyquist anti-alias aperture of ``grid``."""
+        grid = _grid(grid)
         return float(self.frequency_to_mrad(grid.antialias_cutoff - grid.antialias_taper))
 
     def nyquist_angle(self, grid) -> float:
         """Angle [mrad] of the Nyquist frequency of the coarsest axis of ``grid``."""
-        return float(self.frequency_to_mrad(grid.nyquist))
+        return float(self.frequency_to_mrad(_grid(grid).nyquist))
 
     def check_angle(self, angle, grid, name: str = "angle", limit: str = "antialias", allow_inf: bool = False):
         """Return ``angle`` [mrad] as a float if ``grid`` can represent it at this beam, else raise
@@ -93,6 +107,7 @@ class Beam:
         transmission function) or ``"nyquist"`` (the edge of the grid, for detectors and display).
         ``allow_inf``: accept ``inf`` meaning "to the grid's limit".
         """
+        validate.choice(limit, "limit", ("antialias", "nyquist"))
         value = validate.scalar(angle, name, "mrad", nonnegative=True, finite=not allow_inf)
         if allow_inf and value == float("inf"):
             return value

@@ -17,32 +17,22 @@ from typing import Sequence
 import jax.numpy as jnp
 import numpy as np
 
-from . import pytree
+from . import pytree, validate
 
 
 ANTIALIAS_FRACTION = 2.0 / 3.0
 
 
+#: largest number of grid points per axis (2^17: a 131072² complex64 wave is 128 GiB)
+MAX_GPTS = 1 << 17
+
+
 def _pair(value, name: str, kind=float) -> tuple:
-    if np.ndim(value) == 0:
-        value = (value, value)
-    value = tuple(value)
-    if len(value) != 2:
-        raise ValueError(f"{name} must be a scalar or a (y, x) pair, got {value!r}")
-    out = []
-    for v in value:
-        if kind is int:
-            if isinstance(v, bool) or int(v) != v:
-                raise TypeError(f"{name} must be integers, got {value!r}")
-            v = int(v)
-            if v < 1:
-                raise ValueError(f"{name} must be ≥ 1 grid point, got {value!r}")
-        else:
-            v = float(v)
-            if not math.isfinite(v) or v <= 0:
-                raise ValueError(f"{name} must be finite and > 0 [Å], got {value!r}")
-        out.append(v)
-    return tuple(out)
+    """A (y, x) pair of grid points (integers in [1, MAX_GPTS]) or of lengths [Å] (finite, > 0;
+    strings with units such as ``'0.5 nm'`` are parsed)."""
+    if kind is int:
+        return validate.pair(value, name, kind=int, lo=1, hi=MAX_GPTS)
+    return validate.pair(value, name, "Å", positive=True, allow_traced=False)
 
 
 @pytree.dataclass

@@ -217,7 +217,7 @@ def metadata_value(metadata: dict, key: str, units: str | None = None, default=K
     """
     if key not in metadata:
         if default is KeyError:
-            raise KeyError(f"metadata has no {key!r} (keys: {sorted(metadata)})")
+            raise validate.InputError(f"metadata has no {key!r} (keys: {sorted(metadata)})")
         return default
     v = metadata[key]
     stored = v["units"] if _is_quantity(v) else units_for(key)
@@ -256,6 +256,9 @@ class Measurement:
     signal_ndim: int | None = None
 
     def __post_init__(self):
+        if self.array is None or isinstance(self.array, (str, bytes, dict, set)):
+            raise validate.InputTypeError(f"Measurement array must be an array (NumPy, JAX or Dask), got "
+                                          f"{type(self.array).__name__}")
         axes = _as_axes(self.axes)
         object.__setattr__(self, "axes", axes)
         ndim = len(np.shape(self.array)) if not hasattr(self.array, "ndim") else int(self.array.ndim)
@@ -318,7 +321,7 @@ class Measurement:
             return Beam(metadata_value(b, "energy", "eV"), tuple(tilt))
         if "energy" in self.metadata:
             return Beam(self.value("energy", "eV"))
-        raise KeyError("metadata has neither 'beam' nor 'energy'")
+        raise validate.InputError("metadata has neither 'beam' nor 'energy': the beam is unknown")
 
     def label(self) -> str:
         """``"quantity [units]"`` of the values (from metadata ``quantity`` and ``units``)."""
@@ -328,6 +331,12 @@ class Measurement:
 
     def extent(self, axes=(-2, -1)):
         """Plot extent (left, right, bottom, top) of the last two axes (y, x) in their units."""
+        try:
+            axes = tuple(validate.integer(a, "axes", lo=-self.ndim, hi=self.ndim - 1) for a in axes)
+        except TypeError:
+            raise validate.InputTypeError(f"axes must be two axis indices (y, x), got {axes!r}") from None
+        if len(axes) != 2:
+            raise validate.InputError(f"axes must be two axis indices (y, x), got {axes!r}")
         ay, ax = self.axes[axes[0]], self.axes[axes[1]]
         ny, nx = self.shape[axes[0]], self.shape[axes[1]]
         return (ax.offset - ax.sampling / 2, ax.offset + (nx - 0.5) * ax.sampling,

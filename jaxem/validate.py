@@ -218,24 +218,58 @@ def pair(value, name: str, units: str = "", kind=float, **checks) -> tuple:
 
 
 def closest(word: str, options) -> str | None:
-    """The option closest to ``word`` (for 'did you mean …?'), or None."""
-    m = difflib.get_close_matches(str(word), [str(o) for o in options], n=1, cutoff=0.5)
-    return m[0] if m else None
+    """The option closest to ``word`` (for 'did you mean …?'), or None. Case is ignored when the
+    exact-case match finds nothing (``"zn"`` → ``"Zn"``, ``"haadf"`` → ``"HAADF"``)."""
+    opts = [str(o) for o in options]
+    word = str(word)
+    folded = {}
+    for o in opts:
+        folded.setdefault(o.casefold(), o)
+    if word.casefold() in folded:
+        return folded[word.casefold()]
+    m = difflib.get_close_matches(word, opts, n=1, cutoff=0.5)
+    if m:
+        return m[0]
+    m = difflib.get_close_matches(word.casefold(), list(folded), n=1, cutoff=0.5)
+    return folded[m[0]] if m else None
 
 
 def choice(value, name: str, options):
-    """``value`` if it is one of ``options``, else an error listing them and the closest one."""
+    """``value`` if it is one of ``options``, else an error listing them and the closest one
+    (also when only the case differs: the options are case-sensitive)."""
     options = list(options)
-    if value in options:
-        return value
+    try:
+        if value in options:
+            return value
+    except (TypeError, ValueError):  # unhashable or array-valued: not an option
+        pass
     hint = closest(value, options) if isinstance(value, str) else None
     raise InputError(f"{name} must be one of {', '.join(map(repr, options))}, got {value!r}"
                      + (f" (did you mean {hint!r}?)" if hint else ""))
 
 
 # ---- arrays -----------------------------------------------------------------------------------
+def _on_device(a) -> bool:
+    """True for a JAX array (reduce it on its device rather than copying it to the host)."""
+    return type(a).__module__.split(".")[0] in ("jax", "jaxlib") and hasattr(a, "devices")
+
+
+def _device_min(a) -> float:
+    import jax
+
+    with jax.ensure_compile_time_eval():
+        return float(a.min())
+
+
 def finite_report(a) -> tuple[int, tuple | None]:
     """(number of NaN/inf values, index of the first one) of a concrete array."""
+    if _on_device(a):
+        import jax
+        import jax.numpy as jnp
+
+        with jax.ensure_compile_time_eval():  # a concrete array met while tracing: evaluate now
+            if bool(jnp.all(jnp.isfinite(a))):
+                return 0, None
     a = np.asarray(a)
     bad = ~np.isfinite(a)
     n = int(np.count_nonzero(bad))
@@ -291,8 +325,10 @@ def array(value, name: str, *, ndim=None, min_ndim=None, shape=None, kind: str =
         if n:
             raise InputError(f"{name} holds {n} NaN/inf value(s){u} (first at index {first}); "
                              f"clean or mask them first")
-    if nonnegative and dt.kind in "iuf" and size and np.min(np.asarray(a)) < 0:
-        raise InputError(f"{name} must be ≥ 0{u}, got a minimum of {np.min(np.asarray(a))!r}")
+    if nonnegative and dt.kind in "iuf" and size:
+        lowest = _device_min(a) if _on_device(a) else float(np.min(np.asarray(a)))
+        if lowest < 0:
+            raise InputError(f"{name} must be ≥ 0{u}, got a minimum of {lowest!r}")
     return value
 
 

@@ -120,7 +120,7 @@ def test_metadata_units():
     assert m.beam() == Beam(300e3)
     with pytest.raises(InputError, match="metadata 'count' = 3 has no units"):
         m.value("count", "Å")
-    with pytest.raises(KeyError, match="metadata has no 'missing'"):
+    with pytest.raises(ValueError, match="metadata has no 'missing'"):
         m.value("missing")
     assert Measurement(np.zeros(2), (Axis("x"),), {"beam": Beam(300e3, (1.0, 0.0)).to_dict()}).beam() == \
         Beam(300e3, (1.0, 0.0))

@@ -53,7 +53,13 @@ def enable_compilation_cache(path=None) -> str:
     import os
     from pathlib import Path
 
-    path = Path(path or os.environ.get("JAX_COMPILATION_CACHE_DIR") or Path.home() / ".cache" / "jaxem" / "jax")
+    given = path if path is not None else os.environ.get("JAX_COMPILATION_CACHE_DIR")
+    what = "path" if path is not None else "the environment variable JAX_COMPILATION_CACHE_DIR"
+    if given is not None and not isinstance(given, (str, os.PathLike)):
+        raise TypeError(f"{what} must be a folder path, got {type(given).__name__}")
+    path = Path(given or Path.home() / ".cache" / "jaxem" / "jax")
+    if path.exists() and not path.is_dir():
+        raise NotADirectoryError(f"{what}: the compilation cache folder {path} is a file")
     path.mkdir(parents=True, exist_ok=True)
     jax.config.update("jax_compilation_cache_dir", str(path))
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)

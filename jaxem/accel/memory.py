@@ -10,11 +10,13 @@ quarter of the free device memory. On the CPU backend an operation may also cap 
 """
 from __future__ import annotations
 
+import math
 import os
 import re
 
 import jax
 
+from .. import validate
 from ..validate import InputError, InputTypeError
 
 _DEFAULT_FRACTION = 0.25
@@ -79,12 +81,11 @@ def batch_size(bytes_per_item: int, n_items: int, memory_budget=None, device=Non
     ``cpu_cap``: on the CPU backend, and only when no explicit ``memory_budget`` is given, also keep
     the working set under this many bytes.
     """
-    if int(n_items) < 1:
-        raise InputError(f"n_items must be ≥ 1, got {n_items}")
-    if not bytes_per_item > 0:
-        raise InputError(f"bytes_per_item must be > 0, got {bytes_per_item}")
+    n_items = validate.integer(n_items, "n_items", lo=1)
+    per = max(1, int(math.ceil(validate.scalar(bytes_per_item, "bytes_per_item", "bytes", positive=True,
+                                               allow_traced=False))))
     budget = globals()["memory_budget"](memory_budget, device)
-    b = budget // int(bytes_per_item)
+    b = budget // per
     if cpu_cap is not None and memory_budget is None and jax.default_backend() == "cpu":
-        b = min(b, int(cpu_cap) // int(bytes_per_item))
+        b = min(b, int(cpu_cap) // per)
     return int(max(1, min(int(n_items), b)))

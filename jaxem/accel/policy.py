@@ -16,7 +16,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..validate import InputError
+from ..validate import InputError, InputTypeError
 
 _REAL = {"float32": jnp.float32, "float64": jnp.float64}
 _COMPLEX = {"float32": jnp.complex64, "float64": jnp.complex128}
@@ -69,15 +69,31 @@ def dtypes(precision=None) -> tuple:
 
 
 def precision_of(array) -> str:
-    """'float64' if ``array`` is float64/complex128, else 'float32' (integers → 'float32')."""
-    dt = array.dtype if hasattr(array, "dtype") else jnp.asarray(array).dtype
-    return "float64" if dt in (jnp.float64, jnp.complex128) else "float32"
+    """'float64' if ``array`` is float64/complex128 and JAX's x64 mode is on, else 'float32'
+    (integers → 'float32'; a NumPy float64 array with x64 off → 'float32', the precision JAX
+    computes it in)."""
+    if hasattr(array, "dtype"):
+        dt = np.dtype(array.dtype)
+    else:
+        try:
+            dt = np.asarray(array).dtype
+        except Exception:
+            dt = np.dtype(object)
+        if dt.kind not in "biufc":
+            raise InputTypeError(f"array must be a numeric array or number, got {type(array).__name__}")
+    return "float64" if dt in (np.float64, np.complex128) and jax.config.jax_enable_x64 else "float32"
 
 
 def dtypes_of(array) -> tuple:
     """(real, complex) dtypes matching the precision of ``array`` (float64/complex128 → double)."""
     p = precision_of(array)
     return _REAL[p], _COMPLEX[p]
+
+
+def real_dtype_of(x, precision=None):
+    """Real dtype to compute ``x`` in: ``precision`` if given, else the precision of ``x``
+    (float32 when JAX's x64 mode is off, even for NumPy float64 input)."""
+    return real_dtype(precision) if precision is not None else _REAL[precision_of(x)]
 
 
 def select_precision(precision, *arrays) -> str:

@@ -217,7 +217,10 @@ def multi_hit_events(multiplicity) -> np.ndarray:
         ValueError: the first ion has multiplicity 0 or the column is inconsistent (a run of
             zeros longer than announced).
     """
-    m = np.asarray(multiplicity).astype(np.int64)
+    m = np.asarray(validate.array(multiplicity, "multiplicity", ndim=1, kind="real", nonnegative=True, min_size=0))
+    if m.dtype.kind == "f" and np.any(m != np.round(m)):
+        raise validate.InputError("multiplicity must hold whole numbers (ions per event)")
+    m = m.astype(np.int64)
     if m.size == 0:
         return np.zeros(0, np.int64)
     if m[0] == 0:

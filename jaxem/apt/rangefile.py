@@ -30,7 +30,34 @@ from ..validate import FileFormatError
 
 def ion_name(composition: dict) -> str:
     """Name of an ion from its composition, e.g. ``{"Cr": 1, "O": 2}`` → ``"CrO2"``."""
-    return "".join(f"{el}{n if n > 1 else ''}" for el, n in composition.items())
+    ion = _ions((composition,), "composition")[0]
+    return "".join(f"{el}{n if n > 1 else ''}" for el, n in ion)
+
+
+def _ions(ions, source: str) -> tuple:
+    """Ion compositions as tuples of (element, count ≥ 1); names are kept as given (placeholders such
+    as ``"X"`` for an unidentified ion are allowed)."""
+    if isinstance(ions, (str, bytes, dict)):
+        raise validate.InputTypeError(f"{source}: ions must be a sequence of compositions such as "
+                                      f"({{'Al': 1}}, {{'Fe': 1, 'O': 1}}), got {ions!r:.60}")
+    out = []
+    for k, ion in enumerate(ions):
+        try:
+            items = dict(ion).items()
+        except (TypeError, ValueError):
+            raise validate.InputTypeError(f"{source}: ions[{k}] must be a composition such as {{'Fe': 1}}, got "
+                                          f"{ion!r:.60}") from None
+        if not items:
+            raise validate.InputError(f"{source}: ions[{k}] is an empty composition")
+        comp = []
+        for e, c in items:
+            if not isinstance(e, str) or not e:
+                raise validate.InputTypeError(f"{source}: ions[{k}] must map element names to counts, got the "
+                                              f"key {e!r}")
+            n = validate.integer(c, f"{source}: ions[{k}] count of {e}", lo=1)
+            comp.append((str(e), n))
+        out.append(tuple(comp))
+    return tuple(out)
 
 
 def _is_numeric(*values) -> bool:
@@ -64,7 +91,7 @@ class RangeTable:
         def put(name, value):
             object.__setattr__(self, name, value)
 
-        put("ions", tuple(tuple((str(e), int(c)) for e, c in dict(ion).items()) for ion in self.ions))
+        put("ions", _ions(self.ions, self.source))
         if not _is_numeric(self.lo, self.hi):
             return
         lo, hi = np.asarray(self.lo, np.float64), np.asarray(self.hi, np.float64)
@@ -249,7 +276,12 @@ def read_rrng(path) -> RangeTable:
         if sec in numbers and numbers[sec][0] != found:
             raise FileFormatError(path, f"line {numbers[sec][1]}: [{sec.capitalize()}] Number={numbers[sec][0]} but "
                                         f"{found} {what} listed")
-    return RangeTable(lo, hi, ions, vol, col, elements, source=where)
+    if not lo:
+        raise FileFormatError(path, "lists no ranges (a range file without ranges ranges nothing)")
+    try:
+        return RangeTable(lo, hi, ions, vol, col, elements, source=where)
+    except validate.InputError as err:  # overlapping ranges, unknown elements …: a damaged file
+        raise FileFormatError(path, str(err).replace(f"{where}: ", "")) from None
 
 
 def format_rrng(table: RangeTable) -> str:
@@ -294,10 +326,11 @@ def read_rng(path) -> RangeTable:
 
     try:
         n_ions, n_ranges = (int(t) for t in line(0).split()[:2])
-        if n_ions < 1 or n_ranges < 0:
+        if n_ions < 1 or n_ranges < 1:
             raise ValueError
     except ValueError:
-        raise FileFormatError(path, f"line 1: expected 'n_ions n_ranges' (n_ions ≥ 1), got {lines[:1]!r}") from None
+        raise FileFormatError(path, f"line 1: expected 'n_ions n_ranges' (both ≥ 1: a range file without ranges "
+                                    f"ranges nothing), got {lines[:1]!r}") from None
     colors = {}
     for k in range(n_ions):
         toks = line(2 + 2 * k).split()

@@ -77,6 +77,10 @@ def detector_angles(x_det, y_det, L, xi, projection: str = "linear", return_phi:
     Returns:
         (θ, φ).
     """
+    validate.scalar(L, "L", "mm", positive=True)  # concrete values checked; traced ones pass
+    validate.scalar(xi, "xi", positive=True)
+    if projection not in PROJECTIONS:
+        validate.choice(projection, "projection", PROJECTIONS)
     rd = jnp.sqrt(x_det**2 + y_det**2)
     tp = jnp.arctan(rd / L)
     if not return_phi:

@@ -307,7 +307,10 @@ def mass_spectrum(mass, bin_width: float = 0.01, mass_range=None, weights=None):
         if not hi > lo:
             raise validate.InputError(f"mass_range must be (lo, hi) [Da] with lo < hi, got {mass_range}")
     else:
-        lo, hi = 0.0, (float(mass.max()) if mass.size else 1.0)
+        lo, hi = 0.0, (float(mass.max()) if mass.size else 1.0)  # no ions: an empty histogram
+        if not hi > 0:
+            raise validate.InputError(f"mass must have positive values [Da] (m/q), the largest is {hi:g}; "
+                                      f"or give mass_range")
     n_bins = (hi - lo) / bin_width
     if n_bins > MAX_BINS:
         raise validate.InputError(f"bin_width = {bin_width:g} Da over {lo:g}–{hi:g} Da gives {n_bins:.3g} bins "

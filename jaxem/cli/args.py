@@ -65,3 +65,21 @@ def finite_float(text: str) -> float:
 def energy_ev(text: str) -> float:
     """An energy [eV]: a number, or a string with units such as '300 kV'."""
     return _check(_number(text, "eV"), 0.0, lo_open=True)
+
+
+@_wrap
+def length_angstrom(text: str) -> float:
+    """A length [Å] > 0: a number, or a string with units such as '0.01 nm'."""
+    return _check(_number(text, "Å"), 0.0, lo_open=True)
+
+
+@_wrap
+def nonnegative_length(text: str) -> float:
+    """A length [Å] ≥ 0: a number, or a string with units."""
+    return _check(_number(text, "Å"), 0.0)
+
+
+@_wrap
+def finite_length(text: str) -> float:
+    """A signed length [Å] (e.g. a defocus or Cs): a number, or a string with units."""
+    return _check(_number(text, "Å"))

@@ -15,10 +15,18 @@ import sys
 from . import commands
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors (``jaxem fit-hrtem: error: argument --cells: …``), exit status 2;
+    sub-command parsers inherit it."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {' '.join(str(message).split())} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from .. import __version__
 
-    parser = argparse.ArgumentParser(prog="jaxem", description="Differentiable electron microscopy on JAX")
+    parser = _Parser(prog="jaxem", description="Differentiable electron microscopy on JAX")
     parser.add_argument("--version", action="version", version=f"jaxem {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks of errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")

@@ -291,6 +291,33 @@ def _q(value, units):
     return {"value": value, "units": units}
 
 
+def _check_against_grid(cfg: dict, pot, beam, exit_planes) -> None:
+    """The physical ranges of the configuration on the potential's grid, named by their keys."""
+    from ..optics import Aberrations
+    from ..optics._checks import check_aberrations
+    from ..optics.apertures import as_aperture, check_on_grid
+    from ..optics.ctf import check_coherence
+    from ..propagate.multislice import exit_slice_counts
+
+    try:
+        beam.check_tilt(pot.grid)
+    except InputError as err:
+        raise InputError(f"beam.tilt: {err}") from None
+    if exit_planes:
+        exit_slice_counts(exit_planes, pot.n_slices, "output.exit_planes")
+    max_angle = cfg.get("output", {}).get("diffraction_max_angle")
+    if max_angle is not None:
+        beam.check_angle(max_angle, pot.grid, "output.diffraction_max_angle", limit="nyquist")
+    if "hrtem" in cfg:
+        h = dict(cfg["hrtem"])
+        ap = as_aperture(h.pop("objective_aperture", None), "hrtem.objective_aperture")
+        check_on_grid(ap, pot.grid, beam, "hrtem.objective_aperture")
+        check_coherence(h.pop("focal_spread", 0.0), h.pop("source_angle", 0.0))
+        for k in ("image_spread", "method"):
+            h.pop(k, None)
+        check_aberrations(Aberrations.create(**h))
+
+
 def run_config(cfg: dict, progress: bool = True) -> dict:
     """Run the simulation of a loaded config; returns {name: path} of what was written.
 
@@ -311,15 +338,17 @@ def run_config(cfg: dict, progress: bool = True) -> dict:
 
     outdir = output_dir(cfg)
     _check_replaceable(outdir)
-    steps = tqdm(total=4, desc="jaxem simulate", disable=not progress)
+    # every check (structure, potential, beam against the grid, outputs, imaging) runs before the
+    # progress bar appears, so a bad configuration is reported in one line
     structure = build_structure(cfg["structure"], cfg["_base"])
     pcfg = dict(cfg["potential"])
     pot = potential(structure, sampling=pcfg.pop("sampling", None), gpts=pcfg.pop("gpts", None), **pcfg)
-    steps.update()
     bcfg = cfg["beam"]
     beam = Beam(bcfg["energy"], tilt=tuple(bcfg.get("tilt", (0.0, 0.0))))
     out_cfg = cfg.get("output", {})
     exit_planes = int(out_cfg.get("exit_planes", 0)) or None
+    _check_against_grid(cfg, pot, beam, exit_planes)
+    steps = tqdm(total=4, initial=1, desc="jaxem simulate", disable=not progress)
     waves = multislice(plane_wave(pot.grid, beam), pot, exit_planes=exit_planes)
     steps.update()
     thickness_axis = None

@@ -158,6 +158,7 @@ def cliff_lorimer_quantification(intensities, k_factors, atomic_weights, *, mass
     k = check_factors(k_factors, n, "k_factors")
     aw = check_factors(atomic_weights, n, "atomic_weights", "g/mol")
     tol = validate.scalar(tol, "tol", positive=True)
+    max_iter = validate.integer(max_iter, "max_iter", lo=1)  # checked even without absorption
     if thickness_nm is not None:
         if mass_thickness is not None:
             raise validate.InputError("give either mass_thickness or thickness_nm (+ density), not both")
@@ -176,9 +177,10 @@ def cliff_lorimer_quantification(intensities, k_factors, atomic_weights, *, mass
         mac = check_mac(mac, n, n)
         rt = nav_parameter(mass_thickness, "mass_thickness", nav, "g/cm²", nonnegative=True)
         toa = take_off(take_off_deg)
-        validate.integer(max_iter, "max_iter", lo=1)
     else:
         mac, rt, toa = np.zeros((n, n)), np.zeros(()), 90.0
+        if take_off_deg is not None:
+            take_off(take_off_deg)
     dt = float_dtype(intensities, precision)
     var = None if var is None else jnp.asarray(var, dt)
     r = _solve_all(jnp.asarray(a, dt), jnp.asarray(k, dt), jnp.asarray(rt, dt), jnp.asarray(mac, dt),

@@ -155,6 +155,16 @@ def check_mac(mac, n_lines: int, n_elements: int, name: str = "mac"):
     return m
 
 
+def _check_conversion(fractions, atomic_weights, name: str) -> None:
+    """Concrete inputs (outside jit): (n,) positive atomic weights, (..., n) finite fractions."""
+    if validate.is_traced((fractions, atomic_weights)):
+        return
+    aw = np.asarray(validate.array(atomic_weights, "atomic_weights", ndim=1, kind="real", units="g/mol"))
+    if np.any(aw <= 0):
+        raise validate.InputError(f"atomic_weights must be > 0 [g/mol], got {aw.tolist()}")
+    validate.array(fractions, name, min_ndim=1, shape=(len(aw),), kind="real")
+
+
 def weight_to_atomic(weight_fractions, atomic_weights):
     """Atomic fractions x_i = (w_i/A_i) / Σ_j (w_j/A_j); zero rows stay zero (no NaN).
 
@@ -162,6 +172,7 @@ def weight_to_atomic(weight_fractions, atomic_weights):
         weight_fractions: (..., n) weight fractions.
         atomic_weights: (n,) atomic weights [g/mol].
     """
+    _check_conversion(weight_fractions, atomic_weights, "weight_fractions")
     w = jnp.asarray(weight_fractions)
     v = w / jnp.asarray(atomic_weights, w.dtype)
     s = v.sum(-1, keepdims=True)
@@ -175,6 +186,7 @@ def atomic_to_weight(atomic_fractions, atomic_weights):
         atomic_fractions: (..., n) atomic fractions.
         atomic_weights: (n,) atomic weights [g/mol].
     """
+    _check_conversion(atomic_fractions, atomic_weights, "atomic_fractions")
     x = jnp.asarray(atomic_fractions)
     v = x * jnp.asarray(atomic_weights, x.dtype)
     s = v.sum(-1, keepdims=True)

@@ -31,6 +31,7 @@ import math
 import numpy as np
 
 from .. import validate
+from ..beam import MAX_ENERGY
 from ..physics import COULOMB, ELECTRON_REST_ENERGY
 from . import data as _data
 from .geometry import DEFAULT_CRYSTAL_NM, DEFAULT_LAYERS, detector_efficiency
@@ -43,13 +44,16 @@ POWELL_BC = (0.9, 0.65)
 
 
 def _beam_energy(beam_energy):
-    """E₀ [eV] > 0 (scalar, array, or a string such as '200 kV') as float64."""
+    """E₀ [eV] in (0, MAX_ENERGY] (scalar, array, or a string such as '200 kV') as float64."""
     if isinstance(beam_energy, str) or np.ndim(beam_energy) == 0:
-        return np.asarray(validate.scalar(beam_energy, "beam_energy", "eV", positive=True))
+        e0 = validate.scalar(beam_energy, "beam_energy", "eV", positive=True)
+        if e0 > MAX_ENERGY:
+            raise validate.InputError(f"beam_energy must be ≤ {MAX_ENERGY:g} eV, got {beam_energy!r}")
+        return np.asarray(e0)
     validate.array(beam_energy, "beam_energy", kind="real", units="eV")
     e0 = np.asarray(beam_energy, float)
-    if np.any(e0 <= 0):
-        raise validate.InputError(f"beam_energy must be > 0 eV, got a minimum of {e0.min():g}")
+    if np.any(e0 <= 0) or np.any(e0 > MAX_ENERGY):
+        raise validate.InputError(f"beam_energy must be in (0, {MAX_ENERGY:g}] eV, got {e0.min():g}…{e0.max():g}")
     return e0
 
 

@@ -43,6 +43,22 @@ class EDSData:
     nav_axes: tuple = pytree.field(static=True, default=())
     metadata: dict = pytree.field(static=True, default_factory=dict)
 
+    def __post_init__(self):
+        # concrete data are checked (tracers and pytree placeholders pass)
+        c, e = self.counts, self.energy
+        if isinstance(c, (str, bytes, dict)) or isinstance(e, (str, bytes, dict)):
+            raise validate.InputTypeError("counts and energy must be arrays")
+        if isinstance(e, np.ndarray) and not validate.is_traced(e):
+            validate.array(e, "energy", ndim=1, kind="real", units="keV")
+            if isinstance(c, np.ndarray) and (c.ndim < 1 or c.shape[-1] != e.shape[0]):
+                raise validate.InputError(f"counts must have the {e.shape[0]} energy channels on their last axis, "
+                                          f"got shape {c.shape}")
+            if isinstance(c, np.ndarray) and len(self.nav_axes) not in (0, c.ndim - 1):
+                raise validate.InputError(f"nav_axes must hold one Axis per navigation dimension of counts "
+                                          f"{c.shape} ({c.ndim - 1}), got {len(self.nav_axes)}")
+        if not isinstance(self.metadata, dict):
+            raise validate.InputTypeError(f"metadata must be a dict, got {type(self.metadata).__name__}")
+
 
 def _to_kev(axis: dict, path) -> np.ndarray:
     n = int(axis["size"])
@@ -155,7 +171,11 @@ def to_hyperspy(data: EDSData):
 
 def from_hyperspy(signal) -> EDSData:
     """Convert a HyperSpy/exspy EDS signal to :class:`EDSData`."""
+    if not hasattr(signal, "axes_manager") or not hasattr(signal, "data"):
+        raise validate.InputTypeError(f"signal must be a HyperSpy/exspy signal, got {type(signal).__name__}")
     am = signal.axes_manager
+    if len(am.signal_axes) != 1:
+        raise validate.InputError(f"signal must have one signal (energy) axis, got {len(am.signal_axes)}")
     sa = am.signal_axes[0]
     e = np.asarray(sa.axis, float) * (1e-3 if sa.units == "eV" else 1.0)
     nav = tuple(Axis(a.name or "nav", float(a.scale), str(a.units), float(a.offset))

@@ -242,6 +242,7 @@ def zeta_factor(intensities, zeta_factors, dose, atomic_weights, *, mac=None, ta
         raise validate.InputError("dose (number of electrons, see electron_dose) is required for ζ-factors")
     d = nav_parameter(dose, "dose", a.shape[:-1], "electrons", positive=True)
     tol = validate.scalar(tol, "tol", positive=True)
+    max_iter = validate.integer(max_iter, "max_iter", lo=1)  # checked even without absorption
     absorb = mac is not None
     if absorb:
         mac, toa = _absorption_inputs(mac, take_off_deg, max_iter, n)

@@ -119,6 +119,8 @@ def read_image(path, signal=None, sampling=None) -> Measurement:
     path = validate.path(path, "image", kind="file")
     given = None if sampling is None else validate.pair(sampling, "sampling", "Å", positive=True)
     if path.suffix.lower() == ".npy":
+        if signal not in (None, 0, "0"):
+            raise validate.InputError(f"signal={signal!r}: {str(path)!r} is a .npy file holding one image (signal 0)")
         with validate.reading(path, "NumPy image"):
             data = np.load(path, allow_pickle=False)
         sig, index, reader, title, axes = {"data": data}, 0, "numpy", path.stem, [{}, {}]

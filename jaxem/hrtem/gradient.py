@@ -207,6 +207,17 @@ def multistart(params, bounds: Bounds, n_starts: int, key, spread: float = 0.3):
     return type(params)(**out)
 
 
+def check_model(model, name: str = "model"):
+    """``model`` if it is an image model (an :class:`~jaxem.hrtem.HRTEMModel` or an object with the
+    same ``render``/``check_data``/``check_params``/``default_bounds`` methods), else a clear error."""
+    need = ("render", "check_data", "check_params", "default_bounds")
+    missing = [m for m in need if not callable(getattr(model, m, None))]
+    if missing:
+        raise validate.InputTypeError(f"{name} must be a jaxem.hrtem.HRTEMModel (or an object with "
+                                      f"{', '.join(need)}), got {type(model).__name__}")
+    return model
+
+
 def fit_gradient(model, data, params, names, bounds: Bounds | None = None, loss: Callable | str = "l2",
                  optimizer: str = "lbfgs", steps: int = 100, learning_rate: float = 0.05,
                  schedule: str = "cosine", n_starts: int = 1, key=None, spread: float = 0.3,
@@ -235,7 +246,7 @@ def fit_gradient(model, data, params, names, bounds: Bounds | None = None, loss:
     """
     from .losses import get_loss
 
-    data = model.check_data(data)
+    data = check_model(model).check_data(data)
     model.check_params(params)
     names = names_of(select(params, names))
     steps = validate.integer(steps, "steps", lo=1)

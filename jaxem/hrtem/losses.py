@@ -17,14 +17,26 @@ import jax.numpy as jnp
 from .. import validate
 
 
+def _images(a, b, names=("sim", "data")):
+    """Concrete inputs (outside jit) must be real finite (…, ny, nx) images of one shape."""
+    for x, name in zip((a, b), names):
+        if not validate.is_traced(x):
+            validate.array(x, name, min_ndim=2, kind="real")
+    if jnp.shape(a)[-2:] != jnp.shape(b)[-2:]:
+        raise validate.InputError(f"{names[0]} and {names[1]} must be images of the same (ny, nx) shape, got "
+                                  f"{tuple(jnp.shape(a))} and {tuple(jnp.shape(b))}")
+
+
 def l2(sim, data, normalise: bool = True):
     """Mean squared difference [intensity²]; divided by var(data) when ``normalise`` (dimensionless)."""
+    _images(sim, data)
     r = jnp.mean((sim - data) ** 2, axis=(-2, -1))
     return r / jnp.var(data, axis=(-2, -1)) if normalise else r
 
 
 def ncc(a, b, eps: float = 1e-12):
     """Normalised cross-correlation ∈ [−1, 1] over the last two axes."""
+    _images(a, b, ("a", "b"))
     a = a - jnp.mean(a, axis=(-2, -1), keepdims=True)
     b = b - jnp.mean(b, axis=(-2, -1), keepdims=True)
     num = jnp.sum(a * b, axis=(-2, -1))
@@ -51,6 +63,10 @@ def ssim(a, b, sigma: float = 3.0, c1: float = 1e-4, c2: float = 9e-4):
     ``c1``, ``c2`` are the stabilising constants relative to the data's squared dynamic range
     (the usual (0.01 L)², (0.03 L)² with L = max − min of ``b``).
     """
+    _images(a, b, ("a", "b"))
+    validate.scalar(sigma, "sigma", "pixels", positive=True)
+    validate.scalar(c1, "c1", nonnegative=True)
+    validate.scalar(c2, "c2", nonnegative=True)
     rng = jnp.max(b, axis=(-2, -1), keepdims=True) - jnp.min(b, axis=(-2, -1), keepdims=True)
     k1, k2 = c1 * rng**2, c2 * rng**2
     ma, mb = _gaussian_filter(a, sigma), _gaussian_filter(b, sigma)
@@ -68,6 +84,8 @@ def local_contrast_loss(sim, data, sigma: float = 3.0):
 
 def combined_loss(sim, data, w_l2: float = 1.0, w_ncc: float = 0.0, w_ssim: float = 0.0, sigma: float = 3.0):
     """w_l2·L2/var(data) + w_ncc·(1 − NCC) + w_ssim·(1 − SSIM) (dimensionless)."""
+    for w, name in ((w_l2, "w_l2"), (w_ncc, "w_ncc"), (w_ssim, "w_ssim")):
+        validate.scalar(w, name, nonnegative=True)
     out = w_l2 * l2(sim, data)
     if w_ncc:
         out = out + w_ncc * ncc_loss(sim, data)

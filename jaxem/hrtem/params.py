@@ -71,6 +71,15 @@ class HRTEMParams:
     background: Any = pytree.field(default=None, units="")
     contrast: Any = pytree.field(default=None, units="")
 
+    def __post_init__(self):
+        # leaves are numbers, arrays, tracers, None (absent) or pytree placeholders; never text
+        for f in dataclasses.fields(self):
+            v = getattr(self, f.name)
+            if isinstance(v, (str, bytes, dict, complex)):
+                unit = f" [{f.metadata['units']}]" if f.metadata.get("units") else ""
+                raise validate.InputTypeError(f"{f.name} must be a number or an array{unit}, got "
+                                              f"{type(v).__name__} {v!r:.60}")
+
 
 # ---- partial parameter sets ---------------------------------------------------------------------
 def _check_dataclass(params, name: str = "params"):
@@ -134,6 +143,11 @@ def from_mapping(cls_or_params, mapping, name: str = "params"):
             hint = validate.closest(key, known)
             raise validate.InputError(f"{name} has an unknown parameter {key!r}; known: {', '.join(known)}"
                                       + (f" (did you mean {hint!r}?)" if hint else ""))
+    for key, value in mapping.items():  # values are numbers or arrays (units in the field metadata)
+        if isinstance(value, (str, bytes, dict, complex)):
+            unit = pytree.units_of(cls).get(key)
+            raise validate.InputTypeError(f"{name}.{key} must be an array or a number{f' [{unit}]' if unit else ''}, "
+                                          f"got {type(value).__name__} {value!r:.60}")
     if isinstance(cls_or_params, type):
         return cls(**dict(mapping))
     return cls_or_params.replace(**dict(mapping))

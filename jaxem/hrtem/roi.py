@@ -23,7 +23,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .. import pytree, validate
-from .gradient import gradient_fitter, history_array, init_states, make_objective, run_steps
+from .gradient import check_model, gradient_fitter, history_array, init_states, make_objective, run_steps
 from .losses import get_loss
 from .params import Bounds, from_unconstrained, merge, names_of, select, to_unconstrained
 
@@ -112,6 +112,7 @@ def fit_rois(model, rois, params, names=("thickness", "xy"), bounds: Bounds | No
         shard: shard the ROI axis over the available devices when it divides evenly.
         origins: (R, 2) ROI origins in cells (from :func:`split_rois`), kept in the result.
     """
+    check_model(model)
     validate.array(rois, "rois", ndim=3, shape=(None,) + tuple(model.gpts), kind="real", finite=False)
     model.check_params(params)
     steps = validate.integer(steps, "steps", lo=1)

@@ -21,7 +21,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .. import pytree, validate
-from .gradient import FitResult, fit_gradient
+from .gradient import FitResult, check_model, fit_gradient
 from .losses import get_loss
 from .params import Bounds, HRTEMParams, from_mapping, from_unit, merge, names_of, select, to_unit
 from .turbo import minimize
@@ -46,7 +46,7 @@ def global_bounds(model, params, names, windows=None) -> Bounds:
     """Finite bounds for BO: guess ± window (``windows``: a partial :class:`HRTEMParams` or a mapping
     of half-widths; thickness: the model's full range), clipped to the model's default bounds."""
     windows = _windows(windows)
-    base = model.default_bounds(params, names)
+    base = check_model(model).default_bounds(params, names)
     limits = {}
     for n in base.names:
         lo, hi = np.asarray(getattr(base.lower, n), float), np.asarray(getattr(base.upper, n), float)
@@ -101,7 +101,7 @@ def fit_bo(model, data, params, names, bounds: Bounds | None = None, loss="l2", 
         precision: dtype of the GP (default float32; see :func:`jaxem.hrtem.turbo.minimize`).
         turbo_kw: further arguments of :func:`~jaxem.hrtem.turbo.minimize`.
     """
-    data = model.check_data(data)
+    data = check_model(model).check_data(data)
     model.check_params(params)
     names = names_of(select(params, names))
     bounds = global_bounds(model, params, names) if bounds is None else bounds.validate().subset(names)
@@ -140,6 +140,7 @@ def fit_stepwise(model, data, params, global_names=("defocus", "Cs", "A1", "thic
         position_window: bound half-width of column positions [Å] in stage 2, > 0.
         precision: dtype of the BO's GP (see :func:`fit_bo`).
     """
+    check_model(model)
     position_window = validate.scalar(position_window, "position_window", "Å", positive=True)
     t0 = time.perf_counter()
     gb = global_bounds(model, params, global_names, windows)

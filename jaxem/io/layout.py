@@ -90,7 +90,9 @@ def format_of(path, name: str = "path") -> Format:
 def default_chunks(shape, itemsize: int, target_bytes: int = 8 * 2**20) -> tuple:
     """Row-major chunks of about ``target_bytes``: trailing axes whole (whole signal frames), the first
     axis that does not fit split (e.g. (1, k, ky, kx) for a 4D-STEM scan, row blocks for images)."""
-    shape = tuple(int(s) for s in shape)
+    shape = tuple(validate.integer(s, "shape", lo=0) for s in shape)
+    itemsize = validate.integer(itemsize, "itemsize", lo=1)
+    target_bytes = validate.integer(target_bytes, "target_bytes", lo=1)
     chunks = list(max(1, s) for s in shape)
     for i in range(len(shape)):
         rest = int(np.prod(chunks[i + 1:], dtype=np.int64)) * int(itemsize)

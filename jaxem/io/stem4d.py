@@ -59,10 +59,9 @@ def calibration(m: Measurement) -> dict:
     if units is None or ky.units != units or kx.units != units:
         raise validate.InputError(f"4D-STEM pattern axes must be θy, θx [mrad] or ky, kx [1/Å], got "
                                   f"{ky.name} [{ky.units}], {kx.name} [{kx.units}]")
-    try:
-        beam = m.beam()
-    except KeyError:
-        raise validate.InputError("4D-STEM metadata must hold the beam energy ('energy' [eV] or 'beam')") from None
+    if "beam" not in m.metadata and "energy" not in m.metadata:
+        raise validate.InputError("4D-STEM metadata must hold the beam energy ('energy' [eV] or 'beam')")
+    beam = m.beam()
     if units == "mrad":
         mrad = (ky.sampling, kx.sampling)
         inv = tuple(float(beam.mrad_to_frequency(s)) for s in mrad)

@@ -145,6 +145,11 @@ def make_events(indices, offsets, scan_shape, n_frames, detector_shape, dose: Do
     return ev
 
 
+def _require(ev, name: str = "ev") -> None:
+    if not isinstance(ev, EventData):
+        raise checks.InputTypeError(f"{name} must be jaxem.ltr EventData, got {type(ev).__name__}")
+
+
 def validate(ev: EventData) -> EventData:
     """Check the CSR invariants; raise ``ValueError`` naming the first violation, else return ``ev``."""
     if not isinstance(ev, EventData):
@@ -252,6 +257,7 @@ def densify(ev: EventData, positions=None) -> np.ndarray:
 
     Only for small selections (one tile, a few positions); reductions never call this.
     """
+    _require(ev)
     if positions is None:
         positions = np.arange(ev.n_positions)
     else:
@@ -276,6 +282,7 @@ def bin_frames(ev: EventData, factor: int) -> EventData:
 
     Trailing frames that do not fill a bin are dropped. The merged frame dose is the sum [e⁻/Å²].
     """
+    _require(ev)
     factor = checks.integer(factor, "factor", lo=1, hi=ev.n_frames)
     nt = ev.n_frames // factor
     off = np.asarray(ev.offsets)

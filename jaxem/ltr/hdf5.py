@@ -93,11 +93,18 @@ class EventWriter:
 
     def __init__(self, path, scan_shape, n_frames, detector_shape, dose: DoseSchedule, frame_dose=None,
                  detector_sampling: float = 1.0):
-        self.path = Path(path)
-        self.scan_shape, self.n_frames = tuple(scan_shape), int(n_frames)
-        self.detector_shape, self.dose = tuple(detector_shape), dose
-        self.frame_dose = dose.frame_doses(n_frames) if frame_dose is None else np.asarray(frame_dose)
-        self.detector_sampling = detector_sampling
+        self.path = _validate.path(path, "path", must_exist=False)
+        if not isinstance(dose, DoseSchedule):
+            raise _validate.InputTypeError(f"dose must be a DoseSchedule, got {type(dose).__name__}")
+        self.scan_shape = _validate.pair(scan_shape, "scan_shape", kind=int, lo=1)
+        self.n_frames = _validate.integer(n_frames, "n_frames", lo=1)
+        self.detector_shape, self.dose = _validate.pair(detector_shape, "detector_shape", kind=int, lo=1), dose
+        if frame_dose is None:
+            self.frame_dose = dose.frame_doses(self.n_frames)
+        else:
+            self.frame_dose = np.asarray(_validate.array(frame_dose, "frame_dose", shape=(self.n_frames,), ndim=1,
+                                                         kind="real", units="e⁻/Å²", nonnegative=True))
+        self.detector_sampling = _validate.scalar(detector_sampling, "detector_sampling", positive=True)
         self.n_positions = int(np.prod(scan_shape))
         self._written, self._events = 0, 0
 
@@ -118,11 +125,14 @@ class EventWriter:
 
     def append(self, chunk: EventData) -> None:
         """Append the next positions (``chunk.n_positions`` of them, in flat C order)."""
+        if not isinstance(chunk, EventData):
+            raise _validate.InputTypeError(f"chunk must be EventData, got {type(chunk).__name__}")
         if chunk.n_frames != self.n_frames or tuple(chunk.detector_shape) != self.detector_shape:
-            raise ValueError(f"chunk has {chunk.n_frames} frames × {chunk.detector_shape}; the file expects "
-                             f"{self.n_frames} × {self.detector_shape}")
+            raise _validate.InputError(f"chunk has {chunk.n_frames} frames × {chunk.detector_shape}; the file "
+                                       f"expects {self.n_frames} × {self.detector_shape}")
         if self._written + chunk.n_positions > self.n_positions:
-            raise ValueError(f"too many positions: {self._written} + {chunk.n_positions} > {self.n_positions}")
+            raise _validate.InputError(f"chunk: too many positions: {self._written} + {chunk.n_positions} > "
+                                       f"{self.n_positions}")
         n = chunk.n_events
         self._idx.resize((self._events + n,))
         self._idx[self._events:] = np.asarray(chunk.indices, np.uint32)

@@ -176,9 +176,10 @@ def label_series(ev, labels, memory_budget=None) -> Measurement:
 
 def virtual_image(ev, mask, per_frame: bool = False, memory_budget=None) -> Measurement:
     """Virtual-detector image of a boolean ``mask`` (ny, nx): (sy, sx) or (sy, sx, n_frames) [counts]."""
-    mask = np.asarray(mask)
-    if mask.dtype != bool:
-        raise validate.InputTypeError(f"mask must be boolean, got {mask.dtype}")
+    _source(ev)
+    mask = np.asarray(validate.array(mask, "mask", ndim=2, kind="bool", units="detector pixels"))
+    if mask.shape != tuple(ev.detector_shape):
+        raise validate.InputError(f"mask must have the detector shape {tuple(ev.detector_shape)}, got {mask.shape}")
     m = label_series(ev, mask.astype(np.int32), memory_budget=memory_budget)
     arr = m.numpy()[..., 0]
     if per_frame:

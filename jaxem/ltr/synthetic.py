@@ -115,7 +115,13 @@ class SyntheticLTR:
         for name in ("direct_beam", "halo", "flat", "shift_amplitude"):
             validate.scalar(getattr(self, name), name, pytree.units_of(self)[name], nonnegative=True)
         validate.scalar(self.dc_contrast, "dc_contrast", lo=0.0, hi=1.0, hi_open=True)
-        validate.array(np.asarray(self.centers, float).reshape(-1, 2), "centers", kind="real", units="px")
+        centers = validate.array(np.asarray(self.centers, float).reshape(-1, 2), "centers", kind="real", units="px")
+        ny, nx = self.detector_shape
+        outside = ~((centers[:, 0] >= 0) & (centers[:, 0] <= ny - 1) & (centers[:, 1] >= 0) & (centers[:, 1] <= nx - 1))
+        if np.any(outside):
+            j = int(np.argmax(outside))
+            raise validate.InputError(f"centers[{j}] = {tuple(centers[j])} px lies outside the detector "
+                                      f"{tuple(self.detector_shape)} (pixels 0…{ny - 1}, 0…{nx - 1})")
         validate.array(np.asarray(self.intensity, float), "intensity", kind="real", nonnegative=True,
                        units="counts/frame", min_size=0)
         dc = np.asarray(self.critical_dose, float)

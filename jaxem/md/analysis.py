@@ -25,6 +25,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .. import validate
 from .trajectory import Trajectory
 
 THZ_TO_MEV = 4.135667696  # h·(1 THz) [meV], CODATA 2018
@@ -36,15 +37,25 @@ def _masses(numbers):
     return np.asarray(atomic_masses)[np.asarray(numbers)]
 
 
-@jax.jit
 def thermal_displacements(positions, masses):
     """Displacements u (F, N, 3) [Å] from the time-averaged positions after removing the centre of
-    mass drift (pure, jit-compiled).
+    mass drift (pure, jit-compiled; concrete inputs are checked first).
 
     Args:
         positions: (F, N, 3) unwrapped positions [Å].
-        masses: (N,) weights of the centre of mass (atomic masses [u], or ones).
+        masses: (N,) weights of the centre of mass (atomic masses [u], or ones), > 0 in total.
     """
+    if not validate.is_traced((positions, masses)):
+        validate.array(positions, "positions", ndim=3, shape=(3,), kind="real", units="Å")
+        validate.array(masses, "masses", shape=(np.shape(positions)[1],), ndim=1, kind="real", units="u",
+                       nonnegative=True)
+        if not float(np.sum(np.asarray(masses))) > 0:
+            raise validate.InputError("masses must have a positive sum (they weight the centre of mass)")
+    return _thermal_displacements(positions, masses)
+
+
+@jax.jit
+def _thermal_displacements(positions, masses):
     w = masses / jnp.sum(masses)
     com = jnp.einsum("n,fnk->fk", w, positions)
     rel = positions - com[:, None, :]
@@ -65,7 +76,7 @@ def displacements(traj: Trajectory) -> np.ndarray:
     """(F, N, 3) thermal displacements [Å] of a trajectory (unwrapped first if needed)."""
     traj = _checked(traj)
     pos = jnp.asarray(traj.positions)  # float64 when x64 is enabled, else float32
-    return np.asarray(thermal_displacements(pos, jnp.asarray(_masses(traj.numbers), pos.dtype)))
+    return np.asarray(_thermal_displacements(pos, jnp.asarray(_masses(traj.numbers), pos.dtype)))
 
 
 def msd_per_atom(traj: Trajectory) -> np.ndarray:
@@ -112,18 +123,28 @@ def gaussian_band(frequencies, center, width):
     return jnp.exp(-((jnp.abs(frequencies) - center) ** 2) / (2 * width**2))
 
 
-@jax.jit
 def bandpass(u, frame_interval_fs, center_thz, width_thz):
-    """Band-pass filter (pure, jit-compiled) of a time series along axis 0.
+    """Band-pass filter (pure, jit-compiled; concrete inputs are checked first) of a time series
+    along axis 0.
 
     Args:
         u: (F, …) real displacements [Å] sampled every ``frame_interval_fs`` [fs].
-        frame_interval_fs: time between samples [fs].
+        frame_interval_fs: time between samples [fs] (> 0).
         center_thz: centre frequency f₀ [THz] (≥ 0).
         width_thz: Gaussian standard deviation w [THz] (> 0).
     Returns:
         (F, …) filtered real displacements [Å], same dtype.
     """
+    if not validate.is_traced(u):
+        validate.array(u, "u", min_ndim=1, kind="real", units="Å")
+    validate.scalar(frame_interval_fs, "frame_interval_fs", "fs", positive=True)
+    validate.scalar(center_thz, "center_thz", "THz", nonnegative=True)
+    validate.scalar(width_thz, "width_thz", "THz", positive=True)
+    return _bandpass(u, frame_interval_fs, center_thz, width_thz)
+
+
+@jax.jit
+def _bandpass(u, frame_interval_fs, center_thz, width_thz):
     f = jnp.fft.fftfreq(u.shape[0], d=frame_interval_fs) * 1000.0  # 1/fs → THz
     shape = (-1,) + (1,) * (u.ndim - 1)
     window = gaussian_band(f, center_thz, width_thz).reshape(shape)
@@ -152,7 +173,7 @@ def bandpass_trajectory(traj: Trajectory, center_thz: float, width_thz: float) -
     w = _masses(traj.numbers) / _masses(traj.numbers).sum()
     com = np.einsum("n,fnk->fk", w, pos)
     reference = (pos - com[:, None]).mean(axis=0) + com[0]  # time-averaged positions, COM at frame 0
-    uf = np.asarray(bandpass(jnp.asarray(u), dt, center_thz, width_thz))
+    uf = np.asarray(_bandpass(jnp.asarray(u), dt, center_thz, width_thz))
     return traj.replace(positions=reference[None] + uf, velocities=None)
 
 

@@ -37,7 +37,8 @@ from typing import Iterator
 
 import numpy as np
 
-from .. import pytree
+from .. import pytree, validate
+from ..validate import FileFormatError
 from .trajectory import Trajectory, unwrap_by_continuity, unwrap_by_images
 
 _COORD_SETS = (("xu", "yu", "zu"), ("xsu", "ysu", "zsu"), ("x", "y", "z"), ("xs", "ys", "zs"))
@@ -83,9 +84,8 @@ def _open(path: Path):
 def count_frames(path, chunk_size: int = 1 << 24) -> int:
     """Number of ``ITEM: TIMESTEP`` headers in a dump file (plain or gzip), by a byte scan in chunks of
     ``chunk_size`` bytes."""
-    path = Path(path)
-    if int(chunk_size) != chunk_size or chunk_size < 1:
-        raise ValueError(f"chunk_size must be a positive integer, got {chunk_size!r}")
+    path = validate.path(path, "path", kind="file")
+    chunk_size = validate.integer(chunk_size, "chunk_size", lo=1)
     key, n, tail = b"ITEM: TIMESTEP", 0, b""
     try:
         with _open(path) as f:
@@ -94,7 +94,9 @@ def count_frames(path, chunk_size: int = 1 << 24) -> int:
                 n += buf.count(key)
                 tail = buf[-(len(key) - 1):]  # shorter than key: a match straddling chunks is counted once
     except (EOFError, OSError, gzip.BadGzipFile) as e:
-        raise ValueError(f"{path}: file truncated or corrupt ({e})") from None
+        raise FileFormatError(path, f"file truncated or corrupt ({e})") from None
+    if n == 0:
+        raise FileFormatError(path, "holds no 'ITEM: TIMESTEP' header: empty, or not a LAMMPS text dump")
     return n
 
 
@@ -204,17 +206,20 @@ def _atoms(reader: _Reader, header: str, n: int, timestep: int, frame_line: int)
                      frame_line)
 
 
+def _frame_range(start, stop, step) -> tuple:
+    """Checked frame selection: start ≥ 0, stop ≥ 0 or None, step ≥ 1 (integers)."""
+    return (validate.integer(start, "start", lo=0), None if stop is None else validate.integer(stop, "stop", lo=0),
+            validate.integer(step, "step", lo=1))
+
+
 def iter_dump(path, start: int = 0, stop: int | None = None, step: int = 1) -> Iterator[DumpFrame]:
     """Yield the frames ``start:stop:step`` of a LAMMPS text dump (plain or .gz) one at a time.
 
     Skipped frames are read past without parsing. Errors (missing columns, truncated file, bad
     numbers) raise ``ValueError`` naming the file and line.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"dump file not found: {path}")
-    if start < 0 or step < 1 or (stop is not None and stop < 0):
-        raise ValueError(f"need start ≥ 0, stop ≥ 0 and step ≥ 1, got {start}, {stop}, {step}")
+    path = validate.path(path, "path", kind="file")
+    start, stop, step = _frame_range(start, stop, step)
     reader = _Reader(path)
     k = 0
     try:
@@ -304,9 +309,8 @@ def read_dump(path, species=None, unwrap="auto", start: int = 0, stop: int | Non
     """
     if unwrap not in ("auto", "images", "continuity", "none", None, False):
         raise ValueError(f"unwrap must be 'auto', 'images', 'continuity' or 'none', got {unwrap!r}")
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"dump file not found: {path}")
+    path = validate.path(path, "path", kind="file")
+    start, stop, step = _frame_range(start, stop, step)
     total = count_frames(path)
     nsel = len(range(total)[slice(start, stop, step)])
     if nsel == 0:
@@ -381,6 +385,8 @@ def write_dump(path, trajectory: Trajectory, columns=("id", "type", "element", "
     from ..atomic import atomic_path
     from ..structure import atomic_number, symbol
 
+    if not isinstance(trajectory, Trajectory):
+        raise validate.InputTypeError(f"trajectory must be a jaxem.md.Trajectory, got {type(trajectory).__name__}")
     allowed = {"id", "type", "element", "ix", "iy", "iz", "vx", "vy", "vz"} | {c for s in _COORD_SETS for c in s}
     bad = [c for c in columns if c not in allowed]
     if bad:

@@ -36,8 +36,9 @@ INSTALL_HINT = ("LAMMPS was not found. Install it with `apt-get install lammps` 
                 f"(looked for {', '.join(CANDIDATES)} on the PATH).")
 
 
-class LammpsNotFoundError(RuntimeError):
-    """No LAMMPS executable was found (the message says how to install one)."""
+class LammpsNotFoundError(FileNotFoundError, RuntimeError):
+    """No LAMMPS executable was found (the message says how to install one); a FileNotFoundError
+    (an OSError, reported in one line by the CLI) and, as before, a RuntimeError."""
 
 
 def find_lammps(executable=None) -> str:

@@ -27,10 +27,20 @@ def _frac(positions, cells, origins):
     return np.einsum("fnj,fjk->fnk", positions - origins[:, None, :], np.linalg.inv(cells))
 
 
+def _check_volumes(cells) -> None:
+    vol = np.abs(np.linalg.det(cells))
+    if np.any(vol < 1e-9):
+        i = int(np.argmax(vol < 1e-9))
+        raise validate.InputError(f"cells must have non-zero volumes [Å³]; cell {i} is {cells[i].tolist()}")
+
+
 def unwrap_by_images(positions, images, cells):
     """Unwrapped positions r + n·cell [Å] from wrapped ``positions`` (F, N, 3) [Å], integer image flags
     ``images`` (F, N, 3) and ``cells`` (F, 3, 3) [Å] (rows = lattice vectors)."""
-    positions = np.asarray(positions, np.float64)
+    positions = np.asarray(validate.array(positions, "positions", ndim=3, shape=(3,), kind="real", units="Å"),
+                           np.float64)
+    images = validate.array(images, "images", shape=positions.shape, kind="numeric")
+    cells = validate.array(cells, "cells", shape=(positions.shape[0], 3, 3), ndim=3, kind="real", units="Å")
     return positions + np.einsum("fnj,fjk->fnk", np.asarray(images, np.float64), np.asarray(cells, np.float64))
 
 
@@ -48,9 +58,14 @@ def unwrap_by_continuity(positions, cells, origins=None):
     Returns:
         (F, N, 3) unwrapped positions [Å] (float64).
     """
-    positions = np.asarray(positions, np.float64)
-    cells = np.asarray(cells, np.float64)
-    origins = np.zeros((len(positions), 3)) if origins is None else np.asarray(origins, np.float64)
+    positions = np.asarray(validate.array(positions, "positions", ndim=3, shape=(3,), kind="real", units="Å"),
+                           np.float64)
+    nf = positions.shape[0]
+    cells = np.asarray(validate.array(cells, "cells", shape=(nf, 3, 3), ndim=3, kind="real", units="Å"), np.float64)
+    _check_volumes(cells)
+    origins = (np.zeros((nf, 3)) if origins is None else
+               np.asarray(validate.array(origins, "origins", shape=(nf, 3), ndim=2, kind="real", units="Å"),
+                          np.float64))
     s = _frac(positions, cells, origins)
     ds = np.diff(s, axis=0)
     ds -= np.round(ds)
@@ -91,6 +106,9 @@ class Trajectory:
             value = getattr(self, name)
             if isinstance(value, np.ndarray) or (hasattr(value, "dtype") and not validate.is_traced(value)):
                 validate.array(value, name, units=units, min_size=0)
+        pos = self.positions
+        if isinstance(pos, np.ndarray) and (pos.ndim != 3 or pos.shape[-1] != 3):
+            raise validate.InputError(f"positions must have shape (frames, atoms, 3) [Å], got {pos.shape}")
 
     @classmethod
     def create(cls, positions, numbers, cells, origins=None, timesteps=None, ids=None, velocities=None,

@@ -96,6 +96,14 @@ class Aberrations:
         check_finite(out)
         return out
 
+    def __post_init__(self):
+        # leaves may be tracers, arrays or pytree placeholders (None, masks); never text or mappings
+        for key in self.__dataclass_fields__:
+            val = getattr(self, key)
+            if isinstance(val, (str, bytes, dict, complex)):
+                raise validate.InputTypeError(f"aberration {key} must be a real number "
+                                              f"[{pytree.units_of(self)[key]}], got {type(val).__name__} {val!r:.60}")
+
     @property
     def defocus(self):
         """Δf = −C10 [Å]."""
@@ -123,16 +131,26 @@ class Aberrations:
         return out
 
 
+#: largest accepted magnitude of an aberration coefficient [Å] (1 m; a Cs of 1 mm is 1e7 Å)
+MAX_COEFFICIENT = 1e10
+
+
 def check_finite(aberrations: Aberrations) -> None:
     """Raise naming the coefficient if a concrete coefficient is not a finite real scalar."""
     units = pytree.units_of(aberrations)
     for key, val in aberrations.to_dict().items():
         if validate.is_traced(val):
             continue
+        if val is None:
+            raise validate.InputTypeError(f"aberration {key} must be a real number [{units[key]}], got None")
         if np.ndim(val):
             validate.array(val, f"aberration {key}", kind="real", units=units[key])
+            big = float(np.max(np.abs(np.asarray(val)))) if np.size(val) else 0.0
         else:
-            validate.scalar(val, f"aberration {key}", units[key])
+            big = abs(validate.scalar(val, f"aberration {key}", units[key]))
+        if units[key] == "Å" and big > MAX_COEFFICIENT:
+            raise validate.InputError(f"aberration {key} = {big:.4g} Å is beyond any lens (|C| ≤ {MAX_COEFFICIENT:g} Å "
+                                      f"= 1 m); give the coefficient in Å")
 
 
 def chi(aberrations: Aberrations, alpha, phi, wavelength):

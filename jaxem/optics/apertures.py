@@ -45,6 +45,14 @@ class Aperture:
     center_y: float = pytree.field(units="mrad", default=0.0)
     center_x: float = pytree.field(units="mrad", default=0.0)
 
+    def __post_init__(self):
+        # leaves may be numbers, arrays, tracers or pytree placeholders; never text or mappings
+        for k in ("semi_angle", "edge_width", "center_y", "center_x"):
+            v = getattr(self, k)
+            if isinstance(v, (str, bytes, dict, complex)):
+                raise validate.InputTypeError(f"aperture {k} must be a real number [mrad] (or use "
+                                              f"Aperture.create, which parses units), got {type(v).__name__} {v!r:.60}")
+
     @classmethod
     def create(cls, semi_angle, edge_width=0.0, center=(0.0, 0.0)) -> "Aperture":
         """Validated aperture.
@@ -65,9 +73,10 @@ class Aperture:
                 f"got {edge_width!r} mrad")
         if isinstance(center, str) or np.ndim(center) != 1 or len(center) != 2:
             raise validate.InputError(f"center must be a (y, x) pair [mrad], got {center!r}")
-        validate.scalar(center[0], "center[0]", "mrad")
-        validate.scalar(center[1], "center[1]", "mrad")
-        return cls(semi_angle=semi_angle, edge_width=edge_width, center_y=center[0], center_x=center[1])
+        cy = validate.scalar(center[0], "center[0]", "mrad")
+        cx = validate.scalar(center[1], "center[1]", "mrad")
+        # the parsed values (strings with units become numbers; traced values pass unchanged)
+        return cls(semi_angle=a0, edge_width=w, center_y=cy, center_x=cx)
 
     @property
     def max_angle(self):

@@ -185,9 +185,13 @@ def transfer_function(aberrations: Aberrations, ky, kx, wavelength, aperture: Ap
 
 
 def check_coherence(focal_spread, source_angle) -> None:
-    """focal_spread Δ [Å] ≥ 0 and source_angle θ_s [mrad] ≥ 0, finite (traced values pass)."""
-    validate.scalar(focal_spread, "focal_spread", "Å", nonnegative=True)
-    validate.scalar(source_angle, "source_angle", "mrad", nonnegative=True)
+    """focal_spread Δ [Å] in [0, 10⁶] and source_angle θ_s [mrad] in [0, 100] (far beyond any
+    microscope: larger values would only wipe out the image), finite (traced values pass)."""
+    for value, name, units, hi in ((focal_spread, "focal_spread", "Å", 1e6), (source_angle, "source_angle", "mrad", 100.0)):
+        v = validate.scalar(value, name, units, nonnegative=True)
+        if not validate.is_traced(v) and v > hi:
+            raise validate.InputError(f"{name} must be ≤ {hi:g} {units} (beyond any microscope; it would wipe out "
+                                      f"the image), got {value!r}")
 
 
 def ctf(grid, beam, aberrations=None, objective_aperture=None, focal_spread=0.0, source_angle=0.0,

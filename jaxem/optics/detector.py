@@ -63,6 +63,25 @@ class DetectorMTF:
             raise validate.InputTypeError(f"pixel_sinc must be True or False, got {pixel_sinc!r}")
         return cls(a=a, b=b, c=c, d=d, pixel_size=pixel_size, pixel_sinc=bool(pixel_sinc))
 
+    def __post_init__(self):
+        for k in "abcd":  # leaves: numbers, arrays, tracers or pytree placeholders; never text
+            if isinstance(getattr(self, k), (str, bytes, dict, complex)):
+                raise validate.InputTypeError(f"DetectorMTF {k} must be a real number, got {getattr(self, k)!r:.60}")
+        if self.pixel_size is not None:  # static: always concrete
+            object.__setattr__(self, "pixel_size", validate.pair(self.pixel_size, "pixel_size", "Å", positive=True,
+                                                                 allow_traced=False))
+
+    def check(self, name: str = "mtf") -> "DetectorMTF":
+        """Validate concrete values (ranges of :meth:`create`), naming ``name``; returns self."""
+        if not isinstance(self, DetectorMTF):
+            raise validate.InputTypeError(f"{name} must be a jaxem.optics.DetectorMTF, got {type(self).__name__}")
+        if not validate.is_traced((self.a, self.b, self.c, self.d)):
+            try:
+                DetectorMTF.create(self.a, self.b, self.c, self.d, self.pixel_size, self.pixel_sinc)
+            except (TypeError, ValueError) as err:
+                raise type(err)(f"{name}: {err}") from None
+        return self
+
     def to_metadata(self) -> dict:
         """JSON-ready description (concrete values only)."""
         out = {k: float(getattr(self, k)) for k in "abcd" if not validate.is_traced(getattr(self, k))}
@@ -126,7 +145,6 @@ def check_image_spread(image_spread):
     return image_spread
 
 
-@functools.partial(jax.jit, static_argnames=("grid",))
 def blur_intensity(intensity, grid, image_spread=None, mtf: DetectorMTF | None = None):
     """Apply image spread and detector MTF to an intensity (…, ny, nx) on ``grid`` (pure, jit-able).
 
@@ -139,8 +157,20 @@ def blur_intensity(intensity, grid, image_spread=None, mtf: DetectorMTF | None =
     Returns:
         real array like ``intensity``. A constant image stays constant (×MTF(0) = a).
     """
+    if not validate.is_traced(intensity):  # the public boundary (inside jit everything passes)
+        if not hasattr(grid, "gpts"):
+            raise validate.InputTypeError(f"grid must be a jaxem Grid, got {type(grid).__name__}")
+        validate.array(intensity, "intensity", min_ndim=2, shape=tuple(grid.gpts), kind="real")
+    check_image_spread(image_spread)
+    if mtf is not None:
+        DetectorMTF.check(mtf)
     if image_spread is None and mtf is None:
         return intensity
+    return _blur(intensity, grid, image_spread, mtf)
+
+
+@functools.partial(jax.jit, static_argnames=("grid",))
+def _blur(intensity, grid, image_spread, mtf):
     dtype = intensity.dtype
     ky, kx = grid.frequencies(dtype)
     ky, kx = ky[:, None], kx[None, :]

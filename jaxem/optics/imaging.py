@@ -182,8 +182,8 @@ def image_intensity(waves, aberrations: Aberrations | None = None, *, objective_
     check_on_grid(ap, grid, beam, "objective_aperture")
     check_coherence(focal_spread, source_angle)
     image_spread = check_image_spread(image_spread)
-    if mtf is not None and not isinstance(mtf, DetectorMTF):
-        raise validate.InputTypeError(f"mtf must be a jaxem.optics.DetectorMTF or None, got {type(mtf).__name__}")
+    if mtf is not None:
+        DetectorMTF.check(mtf, "mtf")
     method = validate.choice(method, "method", METHODS)
     n_focal = validate.integer(n_focal, "n_focal (Gauss–Hermite nodes)", lo=1)
     tilt_nodes(n_tilt)  # validates n_tilt

@@ -75,7 +75,30 @@ def _check_calibration(calibration: dict) -> dict:
                                   f"{', '.join(_CALIBRATION)}" + (f" (did you mean {hint!r}?)" if hint else ""))
     if calibration.get("detector_sampling") is not None and calibration.get("angular_sampling") is not None:
         raise validate.InputError("give detector_sampling [1/Å] or angular_sampling [mrad], not both")
-    return dict(calibration)
+    cal = dict(calibration)
+    # values are checked here, naming the argument (strings with units are parsed)
+    for key, units in (("scan_sampling", "Å"), ("detector_sampling", "1/Å"), ("angular_sampling", "mrad")):
+        if cal.get(key) is not None:
+            cal[key] = validate.pair(cal[key], key, units, positive=True, allow_traced=False)
+    if cal.get("energy") is not None:
+        from ..beam import Beam
+
+        cal["energy"] = Beam(cal["energy"]).energy
+    if cal.get("semiangle") is not None:
+        cal["semiangle"] = validate.scalar(cal["semiangle"], "semiangle", "mrad", positive=True, allow_traced=False)
+    if cal.get("center") is not None:
+        cal["center"] = validate.pair(cal["center"], "center", "px", allow_traced=False)
+    if cal.get("rotation") is not None:
+        cal["rotation"] = validate.scalar(cal["rotation"], "rotation", "rad", allow_traced=False)
+    if "transpose" in cal and not isinstance(cal["transpose"], (bool, np.bool_)):
+        raise validate.InputTypeError(f"transpose must be True or False, got {cal['transpose']!r}")
+    if cal.get("metadata") is not None and not isinstance(cal["metadata"], dict):
+        raise validate.InputTypeError(f"metadata must be a dict, got {type(cal['metadata']).__name__}")
+    if cal.get("aberrations") is not None:
+        from ..optics._checks import check_aberrations
+
+        cal["aberrations"] = check_aberrations(cal["aberrations"])
+    return cal
 
 
 def _dataset(data, cal: dict) -> Dataset4D:

@@ -94,8 +94,7 @@ def absorptive_potential_builder(structure: Structure, beam, sampling=None, gpts
     beam = as_beam(beam, "beam")
     model = validate.choice(model, "model", MODELS)
     geometry = validate.choice(geometry, "geometry", GEOMETRIES)
-    if model == "fraction":
-        fraction = validate.scalar(fraction, "fraction", nonnegative=True)
+    fraction = validate.scalar(fraction, "fraction", nonnegative=True)  # checked even where unused
     detector = _check_detector(detector)
     if detector is not None and model != "hall_hirsch":
         raise validate.InputError(f"detector applies to model='hall_hirsch' only, got model={model!r}")

@@ -246,8 +246,12 @@ def lateral_grid(structure: Structure, sampling=None, gpts=None) -> Grid:
             raise validate.InputError(
                 f"sampling = {max(sampling):g} Å is too coarse to represent atomic potentials (they vary on "
                 f"0.1–0.5 Å); expected 0 < sampling ≤ {MAX_SAMPLING:g} Å (typical: 0.02–0.1 Å)")
-        grid = Grid.from_extent((ly, lx), sampling=sampling, fft_friendly=True)
         what = f"sampling = {sampling[0]:g}" + (f", {sampling[1]:g}" if sampling[1] != sampling[0] else "") + " Å"
+        n = max(e / d for e, d in zip((ly, lx), sampling))
+        if n > MAX_GPTS:
+            raise validate.InputError(f"{what} gives {n:.3g} pixels per axis on {cell_text}, more than {MAX_GPTS}; "
+                                      f"use a coarser sampling")
+        grid = Grid.from_extent((ly, lx), sampling=sampling, fft_friendly=True)
     else:
         gpts = validate.pair(gpts, "gpts", kind=int, lo=1)
         grid = Grid.from_extent((ly, lx), gpts=gpts)

@@ -18,6 +18,7 @@ from functools import partial
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from .. import accel, pytree, validate
 from ..beam import Beam
@@ -30,6 +31,10 @@ from .waves import Waves, check_waves
 
 def einstein_positions(key, positions, u2):
     """Positions (N, 3) [Å] displaced by independent Gaussians of variance ``u2`` (N, 3) [Å²]."""
+    if not validate.is_traced((positions, u2)):  # the public boundary; inside jit/vmap nothing is checked
+        validate.array(positions, "positions", min_ndim=2, shape=(3,), kind="real", units="Å", min_size=0)
+        validate.array(u2, "u2", shape=tuple(np.shape(positions)), kind="real", units="Å²", nonnegative=True,
+                       min_size=0)
     return positions + jnp.sqrt(u2) * jax.random.normal(key, positions.shape, positions.dtype)
 
 

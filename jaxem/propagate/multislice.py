@@ -62,6 +62,13 @@ def tilted_propagator(grid: Grid, beam: Beam, thickness: float, tilt=(0.0, 0.0),
         (…, ny, nx).
     """
     _require_beam(beam)
+    if not isinstance(grid, Grid):
+        raise validate.InputTypeError(f"grid must be a jaxem Grid, got {type(grid).__name__}")
+    validate.scalar(thickness, "thickness", "Å", nonnegative=True)
+    if not validate.is_traced(tilt):
+        t = np.asarray(validate.array(tilt, "tilt", min_ndim=1, shape=(2,), kind="real", units="mrad"), float)
+        worst = float(np.max(np.hypot(t[..., 0] + beam.tilt[0], t[..., 1] + beam.tilt[1]))) if t.size else 0.0
+        beam.check_angle(worst, grid, "tilt (with the beam tilt)")
     rdtype, cdtype = accel.dtypes(dtype)
     lam = beam.wavelength
     ky, kx = grid.frequencies(rdtype)
@@ -144,6 +151,9 @@ def exit_slice_counts(exit_planes, n_slices: int, name: str = "exit_planes"):
         return None
     if isinstance(exit_planes, (int, np.integer)) and not isinstance(exit_planes, bool):
         step = validate.integer(exit_planes, name, lo=1)
+        if step > n_slices:
+            raise validate.InputError(f"{name} = {step} (a step in slices) exceeds the {n_slices} slices of the "
+                                      f"potential")
         planes = list(range(step, n_slices + 1, step))
         if not planes or planes[-1] != n_slices:
             planes.append(n_slices)

@@ -31,6 +31,15 @@ class Waves:
     beam: Beam = pytree.field(static=True)
     norm: float = pytree.field(static=True, default=1.0)
 
+    def __post_init__(self):
+        # static fields are always concrete: check them (an energy becomes a Beam)
+        check_grid(self.grid)
+        if not isinstance(self.beam, Beam):
+            object.__setattr__(self, "beam", as_beam(self.beam))
+        object.__setattr__(self, "norm", validate.scalar(self.norm, "norm", positive=True, allow_traced=False))
+        if isinstance(self.array, (str, bytes, dict)):
+            raise validate.InputTypeError(f"array must be a complex array (…, ny, nx), got {type(self.array).__name__}")
+
     @property
     def energy(self) -> float:
         """Beam energy [eV]."""

@@ -16,6 +16,9 @@ from .. import pytree, validate
 
 __all__ = ["GridScan"]
 
+#: most probe positions per scan axis
+MAX_SCAN_GPTS = 1 << 16
+
 
 @pytree.dataclass
 class GridScan:
@@ -39,7 +42,7 @@ class GridScan:
                                       f"start={start}, end={end}")
         object.__setattr__(self, "start", start)
         object.__setattr__(self, "end", end)
-        object.__setattr__(self, "gpts", validate.pair(self.gpts, "scan gpts", kind=int, lo=1))
+        object.__setattr__(self, "gpts", validate.pair(self.gpts, "scan gpts", kind=int, lo=1, hi=MAX_SCAN_GPTS))
 
     @classmethod
     def create(cls, start=(0.0, 0.0), end=None, sampling=None, gpts=None) -> "GridScan":

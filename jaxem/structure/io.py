@@ -306,9 +306,29 @@ def write(structure: Structure, path, format: str | None = None) -> Path:
 
     from ..atomic import atomic_path
 
+    fmt = _ase_format(path, format)
     with atomic_path(path) as tmp:
-        ase.io.write(str(tmp), structure.to_ase(), format=format or None)
+        ase.io.write(str(tmp), structure.to_ase(), format=fmt)
     return path
+
+
+def _ase_format(path: Path, format) -> str:
+    """The ASE format name to write ``path`` in: ``format``, else from the suffix; unknown → an error
+    naming it and the closest format ASE knows."""
+    from ase.io.formats import filetype, ioformats
+
+    if format is not None and not isinstance(format, str):
+        raise validate.InputTypeError(f"format must be an ASE format name (e.g. 'cif', 'xyz'), got {format!r}")
+    try:
+        fmt = format or filetype(str(path), read=False, guess=False)
+    except Exception:  # noqa: BLE001 - ASE raises several kinds
+        fmt = None
+    if fmt not in ioformats or not ioformats[fmt].can_write:
+        hint = validate.closest(format or path.suffix.lstrip("."), [k for k, v in ioformats.items() if v.can_write])
+        what = f"format {format!r}" if format else f"the suffix {path.suffix!r} of path {str(path)!r}"
+        raise validate.InputError(f"cannot write structures in {what}: not a format ASE can write; give format= "
+                                  f"(e.g. 'cif', 'extxyz', 'vasp')" + (f" (did you mean {hint!r}?)" if hint else ""))
+    return fmt
 
 
 __all__ = ["read_cif", "write_cif", "cif_text", "read", "write", "from_ase", "to_ase"]

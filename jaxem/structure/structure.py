@@ -37,6 +37,8 @@ from .. import pytree, validate
 from .elements import MAX_Z, atomic_number, atomic_numbers, symbol
 
 _EIGHT_PI2 = 8 * math.pi**2
+#: largest number of atoms a structure may be built with (:meth:`Structure.repeat`)
+MAX_ATOMS = 50_000_000
 
 
 def _pbc(value, name: str = "pbc") -> tuple:
@@ -87,10 +89,17 @@ class Structure:
     def __post_init__(self):
         object.__setattr__(self, "z_repeats", validate.integer(self.z_repeats, "z_repeats", lo=1))
         object.__setattr__(self, "pbc", _pbc(self.pbc))
-        for name in ("positions", "numbers", "cell", "u2", "occupancy"):  # user input: lists, scalars
+        names = ("positions", "numbers", "cell", "u2", "occupancy")
+        for name in names:  # user input: lists, scalars
             value = getattr(self, name)
+            if isinstance(value, (str, bytes, dict, complex)):
+                raise validate.InputTypeError(f"{name} must be an array, got {type(value).__name__} {value!r:.60}")
             if isinstance(value, (list, tuple, int, float)):
                 object.__setattr__(self, name, jnp.asarray(value))
+        # None leaves are pytree placeholders; beside concrete arrays they are a missing argument
+        if any(getattr(self, n) is None for n in names) and any(_concrete(getattr(self, n)) for n in names):
+            missing = [n for n in names if getattr(self, n) is None]
+            raise validate.InputTypeError(f"{', '.join(missing)} must be an array, got None")
         self._check_shapes()
         leaves = (self.positions, self.numbers, self.cell, self.u2, self.occupancy)
         if all(_concrete(x) for x in leaves) and np.ndim(self.positions) == 2:
@@ -224,8 +233,13 @@ class Structure:
         """
         reps = tuple(validate.integer(r, name, lo=1) for r, name in ((nx, "nx"), (ny, "ny"), (nz, "nz")))
         nx, ny, nz = reps
+        total = len(self) * nx * ny * nz
+        if total > MAX_ATOMS:
+            raise validate.InputError(f"repeat({nx}, {ny}, {nz}) of {len(self)} atoms gives {total:.3g} atoms, more "
+                                      f"than the limit of {MAX_ATOMS:.3g} (nx, ny, nz too large?)")
         cell = np.asarray(self.cell)
-        shifts = np.array([(i, j, k) for k in range(nz) for j in range(ny) for i in range(nx)], float) @ cell
+        k, j, i = np.meshgrid(np.arange(nz), np.arange(ny), np.arange(nx), indexing="ij")  # x fastest
+        shifts = np.stack([i.ravel(), j.ravel(), k.ravel()], axis=1).astype(float) @ cell
         pos = (np.asarray(self.positions)[None] + shifts[:, None]).reshape(-1, 3)
         m = len(shifts)
         return Structure(

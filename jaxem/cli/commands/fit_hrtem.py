@@ -55,26 +55,30 @@ CRYSTALS = ("BaTiO3", "SrTiO3")
 
 
 def register(sub):
+    from ..args import (energy_ev, finite_length, length_angstrom, nonnegative_float, nonnegative_length,
+                        positive_int)
+
     p = sub.add_parser("fit-hrtem", help="fit an HRTEM image (BO for imaging parameters, gradients for columns)")
     p.add_argument("config", nargs="?", help="TOML file (see the module docstring)")
     p.add_argument("--synthetic", action="store_true", default=None,
                    help="fit the built-in synthetic BaTiO3 [001] problem")
     p.add_argument("--image", help="image file (.dm3/.dm4, .tif, .emd, .hspy, .mrc, .npy …)")
     p.add_argument("--signal", help="signal of a multi-signal file (index or title)")
-    p.add_argument("--sampling", help="image pixel size [Å] for files without a calibration")
-    p.add_argument("--model-sampling", help="model pixel size [Å] (default: the image's pixels)")
-    p.add_argument("--fov-tolerance", help="accepted relative field-of-view mismatch (default 0.02)")
+    p.add_argument("--sampling", type=length_angstrom, help="image pixel size [Å] for files without a calibration")
+    p.add_argument("--model-sampling", type=length_angstrom, help="model pixel size [Å] (default: the image's pixels)")
+    p.add_argument("--fov-tolerance", type=nonnegative_float,
+                   help="accepted relative field-of-view mismatch (default 0.02)")
     p.add_argument("--crystal", help=f"one of {', '.join(CRYSTALS)} (default BaTiO3)")
-    p.add_argument("--cells", help="unit cells along x and y in the image (default 3)")
-    p.add_argument("--repeats", help="unit cells along the beam (default 8)")
-    p.add_argument("--energy", help="[eV] or e.g. '300 kV' (default 300 kV)")
-    p.add_argument("--defocus", help="start Δf [Å]")
-    p.add_argument("--cs", help="start Cs [Å]")
-    p.add_argument("--thickness", help="start thickness [Å]")
-    p.add_argument("--focal-spread", help="rms focal spread [Å] (held fixed; default 20)")
-    p.add_argument("--bo-max-evaluations", help="TuRBO image evaluations (default 120)")
-    p.add_argument("--grad-steps", help="L-BFGS steps (default 40)")
-    p.add_argument("--batch", help="TuRBO batch size (default 8)")
+    p.add_argument("--cells", type=positive_int, help="unit cells along x and y in the image (default 3)")
+    p.add_argument("--repeats", type=positive_int, help="unit cells along the beam (default 8)")
+    p.add_argument("--energy", type=energy_ev, help="[eV] or e.g. '300 kV' (default 300 kV)")
+    p.add_argument("--defocus", type=finite_length, help="start Δf [Å]")
+    p.add_argument("--cs", type=finite_length, help="start Cs [Å]")
+    p.add_argument("--thickness", type=length_angstrom, help="start thickness [Å]")
+    p.add_argument("--focal-spread", type=nonnegative_length, help="rms focal spread [Å] (held fixed; default 20)")
+    p.add_argument("--bo-max-evaluations", type=positive_int, help="TuRBO image evaluations (default 120)")
+    p.add_argument("--grad-steps", type=positive_int, help="L-BFGS steps (default 40)")
+    p.add_argument("--batch", type=positive_int, help="TuRBO batch size (default 8)")
     p.add_argument("--out", default="hrtem_fit.json", help="output JSON")
     p.set_defaults(func=run)
 

@@ -8,19 +8,22 @@ from __future__ import annotations
 
 
 def register(sub):
+    from ..args import finite_float, nonnegative_float, positive_float
+
     p = sub.add_parser("quantify-eds", help="quantify an EDS spectrum/spectrum image (CL or ζ-factor)")
     p.add_argument("path", help="EDS file (.bcf, .spx, .msa, …)")
     p.add_argument("--lines", nargs="+", required=True, help="X-ray lines, e.g. O_Ka Zn_Ka")
     p.add_argument("--method", choices=["cl", "zeta"], default="cl")
-    p.add_argument("--factors", nargs="+", type=float, default=None,
+    p.add_argument("--factors", nargs="+", type=positive_float, default=None,
                    help="k-factors (cl) or ζ-factors [kg/m²] (zeta); default: theoretical k (cl)")
-    p.add_argument("--beam-current-nA", type=float, default=None, help="probe current [nA] (zeta)")
-    p.add_argument("--live-time-s", type=float, default=None, help="live time per pixel [s] (zeta)")
-    p.add_argument("--take-off-deg", type=float, default=None,
+    p.add_argument("--beam-current-nA", type=positive_float, default=None, help="probe current [nA] (zeta)")
+    p.add_argument("--live-time-s", type=positive_float, default=None, help="live time per pixel [s] (zeta)")
+    p.add_argument("--take-off-deg", type=finite_float, default=None,
                    help="take-off angle [deg]; default from the file's elevation/azimuth/tilt")
     p.add_argument("--absorption", action="store_true", help="absorption correction (zeta, or cl with --thickness-nm)")
-    p.add_argument("--thickness-nm", type=float, default=None, help="thickness for CL absorption correction [nm]")
-    p.add_argument("--density", type=float, default=None, help="phase density [g/cm³]")
+    p.add_argument("--thickness-nm", type=nonnegative_float, default=None,
+                   help="thickness for CL absorption correction [nm]")
+    p.add_argument("--density", type=positive_float, default=None, help="phase density [g/cm³]")
     p.add_argument("--table", choices=["chantler", "elam"], default="chantler")
     p.add_argument("--out", default="eds_quant.zarr", help="output .zarr or .h5")
     p.set_defaults(func=run)
