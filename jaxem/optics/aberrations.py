@@ -153,6 +153,17 @@ def check_finite(aberrations: Aberrations) -> None:
                                       f"= 1 m); give the coefficient in Å")
 
 
+def is_concrete_zero(c) -> bool:
+    """True for a coefficient that is a concrete 0 (not traced): its χ term is skipped (XLA does not
+    fold 0·x, and most of the 25 coefficients are usually zero)."""
+    if validate.is_traced(c):
+        return False
+    try:
+        return not np.any(np.asarray(c))
+    except Exception:  # noqa: BLE001 - anything unusual is evaluated, not skipped
+        return False
+
+
 def chi(aberrations: Aberrations, alpha, phi, wavelength):
     """Aberration phase χ(α, φ) [rad].
 
@@ -167,6 +178,8 @@ def chi(aberrations: Aberrations, alpha, phi, wavelength):
     out = jnp.zeros(jnp.broadcast_shapes(jnp.shape(alpha), jnp.shape(phi)), dtype)
     for n, m in ABERRATION_ORDERS:
         c, phi_nm = aberrations.coefficient(n, m)
+        if is_concrete_zero(c):
+            continue
         term = jnp.asarray(c, dtype) * alpha ** (n + 1) / (n + 1)
         if m:
             term = term * jnp.cos(m * (phi - jnp.asarray(phi_nm, dtype)))
@@ -197,6 +210,8 @@ def chi_cartesian(aberrations: Aberrations, alpha_y, alpha_x, wavelength):
     out = jnp.zeros(a2.shape, dtype)
     for n, m in ABERRATION_ORDERS:
         c, phi_nm = aberrations.coefficient(n, m)
+        if is_concrete_zero(c):
+            continue
         radial = a2 ** ((n + 1 - m) // 2)
         if m:
             p = m * jnp.asarray(phi_nm, dtype)

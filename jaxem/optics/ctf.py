@@ -42,7 +42,7 @@ import jax.numpy as jnp
 from .. import accel, physics, validate
 from ..beam import as_beam
 from ._checks import check_aberrations
-from .aberrations import ABERRATION_ORDERS, Aberrations, chi
+from .aberrations import ABERRATION_ORDERS, Aberrations, chi, is_concrete_zero
 from .apertures import Aperture, aperture_function, as_aperture, check_on_grid
 
 
@@ -73,6 +73,8 @@ def chi_gradient(aberrations: Aberrations, alpha_y, alpha_x, wavelength):
     d_phi = jnp.zeros(alpha.shape, dtype)  # (1/α) ∂χ/∂φ
     for n, m in ABERRATION_ORDERS:
         c, phi_nm = aberrations.coefficient(n, m)
+        if is_concrete_zero(c):
+            continue
         c = jnp.asarray(c, dtype)
         an = alpha**n
         if m:
