@@ -112,7 +112,8 @@ POSITIVE = {**SCALARS, "0": 0.0}
 # beam / grid / measurement (floor 0)
 _each("Beam.energy", "energy", lambda v: jx.Beam(v), {**POSITIVE, "1e30": 1e30, "300": "300"})
 _each("Beam.tilt", "tilt", lambda v: jx.Beam(300e3, tilt=v), {"nan": (NAN, 0.0), "3": (1, 2, 3), "str": "lots",
-                                                              "None": None, "complex": (1j, 0)})
+                                                              "None": None, "complex": (1j, 0), "scalar": 5.0,
+                                                              "5mrad": "5 mrad", "1e30": (1e30, 0.0)})
 _each("as_beam", "beam|energy", lambda v: jx.as_beam(v), {"None": None, "dict": {}, "lots": "lots", "neg": -3.0})
 _each("Grid.gpts", "gpts", lambda v: jx.Grid(v, 0.2), {"0": (0, 32), "-1": -1, "float": 2.5, "1e30": 1e30,
                                                        "None": None, "str": "lots", "3": (1, 2, 3), "nan": NAN})
@@ -275,7 +276,8 @@ _each("hrtem_image.source_angle", "source_angle", lambda v: jx.hrtem_image(F.exi
 _each("hrtem_image.method", "method", lambda v: jx.hrtem_image(F.exit_wave, method=v), {"typo": "focal_avg",
                                                                                          "None": None})
 _each("hrtem_image.n_focal", "n_focal", lambda v: jx.hrtem_image(F.exit_wave, focal_spread=10.0, n_focal=v),
-      {"0": 0, "float": 2.5, "-1": -1})
+      {"0": 0, "float": 2.5, "-1": -1, "1e6": 10**6})
+bad("hrtem_image.n_tilt/1e6", "n_tilt", lambda: jx.hrtem_image(F.exit_wave, method="explicit", n_tilt=10**6))
 _each("hrtem_image.exit_wave", "exit_wave|waves", lambda v: jx.hrtem_image(v),
       {"None": None, "array": np.ones((8, 8), complex), "str": "lots"})
 bad("hrtem_image.aberrations", "aberrations", lambda: jx.hrtem_image(F.exit_wave, {"C10": 3}))
