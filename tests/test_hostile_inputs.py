@@ -1144,3 +1144,43 @@ def test_eds_nan_pixel_is_masked_and_listed():
     assert np.asarray(r.bad_pixels).tolist() == [[1]]
     np.testing.assert_allclose(np.asarray(r.atomic_fractions)[[0, 2]], np.asarray(clean.atomic_fractions))
     assert np.all(np.isfinite(np.asarray(r.atomic_fractions)))
+
+
+# ---- a step far too small or a count far too large: an error naming it, never a MemoryError ---------
+def _huge_cases():
+    from jaxem import apt, eds, ltr, md
+
+    pos = np.random.default_rng(0).normal(size=(200, 3)).astype(np.float32)
+    return {
+        "radial_profile.bin_width": ("bin_width", lambda: jx.radial_profile(np.ones((8, 8)), jx.Grid(8, 0.2),
+                                                                            jx.Beam(3e5), bin_width=1e-12)),
+        "azimuthal_profile.n_bins": ("n_bins", lambda: propagate.azimuthal_profile(np.ones((8, 8)), jx.Grid(8, 0.2),
+                                                                                  jx.Beam(3e5), n_bins=10**10)),
+        "density_map.bin_width": ("bin_width", lambda: apt.density_map(pos, bin_width=1e-9)),
+        "density_profile.bin_width": ("bin_width", lambda: apt.density_profile(pos, radius=1.0, bin_width=1e-12)),
+        "sdm_z.bin_width": ("bin_width", lambda: apt.sdm_z(pos, bin_width=1e-12)),
+        "plane_spacing.n_grid": ("n_grid", lambda: apt.plane_spacing(pos, n_grid=10**10)),
+        "render_tip_image.shape": ("shape", lambda: apt.render_tip_image(10.0, 0.0, 0.1, 0.0, shape=(10**6, 10**6))),
+        "guided_tables.n_theta": ("n_theta", lambda: apt.guided_tables(
+            apt.tip_profiles(np.array([0, 10]), np.zeros(2), np.ones(2)), n_theta=10**9)),
+        "fit_decay.n_grid": ("n_grid", lambda: ltr.fit_decay(np.ones((2, 5)), np.arange(1.0, 6.0), n_grid=10**8)),
+        "disk_labels.detector_shape": ("detector_shape", lambda: ltr.disk_labels((10**6, 10**6), [(4, 4)], 1.0)),
+        "SyntheticLTR.detector_shape": ("detector_shape", lambda: ltr.SyntheticLTR(detector_shape=(10**5, 10**5))),
+        "fit_intensities.n_background": ("n_background", lambda: eds.fit_intensities(
+            np.ones((1, 200)), np.linspace(0.1, 10, 200), ["O_Ka"], 200.0, n_background=10**6)),
+        "select_frames.n": ("n", lambda: md.select_frames(10**12, 10**11)),
+        "Structure.repeat": ("repeat|atoms", lambda: F.structure.repeat(10**6, 10**6, 1)),
+        "Grid.gpts": ("gpts", lambda: jx.plane_wave(jx.Grid(10**9, 0.1), F.beam)),
+        "potential.sampling": ("sampling", lambda: jx.potential(F.structure, sampling=1e-9)),
+        "GridScan.gpts": ("gpts", lambda: stem.GridScan((0.0, 0.0), (3.0, 3.0), (10**7, 10**7))),
+        "hrtem_image.n_focal": ("n_focal", lambda: jx.hrtem_image(F.exit_wave, focal_spread=10.0, n_focal=10**6)),
+    }
+
+
+@pytest.mark.parametrize("case", list(_huge_cases()))
+def test_huge_request_is_a_clear_error(case):
+    match, call = _huge_cases()[case]
+    with pytest.raises(Exception) as info:
+        call()
+    assert not isinstance(info.value, MemoryError)
+    _check_clear(info.value, match)
