@@ -1162,7 +1162,7 @@ def _huge_cases():
         "plane_spacing.n_grid": ("n_grid", lambda: apt.plane_spacing(pos, n_grid=10**10)),
         "render_tip_image.shape": ("shape", lambda: apt.render_tip_image(10.0, 0.0, 0.1, 0.0, shape=(10**6, 10**6))),
         "guided_tables.n_theta": ("n_theta", lambda: apt.guided_tables(
-            apt.tip_profiles(np.array([0, 10]), np.zeros(2), np.ones(2)), n_theta=10**9)),
+            apt.tip_profiles([0, 100], [0, -1], [5, 5]), n_theta=10**10)),
         "fit_decay.n_grid": ("n_grid", lambda: ltr.fit_decay(np.ones((2, 5)), np.arange(1.0, 6.0), n_grid=10**8)),
         "disk_labels.detector_shape": ("detector_shape", lambda: ltr.disk_labels((10**6, 10**6), [(4, 4)], 1.0)),
         "SyntheticLTR.detector_shape": ("detector_shape", lambda: ltr.SyntheticLTR(detector_shape=(10**5, 10**5))),

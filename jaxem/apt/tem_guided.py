@@ -111,7 +111,8 @@ def guided_tables(profiles: TipProfiles, n_theta: int = 512, precision=None) -> 
         :class:`GuidedTables`.
     """
     _profiles(profiles)
-    n_theta = validate.integer(n_theta, "n_theta", lo=2, hi=1 << 20)
+    n_theta = validate.integer(n_theta, "n_theta", lo=2)
+    validate.allocation(n_theta, "n_theta", n_theta)
     dtype = accel.real_dtype(precision)
     theta = np.linspace(0, np.pi / 2, n_theta)
     r_tab, g_tab = profiles.tables(theta)
