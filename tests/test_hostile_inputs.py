@@ -978,6 +978,22 @@ def _more_cases():
     bad("read_4dstem/missing", "nothere", _tmp(lambda tmp: phase.read_4dstem(tmp / "nothere.mib")))
     bad("read_4dstem/directory", "adir", _tmp(lambda tmp: phase.read_4dstem(_mkdir(tmp / "adir.mib"))))
 
+    bad("multislice/potential-nan", "potential.array", lambda: jx.multislice(F.wave, F.pot.replace(
+        array=F.pot.array.at[0, 0, 0].set(NAN))))
+    bad("multislice_tilts/potential-inf", "potential.array", lambda: jx.multislice_tilts(F.pot.replace(
+        array=F.pot.array * INF), F.beam, np.zeros((1, 2))))
+    bad("fourier_shift/1e30", "shift", lambda: jx.fourier_shift(jnp.ones(F.grid.gpts), (1e30, 0.0), F.grid))
+    bad("probe/positions-1e30", "positions", lambda: jx.probe(F.grid, F.beam, 20.0, positions=np.array([[1e30, 0.0]])))
+    bad("diffraction_patterns_array/nan", "psi", lambda: propagate.diffraction_patterns_array(
+        jnp.full((4, 4), NAN, jnp.complex64), 1.0))
+    bad("diffraction_patterns_array/norm", "norm", lambda: propagate.diffraction_patterns_array(
+        jnp.ones((4, 4), jnp.complex64), 0.0))
+    bad("AnnularDetector.apply/shape", "dp", lambda: (lambda d: d.apply(d.prepare(F.beam, F.grid), jnp.ones((3, 3))))(
+        stem.AnnularDetector(10.0, 30.0)))
+    bad("PixelatedDetector.apply/shape", "dp", lambda: (lambda d: d.apply(d.prepare(F.beam, F.grid),
+                                                                        jnp.ones((3, 3))))(stem.PixelatedDetector()))
+    bad("l2/constant-data", "data|constant|variance", lambda: hrtem.l2(jnp.ones((8, 8)), jnp.ones((8, 8))))
+
 
 _more_cases()
 
@@ -1184,3 +1200,15 @@ def test_huge_request_is_a_clear_error(case):
         call()
     assert not isinstance(info.value, MemoryError)
     _check_clear(info.value, match)
+
+
+def test_large_shifts_are_periodic_and_exact():
+    """A shift by a whole number of cells plus δ equals the shift by δ (folded in float64, no phase
+    precision lost), also for probe positions."""
+    a = jnp.asarray(np.random.default_rng(0).normal(size=F.grid.gpts), jnp.float32)
+    ly, lx = F.grid.extent
+    np.testing.assert_allclose(np.asarray(jx.fourier_shift(a, (1000 * ly + 0.3, -700 * lx + 0.1), F.grid)),
+                               np.asarray(jx.fourier_shift(a, (0.3, 0.1), F.grid)), atol=1e-5)
+    p1 = jx.probe(F.grid, F.beam, 20.0, positions=np.array([[5000 * ly + 1.0, 2.0]]))
+    p0 = jx.probe(F.grid, F.beam, 20.0, positions=np.array([[1.0, 2.0]]))
+    np.testing.assert_allclose(np.asarray(p1), np.asarray(p0), atol=1e-5)
