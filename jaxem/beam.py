@@ -29,6 +29,10 @@ from . import physics, pytree, validate
 MAX_ENERGY = 1e8
 
 
+#: largest accepted beam tilt component [mrad] (a grid limits it further: :meth:`Beam.check_tilt`)
+MAX_TILT = 1000.0
+
+
 def _energy(value) -> float:
     e = validate.scalar(value, "energy", "eV", positive=True, allow_traced=False)
     if e > MAX_ENERGY:
@@ -54,7 +58,10 @@ class Beam:
         if isinstance(self.energy, Beam):
             raise validate.InputTypeError("energy must be a number [eV], got a Beam (pass the Beam itself)")
         object.__setattr__(self, "energy", _energy(self.energy))
-        object.__setattr__(self, "tilt", validate.pair(self.tilt, "tilt", "mrad", allow_traced=False))
+        if isinstance(self.tilt, str) or np.ndim(self.tilt) == 0:  # a scalar tilt would be read as (t, t)
+            raise validate.InputTypeError(f"tilt must be a (y, x) pair [mrad], got {self.tilt!r}")
+        object.__setattr__(self, "tilt", validate.pair(self.tilt, "tilt", "mrad", lo=-MAX_TILT, hi=MAX_TILT,
+                                                       allow_traced=False))
 
     # ---- derived scalars (cached: a Beam is immutable) ----------------------------------------
     @functools.cached_property

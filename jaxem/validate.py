@@ -36,7 +36,7 @@ import numpy as np
 __all__ = [
     "InputError", "InputTypeError", "FileFormatError", "is_traced", "scalar", "integer", "pair",
     "choice", "closest", "array", "finite_report", "path", "reading", "check_size", "quantity",
-    "expected_errors",
+    "expected_errors", "allocation", "MAX_ELEMENTS",
 ]
 
 
@@ -330,6 +330,25 @@ def array(value, name: str, *, ndim=None, min_ndim=None, shape=None, kind: str =
         if lowest < 0:
             raise InputError(f"{name} must be ≥ 0{u}, got a minimum of {lowest!r}")
     return value
+
+
+#: most elements of an array whose size follows from an argument (2³¹: 16 GiB of float64)
+MAX_ELEMENTS = 1 << 31
+
+
+def allocation(shape, name: str, value, units: str = "", hint: str = "") -> int:
+    """The number of elements of ``shape`` (an int or a shape) that the argument ``name`` = ``value``
+    asks for, or an :class:`InputError` naming it when that is beyond :data:`MAX_ELEMENTS` (a step far
+    too small or a count far too large is reported before NumPy tries to allocate it)."""
+    dims = (shape,) if np.ndim(shape) == 0 else tuple(shape)
+    total = 1.0
+    for d in dims:
+        total *= max(float(d), 0.0)
+    if total > MAX_ELEMENTS:
+        u = f" {units}" if units else ""
+        raise InputError(f"{name} = {value!r}{u} asks for {total:.3g} elements (at most {MAX_ELEMENTS:.3g})"
+                         + (f"; {hint}" if hint else ""))
+    return int(total)
 
 
 # ---- files ------------------------------------------------------------------------------------

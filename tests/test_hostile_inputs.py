@@ -112,7 +112,8 @@ POSITIVE = {**SCALARS, "0": 0.0}
 # beam / grid / measurement (floor 0)
 _each("Beam.energy", "energy", lambda v: jx.Beam(v), {**POSITIVE, "1e30": 1e30, "300": "300"})
 _each("Beam.tilt", "tilt", lambda v: jx.Beam(300e3, tilt=v), {"nan": (NAN, 0.0), "3": (1, 2, 3), "str": "lots",
-                                                              "None": None, "complex": (1j, 0)})
+                                                              "None": None, "complex": (1j, 0), "scalar": 5.0,
+                                                              "5mrad": "5 mrad", "1e30": (1e30, 0.0)})
 _each("as_beam", "beam|energy", lambda v: jx.as_beam(v), {"None": None, "dict": {}, "lots": "lots", "neg": -3.0})
 _each("Grid.gpts", "gpts", lambda v: jx.Grid(v, 0.2), {"0": (0, 32), "-1": -1, "float": 2.5, "1e30": 1e30,
                                                        "None": None, "str": "lots", "3": (1, 2, 3), "nan": NAN})
@@ -275,7 +276,8 @@ _each("hrtem_image.source_angle", "source_angle", lambda v: jx.hrtem_image(F.exi
 _each("hrtem_image.method", "method", lambda v: jx.hrtem_image(F.exit_wave, method=v), {"typo": "focal_avg",
                                                                                          "None": None})
 _each("hrtem_image.n_focal", "n_focal", lambda v: jx.hrtem_image(F.exit_wave, focal_spread=10.0, n_focal=v),
-      {"0": 0, "float": 2.5, "-1": -1})
+      {"0": 0, "float": 2.5, "-1": -1, "1e6": 10**6})
+bad("hrtem_image.n_tilt/1e6", "n_tilt", lambda: jx.hrtem_image(F.exit_wave, method="explicit", n_tilt=10**6))
 _each("hrtem_image.exit_wave", "exit_wave|waves", lambda v: jx.hrtem_image(v),
       {"None": None, "array": np.ones((8, 8), complex), "str": "lots"})
 bad("hrtem_image.aberrations", "aberrations", lambda: jx.hrtem_image(F.exit_wave, {"C10": 3}))
@@ -976,6 +978,22 @@ def _more_cases():
     bad("read_4dstem/missing", "nothere", _tmp(lambda tmp: phase.read_4dstem(tmp / "nothere.mib")))
     bad("read_4dstem/directory", "adir", _tmp(lambda tmp: phase.read_4dstem(_mkdir(tmp / "adir.mib"))))
 
+    bad("multislice/potential-nan", "potential.array", lambda: jx.multislice(F.wave, F.pot.replace(
+        array=F.pot.array.at[0, 0, 0].set(NAN))))
+    bad("multislice_tilts/potential-inf", "potential.array", lambda: jx.multislice_tilts(F.pot.replace(
+        array=F.pot.array * INF), F.beam, np.zeros((1, 2))))
+    bad("fourier_shift/1e30", "shift", lambda: jx.fourier_shift(jnp.ones(F.grid.gpts), (1e30, 0.0), F.grid))
+    bad("probe/positions-1e30", "positions", lambda: jx.probe(F.grid, F.beam, 20.0, positions=np.array([[1e30, 0.0]])))
+    bad("diffraction_patterns_array/nan", "psi", lambda: propagate.diffraction_patterns_array(
+        jnp.full((4, 4), NAN, jnp.complex64), 1.0))
+    bad("diffraction_patterns_array/norm", "norm", lambda: propagate.diffraction_patterns_array(
+        jnp.ones((4, 4), jnp.complex64), 0.0))
+    bad("AnnularDetector.apply/shape", "dp", lambda: (lambda d: d.apply(d.prepare(F.beam, F.grid), jnp.ones((3, 3))))(
+        stem.AnnularDetector(10.0, 30.0)))
+    bad("PixelatedDetector.apply/shape", "dp", lambda: (lambda d: d.apply(d.prepare(F.beam, F.grid),
+                                                                        jnp.ones((3, 3))))(stem.PixelatedDetector()))
+    bad("l2/constant-data", "data|constant|variance", lambda: hrtem.l2(jnp.ones((8, 8)), jnp.ones((8, 8))))
+
 
 _more_cases()
 
@@ -1142,3 +1160,55 @@ def test_eds_nan_pixel_is_masked_and_listed():
     assert np.asarray(r.bad_pixels).tolist() == [[1]]
     np.testing.assert_allclose(np.asarray(r.atomic_fractions)[[0, 2]], np.asarray(clean.atomic_fractions))
     assert np.all(np.isfinite(np.asarray(r.atomic_fractions)))
+
+
+# ---- a step far too small or a count far too large: an error naming it, never a MemoryError ---------
+def _huge_cases():
+    from jaxem import apt, eds, ltr, md
+
+    pos = np.random.default_rng(0).normal(size=(200, 3)).astype(np.float32)
+    return {
+        "radial_profile.bin_width": ("bin_width", lambda: jx.radial_profile(np.ones((8, 8)), jx.Grid(8, 0.2),
+                                                                            jx.Beam(3e5), bin_width=1e-12)),
+        "azimuthal_profile.n_bins": ("n_bins", lambda: propagate.azimuthal_profile(np.ones((8, 8)), jx.Grid(8, 0.2),
+                                                                                  jx.Beam(3e5), n_bins=10**10)),
+        "density_map.bin_width": ("bin_width", lambda: apt.density_map(pos, bin_width=1e-9)),
+        "density_profile.bin_width": ("bin_width", lambda: apt.density_profile(pos, radius=1.0, bin_width=1e-12)),
+        "sdm_z.bin_width": ("bin_width", lambda: apt.sdm_z(pos, bin_width=1e-12)),
+        "plane_spacing.n_grid": ("n_grid", lambda: apt.plane_spacing(pos, n_grid=10**10)),
+        "render_tip_image.shape": ("shape", lambda: apt.render_tip_image(10.0, 0.0, 0.1, 0.0, shape=(10**6, 10**6))),
+        "guided_tables.n_theta": ("n_theta", lambda: apt.guided_tables(
+            apt.tip_profiles([0, 100], [0, -1], [5, 5]), n_theta=10**10)),
+        "fit_decay.n_grid": ("n_grid", lambda: ltr.fit_decay(np.ones((2, 5)), np.arange(1.0, 6.0), n_grid=10**8)),
+        "disk_labels.detector_shape": ("detector_shape", lambda: ltr.disk_labels((10**6, 10**6), [(4, 4)], 1.0)),
+        "SyntheticLTR.detector_shape": ("detector_shape", lambda: ltr.SyntheticLTR(detector_shape=(10**5, 10**5))),
+        "fit_intensities.n_background": ("n_background", lambda: eds.fit_intensities(
+            np.ones((1, 200)), np.linspace(0.1, 10, 200), ["O_Ka"], 200.0, n_background=10**6)),
+        "select_frames.n": ("n", lambda: md.select_frames(10**12, 10**11)),
+        "Structure.repeat": ("repeat|atoms", lambda: F.structure.repeat(10**6, 10**6, 1)),
+        "Grid.gpts": ("gpts", lambda: jx.plane_wave(jx.Grid(10**9, 0.1), F.beam)),
+        "potential.sampling": ("sampling", lambda: jx.potential(F.structure, sampling=1e-9)),
+        "GridScan.gpts": ("gpts", lambda: stem.GridScan((0.0, 0.0), (3.0, 3.0), (10**7, 10**7))),
+        "hrtem_image.n_focal": ("n_focal", lambda: jx.hrtem_image(F.exit_wave, focal_spread=10.0, n_focal=10**6)),
+    }
+
+
+@pytest.mark.parametrize("case", list(_huge_cases()))
+def test_huge_request_is_a_clear_error(case):
+    match, call = _huge_cases()[case]
+    with pytest.raises(Exception) as info:
+        call()
+    assert not isinstance(info.value, MemoryError)
+    _check_clear(info.value, match)
+
+
+def test_large_shifts_are_periodic_and_exact():
+    """A shift by a whole number of cells plus δ equals the shift by δ (folded in float64, no phase
+    precision lost), also for probe positions."""
+    a = jnp.asarray(np.random.default_rng(0).normal(size=F.grid.gpts), jnp.float32)
+    ly, lx = F.grid.extent
+    np.testing.assert_allclose(np.asarray(jx.fourier_shift(a, (1000 * ly + 0.3, -700 * lx + 0.1), F.grid)),
+                               np.asarray(jx.fourier_shift(a, (0.3, 0.1), F.grid)), atol=1e-5)
+    p1 = jx.probe(F.grid, F.beam, 20.0, positions=np.array([[5000 * ly + 1.0, 2.0]]))
+    p0 = jx.probe(F.grid, F.beam, 20.0, positions=np.array([[1.0, 2.0]]))
+    np.testing.assert_allclose(np.asarray(p1), np.asarray(p0), atol=1e-5)

@@ -39,6 +39,7 @@ def sdm_z(pos, r_lateral: float = 0.3, z_max: float = 1.2, bin_width: float = 0.
     z_max = validate.scalar(z_max, "z_max", "nm", positive=True)
     bin_width = validate.scalar(bin_width, "bin_width", "nm", positive=True, hi=z_max)
     max_pairs = validate.integer(max_pairs, "max_pairs", lo=1)
+    validate.allocation(z_max / bin_width + 2, "bin_width", bin_width, "nm", "raise bin_width")
     pairs = cKDTree(p).query_pairs(float(np.hypot(r_lateral, z_max)), output_type="ndarray")
     if len(pairs) > max_pairs:
         pairs = pairs[np.random.default_rng(0).choice(len(pairs), max_pairs, replace=False)]
@@ -65,7 +66,7 @@ def plane_spacing(pos, d_range=(0.1, 0.5), r_lateral: float = 0.3, z_max: float 
     lo, hi = validate.pair(d_range, "d_range", "nm", positive=True)
     if not hi > lo:
         raise validate.InputError(f"d_range must be (min, max) [nm] with 0 < min < max, got {d_range}")
-    n_grid = validate.integer(n_grid, "n_grid", lo=3)
+    n_grid = validate.integer(n_grid, "n_grid", lo=3, hi=10**7)
     c, h = sdm_z(pos, r_lateral, z_max, bin_width)
     if not h.any():
         raise validate.InputError(f"pos: no ion pairs closer than r_lateral = {r_lateral} nm laterally and "
@@ -137,6 +138,8 @@ def density_map(pos, axes=(0, 1), bin_width: float = 0.5, slab=None):
     m = (p[:, third] >= lo) & (p[:, third] < hi)
     if not m.any():
         raise validate.InputError(f"slab {lo:g}–{hi:g} nm holds no ions")
+    spans = [float(np.ptp(p[m, a])) if m.any() else 0.0 for a in axes]
+    validate.allocation([s / bin_width + 2 for s in spans], "bin_width", bin_width, "nm", "raise bin_width")
     ea = np.arange(p[m, axes[0]].min(), p[m, axes[0]].max() + bin_width, bin_width)
     eb = np.arange(p[m, axes[1]].min(), p[m, axes[1]].max() + bin_width, bin_width)
     h, ea, eb = np.histogram2d(p[m, axes[0]], p[m, axes[1]], [ea, eb])
@@ -151,6 +154,8 @@ def density_profile(pos, radius: float, bin_width: float = 0.5):
     m = np.hypot(p[:, 0], p[:, 1]) < radius
     if not m.any():
         raise validate.InputError(f"radius = {radius:g} nm: the central cylinder holds no ions")
+    validate.allocation((float(np.ptp(p[m, 2])) if m.any() else 0.0) / bin_width + 2, "bin_width", bin_width, "nm",
+                        "raise bin_width")
     edges = np.arange(p[m, 2].min(), p[m, 2].max() + bin_width, bin_width)
     h, _ = np.histogram(p[m, 2], edges)
     return 0.5 * (edges[1:] + edges[:-1]), h / (np.pi * radius**2 * bin_width)

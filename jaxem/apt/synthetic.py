@@ -291,6 +291,7 @@ def render_tip_image(R: float, K: float, alpha: float, apex_z: float, pixel: flo
     noise = validate.scalar(noise, "noise", nonnegative=True)
     blur = validate.scalar(blur, "blur", "px", nonnegative=True)
     shape = validate.pair(shape, "shape", kind=int, lo=2)
+    validate.allocation(shape, "shape", shape, "px")
     top = apex_z + 5.0 if top is None else validate.scalar(top, "top", "nm")
     zr = top - (np.arange(shape[0]) + 0.5) * pixel
     xc = (np.arange(shape[1]) - (shape[1] - 1) / 2) * pixel

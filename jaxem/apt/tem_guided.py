@@ -112,6 +112,7 @@ def guided_tables(profiles: TipProfiles, n_theta: int = 512, precision=None) -> 
     """
     _profiles(profiles)
     n_theta = validate.integer(n_theta, "n_theta", lo=2)
+    validate.allocation(n_theta, "n_theta", n_theta)
     dtype = accel.real_dtype(precision)
     theta = np.linspace(0, np.pi / 2, n_theta)
     r_tab, g_tab = profiles.tables(theta)

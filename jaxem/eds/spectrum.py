@@ -144,7 +144,7 @@ def fit_intensities(spectra, energy_axis, lines, beam_energy_kev: float, *,
     lines = _lines(lines)
     beam_energy_kev = validate.scalar(beam_energy_kev, "beam_energy_kev", "keV", positive=True)
     fwhm_mnka_ev = validate.scalar(fwhm_mnka_ev, "fwhm_mnka_ev", "eV", positive=True)
-    n_background = validate.integer(n_background, "n_background", lo=0)
+    n_background = validate.integer(n_background, "n_background", lo=0, hi=64)
     if fit_range is not None:
         lo, hi = validate.pair(fit_range, "fit_range", "keV", nonnegative=True)
         if not hi > lo:

@@ -13,6 +13,7 @@ All are pure, jit-able and differentiable; inputs are (…, ny, nx) real arrays.
 from __future__ import annotations
 
 import jax.numpy as jnp
+import numpy as np
 
 from .. import validate
 
@@ -30,6 +31,9 @@ def _images(a, b, names=("sim", "data")):
 def l2(sim, data, normalise: bool = True):
     """Mean squared difference [intensity²]; divided by var(data) when ``normalise`` (dimensionless)."""
     _images(sim, data)
+    if normalise and not validate.is_traced(data) and np.any(np.asarray(jnp.var(data, axis=(-2, -1))) == 0):
+        raise validate.InputError("data is a constant image: its variance is 0, so the normalised L2 is undefined; "
+                                  "use normalise=False")
     r = jnp.mean((sim - data) ** 2, axis=(-2, -1))
     return r / jnp.var(data, axis=(-2, -1)) if normalise else r
 

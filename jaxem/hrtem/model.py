@@ -53,7 +53,7 @@ from .. import accel, pytree, validate
 from ..beam import as_beam
 from ..optics import Aberrations, DetectorMTF, fourier_shift, image_intensity
 from ..optics.apertures import as_aperture, check_on_grid
-from ..optics.imaging import METHODS, tilt_nodes
+from ..optics.imaging import MAX_NODES, MAX_TILT_NODES, METHODS, tilt_nodes
 from ..potential import potential_builder
 from ..propagate import Waves, multislice, multislice_tilts, plane_wave
 from ..structure import Structure
@@ -139,8 +139,8 @@ class HRTEMModel:
             raise validate.InputTypeError(f"structure must be a jaxem Structure, got {type(structure).__name__}")
         self.beam = as_beam(beam)
         self.method = validate.choice(method, "method", METHODS)
-        self.n_focal = validate.integer(n_focal, "n_focal", lo=1)
-        self.n_tilt = validate.integer(n_tilt, "n_tilt", lo=1)
+        self.n_focal = validate.integer(n_focal, "n_focal", lo=1, hi=MAX_NODES)
+        self.n_tilt = validate.integer(n_tilt, "n_tilt", lo=1, hi=MAX_TILT_NODES)
         self._tilt_units = tilt_nodes(self.n_tilt)[0]
         if gpts is None:
             sampling = validate.scalar(sampling, "sampling", "Å", lo=0.005, hi=2.0, lo_open=True, hi_open=True)

@@ -123,6 +123,8 @@ def make_events(indices, offsets, scan_shape, n_frames, detector_shape, dose: Do
     scan_shape = _shape2(scan_shape, "scan_shape")
     detector_shape = _shape2(detector_shape, "detector_shape")
     n_frames = checks.integer(n_frames, "n_frames", lo=1)
+    checks.allocation(scan_shape[0] * scan_shape[1] * n_frames + 1, "n_frames", n_frames, "",
+                      f"scan {scan_shape} × n_frames segments")
     detector_sampling = checks.scalar(detector_sampling, "detector_sampling", "1/Å", positive=True)
     indices = np.asarray(indices)
     offsets = np.asarray(offsets)

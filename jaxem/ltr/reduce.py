@@ -231,6 +231,7 @@ def disk_labels(detector_shape, centers, radius: float) -> np.ndarray:
     Overlapping disks keep the lower label.
     """
     detector_shape = tuple(validate.pair(detector_shape, "detector_shape", kind=int, lo=1))
+    validate.allocation(detector_shape, "detector_shape", detector_shape, "px")
     validate.array(centers, "centers", ndim=(1, 2), shape=(2,), kind="real", units="px")
     centers = np.atleast_2d(np.asarray(centers, np.float64))
     radius = validate.scalar(radius, "radius", "px", positive=True)

@@ -108,6 +108,8 @@ class SyntheticLTR:
                 raise validate.InputError(f"{name} needs one entry per reflection ({k}), got {len(getattr(self, name))}")
         validate.pair(self.scan_shape, "scan_shape", kind=int, lo=1)
         validate.pair(self.detector_shape, "detector_shape", kind=int, lo=1)
+        validate.allocation((*self.scan_shape, *self.detector_shape), "scan_shape × detector_shape",
+                            (self.scan_shape, self.detector_shape), "px")
         validate.integer(self.n_frames, "n_frames", lo=1)
         validate.scalar(self.frame_dose, "frame_dose", "e⁻/Å²", positive=True)
         for name in ("radius", "halo_sigma", "detector_sampling"):

@@ -180,17 +180,18 @@ def bandpass_trajectory(traj: Trajectory, center_thz: float, width_thz: float) -
 def select_frames(n_frames: int, n: int, burn_in: int = 0, stride: int | None = None) -> np.ndarray:
     """Indices of ``n`` frames after ``burn_in``: every ``stride``-th frame, or evenly spread when
     ``stride`` is None. Raises ``ValueError`` when the trajectory is too short."""
-    if int(n) != n or n < 1:
-        raise ValueError(f"n must be a positive integer, got {n!r}")
-    if int(burn_in) != burn_in or not 0 <= burn_in < n_frames:
-        raise ValueError(f"burn_in must lie in [0, {n_frames}) frames, got {burn_in!r}")
+    n_frames = validate.integer(n_frames, "n_frames", lo=1)
+    n = validate.integer(n, "n", lo=1)
+    validate.allocation(n, "n", n)
+    burn_in = validate.integer(burn_in, "burn_in", lo=0)
+    if not burn_in < n_frames:
+        raise validate.InputError(f"burn_in must lie in [0, {n_frames}) frames, got {burn_in!r}")
     avail = n_frames - burn_in
     if stride is None:
         if n > avail:
             raise ValueError(f"asked for {n} snapshots but only {avail} frames follow burn_in={burn_in}")
         return burn_in + np.round(np.linspace(0, avail - 1, n)).astype(np.int64)
-    if int(stride) != stride or stride < 1:
-        raise ValueError(f"stride must be a positive integer, got {stride!r}")
+    stride = validate.integer(stride, "stride", lo=1)
     idx = np.arange(burn_in, n_frames, stride)
     if len(idx) < n:
         raise ValueError(f"asked for {n} snapshots with stride {stride} after burn_in={burn_in}, but only "

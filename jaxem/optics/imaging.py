@@ -87,6 +87,12 @@ from .detector import DetectorMTF, blur_intensity, check_image_spread
 METHODS = ("envelope", "focal_average", "coherent", "linear", "explicit")
 
 
+#: most Gauss–Hermite nodes of a focal (or other 1-D) average; more add nothing but cost
+MAX_NODES = 256
+#: most tilt nodes per axis (n_tilt² images)
+MAX_TILT_NODES = 32
+
+
 def gauss_hermite(n: int, bits: int = 52):
     """Nodes x_j and normalised weights w_j (Σ w_j = 1) so that E[f(δ)] ≈ Σ_j w_j f(√2 Δ x_j) for
     δ ~ N(0, Δ²) (numpy's physicists' Hermite rule divided by √π).
@@ -95,6 +101,7 @@ def gauss_hermite(n: int, bits: int = 52):
     floating-point sum is exactly 1 in any order (24 bits for float32, 52 for float64): a vacuum
     image stays exactly 1.
     """
+    n = validate.integer(n, "n (Gauss–Hermite nodes)", lo=1, hi=MAX_NODES)
     x, w = np.polynomial.hermite.hermgauss(n)
     return x, _round_weights(w / math.sqrt(math.pi), bits)
 
@@ -117,8 +124,9 @@ def tilt_nodes(n_tilt: int, bits: int = 52):
     :func:`gauss_hermite`. The node order is row-major in (y, x); for odd ``n_tilt`` the centre
     node (0, 0) is number n_tilt²//2.
     """
-    if isinstance(n_tilt, bool) or not isinstance(n_tilt, (int, np.integer)) or n_tilt < 1:
-        raise validate.InputError(f"n_tilt must be an integer ≥ 1 (Gauss–Hermite nodes per tilt axis), got {n_tilt!r}")
+    if isinstance(n_tilt, bool) or not isinstance(n_tilt, (int, np.integer)) or not 1 <= n_tilt <= MAX_TILT_NODES:
+        raise validate.InputError(f"n_tilt must be an integer in [1, {MAX_TILT_NODES}] (Gauss–Hermite nodes per tilt "
+                                  f"axis), got {n_tilt!r}")
     x, w = np.polynomial.hermite.hermgauss(int(n_tilt))
     uy, ux = np.meshgrid(x, x, indexing="ij")
     return np.stack([uy.ravel(), ux.ravel()], axis=1), _round_weights(np.outer(w, w).ravel(), bits)
@@ -185,7 +193,7 @@ def image_intensity(waves, aberrations: Aberrations | None = None, *, objective_
     if mtf is not None:
         DetectorMTF.check(mtf, "mtf")
     method = validate.choice(method, "method", METHODS)
-    n_focal = validate.integer(n_focal, "n_focal (Gauss–Hermite nodes)", lo=1)
+    n_focal = validate.integer(n_focal, "n_focal (Gauss–Hermite nodes)", lo=1, hi=MAX_NODES)
     tilt_nodes(n_tilt)  # validates n_tilt
     tilted = any(beam.tilt)
     if tilted:

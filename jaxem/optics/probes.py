@@ -29,7 +29,7 @@ from ._checks import check_aberrations
 from .aberrations import Aberrations
 from .apertures import Aperture, check_on_grid
 from .ctf import transfer_function
-from .shift import phase_ramp
+from .shift import phase_ramp, wrap_positions
 
 
 def _check_probe_args(grid, beam, semi_angle, edge_width, aberrations):
@@ -43,7 +43,7 @@ def _check_probe_args(grid, beam, semi_angle, edge_width, aberrations):
         if w > 2 * a0:
             raise validate.InputError(f"edge_width must be ≤ 2·semi_angle = {2 * a0:.4g} mrad, got {edge_width!r} mrad")
         check_on_grid(Aperture(a0, w), grid, beam, "semi_angle (plus half the edge width)", limit="antialias")
-    return beam, ab
+    return beam, ab, a0, w
 
 
 def probe_transfer(grid, beam, semi_angle, aberrations: Aberrations | None = None, edge_width=0.0,
@@ -64,10 +64,10 @@ def probe_transfer(grid, beam, semi_angle, aberrations: Aberrations | None = Non
     Raises:
         ValueError: non-positive energy/semi-angle, or a grid too coarse for ``semi_angle``.
     """
-    beam, ab = _check_probe_args(grid, beam, semi_angle, edge_width, aberrations)
+    beam, ab, a0, w = _check_probe_args(grid, beam, semi_angle, edge_width, aberrations)
     rdtype, _ = accel.dtypes(precision)
     ky, kx = grid.frequencies(rdtype)
-    ap = Aperture(semi_angle=semi_angle, edge_width=edge_width)
+    ap = Aperture(semi_angle=a0, edge_width=w)  # the parsed values ("20 mrad" → 20.0)
     return transfer_function(ab, ky[:, None], kx[None, :], beam.wavelength, ap)
 
 
@@ -78,7 +78,7 @@ def _positions(grid, positions, dtype):
     if shape[-1:] != (2,):
         raise validate.InputError(f"positions must have shape (..., 2) as (y, x) [Å], got shape {shape}")
     validate.array(positions, "positions", kind="real", units="Å")
-    return jnp.asarray(positions).astype(dtype)
+    return jnp.asarray(wrap_positions(positions, grid, "positions")).astype(dtype)
 
 
 def probe(grid, beam, semi_angle, aberrations: Aberrations | None = None, positions=None,

@@ -12,6 +12,7 @@ HRTEM fits align images with it (:func:`fourier_shift`).
 from __future__ import annotations
 
 import jax.numpy as jnp
+import numpy as np
 
 from .. import accel, validate
 
@@ -35,6 +36,26 @@ def phase_ramp(ky, kx, position):
     return ry[..., :, None] * rx[..., None, :]
 
 
+#: largest shift or position accepted, in cell lengths (beyond it nothing is left of the sub-pixel part)
+MAX_CELLS = 1e6
+
+
+def wrap_positions(position, grid, name: str = "shift"):
+    """A concrete ``position`` (…, 2) (y, x) [Å] folded into the periodic cell [0, extent) in float64
+    before it is cast to the working precision (the Fourier shift is periodic, so the result is the
+    same, without the precision lost on a large phase); traced positions pass unchanged. A position
+    beyond ±MAX_CELLS cell lengths is an error naming ``name``."""
+    if validate.is_traced(position):
+        return position
+    p = np.asarray(position, np.float64)
+    ext = np.asarray(grid.extent, np.float64)
+    far = np.abs(p) > MAX_CELLS * ext
+    if np.any(far):
+        raise validate.InputError(f"{name} reaches {float(np.max(np.abs(p))):.4g} Å, more than {MAX_CELLS:g} cells "
+                                  f"({ext.tolist()} Å) away: give it within the periodic cell")
+    return np.mod(p, ext)
+
+
 def fourier_shift(array, shift, grid):
     """Shift the periodic array(s) ``array`` (…, ny, nx) on ``grid`` by ``shift`` (…, 2) (y, x) [Å]:
     out(r) = array(r − shift) (sub-pixel, by :func:`phase_ramp`; batch axes broadcast).
@@ -44,6 +65,7 @@ def fourier_shift(array, shift, grid):
     """
     validate.array(array, "array", min_ndim=2, shape=tuple(grid.gpts))
     validate.array(shift, "shift", min_ndim=1, shape=(2,), kind="real", units="Å")
+    shift = wrap_positions(shift, grid, "shift")
     array = jnp.asarray(array)
     real = not jnp.iscomplexobj(array)
     rdtype, _ = accel.dtypes_of(array)

@@ -18,7 +18,11 @@ UNITS = ("mrad", "1/Å")
 
 
 def diffraction_patterns_array(psi, norm: float):
-    """|F[ψ]|² / (N·norm), unshifted (zero frequency at [0, 0]); any batch shape."""
+    """|F[ψ]|² / (N·norm), unshifted (zero frequency at [0, 0]); any batch shape. Concrete inputs
+    (outside jit) are checked: ψ finite (…, ny, nx), norm > 0."""
+    if not validate.is_traced(psi):
+        validate.array(psi, "psi", min_ndim=2, kind="numeric")
+    validate.scalar(norm, "norm", positive=True)
     n = psi.shape[-1] * psi.shape[-2]
     return jnp.abs(jnp.fft.fft2(psi)) ** 2 / (n * norm)
 

@@ -32,7 +32,7 @@ from ..beam import Beam, as_beam
 from ..grid import Grid
 from ..potential import PotentialSlices
 from .observers import ExitPlanes
-from .waves import Waves, check_waves
+from .waves import Waves, check_finite, check_waves
 
 
 def _require_beam(beam) -> None:
@@ -177,6 +177,7 @@ def _check_potential(potential, beam: Beam, name="potential"):
     if potential.energy is not None and not np.isclose(potential.energy, beam.energy, rtol=1e-9):
         raise validate.InputError(f"{name} was built for {potential.energy} eV (its absorptive part depends on "
                                   f"the energy) but the beam has {beam.energy} eV")
+    check_finite(potential.array, f"{name}.array")  # one reduction on the device; traced arrays pass
 
 
 def multislice(waves: Waves, potential: PotentialSlices, exit_planes=None, checkpoint: bool = False,

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import math
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 
@@ -101,12 +102,13 @@ def _measurement_pattern(m: Measurement, beam, what) -> _Pattern:
 
 def _binned_mean(pattern, bins, n_bins, keep):
     """Mean of ``pattern`` (…, ny, nx) over pixels with bin index ``bins`` (ny, nx) where ``keep``."""
-    valid = keep & (bins >= 0) & (bins < n_bins)
-    onehot = (bins.ravel()[:, None] == np.arange(n_bins)[None, :]) & valid.ravel()[:, None]
-    counts = onehot.sum(axis=0)
+    valid = (keep & (bins >= 0) & (bins < n_bins)).ravel()
+    ids = np.where(valid, bins.ravel(), 0)
+    counts = np.bincount(ids[valid], minlength=n_bins)[:n_bins]
     pattern = jnp.asarray(pattern)
-    flat = pattern.reshape(pattern.shape[:-2] + (-1,))
-    sums = flat @ jnp.asarray(onehot, flat.real.dtype)
+    lead = pattern.shape[:-2]
+    flat = pattern.reshape((-1, ids.size)).T * jnp.asarray(valid, pattern.real.dtype)[:, None]  # (pixels, batch)
+    sums = jax.ops.segment_sum(flat, jnp.asarray(ids), num_segments=n_bins).T.reshape(lead + (n_bins,))
     safe = jnp.asarray(np.maximum(counts, 1), sums.dtype)
     return jnp.where(jnp.asarray(counts > 0), sums / safe, jnp.nan), counts
 
@@ -131,6 +133,7 @@ def radial_profile(pattern, grid: Grid | None = None, beam: Beam | None = None, 
     p = _pattern(pattern, grid, beam)
     bin_width = validate.scalar(bin_width, "bin_width", "mrad", positive=True)
     limit = _limit(p, max_angle)
+    validate.allocation(limit / bin_width, "bin_width", bin_width, "mrad", f"the profile reaches {limit:.4g} mrad")
     n_bins = max(1, int(math.floor(limit / bin_width)))
     bins = np.floor(p.theta / bin_width).astype(np.int64)
     keep = _mask(mask, p.theta.shape)
@@ -168,6 +171,7 @@ def azimuthal_profile(pattern, grid: Grid | None = None, beam: Beam | None = Non
     if not inner < outer:
         raise validate.InputError(f"the annulus needs 0 ≤ inner < outer [mrad], got inner={inner!r}, outer={outer!r}")
     n_bins = validate.integer(n_bins, "n_bins", lo=1)
+    validate.allocation(n_bins, "n_bins", n_bins)
     width = 2 * math.pi / n_bins
     bins = np.floor((p.phi + math.pi) / width).astype(np.int64) % n_bins
     keep = _mask(mask, p.theta.shape) & (p.theta >= inner) & (p.theta < outer)

@@ -85,6 +85,7 @@ class CropState:
 
     rows: object
     cols: object
+    gpts: tuple = pytree.field(static=True, default=None)  # the (ny, nx) of the patterns it applies to
 
 
 class Detector:
@@ -126,7 +127,17 @@ class Detector:
                                        meta)}
 
 
+def _check_pattern(dp, gpts) -> None:
+    """The patterns (…, ny, nx) must be on the grid the detector was prepared for (shapes are static,
+    so this also holds under jit)."""
+    shape = tuple(jnp.shape(dp))
+    if len(shape) < 2 or shape[-2:] != tuple(gpts):
+        raise validate.InputError(f"dp must be diffraction patterns (…, {gpts[0]}, {gpts[1]}) on the grid the "
+                                  f"detector was prepared for, got shape {shape}")
+
+
 def _linear_apply(state, dp):
+    _check_pattern(dp, tuple(jnp.shape(state.masks))[-2:])
     return jnp.tensordot(dp, state.masks.astype(dp.dtype), axes=((-2, -1), (-2, -1)))
 
 
@@ -274,10 +285,12 @@ class PixelatedDetector(Detector):
     def prepare(self, beam, grid) -> CropState:
         sy, sx = self.crop(beam, grid)
         return CropState(self._indices(sy, grid.gpts[0]).astype(np.int32),
-                         self._indices(sx, grid.gpts[1]).astype(np.int32))
+                         self._indices(sx, grid.gpts[1]).astype(np.int32), tuple(grid.gpts))
 
     def apply(self, state: CropState, dp):
         """(…, ny, nx) unshifted → (…, my, mx) centred, cropped and binned."""
+        if state.gpts is not None:
+            _check_pattern(dp, state.gpts)
         out = jnp.take(jnp.take(dp, state.rows, axis=-2), state.cols, axis=-1)
         if self.bin > 1:
             b = self.bin

@@ -1,5 +1,6 @@
 import argparse
 import json
+import re
 
 import numpy as np
 import pytest
@@ -56,22 +57,38 @@ def test_config_errors_name_the_key(tmp_path):
     cfg.write_text("[problem\n")
     with pytest.raises(ValueError, match="c.toml: cannot read this TOML configuration"):
         _cfg(cfg)
-    with pytest.raises(InputError, match=r"\[problem\] cells \(--cells\) must be in \[1, 64\], got 0"):
-        _cfg(cells=0)
-    with pytest.raises(InputTypeError, match=r"\[problem\] cells \(--cells\) must be an integer, got 'abc'"):
-        _cfg(cells="abc")
-    with pytest.raises(InputError, match=r"\[problem\] energy \(--energy\) .*furlongs"):
-        _cfg(energy="3 furlongs")
+    for toml, exc, match in (
+            ("[problem]\ncells = 0\n", InputError, r"\[problem\] cells \(--cells\) must be in \[1, 64\], got 0"),
+            ("[problem]\ncells = 'abc'\n", InputTypeError, r"\[problem\] cells \(--cells\) must be an integer, got 'abc'"),
+            ("[problem]\nenergy = '3 furlongs'\n", InputError, r"\[problem\] energy \(--energy\) .*furlongs"),
+            ("[fit]\nbo_max_evaluations = 0\n", InputError, r"\[fit\] bo_max_evaluations .* must be ≥ 1"),
+            ("[problem]\nsampling = -0.1\n", InputError, r"\[problem\] sampling \(--sampling\) must be > 0"),
+            ("[start]\ndefocus = 'far'\n", InputError, r"\[start\] defocus \(--defocus\) must be a number in Å .* could "
+                                                      r"not parse .far."),
+            ("[start]\nthickness = nan\n", InputError, r"\[start\] thickness \(--thickness\) must be finite")):
+        cfg.write_text(toml)
+        with pytest.raises(exc, match=match):
+            _cfg(cfg)
     with pytest.raises(InputError, match=r"\[problem\] crystal \(--crystal\) must be one of.*did you mean 'SrTiO3'"):
         _cfg(crystal="SrTiO")
-    with pytest.raises(InputError, match=r"\[fit\] bo_max_evaluations \(--bo-max-evaluations\) must be ≥ 1"):
-        _cfg(**{"bo-max-evaluations": 0})
-    with pytest.raises(InputError, match=r"\[problem\] sampling \(--sampling\) must be > 0"):
-        _cfg(sampling=-0.1)
-    with pytest.raises(InputError, match=r"\[start\] defocus \(--defocus\) must be a number in Å .* could not parse .far."):
-        _cfg(defocus="far")
-    with pytest.raises(InputError, match=r"\[start\] thickness \(--thickness\) must be finite"):
-        _cfg(thickness="nan")
+
+
+@pytest.mark.parametrize("option, value, match", [
+    ("cells", 0, "argument --cells: must be an integer ≥ 1, got 0"),
+    ("cells", "abc", "argument --cells: must be an integer ≥ 1, got 'abc'"),
+    ("energy", "3 furlongs", "argument --energy: .*furlongs"),
+    ("bo-max-evaluations", 0, "argument --bo-max-evaluations: must be an integer ≥ 1"),
+    ("sampling", -0.1, "argument --sampling: must be > 0"),
+    ("defocus", "far", "argument --defocus: .*could not parse 'far'"),
+    ("thickness", "nan", "argument --thickness: must be finite")])
+def test_bad_options_name_the_option(option, value, match, capsys):
+    """Numeric options are parsed by the range-checked types of jaxem.cli.args: the error names the option."""
+    with pytest.raises(SystemExit):
+        _args(**{option: value})
+    assert re.search(match, capsys.readouterr().err)
+
+
+def test_no_image_and_no_synthetic():
     with pytest.raises(InputError, match="give an image .* or --synthetic"):
         fit_hrtem.build(_cfg())
 
