@@ -87,7 +87,7 @@ def test_real_sample(tmp_path, monkeypatch):
     if d is None:
         pytest.skip("APAV sample files not available (set JAXEM_APT_SAMPLES)")
     a = read_apt(d / "Si.apt")
-    assert a.ion_count == 945211 and a.unknown == []
+    assert a.ion_count == 945211 and a.unknown == ()
     names = {k: (s.unit, s.data.shape[1], s.data.dtype.kind) for k, s in a.sections.items()}
     assert names == {"tofc": ("ns", 1, "f"), "Mass": ("Da", 1, "f"), "XDet_mm": ("mm", 1, "f"),
                      "YDet_mm": ("mm", 1, "f"), "Multiplicity": ("", 1, "i"),
