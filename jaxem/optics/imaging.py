@@ -93,15 +93,6 @@ MAX_NODES = 256
 MAX_TILT_NODES = 32
 
 
-def _nodes(n, name: str) -> int:
-    """A Gauss–Hermite node count in [1, MAX_NODES], named ``name``."""
-    n = validate.integer(n, f"{name} (Gauss–Hermite nodes)", lo=1)
-    if n > MAX_NODES:
-        raise validate.InputError(f"{name} (Gauss–Hermite nodes) must be ≤ {MAX_NODES} (more add nothing but "
-                                  f"time and memory), got {n}")
-    return n
-
-
 def gauss_hermite(n: int, bits: int = 52):
     """Nodes x_j and normalised weights w_j (Σ w_j = 1) so that E[f(δ)] ≈ Σ_j w_j f(√2 Δ x_j) for
     δ ~ N(0, Δ²) (numpy's physicists' Hermite rule divided by √π).
@@ -110,7 +101,7 @@ def gauss_hermite(n: int, bits: int = 52):
     floating-point sum is exactly 1 in any order (24 bits for float32, 52 for float64): a vacuum
     image stays exactly 1.
     """
-    n = _nodes(n, "n")
+    n = validate.integer(n, "n (Gauss–Hermite nodes)", lo=1, hi=MAX_NODES)
     x, w = np.polynomial.hermite.hermgauss(n)
     return x, _round_weights(w / math.sqrt(math.pi), bits)
 
@@ -202,7 +193,7 @@ def image_intensity(waves, aberrations: Aberrations | None = None, *, objective_
     if mtf is not None:
         DetectorMTF.check(mtf, "mtf")
     method = validate.choice(method, "method", METHODS)
-    n_focal = _nodes(n_focal, "n_focal")
+    n_focal = validate.integer(n_focal, "n_focal (Gauss–Hermite nodes)", lo=1, hi=MAX_NODES)
     tilt_nodes(n_tilt)  # validates n_tilt
     tilted = any(beam.tilt)
     if tilted:
