@@ -48,6 +48,8 @@ def available_memory(device=None) -> int:
 
     GPUs report ``bytes_limit − bytes_in_use``; on CPU the host's available memory is used.
     """
+    if device is not None and not callable(getattr(device, "memory_stats", None)):
+        raise InputTypeError(f"device must be a JAX device (e.g. jax.devices()[0]) or None, got {device!r}")
     device = device or jax.devices()[0]
     stats = None
     try:

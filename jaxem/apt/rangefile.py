@@ -286,6 +286,8 @@ def read_rrng(path) -> RangeTable:
 
 def format_rrng(table: RangeTable) -> str:
     """Canonical RRNG text of a range table (``%.4f`` bounds, ``%.5f`` volumes, CRLF-free)."""
+    if not isinstance(table, RangeTable):
+        raise validate.InputTypeError(f"table must be a RangeTable, got {type(table).__name__}")
     lines = ["[Ions]", f"Number={len(table.elements)}"]
     lines += [f"Ion{k}={e}" for k, e in enumerate(table.elements, 1)]
     lines += ["[Ranges]", f"Number={len(table.lo)}"]

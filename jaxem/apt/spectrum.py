@@ -150,6 +150,9 @@ def mass_calibration_init(cal: MassCalibration, damping: float = 1e-3, precision
     ``precision``: any :data:`jaxem.accel.PRECISION_ALIASES`; default: follows the parameters of
     ``cal`` (Python floats: JAX's default float).
     """
+    if not isinstance(cal, MassCalibration):
+        raise validate.InputTypeError(f"cal must be a MassCalibration, got {type(cal).__name__}")
+    damping = validate.scalar(damping, "damping", positive=True)
     p = jnp.stack(jnp.broadcast_arrays(*(jnp.asarray(v) for v in (cal.t0, cal.L, cal.a, cal.b))))
     dt = accel.real_dtype(precision) if precision is not None else accel.dtypes_of(p)[0]
     return MassCalibrationState(p.astype(dt), jnp.asarray(damping, dt))
@@ -367,6 +370,8 @@ def plot_spectrum(centres, counts, ax=None, log: bool = True, ranges=None, backg
     """Plot a mass spectrum (log scale by default) with optional shaded ranges and background."""
     import matplotlib.pyplot as plt
 
+    validate.array(centres, "centres", ndim=1, kind="real", units="Da")
+    validate.array(counts, "counts", ndim=1, shape=(np.shape(centres)[0],), kind="real")
     ax = ax or plt.subplots(figsize=(8, 3))[1]
     ax.step(centres, np.maximum(counts, 0.5 if log else 0), where="mid", lw=0.7, color="k")
     if background is not None:

@@ -25,7 +25,7 @@ import numpy as np
 
 from .. import pytree, validate
 from .absorption import absorption_chi, absorption_factor
-from .composition import (BAD_INPUT, NOT_CONVERGED, OK, bad_pixel_list, check_factors,
+from .composition import (BAD_INPUT, NOT_CONVERGED, OK, bad_pixel_list, check_factors, check_lines,
                           check_intensities, check_mac, clip_negative, float_dtype, fraction_uncertainty,
                           mask_map, nav_parameter, take_off, weight_to_atomic)
 from .data import mac_mixture
@@ -62,6 +62,8 @@ def cliff_lorimer_init(intensities, k_factors) -> CliffLorimerState:
         intensities: (..., n) net counts (≥ 0; clip negative values first).
         k_factors: (n,) weight-based k-factors.
     """
+    check_lines(k_factors, jnp.shape(intensities)[-1] if jnp.ndim(intensities) else 0, "k_factors",
+                "one per line of intensities")
     acf = jnp.ones_like(intensities)
     empty = jnp.sum(intensities, -1) <= 0
     return CliffLorimerState(_cl(intensities, k_factors, acf), acf, empty, jnp.zeros(empty.shape, jnp.int32))

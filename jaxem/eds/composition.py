@@ -45,6 +45,13 @@ def float_dtype(x, precision=None):
     return accel.dtypes_of(x if hasattr(x, "dtype") else np.asarray(x))[0]
 
 
+def check_lines(a, n: int, name: str, what: str = "one value per X-ray line") -> None:
+    """Static shape check (also for traced arrays): the last axis of ``a`` has length ``n``."""
+    shape = tuple(jnp.shape(a))
+    if not shape or shape[-1] != n:
+        raise validate.InputError(f"{name} must have {n} entries on its last axis ({what}), got shape {shape}")
+
+
 def check_intensities(intensities, n_lines: int | None = None, name: str = "intensities"):
     """Validate an intensity array at the public boundary (outside jit); NaN/inf are rejected with
     their count and first index. Returns a NumPy array."""
@@ -205,6 +212,9 @@ def fraction_uncertainty(fractions, intensities, variance=None):
         (..., n) standard deviations (0 where a line has no counts).
     """
     c = jnp.asarray(fractions)
+    check_lines(intensities, c.shape[-1] if c.ndim else 0, "intensities", "one per fraction")
+    if variance is not None:
+        check_lines(variance, c.shape[-1], "variance", "one per fraction")
     i = jnp.asarray(intensities, c.dtype)
     var = i if variance is None else jnp.asarray(variance, c.dtype)
     pos = i > 0

@@ -241,6 +241,10 @@ def mac_mixture(weight_fractions, mac):
         (..., n_lines) mixture attenuation coefficients [cm²/g].
     """
     w = jnp.asarray(weight_fractions)
+    m = jnp.shape(mac)
+    if len(m) != 2 or m[1] != (w.shape[-1] if w.ndim else -1):
+        raise validate.InputError(f"mac must be (n_lines, n_elements) with n_elements = {w.shape[-1] if w.ndim else '?'} "
+                                  f"(the last axis of weight_fractions), got shape {m}")
     return w @ jnp.asarray(mac, w.dtype).T
 
 

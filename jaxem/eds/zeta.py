@@ -37,7 +37,7 @@ import numpy as np
 from .. import pytree, validate
 from ..physics import ELEMENTARY_CHARGE
 from .absorption import absorption_chi, absorption_factor
-from .composition import (BAD_INPUT, NO_SIGNAL, NOT_CONVERGED, OK, bad_pixel_list, check_factors,
+from .composition import (BAD_INPUT, NO_SIGNAL, NOT_CONVERGED, OK, bad_pixel_list, check_factors, check_lines,
                           check_intensities, check_mac, clip_negative, float_dtype, fraction_uncertainty,
                           mask_map, nav_parameter, relative_mass_thickness_uncertainty, take_off,
                           weight_to_atomic)
@@ -108,6 +108,8 @@ def _quantify(intensities, zeta, dose, acf):
 
 def zeta_init(intensities, zeta, dose) -> ZetaState:
     """Uncorrected quantification (ACF = 1) as the starting state."""
+    check_lines(zeta, jnp.shape(intensities)[-1] if jnp.ndim(intensities) else 0, "zeta",
+                "one per line of intensities")
     w, rt = _quantify(intensities, zeta, dose, jnp.ones_like(intensities))
     empty = rt <= 0
     return ZetaState(w, rt, jnp.ones_like(intensities), empty, jnp.zeros_like(empty),

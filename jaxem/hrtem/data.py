@@ -201,6 +201,8 @@ def image_on_model_grid(model, image, sampling=None, tolerance=0.02) -> Measurem
         model extent, y and x) and ``resampled_from`` (the original shape, or None).
     """
     tolerance = validate.scalar(tolerance, "tolerance", lo=0.0, hi=0.2)
+    if not (hasattr(model, "grid") and hasattr(model, "gpts")):
+        raise validate.InputTypeError(f"model must be a jaxem.hrtem.HRTEMModel, got {type(model).__name__}")
     if isinstance(image, Measurement):
         units = [a.units for a in image.axes[-2:]]
         if len(image.axes) != 2 or any(u != "Å" for u in units):

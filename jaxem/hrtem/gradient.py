@@ -162,6 +162,9 @@ def _fitter(objective, optimizer, learning_rate, steps, schedule, memory_size) -
 def make_objective(render: Callable, loss: Callable):
     """(z, data, fixed, bounds) ↦ loss(render(merge(fixed, T(z))), data) (pure; the same
     ``render``/``loss`` give the same function, so jitted drivers compile once)."""
+    for fn, name in ((render, "render"), (loss, "loss")):
+        if not callable(fn):
+            raise validate.InputTypeError(f"{name} must be a function, got {type(fn).__name__} {fn!r:.40}")
 
     def objective(z, data, fixed, bounds):
         return loss(render(merge(fixed, from_unconstrained(z, bounds))), data)

@@ -82,6 +82,8 @@ def _safe_polar(pair, m):
 
 def aberrations_from_params(p: HRTEMParams) -> Aberrations:
     """:class:`jaxem.optics.Aberrations` from the optics fields of ``p`` (traceable)."""
+    if not isinstance(p, HRTEMParams):
+        raise validate.InputTypeError(f"p must be HRTEMParams, got {type(p).__name__}")
     c12, p12 = _safe_polar(p.A1, 2)
     c21, p21 = _safe_polar(p.B2, 1)
     c23, p23 = _safe_polar(p.A2, 3)
@@ -458,8 +460,10 @@ def discrete_check(model: HRTEMModel, params: HRTEMParams, data, loss=None) -> D
     """
     from .losses import get_loss
 
+    from .gradient import check_model
+
     lossf = get_loss("l2" if loss is None else loss)
-    data = model.check_data(data)
+    data = check_model(model).check_data(data)
     r = round_counts(model, params)
     return DiscreteCheck(float(lossf(model.render(params), data)), float(lossf(model.render(r), data)), r,
                          np.asarray(jnp.round(column_counts(model, r))).astype(int))

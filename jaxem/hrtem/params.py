@@ -123,6 +123,8 @@ def select(params, names):
 
 def merge(base, update):
     """``base`` with the fields that are set in ``update`` replaced (pure; traceable)."""
+    _check_dataclass(base, "base")
+    _check_dataclass(update, "update")
     return base.replace(**{n: getattr(update, n) for n in _fields(update) if getattr(update, n) is not None})
 
 
@@ -304,7 +306,14 @@ def _one_from_z(z, lo, hi):
                                                     jnp.where(hi_f, hi_s - jax.nn.softplus(z), z)))
 
 
+def _check_bounds(bounds) -> None:
+    if not isinstance(bounds, Bounds):
+        raise validate.InputTypeError(f"bounds must be a jaxem.hrtem.Bounds, got {type(bounds).__name__}")
+
+
 def _map(fn, params, bounds: Bounds):
+    _check_bounds(bounds)
+    _check_dataclass(params)
     out = {}
     for n in bounds.names:
         v = getattr(params, n, None)
@@ -338,6 +347,8 @@ def flat_size(bounds: Bounds) -> int:
 
 def to_unit(params, bounds: Bounds):
     """Flatten the bounded parameters to u ∈ [0, 1]^d (finite bounds only), in field order."""
+    _check_bounds(bounds)
+    _check_dataclass(params)
     _require_finite(bounds)
     parts = []
     for n in bounds.names:
@@ -349,6 +360,7 @@ def to_unit(params, bounds: Bounds):
 def from_unit(u, bounds: Bounds):
     """Inverse of :func:`to_unit`: u (d,) in [0, 1] → partial parameter set (jit/vmap-safe; the
     bounds may be traced)."""
+    _check_bounds(bounds)
     if not validate.is_traced(bounds):
         _require_finite(bounds)
     out, i = {}, 0

@@ -321,6 +321,9 @@ def single_threaded_blas():
 
 def ackley(x, a: float = 20.0, b: float = 0.2, c: float = 2 * math.pi):
     """Ackley function on x (…, d) [any units]; global minimum 0 at x = 0."""
+    if not validate.is_traced(x):
+        validate.array(x, "x", min_ndim=1, kind="real")
+    x = jnp.asarray(x)
     d = x.shape[-1]
     s1 = jnp.sqrt(jnp.sum(x * x, axis=-1) / d)
     s2 = jnp.sum(jnp.cos(c * x), axis=-1) / d
@@ -338,5 +341,8 @@ HARTMANN6_MIN = -3.32237  #: global minimum (Surjanovic & Bingham, Virtual Libra
 def hartmann6(x):
     """Hartmann-6 on [0, 1]^6 (…, 6); global minimum −3.32237 at (0.20169, 0.150011, 0.476874,
     0.275332, 0.311652, 0.6573)."""
+    if not validate.is_traced(x):
+        validate.array(x, "x", min_ndim=1, shape=(6,), kind="real")
+    x = jnp.asarray(x)
     inner = jnp.sum(_H6_A * (x[..., None, :] - _H6_P) ** 2, axis=-1)
     return -jnp.sum(_H6_ALPHA * jnp.exp(-inner), axis=-1)

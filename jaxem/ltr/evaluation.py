@@ -42,6 +42,8 @@ def evaluate_denoising(spec: SyntheticLTR, fractions=(0.1, 0.2, 0.35, 0.5, 0.7, 
         ``ssim`` (method → list per fraction), ``fallbacks`` (method → positions that fell back),
         ``dose_equivalence`` (method → f*), ``reference_psnr`` (plain sum at full dose).
     """
+    if not isinstance(spec, SyntheticLTR):
+        raise validate.InputTypeError(f"spec must be a SyntheticLTR, got {type(spec).__name__}")
     validate.array(fractions, "fractions", ndim=1, kind="real")
     fr = np.sort(np.asarray(fractions, np.float64))
     if fr[-1] != 1.0 or fr[0] <= 0:

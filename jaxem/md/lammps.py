@@ -197,6 +197,8 @@ def lammps_input(settings: MDSettings, species_order, data_file="data.lmp", dump
     """The LAMMPS input script (text) for ``settings`` with atom types in ``species_order`` (Z list)."""
     from ..structure import symbol
 
+    if not isinstance(settings, MDSettings):
+        raise InputTypeError(f"settings must be MDSettings, got {type(settings).__name__}")
     settings.validate()
     elements = " ".join(symbol(z) for z in species_order)
     dt_ps = settings.timestep_fs / 1000.0  # metal units: ps

@@ -57,7 +57,7 @@ def ensemble_mean(fn, xs, batch: int):
     n = jax.tree.leaves(xs)[0].shape[0]
     if n < 1:
         raise validate.InputError("xs: the ensemble needs at least one member, got an empty leading axis")
-    batch = int(max(1, min(batch, n)))
+    batch = min(validate.integer(batch, "batch", lo=1), n)
     n_batches = -(-n // batch)
     pad = n_batches * batch - n
 

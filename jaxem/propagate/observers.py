@@ -25,7 +25,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from .. import pytree
+from .. import pytree, validate
 from ..beam import Beam
 
 
@@ -40,12 +40,27 @@ def _record(buf, slices, slice_index, value_fn):
     return jax.lax.cond(hit, lambda b: b.at[slot].set(value_fn().astype(b.dtype)), lambda b: b, buf)
 
 
+def _slices(value, name: str = "slices") -> tuple:
+    """A static tuple of slice counts: integers ≥ 1, strictly ascending."""
+    try:
+        items = tuple(value)
+    except TypeError:
+        raise validate.InputTypeError(f"{name} must be a tuple of slice counts (integers ≥ 1), got {value!r}") from None
+    out = tuple(validate.integer(v, name, lo=1) for v in items)
+    if not out or any(b <= a for a, b in zip(out, out[1:])):
+        raise validate.InputError(f"{name} must be a non-empty, strictly ascending tuple of slice counts, got {value!r}")
+    return out
+
+
 @pytree.dataclass
 class ExitPlanes:
     """Record the wave after each of ``slices`` (static tuple of slice counts, ascending, ≥ 1);
     state: (len(slices), ny, nx) complex buffer."""
 
     slices: tuple = pytree.field(static=True)
+
+    def __post_init__(self):
+        object.__setattr__(self, "slices", _slices(self.slices))
 
     def init(self, psi):
         return jnp.zeros((len(self.slices),) + psi.shape, psi.dtype)
@@ -70,6 +85,10 @@ class DetectorIntegrals:
     masks: jnp.ndarray
     slices: tuple = pytree.field(static=True)
     norm: float = pytree.field(static=True, default=1.0)
+
+    def __post_init__(self):
+        object.__setattr__(self, "slices", _slices(self.slices))
+        object.__setattr__(self, "norm", validate.scalar(self.norm, "norm", positive=True, allow_traced=False))
 
     def init(self, psi):
         return jnp.zeros((len(self.slices), self.masks.shape[0]), self.masks.dtype)
@@ -129,6 +148,16 @@ class Observers:
     """Several observers run together; the state is the tuple of their states."""
 
     members: tuple
+
+    def __post_init__(self):
+        members = self.members
+        if isinstance(members, (str, bytes, dict)) or not isinstance(members, (tuple, list)):
+            raise validate.InputTypeError(f"members must be a tuple of observers, got {type(members).__name__}")
+        for i, o in enumerate(members):
+            if not (callable(getattr(o, "init", None)) and callable(getattr(o, "update", None))):
+                raise validate.InputTypeError(f"members[{i}] must be an observer (with init and update), got "
+                                              f"{type(o).__name__}")
+        object.__setattr__(self, "members", tuple(members))
 
     def init(self, psi):
         return tuple(o.init(psi) for o in self.members)
