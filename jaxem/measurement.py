@@ -63,6 +63,9 @@ class Axis:
                                                              allow_traced=False))
         object.__setattr__(self, "offset", validate.scalar(self.offset, f"{label} offset", self.units,
                                                            allow_traced=False))
+        if self.sampling == 0:
+            raise validate.InputError(f"{label} sampling must be non-zero (the step between samples, "
+                                      f"[{self.units}]; negative for a decreasing axis), got 0")
 
     @property
     def origin(self) -> float:

@@ -57,6 +57,9 @@ def test_axis_validation_and_serialisation():
         Axis("")
     with pytest.raises(InputError, match="Axis 'x' sampling must be finite"):
         Axis("x", float("nan"))
+    with pytest.raises(InputError, match="Axis 'x' sampling must be non-zero"):
+        Axis("x", 0.0, "Å")
+    assert Axis("E", -0.5, "eV").sampling == -0.5  # a decreasing axis is legitimate
     with pytest.raises(InputTypeError, match="Axis 'x': units must be a string"):
         Axis("x", 1.0, 3)
     with pytest.raises(InputError, match="axis must have the keys name, sampling, units, offset"):

@@ -40,7 +40,16 @@ def sdm_z(pos, r_lateral: float = 0.3, z_max: float = 1.2, bin_width: float = 0.
     bin_width = validate.scalar(bin_width, "bin_width", "nm", positive=True, hi=z_max)
     max_pairs = validate.integer(max_pairs, "max_pairs", lo=1)
     validate.allocation(z_max / bin_width + 2, "bin_width", bin_width, "nm", "raise bin_width")
-    pairs = cKDTree(p).query_pairs(float(np.hypot(r_lateral, z_max)), output_type="ndarray")
+    radius = float(np.hypot(r_lateral, z_max))
+    tree = cKDTree(p)
+    # count first (the dual-tree count never lists the pairs), so a huge z_max or r_lateral cannot
+    # materialise O(N²) pairs: beyond max_pairs a random subset of ions is used (pair count ∝ m²)
+    n_pairs = (int(tree.count_neighbors(tree, radius)) - len(p)) // 2
+    if n_pairs > max_pairs:
+        m = max(2, int(len(p) * np.sqrt(max_pairs / n_pairs)))
+        p = p[np.random.default_rng(0).choice(len(p), m, replace=False)]
+        tree = cKDTree(p)
+    pairs = tree.query_pairs(radius, output_type="ndarray")
     if len(pairs) > max_pairs:
         pairs = pairs[np.random.default_rng(0).choice(len(pairs), max_pairs, replace=False)]
     dv = p[pairs[:, 1]] - p[pairs[:, 0]]

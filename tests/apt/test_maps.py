@@ -36,3 +36,12 @@ def test_interface_position(rng):
     sol = np.where(np.abs(pos[:, 2] - 1.7) < 0.4, rng.uniform(size=len(pos)) < 0.3, rng.uniform(size=len(pos)) < 0.02)
     z0, w, amp = interface_position(pos, sol)
     assert z0 == pytest.approx(1.7, abs=0.1) and amp > 0.1
+
+
+def test_sdm_z_huge_window_is_capped_without_listing_every_pair(rng):
+    """A z_max far beyond the specimen makes every ion a neighbour of every other: the pair count is
+    taken first and a random subset of ions keeps the listed pairs near max_pairs (no O(N²) list;
+    the uncapped version needs ~13 GB here)."""
+    p = rng.uniform(0, 10, (40000, 3))  # 8e8 pairs if all were listed
+    c, h = sdm_z(p, r_lateral=100.0, z_max=100.0, bin_width=0.5, max_pairs=200_000)
+    assert 0 < h.sum() <= 200_000 and h[c < 10].sum() == h.sum()
