@@ -189,7 +189,8 @@ def build(cfg: dict):
 
     from ... import validate
     from ...beam import Beam
-    from ...hrtem.data import image_on_model_grid, read_image
+    from ...hrtem.data import image_on_model_grid
+    from ...io.images import read_image
     from ...hrtem.model import HRTEMModel
     from ...hrtem.params import from_mapping
     from ...optics import Aberrations

@@ -1,0 +1,104 @@
+"""The general calibrated-image reader (rosettasciio formats + .npy): calibration in Å, strict errors."""
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from jaxem.io.images import read_image
+from jaxem.measurement import Measurement
+from jaxem.validate import FileFormatError, InputError, InputTypeError
+
+# ../shared/data/vendor beside the project root (also found from a git worktree further down)
+VENDOR = next((p / "shared" / "data" / "vendor" for p in Path(__file__).resolve().parents[3:]
+               if (p / "shared" / "data" / "vendor").is_dir()), Path("/nonexistent"))
+VELOX = VENDOR / "emd" / "fei_example_dpc_titles.emd"
+
+
+def write_hspy(path, data, scale_yx=(0.025, 0.025), units="nm"):
+    """A calibrated .hspy written by HyperSpy (axes in its own (x, y) order)."""
+    hs = pytest.importorskip("hyperspy.api")
+    s = hs.signals.Signal2D(np.asarray(data))
+    sig = s.axes_manager.signal_axes  # (x, y)
+    sig[0].scale, sig[1].scale = scale_yx[1], scale_yx[0]
+    sig[0].units = sig[1].units = units
+    s.save(str(path), overwrite=True)
+    return path
+
+
+def test_hspy_calibration_in_nm_becomes_angstrom_per_axis(tmp_path):
+    data = np.random.default_rng(0).normal(1.0, 0.1, (20, 16))
+    m = read_image(write_hspy(tmp_path / "a.hspy", data, (0.02, 0.025)))
+    assert isinstance(m, Measurement) and m.shape == (20, 16)
+    assert (m.axes[0].name, m.axes[0].units) == ("y", "Å") and m.axes[0].sampling == pytest.approx(0.2)
+    assert m.axes[1].sampling == pytest.approx(0.25)
+    np.testing.assert_allclose(m.array, data)
+    assert m.metadata["calibration"] == "file" and m.metadata["reader"] == "HSPY"
+
+
+def test_tiff_written_by_rosettasciio(tmp_path):
+    pytest.importorskip("tifffile")
+    from rsciio.tiff import file_writer
+
+    data = np.random.default_rng(1).random((12, 10)).astype(np.float32)
+    axes = [{"name": n, "scale": 25.0, "units": "pm", "offset": 0.0, "size": k, "navigate": False}
+            for n, k in (("y", 12), ("x", 10))]
+    file_writer(str(tmp_path / "a.tif"), {"data": data, "axes": axes, "metadata": {}, "original_metadata": {}})
+    m = read_image(tmp_path / "a.tif")
+    assert m.shape == (12, 10) and m.axes[0].sampling == pytest.approx(0.25) and m.axes[1].sampling == pytest.approx(0.25)
+
+
+@pytest.mark.skipif(not VELOX.exists(), reason="vendor samples (../shared/data/vendor) not present")
+def test_real_velox_file_several_signals():
+    with pytest.raises(InputError, match="holds 9 signals .*'iDPC'.*choose one with signal="):
+        read_image(VELOX)
+    m = read_image(VELOX, signal="iDPC")
+    assert m.shape == (2, 2) and m.axes[0].sampling == pytest.approx(0.9962, rel=1e-3)  # 99.6 pm in the file
+    assert read_image(VELOX, signal=2).metadata["title"] == "iDPC"
+    with pytest.raises(InputTypeError, match="must be real, got dtype complex64"):
+        read_image(VELOX, signal="DPC")
+    with pytest.raises(InputError, match="signal must be one of.*did you mean 'iDPC'"):
+        read_image(VELOX, signal="iDCP")
+    with pytest.raises(InputError, match="sampling=.* contradicts the calibration"):
+        read_image(VELOX, signal="iDPC", sampling=0.5)
+
+
+def test_damaged_and_wrong_files_name_the_path(tmp_path):
+    good = write_hspy(tmp_path / "a.hspy", np.ones((16, 16)))
+    bad = tmp_path / "cut.hspy"
+    bad.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
+    with pytest.raises(FileFormatError, match=f"{bad}: cannot read this image"):
+        read_image(bad)
+    junk = tmp_path / "junk.dm4"
+    junk.write_bytes(b"\x00" * 100)
+    with pytest.raises(FileFormatError, match="junk.dm4: cannot read this image"):
+        read_image(junk)
+    (tmp_path / "a.xyz").write_text("1")
+    with pytest.raises(InputError, match="suffix '.xyz' is not a format rosettasciio reads"):
+        read_image(tmp_path / "a.xyz")
+    with pytest.raises(FileNotFoundError, match="image: no such file"):
+        read_image(tmp_path / "missing.hspy")
+    with pytest.raises(IsADirectoryError, match="is a directory"):
+        read_image(tmp_path)
+    stack = write_hspy(tmp_path / "stack.hspy", np.ones((3, 16, 16)))
+    with pytest.raises(InputError, match=r"stack.hspy.* must be a 2-D image \(y, x\), got shape \(3, 16, 16\)"):
+        read_image(stack)
+    nan = np.ones((16, 16))
+    nan[2, 3] = np.nan
+    with pytest.raises(InputError, match=r"nan.hspy' holds 1 NaN/inf value\(s\) \(first at index \(2, 3\)\)"):
+        read_image(write_hspy(tmp_path / "nan.hspy", nan))
+    recip = write_hspy(tmp_path / "fft.hspy", np.ones((16, 16)), units="1/nm")
+    with pytest.raises(InputError, match="reciprocal space"):
+        read_image(recip)
+
+
+def test_npy_needs_a_sampling(tmp_path):
+    np.save(tmp_path / "a.npy", np.ones((16, 16)))
+    with pytest.raises(InputError, match="sampling: image .* carries no pixel calibration"):
+        read_image(tmp_path / "a.npy")
+    m = read_image(tmp_path / "a.npy", sampling="0.025 nm")
+    assert m.axes[1].sampling == pytest.approx(0.25) and m.metadata["calibration"] == "sampling"
+    (tmp_path / "b.npy").write_bytes(b"not numpy")
+    with pytest.raises(FileFormatError, match="b.npy: cannot read this NumPy image"):
+        read_image(tmp_path / "b.npy", sampling=0.25)
+    with pytest.raises(InputError, match="sampling must be > 0"):
+        read_image(tmp_path / "a.npy", sampling=-1.0)
