@@ -19,7 +19,8 @@ def srtio3(a=3.957):
 CELLS = {"Ni": lambda: bulk("Ni", "fcc", a=3.52, cubic=True), "Ni_u3": lambda: bulk("Ni", "fcc", a=3.52, cubic=True),
          "SiC": lambda: bulk("SiC", "zincblende", a=4.358, cubic=True),
          "SiC_tersoff": lambda: bulk("SiC", "zincblende", a=4.321, cubic=True),
-         "C": lambda: bulk("C", "diamond", a=3.566, cubic=True), "SrTiO3": srtio3}
+         "C": lambda: bulk("C", "diamond", a=3.566, cubic=True),
+         "C_tersoff": lambda: bulk("C", "diamond", a=3.566, cubic=True), "SrTiO3": srtio3}
 
 
 def test_registry_names_citations_and_files():
