@@ -20,8 +20,9 @@ which is what thermal diffuse scattering and phonon spectroscopy see:
   0.143 Å² equals the DFT-VDOS value, what TDS depends on; optic modes 18 % soft. ``"C_tersoff"``: the
   C–C entry of ``SiC.tersoff`` (Tersoff 1989), 14 % too stiff in B.
 * ``"SrTiO3"`` — rigid-ion Buckingham + Coulomb with formal charges (Ewald sum): relaxes 1.3 %
-  too large (a₀ = 3.957 Å) and has an unstable M-point mode (−1.47 THz); frozen-phonon-like snapshots
-  only, not quantitative phonon spectra.
+  too large (a₀ = 3.957 Å); stable at Γ, X, M, R in commensurate supercells (the −1.47 THz M mode
+  seen from a 3×3×3 supercell is an interpolation artefact); for frozen-phonon snapshots, not for
+  quantitative optic-phonon spectra.
 """
 from __future__ import annotations
 
@@ -234,9 +235,11 @@ _REGISTRY = {
                  "J. Am. Ceram. Soc. 78, 421 (1995) (a shell model there), used here as a rigid-ion model "
                  "with formal charges; O-O term of Lewis and Catlow, J. Phys. C 18, 1149 (1985)",
         reason="the one typed-in SrTiO3 set reproduced here: rigid-ion with formal charges and an Ewald sum. "
-               "Limits: relaxes to a0 = 3.957 Å (experiment 3.905 Å, +1.3 %); one imaginary M-point mode "
-               "(-1.47 THz) at 0 K, so the cubic phase may tilt octahedra; fit for frozen-phonon-like "
-               "snapshots, not for quantitative phonon spectra (use a core-shell model for those)"),
+               "Limits: relaxes to a0 = 3.957 Å (experiment 3.905 Å, +1.3 %); no LO-TO splitting beyond the "
+               "rigid-ion one and no electronic polarisability, so optic modes are not quantitative (use a "
+               "core-shell model for phonon spectra). The -1.47 THz M-point mode reported from a 3x3x3 "
+               "supercell is an interpolation artefact: in 2x2x2 and 4x4x4 supercells (M commensurate) the "
+               "lowest M mode is +4.53 THz and R +5.62 THz, and MD from a rattled start stays cubic at 5-300 K"),
 }
 
 
