@@ -243,6 +243,23 @@ def lammps_input(settings: MDSettings, species_order, data_file="data.lmp", dump
     ])
 
 
+def merged_settings(settings, kwargs: dict, caller: str) -> MDSettings:
+    """``settings`` (default :class:`MDSettings`) with the keyword overrides ``kwargs`` of ``caller``;
+    an unknown keyword is an :class:`InputTypeError` naming it (and the closest field)."""
+    settings = settings or MDSettings()
+    if not isinstance(settings, MDSettings):
+        raise InputTypeError(f"settings must be an MDSettings, got {type(settings).__name__}")
+    if kwargs:
+        fields = MDSettings.__dataclass_fields__
+        for key in kwargs:
+            if key not in fields:
+                hint = closest(key, fields)
+                raise InputTypeError(f"{caller} got an unknown setting {key!r}" + (
+                    f" (did you mean {hint!r}?)" if hint else f"; MDSettings fields: {', '.join(fields)}"))
+        settings = settings.replace(**kwargs)
+    return settings
+
+
 @pytree.dataclass(eq=False)
 class LammpsRun:
     """Result of :func:`run_md`: the trajectory, thermo tables (one dict of arrays per run phase:
@@ -297,17 +314,7 @@ def run_md(structure, settings: MDSettings | None = None, species_order=None, ex
     structure = as_structure(structure)
     if timeout is not None:
         timeout = scalar(timeout, "timeout", "s", positive=True)
-    settings = settings or MDSettings()
-    if not isinstance(settings, MDSettings):
-        raise InputTypeError(f"settings must be an MDSettings, got {type(settings).__name__}")
-    if kwargs:
-        fields = MDSettings.__dataclass_fields__
-        for key in kwargs:
-            if key not in fields:
-                hint = closest(key, fields)
-                raise InputTypeError(f"run_md got an unknown setting {key!r}" + (f" (did you mean {hint!r}?)" if hint
-                                     else f"; MDSettings fields: {', '.join(fields)}"))
-        settings = settings.replace(**kwargs)
+    settings = merged_settings(settings, kwargs, "run_md")
     exe = find_lammps(executable)
     order = _species_order(structure, species_order)
     tmp = None

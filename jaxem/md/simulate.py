@@ -24,9 +24,9 @@ from pathlib import Path
 import numpy as np
 
 from .. import pytree
-from ..validate import InputError, InputTypeError, closest
+from ..validate import InputError
 from . import engine, store
-from .lammps import MDSettings
+from .lammps import MDSettings, merged_settings
 from .potentials import Potential, potential as _potential
 from .trajectory import Trajectory
 
@@ -65,17 +65,7 @@ def cache_dir() -> Path:
 
 
 def _settings(settings, kwargs) -> MDSettings:
-    settings = settings or MDSettings()
-    if not isinstance(settings, MDSettings):
-        raise InputTypeError(f"settings must be an MDSettings, got {type(settings).__name__}")
-    if kwargs:
-        fields = MDSettings.__dataclass_fields__
-        for key in kwargs:
-            if key not in fields:
-                hint = closest(key, fields)
-                raise InputTypeError(f"simulate got an unknown setting {key!r}" + (
-                    f" (did you mean {hint!r}?)" if hint else f"; MDSettings fields: {', '.join(fields)}"))
-        settings = settings.replace(**kwargs)
+    settings = merged_settings(settings, kwargs, "simulate")
     if settings.pair_style is not None or settings.pair_coeff:
         raise InputError("settings.pair_style/pair_coeff are for run_md; simulate takes the potential argument "
                          f"(a name from {', '.join(engine.available_potentials())} or a Potential)")
