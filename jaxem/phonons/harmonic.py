@@ -22,6 +22,7 @@ thermal displacement of a periodic crystal and are left out, as phonopy does.
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 
@@ -107,10 +108,11 @@ class Harmonic:
         (n_q, 3) (primitive reciprocal fractional coordinates)."""
         q = validate.array(np.atleast_2d(np.asarray(qpoints, np.float64)), "qpoints", ndim=2, shape=(3,), kind="real")
         self.phonopy.run_qpoints(q, with_eigenvectors=True)
-        d = self.phonopy.get_qpoints_dict()
-        nb = d["frequencies"].shape[1]
-        vec = np.swapaxes(d["eigenvectors"], 1, 2).reshape(len(q), nb, nb // 3, 3)
-        return np.asarray(d["frequencies"]), vec
+        res = self.phonopy.qpoints
+        freq = np.asarray(res.frequencies)
+        nb = freq.shape[1]
+        vec = np.swapaxes(np.asarray(res.eigenvectors), 1, 2).reshape(len(q), nb, nb // 3, 3)
+        return freq, vec
 
     def frequencies(self, qpoints):
         """Frequencies (n_q, n_modes) [THz] at ``qpoints`` (sorted ascending; imaginary < 0)."""
@@ -153,7 +155,7 @@ class Harmonic:
     def dos(self, mesh=(16, 16, 16), fmax=None, n_bins: int = 201, sigma: float = 0.1):
         """Phonon DOS from phonopy's mesh: (f (n_bins,) [THz], total DOS [states/THz per primitive
         cell], projected DOS (n_prim, n_bins)), Gaussian smearing ``sigma`` [THz]."""
-        self.phonopy.run_mesh(list(mesh), with_eigenvectors=True, is_mesh_symmetry=False)
+        self.phonopy.run_mesh(list(mesh), with_eigenvectors=True, is_mesh_symmetry=False, is_gamma_center=True)
         fm = float(np.max(self.phonopy.mesh.frequencies)) * 1.05 if fmax is None else fmax
         self.phonopy.run_projected_dos(sigma=sigma, freq_min=0.0, freq_max=fm, freq_pitch=fm / (n_bins - 1))
         p = self.phonopy.get_projected_dos_dict()
@@ -206,8 +208,8 @@ def harmonic_phonons(unit_cell, supercell=(4, 4, 4), potential: str | None = Non
                      primitive="auto", displacement: float = 0.01) -> Harmonic:
     """Harmonic phonons of ``unit_cell`` (Structure or ase.Atoms, positions at equilibrium).
 
-    Exactly one source of forces: ``potential`` (a name for the default force function: the MD
-    engine, see :mod:`jaxem.phonons.forces`), ``forces`` (callable ``forces(ase.Atoms) -> (n, 3)``
+    Exactly one source of forces: ``potential`` (a name or :class:`jaxem.md.engine.Potential`: forces
+    from LAMMPS through :func:`jaxem.md.engine.forces`), ``forces`` (callable ``forces(ase.Atoms) -> (n, 3)``
     [eV/Å]; finite displacements of ``displacement`` [Å] driven by phonopy) or ``energy`` (a JAX
     function of the supercell positions (N, 3) [Å] → eV; Φ by ``jax.hessian`` in float64, no
     finite differences). ``supercell``: repetitions (n_a, n_b, n_c) of the unit cell; the force
@@ -231,13 +233,18 @@ def harmonic_phonons(unit_cell, supercell=(4, 4, 4), potential: str | None = Non
         raise validate.InputTypeError(f"forces must be callable forces(atoms) -> (n, 3) [eV/Å], got "
                                       f"{type(forces).__name__}")
     if potential is not None:
-        from .forces import default_forces
+        from ..md import engine
 
-        forces = default_forces(potential)
+        pot = engine.potential(potential)
+
+        def forces(atoms):
+            return engine.forces(atoms, pot)
     cell = np.asarray(unit_cell.cell, np.float64)
     atoms = PhonopyAtoms(symbols=[symbol(int(z)) for z in np.asarray(unit_cell.numbers)], cell=cell,
                          positions=np.asarray(unit_cell.positions, np.float64))
-    ph = Phonopy(atoms, supercell_matrix=np.diag(shape), primitive_matrix=primitive, log_level=0)
+    with warnings.catch_warnings():  # phonopy warns that 'auto' differs from its v3 default; we ask for it
+        warnings.simplefilter("ignore")
+        ph = Phonopy(atoms, supercell_matrix=np.diag(shape), primitive_matrix=primitive, log_level=0)
     order = _order(unit_cell, shape, ph.supercell)
     if energy is not None:
         from .pair import hessian_force_constants
