@@ -184,7 +184,8 @@ def tacaw_spectrum(psi_t, time_step=None, *, window_name="hann", segment: int | 
     if psi.ndim < 1 or not jnp.iscomplexobj(psi):
         raise validate.InputTypeError(f"psi_t must be a complex array (n_frames, …) of exit waves, got "
                                       f"{psi.dtype} of shape {psi.shape}")
-    validate.array(psi, "psi_t", finite=True, min_ndim=1)
+    if not validate.is_traced(psi):
+        validate.array(psi, "psi_t", finite=True, min_ndim=1)
     n = int(psi.shape[0])
     if n < 4:
         raise validate.InputError(f"psi_t has {n} frames; TACAW needs at least 4 (the energy bin is h/(NΔt))")
