@@ -1,0 +1,1 @@
+"""q–E EELS (in progress)."""
