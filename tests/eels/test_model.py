@@ -42,7 +42,7 @@ def test_continuum_cutoff_al():
 
 def test_film_branches_limits():
     up, lo = eels.film_branches(np.array([1e-6, 10.0]), 15.0, 50.0)
-    assert up[0] == pytest.approx(15.0, rel=1e-5) and lo[0] == pytest.approx(15 / np.sqrt(2) * np.sqrt(5e-5), rel=1e-3)
+    assert up[0] == pytest.approx(15 / np.sqrt(2) * np.sqrt(2 - 5e-5), rel=1e-6) and lo[0] == pytest.approx(15 / np.sqrt(2) * np.sqrt(5e-5), rel=1e-3)
     assert up[1] == pytest.approx(15 / np.sqrt(2), rel=1e-9) and lo[1] == pytest.approx(15 / np.sqrt(2), rel=1e-9)
 
 
