@@ -72,14 +72,14 @@ def _uniform(values: np.ndarray, what: str, units: str) -> tuple[float, float, b
     d = np.diff(values)
     if not (np.all(d > 0) or np.all(d < 0)):
         bad = int(np.argmax(d <= 0) if d[0] > 0 else np.argmax(d >= 0))
-        raise validate.InputError(f"{what} axis is not monotonic: values {values[bad]:g} → {values[bad + 1]:g} "
+        raise validate.InputError(f"{what} is not monotonic: values {values[bad]:g} → {values[bad + 1]:g} "
                                   f"{units} at index {bad}; a q–E axis must increase (or decrease) strictly")
     rev = bool(d[0] < 0)
     v = values[::-1] if rev else values
     step = (v[-1] - v[0]) / (n - 1)
     dev = np.max(np.abs(np.diff(v) - step))
     if dev > 1e-6 * abs(step):
-        raise validate.InputError(f"{what} axis is not uniformly spaced (steps from {np.diff(v).min():g} to "
+        raise validate.InputError(f"{what} is not uniformly spaced (steps from {np.diff(v).min():g} to "
                                   f"{np.diff(v).max():g} {units}); resample it onto a uniform grid first")
     return float(v[0]), float(step), rev
 
@@ -88,29 +88,29 @@ def _q_factor(units: str, what: str, beam: Beam | None, q_convention: str) -> fl
     """Factor that turns ``units`` into angular wavenumber [1/Å]."""
     u = units.strip()
     if u.lower() in _UNCALIBRATED:
-        raise validate.InputError(f"{what} axis is uncalibrated (units {units!r}); give it in 1/Å (or 1/nm), or "
+        raise validate.InputError(f"{what} is uncalibrated (units {units!r}); give it in 1/Å (or 1/nm), or "
                                   f"as an angle (mrad) together with the beam energy")
     if u in _RECIPROCAL:
         return _RECIPROCAL[u] * (2 * np.pi if q_convention == "spatial" else 1.0)
     if u in _ANGLES:
         if beam is None:
-            raise validate.InputError(f"{what} axis is in {u} (a scattering angle, not a momentum); jaxem.eels works "
+            raise validate.InputError(f"{what} is in {u} (a scattering angle, not a momentum); jaxem.eels works "
                                       f"in 1/Å and converts angles with q = (2π/λ)·θ only when the beam energy is "
                                       f"given: pass beam= (e.g. '100 kV') or calibrate the axis in 1/Å")
         return _ANGLES[u] * 2 * np.pi / beam.wavelength
-    raise validate.InputError(f"{what} axis has units {units!r}; expected a reciprocal length (1/Å, 1/nm) or, with "
+    raise validate.InputError(f"{what} has units {units!r}; expected a reciprocal length (1/Å, 1/nm) or, with "
                               f"beam=, an angle (rad, mrad)")
 
 
 def _e_factor(units: str, what: str) -> float:
     u = units.strip()
     if u.lower() in _UNCALIBRATED:
-        raise validate.InputError(f"{what} axis is uncalibrated (units {units!r}); give the energy loss in eV")
+        raise validate.InputError(f"{what} is uncalibrated (units {units!r}); give the energy loss in eV")
     if u in _ENERGIES:
         return _ENERGIES[u]
     if u == "THz":
         return PLANCK_EV_THZ
-    raise validate.InputError(f"{what} axis has units {units!r}; expected eV, meV, keV or THz")
+    raise validate.InputError(f"{what} has units {units!r}; expected eV, meV, keV or THz")
 
 
 def q_axes(m: Measurement) -> tuple:
@@ -174,7 +174,7 @@ def qe_map(data, q, energy, *, beam=None, q_convention: str = "angular", negativ
     v, units, _ = _coords(energy, arr.shape[-1], "energy")
     if v.size != arr.shape[-1]:
         raise validate.InputError(f"energy axis has {v.size} values but the data's last axis has {arr.shape[-1]}")
-    off, step, rev = _uniform(v * _e_factor(units, "energy"), "energy", "eV")
+    off, step, rev = _uniform(v * _e_factor(units, "energy axis"), "energy axis", "eV")
     if rev:
         arr = np.flip(arr, -1)
     axes.append(Axis("E", step, "eV", off))

@@ -233,6 +233,8 @@ class PeakFit:
         """``name`` against q as a Measurement (signal axis q [1/Å]; a navigation ``peak`` axis when
         there are several peaks, a ``value`` axis [value, σ] with ``with_sigma``) → ``.to_hyperspy()``."""
         v, s = self.parameter(name)
+        if name != "background" and self.model.n_peaks == 1:
+            v, s = v[..., 0], s[..., 0]
         units = {"center": "eV", "width": "eV", "amplitude": "counts", "eta": "", "background": "counts"}[name]
         arr = v if v.ndim == len(self.q_axes) else np.moveaxis(v, -1, 0)
         sig = s if s.ndim == len(self.q_axes) else np.moveaxis(s, -1, 0)
