@@ -13,7 +13,7 @@ from ..measurement import Measurement
 from .dispersion import DispersionFit, fit_dispersion, width_onset
 from .maps import as_qe_map
 from .peaks import STATUS, PeakFit, fit_peaks
-from .preprocess import deconvolve, loss_function, remove_zlp
+from .preprocess import deconvolve, fill_bad, loss_function, remove_zlp
 from .spacetime import SpaceTime, spacetime
 
 __all__ = ["QEAnalysis", "analyse"]
@@ -128,7 +128,11 @@ def analyse(qe, *, beam=None, zlp: str | None = "reflected", deconvolution: bool
             disp = None
     timings["dispersion"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    st = spacetime(loss, window=st_window, pad=pad, precision=precision) if with_spacetime else None
+    st = None
+    if with_spacetime:   # masked pixels: filled (linear interpolation along E) for the transform, reported
+        filled, bad = fill_bad(loss.array)
+        src_st = loss.with_array(filled, spacetime_filled_pixels=int(bad.sum())) if bad.any() else loss
+        st = spacetime(src_st, window=st_window, pad=pad, precision=precision)
     if with_spacetime:
         timings["spacetime"] = time.perf_counter() - t0
     return QEAnalysis(m, z, single, loss, fit, disp, onset, st, timings)

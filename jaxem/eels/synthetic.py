@@ -35,15 +35,15 @@ def _values(axis, name, units):
     return v
 
 
-def synthetic_map(q, energy, loss, *, beam=None, counts_per_peak=None, zlp_counts=None, zlp_fwhm: float = 0.3,
-                  seed=0, metadata=None):
+def synthetic_map(q, energy, loss, *, beam=None, counts_per_peak=None, row_max: float = 1.0, zlp_counts=None,
+                  zlp_fwhm: float = 0.3, seed=0, metadata=None):
     """A q–E map (Measurement, counts) from a loss function ``loss`` (n_q, n_E) on ``q`` [1/Å] × ``energy``
     [eV] (see the module docstring).
 
     Args:
         beam: a Beam or an energy; with it s = K(q, E)·L with K = 1/(q² + q_E²); without it s = L.
         counts_per_peak: expected single-scattering counts per q row (each row scaled to it); ``None``:
-            rows keep the physical q-dependence K·L (scaled so the largest row sum is 1).
+            rows keep the physical q-dependence K·L, scaled so that the largest row holds ``row_max`` counts.
         zlp_counts: counts I₀ in the zero-loss peak of each row (adds the ZLP and plural scattering;
             the energy axis must then extend below 0); ``None``: single scattering only.
         zlp_fwhm: FWHM of the Gaussian zero-loss peak [eV].
@@ -62,7 +62,7 @@ def synthetic_map(q, energy, loss, *, beam=None, counts_per_peak=None, zlp_count
         cpp = validate.scalar(counts_per_peak, "counts_per_peak", "counts", positive=True)
         s = s * cpp / np.where(rows > 0, rows, 1.0)
     else:
-        s = s / rows.max()
+        s = s * validate.scalar(row_max, "row_max", "counts", positive=True) / rows.max()
     j = s
     if zlp_counts is not None:
         i0 = validate.scalar(zlp_counts, "zlp_counts", "counts", positive=True)
