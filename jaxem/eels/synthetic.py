@@ -56,7 +56,8 @@ def synthetic_map(q, energy, loss, *, beam=None, counts_per_peak=None, row_max: 
         s = np.where(E[None, :] > 0, L, 0.0)
     else:
         qe = characteristic_momentum(E, as_beam(beam))
-        s = np.where(E[None, :] > 0, kinematic_factor(q[:, None], qe[None, :]) * L, 0.0)
+        with np.errstate(divide="ignore", invalid="ignore"):     # q = E = 0 is excluded below
+            s = np.where(E[None, :] > 0, kinematic_factor(q[:, None], qe[None, :]) * L, 0.0)
     rows = s.sum(-1, keepdims=True)
     if counts_per_peak is not None:
         cpp = validate.scalar(counts_per_peak, "counts_per_peak", "counts", positive=True)
