@@ -203,10 +203,6 @@ class PeakFit:
     status: np.ndarray
     window: tuple
 
-    def _col(self, name: str, k: int = None):
-        i = self.model.names().index(name if k is None else f"{name}{k}")
-        return i
-
     def parameter(self, name: str) -> tuple[np.ndarray, np.ndarray]:
         """(values, sigmas) of ``name`` (``"center"``, ``"width"``, ``"amplitude"``, ``"eta"``) for every
         peak, shape (…q, n_peaks), or of ``"background"`` (…q)."""

@@ -211,13 +211,14 @@ def loss_function(single, *, beam=None, slit_width=None, aperture=None, e_min: f
     qs = [a.values(n) for a, n in zip(m.axes[:-1], m.shape[:-1])]
     qabs = np.sqrt(sum(g ** 2 for g in np.meshgrid(*qs, indexing="ij")))
     qE = characteristic_momentum(E, b)
-    if slit_width is not None:
-        if m.ndim != 2:
-            raise validate.InputError("slit_width applies to 2-D (q, E) maps; a 3-D map resolves both q axes")
-        w = validate.scalar(slit_width, "slit_width", "1/Å", positive=True)
-        K = slit_kinematic_factor(qabs[..., None], qE, w)
-    else:
-        K = kinematic_factor(qabs[..., None], qE)
+    if slit_width is not None and m.ndim != 2:
+        raise validate.InputError("slit_width applies to 2-D (q, E) maps; a 3-D map resolves both q axes")
+    with np.errstate(divide="ignore", invalid="ignore"):   # q = E = 0: K = inf, L = 0 there
+        if slit_width is not None:
+            w = validate.scalar(slit_width, "slit_width", "1/Å", positive=True)
+            K = slit_kinematic_factor(qabs[..., None], qE, w)
+        else:
+            K = kinematic_factor(qabs[..., None], qE)
     A = np.ones(qabs.shape)
     if aperture is not None:
         A = np.asarray(aperture(qabs) if callable(aperture) else aperture, float)

