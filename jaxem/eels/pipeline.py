@@ -1,0 +1,138 @@
+"""The whole q–E analysis in one call: map → ZLP removal → deconvolution → loss function → per-q fits →
+dispersion → space–time picture (each step of :mod:`jaxem.eels` with its defaults; every result a
+Measurement or a small dataclass, with the wall time of each step)."""
+from __future__ import annotations
+
+import dataclasses
+import time
+
+import numpy as np
+
+from .. import validate
+from ..measurement import Measurement
+from .dispersion import DispersionFit, fit_dispersion, width_onset
+from .maps import as_qe_map
+from .peaks import STATUS, PeakFit, fit_peaks
+from .preprocess import deconvolve, fill_bad, loss_function, remove_zlp
+from .spacetime import SpaceTime, spacetime
+
+__all__ = ["QEAnalysis", "analyse"]
+
+
+@dataclasses.dataclass(frozen=True)
+class QEAnalysis:
+    """Results of :func:`analyse`: the input ``map``, ``zlp`` and ``single`` (None when skipped), the
+    ``loss`` function, the per-q ``fit``, the bulk ``dispersion`` (None if too few good q), the width
+    ``onset`` of Landau damping (dict or None), the ``spacetime`` picture (or None) and ``timings`` [s]."""
+
+    map: Measurement
+    zlp: Measurement | None
+    single: Measurement | None
+    loss: Measurement
+    fit: PeakFit
+    dispersion: DispersionFit | None
+    onset: dict | None
+    spacetime: SpaceTime | None
+    timings: dict
+
+
+def analyse(qe, *, beam=None, zlp: str | None = "reflected", deconvolution: bool = True, slit_width=None,
+            aperture=None, e_min=None, window=None, kind: str = "drude", n_peaks: int = 1,
+            background: str = "constant", q_max=None, with_spacetime: bool = True, st_window="hann", pad: int = 2,
+            memory_budget=None, precision=None) -> QEAnalysis:
+    """Analyse a q–E map end to end.
+
+    Args:
+        qe: counts map (Measurement, HyperSpy signal, path …; :func:`~jaxem.eels.maps.as_qe_map`).
+        beam: Beam or energy (default: the map's); without one (e.g. S(q, ω)) the map is taken as the
+            loss function (no kinematic factor).
+        zlp: ``"reflected"``, ``"fit"`` or ``None`` (the map has no ZLP).
+        deconvolution: Fourier-log deconvolution (needs the ZLP).
+        slit_width, aperture: see :func:`~jaxem.eels.preprocess.loss_function`.
+        e_min: losses below it are masked [eV] (default: 3 × ZLP FWHM, or 0).
+        window: peak-fit window [eV] (default: (e_min + 1 eV, E_max − 1 eV)).
+        kind, n_peaks, background: the :class:`~jaxem.eels.peaks.PeakModel`.
+        q_max: upper q of the bulk dispersion fit [1/Å] (default: below the width onset if one is
+            significant, else all q).
+        with_spacetime, st_window, pad: the space–time transform and its options.
+    """
+    timings = {}
+    t0 = time.perf_counter()
+    m = as_qe_map(qe, beam=beam)
+    try:
+        b = m.beam()
+    except validate.InputError:
+        b = None
+    z = single = None
+    src = m
+    fwhm = 0.0
+    if zlp is not None:
+        z, rest = remove_zlp(m, zlp, precision=precision)
+        fwhm = z.metadata["zlp_fwhm"]["value"]
+        timings["zlp"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        if deconvolution:
+            single = deconvolve(m, z, precision=precision)
+            timings["deconvolution"] = time.perf_counter() - t0
+            t0 = time.perf_counter()
+        else:
+            single = rest
+        src = single
+    elif deconvolution and m.metadata.get("quantity") == "counts":
+        raise validate.InputError("deconvolution needs the zero-loss peak: pass zlp='reflected' or 'fit', or "
+                                  "deconvolution=False for a map without ZLP")
+    e_min = 3 * fwhm if e_min is None else validate.scalar(e_min, "e_min", "eV", nonnegative=True)
+    if b is not None:
+        loss = loss_function(src, slit_width=slit_width, aperture=aperture, e_min=e_min)
+    else:
+        loss = src.with_array(np.where(src.axes[-1].values(src.shape[-1]) <= e_min, 0.0, src.numpy()),
+                              quantity="loss function (map taken as is: no beam)")
+    timings["loss_function"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    E = loss.axes[-1].values(loss.shape[-1])
+    win = (e_min + 1.0, E[-1] - 1.0) if window is None else window
+    # the fit sees the single-scattering counts scaled to the loss function's row sums, so that the
+    # Poisson weights follow the measured counts
+    counts = np.asarray(src.array, float)
+    Lc = np.asarray(loss.array, float)
+    Ecounts = src.axes[-1].values(src.shape[-1])
+    sel = (Ecounts >= E[0] - 1e-9) & (Ecounts <= E[-1] + 1e-9)
+    c = counts[..., sel] if sel.sum() == Lc.shape[-1] else None
+    if c is not None:
+        inw = (E >= win[0]) & (E <= win[1])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = np.nansum(np.where(inw, c, 0), -1) / np.nansum(np.where(inw, Lc, 0), -1)
+        ratio = np.where(np.isfinite(ratio) & (ratio > 0), ratio, 1.0)
+        fit_in = loss.with_array(Lc * ratio[..., None])
+    else:
+        fit_in = loss
+    fit = fit_peaks(fit_in, win, kind=kind, n_peaks=n_peaks, background=background, memory_budget=memory_budget,
+                    precision=precision)
+    timings["fits"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    disp = onset = None
+    if loss.ndim == 2 and n_peaks == 1:
+        q = loss.axes[0].values(loss.shape[0])
+        good = fit.status == STATUS["ok"]
+        cen, sc = fit.parameter("center")
+        wid, sw = fit.parameter("width")
+        try:
+            onset = width_onset(q[good], wid[good, 0], sw[good, 0])
+            onset = onset if onset["step_sigma"] > 5 and onset["gamma_above"] > 1.5 * onset["gamma_below"] else None
+        except validate.InputError:
+            onset = None
+        qm = q_max if q_max is not None else (onset["q_c"] if onset else None)
+        try:
+            disp = fit_dispersion(q[good], cen[good, 0], sc[good, 0], q_max=qm)
+        except validate.InputError:
+            disp = None
+    timings["dispersion"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    st = None
+    if with_spacetime:   # masked pixels: filled (linear interpolation along E) for the transform, reported
+        filled, bad = fill_bad(loss.array)
+        src_st = loss.with_array(filled, spacetime_filled_pixels=int(bad.sum())) if bad.any() else loss
+        st = spacetime(src_st, window=st_window, pad=pad, precision=precision)
+    if with_spacetime:
+        timings["spacetime"] = time.perf_counter() - t0
+    return QEAnalysis(m, z, single, loss, fit, disp, onset, st, timings)
