@@ -130,16 +130,17 @@ class ResumableStore:
 
         from .layout import format_of
 
-        fmt = format_of(path)
-        if fmt.kind != "zarr":
-            raise validate.InputError(f"path {str(path)!r}: a resumable 4D-STEM store must be zarr (.zarr or .zspy); "
-                                      "HDF5 files cannot be continued safely after a crash")
+        from .layout import Format
+
+        self.target_fmt = format_of(path)
+        # HDF5 cannot be continued safely after a crash: the unfinished store is zarr v3, converted at the end
+        fmt = self.target_fmt if self.target_fmt.kind == "zarr" else Format("zarr", 3)
         self.path, self.fmt = Path(path), fmt
         self.dir = resume_dir(self.path)
         self.n_rows, self.n_cols = int(n_rows), int(n_cols)
         self.block_rows = int(block_rows)
         self.n_blocks = -(-self.n_rows // self.block_rows)
-        self.data_path = self.dir / ("data" + self.path.suffix)
+        self.data_path = self.dir / ("data" + (self.path.suffix if self.target_fmt.kind == "zarr" else ".zarr"))
         run = {"fingerprint": fingerprint, "shape": [self.n_rows, self.n_cols], "block_rows": self.block_rows}
         if self.dir.exists():
             if not resume:
@@ -289,7 +290,13 @@ class ResumableStore:
         w._marker = dict(w.root.attrs["jaxem"])
         w.write_id = w._marker["write_id"]
         w.finish(axes, metadata, signal_ndim)
-        with atomic_path(self.path, is_dir=True) as tmp:
-            os.rmdir(tmp)
-            os.replace(self.data_path, tmp)
+        if self.target_fmt.kind == "zarr":
+            with atomic_path(self.path, is_dir=True) as tmp:
+                os.rmdir(tmp)
+                os.replace(self.data_path, tmp)
+        else:
+            from .store import load, save
+
+            m = load(self.data_path, lazy=True)
+            save(m, self.path, chunks=(1,) + tuple(m.shape[1:]))
         shutil.rmtree(self.dir, ignore_errors=True)

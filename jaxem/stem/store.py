@@ -30,7 +30,7 @@ from .detectors import PixelatedDetector
 from .scan import GridScan
 from .scanning import STEMSimulation, stem_scan
 
-__all__ = ["stem_scan_to_zarr", "block_scan", "default_block_rows", "run_fingerprint", "ScanPlan"]
+__all__ = ["stem_scan_to_zarr", "ResumableStore", "block_scan", "default_block_rows", "run_fingerprint", "ScanPlan"]
 
 
 def _n_configurations(kwargs) -> int:
@@ -70,11 +70,14 @@ def _digest(x) -> str:
             x = jax.random.key_data(x)
     except Exception:  # noqa: BLE001
         pass
-    a = np.asarray(x)
+    try:
+        a = np.asarray(x)
+    except Exception:  # noqa: BLE001
+        return type(x).__qualname__
     if a.dtype.kind in "biufc":
         return hashlib.sha256(a.dtype.str.encode() + repr(a.shape).encode() + np.ascontiguousarray(a).tobytes()
                               ).hexdigest()[:24]
-    return repr(x)
+    return repr(x) if isinstance(x, (str, int, float, bool, tuple, list)) else type(x).__qualname__
 
 
 def run_fingerprint(sim, scan, potential, block_rows: int, **kwargs) -> str:
@@ -82,8 +85,8 @@ def run_fingerprint(sim, scan, potential, block_rows: int, **kwargs) -> str:
     def describe(v):
         if hasattr(v, "to_dict"):
             return v.to_dict()
-        if hasattr(v, "array") and hasattr(v, "grid"):  # PotentialSlices
-            return {"array": _digest(v.array), "sequence": list(getattr(v, "sequence", ())),
+        if hasattr(v, "grid"):  # PotentialSlices
+            return {"array": _digest(getattr(v, "array", None)), "sequence": list(getattr(v, "sequence", ())),
                     "slice_thickness": float(getattr(v, "slice_thickness", 0.0)), "grid": repr(v.grid)}
         if hasattr(v, "positions") and hasattr(v, "numbers"):  # Structure
             return {k: _digest(getattr(v, k, None)) for k in ("positions", "numbers", "cell", "u2", "occupancy")}
