@@ -25,7 +25,7 @@ from jaxem.potential import potential
 from jaxem.stem import AnnularDetector, GridScan, STEMSimulation
 from jaxem.structure import crystals
 pot = potential(crystals.SrTiO3().repeat(2, 2, 4), sampling=0.1, slice_thickness=1.9525)
-sim = STEMSimulation(300e3, 20.0, AnnularDetector(60.0, 150.0, "HAADF"))
+sim = STEMSimulation(300e3, 20.0, AnnularDetector(50.0, 90.0, "HAADF"))
 scan = GridScan.create((0, 0), (7.81, 7.81), gpts=(GPTS, GPTS))
 mesh = parallel.batch_mesh()
 parallel.sharded_stem_scan(sim, scan, pot, mesh=mesh)
