@@ -83,3 +83,11 @@ def nonnegative_length(text: str) -> float:
 def finite_length(text: str) -> float:
     """A signed length [Å] (e.g. a defocus or Cs): a number, or a string with units."""
     return _check(_number(text, "Å"))
+
+
+@_wrap
+def memory_bytes(text: str) -> int:
+    """A memory budget: bytes, or a string such as '512M', '2 GiB' (≥ 1 byte)."""
+    from ..accel.memory import parse_bytes
+
+    return parse_bytes(text, "memory budget")

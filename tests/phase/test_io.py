@@ -167,10 +167,12 @@ def test_simulated_store_reads(tmp_path, monkeypatch):
     data = helpers.patterns()
     monkeypatch.setattr(helpers.store, "PixelatedDetector", helpers.FakePixelated)
 
-    def fake_scan(sim, scan, potential, chunk_callback=None, **kwargs):
-        for r in range(scan.gpts[0]):
-            chunk_callback(slice(r, r + 1), {"pixelated": data[r:r + 1]})
-        return {}
+    def fake_scan(sim, scan, potential, **kwargs):  # the row compute contract: a block of rows → Measurements
+        from jaxem.measurement import Measurement
+
+        r0 = int(round((scan.start[0] - 1.0) / 0.5))
+        block = data[r0:r0 + scan.gpts[0]]
+        return {"pixelated": Measurement(block, scan.axes() + helpers.FakePixelated().signal_axes(None, None), {})}
 
     monkeypatch.setattr(helpers.store, "stem_scan", fake_scan)
     p = tmp_path / "sim.zspy"

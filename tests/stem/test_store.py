@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 
 import jaxem.stem.store as store
-from jaxem import Axis, Grid
+from jaxem import Axis, Grid, Measurement
 from jaxem.beam import Beam
 from jaxem.io import SIGNAL_GROUP, load
 from jaxem.io.stem4d import calibration
 from jaxem.stem import STEMSimulation
-from jaxem.validate import InputError
+from jaxem.validate import FileFormatError, InputError
 
 A = 3.905
 
@@ -39,17 +39,10 @@ class FakeSim:
                 "aberrations": {"C10": {"value": -50.0, "units": "Å"}}, "detectors": []}
 
 
-@dataclasses.dataclass(frozen=True)
-class FakeScan:
-    gpts: tuple = (3, 2)
-    sampling: tuple = (0.5, 0.25)
-    start: tuple = (1.0, 2.0)
+def FakeScan():
+    from jaxem.stem import GridScan
 
-    def axes(self):
-        return (Axis("scan_y", 0.5, "Å", 1.0), Axis("scan_x", 0.25, "Å", 2.0))
-
-    def to_dict(self):
-        return {"gpts": list(self.gpts)}
+    return GridScan((1.0, 2.0), (2.5, 2.5), (3, 2))  # sampling (0.5, 0.25) Å
 
 
 class FakePotential:
@@ -62,16 +55,23 @@ def patterns(shape=(3, 2, 4, 7)):
 
 @pytest.fixture
 def fake(monkeypatch):
-    seen = []
+    """A stand-in for stem_scan on a block of rows (the row compute contract)."""
+    class Seen(list):
+        fail_at = None  # row at which the fake "crashes" (not an argument: it is not part of the run)
 
-    def fake_scan(sim, scan, potential, chunk_callback=None, fail_at=None, **kwargs):
+    seen = Seen()
+
+    def fake_scan(sim, scan, potential, progress=False, **kwargs):
+        fail_at = seen.fail_at
         data = patterns()
-        for r in range(scan.gpts[0]):
-            if r == fail_at:
-                raise RuntimeError("killed mid-scan")
-            chunk_callback(slice(r, r + 1), {"pixelated": data[r:r + 1], "BF": data[r:r + 1, :, 0, 0]})
-            seen.append(r)
-        return {}
+        r0 = int(round((scan.start[0] - 1.0) / 0.5))
+        rows = range(r0, r0 + scan.gpts[0])
+        if fail_at in rows:
+            raise RuntimeError("killed mid-scan")
+        seen.extend(rows)
+        ax = scan.axes()
+        return {"pixelated": Measurement(data[r0:r0 + scan.gpts[0]], ax + FakePixelated().signal_axes(None, None), {}),
+                "BF": Measurement(data[r0:r0 + scan.gpts[0], :, 0, 0], ax, {"scan": scan.to_dict()})}
 
     monkeypatch.setattr(store, "stem_scan", fake_scan)
     monkeypatch.setattr(store, "PixelatedDetector", FakePixelated)
@@ -81,7 +81,9 @@ def fake(monkeypatch):
 @pytest.mark.parametrize("suffix", [".zspy", ".zarr", ".hspy"])
 def test_layout_row_chunks_and_metadata(tmp_path, fake, suffix):
     path = tmp_path / f"scan{suffix}"
-    assert store.stem_scan_to_zarr(path, FakeSim(), FakeScan(), FakePotential()) == {}
+    res = store.stem_scan_to_zarr(path, FakeSim(), FakeScan(), FakePotential(), block_rows=1)
+    assert set(res) == {"BF"} and np.array_equal(res["BF"].array, patterns()[..., 0, 0])
+    assert res["BF"].axes == FakeScan().axes()
     assert fake == [0, 1, 2]
     m = load(path, lazy=True)
     assert np.array_equal(m.array.compute(), patterns())
@@ -101,10 +103,11 @@ def test_interrupted_scan_leaves_the_previous_store(tmp_path, fake):
     path = tmp_path / "scan.zspy"
     store.stem_scan_to_zarr(path, FakeSim(), FakeScan(), FakePotential())
     before = load(path).numpy()
+    fake.fail_at = 2
     with pytest.raises(RuntimeError, match="killed"):
-        store.stem_scan_to_zarr(path, FakeSim(), FakeScan(), FakePotential(), fail_at=2)
+        store.stem_scan_to_zarr(path, FakeSim(), FakeScan(), FakePotential(), block_rows=1)
     assert np.array_equal(load(path).numpy(), before)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["scan.zspy"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["scan.zspy", "scan.zspy.resume"]
 
 
 def test_bad_arguments(tmp_path, fake):
@@ -158,3 +161,65 @@ def test_zarr_streaming_equals_in_memory_and_opens_everywhere(tmp_path):
     xr = pytest.importorskip("xarray")
     da = xr.open_zarr(path, group=SIGNAL_GROUP)["data"]
     assert da.dims == ("scan_y", "scan_x", "θy", "θx") and np.allclose(da["θy"], ref.axes[2].values(ref.shape[2]))
+
+
+# ---- resume: completion records, interrupted runs, identical results -------------------------------
+def test_resume_computes_only_the_missing_blocks(tmp_path, fake):
+    path = tmp_path / "scan.zarr"
+    fake.fail_at = 2
+    with pytest.raises(RuntimeError, match="killed"):
+        store.stem_scan_to_zarr(path, FakeSim(), FakeScan(), FakePotential(), block_rows=1)
+    assert fake == [0, 1] and not path.exists()
+    partial = store.ResumableStore  # the unfinished store is never mistaken for a complete one
+    with pytest.raises(FileFormatError, match="incomplete"):
+        load(tmp_path / "scan.zarr.resume" / "data.zarr")
+    assert partial is not None
+    with pytest.raises(InputError, match="resume=True"):
+        store.stem_scan_to_zarr(path, FakeSim(), FakeScan(), FakePotential(), block_rows=1)
+    with pytest.raises(InputError, match="another computation .*block_rows"):
+        store.stem_scan_to_zarr(path, FakeSim(), FakeScan(), FakePotential(), block_rows=2, resume=True)
+    calls, fake.fail_at = [], None
+    res = store.stem_scan_to_zarr(path, FakeSim(), FakeScan(), FakePotential(), block_rows=1, resume=True,
+                                  on_block=lambda b, rows, computed: calls.append((b, computed)))
+    assert fake == [0, 1, 2] and sorted(calls) == [(0, False), (1, False), (2, True)]
+    assert np.array_equal(load(path).numpy(), patterns()) and np.array_equal(res["BF"].array, patterns()[..., 0, 0])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["scan.zarr"]
+
+
+def test_a_damaged_block_is_recomputed(tmp_path, fake):
+    import json
+
+    path = tmp_path / "scan.zspy"
+    fake.fail_at = 2
+    with pytest.raises(RuntimeError, match="killed"):
+        store.stem_scan_to_zarr(path, FakeSim(), FakeScan(), FakePotential(), block_rows=1)
+    rec = tmp_path / "scan.zspy.resume" / "blocks" / "000001.json"
+    r = json.loads(rec.read_text())
+    r["sha256"]["pixelated"] = "0" * 64
+    rec.write_text(json.dumps(r))
+    fake.fail_at = None
+    store.stem_scan_to_zarr(path, FakeSim(), FakeScan(), FakePotential(), block_rows=1, resume=True)
+    assert fake == [0, 1, 1, 2] and np.array_equal(load(path).numpy(), patterns())
+
+
+def test_block_rows_and_resume_arguments(tmp_path, fake):
+    with pytest.raises(InputError, match="block_rows"):
+        store.stem_scan_to_zarr(tmp_path / "s.zarr", FakeSim(), FakeScan(), FakePotential(), block_rows=4)
+    with pytest.raises(TypeError, match="resume"):
+        store.stem_scan_to_zarr(tmp_path / "s.zarr", FakeSim(), FakeScan(), FakePotential(), resume="yes")
+    with pytest.raises(TypeError, match="compute_rows"):
+        store.stem_scan_to_zarr(tmp_path / "s.zarr", FakeSim(), FakeScan(), FakePotential(), compute_rows=3)
+    with pytest.raises(TypeError, match="on_block"):
+        store.stem_scan_to_zarr(tmp_path / "s.zarr", FakeSim(), FakeScan(), FakePotential(), on_block=3)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_compute_rows_is_pluggable(tmp_path, fake):
+    """Any scan method with the row contract (sub-scan → {name: Measurement}) streams through the store."""
+    def doubled(sub):
+        out = store.stem_scan(None, sub, None)
+        return {k: Measurement(2 * m.array, m.axes, m.metadata) for k, m in out.items()}
+
+    store.stem_scan_to_zarr(tmp_path / "s.zarr", FakeSim(), FakeScan(), FakePotential(), compute_rows=doubled,
+                            block_rows=2)
+    assert np.array_equal(load(tmp_path / "s.zarr").numpy(), 2 * patterns())
