@@ -10,7 +10,7 @@ PYTEST_WORKERS ?= 2
 export JAX_COMPILATION_CACHE_DIR ?= $(CURDIR)/.jax_cache
 export MPLBACKEND := Agg
 
-.PHONY: install install-runtime demo test test-unit test-notebooks test-data bench lint clean
+.PHONY: install install-runtime demo test test-unit test-notebooks test-data bench bench-gpu lint clean
 
 # runtime: the library and what the demo gallery needs ([demo] extra), nothing test-only
 $(RUNTIME): pyproject.toml constraints.txt
@@ -58,6 +58,10 @@ test-notebooks: install
 
 bench: install
 	@for f in benchmarks/*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
+
+# GPU wheels for the lent device machine (no network there): fetched here, carried by the device tool
+bench-gpu:
+	bash benchmarks/gpu/fetch_wheels.sh
 
 clean:
 	rm -rf demo .jax_cache .pytest_cache
