@@ -1,6 +1,7 @@
 """Reductions of sparse event data without densifying: sums, virtual detectors, reflection series.
 
-All reductions are segment sums (:func:`jax.ops.segment_sum`) over the events of a chunk of
+All reductions are segment sums (:func:`jaxem.accel.segment_sum`: the CUDA kernel on a GPU, the
+:func:`jax.ops.segment_sum` twin elsewhere) over the events of a chunk of
 positions: an event with flat detector index i in segment s = p·n_frames + t adds ``w(i)`` to output
 bin ``bin(s, i)``. Choices of ``bin`` give
 
@@ -25,6 +26,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .. import validate
+from ..accel.segment_kernel import segment_sum
 from ..measurement import Axis, Measurement
 from .chunked import _source, iter_chunks, map_positions, reduce_positions
 from .events import EventData
@@ -42,8 +44,9 @@ def _pad(n: int) -> int:
 
 @partial(jax.jit, static_argnames=("n_bins",))
 def binned_counts(bins, weights, n_bins: int):
-    """Σ weights per bin (bins ≥ n_bins are dropped): ``jax.ops.segment_sum`` [counts]."""
-    return jax.ops.segment_sum(weights, bins, num_segments=n_bins, mode="drop")
+    """Σ weights per bin (bins ≥ n_bins are dropped) [counts]: :func:`jaxem.accel.segment_sum` (the CUDA
+    kernel on a GPU with CuPy, its JAX twin ``jax.ops.segment_sum`` elsewhere)."""
+    return segment_sum(weights, bins, n_bins)
 
 
 @partial(jax.jit, static_argnames=("kind", "n_bins", "n_frames", "n_pix", "width"))
@@ -73,7 +76,7 @@ def _event_kernel(idx, counts, n_valid, aux, kind: str, n_bins: int, n_frames: i
             loc = aux["local"][idx]
             bins = jnp.where((loc >= 0) & aux["pm"][p], t * width + loc, n_bins)
     bins = jnp.where(valid, bins, n_bins)
-    return jax.ops.segment_sum(w, bins, num_segments=n_bins, mode="drop")
+    return segment_sum(w, bins, n_bins)
 
 
 def _chunk_sum(chunk: EventData, kind: str, n_bins: int, aux: dict, width: int = 1):
