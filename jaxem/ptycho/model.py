@@ -27,6 +27,7 @@ and the model intensity on the detector pixels is
 """
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import jax
@@ -135,6 +136,7 @@ def transmissions(params: PtychoParams):
     return jnp.exp((1j * params.phase - params.absorption).astype(cdtype))
 
 
+@partial(jax.jit, static_argnames=("model",))
 def model_amplitudes(params: PtychoParams, model: Model, positions, index):
     """Model amplitudes √I_p(k) (B, N_dy, N_dx) at the probe positions ``positions[index]``.
 
