@@ -15,7 +15,7 @@ L2 penalty on absorption. Optimisers (optax):
   mini-batch is one Adam update (``lax.scan`` over batches). Each parameter group has its own
   learning rate (``rates``: object, probe, aberrations, positions; 0 freezes it), applied after
   :func:`optax.scale_by_adam`.
-* ``"lbfgs"`` — one step = one :func:`optax.lbfgs` update with its zoom line search on the full loss
+* ``"lbfgs"`` — one step = one :func:`optax.lbfgs` update with a backtracking line search on the full loss
   (the gradient accumulated over all mini-batches); frozen groups get zero gradient.
 
 ``step`` is a module-level ``jit`` with the model and configuration static: nothing recompiles on a
@@ -109,10 +109,22 @@ def _scale_by_tree(rates):
     return optax.GradientTransformation(init_fn, update_fn)
 
 
+def _same_types(new, old):
+    """``new`` with the dtypes and weak types of ``old`` leaf by leaf (a jitted step whose output
+    types equal its input types is compiled once)."""
+    def cast(a, b):
+        if not hasattr(b, "dtype") or jnp.issubdtype(b.dtype, jax.dtypes.prng_key):
+            return a
+        return jax.lax.convert_element_type(a, b.dtype) if not getattr(b, "weak_type", False) else a
+
+    return jax.tree_util.tree_map(cast, new, old)
+
+
 def _optimizer(params, cfg: SolverConfig):
     if cfg.optimizer == "adam":
         return optax.chain(optax.scale_by_adam(), _scale_by_tree(_rates(params, cfg)))
-    return optax.lbfgs()
+    # backtracking (Armijo) line search: it needs only the value, so it compiles one forward pass
+    return optax.lbfgs(linesearch=optax.scale_by_backtracking_linesearch(max_backtracking_steps=12))
 
 
 def _regulariser(params: PtychoParams, cfg: SolverConfig):
@@ -179,8 +191,11 @@ def init(params: PtychoParams, model: Model, cfg: SolverConfig, key=None) -> Pty
     """Initial state from initial parameters (:func:`~jaxem.ptycho.model.init_params`)."""
     del model
     key = jax.random.key(0) if key is None else key
+    dtype = params.phase.dtype
+    # strong-typed leaves of one dtype: the state after a step has the same types (no recompile)
+    params = jax.tree_util.tree_map(lambda x: jnp.asarray(x, dtype), params)
     opt = _optimizer(params, cfg)
-    zero = jnp.zeros((), params.phase.dtype)
+    zero = jnp.zeros((), dtype)
     return PtychoState(params=params, opt_state=opt.init(params), loss=zero + jnp.inf, error=zero + jnp.inf,
                        count=jnp.zeros((), jnp.int32), key=key)
 
@@ -206,7 +221,8 @@ def step(state: PtychoState, model: Model, cfg: SolverConfig, data) -> PtychoSta
         grad = jax.tree_util.tree_map(lambda g, f: g * f, grad, free)
         updates, opt_state = opt.update(grad, state.opt_state, params, value=val, grad=grad, value_fn=value)
         updates = jax.tree_util.tree_map(lambda u, f: u * f, updates, free)
-        return state.replace(params=optax.apply_updates(params, updates), opt_state=opt_state, loss=val,
+        new, opt_state = _same_types((optax.apply_updates(params, updates), opt_state), (params, state.opt_state))
+        return state.replace(params=new, opt_state=opt_state, loss=val,
                              error=err, count=state.count + 1)
 
     key, sub = jax.random.split(state.key)
@@ -223,6 +239,7 @@ def step(state: PtychoState, model: Model, cfg: SolverConfig, data) -> PtychoSta
         return (optax.apply_updates(p, upd), o), (val, err)
 
     (params, opt_state), (vals, errs) = jax.lax.scan(body, (params, state.opt_state), (idx, valid))
+    params, opt_state = _same_types((params, opt_state), (state.params, state.opt_state))
     return state.replace(params=params, opt_state=opt_state, loss=jnp.sum(vals), error=jnp.sum(errs),
                          count=state.count + 1, key=key)
 
