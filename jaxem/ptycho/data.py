@@ -272,7 +272,12 @@ def prepare(dataset, oversampling: float = 1.5, object_extent=None, positions=No
     if not scale > 0:
         raise validate.InputError("dataset.array: the good frames hold no intensity (all zero)")
     mask = geometry.detector_mask(data.dtype) * (~dead)
-    amps = np.sqrt(data / scale) * mask[None] * weights[:, None, None]
+    kk = np.hypot(*np.meshgrid((np.arange(nd) - h) * dky, (np.arange(nd) - h) * dkx, indexing="ij"))
+    bf = kk < beam.mrad_to_frequency(dataset.semiangle)
+    if dead[bf].mean() > 0.5:
+        raise validate.InputError(f"dataset.array: {int(dead[bf].sum())} of the {int(bf.sum())} bright-field pixels "
+                                  f"are non-finite in most frames (dead); nothing reliable is left to reconstruct")
+    amps = np.sqrt(np.maximum(data, 0) / scale)  # spline resampling may undershoot below 0 * mask[None] * weights[:, None, None]
     rel = pos - np.asarray(origin)[None]
     report["scale"] = {"value": scale, "units": "counts per frame"}
     report["detector_pixels_in_loss"] = int(mask.sum())
