@@ -94,8 +94,7 @@ def main():
     ds, pot = ptycho.simulate_crystal("300 kV", n_layers=a.layers, dose=a.dose)
     t_sim = time.perf_counter() - t0
     depth = len(pot.sequence) * pot.slice_thickness
-    direct = ptycho.compare_methods(ds, pot, n_slices=1, iterations=0)["correlations"]
-    direct = {k: v for k, v in direct.items() if "ptycho" not in k}
+    direct = ptycho.compare_methods(ds, pot, ptychography=False)["correlations"]
     jx_rows, res, corr = run_jaxem(ds, pot, a.slices, a.iters, a.chunk)
     peer_rows = [] if a.no_peer else run_py4dstem(ds, a.slices, depth, a.iters, a.chunk)
     target = peer_rows[-1][2] * 1.01 if peer_rows else None
