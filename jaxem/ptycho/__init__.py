@@ -25,12 +25,12 @@ from .model import (Model, PtychoParams, amplitude_error, init_params, model_amp
 from .solver import OPTIMIZERS, PtychoState, SolverConfig, full_error, init, loss, result, step
 from .driver import PtychoResult, bytes_per_position, reconstruct
 from .metrics import correlation, fourier_resample, slice_correlations, true_slice_phases
-from .study import compare_methods, simulate_crystal
+from .study import UNIT_CELL, compare_methods, simulate_crystal
 
 __all__ = [
     "Geometry", "PtychoData", "prepare", "scan_frame_patterns",
     "Model", "PtychoParams", "amplitude_error", "init_params", "model_amplitudes", "probe_spectra", "transmissions",
     "OPTIMIZERS", "PtychoState", "SolverConfig", "full_error", "init", "loss", "result", "step",
     "PtychoResult", "bytes_per_position", "reconstruct",
-    "correlation", "fourier_resample", "slice_correlations", "true_slice_phases", "compare_methods", "simulate_crystal",
+    "correlation", "fourier_resample", "slice_correlations", "true_slice_phases", "compare_methods", "simulate_crystal", "UNIT_CELL",
 ]
