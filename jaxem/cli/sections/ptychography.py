@@ -24,13 +24,13 @@ def run(ctx):
     small = ctx.small
     cases = [("300 kV", 2, 20.0, 45.0), ("300 kV", 10 if small else 26, 20.0, 45.0),
              ("30 kV", 2, 30.0, 90.0), ("30 kV", 10 if small else 26, 30.0, 90.0)]
-    iters = 20 if small else 100
+    iters = 12 if small else 100
     rows, shown = [], []
     for energy, layers, semi, mx in cases:
         ds, pot = ptycho.simulate_crystal(energy, n_layers=layers, semiangle=semi, max_angle=mx, dose=1e5,
-                                          scan_gpts=10 if small else 12)
+                                          scan_gpts=8 if small else 12)
         out = ptycho.compare_methods(ds, pot, n_slices=2, iterations=iters,
-                                     ptycho_kwargs=dict(batch=10, rate_object=0.03))
+                                     ptycho_kwargs=dict(batch=8, rate_object=0.03))
         c = out["correlations"]
         per_slice = c["ptychography (per slice)"]
         thick = f"{layers * ptycho.UNIT_CELL / 10:.1f} nm"
