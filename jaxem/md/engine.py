@@ -33,7 +33,7 @@ from .potentials import Potential, PotentialFileError, available_potentials, pot
 
 _potential = potential
 
-__all__ = ["LammpsError", "lammps_module", "has_module", "new_instance", "setup_commands", "lammps_frame",
+__all__ = ["LammpsError", "lammps_module", "has_module", "new_instance", "setup_commands", "write_data", "lammps_frame",
            "energy_forces", "forces", "energy", "clear_cache", "engine_version", "potential", "Potential",
            "available_potentials", "PotentialFileError"]
 
@@ -157,15 +157,32 @@ def _types(numbers, pot: Potential) -> np.ndarray:
     return np.asarray([table[int(z)] for z in numbers], np.int32)
 
 
-def setup_commands(pot: Potential, low_cell) -> list[str]:
+def write_data(path, pot: Potential, types, positions, low_cell) -> Path:
+    """A LAMMPS data file (``atom_style`` of ``pot``) of atoms with ``types`` (1-based) at
+    ``positions`` (N, 3) [Å] inside the lower-triangular cell ``low_cell`` [Å] (for the ``lmp`` route)."""
+    (ax, _, _), (bx, by, _), (cx, cy, cz) = np.asarray(low_cell, np.float64).tolist()
+    q = pot.charges
+    rows = [f"{i + 1} {t} " + (f"{q[t - 1]!r} " if q is not None else "") + " ".join(repr(v) for v in p)
+            for i, (t, p) in enumerate(zip(np.asarray(types).tolist(), np.asarray(positions, np.float64).tolist()))]
+    Path(path).write_text("\n".join([
+        "LAMMPS data file written by jaxem", "", f"{len(rows)} atoms", f"{len(pot.elements)} atom types", "",
+        f"0 {ax!r} xlo xhi", f"0 {by!r} ylo yhi", f"0 {cz!r} zlo zhi", f"{bx!r} {cx!r} {cy!r} xy xz yz", "",
+        f"Atoms # {pot.atom_style}", "", *rows, ""]))
+    return Path(path)
+
+
+def setup_commands(pot: Potential, low_cell, data_file=None) -> list[str]:
     """LAMMPS commands that create an empty box ``low_cell`` (lower triangular [Å]) with one atom
-    type per element of ``pot`` and set its potential (files by full path)."""
+    type per element of ``pot`` (or read the atoms from ``data_file``) and set its potential (files
+    by full path)."""
     paths = {f: str(p) for f, p in pot.paths().items()}  # PotentialFileError names a missing file
     (ax, _, _), (bx, by, _), (cx, cy, cz) = np.asarray(low_cell, np.float64).tolist()
     coeffs = [" ".join(paths.get(tok, tok) for tok in line.split()) for line in pot.pair_coeff]
     cmds = ["units metal", f"atom_style {pot.atom_style}", "atom_modify map array sort 0 0.0", "boundary p p p",
             f"region box prism 0 {ax!r} 0 {by!r} 0 {cz!r} {bx!r} {cx!r} {cy!r} units box",
             f"create_box {len(pot.elements)} box", f"pair_style {pot.pair_style}"]
+    if data_file is not None:
+        cmds[4:6] = [f"read_data {data_file}"]
     cmds += [f"pair_coeff {c}" for c in coeffs]
     cmds += [f"mass {k + 1} {m!r}" for k, m in enumerate(pot.masses)]
     if pot.pair_modify:
@@ -247,18 +264,10 @@ def _executable_energy_forces(pot, types, frac, low):
     exe = find_lammps()
     x = (frac % 1.0) @ low
     n = len(types)
-    (ax, _, _), (bx, by, _), (cx, cy, cz) = low.tolist()
     with tempfile.TemporaryDirectory(prefix="jaxem_lmp_forces_") as tmp:
         wd = Path(tmp)
-        charge = pot.charges is not None
-        rows = [f"{i + 1} {t} " + (f"{pot.charges[t - 1]!r} " if charge else "") + " ".join(repr(float(v)) for v in p)
-                for i, (t, p) in enumerate(zip(types.tolist(), x))]
-        (wd / "data.lmp").write_text("\n".join([
-            "jaxem forces", "", f"{n} atoms", f"{len(pot.elements)} atom types", "",
-            f"0 {ax!r} xlo xhi", f"0 {by!r} ylo yhi", f"0 {cz!r} zlo zhi", f"{bx!r} {cx!r} {cy!r} xy xz yz", "",
-            f"Atoms # {pot.atom_style}", "", *rows, ""]))
-        cmds = [c for c in setup_commands(pot, low) if not c.startswith(("region", "create_box"))]
-        cmds.insert(4, "read_data data.lmp")
+        write_data(wd / "data.lmp", pot, types, x, low)
+        cmds = setup_commands(pot, low, data_file="data.lmp")
         cmds += ["dump f all custom 1 forces.dump id fx fy fz", "dump_modify f sort id format float %.17g",
                  "run 0 post no", 'print "JAXEM_PE $(pe:%.17g)"']
         (wd / "in.lmp").write_text("\n".join(cmds) + "\n")

