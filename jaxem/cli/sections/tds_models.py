@@ -407,7 +407,7 @@ def default_cases(small: bool):
     return [
         Case("diamond [001]", dia, (4, 4), nzd, dia.lengths[2] / 4, ((0, 0), (0, 2), (2, 2), (0, 4)),
              ("000", "220", "400", "440"), md_block=4, md_potential="C"),
-        Case("SrTiO3 [001]", sto, (3, 3), nzs, sto.lengths[2] / 2, ((0, 0), (1, 1), (0, 2), (2, 2)),
+        Case("SrTiO3 [001]", sto, (4, 4), nzs, sto.lengths[2] / 2, ((0, 0), (1, 1), (0, 2), (2, 2)),
              ("000", "110", "200", "220"), md_block=2, md_potential="SrTiO3"),
         Case("SrTiO3 [110]", sto110, (2, 3), nz110, sto110.lengths[2] / 4, ((0, 0), (0, 1), (2, 0), (2, 2)),
              ("000", "001", "1-10", "1-11"), md_block=2, md_potential="SrTiO3"),

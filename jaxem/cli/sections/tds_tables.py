@@ -80,10 +80,11 @@ def b_factor_rows(results):
 def _near_bragg(tds, grid, tiling):
     """Share of the TDS (Bragg pixels excluded) on the 8 pixels around each Bragg spot, divided by the
     share those pixels have of the area: 1 for TDS spread evenly, > 1 when piled up near the spots
-    (small-q phonons: correlated motion). None when the tiling is too small (< 3 cells)."""
+    (small-q phonons: correlated motion). None when the tiling is too small (< 4 cells: with 3 every
+    non-Bragg pixel touches a spot)."""
     from jaxem.propagate.profiles import bragg_mask
 
-    if min(tiling) < 3:
+    if min(tiling) < 4:
         return None
     keep0, keep1 = bragg_mask(grid, tiling, radius=0), bragg_mask(grid, tiling, radius=1)
     ring = keep0 & ~keep1
@@ -124,10 +125,11 @@ def comparison_rows(results):
                 hn = [_near_bragg(x["tds"][-1], pw["grid"], case.tiling) for x in m[name]["halves"]]
                 near = _pm(near, abs(hn[0] - hn[1]) / 2, ".2f")
             hh = [float(x[:, -1].mean()) for x in hs[f"{name}_halves"]] if f"{name}_halves" in hs else None
-            haadf = "—" if hh is None else _pm(float(hs[name][:, -1].mean()) / haadf_abs, abs(hh[0] - hh[1]) / 2 / haadf_abs)
+            haadf = "—" if hh is None else _pm(float(hs[name][:, -1].mean()) / haadf_abs, abs(hh[0] - hh[1]) / 2 / haadf_abs,
+                                               ".3f")
             rows.append([case.name, f"{pw['z'][-1]:.1f}", STYLE[name][0], _bs(b), _pm(*d0, "+.2f"),
                          _pm(*dg, "+.2f") + f" ({case.labels[worst]})", _pm(*tds, ".4f"),
-                         _pm(tds[0] / absorbed, tds[1] / absorbed, ".3f"), near or "— (tiling < 3)", haadf, ""])
+                         _pm(tds[0] / absorbed, tds[1] / absorbed, ".3f"), near or "— (tiling < 4)", haadf, ""])
     return (["crystal", "thickness [Å]", "FP model", "B used [Å²]", "ΔI_000 vs absorptive [%]",
              "largest ΔI_g vs absorptive [%]", "TDS fraction (in grid)", "TDS / absorbed (absorptive)",
              "TDS next to Bragg spots (1 = even)", "HAADF FP / absorptive (exit)", "note"], rows,
