@@ -73,6 +73,11 @@ def test_stacking_puts_zero_displacements_on_the_experimental_crystal():
     for p in (np.asarray(pos[1]), np.asarray(stacked.positions)):
         np.testing.assert_allclose(p[np.lexsort(p.T)], ref[np.lexsort(ref.T)], atol=1e-4)
     np.testing.assert_allclose(np.asarray(stacked.cell), np.asarray(case.crystal.cell), atol=1e-5)
+    # frame f = j·n_configs + i in block j of configuration i: neighbouring blocks far apart in time
+    frames = np.broadcast_to((np.arange(6) * 1e-3)[:, None, None], (6, n_atoms // 2, 3))
+    _, pos = tds_models._stack(case, frames, 3)
+    d = (np.asarray(pos) - np.asarray(stacked.positions)[None])[..., 0].reshape(3, 2, -1).mean(-1) * 1e3
+    np.testing.assert_allclose(d, [[0, 3], [1, 4], [2, 5]], atol=1e-3)
     with pytest.raises(ValueError, match="multiple"):
         tds_models._stack(_case(md_block=3, nz=4), np.zeros((2, 1, 3)), 2)
     with pytest.raises(ValueError, match="md_potential"):

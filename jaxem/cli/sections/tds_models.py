@@ -136,11 +136,14 @@ def _block(case: Case):
 
 def _stack(case: Case, u, n_configs: int):
     """Ideal block sites of the experimental lattice + displacements u (n_configs·n_blocks, N, 3),
-    block j of configuration i from draw/frame i·n_blocks + j, shifted by j·l_z."""
+    block j of configuration i from draw/frame j·n_configs + i, shifted by j·l_z. Neighbouring blocks
+    of one configuration are n_configs frames apart: MD frames close in time are correlated, and
+    stacking them would make the specimen nearly periodic along z (spurious HOLZ-like TDS rings)."""
     n_blocks, reps = _block(case)
     block = case.unit.repeat(*reps).replace(z_repeats=1)
     lz = float(block.lengths[2])
-    pos = np.asarray(block.positions, np.float64)[None, None] + np.asarray(u).reshape(n_configs, n_blocks, len(block), 3)
+    u = np.swapaxes(np.asarray(u).reshape(n_blocks, n_configs, len(block), 3), 0, 1)  # (config, block, N, 3)
+    pos = np.asarray(block.positions, np.float64)[None, None] + u
     pos = pos + np.array([0, 0, 1.0]) * (np.arange(n_blocks) * lz)[None, :, None, None]
     stacked = block.repeat(1, 1, n_blocks).replace(z_repeats=1)
     return stacked, jnp.asarray(pos.reshape(n_configs, -1, 3), jnp.float32)
