@@ -26,8 +26,8 @@ cells = [
     "from jaxem.cli.sections.tds_models import default_cases\n"
     "beam = jx.Beam(\"300 kV\")\n"
     "cases = default_cases(SMALL)[:2]\n"
-    "if SMALL:  # thinner still: 4 cells (2 MD blocks) of a coarser grid\n"
-    "    cases = [c.replace(nz=4, sampling=0.06) for c in cases]\n"
+    "if SMALL:  # thinner still: 4 cells (2 MD blocks)\n"
+    "    cases = [c.replace(nz=4) for c in cases]\n"
     "for c in cases:\n"
     "    print(f'{c.name}: {c.tiling[1]}×{c.tiling[0]}×{c.nz} cells, grid {c.gpts}, slice {c.dz:.3f} Å, '\n"
     "          f'MD/harmonic block {c.tiling[1]}×{c.tiling[0]}×{c.md_block} cells, potential {c.md_potential!r}')",
