@@ -169,6 +169,29 @@ def harmonic_trajectory(key, projector: ModeProjector, temperature, n_frames: in
     return (p.positions[None] + u).astype(real)
 
 
+def designed_snapshots(projector: ModeProjector, temperature, *, quantum: bool = True, modes=None,
+                       n_members: int | None = None, precision=None):
+    """Positions (M, N, 3) [Å] of a noise-free harmonic ensemble: every mode (or those in ``modes``, a
+    mask or (f_lo, f_hi) band [THz]) with its exact mean-square amplitude A (quantum or classical,
+    :func:`~jaxem.phonons.mode_amplitudes`) and the phases of :func:`designed_phases`, so that the
+    ensemble covariance ⟨u uᵀ⟩ equals the harmonic one exactly (u = √2 Re Σ √A b* e^{iφ} / √M_j,
+    the construction of :func:`~jaxem.phonons.harmonic_snapshots` with |ξ| = 1). Quadratic
+    observables (⟨u²⟩, the one-phonon TDS) then carry no sampling noise; M defaults to 2·n_modes + 1."""
+    from .snapshots import mode_selection
+
+    f = np.asarray(projector.frequencies, np.float64)
+    sel = mode_selection(projector, modes)
+    amp = mode_amplitudes(f, temperature, quantum) * sel
+    m = 2 * f.size + 1 if n_members is None else n_members
+    ph = designed_phases(f.shape, m)  # (M, q, ν)
+    c = np.sqrt(amp)[None] * np.exp(1j * ph)
+    y = np.einsum("qnjk,mqn->mjk", np.conj(np.asarray(projector.basis, np.complex128)), c)
+    u = math.sqrt(2.0) * y.real / np.asarray(projector.sqrt_masses, np.float64)[:, None]
+    real = np.float64 if precision in ("float64", "double") or (precision is None and jax.config.jax_enable_x64) \
+        else np.float32
+    return jnp.asarray(np.asarray(projector.positions, np.float64)[None] + u, real)
+
+
 def one_phonon_weights(projector: ModeProjector, species, transfers, temperature, *, b_factors=None,
                        parametrization: str = "lobato") -> np.ndarray:
     """Kinematic one-phonon intensity (module docstring) of every mode at each 3D transfer.
@@ -200,4 +223,4 @@ def one_phonon_weights(projector: ModeProjector, species, transfers, temperature
 
 
 __all__ = ["closed", "band_masks", "branch_sets", "cell_set", "mode_filter", "set_energies", "mode_resolved_tds",
-           "designed_phases", "harmonic_trajectory", "one_phonon_weights"]
+           "designed_phases", "designed_snapshots", "harmonic_trajectory", "one_phonon_weights"]
