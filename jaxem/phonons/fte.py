@@ -244,7 +244,8 @@ class FTERun:
     """An FTE ensemble: ``times`` (F,) [fs] after the excitation; ``positions`` (n_copies, F, N, 3)
     [Å] (unwrapped); ``mode_energy`` (n_copies, F) [eV], the mean harmonic energy of the selected
     pair; ``selected`` mask; ``injected`` (n_copies,) harmonic estimates [eV]; ``total_energy``
-    (n_copies, F) [eV] (NVE: constant to the integration error); ``temperature`` [K] of the bath."""
+    (n_copies, F) [eV] (NVE: constant to the integration error); ``temperature`` [K] of the bath;
+    ``set_energies`` {name: (n_copies, F) [eV]} harmonic energies of the requested mode sets."""
 
     times: np.ndarray = pytree.field(units="fs")
     positions: np.ndarray = pytree.field(units="Å")
@@ -253,6 +254,7 @@ class FTERun:
     injected: np.ndarray = pytree.field(units="eV")
     total_energy: np.ndarray = pytree.field(units="eV")
     temperature: float = pytree.field(static=True, units="K")
+    set_energies: dict | None = pytree.field(default=None, units="eV")
 
 
 def copy_seeds(seed: int, n_copies: int) -> np.ndarray:
@@ -284,12 +286,14 @@ def thermal_states(structure, potential, temperature, n_copies: int, *, seed: in
 
 def fte_ensemble(structure, potential, projector: ModeProjector, q, branch: int, energy, *, temperature,
                  n_copies: int = 8, seed: int = 1, steps: int = 2000, dump_every: int = 10,
-                 timestep_fs: float = 1.0, equilibration_steps: int = 1000,
+                 timestep_fs: float = 1.0, equilibration_steps: int = 1000, sets: dict | None = None,
                  progress: bool = False) -> FTERun:
     """Excite (``q``, ``branch``) to ``energy`` [eV] in ``n_copies`` independent thermal states at
     ``temperature`` [K] (NVT seed ``seed``) and relax each by NVE for ``steps`` steps, recording
     every ``dump_every``. ``projector`` is the harmonic projector of ``structure`` (same atom order;
-    pair gauge applied here). Returns :class:`FTERun`."""
+    pair gauge applied here). ``sets`` {name: (n_q, n_branches) mask}: also record the harmonic energy
+    of these mode sets (e.g. :func:`jaxem.phonons.modal.branch_sets`) from the exact velocities.
+    Returns :class:`FTERun`."""
     from tqdm.auto import tqdm
 
     proj = paired_projector(projector)
@@ -297,6 +301,7 @@ def fte_ensemble(structure, potential, projector: ModeProjector, q, branch: int,
                             equilibration_steps=equilibration_steps, timestep_fs=timestep_fs, progress=progress)
     ref = np.asarray(proj.positions)
     pos, emode, inj, etot = [], [], [], []
+    per_set = {k: [] for k in (sets or {})}
     for c in tqdm(range(n_copies), disable=not progress, desc="FTE copies"):
         # the reference sites of this copy: nearest lattice image of the unwrapped frame
         cell = np.asarray(structure.cell, np.float64)
@@ -307,11 +312,13 @@ def fte_ensemble(structure, potential, projector: ModeProjector, q, branch: int,
         E = np.asarray(mode_state(proj, x, v)[2])
         pos.append(x.astype(np.float32) if x.nbytes > 2**28 else x)
         emode.append(E[:, ex.selected].mean(-1))
+        for k, m in (sets or {}).items():
+            per_set[k].append(np.sum(np.where(np.asarray(m, bool), E, 0.0), axis=(-2, -1)))
         inj.append(ex.injected)
         etot.append(e)
     times = np.arange(steps // dump_every + 1) * dump_every * timestep_fs
     return FTERun(times, np.stack(pos), np.stack(emode), ex.selected, np.asarray(inj), np.stack(etot),
-                  float(temperature))
+                  float(temperature), {k: np.stack(v) for k, v in per_set.items()} if sets else None)
 
 
 def _fit_tau(t, e, e_final):

@@ -68,7 +68,8 @@ def run(ctx):
                        vmin=np.log10(cut.max()) - 4)
     fig.colorbar(im, ax=ax, label="log₁₀ S(q, E) [fraction of beam per bin]")
     xs = np.linspace(0, 1, 41)
-    d, f, _ = h.band_structure([("Γ", [0, 0, 0]), ("X", [0.5, 0, 0.5])], n_points=41)
+    x_frac = (np.asarray(h.phonopy.primitive.cell) @ np.array([1 / A, 0.0, 0.0])).tolist()  # X = (1/a, 0, 0)
+    d, f, _ = h.band_structure([("Γ", [0, 0, 0]), ("X", x_frac)], n_points=41)
     for sgn, g in ((1, 1.0), (-1, 1.0)):
         for b in range(f.shape[1]):
             ax.plot(g + sgn * xs, f[:, b] * 1e-3 * H_MEV_FS, "c--", lw=0.8)
