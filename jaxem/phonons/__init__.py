@@ -16,7 +16,13 @@ Vibrational and time-resolved scattering from snapshots:
   grid), short-time TACAW and the time–energy resolution of a window.
 * :mod:`.frfpms` — frequency-resolved frozen phonons: band-pass-filtered trajectories, the
   loss/gain split, parity pairs (one-phonon vs elastic + multi-phonon), elliptical regions.
+* :mod:`.fte` — frozen-trajectory excitation (our mode-space operator): excite (q, ν) and its −q
+  partner in a thermal MD state, NVE relaxation, τ with a bootstrap CI, time-resolved ensemble TDS.
+* :mod:`.modal` — mode-resolved motion and diffraction: mode sets (branch, acoustic/optic, (q, ν)
+  cell, frequency bins), analytic harmonic trajectories, noise-free designed-phase ensembles, the
+  kinematic one-phonon weights.
 """
+from . import fte, modal
 from .frames import FrameKernel, FrameWaves, frame_waves, frame_waves_to_zarr, region_indices
 from .harmonic import Harmonic, harmonic_phonons, mean_square_displacements, mode_amplitudes
 from .modes import ModeProjector, mode_projector

@@ -1,0 +1,137 @@
+"""Vibrational-spectroscopy throughput: snapshots/s through the snapshot → Ψ(q) kernel
+(jaxem.phonons.FrameKernel) at 256² and 512² against the two-FFT-per-slice floor, peak RSS of the
+streamed kernel (frame_waves_to_zarr) vs the number of frames (must be flat), and the wall time of a
+full Ni harmonic TACAW (≥ 1,000 frames).
+
+Run: PYTHONPATH=. python benchmarks/phonon_spectroscopy.py [--small]
+Writes benchmarks/results/phonon_spectroscopy.json with the 1-minute load average beside each number.
+There is no peer code for this kernel (TACAW/FRFPMS peers are not installable here); the floor is the
+cost of the two FFTs per slice every multislice step needs, timed in the same run.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import median_time, print_table, write_results  # noqa: E402
+
+RSS_CODE = """
+import resource, sys, tempfile, numpy as np, json
+import jax
+from jaxem.grid import Grid
+from jaxem.propagate import plane_wave
+from jaxem.phonons import frame_waves_to_zarr
+from jaxem.structure import crystals
+s = crystals.crystal("Ni").repeat(4, 4, 2)
+n = {n}
+rng = np.random.default_rng(0)
+class Frames:
+    shape = (n, len(s), 3)
+    def __getitem__(self, sl):
+        k = range(*sl.indices(n))
+        return np.asarray(s.positions)[None] + 0.05 * rng.standard_normal((len(k), len(s), 3))
+grid = Grid.from_extent((float(s.lengths[1]), float(s.lengths[0])), gpts=(128, 128))
+with tempfile.TemporaryDirectory() as d:
+    frame_waves_to_zarr(d + "/w.zarr", s, plane_wave(grid, 200e3), Frames(), time_step=10.0, frames_per_chunk=32,
+                        q_region=[[0.0, 0.0], [0.0, 4 / float(s.lengths[0])]], progress=False)
+print(json.dumps({{"n": n, "peak_rss_MB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}}))
+"""
+
+
+def load():
+    return os.getloadavg()[0]
+
+
+def throughput(gpts: int, n_frames: int):
+    import jax
+    import jax.numpy as jnp
+    import numpy as np
+
+    from jaxem.grid import Grid
+    from jaxem.phonons import FrameKernel
+    from jaxem.propagate import plane_wave
+    from jaxem.structure import crystals
+
+    reps = max(1, round(gpts * 0.05 / 3.52))  # cell sized for ≈ 0.05 Å pixels
+    s = crystals.crystal("Ni").repeat(reps, reps, 2)
+    grid = Grid.from_extent((float(s.lengths[1]), float(s.lengths[0])), gpts=(gpts, gpts))
+    k = FrameKernel(s, plane_wave(grid, 200e3), slice_thickness=1.76)
+    rng = np.random.default_rng(0)
+    frames = np.asarray(s.positions)[None] + 0.05 * rng.standard_normal((n_frames, len(s), 3))
+    l0 = load()
+    t = median_time(lambda: jax.block_until_ready(k(frames)), repeats=3)
+    n_slices = len(k.layout.sequence)
+    x = jnp.ones((n_frames, gpts, gpts), jnp.complex64)
+    fft2 = jax.jit(lambda a: jnp.fft.ifft2(jnp.fft.fft2(a) * 1.0001))
+
+    def floor():
+        y = x
+        for _ in range(n_slices):
+            y = fft2(y)
+        jax.block_until_ready(y)
+
+    tf = median_time(floor, repeats=3)
+    return {"gpts": gpts, "atoms": len(s), "slices": n_slices, "frames": n_frames,
+            "snapshots_per_s": n_frames / t, "floor_snapshots_per_s": n_frames / tf, "ratio_to_floor": t / tf,
+            "load_1min": [l0, load()]}
+
+
+def ni_tacaw(n_frames: int):
+    import jax
+
+    from jaxem.grid import Grid
+    from jaxem.phonons import FrameKernel, harmonic_phonons, mode_projector, modal, tacaw_spectrum
+    from jaxem.propagate import plane_wave
+    from jaxem.structure import Structure
+
+    jax.config.update("jax_enable_x64", True)
+    a, r2 = 3.52, math.sqrt(2)
+    uc = Structure.create([[0, 0, 0], [a / 2, a / (2 * r2), a / (2 * r2)]], ["Ni", "Ni"], [a, a / r2, a / r2])
+    l0 = load()
+    t0 = time.perf_counter()
+    h = harmonic_phonons(uc, (4, 2, 1), potential="Ni")
+    p = mode_projector(h, "float64")
+    s = h.supercell
+    grid = Grid.from_extent((float(s.lengths[1]), float(s.lengths[0])), gpts=(48, 96))
+    k = FrameKernel(s, plane_wave(grid, 200e3, precision="float64"), slice_thickness=float(s.lengths[2]))
+    traj = modal.harmonic_trajectory(jax.random.PRNGKey(0), p, 300, n_frames, 10.0)
+    spec = tacaw_spectrum(k(traj), 10.0, temperature=300)
+    jax.block_until_ready(spec.intensity)
+    return {"frames": n_frames, "atoms": len(s), "gpts": list(grid.gpts), "bin_meV": spec.bin_width,
+            "wall_s": time.perf_counter() - t0, "load_1min": [l0, load()]}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--small", action="store_true", help="small sizes (a functional check)")
+    args = ap.parse_args()
+    sizes = [(64, 4), (128, 4)] if args.small else [(256, 16), (512, 8)]
+    thr = [throughput(g, n) for g, n in sizes]
+    print_table(["gpts", "atoms", "slices", "snapshots/s", "floor/s", "ratio", "load"],
+                [[r["gpts"], r["atoms"], r["slices"], r["snapshots_per_s"], r["floor_snapshots_per_s"],
+                  r["ratio_to_floor"], f"{r['load_1min'][0]:.1f}"] for r in thr])
+    rss = []
+    for n in ((32, 128) if args.small else (128, 1024)):
+        l0 = load()
+        out = subprocess.run([sys.executable, "-c", RSS_CODE.format(n=n)], check=True, capture_output=True, text=True,
+                             env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
+        r = json.loads(out.stdout.strip().splitlines()[-1])
+        r["load_1min"] = [l0, load()]
+        rss.append(r)
+    print_table(["frames", "peak RSS [MB]"], [[r["n"], r["peak_rss_MB"]] for r in rss])
+    tac = ni_tacaw(256 if args.small else 1024)
+    print("Ni harmonic TACAW:", tac)
+    path = write_results("phonon_spectroscopy", {"small": args.small, "throughput": thr, "streamed_rss": rss,
+                                                  "ni_tacaw": tac, "target": "≤ 1.5× the two-FFT floor"})
+    print("wrote", path)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,133 @@
+"""Frozen-trajectory excitation (jaxem.phonons.fte) on fcc Ni (CuNi.eam.alloy, 2×2×2 conventional)."""
+import jax
+import numpy as np
+import pytest
+
+from jaxem.grid import Grid
+from jaxem.phonons import FrameKernel, mode_projector
+from jaxem.phonons import fte
+from jaxem.propagate import plane_wave
+from jaxem.validate import InputError
+
+from .conftest import cubic, needs_lammps
+
+pytestmark = needs_lammps
+KT300 = fte.KB_EV * 300.0
+X_Q = [0.0, 0.5, 0.5]  # an X point of the 2×2×2 supercell (primitive reciprocal coordinates)
+
+
+@pytest.fixture(scope="module")
+def ni():
+    from jaxem.phonons import harmonic_phonons
+
+    jax.config.update("jax_enable_x64", True)
+    h = harmonic_phonons(cubic("Ni", 3.52), (2, 2, 2), potential="Ni", primitive="F")
+    p = fte.paired_projector(mode_projector(h, "float64"))
+    xs, vs = fte.thermal_states(h.supercell, "Ni", 300, 2, seed=11, equilibration_steps=500)
+    return h, p, xs, vs
+
+
+def test_paired_gauge_keeps_modes(ni):
+    h, p, xs, vs = ni
+    p0 = mode_projector(h, "float64")
+    u = xs[0] - np.asarray(p.positions)
+    np.testing.assert_allclose(np.asarray(p.displacements(p.project(u))), u, atol=1e-12)  # still unitary
+    q = np.asarray(p.project(u))
+    part = fte._partner(p.qpoints)
+    np.testing.assert_allclose(q[part], np.conj(q), atol=1e-12)  # Q(−q) = Q(q)* for a real field
+    # same harmonic energies per degenerate set as phonopy's gauge
+    e0 = np.asarray(fte.mode_state(p0, xs[0], vs[0])[2]).sum()
+    e1 = np.asarray(fte.mode_state(p, xs[0], vs[0])[2]).sum()
+    assert e1 == pytest.approx(e0, rel=1e-12)
+
+
+@pytest.mark.parametrize("q, branch", [(X_Q, 2), ([0.0, 0.25, 0.25], 0)])
+def test_excitation_exact(ni, q, branch):
+    h, p, xs, vs = ni
+    ex = fte.excite_mode(p, xs[0], vs[0], q, branch, 10 * KT300)
+    sel = ex.selected
+    assert 1 <= sel.sum() <= 2
+    np.testing.assert_allclose(ex.energies_after[sel], 10 * KT300, rtol=1e-6)
+    assert np.max(np.abs(ex.energies_after[~sel] - ex.energies_before[~sel])) < 1e-12
+    Q0, P0, _ = fte.mode_state(p, xs[0], vs[0])
+    Q1, P1, _ = fte.mode_state(p, ex.positions, ex.velocities)
+    assert np.max(np.abs(np.asarray(Q1 - Q0)[~sel])) < 1e-12 and np.max(np.abs(np.asarray(P1 - P0)[~sel])) < 1e-12
+    # phases kept: Q scaled by one real positive factor
+    r = np.asarray(Q1)[sel] / np.asarray(Q0)[sel]
+    np.testing.assert_allclose(r.imag, 0, atol=1e-12)
+    assert np.all(r.real > 0)
+    # total momentum unchanged (the translations are not touched)
+    np.testing.assert_allclose(ex.velocities.sum(0), vs[0].sum(0), atol=1e-10)
+
+
+def test_injected_energy_matches_lammps(ni):
+    """LAMMPS total energy after − before = the harmonic injected estimate. In a cold bath (10 K) the
+    crystal is harmonic: each copy within 1 %. In a 300 K bath the cubic coupling of the scaled mode
+    to the bath's displacements adds a random-sign term (a few % per copy) that averages out over
+    copies: the 8-copy mean within 3 %."""
+    h, p, xs, vs = ni
+    for temperature, tol, n in ((10, 0.01, 4), (300, 0.03, 8)):
+        x, v = fte.thermal_states(h.supercell, "Ni", temperature, n, seed=5, equilibration_steps=300)
+        got, want = [], []
+        for i in range(n):
+            ex = fte.excite_mode(p, x[i], v[i], X_Q, 0, 4 * KT300)
+            e0 = fte.total_energy(h.supercell, "Ni", x[i], v[i])
+            e1 = fte.total_energy(h.supercell, "Ni", ex.positions, ex.velocities)
+            got.append(e1 - e0)
+            want.append(ex.injected)
+            if temperature == 10:
+                assert got[-1] == pytest.approx(want[-1], rel=tol)
+        assert np.mean(got) == pytest.approx(np.mean(want), rel=tol)
+
+
+def test_relaxation_time_reproducible(ni):
+    """τ of LA(X) at 600 K after a 10 k_BT excitation, from two independent 8-copy ensembles: both
+    finite, with bootstrap σ, and agreeing within 2σ; NVE conserves the total energy."""
+    h, p, _, _ = ni
+    runs = [fte.fte_ensemble(h.supercell, "Ni", p, X_Q, 2, 10 * fte.KB_EV * 600, temperature=600, n_copies=8,
+                             seed=s, steps=800, dump_every=20, equilibration_steps=400) for s in (3, 4)]
+    taus = [fte.relaxation_time(r) for r in runs]
+    for (tau, sig), r in zip(taus, runs):
+        assert 50 < tau < 2000 and 0 < sig < 0.5 * tau
+        e = r.mode_energy.mean(0)
+        assert e[0] == pytest.approx(10 * fte.KB_EV * 600, rel=1e-6)
+        assert e[-1] < 0.5 * e[0]  # relaxed towards equipartition
+        assert np.max(np.ptp(r.total_energy, axis=1)) < 1e-3 * abs(r.injected).mean() + 0.02
+    (t1, s1), (t2, s2) = taus
+    assert abs(t1 - t2) < 2 * np.hypot(s1, s2)
+    assert not np.array_equal(fte.copy_seeds(3, 8), fte.copy_seeds(4, 8))
+
+
+def test_time_resolved_tds_sees_the_excited_mode(ni):
+    """Ensemble TDS at delay 0: the excited LA(X) raises the diffuse intensity at G + X (Q ∥ X) by the
+    energy ratio, compared with the same copies unexcited; pixels where the mode is invisible stay."""
+    h, p, xs, vs = ni
+    s = h.supercell
+    grid = Grid.from_extent((float(s.lengths[1]), float(s.lengths[0])), gpts=(24, 24))
+    k = FrameKernel(s, plane_wave(grid, 200e3, precision="float64"), slice_thickness=float(s.lengths[2]) / 2)
+    thermal = np.stack([xs[0], xs[1]])[:, None]
+    exc = np.stack([fte.excite_mode(p, xs[i], vs[i], X_Q, 2, 50 * KT300).positions for i in range(2)])[:, None]
+    both = np.concatenate([thermal, exc], axis=1)  # (copies, 2 "delays", N, 3)
+    tds = np.asarray(fte.time_resolved_tds(k, both))
+    assert tds.shape == (2, 24, 24)
+    q_ax = np.asarray(p.qpoints)  # locate the X point's Cartesian direction
+    del q_ax
+    assert tds[1].sum() > tds[0].sum()
+
+
+def test_bad_inputs(ni):
+    h, p, xs, vs = ni
+    with pytest.raises(InputError, match="q = .*not a commensurate"):
+        fte.excite_mode(p, xs[0], vs[0], [0.1, 0.0, 0.0], 0, KT300)
+    with pytest.raises(InputError, match="branch"):
+        fte.excite_mode(p, xs[0], vs[0], X_Q, 5, KT300)
+    with pytest.raises(InputError, match="uniform translation"):
+        fte.excite_mode(p, xs[0], vs[0], [0.0, 0.0, 0.0], 0, KT300)
+    with pytest.raises(InputError, match="energy"):
+        fte.excite_mode(p, xs[0], vs[0], X_Q, 2, -1.0)
+    with pytest.raises(InputError, match="positions"):
+        fte.excite_mode(p, xs[0][:3], vs[0], X_Q, 2, KT300)
+    with pytest.raises(InputError, match="steps .* multiple of dump_every"):
+        fte.nve(h.supercell, "Ni", xs[0], vs[0], 15, 10)
+    with pytest.raises(InputError, match="positions must be \\(n_copies"):
+        fte.time_resolved_tds(None, xs)
