@@ -225,6 +225,19 @@ class PeakFit:
         """Peak widths Γ [eV] (…q, n_peaks)."""
         return self.parameter("width")[0]
 
+    def model_spectra(self, energy, *, background: bool = True) -> np.ndarray:
+        """The fitted model λ(E) (…q, T) [counts] at ``energy`` (T,) [eV] (NaN for rows without a fit);
+        ``background=False`` leaves out the constant."""
+        E = np.asarray(validate.array(energy, "energy", ndim=1, kind="real"), float)
+        th = self.params.reshape(-1, self.model.n_params)
+        if not background and self.model.background == "constant":
+            th = th.copy()
+            th[:, -1] = 0.0
+        ok = np.isfinite(th).all(1)
+        lam = np.asarray(jax.vmap(lambda t: _model(self.model, t, jnp.asarray(E)))(jnp.asarray(np.where(
+            ok[:, None], th, 1.0))), float)
+        return np.where(ok[:, None], lam, np.nan).reshape(*self.params.shape[:-1], E.size)
+
     def measurement(self, name: str, with_sigma: bool = True) -> Measurement:
         """``name`` against q as a Measurement (signal axis q [1/Å]; a navigation ``peak`` axis when
         there are several peaks, a ``value`` axis [value, σ] with ``with_sigma``) → ``.to_hyperspy()``."""

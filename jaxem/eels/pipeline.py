@@ -12,6 +12,7 @@ from .. import validate
 from ..measurement import Measurement
 from .dispersion import DispersionFit, fit_dispersion, width_onset
 from .maps import as_qe_map
+from .noise import loss_sigma
 from .peaks import STATUS, PeakFit, fit_peaks
 from .preprocess import deconvolve, fill_bad, loss_function, remove_zlp
 from .spacetime import SpaceTime, spacetime
@@ -39,7 +40,8 @@ class QEAnalysis:
 def analyse(qe, *, beam=None, zlp: str | None = "reflected", deconvolution: bool = True, slit_width=None,
             aperture=None, e_min=None, window=None, kind: str = "drude", n_peaks: int = 1,
             background: str = "constant", q_max=None, with_spacetime: bool = True, st_window="hann", pad: int = 2,
-            memory_budget=None, precision=None) -> QEAnalysis:
+            noise_weighting: bool = True, resolution_correction: bool = True, memory_budget=None,
+            precision=None) -> QEAnalysis:
     """Analyse a q–E map end to end.
 
     Args:
@@ -55,6 +57,10 @@ def analyse(qe, *, beam=None, zlp: str | None = "reflected", deconvolution: bool
         q_max: upper q of the bulk dispersion fit [1/Å] (default: below the width onset if one is
             significant, else all q).
         with_spacetime, st_window, pad: the space–time transform and its options.
+        noise_weighting: for a count map, transform the Wiener estimate of L about the per-q fit with the
+            Poisson σ of L (:mod:`~jaxem.eels.noise`) instead of the raw L (reported in the metadata).
+        resolution_correction: divide the ZLP's characteristic function out of χ(x, t) (when the ZLP was
+            removed and the map deconvolved, i.e. L is broadened by the ZLP).
     """
     timings = {}
     t0 = time.perf_counter()
@@ -98,6 +104,7 @@ def analyse(qe, *, beam=None, zlp: str | None = "reflected", deconvolution: bool
     Ecounts = src.axes[-1].values(src.shape[-1])
     sel = (Ecounts >= E[0] - 1e-9) & (Ecounts <= E[-1] + 1e-9)
     c = counts[..., sel] if sel.sum() == Lc.shape[-1] else None
+    ratio = np.ones(Lc.shape[:-1])
     if c is not None:
         inw = (E >= win[0]) & (E <= win[1])
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -132,7 +139,18 @@ def analyse(qe, *, beam=None, zlp: str | None = "reflected", deconvolution: bool
     if with_spacetime:   # masked pixels: filled (linear interpolation along E) for the transform, reported
         filled, bad = fill_bad(loss.array)
         src_st = loss.with_array(filled, spacetime_filled_pixels=int(bad.sum())) if bad.any() else loss
-        st = spacetime(src_st, window=st_window, pad=pad, precision=precision)
+        kw = {}
+        if noise_weighting and m.metadata.get("quantity") == "counts":
+            lam = fit.model_spectra(E)                               # counts scale of the fit (L × ratio)
+            okrow = (fit.status == STATUS["ok"])[..., None] & np.isfinite(lam)
+            lam = np.where(okrow, lam, 0.0)
+            keep = E > e_min
+            prior = np.where(keep, lam / ratio[..., None], 0.0)     # rows without a fit: prior 0 (dropped)
+            sigma = np.where(keep, loss_sigma(m, loss, ratio, model_counts=lam), 0.0)
+            kw = {"noise": sigma, "prior": prior}
+        if resolution_correction and z is not None and deconvolution:
+            kw["resolution"] = z
+        st = spacetime(src_st, window=st_window, pad=pad, precision=precision, **kw)
     if with_spacetime:
         timings["spacetime"] = time.perf_counter() - t0
     return QEAnalysis(m, z, single, loss, fit, disp, onset, st, timings)

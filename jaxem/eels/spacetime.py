@@ -126,7 +126,7 @@ def _transform(fw, corr, scale, geom: tuple, n_t: int):
     n = jnp.arange(n_t)
     theta = jnp.where(n == 0, 0.5, jnp.where(n < (n_t + 1) // 2, 1.0, 0.0))
     chi_raw = 2j * theta * G
-    resid = jnp.abs(chi_raw.imag).max() / jnp.maximum(jnp.abs(chi_raw.real).max(), 1e-300)
+    resid = jnp.abs(chi_raw.imag).max() / jnp.maximum(jnp.abs(chi_raw.real).max(), jnp.finfo(fw.dtype).tiny)
     chia = 4j * theta * Gp * corr          # Re χ_a = χ for an odd F (exact); Z(t) divided out
     shift = tuple(range(nq + 1))
     chia = jnp.fft.fftshift(chia, axes=shift)
