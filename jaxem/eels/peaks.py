@@ -338,7 +338,7 @@ def fit_peaks(qe, window, *, model: PeakModel | None = None, kind: str = "drude"
         resolution: the instrument function (a ZLP Measurement on the map's energy step, e.g.
             :func:`~jaxem.eels.preprocess.remove_zlp`'s first output, summed over q and normalised): the
             peaks are convolved with it, so the fitted widths are the intrinsic ones (Fourier-log output
-            is the single scattering broadened by the ZLP). The kernel is cut where it falls below 10⁻⁵
+            is the single scattering broadened by the ZLP). The kernel is cut where it falls below 10⁻³
             of its maximum.
         memory_budget: bytes (or ``"512M"``) for the batch of rows fitted at once.
         precision: ``"float32"``/``"float64"`` (default: follows the data).
@@ -397,7 +397,7 @@ def fit_peaks(qe, window, *, model: PeakModel | None = None, kind: str = "drude"
 
 def _kernel(resolution, step: float) -> tuple:
     """(r, e_last) of an instrument function for :func:`_model`: normalised, cut to the contiguous span
-    where r ≥ 10⁻⁵·max, on the map's energy step."""
+    where r ≥ 10⁻³·max, on the map's energy step."""
     from .noise import resolution_kernel
 
     r, e0, st = resolution_kernel(resolution)
@@ -405,7 +405,7 @@ def _kernel(resolution, step: float) -> tuple:
         raise validate.InputError(f"resolution has an energy step of {st:g} eV, the map {step:g} eV; the ZLP must "
                                   f"be sampled on the map's energy axis")
     i = int(np.argmax(r))
-    keep = r >= 1e-5 * r[i]
+    keep = r >= 1e-3 * r[i]
     lo = i - (np.argmin(keep[i::-1]) if not keep[:i + 1].all() else i + 1) + 1
     hi = i + (np.argmin(keep[i:]) if not keep[i:].all() else r.size - i)
     r = r[lo:hi]

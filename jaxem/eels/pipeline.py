@@ -168,53 +168,53 @@ def analyse(qe, *, beam=None, zlp: str | None = "reflected", deconvolution: bool
     return QEAnalysis(m, z, single, loss, fit, disp, onset, st, timings)
 
 
-def _law(q, y, sigma):
-    """Inverse-variance weighted quadratic c0 + c1·q + c2·q² with an extra scatter τ² added to σ² when the
-    points scatter more than their σ (DerSimonian–Laird moment estimate: one update, then refit)."""
-    X = np.stack([np.ones_like(q), q, q ** 2], 1)
-    tau2 = 0.0
-    for _ in range(2):
-        sw = 1 / np.sqrt(sigma ** 2 + tau2)
-        beta = np.linalg.lstsq(X * sw[:, None], y * sw, rcond=None)[0]
-        w = sw ** 2
-        Q = float(np.sum(w * (y - X @ beta) ** 2))
-        dof = max(q.size - 3, 1)
-        tau2 = max(0.0, (Q - dof) / max(w.sum() - (w ** 2).sum() / w.sum(), 1e-300))
-    return beta
+def _wmean(y, sigma):
+    """Inverse-variance weighted mean with an extra scatter τ² added to σ² when the points scatter more than
+    their σ (DerSimonian–Laird moment estimate), and its standard error."""
+    w = 1 / sigma ** 2
+    m = np.sum(w * y) / w.sum()
+    Q = float(np.sum(w * (y - m) ** 2))
+    tau2 = max(0.0, (Q - (y.size - 1)) / max(w.sum() - (w ** 2).sum() / w.sum(), 1e-300))
+    w = 1 / (sigma ** 2 + tau2)
+    return float(np.sum(w * y) / w.sum()), float(1 / np.sqrt(w.sum()))
 
 
 def _fitted_loss(fit: PeakFit, E, ratio, disp: DispersionFit | None, e_min: float):
-    """The intrinsic loss function rebuilt from the fits (units of L): the per-q peak parameters, with — for
-    a single bulk peak on a 2-D map with a dispersion fit — the centres taken from the fitted law
-    E_p(0) + α(ħ²/m)q² and the widths and amplitudes (in units of L) from inverse-variance weighted
-    quadratics in q, (held constant beyond the q of the points used; widths only from
-    rows with σ_Γ < 10 % Γ, as low-count ML widths are biased), over the q range of the dispersion fit (rows outside it, e.g. Landau-damped above the width onset, are left out; rows
-    inside it without a converged fit take the laws' values). Per-q noise in the centres would dephase the q components of the packet
-    (a phase error σ_E·t/ħ), noise in the widths biases the norm's decay (a mixture of exponentials) and
-    noise in the amplitudes adds a field spread over all x (white in q) that hides the packet."""
+    """The intrinsic loss function rebuilt from the fits (units of L).
+
+    For a single Drude peak on a 2-D map with a dispersion fit: the Drude loss function
+    L = C·Im[−1/ε(q, E)] with E_p(q) = E_p(0) + α(ħ²/m)q² (the fitted law), one damping Γ (the
+    inverse-variance weighted mean of the per-q intrinsic widths, from rows with σ_Γ < 10 % Γ: low-count ML
+    widths are biased) and one scale C for the whole map (the weighted mean of A(q)·Γ(q)/E(q), A the fitted
+    peak height in units of L), over the q range of the dispersion fit (rows beyond it, e.g. Landau-damped
+    above the width onset, are left out). Per-q noise in the centres would dephase the q components of the
+    packet (a phase error σ_E·t/ħ), noise in the widths biases the norm's decay (a mixture of exponentials)
+    and noise in the heights adds a field spread over all x (white in q) that hides the packet.
+    Otherwise (other peak kinds, several peaks, 3-D maps): the per-q fitted peaks."""
     okrow = fit.status == STATUS["ok"]
     params = fit.params.copy()
     info = {"source": "per-q peak fits" + (" (intrinsic: ZLP deconvolved)" if fit.kernel is not None else "")}
-    if disp is not None and fit.model.n_peaks == 1 and len(fit.q_axes) == 1:
+    names = fit.model.names()
+    if disp is not None and fit.model.n_peaks == 1 and len(fit.q_axes) == 1 and fit.model.kind == "drude":
         q = fit.q_axes[0].values(params.shape[0])
         inside = (q >= disp.q_range[0] - 1e-12) & (q <= disp.q_range[1] + 1e-12)
-        names = fit.model.names()
-        ic, iw = names.index("center0"), names.index("width0")
-        params[:, ic] = disp.energy(q)
-        ia = names.index("amplitude0")
-        for i, name, scale in ((iw, "width", np.ones_like(ratio)), (ia, "amplitude", ratio)):
-            g, sg = fit.params[:, i] / scale, fit.sigma[:, i] / scale      # amplitude in units of L
-            use = okrow & inside & np.isfinite(g) & (sg > 0)
-            precise = use & ((i != iw) | (sg < 0.1 * np.abs(g)))   # low-count ML widths are biased: SNR cut
-            use = precise if precise.sum() >= 3 else use
-            if use.sum() >= 3:
-                beta = _law(q[use], g[use], sg[use])
-                qq = np.clip(q, q[use].min(), q[use].max())          # held constant beyond the points used
-                params[:, i] = np.maximum(beta[0] + beta[1] * qq + beta[2] * qq ** 2, 1e-3 if i == iw else 0.0) * scale
-                info[f"{name}_law"] = {"coefficients": beta.tolist(), "form": "c0 + c1·q + c2·q²"}
-        okrow = inside        # every row in the range from the laws: a missing row would act as a −A(q) defect
-        info["centres"] = "dispersion law"
-        info["q_range"] = {"value": list(disp.q_range), "units": "1/Å"}
+        ia, ic, iw = names.index("amplitude0"), names.index("center0"), names.index("width0")
+        g, sg = fit.params[:, iw], fit.sigma[:, iw]
+        use = okrow & inside & np.isfinite(g) & (sg > 0)
+        precise = use & (sg < 0.1 * np.abs(g))
+        use = precise if precise.sum() >= 2 else use
+        if use.sum() >= 2:
+            gam, sgam = _wmean(g[use], sg[use])
+            a, sa = fit.params[:, ia] / ratio, fit.sigma[:, ia] / ratio
+            c, sc = a * g / fit.params[:, ic], sa * g / fit.params[:, ic]
+            ok = okrow & inside & np.isfinite(c) & (sc > 0)
+            C, sC = _wmean(c[ok], sc[ok])
+            Ec = disp.energy(q)
+            params[:, ic], params[:, iw], params[:, ia] = Ec, gam, C * Ec / gam * ratio
+            okrow = inside
+            info.update({"model": "C·Im[−1/ε_Drude]: E_p(q) from the dispersion law, one Γ, one C",
+                         "gamma": {"value": gam, "sigma": sgam, "units": "eV"}, "scale": {"value": C, "sigma": sC},
+                         "q_range": {"value": list(disp.q_range), "units": "1/Å"}})
     lam = dataclasses.replace(fit, params=params).model_spectra(E, background=False, convolved=False)
     Lm = np.where(okrow[..., None] & np.isfinite(lam) & (E > e_min), lam / ratio[..., None], 0.0)
     info["rows_left_out"] = int((~okrow).sum())
