@@ -170,7 +170,12 @@ def analyse(qe, *, beam=None, zlp: str | None = "reflected", deconvolution: bool
 
 def _wmean(y, sigma):
     """Inverse-variance weighted mean with an extra scatter τ² added to σ² when the points scatter more than
-    their σ (DerSimonian–Laird moment estimate), and its standard error."""
+    their σ (DerSimonian–Laird moment estimate), and its standard error. Outliers (a failed row: a peak
+    fitted as a broad background) are left out first: |y − median| > 5·max(σ, 1.4826·MAD)."""
+    med = np.median(y)
+    mad = 1.4826 * np.median(np.abs(y - med))
+    keep = np.abs(y - med) <= 5 * np.maximum(sigma, mad)
+    y, sigma = y[keep], sigma[keep]
     w = 1 / sigma ** 2
     m = np.sum(w * y) / w.sum()
     Q = float(np.sum(w * (y - m) ** 2))

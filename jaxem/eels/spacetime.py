@@ -257,7 +257,8 @@ def spacetime(loss, *, quantity: str = "loss", window: str | None = "hann", pad:
     md = {"quantity": "χ(x,t) (inverse dielectric response)" if quantity == "loss" else "χ(x,t) (density response)",
           "units": "arb. units", "window": window, "pad": pad, "imag_residual": resid,
           "resolution": res, "centre_q": {"value": qc, "units": "1/Å"}, "mirrored_q": mirrored,
-          "noise_weighting": noise_md, "resolution_correction": res_md, "beam": m.metadata.get("beam")}
+          "noise_weighting": noise_md, "resolution_correction": res_md, "beam": m.metadata.get("beam"),
+          "source": m.metadata.get("spacetime_source")}
     md = {k: v for k, v in md.items() if v is not None}
     layout = {"shape": L.shape, "k0": k0, "qvals": qvals, "mirrored": mirrored, "Nq": Nq, "Nt": Nt,
               "weights": weights, "quantity": quantity, "scale": scale, "q_axes": m.axes[:-1], "dE": dE,
