@@ -95,8 +95,10 @@ def _model(model: PeakModel, theta, energy, kernel=None):
     for k in range(model.n_peaks):  # static, ≤ 8 peaks: unrolled at trace time
         t = theta[k * n:(k + 1) * n]
         out = out + t[0] * peak_shape(model.kind, grid, t[1], t[2], t[3] if n == 4 else 0.0)
-    if kernel is not None:   # single scattering vanishes at E ≤ 0
-        out = jnp.convolve(jnp.where(grid > 0, out, 0.0), kernel[0], mode="valid")
+    if kernel is not None:   # single scattering vanishes at E ≤ 0; 'valid' part of a circular FFT convolution
+        nfft, K = grid.shape[0], kernel[0].shape[0]
+        full = jnp.fft.irfft(jnp.fft.rfft(jnp.where(grid > 0, out, 0.0), nfft) * jnp.fft.rfft(kernel[0], nfft), nfft)
+        out = full[K - 1:]
     if model.background == "constant":
         out = out + theta[-1]
     return out

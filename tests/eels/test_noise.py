@@ -70,7 +70,7 @@ def test_wiener_shrink():
     est, w = noise.wiener_shrink(L, s, M)
     np.testing.assert_allclose(w, [[1.0, 0.5, 0.0]])
     np.testing.assert_allclose(est, [[1.0, 3.5, 2.0]])
-    with pytest.raises(InputError, match="noise holds 1 negative"):
+    with pytest.raises(InputError, match="noise holds 2 negative"):
         noise.wiener_shrink(L, -s, M)
     with pytest.raises(InputError, match="noise weighting needs both"):
         eels.spacetime(eels.qe_map(np.ones((3, 8)), (Q[:3] * 0 + np.arange(3) * 0.1, "1/Å"),
