@@ -171,7 +171,7 @@ def model_amplitudes(params: PtychoParams, model: Model, positions, index):
         start = fl.astype(jnp.int32) - jnp.asarray([wy // 2, wx // 2], jnp.int32)
         if g.periodic:  # the wrapped object: a window starting anywhere in the cell is one slice of it
             start = jnp.mod(start, jnp.asarray([oy, ox], jnp.int32))
-        patch = jax.lax.dynamic_slice(source, (0, start[0], start[1]), (model.n_slices, wy, wx))
+        patch = jax.lax.dynamic_slice(source, (jnp.zeros((), jnp.int32), start[0], start[1]), (model.n_slices, wy, wx))
         exits = jax.vmap(lambda p: multislice_array(p, patch, seq, prop))(psi)
         f = jnp.fft.fft2(exits)[:, rows_d][:, :, cols_d]
         inten = jnp.sum(f.real ** 2 + f.imag ** 2, axis=0) / (wy * wx)
