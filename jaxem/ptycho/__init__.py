@@ -24,7 +24,7 @@ from .model import (Model, PtychoParams, amplitude_error, init_params, model_amp
                     transmissions)
 from .solver import OPTIMIZERS, PtychoState, SolverConfig, full_error, init, loss, result, step
 from .driver import PtychoResult, bytes_per_position, reconstruct
-from .metrics import correlation, fourier_resample, slice_correlations, true_slice_phases
+from .metrics import correlation, fourier_resample, information_limit, slice_correlations, true_slice_phases
 from .study import UNIT_CELL, compare_methods, simulate_crystal
 
 __all__ = [
@@ -32,5 +32,5 @@ __all__ = [
     "Model", "PtychoParams", "amplitude_error", "init_params", "model_amplitudes", "probe_spectra", "transmissions",
     "OPTIMIZERS", "PtychoState", "SolverConfig", "full_error", "init", "loss", "result", "step",
     "PtychoResult", "bytes_per_position", "reconstruct",
-    "correlation", "fourier_resample", "slice_correlations", "true_slice_phases", "compare_methods", "simulate_crystal", "UNIT_CELL",
+    "correlation", "fourier_resample", "information_limit", "slice_correlations", "true_slice_phases", "compare_methods", "simulate_crystal", "UNIT_CELL",
 ]
