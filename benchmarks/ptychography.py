@@ -110,7 +110,7 @@ def first_within(rows, target):
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--layers", type=int, default=26)
-    ap.add_argument("--slices", type=int, default=4)
+    ap.add_argument("--slices", type=int, default=8)
     ap.add_argument("--iters", type=int, default=200)
     ap.add_argument("--chunk", type=int, default=10)
     ap.add_argument("--dose", type=float, default=1e5)

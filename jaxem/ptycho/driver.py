@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -248,6 +249,12 @@ def reconstruct(data, n_slices: int = 1, slice_thickness=None, n_modes: int = 1,
     return _result(params, state, model, data, history, err)
 
 
+@partial(jax.jit, static_argnames=("model",))
+def _outputs(params: PtychoParams, model: Model):
+    """Transmissions and real-space probe modes (one compiled function)."""
+    return transmissions(params), jnp.fft.ifft2(probe_spectra(params, model))
+
+
 def _result(params: PtychoParams, state, model: Model, data: PtychoData, history, err) -> PtychoResult:
     g = model.geometry
     sy, sx = g.sampling
@@ -262,10 +269,10 @@ def _result(params: PtychoParams, state, model: Model, data: PtychoData, history
           "aberrations": Aberrations(**{k: float(np.asarray(v)) for k, v in ab.to_dict().items()}).to_metadata(),
           "preparation": data.report}
     obj = Measurement(np.asarray(params.phase), axes, md)
-    trans = Measurement(np.asarray(transmissions(params)), axes,
+    trans_arr, waves = _outputs(params, model)
+    trans = Measurement(np.asarray(trans_arr), axes,
                         {**md, "quantity": "transmission", "units": "1", "title": "slice transmissions"})
-    spectra = probe_spectra(params, model)
-    waves = np.fft.fftshift(np.asarray(jnp.fft.ifft2(spectra)), axes=(-2, -1))
+    waves = np.fft.fftshift(np.asarray(waves), axes=(-2, -1))
     wy, wx = g.window
     paxes = (Axis("mode", 1.0, "pixels"), Axis("y", sy, "Å", -(wy // 2) * sy), Axis("x", sx, "Å", -(wx // 2) * sx))
     power = np.sum(np.abs(waves) ** 2, axis=(-2, -1))

@@ -92,7 +92,14 @@ def init_params(model: Model, n_positions: int, n_modes: int = 1, mode_power: fl
                 precision=None) -> PtychoParams:
     """Vacuum object (φ = μ = 0), the aberrated probe of the reference aberrations as mode 0 and
     M − 1 further modes Ψ_0·(k_y/k₀), Ψ_0·(k_x/k₀), Ψ_0·((k_y² − k_x²)/k₀²), … sharing ``mode_power``
-    of the unit total intensity, zero position offsets."""
+    of the unit total intensity, zero position offsets (one compiled function, not dozens of eager
+    operations each compiled on its own)."""
+    rdtype, _ = accel.dtypes(precision)
+    return _init_params(model, int(n_positions), int(n_modes), float(mode_power), np.dtype(rdtype).name)
+
+
+@partial(jax.jit, static_argnums=(0, 1, 2, 3, 4))
+def _init_params(model: Model, n_positions: int, n_modes: int, mode_power: float, precision: str) -> PtychoParams:
     g = model.geometry
     rdtype, cdtype = accel.dtypes(precision)
     p0 = probe_transfer(g.grid, g.beam, g.semiangle, model.reference_aberrations, g.edge_width,

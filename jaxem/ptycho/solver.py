@@ -221,6 +221,11 @@ def init(params: PtychoParams, model: Model, cfg: SolverConfig, key=None) -> Pty
     """Initial state from initial parameters (:func:`~jaxem.ptycho.model.init_params`)."""
     del model
     key = jax.random.key(0) if key is None else key
+    return _init(params, cfg, key)
+
+
+@partial(jax.jit, static_argnames=("cfg",))
+def _init(params: PtychoParams, cfg: SolverConfig, key) -> PtychoState:
     dtype = params.phase.dtype
     # strong-typed leaves of one dtype: the state after a step has the same types (no recompile)
     params = jax.tree_util.tree_map(lambda x: jnp.asarray(x, dtype), params)
