@@ -10,9 +10,9 @@ Typical use::
     ds = phase.read_4dstem("scan.mib", energy=300e3, semiangle=20.0, scan_sampling=0.5,
                            angular_sampling=0.4)
     ds = phase.calibrate_bright_field(ds)
-    res = ptycho.reconstruct(ds, n_slices=5, slice_thickness=20.0, n_modes=3, iterations=50,
-                             rate_positions=0.02, fit_aberrations=("C10",), tv=1e-3,
-                             checkpoint="run.npz")
+    res = ptycho.reconstruct(ds, n_slices=8, slice_thickness=13.0, n_modes=3, iterations=50,
+                             rate_positions=0.02, fit_aberrations=("C10",), tv=1e-3, kz=1.0,
+                             checkpoint="run.npz")          # optimizer="lbfgs" for full-batch L-BFGS
     res.object.show(); jaxem.save(res.object, "object.zspy")
 
 Pure level (the house's iterative shape): ``data = prepare(ds)``, ``params = init_params(model, P)``,
