@@ -124,7 +124,8 @@ def read_entry(path, key: str, images: bool = True) -> dict:
         names = [n for n in attrs["sha256"] if images or n in TABLE_ARRAYS]
         arrays = {}
         for n in names:
-            a = np.asarray(grp[n][...])
+            with validate.reading(d / n, "FFT database array"):
+                a = np.asarray(grp[n][...])
             if _sha(a) != attrs["sha256"][n]:
                 raise validate.FileFormatError(d / n, "checksum mismatch (damaged array)")
             arrays[n] = a.astype(bool) if n in attrs.get("bool_arrays", []) else a

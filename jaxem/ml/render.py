@@ -74,7 +74,7 @@ class RenderConfig:
 class Sample:
     """A rendered batch. Shapes: image/fft/target (B, n, n); spots (B, S, 2) as (row, col) [px] in the
     centred FFT; visible (B, S) bool; grain (B, S) int; snr (B, S); entry (B, G); rotation (B, G) [rad];
-    scale (B, G); mirror (B, G) bool; present (B, G) bool; dose (B,) [e⁻/px]."""
+    scale (B, G); mirror (B, G) bool; present (B, G) bool; dose (B,) [e⁻/px]; shift (B, G, 2) (t_y, t_x) [Å]."""
 
     image: jnp.ndarray
     fft: jnp.ndarray
@@ -89,6 +89,7 @@ class Sample:
     mirror: jnp.ndarray
     present: jnp.ndarray
     dose: jnp.ndarray
+    shift: jnp.ndarray = None
 
 
 def hann(n: int, dtype=jnp.float32):
@@ -205,7 +206,7 @@ def _one(key, bank: Bank, cfg: RenderConfig):
     visible = (snr2 >= cfg.snr_min) & inside & (radius >= cfg.dc_radius)
     target = _label_map(spots, visible, n, cfg.sigma)
     return Sample(counts, x_in, target, spots, visible, grain_id, snr2, bank.entry[rows], theta, scale, mirror,
-                  present, dose)
+                  present, dose, shift)
 
 
 def poisson(key, rate, n_terms: int = 40, switch: float = 12.0):
