@@ -12,7 +12,7 @@ Public API:
   ``save_annotation``);
 * network: :class:`UNet`, :class:`UNetConfig` (:mod:`.unet`), training :mod:`.train`
   (``init``/``step``/``result``/``fit``, ``load_default``);
-* detection: :func:`detect`, :class:`Spots`, baselines and metrics (:mod:`.detect`);
+* detection: :func:`detect`, :class:`Spots`, baselines and metrics (:mod:`.peaks`);
 * indexing: :func:`index_spots`, :class:`Grain` (:mod:`.index`).
 
 Example::
@@ -21,15 +21,15 @@ Example::
     spots = ml.detect(image, pixel_size=0.25)                   # [Å]
     grains = ml.index_spots(spots.g, ml.database.load_candidates("ffts.zarr"))
 """
-from . import database, detect as detection, index as indexing, train
+from . import database, index as indexing, peaks, train
 from .bank import Bank, simulate_zone
-from .detect import Spots, detect
+from .peaks import Spots, detect
 from .index import Grain, candidates, index_spots
 from .kinematic import ZoneTable, zone_table
 from .library import get_structure, list_structures, split, zone_axes
 from .render import RenderConfig, fft_input, render_batch
 from .unet import UNet, UNetConfig
 
-__all__ = ["database", "detection", "indexing", "train", "Bank", "simulate_zone", "Spots", "detect", "Grain",
+__all__ = ["database", "peaks", "indexing", "train", "Bank", "simulate_zone", "Spots", "detect", "Grain",
            "candidates", "index_spots", "ZoneTable", "zone_table", "get_structure", "list_structures", "split",
            "zone_axes", "RenderConfig", "fft_input", "render_batch", "UNet", "UNetConfig"]

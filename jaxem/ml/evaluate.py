@@ -2,7 +2,7 @@
 
 * :func:`detection_metrics`: at each dose [e⁻/px], ``n`` images rendered from a bank; the U-Net
   pipeline and the two baselines are matched one-to-one to the visible labels within ``radius`` px
-  (:func:`jaxem.ml.detect.match`); precision/recall/F1 pooled over images, localisation RMSE [px]
+  (:func:`jaxem.ml.peaks.match`); precision/recall/F1 pooled over images, localisation RMSE [px]
   of matched U-Net spots, Friedel consistency of the U-Net spots.
 * :func:`indexing_metrics`: single-grain images; spots detected by the U-Net are indexed against
   candidate tables; phase and zone top-1 over images with ≥ 3 non-collinear visible spot pairs,
@@ -15,7 +15,7 @@ from __future__ import annotations
 import jax
 import numpy as np
 
-from . import detect as D
+from . import peaks as D
 from .index import _angle, index_spots
 from .render import RenderConfig, render_batch
 

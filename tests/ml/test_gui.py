@@ -58,9 +58,9 @@ def test_gui_end_to_end(server, gui_db):
         page.click("#clear")
         # detect with the U-Net, index, accept, save
         page.click("#detect")
-        page.wait_for_function("document.getElementById('status').textContent.startsWith('detected')", timeout=60000)
+        page.wait_for_function("document.getElementById('status').textContent.startsWith('detected')", timeout=240000)
         page.click("#index")
-        page.wait_for_function("document.getElementById('status').textContent.startsWith('indexed')", timeout=60000)
+        page.wait_for_function("document.getElementById('status').textContent.startsWith('indexed')", timeout=240000)
         assert "ncrystal:Si_sg227" in page.inner_text("#grain0 .phase")
         assert page.inner_text("#grain0 .uvw") == "[1 1 0]"
         page.click("#accept")

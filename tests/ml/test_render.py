@@ -7,7 +7,7 @@ import numpy as np
 
 from jaxem.ml import bank as B
 from jaxem.ml import render
-from jaxem.ml.detect import _subpixel
+from jaxem.ml.peaks import _subpixel
 
 from .conftest import EASY, kinematic_bank
 

@@ -6,7 +6,7 @@ API (all JSON; errors are ``{"error": message}`` with status 400):
 * ``GET  /api/entries`` → ``{"entries": [{"key", "structure", "uvw", "images"}]}`` of the database.
 * ``POST /api/load`` ``{"entry": key, "image": i}`` or ``{"path": file, "pixel_size": Å}`` → the image
   and its canonical log-FFT as PNG data URLs, ``n``, ``dk`` [1/Å/px], ``target`` (annotation name).
-* ``POST /api/detect`` → ``{"spots": [[row, col], …]}`` (U-Net, :func:`jaxem.ml.detect.detect`).
+* ``POST /api/detect`` → ``{"spots": [[row, col], …]}`` (U-Net, :func:`jaxem.ml.peaks.detect`).
 * ``POST /api/index`` ``{"spots": [[row, col], …]}`` → ``{"grains": [Grain.as_dict()…]}`` against the
   database's tables.
 * ``POST /api/save`` ``{"spots", "indexing", "decision", "user"}`` → stores an annotation (pixel and
@@ -26,7 +26,7 @@ import numpy as np
 
 from ... import validate
 from .. import database as db
-from ..detect import CANONICAL_N, canonical_image, peaks_from_probability, probability, to_g
+from ..peaks import CANONICAL_N, canonical_image, peaks_from_probability, probability, to_g
 from ..render import CANONICAL_PIXEL, fft_input
 
 DK = 1.0 / (CANONICAL_N * CANONICAL_PIXEL)
