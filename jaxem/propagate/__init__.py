@@ -6,7 +6,7 @@ from .multislice import (exit_slice_counts, fresnel_propagator, multislice, mult
                          tilted_propagator, transmission_functions)
 from .ensembles import (EnsembleWaves, einstein_positions, ensemble_mean, frozen_phonon_multislice,
                         member_transmissions)
-from .peaks import diffraction_pattern, diffraction_patterns_array, intensity
+from .detect import diffraction_pattern, diffraction_patterns_array, intensity
 from .profiles import azimuthal_profile, bragg_intensities, bragg_mask, radial_profile, scattering_angles
 
 __all__ = [

@@ -34,7 +34,7 @@ from .. import validate
 from ..beam import Beam, as_beam
 from ..grid import Grid
 from ..measurement import Measurement
-from .peaks import diffraction_patterns_array
+from .detect import diffraction_patterns_array
 from .waves import Waves, check_waves
 
 
