@@ -23,11 +23,10 @@ import json
 import time
 from pathlib import Path
 
-import jax
-import numpy as np
-
 
 def build_bank(args, work: Path):
+    import numpy as np
+
     from jaxem.ml import bank, library
 
     cache = work / "bank.npz"
@@ -86,6 +85,8 @@ def main(argv=None):
 
 def run(args):
     """Build (or reuse) the bank, train with checkpoints/resume, write the weights; returns their path."""
+    import jax
+
     from jaxem.ml import render, train
     from jaxem.ml.unet import UNetConfig
 
