@@ -227,7 +227,7 @@ def detect_blob_log(fft_mag, k: float = 3.0, friedel: bool = False):
     from skimage.feature import blob_log
 
     z = np.clip(robust_z(fft_mag), 0, None)
-    blobs = blob_log(z / k, min_sigma=1.0, max_sigma=3.0, num_sigma=5, threshold=0.25, overlap=0.5,
+    blobs = blob_log(z / k, min_sigma=1.0, max_sigma=3.0, num_sigma=5, threshold=1.0, overlap=0.5,
                      exclude_border=2)
     pos = blobs[:, :2].astype(float) if len(blobs) else np.zeros((0, 2))
     score = z[pos[:, 0].astype(int), pos[:, 1].astype(int)] if len(pos) else np.zeros(0)
