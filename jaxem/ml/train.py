@@ -168,9 +168,15 @@ def load_weights(path) -> tuple[UNetConfig, dict, dict]:
     if hashlib.sha256(data).hexdigest() != meta["sha256"]:
         raise validate.FileFormatError(data_path, f"checksum mismatch (damaged or replaced weights file; expected "
                                                   f"sha256 {meta['sha256'][:12]}…)")
-    template = init_variables(jax.random.PRNGKey(0), config, 16)
+    template = jax.eval_shape(lambda k: init_variables(k, config, 16), jax.random.PRNGKey(0))  # no compile
     with validate.reading(data_path, "U-Net weights"):
-        variables = serialization.from_bytes(template, data)
+        variables = serialization.msgpack_restore(data)
+        want = jax.tree_util.tree_map(lambda x: tuple(x.shape), template)
+        got = jax.tree_util.tree_map(lambda x: tuple(np.shape(x)), variables)
+        if jax.tree_util.tree_structure(want) != jax.tree_util.tree_structure(got) or want != got:
+            raise validate.FileFormatError(data_path, f"weights do not fit the network described in {meta_path.name} "
+                                                      f"(filters {config.filters}, layers {config.layers})")
+        variables = jax.tree_util.tree_map(jnp.asarray, variables)
     return config, variables, meta.get("info", {})
 
 

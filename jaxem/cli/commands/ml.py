@@ -34,7 +34,7 @@ def register(sub):
     i = s.add_parser("index", help="detect and index FFT spots of an image file")
     i.add_argument("image", help="image file (rosettasciio formats, .tif/.png/.jpg, .npy)")
     i.add_argument("--db", required=True, help="database folder with the candidate tables")
-    i.add_argument("--pixel-size", default=None, help="pixel size [Å] (default: from the file's calibration)")
+    i.add_argument("--pixel-size", default=None, help="pixel size: a number in Å or e.g. '0.05 nm' (default: the file's calibration)")
     i.add_argument("--weights", default=None, help="U-Net weights (.msgpack; default: shipped)")
     i.add_argument("--json", default=None, help="write the spots and grains as JSON here")
     i.set_defaults(func=_index)
@@ -91,7 +91,12 @@ def _index(args):
     from ...ml.io_image import read_image
     from ...ml.train import load_default, load_weights
 
-    img, px = read_image(args.image, args.pixel_size)
+    px_arg = args.pixel_size
+    try:
+        px_arg = float(px_arg) if px_arg is not None else None  # a bare number is in Å; "0.05 nm" also works
+    except ValueError:
+        pass
+    img, px = read_image(args.image, px_arg)
     if px is None:
         raise validate.InputError(f"image {args.image!r} has no calibrated pixel size; give --pixel-size [Å]")
     config, variables, _ = load_weights(args.weights) if args.weights else load_default()
