@@ -29,7 +29,7 @@ def _batches(key, bank, n, cfg, chunk=8):
 
 
 def detection_metrics(bank, doses=(2.0, 20.0, 100.0), n: int = 16, seed: int = 0, config=None, variables=None,
-                      radius: float = 2.0, render: RenderConfig = RenderConfig(), threshold: float = 0.5) -> dict:
+                      radius: float = 2.0, render: RenderConfig = RenderConfig(), threshold: float = D.THRESHOLD) -> dict:
     """{dose: {'unet': {precision, recall, f1, rmse_px, friedel}, 'peak_local_max': {…}, 'blob_log': {…}}}."""
     if variables is None:
         from .train import load_default

@@ -255,17 +255,6 @@ def index_spots(g, cands: Candidates, *, tol_d: float = 0.03, tol_deg: float = 2
     return grains
 
 
-def d_angle_errors(grain: Grain, table: ZoneTable, g_true) -> tuple[float, float]:
-    """Largest relative d error and largest inter-spot angle error [deg] of a refined grain against the
-    true spot vectors g_true (n, 2) [1/Å] of its spots (same order as ``grain.spots``)."""
-    pred = table.g[_rows(table, grain.hkl)] @ grain.matrix.T
-    g_true = np.asarray(g_true, float)
-    d_err = np.abs(np.linalg.norm(g_true, axis=1) / np.linalg.norm(pred, axis=1) - 1.0)
-    a_err = [abs(_angle(pred[i], pred[j]) - _angle(g_true[i], g_true[j]))
-             for i in range(len(pred)) for j in range(i + 1, len(pred))]
-    return float(d_err.max(initial=0.0)), float(max(a_err, default=0.0))
-
-
 def _rows(table: ZoneTable, hkl):
     lookup = {tuple(int(x) for x in r): i for i, r in enumerate(np.asarray(table.hkl))}
     return np.array([lookup[tuple(int(x) for x in r)] for r in np.asarray(hkl)], int)
