@@ -210,7 +210,7 @@ def refine(A0, t, g):
 
 
 def index_spots(g, cands: Candidates, *, tol_d: float = 0.03, tol_deg: float = 2.0, tol_px: float = 2.0,
-                calibrated: bool = True, max_scale: float = 0.05, n_seed: int = 8, max_hypotheses: int = 400,
+                calibrated: bool = True, max_scale: float = 0.03, n_seed: int = 8, max_hypotheses: int = 400,
                 penalty: float = 0.3, ambiguity: float = 0.5, min_spots: int = 4, max_grains: int = 3,
                 dk: float = DK) -> list[Grain]:
     """Index spots g (M, 2) [1/Å] against ``cands`` (module docstring) → grains, best first."""

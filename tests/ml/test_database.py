@@ -78,7 +78,9 @@ def test_damaged_weights(tmp_path):
     from jaxem.ml.unet import UNetConfig, init_variables
 
     cfg = UNetConfig(2, (1, 1, 1, 1))
-    p = train.save_weights(tmp_path / "w", init_variables(jax.random.PRNGKey(0), cfg, 16), cfg, {"x": 1})
+    shapes = jax.eval_shape(lambda k: init_variables(k, cfg, 16), jax.random.PRNGKey(0))  # no compilation
+    variables = jax.tree_util.tree_map(lambda s: np.full(s.shape, 0.5, s.dtype), shapes)
+    p = train.save_weights(tmp_path / "w", variables, cfg, {"x": 1})
     c2, v2, info = train.load_weights(p)
     assert c2 == cfg and info == {"x": 1}
     data = bytearray(p.read_bytes())

@@ -21,7 +21,7 @@ def test_tiny_training_smoke(tables):
     cfg = render.RenderConfig(**EASY)
     state = train.init(jax.random.PRNGKey(0), UNetConfig(4, (1, 1, 1, 1)), cfg, learning_rate=1e-2, batch=4,
                        crop=64, crops=2, pos_weight=20.0)
-    state, curve = train.fit(state, bk, 60, log_every=15)
+    state, curve = train.fit(state, bk, 40, log_every=10)
     losses = [c[1] for c in curve]
     assert losses[-1] < 0.6 * losses[0]
     smp = jax.device_get(render.render_batch(jax.random.PRNGKey(9), bk, 2, cfg))
