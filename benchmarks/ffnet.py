@@ -1,0 +1,131 @@
+"""Benchmark and acceptance metrics of the FFT-spot U-Net, the baselines and the indexer on held-out
+structures (never seen in training: :func:`jaxem.ml.library.split`). Writes benchmarks/results/ffnet.json.
+
+* held-out set: the first zone axis that simulates of each held-out structure (≤ 24 atoms), ``--zones`` of them;
+* detection P/R/F1 at 2, 20, 100 e⁻/px (match radius 2 px), U-Net vs ``peak_local_max`` and
+  ``blob_log``; U-Net localisation RMSE [px] and Friedel consistency;
+* indexing phase/zone top-1 (≥ 3 non-collinear visible pairs), d and angle errors, ambiguous cases,
+  against a candidate set of held-out + training structures;
+* throughput: FFTs/s through the U-Net at 256² (batch 8) and images/s of the simulate-and-train step.
+
+    python benchmarks/ffnet.py            # 6 held-out zones, 24 images per dose
+    python benchmarks/ffnet.py --smoke    # 2 zones, 4 images per dose (checks it runs)
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import jax  # noqa: E402
+import numpy as np  # noqa: E402
+
+from _common import median_time, print_table, write_results  # noqa: E402
+
+
+def held_out_bank(n_zones: int, max_atoms: int = 24, per_structure: int = 1):
+    from jaxem.ml import bank, library
+
+    _, held = library.split(library.list_structures(max_atoms=max_atoms))
+    banks, names = [], []
+    for sid in held:
+        s = library.get_structure(sid)
+        for uvw in library.zone_axes(s, max_sum=3)[:per_structure]:
+            if len(names) >= n_zones:
+                break
+            try:
+                b, _ = bank.simulate_zone(s, uvw, entry=len(names))
+            except ValueError:
+                continue
+            banks.append(b)
+            names.append((sid, tuple(uvw)))
+        if len(names) >= n_zones:
+            break
+    return bank.Bank.concatenate(banks), names
+
+
+def candidate_tables(names, n_confusers: int):
+    from jaxem.ml import index, kinematic, library
+
+    train_ids, _ = library.split(library.list_structures(max_atoms=24))
+    ids = sorted({n[0] for n in names}) + train_ids[:n_confusers]
+    tables = {}
+    for sid in ids:
+        s = library.get_structure(sid)
+        for uvw in library.zone_axes(s, max_sum=3):
+            try:
+                frame = kinematic.zone_frame(s, uvw) if (sid, tuple(uvw)) in names else None
+                tables[(sid, tuple(uvw))] = kinematic.zone_table(s, uvw, frame=frame)
+            except ValueError:
+                continue
+    return index.candidates(tables)
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser()
+    p.add_argument("--smoke", action="store_true")
+    p.add_argument("--zones", type=int, default=6)
+    p.add_argument("--images", type=int, default=24)
+    p.add_argument("--confusers", type=int, default=12)
+    args = p.parse_args(argv)
+    if args.smoke:
+        args.zones, args.images, args.confusers = 2, 4, 2
+
+    from jaxem.ml import evaluate, render, train
+    from jaxem.ml.peaks import probability
+
+    load0 = os.getloadavg()
+    t0 = time.time()
+    host_bank, names = held_out_bank(args.zones)
+    dev_bank = render.device_bank(host_bank)
+    t_bank = time.time() - t0
+    config, variables, info = train.load_default()
+
+    det = evaluate.detection_metrics(dev_bank, n=args.images, config=config, variables=variables)
+    rows = []
+    for dose, r in det.items():
+        for m in ("unet", "peak_local_max", "blob_log"):
+            rows.append([dose, m, r[m]["precision"], r[m]["recall"], r[m]["f1"],
+                         r[m].get("rmse_px", float("nan")), r[m].get("friedel", float("nan"))])
+    print_table(["dose e/px", "method", "P", "R", "F1", "RMSE px", "Friedel"], rows)
+
+    cands = candidate_tables(names, args.confusers)
+    idx = {}
+    for dose in (20.0, 100.0):
+        res = evaluate.indexing_metrics(dev_bank, names, cands, n=args.images, dose=dose, config=config,
+                                        variables=variables)
+        res.pop("rows")
+        idx[dose] = res
+        print(f"indexing @ {dose} e/px: {res}")
+
+    # throughput
+    x = jax.random.normal(jax.random.PRNGKey(0), (8, 256, 256))
+    t_net = median_time(lambda: probability(x, config, variables).block_until_ready(), repeats=3)
+    state = train.init(jax.random.PRNGKey(0), config, batch=8, crop=128, crops=2)
+    state = train.step(state, dev_bank)
+    holder = {"s": state}
+
+    def one():
+        holder["s"] = train.step(holder["s"], dev_bank)
+        holder["s"].loss.block_until_ready()
+
+    t_step = median_time(one, repeats=3, warmup=0)
+    out = {"held_out_zones": [[n[0], list(n[1])] for n in names], "images_per_dose": args.images,
+           "detection": {str(k): v for k, v in det.items()}, "indexing": {str(k): v for k, v in idx.items()},
+           "candidates": len(cands.names),
+           "throughput": {"unet_ffts_per_s_256_batch8": 8 / t_net,
+                          "train_pipeline_images_per_s": 4 / t_step, "train_pipeline_crops_per_s": 8 / t_step,
+                          "device": str(jax.devices()[0])},
+           "weights": {"steps": info.get("steps"), "filters": config.filters},
+           "bank_seconds": t_bank, "loadavg_start": load0, "loadavg_end": os.getloadavg(), "smoke": args.smoke}
+    print(f"U-Net: {8 / t_net:.1f} FFT/s (256², batch 8); pipeline {4 / t_step:.2f} images/s ({jax.devices()[0]}), "
+          f"load {os.getloadavg()}")
+    print("wrote", write_results("ffnet", out))
+
+
+if __name__ == "__main__":
+    main()

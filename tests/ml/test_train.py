@@ -1,0 +1,34 @@
+"""Tiny-network training smoke test (the full training is tools/train_ffnet.py): on an easy set the
+loss decreases and the detection F1 exceeds a floor; the U-Net layout matches atomai's."""
+import jax
+import numpy as np
+
+from jaxem.ml import peaks as D
+from jaxem.ml import render, train
+from jaxem.ml.unet import UNetConfig, count_parameters, init_variables
+
+from .conftest import EASY, SI, kinematic_bank
+
+
+def test_atomai_parameter_count():
+    # atomai Unet(nb_classes=1, nb_filters=16, layers=[1, 2, 2, 3], batch_norm=True): 594,033 parameters
+    shapes = jax.eval_shape(lambda k: init_variables(k, UNetConfig(), 16), jax.random.PRNGKey(0))
+    assert count_parameters(shapes) == 594_033
+
+
+def test_tiny_training_smoke(tables):
+    bk = render.device_bank(kinematic_bank([tables[(SI, (1, 1, 0))]], strength=0.1))
+    cfg = render.RenderConfig(**EASY)
+    state = train.init(jax.random.PRNGKey(0), UNetConfig(4, (1, 1, 1, 1)), cfg, learning_rate=1e-2, batch=4,
+                       crop=64, crops=2, pos_weight=20.0)
+    state, curve = train.fit(state, bk, 40, log_every=10)
+    losses = [c[1] for c in curve]
+    assert losses[-1] < 0.6 * losses[0]
+    smp = jax.device_get(render.render_batch(jax.random.PRNGKey(9), bk, 2, cfg))
+    prob = np.asarray(D.probability(smp.fft, state.config, train.result(state)))
+    tp = fp = fn = 0
+    for b in range(2):
+        pos, _ = D.peaks_from_probability(prob[b], np.asarray(render.fft_input(smp.image[b])[1]), threshold=0.5)
+        t = D.match(pos, smp.spots[b][smp.visible[b]], 2.0)
+        tp, fp, fn = tp + t[0], fp + t[1], fn + t[2]
+    assert D.scores(tp, fp, fn)["f1"] > 0.5
