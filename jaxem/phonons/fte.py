@@ -247,7 +247,15 @@ def fte_ensemble(structure, potential, projector: ModeProjector, q, branch: int,
     Returns :class:`FTERun`."""
     from tqdm.auto import tqdm
 
+    from .tacaw import check_nyquist
+
     proj = paired_projector(projector)
+    steps = validate.integer(steps, "steps", lo=1)
+    every = validate.integer(dump_every, "dump_every", lo=1)
+    dt = validate.scalar(timestep_fs, "timestep_fs", "fs", positive=True, hi=10.0)
+    check_nyquist(every * dt, float(np.max(proj.frequencies)), "dump_every × timestep_fs")
+    if steps % every:
+        raise validate.InputError(f"steps ({steps}) must be a multiple of dump_every ({every})")
     xs, vs = thermal_states(structure, potential, temperature, n_copies, seed=seed,
                             equilibration_steps=equilibration_steps, timestep_fs=timestep_fs, progress=progress)
     ref = np.asarray(proj.positions)
@@ -314,11 +322,16 @@ def time_resolved_tds(kernel, positions, memory_budget=None) -> jnp.ndarray:
     in the number of delays); the copies of a delay are one batch."""
     from .frfpms import incoherent
 
+    from .frfpms import check_unwrapped
+
     pos = np.asarray(positions)
     if pos.ndim != 4:
         raise validate.InputError(f"positions must be (n_copies, n_delays, N, 3) [Å], got shape {pos.shape}")
     if pos.shape[0] < 2:
         raise validate.InputError(f"positions holds {pos.shape[0]} copy; an ensemble average needs at least 2")
+    validate.array(pos, "positions", shape=(kernel.structure.positions.shape[0], 3), kind="real", units="Å")
+    for c in range(pos.shape[0]):  # copies are followed in time: their coordinates must be unwrapped
+        check_unwrapped(pos[c], kernel.structure.cell, f"positions[{c}]")
     return jnp.stack([incoherent(kernel(pos[:, k], memory_budget)) for k in range(pos.shape[1])])
 
 
