@@ -97,6 +97,12 @@ def main(argv=None):
     res = {"size": {"nq": nq, "ne": ne}, "first_call_s": first, "warm_s": warm, "steps_s": r.timings,
            "dispersion": r.dispersion.to_dict() if r.dispersion else None, "onset": r.onset,
            "packet": tr.to_dict(), "truth": {"plasmon_energy": 15.0, "alpha": 0.40, "gamma": 0.53},
+           "spacetime_source": r.spacetime.chi.metadata.get("source"),
+           "packet_check": {
+               "velocity_over_group_velocity": tr.velocity / r.dispersion.group_velocity(tr.centre_q)
+               if r.dispersion else None,
+               "decay_over_2hbar_per_gamma": tr.decay_time / (2 * eels.HBAR / 0.53),
+               "period_fs": tr.period, "acceptance": "velocity and decay within 10 %, period 0.276 ± 0.01 fs"},
            "load_average_1min_at_start": os.getloadavg()[0]}
     if not args.no_peer:
         td = peer_deconvolution(m, r.zlp)
@@ -110,7 +116,9 @@ def main(argv=None):
     print_table(("step", "size", "time [s]", "jaxem speed-up"), rows)
     if r.dispersion:
         print(f"E_p(0) = {r.dispersion.plasmon_energy:.4f} ± {r.dispersion.plasmon_energy_sigma:.4f} eV, "
-              f"alpha = {r.dispersion.alpha:.4f} ± {r.dispersion.alpha_sigma:.4f}; packet v = {tr.velocity:.2f} Å/fs")
+              f"alpha = {r.dispersion.alpha:.4f} ± {r.dispersion.alpha_sigma:.4f}; packet v = {tr.velocity:.2f} Å/fs "
+              f"(v_g at q̄ = {r.dispersion.group_velocity(tr.centre_q):.2f}), decay {tr.decay_time:.3f} fs "
+              f"(2ħ/Γ = {2 * eels.HBAR / 0.53:.3f}), period {tr.period:.4f} fs")
     print("wrote", write_results("eels", res))
 
 

@@ -12,7 +12,8 @@ angular wavenumber 2π/d), E [eV], x [Å], t [fs].
   dispersion laws (:mod:`~jaxem.eels.dispersion`): :func:`fit_dispersion`, :func:`fit_film`,
   :func:`width_onset`; models and kinematics in :mod:`~jaxem.eels.model`.
 * Space–time (:mod:`~jaxem.eels.spacetime`): :func:`spacetime`, :func:`inverse_spacetime`,
-  :func:`track_packet`.
+  :func:`track_packet`; noise and resolution (:mod:`~jaxem.eels.noise`): :func:`loss_sigma`,
+  :func:`wiener_shrink`, :func:`resolution_kernel`, :func:`resolution_factor`.
 * Synthetic maps (:mod:`~jaxem.eels.synthetic`): :func:`drude_map`, :func:`film_map`.
 * Everything at once: :func:`analyse`.
 """
@@ -23,6 +24,7 @@ from .model import (HBAR, HBAR2_OVER_M, bulk_dispersion, characteristic_momentum
 from .peaks import PeakFit, PeakFitState, PeakModel, fit_peaks, peak_fit_init, peak_fit_result, peak_fit_step
 from .preprocess import deconvolve, loss_function, remove_zlp
 from .dispersion import DispersionFit, FilmFit, fit_dispersion, fit_film, width_onset
+from .noise import loss_sigma, resolution_factor, resolution_kernel, wiener_shrink
 from .spacetime import PacketTrack, SpaceTime, inverse_spacetime, resolution, spacetime, track_packet
 from .synthetic import AL, drude_map, film_map, synthetic_map
 from .pipeline import QEAnalysis, analyse
@@ -35,6 +37,7 @@ __all__ = [
     "PeakFit", "PeakFitState", "PeakModel", "fit_peaks", "peak_fit_init", "peak_fit_result", "peak_fit_step",
     "deconvolve", "loss_function", "remove_zlp",
     "DispersionFit", "FilmFit", "fit_dispersion", "fit_film", "width_onset",
+    "loss_sigma", "resolution_factor", "resolution_kernel", "wiener_shrink",
     "PacketTrack", "SpaceTime", "inverse_spacetime", "resolution", "spacetime", "track_packet",
     "AL", "drude_map", "film_map", "synthetic_map",
     "QEAnalysis", "analyse",

@@ -296,26 +296,60 @@ def read(path, *, reader: str | None = None, signal: int = 0, beam=None, q_conve
                             "title": str(md.get("General", {}).get("title", "")) or path.stem})
 
 
-def from_sqw(sqw, q=None, energy=None, *, q_convention: str = "angular", beam=None) -> Measurement:
+def _energy_units(units: str) -> bool:
+    return units.strip() in _ENERGIES or units.strip() == "THz"
+
+
+def from_sqw(sqw, q=None, energy=None, *, q_convention: str = "angular", beam=None, side: str = "loss") -> Measurement:
     """A q–E map from a dynamic structure factor S(q, ω) (phonon or plasmon), e.g. from a simulation.
 
-    Entry point for jaxem's own S(q, ω) cubes (TACAW / frequency-resolved frozen phonons, issue
-    "Vibrational and time-resolved scattering"; that capability does not exist yet): pass its
-    :class:`~jaxem.measurement.Measurement` (axes q… and E or ν) or an array with ``q`` and ``energy``
-    axes. Energies may be given in meV or as frequencies in THz (E = h·ν). Negative S is an error.
-    The result is analysed by the same code as measured maps (``quantity="S(q,ω)"``; no ZLP).
+    Accepts jaxem's TACAW spectra (:class:`jaxem.phonons.TacawSpectrum`, energy first in meV, or its
+    :meth:`~jaxem.phonons.TacawSpectrum.to_measurement`), any :class:`~jaxem.measurement.Measurement` with
+    q axes and one energy axis (eV, meV, keV or THz, E = h·ν; first or last), or an array with ``q`` and
+    ``energy`` axes. A TACAW spectrum's q axes are pixels or points of a region: pass ``q`` (the
+    coordinates along the path, with units) — its q are spatial frequencies 1/d, so
+    ``q_convention="spatial"`` for them. ``side="loss"`` keeps E ≥ 0 (energy lost by the electron; TACAW's
+    convention), ``"both"`` the whole axis. Negative S is an error. The result is analysed by the same
+    code as measured maps (``quantity="S(q,ω)"``; no ZLP).
     """
-    if isinstance(sqw, Measurement):
-        if q is not None or energy is not None:
-            raise validate.InputError("sqw is a Measurement with its own axes: do not pass q= or energy=")
-        q = sqw.axes[0] if sqw.ndim == 2 else tuple(sqw.axes[:-1])
-        energy, md, arr = sqw.axes[-1], dict(sqw.metadata), sqw.array
+    validate.choice(side, "side", ("loss", "both"))
+    if type(sqw).__name__ == "TacawSpectrum" and hasattr(sqw, "intensity"):   # duck-typed: no simulation import
+        if q is None:
+            raise validate.InputError("a TacawSpectrum has no calibrated q axis: pass q= (coordinates along the "
+                                      "path with units, e.g. (q, '1/Å'), with q_convention='spatial' for 1/d)")
+        arr = np.moveaxis(np.asarray(sqw.intensity), 0, -1)
+        energy = energy if energy is not None else (np.asarray(sqw.energy, float), "meV")
+        md = {"source": "TACAW S(q,E)", "quantum_factor": bool(sqw.quantum), "temperature": sqw.temperature,
+              "segments": sqw.n_segments}
+    elif isinstance(sqw, Measurement):
+        axes, arr, md = list(sqw.axes), np.asarray(sqw.array), dict(sqw.metadata)
+        if not _energy_units(axes[-1].units) and _energy_units(axes[0].units):       # energy first (TACAW)
+            arr, axes = np.moveaxis(arr, 0, -1), axes[1:] + axes[:1]
+        if energy is not None:
+            raise validate.InputError("sqw is a Measurement with its own energy axis: do not pass energy=")
+        if q is None:
+            q = axes[0] if arr.ndim == 2 else tuple(axes[:-1])
+        energy = axes[-1]
         md.pop("beam", None)
         beam = beam if beam is not None else _beam_of(sqw, None)
     else:
         if q is None or energy is None:
             raise validate.InputError("an S(q, ω) array needs its q= and energy= axes")
         arr, md = sqw, {}
+    md = {k: v for k, v in md.items() if v is not None}
     md["source"] = md.get("source", "S(q,ω)")
-    return qe_map(arr, q, energy, beam=beam, q_convention=q_convention, negative="error", quantity="S(q,ω)",
-                  metadata=md)
+    m = qe_map(arr, q, energy, beam=beam, q_convention=q_convention, negative="error", quantity="S(q,ω)",
+               metadata=md)
+    if side == "loss":
+        e = m.axes[-1].values(m.shape[-1])
+        keep = e >= -1e-9 * m.axes[-1].sampling
+        if keep.sum() < 2:
+            raise validate.InputError(f"the energy axis [{e[0]:g}, {e[-1]:g}] eV has fewer than 2 samples at E ≥ 0; "
+                                      f"pass side='both' to keep the gain side")
+        i = int(np.argmax(keep))
+        if not keep[i:].all():
+            raise validate.InputError("the energy axis is not ascending after the conversion")
+        m = Measurement(np.ascontiguousarray(m.array[..., i:]), (*m.axes[:-1], Axis("E", m.axes[-1].sampling, "eV",
+                        max(float(e[i]), 0.0) if abs(e[i]) < 1e-9 * m.axes[-1].sampling else float(e[i]))),
+                        {**m.metadata, "side": "loss (E ≥ 0)"}, signal_ndim=1)
+    return m

@@ -82,12 +82,23 @@ def peak_shape(kind: str, energy, center, width, eta=0.0):
     return eta * lorentz_peak(energy, center, width) + (1 - eta) * g
 
 
-def _model(model: PeakModel, theta, energy):
-    out = jnp.zeros_like(energy)
+def _model(model: PeakModel, theta, energy, kernel=None):
+    """λ(E) of one row; with ``kernel`` = (r, e_last) the peaks are convolved with the instrument function
+    r (unit sum, channels at e_last − (K−1−m)·δE): evaluated on the grid extended by the kernel's
+    support and reduced by a 'valid' convolution, (p ⊛ r)(E_k) = Σ_m r_m·p(E_k − e_m)."""
+    grid = energy
+    if kernel is not None:
+        r, e_last = kernel
+        grid = energy[0] - e_last + (energy[1] - energy[0]) * jnp.arange(energy.shape[0] + r.shape[0] - 1)
+    out = jnp.zeros_like(grid)
     n = model.per_peak
     for k in range(model.n_peaks):  # static, ≤ 8 peaks: unrolled at trace time
         t = theta[k * n:(k + 1) * n]
-        out = out + t[0] * peak_shape(model.kind, energy, t[1], t[2], t[3] if n == 4 else 0.0)
+        out = out + t[0] * peak_shape(model.kind, grid, t[1], t[2], t[3] if n == 4 else 0.0)
+    if kernel is not None:   # single scattering vanishes at E ≤ 0; 'valid' part of a circular FFT convolution
+        nfft, K = grid.shape[0], kernel[0].shape[0]
+        full = jnp.fft.irfft(jnp.fft.rfft(jnp.where(grid > 0, out, 0.0), nfft) * jnp.fft.rfft(kernel[0], nfft), nfft)
+        out = full[K - 1:]
     if model.background == "constant":
         out = out + theta[-1]
     return out
@@ -108,10 +119,10 @@ class PeakFitState:
     model: PeakModel = pytree.field(static=True, default=PeakModel())
 
 
-def peak_fit_init(spectra, energy, weights, model: PeakModel, theta0) -> PeakFitState:
-    """Start every row at ``theta0`` (n, P) with damping 10⁻²."""
+def peak_fit_init(spectra, energy, weights, model: PeakModel, theta0, kernel=None) -> PeakFitState:
+    """Start every row at ``theta0`` (n, P) with damping 10⁻² (``kernel``: see :func:`fit_peaks`)."""
     y = jnp.maximum(jnp.asarray(spectra), 0.0)
-    lam = jax.vmap(lambda t: _model(model, t, energy))(theta0)
+    lam = jax.vmap(lambda t: _model(model, t, energy, kernel))(theta0)
     return PeakFitState(theta0, jnp.full(theta0.shape[:1], 1e-2, theta0.dtype), _loglik(lam, y, weights), model)
 
 
@@ -122,9 +133,9 @@ def _free(theta, g, F, lo, hi):
     return ~(((theta - lo < 1e-3 * sd) & (g < 0)) | ((hi - theta < 1e-3 * sd) & (g > 0)))
 
 
-def _row_step(model, theta, mu, cur, y, energy, w, lo, hi):
+def _row_step(model, theta, mu, cur, y, energy, w, lo, hi, kernel):
     P = theta.shape[0]
-    f = lambda t: _model(model, t, energy)  # noqa: E731
+    f = lambda t: _model(model, t, energy, kernel)  # noqa: E731
     lam = jnp.maximum(f(theta), _TINY)
     J = jax.jacfwd(f)(theta)
     g = J.T @ (w * (y / lam - 1.0))
@@ -142,28 +153,29 @@ def _row_step(model, theta, mu, cur, y, energy, w, lo, hi):
 
 
 @jax.jit
-def peak_fit_step(state: PeakFitState, spectra, energy, weights, lower, upper) -> PeakFitState:
+def peak_fit_step(state: PeakFitState, spectra, energy, weights, lower, upper, kernel=None) -> PeakFitState:
     """One damped Fisher-scoring step for every row (``vmap``); ℓ never decreases."""
     y = jnp.maximum(spectra, 0.0)
-    th, mu, ll = jax.vmap(partial(_row_step, state.model), in_axes=(0, 0, 0, 0, None, 0, None, None))(
-        state.theta, state.damping, state.loglik, y, energy, weights, lower, upper)
+    th, mu, ll = jax.vmap(partial(_row_step, state.model), in_axes=(0, 0, 0, 0, None, 0, None, None, None))(
+        state.theta, state.damping, state.loglik, y, energy, weights, lower, upper, kernel)
     return PeakFitState(th, mu, ll, state.model)
 
 
 @partial(jax.jit, static_argnames=("n_iter",))
-def _run(state, spectra, energy, weights, lower, upper, n_iter: int):
-    return jax.lax.fori_loop(0, n_iter, lambda _, s: peak_fit_step(s, spectra, energy, weights, lower, upper), state)
+def _run(state, spectra, energy, weights, lower, upper, n_iter: int, kernel=None):
+    return jax.lax.fori_loop(0, n_iter, lambda _, s: peak_fit_step(s, spectra, energy, weights, lower, upper, kernel),
+                             state)
 
 
 @jax.jit
-def peak_fit_result(state: PeakFitState, spectra, energy, weights, lower, upper):
+def peak_fit_result(state: PeakFitState, spectra, energy, weights, lower, upper, kernel=None):
     """Read the answer out of a state: (θ, ℓ, covariance of the free parameters (inverse Fisher
     information), Newton decrement, Poisson deviance, free-parameter mask), each per row."""
     model = state.model
     y = jnp.maximum(spectra, 0.0)
 
     def one(theta, y, w):
-        f = lambda t: _model(model, t, energy)  # noqa: E731
+        f = lambda t: _model(model, t, energy, kernel)  # noqa: E731
         lam = jnp.maximum(f(theta), _TINY)
         J = jax.jacfwd(f)(theta)
         F = (J * (w / lam)[:, None]).T @ J
@@ -202,6 +214,7 @@ class PeakFit:
     converged: np.ndarray
     status: np.ndarray
     window: tuple
+    kernel: tuple | None = None
 
     def parameter(self, name: str) -> tuple[np.ndarray, np.ndarray]:
         """(values, sigmas) of ``name`` (``"center"``, ``"width"``, ``"amplitude"``, ``"eta"``) for every
@@ -224,6 +237,21 @@ class PeakFit:
     def width(self):
         """Peak widths Γ [eV] (…q, n_peaks)."""
         return self.parameter("width")[0]
+
+    def model_spectra(self, energy, *, background: bool = True, convolved: bool = True) -> np.ndarray:
+        """The fitted model λ(E) (…q, T) [counts] at ``energy`` (T,) [eV, uniform] (NaN for rows without a
+        fit); ``background=False`` leaves out the constant, ``convolved=False`` the instrument function
+        (the intrinsic peaks of a fit with ``resolution``)."""
+        E = np.asarray(validate.array(energy, "energy", ndim=1, kind="real"), float)
+        th = self.params.reshape(-1, self.model.n_params)
+        if not background and self.model.background == "constant":
+            th = th.copy()
+            th[:, -1] = 0.0
+        ok = np.isfinite(th).all(1)
+        kern = None if (self.kernel is None or not convolved) else tuple(jnp.asarray(k) for k in self.kernel)
+        lam = np.asarray(jax.vmap(lambda t: _model(self.model, t, jnp.asarray(E), kern))(jnp.asarray(np.where(
+            ok[:, None], th, 1.0))), float)
+        return np.where(ok[:, None], lam, np.nan).reshape(*self.params.shape[:-1], E.size)
 
     def measurement(self, name: str, with_sigma: bool = True) -> Measurement:
         """``name`` against q as a Measurement (signal axis q [1/Å]; a navigation ``peak`` axis when
@@ -298,7 +326,7 @@ def _bounds(model: PeakModel, window, dE):
 
 
 def fit_peaks(qe, window, *, model: PeakModel | None = None, kind: str = "drude", n_peaks: int = 1,
-              background: str = "constant", centers=None, n_iter: int = 60, memory_budget=None,
+              background: str = "constant", centers=None, n_iter: int = 60, resolution=None, memory_budget=None,
               precision=None) -> PeakFit:
     """Fit loss peaks at every q of a q–E map (Poisson ML, vectorised over q; see the module docstring).
 
@@ -309,6 +337,11 @@ def fit_peaks(qe, window, *, model: PeakModel | None = None, kind: str = "drude"
         model: a :class:`PeakModel` (or ``kind``, ``n_peaks``, ``background``).
         centers: starting peak energies (n_peaks,) or (…q, n_peaks) [eV] (default: from the data).
         n_iter: fixed number of scoring iterations.
+        resolution: the instrument function (a ZLP Measurement on the map's energy step, e.g.
+            :func:`~jaxem.eels.preprocess.remove_zlp`'s first output, summed over q and normalised): the
+            peaks are convolved with it, so the fitted widths are the intrinsic ones (Fourier-log output
+            is the single scattering broadened by the ZLP). The kernel is cut where it falls below 10⁻³
+            of its maximum.
         memory_budget: bytes (or ``"512M"``) for the batch of rows fitted at once.
         precision: ``"float32"``/``"float64"`` (default: follows the data).
 
@@ -338,6 +371,7 @@ def fit_peaks(qe, window, *, model: PeakModel | None = None, kind: str = "drude"
     lo, hi = _bounds(model, w0, float(E[1] - E[0]))
     theta0 = np.clip(theta0, lo, np.where(np.isfinite(hi), hi, np.inf))
     yv = np.where(good, y, 0.0)
+    kernel = None if resolution is None else _kernel(resolution, float(E[1] - E[0]))
     rdt = accel.real_dtype(accel.select_precision(precision, m.array if hasattr(m.array, "dtype") else yv))
     n, T = yv.shape
     P = model.n_params
@@ -347,6 +381,7 @@ def fit_peaks(qe, window, *, model: PeakModel | None = None, kind: str = "drude"
     b = bucket * int(np.ceil(b / bucket))
     outs = []
     Ej, loj, hij = jnp.asarray(E, rdt), jnp.asarray(lo, rdt), jnp.asarray(hi, rdt)
+    kj = None if kernel is None else tuple(jnp.asarray(k, rdt) for k in kernel)
     for s0 in range(0, n, b):  # a few large batches, each one vmapped XLA program
         sl = slice(s0, s0 + b)
         blk = [yv[sl], w[sl], theta0[sl]]
@@ -354,11 +389,29 @@ def fit_peaks(qe, window, *, model: PeakModel | None = None, kind: str = "drude"
         if pad:
             blk = [np.concatenate([a, np.repeat(a[:1], pad, 0)]) for a in blk]
         yb, wb, tb = (jnp.asarray(a, rdt) for a in blk)
-        st = peak_fit_init(yb, Ej, wb, model, tb)
-        st = _run(st, yb, Ej, wb, loj, hij, n_iter)
-        outs.append([np.asarray(a, np.float64)[:b - pad] for a in peak_fit_result(st, yb, Ej, wb, loj, hij)])
+        st = peak_fit_init(yb, Ej, wb, model, tb, kj)
+        st = _run(st, yb, Ej, wb, loj, hij, n_iter, kj)
+        outs.append([np.asarray(a, np.float64)[:b - pad] for a in peak_fit_result(st, yb, Ej, wb, loj, hij, kj)])
     theta, ll, cov, dec, dev, free = (np.concatenate(p) for p in zip(*outs))
-    return _assemble(model, m.axes[:-1], qshape, theta, ll, cov, dec, dev, free.astype(bool), w, w0)
+    fit = _assemble(model, m.axes[:-1], qshape, theta, ll, cov, dec, dev, free.astype(bool), w, w0)
+    return fit if kernel is None else dataclasses.replace(fit, kernel=kernel)
+
+
+def _kernel(resolution, step: float) -> tuple:
+    """(r, e_last) of an instrument function for :func:`_model`: normalised, cut to the contiguous span
+    where r ≥ 10⁻³·max, on the map's energy step."""
+    from .noise import resolution_kernel
+
+    r, e0, st = resolution_kernel(resolution)
+    if abs(st - step) > 1e-6 * step:
+        raise validate.InputError(f"resolution has an energy step of {st:g} eV, the map {step:g} eV; the ZLP must "
+                                  f"be sampled on the map's energy axis")
+    i = int(np.argmax(r))
+    keep = r >= 1e-3 * r[i]
+    lo = i - (np.argmin(keep[i::-1]) if not keep[:i + 1].all() else i + 1) + 1
+    hi = i + (np.argmin(keep[i:]) if not keep[i:].all() else r.size - i)
+    r = r[lo:hi]
+    return r / r.sum(), np.float64(e0 + (hi - 1) * st)
 
 
 def _assemble(model, q_axes, qshape, theta, loglik, cov, decrement, deviance, free, weights, window) -> PeakFit:

@@ -156,7 +156,7 @@ def _fourier_log(j, z):
     J, Z = jnp.fft.rfft(jp, axis=-1), jnp.fft.rfft(zp, axis=-1)
     small = jnp.abs(Z) <= 1e-10 * jnp.abs(Z[:, :1])
     r = J / jnp.where(small, 1.0, Z)
-    logr = jnp.log(jnp.maximum(jnp.abs(r), 1e-300)) + 1j * jnp.unwrap(jnp.angle(r), axis=-1)
+    logr = jnp.log(jnp.maximum(jnp.abs(r), jnp.finfo(j.dtype).tiny)) + 1j * jnp.unwrap(jnp.angle(r), axis=-1)
     S = jnp.where(small, 0.0, Z * logr)
     return jnp.fft.irfft(S, N, axis=-1)[:, :T]
 

@@ -36,6 +36,7 @@ from .. import accel, validate
 from ..measurement import Axis, Measurement
 from .maps import as_qe_map
 from .model import HBAR
+from .noise import resolution_factor, resolution_kernel, wiener_shrink
 
 __all__ = ["SpaceTime", "spacetime", "inverse_spacetime", "track_packet", "resolution", "PacketTrack"]
 
@@ -62,6 +63,9 @@ def resolution(q_max: float, energy_step: float, energy_range: float, energy_res
             "energy_resolution": {"value": dE, "units": "eV"}}
 
 
+_limits = resolution    # the name ``resolution`` is also an argument of spacetime
+
+
 @dataclasses.dataclass(frozen=True)
 class SpaceTime:
     """Result of :func:`spacetime`: ``chi`` (real χ(x, t)) and ``envelope`` (|χ_a|) as Measurements with
@@ -85,21 +89,53 @@ def _hann(v, vmax, step):
     return 0.5 * (1 + np.cos(np.pi * np.clip(np.abs(v) / (vmax + step), 0, 1)))
 
 
-@partial(jax.jit, static_argnames=("nq_axes",))
-def _transform(F, Fpos, scale, nq_axes: int):
-    ax = tuple(range(nq_axes))
-    G = jnp.fft.ifftn(jnp.fft.fft(F, axis=-1), axes=ax) * scale
-    Gp = jnp.fft.ifftn(jnp.fft.fft(Fpos, axis=-1), axes=ax) * scale
-    Nt = F.shape[-1]
-    n = jnp.arange(Nt)
-    theta = jnp.where(n == 0, 0.5, jnp.where(n < (Nt + 1) // 2, 1.0, 0.0))
-    chi = 2j * theta * G
-    chia = 4j * theta * Gp
-    return chi, chia
+@partial(jax.jit, static_argnames=("geom", "n_t"))
+def _transform(fw, corr, scale, geom: tuple, n_t: int):
+    """The device-side layout and transform: ``fw`` (…q, nE) is the weighted −L on E = k·δE ≥ 0 (q ≥ 0
+    for the mirrored axes); ``geom`` per q axis (mirrored, N). Builds the odd extension
+    F(−q, −ω) = −F(q, ω) in FFT order, transforms F and its ω > 0 part with one complex FFT (two real
+    inputs: C = T(F + i·F₊), T(a)(−x, −t) = T(a)(x, t)* for real a), and returns χ (centred, real),
+    χ_a (centred), |χ_a| and the imaginary residue of 2iθ·T(F) (before the resolution correction)."""
+    nq = len(geom)
+    full = fw
+    for i, (mirrored, N) in enumerate(geom):
+        n = full.shape[i]
+        zshape = list(full.shape)
+        if mirrored:   # q = 0 … n−1, zeros, −(n−1) … −1
+            zshape[i] = N - (2 * n - 1)
+            neg = jnp.flip(jax.lax.slice_in_dim(full, 1, n, axis=i), i)
+            full = jnp.concatenate([full, jnp.zeros(zshape, full.dtype), neg], i)
+        else:          # symmetric about 0: q = 0 … , zeros, … −1
+            c = n // 2
+            zshape[i] = N - n
+            full = jnp.concatenate([jax.lax.slice_in_dim(full, c, n, axis=i), jnp.zeros(zshape, full.dtype),
+                                    jax.lax.slice_in_dim(full, 0, c, axis=i)], i)
+    nE = full.shape[-1]
+    negq = full            # index (−j) mod N of every q axis
+    for i in range(nq):
+        negq = jnp.roll(jnp.flip(negq, i), 1, i)
+    lead = full.shape[:-1]
+    fpos = jnp.concatenate([full, jnp.zeros(lead + (n_t - nE,), full.dtype)], -1)
+    fneg = jnp.concatenate([jnp.zeros(lead + (n_t - nE + 1,), full.dtype), -jnp.flip(negq[..., 1:], -1)], -1)
+    ax = tuple(range(nq))
+    C = jnp.fft.ifftn(jnp.fft.fft((fpos + fneg) + 1j * fpos, axis=-1), axes=ax) * scale
+    Crev = jnp.conj(C)
+    for i in range(nq + 1):
+        Crev = jnp.roll(jnp.flip(Crev, i), 1, i)
+    G, Gp = (C + Crev) / 2, (C - Crev) / 2j
+    n = jnp.arange(n_t)
+    theta = jnp.where(n == 0, 0.5, jnp.where(n < (n_t + 1) // 2, 1.0, 0.0))
+    chi_raw = 2j * theta * G
+    resid = jnp.abs(chi_raw.imag).max() / jnp.maximum(jnp.abs(chi_raw.real).max(), jnp.finfo(fw.dtype).tiny)
+    chia = 4j * theta * Gp * corr          # Re χ_a = χ for an odd F (exact); Z(t) divided out
+    shift = tuple(range(nq + 1))
+    chia = jnp.fft.fftshift(chia, axes=shift)
+    return chia.real, chia, jnp.abs(chia), resid
 
 
 def spacetime(loss, *, quantity: str = "loss", window: str | None = "hann", pad: int = 2,
-              energy_resolution=None, precision=None) -> SpaceTime:
+              energy_resolution=None, noise=None, prior=None, resolution=None, resolution_floor: float = 0.05,
+              precision=None) -> SpaceTime:
     """χ(x, t) from a loss-function map (see the module docstring).
 
     Args:
@@ -107,7 +143,15 @@ def spacetime(loss, *, quantity: str = "loss", window: str | None = "hann", pad:
         quantity: ``"loss"`` (response ε⁻¹ − 1) or ``"chi"`` (density response, × q²).
         window: ``"hann"`` (apodise q and E) or ``None`` (exact round trip).
         pad: zero-padding factor of each (mirrored) axis (≥ 1).
-        energy_resolution: δE [eV] for t_max (default: the map's ZLP FWHM if known, else the step).
+        energy_resolution: δE [eV] for t_max (default: the FWHM of ``resolution`` or of the map's ZLP if
+            known, else the step).
+        noise: standard error σ_L of every pixel of L (array of L's shape, e.g.
+            :func:`~jaxem.eels.noise.loss_sigma`); with ``prior`` the transform takes the Wiener estimate
+            (:func:`~jaxem.eels.noise.wiener_shrink`) instead of L, and reports the weights.
+        prior: smooth model M of L (array of L's shape, e.g. the per-q peak fit) for ``noise``.
+        resolution: the instrument function (ZLP Measurement on the map's energy step) that broadens L;
+            its characteristic function Z(t) is divided out (:func:`~jaxem.eels.noise.resolution_factor`).
+        resolution_floor: ε of the regularised inverse Z*/(|Z|² + ε²).
         precision: ``"float32"``/``"float64"`` (default: follows the data).
     """
     validate.choice(quantity, "quantity", ("loss", "chi"))
@@ -120,7 +164,23 @@ def spacetime(loss, *, quantity: str = "loss", window: str | None = "hann", pad:
     if eax.offset < -1e-9 * dE or abs(k0 - round(k0)) > 1e-6:
         raise validate.InputError(f"the energy axis must lie on the grid E = k·δE, k ≥ 0 (offset {eax.offset:g} eV, "
                                   f"step {dE:g} eV); use eels.loss_function, which puts L on that grid")
-    L, bad = np.asarray(m.array, float), ~np.isfinite(np.asarray(m.array, float))
+    L = np.asarray(m.array, float)
+    noise_md = None
+    if (noise is None) != (prior is None):
+        raise validate.InputError("noise weighting needs both noise= (σ of L) and prior= (a smooth model of L, e.g. "
+                                  "the per-q peak fit); got only " + ("noise" if prior is None else "prior"))
+    if noise is not None:
+        L, wts = wiener_shrink(L, noise, prior)
+        peak = np.asarray(prior, float)
+        peak = peak >= 0.5 * np.max(peak, axis=-1, keepdims=True)
+        wq = np.where(peak, wts, 0).sum(-1) / np.maximum(peak.sum(-1), 1)
+        noise_md = {"method": "Wiener estimate about the prior, w = M²/(M² + σ²)", "mean_weight": float(wts.mean()),
+                    "peak_weight_per_q": wq.tolist()}
+        if m.ndim == 2:
+            q0 = m.axes[0].values(m.shape[0])
+            low = np.nonzero(wq < 0.5)[0]
+            noise_md["q_data_half_weight"] = {"value": float(q0[low[0]]) if low.size else None, "units": "1/Å"}
+    bad = ~np.isfinite(L)
     if bad.any():
         raise validate.InputError(f"loss holds {int(bad.sum())} NaN pixel(s) (first at {tuple(np.argwhere(bad)[0])}); "
                                   f"the Fourier transform needs a complete map (fill or crop them)")
@@ -148,61 +208,38 @@ def spacetime(loss, *, quantity: str = "loss", window: str | None = "hann", pad:
             raise validate.InputError(f"q axis {a.name!r} spans [{a.offset:g}, {a.offset + (n - 1) * dq:g}] 1/Å: it "
                                       f"must start at q ≥ 0 (mirrored by isotropy) or be symmetric about 0")
         qvals.append((dq, j0))
-    f = -L.copy()
+    qs = [dq * (np.arange(n) + (0 if mirrored[i] else j0)) for i, ((dq, j0), n) in enumerate(zip(qvals, L.shape))]
+    f = -L
     if quantity == "chi":
-        qs = []
-        for i, (dq, j0) in enumerate(qvals):
-            n = L.shape[i]
-            qs.append(dq * (np.arange(n) + (j0 if not mirrored[i] else 0)))
-        q2 = sum(g ** 2 for g in np.meshgrid(*qs, indexing="ij"))
-        f = f * q2[..., None]
-    weights = np.ones_like(f)
+        f = f * sum(g ** 2 for g in np.meshgrid(*qs, indexing="ij"))[..., None]
+    weights = np.ones(L.shape)
     if window == "hann":
-        for i, (dq, j0) in enumerate(qvals):
-            n = L.shape[i]
-            qv = dq * (np.arange(n) + (0 if mirrored[i] else j0))
-            qmax = np.abs(qv).max()
-            shape = [1] * f.ndim
-            shape[i] = n
-            weights = weights * _hann(qv, qmax, dq).reshape(shape)
+        for i, ((dq, _), qv) in enumerate(zip(qvals, qs)):
+            shape = [1] * L.ndim
+            shape[i] = qv.size
+            weights = weights * _hann(qv, np.abs(qv).max(), dq).reshape(shape)
         weights = weights * _hann(E, E[-1], dE)
     fw = f * weights
-    # layout: FFT order in q (zero at 0), full ω with negative frequencies at the end
-    Nq = []
-    full = fw
-    for i in range(nq):
-        n = full.shape[i]
-        if mirrored[i]:
-            body = full
-            neg = np.flip(np.take(body, np.arange(1, n), axis=i), i)   # q = −(n−1)…−1
-            N = _fast(pad * (2 * n - 1))
-            zeros = np.zeros(body.shape[:i] + (N - (2 * n - 1),) + body.shape[i + 1:])
-            full = np.concatenate([body, zeros, neg], i)
-        else:
-            N = _fast(pad * n)
-            c = n // 2                                            # index of q = 0
-            zeros = np.zeros(full.shape[:i] + (N - n,) + full.shape[i + 1:])
-            full = np.concatenate([np.take(full, np.arange(c, n), i), zeros, np.take(full, np.arange(0, c), i)], i)
-        Nq.append(N)
+    Nq = [_fast(pad * (2 * n - 1)) if mir else _fast(pad * n) for n, mir in zip(L.shape, mirrored)]
     Nt = _fast(pad * 2 * nE)
-    # negative ω: χ″(q, −ω) = −χ″(−q, ω); −q in FFT order is index (−j) mod N
-    negq = full
-    for i in range(nq):
-        negq = np.roll(np.flip(negq, i), 1, i)
-    F = np.zeros(full.shape[:-1] + (Nt,))
-    F[..., :nE] = full
-    F[..., Nt - nE + 1:] = -np.flip(negq[..., 1:], -1)
-    Fpos = F.copy()
-    Fpos[..., Nt // 2:] = 0.0
     rdt, cdt = accel.dtypes(accel.select_precision(precision, m.array))
     dqs = [dq for dq, _ in qvals]
     scale = float(np.prod(dqs) / (2 * np.pi) ** nq * (dE / HBAR) / (2 * np.pi) * np.prod(Nq))
-    chi, chia = _transform(jnp.asarray(F, rdt).astype(cdt), jnp.asarray(Fpos, rdt).astype(cdt), scale, nq)
-    chi, chia = np.asarray(chi), np.asarray(chia)
-    resid = float(np.abs(chi.imag).max() / max(np.abs(chi.real).max(), 1e-300))
-    axes_shift = tuple(range(nq + 1))
-    chi_c = np.fft.fftshift(chi.real, axes=axes_shift)
-    chia_c = np.fft.fftshift(chia, axes=axes_shift)
+    corr = np.ones(Nt, complex)
+    res_md = None
+    if resolution is not None:
+        kern, e0, step = resolution_kernel(resolution)
+        corr, absZ, tt = resolution_factor(kern, e0, step, Nt, dE, resolution_floor)
+        pos = tt >= 0
+        lost = pos & (absZ < resolution_floor)
+        res_md = {"method": "Z*/(|Z|²+ε²) of the ZLP's characteristic function", "floor": resolution_floor,
+                  "t_resolved": {"value": float(tt[lost].min()) if lost.any() else float(tt[pos].max()), "units": "fs"}}
+        if energy_resolution is None:
+            half = kern >= 0.5 * kern.max()
+            energy_resolution = float(np.ptp(np.nonzero(half)[0]) + 1) * step
+    geom = tuple((bool(mir), int(N)) for mir, N in zip(mirrored, Nq))
+    chi_c, chia_c, env, resid = _transform(jnp.asarray(fw, rdt), jnp.asarray(corr, cdt), scale, geom, Nt)
+    chi_c, chia_c, env, resid = np.asarray(chi_c), np.asarray(chia_c), np.asarray(env), float(resid)
     dxs = [2 * np.pi / (N * dq) for N, dq in zip(Nq, dqs)]
     dt = 2 * np.pi * HBAR / (Nt * dE)
     names = ("x",) if nq == 1 else ("y", "x")
@@ -212,23 +249,22 @@ def spacetime(loss, *, quantity: str = "loss", window: str | None = "hann", pad:
         zf = m.metadata.get("zlp_fwhm")
         energy_resolution = zf["value"] if isinstance(zf, dict) else None
     qmax = max((n - 1 if mirrored[i] else (n - 1) / 2) * dq for i, ((dq, _), n) in enumerate(zip(qvals, L.shape)))
-    res = resolution(qmax, dE, E[-1], energy_resolution)
+    res = _limits(qmax, dE, E[-1], energy_resolution)
     # amplitude-weighted mean |q| (the packet's centre q)
     amp = np.abs(fw).sum(-1)
-    qgrid = np.sqrt(sum(g ** 2 for g in np.meshgrid(*[dq * (np.arange(n) + (0 if mirrored[i] else qvals[i][1]))
-                                                      for i, ((dq, _), n) in enumerate(zip(qvals, L.shape))],
-                                                    indexing="ij")))
+    qgrid = np.sqrt(sum(g ** 2 for g in np.meshgrid(*qs, indexing="ij")))
     qc = float((amp * qgrid).sum() / max(amp.sum(), 1e-300))
     md = {"quantity": "χ(x,t) (inverse dielectric response)" if quantity == "loss" else "χ(x,t) (density response)",
           "units": "arb. units", "window": window, "pad": pad, "imag_residual": resid,
           "resolution": res, "centre_q": {"value": qc, "units": "1/Å"}, "mirrored_q": mirrored,
-          "beam": m.metadata.get("beam")}
+          "noise_weighting": noise_md, "resolution_correction": res_md, "beam": m.metadata.get("beam"),
+          "source": m.metadata.get("spacetime_source")}
     md = {k: v for k, v in md.items() if v is not None}
     layout = {"shape": L.shape, "k0": k0, "qvals": qvals, "mirrored": mirrored, "Nq": Nq, "Nt": Nt,
               "weights": weights, "quantity": quantity, "scale": scale, "q_axes": m.axes[:-1], "dE": dE,
-              "original_E": m.axes[-1], "original_shape": m.shape}
+              "original_E": m.axes[-1], "original_shape": m.shape, "corrected": resolution is not None}
     return SpaceTime(Measurement(chi_c, axes, md, signal_ndim=nq + 1),
-                     Measurement(np.abs(chia_c), axes, {**md, "quantity": "|χ_a(x,t)| (envelope)"}, signal_ndim=nq + 1),
+                     Measurement(env, axes, {**md, "quantity": "|χ_a(x,t)| (envelope)"}, signal_ndim=nq + 1),
                      chia_c, layout)
 
 

@@ -10,9 +10,9 @@ Typical use::
     ds = phase.read_4dstem("scan.mib", energy=300e3, semiangle=20.0, scan_sampling=0.5,
                            angular_sampling=0.4)
     ds = phase.calibrate_bright_field(ds)
-    res = ptycho.reconstruct(ds, n_slices=5, slice_thickness=20.0, n_modes=3, iterations=50,
-                             rate_positions=0.02, fit_aberrations=("C10",), tv=1e-3,
-                             checkpoint="run.npz")
+    res = ptycho.reconstruct(ds, n_slices=8, slice_thickness=13.0, n_modes=3, iterations=50,
+                             rate_positions=0.02, fit_aberrations=("C10",), tv=1e-3, kz=1.0,
+                             checkpoint="run.npz")          # optimizer="lbfgs" for full-batch L-BFGS
     res.object.show(); jaxem.save(res.object, "object.zspy")
 
 Pure level (the house's iterative shape): ``data = prepare(ds)``, ``params = init_params(model, P)``,
@@ -24,7 +24,7 @@ from .model import (Model, PtychoParams, amplitude_error, init_params, model_amp
                     transmissions)
 from .solver import OPTIMIZERS, PtychoState, SolverConfig, full_error, init, loss, result, step
 from .driver import PtychoResult, bytes_per_position, reconstruct
-from .metrics import correlation, fourier_resample, slice_correlations, true_slice_phases
+from .metrics import correlation, fourier_resample, information_limit, slice_correlations, true_slice_phases
 from .study import UNIT_CELL, compare_methods, simulate_crystal
 
 __all__ = [
@@ -32,5 +32,5 @@ __all__ = [
     "Model", "PtychoParams", "amplitude_error", "init_params", "model_amplitudes", "probe_spectra", "transmissions",
     "OPTIMIZERS", "PtychoState", "SolverConfig", "full_error", "init", "loss", "result", "step",
     "PtychoResult", "bytes_per_position", "reconstruct",
-    "correlation", "fourier_resample", "slice_correlations", "true_slice_phases", "compare_methods", "simulate_crystal", "UNIT_CELL",
+    "correlation", "fourier_resample", "information_limit", "slice_correlations", "true_slice_phases", "compare_methods", "simulate_crystal", "UNIT_CELL",
 ]

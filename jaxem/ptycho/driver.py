@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -114,8 +115,8 @@ def _load(path: Path, template, fingerprint: str):
 
 def reconstruct(data, n_slices: int = 1, slice_thickness=None, n_modes: int = 1, iterations: int = 20,
                 optimizer: str = "adam", rate_object: float = 0.05, rate_probe: float = 0.01,
-                rate_positions: float = 0.0, fit_aberrations=(), rate_aberrations: float = 1.0, tv: float = 0.0,
-                absorption_l2: float = 0.0, batch: int | None = None, memory_budget=None, mode_power: float = 0.1,
+                rate_positions: float = 0.0, fit_aberrations=(), rate_aberrations: float = 1.0, tv: float = 0.0, kz: float = 0.0,
+                warm_start: int = 0,                 absorption_l2: float = 0.0, batch: int | None = None, memory_budget=None, mode_power: float = 0.1,
                 aberrations=None, state=None, checkpoint=None, checkpoint_every: int = 10, resume: bool = True,
                 seed: int = 0, progress: bool = True, callback=None, precision=None, **prepare_kwargs) -> PtychoResult:
     """Multislice (or single-slice, ``n_slices=1``) ptychography by gradient descent.
@@ -132,6 +133,10 @@ def reconstruct(data, n_slices: int = 1, slice_thickness=None, n_modes: int = 1,
             Å or rad] per group; 0 freezes a group (for L-BFGS only zero / non-zero matters).
         fit_aberrations: names of the aberration coefficients to fit (e.g. ``("C10", "C12", "phi12")``).
         tv: total-variation weight on the slice phases; absorption_l2: L2 weight on the absorption.
+        kz: weight of the depth (k_z) regularisation, λ_kz Σ_s ⟨(φ_{s+1} − φ_s)²⟩ (S > 1).
+        warm_start: for S > 1, epochs of a single-slice reconstruction (same settings) run first; its
+            phase and absorption, split evenly over the S slices, its probe, aberrations and positions
+            start the multislice run (a fresh start only, not a resumed one).
         batch: positions per mini-batch (default: from ``memory_budget`` and the working set of a
             position, :func:`bytes_per_position`, through :func:`jaxem.accel.batch_size`).
         memory_budget: bytes or e.g. ``"2G"`` (default: accel policy).
@@ -182,6 +187,8 @@ def reconstruct(data, n_slices: int = 1, slice_thickness=None, n_modes: int = 1,
             raise validate.InputError(f"fit_aberrations: unknown coefficient {n!r}"
                                       + (f" (did you mean {hint!r}?)" if hint else ""))
     tv = validate.scalar(tv, "tv", "1/rad", nonnegative=True)
+    kz = validate.scalar(kz, "kz", "1/rad²", nonnegative=True)
+    warm_start = validate.integer(warm_start, "warm_start", lo=0)
     absorption_l2 = validate.scalar(absorption_l2, "absorption_l2", "", nonnegative=True)
     mode_power = validate.scalar(mode_power, "mode_power", "", lo=0.0, hi=0.9)
     checkpoint_every = validate.integer(checkpoint_every, "checkpoint_every", lo=1)
@@ -194,18 +201,27 @@ def reconstruct(data, n_slices: int = 1, slice_thickness=None, n_modes: int = 1,
         batch = accel.batch_size(bytes_per_position(model, n_modes, itemsize), n, memory_budget,
                                  cpu_cap=2 ** 30)
     batch = validate.integer(batch, "batch", lo=1, hi=n)
-    cfg = solver.SolverConfig(optimizer=optimizer, **rates, fit_aberrations=names, tv=tv,
+    cfg = solver.SolverConfig(optimizer=optimizer, **rates, fit_aberrations=names, tv=tv, kz=kz,
                               absorption_l2=absorption_l2, batch=batch, n_batches=-(-n // batch))
     arrays = (data.amplitudes, data.positions, data.weights, data.detector_mask)
 
     history: list = []
+    fp = _fingerprint(model, cfg, data, n_modes)
+    path = None if checkpoint is None else Path(checkpoint)
     if state is None:
         params = init_params(model, n, n_modes, mode_power, precision=precision)
+        if warm_start and n_slices > 1 and not (path is not None and resume and path.exists()):
+            single = reconstruct(data, n_slices=1, n_modes=n_modes, iterations=warm_start, optimizer=optimizer,
+                                 **rates, fit_aberrations=names, tv=tv, absorption_l2=absorption_l2, batch=batch,
+                                 mode_power=mode_power, aberrations=ref, seed=seed, progress=progress,
+                                 precision=precision)
+            p1 = single.params
+            params = params.replace(phase=jnp.repeat(p1.phase / n_slices, n_slices, axis=0),
+                                    absorption=jnp.repeat(p1.absorption / n_slices, n_slices, axis=0),
+                                    probe=p1.probe, aberrations=p1.aberrations, offsets=p1.offsets)
         state = solver.init(params, model, cfg, jax.random.key(seed))
     elif not isinstance(state, solver.PtychoState):
         raise validate.InputTypeError(f"state must be a PtychoState, got {type(state).__name__}")
-    fp = _fingerprint(model, cfg, data, n_modes)
-    path = None if checkpoint is None else Path(checkpoint)
     if path is not None and resume and path.exists():
         state, history = _load(path, state, fp)
 
@@ -233,6 +249,12 @@ def reconstruct(data, n_slices: int = 1, slice_thickness=None, n_modes: int = 1,
     return _result(params, state, model, data, history, err)
 
 
+@partial(jax.jit, static_argnames=("model",))
+def _outputs(params: PtychoParams, model: Model):
+    """Transmissions and real-space probe modes (one compiled function)."""
+    return transmissions(params), jnp.fft.ifft2(probe_spectra(params, model))
+
+
 def _result(params: PtychoParams, state, model: Model, data: PtychoData, history, err) -> PtychoResult:
     g = model.geometry
     sy, sx = g.sampling
@@ -247,10 +269,10 @@ def _result(params: PtychoParams, state, model: Model, data: PtychoData, history
           "aberrations": Aberrations(**{k: float(np.asarray(v)) for k, v in ab.to_dict().items()}).to_metadata(),
           "preparation": data.report}
     obj = Measurement(np.asarray(params.phase), axes, md)
-    trans = Measurement(np.asarray(transmissions(params)), axes,
+    trans_arr, waves = _outputs(params, model)
+    trans = Measurement(np.asarray(trans_arr), axes,
                         {**md, "quantity": "transmission", "units": "1", "title": "slice transmissions"})
-    spectra = probe_spectra(params, model)
-    waves = np.fft.fftshift(np.asarray(jnp.fft.ifft2(spectra)), axes=(-2, -1))
+    waves = np.fft.fftshift(np.asarray(waves), axes=(-2, -1))
     wy, wx = g.window
     paxes = (Axis("mode", 1.0, "pixels"), Axis("y", sy, "Å", -(wy // 2) * sy), Axis("x", sx, "Å", -(wx // 2) * sx))
     power = np.sum(np.abs(waves) ** 2, axis=(-2, -1))

@@ -8,7 +8,9 @@ the phase that slice s of an S-slice reconstruction should hold is
 
 (σ the interaction constant of the beam; the N simulation slices grouped into S consecutive blocks),
 band-limited and resampled onto the reconstruction grid by Fourier cropping/padding (exact for a
-band-limited periodic function). Correlations are Pearson coefficients, which ignore the constant
+band-limited periodic function), optionally low-passed to the information limit θ_max/λ of the data
+(the detector's largest angle: frequencies beyond it are in no pattern, so no method can be asked
+for them). Correlations are Pearson coefficients, which ignore the constant
 phase offset and the scale that ptychography cannot fix.
 """
 from __future__ import annotations
@@ -17,7 +19,18 @@ import numpy as np
 
 from .. import validate
 
-__all__ = ["fourier_resample", "true_slice_phases", "correlation", "slice_correlations"]
+__all__ = ["fourier_resample", "true_slice_phases", "correlation", "slice_correlations", "information_limit"]
+
+
+def information_limit(ds) -> float:
+    """Largest scattering angle [mrad] the patterns of a :class:`~jaxem.phase.Dataset4D` record along
+    both detector axes (the half-width of the largest centred square: what
+    :func:`~jaxem.ptycho.data.prepare` keeps)."""
+    cy, cx = (float(c) for c in ds.center)
+    ny, nx = ds.detector_shape
+    half = min(cy, ny - 1 - cy, cx, nx - 1 - cx)
+    dk = min(float(d) for d in ds.detector_sampling)
+    return float(half * dk * ds.beam.wavelength * 1e3)
 
 
 def fourier_resample(array, shape):
@@ -41,9 +54,13 @@ def fourier_resample(array, shape):
     return np.real(np.fft.ifft2(np.fft.ifftshift(out, axes=(-2, -1)))) * (my * mx) / (ny * nx)
 
 
-def true_slice_phases(potential, beam, n_slices: int, shape) -> np.ndarray:
+def true_slice_phases(potential, beam, n_slices: int, shape, max_angle=None) -> np.ndarray:
     """(S, my, mx) true slice phases φ_s [rad] of ``potential`` (PotentialSlices) for ``beam``
-    (:class:`~jaxem.beam.Beam` or energy) on an (my, mx) grid over the potential's cell."""
+    (:class:`~jaxem.beam.Beam` or energy) on an (my, mx) grid over the potential's cell.
+
+    ``max_angle`` [mrad]: keep only the spatial frequencies |k| ≤ θ_max/λ (the information limit of a
+    dataset whose detector ends at θ_max: no method can recover finer detail from it); None keeps
+    every frequency of the (my, mx) grid."""
     from ..beam import as_beam
     from ..potential import PotentialSlices
 
@@ -56,7 +73,15 @@ def true_slice_phases(potential, beam, n_slices: int, shape) -> np.ndarray:
     v = np.real(np.asarray(potential.array, np.float64))
     block = (np.arange(n) * s) // n
     summed = np.stack([v[seq[block == b]].sum(0) for b in range(s)])
-    return beam.sigma * fourier_resample(summed, shape)
+    out = fourier_resample(summed, shape)
+    if max_angle is not None:
+        kmax = validate.scalar(max_angle, "max_angle", "mrad", positive=True) * 1e-3 / beam.wavelength
+        ly, lx = potential.grid.extent
+        ky = np.fft.fftfreq(out.shape[-2], ly / out.shape[-2])
+        kx = np.fft.fftfreq(out.shape[-1], lx / out.shape[-1])
+        keep = (ky[:, None] ** 2 + kx[None, :] ** 2) <= kmax ** 2
+        out = np.real(np.fft.ifft2(np.fft.fft2(out) * keep))
+    return beam.sigma * out
 
 
 def correlation(a, b, mask=None) -> float:

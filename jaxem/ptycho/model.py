@@ -92,7 +92,14 @@ def init_params(model: Model, n_positions: int, n_modes: int = 1, mode_power: fl
                 precision=None) -> PtychoParams:
     """Vacuum object (φ = μ = 0), the aberrated probe of the reference aberrations as mode 0 and
     M − 1 further modes Ψ_0·(k_y/k₀), Ψ_0·(k_x/k₀), Ψ_0·((k_y² − k_x²)/k₀²), … sharing ``mode_power``
-    of the unit total intensity, zero position offsets."""
+    of the unit total intensity, zero position offsets (one compiled function, not dozens of eager
+    operations each compiled on its own)."""
+    rdtype, _ = accel.dtypes(precision)
+    return _init_params(model, int(n_positions), int(n_modes), float(mode_power), np.dtype(rdtype).name)
+
+
+@partial(jax.jit, static_argnums=(0, 1, 2, 3, 4))
+def _init_params(model: Model, n_positions: int, n_modes: int, mode_power: float, precision: str) -> PtychoParams:
     g = model.geometry
     rdtype, cdtype = accel.dtypes(precision)
     p0 = probe_transfer(g.grid, g.beam, g.semiangle, model.reference_aberrations, g.edge_width,
@@ -153,6 +160,9 @@ def model_amplitudes(params: PtychoParams, model: Model, positions, index):
     oy, ox = g.object_shape
     spectra = probe_spectra(params, model)
     trans = transmissions(params)
+    # periodic cell: pad by one window with its own wrap-around, so every window is a dynamic_slice
+    # (its transpose, a dynamic_update_slice, compiles and runs far cheaper than a gather/scatter)
+    source = jnp.pad(trans, ((0, 0), (0, wy), (0, wx)), mode="wrap") if g.periodic else trans
     prop = fresnel_propagator(g.grid, g.beam, float(model.slice_thickness), cdtype)
     seq = jnp.arange(model.n_slices, dtype=jnp.int32)
     offsets = params.offsets - jnp.mean(params.offsets, axis=0)
@@ -166,12 +176,9 @@ def model_amplitudes(params: PtychoParams, model: Model, positions, index):
         fl = jax.lax.stop_gradient(jnp.floor(c))
         psi = jnp.fft.ifft2(spectra * phase_ramp(ky, kx, (half + c - fl) * samp)[None])
         start = fl.astype(jnp.int32) - jnp.asarray([wy // 2, wx // 2], jnp.int32)
-        if g.periodic:
-            rows = (start[0] + jnp.arange(wy)) % oy
-            cols = (start[1] + jnp.arange(wx)) % ox
-            patch = trans[:, rows][:, :, cols]
-        else:
-            patch = jax.lax.dynamic_slice(trans, (0, start[0], start[1]), (model.n_slices, wy, wx))
+        if g.periodic:  # the wrapped object: a window starting anywhere in the cell is one slice of it
+            start = jnp.mod(start, jnp.asarray([oy, ox], jnp.int32))
+        patch = jax.lax.dynamic_slice(source, (jnp.zeros((), jnp.int32), start[0], start[1]), (model.n_slices, wy, wx))
         exits = jax.vmap(lambda p: multislice_array(p, patch, seq, prop))(psi)
         f = jnp.fft.fft2(exits)[:, rows_d][:, :, cols_d]
         inten = jnp.sum(f.real ** 2 + f.imag ** 2, axis=0) / (wy * wx)

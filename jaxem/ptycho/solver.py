@@ -4,19 +4,27 @@ house's iterative shape.
 Loss (per epoch, summed over mini-batches of scan positions):
 
     L = Σ_p w_p Σ_k m_k (√I_p^model(k) − √I_p(k))² / Σ_p w_p Σ_k m_k I_p(k)      (amplitude error)
-        + λ_TV Σ_s ⟨√(|∇φ_s|² + ε²)⟩ + λ_μ Σ_s ⟨μ_s²⟩,
+        + λ_TV Σ_s ⟨√(|∇φ_s|² + ε²)⟩ + λ_kz Σ_s ⟨(φ_{s+1} − φ_s)²⟩ + λ_μ Σ_s ⟨μ_s²⟩,
 
 the Gaussian-amplitude (variance-stabilised Poisson) likelihood normalised like py4DSTEM's error,
-plus isotropic total variation of each slice phase (ε = 10⁻³ rad/px keeps it differentiable) and an
-L2 penalty on absorption. Optimisers (optax):
+plus isotropic total variation of each slice phase (ε = 10⁻³ rad/px keeps it differentiable), a
+depth (k_z) regularisation and an L2 penalty on absorption. The k_z term is a Tikhonov penalty on the
+slice-to-slice phase change: its Fourier weight 4 sin²(πk_zΔz) damps the high-k_z components that the
+data barely constrain (the missing cone of the 3D transfer of a ptychographic dataset: at lateral
+frequency k the depth resolution is ~1/(λk·α)), in the spirit of the k_z filter of Maiden, Humphry &
+Rodenburg, JOSA A 29, 1606 (2012) and Tsai et al., Opt. Express 24, 29089 (2016) — written as a
+penalty rather than a filter so that it stays inside the one differentiable loss. Optimisers (optax):
 
 * ``"adam"`` — one step = one epoch: the positions are shuffled (``jax.random``) and cut into
   mini-batches of ``batch`` positions (from the memory policy, :func:`jaxem.accel.batch_size`); every
   mini-batch is one Adam update (``lax.scan`` over batches). Each parameter group has its own
   learning rate (``rates``: object, probe, aberrations, positions; 0 freezes it), applied after
   :func:`optax.scale_by_adam`.
-* ``"lbfgs"`` — one step = one :func:`optax.lbfgs` update with a backtracking line search on the full loss
-  (the gradient accumulated over all mini-batches); frozen groups get zero gradient.
+* ``"lbfgs"`` — one step = one evaluation of the full loss and its gradient (accumulated over all
+  mini-batches) in :func:`jaxem.ptycho.lbfgs.update`: an L-BFGS trial point accepted by the Armijo
+  condition or a halved step (a line search costs one step per trial; the objective is compiled
+  once). Frozen groups get zero gradient; the rates only say which groups are free, except
+  ``rate_object``, the largest phase change [rad] of a steepest-descent step.
 
 ``step`` is a module-level ``jit`` with the model and configuration static: nothing recompiles on a
 repeated call. The data (amplitudes, positions, weights, mask) are inputs of ``step``, not part of
@@ -30,8 +38,10 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import optax
+from jax.flatten_util import ravel_pytree
 
 from .. import pytree
+from . import lbfgs
 from ..optics import Aberrations
 from .model import Model, PtychoParams, amplitude_error, model_amplitudes
 
@@ -51,9 +61,10 @@ class SolverConfig:
         rate_aberrations: learning rate of the fitted aberration coefficients [Å or rad].
         fit_aberrations: static tuple of the fitted coefficient names (e.g. ("C10", "C12", "phi12")).
         tv: weight λ_TV of the total variation of the slice phases [1/rad].
+        kz: weight λ_kz of the kz (depth) regularisation of the slice phases [1/rad²].
         absorption_l2: weight λ_μ of the absorption penalty.
         batch: positions per mini-batch; n_batches: mini-batches per epoch (batch·n_batches ≥ P).
-        checkpoint_slices: rematerialise slice steps in reverse-mode AD (less memory).
+        memory, max_backtracks: L-BFGS memory pairs and line-search halvings (:mod:`~jaxem.ptycho.lbfgs`).
     """
 
     optimizer: str = pytree.field(static=True, default="adam")
@@ -63,9 +74,12 @@ class SolverConfig:
     rate_aberrations: float = pytree.field(static=True, default=0.0)
     fit_aberrations: tuple = pytree.field(static=True, default=())
     tv: float = pytree.field(static=True, default=0.0)
+    kz: float = pytree.field(static=True, default=0.0)
     absorption_l2: float = pytree.field(static=True, default=0.0)
     batch: int = pytree.field(static=True, default=64)
     n_batches: int = pytree.field(static=True, default=1)
+    memory: int = pytree.field(static=True, default=8)
+    max_backtracks: int = pytree.field(static=True, default=10)
 
 
 @pytree.dataclass
@@ -121,10 +135,7 @@ def _same_types(new, old):
 
 
 def _optimizer(params, cfg: SolverConfig):
-    if cfg.optimizer == "adam":
-        return optax.chain(optax.scale_by_adam(), _scale_by_tree(_rates(params, cfg)))
-    # backtracking (Armijo) line search: it needs only the value, so it compiles one forward pass
-    return optax.lbfgs(linesearch=optax.scale_by_backtracking_linesearch(max_backtracking_steps=12))
+    return optax.chain(optax.scale_by_adam(), _scale_by_tree(_rates(params, cfg)))
 
 
 def _regulariser(params: PtychoParams, cfg: SolverConfig):
@@ -134,9 +145,26 @@ def _regulariser(params: PtychoParams, cfg: SolverConfig):
         dy = jnp.diff(phi, axis=-2)[..., :, :-1]
         dx = jnp.diff(phi, axis=-1)[..., :-1, :]
         out = out + cfg.tv * jnp.sum(jnp.mean(jnp.sqrt(dy ** 2 + dx ** 2 + 1e-6), axis=(-2, -1)))
+    if cfg.kz and params.phase.shape[0] > 1:
+        # Tikhonov on the depth derivative: in 3D Fourier space a weight 4 sin²(π k_z Δz) on |Φ(k, k_z)|²,
+        # a k_z low-pass (cf. the missing-cone regularisation of multislice ptychography)
+        out = out + cfg.kz * jnp.sum(jnp.mean(jnp.diff(params.phase, axis=0) ** 2, axis=(-2, -1)))
     if cfg.absorption_l2:
         out = out + cfg.absorption_l2 * jnp.sum(jnp.mean(params.absorption ** 2, axis=(-2, -1)))
     return out
+
+
+def _freeze(params: PtychoParams, cfg: SolverConfig) -> PtychoParams:
+    """``params`` with the frozen groups (rate 0, aberrations not fitted) behind ``stop_gradient``: their
+    derivatives are never formed, which trims the compiled gradient (and its compile time)."""
+    sg = jax.lax.stop_gradient
+    ab = Aberrations(**{f: (v if f in cfg.fit_aberrations and cfg.rate_aberrations else sg(v))
+                        for f, v in params.aberrations.to_dict().items()})
+    return params.replace(phase=params.phase if cfg.rate_object else sg(params.phase),
+                          absorption=params.absorption if cfg.rate_object else sg(params.absorption),
+                          probe=params.probe if cfg.rate_probe else sg(params.probe),
+                          offsets=params.offsets if cfg.rate_positions else sg(params.offsets),
+                          aberrations=ab)
 
 
 def _batch_error(params, model, data, index, valid, norm):
@@ -152,6 +180,7 @@ def loss(params: PtychoParams, model: Model, cfg: SolverConfig, data, index, val
 
     ``data`` = (amplitudes, positions, weights, mask); ``index`` (B,) positions, ``valid`` (B,) 1/0
     (padding of the last batch); ``norm`` the full-data normaliser Σ w m I."""
+    params = _freeze(params, cfg)
     return (_batch_error(params, model, data, index, valid, norm)
             + _regulariser(params, cfg) / cfg.n_batches)
 
@@ -170,6 +199,7 @@ def _norm(data):
 
 def _full(params, model, cfg, data):
     """(error, loss) on all positions (gradient accumulated over batches by the caller's AD)."""
+    params = _freeze(params, cfg)
     norm = _norm(data)
     idx, valid = _batches(cfg, data[0].shape[0])
 
@@ -191,12 +221,20 @@ def init(params: PtychoParams, model: Model, cfg: SolverConfig, key=None) -> Pty
     """Initial state from initial parameters (:func:`~jaxem.ptycho.model.init_params`)."""
     del model
     key = jax.random.key(0) if key is None else key
+    return _init(params, cfg, key)
+
+
+@partial(jax.jit, static_argnames=("cfg",))
+def _init(params: PtychoParams, cfg: SolverConfig, key) -> PtychoState:
     dtype = params.phase.dtype
     # strong-typed leaves of one dtype: the state after a step has the same types (no recompile)
     params = jax.tree_util.tree_map(lambda x: jnp.asarray(x, dtype), params)
-    opt = _optimizer(params, cfg)
+    if cfg.optimizer == "lbfgs":
+        opt_state = lbfgs.init(ravel_pytree(params)[0], cfg.memory)
+    else:
+        opt_state = _optimizer(params, cfg).init(params)
     zero = jnp.zeros((), dtype)
-    return PtychoState(params=params, opt_state=opt.init(params), loss=zero + jnp.inf, error=zero + jnp.inf,
+    return PtychoState(params=params, opt_state=opt_state, loss=zero + jnp.inf, error=zero + jnp.inf,
                        count=jnp.zeros((), jnp.int32), key=key)
 
 
@@ -206,25 +244,21 @@ def step(state: PtychoState, model: Model, cfg: SolverConfig, data) -> PtychoSta
 
     ``data`` = (amplitudes (P, N_d, N_d), positions (P, 2) [Å], weights (P,), mask (N_d, N_d))."""
     params = state.params
-    opt = _optimizer(params, cfg)
     dtype = data[0].dtype
     if cfg.optimizer == "lbfgs":
-        rates = _rates(params, cfg)
-        # rate 0 freezes a group; any positive rate marks it free (L-BFGS sets its own step)
-        free = jax.tree_util.tree_map(lambda r: jnp.asarray(r > 0, dtype), rates)
+        flat, unravel = ravel_pytree(params)
 
-        def value(p):
-            return _full(p, model, cfg, data)[1]
+        def value_and_grad(x):  # frozen groups have zero gradient (_freeze): L-BFGS leaves them alone
+            (val, err), g = jax.value_and_grad(lambda p: _full(p, model, cfg, data)[::-1], has_aux=True)(unravel(x))
+            return (val, err), ravel_pytree(g)[0]
 
-        (val, err), grad = jax.value_and_grad(lambda p: (lambda e, l: (l, e))(*_full(p, model, cfg, data)),
-                                              has_aux=True)(params)
-        grad = jax.tree_util.tree_map(lambda g, f: g * f, grad, free)
-        updates, opt_state = opt.update(grad, state.opt_state, params, value=val, grad=grad, value_fn=value)
-        updates = jax.tree_util.tree_map(lambda u, f: u * f, updates, free)
-        new, opt_state = _same_types((optax.apply_updates(params, updates), opt_state), (params, state.opt_state))
-        return state.replace(params=new, opt_state=opt_state, loss=val,
-                             error=err, count=state.count + 1)
+        opt_state, flat = lbfgs.update(state.opt_state, flat, value_and_grad, max_backtracks=cfg.max_backtracks,
+                                       initial_step=cfg.rate_object or 0.05)
+        new, opt_state = _same_types((unravel(flat), opt_state), (params, state.opt_state))
+        return state.replace(params=new, opt_state=opt_state, loss=opt_state.value, error=opt_state.aux,
+                             count=state.count + 1)
 
+    opt = _optimizer(params, cfg)
     key, sub = jax.random.split(state.key)
     norm = _norm(data)
     idx, valid = _batches(cfg, data[0].shape[0], sub)
@@ -232,9 +266,12 @@ def step(state: PtychoState, model: Model, cfg: SolverConfig, data) -> PtychoSta
     def body(carry, xs):
         p, o = carry
         i, v = xs
-        (val, err), g = jax.value_and_grad(
-            lambda q: (loss(q, model, cfg, data, i, v.astype(dtype), norm),
-                       _batch_error(q, model, data, i, v.astype(dtype), norm)), has_aux=True)(p)
+        def objective(q):  # (loss, data term): the forward model is traced once
+            q = _freeze(q, cfg)
+            err = _batch_error(q, model, data, i, v.astype(dtype), norm)
+            return err + _regulariser(q, cfg) / cfg.n_batches, err
+
+        (val, err), g = jax.value_and_grad(objective, has_aux=True)(p)
         upd, o = opt.update(g, o, p)
         return (optax.apply_updates(p, upd), o), (val, err)
 

@@ -24,24 +24,30 @@ def run(ctx):
     small = ctx.small
     cases = [("300 kV", 2, 20.0, 45.0), ("300 kV", 10 if small else 26, 20.0, 45.0),
              ("30 kV", 2, 30.0, 90.0), ("30 kV", 10 if small else 26, 30.0, 90.0)]
-    iters = 12 if small else 100
+    iters = 15 if small else 100
     rows, shown = [], []
     for energy, layers, semi, mx in cases:
+        # 12×12 positions over 7.8 Å (0.65 Å steps): the direct-method images resolve the columns
         ds, pot = ptycho.simulate_crystal(energy, n_layers=layers, semiangle=semi, max_angle=mx, dose=1e5,
-                                          scan_gpts=8 if small else 12)
+                                          scan_gpts=12)
         out = ptycho.compare_methods(ds, pot, n_slices=2, iterations=iters,
-                                     ptycho_kwargs=dict(batch=8, rate_object=0.03))
+                                     ptycho_kwargs=dict(batch=12, rate_object=0.03, kz=1.0))
         c = out["correlations"]
-        per_slice = c["ptychography (per slice)"]
         thick = f"{layers * ptycho.UNIT_CELL / 10:.1f} nm"
-        rows.append((energy, thick, c["SSB"], c["parallax (flipped)"], c["iCoM"], min(per_slice),
-                     c["ptychography (sum of slices)"], out["result"].error))
+        rows.append((energy, thick, c["SSB"], c["parallax (flipped)"], c["iCoM"],
+                     min(c["ptychography (per slice, scan grid)"]), min(c["ptychography (per slice)"]),
+                     out["result"].error))
         shown.append((f"{energy}, {thick}", out))
-    ctx.text("<p>SrTiO3 [001], 2×2 cells, 20 mrad (300 kV) / 30 mrad (30 kV), Δf = 100 Å, 10⁵ e⁻/Å². "
-             "Direct methods are compared with the total projected phase σΣv on the scan grid, ptychography "
-             "(2 slices) slice by slice with the phase of its half of the crystal.</p>")
-    ctx.table(("beam", "thickness", "SSB", "parallax (flip)", "iCoM", "ptycho (worst slice)", "ptycho (Σ slices)",
-               "amplitude error"), rows, caption="correlation with the true projected potential")
+    ctx.text("<p>SrTiO3 [001], 2×2 cells, 12×12 positions, 20 mrad (300 kV) / 30 mrad (30 kV), Δf = 100 Å, "
+             "10⁵ e⁻/Å². Direct methods are compared with the total projected phase σΣv on the scan grid; "
+             "ptychography (2 slices, k_z-regularised) slice by slice with the phase of its half of the crystal, "
+             "resampled to the same scan grid, and on its own fine grid with the truth low-passed to the "
+             "detector edge (the information limit). In a perfect crystal both halves hold the same atoms: "
+             "the per-slice truth is the same image, so this scores each slice against the projected "
+             "potential, not depth resolution.</p>")
+    ctx.table(("beam", "thickness", "SSB", "parallax (flip)", "iCoM", "ptycho worst slice (scan grid)",
+               "ptycho worst slice (fine grid)", "amplitude error"), rows,
+              caption="correlation with the true projected potential")
 
     fig, axes = plt.subplots(len(shown), 4, figsize=(11, 2.8 * len(shown)))
     for row, (label, out) in zip(axes, shown):
