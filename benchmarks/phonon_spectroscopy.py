@@ -14,6 +14,7 @@ import argparse
 import json
 import math
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -45,6 +46,13 @@ print(json.dumps({{"n": n, "peak_rss_MB": resource.getrusage(resource.RUSAGE_SEL
 """
 
 
+NOTE = ("The exact band-limited frozen-snapshot step needs per slice: the potential (structure-factor product on "
+        "kx ≥ 0 + one real inverse FFT), exp(iσv), the 2/3-Nyquist band limit of t (two FFTs) and the propagation "
+        "(two FFTs): about 4.5 FFT-equivalents + one complex exponential, i.e. ≈ 2.3–2.5× the two-FFT floor "
+        "before any overhead; the 1.5× target is below what this exact algorithm can reach without changing "
+        "results (e.g. dropping the band limit of t, which aliases).")
+
+
 def load():
     return os.getloadavg()[0]
 
@@ -66,21 +74,44 @@ def throughput(gpts: int, n_frames: int):
     rng = np.random.default_rng(0)
     frames = np.asarray(s.positions)[None] + 0.05 * rng.standard_normal((n_frames, len(s), 3))
     l0 = load()
-    t = median_time(lambda: jax.block_until_ready(k(frames)), repeats=3)
+    from jaxem import accel
+    from jaxem.phonons.frames import CPU_WORKING_SET
+
+    k_batch = int(accel.batch_size(k.bytes_per_frame(), n_frames, None, cpu_cap=CPU_WORKING_SET))
     n_slices = len(k.layout.sequence)
-    x = jnp.ones((n_frames, gpts, gpts), jnp.complex64)
-    fft2 = jax.jit(lambda a: jnp.fft.ifft2(jnp.fft.fft2(a) * 1.0001))
+    x = jnp.asarray(rng.standard_normal((n_frames, gpts, gpts)) + 1j * rng.standard_normal((n_frames, gpts, gpts)),
+                    jnp.complex64)
+
+    def pairs(a):  # the two FFTs per slice every multislice step needs, nothing else
+        for _ in range(n_slices):
+            a = jnp.fft.ifft2(jnp.fft.fft2(a) * 1.0001)
+        return a
+
+    # the floor at its own best batch (the FFTs are cache-bound on a CPU: a fair floor is not a big batch)
+    floor_fns = {b: jax.jit(lambda a, b=b: jax.lax.map(pairs, a, batch_size=b)) for b in sorted({1, 4, n_frames})}
+    floors = {b: median_time(lambda f=f: jax.block_until_ready(f(x)), repeats=3) for b, f in floor_fns.items()}
+    best = min(floors, key=floors.get)
+
+    def kernel():
+        jax.block_until_ready(k(frames))
 
     def floor():
-        y = x
-        for _ in range(n_slices):
-            y = fft2(y)
-        jax.block_until_ready(y)
+        jax.block_until_ready(floor_fns[best](x))
 
-    tf = median_time(floor, repeats=3)
+    kernel(), floor()  # compiled
+    # interleaved rounds: on a loaded shared machine the ratio of neighbouring runs is the stable number
+    rounds = []
+    for _ in range(5):
+        t0 = time.perf_counter(); kernel(); tk = time.perf_counter() - t0  # noqa: E702
+        t0 = time.perf_counter(); floor(); tf = time.perf_counter() - t0  # noqa: E702
+        rounds.append((tk, tf))
+    tk = statistics.median(r[0] for r in rounds)
+    tf = statistics.median(r[1] for r in rounds)
+    ratio = statistics.median(r[0] / r[1] for r in rounds)
     return {"gpts": gpts, "atoms": len(s), "slices": n_slices, "frames": n_frames,
-            "snapshots_per_s": n_frames / t, "floor_snapshots_per_s": n_frames / tf, "ratio_to_floor": t / tf,
-            "load_1min": [l0, load()]}
+            "snapshots_per_s": n_frames / tk, "floor_snapshots_per_s": n_frames / tf, "ratio_to_floor": ratio,
+            "ratio_rounds": [a / b for a, b in rounds], "floor_s_by_batch": {str(b): v for b, v in floors.items()},
+            "floor_batch": best, "kernel_batch": k_batch, "load_1min": [l0, load()]}
 
 
 def ni_tacaw(n_frames: int):
@@ -129,7 +160,8 @@ def main():
     tac = ni_tacaw(256 if args.small else 1024)
     print("Ni harmonic TACAW:", tac)
     path = write_results("phonon_spectroscopy", {"small": args.small, "throughput": thr, "streamed_rss": rss,
-                                                  "ni_tacaw": tac, "target": "≤ 1.5× the two-FFT floor"})
+                                                  "ni_tacaw": tac, "target": "≤ 1.5× the two-FFT floor",
+                                                  "note": NOTE})
     print("wrote", path)
 
 

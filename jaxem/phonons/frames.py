@@ -127,6 +127,12 @@ def check_frames(frames, structure: Structure, name: str = "frames") -> np.ndarr
     return validate.array(frames, name, ndim=3, shape=(len(structure), 3), kind="real", units="Å", finite=True)
 
 
+#: working set [bytes] of one vmapped batch of frames on the CPU backend (no explicit memory_budget):
+#: the FFTs are bound by cache, and measured at 64²–512² a batch whose estimated working set exceeds
+#: about 16 MiB runs 1.5–3× slower per frame than a smaller one (benchmarks/phonon_spectroscopy.py)
+CPU_WORKING_SET = 16 * 2**20
+
+
 class FrameKernel:
     """The compiled snapshot → Ψ(q) map for one (structure layout, incident wave, region) setting.
 
@@ -173,7 +179,7 @@ class FrameKernel:
     def __call__(self, frames, memory_budget=None) -> jnp.ndarray:
         frames = jnp.asarray(check_frames(frames, self.structure), self.structure.positions.dtype)
         n = frames.shape[0]
-        batch = accel.batch_size(self.bytes_per_frame(), n, memory_budget)
+        batch = accel.batch_size(self.bytes_per_frame(), n, memory_budget, cpu_cap=CPU_WORKING_SET)
         return _map_frames(self, frames, int(batch))
 
     def __hash__(self):
@@ -194,7 +200,8 @@ def frame_waves(structure: Structure, waves: Waves, frames, *, time_step=None, s
         waves: the incident wave: a plane wave (ny, nx) or a batch of STEM probes (n, ny, nx), on the
             lateral grid of the structure's cell.
         frames: (n_frames, N, 3) snapshot positions [Å] (MD frames, ensemble members …).
-        time_step: interval between frames [fs] for a time series (TACAW), else None.
+        time_step: interval between frames [fs] for a time series (TACAW), else None. A time series
+            must have unwrapped coordinates (an atom jumping by half a cell between frames is an error).
         slice_thickness: [Å]; parametrization: "lobato" or "kirkland".
         q_region: keep only these q points (see :func:`region_indices`).
         memory_budget: bytes for batching snapshots (default: the memory policy's).
@@ -205,6 +212,10 @@ def frame_waves(structure: Structure, waves: Waves, frames, *, time_step=None, s
         time_step = validate.scalar(time_step, "time_step", "fs", positive=True)
     kernel = FrameKernel(structure, waves, slice_thickness=slice_thickness, parametrization=parametrization,
                          q_region=q_region)
+    if time_step is not None:
+        from .frfpms import check_unwrapped
+
+        check_unwrapped(check_frames(frames, kernel.structure), kernel.structure.cell)
     return FrameWaves(kernel(frames, memory_budget), kernel.q_index, kernel.grid, kernel.beam, time_step)
 
 
@@ -236,8 +247,15 @@ def frame_waves_to_zarr(path, structure: Structure, waves: Waves, frames, *, tim
         dims = tuple(a.name for a in template.axes)
         data = w.create((n,) + out_shape, kernel.psi0.dtype, dims,
                         chunks=(min(frames_per_chunk, n),) + out_shape)
+        last = None
         for start in tqdm(range(0, n, frames_per_chunk), disable=not progress, desc="frames", unit="chunk"):
-            block = np.asarray(kernel(np.asarray(frames[start:start + frames_per_chunk]), memory_budget))
+            chunk = np.asarray(frames[start:start + frames_per_chunk])
+            if time_step is not None:  # a time series: unwrapped coordinates, checked across chunk boundaries
+                from .frfpms import check_unwrapped
+
+                check_unwrapped(chunk if last is None else np.concatenate([last, chunk]), kernel.structure.cell)
+                last = chunk[-1:]
+            block = np.asarray(kernel(chunk, memory_budget))
             if kernel.q_index is None:
                 block = np.fft.fftshift(block, axes=(-2, -1))
             data[start:start + len(block)] = block

@@ -22,6 +22,8 @@ exactly 0.
 """
 from __future__ import annotations
 
+import warnings
+
 import jax.numpy as jnp
 import numpy as np
 
@@ -29,7 +31,7 @@ from .. import pytree, validate
 from ..structure import Structure
 from ..propagate.waves import Waves
 from .frames import FrameKernel, check_frames
-from .tacaw import H_MEV_FS, quantum_prefactor
+from .tacaw import H_MEV_FS, check_nyquist, quantum_prefactor, warn_if_not_equilibrium
 
 
 def check_unwrapped(frames, cell, name: str = "frames") -> None:
@@ -66,7 +68,7 @@ def band_edges(e_max, n_bands: int) -> np.ndarray:
     return np.stack([e[:-1], e[1:]], -1)
 
 
-def band_pass(positions, time_step, bands, reference=None, cell=None) -> jnp.ndarray:
+def band_pass(positions, time_step, bands, reference=None, cell=None, max_frequency=None) -> jnp.ndarray:
     """Band-filtered trajectories R₀ + u_band(t).
 
     Args:
@@ -75,6 +77,9 @@ def band_pass(positions, time_step, bands, reference=None, cell=None) -> jnp.nda
         bands: (n_bands, 2) energy bands [meV] (|E| in [E_lo, E_hi)).
         reference: R₀ (N, 3) [Å]; default the time mean.
         cell: the cell lengths [Å] to check the coordinates are unwrapped (recommended).
+        max_frequency: the highest phonon frequency [THz], if known: Δt above its Nyquist limit is
+            an error (the motion would fold into the wrong bands). A band reaching above the
+            Nyquist energy h/(2Δt) of the frames is always an error.
     Returns:
         (n_bands, n_frames, N, 3) positions [Å].
     """
@@ -86,6 +91,15 @@ def band_pass(positions, time_step, bands, reference=None, cell=None) -> jnp.nda
         raise validate.InputError(f"positions has {n} frames; a band filter needs at least 4")
     if cell is not None:
         check_unwrapped(pos, cell, "positions")
+    if max_frequency is not None:
+        check_nyquist(dt, max_frequency)
+    e_nyq = H_MEV_FS / (2 * dt)
+    above = np.flatnonzero(b[:, 1] > e_nyq * (1 + 1e-9))
+    if above.size:
+        i = int(above[0])
+        raise validate.InputError(
+            f"bands[{i}] reaches {b[i, 1]:g} meV, above the Nyquist energy h/(2Δt) = {e_nyq:.4g} meV of time_step = "
+            f"{dt:g} fs: such motion folds into lower bands; dump frames more often (Δt ≤ {H_MEV_FS / (2 * b[i, 1]):.4g} fs)")
     bin_width = H_MEV_FS / (n * dt)
     narrow = np.flatnonzero(b[:, 1] - b[:, 0] < bin_width)
     if narrow.size:
@@ -110,13 +124,18 @@ class EnergyResolvedTDS:
 
     intensity: jnp.ndarray
     bands: np.ndarray = pytree.field(units="meV")
+    equilibrium: bool | None = pytree.field(static=True, default=None)
 
     @property
     def centres(self) -> np.ndarray:
         return np.asarray(self.bands).mean(1)
 
     def loss_gain(self, temperature):
-        """(loss, gain) = ½ I p(±E_centre) at ``temperature`` [K] (harmonic, equilibrium)."""
+        """(loss, gain) = ½ I p(±E_centre) at ``temperature`` [K] (harmonic, equilibrium: warns when the
+        trajectory was found out of equilibrium)."""
+        if self.equilibrium is False:
+            warnings.warn("the trajectory is not in equilibrium: the Bose loss/gain split assumes equilibrium; "
+                          "report the classical intensity", stacklevel=2)
         p = quantum_prefactor(jnp.asarray(self.centres), temperature)
         m = (-1,) + (1,) * (self.intensity.ndim - 1)
         pm = quantum_prefactor(-jnp.asarray(self.centres), temperature)
@@ -130,23 +149,32 @@ def incoherent(psi) -> jnp.ndarray:
 
 def frfpms(structure: Structure, waves: Waves, positions, time_step, bands, *, stride: int = 1,
            slice_thickness: float = 1.0, parametrization: str = "lobato", q_region=None,
-           memory_budget=None) -> EnergyResolvedTDS:
+           memory_budget=None, max_frequency=None, temperatures=None) -> EnergyResolvedTDS:
     """Energy-resolved frozen phonons from one trajectory: band-pass the trajectory
     (:func:`band_pass`), run every ``stride``-th filtered frame through the snapshot kernel and
     reduce each band to ⟨|Ψ|²⟩ − |⟨Ψ⟩|².
 
     Args: as :func:`band_pass` and :func:`jaxem.phonons.frame_waves`; the structure is the
-    equilibrium structure (its positions are R₀).
+    equilibrium structure (its positions are R₀). ``temperatures`` [K] (per frame, MD thermo): a
+    trajectory out of equilibrium warns here and again if the Bose loss/gain split is asked for.
     """
     stride = validate.integer(stride, "stride", lo=1)
     check_frames(positions, structure, "positions")
-    filtered = band_pass(positions, time_step, bands, reference=structure.positions, cell=structure.lengths)
+    equilibrium = None
+    if temperatures is not None:
+        temps = np.asarray(validate.array(temperatures, "temperatures", ndim=1, kind="real", units="K"), float)
+        a, b = temps[: len(temps) // 2].mean(), temps[len(temps) // 2:].mean()
+        equilibrium = bool(abs(a - b) <= 0.1 * max(abs(a), abs(b), 1e-12))
+        if not equilibrium:
+            warn_if_not_equilibrium(temps)
+    filtered = band_pass(positions, time_step, bands, reference=structure.positions, cell=structure.lengths,
+                         max_frequency=max_frequency)
     kernel = FrameKernel(structure, waves, slice_thickness=slice_thickness, parametrization=parametrization,
                          q_region=q_region)
     out = []
     for b in range(filtered.shape[0]):  # bands are few (≤ tens); frames inside a band are batched
         out.append(incoherent(kernel(filtered[b, ::stride], memory_budget)))
-    return EnergyResolvedTDS(jnp.stack(out), _bands(bands))
+    return EnergyResolvedTDS(jnp.stack(out), _bands(bands), equilibrium)
 
 
 @pytree.dataclass

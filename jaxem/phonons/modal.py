@@ -94,6 +94,21 @@ def mode_filter(projector: ModeProjector, displacements, mask) -> jnp.ndarray:
     return p.displacements(jnp.where(m, Q, 0))
 
 
+def check_displacements_near(u, cell, name: str = "positions") -> None:
+    """An error when a displacement from the reference sites exceeds a quarter of a cell length:
+    the coordinates were wrapped into the cell (or belong to another reference), and a mode projection
+    of them would be meaningless. Give unwrapped coordinates (LAMMPS ``xu yu zu``) of the same atoms."""
+    lengths = np.linalg.norm(np.asarray(cell, float), axis=-1)
+    big = np.argwhere(np.abs(np.asarray(u)) > 0.25 * lengths)
+    if big.size:
+        idx = tuple(int(v) for v in big[0])
+        axis = idx[-1]
+        raise validate.InputError(
+            f"{name}: atom {idx[-2]} is displaced by {float(np.asarray(u)[idx]):.4g} Å along {'xyz'[axis]} from its "
+            f"reference site (more than a quarter of the cell, {lengths[axis]:.4g} Å): the coordinates look wrapped "
+            f"into the cell; give unwrapped coordinates (LAMMPS dump xu yu zu) of the projector's atoms")
+
+
 def set_energies(projector: ModeProjector, positions, velocities, sets: dict) -> dict:
     """{name: harmonic energy [eV] of the modes in each set} for states (…, N, 3) (velocities [Å/ps])."""
     from .fte import mode_state, paired_projector
@@ -108,10 +123,14 @@ def mode_resolved_tds(kernel, projector: ModeProjector, positions, sets: dict, m
     paired with its mirror R₀ − u^(S) (:func:`jaxem.phonons.frfpms.parity_split`); "all" is the
     unfiltered motion. ``kernel`` is a :class:`~jaxem.phonons.FrameKernel` of the equilibrium
     structure, whose positions must be the projector's R₀."""
+    from .frames import check_frames
     from .frfpms import parity_split
 
     ref = jnp.asarray(projector.positions)
-    u = jnp.asarray(positions) - ref
+    pos = np.asarray(check_frames(positions, kernel.structure, "positions"))
+    u = pos - np.asarray(ref)
+    check_displacements_near(u, np.asarray(kernel.structure.cell), "positions")
+    u = jnp.asarray(u)
     out = {"all": parity_split(kernel, ref + u, ref, memory_budget)}
     for name, m in sets.items():
         out[name] = parity_split(kernel, ref + mode_filter(projector, u, m), ref, memory_budget)

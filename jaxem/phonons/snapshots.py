@@ -63,7 +63,7 @@ def harmonic_displacements(key, projector: ModeProjector, temperature, n: int, q
     inv_m = jnp.asarray(1.0 / np.asarray(projector.sqrt_masses, np.float64), real)
     keys = jax.random.split(key, n)
     n_blocks = -(-n // RNG_BLOCK)
-    keys = jnp.concatenate([keys, jnp.broadcast_to(keys[:1], (n_blocks * RNG_BLOCK - n,))]) if n % RNG_BLOCK else keys
+    keys = jnp.concatenate([keys, jnp.broadcast_to(keys[:1], (n_blocks * RNG_BLOCK - n,) + keys.shape[1:])]) if n % RNG_BLOCK else keys
     # fixed blocks of RNG_BLOCK draws: one compilation per supercell, whatever n
     out = [_draw(keys[i * RNG_BLOCK:(i + 1) * RNG_BLOCK], w, inv_m) for i in range(n_blocks)]
     return jnp.concatenate(out)[:n]

@@ -155,7 +155,7 @@ def _segment_power(dpsi, w, starts, segment: int):
 
 
 def tacaw_spectrum(psi_t, time_step=None, *, window_name="hann", segment: int | None = None, overlap: float = 0.5,
-          temperature=None, max_frequency=None) -> TacawSpectrum:
+                   temperature=None, max_frequency=None, energy_step=None, temperatures=None) -> TacawSpectrum:
     """The TACAW spectrum of exit waves Ψ(q, t).
 
     Args:
@@ -169,6 +169,11 @@ def tacaw_spectrum(psi_t, time_step=None, *, window_name="hann", segment: int | 
         temperature: if given [K], the harmonic quantum factor is applied (equilibrium data only).
         max_frequency: the highest phonon frequency [THz] in the trajectory, if known: Δt above its
             Nyquist limit 1/(2 f_max) is an error (the spectrum would fold).
+        energy_step: the energy bin wanted [meV]: the segment length becomes the shortest that gives
+            it (:func:`resolution_for`; an error names the frames needed if the trajectory is too
+            short, or if an explicit ``segment`` is too short for it).
+        temperatures: instantaneous temperatures [K] of the frames (MD thermo): with ``temperature``
+            (the quantum factor assumes equilibrium) a drift between the halves warns explicitly.
     Returns:
         :class:`TacawSpectrum` with ascending energies [meV].
     """
@@ -190,12 +195,20 @@ def tacaw_spectrum(psi_t, time_step=None, *, window_name="hann", segment: int | 
     if n < 4:
         raise validate.InputError(f"psi_t has {n} frames; TACAW needs at least 4 (the energy bin is h/(NΔt))")
     if max_frequency is not None:
-        f_max = validate.scalar(max_frequency, "max_frequency", "THz", positive=True)
-        if dt > 1e3 / (2 * f_max):
-            raise validate.InputError(
-                f"time_step = {dt:g} fs is above the Nyquist limit 1/(2 f_max) = {1e3 / (2 * f_max):.4g} fs of "
-                f"the highest phonon frequency {f_max:g} THz: the spectrum would fold; dump frames at least "
-                f"every {1e3 / (2 * f_max):.4g} fs (with margin)")
+        check_nyquist(dt, max_frequency)
+    if energy_step is not None:
+        need = resolution_for(energy_step, dt, n)
+        if segment is None:
+            segment = max(need, 4)
+        elif validate.integer(segment, "segment", lo=4, hi=n) < need:
+            raise validate.InputError(f"segment = {segment} frames gives an energy bin of {H_MEV_FS / (segment * dt):.4g} "
+                                      f"meV, coarser than energy_step = {energy_step:g} meV; use ≥ {need} frames")
+    if temperatures is not None:
+        temps = validate.array(temperatures, "temperatures", ndim=1, kind="real", units="K", finite=True)
+        if len(temps) != n:
+            raise validate.InputError(f"temperatures has {len(temps)} values for {n} frames")
+        if temperature is not None:
+            warn_if_not_equilibrium(temps)
     segment = n if segment is None else validate.integer(segment, "segment", lo=4, hi=n)
     overlap = validate.scalar(overlap, "overlap", "", lo=0.0, hi=0.95)
     w = window(window_name, segment)
@@ -208,6 +221,18 @@ def tacaw_spectrum(psi_t, time_step=None, *, window_name="hann", segment: int | 
     if temperature is not None:
         spec = spec.with_quantum_factor(temperature)
     return spec
+
+
+def check_nyquist(time_step, max_frequency, name: str = "time_step") -> None:
+    """An error when frames ``time_step`` [fs] apart cannot sample the highest phonon frequency
+    ``max_frequency`` [THz] (Δt > 1/(2 f_max)): every spectrum of such frames folds."""
+    dt = validate.scalar(time_step, name, "fs", positive=True)
+    f_max = validate.scalar(max_frequency, "max_frequency", "THz", positive=True)
+    if dt > 1e3 / (2 * f_max):
+        raise validate.InputError(
+            f"{name} = {dt:g} fs is above the Nyquist limit 1/(2 f_max) = {1e3 / (2 * f_max):.4g} fs of "
+            f"the highest phonon frequency {f_max:g} THz: the spectrum would fold; dump frames at least "
+            f"every {1e3 / (2 * f_max):.4g} fs (with margin)")
 
 
 def resolution_for(energy_step, time_step, n_frames: int, name: str = "energy_step") -> int:

@@ -9,7 +9,9 @@ Fourier coefficients are computed exactly, with no deposition or interpolation:
 (A the cell area [Å²], KAPPA = 2π a0 e). The sum over atoms factorises in x and y,
 exp(−2πi(kx x + ky y)) = exp(−2πi kx x)·exp(−2πi ky y), so each species' structure factor is one
 complex matrix product (ny × M) @ (M × nx) — cheap, exact for off-grid atoms, and smooth (so
-differentiable) in positions, ⟨u²⟩ (B) and occupancies. The Debye–Waller factor is applied only
+differentiable) in positions, ⟨u²⟩ (B) and occupancies. v is real, so only kx ≥ 0 is computed and
+transformed back by ``irfft2`` (half the product and the transform; on an even axis the Nyquist
+line takes the Hermitian part, so the result equals Re ifft2 of the full sum to rounding). The Debye–Waller factor is applied only
 when ``debye_waller=True`` (the DW-smeared static potential); frozen-phonon and absorptive models
 handle thermal motion otherwise.
 
@@ -165,22 +167,37 @@ def projected_potential_slices(positions, u2, occupancy, table, form_factors, gr
     rdtype, cdtype = dtypes_of(positions)
     ky, kx = grid.frequencies(rdtype)
     ny, nx = grid.gpts
+    nh = nx // 2 + 1  # v is real: only kx ≥ 0 is computed (half the structure factor), then irfft2
+    kx = kx[:nh]
+    ff = form_factors[..., :nh].astype(rdtype)
     prefactor = physics.KAPPA / grid.area * ny * nx  # ifft2 divides by N
+    even_x, even_y = nx % 2 == 0, ny % 2 == 0
 
     def one_slice(idx):  # idx: (S, M)
         valid = idx >= 0
         safe = jnp.where(valid, idx, 0)
         w = jnp.where(valid, occupancy[safe], 0.0).astype(rdtype)
         x, y = positions[safe, 0], positions[safe, 1]
-        ex = jnp.exp(-2j * jnp.pi * x[..., None] * kx).astype(cdtype)  # (S, M, nx)
+        ex = jnp.exp(-2j * jnp.pi * x[..., None] * kx).astype(cdtype)  # (S, M, nx//2 + 1)
         ey = jnp.exp(-2j * jnp.pi * y[..., None] * ky).astype(cdtype)  # (S, M, ny)
         if debye_waller:
             ex = ex * jnp.exp(-2 * jnp.pi**2 * u2[safe, 0][..., None] * kx**2)
             ey = ey * jnp.exp(-2 * jnp.pi**2 * u2[safe, 1][..., None] * ky**2)
         ey = ey * w[..., None]
-        sf = jnp.einsum("smy,smx->syx", ey, ex)  # structure factor per species
-        vk = jnp.sum(form_factors.astype(rdtype) * sf, axis=0) * prefactor
-        return jnp.fft.ifft2(vk).real.astype(rdtype)
+        # Re ifft2(X) = ifft2 of the Hermitian part (X(k) + X*(−k))/2, which equals X except on the Nyquist
+        # row/column of an even axis (k and −k are the same pixel there): the phase factor becomes its cosine,
+        # and the corner pixel gets cos(a + b) = cos a cos b − sin a sin b (exact, not an approximation)
+        if even_x and even_y:
+            corner = -jnp.sum(ex[..., -1].imag * ey[..., ny // 2].imag, axis=-1)  # (S,)
+        if even_x:
+            ex = ex.at[..., -1].set(ex[..., -1].real.astype(cdtype))
+        if even_y:
+            ey = ey.at[..., ny // 2].set(ey[..., ny // 2].real.astype(cdtype))
+        sf = jnp.einsum("smy,smx->syx", ey, ex)  # structure factor per species, kx ≥ 0
+        if even_x and even_y:
+            sf = sf.at[:, ny // 2, -1].add(corner.astype(cdtype))
+        vk = jnp.sum(ff * sf, axis=0) * prefactor
+        return jnp.fft.irfft2(vk, s=(ny, nx)).astype(rdtype)
 
     return jax.lax.map(one_slice, table, batch_size=batch)
 

@@ -199,3 +199,32 @@ def test_bad_settings_and_inputs(tmp_path):
     with pytest.raises(InputError, match=r"element Si is not covered by the potential 'Ni' \(covers Ni\)"):
         simulate(bulk("Si", "diamond", a=5.43), "Ni", store_path=tmp_path / "s.zarr")
     assert not (tmp_path / "s.zarr").exists()
+
+
+def test_given_start_state_is_integrated_exactly():
+    """positions= and velocities= replace the atoms' positions and the Maxwell–Boltzmann draw: with no
+    equilibration and NVE, frame 0 (record_start) is the given state, later frames follow it (the
+    kinetic energy is that of the given velocities), and the run is independent of the seed."""
+    at = bulk("Ni", "fcc", a=3.52, cubic=True).repeat(2)
+    rng = np.random.default_rng(7)
+    x0 = at.positions + rng.normal(size=(len(at), 3)) * 0.03 - 0.1  # unwrapped: some atoms below 0
+    v0 = rng.normal(size=(len(at), 3)) * 3.0  # Å/ps
+    kw = dict(positions=x0, velocities=v0, record_start=True, equilibration_steps=0, production_steps=20,
+              dump_every=5, ensemble="nve", timestep_fs=1.0, store_path=False, progress=False)
+    run = simulate(at, "Ni", seed=3, **kw)
+    x, v = np.asarray(run.trajectory.positions), np.asarray(run.trajectory.velocities)
+    assert x.shape == (5, len(at), 3) and list(run.thermo["timesteps"]) == [0, 5, 10, 15, 20]
+    np.testing.assert_allclose(x[0], x0, atol=1e-9)
+    np.testing.assert_allclose(v[0], v0, atol=1e-9)
+    ke0 = 0.5 * 58.6934 * AMU_KG * np.sum((v0 * 100.0) ** 2) / EV_J
+    assert run.thermo["kinetic_energy"][0] == pytest.approx(ke0, rel=1e-6)
+    # velocity Verlet from (x0, v0): first step x(dt) ≈ x0 + v0 dt to O(dt²) (forces are small)
+    assert np.abs(x[1] - x0).max() > 1e-3 and np.ptp(run.thermo["total_energy"]) < 1e-3 * len(at)
+    other = simulate(at, "Ni", seed=99, **kw)
+    np.testing.assert_array_equal(np.asarray(other.trajectory.positions), x)
+    # the given state enters the cache key
+    assert run.key != simulate(at, "Ni", seed=3, **(kw | {"velocities": 2 * v0})).key
+    with pytest.raises(InputError, match="velocities"):
+        simulate(at, "Ni", velocities=v0[:-1], store_path=False, progress=False)
+    with pytest.raises(InputError, match="positions"):
+        simulate(at, "Ni", positions=np.full((len(at), 3), np.nan), store_path=False, progress=False)

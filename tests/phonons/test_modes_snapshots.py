@@ -87,3 +87,14 @@ def test_restricted_modes_and_positions(sic_small, proj):
         harmonic_displacements(jax.random.key(4), proj, 300.0, 5, modes=np.ones((2, 2), bool))
     with pytest.raises(InputError, match="n must be"):
         harmonic_displacements(jax.random.key(4), proj, 300.0, 0)
+
+
+@pytest.mark.parametrize("make_key", [jax.random.PRNGKey, jax.random.key], ids=["legacy", "typed"])
+def test_any_key_style_and_n_not_a_block_multiple(proj, make_key):
+    """Regression: legacy uint32 keys (shape (2,)) with n = 70 (not a multiple of the 64-draw block)
+    failed in the key padding; both key styles give the same first draws whatever n."""
+    key = make_key(5)
+    u70 = np.asarray(harmonic_displacements(key, proj, 300.0, 70, precision="float64"))
+    assert u70.shape == (70, proj.positions.shape[0], 3) and np.all(np.isfinite(u70))
+    assert len({float(np.abs(x).sum()) for x in u70}) == 70  # padding keys never leak into the result
+    np.testing.assert_allclose(np.asarray(harmonic_displacements(key, proj, 300.0, 3, precision="float64")), u70[:3])
