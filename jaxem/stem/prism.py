@@ -28,7 +28,7 @@ matrix–vector products; each position's own window is cut from it afterwards.
 Everything here is pure and jit-able; gradients flow into the aberrations (through c_k), the probe
 positions (the phase e^{−2πik·r₀}) and the potential (through S, e.g. atomic positions and ⟨u²⟩).
 The driver with memory policy, thermal ensembles, streaming and the accuracy model is
-:mod:`jaxem.stem.prism_scan`.
+:mod:`jaxem.stem.prism_run`.
 """
 from __future__ import annotations
 
