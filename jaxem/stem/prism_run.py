@@ -45,7 +45,7 @@ __all__ = ["build_smatrix", "prism_scan", "window_leakage", "probe_extent", "pri
 #: values of ``stem_scan(method=…)``
 METHODS = ("auto", "prism", "multislice")
 #: the probe's extent holds this fraction of its intensity (the window must hold it)
-EXTENT_FRACTION = 0.999
+EXTENT_FRACTION = 0.9
 #: complex (n_y, n_x) arrays alive per plane wave in the slice step and the band crop
 _WAVE_COPIES = 10
 
@@ -58,8 +58,8 @@ def _max_angle(sim: STEMSimulation) -> float:
 def _vacuum_probes(sim: STEMSimulation, grid, thickness: float):
     """|ψ|² (2, n_y, n_x) float64 of the probe centred in the cell at the entrance and the exit
     surface (free-space propagation through ``thickness`` [Å])."""
-    p = np.asarray(probe_transfer(grid, sim.beam, sim.semi_angle, sim.aberrations, sim.edge_width,
-                                  precision="float64"))
+    p = np.asarray(probe_transfer(grid, sim.beam, sim.semi_angle, sim.aberrations, sim.edge_width)).astype(
+        np.complex128)  # float32 transfer (precision enough for a leakage estimate), float64 from here
     ky, kx = (np.fft.fftfreq(n, d) for n, d in zip(grid.gpts, grid.sampling))
     k2 = ky[:, None] ** 2 + kx[None, :] ** 2
     centre = np.exp(-2j * np.pi * (ky[:, None] * grid.extent[0] / 2 + kx[None, :] * grid.extent[1] / 2))
