@@ -250,26 +250,39 @@ def _window_starts(positions, band_sampling, window):
     return centre - jnp.asarray([w // 2 for w in window], jnp.int32)
 
 
-def prism_signals(smatrix: SMatrix, positions, coefficients, detectors, states, *, tile_extent=(0, 0)):
+def prism_signals(smatrix: SMatrix, positions, coefficients, detectors, states, *, tile_extent=None):
     """Detector signals of probes at ``positions`` (T, 2) (y, x) [Å] (pure; differentiable).
 
     Args:
         smatrix: the :class:`SMatrix` (its array may be traced).
-        positions: (T, 2) probe positions [Å] that lie within ``tile_extent`` pixels (band grid) of the
-            first one's window along each axis (one tile; any single position is a tile).
+        positions: (T, 2) probe positions [Å].
         coefficients: (K,) from :func:`probe_coefficients`.
         detectors: static tuple of detectors; ``states``: their states prepared on
             :func:`window_grid` (the full-resolution window grid).
-        tile_extent: static (e_y, e_x) extra band-grid pixels of the tile's shared window.
+        tile_extent: None (each position its own window), or static (e_y, e_x) band-grid pixels by
+            which one shared window is enlarged: then every position's window must start within
+            that many pixels of the earliest one (a *tile* of neighbouring positions).
     Returns:
         tuple, per detector, of (T, [n_exit,] *signal) arrays.
     """
     wgrid = window_grid(smatrix.grid, smatrix.interpolation)
     window = smatrix.window
     bstates = band_states(detectors, states, wgrid, window)
-    return tile_signals(smatrix.array, smatrix.indices, positions, coefficients, bstates, detectors=detectors,
-                           grid=smatrix.grid, band=smatrix.band, window=window, extra=tuple(tile_extent),
-                           wgrid_gpts=wgrid.gpts, exits=smatrix.exit_slices is not None)
+    kw = dict(detectors=detectors, grid=smatrix.grid, band=smatrix.band, window=window, wgrid_gpts=wgrid.gpts,
+              exits=smatrix.exit_slices is not None)
+    positions = jnp.asarray(positions)
+    if tile_extent is None:
+        out = jax.vmap(lambda p: tile_signals(smatrix.array, smatrix.indices, p[None], coefficients, bstates,
+                                              extra=(0, 0), **kw))(positions)
+        return tuple(o[:, 0] for o in out)
+    extra = validate.pair(tile_extent, "tile_extent", kind=int, lo=0)
+    if not validate.is_traced(positions):
+        starts = np.round(np.asarray(positions, np.float64) / np.asarray(smatrix.band_sampling)).astype(int)
+        spread = starts.max(axis=0) - starts.min(axis=0)
+        if np.any(spread > np.asarray(extra)):
+            raise validate.InputError(f"positions spread over {tuple(int(v) for v in spread)} band pixels, more than "
+                                      f"tile_extent = {extra}: give a larger tile_extent or tile_extent=None")
+    return tile_signals(smatrix.array, smatrix.indices, positions, coefficients, bstates, extra=extra, **kw)
 
 
 def tile_signals(S, indices, positions, coeffs, bstates, *, detectors, grid, band, window, extra, wgrid_gpts,
@@ -295,7 +308,7 @@ def tile_signals(S, indices, positions, coeffs, bstates, *, detectors, grid, ban
 
     def own(b, o):
         lead = b.shape[:-2]
-        return jax.lax.dynamic_slice(b, (0,) * len(lead) + (o[0], o[1]), lead + (wy, wx))
+        return jax.lax.dynamic_slice(b, (jnp.int32(0),) * len(lead) + (o[0], o[1]), lead + (wy, wx))
 
     psi = jax.vmap(own)(big, jnp.clip(offs, 0, jnp.asarray([ey, ex], jnp.int32)))
     nw = wy * wx
