@@ -49,6 +49,10 @@ METHODS = ("auto", "prism", "multislice")
 EXTENT_FRACTION = 0.9
 #: complex (n_y, n_x) arrays alive per plane wave in the slice step and the band crop
 _WAVE_COPIES = 10
+#: on the CPU (without an explicit memory_budget) batches stay under this working set [bytes]: vmapped FFT
+#: batches of large waves run slower than one wave at a time there (400² grid: 1 wave per batch 1.1 s,
+#: 48 per batch 7.1 s for the same 48 plane waves, benchmarks/prism.py machine)
+CPU_BATCH_BYTES = 16 << 20
 
 
 def _max_angle(sim: STEMSimulation) -> float:
@@ -212,7 +216,7 @@ def _wave_batch(grid, band, exits, cdtype, n, budget):
     npix = grid.gpts[0] * grid.gpts[1]
     n_out = 1 if exits is None else len(exits)
     per = np.dtype(cdtype).itemsize * (_WAVE_COPIES * npix + (n_out + 1) * (npix + band[0] * band[1]))
-    return accel.batch_size(per, n, budget)
+    return accel.batch_size(per, n, budget, cpu_cap=CPU_BATCH_BYTES)
 
 
 def _build(indices, trans, seq, prop, grid, band, exits, cdtype, budget, progress):
@@ -395,7 +399,10 @@ def prism_scan(sim: STEMSimulation, scan: GridScan, potential: PotentialSlices, 
     per_tile += tpos * signal_bytes
     s_bytes = item * k * n_exit * band[0] * band[1]
     left = max(budget - s_bytes, budget // 4)
-    tile_batch = int(accel.batch_size(per_tile, tiles.shape[0] * tiles.shape[1], left))
+    n_tiles = tiles.shape[0] * tiles.shape[1]
+    tile_batch = int(accel.batch_size(per_tile, n_tiles, left))
+    if memory_budget is None:  # the CPU cap applies to the default budget only
+        tile_batch = min(tile_batch, int(accel.batch_size(per_tile, n_tiles, None, cpu_cap=4 * CPU_BATCH_BYTES)))
     static = dict(detectors=detectors, grid=grid, band=band, window=window, extra=extra, wgrid_gpts=wgrid.gpts,
                   exits=exits)
     prop = fresnel_propagator(grid, beam, float(dz), cdtype)
@@ -414,7 +421,7 @@ def prism_scan(sim: STEMSimulation, scan: GridScan, potential: PotentialSlices, 
     if thermal is None:
         trans = transmission_functions(potential.array, beam, grid, cdtype)
         S = _build(indices, trans, jnp.asarray(potential.sequence, jnp.int32), prop, grid, band, exits, cdtype,
-                   budget, progress)
+                   memory_budget, progress)
         rows_per_chunk = max(1, int(accel.batch_size(4 * nx * t[0] * signal_bytes, tiles.shape[0], left)))
         rows_per_chunk = max(rows_per_chunk, -(-tile_batch // tiles.shape[1]))
         rows_per_chunk = min(rows_per_chunk, tiles.shape[0])
@@ -437,7 +444,7 @@ def prism_scan(sim: STEMSimulation, scan: GridScan, potential: PotentialSlices, 
         n_members = 1
     else:
         n_members = int(jax.tree.leaves(members)[0].shape[0])
-        wave_batch = int(_wave_batch(grid, band, exits, cdtype, k, left))
+        wave_batch = int(_wave_batch(grid, band, exits, cdtype, k, left if memory_budget is not None else None))
         per_member = s_bytes + 3 * n_slices * grid.gpts[0] * grid.gpts[1] * item + tile_batch * per_tile
         member_batch = int(accel.batch_size(per_member, n_members, budget))
         chunk_m = member_batch * max(1, -(-n_members // (8 * member_batch)))

@@ -18,7 +18,7 @@ def simulate(small: bool):
     from jaxem.stem import AnnularDetector, GridScan, PixelatedDetector, STEMSimulation, stem_scan
     from jaxem.structure import crystals
 
-    cells, nz, gp, ns = (4, 4, 160, 10) if small else (8, 26, 400, 32)
+    cells, nz, gp, ns = (4, 4, 160, 8) if small else (8, 26, 400, 32)
     pot = potential(crystals.SrTiO3().repeat(cells, cells, nz), gpts=(gp, gp), slice_thickness=A / 2)
     haadf_outer = min(200.0, 0.98 * Beam(300e3).cutoff_angle(pot.grid))  # what the grid's band holds
     dets = (AnnularDetector(0.55 * haadf_outer, haadf_outer, "HAADF"), AnnularDetector(10.0, 20.0, "ABF"),
@@ -122,7 +122,7 @@ def aberration_fit(small: bool, n_steps=None):
     precond = jnp.asarray([1.0, 1.0, 0.02])  # per-parameter scales [Å, Å, rad]: steps of ~1 Å and ~0.02 rad
     state = opt.init(p / precond)
     hist = []
-    for _ in range(n_steps or (40 if small else 200)):
+    for _ in range(n_steps or (30 if small else 200)):
         val, grad = loss_grad(p)
         upd, state = opt.update(grad * precond, state)
         p = p + upd * precond
