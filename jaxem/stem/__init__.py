@@ -6,10 +6,12 @@ from .scan import GridScan
 from .scanning import THERMAL_MODELS, DetectorSignals, STEMSimulation, stem_scan
 from .store import stem_scan_to_zarr
 from .prism import SMatrix, prism_signals, probe_coefficients
+from .prism_partition import build_partitioned_smatrix, partitioned_signals
 from .prism_run import (build_smatrix, check_window, choose_method, prism_error_estimate, prism_scan, probe_extent,
                          window_leakage)
 
 __all__ = ["AnnularDetector", "CenterOfMassDetector", "Detector", "PixelatedDetector", "SegmentedDetector",
            "GridScan", "STEMSimulation", "DetectorSignals", "stem_scan", "stem_scan_to_zarr", "THERMAL_MODELS",
            "SMatrix", "build_smatrix", "prism_scan", "prism_signals", "probe_coefficients", "prism_error_estimate",
-           "window_leakage", "probe_extent", "check_window", "choose_method"]
+           "window_leakage", "probe_extent", "check_window", "choose_method",
+           "build_partitioned_smatrix", "partitioned_signals"]

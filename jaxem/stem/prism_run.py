@@ -38,7 +38,7 @@ from .prism import (SMatrix, band_gpts, band_states, check_interpolation, coeffi
                     smatrix_array, tile_signals, window_grid)
 from .scan import GridScan
 from .scanning import (THERMAL_MODELS, STEMSimulation, _cast_state, _check_structure, _split_key,
-                       _thickness_axis)
+                       check_thermal_arguments, scan_measurements)
 
 __all__ = ["build_smatrix", "prism_scan", "window_leakage", "probe_extent", "prism_error_estimate", "check_window",
            "choose_method", "METHODS", "EXTENT_FRACTION"]
@@ -337,13 +337,8 @@ def prism_scan(sim: STEMSimulation, scan: GridScan, potential: PotentialSlices, 
     beam.check_angle(_max_angle(sim), grid, "sim.semi_angle + edge_width/2")
     f = check_interpolation(interpolation, grid)
     check_window(sim, grid, potential.thickness, f)
-    used_by = {"structure": ("einstein", "snapshots"), "n_configs": ("einstein",), "key": ("einstein",),
-               "snapshots": ("snapshots",), "parametrization": ("einstein", "snapshots")}
-    for name, value in (("structure", structure), ("n_configs", n_configs), ("key", key), ("snapshots", snapshots),
-                        ("parametrization", parametrization)):
-        if value is not None and thermal not in used_by[name]:
-            raise validate.InputError(f"{name} is not used with thermal={thermal!r}; it applies to thermal="
-                                      f"{' or '.join(map(repr, used_by[name]))} (remove it or choose that model)")
+    check_thermal_arguments(thermal, structure=structure, n_configs=n_configs, key=key, snapshots=snapshots,
+                            parametrization=parametrization)
     rdtype, cdtype = accel.dtypes(precision)
     budget = accel.memory_budget(memory_budget)
 
@@ -468,17 +463,8 @@ def prism_scan(sim: STEMSimulation, scan: GridScan, potential: PotentialSlices, 
             emit(rows, {name: a[rows] for name, a in full.items()})
 
     # ---- measurements ----------------------------------------------------------------------------
-    leading = scan.axes()
-    meta = {**sim.to_dict(), "thermal": thermal or "static", "n_configurations": n_members, "scan": scan.to_dict(),
-            "method": "prism", "interpolation": list(f), "n_plane_waves": k,
-            "window": {"value": [L / fi for L, fi in zip(grid.extent, f)], "units": "Å"}}
-    if exits is not None:
-        leading = leading + (_thickness_axis(exits, dz),)
-        meta["thickness"] = {"value": [e * dz for e in exits], "units": "Å"}
-        meta["exit_slices"] = list(exits)
-    meta.pop("detectors")
-    out = {}
-    for d in detectors:
-        if d.name in results:
-            out.update(d.measurements(np.concatenate(results[d.name]), leading, meta, beam, wgrid))
+    out, _, _ = scan_measurements(sim, scan, results, exits, dz, wgrid,
+                                  {"method": "prism", "thermal": thermal or "static", "n_configurations": n_members,
+                                   "interpolation": list(f), "n_plane_waves": k,
+                                   "window": {"value": [L / fi for L, fi in zip(grid.extent, f)], "units": "Å"}})
     return out

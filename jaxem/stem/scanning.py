@@ -253,6 +253,33 @@ def _thickness_axis(exits, dz):
     return Axis("exit plane", 1.0, "index")
 
 
+def check_thermal_arguments(thermal, **values) -> None:
+    """Raise naming an argument given to a thermal model that does not use it."""
+    used_by = {"structure": ("einstein", "snapshots"), "n_configs": ("einstein",), "key": ("einstein",),
+               "snapshots": ("snapshots",), "parametrization": ("einstein", "snapshots")}
+    for name, value in values.items():
+        if value is not None and thermal not in used_by[name]:
+            raise validate.InputError(f"{name} is not used with thermal={thermal!r}; it applies to thermal="
+                                      f"{' or '.join(map(repr, used_by[name]))} (remove it or choose that model)")
+
+
+def scan_measurements(sim, scan, results, exits, dz, grid, extra_meta) -> tuple:
+    """({name: Measurement}, leading axes, metadata) of a scan's detector signals ``results``
+    {name: [row chunks]} with axes (scan_y, scan_x, [thickness,] *signal) (shared by multislice and PRISM)."""
+    leading = scan.axes()
+    meta = {**sim.to_dict(), **extra_meta, "scan": scan.to_dict()}
+    if exits is not None:
+        leading = leading + (_thickness_axis(exits, dz),)
+        meta["thickness"] = {"value": [e * dz for e in exits], "units": "Å"}
+        meta["exit_slices"] = list(exits)
+    meta.pop("detectors")
+    out = {}
+    for d in sim.detectors:
+        if d.name in results:
+            out.update(d.measurements(np.concatenate(results[d.name]), leading, meta, sim.beam, grid))
+    return out, leading, meta
+
+
 def stem_scan(sim: STEMSimulation, scan: GridScan, potential: PotentialSlices, *, structure=None, thermal=None,
               n_configs=None, key=None, snapshots=None, parametrization=None, exit_planes=None,
               tds_potentials=None, precision=None, memory_budget=None, progress: bool = True,
@@ -321,13 +348,8 @@ def stem_scan(sim: STEMSimulation, scan: GridScan, potential: PotentialSlices, *
     scan.check_inside(grid.extent)
     beam.check_tilt(grid)
     beam.check_angle(sim.semi_angle, grid, "sim.semi_angle")
-    used_by = {"structure": ("einstein", "snapshots"), "n_configs": ("einstein",), "key": ("einstein",),
-               "snapshots": ("snapshots",), "parametrization": ("einstein", "snapshots")}
-    for name, value in (("structure", structure), ("n_configs", n_configs), ("key", key), ("snapshots", snapshots),
-                        ("parametrization", parametrization)):
-        if value is not None and thermal not in used_by[name]:
-            raise validate.InputError(f"{name} is not used with thermal={thermal!r}; it applies to thermal="
-                                      f"{' or '.join(map(repr, used_by[name]))} (remove it or choose that model)")
+    check_thermal_arguments(thermal, structure=structure, n_configs=n_configs, key=key, snapshots=snapshots,
+                            parametrization=parametrization)
     method = validate.choice(method, "method", ("auto", "prism", "multislice"))
     if method == "multislice" and (interpolation is not None or tolerance is not None):
         raise validate.InputError("interpolation and tolerance belong to method='prism' or 'auto', got "
@@ -454,18 +476,9 @@ def stem_scan(sim: STEMSimulation, scan: GridScan, potential: PotentialSlices, *
     bar.close()
 
     # ---- measurements --------------------------------------------------------------------------
-    leading = scan.axes()
-    meta = {**sim.to_dict(), "method": "multislice", "thermal": thermal or "static", "n_configurations": n_members,
-            "scan": scan.to_dict()}
-    if exits is not None:
-        leading = leading + (_thickness_axis(exits, seq_dz),)
-        meta["thickness"] = {"value": [e * seq_dz for e in exits], "units": "Å"}
-        meta["exit_slices"] = list(exits)
-    meta.pop("detectors")
-    out = {}
-    for d in detectors:
-        if d.name in results:
-            out.update(d.measurements(np.concatenate(results[d.name]), leading, meta, beam, grid))
+    out, leading, meta = scan_measurements(sim, scan, results, exits, seq_dz, grid,
+                                           {"method": "multislice", "thermal": thermal or "static",
+                                            "n_configurations": n_members})
     if tds_parts:
         tds = np.concatenate(tds_parts)
         for i, name in enumerate(tds_names):
