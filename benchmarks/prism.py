@@ -85,7 +85,7 @@ else:
     s = abtem.SMatrix(semiangle_cutoff=20.0, energy=300e3, potential=pot, interpolation={f})
     arr = s.scan(scan=scan, detectors=det).compute().array
 t = time.perf_counter() - t0
-report(t, arr, positions=scan.num_positions if hasattr(scan, "num_positions") else None, version=abtem.__version__)
+report(t, arr, positions=int(np.prod(np.shape(arr)[:2])), version=abtem.__version__)
 """
 
 STAGES = {"ref": ("jaxem", "multislice", "None", "float64"), "jx_ms": ("jaxem", "multislice", "None", "float32"),
