@@ -78,7 +78,8 @@ det = abtem.AnnularDetector(inner=inner, outer=outer)
 if "{method}" == "multislice":
     scan = abtem.GridScan((0, 0), (2 * A, 2 * A), gpts=(scan_n // sub, scan_n // sub), endpoint=False)
     t0 = time.perf_counter()
-    arr = abtem.Probe(semiangle_cutoff=20.0, energy=300e3, soft=False).scan(pot, scan=scan, detectors=det).compute().array
+    probe = abtem.Probe(semiangle_cutoff=20.0, energy=300e3, soft=False)
+    arr = probe.scan(pot, scan=scan, detectors=det).compute().array
 else:
     scan = abtem.GridScan((0, 0), (2 * A, 2 * A), gpts=(scan_n, scan_n), endpoint=False)
     t0 = time.perf_counter()

@@ -134,8 +134,9 @@ def prism_error_estimate(sim: STEMSimulation, potential: PotentialSlices, interp
     windows 3.9–7.8 Å, hard and soft apertures, ADF 25–130 mrad) the error was 0.3–2.1 ε, so 3ε;
     "pattern" bounds the relative L2 error of a 4D pattern (against the windowed exact exit wave): per
     pixel the neighbouring copies' tails interfere with the probe in amplitude (~√ε), which the
-    integration over a large detector averages out (measured 1.1√ε at a 7.8 Å window). The model ignores the specimen's own beam spreading (channelling keeps
-    the probe on its column in zone-axis crystals; amorphous or very thick specimens may exceed it)."""
+    integration over a large detector averages out (measured 1.1√ε at a 7.8 Å window). The model
+    ignores the specimen's own beam spreading beyond the vacuum cone (SrTiO3 [001], 20 nm, 8 × 8 cells:
+    measured 0.18 at f = 4 against 3ε = 0.27; amorphous or thicker specimens may exceed it)."""
     grid = potential.grid
     f = check_interpolation(interpolation, grid)
     t = potential.thickness
