@@ -80,7 +80,7 @@ scale = 1.0 / float(jnp.mean(data ** 2))
 loss_grad = jax.jit(jax.value_and_grad(lambda q: scale * jnp.mean((patterns(q) - data) ** 2)))
 p, precond = jnp.asarray([-35.0, 8.0, 0.3]), jnp.asarray([1.0, 1.0, 0.02])
 opt = optax.adam(1.5); state = opt.init(p / precond); hist = []
-for _ in range(30):
+for _ in range(80):
     val, grad = loss_grad(p)
     upd, state = opt.update(grad * precond, state)
     p = p + upd * precond

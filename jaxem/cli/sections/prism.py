@@ -122,7 +122,7 @@ def aberration_fit(small: bool, n_steps=None):
     precond = jnp.asarray([1.0, 1.0, 0.02])  # per-parameter scales [Å, Å, rad]: steps of ~1 Å and ~0.02 rad
     state = opt.init(p / precond)
     hist = []
-    for _ in range(n_steps or (30 if small else 200)):
+    for _ in range(n_steps or (80 if small else 200)):
         val, grad = loss_grad(p)
         upd, state = opt.update(grad * precond, state)
         p = p + upd * precond
