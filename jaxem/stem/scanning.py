@@ -253,10 +253,37 @@ def _thickness_axis(exits, dz):
     return Axis("exit plane", 1.0, "index")
 
 
+def check_thermal_arguments(thermal, **values) -> None:
+    """Raise naming an argument given to a thermal model that does not use it."""
+    used_by = {"structure": ("einstein", "snapshots"), "n_configs": ("einstein",), "key": ("einstein",),
+               "snapshots": ("snapshots",), "parametrization": ("einstein", "snapshots")}
+    for name, value in values.items():
+        if value is not None and thermal not in used_by[name]:
+            raise validate.InputError(f"{name} is not used with thermal={thermal!r}; it applies to thermal="
+                                      f"{' or '.join(map(repr, used_by[name]))} (remove it or choose that model)")
+
+
+def scan_measurements(sim, scan, results, exits, dz, grid, extra_meta) -> tuple:
+    """({name: Measurement}, leading axes, metadata) of a scan's detector signals ``results``
+    {name: [row chunks]} with axes (scan_y, scan_x, [thickness,] *signal) (shared by multislice and PRISM)."""
+    leading = scan.axes()
+    meta = {**sim.to_dict(), **extra_meta, "scan": scan.to_dict()}
+    if exits is not None:
+        leading = leading + (_thickness_axis(exits, dz),)
+        meta["thickness"] = {"value": [e * dz for e in exits], "units": "Å"}
+        meta["exit_slices"] = list(exits)
+    meta.pop("detectors")
+    out = {}
+    for d in sim.detectors:
+        if d.name in results:
+            out.update(d.measurements(np.concatenate(results[d.name]), leading, meta, sim.beam, grid))
+    return out, leading, meta
+
+
 def stem_scan(sim: STEMSimulation, scan: GridScan, potential: PotentialSlices, *, structure=None, thermal=None,
               n_configs=None, key=None, snapshots=None, parametrization=None, exit_planes=None,
               tds_potentials=None, precision=None, memory_budget=None, progress: bool = True,
-              chunk_callback=None) -> dict:
+              chunk_callback=None, method: str = "auto", interpolation=None, tolerance=None) -> dict:
     """Simulate a STEM scan; returns {output name: :class:`~jaxem.measurement.Measurement`}.
 
     Every detector contributes its measurements (``detector.measurements``; one per channel name) with
@@ -288,6 +315,12 @@ def stem_scan(sim: STEMSimulation, scan: GridScan, potential: PotentialSlices, *
         chunk_callback: called as ``f(rows, {detector name: array (n_rows, scan_x, [n_exit,] *signal)})``
             after each chunk of rows (a ``slice`` of scan rows); signals with two or more dimensions per
             position (diffraction patterns) then go only to the callback and are not returned.
+        method: ``'multislice'`` (probe by probe), ``'prism'`` (:func:`jaxem.stem.prism_scan`, S-matrix
+            with ``interpolation`` f, default 1 = exact) or ``'auto'`` (default): PRISM where it is
+            estimated ≥ 1.5× faster and its error estimate (:func:`jaxem.stem.prism_error_estimate`) is
+            ≤ ``tolerance`` (relative, default 1e-3), else multislice (:func:`jaxem.stem.choose_method`).
+        interpolation: PRISM interpolation factor f (int or (f_y, f_x)); with 'auto' the only one tried.
+        tolerance: relative error accepted by 'auto' [1].
 
     Raises:
         InputError / InputTypeError naming the argument: wrong types, a scan outside the cell, a
@@ -315,13 +348,25 @@ def stem_scan(sim: STEMSimulation, scan: GridScan, potential: PotentialSlices, *
     scan.check_inside(grid.extent)
     beam.check_tilt(grid)
     beam.check_angle(sim.semi_angle, grid, "sim.semi_angle")
-    used_by = {"structure": ("einstein", "snapshots"), "n_configs": ("einstein",), "key": ("einstein",),
-               "snapshots": ("snapshots",), "parametrization": ("einstein", "snapshots")}
-    for name, value in (("structure", structure), ("n_configs", n_configs), ("key", key), ("snapshots", snapshots),
-                        ("parametrization", parametrization)):
-        if value is not None and thermal not in used_by[name]:
-            raise validate.InputError(f"{name} is not used with thermal={thermal!r}; it applies to thermal="
-                                      f"{' or '.join(map(repr, used_by[name]))} (remove it or choose that model)")
+    check_thermal_arguments(thermal, structure=structure, n_configs=n_configs, key=key, snapshots=snapshots,
+                            parametrization=parametrization)
+    method = validate.choice(method, "method", ("auto", "prism", "multislice"))
+    if method == "multislice" and (interpolation is not None or tolerance is not None):
+        raise validate.InputError("interpolation and tolerance belong to method='prism' or 'auto', got "
+                                  "method='multislice'")
+    if method != "multislice":
+        from . import prism_run as _prism
+
+        chosen = ("prism", interpolation or 1) if method == "prism" else _prism.choose_method(
+            sim, scan, potential, tolerance, interpolation, features_ok=tds_potentials is None)
+        if chosen[0] == "prism":
+            if tds_potentials is not None:
+                raise validate.InputError("tds_potentials need the wave inside the specimen, which PRISM does not "
+                                          "keep: use method='multislice'")
+            return _prism.prism_scan(sim, scan, potential, interpolation=chosen[1], structure=structure,
+                                     thermal=thermal, n_configs=n_configs, key=key, snapshots=snapshots,
+                                     parametrization=parametrization, exit_planes=exit_planes, precision=precision,
+                                     memory_budget=memory_budget, progress=progress, chunk_callback=chunk_callback)
     rdtype, cdtype = accel.dtypes(precision)
     budget = accel.memory_budget(memory_budget)
 
@@ -431,18 +476,9 @@ def stem_scan(sim: STEMSimulation, scan: GridScan, potential: PotentialSlices, *
     bar.close()
 
     # ---- measurements --------------------------------------------------------------------------
-    leading = scan.axes()
-    meta = {**sim.to_dict(), "thermal": thermal or "static", "n_configurations": n_members,
-            "scan": scan.to_dict()}
-    if exits is not None:
-        leading = leading + (_thickness_axis(exits, seq_dz),)
-        meta["thickness"] = {"value": [e * seq_dz for e in exits], "units": "Å"}
-        meta["exit_slices"] = list(exits)
-    meta.pop("detectors")
-    out = {}
-    for d in detectors:
-        if d.name in results:
-            out.update(d.measurements(np.concatenate(results[d.name]), leading, meta, beam, grid))
+    out, leading, meta = scan_measurements(sim, scan, results, exits, seq_dz, grid,
+                                           {"method": "multislice", "thermal": thermal or "static",
+                                            "n_configurations": n_members})
     if tds_parts:
         tds = np.concatenate(tds_parts)
         for i, name in enumerate(tds_names):

@@ -1,0 +1,472 @@
+"""PRISM STEM scans: S-matrix under the memory budget, tiles of probe positions, thermal ensembles,
+streaming, and the accuracy model that lets :func:`jaxem.stem.stem_scan` choose (``method="auto"``).
+
+:func:`prism_scan` has the arguments and the result of :func:`jaxem.stem.stem_scan` (detectors,
+thickness series, frozen phonons from Einstein configurations or MD snapshots, absorptive
+potentials, ``chunk_callback`` for streaming), plus the interpolation factor f. The S-matrix
+(:mod:`jaxem.stem.prism`) is built by the one slice step, plane waves in batches from
+:func:`jaxem.accel.batch_size`; probe positions are reduced in tiles (several neighbouring positions
+share one window, so the sum over plane waves is a matrix product), tiles in batches from the same
+budget, rows in chunks (a progress bar counts them; every chunk has one shape). A frozen-phonon
+ensemble builds one S-matrix per configuration and averages the detector signals with running sums.
+
+Accuracy model. With f > 1 a probe's exit wave is read in a window of L/f around it; what the probe
+puts outside the window is lost and what its periodic copies put inside is added. The model takes
+the vacuum probe (the specimen's own spreading is not included) at the entrance and the exit surface
+and reports the fraction ε of its intensity outside the window (:func:`window_leakage`); the error of
+an integrated signal (HAADF) is of order ε, that of a 4D pattern pixel by pixel of order √ε (the
+copies interfere in amplitude), which :func:`prism_error_estimate` returns (3ε and 2√ε) together
+with the window and the probe extent. ``tests/stem/test_prism_accuracy.py`` checks
+it against multislice on SrTiO3. A window smaller than the probe's extent (99.9 % of its intensity)
+is refused (:func:`check_window`).
+"""
+from __future__ import annotations
+
+import math
+from functools import partial
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .. import accel, validate
+from ..optics.probes import probe_transfer
+from ..potential import PotentialSlices, potential_layout
+from ..propagate.ensembles import ensemble_mean, member_transmissions
+from ..propagate.multislice import exit_slice_counts, fresnel_propagator, transmission_functions
+from .prism import (SMatrix, band_gpts, band_states, check_interpolation, coefficients, plane_wave_indices,
+                    smatrix_array, tile_signals, window_grid)
+from .scan import GridScan
+from .scanning import (THERMAL_MODELS, STEMSimulation, _cast_state, _check_structure, _split_key,
+                       check_thermal_arguments, scan_measurements)
+
+__all__ = ["build_smatrix", "prism_scan", "window_leakage", "probe_extent", "prism_error_estimate", "check_window",
+           "choose_method", "METHODS", "EXTENT_FRACTION"]
+
+#: values of ``stem_scan(method=…)``
+METHODS = ("auto", "prism", "multislice")
+#: the probe's extent holds this fraction of its intensity (the window must hold it)
+EXTENT_FRACTION = 0.9
+#: complex (n_y, n_x) arrays alive per plane wave in the slice step and the band crop
+_WAVE_COPIES = 10
+#: on the CPU (without an explicit memory_budget) batches stay under this working set [bytes]: vmapped FFT
+#: batches of large waves run slower than one wave at a time there (400² grid: 1 wave per batch 1.1 s,
+#: 48 per batch 7.1 s for the same 48 plane waves, benchmarks/prism.py machine)
+CPU_BATCH_BYTES = 16 << 20
+
+
+def _max_angle(sim: STEMSimulation) -> float:
+    return sim.semi_angle + 0.5 * sim.edge_width
+
+
+# ---- accuracy model -----------------------------------------------------------------------------
+def _vacuum_probes(sim: STEMSimulation, grid, thickness: float):
+    """|ψ|² (2, n_y, n_x) float64 of the probe centred in the cell at the entrance and the exit
+    surface (free-space propagation through ``thickness`` [Å])."""
+    p = np.asarray(probe_transfer(grid, sim.beam, sim.semi_angle, sim.aberrations, sim.edge_width)).astype(
+        np.complex128)  # float32 transfer (precision enough for a leakage estimate), float64 from here
+    ky, kx = (np.fft.fftfreq(n, d) for n, d in zip(grid.gpts, grid.sampling))
+    k2 = ky[:, None] ** 2 + kx[None, :] ** 2
+    centre = np.exp(-2j * np.pi * (ky[:, None] * grid.extent[0] / 2 + kx[None, :] * grid.extent[1] / 2))
+    out = []
+    for t in (0.0, float(thickness)):
+        psi = np.fft.ifft2(p * centre * np.exp(-1j * np.pi * sim.beam.wavelength * t * k2))
+        i = np.abs(psi) ** 2
+        out.append(i / i.sum())
+    return np.stack(out)
+
+
+def window_leakage(sim: STEMSimulation, grid, thickness: float, interpolation) -> float:
+    """Fraction of the vacuum probe's intensity outside the PRISM window of (L_y/f_y, L_x/f_x) [Å]
+    centred on it, the larger of the entrance and the exit surface (``thickness`` [Å])."""
+    f = check_interpolation(interpolation, grid)
+    probes = _vacuum_probes(sim, grid, thickness)
+    inside = np.ones(grid.gpts, bool)
+    for axis, (n, fi) in enumerate(zip(grid.gpts, f)):
+        w = n // fi
+        idx = np.arange(n)
+        lo = n // 2 - w // 2
+        sel = (idx >= lo) & (idx < lo + w)
+        inside &= sel[:, None] if axis == 0 else sel[None, :]
+    return float(max(0.0, 1.0 - min(float(p[inside].sum()) for p in probes)))
+
+
+def probe_extent(sim: STEMSimulation, grid, thickness: float, fraction: float = EXTENT_FRACTION) -> float:
+    """Side [Å] of the smallest centred square holding ``fraction`` of the vacuum probe's intensity at
+    both the entrance and the exit surface (``thickness`` [Å])."""
+    probes = _vacuum_probes(sim, grid, thickness)
+    ys, xs = (np.abs((np.arange(n) - n // 2) * d) for n, d in zip(grid.gpts, grid.sampling))
+    cheb = np.maximum(ys[:, None], xs[None, :])
+    order = np.argsort(cheb, axis=None)
+    r = cheb.ravel()[order]
+    worst = 0.0
+    for p in probes:
+        c = np.cumsum(p.ravel()[order])
+        worst = max(worst, float(r[min(len(r) - 1, int(np.searchsorted(c, fraction)))]))
+    return 2 * worst + max(grid.sampling)
+
+
+def check_window(sim: STEMSimulation, grid, thickness: float, interpolation, name: str = "interpolation") -> None:
+    """Raise unless the PRISM window (L/f) holds the probe's extent (f = 1 is multislice's own cell and
+    always accepted); the error names f, the window, the extent and the factors that would work."""
+    f = check_interpolation(interpolation, grid, name)
+    if f == (1, 1):
+        return
+    ext = probe_extent(sim, grid, thickness)
+    win = tuple(L / fi for L, fi in zip(grid.extent, f))
+    if min(win) >= ext:
+        return
+    ok = [d for d in range(1, 65) if all(n % d == 0 and L / d >= ext for n, L in zip(grid.gpts, grid.extent))]
+    cells = tuple(math.ceil(ext * fi / L * 10) / 10 for fi, L in zip(f, grid.extent))
+    raise validate.InputError(
+        f"{name} = {f if f[0] != f[1] else f[0]} gives a PRISM window of {win[0]:.4g} × {win[1]:.4g} Å, smaller than "
+        f"the probe's extent {ext:.4g} Å ({100 * EXTENT_FRACTION:g} % of its intensity at the entrance or exit "
+        f"surface of the {thickness:.4g} Å specimen): use {name} = {max(ok) if ok else 1} (largest that fits)"
+        f" or a cell ≥ {cells[0]:g} × {cells[1]:g} times larger (y, x)")
+
+
+def prism_error_estimate(sim: STEMSimulation, potential: PotentialSlices, interpolation) -> dict:
+    """Expected error of PRISM at ``interpolation``, with what it rests on: {"haadf": 3ε, "pattern": 2√ε,
+    "leakage": ε, "window": (y, x) [Å], "extent": [Å]}.
+
+    ε is :func:`window_leakage` (0 at f = 1, which is exact). "haadf" bounds max|ΔI|/max(I) of an
+    integrated (ADF/HAADF) image: measured on SrTiO3 [001] at 300 kV, 20 mrad (1–10 cells thick,
+    windows 3.9–7.8 Å, hard and soft apertures, ADF 25–130 mrad) the error was 0.3–2.1 ε, so 3ε;
+    "pattern" bounds the relative L2 error of a 4D pattern (against the windowed exact exit wave): per
+    pixel the neighbouring copies' tails interfere with the probe in amplitude (~√ε), which the
+    integration over a large detector averages out (measured 1.1√ε at a 7.8 Å window). The model
+    ignores the specimen's own beam spreading beyond the vacuum cone (SrTiO3 [001], 20 nm, 8 × 8 cells:
+    measured 0.18 at f = 4 against 3ε = 0.27; amorphous or thicker specimens may exceed it)."""
+    grid = potential.grid
+    f = check_interpolation(interpolation, grid)
+    t = potential.thickness
+    eps = 0.0 if f == (1, 1) else window_leakage(sim, grid, t, f)
+    return {"haadf": 3 * eps, "pattern": 2 * math.sqrt(eps), "leakage": eps,
+            "window": tuple(L / fi for L, fi in zip(grid.extent, f)), "extent": probe_extent(sim, grid, t)}
+
+
+def _costs(sim, scan, potential, f):
+    """Relative costs (multislice, PRISM at f) in flops: FFT ≈ 5 N log₂N, complex multiply-add 8."""
+    grid = potential.grid
+    n = grid.gpts[0] * grid.gpts[1]
+    per_ms = potential.n_slices * (2 * 5 * n * math.log2(n) + 12 * n)
+    k = len(plane_wave_indices(grid, sim.beam, _max_angle(sim), f))
+    band = band_gpts(grid, f)
+    nw = (band[0] // f[0] + 2) * (band[1] // f[1] + 2)
+    reduce = scan.n_positions * (k * nw * 8 * 1.5 + 5 * nw * math.log2(max(nw, 2)))
+    return scan.n_positions * per_ms, k * per_ms + reduce
+
+
+def choose_method(sim: STEMSimulation, scan: GridScan, potential: PotentialSlices, tolerance=None,
+                  interpolation=None, features_ok: bool = True):
+    """("multislice", None) or ("prism", (f_y, f_x)): the cheaper of multislice and PRISM at the f whose
+    HAADF :func:`prism_error_estimate` is ≤ ``tolerance`` (max|ΔI|/max I, default 1e-3) and whose window
+    holds the probe, PRISM only when it is estimated ≥ 1.5× faster (and ``features_ok``). Costs: FFT
+    ≈ 5 N log₂N flops per slice and wave, the reduction 8 flops per plane wave and window pixel."""
+    tol = validate.scalar(1e-3 if tolerance is None else tolerance, "tolerance", nonnegative=True,
+                          allow_traced=False)
+    if not features_ok:
+        return "multislice", None
+    grid = potential.grid
+    cands = ([check_interpolation(interpolation, grid)] if interpolation is not None else
+             [(d, d) for d in range(1, 33) if all(n % d == 0 for n in grid.gpts)])
+    ms_cost, best = None, None
+    for f in cands:
+        if f != (1, 1):
+            try:
+                check_window(sim, grid, potential.thickness, f)
+            except validate.InputError:
+                continue
+            if prism_error_estimate(sim, potential, f)["haadf"] > tol:
+                continue
+        ms_cost, cost = _costs(sim, scan, potential, f)
+        if best is None or cost < best[0]:
+            best = (cost, f)
+    if best is not None and best[0] * 1.5 <= ms_cost:
+        return "prism", best[1]
+    return "multislice", None
+
+
+# ---- S-matrix -----------------------------------------------------------------------------------
+def build_smatrix(potential: PotentialSlices, beam, max_angle, interpolation=1, exit_planes=None, precision=None,
+                  memory_budget=None, progress: bool = False) -> SMatrix:
+    """The :class:`~jaxem.stem.prism.SMatrix` of ``potential`` for plane waves up to ``max_angle``
+    [mrad] (the probe's semi-angle plus half its edge) at ``interpolation`` f, plane waves in batches
+    from the memory budget (a progress bar counts them)."""
+    from ..beam import as_beam
+
+    beam = as_beam(beam)
+    if not isinstance(potential, PotentialSlices):
+        raise validate.InputTypeError(f"potential must be PotentialSlices, got {type(potential).__name__}")
+    grid = potential.grid
+    f = check_interpolation(interpolation, grid)
+    amax = beam.check_angle(max_angle, grid, "max_angle")
+    beam.check_tilt(grid)
+    _, cdtype = accel.dtypes(precision)
+    exits = exit_slice_counts(exit_planes, potential.n_slices)
+    trans = transmission_functions(potential.array, beam, grid, cdtype)
+    prop = fresnel_propagator(grid, beam, float(potential.slice_thickness), cdtype)
+    seq = jnp.asarray(potential.sequence, jnp.int32)
+    indices = plane_wave_indices(grid, beam, amax, f)
+    band = band_gpts(grid, f)
+    arr = _build(indices, trans, seq, prop, grid, band, exits, cdtype, memory_budget, progress)
+    return SMatrix(arr, jnp.asarray(indices, jnp.int32), grid, band, f, beam, amax, exits,
+                   float(potential.slice_thickness))
+
+
+def _wave_batch(grid, band, exits, cdtype, n, budget):
+    npix = grid.gpts[0] * grid.gpts[1]
+    n_out = 1 if exits is None else len(exits)
+    per = np.dtype(cdtype).itemsize * (_WAVE_COPIES * npix + (n_out + 1) * (npix + band[0] * band[1]))
+    return accel.batch_size(per, n, budget, cpu_cap=CPU_BATCH_BYTES)
+
+
+def _build(indices, trans, seq, prop, grid, band, exits, cdtype, budget, progress):
+    from tqdm.auto import tqdm
+
+    k = len(indices)
+    batch = int(_wave_batch(grid, band, exits, cdtype, k, budget))
+    chunk = min(k, batch * max(1, -(-k // (8 * batch))))  # ≤ ~8 progress steps, one shape for all
+    parts = []
+    bar = tqdm(total=k, desc="PRISM S-matrix (plane waves)", disable=not progress, unit="wave")
+    for s in range(0, k, chunk):
+        idx = indices[s:s + chunk]
+        n = len(idx)
+        if n < chunk:
+            idx = np.concatenate([idx, np.repeat(idx[-1:], chunk - n, axis=0)])
+        out = smatrix_array(jnp.asarray(idx, jnp.int32), trans, seq, prop, gpts=grid.gpts, band=band, exits=exits,
+                            batch=batch)
+        parts.append(out[:n] if n < chunk else out)
+        bar.update(n)
+    bar.close()
+    return parts[0] if len(parts) == 1 else jnp.concatenate(parts)
+
+
+# ---- tiles of probe positions -------------------------------------------------------------------
+def _tiling(scan: GridScan, band_sampling, window):
+    """(t_y, t_x) scan positions per tile and the (e_y, e_x) extra window pixels they need."""
+    out_t, out_e = [], []
+    for n, step, d, w in zip(scan.gpts, scan.sampling, band_sampling, window):
+        t = 1
+        while t < n and ((t * step) / d + 2) <= max(2.0, w / 4):
+            t += 1
+        out_t.append(t)
+        out_e.append(int(math.ceil((t - 1) * step / d)) + 2)
+    return tuple(out_t), tuple(out_e)
+
+
+def _tiles(positions, t):
+    """(rows of tiles, tiles per row, t_y·t_x, 2) from (n_y, n_x, 2) positions, edges repeated."""
+    ny, nx = positions.shape[:2]
+    ty, tx = t
+    py, px = -(-ny // ty) * ty, -(-nx // tx) * tx
+    p = np.pad(positions, ((0, py - ny), (0, px - nx), (0, 0)), mode="edge")
+    p = p.reshape(py // ty, ty, px // tx, tx, 2).transpose(0, 2, 1, 3, 4)
+    return p.reshape(py // ty, px // tx, ty * tx, 2)
+
+
+def _untile(sig, t, ny, nx):
+    """(tile rows, tiles per row, t_y·t_x, …) → (n_y', n_x, …) scan layout (rows of these tiles)."""
+    ty, tx = t
+    r, c = sig.shape[:2]
+    s = sig.reshape((r, c, ty, tx) + sig.shape[3:]).swapaxes(1, 2)
+    return s.reshape((r * ty, c * tx) + sig.shape[3:])[:, :nx]
+
+
+_STATIC = ("detectors", "grid", "band", "window", "extra", "wgrid_gpts", "exits", "batch")
+
+
+@partial(jax.jit, static_argnames=_STATIC)
+def _reduce(tiles, S, indices, coeffs, bstates, *, detectors, grid, band, window, extra, wgrid_gpts, exits, batch):
+    lead = tiles.shape[:2]
+    flat = tiles.reshape((-1,) + tiles.shape[2:])
+    fn = partial(tile_signals, S, indices, coeffs=coeffs, bstates=bstates, detectors=detectors, grid=grid,
+                 band=band, window=window, extra=extra, wgrid_gpts=wgrid_gpts, exits=exits)
+    out = jax.lax.map(lambda tl: fn(tl), flat, batch_size=batch)
+    return tuple(o.reshape(lead + o.shape[1:]) for o in out)
+
+
+@partial(jax.jit, static_argnames=_STATIC + ("einstein", "beam", "wave_batch", "member_batch"))
+def _thermal(members, structure, layout, prop, tiles, indices, coeffs, bstates, *, einstein, beam, detectors, grid,
+             band, window, extra, wgrid_gpts, exits, batch, wave_batch, member_batch):
+    seq = jnp.asarray(layout.sequence, jnp.int32)
+
+    def member(m):
+        t = member_transmissions(m, structure, layout, beam, coeffs.dtype, einstein)
+        S = smatrix_array(indices, t, seq, prop, gpts=grid.gpts, band=band, exits=exits, batch=wave_batch)
+        return _reduce(tiles, S, indices, coeffs, bstates, detectors=detectors, grid=grid, band=band, window=window,
+                       extra=extra, wgrid_gpts=wgrid_gpts, exits=exits, batch=batch)
+
+    return ensemble_mean(member, members, member_batch)
+
+
+# ---- the scan -----------------------------------------------------------------------------------
+def prism_scan(sim: STEMSimulation, scan: GridScan, potential: PotentialSlices, *, interpolation=1,
+               structure=None, thermal=None, n_configs=None, key=None, snapshots=None, parametrization=None,
+               exit_planes=None, precision=None, memory_budget=None, progress: bool = True,
+               chunk_callback=None) -> dict:
+    """A STEM scan by PRISM; returns {output name: :class:`~jaxem.measurement.Measurement`} exactly as
+    :func:`jaxem.stem.stem_scan` (same arguments, same axes and metadata, plus ``method``,
+    ``interpolation`` and ``n_plane_waves`` in the metadata).
+
+    Args:
+        interpolation: f, an int or (f_y, f_x), dividing the grid's points; f = 1 equals multislice.
+            The window L/f must hold the probe's extent (:func:`check_window`).
+        others: as :func:`jaxem.stem.stem_scan` (``tds_potentials`` is multislice-only: the TDS signal
+            needs the wave inside the specimen, which the S-matrix does not keep).
+
+    Raises:
+        InputError / InputTypeError naming the argument (as :func:`~jaxem.stem.stem_scan`), an f that
+        does not divide the grid, a window too small for the probe.
+    """
+    if not isinstance(sim, STEMSimulation):
+        raise validate.InputTypeError(f"sim must be a jaxem.stem.STEMSimulation, got {type(sim).__name__}")
+    if not isinstance(scan, GridScan):
+        raise validate.InputTypeError(f"scan must be a jaxem.stem.GridScan, got {type(scan).__name__}")
+    if not isinstance(potential, PotentialSlices):
+        raise validate.InputTypeError(f"potential must be PotentialSlices, got {type(potential).__name__}")
+    thermal = validate.choice(thermal, "thermal", THERMAL_MODELS)
+    if chunk_callback is not None and not callable(chunk_callback):
+        raise validate.InputTypeError(f"chunk_callback must be callable, got {type(chunk_callback).__name__}")
+    beam, grid = sim.beam, potential.grid
+    if potential.energy is not None and not np.isclose(potential.energy, beam.energy, rtol=1e-9):
+        raise validate.InputError(f"potential was built for {potential.energy:g} eV (its absorptive part depends on "
+                                  f"the energy) but sim.beam has {beam.energy:g} eV")
+    validate.array(potential.array, "potential.array", ndim=3, shape=grid.gpts, units="V·Å")
+    scan.check_inside(grid.extent)
+    beam.check_tilt(grid)
+    beam.check_angle(sim.semi_angle, grid, "sim.semi_angle")
+    beam.check_angle(_max_angle(sim), grid, "sim.semi_angle + edge_width/2")
+    f = check_interpolation(interpolation, grid)
+    check_window(sim, grid, potential.thickness, f)
+    check_thermal_arguments(thermal, structure=structure, n_configs=n_configs, key=key, snapshots=snapshots,
+                            parametrization=parametrization)
+    rdtype, cdtype = accel.dtypes(precision)
+    budget = accel.memory_budget(memory_budget)
+
+    # ---- plane waves, windows, detectors ---------------------------------------------------------
+    amax = _max_angle(sim)
+    indices = plane_wave_indices(grid, beam, amax, f)
+    band = band_gpts(grid, f)
+    window = tuple(m // fi for m, fi in zip(band, f))
+    wgrid = window_grid(grid, f)
+    detectors = sim.detectors
+    states = tuple(_cast_state(d.prepare(beam, wgrid), rdtype) for d in detectors)
+    bstates = band_states(detectors, states, wgrid, window)
+    coeffs = coefficients(indices, grid, beam, window, sim.semi_angle, sim.aberrations, sim.edge_width, cdtype)
+    band_sampling = tuple(L / m for L, m in zip(grid.extent, band))
+    t, extra = _tiling(scan, band_sampling, window)
+    tiles = _tiles(scan.positions(), t)
+    k = len(indices)
+
+    if thermal is None:
+        n_slices, dz = potential.n_slices, potential.slice_thickness
+    else:
+        if structure is None:
+            raise validate.InputError(f"thermal={thermal!r} needs structure= (the static jaxem Structure)")
+        _check_structure(structure, grid, thermal)
+        flat = structure.replace(z_repeats=1)
+        if thermal == "einstein":
+            n_configs = validate.integer(8 if n_configs is None else n_configs, "n_configs", lo=1)
+            if float(jnp.max(flat.u2)) <= 0:
+                raise validate.InputError("structure has B = 0 everywhere: frozen phonons need Debye–Waller "
+                                          "factors (B or u2 [Å²])")
+            members = _split_key(key, n_configs)
+        else:
+            if snapshots is None:
+                raise validate.InputError("thermal='snapshots' needs snapshots= (n, N, 3) positions [Å]")
+            validate.array(snapshots, "snapshots", ndim=3, shape=(len(flat), 3), kind="real", units="Å")
+            members = jnp.asarray(snapshots, rdtype)
+        layout = potential_layout(flat, gpts=grid.gpts, slice_thickness=potential.slice_thickness,
+                                  parametrization=parametrization or "lobato", precision=precision)
+        n_slices, dz = len(layout.sequence), layout.slice_thickness
+        st = flat.replace(positions=flat.positions.astype(rdtype), u2=flat.u2.astype(rdtype))
+    exits = exit_slice_counts(exit_planes, n_slices)
+    n_exit = 1 if exits is None else len(exits)
+
+    # ---- memory: tiles per batch, rows per chunk -------------------------------------------------
+    item = np.dtype(cdtype).itemsize
+    sig_shapes = jax.eval_shape(lambda s_, dp: tuple(d.apply(s, dp) for d, s in zip(detectors, s_)), states,
+                                jax.ShapeDtypeStruct(wgrid.gpts, rdtype))
+    signal_bytes = n_exit * sum(math.prod(s.shape) * s.dtype.itemsize for s in sig_shapes)
+    tpos = t[0] * t[1]
+    big = (window[0] + extra[0]) * (window[1] + extra[1])
+    per_tile = item * n_exit * (k * big + 2 * tpos * big + 4 * tpos * max(window[0] * window[1],
+                                                                              wgrid.gpts[0] * wgrid.gpts[1]))
+    per_tile += tpos * signal_bytes
+    s_bytes = item * k * n_exit * band[0] * band[1]
+    left = max(budget - s_bytes, budget // 4)
+    n_tiles = tiles.shape[0] * tiles.shape[1]
+    tile_batch = int(accel.batch_size(per_tile, n_tiles, left))
+    if memory_budget is None:  # the CPU cap applies to the default budget only
+        tile_batch = min(tile_batch, int(accel.batch_size(per_tile, n_tiles, None, cpu_cap=4 * CPU_BATCH_BYTES)))
+    static = dict(detectors=detectors, grid=grid, band=band, window=window, extra=extra, wgrid_gpts=wgrid.gpts,
+                  exits=exits)
+    prop = fresnel_propagator(grid, beam, float(dz), cdtype)
+    from tqdm.auto import tqdm
+
+    ny, nx = scan.gpts
+    keep = [chunk_callback is None or len(s.shape) < 2 for s in sig_shapes]
+    results = {d.name: [] for d, kp in zip(detectors, keep) if kp}
+
+    def emit(rows, chunk):
+        if chunk_callback is not None:
+            chunk_callback(rows, chunk)
+        for name in results:
+            results[name].append(chunk[name])
+
+    if thermal is None:
+        trans = transmission_functions(potential.array, beam, grid, cdtype)
+        S = _build(indices, trans, jnp.asarray(potential.sequence, jnp.int32), prop, grid, band, exits, cdtype,
+                   memory_budget, progress)
+        rows_per_chunk = max(1, int(accel.batch_size(4 * nx * t[0] * signal_bytes, tiles.shape[0], left)))
+        rows_per_chunk = max(rows_per_chunk, -(-tile_batch // tiles.shape[1]))
+        rows_per_chunk = min(rows_per_chunk, tiles.shape[0])
+        bar = tqdm(total=ny, desc="PRISM scan (rows)", disable=not progress, unit="row")
+        jidx = jnp.asarray(indices, jnp.int32)
+        for r0 in range(0, tiles.shape[0], rows_per_chunk):
+            part = tiles[r0:r0 + rows_per_chunk]
+            n = part.shape[0]
+            if n < rows_per_chunk:  # one shape for every chunk: no recompilation
+                part = np.concatenate([part, np.repeat(part[-1:], rows_per_chunk - n, axis=0)])
+            sig = _reduce(jnp.asarray(part, rdtype), S, jidx, coeffs, bstates,
+                          batch=int(min(tile_batch, rows_per_chunk * tiles.shape[1])), **static)
+            rows = slice(r0 * t[0], min(ny, (r0 + n) * t[0]))
+            nrow = rows.stop - rows.start
+            chunk = {d.name: np.asarray(_untile(np.asarray(s[:n]), t, ny, nx))[:nrow]
+                     for d, s in zip(detectors, sig)}
+            emit(rows, chunk)
+            bar.update(nrow)
+        bar.close()
+        n_members = 1
+    else:
+        n_members = int(jax.tree.leaves(members)[0].shape[0])
+        wave_batch = int(_wave_batch(grid, band, exits, cdtype, k, left if memory_budget is not None else None))
+        per_member = s_bytes + 3 * n_slices * grid.gpts[0] * grid.gpts[1] * item + tile_batch * per_tile
+        member_batch = int(accel.batch_size(per_member, n_members, budget))
+        chunk_m = member_batch * max(1, -(-n_members // (8 * member_batch)))
+        total = None
+        bar = tqdm(total=n_members, desc="PRISM frozen phonons (configurations)", disable=not progress, unit="config")
+        for m0 in range(0, n_members, chunk_m):
+            part = jax.tree.map(lambda a: a[m0:m0 + chunk_m], members)
+            n = int(jax.tree.leaves(part)[0].shape[0])
+            mean = _thermal(part, st, layout, prop, jnp.asarray(tiles, rdtype), jnp.asarray(indices, jnp.int32),
+                            coeffs, bstates, einstein=thermal == "einstein", beam=beam,
+                            batch=int(min(tile_batch, tiles.shape[0] * tiles.shape[1])), wave_batch=wave_batch,
+                            member_batch=min(member_batch, n), **static)
+            part_sum = tuple(np.asarray(s, np.float64) * n for s in mean)
+            total = part_sum if total is None else tuple(a + b for a, b in zip(total, part_sum))
+            bar.update(n)
+        bar.close()
+        full = {d.name: _untile(s / n_members, t, ny, nx)[:ny].astype(rdtype) for d, s in zip(detectors, total)}
+        step = max(1, t[0])
+        for r0 in range(0, ny, step):
+            rows = slice(r0, min(ny, r0 + step))
+            emit(rows, {name: a[rows] for name, a in full.items()})
+
+    # ---- measurements ----------------------------------------------------------------------------
+    out, _, _ = scan_measurements(sim, scan, results, exits, dz, wgrid,
+                                  {"method": "prism", "thermal": thermal or "static", "n_configurations": n_members,
+                                   "interpolation": list(f), "n_plane_waves": k,
+                                   "window": {"value": [L / fi for L, fi in zip(grid.extent, f)], "units": "Å"}})
+    return out
