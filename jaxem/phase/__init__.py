@@ -19,7 +19,7 @@ values (dead pixels, dropped frames) are masked and reported (:mod:`jaxem.phase.
 Units: lengths Å, reciprocal lengths 1/Å, angles mrad (semi-angle), rotation and azimuths rad.
 """
 from .alignment import (AberrationFit, cross_correlation_shifts, fit_higher_orders, fit_linear_map,
-                        fit_parallax, predicted_shifts, shift_images)
+                        predicted_shifts, shift_images)
 from .calibration import (BrightFieldDisk, RotationResult, calibrate_bright_field, center_of_mass,
                           find_bright_field, fit_descan, mean_pattern, rotation_from_com)
 from .com import com_field, divergence, icom, icom_spectrum
@@ -28,6 +28,7 @@ from .direct import flip_mask, obf, parallax, reconstruct_spectrum, ssb
 from .dose import ssnr
 from .io import read_4dstem, read_zarr, write_zarr
 from .masking import BadData
+from .parallax_fit import fit_parallax
 from .reconstruct import reconstruct
 from .stack import BFStack, bright_field_stack
 from . import streaming
