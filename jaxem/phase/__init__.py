@@ -26,6 +26,7 @@ from .com import com_field, divergence, icom, icom_spectrum
 from .dataset import Dataset4D
 from .direct import flip_mask, obf, parallax, reconstruct_spectrum, ssb
 from .dose import ssnr
+from .dpc import DPCResult, dpc, probe_autocorrelation, rotation_from_curl
 from .io import read_4dstem, read_zarr, write_zarr
 from .masking import BadData
 from .parallax_fit import fit_parallax
@@ -47,5 +48,5 @@ __all__ = [
     "BFStack", "bright_field_stack", "streaming", "ParallaxConfig", "ParallaxState", "parallax_config",
     "stream_dask", "lattice_phase", "simulate_4dstem", "simulate_dataset",
     "white_noise_phase", "measured_transfer", "radial_average", "stack_transfer", "transfer_function", "wdd",
-    "tcbf", "wiener_parallax",
+    "tcbf", "wiener_parallax", "DPCResult", "dpc", "probe_autocorrelation", "rotation_from_curl",
 ]
