@@ -37,7 +37,7 @@ from .streaming import ParallaxConfig, ParallaxState, parallax_config, stream_da
 from .synthetic import lattice_phase, simulate_4dstem, simulate_dataset, white_noise_phase
 from .transfer import measured_transfer, radial_average, stack_transfer, transfer_function
 from .wdd import wdd
-from .wiener import tcbf, wiener_parallax
+from .wiener import tcbf, wiener_direct, wiener_parallax
 
 __all__ = [
     "AberrationFit", "cross_correlation_shifts", "fit_higher_orders", "fit_linear_map", "fit_parallax",
@@ -48,5 +48,5 @@ __all__ = [
     "BFStack", "bright_field_stack", "streaming", "ParallaxConfig", "ParallaxState", "parallax_config",
     "stream_dask", "lattice_phase", "simulate_4dstem", "simulate_dataset",
     "white_noise_phase", "measured_transfer", "radial_average", "stack_transfer", "transfer_function", "wdd",
-    "tcbf", "wiener_parallax", "DPCResult", "dpc", "probe_autocorrelation", "rotation_from_curl",
+    "tcbf", "wiener_direct", "wiener_parallax", "DPCResult", "dpc", "probe_autocorrelation", "rotation_from_curl",
 ]

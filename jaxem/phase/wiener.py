@@ -31,7 +31,22 @@ Frequencies outside the band are set to zero. The filter is a per-frequency mult
 (jitted, batched) parallax kernel and the analytic transfer, so it costs one extra pass over the
 bright-field pixels (the transfer) at most.
 
-tcBF with aberrations fitted from the data: :func:`tcbf` (fit → upsampled parallax → Wiener).
+**Channel-resolved Wiener** (:func:`wiener_direct`). Deconvolving the summed parallax image cannot restore
+the frequencies near the zeros of sin χ: the two sidebands of every vBF image cancel there in the sum.
+Kept apart, they do not: each channel k measures G(q, k) = σφ̃(q)·iΓ̂(q, k) + n_k(q) with the
+aperture-overlap function Γ̂ (:mod:`jaxem.phase.direct`), whose single-sideband parts carry the
+signal wherever sin χ = 0. The MMSE estimate from all channels, for white channel noise of power
+ν per frequency, is
+
+    σφ̃(q) = Σ_k (−i)Γ̂*(q, k)·G(q, k) / (Σ_k |Γ̂(q, k)|² + ν/S(q)),
+
+the least-squares (normal-equation) solution Σ_k(−i)Γ̂*G / Σ_k|Γ̂|² regularised by the noise-to-signal
+ratio — the Wiener form of the phase-compensated SSB/parallax family (its transfer has no zeros
+inside 0 < |q| < 2k_probe). ν comes from the dose (ν = N_scan·⟨v_k⟩/I₀) or from the plain
+bright-field sum outside the band (Σ_k G carries n·ν there); S(q) per ring from the excess of the
+least-squares estimate over its noise ν/Σ|Γ̂|². With aberrations fitted from the data
+(:func:`~jaxem.phase.fit_parallax`) this is the CTF-corrected tilt-corrected bright field
+(:func:`tcbf`).
 """
 from __future__ import annotations
 
@@ -159,15 +174,64 @@ def wiener_parallax(stack: BFStack, aberrations=None, rotation=0.0, upsampling: 
     return img
 
 
+def wiener_direct(stack: BFStack, aberrations=None, rotation=0.0, upsampling: int = 1, dose=None, noise=None,
+           model_error: float = 1e-6, return_info: bool = False, memory_budget=None):
+    """Channel-resolved Wiener (MMSE) phase [rad] ((u·Sy, u·Sx); module docstring).
+
+    Args:
+        stack: virtual bright-field stack; aberrations, rotation [rad]: the probe (known or fitted).
+        upsampling: output upsampling u ≥ 1 (each channel's spectrum tiled u×u).
+        dose: electrons per pattern or ``"counts"`` (Poisson channel noise); default: measured from
+            the bright-field sum outside the band (an error names ``dose`` when the grid has none).
+        noise: the channel noise power ν, if known.
+        model_error: ν floor relative to the mean channel power (first-order model error).
+        return_info: also return dict(noise=ν, lsq_power=Σ|Γ̂|² (u·Sy, u·Sx)).
+        memory_budget: bytes (or '2G') for the bright-field batches.
+    """
+    from .direct import _spectra
+
+    if not isinstance(stack, BFStack):
+        raise validate.InputTypeError(f"stack must be a BFStack (phase.bright_field_stack), got {type(stack).__name__}")
+    u = validate.integer(upsampling, "upsampling", lo=1)
+    model_error = validate.scalar(model_error, "model_error", nonnegative=True, allow_traced=False)
+    num, den = _spectra(stack, "lsq", aberrations, rotation, u, memory_budget)
+    num = np.asarray(num, np.complex128) * (2.0 / u**2)  # Σ_k (−i)Γ̂*G
+    den = np.asarray(den, np.float64)
+    n_ch, sy, sx = stack.vbf.shape
+    fine = (stack.scan_sampling[0] / u, stack.scan_sampling[1] / u)
+    qmax = 2 * stack.cutoff + stack.edge
+    if noise is not None:
+        nu = validate.scalar(noise, "noise", nonnegative=True, allow_traced=False)
+    elif dose is not None:
+        nu = _noise_from_dose(stack, dose, 1) * 4 / n_ch  # per channel (that helper's sum is over ½Σ_k)
+    else:
+        bf = np.fft.fft2(np.asarray(jnp.sum(stack.vbf, 0), np.float64))
+        nu = noise_power_outside(bf, stack.scan_sampling, qmax * 1.02) / n_ch
+    q, ring = _ring_index(num.shape, fine, 48)
+    inside = (q <= qmax) & (den > 1e-4 * den.max())
+    ls = np.where(inside, num / np.where(inside, den, 1.0), 0.0)
+    r = ring[inside]
+    cnt = np.maximum(np.bincount(r, minlength=48), 1)
+    excess = np.bincount(r, (np.abs(ls) ** 2 - nu / np.where(inside, den, 1.0))[inside], 48) / cnt
+    floor = 1e-3 * nu / den.max()
+    s_obj = np.maximum(excess, floor)[ring]
+    nu_eff = nu + model_error * float(np.mean(np.abs(num[inside]) ** 2 / den[inside]))
+    est = np.where(inside, num / (den + nu_eff / s_obj), 0.0)
+    img = np.real(np.fft.ifft2(est)).astype(np.asarray(stack.vbf[:1, :1, :1]).dtype)
+    if return_info:
+        return img, {"noise": float(nu), "lsq_power": den}
+    return img
+
+
 def tcbf(stack: BFStack, fit=None, upsampling: int = 1, dose=None, noise=None, model_error: float = 1e-6,
          memory_budget=None, **fit_kwargs):
-    """Tilt-corrected bright field from the data alone: the aberrations and rotation fitted from the
-    vBF shifts (:func:`~jaxem.phase.fit_parallax`, unless ``fit`` is given), the upsampled parallax
-    image, and its Wiener CTF correction (:func:`wiener_parallax`). Returns (image [rad], fit)."""
+    """CTF-corrected tilt-corrected bright field from the data alone: the aberrations and rotation
+    fitted from the vBF shifts (:func:`~jaxem.phase.fit_parallax`, unless ``fit`` is given), then the
+    channel-resolved Wiener estimate (:func:`wiener_direct`) at those aberrations. Returns (image [rad], fit)."""
     from .parallax_fit import fit_parallax
 
     if fit is None:
         fit = fit_parallax(stack, memory_budget=memory_budget, **fit_kwargs)
-    img = wiener_parallax(stack, fit.aberrations, fit.rotation, upsampling, dose=dose, noise=noise,
-                          model_error=model_error, memory_budget=memory_budget)
+    img = wiener_direct(stack, fit.aberrations, fit.rotation, upsampling, dose=dose, noise=noise,
+                 model_error=model_error, memory_budget=memory_budget)
     return img, fit
