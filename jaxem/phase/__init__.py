@@ -26,7 +26,7 @@ from .com import com_field, divergence, icom, icom_spectrum
 from .dataset import Dataset4D
 from .direct import flip_mask, obf, parallax, reconstruct_spectrum, ssb
 from .dose import ssnr
-from .dpc import DPCResult, dpc, probe_autocorrelation, rotation_from_curl
+from .com_integration import DPCResult, dpc, probe_autocorrelation, rotation_from_curl
 from .io import read_4dstem, read_zarr, write_zarr
 from .masking import BadData
 from .parallax_fit import fit_parallax

@@ -122,7 +122,7 @@ def _com_frames(frames, cy, cx):
     m = f.reshape(b, ny * nx) @ w
     tot = m[:, 0]
     tot_safe = jnp.where(tot > 0, tot, 1.0)
-    return m[:, 1:] / tot_safe[:, None]
+    return jnp.concatenate([m[:, 1:] / tot_safe[:, None], tot[:, None]], -1)  # (cy, cx, total)
 
 
 def _com_streamed(arr, c, memory_budget):
@@ -134,12 +134,12 @@ def _com_streamed(arr, c, memory_budget):
     flat = arr.reshape(n, ny, nx)  # a view for NumPy data
     itemsize = np.dtype(arr.dtype).itemsize
     b = accel.batch_size(ny * nx * (itemsize + 4), n, memory_budget, cpu_cap=CPU_BATCH_BYTES)
-    out = np.empty((n, 2), np.float64)
+    out = np.empty((n, 3), np.float64)
     cy, cx = float(c[0]), float(c[1])
     for i0 in range(0, n, b):  # host loop over a handful of batches (transfer + one matmul each)
         s0 = min(i0, n - b)
         out[s0:s0 + b] = np.asarray(_com_frames(jax.device_put(flat[s0:s0 + b]), cy, cx))
-    return out.reshape(sy, sx, 2)
+    return out.reshape(sy, sx, 3)
 
 
 def center_of_mass(ds: Dataset4D, center=None, memory_budget=None) -> np.ndarray:
@@ -163,19 +163,26 @@ def center_of_mass_with_report(ds: Dataset4D, center=None, memory_budget=None):
 
         arr = ds.array.rechunk({2: -1, 3: -1})
         out = da.map_blocks(lambda b: np.asarray(_com_frames(jnp.asarray(b), c[0], c[1])), arr,
-                            drop_axis=3, chunks=arr.chunks[:2] + ((2,),), dtype=np.float32)
-        com = np.array(out.compute())
+                            drop_axis=3, chunks=arr.chunks[:2] + ((3,),), dtype=np.float32)
+        com = np.array(out.compute(), np.float64)
     else:
         com = _com_streamed(ds.array, c, memory_budget)
+    com, totals = com[..., :2], com[..., 2]
+    # missing (empty) frames have no centre of mass: the mean of the others, reported
+    gone = masking.missing_frames(np.where(np.isfinite(totals), totals, np.nan))
+    gone &= np.isfinite(totals)  # non-finite frames are masked below
+    missing = masking.BadData().with_missing(np.argwhere(gone)) if gone.any() else masking.BadData()
+    if gone.any():
+        com[gone] = np.mean(com[~gone & np.all(np.isfinite(com), -1)], 0)
     bad_frames = np.argwhere(~np.all(np.isfinite(com), -1))
     if not masking.can_hold_bad(ds.array) or not bad_frames.size:
-        return com, masking.BadData()
+        return com, missing
     # a NaN/inf makes the frame's moments non-finite: mask those frames with the pixel means
     means, _, bad = masking.scan(ds.array)
     iy, ix = bad_frames[:, 0], bad_frames[:, 1]
     frames = ds.array.vindex[iy, ix].compute() if ds.is_lazy else np.asarray(ds.array)[iy, ix]
-    com[iy, ix] = np.asarray(_com_frames(jnp.asarray(masking.fill(np.asarray(frames), means)), c[0], c[1]))
-    return com, bad
+    com[iy, ix] = np.asarray(_com_frames(jnp.asarray(masking.fill(np.asarray(frames), means)), c[0], c[1]))[:, :2]
+    return com, bad.with_missing(missing.missing_frames)
 
 
 def fit_descan(com, order: int = 1):

@@ -131,7 +131,15 @@ def wdd_with_report(ds: Dataset4D, aberrations=None, rotation=None, epsilon=1e-2
         Gh, bad = _lazy_half_spectrum(ds.array, half, rdt, memory_budget)
         rows = jnp.arange(half.size)
     else:
-        Gh, bad = _masked_half_spectrum(ds.array, rdt)
+        arr = ds.array
+        totals = np.sum(np.asarray(arr), axis=(2, 3), dtype=np.float64)
+        gone = masking.missing_frames(totals) & np.isfinite(totals)  # non-finite frames: masked below
+        if gone.any():  # empty frames: the mean pattern (excluded from every q ≠ 0 term), reported
+            arr = np.array(arr, copy=True)
+            arr[gone] = masking.scan(ds.array)[0].astype(arr.dtype)
+        Gh, bad = _masked_half_spectrum(arr, rdt)
+        if gone.any():
+            bad = bad.with_missing(np.argwhere(gone))
         rows = jnp.asarray(half)
     # per scan frequency: H, two probe products and their transforms, the deconvolution terms and the
     # aperture/χ temporaries of two probe evaluations: ≈ 40 complex detector-sized arrays

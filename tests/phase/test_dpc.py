@@ -2,7 +2,8 @@
 import numpy as np
 import pytest
 
-from jaxem.phase import calibration, dpc
+from jaxem.phase import calibration
+from jaxem.phase import com_integration as dpc
 from jaxem.phase.stack import bright_field_stack
 from jaxem.phase.transfer import stack_transfer
 
