@@ -115,14 +115,17 @@ def _com_frames(frames, cy, cx):
     """(y, x) centre of mass [px] of frames (b, ny, nx) relative to (cy, cx): one matrix product of
     the flattened frames with the moments (1, iy, ix) (memory-bound, no temporaries of frame size)."""
     f = frames.astype(accel.dtypes_of(frames)[0])
-    b, ny, nx = f.shape
+    lead, (ny, nx) = f.shape[:-2], f.shape[-2:]
+    f = f.reshape(-1, ny, nx)
+    b = f.shape[0]
     iy = jnp.broadcast_to((jnp.arange(ny, dtype=f.dtype) - cy)[:, None], (ny, nx))
     ix = jnp.broadcast_to((jnp.arange(nx, dtype=f.dtype) - cx)[None, :], (ny, nx))
     w = jnp.stack([jnp.ones((ny, nx), f.dtype), iy, ix], -1).reshape(ny * nx, 3)
     m = f.reshape(b, ny * nx) @ w
     tot = m[:, 0]
     tot_safe = jnp.where(tot > 0, tot, 1.0)
-    return jnp.concatenate([m[:, 1:] / tot_safe[:, None], tot[:, None]], -1)  # (cy, cx, total)
+    out = jnp.concatenate([m[:, 1:] / tot_safe[:, None], tot[:, None]], -1)  # (cy, cx, total)
+    return out.reshape(*lead, 3)
 
 
 def _com_streamed(arr, c, memory_budget):
