@@ -74,6 +74,19 @@ class SpectralRotation:
         return m + a * np.cos(2 * theta) + b * np.sin(2 * theta)
 
 
+def _scan_q(shape, scan_sampling):
+    qy = np.fft.fftfreq(shape[0], scan_sampling[0])[:, None]
+    qx = np.fft.fftfreq(shape[1], scan_sampling[1])[None, :]
+    return qy, qx, np.hypot(qy, qx)
+
+
+def _checked_field(field, name, scan_sampling):
+    validate.array(field, name, ndim=3, shape=(None, None, 2), kind="real", units="1/Å")
+    scan_sampling = validate.pair(scan_sampling, "scan_sampling", "Å", positive=True, allow_traced=False)
+    f = np.asarray(field, np.float64)
+    return f, scan_sampling, _scan_q(f.shape[:2], scan_sampling)
+
+
 def rotation_from_curl(com_k, scan_sampling, qmax=None, allow_transpose: bool = True) -> SpectralRotation:
     """Detector rotation θ [rad] (and transpose) that makes the CoM field curl-free, in closed form.
 
@@ -88,13 +101,7 @@ def rotation_from_curl(com_k, scan_sampling, qmax=None, allow_transpose: bool = 
         com_k: (Sy, Sx, 2) detector-frame CoM (y, x) [1/Å], descan removed.
         scan_sampling: (dy, dx) [Å]; qmax: band [1/Å] (default all frequencies).
     """
-    validate.array(com_k, "com_k", ndim=3, shape=(None, None, 2), kind="real")
-    scan_sampling = validate.pair(scan_sampling, "scan_sampling", "Å", positive=True, allow_traced=False)
-    c = np.asarray(com_k, np.float64)
-    sy, sx = c.shape[:2]
-    qy = np.fft.fftfreq(sy, scan_sampling[0])[:, None]
-    qx = np.fft.fftfreq(sx, scan_sampling[1])[None, :]
-    q = np.hypot(qy, qx)
+    c, scan_sampling, (qy, qx, q) = _checked_field(com_k, "com_k", scan_sampling)
     band = (q > 0) & (q <= (q.max() if qmax is None else qmax))
     forms, best = {}, []
     for tr in ((False, True) if allow_transpose else (False,)):
@@ -125,13 +132,8 @@ def integrate(field, scan_sampling, transfer_c=None, qmax=None, noise=None, mode
     Returns:
         (image [rad], noise power).
     """
-    validate.array(field, "field", ndim=3, shape=(None, None, 2), kind="real", units="1/Å")
-    scan_sampling = validate.pair(scan_sampling, "scan_sampling", "Å", positive=True, allow_traced=False)
-    f = np.asarray(field, np.float64)
+    f, scan_sampling, (qy, qx, q) = _checked_field(field, "field", scan_sampling)
     sy, sx = f.shape[:2]
-    qy = np.fft.fftfreq(sy, scan_sampling[0])[:, None]
-    qx = np.fft.fftfreq(sx, scan_sampling[1])[None, :]
-    q = np.hypot(qy, qx)
     qs = np.where(q > 0, q, 1.0)
     d = np.where(q > 0, -1j * (qy * np.fft.fft2(f[..., 0]) + qx * np.fft.fft2(f[..., 1])) / qs, 0.0)
     c = np.ones((sy, sx)) if transfer_c is None else np.asarray(transfer_c)

@@ -33,8 +33,7 @@ import numpy as np
 from .. import accel, validate
 from . import geometry, masking
 from .dataset import Dataset4D
-from .stack import aperture_edge, phase_precision
-from .wdd import _wdd_pairs, half_plane_frequencies
+from .wdd import _wdd_pairs, wdd_setup
 
 
 def _zarr_array(path, shape, chunks, dtype):
@@ -66,22 +65,14 @@ def wdd_out_of_core(ds: Dataset4D, aberrations=None, rotation=None, epsilon: flo
     Returns:
         (phase [rad] (Sy, Sx) or the complex object, report dict).
     """
-    if not isinstance(ds, Dataset4D):
-        raise validate.InputTypeError(f"ds must be a Dataset4D, got {type(ds).__name__}")
-    ds.require("beam", "semiangle", "center", "detector_sampling")
-    epsilon = validate.scalar(epsilon, "epsilon", positive=True, allow_traced=False)
-    ab = geometry.check_aberrations(aberrations, ds.aberrations)
-    rot = geometry.check_rotation(ds.rotation if rotation is None else rotation)
+    epsilon, ab, rdt, edge, ky, kx, (half, qs, full, neg) = wdd_setup(ds, aberrations, rotation, epsilon, edge,
+                                                                     precision)
     budget = accel.memory_budget(memory_budget)
     if tmp_dir is not None:
         tmp_dir = validate.path(tmp_dir, "tmp_dir", kind="dir")
-    rdt, cdt = accel.dtypes(phase_precision(precision, ds.array))
+    _, cdt = accel.dtypes(rdt)
     rsize, csize = np.dtype(rdt).itemsize, np.dtype(cdt).itemsize
-    edge = aperture_edge(edge, ds)
     sy, sx, ny, nx = ds.shape
-    ky, kx = geometry.detector_frequencies((ny, nx), ds.center, ds.detector_sampling, rot, ds.transpose, rdt)
-    qmax = 2 * ds.probe_cutoff + edge + 1e-6 * ds.probe_cutoff
-    half, qs, full, neg = half_plane_frequencies((sy, sx), ds.scan_sampling, qmax)
     n_q = half.size
     # block sizes from the budget (each step holds one block and its transforms)
     frame = ny * nx * rsize
