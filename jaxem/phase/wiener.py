@@ -216,7 +216,8 @@ def wiener_direct(stack: BFStack, aberrations=None, rotation=0.0, upsampling: in
     floor = 1e-3 * nu / den.max()
     s_obj = np.maximum(excess, floor)[ring]
     nu_eff = nu + model_error * float(np.mean(np.abs(num[inside]) ** 2 / den[inside]))
-    est = np.where(inside, num / (den + nu_eff / s_obj), 0.0)
+    est = np.zeros_like(num)
+    est[inside] = num[inside] / (den[inside] + nu_eff / s_obj[inside])
     img = np.real(np.fft.ifft2(est)).astype(np.asarray(stack.vbf[:1, :1, :1]).dtype)
     if return_info:
         return img, {"noise": float(nu), "lsq_power": den}
