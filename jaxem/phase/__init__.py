@@ -19,15 +19,17 @@ values (dead pixels, dropped frames) are masked and reported (:mod:`jaxem.phase.
 Units: lengths Å, reciprocal lengths 1/Å, angles mrad (semi-angle), rotation and azimuths rad.
 """
 from .alignment import (AberrationFit, cross_correlation_shifts, fit_higher_orders, fit_linear_map,
-                        fit_parallax, predicted_shifts, shift_images)
+                        predicted_shifts, shift_images)
 from .calibration import (BrightFieldDisk, RotationResult, calibrate_bright_field, center_of_mass,
                           find_bright_field, fit_descan, mean_pattern, rotation_from_com)
 from .com import com_field, divergence, icom, icom_spectrum
 from .dataset import Dataset4D
 from .direct import flip_mask, obf, parallax, reconstruct_spectrum, ssb
 from .dose import ssnr
+from .com_integration import DPCResult, dpc, probe_autocorrelation, rotation_from_curl
 from .io import read_4dstem, read_zarr, write_zarr
 from .masking import BadData
+from .parallax_fit import fit_parallax
 from .reconstruct import reconstruct
 from .stack import BFStack, bright_field_stack
 from . import streaming
@@ -35,6 +37,7 @@ from .streaming import ParallaxConfig, ParallaxState, parallax_config, stream_da
 from .synthetic import lattice_phase, simulate_4dstem, simulate_dataset, white_noise_phase
 from .transfer import measured_transfer, radial_average, stack_transfer, transfer_function
 from .wdd import wdd
+from .wiener import tcbf, wiener_direct, wiener_parallax
 
 __all__ = [
     "AberrationFit", "cross_correlation_shifts", "fit_higher_orders", "fit_linear_map", "fit_parallax",
@@ -45,4 +48,5 @@ __all__ = [
     "BFStack", "bright_field_stack", "streaming", "ParallaxConfig", "ParallaxState", "parallax_config",
     "stream_dask", "lattice_phase", "simulate_4dstem", "simulate_dataset",
     "white_noise_phase", "measured_transfer", "radial_average", "stack_transfer", "transfer_function", "wdd",
+    "tcbf", "wiener_direct", "wiener_parallax", "DPCResult", "dpc", "probe_autocorrelation", "rotation_from_curl",
 ]

@@ -27,7 +27,7 @@ import numpy as np
 from .. import accel, pytree, validate
 from ..optics.aberrations import Aberrations
 from . import geometry
-from .stack import BFStack
+from .stack import CPU_BATCH_BYTES, BFStack
 
 
 def shift_images(images, shifts):
@@ -85,6 +85,14 @@ def _xcorr_shift(images, ref, self_weight, qmax, upsample: int = 16):
     return -jnp.stack([cy, cx], -1)
 
 
+@partial(jax.jit, static_argnames=("upsample", "b"))
+def _xcorr_all(images, ref, self_weight, qmax, *, upsample: int, b: int):
+    """:func:`_xcorr_shift` over all images in batches of ``b`` inside one compiled program (the
+    remainder batch is handled by ``lax.map``; no padded copy)."""
+    return jax.lax.map(lambda im: _xcorr_shift(im[None], ref, self_weight, qmax, upsample)[0], images,
+                       batch_size=b)
+
+
 def cross_correlation_shifts(images, ref, upsample: int = 16, memory_budget=None, self_weight: float = 0.0,
                              lowpass: float = 1.0):
     """Shifts (N, 2) [px] that align each image to ``ref``: ``shift_images(images, s)`` ≈ ref.
@@ -96,7 +104,8 @@ def cross_correlation_shifts(images, ref, upsample: int = 16, memory_budget=None
             the self-correlation peak at zero shift.
         lowpass: only spatial frequencies |f| ≤ ``lowpass`` [cycles/px] enter the correlation.
         upsample: sub-pixel refinement factor of the local DFT (precision ≈ 1/(10·upsample) px).
-        memory_budget: bytes (or '2G') for the image batches (default: accel policy).
+        memory_budget: bytes (or '2G') for the image batches (default: accel policy, capped on CPU
+            at :data:`~jaxem.phase.stack.CPU_BATCH_BYTES`).
     """
     validate.array(images, "images", ndim=3, kind="real")
     validate.array(ref, "ref", ndim=2, kind="real")
@@ -108,14 +117,10 @@ def cross_correlation_shifts(images, ref, upsample: int = 16, memory_budget=None
     lowpass = validate.scalar(lowpass, "lowpass", "cycles/px", positive=True, allow_traced=False)
     images = jnp.asarray(images)
     n, sy, sx = images.shape
-    b = accel.batch_size(8 * 16 * (sy * sx + (2 * upsample + 1) * (sy + sx)), n, memory_budget)
-    nb = -(-n // b)
-    pad = nb * b - n
-    imgs = jnp.pad(images, ((0, pad), (0, 0), (0, 0))).reshape(nb, b, sy, sx)
-    w = jnp.asarray(self_weight, images.dtype)
-    qm = jnp.asarray(lowpass, images.dtype)
-    out = jax.lax.map(lambda im: _xcorr_shift(im, jnp.asarray(ref, images.dtype), w, qm, upsample), imgs)
-    return out.reshape(nb * b, 2)[:n]
+    b = accel.batch_size(8 * 6 * (sy * sx + (2 * upsample + 1) * (sy + sx)), n, memory_budget,
+                         cpu_cap=CPU_BATCH_BYTES)
+    return _xcorr_all(images, jnp.asarray(ref, images.dtype), jnp.asarray(self_weight, images.dtype),
+                      jnp.asarray(lowpass, images.dtype), upsample=upsample, b=b)
 
 
 @pytree.dataclass
@@ -213,52 +218,3 @@ def predicted_shifts(stack: BFStack, aberrations: Aberrations, rotation):
     rotation θ [rad])."""
     k = stack.k_scan(geometry.check_rotation(rotation))
     return geometry.parallax_shifts(geometry.check_aberrations(aberrations), k[:, 0], k[:, 1], stack.wavelength)
-
-
-def fit_parallax(stack: BFStack, aberrations: Aberrations | None = None, rotation: float = 0.0,
-                 radii=(0.35, 0.6, 1.0), iterations: int = 3, higher_orders: bool = False,
-                 upsample: int = 16, lowpass: float | None = None, memory_budget=None) -> AberrationFit:
-    """Fit C10, C12, φ12, θ (and optionally coma/C23/C30) by aligning the vBF images.
-
-    Starting from ``aberrations``/``rotation`` (default zero), for each radius fraction in ``radii``
-    the bright-field pixels with |k| ≤ radius·k_probe are moved by the current predicted shifts, a
-    reference is formed from their mean, the residual shifts are measured by cross-correlation, and
-    the model is refitted (``iterations`` times per radius). ``lowpass`` (fraction of k_probe)
-    restricts the correlation to low frequencies |q| ≤ lowpass·k_probe, where both sidebands of a
-    vBF transfer function are inside the aperture and its phase is the pure parallax ramp (higher
-    frequencies add a k-dependent phase from the asymmetric aperture overlap that biases the shift).
-    ``memory_budget``: bytes (or '2G') for the correlation batches.
-    """
-    if not isinstance(stack, BFStack):
-        raise validate.InputTypeError(f"stack must be a BFStack (phase.bright_field_stack), got {type(stack).__name__}")
-    ab = geometry.check_aberrations(aberrations)
-    theta = validate.scalar(rotation, "rotation", "rad", allow_traced=False)
-    radii = tuple(validate.scalar(r, "radii", lo=0, hi=1, lo_open=True, allow_traced=False) for r in np.atleast_1d(radii))
-    iterations = validate.integer(iterations, "iterations", lo=1)
-    if lowpass is not None:
-        lowpass = validate.scalar(lowpass, "lowpass", positive=True, allow_traced=False)
-    kabs = np.asarray(jnp.sqrt(jnp.sum(stack.k_det**2, -1)))
-    v = stack.vbf - jnp.mean(stack.vbf, axis=(1, 2), keepdims=True)
-    v = v / jnp.maximum(jnp.std(v, axis=(1, 2), keepdims=True), 1e-30)
-    d = np.asarray(stack.scan_sampling)
-    total = mask = None
-    resid = np.nan
-    for r in radii:
-        mask = kabs <= r * stack.cutoff + 1e-12
-        if mask.sum() < 6:
-            continue
-        idx = np.nonzero(mask)[0]
-        for _ in range(iterations):
-            pred = np.asarray(predicted_shifts(stack, ab, theta))[idx]
-            aligned = shift_images(v[idx], jnp.asarray(pred / d, v.dtype))
-            ref = jnp.mean(aligned, 0)
-            qm = 1.0 if lowpass is None else float(lowpass * stack.cutoff * max(d))
-            extra = np.asarray(cross_correlation_shifts(aligned, ref, upsample, memory_budget, 1.0 / len(idx),
-                                                        qm)) * d
-            total = pred + extra
-            ab, theta, resid = fit_linear_map(np.asarray(stack.k_det)[idx], total, stack.wavelength,
-                                              stack.transpose)
-    if higher_orders and total is not None:
-        k_scan = np.asarray(stack.k_scan(theta))[idx]
-        ab, resid = fit_higher_orders(k_scan, total, stack.wavelength)
-    return AberrationFit(ab, theta, stack.transpose, resid, jnp.asarray(total), jnp.asarray(mask))

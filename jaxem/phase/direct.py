@@ -87,9 +87,11 @@ def _terms(method, g, ww, kk, qy, qx, ab, n, norm, wavelength, cutoff, edge, ord
         mag, ok = _safe_abs(gam, 1e-6 / n)
         wgt = jnp.where(ok, jnp.conj(gam) / mag, 0.0)
         return jnp.sum(-1j * g * wgt, 0), 0.0
-    # OBF: probe-intensity (Poisson) noise weighting d_k = |ψ̂(k)|²
-    pk = geometry.probe_at(ab, kk[:, 0], kk[:, 1], wavelength, cutoff, edge, orders)
-    d = jnp.maximum(jnp.abs(pk) ** 2 / norm, 1e-3 / n)[:, None, None]
+    if method == "obf":  # OBF: probe-intensity (Poisson) noise weighting d_k = |ψ̂(k)|²
+        pk = geometry.probe_at(ab, kk[:, 0], kk[:, 1], wavelength, cutoff, edge, orders)
+        d = jnp.maximum(jnp.abs(pk) ** 2 / norm, 1e-3 / n)[:, None, None]
+    else:  # "lsq": the normal equations Σ_k Γ̂*G and Σ_k |Γ̂|² (jaxem.phase.wiener)
+        d = 1.0
     num = jnp.sum(-1j * g * jnp.conj(gam) / d, 0)
     den = jnp.sum(ww[:, None, None] * (jnp.abs(gam) ** 2) / d, 0)
     return num, den
@@ -154,7 +156,7 @@ def _kernel_sum(V, k_det, ab, rotation, *, method, upsampling, b, nb, wavelength
         ok = den > 1e-12
         num = jnp.where(ok, num / jnp.sqrt(jnp.where(ok, den, 1.0)), 0.0)
     num = num.at[0, 0].set(0.0)
-    return num.astype(cdt) * (u * u) / 2
+    return num.astype(cdt) * (u * u) / 2, den
 
 
 def reconstruct_spectrum(stack: BFStack, method: str = "ssb", aberrations: Aberrations | None = None,
@@ -172,7 +174,12 @@ def reconstruct_spectrum(stack: BFStack, method: str = "ssb", aberrations: Aberr
     """
     if not isinstance(stack, BFStack):
         raise validate.InputTypeError(f"stack must be a BFStack (phase.bright_field_stack), got {type(stack).__name__}")
-    method = validate.choice(method, "method", METHODS)
+    return _spectra(stack, validate.choice(method, "method", METHODS), aberrations, rotation, upsampling,
+                    memory_budget, round_shifts)[0]
+
+
+def _spectra(stack, method, aberrations, rotation, upsampling, memory_budget, round_shifts=False):
+    """(spectrum, Σ_k weight·|Γ̂|²) of ``method`` (any of :data:`METHODS` or ``"lsq"``)."""
     u = _check_upsampling(upsampling, stack)
     ab = geometry.check_aberrations(aberrations)
     rotation = geometry.check_rotation(rotation)

@@ -44,9 +44,17 @@ class BadData:
     scan_positions: tuple = pytree.field(static=True, default=())
     detector_pixels: tuple = pytree.field(static=True, default=())
     dead_pixels: tuple = pytree.field(static=True, default=())
+    missing_frames: tuple = pytree.field(static=True, default=())
 
     def __bool__(self) -> bool:
-        return self.n_values > 0
+        return self.n_values > 0 or bool(self.missing_frames)
+
+    def with_missing(self, frames) -> "BadData":
+        """A copy that also lists ``frames`` ((iy, ix), …) as missing (see :func:`missing_frames`)."""
+        import dataclasses
+
+        frames = tuple(tuple(int(i) for i in f) for f in frames)
+        return dataclasses.replace(self, missing_frames=tuple(sorted(set(self.missing_frames) | set(frames))))
 
     def to_dict(self) -> dict:
         """JSON-ready report (written into a result's metadata)."""
@@ -56,8 +64,11 @@ class BadData:
                 "n_detector_pixels": len(self.detector_pixels),
                 "detector_pixels": [list(p) for p in self.detector_pixels],
                 "dead_pixels": [list(p) for p in self.dead_pixels],
+                "n_missing_frames": len(self.missing_frames),
+                "missing_frames": [list(p) for p in self.missing_frames],
                 "rule": "non-finite values replaced by the detector pixel's mean over the scan "
-                        "(excluded from every q ≠ 0 term); pixels bad in every frame set to 0"}
+                        "(excluded from every q ≠ 0 term); pixels bad in every frame set to 0; missing (empty) frames "
+                        "replaced by the mean pattern"}
 
     def __str__(self) -> str:
         if not self:
@@ -125,3 +136,22 @@ def fill(frames, means):
     import jax.numpy as jnp
 
     return jnp.where(jnp.isfinite(frames), frames, jnp.asarray(means, frames.dtype))
+
+
+#: a frame whose bright-field (or total) intensity is below this fraction of the median frame is
+#: missing (a dropped or blank frame, e.g. a detector read-out gap)
+MISSING_FRACTION = 0.05
+
+
+def missing_frames(totals, fraction: float = MISSING_FRACTION, what: str = "ds.array"):
+    """Boolean mask (Sy, Sx) of frames whose total ``totals`` (Sy, Sx) is below ``fraction`` × the
+    median frame total; raises when more than half of the frames are missing."""
+    from .. import validate
+
+    t = np.asarray(totals, np.float64)
+    med = float(np.median(t[np.isfinite(t)])) if np.isfinite(t).any() else 0.0
+    missing = ~(t >= fraction * med) if med > 0 else np.ones(t.shape, bool)
+    if missing.mean() > 0.5:
+        raise validate.InputError(f"{what}: {int(missing.sum())} of {t.size} frames are empty or missing (total "
+                                  f"intensity < {fraction} × the median frame); is the scan shape right?")
+    return missing

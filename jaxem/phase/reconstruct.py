@@ -1,6 +1,8 @@
 """The front door of direct phase retrieval: one call from a dataset to an image with its axes.
 
-:func:`reconstruct` runs one method (``"ssb"``, ``"obf"``, ``"parallax"``, ``"wdd"`` or ``"icom"``)
+:func:`reconstruct` runs one method (``"ssb"``, ``"obf"``, ``"parallax"``, ``"wdd"``, ``"icom"``, ``"wiener"``
+— the channel-resolved Wiener estimate of :mod:`jaxem.phase.wiener` — or ``"dpc"``, the
+Wiener-regularised CoM integration of :mod:`jaxem.phase.com_integration`)
 and returns a :class:`~jaxem.measurement.Measurement`: the phase image [rad] with axes ``y, x`` [Å]
 and the metadata of the reconstruction (method, beam, aberrations, rotation, upsampling, options)
 including ``bad_data``, the report of the non-finite values that were masked
@@ -19,8 +21,10 @@ from .dataset import Dataset4D
 from .direct import obf, parallax, ssb
 from .stack import BFStack, bright_field_stack
 from .wdd import wdd_with_report
+from .com_integration import dpc
+from .wiener import wiener_direct
 
-METHODS = ("ssb", "obf", "parallax", "wdd", "icom")
+METHODS = ("ssb", "obf", "parallax", "wdd", "icom", "wiener", "dpc")
 
 
 def reconstruct(data, method: str = "ssb", aberrations=None, rotation=None, upsampling: int = 1,
@@ -31,7 +35,8 @@ def reconstruct(data, method: str = "ssb", aberrations=None, rotation=None, upsa
     Args:
         data: a calibrated :class:`~jaxem.phase.Dataset4D` (any method) or a
             :class:`~jaxem.phase.BFStack` (``ssb``, ``obf``, ``parallax``).
-        method: ``"ssb"``, ``"obf"``, ``"parallax"``, ``"wdd"`` or ``"icom"``.
+        method: ``"ssb"``, ``"obf"``, ``"parallax"``, ``"wdd"``, ``"icom"``, ``"wiener"`` or ``"dpc"``
+            (``dpc`` deconvolves the probe autocorrelation only when ``aberrations`` is given).
         aberrations: probe aberrations (default: the dataset's; none for a stack).
         rotation: detector rotation θ [rad] (default: the dataset's; 0 for a stack).
         upsampling: output upsampling u ≥ 1 (``ssb``, ``obf``, ``parallax``).
@@ -46,7 +51,7 @@ def reconstruct(data, method: str = "ssb", aberrations=None, rotation=None, upsa
     """
     method = validate.choice(method, "method", METHODS)
     if isinstance(data, BFStack):
-        if method not in ("ssb", "obf", "parallax"):
+        if method not in ("ssb", "obf", "parallax", "wiener"):
             raise validate.InputError(f"method {method!r} needs the 4D data (a Dataset4D), got a BFStack")
         stack, ds = data, None
     elif isinstance(data, Dataset4D):
@@ -58,10 +63,12 @@ def reconstruct(data, method: str = "ssb", aberrations=None, rotation=None, upsa
     rot = geometry.check_rotation(rotation if rotation is not None else (ds.rotation if ds is not None else 0.0))
     u = validate.integer(upsampling, "upsampling", lo=1)
     options = {}
-    if method in ("ssb", "obf", "parallax"):
+    if method in ("ssb", "obf", "parallax", "wiener"):
         if stack is None:
             stack = bright_field_stack(ds, precision=precision)
-        if method == "parallax":
+        if method == "wiener":
+            img = wiener_direct(stack, ab, rot, u, memory_budget=memory_budget)
+        elif method == "parallax":
             img = parallax(stack, ab, rot, u, flip=flip, memory_budget=memory_budget)
             options["flip"] = bool(flip)
         else:
@@ -72,6 +79,14 @@ def reconstruct(data, method: str = "ssb", aberrations=None, rotation=None, upsa
             raise validate.InputError(f"upsampling must be 1 for WDD, got {upsampling!r}")
         img, bad = wdd_with_report(ds, ab, rot, epsilon, memory_budget=memory_budget, precision=precision)
         options["epsilon"] = float(epsilon)
+        beam, sampling = ds.beam, ds.scan_sampling
+    elif method == "dpc":
+        if u != 1:
+            raise validate.InputError(f"upsampling must be 1 for DPC, got {upsampling!r}")
+        res = dpc(ds, ab if aberrations is not None else None, rot, descan_order=descan_order,
+                  memory_budget=memory_budget)
+        img, bad = res.image, res.bad
+        options.update(descan_order=descan_order, rotation_source=res.rotation_source)
         beam, sampling = ds.beam, ds.scan_sampling
     else:
         if u != 1:

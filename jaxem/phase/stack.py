@@ -109,6 +109,24 @@ def aperture_edge(edge, ds: Dataset4D) -> float:
     return validate.scalar(edge, "edge", "1/Å", positive=True, allow_traced=False)
 
 
+def _check_disk(mean_pattern, ds: Dataset4D, tolerance: float = 0.2):
+    """Raise when the bright-field disk of the data and the calibration disagree by more than
+    ``tolerance`` in radius (semi-angle / detector sampling vs the disk in the mean pattern)."""
+    from .calibration import find_bright_field
+
+    try:
+        disk = find_bright_field(mean_pattern)
+    except validate.InputError:
+        return  # no clear disk (e.g. a dark-field-dominated pattern): nothing to compare
+    predicted = ds.probe_cutoff / float(np.mean(ds.detector_sampling))
+    if abs(disk.radius / predicted - 1) > tolerance:
+        raise validate.InputError(
+            f"detector_sampling/semiangle: the bright-field disk of the data has radius {disk.radius:.3g} px, but "
+            f"semiangle {ds.semiangle:.4g} mrad with detector_sampling {tuple(ds.detector_sampling)} 1/Å predicts "
+            f"{predicted:.3g} px on the {ds.detector_shape[0]}×{ds.detector_shape[1]} detector; check the "
+            f"calibration (or calibrate it: calibration.calibrate_bright_field)")
+
+
 def bright_field_stack(ds: Dataset4D, threshold: float = 1e-3, edge=None, precision=None) -> BFStack:
     """Extract the normalised virtual bright-field stack of ``ds``.
 
@@ -167,6 +185,12 @@ def bright_field_stack(ds: Dataset4D, threshold: float = 1e-3, edge=None, precis
     total = float(np.sum(means))
     if not np.isfinite(total) or total <= 0:
         raise validate.InputError(f"ds.array: the mean pattern intensity must be finite and > 0, got {total}")
+    # missing (empty) frames: their bright-field total is ~0; replaced by the pixel means, reported
+    gone = masking.missing_frames(vbf.sum(0, dtype=np.float64))
+    if gone.any():
+        vbf[:, gone] = means[flat][:, None].astype(np_dt)
+        bad = bad.with_missing(np.argwhere(gone))
+    _check_disk(means.reshape(ny, nx), ds)
     vbf /= np_dt.type(total)  # vbf is a fresh array: normalise in place
     vbf = jax.device_put(vbf)  # (jnp.asarray of a large host array peaks at ~3× its size)
     k_det = jnp.asarray(np.stack([(idx[:, 0] - ds.center[0]) * ds.detector_sampling[0],

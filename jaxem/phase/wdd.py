@@ -111,9 +111,9 @@ def wdd(ds: Dataset4D, aberrations: Aberrations | None = None, rotation=None, ep
     return wdd_with_report(ds, aberrations, rotation, epsilon, edge, memory_budget, return_complex, precision)[0]
 
 
-def wdd_with_report(ds: Dataset4D, aberrations=None, rotation=None, epsilon=1e-2, edge=None, memory_budget=None,
-                    return_complex=False, precision=None):
-    """:func:`wdd` and the :class:`~jaxem.phase.masking.BadData` that was masked."""
+def wdd_setup(ds: Dataset4D, aberrations, rotation, epsilon, edge, precision):
+    """The checked inputs of a WDD run: (ε, aberrations, real dtype, edge [1/Å], scan-frame detector
+    frequencies ky, kx [1/Å], :func:`half_plane_frequencies` of the band that WDD evaluates)."""
     if not isinstance(ds, Dataset4D):
         raise validate.InputTypeError(f"ds must be a Dataset4D, got {type(ds).__name__}")
     ds.require("beam", "semiangle", "center", "detector_sampling")
@@ -126,12 +126,28 @@ def wdd_with_report(ds: Dataset4D, aberrations=None, rotation=None, epsilon=1e-2
     ky, kx = geometry.detector_frequencies((ny, nx), ds.center, ds.detector_sampling, rot, ds.transpose, rdt)
     # ψ̂*(K)ψ̂(K − q) ≠ 0 needs |K|, |K − q| < cutoff + edge/2; margin for rounding of the frequencies
     qmax = 2 * ds.probe_cutoff + edge + 1e-6 * ds.probe_cutoff
-    half, qs, full, neg = half_plane_frequencies((sy, sx), ds.scan_sampling, qmax)
+    return epsilon, ab, rdt, edge, ky, kx, half_plane_frequencies((sy, sx), ds.scan_sampling, qmax)
+
+
+def wdd_with_report(ds: Dataset4D, aberrations=None, rotation=None, epsilon=1e-2, edge=None, memory_budget=None,
+                    return_complex=False, precision=None):
+    """:func:`wdd` and the :class:`~jaxem.phase.masking.BadData` that was masked."""
+    epsilon, ab, rdt, edge, ky, kx, (half, qs, full, neg) = wdd_setup(ds, aberrations, rotation, epsilon, edge,
+                                                                     precision)
+    sy, sx, ny, nx = ds.shape
     if ds.is_lazy:
         Gh, bad = _lazy_half_spectrum(ds.array, half, rdt, memory_budget)
         rows = jnp.arange(half.size)
     else:
-        Gh, bad = _masked_half_spectrum(ds.array, rdt)
+        arr = ds.array
+        totals = np.sum(np.asarray(arr), axis=(2, 3), dtype=np.float64)
+        gone = masking.missing_frames(totals) & np.isfinite(totals)  # non-finite frames: masked below
+        if gone.any():  # empty frames: the mean pattern (excluded from every q ≠ 0 term), reported
+            arr = np.array(arr, copy=True)
+            arr[gone] = masking.scan(ds.array)[0].astype(arr.dtype)
+        Gh, bad = _masked_half_spectrum(arr, rdt)
+        if gone.any():
+            bad = bad.with_missing(np.argwhere(gone))
         rows = jnp.asarray(half)
     # per scan frequency: H, two probe products and their transforms, the deconvolution terms and the
     # aperture/χ temporaries of two probe evaluations: ≈ 40 complex detector-sized arrays

@@ -1,11 +1,13 @@
 """Acceptance: the aberration fit from parallax shifts recovers C10, C12, φ12 and the rotation of a
 simulated dataset within 2 % / 2 % / 1° / 0.5°, also when started from zero."""
+import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
 from jaxem.optics.aberrations import Aberrations
+from jaxem import phase
 from jaxem.phase import alignment, geometry
 from jaxem.phase.stack import bright_field_stack
 
@@ -67,7 +69,7 @@ def test_parallax_fit_recovers_aberrations_and_rotation(wpo_rotated, start):
     kw = {} if start == "zero" else {"aberrations": Aberrations(C10=120.0), "rotation": np.deg2rad(-8.0)}
     if start == "near":  # a nearby start needs no bootstrap from the inner pixels
         kw.update(radii=(0.6, 1.0), iterations=2)
-    fit = alignment.fit_parallax(st, **kw)
+    fit = phase.fit_parallax(st, **kw)
     true = ds.aberrations
     assert fit.aberrations.C10 == pytest.approx(true.C10, rel=0.02)
     assert fit.aberrations.C12 == pytest.approx(true.C12, rel=0.02)
@@ -86,7 +88,7 @@ def test_alignment_errors_name_the_argument(wpo_rotated):
     with pytest.raises(ValueError, match="wavelength"):
         alignment.fit_linear_map(np.ones((5, 2)), np.ones((5, 2)), 0.0)
     with pytest.raises(TypeError, match="stack"):
-        alignment.fit_parallax(wpo_rotated[0])
+        phase.fit_parallax(wpo_rotated[0])
 
 
 def test_shift_and_prediction_arguments_checked(wpo_rotated):
@@ -95,3 +97,30 @@ def test_shift_and_prediction_arguments_checked(wpo_rotated):
     st = bright_field_stack(wpo_rotated[0])
     with pytest.raises(ValueError, match="rotation must be finite"):
         alignment.predicted_shifts(st, Aberrations(C10=1.0), float("nan"))
+
+
+def test_fit_parallax_warm_call_compiles_nothing(wpo_defocus, compile_counter):
+    """Issue 20: a repeated fit must not trace or compile (the old one compiled 84 times)."""
+    ds, _ = wpo_defocus
+    st = bright_field_stack(ds)
+    first = phase.fit_parallax(st)
+    with compile_counter() as c:
+        again = phase.fit_parallax(st)
+    assert c.count == 0, c.events
+    assert again.aberrations.C10 == first.aberrations.C10
+    assert first.aberrations.C10 == pytest.approx(150.0, rel=0.02)
+    with compile_counter() as c:  # the counter itself can fail: a fresh program compiles
+        jax.jit(lambda x: x * 3.0 + 1.0)(jnp.ones(7))
+    assert c.count > 0
+
+
+def test_fit_parallax_arguments_checked(wpo_defocus):
+    st = bright_field_stack(wpo_defocus[0])
+    with pytest.raises(ValueError, match="bins"):
+        phase.fit_parallax(st, bins=(0,))
+    with pytest.raises(ValueError, match="tol"):
+        phase.fit_parallax(st, tol=0.0)
+    with pytest.raises(ValueError, match="lowpass"):
+        phase.fit_parallax(st, lowpass=-1.0)
+    with pytest.raises(ValueError, match="radii"):
+        phase.fit_parallax(st, radii=(0.01,))
