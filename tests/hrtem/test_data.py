@@ -1,29 +1,12 @@
 """Experimental images on the model grid: field-of-view check, resampling (reading: tests/io/test_images.py)."""
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 from jaxem.hrtem.data import image_on_model_grid, read_image, resample_image
 from jaxem.hrtem.synthetic import batio3_model
-from jaxem.measurement import Measurement
-from jaxem.validate import FileFormatError, InputError, InputTypeError
+from jaxem.validate import InputError
 
-# ../shared/data/vendor beside the project root (also found from a git worktree further down)
-VENDOR = next((p / "shared" / "data" / "vendor" for p in Path(__file__).resolve().parents[3:]
-               if (p / "shared" / "data" / "vendor").is_dir()), Path("/nonexistent"))
-VELOX = VENDOR / "emd" / "fei_example_dpc_titles.emd"
-
-
-def write_hspy(path, data, scale_yx=(0.025, 0.025), units="nm"):
-    """A calibrated .hspy written by HyperSpy (axes in its own (x, y) order)."""
-    hs = pytest.importorskip("hyperspy.api")
-    s = hs.signals.Signal2D(np.asarray(data))
-    sig = s.axes_manager.signal_axes  # (x, y)
-    sig[0].scale, sig[1].scale = scale_yx[1], scale_yx[0]
-    sig[0].units = sig[1].units = units
-    s.save(str(path), overwrite=True)
-    return path
+from ..io.test_images import VELOX
 
 
 @pytest.fixture(scope="module")
