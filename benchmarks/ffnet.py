@@ -8,7 +8,7 @@ structures (never seen in training: :func:`jaxem.ml.library.split`). Writes benc
   against a candidate set of held-out + training structures;
 * throughput: FFTs/s through the U-Net at 256² (batch 8) and images/s of the simulate-and-train step.
 
-    python benchmarks/ffnet.py            # 6 held-out zones, 24 images per dose
+    python benchmarks/ffnet.py            # 8 held-out zones, 16 images per dose
     python benchmarks/ffnet.py --smoke    # 2 zones, 4 images per dose (checks it runs)
 """
 from __future__ import annotations
@@ -68,8 +68,8 @@ def candidate_tables(names, n_confusers: int):
 def main(argv=None):
     p = argparse.ArgumentParser()
     p.add_argument("--smoke", action="store_true")
-    p.add_argument("--zones", type=int, default=6)
-    p.add_argument("--images", type=int, default=24)
+    p.add_argument("--zones", type=int, default=8)
+    p.add_argument("--images", type=int, default=16)
     p.add_argument("--confusers", type=int, default=12)
     args = p.parse_args(argv)
     if args.smoke:

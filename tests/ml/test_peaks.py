@@ -67,3 +67,31 @@ def test_cli_index(tmp_path, gui_db, capsys):
     assert "ncrystal:Si_sg227 [1 1 0]" in text and out.exists()
     assert main(["ml", "index", str(tmp_path / "si.npy"), "--db", str(gui_db)]) == 2
     assert "--pixel-size" in capsys.readouterr().err
+
+
+def _blob(n, r, c, p, sigma=1.0):
+    yy, xx = np.mgrid[:n, :n]
+    return p * np.exp(-((yy - r) ** 2 + (xx - c) ** 2) / (2 * sigma**2))
+
+
+def test_hysteresis_and_crowded_seeds():
+    """Step 3 by hand: a p = 0.7 pair is kept only where |F| shows it (robust z ≥ Z_MIN); two p = 0.95
+    pairs 2 px apart (one connected component above threshold) give two spots, not one."""
+    n = 256
+    rng = np.random.default_rng(0)
+    mag = np.exp(rng.normal(0.0, 0.3, (n, n)))  # log|F| noise, robust σ ≈ 0.3
+    prob = np.zeros((n, n))
+    for (r, c) in [(100, 90), (60, 180)]:  # weak-probability pairs; only the first is in the FFT
+        prob = np.maximum(prob, _blob(n, r, c, 0.7))
+        prob = np.maximum(prob, _blob(n, n - r, n - c, 0.7))
+    for (r, c) in [(100, 90), (n - 100, n - 90)]:
+        mag[r, c] *= np.exp(3.0)  # z ≈ 10 robust σ
+    for (r, c) in [(150, 200), (150, 202)]:  # crowded strong pairs
+        prob = np.maximum(prob, _blob(n, r, c, 0.99, 2.0))
+        prob = np.maximum(prob, _blob(n, n - r, n - c, 0.99, 2.0))
+    assert (prob > D.THRESHOLD)[150, 200:203].all()  # one connected component
+    pos, _ = D.peaks_from_probability(prob, mag, climb=0)
+    found = {tuple(np.round(p).astype(int)) for p in pos}
+    assert {(100, 90), (156, 166), (150, 200), (150, 202), (106, 56), (106, 54)} == found
+    pos_off, _ = D.peaks_from_probability(prob, mag, climb=0, low=None)
+    assert {tuple(np.round(p).astype(int)) for p in pos_off} == {(150, 200), (150, 202), (106, 56), (106, 54)}
