@@ -9,7 +9,7 @@ from jaxem.cli.commands import fit_hrtem
 from jaxem.cli.main import main
 from jaxem.validate import InputError, InputTypeError
 
-from .test_data import write_hspy
+from ..io.test_images import write_hspy
 
 
 def _args(*argv, **kw):
