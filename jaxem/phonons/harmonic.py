@@ -158,8 +158,8 @@ class Harmonic:
         self.phonopy.run_mesh(list(mesh), with_eigenvectors=True, is_mesh_symmetry=False, is_gamma_center=True)
         fm = float(np.max(self.phonopy.mesh.frequencies)) * 1.05 if fmax is None else fmax
         self.phonopy.run_projected_dos(sigma=sigma, freq_min=0.0, freq_max=fm, freq_pitch=fm / (n_bins - 1))
-        p = self.phonopy.get_projected_dos_dict()
-        return np.asarray(p["frequency_points"]), np.asarray(p["projected_dos"]).sum(0), np.asarray(p["projected_dos"])
+        p = self.phonopy.projected_dos  # (get_projected_dos_dict is deprecated in phonopy 4.10)
+        return np.asarray(p.frequency_points), np.asarray(p.projected_dos).sum(0), np.asarray(p.projected_dos)
 
     def mean_square_displacements(self, temperature, quantum: bool = True, mesh=(16, 16, 16), qpoints=None):
         """⟨u²_bα⟩ (n_prim, 3) [Å²] at ``temperature`` [K] over a Γ-centred ``mesh`` or explicit
