@@ -215,19 +215,28 @@ def validate_config(cfg: dict, source: str = "config") -> dict:
     return out
 
 
-def load_config(path) -> dict:
-    """Read and validate a TOML config (errors name the file, the key and the expected value)."""
+def read_toml(path):
+    """(checked path, parsed TOML dict) of a config file; unreadable TOML is an error naming the file."""
     from ..validate import path as check_path
 
     path = check_path(path, "config", kind="file")
     try:
-        cfg = tomllib.loads(path.read_text(encoding="utf-8"))
+        return path, tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise InputError(f"cannot read {path} as TOML: {exc}") from None
-    cfg = validate_config(cfg, str(path))
+
+
+def stamp(cfg: dict, path) -> dict:
+    """Record where a config came from: its folder (relative paths) and a hash of its bytes."""
     cfg["_base"] = str(path.parent)
     cfg["_hash"] = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
     return cfg
+
+
+def load_config(path) -> dict:
+    """Read and validate a TOML config (errors name the file, the key and the expected value)."""
+    path, cfg = read_toml(path)
+    return stamp(validate_config(cfg, str(path)), path)
 
 
 def build_structure(section: dict, base: str):

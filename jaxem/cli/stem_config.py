@@ -22,7 +22,6 @@ block by block in ``.<path>.scan.zarr.resume`` beside it: a killed run continues
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import tomllib
@@ -30,7 +29,7 @@ from pathlib import Path
 
 from ..validate import InputError
 from .simulate_config import (RUN_MANIFEST, _check_replaceable, _check_table, _integer, _number, _string, _vector,
-                              build_structure, output_dir, validate_config)
+                              build_structure, output_dir, read_toml, stamp, validate_config)
 
 SCHEMA = {"semi_angle": _number(0.0, lo_open=True, units="mrad"),
           "scan_gpts": _vector(2, _integer(1), "positive integers (y, x)"),
@@ -53,13 +52,7 @@ def has_stem(path) -> bool:
 
 def load_stem_config(path) -> dict:
     """Read and check a config with a [stem] section (errors name the key)."""
-    from ..validate import path as check_path
-
-    path = check_path(path, "config", kind="file")
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read {path} as TOML: {exc}") from None
+    path, raw = read_toml(path)
     stem = raw.pop("stem")
     if "hrtem" in raw:
         raise InputError(f"{path}: [stem] and [hrtem] are separate runs; use two configs")
@@ -68,9 +61,7 @@ def load_stem_config(path) -> dict:
     for key in REQUIRED:
         if key not in cfg["stem"]:
             raise InputError(f"[stem] in {path} needs {key!r}")
-    cfg["_base"] = str(path.parent)
-    cfg["_hash"] = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
-    return cfg
+    return stamp(cfg, path)
 
 
 def _setup(cfg, memory_budget):

@@ -37,7 +37,7 @@ from ..propagate.multislice import exit_slice_counts, fresnel_propagator, transm
 from .prism import (SMatrix, band_gpts, band_states, check_interpolation, coefficients, plane_wave_indices,
                     smatrix_array, tile_signals, window_grid)
 from .scan import GridScan
-from .scanning import (THERMAL_MODELS, STEMSimulation, _cast_state, _check_structure, _split_key,
+from .scanning import (STEMSimulation, _cast_state, _check_structure, _split_key, check_scan_arguments,
                        check_thermal_arguments, scan_measurements)
 
 __all__ = ["build_smatrix", "prism_scan", "window_leakage", "probe_extent", "prism_error_estimate", "check_window",
@@ -319,23 +319,7 @@ def prism_scan(sim: STEMSimulation, scan: GridScan, potential: PotentialSlices, 
         InputError / InputTypeError naming the argument (as :func:`~jaxem.stem.stem_scan`), an f that
         does not divide the grid, a window too small for the probe.
     """
-    if not isinstance(sim, STEMSimulation):
-        raise validate.InputTypeError(f"sim must be a jaxem.stem.STEMSimulation, got {type(sim).__name__}")
-    if not isinstance(scan, GridScan):
-        raise validate.InputTypeError(f"scan must be a jaxem.stem.GridScan, got {type(scan).__name__}")
-    if not isinstance(potential, PotentialSlices):
-        raise validate.InputTypeError(f"potential must be PotentialSlices, got {type(potential).__name__}")
-    thermal = validate.choice(thermal, "thermal", THERMAL_MODELS)
-    if chunk_callback is not None and not callable(chunk_callback):
-        raise validate.InputTypeError(f"chunk_callback must be callable, got {type(chunk_callback).__name__}")
-    beam, grid = sim.beam, potential.grid
-    if potential.energy is not None and not np.isclose(potential.energy, beam.energy, rtol=1e-9):
-        raise validate.InputError(f"potential was built for {potential.energy:g} eV (its absorptive part depends on "
-                                  f"the energy) but sim.beam has {beam.energy:g} eV")
-    validate.array(potential.array, "potential.array", ndim=3, shape=grid.gpts, units="V·Å")
-    scan.check_inside(grid.extent)
-    beam.check_tilt(grid)
-    beam.check_angle(sim.semi_angle, grid, "sim.semi_angle")
+    thermal, beam, grid = check_scan_arguments(sim, scan, potential, thermal, chunk_callback)
     beam.check_angle(_max_angle(sim), grid, "sim.semi_angle + edge_width/2")
     f = check_interpolation(interpolation, grid)
     check_window(sim, grid, potential.thickness, f)

@@ -253,6 +253,33 @@ def _thickness_axis(exits, dz):
     return Axis("exit plane", 1.0, "index")
 
 
+def check_scan_arguments(sim, scan, potential, thermal, chunk_callback):
+    """The checks every STEM scan method shares (multislice and PRISM): argument types, the thermal
+    model, the potential's energy against the beam, the scan inside the cell, tilt and aperture
+    against the grid. Returns (thermal, beam, grid)."""
+    if not isinstance(sim, STEMSimulation):
+        raise validate.InputTypeError(f"sim must be a jaxem.stem.STEMSimulation, got {type(sim).__name__}")
+    if not isinstance(scan, GridScan):
+        raise validate.InputTypeError(f"scan must be a jaxem.stem.GridScan, got {type(scan).__name__}")
+    if not isinstance(potential, PotentialSlices):
+        raise validate.InputTypeError("potential must be PotentialSlices (for frozen phonons: the static structure's "
+                                      f"potential, which fixes the grid and the slicing), got "
+                                      f"{type(potential).__name__}")
+    thermal = validate.choice(thermal, "thermal", THERMAL_MODELS)
+    if chunk_callback is not None and not callable(chunk_callback):
+        raise validate.InputTypeError(f"chunk_callback must be callable, got {type(chunk_callback).__name__}")
+    beam, grid = sim.beam, potential.grid
+    built_for = getattr(potential.energy, "energy", potential.energy)  # an energy [eV] or a Beam
+    if built_for is not None and not np.isclose(built_for, beam.energy, rtol=1e-9):
+        raise validate.InputError(f"potential was built for {built_for:g} eV (its absorptive part depends on the "
+                                  f"energy) but sim.beam has {beam.energy:g} eV")
+    validate.array(potential.array, "potential.array", ndim=3, shape=grid.gpts, units="V·Å")
+    scan.check_inside(grid.extent)
+    beam.check_tilt(grid)
+    beam.check_angle(sim.semi_angle, grid, "sim.semi_angle")
+    return thermal, beam, grid
+
+
 def check_thermal_arguments(thermal, **values) -> None:
     """Raise naming an argument given to a thermal model that does not use it."""
     used_by = {"structure": ("einstein", "snapshots"), "n_configs": ("einstein",), "key": ("einstein",),
@@ -328,26 +355,7 @@ def stem_scan(sim: STEMSimulation, scan: GridScan, potential: PotentialSlices, *
         energy, a structure that does not match the potential, arguments that the chosen thermal
         model does not use.
     """
-    if not isinstance(sim, STEMSimulation):
-        raise validate.InputTypeError(f"sim must be a jaxem.stem.STEMSimulation, got {type(sim).__name__}")
-    if not isinstance(scan, GridScan):
-        raise validate.InputTypeError(f"scan must be a jaxem.stem.GridScan, got {type(scan).__name__}")
-    if not isinstance(potential, PotentialSlices):
-        raise validate.InputTypeError("potential must be PotentialSlices (for frozen phonons: the static structure's "
-                                      f"potential, which fixes the grid and the slicing), got "
-                                      f"{type(potential).__name__}")
-    thermal = validate.choice(thermal, "thermal", THERMAL_MODELS)
-    if chunk_callback is not None and not callable(chunk_callback):
-        raise validate.InputTypeError(f"chunk_callback must be callable, got {type(chunk_callback).__name__}")
-    beam, grid = sim.beam, potential.grid
-    built_for = getattr(potential.energy, "energy", potential.energy)  # an energy [eV] or a Beam
-    if built_for is not None and not np.isclose(built_for, beam.energy, rtol=1e-9):
-        raise validate.InputError(f"potential was built for {built_for:g} eV (its absorptive part depends on the "
-                                  f"energy) but sim.beam has {beam.energy:g} eV")
-    validate.array(potential.array, "potential.array", ndim=3, shape=grid.gpts, units="V·Å")
-    scan.check_inside(grid.extent)
-    beam.check_tilt(grid)
-    beam.check_angle(sim.semi_angle, grid, "sim.semi_angle")
+    thermal, beam, grid = check_scan_arguments(sim, scan, potential, thermal, chunk_callback)
     check_thermal_arguments(thermal, structure=structure, n_configs=n_configs, key=key, snapshots=snapshots,
                             parametrization=parametrization)
     method = validate.choice(method, "method", ("auto", "prism", "multislice"))
