@@ -93,7 +93,17 @@ def _axis_sampling(axis: dict, which: str, path: Path):
     return value
 
 
-def read_image(path, signal=None, sampling=None) -> Measurement:
+def _grey(data):
+    """Colour images (RGB(A) structured arrays of the image reader, or (ny, nx, 3|4)) as grey levels."""
+    data = np.asarray(data)
+    if data.dtype.names:
+        return np.mean([data[n].astype(np.float64) for n in data.dtype.names[:3]], axis=0)
+    if data.ndim == 3 and data.shape[-1] in (3, 4) and data.dtype.kind in "iu":
+        return data[..., :3].astype(np.float64).mean(-1)
+    return data
+
+
+def read_image(path, signal=None, sampling=None, require_calibration: bool = True) -> Measurement:
     """Read a calibrated real-space image (ny, nx) from ``path``.
 
     Args:
@@ -101,6 +111,9 @@ def read_image(path, signal=None, sampling=None) -> Measurement:
         signal: which signal of a file that holds several (an index or a title; required then).
         sampling: pixel size [Å] (scalar or (dy, dx), or a string such as ``"0.01 nm"``) for files
             without a calibration (.npy, uncalibrated TIFF); must agree (0.1 %) with a file's own.
+        require_calibration: when False, an image with no calibration and no ``sampling`` comes back
+            with axes in pixels (``calibration`` "none") instead of an error (detection in pixels).
+        Colour images (PNG/JPEG/RGB TIFF) are read as grey levels (mean of R, G, B).
     Returns:
         :class:`~jaxem.measurement.Measurement` (ny, nx) float64 with (y, x) axes in Å; metadata:
         ``source``, ``reader``, ``signal`` (index), ``title`` and ``calibration`` ("file" or "sampling").
@@ -124,6 +137,9 @@ def read_image(path, signal=None, sampling=None) -> Measurement:
         title = str(sig.get("metadata", {}).get("General", {}).get("title", "")) or path.stem
         axes = list(sig.get("axes", []))
     data = sig["data"]
+    if np.asarray(data).dtype.names or (np.ndim(data) == 3 and np.shape(data)[-1] in (3, 4)
+                                        and np.asarray(data).dtype.kind in "iu"):
+        data = _grey(data)
     shape = tuple(np.shape(data))
     if len(shape) != 2:
         nav = [a.get("name") for a in axes if a.get("navigate")]
@@ -146,6 +162,8 @@ def read_image(path, signal=None, sampling=None) -> Measurement:
         s, how = tuple(file_s), "file"
     elif given is not None:
         s, how = given, "sampling"
+    elif not require_calibration:
+        s, how = (1.0, 1.0), "none"
     else:
         raise validate.InputError(f"sampling: image {str(path)!r} carries no pixel calibration; give sampling= [Å] "
                                   "(the pixel size)")
@@ -153,4 +171,6 @@ def read_image(path, signal=None, sampling=None) -> Measurement:
                else 0.0 for i, a in enumerate(axes[-2:] if len(axes) >= 2 else [{}, {}])]
     meta = {"source": str(path), "reader": reader, "signal": int(index), "title": title, "calibration": how,
             "quantity": "image intensity (as recorded)"}
-    return Measurement(data, (Axis("y", float(s[0]), "Å", offsets[0]), Axis("x", float(s[1]), "Å", offsets[1])), meta)
+    units = "pixels" if how == "none" else "Å"
+    return Measurement(data, (Axis("y", float(s[0]), units, offsets[0]), Axis("x", float(s[1]), units, offsets[1])),
+                       meta)

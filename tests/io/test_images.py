@@ -102,3 +102,18 @@ def test_npy_needs_a_sampling(tmp_path):
         read_image(tmp_path / "b.npy", sampling=0.25)
     with pytest.raises(InputError, match="sampling must be > 0"):
         read_image(tmp_path / "a.npy", sampling=-1.0)
+
+
+def test_colour_and_uncalibrated_images_when_calibration_is_optional(tmp_path):
+    """PNG colour images are read as grey levels; without a calibration and with
+    ``require_calibration=False`` the axes are in pixels (FFT detection), otherwise it is an error."""
+    from PIL import Image
+
+    rgb = (np.random.default_rng(4).random((20, 24, 3)) * 255).astype(np.uint8)
+    Image.fromarray(rgb).save(tmp_path / "c.png")
+    m = read_image(tmp_path / "c.png", require_calibration=False)
+    assert m.shape == (20, 24) and m.axes[0].units == "pixels" and m.metadata["calibration"] == "none"
+    np.testing.assert_allclose(m.array, rgb.mean(-1))
+    with pytest.raises(InputError, match="sampling: image .* carries no pixel calibration"):
+        read_image(tmp_path / "c.png")
+    assert read_image(tmp_path / "c.png", sampling=0.5).axes[1].sampling == 0.5
