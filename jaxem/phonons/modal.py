@@ -170,11 +170,11 @@ def branch_parity_split(kernel, projector: ModeProjector, positions, sets: dict,
       are the same on both sides (the multinomial counts agree), and no (second × second)-order term
       enters either side; the first difference is sixth order (relative O(u⁴)) for Gaussian ensembles.
       A designed ensemble has fixed mode amplitudes (non-Gaussian fourth moments), so its fourth-order
-      terms agree only to its own accuracy (3C-SiC, one cell, 200 kV, 300 K: −0.35 % over the pattern).
+      terms agree only to its own accuracy (3C-SiC, one cell, 200 kV, 300 K: −0.5 % over the pattern).
 
     ``even_rest=False`` gives the two-member form [Ψ(R₀ + u) − Ψ(R₀ + u − 2u_S)]/2: it is odd in u_S but
     keeps the terms odd in u_r, i.e. the cross-set two-phonon term ⟨|∂²Ψ[u_S, u_r]|²⟩, which the full
-    ψ_odd does not hold (relative O(u²): +3.6 % over the pattern in the same case); kept for comparison.
+    ψ_odd does not hold (relative O(u²): +3.8 % over the pattern in the same case); kept for comparison.
 
     Args: ``kernel`` a :class:`~jaxem.phonons.FrameKernel` of the equilibrium structure (positions R₀ =
     the projector's); ``positions`` (n, N, 3) [Å] the ensemble; ``sets`` {name: (n_q, n_branches) mask}
