@@ -2,6 +2,8 @@
 import jax
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from jaxem.grid import Grid
 from jaxem.phonons import FrameKernel, mode_projector
@@ -74,6 +76,27 @@ def test_excitation_exact(ni, q, branch, how):
         assert np.all(r.real > 0)
     # total momentum unchanged (the translations are not touched)
     np.testing.assert_allclose(ex.velocities.sum(0), vs[0].sum(0), atol=1e-10)
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(iq=st.integers(1, 7), branch=st.integers(0, 2), extra=st.floats(0.0, 40.0), copy=st.integers(0, 1))
+def test_impulsive_kick_invariants(ni, iq, branch, extra, copy):
+    """Any vibrational mode, any target ≥ its potential part: positions untouched, the kinetic energy
+    ½Σ m v² (masses of the projector) changes by exactly the harmonic injected energy, the selected pair
+    holds the target, every other mode's (Q, P) is unchanged, total momentum unchanged."""
+    h, p, xs, vs = ni
+    Q, P, E = (np.asarray(a) for a in fte.mode_state(p, xs[copy], vs[copy]))
+    e_pot = 0.5 * (float(p.omega[iq, branch]) * abs(Q[iq, branch])) ** 2 * fte.AMU_A2_FS2
+    target = e_pot + extra * KT300 + 1e-6
+    ex = fte.excite_mode(p, xs[copy], vs[copy], iq, branch, target)
+    np.testing.assert_array_equal(ex.positions, xs[copy])
+    m = np.asarray(p.sqrt_masses) ** 2
+    ke = lambda v: 0.5 * np.sum(m[:, None] * (v * 1e-3) ** 2) * fte.AMU_A2_FS2  # noqa: E731
+    assert ke(ex.velocities) - ke(vs[copy]) == pytest.approx(ex.injected, rel=1e-9, abs=1e-12)
+    np.testing.assert_allclose(ex.energies_after[ex.selected], target, rtol=1e-9)
+    Q1, P1, _ = (np.asarray(a) for a in fte.mode_state(p, ex.positions, ex.velocities))
+    assert np.max(np.abs(Q1 - Q)) < 1e-12 and np.max(np.abs((P1 - P)[~ex.selected])) < 1e-12
+    np.testing.assert_allclose(ex.velocities.sum(0), vs[copy].sum(0), atol=1e-10)
 
 
 def test_injected_energy_matches_lammps(ni):
