@@ -84,3 +84,31 @@ def test_morse_hessian_is_double_precision_with_x64_off():
         got = hessian_force_constants(morse_energy(cell, 0.4205, 1.4199, 2.780, 4.0), pos)
     assert got.dtype == np.float64
     np.testing.assert_allclose(got, ref, rtol=0, atol=1e-12 * np.abs(ref).max())
+
+
+def _one_atom_projector():
+    """A one-atom Γ-only mode projector (Ni mass, 5 THz, three Cartesian branches): enough for dtypes."""
+    from jaxem.phonons.modes import ModeProjector
+
+    return ModeProjector(basis=np.eye(3, dtype=np.complex128).reshape(1, 3, 1, 3),
+                         sqrt_masses=np.sqrt([58.6934]), frequencies=np.full((1, 3), 5.0),
+                         qpoints=np.zeros((1, 3)), positions=np.zeros((1, 3)))
+
+
+def test_modal_ensembles_use_the_precision_vocabulary():
+    """phonons.modal spelled float64 as 'float64'/'double' only and fell back to float32 silently for
+    every other alias (and for 'float64' without x64); it now resolves ``precision`` through accel
+    (None: JAX's default float)."""
+    from jaxem.phonons import modal
+
+    p = _one_atom_projector()
+    for precision, want in ((None, np.float64), ("f8", np.float64), ("c16", np.float64), (np.float32, np.float32)):
+        assert modal.designed_snapshots(p, 300, precision=precision).dtype == want, precision
+    traj = modal.harmonic_trajectory(jax.random.PRNGKey(0), p, 300, 4, 10.0, precision="f8")
+    assert traj.dtype == np.float64
+    with jax.enable_x64(False):
+        assert modal.designed_snapshots(p, 300).dtype == np.float32
+        with pytest.raises(ValueError, match="precision='float64' needs JAX's 64-bit mode"):
+            modal.designed_snapshots(p, 300, precision="float64")
+    with pytest.raises(ValueError, match="precision must be 'float32' or 'float64'"):
+        modal.designed_snapshots(p, 300, precision="float16")
