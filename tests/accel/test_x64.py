@@ -112,3 +112,17 @@ def test_modal_ensembles_use_the_precision_vocabulary():
             modal.designed_snapshots(p, 300, precision="float64")
     with pytest.raises(ValueError, match="precision must be 'float32' or 'float64'"):
         modal.designed_snapshots(p, 300, precision="float16")
+
+
+def test_phase_precision_is_select_precision():
+    """phase.stack kept its own x64 test in front of accel.select_precision; the accel rule alone
+    gives the same answers (float64 data → float64 only in 64-bit mode)."""
+    from jaxem.phase.stack import phase_precision
+
+    d64, d32 = np.zeros((2, 2), np.float64), np.zeros((2, 2), np.float32)
+    assert (phase_precision(None, d64), phase_precision(None, d32), phase_precision("single", d64)) == \
+        ("float64", "float32", "float32")
+    with jax.enable_x64(False):
+        assert phase_precision(None, d64) == "float32" == accel.select_precision(None, d64)
+        with pytest.raises(ValueError, match="precision='double' needs JAX's 64-bit mode"):
+            phase_precision("double", d32)
