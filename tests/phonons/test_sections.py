@@ -33,7 +33,7 @@ class Recorder(SectionContext):
                                    for ln in ax.get_lines()},
                          "images": [np.asarray(im.get_array(), float) for im in ax.images]
                          + [np.asarray(m.get_array(), float) for m in meshes],
-                         "mesh_centres": [np.asarray(m.get_coordinates()) for m in meshes]})
+                         "mesh_vertices": [np.asarray(m.get_coordinates()) for m in meshes]})
         self.figs[name] = {"axes": axes, "caption": caption}
         return super().figure(name, fig, caption)
 
@@ -47,10 +47,23 @@ class Recorder(SectionContext):
 
 
 def _run(tmp_path_factory, key):
+    """Run a section as ``jaxem demo`` does, in a program with JAX's 64-bit mode off (the test
+    session has it on): the section must get its float64 from ``accel.float64_mode`` and leave the
+    mode off for the sections after it."""
     import importlib
 
+    import jax
+
+    from jaxem import accel
+
     ctx = Recorder(tmp_path_factory.mktemp(key), key)
-    importlib.import_module(f"jaxem.cli.sections.{key}").run(ctx)
+    before = jax.config.jax_enable_x64
+    jax.config.update("jax_enable_x64", False)  # globally, as in `jaxem demo` (a context would mask a leak)
+    try:
+        importlib.import_module(f"jaxem.cli.sections.{key}").run(ctx)
+        ctx.x64_after = accel.x64_enabled()
+    finally:
+        jax.config.update("jax_enable_x64", before)
     return ctx
 
 
@@ -68,6 +81,7 @@ def _check_figures(ctx, names):
     """Every promised figure is written (a real PNG), every plot has labelled axes, every image a
     labelled colour bar, and nothing plotted is NaN."""
     assert sorted(ctx.figs) == sorted(names)
+    assert not ctx.x64_after, "the section left JAX's 64-bit mode switched on"
     for name, fig in ctx.figs.items():
         png = ctx.out / "figures" / f"{ctx.key}_{name}.png"
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000, name
@@ -96,7 +110,7 @@ def test_ni_dispersion_peaks_lie_on_the_phonopy_branches(ni):
     to Γ (Q_x = 0.5, 1.5), the strongest TACAW line above 5 meV sits within one energy bin of a
     phonopy branch drawn (dashed) at that Q_x."""
     ax = ni.figs["dispersion"]["axes"][0]
-    logs, vertices = ax["images"][0].reshape(ax["mesh_centres"][0].shape[0] - 1, -1), ax["mesh_centres"][0]
+    logs, vertices = ax["images"][0].reshape(ax["mesh_vertices"][0].shape[0] - 1, -1), ax["mesh_vertices"][0]
     x = 0.5 * (vertices[0, 1:, 0] + vertices[0, :-1, 0])
     e = 0.5 * (vertices[1:, 0, 1] + vertices[:-1, 0, 1])
     d_e = float(np.median(np.diff(e)))
