@@ -10,13 +10,14 @@ from jaxem.cli.main import main
 from jaxem.validate import InputError
 
 PLANE = """
-[structure]
-crystal = "SrTiO3"
-[potential]
-sampling = 0.3
-slice_thickness = 1.9525
 [beam]
 energy = "300 kV"
+[structure]
+crystal = "Si"
+zone_axis = [1, 1, 0]
+[potential]
+gpts = [16, 16]
+slice_thickness = 1.92
 [output]
 path = "out"
 """
