@@ -7,6 +7,12 @@ Velox/Berkeley .emd, HyperSpy .hspy, MRC, SER, …; plus NumPy .npy) and returns
 pint from the file's own units (pm, nm, µm, Å …). Files without a calibration need ``sampling``;
 a ``sampling`` that contradicts the file's calibration is refused. Unreadable or damaged files,
 images that are not 2-D or not real, and NaN/inf pixels are errors that name the file.
+
+Files are opened through :func:`jaxem.io.vendor.read_signals`, the one route for instrument files
+(sizes and counts checked against the file's own header before and after rosettasciio reads it), so
+a truncated Merlin frame or Bruker container is a :class:`~jaxem.validate.FileFormatError`, never a
+short, zero-filled or crashing read; plain pictures (PNG, JPEG …) go the same way through
+rosettasciio's imageio-based reader.
 """
 from __future__ import annotations
 
