@@ -53,7 +53,6 @@ def run(ctx):
 
 
 def _run(ctx):
-    import jax
     import matplotlib.pyplot as plt
     import numpy as np
 
