@@ -32,7 +32,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .. import pytree, validate
+from .. import accel, pytree, validate
 from .harmonic import mode_amplitudes
 from .modes import ModeProjector
 
@@ -245,8 +245,7 @@ def harmonic_trajectory(key, projector: ModeProjector, temperature, n_frames: in
         c = np.sqrt(amp) * np.exp(1j * np.asarray(phase))  # Q(t) = c e^{−iωt}: |Q|² = A at all t
         a, b = c, -1j * c  # Q₀ = c, P₀/ω = −i c  → Q(t) = c (cos ωt − i sin ωt)
     else:
-        z = np.asarray(jax.random.normal(k1, f.shape + (2,), jnp.complex128 if jax.config.jax_enable_x64
-                                         else jnp.complex64))
+        z = np.asarray(jax.random.normal(k1, f.shape + (2,), accel.complex_dtype(accel.default_precision())))
         a, b = np.sqrt(amp) * z[..., 0], np.sqrt(amp) * z[..., 1]
     t = np.arange(n_frames) * dt
     ph = w[None] * t[:, None, None]
@@ -255,8 +254,7 @@ def harmonic_trajectory(key, projector: ModeProjector, temperature, n_frames: in
     # with the same covariance and per-mode spectra (the construction of harmonic_snapshots)
     y = jnp.einsum("qnjk,tqn->tjk", jnp.conj(p.basis), Q.astype(p.basis.dtype))
     u = math.sqrt(2.0) * jnp.real(y) / p.sqrt_masses[:, None]
-    real = jnp.float64 if precision in ("float64", "double") or (precision is None and jax.config.jax_enable_x64) \
-        else jnp.float32
+    real = accel.real_dtype(accel.default_precision() if precision is None else precision)
     return (p.positions[None] + u).astype(real)
 
 
@@ -278,8 +276,7 @@ def designed_snapshots(projector: ModeProjector, temperature, *, quantum: bool =
     c = np.sqrt(amp)[None] * np.exp(1j * ph)
     y = np.einsum("qnjk,mqn->mjk", np.conj(np.asarray(projector.basis, np.complex128)), c)
     u = math.sqrt(2.0) * y.real / np.asarray(projector.sqrt_masses, np.float64)[:, None]
-    real = np.float64 if precision in ("float64", "double") or (precision is None and jax.config.jax_enable_x64) \
-        else np.float32
+    real = accel.real_dtype(accel.default_precision() if precision is None else precision)
     return jnp.asarray(np.asarray(projector.positions, np.float64)[None] + u, real)
 
 

@@ -44,7 +44,15 @@ def tacaw_dispersion(small: bool):
 
 
 def run(ctx):
-    import jax
+    """The section, in float64 (mode projections and Hessians to 1e-12) without switching JAX's 64-bit
+    mode on for the sections that run after it (``accel.float64_mode``)."""
+    from jaxem import accel
+
+    with accel.float64_mode():
+        _run(ctx)
+
+
+def _run(ctx):
     import matplotlib.pyplot as plt
     import numpy as np
 
@@ -55,7 +63,6 @@ def run(ctx):
     from jaxem.propagate import plane_wave
     from jaxem.structure import crystals
 
-    jax.config.update("jax_enable_x64", True)
     # ---- 1. TACAW dispersion ----
     h, p, grid, e, spec = tacaw_dispersion(ctx.small)
     kx = np.fft.fftfreq(grid.gpts[1], grid.sampling[1])

@@ -10,6 +10,15 @@ A = 4.3582
 
 
 def run(ctx):
+    """The section, in float64 (mode projections and Hessians to 1e-12) without switching JAX's 64-bit
+    mode on for the sections that run after it (``accel.float64_mode``)."""
+    from jaxem import accel
+
+    with accel.float64_mode():
+        _run(ctx)
+
+
+def _run(ctx):
     import jax
     import matplotlib.pyplot as plt
     import numpy as np
@@ -20,7 +29,6 @@ def run(ctx):
     from jaxem.propagate import plane_wave
     from jaxem.structure import crystals
 
-    jax.config.update("jax_enable_x64", True)
     c = crystals.crystal("SiC-3C")
     f0 = A / float(c.lengths[0])
     uc = c.replace(positions=c.positions * f0, cell=c.cell * f0)
