@@ -103,3 +103,32 @@ def test_multislice_and_tilts_batches_capped(monkeypatch):
     assert seen[-1] == 7
     np.testing.assert_allclose(capped, whole, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(t_capped, multislice_tilts(pot, beam, tilts), rtol=1e-5, atol=1e-6)
+
+
+@cpu
+def test_potential_slice_batch_and_hrtem_focal_nodes_capped(monkeypatch):
+    from jaxem.optics import Aberrations
+    from jaxem.optics.imaging import hrtem_image
+    from jaxem.potential import potential_layout
+    from jaxem.structure import crystals
+
+    sto = crystals.SrTiO3().repeat(2, 2, 1)
+    monkeypatch.setenv("JAXEM_CPU_WORKING_SET", "1M")  # about two 96² slices
+    layouts = set()
+    for free in (2**23, 2**37):  # uncapped, these budgets (a quarter of it) give different batches
+        monkeypatch.setattr(accel_memory, "available_memory", lambda device=None, f=free: f)
+        layouts.add(potential_layout(sto, gpts=(96, 96), slice_thickness=3.905 / 8).batch)
+    monkeypatch.setenv("JAXEM_CPU_WORKING_SET", "off")
+    uncapped = potential_layout(sto, gpts=(96, 96), slice_thickness=3.905 / 8).batch
+    assert len(layouts) == 1 and uncapped > next(iter(layouts))
+    grid = Grid((64, 64), (0.1, 0.1))
+    wave = plane_wave(grid, Beam(300e3))
+    wave = wave.replace(array=jnp.exp(0.4j * jnp.asarray(np.random.default_rng(2).standard_normal((64, 64)),
+                                                          jnp.float32)).astype(jnp.complex64))
+    kw = dict(aberrations=Aberrations(C10=-40.0), focal_spread=30.0, objective_aperture=25.0, n_focal=6)
+    monkeypatch.setattr(accel_memory, "available_memory", lambda device=None: 2**34)
+    whole = np.asarray(hrtem_image(wave, **kw).array)
+    monkeypatch.setenv("JAXEM_CPU_WORKING_SET", str(2 * 4 * 64 * 64 * 8))  # two focal nodes per batch
+    capped = np.asarray(hrtem_image(wave, **kw).array)
+    np.testing.assert_allclose(capped, whole, rtol=1e-5, atol=1e-7)
+    assert whole.std() > 1e-3  # contrast, not a flat image
