@@ -10,14 +10,16 @@ Cases (SrTiO3 [001], 300 kV, slices of a/2, ``--nz`` unit cells thick):
 
 1. HAADF scan (``--scan``² positions over one unit cell) at each ``--gpts`` (e.g. 256, 512);
 2. 4D-STEM (pixelated detector to 40 mrad) at the first ``--gpts``;
-3. 16-configuration frozen-phonon plane-wave diffraction at the first ``--gpts``.
+3. 16-configuration frozen-phonon plane-wave diffraction at the first ``--gpts``;
+4. (``--hrtem``) a 16-tilt plane-wave series (``multislice_tilts``) and a 16-node HRTEM focal average at
+   the last ``--gpts``, jaxem before/after only.
 
 Part 0 (``--sweep``) times the HAADF scan (first ``--gpts``) per probe vs the batch (forced through an explicit budget) to
 show where the optimum lies. Every timing is the minimum over ``--repeats`` runs, the three codes
 interleaved (the machine is shared); the 1-minute load average is recorded with each number.
 
 Usage: python benchmarks/multislice_cpu_batch.py [--gpts 256 512] [--nz 10] [--scan 8] [--repeats 3]
-       [--sweep 1 2 4 8 16 64] [--no-abtem]
+       [--sweep 1 2 4 8 16 64] [--no-abtem] [--hrtem | --hrtem-only]
 """
 from __future__ import annotations
 
@@ -77,6 +79,9 @@ def main():
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--sweep", type=int, nargs="*", default=[], help="batches for the per-probe sweep (HAADF)")
     ap.add_argument("--no-abtem", action="store_true")
+    ap.add_argument("--hrtem", action="store_true", help="also a 16-tilt plane-wave series and 16-node HRTEM focal "
+                                                          "average at the last --gpts (jaxem before/after only)")
+    ap.add_argument("--hrtem-only", action="store_true", help="only case 4 (results: multislice_cpu_batch_hrtem.json)")
     args = ap.parse_args()
 
     import jax
@@ -138,7 +143,7 @@ def main():
         new = accel.batch_size(per_item, n, cpu_cap=accel.cpu_working_set())
         return old, new
 
-    for i, n_px in enumerate(args.gpts):
+    for i, n_px in enumerate([] if args.hrtem_only else args.gpts):
         sto, atoms = structures(n_px)
         pot = potential(sto, gpts=(n_px, n_px), slice_thickness=A / 2)
         per_position = _WAVE_COPIES * n_px * n_px * 8
@@ -180,9 +185,29 @@ def main():
             record("FP 16 configs", n_px, pot.n_slices, batches(per_item, 16),
                    _timed(fns, max(1, args.repeats - 1)), 16, "s per config")
 
+    if args.hrtem or args.hrtem_only:  # plane-wave tilt series and HRTEM focal averaging (jaxem only: no batch choice in abTEM)
+        from jaxem.optics import Aberrations
+        from jaxem.optics.imaging import hrtem_image
+        from jaxem.propagate import multislice_tilts
+
+        n_px = args.gpts[-1]
+        sto, _ = structures(n_px)
+        pot = potential(sto, gpts=(n_px, n_px), slice_thickness=A / 2)
+        tilts = np.random.default_rng(1).uniform(-3, 3, (16, 2)).astype(np.float32)
+        tilt_run = lambda: jax.block_until_ready(multislice_tilts(pot, beam, tilts))  # noqa: E731
+        phase = np.random.default_rng(0).standard_normal((n_px, n_px)).astype(np.float32)
+        exit_wave = plane_wave(pot.grid, beam)
+        exit_wave = exit_wave.replace(array=np.exp(0.3j * phase).astype(np.complex64))
+        img = lambda: jax.block_until_ready(hrtem_image(exit_wave, Aberrations(C10=-50.0, C30=-1e4),  # noqa: E731
+                                                        focal_spread=30.0, objective_aperture=25.0, n_focal=16).array)
+        for case, fn, n, per in (("tilt series 16 tilts", tilt_run, 16, 7 * n_px * n_px * 8),
+                                 ("HRTEM focal average 16 nodes", img, 16, 4 * n_px * n_px * 8)):
+            t = _timed({"jaxem before": _with_cap("off", fn), "jaxem after": _with_cap(None, fn)}, args.repeats)
+            record(case, n_px, pot.n_slices, batches(per, n), t, n, "s per tilt/node")
+
     result["load_average_1min_at_end"] = os.getloadavg()[0]
     print_table(["measurement", "value", "load (1 min)"], rows)
-    print("wrote", write_results("multislice_cpu_batch", result))
+    print("wrote", write_results("multislice_cpu_batch_hrtem" if args.hrtem_only else "multislice_cpu_batch", result))
 
 
 if __name__ == "__main__":
