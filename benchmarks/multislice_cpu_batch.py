@@ -14,8 +14,8 @@ Cases (SrTiO3 [001], 300 kV, slices of a/2, ``--nz`` unit cells thick):
 4. (``--hrtem``) a 16-tilt plane-wave series (``multislice_tilts``) and a 16-node HRTEM focal average at
    the last ``--gpts``, jaxem before/after only.
 
-Part 0 (``--sweep``) times the HAADF scan (first ``--gpts``) per probe vs the batch (forced through an explicit budget) to
-show where the optimum lies. Every timing is the minimum over ``--repeats`` runs, the three codes
+Part 0 (``--sweep``) times the HAADF scan (first ``--gpts``) per probe vs the batch (forced through an
+explicit budget) to show where the optimum lies. Every timing is the minimum over ``--repeats`` runs, the three codes
 interleaved (the machine is shared); the 1-minute load average is recorded with each number.
 
 Usage: python benchmarks/multislice_cpu_batch.py [--gpts 256 512] [--nz 10] [--scan 8] [--repeats 3]
@@ -185,7 +185,7 @@ def main():
             record("FP 16 configs", n_px, pot.n_slices, batches(per_item, 16),
                    _timed(fns, max(1, args.repeats - 1)), 16, "s per config")
 
-    if args.hrtem or args.hrtem_only:  # plane-wave tilt series and HRTEM focal averaging (jaxem only: no batch choice in abTEM)
+    if args.hrtem or args.hrtem_only:  # tilt series and HRTEM focal averaging (jaxem only: abTEM has no batch here)
         from jaxem.optics import Aberrations
         from jaxem.optics.imaging import hrtem_image
         from jaxem.propagate import multislice_tilts

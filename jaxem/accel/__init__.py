@@ -16,6 +16,7 @@ from .dispatch import kernel_mode, use_kernel
 __all__ = [
     "complex_dtype", "dtypes", "dtypes_of", "precision_of", "real_dtype", "real_dtype_of", "resolve_precision",
     "select_precision", "PRECISION_ALIASES", "parse_bytes",
-    "available_memory", "batch_size", "memory_budget", "CPU_WORKING_SET", "cpu_working_set", "has_gpu", "default_backend", "enable_compilation_cache",
+    "available_memory", "batch_size", "memory_budget", "CPU_WORKING_SET", "cpu_working_set", "has_gpu",
+    "default_backend", "enable_compilation_cache",
     "MemoryEstimate", "OutOfMemoryError", "out_of_memory_hint", "estimate", "kernel_mode", "use_kernel",
 ]
