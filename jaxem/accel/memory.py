@@ -7,6 +7,12 @@ The budget is the argument ``memory_budget`` (the one name used across jaxem: by
 string such as ``"512M"``, ``"2 GiB"``), else the environment variable ``JAXEM_MEMORY_BUDGET``, else a
 quarter of the free device memory. On the CPU backend an operation may also cap its working set
 (``cpu_cap`` bytes) where larger batches are memory-bound and slower; an explicit budget lifts it.
+
+The cap for FFT-bound batches (waves through the slice step, probes, frames, plane waves) is one
+number, :data:`CPU_WORKING_SET`, read through :func:`cpu_working_set` (environment variable
+``JAXEM_CPU_WORKING_SET`` overrides it; ``off`` lifts it). It also makes batch shapes independent of
+the free memory on the CPU (the budget, a quarter of the free memory, is far above the cap), so a
+repeated call never recompiles.
 """
 from __future__ import annotations
 
@@ -20,6 +26,12 @@ from .. import validate
 from ..validate import InputError, InputTypeError
 
 _DEFAULT_FRACTION = 0.25
+#: working set [bytes] of one vmapped batch of FFT-bound work (waves in the slice step, probes, phonon
+#: frames, plane waves) on the CPU backend, when no explicit ``memory_budget`` is given: batched 2-D
+#: FFTs are cache-bound there, and a batch whose estimated working set exceeds this runs slower per
+#: item than a smaller one (measurements: benchmarks/multislice_cpu_batch.py)
+CPU_WORKING_SET = 16 * 2**20
+_OFF = ("off", "none", "no", "false")
 _UNITS = {"": 1, "B": 1, "K": 2**10, "KB": 10**3, "KIB": 2**10, "M": 2**20, "MB": 10**6, "MIB": 2**20,
           "G": 2**30, "GB": 10**9, "GIB": 2**30, "T": 2**40, "TB": 10**12, "TIB": 2**40}
 
@@ -75,6 +87,18 @@ def memory_budget(memory_budget=None, device=None) -> int:
     if env is not None and env.strip():
         return parse_bytes(env, "the environment variable JAXEM_MEMORY_BUDGET")
     return int(_DEFAULT_FRACTION * available_memory(device))
+
+
+def cpu_working_set():
+    """The CPU working-set cap [bytes] for FFT-bound batches: the environment variable
+    ``JAXEM_CPU_WORKING_SET`` (bytes or a string such as ``'32M'``; ``off`` → None, no cap), else
+    :data:`CPU_WORKING_SET`. Pass it as ``cpu_cap`` to :func:`batch_size`."""
+    env = os.environ.get("JAXEM_CPU_WORKING_SET")
+    if env is None or not env.strip():
+        return CPU_WORKING_SET
+    if env.strip().lower() in _OFF:
+        return None
+    return parse_bytes(env, "the environment variable JAXEM_CPU_WORKING_SET")
 
 
 def batch_size(bytes_per_item: int, n_items: int, memory_budget=None, device=None, *, cpu_cap=None) -> int:

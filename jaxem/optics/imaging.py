@@ -219,10 +219,12 @@ def image_intensity(waves, aberrations: Aberrations | None = None, *, objective_
     wave = jnp.asarray(waves.array).astype(cdtype)
     bs = 1
     if method == "focal_average":
-        bs = accel.batch_size(4 * wave.size * wave.dtype.itemsize, n_focal, memory_budget)
+        bs = accel.batch_size(4 * wave.size * wave.dtype.itemsize, n_focal, memory_budget,
+                              cpu_cap=accel.cpu_working_set())
     elif method == "explicit":
         per_node = wave.size // (n_tilt**2 if tilted_exit_waves else 1)
-        bs = accel.batch_size(4 * per_node * wave.dtype.itemsize, n_focal * n_tilt**2, memory_budget)
+        bs = accel.batch_size(4 * per_node * wave.dtype.itemsize, n_focal * n_tilt**2, memory_budget,
+                              cpu_cap=accel.cpu_working_set())
     params = (ab, ap, focal_spread, source_angle, image_spread, mtf)
     return _image(wave, params, grid=grid, beam=beam, method=method, n_focal=int(n_focal), batch=int(bs),
                   n_tilt=int(n_tilt), per_tilt=bool(tilted_exit_waves))

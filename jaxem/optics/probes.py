@@ -110,7 +110,7 @@ def probe(grid, beam, semi_angle, aberrations: Aberrations | None = None, positi
     lead = pos.shape[:-1]
     flat = pos.reshape((-1, 2))
     item_bytes = 4 * n * jnp.dtype(cdtype).itemsize
-    bs = accel.batch_size(item_bytes, flat.shape[0], memory_budget)
+    bs = accel.batch_size(item_bytes, flat.shape[0], memory_budget, cpu_cap=accel.cpu_working_set())
     out = _probe_waves(transfer, flat, grid=grid, batch=int(bs))
     return out.reshape(lead + tuple(grid.gpts))
 

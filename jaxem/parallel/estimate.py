@@ -23,7 +23,7 @@ def estimate_stem(sim, scan, potential, *, thermal=None, n_configs=None, snapsho
     (and of :func:`jaxem.stem.stem_scan_to_zarr` with ``block_rows``) [bytes]."""
     import jax
 
-    from ..stem.scanning import _WAVE_COPIES, _signals, stem_scan  # noqa: F401  (the same constants)
+    from ..stem.scanning import _WAVE_COPIES, _signals, scan_batches, stem_scan  # noqa: F401  (the same constants)
 
     grid = getattr(potential, "grid", None)
     if grid is None:
@@ -38,9 +38,7 @@ def estimate_stem(sim, scan, potential, *, thermal=None, n_configs=None, snapsho
                             jax.ShapeDtypeStruct(grid.gpts, rdtype))
     signal_bytes = sum(math.prod(s.shape) * rsize for s in shapes)
     per_position = _WAVE_COPIES * npix * csize + signal_bytes
-    pos_batch = accel.batch_size(per_position, scan.n_positions, budget)
-    rows = accel.batch_size(4 * scan.gpts[1] * signal_bytes, scan.gpts[0], budget)
-    batch = int(min(pos_batch, rows * scan.gpts[1]))
+    batch, rows = scan_batches(per_position, signal_bytes, scan, memory_budget)
     n_slices = int(getattr(potential, "n_slices", np.shape(potential.array)[0]))
     n_unique = int(np.shape(potential.array)[0])
     parts = [("probe waves (batch of positions)", batch * per_position)]
@@ -50,7 +48,7 @@ def estimate_stem(sim, scan, potential, *, thermal=None, n_configs=None, snapsho
     else:
         n = int(np.shape(snapshots)[0]) if thermal == "snapshots" else int(n_configs or 8)
         per_member = 3 * n_slices * npix * csize + batch * per_position
-        members = accel.batch_size(per_member, n, budget)
+        members = accel.batch_size(per_member, n, memory_budget, cpu_cap=accel.cpu_working_set())
         parts.append((f"{members} configuration(s) in flight", members * per_member))
         batches.append(("configurations", members))
     det_bytes = sum(sum(np.asarray(a).nbytes for a in jax.tree.leaves(s)) for s in states)

@@ -129,8 +129,10 @@ def check_frames(frames, structure: Structure, name: str = "frames") -> np.ndarr
 
 #: working set [bytes] of one vmapped batch of frames on the CPU backend (no explicit memory_budget):
 #: the FFTs are bound by cache, and measured at 64²–512² a batch whose estimated working set exceeds
-#: about 16 MiB runs 1.5–3× slower per frame than a smaller one (benchmarks/phonon_spectroscopy.py)
-CPU_WORKING_SET = 16 * 2**20
+#: about 16 MiB runs 1.5–3× slower per frame than a smaller one (benchmarks/phonon_spectroscopy.py) —
+#: the house's one CPU working set, :data:`jaxem.accel.CPU_WORKING_SET` (read through
+#: :func:`jaxem.accel.cpu_working_set`, so ``JAXEM_CPU_WORKING_SET`` overrides it here too)
+CPU_WORKING_SET = accel.CPU_WORKING_SET
 
 
 class FrameKernel:
@@ -179,7 +181,7 @@ class FrameKernel:
     def __call__(self, frames, memory_budget=None) -> jnp.ndarray:
         frames = jnp.asarray(check_frames(frames, self.structure), self.structure.positions.dtype)
         n = frames.shape[0]
-        batch = accel.batch_size(self.bytes_per_frame(), n, memory_budget, cpu_cap=CPU_WORKING_SET)
+        batch = accel.batch_size(self.bytes_per_frame(), n, memory_budget, cpu_cap=accel.cpu_working_set())
         return _map_frames(self, frames, int(batch))
 
     def __hash__(self):

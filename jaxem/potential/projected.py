@@ -40,7 +40,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .. import physics, pytree, validate
-from ..accel import batch_size, dtypes, dtypes_of
+from ..accel import batch_size, cpu_working_set, dtypes, dtypes_of
 from ..beam import as_beam
 from ..grid import Grid
 from ..structure import Structure, as_structure, check_in_cell, slice_assignment, slices_for_structure
@@ -344,7 +344,7 @@ def potential_layout(structure: Structure, sampling=None, gpts=None, slice_thick
     s, m = table.shape[1], table.shape[2]
     item = jnp.dtype(cdtype).itemsize
     per_slice = item * (grid.gpts[0] * grid.gpts[1] * (3 + s) + 2 * s * m * sum(grid.gpts))
-    batch = int(batch_size(per_slice, n_unit, memory_budget))
+    batch = int(batch_size(per_slice, n_unit, memory_budget, cpu_cap=cpu_working_set()))
     sequence = tuple(int(i) for i in np.tile(np.arange(n_unit), repeats))
     return PotentialLayout(table, form, jnp.asarray(slice_index), grid, sequence, float(dz), int(nu), len(structure),
                            bool(debye_waller), batch)

@@ -124,7 +124,8 @@ def frozen_phonon_multislice(key, structure: Structure, waves: Waves, n_configs:
         snapshots: alternatively (n, N, 3) positions [Å] (e.g. MD snapshots, correlated motion).
         slice_thickness: [Å]; parametrization: 'lobato' or 'kirkland'.
         exit_planes: as in :func:`jaxem.propagate.multislice`.
-        memory_budget: bytes for batching configurations.
+        memory_budget: bytes for batching configurations (on the CPU, without it, batches are capped at
+            :func:`jaxem.accel.cpu_working_set`).
     Returns:
         :class:`EnsembleWaves`.
     """
@@ -157,7 +158,7 @@ def frozen_phonon_multislice(key, structure: Structure, waves: Waves, n_configs:
     n_out = 1 if exits is None else len(exits)
     per_item = 8 * npix * (3 * len(layout.sequence) + 8 + 4 * n_out)
     n = int(jax.tree.leaves(xs)[0].shape[0])
-    bs = accel.batch_size(per_item, n, memory_budget)
+    bs = accel.batch_size(per_item, n, memory_budget, cpu_cap=accel.cpu_working_set())
     means = _frozen_phonon_means(xs, flat, layout, waves.array, prop, beam=waves.beam, einstein=snapshots is None,
                                  exits=exits, norm=float(waves.norm), batch=int(bs))
     mean_k = jnp.fft.fft2(means["psi"])

@@ -190,7 +190,8 @@ def multislice(waves: Waves, potential: PotentialSlices, exit_planes=None, check
         exit_planes: None (exit wave only), an int step N (every N slices, plus the last), or a
             sequence of slice counts; a thickness axis is then inserted before (ny, nx).
         checkpoint: rematerialise slices in reverse-mode AD.
-        memory_budget: bytes (or '2G') for batching waves (default from :mod:`jaxem.accel`).
+        memory_budget: bytes (or '2G') for batching waves (default from :mod:`jaxem.accel`; on the CPU
+            batches are then capped at :func:`jaxem.accel.cpu_working_set`, cache-bound FFTs).
     Returns:
         :class:`Waves` with array (…batch, [n_exit,] ny, nx).
     """
@@ -209,7 +210,7 @@ def multislice(waves: Waves, potential: PotentialSlices, exit_planes=None, check
     flat = waves.array.reshape((-1,) + waves.array.shape[-2:])
     n_out = 1 if exits is None else len(exits)
     item_bytes = flat[0].nbytes * (6 + n_out)
-    bs = accel.batch_size(item_bytes, flat.shape[0], memory_budget)
+    bs = accel.batch_size(item_bytes, flat.shape[0], memory_budget, cpu_cap=accel.cpu_working_set())
     if flat.shape[0] == 1:
         out = multislice_array(flat[0], trans, seq, prop, exit_slices=exits, checkpoint=bool(checkpoint))[None]
     else:
@@ -247,7 +248,8 @@ def multislice_tilts(potential: PotentialSlices, beam, tilts, exit_planes=None, 
         exit_planes: as in :func:`multislice`.
         checkpoint: rematerialise slices in reverse-mode AD.
         precision: any alias of ``accel.PRECISION_ALIASES`` (default float32).
-        memory_budget: bytes (or '2G') for batching tilts (default from :mod:`jaxem.accel`).
+        memory_budget: bytes (or '2G') for batching tilts (default from :mod:`jaxem.accel`; on the CPU
+            batches are then capped at :func:`jaxem.accel.cpu_working_set`).
     Returns:
         complex array (T, [n_exit,] ny, nx) (frame following each tilted beam).
     """
@@ -266,7 +268,7 @@ def multislice_tilts(potential: PotentialSlices, beam, tilts, exit_planes=None, 
     n_out = 1 if exits is None else len(exits)
     ny, nx = grid.gpts
     bs = accel.batch_size(ny * nx * jnp.dtype(dtype).itemsize * (6 + n_out), int(jnp.shape(tilts)[0]),
-                          memory_budget)
+                          memory_budget, cpu_cap=accel.cpu_working_set())
     return _tilt_series(jnp.asarray(tilts), potential.array, jnp.asarray(potential.sequence, jnp.int32),
                         grid=grid, beam=beam, thickness=float(potential.slice_thickness),
                         exit_slices=exits, checkpoint=bool(checkpoint), batch=int(bs), dtype=dtype)

@@ -22,8 +22,10 @@ Thermal models:
 
 Memory: each probe position declares its working set (``_WAVE_COPIES`` complex (ny, nx) arrays plus
 its recorded signals) and :func:`jaxem.accel.batch_size` turns the one ``memory_budget`` into the
-number of positions run at once (``lax.map`` over ``vmap`` batches); configurations are averaged
-with running sums (:func:`jaxem.propagate.ensemble_mean`), as many at once as the budget leaves.
+number of positions run at once (``lax.map`` over ``vmap`` batches; on the CPU, without an explicit
+budget, capped at :func:`jaxem.accel.cpu_working_set`: batched FFTs are cache-bound there);
+configurations are averaged with running sums (:func:`jaxem.propagate.ensemble_mean`), as many at
+once as the budget leaves (:func:`scan_batches`).
 The scan is cut into chunks of rows (a progress bar counts them; every chunk has the same shape, so
 nothing recompiles); chunks can be streamed (``chunk_callback``, used by
 :func:`jaxem.stem.store.stem_scan_to_zarr`).
@@ -193,6 +195,20 @@ def _positions_kernel(positions, probe_k, freqs, trans, seq, prop, states, absor
     fn = partial(_one_position, probe_k=probe_k, freqs=freqs, trans=trans, seq=seq, prop=prop, states=states,
                  absorptive=absorptive, detectors=detectors, beam=beam, exits=exits)
     return jax.lax.map(fn, positions, batch_size=batch)
+
+
+def scan_batches(per_position: int, signal_bytes: int, scan: GridScan, memory_budget=None) -> tuple[int, int]:
+    """(probe positions per ``vmap`` batch, scan rows per chunk) of a multislice scan.
+
+    A position holds ``per_position`` bytes in the slice step; a row of the output chunk holds
+    ``4 × scan columns × signal_bytes`` (device result and host copies). On the CPU without an explicit
+    ``memory_budget`` both are capped by :func:`jaxem.accel.cpu_working_set` (cache-bound FFTs), which
+    also keeps the chunk shape independent of the free memory (no recompilation between calls).
+    """
+    cap = accel.cpu_working_set()
+    pos_batch = accel.batch_size(per_position, scan.n_positions, memory_budget, cpu_cap=cap)
+    rows = accel.batch_size(4 * scan.gpts[1] * max(1, int(signal_bytes)), scan.gpts[0], memory_budget, cpu_cap=cap)
+    return int(min(pos_batch, rows * scan.gpts[1])), int(rows)
 
 
 _STATIC = ("detectors", "beam", "exits", "batch")
@@ -376,7 +392,7 @@ def stem_scan(sim: STEMSimulation, scan: GridScan, potential: PotentialSlices, *
                                      parametrization=parametrization, exit_planes=exit_planes, precision=precision,
                                      memory_budget=memory_budget, progress=progress, chunk_callback=chunk_callback)
     rdtype, cdtype = accel.dtypes(precision)
-    budget = accel.memory_budget(memory_budget)
+    accel.memory_budget(memory_budget)  # an unreadable budget is named before any work
 
     # ---- probe, detectors, propagator --------------------------------------------------------
     pk = probe_transfer(grid, beam, sim.semi_angle, sim.aberrations, sim.edge_width, precision=precision)
@@ -440,9 +456,8 @@ def stem_scan(sim: STEMSimulation, scan: GridScan, potential: PotentialSlices, *
     signal_bytes = n_exit * (sum(math.prod(s.shape) * s.dtype.itemsize for s in sig_shapes)
                              + len(tds_names) * np.dtype(rdtype).itemsize)
     per_position = _WAVE_COPIES * npix * np.dtype(cdtype).itemsize + signal_bytes
-    pos_batch = accel.batch_size(per_position, scan.n_positions, budget)
-    rows_per_chunk = accel.batch_size(4 * scan.gpts[1] * signal_bytes, scan.gpts[0], budget)
-    static = dict(detectors=detectors, beam=beam, exits=exits, batch=int(min(pos_batch, rows_per_chunk * scan.gpts[1])))
+    pos_batch, rows_per_chunk = scan_batches(per_position, signal_bytes, scan, memory_budget)
+    static = dict(detectors=detectors, beam=beam, exits=exits, batch=pos_batch)
     if thermal is None:
         trans = transmission_functions(potential.array, beam, grid, cdtype)
         seq = jnp.asarray(potential.sequence, jnp.int32)
@@ -451,7 +466,7 @@ def stem_scan(sim: STEMSimulation, scan: GridScan, potential: PotentialSlices, *
     else:
         # one configuration holds its transmission functions (and the potential build) besides its positions
         per_member = 3 * n_slices * npix * np.dtype(cdtype).itemsize + static["batch"] * per_position
-        member_batch = accel.batch_size(per_member, n_members, budget)
+        member_batch = accel.batch_size(per_member, n_members, memory_budget, cpu_cap=accel.cpu_working_set())
         run_chunk = partial(_scan_thermal, members=members, structure=st, layout=layout, probe_k=pk, freqs=freqs,
                             prop=prop, states=states, einstein=thermal == "einstein", member_batch=int(member_batch),
                             **static)
