@@ -27,7 +27,7 @@ from .. import validate
 from ..optics import Aberrations
 from .metrics import correlation, fourier_resample, information_limit, slice_correlations, true_slice_phases
 
-__all__ = ["simulate_crystal", "compare_methods", "UNIT_CELL"]
+__all__ = ["simulate_crystal", "compare_methods", "truth_error", "UNIT_CELL"]
 
 #: SrTiO3 lattice constant [Å]
 UNIT_CELL = 3.905
@@ -67,14 +67,44 @@ def simulate_crystal(energy="300 kV", n_layers: int = 26, n_cells: int = 2, semi
     return ds, pot
 
 
+def truth_error(data, pot, n_slices: int, aberrations=None, slice_thickness=None) -> float:
+    """Amplitude error of the true object under the S-slice model of ``data`` (PtychoData), with the
+    reference probe (``aberrations``), no absorption and the nominal positions: how well an S-slice
+    model can represent the data at all (a reconstruction with a higher error than this has not found
+    the truth's basin; a large value means too few slices, each too thick and too strong for one
+    transmission function)."""
+    from ..optics import Aberrations as _Ab
+    from .model import Model, init_params
+    from .solver import SolverConfig, full_error
+
+    depth = len(pot.sequence) * pot.slice_thickness
+    s = validate.integer(n_slices, "n_slices", lo=1)
+    dz = (depth / s if slice_thickness is None else float(slice_thickness)) if s > 1 else 0.0
+    ab = _Ab() if aberrations is None else aberrations
+    model = Model(data.geometry, s, dz, tuple((k, float(np.asarray(v))) for k, v in ab.to_dict().items()))
+    p = init_params(model, data.n_positions, 1, precision=data.amplitudes.dtype)
+    phi = true_slice_phases(pot, data.geometry.beam, s, data.geometry.object_shape)
+    p = p.replace(phase=np.asarray(phi, p.phase.dtype))
+    b = min(64, data.n_positions)
+    cfg = SolverConfig(batch=b, n_batches=-(-data.n_positions // b))
+    arrays = (data.amplitudes, data.positions, data.weights, data.detector_mask)
+    return float(full_error(p, model, cfg, arrays))
+
+
 def compare_methods(ds, pot, n_slices: int = 4, iterations: int = 40, ptycho_kwargs=None, direct=True,
-                    ptychography=True):
-    """Correlations with the truth of SSB, flipped parallax, iCoM and ptychography.
+                    ptychography=True, dose=None):
+    """Correlations with the truth of SSB, flipped parallax, Wiener parallax, iCoM and ptychography.
+
+    ``dose`` [e⁻/Å²] of the data (Poisson counts) sets the noise power of the Wiener filter (None:
+    noise-free data, only the model-error floor). Ptychography starts from the integrated centre of
+    mass (:mod:`~jaxem.ptycho.seed`) unless ``ptycho_kwargs`` says otherwise.
 
     Returns a dict: ``images`` {method: image}, ``correlations`` {method: value or per-slice list},
     ``times`` {method: seconds}, ``truth`` (total phase on the scan grid), ``slice_truth``, ``result``
-    (the :class:`~jaxem.ptycho.driver.PtychoResult`)."""
+    (the :class:`~jaxem.ptycho.driver.PtychoResult`), ``truth_error`` (:func:`truth_error` of the
+    S-slice model: compare with ``result.error``)."""
     from .. import phase
+    from .data import prepare
     from .driver import reconstruct
 
     out = {"images": {}, "correlations": {}, "times": {}}
@@ -82,10 +112,21 @@ def compare_methods(ds, pot, n_slices: int = 4, iterations: int = 40, ptycho_kwa
     truth = fourier_resample(total, ds.scan_shape)
     out["truth"] = truth
     if direct:
-        for name, method, kw in (("SSB", "ssb", {}), ("parallax (flipped)", "parallax", {"flip": True}),
-                                 ("iCoM", "icom", {})):
+        if dose is None:
+            wkw = {"noise": 0.0}
+        else:
+            d = validate.scalar(dose, "dose", "e⁻/Å²", positive=True)
+            wkw = {"dose": d * ds.scan_sampling[0] * ds.scan_sampling[1]}
+
+        def wiener(d):
+            return phase.wiener_parallax(phase.bright_field_stack(d), d.aberrations, d.rotation, **wkw)
+
+        for name, fn in (("SSB", lambda d: phase.reconstruct(d, "ssb").array),
+                         ("parallax (flipped)", lambda d: phase.reconstruct(d, "parallax", flip=True).array),
+                         ("Wiener parallax", wiener),
+                         ("iCoM", lambda d: phase.reconstruct(d, "icom").array)):
             t0 = time.perf_counter()
-            img = np.asarray(phase.reconstruct(ds, method, **kw).array)
+            img = np.asarray(fn(ds))
             out["times"][name] = time.perf_counter() - t0
             out["images"][name] = img
             # a method that returns a constant image (flipped parallax in focus: sgn(sin χ) = 0) scores nan
@@ -94,13 +135,15 @@ def compare_methods(ds, pot, n_slices: int = 4, iterations: int = 40, ptycho_kwa
         return out
     depth = len(pot.sequence) * pot.slice_thickness
     kw = dict(n_slices=n_slices, slice_thickness=depth / n_slices, iterations=iterations, progress=False,
-              object_extent=(1 / ds.detector_sampling[0], 1 / ds.detector_sampling[1]),
               kz=1.0 if n_slices > 1 else 0.0)
     kw.update(ptycho_kwargs or {})
     t0 = time.perf_counter()
-    res = reconstruct(ds, **kw)
+    data = prepare(ds, object_extent=(1 / ds.detector_sampling[0], 1 / ds.detector_sampling[1]),
+                   precision=kw.get("precision"))
+    res = reconstruct(data, aberrations=ds.aberrations, **kw)
     out["times"]["ptychography"] = time.perf_counter() - t0
     out["result"] = res
+    out["truth_error"] = truth_error(data, pot, kw["n_slices"], ds.aberrations, kw["slice_thickness"])
     obj = np.asarray(res.object.array)
     st = true_slice_phases(pot, ds.beam, kw["n_slices"], res.object.shape[1:], max_angle=information_limit(ds))
     out["slice_truth"] = st
