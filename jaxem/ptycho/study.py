@@ -5,17 +5,33 @@
 cells thick: 3.905 Å each) and simulates a periodic 4D-STEM scan over the whole cell with
 :func:`jaxem.stem.stem_scan` (multislice, a :class:`~jaxem.stem.PixelatedDetector` out to
 ``max_angle``), optionally with Poisson noise at a dose [e⁻/Å²]. :func:`compare_methods` reconstructs
-it by SSB, parallax (phase-flipped) and iCoM (the weak-phase methods, on the scan grid) and by
-ptychography, and correlates each with the truth: the total phase σΣv on the scan grid for the direct
+it by SSB, parallax (phase-flipped), Wiener parallax and iCoM (the weak-phase methods, on the scan
+grid) and by ptychography (started from the iCoM, :mod:`~jaxem.ptycho.seed`), and correlates each
+with the truth: the total phase σΣv on the scan grid for the direct
 methods (they see one projection, sampled at the probe positions), the phase of each slice block for
 ptychography (:func:`~jaxem.ptycho.metrics.true_slice_phases`) twice — on the object grid with the
 truth low-passed to the information limit of the data (the detector edge,
 :func:`~jaxem.ptycho.metrics.information_limit`), and resampled to the scan grid, the band on which the
 direct methods are scored. Multislice runs use the k_z regulariser (``kz=1``) unless told otherwise.
 In a perfect crystal every slice block holds the same atoms, so every slice truth is the same image:
-these numbers say how well each slice carries the projected potential, not whether depth is resolved. Weak-phase methods assume I ∝ 1 + 2σv ⊛ …; at low
+these numbers say how well each slice carries the projected potential, not whether depth is resolved.
+Weak-phase methods assume I ∝ 1 + 2σv ⊛ …; at low
 voltage (σ grows as 1/(λ·E) roughly) or large thickness the exit wave is no longer e^{iσΣv}
 (dynamical scattering, channelling), which is where their correlation drops.
+
+Diagnosis of the 30 kV, 3.1 nm case (2×2 cells, 12×12 positions, 30 mrad, Δf = 100 Å), where
+ptychography had given −0.74 per slice: not phase wrapping of the slices (the object is parametrised
+by its phase, unbounded), not a sign convention (the true object's amplitude error is 0.0095 with 8
+slices, its negative's 0.12), not the probe (frozen at the true probe it still inverts), nor dose
+(noise-free data invert too). Two causes, measured noise-free: (1) too few slices — the error of the
+true object under the model (:func:`truth_error`) is 0.13, 0.093, 0.025, 0.0095, 0.0071 for 1, 2, 4,
+8, 24 slices: a 1.6 nm slice at 30 kV is not one transmission function; (2) the start — from vacuum
+gradient descent reaches an inverted-contrast local minimum (8 slices, 60 epochs: error 0.0028,
+correlation −0.79 on the scan grid) while a start at 0.1× the true phase reaches error 0.002 and
+0.996 in 15 epochs and the true object itself refines to 0.00024: the first gradient is the linear
+(weak-phase) response, inverted here as SSB (−0.54) and parallax (−0.70) show, because the exit wave
+is no phase object (|ψ| 0.08–3.1 for a unit plane wave, its phase uncorrelated with σΣv). Fix: 4
+slices and the iCoM start (right sign by Ehrenfest's theorem, 0.74 here; scale from the data error).
 """
 from __future__ import annotations
 
