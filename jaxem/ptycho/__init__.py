@@ -10,7 +10,7 @@ Typical use::
     ds = phase.read_4dstem("scan.mib", energy=300e3, semiangle=20.0, scan_sampling=0.5,
                            angular_sampling=0.4)
     ds = phase.calibrate_bright_field(ds)
-    res = ptycho.reconstruct(ds, n_slices=8, slice_thickness=13.0, n_modes=3, iterations=50,
+    res = ptycho.reconstruct(ds, n_slices=8, slice_thickness=13.0, n_modes=3, iterations=50,  # start: iCoM
                              rate_positions=0.02, fit_aberrations=("C10",), tv=1e-3, kz=1.0,
                              checkpoint="run.npz")          # optimizer="lbfgs" for full-batch L-BFGS
     res.object.show(); jaxem.save(res.object, "object.zspy")
@@ -25,12 +25,14 @@ from .model import (Model, PtychoParams, amplitude_error, init_params, model_amp
 from .solver import OPTIMIZERS, PtychoState, SolverConfig, full_error, init, loss, result, step
 from .driver import PtychoResult, bytes_per_position, reconstruct
 from .metrics import correlation, fourier_resample, information_limit, slice_correlations, true_slice_phases
-from .study import UNIT_CELL, compare_methods, simulate_crystal
+from .seed import SEED_SCALES, com_field, icom_phase, icom_seed
+from .study import UNIT_CELL, compare_methods, simulate_crystal, truth_error
 
 __all__ = [
     "Geometry", "PtychoData", "prepare", "scan_frame_patterns",
     "Model", "PtychoParams", "amplitude_error", "init_params", "model_amplitudes", "probe_spectra", "transmissions",
     "OPTIMIZERS", "PtychoState", "SolverConfig", "full_error", "init", "loss", "result", "step",
     "PtychoResult", "bytes_per_position", "reconstruct",
-    "correlation", "fourier_resample", "information_limit", "slice_correlations", "true_slice_phases", "compare_methods", "simulate_crystal", "UNIT_CELL",
+    "correlation", "fourier_resample", "information_limit", "slice_correlations", "true_slice_phases", "compare_methods", "simulate_crystal", "truth_error", "UNIT_CELL",
+    "SEED_SCALES", "com_field", "icom_phase", "icom_seed",
 ]

@@ -277,7 +277,8 @@ def prepare(dataset, oversampling: float = 1.5, object_extent=None, positions=No
     if dead[bf].mean() > 0.5:
         raise validate.InputError(f"dataset.array: {int(dead[bf].sum())} of the {int(bf.sum())} bright-field pixels "
                                   f"are non-finite in most frames (dead); nothing reliable is left to reconstruct")
-    amps = np.sqrt(np.maximum(data, 0) / scale)  # spline resampling may undershoot below 0 * mask[None] * weights[:, None, None]
+    # spline resampling may undershoot below 0; masked pixels and dropped frames hold 0 (as documented)
+    amps = np.sqrt(np.maximum(data, 0) / scale) * mask[None] * weights[:, None, None]
     rel = pos - np.asarray(origin)[None]
     report["scale"] = {"value": scale, "units": "counts per frame"}
     report["detector_pixels_in_loss"] = int(mask.sum())

@@ -116,7 +116,7 @@ def _load(path: Path, template, fingerprint: str):
 def reconstruct(data, n_slices: int = 1, slice_thickness=None, n_modes: int = 1, iterations: int = 20,
                 optimizer: str = "adam", rate_object: float = 0.05, rate_probe: float = 0.01,
                 rate_positions: float = 0.0, fit_aberrations=(), rate_aberrations: float = 1.0, tv: float = 0.0, kz: float = 0.0,
-                warm_start: int = 0,                 absorption_l2: float = 0.0, batch: int | None = None, memory_budget=None, mode_power: float = 0.1,
+                warm_start: int = 0, start="auto", absorption_l2: float = 0.0, batch: int | None = None, memory_budget=None, mode_power: float = 0.1,
                 aberrations=None, state=None, checkpoint=None, checkpoint_every: int = 10, resume: bool = True,
                 seed: int = 0, progress: bool = True, callback=None, precision=None, **prepare_kwargs) -> PtychoResult:
     """Multislice (or single-slice, ``n_slices=1``) ptychography by gradient descent.
@@ -134,6 +134,11 @@ def reconstruct(data, n_slices: int = 1, slice_thickness=None, n_modes: int = 1,
         fit_aberrations: names of the aberration coefficients to fit (e.g. ``("C10", "C12", "phi12")``).
         tv: total-variation weight on the slice phases; absorption_l2: L2 weight on the absorption.
         kz: weight of the depth (k_z) regularisation, λ_kz Σ_s ⟨(φ_{s+1} − φ_s)²⟩ (S > 1).
+        start: the starting object: ``"icom"`` (the integrated centre of mass of the data, scaled by the
+            data error, :mod:`~jaxem.ptycho.seed` — its sign is right at any thickness, where a start
+            from vacuum can fall into an inverted-contrast minimum for strong specimens), ``"vacuum"``
+            (φ = 0), ``"auto"`` (iCoM for a grid scan, vacuum for a list of positions), or an array of
+            initial phases [rad], (S, O_y, O_x) or (O_y, O_x) (split evenly over the slices).
         warm_start: for S > 1, epochs of a single-slice reconstruction (same settings) run first; its
             phase and absorption, split evenly over the S slices, its probe, aberrations and positions
             start the multislice run (a fresh start only, not a resumed one).
@@ -208,17 +213,24 @@ def reconstruct(data, n_slices: int = 1, slice_thickness=None, n_modes: int = 1,
     history: list = []
     fp = _fingerprint(model, cfg, data, n_modes)
     path = None if checkpoint is None else Path(checkpoint)
+    start_used = None
     if state is None:
         params = init_params(model, n, n_modes, mode_power, precision=precision)
-        if warm_start and n_slices > 1 and not (path is not None and resume and path.exists()):
+        resuming = path is not None and resume and path.exists()
+        if warm_start and n_slices > 1 and not resuming:
             single = reconstruct(data, n_slices=1, n_modes=n_modes, iterations=warm_start, optimizer=optimizer,
                                  **rates, fit_aberrations=names, tv=tv, absorption_l2=absorption_l2, batch=batch,
                                  mode_power=mode_power, aberrations=ref, seed=seed, progress=progress,
-                                 precision=precision)
+                                 precision=precision, start=start if isinstance(start, str) else
+                                 np.sum(np.asarray(start, np.float64).reshape((-1,) + np.shape(start)[-2:]), 0))
+            start_used = single.object.metadata.get("start")
             p1 = single.params
             params = params.replace(phase=jnp.repeat(p1.phase / n_slices, n_slices, axis=0),
                                     absorption=jnp.repeat(p1.absorption / n_slices, n_slices, axis=0),
                                     probe=p1.probe, aberrations=p1.aberrations, offsets=p1.offsets)
+        elif not resuming:
+            phi, start_used = _starting_phase(start, data, model, cfg, arrays, params)
+            params = params.replace(phase=jnp.asarray(phi, params.phase.dtype))
         state = solver.init(params, model, cfg, jax.random.key(seed))
     elif not isinstance(state, solver.PtychoState):
         raise validate.InputTypeError(f"state must be a PtychoState, got {type(state).__name__}")
@@ -246,7 +258,31 @@ def reconstruct(data, n_slices: int = 1, slice_thickness=None, n_modes: int = 1,
 
     params = solver.result(state)
     err = float(solver.full_error(params, model, cfg, arrays))
-    return _result(params, state, model, data, history, err)
+    return _result(params, state, model, data, history, err, start_used)
+
+
+def _starting_phase(start, data: PtychoData, model: Model, cfg, arrays, params):
+    """(S, O_y, O_x) starting phases and a JSON-ready record of how they were chosen."""
+    from . import seed as _seed
+
+    s, shape = model.n_slices, tuple(model.geometry.object_shape)
+    if isinstance(start, str):
+        start = validate.choice(start, "start", ("auto", "icom", "vacuum"))
+        if start == "auto":
+            start = "icom" if len(data.scan_shape) == 2 else "vacuum"
+        if start == "vacuum":
+            return np.zeros((s,) + shape), {"kind": "vacuum"}
+        dtype = params.phase.dtype
+        phi, a = _seed.icom_seed(data, s, lambda p: solver.full_error(params.replace(phase=jnp.asarray(p, dtype)),
+                                                                       model, cfg, arrays))
+        return phi, {"kind": "icom", "scale": a}
+    arr = np.asarray(validate.array(start, "start", kind="real", finite=True, units="rad"), np.float64)
+    if arr.shape == shape:
+        arr = np.repeat(arr[None] / s, s, axis=0)
+    if arr.shape != (s,) + shape:
+        raise validate.InputError(f"start: an initial phase array must have shape {(s,) + shape} or {shape} (slices, "
+                                  f"object pixels), got {arr.shape}")
+    return arr, {"kind": "array"}
 
 
 @partial(jax.jit, static_argnames=("model",))
@@ -255,7 +291,7 @@ def _outputs(params: PtychoParams, model: Model):
     return transmissions(params), jnp.fft.ifft2(probe_spectra(params, model))
 
 
-def _result(params: PtychoParams, state, model: Model, data: PtychoData, history, err) -> PtychoResult:
+def _result(params: PtychoParams, state, model: Model, data: PtychoData, history, err, start=None) -> PtychoResult:
     g = model.geometry
     sy, sx = g.sampling
     oy, ox = g.origin
@@ -267,7 +303,7 @@ def _result(params: PtychoParams, state, model: Model, data: PtychoData, history
           **beam, "n_slices": model.n_slices, "slice_thickness": {"value": model.slice_thickness, "units": "Å"},
           "periodic": g.periodic, "amplitude_error": err, "epochs": int(state.count),
           "aberrations": Aberrations(**{k: float(np.asarray(v)) for k, v in ab.to_dict().items()}).to_metadata(),
-          "preparation": data.report}
+          "preparation": data.report, "start": start}
     obj = Measurement(np.asarray(params.phase), axes, md)
     trans_arr, waves = _outputs(params, model)
     trans = Measurement(np.asarray(trans_arr), axes,
