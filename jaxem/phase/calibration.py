@@ -2,8 +2,9 @@
 
 * :func:`calibrate_bright_field` — the bright-field (BF) disk of the mean pattern: centre [px],
   radius [px], and from a known semi-angle the detector sampling (or the reverse).
-* :func:`center_of_mass` — per-pattern centre of mass [px] relative to a centre, jit-compiled and
-  batched (Dask arrays are reduced chunk by chunk).
+* :func:`center_of_mass` — per-pattern centre of mass [px] relative to a centre, from the frame
+  moments of :mod:`jaxem.phase.moments` (one compiled pass over the cube, read in place without a
+  copy; Dask arrays are reduced chunk by chunk).
 * :func:`fit_descan` — the descan (a plane fitted to the CoM field over the scan) and its removal.
 * :func:`rotation_from_com` — scan–detector rotation θ [rad] and transpose by the curl criterion: a
   CoM field is a gradient (∝ ∇φ) in the scan frame, so its curl vanishes only for the right
