@@ -26,7 +26,6 @@ import os
 import statistics
 import sys
 import time
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -50,25 +49,16 @@ def _cube(args):
 
 
 def methods(ds):
-    """name → callable from the raw cube to the phase image."""
-    import py4DSTEM
+    """name → callable from the raw cube to the phase image (py4DSTEM's DPC as in phase_retrieval.py)."""
+    import phase_retrieval as pr
 
     from jaxem.phase import com
     from jaxem.phase.com_integration import dpc
 
-    def py4dstem_dpc():
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            d = py4DSTEM.process.phase.DPC(datacube=ds.to_py4dstem(), energy=ds.energy, device="cpu", verbose=False)
-            d.preprocess(force_com_rotation=0.0, force_com_transpose=False, plot_center_of_mass=False,
-                         plot_rotation=False)
-            d.reconstruct(progress_bar=False)
-        return np.asarray(d.object_phase)
-
     return {"jaxem dpc": lambda: np.asarray(dpc(ds, rotation=0.0).image),
             "jaxem dpc (known aberrations)": lambda: np.asarray(dpc(ds, ds.aberrations, rotation=0.0).image),
             "jaxem icom": lambda: np.asarray(com.icom(com.com_field(ds), ds.scan_sampling)),
-            "py4DSTEM dpc": py4dstem_dpc}
+            "py4DSTEM dpc": pr.py4dstem_peers(ds, None)["dpc"]}
 
 
 def main(argv=None):
