@@ -75,10 +75,14 @@ ax.set(xlim=(0, 2), ylim=(0, 45), xlabel="Q_x [1/a] along the G = (1,−1,1) row
     r"""md:## 2. Frozen-trajectory excitation of the TA(X) mode
 
 Four independent 300 K copies of a 2×2×2 conventional Ni cell (NVT, each with its own seed), the TA mode
-at X = (0, ½, ½) and its −q partner set to 30 k_BT by one real rescaling of their (Q, P) (phases kept, so
-the displacements stay real; nothing else changes), then NVE with LAMMPS from exactly that state
-(`md.simulate(..., positions=, velocities=)`). The mode energy decays towards equipartition; τ comes with
-a bootstrap error over copies (use ≥ 8 copies for a real confidence interval).""",
+at X = (0, ½, ½) and its −q partner set to 30 k_BT by an impulsive kick (the default `how="impulsive"`:
+only the pair's momenta P change, phases kept so the velocities stay real; the positions, and so the
+potential energy, are untouched, and the total energy injected is exactly the harmonic estimate; nothing
+else changes), then NVE with LAMMPS from exactly that state (`md.simulate(..., positions=, velocities=)`).
+`how="amplitude"` would instead rescale (Q, P) together — the mode's thermal oscillation made larger — at
+the price of an anharmonic energy error of a few % per copy at 300 K. The mode energy decays towards
+equipartition (TA(X) slowly: a few ps, so this short run gives a rough τ); τ comes with a bootstrap error
+over copies (use ≥ 8 copies for a real confidence interval).""",
     """c = crystals.crystal("Ni")
 f0 = A / float(c.lengths[0])
 hn = harmonic_phonons(c.replace(positions=c.positions * f0, cell=c.cell * f0), (2, 2, 2), potential="Ni", primitive="F")
@@ -120,12 +124,14 @@ for m, cc in enumerate(centres):
 ax.set(xlabel="delay t [fs]", ylabel="I_ellipse(t) / I_ellipse(last)"); ax.legend(fontsize=8);""",
     r"""md:## The excited mode's satellites: G ± q and G ± 2q
 
-Frozen, the excited TA(X) displacement (filtered out of the first excited state with `modal.mode_filter`
-and amplified ×4 to make the second order visible) is a plane wave u = εA cos(q·r); its diffraction has
+Frozen, the excited TA(X) displacement (filtered with `modal.mode_filter` out of the first copy at the
+delay of its largest amplitude — the kick turns into displacement a quarter period after t = 0 — and
+amplified ×4 to make the second order visible) is a plane wave u = εA cos(q·r); its diffraction has
 satellites around each Bragg spot at G + nq with weights J_n²(Q·εA) (Jacobi–Anger): the feature at
 double momentum transfer is the second-order one.""",
     """cell = modal.cell_set(pn, [0.0, 0.5, 0.5], [0])
-u1 = np.asarray(modal.mode_filter(pn, run.positions[0, 0] - np.asarray(pn.positions), cell)) * 4.0
+uf = np.asarray(modal.mode_filter(pn, run.positions[0, :10] - np.asarray(pn.positions), cell))
+u1 = uf[int(np.argmax(np.sum(uf ** 2, axis=(1, 2))))] * 4.0
 pat = np.abs(np.asarray(k2(np.asarray(pn.positions)[None] + u1[None])[0])) ** 2
 fig, ax = plt.subplots(figsize=(4.8, 4), layout="constrained")
 im = ax.imshow(np.fft.fftshift(np.log10(pat + 1e-12)), cmap="magma", extent=ext)

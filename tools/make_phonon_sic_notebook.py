@@ -62,7 +62,8 @@ for lo, hi, b in zip(edges[:-1], edges[1:], bands):
     print(f"{lo:5.1f}–{hi:5.1f} THz: TDS fraction {b.sum():.2e}")""",
     r"""md:## 2. Exciting the Γ optic mode; energy flow into the acoustic branches
 
-Four 300 K copies (NVT, independent seeds), one Γ optic mode set to 20 k_BT, then NVE. The harmonic
+Four 300 K copies (NVT, independent seeds), one Γ optic mode kicked to 20 k_BT (the default impulsive
+excitation: only its momentum changes, so the injected energy is exactly the harmonic estimate), then NVE. The harmonic
 energies of the acoustic and optic branch groups are computed from the exact MD positions and
 velocities at every recorded step: energy leaves the optic group and the acoustic group gains,
 while the total energy stays constant (velocity Verlet).""",
@@ -80,15 +81,17 @@ ax.plot(run.times, (run.total_energy.mean(0) - run.total_energy.mean(0)[0]) / kT
 ax.set(xlabel="time after excitation [fs]", ylabel="ΔE / k_BT (mean over copies)"); ax.legend();""",
     r"""md:## 3. Mode-resolved TDS at delays
 
-At three delays the ensemble of excited copies is split into the acoustic and the optic parts of its
-displacements (`modal.mode_resolved_tds`), and the one-phonon TDS of each part is taken from parity
-pairs (ψ_odd = (Ψ(R₀ + u) − Ψ(R₀ − u))/2 carries the one-phonon scattering).""",
+At three delays the one-phonon TDS of the acoustic and of the optic modes is taken inside the whole
+ensemble of excited copies (`modal.branch_parity_split`): for each copy u = u_S + u_rest, the part of Ψ
+odd in the set's displacement u_S and even in the rest,
+ψ_S = ¼[Ψ(R₀ + u) − Ψ(R₀ + u − 2u_S) + Ψ(R₀ − u + 2u_S) − Ψ(R₀ − u)], is the set's one-phonon scattering
+with the Debye–Waller damping of all the other modes; the two maps add up to the full one-phonon TDS.""",
     """delays = [0, len(run.times) // 2, len(run.times) - 1]
 fig, axes = plt.subplots(2, 3, figsize=(13, 7.2), layout="constrained")
 for j, d in enumerate(delays):
-    res = modal.mode_resolved_tds(kernel, p, run.positions[:, d], sets)
+    res = modal.branch_parity_split(kernel, p, run.positions[:, d], sets)
     for i, name in enumerate(("acoustic", "optic")):
-        img = np.asarray(res[name].one_phonon)
+        img = np.asarray(res.one_phonon[name])
         im = axes[i, j].imshow(np.fft.fftshift(np.log10(img + 1e-12)), cmap="magma", extent=ext)
         axes[i, j].set(title=f"{name}, t = {run.times[d]:.0f} fs (Σ = {img.sum():.2e})", xlabel="k_x [1/Å]",
                        ylabel="k_y [1/Å]")

@@ -9,8 +9,17 @@ Accepted spellings (all tested): ``None`` (float32), ``"float32"``, ``"single"``
 ``"f4"``, ``"complex64"``, ``"c8"``, ``numpy.float32``, ``numpy.complex64``, ``jax.numpy.float32``,
 and the float64 counterparts ``"float64"``, ``"double"``, ``"64"``, ``64``, ``"f8"``,
 ``"complex128"``, ``"c16"``, ``numpy.float64`` …
+
+JAX's 64-bit mode is read and switched here only (the float64-without-x64 question has one answer):
+:func:`x64_enabled` reads it; :func:`default_precision` is JAX's default float as a precision, for
+the few functions documented to follow the mode; :func:`float64_mode` runs a block in float64
+whatever the global setting (Hessians, L-BFGS refinements, form-factor tables that need float64
+internally), and ``resolve_precision("float64")`` outside it is an error naming the argument, never
+a silent float32.
 """
 from __future__ import annotations
+
+import contextlib
 
 import jax
 import jax.numpy as jnp
@@ -29,6 +38,32 @@ PRECISION_ALIASES = tuple(_ALIASES) + (32, 64, np.float32, np.float64, np.comple
                                        jnp.float32, jnp.float64, jnp.complex64, jnp.complex128)
 
 
+def x64_enabled() -> bool:
+    """True when JAX's 64-bit mode is on (globally or inside :func:`float64_mode`)."""
+    return bool(jax.config.jax_enable_x64)
+
+
+def default_precision() -> str:
+    """JAX's default float as a precision: ``'float64'`` in 64-bit mode, else ``'float32'``.
+
+    Only for functions whose documented default follows the mode; the house default for a
+    ``precision=None`` argument is float32 (:func:`resolve_precision`)."""
+    return "float64" if x64_enabled() else "float32"
+
+
+@contextlib.contextmanager
+def float64_mode():
+    """Run the block with JAX's 64-bit mode on, whatever the global setting; restored afterwards.
+
+    For code that must compute in float64 (second derivatives, least-squares refinements, tables
+    compared to 1e-12) without asking the caller to switch x64 on for the whole program. Convert
+    results to NumPy (or Python numbers) inside the block: a float64 JAX array used after it with
+    the mode off is demoted to float32 by its next operation. Functions jitted inside are cached
+    separately from the same functions outside (the mode is part of the cache key)."""
+    with jax.enable_x64(True):
+        yield
+
+
 def resolve_precision(precision) -> str:
     """Normalise ``precision`` to ``'float32'`` or ``'float64'`` (see the module docstring)."""
     if precision is None:
@@ -44,10 +79,10 @@ def resolve_precision(precision) -> str:
         raise InputError(f"precision must be 'float32' or 'float64' (aliases: {', '.join(_ALIASES)}), "
                          f"got {precision!r}")
     p = _ALIASES[key]
-    if p == "float64" and not jax.config.jax_enable_x64:
+    if p == "float64" and not x64_enabled():
         raise InputError(
             f"precision={precision!r} needs JAX's 64-bit mode: call jax.config.update('jax_enable_x64', True) "
-            "before creating arrays"
+            "before creating arrays, or run the call inside `with jaxem.accel.float64_mode():`"
         )
     return p
 
@@ -81,7 +116,7 @@ def precision_of(array) -> str:
             dt = np.dtype(object)
         if dt.kind not in "biufc":
             raise InputTypeError(f"array must be a numeric array or number, got {type(array).__name__}")
-    return "float64" if dt in (np.float64, np.complex128) and jax.config.jax_enable_x64 else "float32"
+    return "float64" if dt in (np.float64, np.complex128) and x64_enabled() else "float32"
 
 
 def dtypes_of(array) -> tuple:

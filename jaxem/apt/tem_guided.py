@@ -403,7 +403,7 @@ def calibrate(base: ReconParams, profiles: TipProfiles, x_det, y_det, voltage, d
     validate.choice(projection, "projection", PROJECTIONS)
     validate.array(weights, "weights", shape=(3,), kind="real", nonnegative=True)
     if precision is None:
-        precision = accel.precision_of(jnp.asarray(1.0))
+        precision = accel.default_precision()
     dtype = accel.real_dtype(precision)
     problem = GuidedCalibrationProblem(
         base=jax.tree.map(lambda v: jnp.asarray(v, dtype), base),

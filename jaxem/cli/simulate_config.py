@@ -216,27 +216,48 @@ def validate_config(cfg: dict, source: str = "config") -> dict:
 
 
 def read_toml(path):
-    """(checked path, parsed TOML dict) of a config file; unreadable TOML is an error naming the file."""
+    """(checked path, parsed TOML dict, SHA-256 of the bytes (16 hex digits)) of a config file.
+
+    The file is read once: the dict and the hash come from the same bytes (a file edited in between
+    cannot give a hash of one version and the values of another). Unreadable TOML is an error naming
+    the file."""
     from ..validate import path as check_path
 
     path = check_path(path, "config", kind="file")
+    raw = path.read_bytes()
     try:
-        return path, tomllib.loads(path.read_text(encoding="utf-8"))
+        return path, tomllib.loads(raw.decode("utf-8")), hashlib.sha256(raw).hexdigest()[:16]
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise InputError(f"cannot read {path} as TOML: {exc}") from None
 
 
-def stamp(cfg: dict, path) -> dict:
-    """Record where a config came from: its folder (relative paths) and a hash of its bytes."""
+def stamp(cfg: dict, path, digest: str) -> dict:
+    """Record where a config came from: its folder (relative paths) and the hash of its bytes."""
     cfg["_base"] = str(path.parent)
-    cfg["_hash"] = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+    cfg["_hash"] = digest
     return cfg
+
+
+def check_config(path, raw: dict, digest: str) -> dict:
+    """Validate an already parsed plane-wave/HRTEM config (``read_toml``'s output)."""
+    return stamp(validate_config(raw, str(path)), path, digest)
 
 
 def load_config(path) -> dict:
     """Read and validate a TOML config (errors name the file, the key and the expected value)."""
-    path, cfg = read_toml(path)
-    return stamp(validate_config(cfg, str(path)), path)
+    return check_config(*read_toml(path))
+
+
+def load_any_config(path) -> dict:
+    """Read a config once and check it with the schema its sections call for: a ``[stem]`` section
+    makes it a 4D-STEM scan (:func:`jaxem.cli.stem_config.check_stem_config`), otherwise a
+    plane-wave/HRTEM run. Dispatch on ``"stem" in cfg`` afterwards."""
+    path, raw, digest = read_toml(path)
+    if "stem" in raw:
+        from .stem_config import check_stem_config
+
+        return check_stem_config(path, raw, digest)
+    return check_config(path, raw, digest)
 
 
 def build_structure(section: dict, base: str):

@@ -24,8 +24,6 @@ from __future__ import annotations
 
 import json
 import os
-import tomllib
-from pathlib import Path
 
 from ..validate import InputError
 from .simulate_config import (RUN_MANIFEST, _check_replaceable, _check_table, _integer, _number, _string, _vector,
@@ -42,17 +40,9 @@ SCHEMA = {"semi_angle": _number(0.0, lo_open=True, units="mrad"),
 REQUIRED = ("semi_angle", "scan_gpts", "max_angle")
 
 
-def has_stem(path) -> bool:
-    """True when the TOML file at ``path`` has a [stem] section."""
-    try:
-        return "stem" in tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError):
-        return False
-
-
-def load_stem_config(path) -> dict:
-    """Read and check a config with a [stem] section (errors name the key)."""
-    path, raw = read_toml(path)
+def check_stem_config(path, raw: dict, digest: str) -> dict:
+    """Check an already parsed config with a [stem] section (``read_toml``'s output; errors name the key)."""
+    raw = dict(raw)
     stem = raw.pop("stem")
     if "hrtem" in raw:
         raise InputError(f"{path}: [stem] and [hrtem] are separate runs; use two configs")
@@ -61,7 +51,15 @@ def load_stem_config(path) -> dict:
     for key in REQUIRED:
         if key not in cfg["stem"]:
             raise InputError(f"[stem] in {path} needs {key!r}")
-    return stamp(cfg, path)
+    return stamp(cfg, path, digest)
+
+
+def load_stem_config(path) -> dict:
+    """Read and check a config with a [stem] section (errors name the key)."""
+    path, raw, digest = read_toml(path)
+    if "stem" not in raw:
+        raise InputError(f"{path} has no [stem] section (a plane-wave run: jaxem.cli.simulate_config.load_config)")
+    return check_stem_config(path, raw, digest)
 
 
 def _setup(cfg, memory_budget):

@@ -29,6 +29,8 @@ from __future__ import annotations
 import jax.numpy as jnp
 import numpy as np
 
+from ..badpixels import bad_mask, indices
+
 from .. import accel, validate
 
 OK, NO_SIGNAL, NEGATIVE, NOT_CONVERGED, BAD_INPUT = 0, 1, 2, 4, 8
@@ -79,7 +81,7 @@ def mask_intensities(intensities, n_lines: int | None = None, name: str = "inten
     if a.ndim == 1 or a.dtype.kind in "iu":
         validate.array(a, name, kind="real")
         return a, np.zeros(a.shape[:-1], bool)
-    bad = ~np.all(np.isfinite(a), axis=-1)
+    bad = bad_mask(a, axis=-1)
     if bad.any():
         a = np.where(bad[..., None], 0, a)
     return a, bad
@@ -105,9 +107,9 @@ def mask_map(intensities, variance=None):
 
 
 def bad_pixel_list(bad) -> np.ndarray:
-    """(n_bad, nav_ndim) int64 indices of the masked pixels (what results list in ``bad_pixels``)."""
-    bad = np.asarray(bad, bool)
-    return np.argwhere(bad).astype(np.int64).reshape(-1, bad.ndim)
+    """(n_bad, nav_ndim) int64 indices of the masked pixels (what results list in ``bad_pixels``;
+    :func:`jaxem.badpixels.indices`)."""
+    return indices(bad)
 
 
 def check_factors(factors, n_lines: int, name: str, units: str = ""):

@@ -31,6 +31,7 @@ import numpy as np
 
 from .. import validate
 from . import data as _data
+from ..badpixels import bad_mask
 from .composition import float_dtype
 
 MNKA_KEV = 5.8987
@@ -67,8 +68,7 @@ def _mask_spectra(spectra):
     if y.ndim == 1:
         validate.array(y, "spectra", kind="real", units="counts", nonnegative=True)
         return y, np.zeros((), bool)
-    with np.errstate(invalid="ignore"):
-        bad = ~np.all(np.isfinite(y) & (y >= 0), axis=-1)
+    bad = bad_mask(y, axis=-1, nonnegative=True)
     if bad.any():
         y = np.where(bad[..., None], 0, y)
     return y, bad

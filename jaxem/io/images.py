@@ -7,10 +7,15 @@ Velox/Berkeley .emd, HyperSpy .hspy, MRC, SER, …; plus NumPy .npy) and returns
 pint from the file's own units (pm, nm, µm, Å …). Files without a calibration need ``sampling``;
 a ``sampling`` that contradicts the file's calibration is refused. Unreadable or damaged files,
 images that are not 2-D or not real, and NaN/inf pixels are errors that name the file.
+
+Files are opened through :func:`jaxem.io.vendor.read_signals`, the one route for instrument files
+(sizes and counts checked against the file's own header before and after rosettasciio reads it), so
+a truncated Merlin frame or Bruker container is a :class:`~jaxem.validate.FileFormatError`, never a
+short, zero-filled or crashing read; plain pictures (PNG, JPEG …) go the same way through
+rosettasciio's imageio-based reader.
 """
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 
 import numpy as np
@@ -35,7 +40,16 @@ def _suffixes() -> list:
 
 
 def _read_signals(path: Path) -> tuple[list, str]:
-    """rosettasciio signal dicts of ``path`` and the name of the reader that opened it."""
+    """rosettasciio signal dicts of ``path`` and the name of the reader that opened it.
+
+    Every candidate plugin for the suffix is tried through :func:`jaxem.io.vendor.read_signals`, the one
+    route for instrument files: it checks the file against its own header before and after the foreign
+    reader runs (a truncated Merlin ``.mib`` or Bruker ``.bcf`` is refused instead of being read short,
+    zero-filled or crashing the process) and names the file in every error. Plain picture formats
+    (PNG, JPEG … through rosettasciio's imageio-based ``image`` plugin) have no header to check and
+    pass through the same route unchanged."""
+    from . import vendor
+
     plugins = _plugins(path.suffix)
     if not plugins:
         raise validate.InputError(f"image {str(path)!r}: suffix {path.suffix!r} is not a format rosettasciio reads; "
@@ -43,21 +57,14 @@ def _read_signals(path: Path) -> tuple[list, str]:
     problems = []
     for plugin in plugins:
         try:
-            reader = importlib.import_module(plugin["api"]).file_reader
-        except ImportError as exc:
-            problems.append(f"{plugin['name']} reader unavailable ({exc}; install rosettasciio's extra for it)")
+            signals = vendor.read_signals(path, plugin["api"])
+        except vendor.PluginUnavailable as exc:
+            problems.append(f"{plugin['name']} reader unavailable ({exc})")
             continue
-        try:
-            signals = reader(str(path))
-        except MemoryError:
-            problems.append(f"{plugin['name']}: its header asks for more memory than exists (damaged header?)")
+        except validate.FileFormatError as exc:
+            problems.append(f"{plugin['name']}: {str(exc).removeprefix(f'{path}: ')}")
             continue
-        except Exception as exc:  # noqa: BLE001 - a foreign reader's error, reported with the path
-            problems.append(f"{plugin['name']}: {type(exc).__name__}: {exc}")
-            continue
-        if signals:
-            return list(signals), plugin["name"]
-        problems.append(f"{plugin['name']}: the file holds no data")
+        return list(signals), plugin["name"]
     raise validate.FileFormatError(path, "cannot read this image (" + "; ".join(problems) + ")")
 
 

@@ -43,7 +43,7 @@ import numpy as np
 from .. import validate
 from ..validate import FileFormatError
 
-__all__ = ["read_signals", "resolve", "PLUGIN_NAMES", "check_mib", "check_blockfile", "check_bcf", "check_msa",
+__all__ = ["read_signals", "resolve", "PLUGIN_NAMES", "PluginUnavailable", "check_mib", "check_blockfile", "check_bcf", "check_msa",
            "check_hdf5_chunks"]
 
 #: rosettasciio plugin → what the file is called in messages
@@ -57,11 +57,19 @@ _HDF5 = {"emd", "arina", "hspy"}
 _LAZY_FIRST = {"empad"}          # read lazily, check sizes, then load
 
 
+class PluginUnavailable(validate.InputError):
+    """A rosettasciio plugin exists but cannot be imported here (an optional dependency is missing)."""
+
+
 def _plugin_module(plugin: str):
     name = str(plugin).removeprefix("rsciio.")
     try:
         return name, importlib.import_module(f"rsciio.{name}")
-    except ModuleNotFoundError:
+    except ImportError as exc:
+        missing = getattr(exc, "name", None)
+        if missing not in (f"rsciio.{name}", "rsciio") or not isinstance(exc, ModuleNotFoundError):
+            raise PluginUnavailable(f"rosettasciio's {name!r} reader cannot be imported ({type(exc).__name__}: "
+                                    f"{exc}); install the optional dependency it needs") from None
         known = sorted(PLUGIN_NAMES)
         hint = validate.closest(name, known)
         raise validate.InputError(f"reader {plugin!r} is not a rosettasciio plugin; known here: {known}"

@@ -32,7 +32,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .. import pytree, validate
+from .. import accel, pytree, validate
 from .kinematic import ZoneTable
 from .render import CANONICAL_N, CANONICAL_PIXEL
 
@@ -196,7 +196,7 @@ def refine(A0, t, g):
     B = A0 @ np.diag([1.0, -1.0]) if mirror else A0
     th = float(np.arctan2(B[1, 0] - B[0, 1], B[0, 0] + B[1, 1]))
     s = float(np.sqrt(abs(np.linalg.det(B))))
-    with jax.enable_x64(True):
+    with accel.float64_mode():
         p0 = jnp.array([th, np.log(s), 0.0, 0.0, 0.0], jnp.float64)
         if len(t) >= 3:
             n = 1 << max(6, int(np.ceil(np.log2(len(t)))))  # padded size: few compilations

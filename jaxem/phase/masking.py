@@ -27,6 +27,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import pytree
+from ..badpixels import index_tuples
 
 
 @pytree.dataclass
@@ -82,12 +83,8 @@ class BadData:
         """Report from the number of bad values per frame (Sy, Sx), bad values per detector pixel
         (ny, nx) and good values per detector pixel (ny, nx)."""
         frame_bad, pixel_bad, pixel_good = (np.asarray(a) for a in (frame_bad, pixel_bad, pixel_good))
-
-        def where(mask):
-            return tuple(tuple(int(i) for i in p) for p in np.argwhere(mask))
-
-        return cls(int(pixel_bad.sum()), where(frame_bad > 0), where(pixel_bad > 0),
-                   where((pixel_bad > 0) & (pixel_good == 0)))
+        return cls(int(pixel_bad.sum()), index_tuples(frame_bad > 0), index_tuples(pixel_bad > 0),
+                   index_tuples((pixel_bad > 0) & (pixel_good == 0)))
 
 
 def can_hold_bad(array) -> bool:

@@ -96,9 +96,7 @@ class BFStack:
 def phase_precision(precision, array) -> str:
     """The precision of a phase computation: ``precision`` (any alias of
     :data:`jaxem.accel.PRECISION_ALIASES`) if given, else that of ``array`` (float64 data run in
-    float64 when JAX's 64-bit mode is on, else in float32)."""
-    if precision is None and not jax.config.jax_enable_x64:
-        return "float32"
+    float64 when JAX's 64-bit mode is on, else in float32: :func:`jaxem.accel.select_precision`)."""
     return accel.select_precision(precision, array)
 
 

@@ -17,7 +17,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .. import validate
+from .. import accel, validate
 
 
 def _images(cell, cutoff):
@@ -39,7 +39,7 @@ def morse_energy(cell, D: float, alpha: float, r0: float, cutoff: float):
     r0 = validate.scalar(r0, "r0", "Å", positive=True)
     cutoff = validate.scalar(cutoff, "cutoff", "Å", positive=True)
     cell = validate.array(np.asarray(cell, np.float64), "cell", shape=(3, 3), kind="real", units="Å")
-    shifts = jnp.asarray(_images(cell, cutoff) @ cell)
+    shifts = _images(cell, cutoff) @ cell  # NumPy float64: stays float64 inside accel.float64_mode
 
     def energy(positions):
         d = positions[None, :, None, :] - positions[:, None, None, :] + shifts[None, None, :, :]
@@ -58,7 +58,7 @@ def hessian_force_constants(energy, positions) -> np.ndarray:
     """Φ (N, N, 3, 3) [eV/Å²] = ∂²E/∂r_iα∂r_jβ at ``positions`` (N, 3) [Å] by ``jax.hessian`` in
     float64 (``energy``: a JAX function of the positions, periodic images included)."""
     pos = validate.array(np.asarray(positions, np.float64), "positions", ndim=2, shape=(3,), kind="real", units="Å")
-    with jax.enable_x64(True):
+    with accel.float64_mode():
         h = jax.jit(jax.hessian(energy))(jnp.asarray(pos, jnp.float64))
         h = np.asarray(h, np.float64)
     return np.transpose(h, (0, 2, 1, 3))

@@ -53,7 +53,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .. import validate
-from ..accel import batch_size
+from ..accel import batch_size, float64_mode
 from ..beam import Beam, as_beam
 from ..structure.elements import atomic_number
 from .parametrizations import PARAMETRIZATIONS, Parametrization, get_parametrization
@@ -127,7 +127,7 @@ def _make_form_factor_fn(par, z):
         nb = -(-n // size)
         padded = np.zeros(nb * size)
         padded[:n] = flat
-        with jax.enable_x64(True):
+        with float64_mode():
             out = [np.asarray(kernel(jnp.asarray(b, jnp.float64)), np.float64) for b in padded.reshape(nb, size)]
         return np.concatenate(out)[:n].reshape(q.shape)
 

@@ -19,22 +19,23 @@ def register(sub):
 
 
 def run(args):
-    from ..stem_config import has_stem
+    from ..simulate_config import load_any_config
 
-    if has_stem(args.config):
-        from ..stem_config import load_stem_config, run_stem_config
+    cfg = load_any_config(args.config)  # parsed and checked once; the sections decide the run
+    if "stem" in cfg:
+        from ..stem_config import run_stem_config
 
-        written = run_stem_config(load_stem_config(args.config), resume=args.resume, dry_run=args.dry_run,
-                                  memory_budget=args.memory_budget, progress=not args.quiet)
+        written = run_stem_config(cfg, resume=args.resume, dry_run=args.dry_run, memory_budget=args.memory_budget,
+                                  progress=not args.quiet)
     else:
         if args.resume or args.dry_run or args.memory_budget is not None:
             from ...validate import InputError
 
             raise InputError("--resume, --dry-run and --memory-budget apply to [stem] scans (a plane-wave run is "
                              "one step)")
-        from ..simulate_config import load_config, run_config
+        from ..simulate_config import run_config
 
-        written = run_config(load_config(args.config), progress=not args.quiet)
+        written = run_config(cfg, progress=not args.quiet)
     for name, path in written.items():
         print(f"{name}: {path}")
     return 0
