@@ -3,7 +3,7 @@
 * :func:`calibrate_bright_field` — the bright-field (BF) disk of the mean pattern: centre [px],
   radius [px], and from a known semi-angle the detector sampling (or the reverse).
 * :func:`center_of_mass` — per-pattern centre of mass [px] relative to a centre, from the frame
-  moments of :mod:`jaxem.phase.moments` (one compiled pass over the cube, read in place without a
+  moments of :mod:`jaxem.phase.com_moments` (one compiled pass over the cube, read in place without a
   copy; Dask arrays are reduced chunk by chunk).
 * :func:`fit_descan` — the descan (a plane fitted to the CoM field over the scan) and its removal.
 * :func:`rotation_from_com` — scan–detector rotation θ [rad] and transpose by the curl criterion: a
@@ -24,10 +24,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .. import accel, pytree, validate
+from .. import pytree, validate
 from . import geometry, masking
 from .dataset import Dataset4D
-from .moments import frame_moments
+from .com_moments import frame_moments
 
 
 def mean_pattern(ds: Dataset4D) -> np.ndarray:

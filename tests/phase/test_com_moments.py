@@ -1,4 +1,4 @@
-"""The one-pass detector moments behind the centre of mass (jaxem.phase.moments): every alignment of
+"""The one-pass detector moments behind the centre of mass (jaxem.phase.com_moments): every alignment of
 the host buffer, the batched conversion of integer data, strided views, JAX arrays, NaN frames, and
 no copy of the cube / no recompilation on repeated calls."""
 import jax
@@ -6,7 +6,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxem.phase import moments
+from jaxem.phase import com_moments as moments
 
 
 def _reference(a, center):
