@@ -25,7 +25,8 @@ frame j + 1. Its product with the (Q, 6) columns
 gives both parts; frame i's moments are tail(i) + head(i), with the head of frame 0 and the tail of
 frame N − 1 (one frame in all) summed on the host. (A NaN or inf in one frame also makes its
 neighbour's moments non-finite, through a zero weight: frames that come out non-finite are redone
-one by one, so each frame's result is its own.) Because s enters the weights and not the
+alone, so each frame's result is its own. The split point moves with the buffer's address, so two
+copies of the same data agree to round-off, not bit for bit.) Because s enters the weights and not the
 shapes, one compiled program serves every alignment (s = 0 included) and a repeated call compiles
 nothing. JAX-native rather than ``ndarray @ W`` because XLA's product is 2–4× faster than NumPy's
 BLAS call on this skinny (Q, 6) operand here, and the same program runs on the device backends.
