@@ -2,8 +2,9 @@
 
 * :func:`calibrate_bright_field` — the bright-field (BF) disk of the mean pattern: centre [px],
   radius [px], and from a known semi-angle the detector sampling (or the reverse).
-* :func:`center_of_mass` — per-pattern centre of mass [px] relative to a centre, jit-compiled and
-  batched (Dask arrays are reduced chunk by chunk).
+* :func:`center_of_mass` — per-pattern centre of mass [px] relative to a centre, from the frame
+  moments of :mod:`jaxem.phase.com_moments` (one compiled pass over the cube, read in place without a
+  copy; Dask arrays are reduced chunk by chunk).
 * :func:`fit_descan` — the descan (a plane fitted to the CoM field over the scan) and its removal.
 * :func:`rotation_from_com` — scan–detector rotation θ [rad] and transpose by the curl criterion: a
   CoM field is a gradient (∝ ∇φ) in the scan frame, so its curl vanishes only for the right
@@ -23,10 +24,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .. import accel, pytree, validate
+from .. import pytree, validate
 from . import geometry, masking
 from .dataset import Dataset4D
-from .stack import CPU_BATCH_BYTES
+from .com_moments import frame_moments
 
 
 def mean_pattern(ds: Dataset4D) -> np.ndarray:
@@ -110,39 +111,12 @@ def calibrate_bright_field(ds: Dataset4D, threshold: float = 0.5) -> Dataset4D:
     return ds.replace(**changes)
 
 
-@jax.jit
-def _com_frames(frames, cy, cx):
-    """(y, x) centre of mass [px] of frames (b, ny, nx) relative to (cy, cx): one matrix product of
-    the flattened frames with the moments (1, iy, ix) (memory-bound, no temporaries of frame size)."""
-    f = frames.astype(accel.dtypes_of(frames)[0])
-    lead, (ny, nx) = f.shape[:-2], f.shape[-2:]
-    f = f.reshape(-1, ny, nx)
-    b = f.shape[0]
-    iy = jnp.broadcast_to((jnp.arange(ny, dtype=f.dtype) - cy)[:, None], (ny, nx))
-    ix = jnp.broadcast_to((jnp.arange(nx, dtype=f.dtype) - cx)[None, :], (ny, nx))
-    w = jnp.stack([jnp.ones((ny, nx), f.dtype), iy, ix], -1).reshape(ny * nx, 3)
-    m = f.reshape(b, ny * nx) @ w
-    tot = m[:, 0]
-    tot_safe = jnp.where(tot > 0, tot, 1.0)
-    out = jnp.concatenate([m[:, 1:] / tot_safe[:, None], tot[:, None]], -1)  # (cy, cx, total)
-    return out.reshape(*lead, 3)
-
-
-def _com_streamed(arr, c, memory_budget):
-    """Centre of mass of every frame of an in-memory array (Sy, Sx, ny, nx), streamed: fixed-size
-    batches of frames (the memory policy) are handed to the device one at a time, so the cube is
-    never copied whole (the last batch is moved back to end at the last frame: one program shape)."""
-    sy, sx, ny, nx = arr.shape
-    n = sy * sx
-    flat = arr.reshape(n, ny, nx)  # a view for NumPy data
-    itemsize = np.dtype(arr.dtype).itemsize
-    b = accel.batch_size(ny * nx * (itemsize + 4), n, memory_budget, cpu_cap=CPU_BATCH_BYTES)
-    out = np.empty((n, 3), np.float64)
-    cy, cx = float(c[0]), float(c[1])
-    for i0 in range(0, n, b):  # host loop over a handful of batches (transfer + one matmul each)
-        s0 = min(i0, n - b)
-        out[s0:s0 + b] = np.asarray(_com_frames(jax.device_put(flat[s0:s0 + b]), cy, cx))
-    return out.reshape(sy, sx, 3)
+def _com(moments):
+    """(cy, cx, total) [px, px, counts] from the frame moments (M₀, M_y, M_x) (float64); a frame with
+    zero total gives (0, 0, 0)."""
+    tot = moments[..., 0]
+    safe = np.where(tot > 0, tot, 1.0)
+    return np.concatenate([moments[..., 1:] / safe[..., None], tot[..., None]], -1)
 
 
 def center_of_mass(ds: Dataset4D, center=None, memory_budget=None) -> np.ndarray:
@@ -165,11 +139,11 @@ def center_of_mass_with_report(ds: Dataset4D, center=None, memory_budget=None):
         import dask.array as da
 
         arr = ds.array.rechunk({2: -1, 3: -1})
-        out = da.map_blocks(lambda b: np.asarray(_com_frames(jnp.asarray(b), c[0], c[1])), arr,
-                            drop_axis=3, chunks=arr.chunks[:2] + ((3,),), dtype=np.float32)
-        com = np.array(out.compute(), np.float64)
+        out = da.map_blocks(lambda b: frame_moments(b, c, memory_budget), arr,
+                            drop_axis=3, chunks=arr.chunks[:2] + ((3,),), dtype=np.float64)
+        com = _com(np.asarray(out.compute(), np.float64))
     else:
-        com = _com_streamed(ds.array, c, memory_budget)
+        com = _com(frame_moments(ds.array, c, memory_budget))
     com, totals = com[..., :2], com[..., 2]
     # missing (empty) frames have no centre of mass: the mean of the others, reported
     gone = masking.missing_frames(np.where(np.isfinite(totals), totals, np.nan))
@@ -184,7 +158,7 @@ def center_of_mass_with_report(ds: Dataset4D, center=None, memory_budget=None):
     means, _, bad = masking.scan(ds.array)
     iy, ix = bad_frames[:, 0], bad_frames[:, 1]
     frames = ds.array.vindex[iy, ix].compute() if ds.is_lazy else np.asarray(ds.array)[iy, ix]
-    com[iy, ix] = np.asarray(_com_frames(jnp.asarray(masking.fill(np.asarray(frames), means)), c[0], c[1]))[:, :2]
+    com[iy, ix] = _com(frame_moments(masking.fill(np.asarray(frames), means), c))[:, :2]
     return com, bad.with_missing(missing.missing_frames)
 
 

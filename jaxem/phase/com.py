@@ -21,6 +21,11 @@ from .calibration import center_of_mass_with_report, fit_descan
 from .dataset import Dataset4D
 
 
+#: detector-frame → scan-frame (y, x) components of a CoM field [1/Å] (:func:`geometry.rotate_frequencies`,
+#: compiled: one program per field shape and transpose)
+to_scan_frame = jax.jit(geometry.rotate_frequencies, static_argnames=("transpose",))
+
+
 def com_field(ds: Dataset4D, descan_order: int | None = None, rotation=None, transpose=None, memory_budget=None):
     """Scan-frame CoM field (Sy, Sx, 2) ordered (y, x) [1/Å].
 
@@ -51,7 +56,7 @@ def com_field_with_report(ds: Dataset4D, descan_order=None, rotation=None, trans
     if descan_order is not None:
         com, _ = fit_descan(com, descan_order)
     ck = com * np.asarray(ds.detector_sampling)[None, None, :]
-    ky, kx = geometry.rotate_frequencies(jnp.asarray(ck[..., 0]), jnp.asarray(ck[..., 1]), rot, bool(tr))
+    ky, kx = to_scan_frame(ck[..., 0], ck[..., 1], rot, bool(tr))
     return jnp.stack([ky, kx], -1), bad
 
 

@@ -27,13 +27,16 @@ potentials are positive peaks), and reported as ambiguous (a warning) when the s
 from __future__ import annotations
 
 import warnings
+from functools import partial
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 
 from .. import pytree, validate
 from . import geometry
 from .calibration import center_of_mass_with_report, fit_descan
+from .com import to_scan_frame
 from .dataset import Dataset4D
 from .masking import BadData
 from .wiener import noise_power_outside, wiener_filter
@@ -104,11 +107,12 @@ def rotation_from_curl(com_k, scan_sampling, qmax=None, allow_transpose: bool = 
     c, scan_sampling, (qy, qx, q) = _checked_field(com_k, "com_k", scan_sampling)
     band = (q > 0) & (q <= (q.max() if qmax is None else qmax))
     forms, best = {}, []
+    f = np.fft.fft2(c, axes=(0, 1))[band]  # (n_band, 2): the transposed detector swaps the columns
+    iqy, iqx = 2j * np.pi * np.broadcast_to(qy, q.shape)[band], 2j * np.pi * np.broadcast_to(qx, q.shape)[band]
     for tr in ((False, True) if allow_transpose else (False,)):
-        cy, cx = (c[..., 1], c[..., 0]) if tr else (c[..., 0], c[..., 1])
-        fy, fx = np.fft.fft2(cy)[band], np.fft.fft2(cx)[band]
-        k = 2j * np.pi * (qy * np.ones_like(qx))[band] * fx - 2j * np.pi * (qx * np.ones_like(qy))[band] * fy
-        d = 2j * np.pi * (qy * np.ones_like(qx))[band] * fy + 2j * np.pi * (qx * np.ones_like(qy))[band] * fx
+        fy, fx = (f[:, 1], f[:, 0]) if tr else (f[:, 0], f[:, 1])
+        k = iqy * fx - iqx * fy
+        d = iqy * fy + iqx * fx
         kk, dd, kd = np.vdot(k, k).real, np.vdot(d, d).real, np.vdot(d, k).real
         m, a, b = 0.5 * (kk + dd), 0.5 * (kk - dd), -kd
         theta = 0.5 * np.arctan2(-b, -a)
@@ -161,18 +165,26 @@ def probe_autocorrelation(scan_shape, scan_sampling, wavelength: float, cutoff: 
     """
     ab = geometry.check_aberrations(aberrations)
     out = []
-    for s, d in zip(scan_shape, scan_sampling):
-        dq = 1.0 / (s * d)
-        m = max(s, int(np.ceil((4 * cutoff + 2 * edge) / dq)) + 2)
+    for n, d in zip(scan_shape, scan_sampling):
+        dq = 1.0 / (n * d)
+        m = max(n, int(np.ceil((4 * cutoff + 2 * edge) / dq)) + 2)
         m += m % 2
-        out.append((m, dq, np.mod(np.fft.fftfreq(s, 1.0 / s).astype(int), m)))
+        out.append((m, dq, np.mod(np.fft.fftfreq(n, 1.0 / n).astype(int), m)))
     (my, dqy, iy), (mx, dqx, ix) = out
-    qy = jnp.asarray(np.fft.fftfreq(my, 1.0 / (my * dqy)))[:, None]
-    qx = jnp.asarray(np.fft.fftfreq(mx, 1.0 / (mx * dqx)))[None, :]
-    psi = geometry.probe_at(ab, qy, qx, wavelength, cutoff, edge, geometry.active_orders(ab))
-    p = jnp.fft.ifft2(psi)
-    c = jnp.fft.ifft2(jnp.abs(p) ** 2) * (my * mx) ** 2 / jnp.sum(jnp.abs(psi) ** 2)
+    c = _autocorrelation_grid(ab, dqy, dqx, wavelength, cutoff, edge, (my, mx), geometry.active_orders(ab))
     return np.asarray(c)[np.ix_(iy, ix)]
+
+
+@partial(jax.jit, static_argnames=("shape", "orders"))
+def _autocorrelation_grid(ab, dqy, dqx, wavelength, cutoff, edge, shape, orders):
+    """C(q) on the (my, mx) grid of pitch (dqy, dqx) [1/Å] (one program per grid and aberration set)."""
+    my, mx = shape
+    dt = jnp.result_type(float)
+    qy = (jnp.fft.fftfreq(my, 1.0 / my).astype(dt) * dqy)[:, None]
+    qx = (jnp.fft.fftfreq(mx, 1.0 / mx).astype(dt) * dqx)[None, :]
+    psi = geometry.probe_at(ab, qy, qx, wavelength, cutoff, edge, orders)
+    p = jnp.fft.ifft2(psi)
+    return jnp.fft.ifft2(jnp.abs(p) ** 2) * (my * mx) ** 2 / jnp.sum(jnp.abs(psi) ** 2)
 
 
 def dpc(ds: Dataset4D, aberrations=None, rotation=None, transpose=None, descan_order: int | None = 1,
@@ -228,7 +240,7 @@ def dpc(ds: Dataset4D, aberrations=None, rotation=None, transpose=None, descan_o
                     f"the CoM field's curl is {c_given / c_best:.3g}× its minimum, which is at "
                     f"{found.rotation:.4g} rad ({np.rad2deg(found.rotation):.2f}°, transpose={found.transpose}) "
                     f"(mod π); pass that, rotation='data', or check_rotation=False")
-    ky, kx = geometry.rotate_frequencies(jnp.asarray(com_k[..., 0]), jnp.asarray(com_k[..., 1]), theta, tr)
+    ky, kx = to_scan_frame(com_k[..., 0], com_k[..., 1], theta, tr)
     field = np.stack([np.asarray(ky), np.asarray(kx)], -1)
     c = probe_autocorrelation(ds.scan_shape, ds.scan_sampling, ds.wavelength, ds.probe_cutoff, edge, aberrations)
     img, n = integrate(field, ds.scan_sampling, c, qmax, noise, model_error)

@@ -53,7 +53,9 @@ def test_one_nan_pixel_no_longer_makes_the_com_nan(wpo_defocus):
     assert np.all(np.isfinite(field))
     good = np.ones(ds.scan_shape, bool)
     good[5, 7] = False
-    np.testing.assert_array_equal(field[good], clean[good])  # other frames: exactly the clean CoM
+    # other frames: the clean CoM, to the round-off of the in-place moments (whose float64 sums
+    # split each frame where the copy's buffer meets a 64-byte boundary: jaxem.phase.com_moments)
+    np.testing.assert_allclose(field[good], clean[good], rtol=0, atol=1e-12 * ds.detector_sampling[0])  # 1e-12 px
     filled = np.array(ds.array)
     filled[5, 7, 24, 30] = np.delete(filled[:, :, 24, 30].ravel(), 5 * 48 + 7).mean()
     np.testing.assert_allclose(field[5, 7], np.asarray(com.com_field(ds.replace(array=filled)))[5, 7], rtol=1e-10)

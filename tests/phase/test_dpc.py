@@ -91,3 +91,24 @@ def test_dpc_arguments_checked(wpo_defocus):
         dpc.dpc(ds, transpose="no")
     with pytest.raises(TypeError, match="ds"):
         dpc.dpc(np.zeros((4, 4, 4, 4)))
+
+
+def test_warm_dpc_and_icom_compile_nothing(wpo_defocus, compile_counter):
+    """Issue 20: a repeated DPC/iCoM (the same data in another buffer, other aberration values)
+    traces and compiles nothing; the first call on a new configuration does (the counter works)."""
+    from jaxem.optics.aberrations import Aberrations
+    from jaxem.phase import com
+
+    ds, _ = wpo_defocus
+    first = dpc.dpc(ds, aberrations=ds.aberrations, rotation=0.0)
+    com.icom(com.com_field(ds), ds.scan_sampling)
+    copy = ds.replace(array=np.array(ds.array))  # another allocation: another alignment of the cube
+    with compile_counter() as c:
+        dpc.dpc(copy, aberrations=Aberrations.create(C10=140.0), rotation=0.0)
+        com.icom(com.com_field(copy), ds.scan_sampling)
+        again = dpc.dpc(copy, aberrations=ds.aberrations, rotation=0.0)
+    assert c.count == 0, c.events
+    np.testing.assert_allclose(again.image, first.image, rtol=0, atol=1e-9 * np.abs(first.image).max())
+    with compile_counter() as c:  # a new set of aberration orders is a new program
+        dpc.dpc(ds, aberrations=Aberrations.create(C10=150.0, C30=1e4), rotation=0.0)
+    assert c.count > 0
