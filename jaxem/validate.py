@@ -36,7 +36,7 @@ import numpy as np
 __all__ = [
     "InputError", "InputTypeError", "FileFormatError", "is_traced", "scalar", "integer", "pair",
     "choice", "closest", "array", "finite_report", "path", "reading", "check_size", "quantity",
-    "expected_errors", "allocation", "MAX_ELEMENTS",
+    "expected_errors", "allocation", "MAX_ELEMENTS", "instance", "function",
 ]
 
 
@@ -246,6 +246,32 @@ def choice(value, name: str, options):
     hint = closest(value, options) if isinstance(value, str) else None
     raise InputError(f"{name} must be one of {', '.join(map(repr, options))}, got {value!r}"
                      + (f" (did you mean {hint!r}?)" if hint else ""))
+
+
+def instance(value, name: str, cls, what: str | None = None):
+    """``value`` if it is an instance of ``cls`` (a class or a tuple of classes), else an
+    :class:`InputTypeError` naming the argument, what was expected (``what``, e.g. "a Harmonic from
+    phonons.harmonic_phonons") and the type found. Tracers are never instances of jaxem's classes, so
+    this also catches a state or model passed where an array was traced."""
+    if isinstance(value, cls):
+        return value
+    if what is None:
+        names = [c.__name__ for c in (cls if isinstance(cls, tuple) else (cls,))]
+        what = "a " + " or a ".join(names)
+    found = "a traced array" if is_traced(value) else type(value).__name__
+    raise InputTypeError(f"{name} must be {what}, got {found}")
+
+
+def function(value, name: str, what: str = "a function"):
+    """``value`` if it is callable, else an :class:`InputTypeError` naming the argument."""
+    if callable(value) and not isinstance(value, (type, np.ndarray)):
+        return value
+    raise InputTypeError(f"{name} must be {what}, got {type(value).__name__} {_short(value)}")
+
+
+def _short(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 # ---- arrays -----------------------------------------------------------------------------------

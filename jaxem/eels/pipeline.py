@@ -69,7 +69,7 @@ def analyse(qe, *, beam=None, zlp: str | None = "reflected", deconvolution: bool
     """
     timings = {}
     t0 = time.perf_counter()
-    m = as_qe_map(qe, beam=beam)
+    m = as_qe_map(qe, beam=beam, name="qe")
     try:
         b = m.beam()
     except validate.InputError:
