@@ -36,7 +36,7 @@ import numpy as np
 __all__ = [
     "InputError", "InputTypeError", "FileFormatError", "is_traced", "scalar", "integer", "pair",
     "choice", "closest", "array", "finite_report", "path", "reading", "check_size", "quantity",
-    "expected_errors", "allocation", "MAX_ELEMENTS", "instance", "function",
+    "expected_errors", "allocation", "MAX_ELEMENTS", "instance", "function", "batch",
 ]
 
 
@@ -356,6 +356,36 @@ def array(value, name: str, *, ndim=None, min_ndim=None, shape=None, kind: str =
         if lowest < 0:
             raise InputError(f"{name} must be ≥ 0{u}, got a minimum of {lowest!r}")
     return value
+
+
+def batch(tree, name: str, *, multiple_of: int = 1, finite: bool = True) -> int:
+    """The common leading (batch) length of every leaf of ``tree`` (a pytree of numeric arrays), checked:
+    at least one leaf, each an array with ≥ 1 dimension, all of the same leading length ≥ 1 (a multiple
+    of ``multiple_of``), NaN/inf rejected unless ``finite=False``. Tracers pass (their shapes are
+    still checked)."""
+    import jax
+
+    if tree is None or isinstance(tree, (str, bytes)):
+        raise InputTypeError(f"{name} must be an array or a pytree of arrays with a leading batch axis, got "
+                             f"{type(tree).__name__}")
+    leaves, _ = jax.tree_util.tree_flatten_with_path(tree)
+    if not leaves:
+        raise InputError(f"{name} holds no arrays (empty {type(tree).__name__}); it needs a leading batch axis")
+    n = None
+    for key, leaf in leaves:
+        where = name + jax.tree_util.keystr(key)
+        a = array(leaf, where, min_ndim=1, finite=finite, min_size=0)
+        length = int(a.shape[0]) if hasattr(a, "shape") else int(np.shape(a)[0])
+        if n is None:
+            n = length
+        elif length != n:
+            raise InputError(f"{name}: every leaf must share the leading (batch) length {n}, {where} has "
+                             f"{length}")
+    if n < 1:
+        raise InputError(f"{name} has a batch of length 0 (leading axis of shape {n}); give at least one item")
+    if n % multiple_of:
+        raise InputError(f"{name} has a batch of length {n}, which must be a multiple of {multiple_of}")
+    return n
 
 
 #: most elements of an array whose size follows from an argument (2³¹: 16 GiB of float64)
