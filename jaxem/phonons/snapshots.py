@@ -34,6 +34,7 @@ from .modes import ModeProjector
 def mode_selection(projector: ModeProjector, modes=None) -> np.ndarray:
     """Boolean mask (n_q, n_branches) from ``modes``: None (all), a mask of that shape, or a band
     (f_min, f_max) [THz] of frequencies."""
+    validate.instance(projector, "projector", ModeProjector, "a ModeProjector (from phonons.mode_projector)")
     shape = tuple(projector.frequencies.shape)
     if modes is None:
         return np.ones(shape, bool)
