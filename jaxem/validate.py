@@ -36,7 +36,7 @@ import numpy as np
 __all__ = [
     "InputError", "InputTypeError", "FileFormatError", "is_traced", "scalar", "integer", "pair",
     "choice", "closest", "array", "finite_report", "path", "reading", "check_size", "quantity",
-    "expected_errors", "allocation", "MAX_ELEMENTS", "instance", "function", "batch",
+    "expected_errors", "allocation", "MAX_ELEMENTS", "instance", "function", "batch", "miller", "strings",
 ]
 
 
@@ -260,6 +260,29 @@ def instance(value, name: str, cls, what: str | None = None):
         what = "a " + " or a ".join(names)
     found = "a traced array" if is_traced(value) else type(value).__name__
     raise InputTypeError(f"{name} must be {what}, got {found}")
+
+
+def miller(value, name: str = "uvw", n: int = 3) -> tuple:
+    """``n`` integer indices (a zone axis [uvw] or a reflection (hkl)), not all zero."""
+    if isinstance(value, (str, bytes, dict)) or value is None or np.ndim(value) != 1 or len(value) != n:
+        raise InputError(f"{name} must be {n} integer indices, e.g. {(0,) * (n - 1) + (1,)}, got {value!r}")
+    out = tuple(integer(v, name) for v in value)
+    if not any(out):
+        raise InputError(f"{name} must not be all zero, got {out}")
+    return out
+
+
+def strings(value, name: str, *, min_len: int = 1) -> list:
+    """A sequence of non-empty strings (a single string is refused: it would be read letter by letter)."""
+    if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__") or isinstance(value, dict):
+        raise InputTypeError(f"{name} must be a list of strings, got {type(value).__name__} {_short(value)}")
+    out = list(value)
+    bad = [v for v in out if not isinstance(v, str) or not v]
+    if bad:
+        raise InputTypeError(f"{name} must hold non-empty strings, got {bad[0]!r}")
+    if len(out) < min_len:
+        raise InputError(f"{name} must hold at least {min_len} string(s), got {len(out)}")
+    return out
 
 
 def function(value, name: str, what: str = "a function"):

@@ -111,6 +111,14 @@ FUZZ_ONLY: dict = {}
 ACCEPTS = {
     "accel.out_of_memory_hint": {"str": "a text estimate is allowed (shown as it is)"},
     "accel.estimate.out_of_memory_hint": {"str": "a text estimate is allowed (shown as it is)"},
+    "ml.database.create": {"str": "a new path: creates the database there (in the test's temporary folder)"},
+    "ml.database.is_complete": {"str": "a predicate: a path that is no entry is not complete (False)"},
+    "ml.peaks.to_g": {"empty": "no spots is a valid (0, 2) point set"},
+    "ml.peaks.from_g": {"empty": "no spots is a valid (0, 2) point set"},
+    "ml.peaks.match": {"empty": "no spots is a valid (0, 2) point set"},
+    "ml.peaks.friedel_consistency": {"empty": "no spots is a valid (0, 2) point set (consistency 1)"},
+    "ml.peaks.rot180": {"nanarr": "an index permutation (runs under jit): NaN is moved, never made"},
+    "ml.split": {"empty": "no structure ids split into two empty lists"},
 }
 
 #: generic-sweep failures that are not fixed yet: callable → reason (strict expected failures)
