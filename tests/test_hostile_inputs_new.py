@@ -99,7 +99,7 @@ EXEMPT = {
         "phase.BFStack": "phase.bright_field_stack", "phase.streaming.ParallaxState": "phase.streaming.init/step",
         "phase.ParallaxState": "phase.streaming.init/step", "phase.streaming.ParallaxConfig": "phase.parallax_config",
         "phase.ParallaxConfig": "phase.parallax_config", "phase.DPCResult": "phase.dpc",
-        "stem.SMatrix": "stem.build_smatrix", "md.MDRun": "md.simulate",
+        "stem.SMatrix": "stem.build_smatrix", "phase.BadData": "phase.Dataset4D (its masking report)", "md.MDRun": "md.simulate",
         "accel.MemoryEstimate": "the estimate functions (parallel.estimate_stem, ptycho)",
         "accel.estimate.MemoryEstimate": "the estimate functions (parallel.estimate_stem, ptycho)"}.items()},
 }
