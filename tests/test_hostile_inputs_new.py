@@ -121,8 +121,25 @@ ACCEPTS = {
     "ml.split": {"empty": "no structure ids split into two empty lists"},
 }
 
-#: generic-sweep failures that are not fixed yet: callable → reason (strict expected failures)
-KNOWN: dict = {}
+#: generic-sweep failures that are not fixed yet: callable → reason (strict expected failures). They sit in
+#: files other engineers are rewriting now (ptycho-lv: jaxem/ptycho; parallax-corr: phase alignment/direct/
+#: transfer; dpc-fast: phase com_integration; prism3: stem/prism_run); each needs the boundary check named.
+_PTYCHO = "ptycho-lv's files: None/str/dict/NaN arguments reach attribute access or jit (AttributeError, unhashable " \
+          "static argument, silent acceptance); needs validate.instance/array at the public boundary"
+KNOWN: dict = {
+    **{f"ptycho.{n}": _PTYCHO for n in (
+        "Geometry", "scan_frame_patterns", "Model", "amplitude_error", "init_params", "model_amplitudes",
+        "probe_spectra", "transmissions", "SolverConfig", "full_error", "init", "loss", "result", "step",
+        "bytes_per_position", "correlation", "fourier_resample", "information_limit", "slice_correlations",
+        "compare_methods")},
+    "phase.predicted_shifts": "parallax-corr (alignment.py): a non-BFStack stack → AttributeError 'k_scan'",
+    "phase.stack_transfer": "parallax-corr (transfer.py): a non-BFStack stack → AttributeError 'k_scan'",
+    "phase.flip_mask": "parallax-corr (direct.py): the error says 'aberrations' for the argument named ab",
+    "phase.probe_autocorrelation": "dpc-fast (com_integration.py): scan_shape/scan_sampling reach arithmetic "
+                                   "unchecked (bare TypeError/ValueError without the argument's name)",
+    "stem.build_smatrix": "prism3 (prism_run.py): beam='lots' is reported as 'energy', not 'beam'",
+    "stem.build_partitioned_smatrix": "prism3 (prism_partition.py): beam='lots' is reported as 'energy', not 'beam'",
+}
 
 
 # ---- tiny shared inputs (built once, on first use) ---------------------------------------------
