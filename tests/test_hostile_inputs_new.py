@@ -30,6 +30,7 @@ import inspect
 import re
 import types
 
+import jax
 import numpy as np
 import pytest
 
@@ -154,6 +155,49 @@ class _Fixtures:
         import jaxem as jx
         return jx.Beam(300e3)
 
+    @functools.cached_property
+    def ds(self):
+        from jaxem import phase
+        y, x = np.mgrid[:16, :16]
+        disk = ((y - 8) ** 2 + (x - 8) ** 2 < 16).astype(np.float32)
+        arr = np.tile(disk, (6, 6, 1, 1)) * np.random.default_rng(0).uniform(0.9, 1.1, (6, 6, 1, 1)).astype(np.float32)
+        return phase.Dataset4D(arr, 0.5, beam="300 kV", semiangle=20.0, detector_sampling=0.253, center=(8.0, 8.0))
+
+    @functools.cached_property
+    def stack(self):
+        from jaxem import phase
+        return phase.bright_field_stack(self.ds)
+
+    @functools.cached_property
+    def qe(self):
+        from jaxem import eels
+        return eels.drude_map(np.linspace(0.0, 1.0, 6), np.linspace(-2.0, 30.0, 65), zlp_counts=1e4)[0]
+
+    @functools.cached_property
+    def structure(self):
+        import jaxem as jx
+        return jx.zone_axis(jx.crystals.SrTiO3(), [0, 0, 1]).repeat(2, 2, 2)
+
+    @functools.cached_property
+    def pot(self):
+        import jaxem as jx
+        return jx.potential(self.structure, sampling=0.2, slice_thickness=1.95)
+
+    @functools.cached_property
+    def sim(self):
+        from jaxem import stem
+        return stem.STEMSimulation(self.beam, 20.0, (stem.AnnularDetector(30.0, 45.0, "ADF"),))
+
+    @functools.cached_property
+    def scan(self):
+        from jaxem import stem
+        return stem.GridScan((0.0, 0.0), (3.0, 3.0), (2, 2))
+
+    @functools.cached_property
+    def si(self):
+        import jaxem as jx
+        return jx.crystals.Si()
+
 
 F = _Fixtures()
 
@@ -193,6 +237,147 @@ def _write(p, data):
 def _mkdir(p):
     p.mkdir(parents=True, exist_ok=True)
     return p
+
+
+# ---- eels -----------------------------------------------------------------------------------------
+from jaxem import eels  # noqa: E402
+
+_E = np.linspace(1.0, 30.0, 30)
+for _n, _call in {
+    "drude_loss": lambda v: eels.drude_loss(v, 15.0, 1.0), "lorentz_peak": lambda v: eels.lorentz_peak(_E, v, 1.0),
+    "bulk_dispersion": lambda v: eels.bulk_dispersion(v, 15.0, 0.4), "group_velocity": lambda v: eels.group_velocity(v, 0.4),
+    "film_branches": lambda v: eels.film_branches(np.ones(3), 15.0, v),
+    "continuum_edge": lambda v: eels.continuum_edge(v, 1.7), "kinematic_factor": lambda v: eels.kinematic_factor(0.1, v),
+    "slit_kinematic_factor": lambda v: eels.slit_kinematic_factor(0.1, 0.01, v),
+    "characteristic_momentum": lambda v: eels.characteristic_momentum(v, "100 kV"),
+}.items():
+    _each(f"eels.{_n}", "value", r"\b(energy|center|q|q_e|thickness|width|fwhm)\b", _call,
+          {"nan": NAN, "None": None, "str": "lots", "complex": 1j, "nanarr": np.array([1.0, NAN]), "empty": np.zeros(0)})
+_each("eels.continuum_cutoff", "plasmon_energy", "plasmon_energy", lambda v: eels.continuum_cutoff(v, 0.4, 1.7), POSITIVE)
+_each("eels.free_electron_plasmon", "density", "density", eels.free_electron_plasmon, POSITIVE)
+_each("eels.rpa_alpha", "fermi_energy", "fermi_energy", lambda v: eels.rpa_alpha(15.0, v), POSITIVE)
+bad("eels.characteristic_momentum", "beam", "beam|energy", lambda: eels.characteristic_momentum(10.0, "lots"))
+_each("eels.PeakModel", "kind", "kind", lambda v: eels.PeakModel(kind=v), {"lots": "lots", "None": None, "int": 3})
+_each("eels.PeakModel", "n_peaks", "n_peaks", lambda v: eels.PeakModel(n_peaks=v), {"0": 0, "float": 1.5, "str": "x"})
+bad("eels.PeakModel", "background", "background", lambda: eels.PeakModel(background="lots"))
+bad("eels.qe_map", "data-1d", "data", lambda: eels.qe_map(np.ones(5), (np.arange(5.0), "1/Å"), (np.arange(5.0), "eV")))
+bad("eels.qe_map", "q-length", r"q|length|shape", lambda: eels.qe_map(np.ones((4, 5)), (np.arange(3.0), "1/Å"),
+                                                                      (np.arange(5.0), "eV")))
+bad("eels.qe_map", "energy-units", r"energy|units|kg", lambda: eels.qe_map(np.ones((4, 5)), (np.arange(4.0), "1/Å"),
+                                                                           (np.arange(5.0), "kg")))
+bad("eels.qe_map", "negative", "negative", lambda: eels.qe_map(-np.ones((4, 5)), (np.arange(4.0), "1/Å"),
+                                                               (np.arange(5.0), "eV")))
+bad("eels.qe_map", "angles-without-beam", r"beam|mrad", lambda: eels.qe_map(np.ones((4, 5)), (np.arange(4.0), "mrad"),
+                                                                            (np.arange(5.0), "eV")))
+bad("eels.as_qe_map", "missing", "nothere", _tmp(lambda t: eels.as_qe_map(t / "nothere.zspy")))
+bad("eels.as_qe_map", "array", r"obj.*q–E map", lambda: eels.as_qe_map(np.ones((4, 5))))
+bad("eels.read", "empty-file", r"empty\.dm4|format|read", _tmp(lambda t: eels.read(_write(t / "empty.dm4", b""))))
+bad("eels.read", "binary-zspy", r"bin\.zspy", _tmp(lambda t: eels.read(_write(_mkdir(t / "bin.zspy") / "zarr.json", b"\x00\x01"))))
+bad("eels.from_hyperspy", "not-a-signal", r"signal|HyperSpy", lambda: eels.from_hyperspy(np.ones((4, 5))))
+bad("eels.from_sqw", "no-axes", r"sqw.*q=", lambda: eels.from_sqw(np.ones((4, 5))))
+bad("eels.from_sqw", "side", "side", lambda: eels.from_sqw(np.ones((4, 5)), side="lots"))
+bad("eels.drude_map", "plasmon_energy", "plasmon_energy", lambda: eels.drude_map(np.linspace(0, 1, 4), _E, plasmon_energy=-1.0))
+bad("eels.drude_map", "q-short", r"\bq\b", lambda: eels.drude_map(np.array([0.1]), _E))
+bad("eels.film_map", "thickness", "thickness", lambda: eels.film_map(np.linspace(0, 1, 4), _E, thickness=NAN))
+bad("eels.synthetic_map", "loss-shape", "loss", lambda: eels.synthetic_map(np.linspace(0, 1, 4), _E, np.ones((3, 30))))
+bad("eels.synthetic_map", "counts", "counts_per_peak", lambda: eels.synthetic_map(np.linspace(0, 1, 4), _E, np.ones((4, 30)),
+                                                                                  counts_per_peak=-5))
+bad("eels.remove_zlp", "method", "method", lambda: eels.remove_zlp(F.qe, method="lots"))
+bad("eels.remove_zlp", "precision", "precision", lambda: eels.remove_zlp(F.qe, precision="lots"))
+bad("eels.deconvolve", "zlp", r"zlp|resolution", lambda: eels.deconvolve(F.qe, zlp="lots"))
+bad("eels.loss_function", "slit_width", "slit_width", lambda: eels.loss_function(F.qe, beam="100 kV", slit_width=-1.0))
+bad("eels.loss_function", "e_min", "e_min", lambda: eels.loss_function(F.qe, beam="100 kV", e_min=NAN))
+bad("eels.fit_peaks", "window", "window", lambda: eels.fit_peaks(F.qe, (20.0, 5.0)))
+bad("eels.fit_peaks", "n_iter", "n_iter", lambda: eels.fit_peaks(F.qe, (5.0, 25.0), n_iter=0))
+bad("eels.fit_peaks", "kind", "kind", lambda: eels.fit_peaks(F.qe, (5.0, 25.0), kind="lots"))
+bad("eels.peak_fit_init", "model", "model", lambda: eels.peak_fit_init(np.ones((2, 5)), np.arange(5.0), np.ones((2, 5)),
+                                                                       "drude", np.ones((2, 4))))
+bad("eels.peak_fit_init", "theta0-shape", "theta0", lambda: eels.peak_fit_init(
+    np.ones((2, 5)), np.arange(5.0), np.ones((2, 5)), eels.PeakModel(), np.ones((2, 2))))
+bad("eels.peak_fit_init", "energy-nan", "energy", lambda: eels.peak_fit_init(
+    np.ones((2, 5)), np.full(5, NAN), np.ones((2, 5)), eels.PeakModel(), np.ones((2, 4))))
+bad("eels.peak_fit_step", "state", "state", lambda: eels.peak_fit_step(None, np.ones((2, 5)), np.arange(5.0),
+                                                                       np.ones((2, 5)), np.zeros(4), np.ones(4)))
+bad("eels.peak_fit_result", "state", "state", lambda: eels.peak_fit_result({}, np.ones((2, 5)), np.arange(5.0),
+                                                                           np.ones((2, 5)), np.zeros(4), np.ones(4)))
+bad("eels.fit_dispersion", "lengths", r"q|energy|length|shape", lambda: eels.fit_dispersion(np.arange(5.0), np.arange(4.0)))
+bad("eels.fit_dispersion", "q_max", "q_max", lambda: eels.fit_dispersion(np.arange(5.0), np.arange(5.0), q_max=-1.0))
+bad("eels.fit_film", "thickness", "thickness", lambda: eels.fit_film(np.arange(1.0, 6.0), np.full(5, 12.0), np.full(5, 8.0),
+                                                                     thickness=-3.0))
+bad("eels.width_onset", "min_points", "min_points", lambda: eels.width_onset(np.arange(8.0), np.ones(8), min_points=0))
+bad("eels.loss_sigma", "counts", "counts", lambda: eels.loss_sigma(np.ones((4, 5)), F.qe, 1.0))
+bad("eels.resolution_factor", "n_t", "n_t", lambda: eels.resolution_factor(np.ones(3) / 3, 0.0, 0.1, 0, 0.1))
+bad("eels.resolution_factor", "step-mismatch", r"resolution|step", lambda: eels.resolution_factor(np.ones(3) / 3, 0.0, 0.2, 8, 0.1))
+bad("eels.resolution_kernel", "array", "zlp", lambda: eels.resolution_kernel(np.ones(5)))
+bad("eels.wiener_shrink", "prior-shape", "prior", lambda: eels.wiener_shrink(np.ones(5), np.ones(5), np.ones(4)))
+bad("eels.wiener_shrink", "noise-negative", "noise", lambda: eels.wiener_shrink(np.ones(5), -np.ones(5), np.ones(5)))
+_each("eels.resolution", "q_max", "q_max", lambda v: eels.resolution(v, 0.1, 30.0), POSITIVE)
+bad("eels.spacetime", "pad", "pad", lambda: eels.spacetime(F.qe, pad=0))
+bad("eels.spacetime", "window", "window", lambda: eels.spacetime(F.qe, window="lots"))
+bad("eels.spacetime", "quantity", "quantity", lambda: eels.spacetime(F.qe, quantity="lots"))
+bad("eels.inverse_spacetime", "st", r"\bst\b|SpaceTime", lambda: eels.inverse_spacetime(None))
+bad("eels.track_packet", "st", r"\bst\b|SpaceTime", lambda: eels.track_packet("lots"))
+bad("eels.analyse", "zlp", "zlp", lambda: eels.analyse(F.qe, zlp="lots"))
+bad("eels.analyse", "e_min", "e_min", lambda: eels.analyse(F.qe, e_min=-1.0))
+bad("eels.analyse", "missing-file", "nothere", _tmp(lambda t: eels.analyse(t / "nothere.zspy")))
+
+
+# ---- phonons --------------------------------------------------------------------------------------
+from jaxem import phonons  # noqa: E402
+
+_each("phonons.mode_amplitudes", "temperature", "temperature", lambda v: phonons.mode_amplitudes(np.ones(3), v),
+      {k: v for k, v in SCALARS.items() if k != "-1"} | {"-1": -1.0})
+bad("phonons.mode_amplitudes", "imaginary", r"frequenc|imaginary", lambda: phonons.mode_amplitudes(np.array([-2.0]), 300.0))
+bad("phonons.mode_amplitudes", "nan", "frequencies", lambda: phonons.mode_amplitudes(np.array([NAN]), 300.0))
+bad("phonons.mean_square_displacements", "temperature", "temperature", lambda: phonons.mean_square_displacements(
+    np.ones((1, 3)), np.ones((1, 3, 1, 3)) / 3, np.ones(1), -5.0))
+bad("phonons.harmonic_phonons", "unit_cell", r"unit_cell|structure", lambda: phonons.harmonic_phonons("lots"))
+bad("phonons.harmonic_phonons", "supercell", "supercell", lambda: phonons.harmonic_phonons(F.si, supercell=(0, 1, 1)))
+bad("phonons.harmonic_phonons", "displacement", "displacement", lambda: phonons.harmonic_phonons(
+    F.si, supercell=(1, 1, 1), potential="lots", displacement=-0.1))
+bad("phonons.Harmonic", "unit_cell", "unit_cell|phonon", lambda: phonons.Harmonic(None, F.si, (1, 1, 1), np.arange(8)))
+bad("phonons.hessian_force_constants", "energy", "energy", lambda: phonons.hessian_force_constants("lots", np.zeros((2, 3))))
+bad("phonons.hessian_force_constants", "positions", "positions", lambda: phonons.hessian_force_constants(
+    lambda r: (r ** 2).sum(), np.zeros((2, 2))))
+bad("phonons.morse_energy", "D", r"\bD\b", lambda: phonons.morse_energy(np.eye(3) * 5, -1.0, 1.0, 2.0, 4.0))
+bad("phonons.morse_energy", "cutoff", "cutoff", lambda: phonons.morse_energy(np.eye(3) * 5, 1.0, 1.0, 2.0, -1.0))
+bad("phonons.mode_projector", "harmonic", "harmonic", lambda: phonons.mode_projector("lots"))
+bad("phonons.mode_selection", "projector", "projector", lambda: phonons.mode_selection(None))
+bad("phonons.harmonic_displacements", "projector", "projector", lambda: phonons.harmonic_displacements(
+    jax.random.PRNGKey(0), "lots", 300.0, 2))
+bad("phonons.harmonic_snapshots", "projector", "projector", lambda: phonons.harmonic_snapshots(
+    jax.random.PRNGKey(0), None, 300.0, 2))
+bad("phonons.region_indices", "grid", "grid", lambda: phonons.region_indices(None, "lots"))
+bad("phonons.region_indices", "mask-shape", "q_region", lambda: phonons.region_indices(np.ones((3, 3), bool), F.grid))
+bad("phonons.region_indices", "off-lattice", "q_region", lambda: phonons.region_indices([(0.013, 0.0)], F.grid))
+bad("phonons.region_indices", "beyond-nyquist", "q_region", lambda: phonons.region_indices([(10.0, 0.0)], F.grid))
+bad("phonons.FrameKernel", "structure", "structure", lambda: phonons.FrameKernel("lots", jx_plane_wave()))
+bad("phonons.FrameKernel", "waves", "waves", lambda: phonons.FrameKernel(F.structure, np.ones((4, 4))))
+bad("phonons.frame_waves", "frames", r"frames|positions", lambda: phonons.frame_waves(
+    F.structure, jx_plane_wave(F.pot.grid), np.zeros((2, 3, 3)), time_step=1.0))
+bad("phonons.frame_waves_to_zarr", "frames", r"frames|positions", _tmp(lambda t: phonons.frame_waves_to_zarr(
+    t / "w.zarr", F.structure, jx_plane_wave(F.pot.grid), np.zeros((2, 3, 3)), time_step=1.0)))
+_each("phonons.energy_axis", "time_step", "time_step", lambda v: phonons.energy_axis(8, v), POSITIVE)
+bad("phonons.energy_axis", "n", r"\bn\b", lambda: phonons.energy_axis(0, 1.0))
+bad("phonons.energy_resolution", "window", r"window|name", lambda: phonons.energy_resolution("lots", 100.0))
+bad("phonons.energy_resolution", "duration", "duration", lambda: phonons.energy_resolution("hann", -1.0))
+bad("phonons.quantum_prefactor", "temperature", "temperature", lambda: phonons.quantum_prefactor(np.ones(3), -1.0))
+bad("phonons.resolution_for", "energy_step", "energy_step", lambda: phonons.resolution_for(-1.0, 1.0, 10))
+bad("phonons.resolution_for", "too-fine", r"energy_step|frames", lambda: phonons.resolution_for(1e-6, 1.0, 10))
+bad("phonons.window", "name", "name|window", lambda: phonons.window("lots", 8))
+bad("phonons.window", "n", r"\bn\b", lambda: phonons.window("hann", 0))
+bad("phonons.stft", "window_length", "window_length", lambda: phonons.stft(np.ones((8, 2), complex), 1.0, 100))
+bad("phonons.stft", "time_step", "time_step", lambda: phonons.stft(np.ones((8, 2), complex), NAN, 4))
+bad("phonons.tacaw_spectrum", "real", "psi_t", lambda: phonons.tacaw_spectrum(np.ones((8, 2)), 1.0))
+bad("phonons.tacaw_spectrum", "few-frames", "psi_t", lambda: phonons.tacaw_spectrum(np.ones((2, 2), complex), 1.0))
+bad("phonons.tacaw_spectrum", "time_step", "time_step", lambda: phonons.tacaw_spectrum(np.ones((8, 2), complex)))
+bad("phonons.tacaw_spectrum", "window", r"window", lambda: phonons.tacaw_spectrum(np.ones((8, 2), complex), 1.0,
+                                                                                  window_name="lots"))
+
+
+def jx_plane_wave(grid=None):
+    import jaxem as jx
+    return jx.plane_wave(grid or F.grid, F.beam)
 
 
 # ---- the tests ---------------------------------------------------------------------------------

@@ -78,6 +78,7 @@ def analyse(qe, *, beam=None, zlp: str | None = "reflected", deconvolution: bool
     src = m
     fwhm = 0.0
     if zlp is not None:
+        validate.choice(zlp, "zlp", ("reflected", "fit", None))
         z, rest = remove_zlp(m, zlp, precision=precision)
         fwhm = z.metadata["zlp_fwhm"]["value"]
         timings["zlp"] = time.perf_counter() - t0

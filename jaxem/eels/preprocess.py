@@ -173,6 +173,7 @@ def deconvolve(qe, zlp: Measurement | None = None, *, method: str = "reflected",
     m = as_qe_map(qe, name="qe")
     if zlp is None:
         zlp, _ = remove_zlp(m, method, precision=precision)
+    validate.instance(zlp, "zlp", Measurement, "the ZLP Measurement from eels.remove_zlp")
     if tuple(zlp.shape) != tuple(m.shape):
         raise validate.InputError(f"zlp has shape {zlp.shape}, the map {m.shape}")
     arr, bad = fill_bad(m.array)
