@@ -194,6 +194,13 @@ class _Fixtures:
         return stem.GridScan((0.0, 0.0), (3.0, 3.0), (2, 2))
 
     @functools.cached_property
+    def bank(self):
+        from jaxem import ml
+        from jaxem.ml.render import device_bank
+        return device_bank(ml.Bank(np.zeros((1, 2, 2)), np.zeros((1, 2)), np.zeros((1, 2)), np.zeros(1, np.int32),
+                                   np.full(1, 50.0), np.zeros(1)))
+
+    @functools.cached_property
     def si(self):
         import jaxem as jx
         return jx.crystals.Si()
@@ -373,6 +380,163 @@ bad("phonons.tacaw_spectrum", "few-frames", "psi_t", lambda: phonons.tacaw_spect
 bad("phonons.tacaw_spectrum", "time_step", "time_step", lambda: phonons.tacaw_spectrum(np.ones((8, 2), complex)))
 bad("phonons.tacaw_spectrum", "window", r"window", lambda: phonons.tacaw_spectrum(np.ones((8, 2), complex), 1.0,
                                                                                   window_name="lots"))
+
+
+# ---- ml -------------------------------------------------------------------------------------------
+from jaxem import ml  # noqa: E402
+from jaxem.ml import database as mldb, train as mltrain  # noqa: E402
+
+_each("ml.get_structure", "structure_id", "structure_id|source|lots|Unobt",
+      ml.get_structure, {"None": None, "int": 3, "lots": "lots", "unknown": "ncrystal:Unobtainium", "empty": ""})
+bad("ml.list_structures", "source", "source", lambda: ml.list_structures(source="lots"))
+bad("ml.list_structures", "max_atoms", "max_atoms", lambda: ml.list_structures(max_atoms=0))
+bad("ml.split", "str", "structure_ids", lambda: ml.split("ncrystal:Si_sg227"))
+bad("ml.split", "held_out_every", "held_out_every", lambda: ml.split(["a:b"], held_out_every=0))
+_each("ml.zone_table", "uvw", "uvw", lambda v: ml.zone_table(F.si, v),
+      {"zero": (0, 0, 0), "2": (0, 1), "float": (0.5, 0, 1), "nan": (NAN, 0, 1), "str": "001"})
+bad("ml.zone_table", "structure", "structure", lambda: ml.zone_table("Si", (0, 0, 1)))
+bad("ml.zone_table", "g_max", "g_max", lambda: ml.zone_table(F.si, (0, 0, 1), g_max=-1.0))
+bad("ml.zone_axes", "max_sum", "max_sum", lambda: ml.zone_axes(F.si, max_sum=0))
+bad("ml.zone_axes", "structure", "structure", lambda: ml.zone_axes(None))
+bad("ml.simulate_zone", "uvw", "uvw", lambda: ml.simulate_zone(F.si, (0, 0, 0)))
+bad("ml.simulate_zone", "beam", "beam|energy", lambda: ml.simulate_zone(F.si, (0, 0, 1), beam="lots"))
+bad("ml.simulate_zone", "thicknesses", "thickness", lambda: ml.simulate_zone(F.si, (0, 0, 1), thicknesses=(-1.0,)))
+bad("ml.candidates", "empty", "tables", lambda: ml.candidates({}))
+bad("ml.candidates", "key", "tables|uvw", lambda: ml.candidates({("ncrystal:Si", (0, 0, 0)): None}))
+bad("ml.indexing.refine", "pairs", r"\bt\b|\bg\b", lambda: ml.indexing.refine(np.eye(2), np.ones((3, 2)), np.ones((2, 2))))
+bad("ml.indexing.refine", "A0", "A0", lambda: ml.indexing.refine(np.eye(3), np.ones((3, 2)), np.ones((3, 2))))
+bad("ml.index_spots", "g", r"\bg\b", lambda: ml.index_spots(np.full((3, 2), NAN), None))
+bad("ml.index_spots", "cands", "cands|Candidates", lambda: ml.index_spots(np.ones((3, 2)), "lots"))
+bad("ml.detect", "nothing", r"image|x|fft_mag", lambda: ml.detect())
+bad("ml.detect", "pixel_size", "pixel_size", lambda: ml.detect(np.ones((64, 64)), pixel_size=-1.0))
+bad("ml.detect", "image-nan", "image", lambda: ml.detect(np.full((64, 64), NAN), pixel_size=0.25))
+_each("ml.fft_input", "image", "image", ml.fft_input, {"1d": np.ones(8), "rect": np.ones((8, 16)), "nan": np.full((8, 8), NAN),
+                                                        "None": None, "str": "lots"})
+_each("ml.RenderConfig", "n", r"\bn\b", lambda v: ml.RenderConfig(n=v), {"0": 0, "float": 64.5, "str": "x", "huge": 10**6})
+bad("ml.RenderConfig", "dose", "dose", lambda: ml.RenderConfig(dose=(10.0, 1.0)))
+bad("ml.RenderConfig", "p_full", "p_full", lambda: ml.RenderConfig(p_full=2.0))
+bad("ml.RenderConfig", "amorphous", "amorphous", lambda: ml.RenderConfig(amorphous=(0.5,)))
+bad("ml.render_batch", "bank", "bank", lambda: ml.render_batch(jax.random.PRNGKey(0), "lots", 2))
+bad("ml.render_batch", "key", r"\bkey\b", lambda: ml.render_batch("lots", F.bank, 2))
+bad("ml.render_batch", "batch", "batch", lambda: ml.render_batch(jax.random.PRNGKey(0), F.bank, 0))
+bad("ml.UNet", "config", "config", lambda: ml.UNet("lots"))
+_each("ml.UNetConfig", "filters", "filters", lambda v: ml.UNetConfig(filters=v), {"0": 0, "str": "x", "float": 2.5})
+bad("ml.UNetConfig", "layers", "layers", lambda: ml.UNetConfig(layers=(1, 2)))
+bad("ml.database.entry_key", "uvw", "uvw", lambda: mldb.entry_key("ncrystal:Si", (0, 0, 0)))
+bad("ml.database.entry_key", "structure_id", "structure_id", lambda: mldb.entry_key(None, (0, 0, 1)))
+bad("ml.database.create", "foreign-dir", r"not a jaxem FFT database", _tmp(lambda t: mldb.create(
+    _write(_mkdir(t / "db") / "other.txt", "x").parent)))
+bad("ml.database.create", "path", "path", lambda: mldb.create(None))
+bad("ml.database.check_database", "missing", r"path.*no such", _tmp(lambda t: mldb.check_database(t / "nothere")))
+bad("ml.database.check_database", "no-meta", r"jaxem-ffnet-db\.json", _tmp(lambda t: mldb.check_database(_mkdir(t / "db"))))
+bad("ml.database.check_database", "corrupt-meta", r"jaxem-ffnet-db\.json", _tmp(lambda t: mldb.check_database(
+    _write(_mkdir(t / "db") / "jaxem-ffnet-db.json", "{not json").parent)))
+bad("ml.database.write_entry", "table", "table", _tmp(lambda t: mldb.write_entry(t / "db", "ncrystal:Si", "lots")))
+bad("ml.database.is_complete", "entry_dir", "entry_dir", lambda: mldb.is_complete(None))
+bad("ml.database.read_entry", "missing-key", r"nokey|entry", _tmp(lambda t: mldb.read_entry(mldb.create(t / "db"), "nokey")))
+bad("ml.database.entries", "missing", r"path.*no such", _tmp(lambda t: mldb.entries(t / "nothere")))
+bad("ml.database.index_table", "missing", r"path.*no such", _tmp(lambda t: mldb.index_table(t / "nothere")))
+bad("ml.database.load_candidates", "missing", r"path.*no such", _tmp(lambda t: mldb.load_candidates(t / "nothere")))
+bad("ml.database.load_candidates", "empty-db", r"db|entries|empty|no ", _tmp(lambda t: mldb.load_candidates(mldb.create(t / "db"))))
+bad("ml.database.build", "ids-str", "structure_ids", _tmp(lambda t: mldb.build(t / "db", "ncrystal:Si_sg227")))
+bad("ml.database.build", "max_sum", "max_sum", _tmp(lambda t: mldb.build(t / "db", ["ncrystal:Si_sg227"], max_sum=0)))
+bad("ml.database.save_annotation", "missing", r"path.*no such", _tmp(lambda t: mldb.save_annotation(t / "no", "img", {})))
+bad("ml.database.annotations", "missing", r"path.*no such", _tmp(lambda t: mldb.annotations(t / "no", "img")))
+bad("ml.train.init", "config", "config", lambda: mltrain.init(jax.random.PRNGKey(0), config="lots"))
+bad("ml.train.step", "state", "state", lambda: mltrain.step(None, None))
+bad("ml.train.result", "state", "state", lambda: mltrain.result({}))
+bad("ml.train.fit", "state", "state|n_steps", lambda: mltrain.fit(None, None, -1))
+bad("ml.train.weighted_bce", "shape", "target", lambda: mltrain.weighted_bce(np.zeros((2, 4)), np.zeros((2, 3)), 1.0))
+bad("ml.train.weighted_bce", "pos_weight", "pos_weight", lambda: mltrain.weighted_bce(np.zeros(3), np.zeros(3), -1.0))
+bad("ml.train.save_weights", "config", "config", _tmp(lambda t: mltrain.save_weights(t / "w", {"params": {}}, "lots")))
+bad("ml.train.save_weights", "variables", "variables", _tmp(lambda t: mltrain.save_weights(t / "w", None, ml.UNetConfig())))
+bad("ml.train.load_weights", "missing", r"path.*no such", _tmp(lambda t: mltrain.load_weights(t / "nothere")))
+bad("ml.train.load_weights", "corrupt-json", r"w\.json", _tmp(lambda t: mltrain.load_weights(
+    _write(t / "w.json", "{bad json").with_suffix("") if _write(t / "w.msgpack", b"\x00") else None)))
+bad("ml.train.save_checkpoint", "state", "state", _tmp(lambda t: mltrain.save_checkpoint(t / "ck", "lots")))
+bad("ml.train.load_checkpoint", "missing", r"directory.*no such", _tmp(lambda t: mltrain.load_checkpoint(t / "no", None)))
+bad("ml.train.load_checkpoint", "template", "template", _tmp(lambda t: mltrain.load_checkpoint(_mkdir(t / "ck"), None)))
+_each("ml.peaks.to_g", "positions", "positions", ml.peaks.to_g, {"3cols": np.ones((2, 3)), "nan": np.full((2, 2), NAN),
+                                                                  "str": "lots"})
+bad("ml.peaks.from_g", "shape", r"\bg\b", lambda: ml.peaks.from_g(np.ones((2, 3))))
+bad("ml.peaks.rot180", "1d", r"\bp\b", lambda: ml.peaks.rot180(np.ones(4)))
+bad("ml.peaks.probability", "rect", r"\bx\b", lambda: ml.peaks.probability(np.ones((1, 8, 16))))
+bad("ml.peaks.peaks_from_probability", "shapes", "fft_mag", lambda: ml.peaks.peaks_from_probability(np.ones((16, 16)),
+                                                                                                      np.ones((8, 8))))
+bad("ml.peaks.friedel_filter", "score-length", "score", lambda: ml.peaks.friedel_filter(np.ones((3, 2)), np.ones(2), 64))
+bad("ml.peaks.friedel_filter", "n", r"\bn\b", lambda: ml.peaks.friedel_filter(np.ones((3, 2)), np.ones(3), 0))
+bad("ml.peaks.robust_z", "small", "fft_mag", lambda: ml.peaks.robust_z(np.ones((4, 4))))
+bad("ml.peaks.detect_peak_local_max", "nan", "fft_mag", lambda: ml.peaks.detect_peak_local_max(np.full((16, 16), NAN)))
+bad("ml.peaks.detect_blob_log", "1d", "fft_mag", lambda: ml.peaks.detect_blob_log(np.ones(16)))
+bad("ml.peaks.match", "true", r"\btrue\b", lambda: ml.peaks.match(np.ones((2, 2)), np.ones((2, 5))))
+_each("ml.peaks.scores", "tp", r"\btp\b", lambda v: ml.peaks.scores(v, 1, 1), {"neg": -1, "float": 1.5, "str": "x"})
+bad("ml.peaks.friedel_consistency", "nan", "pos", lambda: ml.peaks.friedel_consistency(np.full((2, 2), NAN)))
+
+
+# ---- md (simulate, potentials, engine, store) -----------------------------------------------------
+from jaxem import md  # noqa: E402
+
+_each("md.potential", "name", r"potential|name", md.potential, {"unknown": "Unobtainium", "None": None, "int": 3})
+bad("md.Potential", "elements", "elements", lambda: md.Potential("x", (), "lj/cut 5.0", ("* * 1 1",)))
+bad("md.Potential", "pair_style", "pair_style", lambda: md.Potential("x", ("Si",), "", ("* * 1 1",)))
+bad("md.potential_file", "missing", r"name.*not found", lambda: md.potential_file("/nonexistent/x.eam"))
+bad("md.potential_file", "None", "name", lambda: md.potential_file(None))
+bad("md.energy", "atoms", "atoms|structure", lambda: md.energy("lots", md.potential("SiC_tersoff")))
+bad("md.forces", "potential", "potential", lambda: md.forces(F.si, "Unobtainium"))
+bad("md.energy_forces", "atoms-nan", "positions|atoms", lambda: md.energy_forces(
+    F.si.replace(positions=F.si.positions * NAN) if False else _nan_atoms(), md.potential("SiC_tersoff")))
+bad("md.read_info", "missing", r"path.*does not exist", _tmp(lambda t: md.read_info(t / "nothere.zarr")))
+bad("md.read_info", "not-a-store", r"junk\.zarr", _tmp(lambda t: md.read_info(_write(_mkdir(t / "junk.zarr") / "zarr.json", "{x"
+                                                                                       ).parent)))
+bad("md.read_thermo", "missing", r"path.*does not exist", _tmp(lambda t: md.read_thermo(t / "nothere.zarr")))
+bad("md.read_trajectory", "file", r"path|x\.zarr", _tmp(lambda t: md.read_trajectory(_write(t / "x.zarr", "x"))))
+bad("md.simulate", "atoms", "atoms|structure", lambda: md.simulate("lots", "SiC_tersoff"))
+bad("md.simulate", "potential", "potential", lambda: md.simulate(F.si, "Unobtainium"))
+bad("md.simulate", "settings", "settings", lambda: md.simulate(F.si, "SiC_tersoff", settings="lots"))
+bad("md.simulate", "positions-shape", "positions", lambda: md.simulate(F.si, "SiC_tersoff", positions=np.zeros((3, 3))))
+bad("md.simulate", "velocities-nan", "velocities", lambda: md.simulate(F.si, "SiC_tersoff", positions=np.asarray(F.si.positions),
+                                                                       velocities=np.full(np.shape(F.si.positions), NAN)))
+
+
+def _nan_atoms():
+    import ase
+    a = ase.Atoms("Si2", positions=[[0, 0, 0], [NAN, 1, 1]], cell=np.eye(3) * 5, pbc=True)
+    return a
+
+
+# ---- parallel, accel.estimate -------------------------------------------------------------------------
+from jaxem import accel, parallel  # noqa: E402
+
+bad("parallel.batch_mesh", "devices-str", "devices", lambda: parallel.batch_mesh("lots"))
+bad("parallel.batch_mesh", "devices-empty", "devices", lambda: parallel.batch_mesh([]))
+bad("parallel.batch_mesh", "axis_name", "axis_name", lambda: parallel.batch_mesh(axis_name=""))
+bad("parallel.shard_batch", "lengths", "batched", lambda: parallel.shard_batch(lambda x: x, (np.ones(3), np.ones(4))))
+bad("parallel.shard_batch", "empty", "batched", lambda: parallel.shard_batch(lambda x: x, np.ones((0, 2))))
+bad("parallel.shard_batch", "fn", r"\bfn\b", lambda: parallel.shard_batch("lots", np.ones(3)))
+bad("parallel.shard_batch", "mesh", "mesh", lambda: parallel.shard_batch(lambda x: x, np.ones(3), mesh="lots"))
+bad("parallel.shard_mean", "scalar", "batched", lambda: parallel.shard_mean(lambda x: x, 3.0))
+bad("parallel.shard_mean", "no-leaves", "batched", lambda: parallel.shard_mean(lambda x: x, {}))
+bad("parallel.distributed_value_and_grad", "loss", "loss", lambda: parallel.distributed_value_and_grad(None, np.ones(2),
+                                                                                                       np.ones((2, 2))))
+bad("parallel.distributed_value_and_grad", "params-nan", "params", lambda: parallel.distributed_value_and_grad(
+    lambda p, x: (p * x).sum(), np.array([NAN]), np.ones((2, 1))))
+bad("parallel.distributed_value_and_grad", "local_data", "local_data", lambda: parallel.distributed_value_and_grad(
+    lambda p, x: (p * x).sum(), np.ones(1), np.ones((0, 1))))
+bad("parallel.sharded_stem_scan", "sim", r"\bsim\b", lambda: parallel.sharded_stem_scan(None, F.scan, F.pot))
+bad("parallel.sharded_stem_scan", "precision", "precision", lambda: parallel.sharded_stem_scan(F.sim, F.scan, F.pot,
+                                                                                               precision="lots"))
+bad("parallel.estimate_stem", "memory_budget", "memory_budget", lambda: parallel.estimate_stem(F.sim, F.scan, F.pot,
+                                                                                               memory_budget="lots"))
+bad("parallel.estimate_stem", "typo", "memory_budgt", lambda: parallel.estimate_stem(F.sim, F.scan, F.pot,
+                                                                                    memory_budgt="1 GiB"))
+bad("parallel.estimate_stem", "scan", "scan", lambda: parallel.estimate_stem(F.sim, None, F.pot))
+bad("parallel.dask_stem_scan_to_zarr", "client", "client", _tmp(lambda t: parallel.dask_stem_scan_to_zarr(
+    "lots", t / "s.zarr", F.sim, F.scan, F.pot)))
+bad("parallel.dask_ensemble_mean", "client", "client", lambda: parallel.dask_ensemble_mean(None, lambda m: m, [1.0]))
+_each("accel.estimate.format_bytes", "n", r"\bn\b", accel.estimate.format_bytes, {"nan": NAN, "str": "lots", "None": None})
+bad("accel.estimate.is_out_of_memory", "exc", r"\bexc\b", lambda: accel.estimate.is_out_of_memory("out of memory"))
+bad("accel.out_of_memory_hint", "estimate", "estimate", lambda: accel.out_of_memory_hint(3.0))
+bad("accel.estimate.out_of_memory_hint", "estimate", "estimate", lambda: accel.estimate.out_of_memory_hint(None))
 
 
 def jx_plane_wave(grid=None):

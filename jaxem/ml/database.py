@@ -170,6 +170,9 @@ def load_candidates(path, structures=None):
         e = read_entry(path, key, images=False)
         if structures is None or e["structure"] in structures:
             tables[(e["structure"], e["uvw"])] = e["table"]
+    if not tables:
+        raise validate.InputError(f"path: the database {path} has no complete entries"
+                                  + ("" if structures is None else f" for structures {structures!r}"))
     return candidates(tables)
 
 

@@ -238,6 +238,7 @@ def index_spots(g, cands: Candidates, *, tol_d: float = 0.03, tol_deg: float = 2
     g = np.asarray(g, float).reshape(-1, 2)
     if g.shape[1] != 2:
         raise validate.InputError(f"g (spot vectors) must have shape (M, 2) [1/Å], got {g.shape}")
+    validate.instance(cands, "cands", Candidates, "Candidates (ml.candidates or ml.database.load_candidates)")
     tol_d = validate.scalar(tol_d, "tol_d", positive=True, hi=0.5)
     tol_deg = validate.scalar(tol_deg, "tol_deg", "deg", positive=True, hi=30)
     remaining = np.arange(len(g))
