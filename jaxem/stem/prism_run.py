@@ -63,6 +63,7 @@ def _max_angle(sim: STEMSimulation) -> float:
 def _vacuum_probes(sim: STEMSimulation, grid, thickness: float):
     """|ψ|² (2, n_y, n_x) float64 of the probe centred in the cell at the entrance and the exit
     surface (free-space propagation through ``thickness`` [Å])."""
+    thickness = validate.scalar(thickness, "thickness", "Å", nonnegative=True)
     p = np.asarray(probe_transfer(grid, sim.beam, sim.semi_angle, sim.aberrations, sim.edge_width)).astype(
         np.complex128)  # float32 transfer (precision enough for a leakage estimate), float64 from here
     ky, kx = (np.fft.fftfreq(n, d) for n, d in zip(grid.gpts, grid.sampling))
@@ -95,6 +96,7 @@ def probe_extent(sim: STEMSimulation, grid, thickness: float, fraction: float = 
     """Side [Å] of the smallest centred square holding ``fraction`` of the vacuum probe's intensity at
     both the entrance and the exit surface (``thickness`` [Å])."""
     validate.instance(sim, "sim", STEMSimulation)
+    fraction = validate.scalar(fraction, "fraction", lo=0.0, hi=1.0, lo_open=True, hi_open=True)
     probes = _vacuum_probes(sim, grid, thickness)
     ys, xs = (np.abs((np.arange(n) - n // 2) * d) for n, d in zip(grid.gpts, grid.sampling))
     cheb = np.maximum(ys[:, None], xs[None, :])
