@@ -192,6 +192,7 @@ def dpc(ds: Dataset4D, aberrations=None, rotation=None, transpose=None, descan_o
     """
     if not isinstance(ds, Dataset4D):
         raise validate.InputTypeError(f"ds must be a Dataset4D, got {type(ds).__name__}")
+    validate.scalar(model_error, "model_error", nonnegative=True)
     ds.require("beam", "semiangle", "center", "detector_sampling")
     if descan_order is not None:
         validate.choice(descan_order, "descan_order", (None, 0, 1))
