@@ -82,7 +82,8 @@ EXEMPT = {
     # no arguments at all
     "md.available_potentials": "no arguments", "md.engine_version": "no arguments",
     "md.cache_dir": "no arguments (reads JAXEM_CACHE_DIR; covered by a case on the environment below)",
-    "ml.train.default_weights_path": "no arguments",
+    "ml.train.default_weights_path": "no arguments", "ml.train.load_default": "no arguments (reads shipped weights)",
+    "md.has_module": "no arguments",
     # results and states: pytree dataclasses built (and checked) by the function named; their leaves may be
     # tracers inside jit, so the classes themselves do not inspect them
     **{n: f"result/state container built by {by}" for n, by in {
@@ -105,8 +106,16 @@ EXEMPT = {
         "accel.estimate.MemoryEstimate": "the estimate functions (parallel.estimate_stem, ptycho)"}.items()},
 }
 
-#: callables covered by the generic sweep only, for now (to-do: hand-written cases)
-FUZZ_ONLY: dict = {}
+#: callables covered by the generic sweep only, for now (to-do: hand-written cases once their owners' boundary
+#: checks land: each is a strict expected failure of the generic sweep, see KNOWN)
+FUZZ_ONLY: dict = {
+    **{f"ptycho.{n}": "ptycho-lv is rewriting jaxem/ptycho; generic-sweep defect listed in KNOWN" for n in (
+        "Geometry", "Model", "amplitude_error", "bytes_per_position", "compare_methods", "correlation",
+        "fourier_resample", "full_error", "information_limit", "init", "init_params", "loss", "model_amplitudes",
+        "probe_spectra", "result", "scan_frame_patterns", "slice_correlations", "step", "transmissions")},
+    **{f"phase.{n}": "parallax-corr/dpc-fast are rewriting its module; generic-sweep defect listed in KNOWN" for n in (
+        "flip_mask", "predicted_shifts", "probe_autocorrelation", "stack_transfer")},
+}
 
 #: values of the generic sweep that a callable accepts by design: callable → {value label: reason}
 ACCEPTS = {
@@ -473,6 +482,15 @@ bad("ml.peaks.detect_blob_log", "1d", "fft_mag", lambda: ml.peaks.detect_blob_lo
 bad("ml.peaks.match", "true", r"\btrue\b", lambda: ml.peaks.match(np.ones((2, 2)), np.ones((2, 5))))
 _each("ml.peaks.scores", "tp", r"\btp\b", lambda v: ml.peaks.scores(v, 1, 1), {"neg": -1, "float": 1.5, "str": "x"})
 bad("ml.peaks.friedel_consistency", "nan", "pos", lambda: ml.peaks.friedel_consistency(np.full((2, 2), NAN)))
+
+bad("ml.indexing.candidates", "type", "tables", lambda: ml.indexing.candidates([1, 2]))
+bad("ml.indexing.index_spots", "cands", "cands", lambda: ml.indexing.index_spots(np.ones((3, 2)), {}))
+bad("ml.indexing.index_spots", "tol_d", "tol_d", lambda: ml.indexing.index_spots(np.ones((3, 2)), ml.candidates(
+    {("ncrystal:Si", (0, 0, 1)): ml.zone_table(F.si, (0, 0, 1))}), tol_d=-1.0))
+bad("ml.peaks.detect", "x-shape", r"\bx\b", lambda: ml.peaks.detect(x=np.ones((8, 16))))
+_each("ml.peaks.check_image", "image", "image", ml.peaks.check_image,
+      {"rect": np.ones((64, 80)), "small": np.ones((8, 8)), "nan": np.full((64, 64), NAN), "3d": np.ones((2, 64, 64))})
+bad("ml.peaks.canonical_image", "pixel_size", "pixel_size", lambda: ml.peaks.canonical_image(np.ones((64, 64)), "5 kg"))
 
 
 # ---- md (simulate, potentials, engine, store) -----------------------------------------------------
