@@ -589,7 +589,8 @@ bad("phase.wiener_parallax", "upsampling", "upsampling", lambda: phase.wiener_pa
 bad("phase.wiener_parallax", "dose", "dose", lambda: phase.wiener_parallax(F.stack, dose=-5.0))
 bad("phase.wiener_direct", "model_error", "model_error", lambda: phase.wiener_direct(F.stack, model_error=NAN))
 bad("phase.wiener_direct", "noise", "noise", lambda: phase.wiener_direct(F.stack, noise="lots"))
-bad("phase.tcbf", "upsampling", "upsampling", lambda: phase.tcbf(F.stack, upsampling=1.5))
+bad("phase.tcbf", "fit", "fit", lambda: phase.tcbf(F.stack, fit="lots"),
+    known="parallax-corr (wiener.py): a fit that is not an AberrationFit → AttributeError 'aberrations'")
 bad("phase.fit_parallax", "iterations", "iterations", lambda: phase.fit_parallax(F.stack, iterations=0))
 bad("phase.fit_parallax", "radii", "radii", lambda: phase.fit_parallax(F.stack, radii=(0.5, NAN)))
 bad("phase.parallax", "rotation", "rotation", lambda: phase.parallax(F.stack, rotation="lots"))
@@ -685,7 +686,6 @@ bad("ptycho.prepare", "precision", "precision", lambda: ptycho.prepare(F.ds, pre
 bad("ptycho.reconstruct", "data", r"\bdata\b", lambda: ptycho.reconstruct("lots"))
 bad("ptycho.reconstruct", "iterations", "iterations", lambda: ptycho.reconstruct(F.ds, iterations=-1))
 bad("ptycho.reconstruct", "optimizer", "optimizer", lambda: ptycho.reconstruct(F.ds, optimizer="lots"))
-bad("ptycho.simulate_crystal", "energy", "energy", lambda: ptycho.simulate_crystal(energy="lots"))
 bad("ptycho.simulate_crystal", "n_layers", "n_layers", lambda: ptycho.simulate_crystal(n_layers=0))
 bad("ptycho.true_slice_phases", "n_slices", "n_slices", lambda: ptycho.true_slice_phases(F.pot, F.beam, 0, (8, 8)))
 bad("ptycho.SolverConfig", "optimizer", "optimizer", lambda: ptycho.SolverConfig(optimizer="lots"),

@@ -69,6 +69,10 @@ def analyse(qe, *, beam=None, zlp: str | None = "reflected", deconvolution: bool
     """
     timings = {}
     t0 = time.perf_counter()
+    if e_min is not None:     # checked before the (slow) ZLP removal and deconvolution
+        validate.scalar(e_min, "e_min", "eV", nonnegative=True)
+    if zlp is not None:
+        validate.choice(zlp, "zlp", ("reflected", "fit"))
     m = as_qe_map(qe, beam=beam, name="qe")
     try:
         b = m.beam()

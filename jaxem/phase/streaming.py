@@ -101,6 +101,7 @@ def parallax_config(ds: Dataset4D, aberrations: Aberrations | None = None, rotat
     ab = geometry.check_aberrations(aberrations, ds.aberrations)
     rot = geometry.check_rotation(ds.rotation if rotation is None else rotation)
     threshold = validate.scalar(threshold, "threshold", lo=0, hi=1, lo_open=True, hi_open=True, allow_traced=False)
+    validate.integer(upsampling, "upsampling", lo=1)  # before the geometry (the full check follows below)
     edge = aperture_edge(edge, ds)
     dt, _ = accel.dtypes(precision)
     idx = geometry.bright_field_pixels(ds.detector_shape, ds.center, ds.detector_sampling, ds.wavelength,
