@@ -34,6 +34,8 @@ import jax
 import numpy as np
 import pytest
 
+from tests.test_hostile_inputs import UNCLEAR, _Fixtures as _CorpusFixtures, _mkdir, _tmp, _write
+
 NAN, INF = float("nan"), float("inf")
 
 # ---- the public callables swept ------------------------------------------------------------------
@@ -153,16 +155,8 @@ KNOWN: dict = {
 
 
 # ---- tiny shared inputs (built once, on first use) ---------------------------------------------
-class _Fixtures:
-    @functools.cached_property
-    def grid(self):
-        import jaxem as jx
-        return jx.Grid((16, 16), (0.25, 0.25))
-
-    @functools.cached_property
-    def beam(self):
-        import jaxem as jx
-        return jx.Beam(300e3)
+class _Fixtures(_CorpusFixtures):
+    """The corpus's fixtures (grid, beam, structure, pot, sim, scan …) and the ones of the new packages."""
 
     @functools.cached_property
     def ds(self):
@@ -181,26 +175,6 @@ class _Fixtures:
     def qe(self):
         from jaxem import eels
         return eels.drude_map(np.linspace(0.0, 1.0, 6), np.linspace(-2.0, 30.0, 65), zlp_counts=1e4)[0]
-
-    @functools.cached_property
-    def structure(self):
-        import jaxem as jx
-        return jx.zone_axis(jx.crystals.SrTiO3(), [0, 0, 1]).repeat(2, 2, 2)
-
-    @functools.cached_property
-    def pot(self):
-        import jaxem as jx
-        return jx.potential(self.structure, sampling=0.2, slice_thickness=1.95)
-
-    @functools.cached_property
-    def sim(self):
-        from jaxem import stem
-        return stem.STEMSimulation(self.beam, 20.0, (stem.AnnularDetector(30.0, 45.0, "ADF"),))
-
-    @functools.cached_property
-    def scan(self):
-        from jaxem import stem
-        return stem.GridScan((0.0, 0.0), (3.0, 3.0), (2, 2))
 
     @functools.cached_property
     def bank(self):
@@ -222,13 +196,6 @@ F = _Fixtures()
 CASES: list = []
 
 
-class _tmp:
-    """A call that needs a fresh temporary folder (pytest's ``tmp_path``)."""
-
-    def __init__(self, fn):
-        self.fn = fn
-
-
 def bad(covers: str, case_id: str, match: str, call, known: str | None = None):
     """A case: ``call()`` (or ``call.fn(tmp_path)``) must raise a clear error matching ``match``, raised
     inside the public callable ``covers`` (a key of :data:`CALLABLES`). ``known``: the reason of a defect
@@ -245,16 +212,6 @@ def _each(covers: str, prefix: str, match: str, build, values: dict):
 SCALARS = {"nan": NAN, "inf": INF, "-1": -1.0, "None": None, "dict": {}, "list": [1.0, 2.0], "complex": 1 + 1j,
            "bool": True, "lots": "lots", "5furlongs": "5 furlongs"}
 POSITIVE = {**SCALARS, "0": 0.0}
-
-
-def _write(p, data):
-    p.write_bytes(data) if isinstance(data, bytes) else p.write_text(data)
-    return p
-
-
-def _mkdir(p):
-    p.mkdir(parents=True, exist_ok=True)
-    return p
 
 
 # ---- eels -----------------------------------------------------------------------------------------
@@ -698,11 +655,6 @@ def jx_plane_wave(grid=None):
 
 
 # ---- the tests ---------------------------------------------------------------------------------
-#: error classes that are never a clear answer to a bad input
-UNCLEAR = (IndexError, KeyError, AttributeError, ZeroDivisionError, FloatingPointError, AssertionError,
-           NotImplementedError, RecursionError)
-
-
 def _clear_problem(exc: BaseException, match: str) -> str | None:
     """Why ``exc`` is not a clear answer naming ``match`` (None when it is)."""
     kind = f"{type(exc).__module__}.{type(exc).__name__}"
