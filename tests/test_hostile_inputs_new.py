@@ -115,8 +115,6 @@ FUZZ_ONLY: dict = {
         "Geometry", "Model", "amplitude_error", "bytes_per_position", "compare_methods", "correlation",
         "fourier_resample", "full_error", "information_limit", "init", "init_params", "loss", "model_amplitudes",
         "probe_spectra", "result", "scan_frame_patterns", "slice_correlations", "step", "transmissions")},
-    **{f"phase.{n}": "parallax-corr/dpc-fast are rewriting its module; generic-sweep defect listed in KNOWN" for n in (
-        "flip_mask", "predicted_shifts", "probe_autocorrelation", "stack_transfer")},
 }
 
 #: values of the generic sweep that a callable accepts by design: callable → {value label: reason}
@@ -144,11 +142,6 @@ KNOWN: dict = {
         "probe_spectra", "transmissions", "SolverConfig", "full_error", "init", "loss", "result", "step",
         "bytes_per_position", "correlation", "fourier_resample", "information_limit", "slice_correlations",
         "compare_methods")},
-    "phase.predicted_shifts": "parallax-corr (alignment.py): a non-BFStack stack → AttributeError 'k_scan'",
-    "phase.stack_transfer": "parallax-corr (transfer.py): a non-BFStack stack → AttributeError 'k_scan'",
-    "phase.flip_mask": "parallax-corr (direct.py): the error says 'aberrations' for the argument named ab",
-    "phase.probe_autocorrelation": "dpc-fast (com_integration.py): scan_shape/scan_sampling reach arithmetic "
-                                   "unchecked (bare TypeError/ValueError without the argument's name)",
     "stem.build_smatrix": "prism3 (prism_run.py): beam='lots' is reported as 'energy', not 'beam'",
     "stem.build_partitioned_smatrix": "prism3 (prism_partition.py): beam='lots' is reported as 'energy', not 'beam'",
 }
@@ -603,6 +596,15 @@ bad("phase.measured_transfer", "shapes", r"reconstruction|true_phase", lambda: p
 bad("phase.radial_average", "bins", "bins", lambda: phase.radial_average(np.ones((8, 8)), 0.5, bins=0))
 bad("phase.transfer_function", "method", "method", lambda: phase.transfer_function("lots", np.zeros((3, 2)), (8, 8), (0.5, 0.5),
                                                                                    0.02, 1.0, 0.1))
+
+bad("phase.predicted_shifts", "stack", "stack", lambda: phase.predicted_shifts(F.ds, None, 0.0))
+bad("phase.predicted_shifts", "rotation", "rotation", lambda: phase.predicted_shifts(F.stack, None, NAN))
+bad("phase.stack_transfer", "stack", "stack", lambda: phase.stack_transfer("ssb", None))
+bad("phase.stack_transfer", "method", "method", lambda: phase.stack_transfer("lots", F.stack))
+bad("phase.flip_mask", "ab", r"\bab\b", lambda: phase.flip_mask("lots", (8, 8), 0.5, 1, 0.02))
+bad("phase.flip_mask", "upsampling", "upsampling", lambda: phase.flip_mask(None, (8, 8), 0.5, 0, 0.02))
+bad("phase.probe_autocorrelation", "scan_shape", "scan_shape", lambda: phase.probe_autocorrelation((0, 8), 0.5, 0.02, 1.0, 0.1))
+bad("phase.probe_autocorrelation", "cutoff", "cutoff", lambda: phase.probe_autocorrelation((8, 8), 0.5, 0.02, NAN, 0.1))
 
 
 # ---- stem PRISM ---------------------------------------------------------------------------------------
