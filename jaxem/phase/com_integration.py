@@ -159,6 +159,10 @@ def probe_autocorrelation(scan_shape, scan_sampling, wavelength: float, cutoff: 
     Args: scan shape (Sy, Sx); scan step (dy, dx) [Å]; λ [Å]; aperture radius and edge [1/Å];
     aberrations (scan frame).
     """
+    scan_shape = validate.pair(scan_shape, "scan_shape", kind=int, lo=1)
+    scan_sampling = validate.pair(scan_sampling, "scan_sampling", "Å", positive=True)
+    for v, n in ((wavelength, "wavelength"), (cutoff, "cutoff"), (edge, "edge")):
+        validate.scalar(v, n, "Å" if n == "wavelength" else "1/Å", nonnegative=n == "edge", positive=n != "edge")
     ab = geometry.check_aberrations(aberrations)
     out = []
     for s, d in zip(scan_shape, scan_sampling):
