@@ -36,7 +36,7 @@ import numpy as np
 __all__ = [
     "InputError", "InputTypeError", "FileFormatError", "is_traced", "scalar", "integer", "pair",
     "choice", "closest", "array", "finite_report", "path", "reading", "check_size", "quantity",
-    "expected_errors", "allocation", "MAX_ELEMENTS",
+    "expected_errors", "allocation", "MAX_ELEMENTS", "instance", "function", "batch", "miller", "strings",
 ]
 
 
@@ -248,6 +248,55 @@ def choice(value, name: str, options):
                      + (f" (did you mean {hint!r}?)" if hint else ""))
 
 
+def instance(value, name: str, cls, what: str | None = None):
+    """``value`` if it is an instance of ``cls`` (a class or a tuple of classes), else an
+    :class:`InputTypeError` naming the argument, what was expected (``what``, e.g. "a Harmonic from
+    phonons.harmonic_phonons") and the type found. Tracers are never instances of jaxem's classes, so
+    this also catches a state or model passed where an array was traced."""
+    if isinstance(value, cls):
+        return value
+    if what is None:
+        names = [c.__name__ for c in (cls if isinstance(cls, tuple) else (cls,))]
+        what = "a " + " or a ".join(names)
+    found = "a traced array" if is_traced(value) else type(value).__name__
+    raise InputTypeError(f"{name} must be {what}, got {found}")
+
+
+def miller(value, name: str = "uvw", n: int = 3) -> tuple:
+    """``n`` integer indices (a zone axis [uvw] or a reflection (hkl)), not all zero."""
+    if isinstance(value, (str, bytes, dict)) or value is None or np.ndim(value) != 1 or len(value) != n:
+        raise InputError(f"{name} must be {n} integer indices, e.g. {(0,) * (n - 1) + (1,)}, got {value!r}")
+    out = tuple(integer(v, name) for v in value)
+    if not any(out):
+        raise InputError(f"{name} must not be all zero, got {out}")
+    return out
+
+
+def strings(value, name: str, *, min_len: int = 1) -> list:
+    """A sequence of non-empty strings (a single string is refused: it would be read letter by letter)."""
+    if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__") or isinstance(value, dict):
+        raise InputTypeError(f"{name} must be a list of strings, got {type(value).__name__} {_short(value)}")
+    out = list(value)
+    bad = [v for v in out if not isinstance(v, str) or not v]
+    if bad:
+        raise InputTypeError(f"{name} must hold non-empty strings, got {bad[0]!r}")
+    if len(out) < min_len:
+        raise InputError(f"{name} must hold at least {min_len} string(s), got {len(out)}")
+    return out
+
+
+def function(value, name: str, what: str = "a function"):
+    """``value`` if it is callable, else an :class:`InputTypeError` naming the argument."""
+    if callable(value) and not isinstance(value, (type, np.ndarray)):
+        return value
+    raise InputTypeError(f"{name} must be {what}, got {type(value).__name__} {_short(value)}")
+
+
+def _short(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 # ---- arrays -----------------------------------------------------------------------------------
 def _on_device(a) -> bool:
     """True for a JAX array (reduce it on its device rather than copying it to the host)."""
@@ -330,6 +379,36 @@ def array(value, name: str, *, ndim=None, min_ndim=None, shape=None, kind: str =
         if lowest < 0:
             raise InputError(f"{name} must be ≥ 0{u}, got a minimum of {lowest!r}")
     return value
+
+
+def batch(tree, name: str, *, multiple_of: int = 1, finite: bool = True) -> int:
+    """The common leading (batch) length of every leaf of ``tree`` (a pytree of numeric arrays), checked:
+    at least one leaf, each an array with ≥ 1 dimension, all of the same leading length ≥ 1 (a multiple
+    of ``multiple_of``), NaN/inf rejected unless ``finite=False``. Tracers pass (their shapes are
+    still checked)."""
+    import jax
+
+    if tree is None or isinstance(tree, (str, bytes)):
+        raise InputTypeError(f"{name} must be an array or a pytree of arrays with a leading batch axis, got "
+                             f"{type(tree).__name__}")
+    leaves, _ = jax.tree_util.tree_flatten_with_path(tree)
+    if not leaves:
+        raise InputError(f"{name} holds no arrays (empty {type(tree).__name__}); it needs a leading batch axis")
+    n = None
+    for key, leaf in leaves:
+        where = name + jax.tree_util.keystr(key)
+        a = array(leaf, where, min_ndim=1, finite=finite, min_size=0)
+        length = int(a.shape[0]) if hasattr(a, "shape") else int(np.shape(a)[0])
+        if n is None:
+            n = length
+        elif length != n:
+            raise InputError(f"{name}: every leaf must share the leading (batch) length {n}, {where} has "
+                             f"{length}")
+    if n < 1:
+        raise InputError(f"{name} has a batch of length 0 (leading axis of shape {n}); give at least one item")
+    if n % multiple_of:
+        raise InputError(f"{name} has a batch of length {n}, which must be a multiple of {multiple_of}")
+    return n
 
 
 #: most elements of an array whose size follows from an argument (2³¹: 16 GiB of float64)

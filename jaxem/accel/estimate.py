@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import contextlib
 
-from .. import pytree
+from .. import pytree, validate
 
 __all__ = ["MemoryEstimate", "OutOfMemoryError", "out_of_memory_hint", "format_bytes", "is_out_of_memory"]
 
 
 def format_bytes(n) -> str:
     """``1536`` → ``'1.5 KiB'`` (binary units)."""
-    n = float(n)
+    n = validate.scalar(n, "n", "bytes")
     for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
         if abs(n) < 1024 or unit == "TiB":
             return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
@@ -79,6 +79,7 @@ class OutOfMemoryError(MemoryError):
 
 def is_out_of_memory(exc: BaseException) -> bool:
     """True for XLA's allocation failures (``RESOURCE_EXHAUSTED`` / out of memory) and MemoryError."""
+    validate.instance(exc, "exc", BaseException, "an exception")
     if isinstance(exc, OutOfMemoryError):
         return False
     if isinstance(exc, MemoryError):
@@ -88,7 +89,6 @@ def is_out_of_memory(exc: BaseException) -> bool:
         "RESOURCE_EXHAUSTED" in text or "Out of memory" in text or "out of memory" in text)
 
 
-@contextlib.contextmanager
 def out_of_memory_hint(estimate):
     """Turn an out-of-memory failure inside the block into :class:`OutOfMemoryError`.
 
@@ -96,6 +96,14 @@ def out_of_memory_hint(estimate):
         estimate: a :class:`MemoryEstimate`, a string, or a function returning either (called only
             when memory ran out, so it costs nothing otherwise).
     """
+    if not (isinstance(estimate, (MemoryEstimate, str)) or callable(estimate)) or isinstance(estimate, type):
+        raise validate.InputTypeError(f"estimate must be a MemoryEstimate, a string or a function returning one, "
+                                      f"got {type(estimate).__name__}")
+    return _hint(estimate)
+
+
+@contextlib.contextmanager
+def _hint(estimate):
     try:
         yield
     except Exception as exc:  # noqa: BLE001 - re-raised unless it is an allocation failure

@@ -208,20 +208,23 @@ def _beam_of(m: Measurement, beam):
         return None
 
 
-def as_qe_map(obj, *, beam=None, q_convention: str = "angular", negative: str = "error") -> Measurement:
+def as_qe_map(obj, *, beam=None, q_convention: str = "angular", negative: str = "error",
+              name: str = "obj") -> Measurement:
     """A q–E map from a Measurement, a HyperSpy signal, an xarray DataArray or a file path.
 
     A Measurement that already is a checked q–E map (axes ``q``/``qy``,``qx`` in 1/Å and ``E`` in eV,
-    ``q_convention="angular"``) is returned as it is (with ``beam`` added if given).
+    ``q_convention="angular"``) is returned as it is (with ``beam`` added if given). ``name`` is the
+    argument named in errors (the caller's, e.g. ``"qe"``).
     """
     if isinstance(obj, (str, Path)):
+        validate.path(obj, name, kind="any")
         return read(obj, beam=beam, q_convention=q_convention, negative=negative)
     if hasattr(obj, "axes_manager"):
         return from_hyperspy(obj, beam=beam, q_convention=q_convention, negative=negative)
     if type(obj).__module__.startswith("xarray"):
         obj = Measurement.from_xarray(obj)
     if not isinstance(obj, Measurement):
-        raise validate.InputTypeError(f"a q–E map must be a Measurement, a HyperSpy signal, an xarray DataArray or "
+        raise validate.InputTypeError(f"{name} must be a q–E map: a Measurement, a HyperSpy signal, an xarray DataArray or "
                                       f"a path; got {type(obj).__name__} (for a plain array use eels.qe_map(data, q, "
                                       f"energy))")
     b = _beam_of(obj, beam)
@@ -333,8 +336,9 @@ def from_sqw(sqw, q=None, energy=None, *, q_convention: str = "angular", beam=No
         md.pop("beam", None)
         beam = beam if beam is not None else _beam_of(sqw, None)
     else:
+        validate.array(sqw, "sqw", ndim=(2, 3), kind="real", finite=False)
         if q is None or energy is None:
-            raise validate.InputError("an S(q, ω) array needs its q= and energy= axes")
+            raise validate.InputError("sqw given as an S(q, ω) array needs its q= and energy= axes")
         arr, md = sqw, {}
     md = {k: v for k, v in md.items() if v is not None}
     md["source"] = md.get("source", "S(q,ω)")

@@ -39,32 +39,42 @@ HBAR = physics.HBAR / physics.ELEMENTARY_CHARGE * 1e15
 HBAR2_OVER_M = physics.HBAR ** 2 / physics.ELECTRON_MASS / physics.ELEMENTARY_CHARGE * 1e20
 
 
+def _real(value, name: str, units: str):
+    """A real scalar or array argument of a model formula (tracers pass: the formulas run inside fits)."""
+    return validate.array(value, name, kind="real", units=units)
+
+
 def drude_loss(energy, plasmon_energy, gamma):
     """Drude loss function Im[−1/ε] (dimensionless) at ``energy`` [eV] for ``plasmon_energy`` E_p [eV] and
     damping ``gamma`` Γ [eV] (works on NumPy and JAX arrays; broadcasts)."""
+    _real(energy, "energy", "eV"), _real(plasmon_energy, "plasmon_energy", "eV"), _real(gamma, "gamma", "eV")
     E, Ep, G = energy, plasmon_energy, gamma
     return E * G * Ep ** 2 / ((E ** 2 - Ep ** 2) ** 2 + (E * G) ** 2)
 
 
 def lorentz_peak(energy, center, fwhm):
     """Lorentzian of unit height centred at ``center`` [eV] with full width ``fwhm`` [eV]."""
+    _real(energy, "energy", "eV"), _real(center, "center", "eV"), _real(fwhm, "fwhm", "eV")
     h = fwhm / 2
     return h ** 2 / ((energy - center) ** 2 + h ** 2)
 
 
 def bulk_dispersion(q, plasmon_energy, alpha):
     """E_p(q) = E_p(0) + α(ħ²/m)q² [eV] for q [1/Å]."""
+    _real(q, "q", "1/Å"), _real(plasmon_energy, "plasmon_energy", "eV"), _real(alpha, "alpha", "")
     return plasmon_energy + alpha * HBAR2_OVER_M * q ** 2
 
 
 def group_velocity(q, alpha):
     """v_g = (1/ħ)·dE/dq = 2α(ħ²/m)q/ħ [Å/fs] of the bulk dispersion at q [1/Å]."""
+    _real(q, "q", "1/Å"), _real(alpha, "alpha", "")
     return 2 * alpha * HBAR2_OVER_M * q / HBAR
 
 
 def film_branches(q, plasmon_energy, thickness):
     """(E₊, E₋) [eV] of the coupled surface modes of a free-standing film of ``thickness`` d [Å]
     (non-retarded): E± = (E_p/√2)·√(1 ± e^{−qd})."""
+    _real(q, "q", "1/Å"), _real(plasmon_energy, "plasmon_energy", "eV"), _real(thickness, "thickness", "Å")
     xp = jnp if isinstance(q, jnp.ndarray) else np
     e = xp.exp(-xp.abs(q) * thickness)
     s = plasmon_energy / math.sqrt(2.0)
@@ -73,6 +83,7 @@ def film_branches(q, plasmon_energy, thickness):
 
 def continuum_edge(q, fermi_wavevector):
     """Upper edge of the electron–hole continuum E_eh(q) = (ħ²/2m)(q² + 2q·k_F) [eV]."""
+    _real(q, "q", "1/Å"), _real(fermi_wavevector, "fermi_wavevector", "1/Å")
     return 0.5 * HBAR2_OVER_M * (q ** 2 + 2 * q * fermi_wavevector)
 
 
@@ -118,6 +129,7 @@ def characteristic_momentum(energy, beam):
     """q_E = (2π/λ)·E/(γ m₀ v²) [1/Å] for energy loss ``energy`` [eV] (array or scalar) and ``beam``
     (a :class:`~jaxem.beam.Beam` or an energy such as ``"100 kV"``)."""
     b = as_beam(beam)
+    _real(energy, "energy", "eV")
     beta2 = 1.0 - 1.0 / b.gamma ** 2
     gmv2 = b.gamma * physics.ELECTRON_REST_ENERGY * beta2           # γ m₀ v² [eV]
     return (2 * math.pi / b.wavelength) * np.abs(np.asarray(energy, float)) / gmv2
@@ -125,6 +137,7 @@ def characteristic_momentum(energy, beam):
 
 def kinematic_factor(q, q_e):
     """Coulomb (kinematic) factor 1/(q² + q_E²) [Å²] of a point aperture at in-plane momentum q [1/Å]."""
+    _real(q, "q", "1/Å"), _real(q_e, "q_e", "1/Å")
     return 1.0 / (q ** 2 + q_e ** 2)
 
 
@@ -132,5 +145,6 @@ def slit_kinematic_factor(q, q_e, width):
     """Coulomb factor integrated across a slit of full ``width`` w [1/Å] perpendicular to q:
     ∫_{−w/2}^{w/2} dq_y / (q² + q_y² + q_E²) = (2/Q)·arctan(w/(2Q)), Q = √(q² + q_E²) [Å]. Tends to
     w/(q² + q_E²) for a narrow slit."""
+    _real(q, "q", "1/Å"), _real(q_e, "q_e", "1/Å"), _real(width, "width", "1/Å")
     Q = np.sqrt(np.asarray(q, float) ** 2 + np.asarray(q_e, float) ** 2)
     return 2.0 / Q * np.arctan(width / (2.0 * Q))

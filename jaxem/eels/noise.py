@@ -59,6 +59,9 @@ def loss_sigma(counts: Measurement, loss: Measurement, scale, *, model_counts=No
             where it exceeds the averaged counts.
         smooth: half-width [eV] of the running mean that estimates the expected counts.
     """
+    validate.instance(counts, "counts", Measurement, "a count map Measurement")
+    validate.instance(loss, "loss", Measurement, "a loss-function Measurement")
+    validate.array(scale, "scale", kind="real")
     E = counts.axes[-1].values(counts.shape[-1])
     El = loss.axes[-1].values(loss.shape[-1])
     c = np.asarray(counts.array, float)
@@ -79,7 +82,7 @@ def loss_sigma(counts: Measurement, loss: Measurement, scale, *, model_counts=No
 def wiener_shrink(loss, sigma, prior) -> tuple[np.ndarray, np.ndarray]:
     """(L̂, w): the pixel-wise Wiener estimate L̂ = M + w·(L − M), w = M²/(M² + σ²) about the prior
     model M (see the module docstring). NaN pixels of L take the prior."""
-    L = np.asarray(loss, float)
+    L = np.asarray(validate.array(loss, "loss", kind="real", finite=False), float)
     M = np.asarray(validate.array(prior, "prior", shape=L.shape, kind="real"), float)
     s = np.asarray(validate.array(sigma, "noise", shape=L.shape, kind="real", finite=False), float)
     if np.any(s < 0):
@@ -94,7 +97,7 @@ def resolution_kernel(zlp) -> tuple[np.ndarray, float, float]:
     """(z normalised to unit sum, E₀ [eV], δE [eV]) of an instrument function: a ZLP Measurement (a q–E
     map from :func:`~jaxem.eels.preprocess.remove_zlp`, summed over q, or a 1-D spectrum)."""
     if not isinstance(zlp, Measurement):
-        raise validate.InputTypeError(f"resolution must be a ZLP Measurement (eels.remove_zlp's first output or a "
+        raise validate.InputTypeError(f"zlp: resolution must be a ZLP Measurement (eels.remove_zlp's first output or a "
                                       f"1-D spectrum with an eV axis), got {type(zlp).__name__}")
     ax = zlp.axes[-1]
     if ax.units != "eV":
@@ -111,6 +114,11 @@ def resolution_factor(kernel, e0: float, step: float, n_t: int, d_e: float, floo
     """(correction c(t_n), |Z(t_n)|) on the transform's time grid t_n = 2πħn/(N_t·δE) (FFT order): the
     regularised inverse c = Z*/(|Z|² + ε²) of the kernel's characteristic function Z(t) (module
     docstring). The kernel's step must equal the loss grid's δE."""
+    validate.array(kernel, "kernel", ndim=1, kind="real")
+    e0 = validate.scalar(e0, "e0", "eV")
+    step = validate.scalar(step, "step", "eV", positive=True)
+    n_t = validate.integer(n_t, "n_t", lo=1)
+    d_e = validate.scalar(d_e, "d_e", "eV", positive=True)
     if abs(step - d_e) > 1e-6 * d_e:
         raise validate.InputError(f"resolution has an energy step of {step:g} eV, the loss function {d_e:g} eV; "
                                   f"the ZLP must be sampled on the map's energy axis")

@@ -119,8 +119,21 @@ class PeakFitState:
     model: PeakModel = pytree.field(static=True, default=PeakModel())
 
 
+def _check_rows(spectra, energy, weights, lower=None, upper=None):
+    """Boundary checks of the fit's arrays (concrete values only: the step also runs under jit)."""
+    validate.array(spectra, "spectra", ndim=2, kind="real", finite=False)
+    validate.array(energy, "energy", ndim=1, kind="real", units="eV")
+    validate.array(weights, "weights", kind="real", finite=False)
+    for v, n in ((lower, "lower"), (upper, "upper")):
+        if v is not None:
+            validate.array(v, n, kind="real", finite=False)
+
+
 def peak_fit_init(spectra, energy, weights, model: PeakModel, theta0, kernel=None) -> PeakFitState:
     """Start every row at ``theta0`` (n, P) with damping 10⁻² (``kernel``: see :func:`fit_peaks`)."""
+    _check_rows(spectra, energy, weights)
+    validate.instance(model, "model", PeakModel)
+    validate.array(theta0, "theta0", ndim=2, shape=(None, model.n_params), kind="real")
     y = jnp.maximum(jnp.asarray(spectra), 0.0)
     lam = jax.vmap(lambda t: _model(model, t, energy, kernel))(theta0)
     return PeakFitState(theta0, jnp.full(theta0.shape[:1], 1e-2, theta0.dtype), _loglik(lam, y, weights), model)
@@ -155,6 +168,8 @@ def _row_step(model, theta, mu, cur, y, energy, w, lo, hi, kernel):
 @jax.jit
 def peak_fit_step(state: PeakFitState, spectra, energy, weights, lower, upper, kernel=None) -> PeakFitState:
     """One damped Fisher-scoring step for every row (``vmap``); ℓ never decreases."""
+    validate.instance(state, "state", PeakFitState, "a PeakFitState from peak_fit_init")
+    _check_rows(spectra, energy, weights, lower, upper)
     y = jnp.maximum(spectra, 0.0)
     th, mu, ll = jax.vmap(partial(_row_step, state.model), in_axes=(0, 0, 0, 0, None, 0, None, None, None))(
         state.theta, state.damping, state.loglik, y, energy, weights, lower, upper, kernel)
@@ -171,6 +186,8 @@ def _run(state, spectra, energy, weights, lower, upper, n_iter: int, kernel=None
 def peak_fit_result(state: PeakFitState, spectra, energy, weights, lower, upper, kernel=None):
     """Read the answer out of a state: (θ, ℓ, covariance of the free parameters (inverse Fisher
     information), Newton decrement, Poisson deviance, free-parameter mask), each per row."""
+    validate.instance(state, "state", PeakFitState, "a PeakFitState from peak_fit_init")
+    _check_rows(spectra, energy, weights, lower, upper)
     model = state.model
     y = jnp.maximum(spectra, 0.0)
 
@@ -351,7 +368,7 @@ def fit_peaks(qe, window, *, model: PeakModel | None = None, kind: str = "drude"
     """
     from .maps import as_qe_map
 
-    m = as_qe_map(qe)
+    m = as_qe_map(qe, name="qe")
     model = model or PeakModel(kind, n_peaks, background)
     E = m.axes[-1].values(m.shape[-1])
     w0 = validate.pair(window, "window", "eV")

@@ -69,7 +69,11 @@ def analyse(qe, *, beam=None, zlp: str | None = "reflected", deconvolution: bool
     """
     timings = {}
     t0 = time.perf_counter()
-    m = as_qe_map(qe, beam=beam)
+    if e_min is not None:     # checked before the (slow) ZLP removal and deconvolution
+        validate.scalar(e_min, "e_min", "eV", nonnegative=True)
+    if zlp is not None:
+        validate.choice(zlp, "zlp", ("reflected", "fit"))
+    m = as_qe_map(qe, beam=beam, name="qe")
     try:
         b = m.beam()
     except validate.InputError:
@@ -78,6 +82,7 @@ def analyse(qe, *, beam=None, zlp: str | None = "reflected", deconvolution: bool
     src = m
     fwhm = 0.0
     if zlp is not None:
+        validate.choice(zlp, "zlp", ("reflected", "fit", None))
         z, rest = remove_zlp(m, zlp, precision=precision)
         fwhm = z.metadata["zlp_fwhm"]["value"]
         timings["zlp"] = time.perf_counter() - t0

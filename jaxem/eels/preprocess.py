@@ -120,7 +120,7 @@ def remove_zlp(qe, method: str = "reflected", *, precision=None) -> tuple[Measur
         InputError: the energy axis does not cover the ZLP (names the axis range and what is needed).
     """
     validate.choice(method, "method", ("reflected", "fit"))
-    m = as_qe_map(qe)
+    m = as_qe_map(qe, name="qe")
     E = m.axes[-1].values(m.shape[-1])
     arr, bad = fill_bad(m.array)
     Ec, fwhm = zlp_center(arr, E)
@@ -170,9 +170,10 @@ def deconvolve(qe, zlp: Measurement | None = None, *, method: str = "reflected",
     Returns:
         the single-scattering distribution reconvolved with the ZLP, s_r(q, E) [counts], on the map's axes.
     """
-    m = as_qe_map(qe)
+    m = as_qe_map(qe, name="qe")
     if zlp is None:
         zlp, _ = remove_zlp(m, method, precision=precision)
+    validate.instance(zlp, "zlp", Measurement, "the ZLP Measurement from eels.remove_zlp")
     if tuple(zlp.shape) != tuple(m.shape):
         raise validate.InputError(f"zlp has shape {zlp.shape}, the map {m.shape}")
     arr, bad = fill_bad(m.array)
@@ -200,7 +201,7 @@ def loss_function(single, *, beam=None, slit_width=None, aperture=None, e_min: f
             divided out; pixels where A ≤ 0 are masked.
         e_min: losses below this [eV] (the ZLP tail) are set to 0.
     """
-    m = as_qe_map(single, beam=beam)
+    m = as_qe_map(single, beam=beam, name="single")
     try:
         b = m.beam()
     except validate.InputError:

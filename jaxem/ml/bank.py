@@ -96,6 +96,7 @@ def simulate_zone(structure, uvw, thicknesses=(40.0, 100.0, 180.0), defoci=(-150
 
     thicknesses = np.sort(np.asarray([validate.scalar(t, "thicknesses", "Å", positive=True) for t in thicknesses]))
     defoci = [validate.scalar(f, "defoci", "Å") for f in defoci]
+    beam = Beam(beam) if not isinstance(beam, Beam) else beam   # checked before any simulation
     oriented = zone_axis(structure, uvw)
     cell = np.diag(np.asarray(oriented.cell, float))
     if max(cell[0], cell[1]) > MAX_CELL:

@@ -34,8 +34,10 @@ IMAGE_ARRAYS = ("images", "fft", "spots", "visible")
 
 
 def entry_key(structure_id: str, uvw) -> str:
+    if not isinstance(structure_id, str) or not structure_id:
+        raise validate.InputTypeError(f"structure_id must be a non-empty string, got {structure_id!r}")
     name = re.sub(r"[^A-Za-z0-9_.-]+", "_", structure_id.replace(":", "_"))
-    return f"{name}__" + "_".join(str(int(x)).replace("-", "m") for x in uvw)
+    return f"{name}__" + "_".join(str(x).replace("-", "m") for x in validate.miller(uvw, "uvw"))
 
 
 def _sha(a: np.ndarray) -> str:
@@ -45,7 +47,7 @@ def _sha(a: np.ndarray) -> str:
 
 def create(path) -> Path:
     """Create an empty database folder (or check an existing one)."""
-    path = Path(path)
+    path = validate.path(path, "path", must_exist=False)
     meta = path / "jaxem-ffnet-db.json"
     if path.exists():
         if not meta.exists():
@@ -62,7 +64,7 @@ def create(path) -> Path:
 
 
 def check_database(path) -> Path:
-    path = validate.path(path, "database", kind="dir")
+    path = validate.path(path, "path (database)", kind="dir")
     meta = path / "jaxem-ffnet-db.json"
     with validate.reading(meta, "FFT database description"):
         if not meta.exists():
@@ -77,6 +79,7 @@ def write_entry(path, structure_id: str, table: ZoneTable, images: dict | None =
     """Write one entry atomically (see module docstring). ``images``: optional dict of IMAGE_ARRAYS."""
     import zarr
 
+    validate.instance(table, "table", ZoneTable, "a ZoneTable (ml.zone_table)")
     path = create(path)
     key = entry_key(structure_id, table.uvw)
     arrays = {n: np.asarray(getattr(table, n)) for n in TABLE_ARRAYS}
@@ -98,8 +101,9 @@ def write_entry(path, structure_id: str, table: ZoneTable, images: dict | None =
 
 
 def is_complete(entry_dir) -> bool:
+    entry_dir = validate.path(entry_dir, "entry_dir", must_exist=False)
     try:
-        attrs = json.loads((Path(entry_dir) / "zarr.json").read_text()).get("attributes", {})
+        attrs = json.loads((entry_dir / "zarr.json").read_text()).get("attributes", {})
     except (OSError, ValueError):
         return False
     return bool(attrs.get("complete"))
@@ -166,6 +170,9 @@ def load_candidates(path, structures=None):
         e = read_entry(path, key, images=False)
         if structures is None or e["structure"] in structures:
             tables[(e["structure"], e["uvw"])] = e["table"]
+    if not tables:
+        raise validate.InputError(f"path: the database {path} has no complete entries"
+                                  + ("" if structures is None else f" for structures {structures!r}"))
     return candidates(tables)
 
 
@@ -178,6 +185,7 @@ def build(path, structure_ids, max_sum: int = 7, n_images: int = 0, seed: int = 
     Returns {'written', 'skipped', 'failed': [(key, reason)]}."""
     from .library import get_structure, zone_axes
 
+    structure_ids = validate.strings(structure_ids, "structure_ids")
     max_sum = validate.integer(max_sum, "max_sum", lo=1, hi=20)
     n_images = validate.integer(n_images, "n_images", lo=0)
     path = create(path)

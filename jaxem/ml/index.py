@@ -82,8 +82,16 @@ class Grain:
 
 def candidates(tables: dict) -> Candidates:
     """Candidates from {(structure id, uvw): ZoneTable}."""
+    if not isinstance(tables, dict):
+        raise validate.InputTypeError(f"tables must be a dict {{(structure id, uvw): ZoneTable}}, got "
+                                      f"{type(tables).__name__}")
     if not tables:
         raise validate.InputError("tables must hold at least one (structure, zone axis) table")
+    for k, v in tables.items():
+        if not (isinstance(k, tuple) and len(k) == 2 and isinstance(k[0], str)):
+            raise validate.InputError(f"tables keys must be (structure id, uvw), got {k!r}")
+        validate.miller(k[1], f"tables key {k!r}: uvw")
+        validate.instance(v, f"tables[{k!r}]", ZoneTable)
     names = tuple((str(k[0]), tuple(int(x) for x in k[1])) for k in tables)
     return Candidates(names, tuple(tables.values()))
 
@@ -188,9 +196,21 @@ def _refine(p0, t, g, w, mirror):
     return p
 
 
+def _points_n(value, name):
+    a = np.asarray(validate.array(value, name, ndim=2, kind="real"), float)
+    if a.shape[1] != 2:
+        raise validate.InputError(f"{name} must have shape (n, 2) [1/Å], got {a.shape}")
+    return a
+
+
 def refine(A0, t, g):
     """Least-squares refinement (optax L-BFGS, float64) of A = s·R(θ)·(1 + ε)·M mapping table vectors
     t (n, 2) onto observed g (n, 2) [1/Å] → (θ [rad], s, ε (xx, yy, xy), mirror, A)."""
+    A0 = np.asarray(validate.array(A0, "A0", shape=(2, 2), ndim=2, kind="real"), float)
+    t = _points_n(t, "t")
+    g = _points_n(g, "g")
+    if len(t) != len(g) or len(t) < 2:
+        raise validate.InputError(f"t and g must be matched pairs of ≥ 2 vectors, got {len(t)} and {len(g)}")
     mirror = bool(np.linalg.det(A0) < 0)
     m = -1.0 if mirror else 1.0
     B = A0 @ np.diag([1.0, -1.0]) if mirror else A0
@@ -218,6 +238,7 @@ def index_spots(g, cands: Candidates, *, tol_d: float = 0.03, tol_deg: float = 2
     g = np.asarray(g, float).reshape(-1, 2)
     if g.shape[1] != 2:
         raise validate.InputError(f"g (spot vectors) must have shape (M, 2) [1/Å], got {g.shape}")
+    validate.instance(cands, "cands", Candidates, "Candidates (ml.candidates or ml.database.load_candidates)")
     tol_d = validate.scalar(tol_d, "tol_d", positive=True, hi=0.5)
     tol_deg = validate.scalar(tol_deg, "tol_deg", "deg", positive=True, hi=30)
     remaining = np.arange(len(g))

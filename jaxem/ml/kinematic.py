@@ -104,8 +104,9 @@ def zone_table(structure: Structure, uvw, g_max: float = 1.25, d_min_pairs: floa
     seed the pair table. ``frame`` (2, 3): in-plane x, y unit vectors (Cartesian); default x along the
     shortest in-zone reflection, y = z × x with z ∥ [uvw] (use :func:`zone_frame` to match images
     simulated on :func:`~jaxem.structure.zone_axis` cells)."""
+    validate.instance(structure, "structure", Structure, "a jaxem Structure")
     g_max = validate.scalar(g_max, "g_max", "1/Å", positive=True)
-    uvw = tuple(int(x) for x in uvw)
+    uvw = validate.miller(uvw, "uvw")
     cell = np.asarray(structure.cell, float)
     recip = np.linalg.inv(cell).T
     hmax = [int(np.ceil(g_max * np.linalg.norm(cell[i]))) + 1 for i in range(3)]

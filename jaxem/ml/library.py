@@ -147,7 +147,8 @@ def split(structure_ids, held_out_every: int = 4) -> tuple[list, list]:
     crc32(id) mod ``held_out_every`` is 0 (stable across runs and machines; never seen in training)."""
     import zlib
 
-    ids = list(structure_ids)
+    ids = validate.strings(structure_ids, "structure_ids", min_len=0)
+    held_out_every = validate.integer(held_out_every, "held_out_every", lo=1)
     held = [i for i in ids if zlib.crc32(i.encode()) % held_out_every == 0]
     return [i for i in ids if i not in held], held
 
@@ -159,6 +160,7 @@ def _key(v) -> tuple:
 def zone_axes(structure: Structure, max_sum: int = 7, symprec: float = 1e-3) -> list[tuple]:
     """Symmetry-distinct zone axes [uvw] with |u|+|v|+|w| ≤ ``max_sum`` (gcd-reduced), sorted by
     |u|+|v|+|w| then by representative; [uvw] ≡ W·[uvw] for every point-group rotation W and ≡ −[uvw]."""
+    validate.instance(structure, "structure", Structure, "a jaxem Structure")
     max_sum = validate.integer(max_sum, "max_sum", lo=1, hi=20)
     _, rots = spacegroup(structure, symprec)
     rots = np.concatenate([rots, -rots])

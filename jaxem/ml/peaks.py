@@ -62,14 +62,30 @@ class Spots:
         return int(np.shape(self.positions)[0])
 
 
+def _points(value, name: str) -> np.ndarray:
+    """(M, 2) points [px or 1/Å] (a single (2,) point allowed; M may be 0), finite."""
+    a = np.asarray(validate.array(value, name, kind="real", min_size=0), float)
+    if a.size and a.shape[-1] != 2 or a.ndim > 2:
+        raise validate.InputError(f"{name} must be points of shape (M, 2), got shape {a.shape}")
+    return a.reshape(-1, 2)
+
+
+def _square(value, name: str, batched: bool = False):
+    """A square map (n, n) (or a batch (B, n, n)) of real values, finite, n ≥ 8."""
+    a = validate.array(value, name, ndim=3 if batched else 2, kind="real")
+    if a.shape[-1] != a.shape[-2] or a.shape[-1] < 8:
+        raise validate.InputError(f"{name} must be square maps of at least 8 × 8 pixels, got shape {tuple(a.shape)}")
+    return a
+
+
 def to_g(positions, n: int = CANONICAL_N, dk: float = 1.0 / (CANONICAL_N * CANONICAL_PIXEL)) -> np.ndarray:
     """(row, col) [px] → (g_x, g_y) [1/Å] (x = column, y = row, zero at (n/2, n/2))."""
-    p = np.asarray(positions, float).reshape(-1, 2)
+    p = _points(positions, "positions")
     return np.stack([(p[:, 1] - n / 2) * dk, (p[:, 0] - n / 2) * dk], axis=1)
 
 
 def from_g(g, n: int = CANONICAL_N, dk: float = 1.0 / (CANONICAL_N * CANONICAL_PIXEL)) -> np.ndarray:
-    g = np.asarray(g, float).reshape(-1, 2)
+    g = _points(g, "g")
     return np.stack([g[:, 1] / dk + n / 2, g[:, 0] / dk + n / 2], axis=1)
 
 
@@ -108,6 +124,7 @@ def canonical_image(image, pixel_size=None, n: int = CANONICAL_N) -> np.ndarray:
 
 def rot180(p):
     """p(−k) on a centred grid (index i → (n − i) mod n)."""
+    validate.array(p, "p", min_ndim=2, finite=False)
     return jnp.roll(jnp.flip(p, axis=(-2, -1)), 1, axis=(-2, -1))
 
 
@@ -121,6 +138,7 @@ def _probability(config, variables, x):
 
 def probability(x, config=None, variables=None):
     """Symmetrised spot probability (B, n, n) of network inputs x (B, n, n) (default: shipped weights)."""
+    _square(x, "x", batched=True)
     if variables is None:
         from .train import load_default
 
@@ -158,8 +176,10 @@ def peaks_from_probability(prob, fft_mag, threshold: float = THRESHOLD, climb: i
                            z_min: float = Z_MIN):
     """Spots (positions (M, 2) [px], score (M,)) from one probability map and |F| (steps 3–5 above).
     ``low=None`` switches the hysteresis off (seeds need p ≥ ``threshold``)."""
-    prob = np.asarray(prob, np.float64)
-    mag = np.asarray(fft_mag, np.float64)
+    prob = np.asarray(_square(prob, "prob"), np.float64)
+    mag = np.asarray(_square(fft_mag, "fft_mag"), np.float64)
+    if mag.shape != prob.shape:
+        raise validate.InputError(f"fft_mag has shape {mag.shape}, prob {prob.shape}: they must match")
     logf = ndimage.gaussian_filter(np.log1p(mag), 1.0)
     n = prob.shape[0]
     floor = threshold if low is None else min(low, threshold)
@@ -191,6 +211,12 @@ def peaks_from_probability(prob, fft_mag, threshold: float = THRESHOLD, climb: i
 def friedel_filter(pos, score, n: int, tol: float = 1.5):
     """Keep spots whose centrosymmetric mate (through (n/2, n/2)) is present within ``tol`` px, and make
     each kept pair exactly centrosymmetric (the mean of r and −r_mate)."""
+    pos = _points(pos, "pos")
+    score = np.asarray(validate.array(score, "score", ndim=1, kind="real", min_size=0), float)
+    if score.shape[0] != pos.shape[0]:
+        raise validate.InputError(f"score has {score.shape[0]} values for {pos.shape[0]} positions (pos)")
+    n = validate.integer(n, "n", lo=1)
+    tol = validate.scalar(tol, "tol", "px", positive=True)
     if len(pos) == 0:
         return pos, score
     rel = pos - n / 2
@@ -219,7 +245,7 @@ def detect(image=None, pixel_size=None, *, x=None, fft_mag=None, config=None, va
 
 def robust_z(fft_mag, sigma: float = 8.0, dc_radius: float = 5.0) -> np.ndarray:
     """Background-flattened log|F| in robust noise units: (L − G_σ L − median)/(1.4826 MAD), DC masked."""
-    lf = np.log1p(np.asarray(fft_mag, np.float64))
+    lf = np.log1p(np.asarray(_square(fft_mag, "fft_mag"), np.float64))
     flat = lf - ndimage.gaussian_filter(lf, sigma)
     n = flat.shape[0]
     yy, xx = np.mgrid[:n, :n]
@@ -264,7 +290,7 @@ def match(pred, true, radius: float = 2.0):
     """One-to-one matching within ``radius`` [px] → (tp, fp, fn, distances of matched pairs [px])."""
     from scipy.optimize import linear_sum_assignment
 
-    pred, true = np.asarray(pred, float).reshape(-1, 2), np.asarray(true, float).reshape(-1, 2)
+    pred, true = _points(pred, "pred"), _points(true, "true")
     if len(pred) == 0 or len(true) == 0:
         return 0, len(pred), len(true), np.zeros(0)
     d = np.linalg.norm(pred[:, None, :] - true[None, :, :], axis=-1)
@@ -276,6 +302,7 @@ def match(pred, true, radius: float = 2.0):
 
 
 def scores(tp: int, fp: int, fn: int) -> dict:
+    tp, fp, fn = (validate.integer(v, k, lo=0) for v, k in ((tp, "tp"), (fp, "fp"), (fn, "fn")))
     p = tp / (tp + fp) if tp + fp else 1.0
     r = tp / (tp + fn) if tp + fn else 1.0
     return {"precision": p, "recall": r, "f1": 2 * p * r / (p + r) if p + r else 0.0}
@@ -283,7 +310,7 @@ def scores(tp: int, fp: int, fn: int) -> dict:
 
 def friedel_consistency(pos, n: int = CANONICAL_N, tol: float = 1.5) -> float:
     """Fraction of spots with a centrosymmetric mate within ``tol`` px (1 for no spots)."""
-    pos = np.asarray(pos, float).reshape(-1, 2)
+    pos = _points(pos, "pos")
     if len(pos) == 0:
         return 1.0
     rel = pos - n / 2

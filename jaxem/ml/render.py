@@ -69,6 +69,23 @@ class RenderConfig:
     edge: float = pytree.field(static=True, default=3.0)
     sigma: float = pytree.field(static=True, default=1.2)
 
+    def __post_init__(self):
+        validate.integer(self.n, "n", lo=32, hi=4096)
+        validate.scalar(self.pixel, "pixel", "Å", positive=True)
+        for name in ("dose", "amorphous"):
+            v = getattr(self, name)
+            if isinstance(v, (str, bytes, dict)) or np.ndim(v) != 1 or len(v) != 2:
+                raise validate.InputError(f"{name} must be a (min, max) pair, got {v!r}")
+        validate.scalar(self.dose[0], "dose[0]", "e/px", positive=True)
+        validate.scalar(self.dose[1], "dose[1]", "e/px", lo=self.dose[0])
+        validate.scalar(self.amorphous[0], "amorphous[0]", lo=0.0)
+        validate.scalar(self.amorphous[1], "amorphous[1]", lo=self.amorphous[0])
+        for name in ("p_two_grains", "p_full"):
+            validate.scalar(getattr(self, name), name, lo=0.0, hi=1.0)
+        for name in ("drift", "scale", "snr_min", "dc_radius", "edge", "sigma"):
+            if hasattr(self, name):
+                validate.scalar(getattr(self, name), name, nonnegative=True)
+
 
 @pytree.dataclass
 class Sample:
@@ -99,6 +116,9 @@ def hann(n: int, dtype=jnp.float32):
 
 def fft_input(image, dtype=jnp.float32):
     """Network input of image(s) (…, n, n): robust z-score of log(1 + |FFT(Hann·(I − ⟨I⟩))|), centred."""
+    validate.array(image, "image", min_ndim=2, kind="real")
+    if not validate.is_traced(image) and (np.shape(image)[-1] != np.shape(image)[-2] or np.shape(image)[-1] < 8):
+        raise validate.InputError(f"image must be square (…, n, n) with n ≥ 8, got shape {np.shape(image)}")
     image = jnp.asarray(image, dtype)
     n = image.shape[-1]
     x = image - jnp.mean(image, axis=(-2, -1), keepdims=True)
@@ -238,9 +258,19 @@ def _label_map(spots, visible, n, sigma):
     return jnp.clip(jnp.einsum("si,sj->ij", gy, gx), 0.0, 1.0)
 
 
-@functools.partial(jax.jit, static_argnames=("batch", "cfg"))
 def render_batch(key, bank: Bank, batch: int, cfg: RenderConfig = RenderConfig()) -> Sample:
     """Render ``batch`` samples on device from ``bank`` (arrays on device); see the module docstring."""
+    validate.instance(bank, "bank", Bank, "a Bank (ml.simulate_zone, ml.render.device_bank)")
+    batch = validate.integer(batch, "batch", lo=1)
+    validate.instance(cfg, "cfg", RenderConfig)
+    if not validate.is_traced(key) and not (hasattr(key, "dtype") and (
+            jax.dtypes.issubdtype(key.dtype, jax.dtypes.prng_key) or np.dtype(key.dtype) == np.uint32)):
+        raise validate.InputTypeError(f"key must be a jax.random key, got {type(key).__name__}")
+    return _render_batch(key, bank, batch, cfg)
+
+
+@functools.partial(jax.jit, static_argnames=("batch", "cfg"))
+def _render_batch(key, bank: Bank, batch: int, cfg: RenderConfig) -> Sample:
     return jax.vmap(lambda k: _one(k, bank, cfg))(jax.random.split(key, batch))
 
 

@@ -74,6 +74,11 @@ def init(key, config: UNetConfig = UNetConfig(), render: RenderConfig = RenderCo
 
 
 def weighted_bce(logits, target, pos_weight):
+    """Class-weighted binary cross-entropy (mean over pixels) of ``logits`` against ``target`` ∈ [0, 1]
+    with positives weighted by ``pos_weight`` (tracers pass: it is the training loss)."""
+    validate.array(logits, "logits", kind="real")
+    validate.array(target, "target", kind="real", shape=np.shape(logits) if not validate.is_traced(logits) else None)
+    validate.array(pos_weight, "pos_weight", kind="real", nonnegative=True)
     return jnp.mean(pos_weight * target * jax.nn.softplus(-logits) + (1.0 - target) * jax.nn.softplus(logits))
 
 
@@ -92,6 +97,8 @@ def _augment(key, x, t, crop):
 
 @functools.partial(jax.jit, donate_argnums=(0,))
 def step(state: TrainState, bank: Bank) -> TrainState:
+    validate.instance(state, "state", TrainState, "a TrainState from ml.train.init")
+    validate.instance(bank, "bank", Bank, "a Bank from ml.simulate_zone")
     """One optimisation step on a freshly rendered batch (see module docstring)."""
     key, k_render, k_aug = jax.random.split(state.key, 3)
     sample = render_batch(k_render, bank, state.batch // state.crops, state.render)
@@ -116,6 +123,7 @@ def step(state: TrainState, bank: Bank) -> TrainState:
 
 
 def result(state: TrainState) -> dict:
+    validate.instance(state, "state", TrainState, "a TrainState from ml.train.init")
     """The trained variables {'params', 'batch_stats'}."""
     return {"params": state.params, "batch_stats": state.batch_stats}
 
@@ -141,7 +149,11 @@ def save_weights(path, variables, config: UNetConfig, info: dict | None = None) 
     """Write ``<path>.msgpack`` (flax serialisation) and ``<path>.json`` (config, info, SHA-256) atomically."""
     from flax import serialization
 
-    path = Path(path)
+    path = validate.path(path, "path", must_exist=False)
+    validate.instance(config, "config", UNetConfig)
+    if not isinstance(variables, dict) or "params" not in variables:
+        raise validate.InputTypeError(f"variables must be the network's variables {{'params': …, 'batch_stats': …}}, "
+                                      f"got {type(variables).__name__}")
     data = serialization.to_bytes(jax.device_get(variables))
     meta = {"format": "jaxem-ffnet-unet/1", "filters": config.filters, "layers": list(config.layers),
             "batch_norm": config.batch_norm, "sha256": hashlib.sha256(data).hexdigest(), "info": info or {}}
@@ -155,9 +167,9 @@ def load_weights(path) -> tuple[UNetConfig, dict, dict]:
     damaged (checksum, size or structure mismatch)."""
     from flax import serialization
 
-    path = Path(path)
+    path = validate.path(path, "path", must_exist=False)
     meta_path, data_path = path.with_suffix(".json"), path.with_suffix(".msgpack")
-    validate.path(meta_path, "weights (JSON)")
+    validate.path(meta_path, "path (weights JSON)")
     validate.path(data_path, "weights (msgpack)")
     with validate.reading(meta_path, "U-Net weights description"):
         meta = json.loads(meta_path.read_text())
@@ -195,7 +207,8 @@ def save_checkpoint(directory, state: TrainState) -> Path:
     """Orbax checkpoint of the full training state (params, BatchNorm statistics, optimiser, key, step)."""
     import orbax.checkpoint as ocp
 
-    directory = Path(directory).absolute()
+    directory = validate.path(directory, "directory", must_exist=False).absolute()
+    validate.instance(state, "state", TrainState, "a TrainState from ml.train.init")
     tree = {"params": state.params, "batch_stats": state.batch_stats, "opt_state": state.opt_state,
             "key": jax.random.key_data(state.key) if jnp.issubdtype(state.key.dtype, jax.dtypes.prng_key)
             else state.key, "step": state.step}
@@ -210,7 +223,8 @@ def load_checkpoint(directory, template: TrainState) -> TrainState:
     """Restore a :func:`save_checkpoint` directory into a state shaped like ``template``."""
     import orbax.checkpoint as ocp
 
-    directory = validate.path(directory, "checkpoint", kind="dir")
+    directory = validate.path(directory, "directory (checkpoint)", kind="dir")
+    validate.instance(template, "template", TrainState, "a TrainState from ml.train.init")
     tree = {"params": template.params, "batch_stats": template.batch_stats, "opt_state": template.opt_state,
             "key": template.key, "step": template.step}
     with validate.reading(directory, "orbax checkpoint"):

@@ -71,6 +71,10 @@ class UNet(nn.Module):
 
     config: UNetConfig = UNetConfig()
 
+    def __post_init__(self):
+        validate.instance(self.config, "config", UNetConfig)
+        super().__post_init__()
+
     @nn.compact
     def __call__(self, x, train: bool = False):
         f, (l1, l2, l3, l4), bn = self.config.filters, self.config.layers, self.config.batch_norm

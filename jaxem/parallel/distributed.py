@@ -44,6 +44,13 @@ def distributed_value_and_grad(loss, params, local_data):
 
     from .mesh import batch_mesh
 
+    validate.function(loss, "loss")
+    leaves = jax.tree.leaves(params)
+    if params is None or isinstance(params, (str, bytes)) or not leaves:
+        raise validate.InputTypeError(f"params must be a pytree of arrays (the parameters), got {params!r:.60}")
+    for i, leaf in enumerate(leaves):
+        validate.array(leaf, f"params (leaf {i})", kind="real")
+    validate.batch(local_data, "local_data", multiple_of=jax.local_device_count(), finite=False)
     mesh = batch_mesh(jax.devices())
     shard = NamedSharding(mesh, P(mesh.axis_names[0]))
     data = jax.tree.map(lambda a: jax.make_array_from_process_local_data(shard, np.asarray(a)), local_data)

@@ -21,10 +21,20 @@ def estimate_stem(sim, scan, potential, *, thermal=None, n_configs=None, snapsho
                   memory_budget=None, block_rows=None, **_ignored) -> MemoryEstimate:
     """The :class:`~jaxem.accel.estimate.MemoryEstimate` of ``stem_scan(sim, scan, potential, …)``
     (and of :func:`jaxem.stem.stem_scan_to_zarr` with ``block_rows``) [bytes]."""
+    import inspect
+
     import jax
 
-    from ..stem.scanning import _WAVE_COPIES, _signals, scan_batches, stem_scan  # noqa: F401  (the same constants)
+    from ..stem.scan import GridScan
+    from ..stem.scanning import (_WAVE_COPIES, STEMSimulation, _signals, scan_batches,  # noqa: F401  (the same constants)
+                                 stem_scan)
 
+    validate.instance(sim, "sim", STEMSimulation)
+    validate.instance(scan, "scan", GridScan)
+    unknown = sorted(set(_ignored) - set(inspect.signature(stem_scan).parameters))
+    if unknown:  # stem_scan's other arguments do not change the working set; anything else is a typo
+        raise validate.InputError(f"estimate_stem got unknown keyword argument(s) {', '.join(unknown)}; it takes "
+                                  f"stem_scan's arguments")
     grid = getattr(potential, "grid", None)
     if grid is None:
         raise validate.InputTypeError(f"potential must be PotentialSlices, got {type(potential).__name__}")

@@ -36,7 +36,15 @@ def batch_mesh(devices=None, axis_name: str = AXIS):
     """A 1-D :class:`jax.sharding.Mesh` over ``devices`` (default: all of this process's devices)."""
     from jax.sharding import AxisType, Mesh
 
+    if devices is not None and (isinstance(devices, (str, bytes, dict)) or not hasattr(devices, "__iter__")):
+        raise validate.InputTypeError(f"devices must be a sequence of jax devices (e.g. jax.devices()), got "
+                                      f"{type(devices).__name__}")
     devices = list(jax.devices() if devices is None else devices)
+    bad = [d for d in devices if not isinstance(d, jax.Device)]
+    if bad:
+        raise validate.InputTypeError(f"devices must be jax devices (e.g. jax.devices()), got {bad[0]!r}")
+    if not isinstance(axis_name, str) or not axis_name:
+        raise validate.InputTypeError(f"axis_name must be a non-empty string, got {axis_name!r}")
     if not devices:
         raise validate.InputError("devices is empty: a mesh needs at least one device")
     return Mesh(np.asarray(devices), (axis_name,), axis_types=(AxisType.Auto,))
@@ -76,6 +84,8 @@ def shard_batch(fn, batched, replicated=(), mesh=None):
     """
     from jax.sharding import PartitionSpec as P
 
+    validate.function(fn, "fn")
+    validate.batch(batched, "batched", finite=False)
     mesh = _check_mesh(mesh)
     ax = mesh.axis_names[0]
     xs, n, _ = _pad(batched, mesh.size)
@@ -92,6 +102,8 @@ def shard_mean(fn, batched, replicated=(), mesh=None):
     """
     from jax.sharding import PartitionSpec as P
 
+    validate.function(fn, "fn")
+    validate.batch(batched, "batched", finite=False)
     mesh = _check_mesh(mesh)
     ax = mesh.axis_names[0]
     xs, n, pad = _pad(batched, mesh.size)

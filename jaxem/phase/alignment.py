@@ -216,5 +216,6 @@ def fit_higher_orders(k_scan, shifts, wavelength: float, orders=((1, 0), (1, 2))
 def predicted_shifts(stack: BFStack, aberrations: Aberrations, rotation):
     """Parallax shifts s(k) = ∇_kχ(k)/2π (N, 2) [Å] of the stack's pixels in the scan frame (detector
     rotation θ [rad])."""
+    validate.instance(stack, "stack", BFStack, "a BFStack (phase.bright_field_stack)")
     k = stack.k_scan(geometry.check_rotation(rotation))
     return geometry.parallax_shifts(geometry.check_aberrations(aberrations), k[:, 0], k[:, 1], stack.wavelength)

@@ -163,6 +163,10 @@ def probe_autocorrelation(scan_shape, scan_sampling, wavelength: float, cutoff: 
     Args: scan shape (Sy, Sx); scan step (dy, dx) [Å]; λ [Å]; aperture radius and edge [1/Å];
     aberrations (scan frame).
     """
+    scan_shape = validate.pair(scan_shape, "scan_shape", kind=int, lo=1)
+    scan_sampling = validate.pair(scan_sampling, "scan_sampling", "Å", positive=True)
+    for v, n in ((wavelength, "wavelength"), (cutoff, "cutoff"), (edge, "edge")):
+        validate.scalar(v, n, "Å" if n == "wavelength" else "1/Å", nonnegative=n == "edge", positive=n != "edge")
     ab = geometry.check_aberrations(aberrations)
     out = []
     for n, d in zip(scan_shape, scan_sampling):
@@ -204,6 +208,7 @@ def dpc(ds: Dataset4D, aberrations=None, rotation=None, transpose=None, descan_o
     """
     if not isinstance(ds, Dataset4D):
         raise validate.InputTypeError(f"ds must be a Dataset4D, got {type(ds).__name__}")
+    validate.scalar(model_error, "model_error", nonnegative=True)
     ds.require("beam", "semiangle", "center", "detector_sampling")
     if descan_order is not None:
         validate.choice(descan_order, "descan_order", (None, 0, 1))

@@ -238,7 +238,7 @@ def flip_mask(ab: Aberrations, shape, scan_sampling, upsampling: int, wavelength
     """sgn(sin χ(q)) on the (upsampled) scan-frequency grid of ``shape``; Nyquist row/column zeroed
     when ``nyquist`` (aliasing noise of the upsampled grid). ``shape``: (u·Sy, u·Sx); scan step (dy, dx)
     [Å]; λ [Å]."""
-    ab = geometry.check_aberrations(ab)
+    ab = geometry.check_aberrations(ab, name="ab")
     upsampling = validate.integer(upsampling, "upsampling", lo=1)
     shape = validate.pair(shape, "shape", kind=int, lo=upsampling)
     scan_sampling = validate.pair(scan_sampling, "scan_sampling", "Å", positive=True, allow_traced=False)

@@ -161,15 +161,15 @@ def check_rotation(rotation, name: str = "rotation"):
     return validate.scalar(rotation, name, "rad")
 
 
-def check_aberrations(aberrations, default=None) -> Aberrations:
+def check_aberrations(aberrations, default=None, name: str = "aberrations") -> Aberrations:
     """``aberrations`` (an :class:`~jaxem.optics.Aberrations`, default ``default`` or none), with
-    every concrete coefficient a finite real scalar."""
+    every concrete coefficient a finite real scalar (errors name the argument ``name``)."""
     ab = aberrations if aberrations is not None else (default if default is not None else Aberrations())
     if not isinstance(ab, Aberrations):
-        raise validate.InputTypeError(f"aberrations must be a jaxem Aberrations, got {type(ab).__name__}")
+        raise validate.InputTypeError(f"{name} must be a jaxem Aberrations, got {type(ab).__name__}")
     for f in dataclasses.fields(ab):
         v = getattr(ab, f.name)
         if not validate.is_traced(v):
-            validate.scalar(v, f"aberrations.{f.name}", "rad" if f.name.startswith("phi") else "Å")
+            validate.scalar(v, f"{name}.{f.name}", "rad" if f.name.startswith("phi") else "Å")
     return ab
 

@@ -101,6 +101,7 @@ def parallax_config(ds: Dataset4D, aberrations: Aberrations | None = None, rotat
     ab = geometry.check_aberrations(aberrations, ds.aberrations)
     rot = geometry.check_rotation(ds.rotation if rotation is None else rotation)
     threshold = validate.scalar(threshold, "threshold", lo=0, hi=1, lo_open=True, hi_open=True, allow_traced=False)
+    validate.integer(upsampling, "upsampling", lo=1)  # before the geometry (the full check follows below)
     edge = aperture_edge(edge, ds)
     dt, _ = accel.dtypes(precision)
     idx = geometry.bright_field_pixels(ds.detector_shape, ds.center, ds.detector_sampling, ds.wavelength,
@@ -208,6 +209,9 @@ def _step(state: ParallaxState, frames, positions, masked: bool):
 def process_frame(state: ParallaxState, frame, position) -> ParallaxState:
     """LiberTEM-style per-frame function: one frame (ny, nx) at scan ``position`` (a flat index or
     an (iy, ix) pair)."""
+    validate.instance(state, "state", ParallaxState, "a ParallaxState from phase.streaming.init")
+    validate.array(frame, "frame", ndim=2, kind="real", finite=False)
+    validate.array(position, "position", ndim=(0, 1), kind="integer")
     return step(state, jnp.asarray(frame)[None], np.asarray(position)[None])
 
 
@@ -247,6 +251,7 @@ def result(state: ParallaxState, flip: bool = False):
 
 def bad_positions(state: ParallaxState) -> tuple:
     """(number of dropped frames, ((iy, ix), …) scan positions that have no good frame yet)."""
+    validate.instance(state, "state", ParallaxState, "a ParallaxState from phase.streaming.init")
     missing = np.argwhere(np.asarray(state.good) == 0)
     return int(state.n_bad), tuple(tuple(int(i) for i in p) for p in missing)
 

@@ -106,6 +106,9 @@ def transfer_function(method: str, k_bf, shape, scan_sampling, wavelength: float
 
 def stack_transfer(method: str, stack, aberrations=None, rotation=0.0, upsampling: int = 1, memory_budget=None):
     """:func:`transfer_function` with the geometry of a :class:`~jaxem.phase.stack.BFStack`."""
+    from .stack import BFStack
+
+    validate.instance(stack, "stack", BFStack, "a BFStack (phase.bright_field_stack)")
     return transfer_function(method, stack.k_scan(geometry.check_rotation(rotation)), stack.scan_shape,
                              stack.scan_sampling, stack.wavelength, stack.cutoff, stack.edge, aberrations,
                              upsampling, memory_budget)

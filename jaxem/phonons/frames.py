@@ -91,6 +91,7 @@ def region_indices(q_region, grid: Grid) -> tuple | None:
     ``q_region`` is None (the whole grid), a boolean mask (ny, nx) in unshifted FFT order, or a
     sequence of (qy, qx) spatial frequencies [1/Å], each of which must lie on the grid's frequency
     lattice within 1e-6 of a pixel and inside its Nyquist range (an error names the offender)."""
+    validate.instance(grid, "grid", Grid)
     if q_region is None:
         return None
     ny, nx = grid.gpts

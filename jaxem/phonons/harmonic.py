@@ -40,7 +40,7 @@ def mode_amplitudes(frequencies, temperature, quantum: bool = True, cutoff: floa
     """Mean-square mass-weighted amplitude ⟨|Q_qν|²⟩ [u·Å²] of modes of frequency f [THz] at
     ``temperature`` [K]: ħ/(2ω)·coth(ħω/2k_BT) (quantum) or k_BT/ω² (classical), 0 for |f| < ``cutoff``.
     Negative (imaginary) frequencies are rejected."""
-    f = np.asarray(frequencies, np.float64)
+    f = np.asarray(validate.array(frequencies, "frequencies", kind="real", units="THz", min_size=0), np.float64)
     t = validate.scalar(temperature, "temperature", "K", nonnegative=True)
     if np.any(f < -cutoff):
         i = np.unravel_index(int(np.argmin(f)), f.shape)
@@ -92,6 +92,16 @@ class Harmonic:
     """
 
     def __init__(self, phonon, unit_cell, supercell_shape, order):
+        from ..structure import Structure
+
+        if not hasattr(phonon, "supercell") or not hasattr(phonon, "primitive"):
+            raise validate.InputTypeError(f"phonon must be a phonopy.Phonopy with force constants, got "
+                                          f"{type(phonon).__name__}")
+        validate.instance(unit_cell, "unit_cell", Structure, "a jaxem Structure")
+        if isinstance(supercell_shape, (str, bytes, dict)) or np.ndim(supercell_shape) != 1 or len(supercell_shape) != 3:
+            raise validate.InputError(f"supercell_shape must be 3 integers (na, nb, nc), got {supercell_shape!r}")
+        supercell_shape = tuple(validate.integer(n, "supercell_shape", lo=1) for n in supercell_shape)
+        order = np.asarray(validate.array(order, "order", ndim=1, kind="integer"))
         self.phonopy = phonon
         self.unit_cell = unit_cell
         self.supercell_shape = tuple(supercell_shape)

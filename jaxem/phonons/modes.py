@@ -80,6 +80,9 @@ class ModeProjector:
 def mode_projector(harmonic, precision=None) -> ModeProjector:
     """The :class:`ModeProjector` of the supercell of ``harmonic`` (a :class:`~jaxem.phonons.Harmonic`):
     its commensurate q-points, phonopy's eigenvectors there, in the ``harmonic.supercell`` atom order."""
+    from .harmonic import Harmonic
+
+    validate.instance(harmonic, "harmonic", Harmonic, "a Harmonic (from phonons.harmonic_phonons)")
     real, cplx = dtypes(precision)
     q = harmonic.commensurate_qpoints()
     f, e = harmonic.modes(q)

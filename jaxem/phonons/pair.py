@@ -57,7 +57,9 @@ def morse_energy(cell, D: float, alpha: float, r0: float, cutoff: float):
 def hessian_force_constants(energy, positions) -> np.ndarray:
     """Φ (N, N, 3, 3) [eV/Å²] = ∂²E/∂r_iα∂r_jβ at ``positions`` (N, 3) [Å] by ``jax.hessian`` in
     float64 (``energy``: a JAX function of the positions, periodic images included)."""
-    pos = validate.array(np.asarray(positions, np.float64), "positions", ndim=2, shape=(3,), kind="real", units="Å")
+    validate.function(energy, "energy", "a JAX function of the positions")
+    pos = validate.array(positions, "positions", ndim=2, shape=(3,), kind="real", units="Å")
+    pos = np.asarray(pos, np.float64)
     with accel.float64_mode():
         h = jax.jit(jax.hessian(energy))(jnp.asarray(pos, jnp.float64))
         h = np.asarray(h, np.float64)

@@ -34,6 +34,7 @@ from .modes import ModeProjector
 def mode_selection(projector: ModeProjector, modes=None) -> np.ndarray:
     """Boolean mask (n_q, n_branches) from ``modes``: None (all), a mask of that shape, or a band
     (f_min, f_max) [THz] of frequencies."""
+    validate.instance(projector, "projector", ModeProjector, "a ModeProjector (from phonons.mode_projector)")
     shape = tuple(projector.frequencies.shape)
     if modes is None:
         return np.ones(shape, bool)
@@ -54,6 +55,7 @@ def harmonic_displacements(key, projector: ModeProjector, temperature, n: int, q
                            precision=None):
     """Displacements (n, N, 3) [Å] of ``n`` snapshots of the harmonic ensemble at ``temperature``
     [K] (see the module docstring); ``modes`` restricts the excited modes."""
+    validate.instance(projector, "projector", ModeProjector, "a ModeProjector (from phonons.mode_projector)")
     n = validate.integer(n, "n", lo=1)
     real, cplx = dtypes(precision)
     f = np.asarray(projector.frequencies, np.float64)
@@ -88,5 +90,6 @@ def harmonic_snapshots(key, projector: ModeProjector, temperature, n: int, quant
     """Positions (n, N, 3) [Å] = ideal supercell positions + :func:`harmonic_displacements`: the
     ``snapshots`` argument of :func:`jaxem.propagate.frozen_phonon_multislice` and
     :func:`jaxem.stem.stem_scan` (``thermal="snapshots"``) for the structure ``harmonic.supercell``."""
+    validate.instance(projector, "projector", ModeProjector, "a ModeProjector (from phonons.mode_projector)")
     u = harmonic_displacements(key, projector, temperature, n, quantum, modes, precision)
     return projector.positions.astype(u.dtype)[None] + u

@@ -182,6 +182,7 @@ def tacaw_spectrum(psi_t, time_step=None, *, window_name="hann", segment: int | 
     if isinstance(psi_t, FrameWaves):
         time_step = psi_t.time_step if time_step is None else time_step
         psi_t = psi_t.array
+    validate.array(psi_t, "psi_t", kind="complex", min_ndim=1, finite=False)
     if time_step is None:
         raise validate.InputError("time_step [fs] must be given (the interval between frames)")
     dt = validate.scalar(time_step, "time_step", "fs", positive=True)

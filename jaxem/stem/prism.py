@@ -217,6 +217,7 @@ def coefficients(indices, grid: Grid, beam: Beam, window, semi_angle, aberration
 def probe_coefficients(smatrix: SMatrix, semi_angle, aberrations: Aberrations | None = None, edge_width=0.0):
     """Normalised plane-wave coefficients P(k)/√(N_w Σ|P|²) (K,) of the probe (pure; differentiable in
     the aberrations and the aperture), so that the windowed probe has Σ|ψ|² = 1."""
+    validate.instance(smatrix, "smatrix", SMatrix, "an SMatrix from stem.build_smatrix")
     return coefficients(smatrix.indices, smatrix.grid, smatrix.beam, smatrix.window, semi_angle, aberrations,
                         edge_width, smatrix.array.dtype)
 
@@ -265,6 +266,7 @@ def prism_signals(smatrix: SMatrix, positions, coefficients, detectors, states, 
     Returns:
         tuple, per detector, of (T, [n_exit,] *signal) arrays.
     """
+    validate.instance(smatrix, "smatrix", SMatrix, "an SMatrix from stem.build_smatrix")
     wgrid = window_grid(smatrix.grid, smatrix.interpolation)
     window = smatrix.window
     bstates = band_states(detectors, states, wgrid, window)

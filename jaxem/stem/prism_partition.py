@@ -95,6 +95,7 @@ def partitioned_signals(smatrix: SMatrix, fine, weights, positions, coefficients
     """Detector signals (per detector (T, *signal)) of probes at ``positions`` (T, 2) [Å] from the parents'
     envelopes (pure; differentiable). ``coefficients_k`` (K,) are the fine plane waves' coefficients
     (:func:`jaxem.stem.prism.coefficients` at ``fine``)."""
+    validate.instance(smatrix, "smatrix", SMatrix, "an SMatrix from stem.build_smatrix")
     grid, band = smatrix.grid, smatrix.band
     window = smatrix.window
     wgrid = window_grid(grid, smatrix.interpolation)

@@ -63,6 +63,7 @@ def _max_angle(sim: STEMSimulation) -> float:
 def _vacuum_probes(sim: STEMSimulation, grid, thickness: float):
     """|ψ|² (2, n_y, n_x) float64 of the probe centred in the cell at the entrance and the exit
     surface (free-space propagation through ``thickness`` [Å])."""
+    thickness = validate.scalar(thickness, "thickness", "Å", nonnegative=True)
     p = np.asarray(probe_transfer(grid, sim.beam, sim.semi_angle, sim.aberrations, sim.edge_width)).astype(
         np.complex128)  # float32 transfer (precision enough for a leakage estimate), float64 from here
     ky, kx = (np.fft.fftfreq(n, d) for n, d in zip(grid.gpts, grid.sampling))
@@ -94,6 +95,8 @@ def window_leakage(sim: STEMSimulation, grid, thickness: float, interpolation) -
 def probe_extent(sim: STEMSimulation, grid, thickness: float, fraction: float = EXTENT_FRACTION) -> float:
     """Side [Å] of the smallest centred square holding ``fraction`` of the vacuum probe's intensity at
     both the entrance and the exit surface (``thickness`` [Å])."""
+    validate.instance(sim, "sim", STEMSimulation)
+    fraction = validate.scalar(fraction, "fraction", lo=0.0, hi=1.0, lo_open=True, hi_open=True)
     probes = _vacuum_probes(sim, grid, thickness)
     ys, xs = (np.abs((np.arange(n) - n // 2) * d) for n, d in zip(grid.gpts, grid.sampling))
     cheb = np.maximum(ys[:, None], xs[None, :])
@@ -137,6 +140,7 @@ def prism_error_estimate(sim: STEMSimulation, potential: PotentialSlices, interp
     integration over a large detector averages out (measured 1.1√ε at a 7.8 Å window). The model
     ignores the specimen's own beam spreading beyond the vacuum cone (SrTiO3 [001], 20 nm, 8 × 8 cells:
     measured 0.18 at f = 4 against 3ε = 0.27; amorphous or thicker specimens may exceed it)."""
+    validate.instance(sim, "sim", STEMSimulation)
     grid = potential.grid
     f = check_interpolation(interpolation, grid)
     t = potential.thickness
@@ -163,6 +167,7 @@ def choose_method(sim: STEMSimulation, scan: GridScan, potential: PotentialSlice
     HAADF :func:`prism_error_estimate` is ≤ ``tolerance`` (max|ΔI|/max I, default 1e-3) and whose window
     holds the probe, PRISM only when it is estimated ≥ 1.5× faster (and ``features_ok``). Costs: FFT
     ≈ 5 N log₂N flops per slice and wave, the reduction 8 flops per plane wave and window pixel."""
+    validate.instance(sim, "sim", STEMSimulation)
     tol = validate.scalar(1e-3 if tolerance is None else tolerance, "tolerance", nonnegative=True,
                           allow_traced=False)
     if not features_ok:
