@@ -25,7 +25,8 @@ def sub_sampled():
 def test_stream_equals_batch_upsampled_parallax(sub_sampled, flip, u):
     ds, _ = sub_sampled
     st = bright_field_stack(ds, precision="float64")
-    batch = np.asarray(direct.parallax(st, ds.aberrations, upsampling=u, flip=flip, round_shifts=True))
+    batch = np.asarray(direct.parallax(st, ds.aberrations, upsampling=u, flip=flip, round_shifts=True,
+                                       contrast_floor=None))  # the reducer sums I/I₀ (intensity weights)
     state = streaming.init(streaming.parallax_config(ds, upsampling=u, precision="float64"))
     frames = jnp.asarray(ds.array.reshape(-1, *ds.detector_shape))
     for start in range(0, frames.shape[0], 100):  # uneven chunks in scan order
