@@ -19,11 +19,14 @@ Default run (about 5 min on 2 CPU cores):
 
 Issue 20 comparison (``compare``): the issue's dataset (128² scan × 64² detector, 300 kV, 20 mrad,
 C10 = −150 Å by default, ``--c10``), every jaxem direct method and every peer in the same run:
-py4DSTEM 0.14.18 in this process (SSB, WDD, parallax at known C10 with phase flip, DPC), quantem
+py4DSTEM 0.14.18 in this process (SSB, OBF, WDD, parallax at known C10 with phase flip, DPC), quantem
 (``--quantem PYTHON``, a separate venv with torch; made with
 ``python3 -m venv /work/qenv && /work/qenv/bin/pip install quantem torch``) in a subprocess of that
 interpreter running this file with ``--quantem-worker`` (kernels ``prlx``, ``wiener``, ``icom``,
-``ssb`` and its cross-correlation aberration fit + ``prlx``; ``--quantem-methods`` picks them).
+``ssb``, ``obf`` and its cross-correlation aberration fit + ``prlx``; ``--quantem-methods`` picks them).
+The issue-20 table (``benchmarks/results/phase_retrieval_issue20.json``) is written by
+``python benchmarks/phase_retrieval.py --quantem /work/qenv/bin/python --no-legacy --no-big
+--results-name phase_retrieval_issue20``.
 Correlation = with the true phase band-limited to the bright-field band |q| ≤ 2k_probe (the
 information limit of every method here). jaxem: warm-up, then the median of 3, each from the dataset
 (bright-field stack extraction included); peers: one timed run (their preprocessing included), except
@@ -217,6 +220,9 @@ def jaxem_methods(ds):
         "obf": lambda: direct.obf(bright_field_stack(ds), ab),
         "wdd": lambda: wdd(ds, epsilon=1e-2),
         "parallax_flip": lambda: direct.parallax(bright_field_stack(ds), ab, flip=True),
+        # the same at intensity weights (the images as I/I₀, the form before the contrast weights)
+        "parallax_flip_intensity_weights": lambda: direct.parallax(bright_field_stack(ds), ab, flip=True,
+                                                                   contrast_floor=None),
         "fitted_parallax_flip": fitted,
         "wiener_parallax": lambda: wiener_parallax(bright_field_stack(ds), ab),
         "wiener_direct": lambda: wiener_direct(bright_field_stack(ds), ab),
@@ -229,6 +235,7 @@ def jaxem_methods(ds):
 
 #: which peer result each jaxem method is compared with (issue 20 table)
 PEER_OF = {"ssb": ("ssb",), "obf": ("obf",), "wdd": ("wdd",), "parallax_flip": ("parallax_flip",),
+           "parallax_flip_intensity_weights": ("parallax_flip",),
            "fitted_parallax_flip": ("fitted_parallax_flip",), "wiener_parallax": ("wiener",),
            "wiener_direct": ("wiener",), "tcbf_fitted_wiener": ("wiener",), "icom": ("icom", "dpc"),
            "dpc": ("dpc", "icom"), "dpc_known_aberrations": ("dpc", "icom")}
@@ -250,6 +257,7 @@ def py4dstem_peers(ds, st9):
         return np.asarray(d.object_phase)
 
     return {"ssb": lambda: py4d_run(py4DSTEM.process.phase.SSB, ds),
+            "obf": lambda: py4d_run(py4DSTEM.process.phase.OBF, ds),
             "wdd": lambda: py4d_run(py4DSTEM.process.phase.WDD, ds, relative_wiener_epsilon=1e-2),
             "parallax_flip": lambda: py4d_parallax(ds, bf_mask(st9, ds.detector_shape), flip=True),
             "dpc": dpc}
@@ -446,7 +454,7 @@ def big_case(full, tiles, tmp_root, res, rows):
     # the tiled scan of a periodic object reconstructs to the tiled image: check the first tile
     st = bright_field_stack(small)
     ab = small.aberrations
-    ref = {"stream": np.asarray(direct.parallax(st, ab, flip=True, round_shifts=True)),
+    ref = {"stream": np.asarray(direct.parallax(st, ab, flip=True, round_shifts=True, contrast_floor=None)),
            "ssb": np.asarray(direct.ssb(st, ab))}
     for job in ("stream", "ssb"):
         image = out[job].pop("image")
@@ -506,7 +514,7 @@ def main(argv=None):
     ap.add_argument("--tmp", default=None, help="directory for the temporary zarr store")
     ap.add_argument("--c10", type=float, default=C10, help="defocus aberration C10 [Å] of the dataset")
     ap.add_argument("--quantem", default=None, help="python of a venv with quantem + torch (e.g. /work/qenv/bin/python)")
-    ap.add_argument("--quantem-methods", default="fitted_parallax_flip,parallax_flip,wiener,icom,ssb")
+    ap.add_argument("--quantem-methods", default="fitted_parallax_flip,parallax_flip,wiener,icom,ssb,obf")
     ap.add_argument("--no-legacy", action="store_true", help="skip the older SSB/WDD/parallax-vs-py4DSTEM section")
     ap.add_argument("--results-name", default="phase_retrieval", help="benchmarks/results/<name>.json")
     ap.add_argument("--lazy-worker", nargs=3, metavar=("JOB", "STORE", "IMAGE"), help=argparse.SUPPRESS)

@@ -18,6 +18,29 @@ by the memory budget (``jaxem.accel.batch_size``) and accumulated with ``lax.sca
                                                                       transfer ≈ [|ψ̂|⋆|ψ̂|](q)·sin χ(q)
   optional phase flip: × sgn(sin χ(q)).
 
+Parallax pixel weights. Each G(·, k) may carry a weight w_k; the transfer is then
+
+    T_w(q) = Σ_k w_k |ψ(k)||ψ(k − q)| / Σ_k |ψ(k)|² · sin χ(q)
+
+(exact for a quadratic χ, where χ(k) − χ(k ∓ q) = ±q·∇χ(k) ∓ χ(q), and a centro-symmetric set of
+pixels). ``w_k = 1`` (the images as I/I₀) weights every channel by its intensity, so the soft edge of
+the aperture — the only pixels k whose partner k − q is inside the disk at the largest q — hardly
+counts and T falls towards 2k_probe like the aperture autocorrelation. The tilt-corrected bright
+field normalises each vBF image by its own mean, v_k/⟨v_k⟩ (its contrast; Spoth et al., Microsc.
+Microanal. 23 (2017) 804; Yu et al., Ultramicroscopy (2024)), i.e. w_k ∝ 1/⟨v_k⟩ ≈ 1/|ψ(k)|²: edge
+channels count as much as central ones, T_w falls more slowly and the flipped image is closer to the
+object. Dividing by a mean close to zero amplifies the Poisson noise of the outermost pixels
+(variance ⟨v_k⟩/I₀ per position, so ∝ 1/⟨v_k⟩ after division), so the division is regularised:
+
+    w_k ∝ 1/(⟨v_k⟩ + ε·max_k⟨v_k⟩),   normalised to Σ_k w_k⟨v_k⟩ = Σ_k⟨v_k⟩,
+
+ε = ``contrast_floor`` (:func:`contrast_weights`; ε → ∞ is the intensity weighting). Measured on the
+issue-20 dataset (128² × 64², 300 kV, 20 mrad, C10 = −150 Å, white-noise object σφ = 0.01 rad,
+noise-free and with Poisson noise of 10⁶/10⁵/10⁴ e⁻ per pattern), correlation of the flipped image
+with the band-limited phase: intensity weights 0.669/0.646/0.500/0.223; ε = 0: 0.743/0.290/0.112/nan
+(a pixel with no counts); ε = 0.01: 0.690/0.658/0.491/0.209; ε = 0.03 (default): 0.684/0.656/0.502/0.219;
+ε = 0.1: 0.678/0.653/0.505/0.224.
+
 The images are in radians of σφ filtered by the transfer function. With ``upsampling`` u > 1 each
 G(·, k) is tiled u×u in Fourier space (equivalent to scattering the vBF image onto a u-times finer
 grid), so the output has sampling Δr/u. All kernels are jit-compiled and differentiable with respect
@@ -99,7 +122,7 @@ def _terms(method, g, ww, kk, qy, qx, ab, n, norm, wavelength, cutoff, edge, ord
 
 @partial(jax.jit, static_argnames=("method", "upsampling", "b", "nb", "wavelength", "cutoff", "edge",
                                    "transpose", "scan_sampling", "round_shifts", "orders"))
-def _kernel_sum(V, k_det, ab, rotation, *, method, upsampling, b, nb, wavelength, cutoff, edge,
+def _kernel_sum(V, k_det, ab, rotation, weights=None, *, method, upsampling, b, nb, wavelength, cutoff, edge,
                 transpose, scan_sampling, round_shifts=False, orders=None):
     """Σ_k kernel(q, k)·G(q, k) over the vBF stack ``V`` (n, Sy, Sx); G = FFT of each mean-removed vBF
     image, computed batch by batch (only the real stack and one batch of G are in memory).
@@ -109,7 +132,8 @@ def _kernel_sum(V, k_det, ab, rotation, *, method, upsampling, b, nb, wavelength
     the half plane of columns 0 … Nx/2 (FFT order, the Nyquist column at its usual negative
     frequency) and the other columns are its conjugate mirror. When Ny is even the Nyquist row's
     mirrored columns are evaluated directly (its index is its own mirror), so the spectrum is the
-    same as a direct evaluation at every frequency."""
+    same as a direct evaluation at every frequency. ``weights`` (n,): per-pixel weights w_k of G
+    (None: 1)."""
     rdt = k_det.dtype
     n, sy, sx = V.shape
     u = upsampling
@@ -131,7 +155,8 @@ def _kernel_sum(V, k_det, ab, rotation, *, method, upsampling, b, nb, wavelength
         g = jnp.fft.fft2(v - jnp.mean(v, axis=(1, 2), keepdims=True))
         kk = jax.lax.dynamic_slice_in_dim(k, start, b)
         ww = (start + jnp.arange(b) >= j * b).astype(rdt)
-        g = jnp.tile(g, (1, u, u)) * ww[:, None, None]
+        gw = ww if weights is None else ww * jax.lax.dynamic_slice_in_dim(weights, start, b)
+        g = jnp.tile(g, (1, u, u)) * gw[:, None, None]
         num, den = terms(g[:, :, :nh], ww, kk, qy, qx[:nh], ab)
         out = [acc[0] + num, acc[1] + den]
         if extra_row:
@@ -160,7 +185,8 @@ def _kernel_sum(V, k_det, ab, rotation, *, method, upsampling, b, nb, wavelength
 
 
 def reconstruct_spectrum(stack: BFStack, method: str = "ssb", aberrations: Aberrations | None = None,
-                         rotation=0.0, upsampling: int = 1, memory_budget=None, round_shifts: bool = False):
+                         rotation=0.0, upsampling: int = 1, memory_budget=None, round_shifts: bool = False,
+                         weights=None):
     """Fourier transform φ̃(q) (u·Sy, u·Sx) of a direct reconstruction (see module docstring).
 
     Args:
@@ -171,14 +197,41 @@ def reconstruct_spectrum(stack: BFStack, method: str = "ssb", aberrations: Aberr
         upsampling: integer output upsampling u ≥ 1 (output sampling Δr/u [Å]).
         memory_budget: bytes (or '2G') for the bright-field batches (default: accel policy).
         round_shifts: parallax only: round shifts to the output grid (the streaming reducer's form).
+        weights: parallax only: per-pixel weights w_k (N_bf,) of the vBF images (default 1, the
+            intensity weighting; :func:`contrast_weights` for the tcBF contrast normalisation).
     """
     if not isinstance(stack, BFStack):
         raise validate.InputTypeError(f"stack must be a BFStack (phase.bright_field_stack), got {type(stack).__name__}")
-    return _spectra(stack, validate.choice(method, "method", METHODS), aberrations, rotation, upsampling,
-                    memory_budget, round_shifts)[0]
+    method = validate.choice(method, "method", METHODS)
+    if weights is not None:
+        if method != "parallax":
+            raise validate.InputError(f"weights: per-pixel weights apply to method 'parallax' only, got method "
+                                      f"{method!r}")
+        validate.array(weights, "weights", ndim=1, shape=(stack.n_bf,), kind="real", finite=True)
+        weights = jnp.asarray(weights, stack.vbf.dtype)
+    return _spectra(stack, method, aberrations, rotation, upsampling, memory_budget, round_shifts, weights)[0]
 
 
-def _spectra(stack, method, aberrations, rotation, upsampling, memory_budget, round_shifts=False):
+def contrast_weights(stack: BFStack, contrast_floor: float = 0.03):
+    """Per-pixel parallax weights w_k ∝ 1/(⟨v_k⟩ + ε·max_k⟨v_k⟩) (N_bf,) with Σ_k w_k⟨v_k⟩ = Σ_k⟨v_k⟩:
+    each vBF image as its contrast v_k/⟨v_k⟩, regularised by ε = ``contrast_floor`` ≥ 0 where the
+    mean ⟨v_k⟩ over the scan is small (module docstring). Raises if a denominator is ≤ 0 (a pixel
+    with no counts at ε = 0, or negative means, e.g. after an over-subtracted dark reference)."""
+    if not isinstance(stack, BFStack):
+        raise validate.InputTypeError(f"stack must be a BFStack (phase.bright_field_stack), got {type(stack).__name__}")
+    eps = validate.scalar(contrast_floor, "contrast_floor", nonnegative=True, allow_traced=False)
+    m = jnp.mean(stack.vbf, axis=(1, 2))
+    d = m + eps * jnp.max(m)
+    if not bool(jnp.all(d > 0)):
+        raise validate.InputError(f"contrast_floor: {int(jnp.sum(d <= 0))} bright-field pixel(s) have a mean "
+                                  f"intensity + contrast_floor·max = {float(jnp.min(d)):.3g} ≤ 0 with contrast_floor="
+                                  f"{eps:g}, which the contrast normalisation would divide by; use a larger "
+                                  f"contrast_floor (or None for intensity weighting)")
+    w = 1.0 / d
+    return w * (jnp.sum(m) / jnp.sum(w * m))
+
+
+def _spectra(stack, method, aberrations, rotation, upsampling, memory_budget, round_shifts=False, weights=None):
     """(spectrum, Σ_k weight·|Γ̂|²) of ``method`` (any of :data:`METHODS` or ``"lsq"``)."""
     u = _check_upsampling(upsampling, stack)
     ab = geometry.check_aberrations(aberrations)
@@ -186,7 +239,7 @@ def _spectra(stack, method, aberrations, rotation, upsampling, memory_budget, ro
     n, sy, sx = stack.vbf.shape
     per = (u * u * sy * sx) * 2 * stack.vbf.dtype.itemsize * (3 if method == "parallax" else 10)
     b, nb = _batches(n, per, memory_budget)
-    return _kernel_sum(stack.vbf, stack.k_det, ab, jnp.asarray(rotation, stack.k_det.dtype), method=method,
+    return _kernel_sum(stack.vbf, stack.k_det, ab, jnp.asarray(rotation, stack.k_det.dtype), weights, method=method,
                        upsampling=u, b=b, nb=nb, wavelength=stack.wavelength, cutoff=stack.cutoff,
                        edge=stack.edge, transpose=stack.transpose, scan_sampling=stack.scan_sampling,
                        round_shifts=round_shifts, orders=geometry.active_orders(ab))
@@ -217,17 +270,21 @@ def obf(stack: BFStack, aberrations=None, rotation=0.0, upsampling: int = 1, mem
 
 
 def parallax(stack: BFStack, aberrations=None, rotation=0.0, upsampling: int = 1, flip: bool = False,
-             memory_budget=None, round_shifts: bool = False):
+             memory_budget=None, round_shifts: bool = False, contrast_floor: float | None = 0.03):
     """Parallax (tilt-corrected bright-field) image [rad] (u·Sy, u·Sx).
 
-    Each vBF image is moved by s_k = ∇_kχ(k)/2π [Å] and summed. ``flip`` multiplies the spectrum by
-    sgn(sin χ(q)) so that the transfer becomes positive (needs the aberrations, incl. C10).
+    Each vBF image is moved by s_k = ∇_kχ(k)/2π [Å] and summed with weight w_k. ``flip`` multiplies
+    the spectrum by sgn(sin χ(q)) so that the transfer becomes positive (needs the aberrations, incl.
+    C10). ``contrast_floor`` ε ≥ 0: each vBF image normalised by its own (regularised) mean,
+    w_k = :func:`contrast_weights` (module docstring, with measurements); ``None``: w_k = 1 (the images
+    as I/I₀, intensity weighting; the streaming reducer's form).
     """
     ab = geometry.check_aberrations(aberrations)
     for name, value in (("flip", flip), ("round_shifts", round_shifts)):
         if not isinstance(value, (bool, np.bool_)):
             raise validate.InputTypeError(f"{name} must be True or False, got {value!r}")
-    spec = reconstruct_spectrum(stack, "parallax", ab, rotation, upsampling, memory_budget, round_shifts)
+    w = None if contrast_floor is None else contrast_weights(stack, contrast_floor)
+    spec = reconstruct_spectrum(stack, "parallax", ab, rotation, upsampling, memory_budget, round_shifts, w)
     if flip:
         spec = spec * flip_mask(ab, spec.shape, stack.scan_sampling, int(upsampling), stack.wavelength,
                                 nyquist=int(upsampling) > 1)

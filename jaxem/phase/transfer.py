@@ -6,6 +6,7 @@ T(q) (module :mod:`jaxem.phase.direct` for the notation, Γ̂ and d_k):
 * SSB:      T(q) = ½ Σ_k |Γ̂(q, k)|                     (positive, zero at q → 0 and q ≥ 2 k_probe)
 * OBF:      T(q) = ½ sqrt(Σ_k |Γ̂(q, k)|² / d_k)
 * parallax: T(q) = [|ψ̂|⋆|ψ̂|](q) · sin χ(q)             (quadratic approximation; HRTEM-like zeros)
+            with pixel weights w_k: Σ_k w_k|ψ(k)||ψ(k − q)| / Σ_k|ψ(k)|² · sin χ(q)
 * iCoM:     T(q) = Σ_k ψ̂*(k) ψ̂(k − q) = [ψ̂⋆ψ̂](q)      (complex probe autocorrelation)
 
 Sums run over the bright-field pixels of the detector (the Riemann sums of the integrals of
@@ -32,7 +33,7 @@ TRANSFER_METHODS = ("ssb", "obf", "parallax", "icom")
 
 @partial(jax.jit, static_argnames=("method", "shape", "scan_sampling", "upsampling", "wavelength", "cutoff",
                                    "edge", "b", "nb", "orders"))
-def _transfer(k, ab, *, method, shape, scan_sampling, upsampling, wavelength, cutoff, edge, b, nb, orders=None):
+def _transfer(k, ab, w, *, method, shape, scan_sampling, upsampling, wavelength, cutoff, edge, b, nb, orders=None):
     rdt = k.dtype
     n = k.shape[0]
     qy, qx = fine_frequencies(shape, scan_sampling, upsampling, rdt)
@@ -40,7 +41,7 @@ def _transfer(k, ab, *, method, shape, scan_sampling, upsampling, wavelength, cu
     norm = jnp.sum(amp_k**2)
     pad = b * nb - n
     kp = jnp.pad(k, ((0, pad), (0, 0))).reshape(nb, b, 2)
-    wp = jnp.pad(jnp.ones((n,), rdt), (0, pad)).reshape(nb, b)
+    wp = jnp.pad(w.astype(rdt), (0, pad)).reshape(nb, b)
     _, cdt = accel.dtypes(rdt)
 
     def body(acc, xs):
@@ -73,7 +74,8 @@ def _transfer(k, ab, *, method, shape, scan_sampling, upsampling, wavelength, cu
 
 
 def transfer_function(method: str, k_bf, shape, scan_sampling, wavelength: float, cutoff: float, edge: float,
-                      aberrations: Aberrations | None = None, upsampling: int = 1, memory_budget=None):
+                      aberrations: Aberrations | None = None, upsampling: int = 1, memory_budget=None,
+                      weights=None):
     """Analytic transfer function T(q) on the (u·Sy, u·Sx) scan-frequency grid (FFT order).
 
     Args:
@@ -83,6 +85,8 @@ def transfer_function(method: str, k_bf, shape, scan_sampling, wavelength: float
         wavelength: λ [Å]; cutoff: aperture radius [1/Å]; edge: aperture edge width [1/Å].
         aberrations: probe aberrations; upsampling: output upsampling u ≥ 1.
         memory_budget: bytes (or '2G') for the bright-field batches (default: accel policy).
+        weights: parallax only: per-pixel weights w_k (N,) of the vBF images (default 1; e.g.
+            :func:`jaxem.phase.direct.contrast_weights`).
     Returns:
         complex array; real for SSB/OBF, real up to rounding for parallax, complex for iCoM.
     """
@@ -99,19 +103,27 @@ def transfer_function(method: str, k_bf, shape, scan_sampling, wavelength: float
     b = accel.batch_size(per, k.shape[0], memory_budget, cpu_cap=CPU_BATCH_BYTES)
     nb = -(-k.shape[0] // b)
     ab = geometry.check_aberrations(aberrations)
-    return _transfer(k, ab, method=method, shape=shape, scan_sampling=scan_sampling, upsampling=u,
+    if weights is None:
+        w = jnp.ones((k.shape[0],), k.dtype)
+    elif method != "parallax":
+        raise validate.InputError(f"weights: per-pixel weights apply to method 'parallax' only, got method {method!r}")
+    else:
+        validate.array(weights, "weights", ndim=1, shape=(k.shape[0],), kind="real")
+        w = jnp.asarray(weights, k.dtype)
+    return _transfer(k, ab, w, method=method, shape=shape, scan_sampling=scan_sampling, upsampling=u,
                      wavelength=wavelength, cutoff=cutoff, edge=edge, b=b, nb=nb,
                      orders=geometry.active_orders(ab))
 
 
-def stack_transfer(method: str, stack, aberrations=None, rotation=0.0, upsampling: int = 1, memory_budget=None):
+def stack_transfer(method: str, stack, aberrations=None, rotation=0.0, upsampling: int = 1, memory_budget=None,
+                   weights=None):
     """:func:`transfer_function` with the geometry of a :class:`~jaxem.phase.stack.BFStack`."""
     from .stack import BFStack
 
     validate.instance(stack, "stack", BFStack, "a BFStack (phase.bright_field_stack)")
     return transfer_function(method, stack.k_scan(geometry.check_rotation(rotation)), stack.scan_shape,
                              stack.scan_sampling, stack.wavelength, stack.cutoff, stack.edge, aberrations,
-                             upsampling, memory_budget)
+                             upsampling, memory_budget, weights)
 
 
 def measured_transfer(reconstruction, true_phase, min_amplitude: float = 1e-12):
