@@ -14,7 +14,8 @@ no good frame (not yet acquired, or dropped) with the mean frame — so they con
 normalises by the mean frame total and optionally applies the phase flip sgn(sin χ(q)) once
 (flipping is linear and shift-invariant, so flipping the sum equals summing flipped frames). After
 every position has been seen once the result equals :func:`jaxem.phase.direct.parallax` with
-``round_shifts=True`` and the same upsampling (scatter onto a finer grid ≡ Fourier tiling), which
+``round_shifts=True``, ``contrast_floor=None`` (the intensity weighting: a stream cannot know the per-pixel
+means in advance) and the same upsampling (scatter onto a finer grid ≡ Fourier tiling), which
 the tests check to 1e-5; before that it is a live preview.
 
 A frame holding a NaN or inf (a dropped or corrupt frame) is not deposited: its position counts as
