@@ -10,15 +10,11 @@ share one window, so the sum over plane waves is a matrix product), tiles in bat
 budget, rows in chunks (a progress bar counts them; every chunk has one shape). A frozen-phonon
 ensemble builds one S-matrix per configuration and averages the detector signals with running sums.
 
-Accuracy model. With f > 1 a probe's exit wave is read in a window of L/f around it; what the probe
-puts outside the window is lost and what its periodic copies put inside is added. The model takes
-the vacuum probe (the specimen's own spreading is not included) at the entrance and the exit surface
-and reports the fraction ε of its intensity outside the window (:func:`window_leakage`); the error of
-an integrated signal (HAADF) is of order ε, that of a 4D pattern pixel by pixel of order √ε (the
-copies interfere in amplitude), which :func:`prism_error_estimate` returns (3ε and 2√ε) together
-with the window and the probe extent. ``tests/stem/test_prism_accuracy.py`` checks
-it against multislice on SrTiO3. A window smaller than the probe's extent (99.9 % of its intensity)
-is refused (:func:`check_window`).
+Accuracy (:mod:`jaxem.stem.prism_accuracy`): where the specimen repeats with the window L/f, PRISM's
+patterns are the multislice patterns at every f-th pixel and its only error is the detectors'
+coarser quadrature; :func:`prism_error_estimate` evaluates it on the exact exit waves of a few
+probes (the specimen's beam spreading included), and :func:`choose_method` uses it. A window
+smaller than the vacuum probe's extent (90 % of its intensity) is refused (:func:`check_window`).
 """
 from __future__ import annotations
 
@@ -30,12 +26,13 @@ import jax.numpy as jnp
 import numpy as np
 
 from .. import accel, validate
-from ..optics.probes import probe_transfer
 from ..potential import PotentialSlices, potential_layout
 from ..propagate.ensembles import ensemble_mean, member_transmissions
 from ..propagate.multislice import exit_slice_counts, fresnel_propagator, transmission_functions
 from .prism import (SMatrix, band_gpts, band_states, check_interpolation, coefficients, plane_wave_indices,
                     smatrix_array, tile_signals, window_grid)
+from .prism_accuracy import (EXTENT_FRACTION, check_window, prism_error_estimate,  # noqa: F401
+                             probe_extent, window_leakage)
 from .scan import GridScan
 from .scanning import (STEMSimulation, _cast_state, _check_structure, _split_key, check_scan_arguments,
                        check_thermal_arguments, scan_measurements)
@@ -45,8 +42,6 @@ __all__ = ["build_smatrix", "prism_scan", "window_leakage", "probe_extent", "pri
 
 #: values of ``stem_scan(method=…)``
 METHODS = ("auto", "prism", "multislice")
-#: the probe's extent holds this fraction of its intensity (the window must hold it)
-EXTENT_FRACTION = 0.9
 #: complex (n_y, n_x) arrays alive per plane wave in the slice step and the band crop
 _WAVE_COPIES = 10
 #: on the CPU (without an explicit memory_budget) batches stay under this working set [bytes]: vmapped FFT
@@ -57,92 +52,6 @@ CPU_BATCH_BYTES = 16 << 20
 
 def _max_angle(sim: STEMSimulation) -> float:
     return sim.semi_angle + 0.5 * sim.edge_width
-
-
-# ---- accuracy model -----------------------------------------------------------------------------
-def _vacuum_probes(sim: STEMSimulation, grid, thickness: float):
-    """|ψ|² (2, n_y, n_x) float64 of the probe centred in the cell at the entrance and the exit
-    surface (free-space propagation through ``thickness`` [Å])."""
-    p = np.asarray(probe_transfer(grid, sim.beam, sim.semi_angle, sim.aberrations, sim.edge_width)).astype(
-        np.complex128)  # float32 transfer (precision enough for a leakage estimate), float64 from here
-    ky, kx = (np.fft.fftfreq(n, d) for n, d in zip(grid.gpts, grid.sampling))
-    k2 = ky[:, None] ** 2 + kx[None, :] ** 2
-    centre = np.exp(-2j * np.pi * (ky[:, None] * grid.extent[0] / 2 + kx[None, :] * grid.extent[1] / 2))
-    out = []
-    for t in (0.0, float(thickness)):
-        psi = np.fft.ifft2(p * centre * np.exp(-1j * np.pi * sim.beam.wavelength * t * k2))
-        i = np.abs(psi) ** 2
-        out.append(i / i.sum())
-    return np.stack(out)
-
-
-def window_leakage(sim: STEMSimulation, grid, thickness: float, interpolation) -> float:
-    """Fraction of the vacuum probe's intensity outside the PRISM window of (L_y/f_y, L_x/f_x) [Å]
-    centred on it, the larger of the entrance and the exit surface (``thickness`` [Å])."""
-    f = check_interpolation(interpolation, grid)
-    probes = _vacuum_probes(sim, grid, thickness)
-    inside = np.ones(grid.gpts, bool)
-    for axis, (n, fi) in enumerate(zip(grid.gpts, f)):
-        w = n // fi
-        idx = np.arange(n)
-        lo = n // 2 - w // 2
-        sel = (idx >= lo) & (idx < lo + w)
-        inside &= sel[:, None] if axis == 0 else sel[None, :]
-    return float(max(0.0, 1.0 - min(float(p[inside].sum()) for p in probes)))
-
-
-def probe_extent(sim: STEMSimulation, grid, thickness: float, fraction: float = EXTENT_FRACTION) -> float:
-    """Side [Å] of the smallest centred square holding ``fraction`` of the vacuum probe's intensity at
-    both the entrance and the exit surface (``thickness`` [Å])."""
-    probes = _vacuum_probes(sim, grid, thickness)
-    ys, xs = (np.abs((np.arange(n) - n // 2) * d) for n, d in zip(grid.gpts, grid.sampling))
-    cheb = np.maximum(ys[:, None], xs[None, :])
-    order = np.argsort(cheb, axis=None)
-    r = cheb.ravel()[order]
-    worst = 0.0
-    for p in probes:
-        c = np.cumsum(p.ravel()[order])
-        worst = max(worst, float(r[min(len(r) - 1, int(np.searchsorted(c, fraction)))]))
-    return 2 * worst + max(grid.sampling)
-
-
-def check_window(sim: STEMSimulation, grid, thickness: float, interpolation, name: str = "interpolation") -> None:
-    """Raise unless the PRISM window (L/f) holds the probe's extent (f = 1 is multislice's own cell and
-    always accepted); the error names f, the window, the extent and the factors that would work."""
-    f = check_interpolation(interpolation, grid, name)
-    if f == (1, 1):
-        return
-    ext = probe_extent(sim, grid, thickness)
-    win = tuple(L / fi for L, fi in zip(grid.extent, f))
-    if min(win) >= ext:
-        return
-    ok = [d for d in range(1, 65) if all(n % d == 0 and L / d >= ext for n, L in zip(grid.gpts, grid.extent))]
-    cells = tuple(math.ceil(ext * fi / L * 10) / 10 for fi, L in zip(f, grid.extent))
-    raise validate.InputError(
-        f"{name} = {f if f[0] != f[1] else f[0]} gives a PRISM window of {win[0]:.4g} × {win[1]:.4g} Å, smaller than "
-        f"the probe's extent {ext:.4g} Å ({100 * EXTENT_FRACTION:g} % of its intensity at the entrance or exit "
-        f"surface of the {thickness:.4g} Å specimen): use {name} = {max(ok) if ok else 1} (largest that fits)"
-        f" or a cell ≥ {cells[0]:g} × {cells[1]:g} times larger (y, x)")
-
-
-def prism_error_estimate(sim: STEMSimulation, potential: PotentialSlices, interpolation) -> dict:
-    """Expected error of PRISM at ``interpolation``, with what it rests on: {"haadf": 3ε, "pattern": 2√ε,
-    "leakage": ε, "window": (y, x) [Å], "extent": [Å]}.
-
-    ε is :func:`window_leakage` (0 at f = 1, which is exact). "haadf" bounds max|ΔI|/max(I) of an
-    integrated (ADF/HAADF) image: measured on SrTiO3 [001] at 300 kV, 20 mrad (1–10 cells thick,
-    windows 3.9–7.8 Å, hard and soft apertures, ADF 25–130 mrad) the error was 0.3–2.1 ε, so 3ε;
-    "pattern" bounds the relative L2 error of a 4D pattern (against the windowed exact exit wave): per
-    pixel the neighbouring copies' tails interfere with the probe in amplitude (~√ε), which the
-    integration over a large detector averages out (measured 1.1√ε at a 7.8 Å window). The model
-    ignores the specimen's own beam spreading beyond the vacuum cone (SrTiO3 [001], 20 nm, 8 × 8 cells:
-    measured 0.18 at f = 4 against 3ε = 0.27; amorphous or thicker specimens may exceed it)."""
-    grid = potential.grid
-    f = check_interpolation(interpolation, grid)
-    t = potential.thickness
-    eps = 0.0 if f == (1, 1) else window_leakage(sim, grid, t, f)
-    return {"haadf": 3 * eps, "pattern": 2 * math.sqrt(eps), "leakage": eps,
-            "window": tuple(L / fi for L, fi in zip(grid.extent, f)), "extent": probe_extent(sim, grid, t)}
 
 
 def _costs(sim, scan, potential, f):
@@ -160,9 +69,10 @@ def _costs(sim, scan, potential, f):
 def choose_method(sim: STEMSimulation, scan: GridScan, potential: PotentialSlices, tolerance=None,
                   interpolation=None, features_ok: bool = True):
     """("multislice", None) or ("prism", (f_y, f_x)): the cheaper of multislice and PRISM at the f whose
-    HAADF :func:`prism_error_estimate` is ≤ ``tolerance`` (max|ΔI|/max I, default 1e-3) and whose window
-    holds the probe, PRISM only when it is estimated ≥ 1.5× faster (and ``features_ok``). Costs: FFT
-    ≈ 5 N log₂N flops per slice and wave, the reduction 8 flops per plane wave and window pixel."""
+    HAADF error (:func:`prism_error_estimate`, max|ΔI|/max I) is ≤ ``tolerance`` (default 1e-3) and
+    whose window holds the probe, PRISM only when it is estimated ≥ 1.5× faster (and ``features_ok``).
+    Costs: FFT ≈ 5 N log₂N flops per slice and wave, the reduction 8 flops per plane wave and window
+    pixel. The error model (at most 4 of the scan's positions) runs only for an f > 1 fast enough to matter."""
     tol = validate.scalar(1e-3 if tolerance is None else tolerance, "tolerance", nonnegative=True,
                           allow_traced=False)
     if not features_ok:
@@ -170,21 +80,23 @@ def choose_method(sim: STEMSimulation, scan: GridScan, potential: PotentialSlice
     grid = potential.grid
     cands = ([check_interpolation(interpolation, grid)] if interpolation is not None else
              [(d, d) for d in range(1, 33) if all(n % d == 0 for n in grid.gpts)])
-    ms_cost, best = None, None
-    for f in cands:
+    ms_cost = _costs(sim, scan, potential, (1, 1))[0]
+    best = None
+    pos = scan.positions().reshape(-1, 2)
+    pos = pos[np.linspace(0, len(pos) - 1, min(4, len(pos))).round().astype(int)]
+    for f in sorted(cands, key=lambda f: _costs(sim, scan, potential, f)[1]):
+        cost = _costs(sim, scan, potential, f)[1]
+        if cost * 1.5 > ms_cost or (best is not None and cost >= best[0]):
+            continue
         if f != (1, 1):
             try:
                 check_window(sim, grid, potential.thickness, f)
             except validate.InputError:
                 continue
-            if prism_error_estimate(sim, potential, f)["haadf"] > tol:
+            if prism_error_estimate(sim, potential, f, positions=pos)["haadf"] > tol:
                 continue
-        ms_cost, cost = _costs(sim, scan, potential, f)
-        if best is None or cost < best[0]:
-            best = (cost, f)
-    if best is not None and best[0] * 1.5 <= ms_cost:
-        return "prism", best[1]
-    return "multislice", None
+        best = (cost, f)
+    return ("prism", best[1]) if best is not None else ("multislice", None)
 
 
 # ---- S-matrix -----------------------------------------------------------------------------------
