@@ -212,11 +212,28 @@ def _thermal(members, structure, layout, prop, tiles, indices, coeffs, bstates, 
     return ensemble_mean(member, members, member_batch)
 
 
+@partial(jax.jit, static_argnames=("einstein", "beam", "dtype", "grid", "band", "exits", "wave_batch"))
+def _member_smatrix(member, structure, layout, prop, indices, *, einstein, beam, dtype, grid, band, exits, wave_batch):
+    """The S-matrix of one frozen-phonon configuration (as inside :func:`_thermal`)."""
+    t = member_transmissions(member, structure, layout, beam, dtype, einstein)
+    return smatrix_array(indices, t, jnp.asarray(layout.sequence, jnp.int32), prop, gpts=grid.gpts, band=band,
+                         exits=exits, batch=wave_batch)
+
+
+def n_members_of(thermal, n_configs, snapshots) -> int:
+    """Configurations of a thermal model (1 for a static specimen)."""
+    if thermal is None:
+        return 1
+    if thermal == "snapshots":
+        return int(np.shape(snapshots)[0]) if snapshots is not None else 0
+    return int(8 if n_configs is None else n_configs)
+
+
 # ---- the scan -----------------------------------------------------------------------------------
 def prism_scan(sim: STEMSimulation, scan: GridScan, potential: PotentialSlices, *, interpolation=1,
                structure=None, thermal=None, n_configs=None, key=None, snapshots=None, parametrization=None,
                exit_planes=None, precision=None, memory_budget=None, progress: bool = True,
-               chunk_callback=None) -> dict:
+               chunk_callback=None, smatrix_cache: dict | None = None) -> dict:
     """A STEM scan by PRISM; returns {output name: :class:`~jaxem.measurement.Measurement`} exactly as
     :func:`jaxem.stem.stem_scan` (same arguments, same axes and metadata, plus ``method``,
     ``interpolation`` and ``n_plane_waves`` in the metadata).
@@ -226,6 +243,10 @@ def prism_scan(sim: STEMSimulation, scan: GridScan, potential: PotentialSlices, 
             The window L/f must hold the probe's extent (:func:`check_window`).
         others: as :func:`jaxem.stem.stem_scan` (``tds_potentials`` is multislice-only: the TDS signal
             needs the wave inside the specimen, which the S-matrix does not keep).
+        smatrix_cache: None, or a dict owned by the caller in which the S-matrix (static specimen) or
+            the ensemble's S-matrices (frozen phonons, when all of them fit in half the memory budget)
+            are kept and reused by later calls with the same arguments but another scan (the rows of a
+            streamed scan, :class:`PrismRows`); a cache filled under other arguments is an error.
 
     Raises:
         InputError / InputTypeError naming the argument (as :func:`~jaxem.stem.stem_scan`), an f that
@@ -311,10 +332,22 @@ def prism_scan(sim: STEMSimulation, scan: GridScan, potential: PotentialSlices, 
         for name in results:
             results[name].append(chunk[name])
 
+    cache_key = (f, np.dtype(cdtype).str, exits, float(amax), thermal, n_members_of(thermal, n_configs, snapshots))
+    if smatrix_cache is not None:
+        if not isinstance(smatrix_cache, dict):
+            raise validate.InputTypeError(f"smatrix_cache must be a dict or None, got {type(smatrix_cache).__name__}")
+        if smatrix_cache and smatrix_cache.get("key") != cache_key:
+            raise validate.InputError(f"smatrix_cache holds S-matrices of {smatrix_cache.get('key')}, not of this call "
+                                      f"{cache_key} (interpolation, dtype, exit planes, angle, thermal model, members)")
     if thermal is None:
-        trans = transmission_functions(potential.array, beam, grid, cdtype)
-        S = _build(indices, trans, jnp.asarray(potential.sequence, jnp.int32), prop, grid, band, exits, cdtype,
-                   memory_budget, progress)
+        if smatrix_cache is not None and "S" in smatrix_cache:
+            S = smatrix_cache["S"]
+        else:
+            trans = transmission_functions(potential.array, beam, grid, cdtype)
+            S = _build(indices, trans, jnp.asarray(potential.sequence, jnp.int32), prop, grid, band, exits, cdtype,
+                       memory_budget, progress)
+            if smatrix_cache is not None:
+                smatrix_cache.update(key=cache_key, S=S)
         rows_per_chunk = max(1, int(accel.batch_size(4 * nx * t[0] * signal_bytes, tiles.shape[0], left)))
         rows_per_chunk = max(rows_per_chunk, -(-tile_batch // tiles.shape[1]))
         rows_per_chunk = min(rows_per_chunk, tiles.shape[0])
@@ -343,13 +376,23 @@ def prism_scan(sim: STEMSimulation, scan: GridScan, potential: PotentialSlices, 
         chunk_m = member_batch * max(1, -(-n_members // (8 * member_batch)))
         total = None
         bar = tqdm(total=n_members, desc="PRISM frozen phonons (configurations)", disable=not progress, unit="config")
-        for m0 in range(0, n_members, chunk_m):
+        jtiles, jidx = jnp.asarray(tiles, rdtype), jnp.asarray(indices, jnp.int32)
+        red = dict(batch=int(min(tile_batch, tiles.shape[0] * tiles.shape[1])), **static)
+        if smatrix_cache is not None and "members" not in smatrix_cache and n_members * s_bytes <= budget // 2:
+            smatrix_cache.update(key=cache_key, members=[
+                _member_smatrix(jax.tree.map(lambda a: a[i], members), st, layout, prop, jidx, einstein=thermal ==
+                                "einstein", beam=beam, dtype=cdtype, grid=grid, band=band, exits=exits,
+                                wave_batch=wave_batch) for i in range(n_members)])
+        if smatrix_cache is not None and "members" in smatrix_cache:
+            for S in smatrix_cache["members"]:  # each configuration's S-matrix built once per run
+                sig = tuple(np.asarray(s, np.float64) for s in _reduce(jtiles, S, jidx, coeffs, bstates, **red))
+                total = sig if total is None else tuple(a + b for a, b in zip(total, sig))
+                bar.update(1)
+        for m0 in range(0, n_members if total is None else 0, chunk_m):
             part = jax.tree.map(lambda a: a[m0:m0 + chunk_m], members)
             n = int(jax.tree.leaves(part)[0].shape[0])
-            mean = _thermal(part, st, layout, prop, jnp.asarray(tiles, rdtype), jnp.asarray(indices, jnp.int32),
-                            coeffs, bstates, einstein=thermal == "einstein", beam=beam,
-                            batch=int(min(tile_batch, tiles.shape[0] * tiles.shape[1])), wave_batch=wave_batch,
-                            member_batch=min(member_batch, n), **static)
+            mean = _thermal(part, st, layout, prop, jtiles, jidx, coeffs, bstates, einstein=thermal == "einstein",
+                            beam=beam, wave_batch=wave_batch, member_batch=min(member_batch, n), **red)
             part_sum = tuple(np.asarray(s, np.float64) * n for s in mean)
             total = part_sum if total is None else tuple(a + b for a, b in zip(total, part_sum))
             bar.update(n)
@@ -366,3 +409,42 @@ def prism_scan(sim: STEMSimulation, scan: GridScan, potential: PotentialSlices, 
                                    "interpolation": list(f), "n_plane_waves": k,
                                    "window": {"value": [L / fi for L, fi in zip(grid.extent, f)], "units": "Å"}})
     return out
+
+
+# ---- streamed scans: one S-matrix per run ----------------------------------------------------------
+class PrismRows:
+    """The row compute of a streamed PRISM scan (:func:`jaxem.stem.stem_scan_to_zarr`): ``f(sub_scan)``
+    runs :func:`prism_scan` on those rows with the S-matrix (or each frozen-phonon configuration's)
+    built on the first call and reused for every later block, so a run builds it once however many
+    blocks it has. Every block is the same computation on the same S-matrix, so a resumed run equals
+    an uninterrupted one bit for bit. Pickled (to a cluster worker) without the S-matrix: each process
+    builds its own once."""
+
+    def __init__(self, sim, potential, interpolation, **kwargs):
+        self.sim, self.potential, self.interpolation, self.kwargs = sim, potential, interpolation, kwargs
+        self.cache = {}
+
+    def __call__(self, sub_scan):
+        return prism_scan(self.sim, sub_scan, self.potential, interpolation=self.interpolation, progress=False,
+                          smatrix_cache=self.cache, **self.kwargs)
+
+    def __getstate__(self):
+        return {**self.__dict__, "cache": {}}
+
+
+def prism_rows(sim, scan, potential, method="auto", interpolation=None, tolerance=None, tds_potentials=None,
+               **kwargs):
+    """A :class:`PrismRows` for a streamed scan of ``scan`` whose ``method`` (as :func:`jaxem.stem.stem_scan`,
+    ``"auto"`` decided once for the whole scan) is PRISM, else None (multislice)."""
+    method = validate.choice(method, "method", METHODS)
+    if method == "multislice" or not (isinstance(sim, STEMSimulation) and isinstance(potential, PotentialSlices)):
+        return None  # (other row computes and stand-ins go their own way)
+    if method == "auto":
+        method, f = choose_method(sim, scan, potential, tolerance, interpolation, features_ok=tds_potentials is None)
+        if method != "prism":
+            return None
+    else:
+        f = interpolation or 1
+    kwargs.pop("progress", None)
+    return PrismRows(sim, potential, f, tds_potentials=tds_potentials, **kwargs) if tds_potentials is not None else \
+        PrismRows(sim, potential, f, **kwargs)
