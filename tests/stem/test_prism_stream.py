@@ -45,21 +45,15 @@ def counts(monkeypatch):
     return n
 
 
-def test_static_smatrix_built_once_and_equal_to_prism_scan(sto, counts, tmp_path):
-    _, pot = sto
-    kw = dict(method="prism", interpolation=1, precision="float64")
-    res = stem_scan_to_zarr(tmp_path / "a.zarr", SIM, SCAN, pot, block_rows=1, progress=False, **kw)
-    assert counts["static"] == 1  # 4 blocks, one S-matrix
-    ref = prism_scan(SIM, SCAN, pot, interpolation=1, precision="float64", progress=False)
-    assert counts["static"] == 2
-    np.testing.assert_allclose(res["HAADF"].array, ref["HAADF"].array, rtol=1e-12, atol=0)
-    np.testing.assert_allclose(np.asarray(load(tmp_path / "a.zarr").array), ref["dp"].array, rtol=1e-12, atol=1e-15)
-
-
-def test_resumed_prism_stream_is_bit_identical_and_builds_once(sto, counts, tmp_path):
+def test_static_smatrix_built_once_equal_to_prism_scan_and_resumed_bit_identical(sto, counts, tmp_path):
     _, pot = sto
     kw = dict(method="prism", precision="float64", block_rows=1, progress=False)
     whole = stem_scan_to_zarr(tmp_path / "whole.zarr", SIM, SCAN, pot, **kw)
+    assert counts["static"] == 1  # 4 blocks, one S-matrix
+    ref = prism_scan(SIM, SCAN, pot, precision="float64", progress=False)
+    np.testing.assert_allclose(whole["HAADF"].array, ref["HAADF"].array, rtol=1e-12, atol=0)
+    np.testing.assert_allclose(np.asarray(load(tmp_path / "whole.zarr").array), ref["dp"].array, rtol=1e-12,
+                               atol=1e-15)
 
     class Stop(Exception):
         pass
