@@ -50,6 +50,14 @@ def main():
                        "slice_thickness_A": A, "positions": f"{args.scan}x{args.scan} over one unit cell",
                        "method": "PRISM's construction at those positions vs multislice (prism_error_estimate)",
                        "precision": "float32"}, "rows": []}
+    out = Path(__file__).resolve().parent / "results" / f"{args.name}.json"
+    if out.exists():  # keep the rows of other cases from earlier runs
+        import json
+
+        try:
+            result["rows"] = json.loads(out.read_text()).get("rows", [])
+        except (ValueError, OSError):
+            pass
     rows = []
     for cells in [int(c) for c in args.cells.split(",")]:
         for nz in [int(z) for z in args.nz.split(",")]:
@@ -67,7 +75,8 @@ def main():
                        "haadf": m["haadf"], "pattern": m["pattern"], "pattern_binned": m["pattern_binned"],
                        "model_haadf": d["haadf"], "model_pattern": d["pattern"], "vacuum_extent_A": m["extent"],
                        "seconds": t, "load": os.getloadavg()}
-                result["rows"].append(row)
+                result["rows"] = [r for r in result["rows"] if (r["cells"], r["thickness_A"], r["f"]) !=
+                                  (cells, nz * A, f)] + [row]
                 rows.append([cells, f"{nz * A / 10:.1f}", f, f"{cells * A / f:.1f}", f"{m['haadf']:.4f}",
                              f"{d['haadf']:.4f}", f"{m['pattern']:.2e}", f"{m['pattern_binned']:.3f}",
                              f"{m['extent']:.1f}", f"{row['load'][0]:.1f}"])

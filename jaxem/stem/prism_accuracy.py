@@ -58,7 +58,7 @@ __all__ = ["image_error", "pattern_error", "prism_errors", "aperture_ratio", "pr
 
 #: the probe's extent holds this fraction of its intensity (the window must hold it)
 EXTENT_FRACTION = 0.9
-#: the default probe positions of the model: the cell's centre and 1 Å steps around it [Å]
+#: the default probe positions of the model: a 3 × 3 raster of this step [Å] from the cell's centre
 MODEL_STEP = 1.0
 
 
@@ -197,8 +197,8 @@ def prism_error_estimate(sim, potential: PotentialSlices, interpolation, positio
 
     PRISM's exit wave of a probe at r₀ is the multislice exit wave of the probe built from every f-th
     plane wave (the periodised probe, one copy per window), read in the L/f window around r₀. The model
-    runs multislice for that probe and for the exact probe at ``positions`` (P, 2) [Å] (default: the
-    cell's centre and three points 1 Å from it), reads both as PRISM and multislice do, and returns
+    runs multislice for that probe and for the exact probe at ``positions`` (P, 2) [Å] (default: a 3 × 3
+    raster of 1 Å steps from the cell's centre), reads both as PRISM and multislice do, and returns
     the errors there: this is PRISM's result at those positions (to the half band pixel by which
     PRISM's window may sit differently), the specimen's beam spreading and its lack of periodicity
     included; over a scan the largest error may lie at positions not sampled. Cost: 2P probe
@@ -252,8 +252,8 @@ _EXACT_CACHE: dict = {}
 
 def _default_positions(grid) -> np.ndarray:
     c = np.asarray(grid.extent) / 2
-    s = min(MODEL_STEP, min(grid.extent) / 4)
-    return np.asarray([c + (dy, dx) for dy in (0.0, s) for dx in (0.0, s)])
+    s = min(MODEL_STEP, min(grid.extent) / 8)
+    return np.asarray([c + (dy, dx) for dy in (0.0, s, 2 * s) for dx in (0.0, s, 2 * s)])
 
 
 # ---- the vacuum probe: its extent (the window must hold it) ---------------------------------------
