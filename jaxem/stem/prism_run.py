@@ -437,8 +437,9 @@ def prism_rows(sim, scan, potential, method="auto", interpolation=None, toleranc
     """A :class:`PrismRows` for a streamed scan of ``scan`` whose ``method`` (as :func:`jaxem.stem.stem_scan`,
     ``"auto"`` decided once for the whole scan) is PRISM, else None (multislice)."""
     method = validate.choice(method, "method", METHODS)
-    if method == "multislice" or not (isinstance(sim, STEMSimulation) and isinstance(potential, PotentialSlices)):
-        return None  # (other row computes and stand-ins go their own way)
+    if method == "multislice" or tds_potentials is not None or not (isinstance(sim, STEMSimulation) and
+                                                                     isinstance(potential, PotentialSlices)):
+        return None  # stem_scan per block (it refuses TDS potentials with PRISM; stand-ins go their own way)
     if method == "auto":
         method, f = choose_method(sim, scan, potential, tolerance, interpolation, features_ok=tds_potentials is None)
         if method != "prism":
@@ -446,5 +447,4 @@ def prism_rows(sim, scan, potential, method="auto", interpolation=None, toleranc
     else:
         f = interpolation or 1
     kwargs.pop("progress", None)
-    return PrismRows(sim, potential, f, tds_potentials=tds_potentials, **kwargs) if tds_potentials is not None else \
-        PrismRows(sim, potential, f, **kwargs)
+    return PrismRows(sim, potential, f, **kwargs)
