@@ -155,13 +155,22 @@ def _build(indices, trans, seq, prop, grid, band, exits, cdtype, budget, progres
 
 
 # ---- tiles of probe positions -------------------------------------------------------------------
+#: a tile's shared window is enlarged by at most this fraction of the window's side per axis
+TILE_GROWTH = 1 / 8
+
+
 def _tiling(scan: GridScan, band_sampling, window):
-    """(t_y, t_x) scan positions per tile and the (e_y, e_x) extra window pixels they need."""
+    """(t_y, t_x) scan positions per tile and the (e_y, e_x) extra window pixels they need: as many
+    positions as a window enlarged by ≤ :data:`TILE_GROWTH` of its side holds (the shared matrix
+    product stays BLAS-3 while each position pays ≤ (1 + growth)² in window pixels), then evened out
+    over the scan so that the last tile is not mostly padding (64 positions at ≤ 31 per tile: 3 tiles
+    of 22, not 31 + 31 + 2 padded to 93)."""
     out_t, out_e = [], []
     for n, step, d, w in zip(scan.gpts, scan.sampling, band_sampling, window):
         t = 1
-        while t < n and ((t * step) / d + 2) <= max(2.0, w / 4):
+        while t < n and ((t * step) / d + 2) <= max(2.0, w * TILE_GROWTH):
             t += 1
+        t = -(-n // -(-n // t))  # the same number of tiles, as few padded positions as possible
         out_t.append(t)
         out_e.append(int(math.ceil((t - 1) * step / d)) + 2)
     return tuple(out_t), tuple(out_e)
