@@ -162,7 +162,7 @@ def main():
             r = json.loads(lines[-1][7:])
             if code == "model":
                 result["model"] = {"haadf_predicted": r["model"], "seconds": r["seconds"], "load": r["load"],
-                                   "positions": "prism_error_estimate's default (3 × 3 raster, 1 Å steps, cell centre)"}
+                                   "positions": "prism_error_estimate's default (3 × 3 raster, 1 Å steps, centre)"}
                 _summarise(result)
                 write_results(args.name, result)
                 continue

@@ -56,7 +56,8 @@ from ..potential import PotentialSlices
 from .detectors import AnnularDetector, PixelatedDetector
 from .prism import check_interpolation, window_grid
 
-__all__ = ["image_error", "pattern_error", "prism_errors", "aperture_ratio", "prism_error_estimate", "window_leakage", "probe_extent", "check_window", "EXTENT_FRACTION"]
+__all__ = ["image_error", "pattern_error", "prism_errors", "aperture_ratio", "prism_error_estimate", "window_leakage",
+           "probe_extent", "check_window", "EXTENT_FRACTION"]
 
 #: the probe's extent holds this fraction of its intensity (the window must hold it)
 EXTENT_FRACTION = 0.9
