@@ -15,7 +15,11 @@ taken on those 64 positions: max|ΔI|/max(I_ref) and mean|ΔI|/mean(I_ref); abTE
 multislice (the two codes' potentials differ by a few per cent). Results are written after every
 stage (a cut-off run keeps what it measured); ``os.getloadavg()`` is recorded with each stage.
 
-Usage: python benchmarks/prism.py [--gpts 400] [--nz 52] [--stages ref,jx_ms,ab_ms,jx_4,ab_4,jx_2,ab_2]
+The ``model`` stage writes the accuracy model's prediction (:func:`jaxem.stem.prism_error_estimate`,
+default positions, no access to the scan) beside the measured HAADF errors (``model_vs_measured``).
+Error definitions: :mod:`jaxem.stem.prism_accuracy` (HAADF: max|ΔI|/max I_ref).
+
+Usage: python benchmarks/prism.py [--gpts 400] [--nz 52] [--stages ref,jx_ms,ab_ms,jx_4,ab_4,jx_2,ab_2,model]
 """
 from __future__ import annotations
 
@@ -89,18 +93,31 @@ t = time.perf_counter() - t0
 report(t, arr, positions=int(np.prod(np.shape(arr)[:2])), version=abtem.__version__)
 """
 
+MODEL = SETUP + """
+from jaxem.potential import potential
+from jaxem.stem import AnnularDetector, STEMSimulation
+from jaxem.stem.prism_accuracy import prism_error_estimate
+from jaxem.structure import crystals
+pot = potential(crystals.SrTiO3().repeat(n, n, nz), gpts=(gp, gp), slice_thickness=A)
+sim = STEMSimulation(300e3, 20.0, (AnnularDetector(inner, outer, "HAADF"),))
+t0 = time.perf_counter()
+est = {{f: prism_error_estimate(sim, pot, f)["haadf"] for f in (2, 4, 8) if gp % f == 0}}
+report(time.perf_counter() - t0, [], model=est)
+"""
+
 STAGES = {"ref": ("jaxem", "multislice", "None", "float64"), "jx_ms": ("jaxem", "multislice", "None", "float32"),
           "ab_ms": ("abtem", "multislice", "None", ""), "jx_4": ("jaxem", "prism", "4", "float32"),
           "ab_4": ("abtem", "prism", "4", ""), "jx_2": ("jaxem", "prism", "2", "float32"),
-          "ab_2": ("abtem", "prism", "2", "")}
+          "ab_2": ("abtem", "prism", "2", ""), "model": ("model", "", "", "")}
 
 
 def _errors(values, ref):
     import numpy as np
 
+    from jaxem.stem.prism_accuracy import image_error  # the one definition (tests, demo, benchmarks)
+
     v, r = np.asarray(values), np.asarray(ref)
-    return {"max_rel_to_max": float(np.max(np.abs(v - r)) / np.max(r)),
-            "mean_rel": float(np.mean(np.abs(v - r)) / np.mean(r))}
+    return {"max_rel_to_max": image_error(v, r), "mean_rel": float(np.mean(np.abs(v - r)) / np.mean(r))}
 
 
 def main():
@@ -134,7 +151,7 @@ def main():
             pass
     for stage in args.stages.split(","):
         code, method, f, prec = STAGES[stage]
-        src = (JAXEM if code == "jaxem" else ABTEM).format(method=method, f=f, prec=prec, **fmt)
+        src = {"jaxem": JAXEM, "abtem": ABTEM, "model": MODEL}[code].format(method=method, f=f, prec=prec, **fmt)
         print(f"--- {stage}: {code} {method} f={f} {prec}", flush=True)
         proc = subprocess.run([sys.executable, "-c", src], capture_output=True, text=True, env=env)
         lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
@@ -143,6 +160,12 @@ def main():
             result["stages"][stage] = {"failed": proc.stderr[-500:]}
         else:
             r = json.loads(lines[-1][7:])
+            if code == "model":
+                result["model"] = {"haadf_predicted": r["model"], "seconds": r["seconds"], "load": r["load"],
+                                   "positions": "prism_error_estimate's default (3 × 3 raster, 1 Å steps, centre)"}
+                _summarise(result)
+                write_results(args.name, result)
+                continue
             r.update(code=code, method=method, interpolation=None if f == "None" else int(f), precision=prec or
                      "float32")
             if method == "multislice":
@@ -175,7 +198,17 @@ def _summarise(result, show=False):
         if "seconds" in st.get(a, {}) and "seconds" in st.get(b, {}):
             ratios[f"{a}/{b}"] = st[a]["seconds"] / st[b]["seconds"]
     result["speedups"] = ratios
+    model = result.get("model", {}).get("haadf_predicted", {})
+    table = []
+    for f, pred in sorted(model.items(), key=lambda kv: int(kv[0])):
+        meas = st.get(f"jx_{f}", {}).get("error_vs_float64_ref", {}).get("max_rel_to_max")
+        table.append({"f": int(f), "haadf_predicted": pred, "haadf_measured": meas})
+    if table:
+        result["model_vs_measured"] = table
     if show:
+        if table:
+            print_table(["f", "HAADF error predicted (model)", "measured (jaxem PRISM vs float64 multislice)"],
+                        [[r["f"], r["haadf_predicted"], r["haadf_measured"]] for r in table])
         print_table(["stage", "seconds (64×64)", "peak RSS MB", "err vs f64 ref", "err vs abTEM ms", "load 1 min"],
                     rows)
         print(json.dumps(ratios, indent=1))

@@ -10,15 +10,11 @@ share one window, so the sum over plane waves is a matrix product), tiles in bat
 budget, rows in chunks (a progress bar counts them; every chunk has one shape). A frozen-phonon
 ensemble builds one S-matrix per configuration and averages the detector signals with running sums.
 
-Accuracy model. With f > 1 a probe's exit wave is read in a window of L/f around it; what the probe
-puts outside the window is lost and what its periodic copies put inside is added. The model takes
-the vacuum probe (the specimen's own spreading is not included) at the entrance and the exit surface
-and reports the fraction ε of its intensity outside the window (:func:`window_leakage`); the error of
-an integrated signal (HAADF) is of order ε, that of a 4D pattern pixel by pixel of order √ε (the
-copies interfere in amplitude), which :func:`prism_error_estimate` returns (3ε and 2√ε) together
-with the window and the probe extent. ``tests/stem/test_prism_accuracy.py`` checks
-it against multislice on SrTiO3. A window smaller than the probe's extent (99.9 % of its intensity)
-is refused (:func:`check_window`).
+Accuracy (:mod:`jaxem.stem.prism_accuracy`): where the specimen repeats with the window L/f, PRISM's
+patterns are the multislice patterns at every f-th pixel and its only error is the detectors'
+coarser quadrature; :func:`prism_error_estimate` evaluates it on the exact exit waves of a few
+probes (the specimen's beam spreading included), and :func:`choose_method` uses it. A window
+smaller than the vacuum probe's extent (90 % of its intensity) is refused (:func:`check_window`).
 """
 from __future__ import annotations
 
@@ -30,12 +26,13 @@ import jax.numpy as jnp
 import numpy as np
 
 from .. import accel, validate
-from ..optics.probes import probe_transfer
 from ..potential import PotentialSlices, potential_layout
 from ..propagate.ensembles import ensemble_mean, member_transmissions
 from ..propagate.multislice import exit_slice_counts, fresnel_propagator, transmission_functions
 from .prism import (SMatrix, band_gpts, band_states, check_interpolation, coefficients, plane_wave_indices,
                     smatrix_array, tile_signals, window_grid)
+from .prism_accuracy import (EXTENT_FRACTION, check_window, prism_error_estimate,  # noqa: F401
+                             probe_extent, window_leakage)
 from .scan import GridScan
 from .scanning import (STEMSimulation, _cast_state, _check_structure, _split_key, check_scan_arguments,
                        check_thermal_arguments, scan_measurements)
@@ -45,8 +42,6 @@ __all__ = ["build_smatrix", "prism_scan", "window_leakage", "probe_extent", "pri
 
 #: values of ``stem_scan(method=…)``
 METHODS = ("auto", "prism", "multislice")
-#: the probe's extent holds this fraction of its intensity (the window must hold it)
-EXTENT_FRACTION = 0.9
 #: complex (n_y, n_x) arrays alive per plane wave in the slice step and the band crop
 _WAVE_COPIES = 10
 #: on the CPU (without an explicit memory_budget) batches stay under this working set [bytes]: vmapped FFT
@@ -57,96 +52,6 @@ CPU_BATCH_BYTES = 16 << 20
 
 def _max_angle(sim: STEMSimulation) -> float:
     return sim.semi_angle + 0.5 * sim.edge_width
-
-
-# ---- accuracy model -----------------------------------------------------------------------------
-def _vacuum_probes(sim: STEMSimulation, grid, thickness: float):
-    """|ψ|² (2, n_y, n_x) float64 of the probe centred in the cell at the entrance and the exit
-    surface (free-space propagation through ``thickness`` [Å])."""
-    thickness = validate.scalar(thickness, "thickness", "Å", nonnegative=True)
-    p = np.asarray(probe_transfer(grid, sim.beam, sim.semi_angle, sim.aberrations, sim.edge_width)).astype(
-        np.complex128)  # float32 transfer (precision enough for a leakage estimate), float64 from here
-    ky, kx = (np.fft.fftfreq(n, d) for n, d in zip(grid.gpts, grid.sampling))
-    k2 = ky[:, None] ** 2 + kx[None, :] ** 2
-    centre = np.exp(-2j * np.pi * (ky[:, None] * grid.extent[0] / 2 + kx[None, :] * grid.extent[1] / 2))
-    out = []
-    for t in (0.0, float(thickness)):
-        psi = np.fft.ifft2(p * centre * np.exp(-1j * np.pi * sim.beam.wavelength * t * k2))
-        i = np.abs(psi) ** 2
-        out.append(i / i.sum())
-    return np.stack(out)
-
-
-def window_leakage(sim: STEMSimulation, grid, thickness: float, interpolation) -> float:
-    """Fraction of the vacuum probe's intensity outside the PRISM window of (L_y/f_y, L_x/f_x) [Å]
-    centred on it, the larger of the entrance and the exit surface (``thickness`` [Å])."""
-    f = check_interpolation(interpolation, grid)
-    probes = _vacuum_probes(sim, grid, thickness)
-    inside = np.ones(grid.gpts, bool)
-    for axis, (n, fi) in enumerate(zip(grid.gpts, f)):
-        w = n // fi
-        idx = np.arange(n)
-        lo = n // 2 - w // 2
-        sel = (idx >= lo) & (idx < lo + w)
-        inside &= sel[:, None] if axis == 0 else sel[None, :]
-    return float(max(0.0, 1.0 - min(float(p[inside].sum()) for p in probes)))
-
-
-def probe_extent(sim: STEMSimulation, grid, thickness: float, fraction: float = EXTENT_FRACTION) -> float:
-    """Side [Å] of the smallest centred square holding ``fraction`` of the vacuum probe's intensity at
-    both the entrance and the exit surface (``thickness`` [Å])."""
-    validate.instance(sim, "sim", STEMSimulation)
-    fraction = validate.scalar(fraction, "fraction", lo=0.0, hi=1.0, lo_open=True, hi_open=True)
-    probes = _vacuum_probes(sim, grid, thickness)
-    ys, xs = (np.abs((np.arange(n) - n // 2) * d) for n, d in zip(grid.gpts, grid.sampling))
-    cheb = np.maximum(ys[:, None], xs[None, :])
-    order = np.argsort(cheb, axis=None)
-    r = cheb.ravel()[order]
-    worst = 0.0
-    for p in probes:
-        c = np.cumsum(p.ravel()[order])
-        worst = max(worst, float(r[min(len(r) - 1, int(np.searchsorted(c, fraction)))]))
-    return 2 * worst + max(grid.sampling)
-
-
-def check_window(sim: STEMSimulation, grid, thickness: float, interpolation, name: str = "interpolation") -> None:
-    """Raise unless the PRISM window (L/f) holds the probe's extent (f = 1 is multislice's own cell and
-    always accepted); the error names f, the window, the extent and the factors that would work."""
-    f = check_interpolation(interpolation, grid, name)
-    if f == (1, 1):
-        return
-    ext = probe_extent(sim, grid, thickness)
-    win = tuple(L / fi for L, fi in zip(grid.extent, f))
-    if min(win) >= ext:
-        return
-    ok = [d for d in range(1, 65) if all(n % d == 0 and L / d >= ext for n, L in zip(grid.gpts, grid.extent))]
-    cells = tuple(math.ceil(ext * fi / L * 10) / 10 for fi, L in zip(f, grid.extent))
-    raise validate.InputError(
-        f"{name} = {f if f[0] != f[1] else f[0]} gives a PRISM window of {win[0]:.4g} × {win[1]:.4g} Å, smaller than "
-        f"the probe's extent {ext:.4g} Å ({100 * EXTENT_FRACTION:g} % of its intensity at the entrance or exit "
-        f"surface of the {thickness:.4g} Å specimen): use {name} = {max(ok) if ok else 1} (largest that fits)"
-        f" or a cell ≥ {cells[0]:g} × {cells[1]:g} times larger (y, x)")
-
-
-def prism_error_estimate(sim: STEMSimulation, potential: PotentialSlices, interpolation) -> dict:
-    """Expected error of PRISM at ``interpolation``, with what it rests on: {"haadf": 3ε, "pattern": 2√ε,
-    "leakage": ε, "window": (y, x) [Å], "extent": [Å]}.
-
-    ε is :func:`window_leakage` (0 at f = 1, which is exact). "haadf" bounds max|ΔI|/max(I) of an
-    integrated (ADF/HAADF) image: measured on SrTiO3 [001] at 300 kV, 20 mrad (1–10 cells thick,
-    windows 3.9–7.8 Å, hard and soft apertures, ADF 25–130 mrad) the error was 0.3–2.1 ε, so 3ε;
-    "pattern" bounds the relative L2 error of a 4D pattern (against the windowed exact exit wave): per
-    pixel the neighbouring copies' tails interfere with the probe in amplitude (~√ε), which the
-    integration over a large detector averages out (measured 1.1√ε at a 7.8 Å window). The model
-    ignores the specimen's own beam spreading beyond the vacuum cone (SrTiO3 [001], 20 nm, 8 × 8 cells:
-    measured 0.18 at f = 4 against 3ε = 0.27; amorphous or thicker specimens may exceed it)."""
-    validate.instance(sim, "sim", STEMSimulation)
-    grid = potential.grid
-    f = check_interpolation(interpolation, grid)
-    t = potential.thickness
-    eps = 0.0 if f == (1, 1) else window_leakage(sim, grid, t, f)
-    return {"haadf": 3 * eps, "pattern": 2 * math.sqrt(eps), "leakage": eps,
-            "window": tuple(L / fi for L, fi in zip(grid.extent, f)), "extent": probe_extent(sim, grid, t)}
 
 
 def _costs(sim, scan, potential, f):
@@ -164,9 +69,10 @@ def _costs(sim, scan, potential, f):
 def choose_method(sim: STEMSimulation, scan: GridScan, potential: PotentialSlices, tolerance=None,
                   interpolation=None, features_ok: bool = True):
     """("multislice", None) or ("prism", (f_y, f_x)): the cheaper of multislice and PRISM at the f whose
-    HAADF :func:`prism_error_estimate` is ≤ ``tolerance`` (max|ΔI|/max I, default 1e-3) and whose window
-    holds the probe, PRISM only when it is estimated ≥ 1.5× faster (and ``features_ok``). Costs: FFT
-    ≈ 5 N log₂N flops per slice and wave, the reduction 8 flops per plane wave and window pixel."""
+    HAADF error (:func:`prism_error_estimate`, max|ΔI|/max I) is ≤ ``tolerance`` (default 1e-3) and
+    whose window holds the probe, PRISM only when it is estimated ≥ 1.5× faster (and ``features_ok``).
+    Costs: FFT ≈ 5 N log₂N flops per slice and wave, the reduction 8 flops per plane wave and window
+    pixel. The error model (at most 4 of the scan's positions) runs only for an f > 1 fast enough to matter."""
     validate.instance(sim, "sim", STEMSimulation)
     tol = validate.scalar(1e-3 if tolerance is None else tolerance, "tolerance", nonnegative=True,
                           allow_traced=False)
@@ -175,21 +81,23 @@ def choose_method(sim: STEMSimulation, scan: GridScan, potential: PotentialSlice
     grid = potential.grid
     cands = ([check_interpolation(interpolation, grid)] if interpolation is not None else
              [(d, d) for d in range(1, 33) if all(n % d == 0 for n in grid.gpts)])
-    ms_cost, best = None, None
-    for f in cands:
+    ms_cost = _costs(sim, scan, potential, (1, 1))[0]
+    best = None
+    pos = scan.positions().reshape(-1, 2)
+    pos = pos[np.linspace(0, len(pos) - 1, min(4, len(pos))).round().astype(int)]
+    for f in sorted(cands, key=lambda f: _costs(sim, scan, potential, f)[1]):
+        cost = _costs(sim, scan, potential, f)[1]
+        if cost * 1.5 > ms_cost or (best is not None and cost >= best[0]):
+            continue
         if f != (1, 1):
             try:
                 check_window(sim, grid, potential.thickness, f)
             except validate.InputError:
                 continue
-            if prism_error_estimate(sim, potential, f)["haadf"] > tol:
+            if prism_error_estimate(sim, potential, f, positions=pos)["haadf"] > tol:
                 continue
-        ms_cost, cost = _costs(sim, scan, potential, f)
-        if best is None or cost < best[0]:
-            best = (cost, f)
-    if best is not None and best[0] * 1.5 <= ms_cost:
-        return "prism", best[1]
-    return "multislice", None
+        best = (cost, f)
+    return ("prism", best[1]) if best is not None else ("multislice", None)
 
 
 # ---- S-matrix -----------------------------------------------------------------------------------
@@ -248,13 +156,22 @@ def _build(indices, trans, seq, prop, grid, band, exits, cdtype, budget, progres
 
 
 # ---- tiles of probe positions -------------------------------------------------------------------
+#: a tile's shared window is enlarged by at most this fraction of the window's side per axis
+TILE_GROWTH = 1 / 8
+
+
 def _tiling(scan: GridScan, band_sampling, window):
-    """(t_y, t_x) scan positions per tile and the (e_y, e_x) extra window pixels they need."""
+    """(t_y, t_x) scan positions per tile and the (e_y, e_x) extra window pixels they need: as many
+    positions as a window enlarged by ≤ :data:`TILE_GROWTH` of its side holds (the shared matrix
+    product stays BLAS-3 while each position pays ≤ (1 + growth)² in window pixels), then evened out
+    over the scan so that the last tile is not mostly padding (64 positions at ≤ 31 per tile: 3 tiles
+    of 22, not 31 + 31 + 2 padded to 93)."""
     out_t, out_e = [], []
     for n, step, d, w in zip(scan.gpts, scan.sampling, band_sampling, window):
         t = 1
-        while t < n and ((t * step) / d + 2) <= max(2.0, w / 4):
+        while t < n and ((t * step) / d + 2) <= max(2.0, w * TILE_GROWTH):
             t += 1
+        t = -(-n // -(-n // t))  # the same number of tiles, as few padded positions as possible
         out_t.append(t)
         out_e.append(int(math.ceil((t - 1) * step / d)) + 2)
     return tuple(out_t), tuple(out_e)
@@ -305,11 +222,28 @@ def _thermal(members, structure, layout, prop, tiles, indices, coeffs, bstates, 
     return ensemble_mean(member, members, member_batch)
 
 
+@partial(jax.jit, static_argnames=("einstein", "beam", "dtype", "grid", "band", "exits", "wave_batch"))
+def _member_smatrix(member, structure, layout, prop, indices, *, einstein, beam, dtype, grid, band, exits, wave_batch):
+    """The S-matrix of one frozen-phonon configuration (as inside :func:`_thermal`)."""
+    t = member_transmissions(member, structure, layout, beam, dtype, einstein)
+    return smatrix_array(indices, t, jnp.asarray(layout.sequence, jnp.int32), prop, gpts=grid.gpts, band=band,
+                         exits=exits, batch=wave_batch)
+
+
+def n_members_of(thermal, n_configs, snapshots) -> int:
+    """Configurations of a thermal model (1 for a static specimen)."""
+    if thermal is None:
+        return 1
+    if thermal == "snapshots":
+        return int(np.shape(snapshots)[0]) if snapshots is not None else 0
+    return int(8 if n_configs is None else n_configs)
+
+
 # ---- the scan -----------------------------------------------------------------------------------
 def prism_scan(sim: STEMSimulation, scan: GridScan, potential: PotentialSlices, *, interpolation=1,
                structure=None, thermal=None, n_configs=None, key=None, snapshots=None, parametrization=None,
                exit_planes=None, precision=None, memory_budget=None, progress: bool = True,
-               chunk_callback=None) -> dict:
+               chunk_callback=None, smatrix_cache: dict | None = None) -> dict:
     """A STEM scan by PRISM; returns {output name: :class:`~jaxem.measurement.Measurement`} exactly as
     :func:`jaxem.stem.stem_scan` (same arguments, same axes and metadata, plus ``method``,
     ``interpolation`` and ``n_plane_waves`` in the metadata).
@@ -319,6 +253,10 @@ def prism_scan(sim: STEMSimulation, scan: GridScan, potential: PotentialSlices, 
             The window L/f must hold the probe's extent (:func:`check_window`).
         others: as :func:`jaxem.stem.stem_scan` (``tds_potentials`` is multislice-only: the TDS signal
             needs the wave inside the specimen, which the S-matrix does not keep).
+        smatrix_cache: None, or a dict owned by the caller in which the S-matrix (static specimen) or
+            the ensemble's S-matrices (frozen phonons, when all of them fit in half the memory budget)
+            are kept and reused by later calls with the same arguments but another scan (the rows of a
+            streamed scan, :class:`PrismRows`); a cache filled under other arguments is an error.
 
     Raises:
         InputError / InputTypeError naming the argument (as :func:`~jaxem.stem.stem_scan`), an f that
@@ -404,10 +342,22 @@ def prism_scan(sim: STEMSimulation, scan: GridScan, potential: PotentialSlices, 
         for name in results:
             results[name].append(chunk[name])
 
+    cache_key = (f, np.dtype(cdtype).str, exits, float(amax), thermal, n_members_of(thermal, n_configs, snapshots))
+    if smatrix_cache is not None:
+        if not isinstance(smatrix_cache, dict):
+            raise validate.InputTypeError(f"smatrix_cache must be a dict or None, got {type(smatrix_cache).__name__}")
+        if smatrix_cache and smatrix_cache.get("key") != cache_key:
+            raise validate.InputError(f"smatrix_cache holds S-matrices of {smatrix_cache.get('key')}, not of this call "
+                                      f"{cache_key} (interpolation, dtype, exit planes, angle, thermal model, members)")
     if thermal is None:
-        trans = transmission_functions(potential.array, beam, grid, cdtype)
-        S = _build(indices, trans, jnp.asarray(potential.sequence, jnp.int32), prop, grid, band, exits, cdtype,
-                   memory_budget, progress)
+        if smatrix_cache is not None and "S" in smatrix_cache:
+            S = smatrix_cache["S"]
+        else:
+            trans = transmission_functions(potential.array, beam, grid, cdtype)
+            S = _build(indices, trans, jnp.asarray(potential.sequence, jnp.int32), prop, grid, band, exits, cdtype,
+                       memory_budget, progress)
+            if smatrix_cache is not None:
+                smatrix_cache.update(key=cache_key, S=S)
         rows_per_chunk = max(1, int(accel.batch_size(4 * nx * t[0] * signal_bytes, tiles.shape[0], left)))
         rows_per_chunk = max(rows_per_chunk, -(-tile_batch // tiles.shape[1]))
         rows_per_chunk = min(rows_per_chunk, tiles.shape[0])
@@ -436,13 +386,23 @@ def prism_scan(sim: STEMSimulation, scan: GridScan, potential: PotentialSlices, 
         chunk_m = member_batch * max(1, -(-n_members // (8 * member_batch)))
         total = None
         bar = tqdm(total=n_members, desc="PRISM frozen phonons (configurations)", disable=not progress, unit="config")
-        for m0 in range(0, n_members, chunk_m):
+        jtiles, jidx = jnp.asarray(tiles, rdtype), jnp.asarray(indices, jnp.int32)
+        red = dict(batch=int(min(tile_batch, tiles.shape[0] * tiles.shape[1])), **static)
+        if smatrix_cache is not None and "members" not in smatrix_cache and n_members * s_bytes <= budget // 2:
+            smatrix_cache.update(key=cache_key, members=[
+                _member_smatrix(jax.tree.map(lambda a: a[i], members), st, layout, prop, jidx, einstein=thermal ==
+                                "einstein", beam=beam, dtype=cdtype, grid=grid, band=band, exits=exits,
+                                wave_batch=wave_batch) for i in range(n_members)])
+        if smatrix_cache is not None and "members" in smatrix_cache:
+            for S in smatrix_cache["members"]:  # each configuration's S-matrix built once per run
+                sig = tuple(np.asarray(s, np.float64) for s in _reduce(jtiles, S, jidx, coeffs, bstates, **red))
+                total = sig if total is None else tuple(a + b for a, b in zip(total, sig))
+                bar.update(1)
+        for m0 in range(0, n_members if total is None else 0, chunk_m):
             part = jax.tree.map(lambda a: a[m0:m0 + chunk_m], members)
             n = int(jax.tree.leaves(part)[0].shape[0])
-            mean = _thermal(part, st, layout, prop, jnp.asarray(tiles, rdtype), jnp.asarray(indices, jnp.int32),
-                            coeffs, bstates, einstein=thermal == "einstein", beam=beam,
-                            batch=int(min(tile_batch, tiles.shape[0] * tiles.shape[1])), wave_batch=wave_batch,
-                            member_batch=min(member_batch, n), **static)
+            mean = _thermal(part, st, layout, prop, jtiles, jidx, coeffs, bstates, einstein=thermal == "einstein",
+                            beam=beam, wave_batch=wave_batch, member_batch=min(member_batch, n), **red)
             part_sum = tuple(np.asarray(s, np.float64) * n for s in mean)
             total = part_sum if total is None else tuple(a + b for a, b in zip(total, part_sum))
             bar.update(n)
@@ -459,3 +419,42 @@ def prism_scan(sim: STEMSimulation, scan: GridScan, potential: PotentialSlices, 
                                    "interpolation": list(f), "n_plane_waves": k,
                                    "window": {"value": [L / fi for L, fi in zip(grid.extent, f)], "units": "Å"}})
     return out
+
+
+# ---- streamed scans: one S-matrix per run ----------------------------------------------------------
+class PrismRows:
+    """The row compute of a streamed PRISM scan (:func:`jaxem.stem.stem_scan_to_zarr`): ``f(sub_scan)``
+    runs :func:`prism_scan` on those rows with the S-matrix (or each frozen-phonon configuration's)
+    built on the first call and reused for every later block, so a run builds it once however many
+    blocks it has. Every block is the same computation on the same S-matrix, so a resumed run equals
+    an uninterrupted one bit for bit. Pickled (to a cluster worker) without the S-matrix: each process
+    builds its own once."""
+
+    def __init__(self, sim, potential, interpolation, **kwargs):
+        self.sim, self.potential, self.interpolation, self.kwargs = sim, potential, interpolation, kwargs
+        self.cache = {}
+
+    def __call__(self, sub_scan):
+        return prism_scan(self.sim, sub_scan, self.potential, interpolation=self.interpolation, progress=False,
+                          smatrix_cache=self.cache, **self.kwargs)
+
+    def __getstate__(self):
+        return {**self.__dict__, "cache": {}}
+
+
+def prism_rows(sim, scan, potential, method="auto", interpolation=None, tolerance=None, tds_potentials=None,
+               **kwargs):
+    """A :class:`PrismRows` for a streamed scan of ``scan`` whose ``method`` (as :func:`jaxem.stem.stem_scan`,
+    ``"auto"`` decided once for the whole scan) is PRISM, else None (multislice)."""
+    method = validate.choice(method, "method", METHODS)
+    if method == "multislice" or tds_potentials is not None or not (isinstance(sim, STEMSimulation) and
+                                                                     isinstance(potential, PotentialSlices)):
+        return None  # stem_scan per block (it refuses TDS potentials with PRISM; stand-ins go their own way)
+    if method == "auto":
+        method, f = choose_method(sim, scan, potential, tolerance, interpolation, features_ok=tds_potentials is None)
+        if method != "prism":
+            return None
+    else:
+        f = interpolation or 1
+    kwargs.pop("progress", None)
+    return PrismRows(sim, potential, f, **kwargs)

@@ -152,6 +152,10 @@ class ScanPlan:
         self.block_rows = validate.integer(block_rows, "block_rows", lo=1, hi=ny)
         self.fingerprint = run_fingerprint(sim, scan, potential, self.block_rows, **kwargs,
                                            compute_rows=getattr(compute_rows, "__qualname__", None))
+        if compute_rows is None:  # a PRISM scan builds its S-matrix once per run, not once per block
+            from .prism_run import prism_rows
+
+            self.compute_rows = prism_rows(sim, scan, potential, **kwargs)
         self.store = ResumableStore(path, self.fingerprint, ny, nx, self.block_rows, resume=bool(resume))
         self.path = self.store.path
         self.template = None
