@@ -162,6 +162,8 @@ def frame_moments(array, center, memory_budget=None) -> np.ndarray:
     """(M₀, M_y, M_x) of every frame of ``array`` (..., ny, nx) [counts, counts·px, counts·px] about
     ``center`` (cy, cx) [px], as float64 (..., 3); computed in the data's precision (float32 for
     float32 and integer data). NumPy (read in place where possible) or JAX arrays."""
+    if memory_budget is not None:  # checked here: the in-place path never turns it into a batch
+        accel.parse_bytes(memory_budget, "memory_budget")
     if np.ndim(array) == 2:
         return frame_moments(array[None], center, memory_budget)[0]
     lead, (ny, nx) = tuple(np.shape(array)[:-2]), tuple(np.shape(array)[-2:])
