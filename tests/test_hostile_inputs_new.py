@@ -42,7 +42,7 @@ NAN, INF = float("nan"), float("inf")
 #: package → the modules whose names are swept (None: all of its ``__all__``)
 SWEPT = {
     "phonons": None, "eels": None, "ml": None, "ptycho": None, "parallel": None, "phase": None,
-    "stem": ("jaxem.stem.prism", "jaxem.stem.prism_run", "jaxem.stem.prism_partition"),
+    "stem": ("jaxem.stem.prism", "jaxem.stem.prism_run", "jaxem.stem.prism_partition", "jaxem.stem.prism_accuracy"),
     "md": ("jaxem.md.simulate", "jaxem.md.potentials", "jaxem.md.engine", "jaxem.md.store"),
     "accel": ("jaxem.accel.estimate",),
 }
