@@ -131,12 +131,13 @@ def compare_methods(ds, pot, n_slices: int = 4, iterations: int = 40, ptycho_kwa
 
     validate.instance(ds, "ds", phase.Dataset4D, "a calibrated jaxem.phase.Dataset4D")
     validate.instance(pot, "pot", PotentialSlices, "the PotentialSlices the data were simulated from")
-    n_slices = validate.integer(n_slices, "n_slices", lo=1, hi=len(pot.sequence))
+    for name, flag in (("direct", direct), ("ptychography", ptychography)):
+        validate.instance(flag, name, (bool, np.bool_), "True or False")
+    # S slices group the simulation's slices (only used by the ptychographic run)
+    n_slices = validate.integer(n_slices, "n_slices", lo=1, hi=len(pot.sequence) if ptychography else None)
     iterations = validate.integer(iterations, "iterations", lo=0)
     if ptycho_kwargs is not None:
         validate.instance(ptycho_kwargs, "ptycho_kwargs", dict, "a dict of ptycho.reconstruct arguments or None")
-    for name, flag in (("direct", direct), ("ptychography", ptychography)):
-        validate.instance(flag, name, (bool, np.bool_), "True or False")
 
     out = {"images": {}, "correlations": {}, "times": {}}
     total = true_slice_phases(pot, ds.beam, 1, pot.grid.gpts)[0]
