@@ -758,7 +758,8 @@ bad("ptycho.correlation", "b-nan", r"\bb\b", lambda: ptycho.correlation(np.arang
 bad("ptycho.correlation", "complex", r"\ba\b", lambda: ptycho.correlation(np.ones(4) * 1j, np.arange(4.0)))
 bad("ptycho.correlation", "mask-shape", "mask", lambda: ptycho.correlation(np.arange(4.0), np.arange(4.0), np.ones(3)))
 bad("ptycho.correlation", "constant", "constant", lambda: ptycho.correlation(np.ones(4), np.arange(4.0)))
-bad("ptycho.slice_correlations", "phases", "phases", lambda: ptycho.slice_correlations(np.ones((4, 4)), np.ones((1, 4, 4))))
+bad("ptycho.slice_correlations", "phases", "phases", lambda: ptycho.slice_correlations(np.ones((4, 4)),
+                                                                                     np.ones((1, 4, 4))))
 bad("ptycho.slice_correlations", "truth", "truth", lambda: ptycho.slice_correlations(np.ones((1, 4, 4)), "lots"))
 bad("ptycho.fourier_resample", "array", "array", lambda: ptycho.fourier_resample(np.ones(4), (2, 2)))
 bad("ptycho.fourier_resample", "shape", "shape", lambda: ptycho.fourier_resample(np.ones((4, 4)), (0, 2)))
