@@ -111,10 +111,6 @@ EXEMPT = {
 #: callables covered by the generic sweep only, for now (to-do: hand-written cases once their owners' boundary
 #: checks land: each is a strict expected failure of the generic sweep, see KNOWN)
 FUZZ_ONLY: dict = {
-    **{f"ptycho.{n}": "ptycho-lv is rewriting jaxem/ptycho; generic-sweep defect listed in KNOWN" for n in (
-        "Geometry", "Model", "amplitude_error", "bytes_per_position", "compare_methods", "correlation",
-        "fourier_resample", "full_error", "information_limit", "init", "init_params", "loss", "model_amplitudes",
-        "probe_spectra", "result", "scan_frame_patterns", "slice_correlations", "step", "transmissions")},
 }
 
 #: values of the generic sweep that a callable accepts by design: callable → {value label: reason}
@@ -132,16 +128,9 @@ ACCEPTS = {
 }
 
 #: generic-sweep failures that are not fixed yet: callable → reason (strict expected failures). They sit in
-#: files other engineers are rewriting now (ptycho-lv: jaxem/ptycho; parallax-corr: phase alignment/direct/
+#: files other engineers are rewriting now (parallax-corr: phase alignment/direct/
 #: transfer; dpc-fast: phase com_integration; prism3: stem/prism_run); each needs the boundary check named.
-_PTYCHO = "ptycho-lv's files: None/str/dict/NaN arguments reach attribute access or jit (AttributeError, unhashable " \
-          "static argument, silent acceptance); needs validate.instance/array at the public boundary"
 KNOWN: dict = {
-    **{f"ptycho.{n}": _PTYCHO for n in (
-        "Geometry", "scan_frame_patterns", "Model", "amplitude_error", "init_params", "model_amplitudes",
-        "probe_spectra", "transmissions", "SolverConfig", "full_error", "init", "loss", "result", "step",
-        "bytes_per_position", "correlation", "fourier_resample", "information_limit", "slice_correlations",
-        "compare_methods")},
     "stem.build_smatrix": "prism3 (prism_run.py): beam='lots' is reported as 'energy', not 'beam'",
     "stem.build_partitioned_smatrix": "prism3 (prism_partition.py): beam='lots' is reported as 'energy', not 'beam'",
 }
@@ -636,7 +625,7 @@ bad("stem.choose_method", "tolerance", "tolerance", lambda: stem.choose_method(F
 bad("stem.choose_method", "sim", r"\bsim\b", lambda: stem.choose_method(None, F.scan, F.pot))
 
 
-# ---- ptycho (entry points; the pure level is in KNOWN above) ------------------------------------------------
+# ---- ptycho (entry points and the pure level) ---------------------------------------------------------------
 from jaxem import ptycho  # noqa: E402
 
 bad("ptycho.prepare", "dataset", r"dataset|Dataset4D", lambda: ptycho.prepare(np.ones((4, 4, 8, 8))))
@@ -647,8 +636,153 @@ bad("ptycho.reconstruct", "iterations", "iterations", lambda: ptycho.reconstruct
 bad("ptycho.reconstruct", "optimizer", "optimizer", lambda: ptycho.reconstruct(F.ds, optimizer="lots"))
 bad("ptycho.simulate_crystal", "n_layers", "n_layers", lambda: ptycho.simulate_crystal(n_layers=0))
 bad("ptycho.true_slice_phases", "n_slices", "n_slices", lambda: ptycho.true_slice_phases(F.pot, F.beam, 0, (8, 8)))
-bad("ptycho.SolverConfig", "optimizer", "optimizer", lambda: ptycho.SolverConfig(optimizer="lots"),
-    known="ptycho-lv (solver.py): SolverConfig accepts any optimizer name; the error comes only at init")
+bad("ptycho.SolverConfig", "optimizer", "optimizer", lambda: ptycho.SolverConfig(optimizer="lots"))
+_each("ptycho.SolverConfig", "rate_object", "rate_object", lambda v: ptycho.SolverConfig(rate_object=v), SCALARS)
+bad("ptycho.SolverConfig", "batch", "batch", lambda: ptycho.SolverConfig(batch=0))
+bad("ptycho.SolverConfig", "fit_aberrations", "fit_aberrations", lambda: ptycho.SolverConfig(fit_aberrations=("C99",)))
+
+
+class _Ptycho:
+    """A tiny prepared problem (6×6 scan of the shared dataset) and its model, parameters and state."""
+
+    @functools.cached_property
+    def data(self):
+        return ptycho.prepare(F.ds)
+
+    @functools.cached_property
+    def model(self):
+        return ptycho.Model(self.data.geometry)
+
+    @functools.cached_property
+    def cfg(self):
+        return ptycho.SolverConfig(batch=self.data.n_positions)
+
+    @functools.cached_property
+    def params(self):
+        return ptycho.init_params(self.model, self.data.n_positions)
+
+    @functools.cached_property
+    def state(self):
+        return ptycho.init(self.params, self.model, self.cfg)
+
+    @property
+    def arrays(self):
+        d = self.data
+        return (d.amplitudes, d.positions, d.weights, d.detector_mask)
+
+
+PT = _Ptycho()
+
+
+def _geometry(**kw):
+    g = dict(beam=F.beam, window=(24, 24), sampling=(0.2, 0.2), detector=(15, 15), object_shape=(40, 40))
+    return ptycho.Geometry(**(g | kw))
+
+
+bad("ptycho.Geometry", "beam", "beam", lambda: _geometry(beam="lots"))
+_each("ptycho.Geometry", "sampling", "sampling", lambda v: _geometry(sampling=v),  # a list is a (y, x) pair and
+      {k: v for k, v in POSITIVE.items() if k not in ("list", "5furlongs")})  # furlongs are a length
+bad("ptycho.Geometry", "window", "window", lambda: _geometry(window=(0, 24)))
+bad("ptycho.Geometry", "window-float", "window", lambda: _geometry(window=(24.5, 24)))
+bad("ptycho.Geometry", "detector-beyond-window", "detector", lambda: _geometry(detector=(31, 31)))
+bad("ptycho.Geometry", "object_shape", "object_shape", lambda: _geometry(object_shape=None))
+bad("ptycho.Geometry", "semiangle", "semiangle", lambda: _geometry(semiangle=-20.0))
+bad("ptycho.Geometry", "periodic", "periodic", lambda: _geometry(periodic="yes"))
+bad("ptycho.Model", "geometry", "geometry", lambda: ptycho.Model(None))
+bad("ptycho.Model", "n_slices", "n_slices", lambda: ptycho.Model(PT.data.geometry, n_slices=0))
+_each("ptycho.Model", "slice_thickness", "slice_thickness", lambda v: ptycho.Model(PT.data.geometry, 2, v),
+      {k: v for k, v in SCALARS.items() if k != "5furlongs"})  # furlongs are a length: converted to Å
+bad("ptycho.Model", "reference-name", "reference", lambda: ptycho.Model(PT.data.geometry, reference=(("C99", 1.0),)))
+bad("ptycho.Model", "reference-value", "reference", lambda: ptycho.Model(PT.data.geometry, reference=(("C10", NAN),)))
+bad("ptycho.Model", "reference-str", "reference", lambda: ptycho.Model(PT.data.geometry, reference="C10"))
+bad("ptycho.scan_frame_patterns", "patterns", "patterns", lambda: ptycho.scan_frame_patterns(None, (8, 8), 0.0, False))
+bad("ptycho.scan_frame_patterns", "center", "center", lambda: ptycho.scan_frame_patterns(np.ones((2, 16, 16)), "lots",
+                                                                                          0.0, False))
+bad("ptycho.scan_frame_patterns", "rotation", "rotation", lambda: ptycho.scan_frame_patterns(np.ones((2, 16, 16)),
+                                                                                              (8, 8), NAN, False))
+bad("ptycho.scan_frame_patterns", "transpose", "transpose", lambda: ptycho.scan_frame_patterns(np.ones((2, 16, 16)),
+                                                                                                (8, 8), 0.0, "yes"))
+bad("ptycho.init_params", "model", "model", lambda: ptycho.init_params(PT.data, 36))
+bad("ptycho.init_params", "n_positions", "n_positions", lambda: ptycho.init_params(PT.model, 0))
+bad("ptycho.init_params", "n_modes", "n_modes", lambda: ptycho.init_params(PT.model, 36, n_modes=1.5))
+_each("ptycho.init_params", "mode_power", "mode_power", lambda v: ptycho.init_params(PT.model, 36, 2, v), SCALARS)
+bad("ptycho.init_params", "precision", "precision", lambda: ptycho.init_params(PT.model, 36, precision="lots"))
+bad("ptycho.probe_spectra", "params", "params", lambda: ptycho.probe_spectra(None, PT.model))
+bad("ptycho.probe_spectra", "model", "model", lambda: ptycho.probe_spectra(PT.params, PT.cfg))
+bad("ptycho.transmissions", "params", "params", lambda: ptycho.transmissions(PT.state))
+bad("ptycho.model_amplitudes", "model", "model", lambda: ptycho.model_amplitudes(PT.params, "lots", PT.data.positions,
+                                                                                 np.arange(3)))
+bad("ptycho.model_amplitudes", "positions", "positions", lambda: ptycho.model_amplitudes(
+    PT.params, PT.model, np.full((36, 2), NAN), np.arange(3)))
+bad("ptycho.model_amplitudes", "positions-rows", "positions", lambda: ptycho.model_amplitudes(
+    PT.params, PT.model, np.zeros((5, 2)), np.arange(3)))
+bad("ptycho.model_amplitudes", "index-float", "index", lambda: ptycho.model_amplitudes(
+    PT.params, PT.model, PT.data.positions, np.array([0.5])))
+bad("ptycho.model_amplitudes", "index-beyond", "index", lambda: ptycho.model_amplitudes(
+    PT.params, PT.model, PT.data.positions, np.array([0, 36])))
+bad("ptycho.amplitude_error", "model_amp", "model_amp", lambda: ptycho.amplitude_error(
+    np.ones((2, 5)), np.ones((2, 5, 5)), np.ones(2), np.ones((5, 5))))
+bad("ptycho.amplitude_error", "data_amp-nan", "data_amp", lambda: ptycho.amplitude_error(
+    np.ones((2, 5, 5)), np.full((2, 5, 5), NAN), np.ones(2), np.ones((5, 5))))
+bad("ptycho.amplitude_error", "weights-length", "weights", lambda: ptycho.amplitude_error(
+    np.ones((2, 5, 5)), np.ones((2, 5, 5)), np.ones(3), np.ones((5, 5))))
+bad("ptycho.amplitude_error", "shapes", "model_amp", lambda: ptycho.amplitude_error(
+    np.ones((2, 4, 4)), np.ones((2, 5, 5)), np.ones(2), np.ones((5, 5))))
+bad("ptycho.init", "params", "params", lambda: ptycho.init(PT.state, PT.model, PT.cfg))
+bad("ptycho.init", "cfg", r"\bcfg\b", lambda: ptycho.init(PT.params, PT.model, {"optimizer": "adam"}))
+bad("ptycho.init", "key", r"\bkey\b", lambda: ptycho.init(PT.params, PT.model, PT.cfg, key=3))
+bad("ptycho.step", "state", "state", lambda: ptycho.step(PT.params, PT.model, PT.cfg, PT.arrays))
+bad("ptycho.step", "model", "model", lambda: ptycho.step(PT.state, None, PT.cfg, PT.arrays))
+bad("ptycho.step", "data", r"\bdata\b", lambda: ptycho.step(PT.state, PT.model, PT.cfg, PT.data))
+bad("ptycho.step", "data-nan", "amplitudes", lambda: ptycho.step(PT.state, PT.model, PT.cfg, (
+    PT.data.amplitudes * NAN,) + PT.arrays[1:]))
+bad("ptycho.step", "data-detector", "amplitudes", lambda: ptycho.step(PT.state, PT.model, PT.cfg, (
+    PT.data.amplitudes[:, :-1],) + PT.arrays[1:]))
+bad("ptycho.step", "batch-short", r"batch|cfg", lambda: ptycho.step(PT.state, PT.model, ptycho.SolverConfig(batch=5),
+                                                                      PT.arrays))
+bad("ptycho.full_error", "cfg", r"\bcfg\b", lambda: ptycho.full_error(PT.params, PT.model, "adam", PT.arrays))
+bad("ptycho.full_error", "weights", "weights", lambda: ptycho.full_error(PT.params, PT.model, PT.cfg, PT.arrays[:2] + (
+    np.ones(3), PT.arrays[3])))
+bad("ptycho.loss", "index", "index", lambda: ptycho.loss(PT.params, PT.model, PT.cfg, PT.arrays, np.array([0.5]),
+                                                         np.ones(1), 1.0))
+bad("ptycho.loss", "valid", "valid", lambda: ptycho.loss(PT.params, PT.model, PT.cfg, PT.arrays, np.arange(3),
+                                                         np.ones(2), 1.0))
+_each("ptycho.loss", "norm", "norm", lambda v: ptycho.loss(PT.params, PT.model, PT.cfg, PT.arrays, np.arange(3),
+                                                          np.ones(3), v), POSITIVE)
+bad("ptycho.result", "state", "state", lambda: ptycho.result(PT.params))
+bad("ptycho.bytes_per_position", "model", "model", lambda: ptycho.bytes_per_position(PT.cfg, 1))
+bad("ptycho.bytes_per_position", "n_modes", "n_modes", lambda: ptycho.bytes_per_position(PT.model, 0))
+bad("ptycho.bytes_per_position", "itemsize", "itemsize", lambda: ptycho.bytes_per_position(PT.model, 1, "lots"))
+bad("ptycho.correlation", "a", r"\ba\b", lambda: ptycho.correlation(None, np.ones(4)))
+bad("ptycho.correlation", "b-nan", r"\bb\b", lambda: ptycho.correlation(np.arange(4.0), np.full(4, NAN)))
+bad("ptycho.correlation", "complex", r"\ba\b", lambda: ptycho.correlation(np.ones(4) * 1j, np.arange(4.0)))
+bad("ptycho.correlation", "mask-shape", "mask", lambda: ptycho.correlation(np.arange(4.0), np.arange(4.0), np.ones(3)))
+bad("ptycho.correlation", "constant", "constant", lambda: ptycho.correlation(np.ones(4), np.arange(4.0)))
+bad("ptycho.slice_correlations", "phases", "phases", lambda: ptycho.slice_correlations(np.ones((4, 4)),
+                                                                                     np.ones((1, 4, 4))))
+bad("ptycho.slice_correlations", "truth", "truth", lambda: ptycho.slice_correlations(np.ones((1, 4, 4)), "lots"))
+bad("ptycho.fourier_resample", "array", "array", lambda: ptycho.fourier_resample(np.ones(4), (2, 2)))
+bad("ptycho.fourier_resample", "shape", "shape", lambda: ptycho.fourier_resample(np.ones((4, 4)), (0, 2)))
+bad("ptycho.fourier_resample", "shape-nan", "shape", lambda: ptycho.fourier_resample(np.ones((4, 4)), NAN))
+bad("ptycho.information_limit", "ds", r"\bds\b", lambda: ptycho.information_limit(np.ones((2, 2, 8, 8))))
+bad("ptycho.com_field", "data", r"\bdata\b", lambda: ptycho.com_field(F.ds))
+bad("ptycho.icom_phase", "data", r"\bdata\b", lambda: ptycho.icom_phase(None))
+bad("ptycho.icom_seed", "data", r"\bdata\b", lambda: ptycho.icom_seed({}, 1))
+bad("ptycho.icom_seed", "n_slices", "n_slices", lambda: ptycho.icom_seed(PT.data, 0))
+bad("ptycho.icom_seed", "error_of", "error_of", lambda: ptycho.icom_seed(PT.data, 1, error_of="lots"))
+bad("ptycho.icom_seed", "scales", "scales", lambda: ptycho.icom_seed(PT.data, 1, scales=(1.0, -2.0)))
+bad("ptycho.icom_seed", "scales-empty", "scales", lambda: ptycho.icom_seed(PT.data, 1, scales=()))
+bad("ptycho.truth_error", "data", r"\bdata\b", lambda: ptycho.truth_error(F.ds, F.pot, 1))
+bad("ptycho.truth_error", "pot", r"\bpot\b", lambda: ptycho.truth_error(PT.data, None, 1))
+bad("ptycho.truth_error", "n_slices", "n_slices", lambda: ptycho.truth_error(PT.data, F.pot, 0))
+bad("ptycho.truth_error", "slice_thickness", "slice_thickness", lambda: ptycho.truth_error(PT.data, F.pot, 2,
+                                                                                          slice_thickness=-1.0))
+bad("ptycho.truth_error", "aberrations", "aberrations", lambda: ptycho.truth_error(PT.data, F.pot, 1, "lots"))
+bad("ptycho.compare_methods", "ds", r"\bds\b", lambda: ptycho.compare_methods(None, F.pot))
+bad("ptycho.compare_methods", "pot", r"\bpot\b", lambda: ptycho.compare_methods(F.ds, "lots"))
+bad("ptycho.compare_methods", "n_slices", "n_slices", lambda: ptycho.compare_methods(F.ds, F.pot, n_slices=0))
+bad("ptycho.compare_methods", "ptycho_kwargs", "ptycho_kwargs", lambda: ptycho.compare_methods(F.ds, F.pot,
+                                                                                               ptycho_kwargs="lots"))
 
 
 def jx_plane_wave(grid=None):

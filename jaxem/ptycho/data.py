@@ -63,6 +63,23 @@ class Geometry:
     semiangle: float = pytree.field(static=True, units="mrad", default=20.0)
     edge_width: float = pytree.field(static=True, units="mrad", default=0.0)
 
+    def __post_init__(self):
+        validate.instance(self.beam, "beam", Beam, "a jaxem Beam (e.g. jaxem.as_beam('300 kV'))")
+        fix = {"window": validate.pair(self.window, "window", "px", kind=int, lo=1),
+               "sampling": validate.pair(self.sampling, "sampling", "Å", positive=True),
+               "detector": validate.pair(self.detector, "detector", "px", kind=int, lo=1),
+               "object_shape": validate.pair(self.object_shape, "object_shape", "px", kind=int, lo=1),
+               "origin": validate.pair(self.origin, "origin", "Å"),
+               "semiangle": validate.scalar(self.semiangle, "semiangle", "mrad", positive=True),
+               "edge_width": validate.scalar(self.edge_width, "edge_width", "mrad", nonnegative=True)}
+        validate.instance(self.periodic, "periodic", (bool, np.bool_), "True or False")
+        fix["periodic"] = bool(self.periodic)
+        if any(d > w for d, w in zip(fix["detector"], fix["window"])):
+            raise validate.InputError(f"detector {fix['detector']} px must fit in the model window "
+                                      f"{fix['window']} px")
+        for k, v in fix.items():
+            object.__setattr__(self, k, v)
+
     @property
     def grid(self) -> Grid:
         """The window's :class:`~jaxem.grid.Grid`."""
@@ -122,8 +139,10 @@ def scan_frame_patterns(patterns, center, rotation: float, transpose: bool):
     (:mod:`jaxem.phase.geometry`). Quarter turns and the transpose are exact index operations;
     other angles use cubic splines (scipy). Returns (array, how) with ``how`` one of ``"none"``,
     ``"exact"``, ``"spline"``."""
-    p = np.asarray(patterns)
-    theta = float(rotation)
+    p = np.asarray(validate.array(patterns, "patterns", min_ndim=2, kind="real", finite=False))
+    center = validate.pair(center, "center", "px")
+    theta = validate.scalar(rotation, "rotation", "rad")
+    validate.instance(transpose, "transpose", (bool, np.bool_), "True or False")
     quarter = theta / (np.pi / 2)
     if not transpose and abs(theta) < 1e-12:
         return p, "none"

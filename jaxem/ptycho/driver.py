@@ -63,7 +63,16 @@ class PtychoResult:
 
 def bytes_per_position(model: Model, n_modes: int, itemsize: int = 8) -> int:
     """Working set of one probe position in a gradient step [bytes]: per mode the S + 1 waves kept for
-    reverse-mode AD plus FFT buffers, and the S transmission patches with their gradients."""
+    reverse-mode AD plus FFT buffers, and the S transmission patches with their gradients.
+
+    Args:
+        model: the static :class:`~jaxem.ptycho.model.Model`.
+        n_modes: M probe modes (≥ 1).
+        itemsize: bytes of one complex number's real part pair (8: complex64, 16: complex128).
+    """
+    validate.instance(model, "model", Model, "a ptycho.Model")
+    n_modes = validate.integer(n_modes, "n_modes", lo=1)
+    itemsize = validate.integer(itemsize, "itemsize", lo=1, hi=64)
     wy, wx = model.geometry.window
     s = model.n_slices
     return int(wy * wx * itemsize * (n_modes * (s + 8) + 3 * s))
@@ -243,7 +252,7 @@ def reconstruct(data, n_slices: int = 1, slice_thickness=None, n_modes: int = 1,
     done = int(state.count)
     bar = tqdm(total=iterations, desc="ptychography (epochs)", disable=not progress, unit="epoch")
     for i in range(iterations):
-        state = solver.step(state, model, cfg, arrays)
+        state = solver._step(state, model, cfg, arrays)  # arrays checked by prepare: no per-epoch check
         loss_v, err_v = float(state.loss), float(state.error)
         history.append((done + i + 1, time.perf_counter() - t0, loss_v, err_v))
         bar.update(1)
@@ -257,7 +266,7 @@ def reconstruct(data, n_slices: int = 1, slice_thickness=None, n_modes: int = 1,
         _save(path, state, history, fp)
 
     params = solver.result(state)
-    err = float(solver.full_error(params, model, cfg, arrays))
+    err = float(solver._full_error(params, model, cfg, arrays))
     return _result(params, state, model, data, history, err, start_used)
 
 
@@ -273,7 +282,7 @@ def _starting_phase(start, data: PtychoData, model: Model, cfg, arrays, params):
         if start == "vacuum":
             return np.zeros((s,) + shape), {"kind": "vacuum"}
         dtype = params.phase.dtype
-        phi, a = _seed.icom_seed(data, s, lambda p: solver.full_error(params.replace(phase=jnp.asarray(p, dtype)),
+        phi, a = _seed.icom_seed(data, s, lambda p: solver._full_error(params.replace(phase=jnp.asarray(p, dtype)),
                                                                        model, cfg, arrays))
         return phi, {"kind": "icom", "scale": a}
     arr = np.asarray(validate.array(start, "start", kind="real", finite=True, units="rad"), np.float64)

@@ -26,6 +26,10 @@ def information_limit(ds) -> float:
     """Largest scattering angle [mrad] the patterns of a :class:`~jaxem.phase.Dataset4D` record along
     both detector axes (the half-width of the largest centred square: what
     :func:`~jaxem.ptycho.data.prepare` keeps)."""
+    from ..phase.dataset import Dataset4D
+
+    validate.instance(ds, "ds", Dataset4D, "a jaxem.phase.Dataset4D")
+    ds.require("beam", "center", "detector_sampling")
     cy, cx = (float(c) for c in ds.center)
     ny, nx = ds.detector_shape
     half = min(cy, ny - 1 - cy, cx, nx - 1 - cx)
@@ -36,9 +40,9 @@ def information_limit(ds) -> float:
 def fourier_resample(array, shape):
     """Periodic (…, ny, nx) real array resampled to (…, my, mx) over the same cell by cropping or
     zero-padding its centred spectrum (values preserved, not sums)."""
-    a = np.asarray(array, np.float64)
+    a = np.asarray(validate.array(array, "array", min_ndim=2, kind="real"), np.float64)
     ny, nx = a.shape[-2:]
-    my, mx = (int(s) for s in shape)
+    my, mx = validate.pair(shape, "shape", "px", kind=int, lo=1)
     spec = np.fft.fftshift(np.fft.fft2(a), axes=(-2, -1))
     out = np.zeros(a.shape[:-2] + (my, mx), complex)
     cy, cx = ny // 2, nx // 2
@@ -86,24 +90,31 @@ def true_slice_phases(potential, beam, n_slices: int, shape, max_angle=None) -> 
 
 def correlation(a, b, mask=None) -> float:
     """Pearson correlation of two equally shaped arrays (over ``mask`` if given)."""
-    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    a = np.asarray(validate.array(a, "a", kind="real", min_size=2), np.float64)
+    b = np.asarray(validate.array(b, "b", kind="real", min_size=2), np.float64)
     if a.shape != b.shape:
         raise validate.InputError(f"correlation needs equal shapes, got {a.shape} and {b.shape}")
     if mask is not None:
-        m = np.asarray(mask, bool)
+        m = np.asarray(validate.array(mask, "mask", shape=a.shape, ndim=a.ndim, kind="numeric"))
+        if np.count_nonzero(m) < 2:
+            raise validate.InputError(f"mask selects {np.count_nonzero(m)} pixel(s); a correlation needs at least 2")
+        m = m.astype(bool)
         a, b = a[m], b[m]
     a, b = a.ravel() - a.mean(), b.ravel() - b.mean()
     den = np.sqrt(np.sum(a * a) * np.sum(b * b))
     if not den > 0:
-        raise validate.InputError("correlation of a constant array is undefined")
+        raise validate.InputError("correlation of a constant array (a or b) is undefined")
     return float(np.sum(a * b) / den)
 
 
 def slice_correlations(phases, truth) -> list:
     """Correlation of each reconstructed slice phase (S, y, x) (array or Measurement) with the true
     slice phases (S, y, x)."""
-    p = np.asarray(getattr(phases, "array", phases))
-    t = np.asarray(truth)
+    from ..measurement import Measurement
+
+    p = validate.array(phases.array if isinstance(phases, Measurement) else phases, "phases", ndim=3, kind="real")
+    t = validate.array(truth, "truth", ndim=3, kind="real")
+    p, t = np.asarray(p), np.asarray(t)
     if p.shape != t.shape:
         raise validate.InputError(f"phases {p.shape} and truth {t.shape} differ in shape")
     return [correlation(p[i], t[i]) for i in range(p.shape[0])]

@@ -34,7 +34,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .. import accel, pytree
+from .. import accel, pytree, validate
 from ..optics import Aberrations, chi_from_frequencies, phase_ramp
 from ..optics.probes import probe_transfer
 from ..propagate import fresnel_propagator, multislice_array
@@ -59,6 +59,22 @@ class Model:
     n_slices: int = pytree.field(static=True, default=1)
     slice_thickness: float = pytree.field(static=True, units="Å", default=0.0)
     reference: tuple = pytree.field(static=True, default=())
+
+    def __post_init__(self):
+        validate.instance(self.geometry, "geometry", Geometry, "a ptycho.Geometry (from ptycho.prepare(...).geometry)")
+        object.__setattr__(self, "n_slices", validate.integer(self.n_slices, "n_slices", lo=1, hi=1000))
+        object.__setattr__(self, "slice_thickness", validate.scalar(self.slice_thickness, "slice_thickness", "Å",
+                                                                    nonnegative=True))
+        if isinstance(self.reference, (str, bytes, dict)) or not hasattr(self.reference, "__iter__"):
+            raise validate.InputTypeError(f"reference must be ((name, value), ...) aberration pairs [Å, rad], got "
+                                          f"{type(self.reference).__name__} {self.reference!r}")
+        ref = []
+        for item in self.reference:
+            if isinstance(item, (str, bytes)) or np.ndim(item) != 1 or len(item) != 2:
+                raise validate.InputError(f"reference must hold (name, value) pairs, got {item!r}")
+            name = validate.choice(item[0], "reference", list(Aberrations.__dataclass_fields__))
+            ref.append((name, validate.scalar(item[1], f"reference[{name!r}]", "Å or rad")))
+        object.__setattr__(self, "reference", tuple(ref))
 
     @property
     def reference_aberrations(self) -> Aberrations:
@@ -93,9 +109,21 @@ def init_params(model: Model, n_positions: int, n_modes: int = 1, mode_power: fl
     """Vacuum object (φ = μ = 0), the aberrated probe of the reference aberrations as mode 0 and
     M − 1 further modes Ψ_0·(k_y/k₀), Ψ_0·(k_x/k₀), Ψ_0·((k_y² − k_x²)/k₀²), … sharing ``mode_power``
     of the unit total intensity, zero position offsets (one compiled function, not dozens of eager
-    operations each compiled on its own)."""
+    operations each compiled on its own).
+
+    Args:
+        model: the static :class:`Model`.
+        n_positions: P probe positions (≥ 1).
+        n_modes: M incoherent probe modes (1 … 32).
+        mode_power: intensity fraction [1] shared by the modes 1 … M − 1 (0 … 0.9).
+        precision: any alias of ``accel.PRECISION_ALIASES`` (default float32).
+    """
+    validate.instance(model, "model", Model, "a ptycho.Model")
+    n_positions = validate.integer(n_positions, "n_positions", lo=1)
+    n_modes = validate.integer(n_modes, "n_modes", lo=1, hi=32)
+    mode_power = validate.scalar(mode_power, "mode_power", "", lo=0.0, hi=0.9)
     rdtype, _ = accel.dtypes(precision)
-    return _init_params(model, int(n_positions), int(n_modes), float(mode_power), np.dtype(rdtype).name)
+    return _init_params(model, n_positions, n_modes, mode_power, np.dtype(rdtype).name)
 
 
 @partial(jax.jit, static_argnums=(0, 1, 2, 3, 4))
@@ -125,8 +153,16 @@ def _init_params(model: Model, n_positions: int, n_modes: int, mode_power: float
                         offsets=jnp.zeros((n_positions, 2), rdtype))
 
 
+def _check_params(params, *model):
+    """``params`` (and the ``model`` if given) have the right types (a public boundary's first check)."""
+    validate.instance(params, "params", PtychoParams, "a ptycho.PtychoParams (from ptycho.init_params)")
+    for m in model:
+        validate.instance(m, "model", Model, "a ptycho.Model")
+
+
 def probe_spectra(params: PtychoParams, model: Model):
     """Fourier-space modes Ψ_m(k) (M, N_wy, N_wx), complex, FFT order."""
+    _check_params(params, model)
     g = model.geometry
     rdtype, cdtype = accel.dtypes_of(params.probe)
     ky, kx = _frequencies(g, rdtype)
@@ -139,11 +175,11 @@ def probe_spectra(params: PtychoParams, model: Model):
 
 def transmissions(params: PtychoParams):
     """Object transmission slices t_s = exp(iφ_s − μ_s) (S, O_y, O_x)."""
+    _check_params(params)
     _, cdtype = accel.dtypes_of(params.phase)
     return jnp.exp((1j * params.phase - params.absorption).astype(cdtype))
 
 
-@partial(jax.jit, static_argnames=("model",))
 def model_amplitudes(params: PtychoParams, model: Model, positions, index):
     """Model amplitudes √I_p(k) (B, N_dy, N_dx) at the probe positions ``positions[index]``.
 
@@ -153,6 +189,23 @@ def model_amplitudes(params: PtychoParams, model: Model, positions, index):
         positions: (P, 2) nominal positions (y, x) [Å] relative to the object origin.
         index: (B,) int positions to model.
     """
+    _check_params(params, model)
+    validate.array(positions, "positions", ndim=2, shape=(None, 2), kind="real", units="Å")
+    validate.array(index, "index", ndim=1, kind="integer")
+    n = np.shape(params.offsets)[0] if np.ndim(params.offsets) == 2 else None
+    if n is not None and np.shape(positions)[0] != n:
+        raise validate.InputError(f"positions has {np.shape(positions)[0]} rows but params.offsets {n}: one per "
+                                  f"probe position")
+    if not validate.is_traced(index) and np.size(index):
+        lo, hi = int(np.min(np.asarray(index))), int(np.max(np.asarray(index)))
+        if lo < 0 or hi >= np.shape(positions)[0]:
+            raise validate.InputError(f"index must lie in [0, {np.shape(positions)[0] - 1}] (the positions), got "
+                                      f"values from {lo} to {hi}")
+    return _model_amplitudes(params, model, positions, index)
+
+
+@partial(jax.jit, static_argnames=("model",))
+def _model_amplitudes(params: PtychoParams, model: Model, positions, index):
     g = model.geometry
     rdtype, cdtype = accel.dtypes_of(params.phase)
     ky, kx = _frequencies(g, rdtype)
@@ -190,6 +243,18 @@ def model_amplitudes(params: PtychoParams, model: Model, positions, index):
 def amplitude_error(model_amp, data_amp, weights, mask):
     """Normalised amplitude error Σ w m (√I_model − √I)² / Σ w m I (py4DSTEM's ptychography error
     when m = w = 1): (B, N_d, N_d) amplitudes, (B,) frame weights, (N_d, N_d) pixel mask."""
+    validate.array(model_amp, "model_amp", ndim=3, kind="real")
+    validate.array(data_amp, "data_amp", ndim=3, kind="real")
+    validate.array(weights, "weights", ndim=1, kind="real")
+    validate.array(mask, "mask", ndim=2, kind="numeric")
+    b, nd = np.shape(data_amp)[0], tuple(np.shape(data_amp)[1:])
+    if tuple(np.shape(model_amp)) != tuple(np.shape(data_amp)):
+        raise validate.InputError(f"model_amp {tuple(np.shape(model_amp))} and data_amp {tuple(np.shape(data_amp))} "
+                                  f"must have the same shape")
+    if np.shape(weights)[0] != b or tuple(np.shape(mask)) != nd:
+        raise validate.InputError(f"weights must have shape ({b},) and mask {nd} to match data_amp "
+                                  f"{tuple(np.shape(data_amp))}, got {tuple(np.shape(weights))} and "
+                                  f"{tuple(np.shape(mask))}")
     num = jnp.sum(weights[:, None, None] * mask[None] * (model_amp - data_amp) ** 2)
     den = jnp.sum(weights[:, None, None] * mask[None] * data_amp ** 2)
     return num / den

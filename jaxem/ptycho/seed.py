@@ -38,6 +38,7 @@ SEED_SCALES = (1.0, 2.0, 4.0, 8.0, 16.0)
 
 
 def _grid_scan(data: PtychoData, what: str):
+    validate.instance(data, "data", PtychoData, "a ptycho.PtychoData (from ptycho.prepare)")
     if len(data.scan_shape) != 2:
         raise validate.InputError(f"{what} needs a grid scan (data.scan_shape (S_y, S_x)), got positions listed "
                                   f"as {data.scan_shape}: give start='vacuum' or an initial phase array")
@@ -98,7 +99,13 @@ def icom_seed(data: PtychoData, n_slices: int, error_of=None, scales=SEED_SCALES
 
     ``error_of``: a function of the (S, O_y, O_x) phase returning the data error (the caller's model
     and probe); the scale a ∈ ``scales`` with the lowest error is kept (the first scale if None)."""
-    n_slices = validate.integer(n_slices, "n_slices", lo=1)
+    validate.instance(data, "data", PtychoData, "a ptycho.PtychoData (from ptycho.prepare)")
+    n_slices = validate.integer(n_slices, "n_slices", lo=1, hi=1000)
+    if error_of is not None:
+        validate.function(error_of, "error_of", "a function of the slice phases returning the data error, or None")
+    if isinstance(scales, (str, bytes, dict)) or np.ndim(scales) != 1 or not len(scales):
+        raise validate.InputError(f"scales must be a non-empty sequence of positive numbers, got {scales!r}")
+    scales = tuple(validate.scalar(a, "scales", "", positive=True) for a in scales)
     base = _on_object_grid(data, icom_phase(data))[None].repeat(n_slices, 0) / n_slices
     if error_of is None:
         return scales[0] * base, float(scales[0])

@@ -40,10 +40,12 @@ import jax.numpy as jnp
 import optax
 from jax.flatten_util import ravel_pytree
 
-from .. import pytree
+import numpy as np
+
+from .. import pytree, validate
 from . import lbfgs
 from ..optics import Aberrations
-from .model import Model, PtychoParams, amplitude_error, model_amplitudes
+from .model import Model, PtychoParams, _check_params, _model_amplitudes
 
 __all__ = ["SolverConfig", "PtychoState", "init", "step", "result", "loss", "full_error", "OPTIMIZERS"]
 
@@ -81,6 +83,23 @@ class SolverConfig:
     memory: int = pytree.field(static=True, default=8)
     max_backtracks: int = pytree.field(static=True, default=10)
 
+    def __post_init__(self):
+        validate.choice(self.optimizer, "optimizer", OPTIMIZERS)
+        fix = {n: validate.scalar(getattr(self, n), n, u, nonnegative=True) for n, u in (
+            ("rate_object", "rad"), ("rate_probe", "1"), ("rate_positions", "Å"), ("rate_aberrations", "Å or rad"),
+            ("tv", "1/rad"), ("kz", "1/rad²"), ("absorption_l2", ""))}
+        fix.update({n: validate.integer(getattr(self, n), n, lo=lo) for n, lo in (
+            ("batch", 1), ("n_batches", 1), ("memory", 1), ("max_backtracks", 0))})
+        names = self.fit_aberrations
+        names = (names,) if isinstance(names, str) else names
+        if isinstance(names, (bytes, dict)) or not hasattr(names, "__iter__"):
+            raise validate.InputTypeError(f"fit_aberrations must be a tuple of aberration names, got "
+                                          f"{type(names).__name__} {names!r}")
+        fix["fit_aberrations"] = tuple(validate.choice(n, "fit_aberrations", list(Aberrations.__dataclass_fields__))
+                                       for n in names)
+        for k, v in fix.items():
+            object.__setattr__(self, k, v)
+
 
 @pytree.dataclass
 class PtychoState:
@@ -101,6 +120,27 @@ class PtychoState:
     error: Any
     count: Any
     key: Any
+
+
+def _check_solver(params, model, cfg, data=None, cover=True):
+    """The public boundary of the solver functions: types of params/model/cfg and the data tuple's shapes."""
+    _check_params(params, model)
+    validate.instance(cfg, "cfg", SolverConfig, "a ptycho.SolverConfig")
+    if data is None:
+        return
+    if not isinstance(data, (tuple, list)) or len(data) != 4:
+        raise validate.InputTypeError(f"data must be the tuple (amplitudes, positions, weights, mask) of a "
+                                      f"PtychoData, got {type(data).__name__}")
+    amp, pos, w, mask = data
+    nd = tuple(model.geometry.detector)
+    validate.array(amp, "data[0] (amplitudes)", ndim=3, shape=(None,) + nd, kind="real", nonnegative=True)
+    p = np.shape(amp)[0]
+    validate.array(pos, "data[1] (positions)", shape=(p, 2), ndim=2, kind="real", units="Å")
+    validate.array(w, "data[2] (weights)", shape=(p,), ndim=1, kind="real")
+    validate.array(mask, "data[3] (mask)", shape=nd, ndim=2, kind="real")
+    if cover and cfg.batch * cfg.n_batches < p:
+        raise validate.InputError(f"cfg: batch·n_batches = {cfg.batch}·{cfg.n_batches} must cover the {p} positions "
+                                  f"of data")
 
 
 def _rates(params: PtychoParams, cfg: SolverConfig) -> PtychoParams:
@@ -169,7 +209,7 @@ def _freeze(params: PtychoParams, cfg: SolverConfig) -> PtychoParams:
 
 def _batch_error(params, model, data, index, valid, norm):
     amp, pos, w, mask = data
-    model_amp = model_amplitudes(params, model, pos, index)
+    model_amp = _model_amplitudes(params, model, pos, index)
     wb = w[index] * valid
     num = jnp.sum(wb[:, None, None] * mask[None] * (model_amp - amp[index]) ** 2)
     return num / norm
@@ -180,6 +220,11 @@ def loss(params: PtychoParams, model: Model, cfg: SolverConfig, data, index, val
 
     ``data`` = (amplitudes, positions, weights, mask); ``index`` (B,) positions, ``valid`` (B,) 1/0
     (padding of the last batch); ``norm`` the full-data normaliser Σ w m I."""
+    _check_solver(params, model, cfg, data, cover=False)
+    validate.array(index, "index", ndim=1, kind="integer")
+    validate.array(valid, "valid", shape=np.shape(index), kind="real")
+    if not validate.is_traced(norm):
+        validate.scalar(norm, "norm", "", positive=True)
     params = _freeze(params, cfg)
     return (_batch_error(params, model, data, index, valid, norm)
             + _regulariser(params, cfg) / cfg.n_batches)
@@ -211,16 +256,25 @@ def _full(params, model, cfg, data):
     return err, err + _regulariser(params, cfg)
 
 
-@partial(jax.jit, static_argnames=("model", "cfg"))
 def full_error(params: PtychoParams, model: Model, cfg: SolverConfig, data):
     """Normalised amplitude error of ``params`` on all positions (no regularisation)."""
+    _check_solver(params, model, cfg, data)
+    return _full_error(params, model, cfg, tuple(data))
+
+
+@partial(jax.jit, static_argnames=("model", "cfg"))
+def _full_error(params: PtychoParams, model: Model, cfg: SolverConfig, data):
     return _full(params, model, cfg, data)[0]
 
 
 def init(params: PtychoParams, model: Model, cfg: SolverConfig, key=None) -> PtychoState:
     """Initial state from initial parameters (:func:`~jaxem.ptycho.model.init_params`)."""
-    del model
-    key = jax.random.key(0) if key is None else key
+    _check_solver(params, model, cfg)
+    if key is None:
+        key = jax.random.key(0)
+    elif not (hasattr(key, "dtype") and (jnp.issubdtype(key.dtype, jax.dtypes.prng_key)
+                                         or (key.dtype == jnp.uint32 and key.shape == (2,)))):
+        raise validate.InputTypeError(f"key must be a jax.random.key(...) or None, got {type(key).__name__}")
     return _init(params, cfg, key)
 
 
@@ -238,11 +292,18 @@ def _init(params: PtychoParams, cfg: SolverConfig, key) -> PtychoState:
                        count=jnp.zeros((), jnp.int32), key=key)
 
 
-@partial(jax.jit, static_argnames=("model", "cfg"))
 def step(state: PtychoState, model: Model, cfg: SolverConfig, data) -> PtychoState:
-    """One epoch (Adam: every mini-batch once, shuffled) or one L-BFGS update; pure and jitted.
+    """One epoch (Adam: every mini-batch once, shuffled) or one L-BFGS update; pure and jitted (the
+    arguments are checked first, outside ``jit``).
 
     ``data`` = (amplitudes (P, N_d, N_d), positions (P, 2) [Å], weights (P,), mask (N_d, N_d))."""
+    validate.instance(state, "state", PtychoState, "a ptycho.PtychoState (from ptycho.init)")
+    _check_solver(state.params, model, cfg, data)
+    return _step(state, model, cfg, tuple(data))
+
+
+@partial(jax.jit, static_argnames=("model", "cfg"))
+def _step(state: PtychoState, model: Model, cfg: SolverConfig, data) -> PtychoState:
     params = state.params
     dtype = data[0].dtype
     if cfg.optimizer == "lbfgs":
@@ -283,4 +344,5 @@ def step(state: PtychoState, model: Model, cfg: SolverConfig, data) -> PtychoSta
 
 def result(state: PtychoState) -> PtychoParams:
     """The reconstructed parameters."""
+    validate.instance(state, "state", PtychoState, "a ptycho.PtychoState")
     return state.params

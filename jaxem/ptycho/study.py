@@ -90,13 +90,18 @@ def truth_error(data, pot, n_slices: int, aberrations=None, slice_thickness=None
     the truth's basin; a large value means too few slices, each too thick and too strong for one
     transmission function)."""
     from ..optics import Aberrations as _Ab
+    from ..potential import PotentialSlices
+    from .data import PtychoData
     from .model import Model, init_params
     from .solver import SolverConfig, full_error
 
+    validate.instance(data, "data", PtychoData, "a ptycho.PtychoData (from ptycho.prepare)")
+    validate.instance(pot, "pot", PotentialSlices, "the PotentialSlices the data were simulated from")
     depth = len(pot.sequence) * pot.slice_thickness
-    s = validate.integer(n_slices, "n_slices", lo=1)
-    dz = (depth / s if slice_thickness is None else float(slice_thickness)) if s > 1 else 0.0
-    ab = _Ab() if aberrations is None else aberrations
+    s = validate.integer(n_slices, "n_slices", lo=1, hi=len(pot.sequence))
+    dz = (depth / s if slice_thickness is None else
+          validate.scalar(slice_thickness, "slice_thickness", "Å", positive=True)) if s > 1 else 0.0
+    ab = _Ab() if aberrations is None else validate.instance(aberrations, "aberrations", _Ab, "a jaxem Aberrations")
     model = Model(data.geometry, s, dz, tuple((k, float(np.asarray(v))) for k, v in ab.to_dict().items()))
     p = init_params(model, data.n_positions, 1, precision=data.amplitudes.dtype)
     phi = true_slice_phases(pot, data.geometry.beam, s, data.geometry.object_shape)
@@ -120,8 +125,19 @@ def compare_methods(ds, pot, n_slices: int = 4, iterations: int = 40, ptycho_kwa
     (the :class:`~jaxem.ptycho.driver.PtychoResult`), ``truth_error`` (:func:`truth_error` of the
     S-slice model: compare with ``result.error``)."""
     from .. import phase
+    from ..potential import PotentialSlices
     from .data import prepare
     from .driver import reconstruct
+
+    validate.instance(ds, "ds", phase.Dataset4D, "a calibrated jaxem.phase.Dataset4D")
+    validate.instance(pot, "pot", PotentialSlices, "the PotentialSlices the data were simulated from")
+    for name, flag in (("direct", direct), ("ptychography", ptychography)):
+        validate.instance(flag, name, (bool, np.bool_), "True or False")
+    # S slices group the simulation's slices (only used by the ptychographic run)
+    n_slices = validate.integer(n_slices, "n_slices", lo=1, hi=len(pot.sequence) if ptychography else None)
+    iterations = validate.integer(iterations, "iterations", lo=0)
+    if ptycho_kwargs is not None:
+        validate.instance(ptycho_kwargs, "ptycho_kwargs", dict, "a dict of ptycho.reconstruct arguments or None")
 
     out = {"images": {}, "correlations": {}, "times": {}}
     total = true_slice_phases(pot, ds.beam, 1, pot.grid.gpts)[0]

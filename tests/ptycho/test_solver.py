@@ -84,9 +84,9 @@ def test_checkpoint_resume_equals_uninterrupted_run(tiny, tmp_path):
     full = ptycho.reconstruct(data, **{**kw, "iterations": 4})
     path = tmp_path / "ck.npz"
     ptycho.reconstruct(data, checkpoint=path, **kw)
-    compiled = ptycho.solver.step._cache_size()
+    compiled = ptycho.solver._step._cache_size()  # the jitted kernel behind the validating public step
     resumed = ptycho.reconstruct(data, checkpoint=path, **kw)
-    assert ptycho.solver.step._cache_size() == compiled   # a repeated call compiles nothing
+    assert ptycho.solver._step._cache_size() == compiled   # a repeated call compiles nothing
     assert int(resumed.state.count) == 4 and resumed.history.shape == (4, 4)
     np.testing.assert_allclose(np.asarray(resumed.params.phase), np.asarray(full.params.phase), atol=1e-12)
     np.testing.assert_allclose(float(resumed.aberrations.C10), float(full.aberrations.C10), atol=1e-10)
@@ -144,3 +144,25 @@ def test_warm_start_splits_the_single_slice_phase(tiny):
     np.testing.assert_allclose(ph[0], ph[1])
     np.testing.assert_allclose(ph[0] + ph[1], np.asarray(single.object.array)[0], atol=1e-12)
     np.testing.assert_allclose(np.asarray(res.params.probe), np.asarray(single.params.probe))
+
+
+def test_public_step_checks_then_runs_the_same_compiled_kernel(tiny):
+    """The public ``step``/``full_error`` validate outside jit, then run the jitted kernels: same numbers,
+    nothing recompiled on a repeated call, and a bad argument named before any tracing."""
+    _, _, data = tiny
+    model = ptycho.Model(data.geometry)
+    cfg = ptycho.SolverConfig(batch=data.n_positions)
+    arrays = (data.amplitudes, data.positions, data.weights, data.detector_mask)
+    state = ptycho.init(ptycho.init_params(model, data.n_positions, precision="float64"), model, cfg)
+    a = ptycho.step(state, model, cfg, arrays)
+    b = ptycho.solver._step(state, model, cfg, arrays)
+    assert float(a.loss) == float(b.loss) and np.array_equal(np.asarray(a.params.phase), np.asarray(b.params.phase))
+    compiled = ptycho.solver._step._cache_size()
+    ptycho.step(a, model, cfg, arrays)
+    assert ptycho.solver._step._cache_size() == compiled
+    assert float(ptycho.full_error(a.params, model, cfg, arrays)) == float(
+        ptycho.solver._full_error(a.params, model, cfg, arrays))
+    with pytest.raises(ValueError, match="optimizer"):
+        ptycho.SolverConfig(optimizer="sgd")
+    with pytest.raises(ValueError, match=r"data\[2\] \(weights\)"):
+        ptycho.step(a, model, cfg, arrays[:2] + (arrays[2][:-1], arrays[3]))
