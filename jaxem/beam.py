@@ -155,3 +155,5 @@ def as_beam(beam_or_energy, name: str = "beam") -> Beam:
     except validate.InputTypeError:
         raise validate.InputTypeError(f"{name} must be a jaxem Beam or an energy [eV], got "
                                       f"{type(beam_or_energy).__name__} {beam_or_energy!r}") from None
+    except validate.InputError as e:  # a bad energy value: name the caller's argument too
+        raise validate.InputError(f"{name} = {beam_or_energy!r} is not a usable beam energy: {e}") from None

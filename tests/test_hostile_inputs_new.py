@@ -130,10 +130,7 @@ ACCEPTS = {
 #: generic-sweep failures that are not fixed yet: callable → reason (strict expected failures). They sit in
 #: files other engineers are rewriting now (parallax-corr: phase alignment/direct/
 #: transfer; dpc-fast: phase com_integration; prism3: stem/prism_run); each needs the boundary check named.
-KNOWN: dict = {
-    "stem.build_smatrix": "prism3 (prism_run.py): beam='lots' is reported as 'energy', not 'beam'",
-    "stem.build_partitioned_smatrix": "prism3 (prism_partition.py): beam='lots' is reported as 'energy', not 'beam'",
-}
+KNOWN: dict = {}
 
 
 # ---- tiny shared inputs (built once, on first use) ---------------------------------------------
@@ -528,8 +525,7 @@ bad("phase.wiener_parallax", "upsampling", "upsampling", lambda: phase.wiener_pa
 bad("phase.wiener_parallax", "dose", "dose", lambda: phase.wiener_parallax(F.stack, dose=-5.0))
 bad("phase.wiener_direct", "model_error", "model_error", lambda: phase.wiener_direct(F.stack, model_error=NAN))
 bad("phase.wiener_direct", "noise", "noise", lambda: phase.wiener_direct(F.stack, noise="lots"))
-bad("phase.tcbf", "fit", "fit", lambda: phase.tcbf(F.stack, fit="lots"),
-    known="parallax-corr (wiener.py): a fit that is not an AberrationFit → AttributeError 'aberrations'")
+bad("phase.tcbf", "fit", "fit", lambda: phase.tcbf(F.stack, fit="lots"))
 bad("phase.fit_parallax", "iterations", "iterations", lambda: phase.fit_parallax(F.stack, iterations=0))
 bad("phase.fit_parallax", "radii", "radii", lambda: phase.fit_parallax(F.stack, radii=(0.5, NAN)))
 bad("phase.parallax", "rotation", "rotation", lambda: phase.parallax(F.stack, rotation="lots"))

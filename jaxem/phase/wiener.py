@@ -233,6 +233,9 @@ def tcbf(stack: BFStack, fit=None, upsampling: int = 1, dose=None, noise=None, m
 
     if fit is None:
         fit = fit_parallax(stack, memory_budget=memory_budget, **fit_kwargs)
+    else:
+        from .alignment import AberrationFit
+        validate.instance(fit, "fit", AberrationFit)
     img = wiener_direct(stack, fit.aberrations, fit.rotation, upsampling, dose=dose, noise=noise,
                  model_error=model_error, memory_budget=memory_budget)
     return img, fit
