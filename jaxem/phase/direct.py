@@ -49,8 +49,8 @@ SSB and OBF pixel weights. The same weights w_k enter SSB and OBF as weights of 
 
 (:func:`jaxem.phase.transfer.stack_transfer` with ``weights=`` evaluates both from the aperture and
 χ). SSB has no noise normalisation, so its transfer is the weighted sum of |Γ̂|. OBF divides by the
-noise of what it sums: channel k has Poisson variance ∝ d_k = |ψ̂(k)|² (= ⟨v_k⟩ to 10⁻⁷ on the
-dataset below), so w_k·G has variance w_k²·d_k and the noise of the weighted sum is S_w; the image
+noise of what it sums: channel k has Poisson variance ∝ d_k = |ψ̂(k)|² (∝ ⟨v_k⟩; using the measured
+⟨v_k⟩ instead changes the correlations below by < 0.001), so w_k·G has variance w_k²·d_k and the noise of the weighted sum is S_w; the image
 keeps white noise of the same level at any weights (the OBF normalisation). At w_k = 1 this is the
 optimal (matched) filter, and S_w reduces to S. The matched filter does not change when the channels
 are rescaled (the weights of channels c_k = w_k·G with their own noise w_k²d_k are Γ̂*/(w_k d_k)), so
