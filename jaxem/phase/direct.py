@@ -77,7 +77,8 @@ per dose; ``contrast_floor`` ε):
     OBF ε = 0.1     0.854     0.839   0.738   0.405
     ============  ==========  ======  ======  ======
 
-(* the defaults: :func:`ssb` ε = 0.03, within 0.005 of w_k = 1 at 10⁴ e⁻ and better elsewhere;
+(* the defaults: :func:`ssb` ε = 0.03, better at 10⁵ e⁻ and above and within the spread of the
+Poisson realisations at 10⁴ e⁻, where ε = 0.03 − (w_k = 1) was −0.003, +0.002, −0.003 over three;
 :func:`obf` w_k = 1.) Multiplying OBF's channels by w_k but keeping the normalisation sqrt(S) (not
 the noise of the weighted sum, and no longer OBF) gives 0.975/0.837/0.467/0.161 at ε = 0.03: the
 noise-free gain of a flatter transfer, lost as soon as there is noise.
