@@ -3,8 +3,8 @@
 For a weak phase object exp(iσφ) every direct reconstruction is σφ filtered by a transfer function
 T(q) (module :mod:`jaxem.phase.direct` for the notation, Γ̂ and d_k):
 
-* SSB:      T(q) = ½ Σ_k |Γ̂(q, k)|                     (positive, zero at q → 0 and q ≥ 2 k_probe)
-* OBF:      T(q) = ½ sqrt(Σ_k |Γ̂(q, k)|² / d_k)
+* SSB:      T(q) = ½ Σ_k w_k |Γ̂(q, k)|                 (positive, zero at q → 0 and q ≥ 2 k_probe)
+* OBF:      T(q) = ½ Σ_k w_k |Γ̂|²/d_k / sqrt(Σ_k w_k² |Γ̂|²/d_k)   (½ sqrt(Σ_k |Γ̂|²/d_k) at w_k = 1)
 * parallax: T(q) = [|ψ̂|⋆|ψ̂|](q) · sin χ(q)             (quadratic approximation; HRTEM-like zeros)
             with pixel weights w_k: Σ_k w_k|ψ(k)||ψ(k − q)| / Σ_k|ψ(k)|² · sin χ(q)
 * iCoM:     T(q) = Σ_k ψ̂*(k) ψ̂(k − q) = [ψ̂⋆ψ̂](q)      (complex probe autocorrelation)
@@ -53,7 +53,9 @@ def _transfer(k, ab, w, *, method, shape, scan_sampling, upsampling, wavelength,
                 return acc + jnp.sum(ww * jnp.abs(gam), 0).astype(cdt), None
             pk = geometry.probe_at(ab, kk[:, 0], kk[:, 1], wavelength, cutoff, edge, orders)
             d = jnp.maximum(jnp.abs(pk) ** 2 / norm, 1e-3 / n)[:, None, None]
-            return acc + jnp.sum(ww * jnp.abs(gam) ** 2 / d, 0).astype(cdt), None
+            g2 = jnp.abs(gam) ** 2 / d
+            # signal Σ w|Γ̂|²/d (real part) and noise power Σ w²|Γ̂|²/d (imaginary part) of one sum
+            return acc + (jnp.sum(ww * g2, 0) + 1j * jnp.sum(ww * ww * g2, 0)).astype(cdt), None
         ky, kx = kk[:, 0, None, None], kk[:, 1, None, None]
         pk = geometry.probe_at(ab, ky, kx, wavelength, cutoff, edge, orders)
         pm = geometry.probe_at(ab, ky - qy[None, :, None], kx - qx[None, None, :], wavelength, cutoff, edge, orders)
@@ -66,7 +68,8 @@ def _transfer(k, ab, w, *, method, shape, scan_sampling, upsampling, wavelength,
     if method == "ssb":
         return (acc.real / 2).astype(cdt)
     if method == "obf":
-        return (jnp.sqrt(acc.real) / 2).astype(cdt)
+        ok = acc.imag > 1e-12
+        return jnp.where(ok, acc.real / (2 * jnp.sqrt(jnp.where(ok, acc.imag, 1.0))), 0.0).astype(cdt)
     acc = acc / norm
     if method == "parallax":
         return acc * jnp.sin(chi_from_frequencies(ab, qy, qx, wavelength))
@@ -85,8 +88,8 @@ def transfer_function(method: str, k_bf, shape, scan_sampling, wavelength: float
         wavelength: λ [Å]; cutoff: aperture radius [1/Å]; edge: aperture edge width [1/Å].
         aberrations: probe aberrations; upsampling: output upsampling u ≥ 1.
         memory_budget: bytes (or '2G') for the bright-field batches (default: accel policy).
-        weights: parallax only: per-pixel weights w_k (N,) of the vBF images (default 1; e.g.
-            :func:`jaxem.phase.direct.contrast_weights`).
+        weights: per-pixel weights w_k (N,) of the vBF images (default 1; e.g.
+            :func:`jaxem.phase.direct.contrast_weights`); not for 'icom'.
     Returns:
         complex array; real for SSB/OBF, real up to rounding for parallax, complex for iCoM.
     """
@@ -105,10 +108,11 @@ def transfer_function(method: str, k_bf, shape, scan_sampling, wavelength: float
     ab = geometry.check_aberrations(aberrations)
     if weights is None:
         w = jnp.ones((k.shape[0],), k.dtype)
-    elif method != "parallax":
-        raise validate.InputError(f"weights: per-pixel weights apply to method 'parallax' only, got method {method!r}")
+    elif method == "icom":
+        raise validate.InputError(f"weights: per-pixel weights apply to methods 'ssb', 'obf' and 'parallax', got "
+                                  f"method {method!r}")
     else:
-        validate.array(weights, "weights", ndim=1, shape=(k.shape[0],), kind="real")
+        validate.array(weights, "weights", ndim=1, shape=(k.shape[0],), kind="real", finite=True)
         w = jnp.asarray(weights, k.dtype)
     return _transfer(k, ab, w, method=method, shape=shape, scan_sampling=scan_sampling, upsampling=u,
                      wavelength=wavelength, cutoff=cutoff, edge=edge, b=b, nb=nb,
