@@ -223,6 +223,7 @@ def jaxem_methods(ds):
         # the same at intensity weights (the images as I/I₀, the form before the contrast weights)
         "parallax_flip_intensity_weights": lambda: direct.parallax(bright_field_stack(ds), ab, flip=True,
                                                                    contrast_floor=None),
+        "ssb_intensity_weights": lambda: direct.ssb(bright_field_stack(ds), ab, contrast_floor=None),
         "fitted_parallax_flip": fitted,
         "wiener_parallax": lambda: wiener_parallax(bright_field_stack(ds), ab),
         "wiener_direct": lambda: wiener_direct(bright_field_stack(ds), ab),
@@ -235,7 +236,7 @@ def jaxem_methods(ds):
 
 #: which peer result each jaxem method is compared with (issue 20 table)
 PEER_OF = {"ssb": ("ssb",), "obf": ("obf",), "wdd": ("wdd",), "parallax_flip": ("parallax_flip",),
-           "parallax_flip_intensity_weights": ("parallax_flip",),
+           "parallax_flip_intensity_weights": ("parallax_flip",), "ssb_intensity_weights": ("ssb",),
            "fitted_parallax_flip": ("fitted_parallax_flip",), "wiener_parallax": ("wiener",),
            "wiener_direct": ("wiener",), "tcbf_fitted_wiener": ("wiener",), "icom": ("icom", "dpc"),
            "dpc": ("dpc", "icom"), "dpc_known_aberrations": ("dpc", "icom")}
