@@ -258,13 +258,16 @@ def reconstruct_spectrum(stack: BFStack, method: str = "ssb", aberrations: Aberr
 def contrast_weights(stack: BFStack, contrast_floor: float = 0.03):
     """Per-pixel parallax weights w_k ∝ 1/(⟨v_k⟩ + ε·max_k⟨v_k⟩) (N_bf,) with Σ_k w_k⟨v_k⟩ = Σ_k⟨v_k⟩:
     each vBF image as its contrast v_k/⟨v_k⟩, regularised by ε = ``contrast_floor`` ≥ 0 where the
-    mean ⟨v_k⟩ over the scan is small (module docstring). Raises if a denominator is ≤ 0 (a pixel
-    with no counts at ε = 0, or negative means, e.g. after an over-subtracted dark reference)."""
+    mean ⟨v_k⟩ over the scan is small (module docstring). A negative mean (interpolation ringing at
+    the disk edge of a rotated or resampled detector, an over-subtracted dark reference) counts as no
+    intensity: ⟨v_k⟩ is clipped at 0 in the denominator, so such a pixel gets the floor's weight.
+    Raises if a denominator is still ≤ 0 (a pixel with no counts at ε = 0, or no bright field)."""
     if not isinstance(stack, BFStack):
         raise validate.InputTypeError(f"stack must be a BFStack (phase.bright_field_stack), got {type(stack).__name__}")
     eps = validate.scalar(contrast_floor, "contrast_floor", nonnegative=True, allow_traced=False)
     m = jnp.mean(stack.vbf, axis=(1, 2))
-    d = m + eps * jnp.max(m)
+    mp = jnp.maximum(m, 0.0)
+    d = mp + eps * jnp.max(mp)
     if not bool(jnp.all(d > 0)):
         raise validate.InputError(f"contrast_floor: {int(jnp.sum(d <= 0))} bright-field pixel(s) have a mean "
                                   f"intensity + contrast_floor·max = {float(jnp.min(d)):.3g} ≤ 0 with contrast_floor="

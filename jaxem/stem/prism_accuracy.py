@@ -50,7 +50,7 @@ import math
 
 import numpy as np
 
-from .. import validate
+from .. import accel, validate
 from ..optics.probes import probe, probe_transfer
 from ..potential import PotentialSlices
 from .detectors import AnnularDetector, PixelatedDetector
@@ -134,14 +134,8 @@ def aperture_ratio(sim, grid, interpolation) -> float:
     pixels times this ratio (1 at f = 1)."""
     f = check_interpolation(interpolation, grid)
     p = np.abs(np.asarray(probe_transfer(grid, sim.beam, sim.semi_angle, sim.aberrations, sim.edge_width,
-                                         precision="float64" if _x64() else None)).astype(np.complex128)) ** 2
+                                         precision="float64" if accel.x64_enabled() else None)).astype(np.complex128)) ** 2
     return float(p.sum() / p[::f[0], ::f[1]].sum())
-
-
-def _x64() -> bool:
-    import jax
-
-    return bool(jax.config.jax_enable_x64)
 
 
 def prism_errors(prism: dict, reference: dict, sim, grid, interpolation, compare: str = "sampled") -> dict:
@@ -175,7 +169,7 @@ def _exit_waves(sim, potential, waves_k, positions) -> np.ndarray:
     ph = np.exp(-2j * np.pi * (pos[:, 0, None, None] * ky[None, :, None] + pos[:, 1, None, None] * kx[None, None]))
     psi = np.fft.ifft2(waves_k[None] * ph)
     psi = psi / np.sqrt(np.sum(np.abs(psi[0]) ** 2))  # Σ|ψ|² = 1 over the cell
-    dtype = np.complex128 if _x64() else np.complex64
+    dtype = np.complex128 if accel.x64_enabled() else np.complex64
     w = waves_from_array(psi.astype(dtype), grid, sim.beam)
     return np.asarray(multislice(w, potential).array).astype(np.complex128)
 
@@ -228,7 +222,7 @@ def prism_error_estimate(sim, potential: PotentialSlices, interpolation, positio
            grid, hashlib.sha1(np.ascontiguousarray(np.asarray(potential.array))).hexdigest(), pos.tobytes())
     if _EXACT_CACHE.get("key") != key:
         pk = np.asarray(probe_transfer(grid, sim.beam, sim.semi_angle, sim.aberrations, sim.edge_width,
-                                       precision="float64" if _x64() else None)).astype(np.complex128)
+                                       precision="float64" if accel.x64_enabled() else None)).astype(np.complex128)
         _EXACT_CACHE.update(key=key, pk=pk, exact=_window_patterns(_exit_waves(sim, potential, pk, pos), pos, grid,
                                                                    (1, 1)))
     pk, exact = _EXACT_CACHE["pk"], _EXACT_CACHE["exact"]
