@@ -96,12 +96,9 @@ def band_gpts(grid: Grid, interpolation) -> tuple:
     out = []
     for n, L, f in zip(grid.gpts, grid.extent, interpolation):
         need = 2 * int(math.floor(grid.antialias_cutoff * L + 1e-9)) + 2
-        m = need
-        while True:
-            m = next_fft_size(m)
-            if m % f == 0:
-                break
-            m += 1
+        # the smallest f·s ≥ need with s 7-smooth: for a 7-smooth f this is the smallest FFT-friendly
+        # multiple of f; an f with a larger prime factor (11, 13, …) has no 7-smooth multiple at all
+        m = f * next_fft_size(-(-need // f))
         out.append(n if m >= n else m)
     return tuple(out)
 
