@@ -44,10 +44,6 @@ __all__ = ["build_smatrix", "prism_scan", "window_leakage", "probe_extent", "pri
 METHODS = ("auto", "prism", "multislice")
 #: complex (n_y, n_x) arrays alive per plane wave in the slice step and the band crop
 _WAVE_COPIES = 10
-#: on the CPU (without an explicit memory_budget) batches stay under this working set [bytes]: vmapped FFT
-#: batches of large waves run slower than one wave at a time there (400² grid: 1 wave per batch 1.1 s,
-#: 48 per batch 7.1 s for the same 48 plane waves, benchmarks/prism.py machine)
-CPU_BATCH_BYTES = 16 << 20
 
 
 def _max_angle(sim: STEMSimulation) -> float:
@@ -131,7 +127,7 @@ def _wave_batch(grid, band, exits, cdtype, n, budget):
     npix = grid.gpts[0] * grid.gpts[1]
     n_out = 1 if exits is None else len(exits)
     per = np.dtype(cdtype).itemsize * (_WAVE_COPIES * npix + (n_out + 1) * (npix + band[0] * band[1]))
-    return accel.batch_size(per, n, budget, cpu_cap=CPU_BATCH_BYTES)
+    return accel.batch_size(per, n, budget, cpu_cap=accel.cpu_working_set())
 
 
 def _build(indices, trans, seq, prop, grid, band, exits, cdtype, budget, progress):
@@ -326,7 +322,9 @@ def prism_scan(sim: STEMSimulation, scan: GridScan, potential: PotentialSlices, 
     n_tiles = tiles.shape[0] * tiles.shape[1]
     tile_batch = int(accel.batch_size(per_tile, n_tiles, left))
     if memory_budget is None:  # the CPU cap applies to the default budget only
-        tile_batch = min(tile_batch, int(accel.batch_size(per_tile, n_tiles, None, cpu_cap=4 * CPU_BATCH_BYTES)))
+        cap = accel.cpu_working_set()  # the house's CPU working set (reduction tiles are BLAS-bound: 4×)
+        cap = None if cap is None else 4 * cap
+        tile_batch = min(tile_batch, int(accel.batch_size(per_tile, n_tiles, None, cpu_cap=cap)))
     static = dict(detectors=detectors, grid=grid, band=band, window=window, extra=extra, wgrid_gpts=wgrid.gpts,
                   exits=exits)
     prop = fresnel_propagator(grid, beam, float(dz), cdtype)
