@@ -128,12 +128,9 @@ def check_frames(frames, structure: Structure, name: str = "frames") -> np.ndarr
     return validate.array(frames, name, ndim=3, shape=(len(structure), 3), kind="real", units="Å", finite=True)
 
 
-#: working set [bytes] of one vmapped batch of frames on the CPU backend (no explicit memory_budget):
-#: the FFTs are bound by cache, and measured at 64²–512² a batch whose estimated working set exceeds
-#: about 16 MiB runs 1.5–3× slower per frame than a smaller one (benchmarks/phonon_spectroscopy.py) —
-#: the house's one CPU working set, :data:`jaxem.accel.CPU_WORKING_SET` (read through
-#: :func:`jaxem.accel.cpu_working_set`, so ``JAXEM_CPU_WORKING_SET`` overrides it here too)
-CPU_WORKING_SET = accel.CPU_WORKING_SET
+# CPU batches of frames use the house's working set (accel.cpu_working_set): measured here at 64²–512²,
+# a batch whose estimated working set exceeds about 16 MiB runs 1.5–3× slower per frame
+# (benchmarks/phonon_spectroscopy.py).
 
 
 class FrameKernel:
