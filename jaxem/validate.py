@@ -265,10 +265,13 @@ def instance(value, name: str, cls, what: str | None = None):
 def miller(value, name: str = "uvw", n: int = 3) -> tuple:
     """``n`` integer indices (a zone axis [uvw] or a reflection (hkl)), not all zero."""
     if isinstance(value, (str, bytes, dict)) or value is None or np.ndim(value) != 1 or len(value) != n:
-        raise InputError(f"{name} must be {n} integer indices, e.g. {(0,) * (n - 1) + (1,)}, got {value!r}")
+        count = {3: "three", 4: "four"}.get(n, str(n))
+        hint = " (use [U-T, V-T, W] for four-index hexagonal directions)" if n == 3 else ""
+        raise InputError(f"{name} must be {count} integers{hint}, e.g. {(0,) * (n - 1) + (1,)}, got {value!r}")
     out = tuple(integer(v, name) for v in value)
     if not any(out):
-        raise InputError(f"{name} must not be all zero, got {out}")
+        raise InputError(f"{name} must be a non-zero lattice direction, got {value!r} (a direction or a "
+                         f"reflection needs a non-zero index, e.g. {list((0,) * (n - 1) + (1,))})")
     return out
 
 

@@ -59,16 +59,7 @@ class ZoneAxisInfo:
 
 
 def _validate_uvw(uvw) -> np.ndarray:
-    try:
-        arr = np.asarray(uvw)
-    except Exception:
-        arr = np.asarray(None)
-    if arr.shape != (3,):
-        raise validate.InputError(f"uvw must be three integers (use [U-T, V-T, W] for four-index hexagonal "
-                                  f"directions), got {uvw!r}")
-    arr = np.array([validate.integer(x, "uvw") for x in arr.tolist()], dtype=np.int64)
-    if not np.any(arr):
-        raise validate.InputError(f"uvw must be a non-zero lattice direction, got {uvw!r} (e.g. [0, 0, 1])")
+    arr = np.array(validate.miller(uvw, "uvw"), dtype=np.int64)
     return arr // math.gcd(*(int(abs(x)) for x in arr))
 
 
