@@ -217,7 +217,8 @@ def jaxem_methods(ds):
 
     return {
         "ssb": lambda: direct.ssb(bright_field_stack(ds), ab),
-        "obf": lambda: direct.obf(bright_field_stack(ds), ab),
+        "obf": lambda: direct.obf(bright_field_stack(ds), ab),   # complex object (phase + amplitude jointly)
+        "obf_phase_object": lambda: direct.obf(bright_field_stack(ds), ab, object_type="phase"),
         "wdd": lambda: wdd(ds, epsilon=1e-2),
         "parallax_flip": lambda: direct.parallax(bright_field_stack(ds), ab, flip=True),
         # the same at intensity weights (the images as I/I₀, the form before the contrast weights)
@@ -235,7 +236,7 @@ def jaxem_methods(ds):
 
 
 #: which peer result each jaxem method is compared with (issue 20 table)
-PEER_OF = {"ssb": ("ssb",), "obf": ("obf",), "wdd": ("wdd",), "parallax_flip": ("parallax_flip",),
+PEER_OF = {"ssb": ("ssb",), "obf": ("obf",), "obf_phase_object": ("obf",), "wdd": ("wdd",), "parallax_flip": ("parallax_flip",),
            "parallax_flip_intensity_weights": ("parallax_flip",), "ssb_intensity_weights": ("ssb",),
            "fitted_parallax_flip": ("fitted_parallax_flip",), "wiener_parallax": ("wiener",),
            "wiener_direct": ("wiener",), "tcbf_fitted_wiener": ("wiener",), "icom": ("icom", "dpc"),

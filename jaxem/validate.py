@@ -248,6 +248,15 @@ def choice(value, name: str, options):
                      + (f" (did you mean {hint!r}?)" if hint else ""))
 
 
+def flag(value, name: str) -> bool:
+    """``value`` as a Python bool if it is ``True``/``False`` (or a NumPy bool), else an
+    :class:`InputTypeError` naming the argument: a string such as ``"no"`` or a number is truthy and
+    would otherwise switch the option on silently."""
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    raise InputTypeError(f"{name} must be True or False, got {value!r}")
+
+
 def instance(value, name: str, cls, what: str | None = None):
     """``value`` if it is an instance of ``cls`` (a class or a tuple of classes), else an
     :class:`InputTypeError` naming the argument, what was expected (``what``, e.g. "a Harmonic from

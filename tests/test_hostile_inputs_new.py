@@ -531,6 +531,11 @@ bad("phase.fit_parallax", "radii", "radii", lambda: phase.fit_parallax(F.stack, 
 bad("phase.parallax", "rotation", "rotation", lambda: phase.parallax(F.stack, rotation="lots"))
 bad("phase.ssb", "aberrations", "aberrations", lambda: phase.ssb(F.stack, aberrations="lots"))
 bad("phase.obf", "memory_budget", "memory_budget", lambda: phase.obf(F.stack, memory_budget="lots"))
+bad("phase.obf", "object_type", "object_type", lambda: phase.obf(F.stack, object_type="amplitude"))
+bad("phase.obf", "return_amplitude", "return_amplitude", lambda: phase.obf(F.stack, return_amplitude="yes"))
+bad("phase.obf", "return_amplitude-phase", "object_type='complex'",
+    lambda: phase.obf(F.stack, object_type="phase", return_amplitude=True))
+bad("phase.obf", "contrast_floor-weights", "contrast_floor", lambda: phase.obf(F.stack, contrast_floor=-0.1))
 bad("phase.ssnr", "method", "method", lambda: phase.ssnr(F.stack, method="lots"))
 bad("phase.reconstruct_spectrum", "method", "method", lambda: phase.reconstruct_spectrum(F.stack, method="lots"))
 bad("phase.reconstruct", "method", "method", lambda: phase.reconstruct(F.ds, method="lots"))
@@ -574,6 +579,10 @@ bad("phase.lattice_phase", "n", r"\bn\b", lambda: phase.lattice_phase(0, 0.25))
 bad("phase.lattice_phase", "sampling", "sampling", lambda: phase.lattice_phase(16, NAN))
 bad("phase.white_noise_phase", "sigma", "sigma", lambda: phase.white_noise_phase(16, sigma=-1.0))
 bad("phase.simulate_4dstem", "phase", r"\bphase\b", lambda: phase.simulate_4dstem(np.ones(8), 0.25, "300 kV", 20.0))
+bad("phase.simulate_4dstem", "log_amplitude", "log_amplitude",
+    lambda: phase.simulate_4dstem(np.zeros((8, 8)), 0.25, "300 kV", 20.0, log_amplitude=np.zeros((4, 4))))
+bad("phase.simulate_dataset", "log_amplitude-nan", "log_amplitude",
+    lambda: phase.simulate_dataset(np.zeros((8, 8)), 0.25, "300 kV", 20.0, log_amplitude=np.full((8, 8), np.nan)))
 bad("phase.simulate_dataset", "energy", "energy", lambda: phase.simulate_dataset(np.zeros((16, 16)), 0.25, "lots", 20.0))
 bad("phase.simulate_dataset", "semiangle", "semiangle", lambda: phase.simulate_dataset(np.zeros((16, 16)), 0.25, "300 kV", -2.0))
 bad("phase.measured_transfer", "shapes", r"reconstruction|true_phase", lambda: phase.measured_transfer(np.ones((8, 8)),

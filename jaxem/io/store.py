@@ -130,8 +130,7 @@ def load(path, lazy: bool = False, allow_partial: bool = False, signal: str | No
     fmt = format_of(path)
     p = validate.path(path, "path", kind="dir" if fmt.is_dir else "file")
     for flag, name in ((lazy, "lazy"), (allow_partial, "allow_partial")):
-        if not isinstance(flag, (bool, np.bool_)):
-            raise validate.InputTypeError(f"{name} must be True or False, got {flag!r}")
+        validate.flag(flag, name)
     if signal is not None and not isinstance(signal, str):
         raise validate.InputTypeError(f"signal must be the name of an Experiments/<signal> group (a str), got "
                                       f"{signal!r}")

@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import pytree
-from ..validate import InputError, InputTypeError, choice, closest, integer, scalar
+from ..validate import InputError, InputTypeError, choice, closest, flag, integer, scalar
 from .dump import read_dump
 from .trajectory import Trajectory
 
@@ -190,8 +190,7 @@ class MDSettings:
             set_("thermostat_damping_fs", scalar(self.thermostat_damping_fs, "thermostat_damping_fs", "fs",
                                                  positive=True))
         set_("seed", integer(self.seed, "seed", lo=1, hi=2**31 - 1))
-        if not isinstance(self.velocities, (bool, np.bool_)):
-            raise InputTypeError(f"velocities must be True or False, got {self.velocities!r}")
+        flag(self.velocities, "velocities")
         if isinstance(self.pair_coeff, str):
             set_("pair_coeff", (self.pair_coeff,))
         set_("pair_coeff", tuple(str(c) for c in self.pair_coeff))

@@ -59,8 +59,7 @@ class DetectorMTF:
         validate.scalar(d, "d", positive=True)
         if pixel_size is not None:
             pixel_size = validate.pair(pixel_size, "pixel_size", "Å", positive=True, allow_traced=False)
-        if not isinstance(pixel_sinc, (bool, np.bool_)):
-            raise validate.InputTypeError(f"pixel_sinc must be True or False, got {pixel_sinc!r}")
+        validate.flag(pixel_sinc, "pixel_sinc")
         return cls(a=a, b=b, c=c, d=d, pixel_size=pixel_size, pixel_sinc=bool(pixel_sinc))
 
     def __post_init__(self):

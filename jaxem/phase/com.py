@@ -50,8 +50,7 @@ def com_field_with_report(ds: Dataset4D, descan_order=None, rotation=None, trans
         validate.choice(descan_order, "descan_order", (None, 0, 1))
     rot = geometry.check_rotation(ds.rotation if rotation is None else rotation)
     tr = ds.transpose if transpose is None else transpose
-    if not isinstance(tr, (bool, np.bool_)):
-        raise validate.InputTypeError(f"transpose must be True or False, got {transpose!r}")
+    validate.flag(tr, "transpose")
     com, bad = center_of_mass_with_report(ds, ds.center, memory_budget)
     if descan_order is not None:
         com, _ = fit_descan(com, descan_order)

@@ -212,8 +212,8 @@ def dpc(ds: Dataset4D, aberrations=None, rotation=None, transpose=None, descan_o
     ds.require("beam", "semiangle", "center", "detector_sampling")
     if descan_order is not None:
         validate.choice(descan_order, "descan_order", (None, 0, 1))
-    if transpose is not None and not isinstance(transpose, (bool, np.bool_)):
-        raise validate.InputTypeError(f"transpose must be True or False, got {transpose!r}")
+    if transpose is not None:
+        validate.flag(transpose, "transpose")
     com, bad = center_of_mass_with_report(ds, ds.center, memory_budget)
     if descan_order is not None:
         com, _ = fit_descan(com, descan_order)

@@ -122,8 +122,7 @@ class Dataset4D:
             center = c
         set_(self, "center", center)
         set_(self, "rotation", validate.scalar(rotation, "rotation", "rad", allow_traced=False))
-        if not isinstance(transpose, (bool, np.bool_)):
-            raise validate.InputTypeError(f"transpose must be True or False, got {transpose!r}")
+        validate.flag(transpose, "transpose")
         set_(self, "transpose", bool(transpose))
         set_(self, "aberrations", geometry.check_aberrations(self.aberrations))
         if metadata is not None and not isinstance(metadata, dict):

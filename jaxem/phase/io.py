@@ -90,8 +90,8 @@ def _check_calibration(calibration: dict) -> dict:
         cal["center"] = validate.pair(cal["center"], "center", "px", allow_traced=False)
     if cal.get("rotation") is not None:
         cal["rotation"] = validate.scalar(cal["rotation"], "rotation", "rad", allow_traced=False)
-    if "transpose" in cal and not isinstance(cal["transpose"], (bool, np.bool_)):
-        raise validate.InputTypeError(f"transpose must be True or False, got {cal['transpose']!r}")
+    if "transpose" in cal:
+        validate.flag(cal["transpose"], "transpose")
     if cal.get("metadata") is not None and not isinstance(cal["metadata"], dict):
         raise validate.InputTypeError(f"metadata must be a dict, got {type(cal['metadata']).__name__}")
     if cal.get("aberrations") is not None:

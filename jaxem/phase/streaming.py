@@ -245,8 +245,7 @@ def result(state: ParallaxState, flip: bool = False):
     without a good frame (not yet acquired, or dropped) are filled with the mean frame."""
     if not isinstance(state, ParallaxState):
         raise validate.InputTypeError(f"state must be a ParallaxState (streaming.init), got {type(state).__name__}")
-    if not isinstance(flip, (bool, np.bool_)):
-        raise validate.InputTypeError(f"flip must be True or False, got {flip!r}")
+    validate.flag(flip, "flip")
     return _result(state, bool(flip))
 
 

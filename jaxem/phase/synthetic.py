@@ -104,8 +104,9 @@ def probe_spectrum(n: int, sampling: float, energy, semiangle: float, aberration
 def simulate_4dstem(phase, sampling: float, energy, semiangle: float, aberrations: Aberrations | None = None,
                     step: int = 1, crop: int | None = None, rotation: float = 0.0, transpose: bool = False,
                     dose: float | None = None, seed: int = 0, edge_px: float = 1.0, rows: int | None = None,
-                    memory_budget=None) -> np.ndarray:
-    """4D-STEM intensities (scan_y, scan_x, ky, kx) of the phase object ``phase`` [rad].
+                    memory_budget=None, log_amplitude=None) -> np.ndarray:
+    """4D-STEM intensities (scan_y, scan_x, ky, kx) of the object exp(a + iφ): ``phase`` φ [rad] and
+    the optional ``log_amplitude`` a [Np] (same shape; a < 0 absorbs; default 0, a pure phase object).
 
     Args:
         phase: (n, n) object phase φ [rad] (the object is ``exp(iφ)``).
@@ -119,7 +120,8 @@ def simulate_4dstem(phase, sampling: float, energy, semiangle: float, aberration
             R(θ)·k_det (after the optional transpose of (ky, kx)). Non-zero values resample the
             patterns with cubic splines.
         transpose: swap the detector axes.
-        dose: electrons per pattern; if given, Poisson noise is added (else the patterns sum to 1).
+        dose: electrons per pattern; if given, Poisson noise is added (else the patterns sum to 1;
+            with a log-amplitude, to the probe-weighted transmission Σ|t·ψ|²).
         seed: seed for the Poisson noise.
         edge_px: width of the aperture edge [detector pixels].
         rows: simulate only the first ``rows`` scan rows (for generating large data in pieces).
@@ -129,6 +131,8 @@ def simulate_4dstem(phase, sampling: float, energy, semiangle: float, aberration
         JAX's 64-bit mode, else float32.
     """
     validate.array(phase, "phase", ndim=2, kind="real", units="rad")
+    if log_amplitude is not None:
+        validate.array(log_amplitude, "log_amplitude", shape=np.shape(phase), kind="real", finite=True, units="Np")
     sampling = validate.scalar(sampling, "sampling", "Å", positive=True)
     semiangle = validate.scalar(semiangle, "semiangle", "mrad", positive=True)
     step = validate.integer(step, "step", lo=1)
@@ -143,6 +147,8 @@ def simulate_4dstem(phase, sampling: float, energy, semiangle: float, aberration
     rotation = validate.scalar(rotation, "rotation", "rad")
     psi = probe_spectrum(n, sampling, energy, semiangle, aberrations, edge_px)
     t = jnp.exp(1j * jnp.asarray(phase, psi.real.dtype))
+    if log_amplitude is not None:
+        t = t * jnp.exp(jnp.asarray(log_amplitude, psi.real.dtype))
     k = jnp.asarray(np.fft.fftfreq(n, sampling), psi.real.dtype)
     pos = np.arange(0, n, step) * sampling
     ns = n // step
@@ -152,7 +158,7 @@ def simulate_4dstem(phase, sampling: float, energy, semiangle: float, aberration
 
     def one(rr):
         ramp = jnp.exp(-2j * jnp.pi * (k[:, None] * rr[0] + k[None, :] * rr[1]))
-        wave = jnp.fft.fft2(t * jnp.fft.ifft2(psi * ramp))  # Σ|wave|² = Σ|ψ|² = 1
+        wave = jnp.fft.fft2(t * jnp.fft.ifft2(psi * ramp))  # Σ|wave|² = Σ|tψ|² (= 1 for |t| = 1)
         return jnp.fft.fftshift(jnp.abs(wave) ** 2)
 
     b = accel.batch_size(6 * n * n * np.dtype(psi.dtype).itemsize, r.shape[0], memory_budget)
@@ -170,7 +176,8 @@ def simulate_4dstem(phase, sampling: float, energy, semiangle: float, aberration
 
 def simulate_dataset(phase, sampling: float, energy, semiangle: float, aberrations: Aberrations | None = None,
                      step: int = 1, crop: int | None = None, rotation: float = 0.0, transpose: bool = False,
-                     dose: float | None = None, seed: int = 0, edge_px: float = 1.0, memory_budget=None) -> Dataset4D:
+                     dose: float | None = None, seed: int = 0, edge_px: float = 1.0, memory_budget=None,
+                     log_amplitude=None) -> Dataset4D:
     """Simulated 4D-STEM data of the weak phase object ``phase`` [rad] as a calibrated
     :class:`~jaxem.phase.Dataset4D` (the true calibration: energy, semi-angle, samplings, centre,
     rotation, transpose and aberrations). Arguments as for :func:`simulate_4dstem`.
@@ -183,14 +190,15 @@ def simulate_dataset(phase, sampling: float, energy, semiangle: float, aberratio
     """
     data = simulate_4dstem(phase, sampling, energy, semiangle, aberrations, step=step, crop=crop,
                            rotation=rotation, transpose=transpose, dose=dose, seed=seed, edge_px=edge_px,
-                           memory_budget=memory_budget)
+                           memory_budget=memory_budget, log_amplitude=log_amplitude)
     n = np.shape(phase)[0]
     nd = data.shape[-1]
     return Dataset4D(data, (step * sampling,) * 2, as_beam(energy, "energy"),
                      detector_sampling=(1 / (n * sampling),) * 2, semiangle=semiangle, center=(nd // 2, nd // 2),
                      rotation=rotation, transpose=transpose,
                      aberrations=aberrations if aberrations is not None else Aberrations(),
-                     metadata={"simulation": "jaxem.phase.synthetic (periodic single-slice weak phase object)"})
+                     metadata={"simulation": "jaxem.phase.synthetic (periodic single-slice weak "
+                               + ("phase" if log_amplitude is None else "complex") + " object)"})
 
 
 def _resample_detector(pats: np.ndarray, rotation: float, transpose: bool) -> np.ndarray:

@@ -4,7 +4,10 @@ For a weak phase object exp(iσφ) every direct reconstruction is σφ filtered 
 T(q) (module :mod:`jaxem.phase.direct` for the notation, Γ̂ and d_k):
 
 * SSB:      T(q) = ½ Σ_k w_k |Γ̂(q, k)|                 (positive, zero at q → 0 and q ≥ 2 k_probe)
-* OBF:      T(q) = ½ Σ_k w_k |Γ̂|²/d_k / sqrt(Σ_k w_k² |Γ̂|²/d_k)   (½ sqrt(Σ_k |Γ̂|²/d_k) at w_k = 1)
+* OBF, phase object (``object_type="phase"``):
+            T(q) = ½ Σ_k w_k |Γ̂|²/d_k / sqrt(Σ_k w_k² |Γ̂|²/d_k)   (½ sqrt(Σ_k |Γ̂|²/d_k) at w_k = 1)
+* OBF, complex object (default): the phase channel's gain ½ (1 + ρ − |r|²)·sqrt(S_φφ)/sqrt(var)
+            (direct module docstring, "Complex object"; ½ sqrt(S_φφ − |S_φa|²/S_aa) at w_k = 1, ρ = 0)
 * parallax: T(q) = [|ψ̂|⋆|ψ̂|](q) · sin χ(q)             (quadratic approximation; HRTEM-like zeros)
             with pixel weights w_k: Σ_k w_k|ψ(k)||ψ(k − q)| / Σ_k|ψ(k)|² · sin χ(q)
 * iCoM:     T(q) = Σ_k ψ̂*(k) ψ̂(k − q) = [ψ̂⋆ψ̂](q)      (complex probe autocorrelation)
@@ -25,7 +28,7 @@ import numpy as np
 from .. import accel, validate
 from ..optics.aberrations import Aberrations, chi_from_frequencies
 from . import geometry
-from .direct import fine_frequencies, gamma
+from .direct import COMPLEX_RIDGE, OBJECT_TYPES, _solve_complex, complex_columns, complex_gram, fine_frequencies, gamma
 from .stack import CPU_BATCH_BYTES
 
 TRANSFER_METHODS = ("ssb", "obf", "parallax", "icom")
@@ -47,6 +50,9 @@ def _transfer(k, ab, w, *, method, shape, scan_sampling, upsampling, wavelength,
     def body(acc, xs):
         kk, ww = xs
         ww = ww[:, None, None]
+        if method == "obf_complex":
+            c0, c1, d = complex_columns(ab, kk, qy, qx, wavelength, cutoff, edge, norm, n, orders)
+            return acc + complex_gram(c0, c1, d, ww[:, 0, 0], ww[:, 0, 0] ** 2).astype(cdt), None
         if method in ("ssb", "obf"):
             gam = gamma(ab, kk, qy, qx, wavelength, cutoff, edge, norm, orders)
             if method == "ssb":
@@ -64,7 +70,9 @@ def _transfer(k, ab, w, *, method, shape, scan_sampling, upsampling, wavelength,
         return acc + jnp.sum(ww * jnp.conj(pk) * pm, 0), None
 
     size = (upsampling * shape[0], upsampling * shape[1])
-    acc, _ = jax.lax.scan(body, jnp.zeros(size, cdt), (kp, wp))
+    acc, _ = jax.lax.scan(body, jnp.zeros(((6,) if method == "obf_complex" else ()) + size, cdt), (kp, wp))
+    if method == "obf_complex":
+        return (_solve_complex(None, acc, COMPLEX_RIDGE, transfer=True)[0] / 2).astype(cdt)
     if method == "ssb":
         return (acc.real / 2).astype(cdt)
     if method == "obf":
@@ -78,7 +86,7 @@ def _transfer(k, ab, w, *, method, shape, scan_sampling, upsampling, wavelength,
 
 def transfer_function(method: str, k_bf, shape, scan_sampling, wavelength: float, cutoff: float, edge: float,
                       aberrations: Aberrations | None = None, upsampling: int = 1, memory_budget=None,
-                      weights=None):
+                      weights=None, object_type: str = "complex"):
     """Analytic transfer function T(q) on the (u·Sy, u·Sx) scan-frequency grid (FFT order).
 
     Args:
@@ -90,10 +98,12 @@ def transfer_function(method: str, k_bf, shape, scan_sampling, wavelength: float
         memory_budget: bytes (or '2G') for the bright-field batches (default: accel policy).
         weights: per-pixel weights w_k (N,) of the vBF images (default 1; e.g.
             :func:`jaxem.phase.direct.contrast_weights`); not for 'icom'.
+        object_type: OBF only: ``"complex"`` (default) or ``"phase"``, as :func:`jaxem.phase.direct.obf`.
     Returns:
         complex array; real for SSB/OBF, real up to rounding for parallax, complex for iCoM.
     """
     method = validate.choice(method, "method", TRANSFER_METHODS)
+    object_type = validate.choice(object_type, "object_type", OBJECT_TYPES)
     validate.array(k_bf, "k_bf", ndim=2, shape=(None, 2), kind="real", units="1/Å")
     k = jnp.asarray(k_bf)
     u = validate.integer(upsampling, "upsampling", lo=1)
@@ -102,7 +112,7 @@ def transfer_function(method: str, k_bf, shape, scan_sampling, wavelength: float
     wavelength = validate.scalar(wavelength, "wavelength", "Å", positive=True, allow_traced=False)
     cutoff = validate.scalar(cutoff, "cutoff", "1/Å", positive=True, allow_traced=False)
     edge = validate.scalar(edge, "edge", "1/Å", positive=True, allow_traced=False)
-    per = 12 * u * u * shape[0] * shape[1] * 16
+    per = (24 if method == "obf" and object_type == "complex" else 12) * u * u * shape[0] * shape[1] * 16
     b = accel.batch_size(per, k.shape[0], memory_budget, cpu_cap=CPU_BATCH_BYTES)
     nb = -(-k.shape[0] // b)
     ab = geometry.check_aberrations(aberrations)
@@ -113,21 +123,25 @@ def transfer_function(method: str, k_bf, shape, scan_sampling, wavelength: float
                                   f"method {method!r}")
     else:
         validate.array(weights, "weights", ndim=1, shape=(k.shape[0],), kind="real", finite=True)
+        if not bool(np.all(np.asarray(weights) >= 0)):
+            raise validate.InputError(f"weights: per-pixel weights must be ≥ 0, got min {float(np.min(weights)):.3g}")
         w = jnp.asarray(weights, k.dtype)
+    if method == "obf" and object_type == "complex":
+        method = "obf_complex"
     return _transfer(k, ab, w, method=method, shape=shape, scan_sampling=scan_sampling, upsampling=u,
                      wavelength=wavelength, cutoff=cutoff, edge=edge, b=b, nb=nb,
                      orders=geometry.active_orders(ab))
 
 
 def stack_transfer(method: str, stack, aberrations=None, rotation=0.0, upsampling: int = 1, memory_budget=None,
-                   weights=None):
+                   weights=None, object_type: str = "complex"):
     """:func:`transfer_function` with the geometry of a :class:`~jaxem.phase.stack.BFStack`."""
     from .stack import BFStack
 
     validate.instance(stack, "stack", BFStack, "a BFStack (phase.bright_field_stack)")
     return transfer_function(method, stack.k_scan(geometry.check_rotation(rotation)), stack.scan_shape,
                              stack.scan_sampling, stack.wavelength, stack.cutoff, stack.edge, aberrations,
-                             upsampling, memory_budget, weights)
+                             upsampling, memory_budget, weights, object_type)
 
 
 def measured_transfer(reconstruction, true_phase, min_amplitude: float = 1e-12):

@@ -330,8 +330,7 @@ def potential_layout(structure: Structure, sampling=None, gpts=None, slice_thick
     structure.check_orthorhombic()
     check_in_cell(structure.positions, structure.cell, structure.pbc)
     parametrization = validate.choice(parametrization, "parametrization", PARAMETRIZATIONS)
-    if not isinstance(debye_waller, (bool, np.bool_)):
-        raise validate.InputTypeError(f"debye_waller must be True or False, got {debye_waller!r}")
+    validate.flag(debye_waller, "debye_waller")
     rdtype, cdtype = dtypes(precision)
     grid = lateral_grid(structure, sampling, gpts)
     slice_thickness = _check_slice_thickness(slice_thickness, structure.lengths[2])

@@ -125,8 +125,7 @@ class ScanPlan:
             if kwargs.get(key) is not None:
                 raise validate.InputError(f"stem_scan_to_zarr writes one 4D data set per block; {key}= is not "
                                           f"supported here (use stem_scan)")
-        if not isinstance(resume, (bool, np.bool_)):
-            raise validate.InputTypeError(f"resume must be True or False, got {resume!r}")
+        validate.flag(resume, "resume")
         pix = [d for d in getattr(sim, "detectors", ()) if isinstance(d, PixelatedDetector)]
         if len(pix) != 1:
             raise validate.InputError(f"stem_scan_to_zarr needs exactly one PixelatedDetector in sim.detectors (one "

@@ -162,13 +162,16 @@ def test_half_plane_evaluation_equals_every_frequency(shape, u):
     k = st.k_scan(0.2)
     norm = st.probe_norm()
     g = jnp.tile(jnp.fft.fft2(st.vbf - st.vbf.mean((1, 2), keepdims=True)), (1, u, u))
-    for method in ("ssb", "obf", "parallax"):
+    for method in ("ssb", "obf", "parallax", "obf_complex"):
         num, den = direct._terms(method, g, jnp.ones(n), k, qy, qx, ab, n, norm, st.wavelength, st.cutoff,
                                  st.edge, geometry.active_orders(ab), st.scan_sampling, u, False)
         if method == "obf":
             num = jnp.where(den > 1e-12, num / jnp.sqrt(jnp.where(den > 1e-12, den, 1.0)), 0.0)
+        if method == "obf_complex":
+            num = direct._solve_complex(num, den, direct.COMPLEX_RIDGE)[0]
         ref = np.asarray(num.at[0, 0].set(0.0)) * u * u / 2
-        got = np.asarray(direct.reconstruct_spectrum(st, method, ab, 0.2, u))
+        name, kind = ("obf", "complex") if method == "obf_complex" else (method, "phase")
+        got = np.asarray(direct.reconstruct_spectrum(st, name, ab, 0.2, u, object_type=kind))
         assert np.abs(got - ref).max() < 1e-12 * np.abs(ref).max(), method
 
 
