@@ -97,3 +97,20 @@ def test_mass_histogram_vs_apav(epos):
     assert cj.shape == ca.shape
     np.testing.assert_allclose(cj, ca, atol=1e-9)
     np.testing.assert_array_equal(hj, ha)
+
+
+@pytest.mark.parametrize("comp,charge", [({"Si": 1}, 2), ({"Cr": 1, "O": 2}, 1), ({"Cr": 2, "O": 1}, 2),
+                                         ({"Mo": 1}, 3), ({"Sn": 1, "O": 2}, 2)])
+def test_isotope_patterns_vs_apav(peer, comp, charge):
+    """Every APAV isotopic peak above 1e-4 has a jaxem peak within 1e-5 Da (jaxem merges peaks closer than
+    1 mDa) with the same abundance to 2e-3 (isotope-abundance table editions: Mo differs by 1.2e-3)."""
+    apav, _ = peer
+    formula = "".join(f"{el}{n if n > 1 else ''}" for el, n in comp.items())
+    s = apav.IsotopeSeries(formula, charge, threshold=0.0)
+    am = np.array([i.mass for i in s.isotopes])
+    aa = np.array([i.abundance for i in s.isotopes])
+    jm, ja = apt.isotope_pattern(comp, charge, min_abundance=0.0)
+    assert ja.sum() == pytest.approx(1.0, abs=1e-12)
+    for m, a in zip(am[aa > 1e-4], aa[aa > 1e-4]):
+        k = int(np.argmin(np.abs(jm - m)))
+        assert abs(jm[k] - m) < 1e-5 and abs(ja[k] - a) < 2e-3, (m, a, jm[k], ja[k])
