@@ -69,6 +69,12 @@ def lines_for(el, xraydb):
         e = sum(v.energy * v.intensity for v in sel) / w / 1e3
         if e < 0.05:
             continue
+        edge = xraydb.xray_edge(el, shell)
+        if edge is not None and e >= edge.energy / 1e3 * (1 - 1e-6) and xraydb.atomic_number(el) < 57:
+            # energy = edge energy: the final level has zero binding energy, i.e. it is empty (Elam's
+            # M5-N6,7 / M4-N6 "lines" of Sb-Ba, whose 4f shell is unoccupied): no such line is emitted.
+            # Measured Malpha lines start at La (J. A. Bearden, Rev. Mod. Phys. 39, 78 (1967)), which is kept.
+            continue
         out[fam] = {"energy": _sig(e), "shell": shell, "weight": _sig(w, 5)}
     return out
 

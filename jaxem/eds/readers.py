@@ -159,13 +159,20 @@ def to_hyperspy(data: EDSData):
     md = data.metadata
     kw = {k2: md[k1] for k1, k2 in (("elevation_deg", "elevation_angle"), ("azimuth_deg", "azimuth_angle"),
                                     ("tilt_alpha_deg", "tilt_stage"), ("live_time", "live_time"),
+                                    ("real_time", "real_time"), ("fwhm_mnka_ev", "energy_resolution_MnKa"),
                                     ("beam_current", "beam_current")) if k1 in md}
     if "beam_energy" in md:
         kw["beam_energy"] = md["beam_energy"] * 1e-3
     if kw:
-        s.set_microscope_parameters(**kw)
+        s.set_microscope_parameters(**kw, display=False)
+    if "tilt_beta_deg" in md:
+        s.metadata.set_item("Acquisition_instrument.TEM.Stage.tilt_beta", md["tilt_beta_deg"])
     if md.get("elements"):
         s.add_elements(md["elements"])
+    if md.get("xray_lines"):
+        s.metadata.set_item("Sample.xray_lines", sorted(md["xray_lines"]))
+    if "thickness_nm" in md:
+        s.metadata.set_item("Sample.thickness", md["thickness_nm"])
     return s
 
 
@@ -178,7 +185,10 @@ def from_hyperspy(signal) -> EDSData:
         raise validate.InputError(f"signal must have one signal (energy) axis, got {len(am.signal_axes)}")
     sa = am.signal_axes[0]
     e = np.asarray(sa.axis, float) * (1e-3 if sa.units == "eV" else 1.0)
-    nav = tuple(Axis(a.name or "nav", float(a.scale), str(a.units), float(a.offset))
-                for a in am.navigation_axes[::-1])
+    def text(v, default):  # HyperSpy marks unset names/units with traits' Undefined (truthy, not a str)
+        return v if isinstance(v, str) and v else default
+
+    nav = tuple(Axis(text(a.name, f"axis{i}"), float(a.scale), text(a.units, "pixels"), float(a.offset))
+                for i, a in enumerate(am.navigation_axes[::-1]))
     md = _metadata(signal.metadata.as_dictionary())
     return EDSData(np.asarray(signal.data), e, nav, md)
