@@ -10,8 +10,8 @@ deconvolved), and B_k are background basis functions: Kramers' law (E₀ − E)/
 (Bremsstrahlung shape; detector absorption and self-absorption are absorbed by the polynomial).
 The amplitudes are the linear least-squares solution a = P y computed for all pixels at once with
 one operator P (``einsum``); a_l is the net line area in counts. Counting variances follow from
-var(a) = Σ_c P²_lc · y_c (Poisson y). ``weighting="none"`` (default): P = G⁺, every pixel independent
-of the others. ``weighting="pearson"``: P = (W^½G)⁺W^½ with W = diag(1/max(m_c, 1)), m the model
+var(a) = Σ_c P²_lc · y_c (Poisson y). ``weighting="none"``: P = G⁺, every pixel independent
+of the others. ``weighting="pearson"`` (default): P = (W^½G)⁺W^½ with W = diag(1/max(m_c, 1)), m the model
 fitted to the summed spectrum of all good pixels [counts] (two reweighting passes from m = the summed
 spectrum), so the pixels share their weights (and a pixel changes the others' weights). The weights
 matter on real spectra, whose counts span orders of magnitude between the low-energy lines and a weak
@@ -128,7 +128,7 @@ def design_matrix(energy_axis, components, beam_energy_kev: float, fwhm_mnka_ev:
 
 def fit_intensities(spectra, energy_axis, lines, beam_energy_kev: float, *,
                     fwhm_mnka_ev: float = 130.0, fit_range=None, n_background: int = 3,
-                    extra_elements=(), weighting: str = "none", precision=None):
+                    extra_elements=(), weighting: str = "pearson", precision=None):
     """Net line intensities by a linear model fit, for every pixel at once.
 
     Args:
@@ -140,8 +140,10 @@ def fit_intensities(spectra, energy_axis, lines, beam_energy_kev: float, *,
         fit_range: (lo, hi) [keV]; default 0.2 keV … min(E₀, axis end).
         n_background: number of background basis functions (≥ 0).
         extra_elements: further elements present (their lines are fitted, not returned).
-        weighting: ``"none"`` (unweighted; pixels independent) or ``"pearson"`` (weights 1/model of the
-            summed spectrum, shared by all pixels; recommended for real spectra, see the module docstring).
+        weighting: ``"pearson"`` (default: weights 1/model of the summed spectrum of the good pixels,
+            shared by all pixels; a bad pixel is left out of the sum, so the others are computed as if it
+            were absent) or ``"none"`` (unweighted; each pixel independent; biased on real spectra whose
+            counts span orders of magnitude, see the module docstring).
 
         precision: any :data:`jaxem.accel.PRECISION_ALIASES` (default: follows ``spectra``).
 

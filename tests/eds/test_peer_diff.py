@@ -140,14 +140,14 @@ def test_window_intensities_vs_exspy(bcf_sum):
     assert net["O_Ka"] == pytest.approx(ex["O_Ka"], rel=0.1)        # steep C K / Ti L background: rounding
 
 
-@pytest.mark.xfail(strict=True, reason="open by default: the unweighted linear fit with a 3-term Kramers background "
-                   "over 0.2–20 keV returns Cu Kα = −186 counts on this real spectrum (windows: 26 ± 8, exspy's model: "
-                   "131); weighting='pearson' gives 8 ± 7 (next test)")
-def test_unweighted_fit_on_real_spectrum_agrees_with_windows(bcf_sum):
+def test_unweighted_fit_on_real_spectrum_is_biased_which_is_why_pearson_is_the_default(bcf_sum):
+    # the unweighted linear fit with a 3-term Kramers background over 0.2–20 keV returns Cu Kα ≈ −186
+    # counts on this real spectrum (windows: 26 ± 8, exspy's model: 131): the low-energy residual of the
+    # approximate background decides the weak line; weighting='pearson' (the default) agrees (next test)
     y, e = bcf_sum
-    fit, fv = spectrum.fit_intensities(y, e, ["Cu_Ka"], 200.0, extra_elements=["O", "Ti", "Pd"])
+    fit, fv = spectrum.fit_intensities(y, e, ["Cu_Ka"], 200.0, extra_elements=["O", "Ti", "Pd"], weighting="none")
     win, wv = spectrum.window_intensities(y, e, ["Cu_Ka"], width=2.0, gap=3.5)
-    assert abs(float(fit[0] - win[0])) < 3 * float(np.sqrt(fv[0] + wv[0]))
+    assert abs(float(fit[0] - win[0])) > 10 * float(np.sqrt(fv[0] + wv[0]))
 
 
 def test_pearson_fit_on_real_spectrum_agrees_with_windows(bcf_sum):
@@ -175,7 +175,7 @@ def _dynamic_range_spectra(n=200):
 def test_pearson_weighting_rescues_a_weak_line():
     """Truth known: unweighted, Cu Kα (400 counts) comes out 146 (−63 %); Pearson-weighted within 20 %."""
     e, Y, areas = _dynamic_range_spectra()
-    none, _ = spectrum.fit_intensities(Y, e, ["Ti_Ka", "Cu_Ka"], 200.0)
+    none, _ = spectrum.fit_intensities(Y, e, ["Ti_Ka", "Cu_Ka"], 200.0, weighting="none")
     pear, var = spectrum.fit_intensities(Y, e, ["Ti_Ka", "Cu_Ka"], 200.0, weighting="pearson")
     none, pear = np.asarray(none).mean(0), np.asarray(pear)
     assert none[1] < 0.6 * areas["Cu_Ka"]
