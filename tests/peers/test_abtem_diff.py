@@ -229,3 +229,26 @@ def test_hrtem_tilted_beam_lens_at_lambda_k_plus_tilt(hrtem_case):
     # and abTEM's own (tilt-blind) image is measurably different: the convention matters here
     own = _t(abw.apply_ctf(ctf).intensity().compute().array)
     assert _rel(got, own) > 0.05
+
+
+def test_off_grid_atom_abtem_converges_to_the_exact_structure_factor():
+    """An off-grid Au atom: jaxem's Fourier coefficients are the exact structure factor, so they do not
+    depend on the grid; abTEM's bilinear deposit damps high k (up to |1 − t + t·e^{−iθ}| per axis) and
+    converges to jaxem as the pixel shrinks. Measured on the 2/3-Nyquist band of the 0.1 Å grid: abTEM
+    10 % off at 0.1 Å, 0.7 % at 0.025 Å. (Frozen phonons inherit this: SrTiO3 at 0.049 Å, the same
+    displaced atoms give a HAADF 28 % lower in abTEM; at 0.016 Å the two agree to 1.3 %.)"""
+    cell, pos = (5.0, 4.5, 2.0), [[2.037, 2.061, 1.0]]
+    atoms = ase.Atoms("Au", positions=pos, cell=cell, pbc=True)
+    coeffs, errors = [], []
+    for n in (1, 4):
+        gpts = (45 * n, 50 * n)
+        mine = jx.potential(Structure.from_ase(atoms), gpts=gpts, slice_thickness=2.0, precision="float64")
+        ref = abtem.Potential(atoms, gpts=gpts[::-1], slice_thickness=2.0, projection="infinite").build().compute()
+        fm = np.fft.fft2(np.asarray(mine.array[0])) / (gpts[0] * gpts[1])
+        fr = np.fft.fft2(_t(ref.array)[0]) / (gpts[0] * gpts[1])
+        ky, kx = np.fft.fftfreq(gpts[0], 0.1 / n), np.fft.fftfreq(gpts[1], 0.1 / n)
+        band = np.hypot(ky[:, None], kx[None]) < 2 / 3 / (2 * 0.1)
+        coeffs.append(fm[band])
+        errors.append(_rel(fr[band], fm[band]))
+    assert _rel(coeffs[1], coeffs[0]) < 1e-9  # grid-independent (same k points, same order)
+    assert errors[0] > 0.05 and errors[1] < 0.01 and errors[1] < errors[0] / 10
