@@ -173,8 +173,8 @@ def hrtem_case():
 
 def test_hrtem_coherent_envelope_and_focal_average(hrtem_case):
     """Coherent image (hard 25 mrad objective aperture, C10, C12, C30); quasi-coherent envelopes
-    (focal spread Δ = 25 Å rms ↔ abTEM √2Δ, source 0.4 mrad); the focal average (jaxem: 24-point
-    Gauss–Hermite; abTEM: 49 explicit defoci over ±5σ, probability-weighted)."""
+    (focal spread Δ = 25 Å rms ↔ abTEM √2Δ, source 0.4 mrad); the focal average with the source-size envelope
+    per defocus (jaxem: 24-point Gauss–Hermite; abTEM: 49 explicit defoci over ±5σ, probability-weighted)."""
     abtem.config.set({"precision": "float64", "device": "cpu"})
     pot, abp = hrtem_case
     energy, delta, theta = 300e3, 25.0, 0.4
@@ -192,12 +192,13 @@ def test_hrtem_coherent_envelope_and_focal_average(hrtem_case):
                          method="envelope").array
     assert _rel(got, ref(abtem.CTF(energy=energy, semiangle_cutoff=25.0, soft=False,
                                    focal_spread=np.sqrt(2) * delta, angular_spread=theta, **kw))) < 1e-6
-    got = jx.hrtem_image(ew, ab, objective_aperture=25.0, focal_spread=delta, method="focal_average",
-                         n_focal=24).array
+    got = jx.hrtem_image(ew, ab, objective_aperture=25.0, focal_spread=delta, source_angle=theta,
+                         method="focal_average", n_focal=24).array
     rest = {k: v for k, v in kw.items() if k != "C10"}
     dist = abtem.distributions.gaussian(standard_deviation=delta, num_samples=49, center=-kw["C10"],
                                         sampling_limit=5.0)
-    series = ref(abtem.CTF(energy=energy, semiangle_cutoff=25.0, soft=False, defocus=dist, **rest))
+    series = ref(abtem.CTF(energy=energy, semiangle_cutoff=25.0, soft=False, defocus=dist, angular_spread=theta,
+                           **rest))
     w = np.asarray(dist.distributions[0].weights)
     assert series.shape[0] == 49
     assert _rel(got, np.tensordot(w / w.sum(), series, axes=(0, 0))) < 1e-5
