@@ -282,3 +282,46 @@ def test_frozen_phonon_snapshots_same_displacements():
     for i, name in enumerate(("ADF", "BF")):
         got = np.asarray(mine[name].array).reshape(-1)
         assert np.max(np.abs(got - ref[i])) < 1e-6 * np.abs(ref[i]).max(), name
+
+
+def test_thickness_series_plane_wave_and_stem():
+    """U/H cell, 60 kV, 11 slices of 1.2 Å, exit planes every 3 slices (+ the exit surface): the plane
+    wave's exit waves and a probe's ADF thickness series. abTEM's series starts with the entrance plane
+    (thickness 0), jaxem's with the first recorded plane."""
+    rng = np.random.default_rng(7)
+    lx, ly, lz = 6.1, 5.7, 3.3
+    atoms = ase.Atoms("U2H4", positions=rng.uniform(0, 1, (6, 3)) * [lx, ly, lz], cell=[lx, ly, lz], pbc=True)
+    pot = jx.potential(Structure.from_ase(atoms * (1, 1, 4)), gpts=(90, 96), slice_thickness=1.2,
+                       precision="float64")
+    assert pot.n_slices == 11
+    abp = abtem.PotentialArray(_t(np.asarray(pot.full())), slice_thickness=pot.slice_thickness,
+                               extent=(lx, ly), exit_planes=3)
+    energy = 60e3
+    got = np.asarray(jx.multislice(jx.plane_wave(pot.grid, energy, precision="float64"), pot, exit_planes=3).array)
+    ref = _t(abtem.PlaneWave(energy=energy).multislice(abp).compute().array)
+    assert got.shape == (4, 90, 96) and ref.shape == (5, 90, 96) and np.allclose(ref[0], 1.0)
+    assert _rel(got, ref[1:]) < 1e-6
+    sim = STEMSimulation(energy, 18.0, (AnnularDetector(40.0, 90.0, "ADF"),))
+    scan = GridScan.create((1.0, 1.5), (1.01, 1.51), gpts=(1, 1))
+    got = np.asarray(stem_scan(sim, scan, pot, precision="float64", progress=False, method="multislice",
+                               exit_planes=3)["ADF"].array)[0, 0]
+    ref = np.asarray(abtem.Probe(semiangle_cutoff=18.0, energy=energy, soft=False).scan(
+        abp, scan=abtem.CustomScan([(1.5, 1.0)]), detectors=abtem.AnnularDetector(40.0, 90.0)).compute().array)
+    np.testing.assert_allclose(got, ref.reshape(-1)[1:], rtol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["lobato", "kirkland"])
+def test_scattering_factor_tables_every_element(name):
+    """f_e(k) for Z = 1…103 on 0 ≤ k ≤ 4 Å⁻¹ against abTEM's tables (catches a shifted row or a
+    mis-keyed element in jaxem/data/*.json; abTEM's functions take k²)."""
+    from abtem.parametrizations import validate_parametrization
+    from ase.data import chemical_symbols
+
+    from jaxem.potential.parametrizations import get_parametrization
+
+    k = np.linspace(0.0, 4.0, 41)
+    ours, theirs = get_parametrization(name), validate_parametrization(name)
+    got = np.asarray(ours.scattering_factor(list(range(1, 104)), k.astype(np.float64)))
+    for z in range(1, 104):
+        ref = theirs.scattering_factor(chemical_symbols[z])(k ** 2)
+        assert np.max(np.abs(got[z - 1] - ref)) < 1e-6 * np.abs(ref).max(), chemical_symbols[z]
