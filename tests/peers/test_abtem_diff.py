@@ -78,6 +78,16 @@ def _as_abtem(pot):
     return abtem.PotentialArray(_t(np.asarray(pot.full())), slice_thickness=pot.slice_thickness, extent=(lx, ly))
 
 
+def _random_potential(symbols, cell, repeats, gpts, slice_thickness, seed):
+    """float64 jaxem potential of ``symbols`` at random positions in ``cell`` (x, y, z) [Å], repeated
+    ``repeats`` times along z."""
+    rng = np.random.default_rng(seed)
+    atoms = ase.Atoms(symbols, cell=cell, pbc=True)
+    atoms.positions = rng.uniform(0, 1, (len(atoms), 3)) * np.asarray(cell)
+    return jx.potential(Structure.from_ase(atoms * (1, 1, repeats)), gpts=gpts, slice_thickness=slice_thickness,
+                        precision="float64")
+
+
 @pytest.mark.parametrize("parametrization", ["lobato", "kirkland"])
 def test_potential_odd_grid_heavy_light_boundaries(parametrization):
     """H, C, Au, U on a 75×81 grid; slice thickness not dividing the depth (4.7 Å / 1 Å → 5 slices of
@@ -111,11 +121,7 @@ def test_plane_wave_multislice_thick_odd_grid_tilted(energy, tilt):
     """24 slices (0.7875 Å: 0.8 Å does not divide the 6.3 Å cell) of a random Mo/S cell on a 131×97 grid;
     30 and 300 kV, tilted plane wave (jaxem tilt (y, x), abTEM (x, y)). (80 and 200 kV, 48 slices, were
     checked the same way: 2e-8–9e-8.)"""
-    rng = np.random.default_rng(0)
-    lx, ly, lz = 7.1, 9.3, 6.3
-    atoms = ase.Atoms("Mo4S8", positions=rng.uniform(0, 1, (12, 3)) * [lx, ly, lz], cell=[lx, ly, lz], pbc=True)
-    pot = jx.potential(Structure.from_ase(atoms * (1, 1, 3)), gpts=(131, 97), slice_thickness=0.8,
-                       precision="float64")
+    pot = _random_potential("Mo4S8", (7.1, 9.3, 6.3), 3, (131, 97), 0.8, seed=0)
     assert pot.n_slices == 24
     beam = jx.Beam(energy, tilt=tilt)
     got = np.asarray(jx.multislice(jx.plane_wave(pot.grid, beam, precision="float64"), pot).array)
@@ -127,11 +133,7 @@ def test_stem_aberrated_probe_annular_and_segmented_detectors():
     """Probe with C10, C12, C23, C30 (hard aperture); BF/ABF/ADF/HAADF with inner/outer angles on the
     aperture edge (inner ≤ θ < outer in both codes) and a 4-segment DPC detector (segment order and
     azimuth origin agree) and a pixelated detector; 6 positions on a 108×97 grid."""
-    rng = np.random.default_rng(3)
-    lx, ly, lz = 7.3, 8.1, 4.0
-    atoms = ase.Atoms("Au3C3", positions=rng.uniform(0, 1, (6, 3)) * [lx, ly, lz], cell=[lx, ly, lz], pbc=True)
-    pot = jx.potential(Structure.from_ase(atoms * (1, 1, 3)), gpts=(108, 97), slice_thickness=1.0,
-                       precision="float64")
+    pot = _random_potential("Au3C3", (7.3, 8.1, 4.0), 3, (108, 97), 1.0, seed=3)
     energy, semi = 200e3, 21.0
     kw = dict(C10=-60.0, C12=30.0, phi12=0.4, C23=400.0, phi23=-0.7, C30=3e4)
     dets = (AnnularDetector(0.0, semi, "BF"), AnnularDetector(semi / 2, semi, "ABF"),
@@ -163,11 +165,7 @@ def test_stem_aberrated_probe_annular_and_segmented_detectors():
 
 @pytest.fixture(scope="module")
 def hrtem_case():
-    rng = np.random.default_rng(5)
-    lx, ly, lz = 8.0, 9.0, 3.0
-    atoms = ase.Atoms("Au2C4", positions=rng.uniform(0, 1, (6, 3)) * [lx, ly, lz], cell=[lx, ly, lz], pbc=True)
-    pot = jx.potential(Structure.from_ase(atoms * (1, 1, 4)), gpts=(120, 105), slice_thickness=1.0,
-                       precision="float64")
+    pot = _random_potential("Au2C4", (8.0, 9.0, 3.0), 4, (120, 105), 1.0, seed=5)
     return pot, _as_abtem(pot)
 
 
@@ -288,14 +286,10 @@ def test_thickness_series_plane_wave_and_stem():
     """U/H cell, 60 kV, 11 slices of 1.2 Å, exit planes every 3 slices (+ the exit surface): the plane
     wave's exit waves and a probe's ADF thickness series. abTEM's series starts with the entrance plane
     (thickness 0), jaxem's with the first recorded plane."""
-    rng = np.random.default_rng(7)
-    lx, ly, lz = 6.1, 5.7, 3.3
-    atoms = ase.Atoms("U2H4", positions=rng.uniform(0, 1, (6, 3)) * [lx, ly, lz], cell=[lx, ly, lz], pbc=True)
-    pot = jx.potential(Structure.from_ase(atoms * (1, 1, 4)), gpts=(90, 96), slice_thickness=1.2,
-                       precision="float64")
+    pot = _random_potential("U2H4", (6.1, 5.7, 3.3), 4, (90, 96), 1.2, seed=7)
     assert pot.n_slices == 11
     abp = abtem.PotentialArray(_t(np.asarray(pot.full())), slice_thickness=pot.slice_thickness,
-                               extent=(lx, ly), exit_planes=3)
+                               extent=pot.grid.extent[::-1], exit_planes=3)
     energy = 60e3
     got = np.asarray(jx.multislice(jx.plane_wave(pot.grid, energy, precision="float64"), pot, exit_planes=3).array)
     ref = _t(abtem.PlaneWave(energy=energy).multislice(abp).compute().array)
