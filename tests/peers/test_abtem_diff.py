@@ -330,3 +330,41 @@ def test_scattering_factor_tables_every_element(name):
     for z in range(1, 104):
         ref = theirs.scattering_factor(chemical_symbols[z])(k ** 2)
         assert np.max(np.abs(got[z - 1] - ref)) < 1e-6 * np.abs(ref).max(), chemical_symbols[z]
+
+
+def _same_atoms_modulo_cell(p1, z1, p2, z2, lengths) -> float:
+    """Largest distance [Å] between matched atoms of two sets in one orthorhombic cell, minimised over
+    the global translations that map atom 0 of the first set onto an atom of the same species."""
+    best = np.inf
+    for j in np.flatnonzero(z2 == z1[0]):
+        d = (p1 + p2[j] - p1[0])[:, None, :] - p2[None]
+        d -= np.round(d / lengths) * lengths
+        dist = np.linalg.norm(d, axis=-1) + 1e3 * (z1[:, None] != z2[None])
+        best = min(best, float(dist.min(1).max()))
+    return best
+
+
+def test_hexagonal_cells_made_orthogonal():
+    """graphene, MoS2 and wurtzite ZnO along [001]: ``zone_axis`` gives the same orthorhombic cell and atoms
+    as abTEM's ``orthogonalize_cell`` (up to a translation); wurtzite [11-20] (= [110]) the same as ASE's
+    supercell with rows c, a1 − a2, a1 + a2 (8 atoms, 5.2 × 5.63 × 3.25 Å)."""
+    from abtem.atoms import orthogonalize_cell
+    from ase.build import bulk, graphene, make_supercell, mx2
+
+    zno = bulk("ZnO", "wurtzite", a=3.25, c=5.2, u=0.382)
+    for atoms in (graphene(a=2.46, vacuum=2.0), mx2("MoS2", a=3.18, thickness=3.19, vacuum=2.0), zno):
+        atoms.pbc = True
+        mine = jx.zone_axis(Structure.from_ase(atoms), [0, 0, 1])
+        ref = orthogonalize_cell(atoms)
+        lengths = np.asarray(mine.lengths)
+        np.testing.assert_allclose(lengths, np.diag(ref.cell), atol=1e-9)
+        assert len(mine) == len(ref)
+        assert _same_atoms_modulo_cell(np.asarray(mine.positions), np.asarray(mine.numbers), ref.positions,
+                                       ref.numbers, lengths) < 1e-6
+    mine = jx.zone_axis(Structure.from_ase(zno), [1, 1, 0])
+    ref = make_supercell(zno, [[0, 0, 1], [1, -1, 0], [1, 1, 0]])
+    lengths = np.linalg.norm(np.asarray(ref.cell), axis=1)
+    np.testing.assert_allclose(np.asarray(mine.lengths), lengths, atol=1e-9)
+    assert len(mine) == len(ref) == 8
+    assert _same_atoms_modulo_cell(np.asarray(mine.positions), np.asarray(mine.numbers),
+                                   ref.get_scaled_positions(wrap=True) * lengths, ref.numbers, lengths) < 1e-6
