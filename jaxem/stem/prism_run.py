@@ -37,7 +37,7 @@ from .scan import GridScan
 from .scanning import (STEMSimulation, _cast_state, _check_structure, _split_key, check_scan_arguments,
                        check_thermal_arguments, scan_measurements)
 
-__all__ = ["build_smatrix", "prism_scan", "window_leakage", "probe_extent", "prism_error_estimate", "check_window",
+__all__ = ["build_smatrix", "prism_scan", "prism_batches", "member_batches", "window_leakage", "probe_extent", "prism_error_estimate", "check_window",
            "choose_method", "METHODS", "EXTENT_FRACTION"]
 
 #: values of ``stem_scan(method=…)``
@@ -235,6 +235,70 @@ def n_members_of(thermal, n_configs, snapshots) -> int:
     return int(8 if n_configs is None else n_configs)
 
 
+# ---- memory: every batch from accel.batch_size ---------------------------------------------------
+#: CPU cap [bytes] on one batch of reduction tiles (a matrix product of the tile's plane-wave
+#: coefficients with the S-matrix window, then one FFT per position): BLAS-bound, 4 × the house's
+#: FFT working set (:func:`jaxem.accel.cpu_working_set`)
+TILE_CAP_FACTOR = 4
+#: CPU cap [bytes] on one chunk of scan rows: what a chunk holds is its detector signals (device result
+#: and host copies, 4 × the signal bytes), no FFT work; see :func:`prism_batches` for the measurement
+CHUNK_CAP = 64 * 2**20
+
+
+def tile_bytes(k, window, extra, t, wgrid_gpts, n_exit, item, signal_bytes) -> int:
+    """Working set [bytes] of one tile of t_y·t_x positions in the reduction: the S-matrix cut to the
+    enlarged window (K × big), the tile's waves before and after the per-position cut, the patterns
+    (FFT in, out, |·|², padded) and the signals."""
+    tpos = t[0] * t[1]
+    big = (window[0] + extra[0]) * (window[1] + extra[1])
+    per = item * n_exit * (k * big + 2 * tpos * big + 4 * tpos * max(window[0] * window[1],
+                                                                      wgrid_gpts[0] * wgrid_gpts[1]))
+    return int(per + tpos * signal_bytes)
+
+
+def _capped(per, n, memory_budget, left, cap) -> int:
+    """The batch under the budget left after the S-matrix, and (CPU, no explicit budget) under ``cap``."""
+    return int(min(accel.batch_size(per, n, left), accel.batch_size(per, n, memory_budget, cpu_cap=cap)))
+
+
+def prism_batches(per_tile: int, tiles_shape: tuple, row_bytes: int, s_bytes: int, memory_budget=None) -> tuple:
+    """(tiles per ``lax.map`` batch, tile rows per chunk) of a PRISM scan.
+
+    A tile holds ``per_tile`` bytes (:func:`tile_bytes`), a row of tiles ``row_bytes`` of detector
+    signals in the output chunk; ``tiles_shape`` = (tile rows, tiles per row). Both batches come from
+    :func:`jaxem.accel.batch_size` under the budget left after the S-matrix (``s_bytes``; at least a
+    quarter of the budget) and, on the CPU without an explicit ``memory_budget``, under a working-set
+    cap (tiles: ``TILE_CAP_FACTOR`` × :func:`~jaxem.accel.cpu_working_set`; rows: :data:`CHUNK_CAP`),
+    so the chunk shapes do not follow the free memory there and a repeated call compiles nothing.
+    A chunk holds at least one batch of tiles.
+    """
+    budget = accel.memory_budget(memory_budget)
+    left = max(budget - int(s_bytes), budget // 4)
+    n_rows, per_row = (int(v) for v in tiles_shape)
+    ws = accel.cpu_working_set()
+    tile_batch = _capped(per_tile, n_rows * per_row, memory_budget, left,
+                         None if ws is None else TILE_CAP_FACTOR * ws)
+    rows = _capped(max(1, int(row_bytes)), n_rows, memory_budget, left, None if ws is None else CHUNK_CAP)
+    rows = min(max(rows, -(-tile_batch // per_row)), n_rows)
+    return tile_batch, rows
+
+
+def member_batches(grid, band, exits, cdtype, k, n_slices, n_members, per_member_extra, memory_budget=None):
+    """(plane waves per batch in a configuration's S-matrix build, configurations per ``vmap`` batch)
+    of a frozen-phonon PRISM scan: both FFT-bound (the slice step), so capped on the CPU by
+    :func:`jaxem.accel.cpu_working_set` like multislice's ensembles. A configuration holds its
+    transmission functions, its S-matrix and a batch of reduction tiles (``per_member_extra``)."""
+    item = np.dtype(cdtype).itemsize
+    if memory_budget is not None:
+        left = max(accel.memory_budget(memory_budget) - int(per_member_extra), accel.memory_budget(memory_budget) // 4)
+    else:
+        left = None
+    wave_batch = int(_wave_batch(grid, band, exits, cdtype, k, left))
+    per_member = int(per_member_extra) + 3 * n_slices * grid.gpts[0] * grid.gpts[1] * item
+    member_batch = int(accel.batch_size(per_member, n_members, memory_budget, cpu_cap=accel.cpu_working_set()))
+    return wave_batch, member_batch
+
+
 # ---- the scan -----------------------------------------------------------------------------------
 def prism_scan(sim: STEMSimulation, scan: GridScan, potential: PotentialSlices, *, interpolation=1,
                structure=None, thermal=None, n_configs=None, key=None, snapshots=None, parametrization=None,
@@ -312,19 +376,10 @@ def prism_scan(sim: STEMSimulation, scan: GridScan, potential: PotentialSlices, 
     sig_shapes = jax.eval_shape(lambda s_, dp: tuple(d.apply(s, dp) for d, s in zip(detectors, s_)), states,
                                 jax.ShapeDtypeStruct(wgrid.gpts, rdtype))
     signal_bytes = n_exit * sum(math.prod(s.shape) * s.dtype.itemsize for s in sig_shapes)
-    tpos = t[0] * t[1]
-    big = (window[0] + extra[0]) * (window[1] + extra[1])
-    per_tile = item * n_exit * (k * big + 2 * tpos * big + 4 * tpos * max(window[0] * window[1],
-                                                                              wgrid.gpts[0] * wgrid.gpts[1]))
-    per_tile += tpos * signal_bytes
+    per_tile = tile_bytes(k, window, extra, t, wgrid.gpts, n_exit, item, signal_bytes)
     s_bytes = item * k * n_exit * band[0] * band[1]
-    left = max(budget - s_bytes, budget // 4)
-    n_tiles = tiles.shape[0] * tiles.shape[1]
-    tile_batch = int(accel.batch_size(per_tile, n_tiles, left))
-    if memory_budget is None:  # the CPU cap applies to the default budget only
-        cap = accel.cpu_working_set()  # the house's CPU working set (reduction tiles are BLAS-bound: 4×)
-        cap = None if cap is None else 4 * cap
-        tile_batch = min(tile_batch, int(accel.batch_size(per_tile, n_tiles, None, cpu_cap=cap)))
+    tile_batch, rows_per_chunk = prism_batches(per_tile, tiles.shape[:2], 4 * scan.gpts[1] * t[0] * signal_bytes,
+                                               s_bytes, memory_budget)
     static = dict(detectors=detectors, grid=grid, band=band, window=window, extra=extra, wgrid_gpts=wgrid.gpts,
                   exits=exits)
     prop = fresnel_propagator(grid, beam, float(dz), cdtype)
@@ -356,9 +411,6 @@ def prism_scan(sim: STEMSimulation, scan: GridScan, potential: PotentialSlices, 
                        memory_budget, progress)
             if smatrix_cache is not None:
                 smatrix_cache.update(key=cache_key, S=S)
-        rows_per_chunk = max(1, int(accel.batch_size(4 * nx * t[0] * signal_bytes, tiles.shape[0], left)))
-        rows_per_chunk = max(rows_per_chunk, -(-tile_batch // tiles.shape[1]))
-        rows_per_chunk = min(rows_per_chunk, tiles.shape[0])
         bar = tqdm(total=ny, desc="PRISM scan (rows)", disable=not progress, unit="row")
         jidx = jnp.asarray(indices, jnp.int32)
         for r0 in range(0, tiles.shape[0], rows_per_chunk):
@@ -378,9 +430,8 @@ def prism_scan(sim: STEMSimulation, scan: GridScan, potential: PotentialSlices, 
         n_members = 1
     else:
         n_members = int(jax.tree.leaves(members)[0].shape[0])
-        wave_batch = int(_wave_batch(grid, band, exits, cdtype, k, left if memory_budget is not None else None))
-        per_member = s_bytes + 3 * n_slices * grid.gpts[0] * grid.gpts[1] * item + tile_batch * per_tile
-        member_batch = int(accel.batch_size(per_member, n_members, budget))
+        wave_batch, member_batch = member_batches(grid, band, exits, cdtype, k, n_slices, n_members,
+                                                  s_bytes + tile_batch * per_tile, memory_budget)
         chunk_m = member_batch * max(1, -(-n_members // (8 * member_batch)))
         total = None
         bar = tqdm(total=n_members, desc="PRISM frozen phonons (configurations)", disable=not progress, unit="config")
