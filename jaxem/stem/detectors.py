@@ -181,7 +181,8 @@ def annulus_fractions(theta_y, theta_x, pixel, inner, outer) -> np.ndarray:
     π(outer² − inner²) for an annulus inside the grid."""
     ty, tx = np.asarray(theta_y, np.float64), np.asarray(theta_x, np.float64)
     dy, dx = (float(v) for v in pixel)
-    return _disk_fractions(ty, tx, dy, dx, float(outer)) - _disk_fractions(ty, tx, dy, dx, float(inner))
+    w = _disk_fractions(ty, tx, dy, dx, float(outer)) - _disk_fractions(ty, tx, dy, dx, float(inner))
+    return np.where(w < 1e-12, 0.0, np.where(w > 1 - 1e-12, 1.0, w))  # whole pixels exactly 0 or 1
 
 
 @pytree.dataclass
