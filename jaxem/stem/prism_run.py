@@ -271,6 +271,22 @@ def prism_batches(per_tile: int, tiles_shape: tuple, row_bytes: int, s_bytes: in
     cap (tiles: ``TILE_CAP_FACTOR`` × :func:`~jaxem.accel.cpu_working_set`; rows: :data:`CHUNK_CAP`),
     so the chunk shapes do not follow the free memory there and a repeated call compiles nothing.
     A chunk holds at least one batch of tiles.
+
+    Measured (``benchmarks/prism_batches.py``: SrTiO3 4 × 4 cells, 2 nm, f = 2, HAADF + 4D-STEM to
+    80 mrad, 32 × 32 positions, 11 tile rows of 5.8 MiB of signals; 2-core CPU at load 9, best / median
+    of 5 interleaved runs, ms per position)::
+
+        chunk [MiB]  tile batch [MiB]  best   median
+        5.8 (1 row)  61.5              1.55   2.66
+        23.3         61.5              1.59   2.93
+        64.0 (all)   61.5              2.19   3.30
+        64.0         15.4              1.41   2.48
+        64.0         61.5              1.24   3.32
+        64.0         253.8             1.69   3.80
+
+    Neither size matters beyond the load's noise (±30 %) from 5.8 to 64 MiB of chunk (a chunk holds
+    signals only: larger ones buy nothing) and from 15 to 62 MiB of tiles (253.8 MiB is slower): the caps
+    (64 MiB of chunk, 4 × 16 MiB of tiles) bound the memory and fix the shapes at no cost in speed.
     """
     budget = accel.memory_budget(memory_budget)
     left = max(budget - int(s_bytes), budget // 4)
