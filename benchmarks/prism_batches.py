@@ -1,7 +1,7 @@
 """PRISM's batch caps on the CPU (issue 19): time per probe position of a warm ``prism_scan`` against
 the bytes one chunk of scan rows holds (its detector signals) and the bytes one batch of reduction
-tiles holds, with everything else fixed. The caps in :mod:`jaxem.stem.prism_run`
-(:data:`~jaxem.stem.prism_run.CHUNK_CAP`, ``TILE_CAP_FACTOR``) are chosen from this table; they keep
+tiles holds, with everything else fixed. The caps in :mod:`jaxem.stem.prism_memory`
+(:data:`~jaxem.stem.prism_memory.CHUNK_CAP`, ``TILE_CAP_FACTOR``) are chosen from this table; they keep
 the batch shapes independent of the free memory on the CPU (no recompilation between calls).
 
 Case: SrTiO3 [001] 4 × 4 cells, 2 nm, 300 kV, 20 mrad, f = 2, HAADF + a 4D-STEM detector (bin 1)
@@ -36,6 +36,7 @@ def main():
     args = ap.parse_args()
     import numpy as np
 
+    import jaxem.stem.prism_memory as pm
     import jaxem.stem.prism_run as pr
     from jaxem import accel
     from jaxem.potential import potential
@@ -70,8 +71,8 @@ def main():
 
     def configure(what, v):
         cap = accel.parse_bytes(v, what)
-        pr.CHUNK_CAP = cap if what == "chunk" else 64 * 2**20
-        pr.TILE_CAP_FACTOR = 4 if what == "chunk" else cap / ws
+        pm.CHUNK_CAP = cap if what == "chunk" else 64 * 2**20
+        pm.TILE_CAP_FACTOR = 4 if what == "chunk" else cap / ws
         return cap
 
     for what, v in settings:  # compile every setting first

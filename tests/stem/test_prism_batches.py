@@ -6,6 +6,7 @@ import jax
 import numpy as np
 import pytest
 
+import jaxem.stem.prism_memory as prism_memory
 import jaxem.stem.prism_run as prism_run
 from jaxem import accel
 from jaxem.accel import memory as accel_memory
@@ -38,12 +39,12 @@ def test_batches_do_not_follow_free_memory_at_benchmark_sizes(monkeypatch):
         before.add(accel.batch_size(row_bytes, tiles[0], free // 4 - s_bytes))  # what the rows followed before
     assert len(before) == 3 and len(seen) == 1
     tile_batch, rows = seen.pop()
-    assert tile_batch == prism_run.TILE_CAP_FACTOR * accel.CPU_WORKING_SET // per_tile
-    assert rows == max(1, prism_run.CHUNK_CAP // row_bytes, -(-tile_batch // tiles[1]))
+    assert tile_batch == prism_memory.TILE_CAP_FACTOR * accel.CPU_WORKING_SET // per_tile
+    assert rows == max(1, prism_memory.CHUNK_CAP // row_bytes, -(-tile_batch // tiles[1]))
     # frozen phonons: plane waves per batch and configurations per batch likewise
     from jaxem import Grid
     grid = Grid((400, 400), (0.078, 0.078))
-    member = {prism_run.member_batches(grid, (268, 268), None, np.complex64, 300, 52, 16, s_bytes)
+    member = {prism_memory.member_batches(grid, (268, 268), None, np.complex64, 300, 52, 16, s_bytes)
               for free in FREE if not _free(monkeypatch, free)}
     assert member == {(1, 1)}
     # an explicit budget lifts the caps
@@ -79,8 +80,8 @@ def test_prism_scan_chunks_fixed_no_recompile_and_chunking_free(monkeypatch, sto
 
     monkeypatch.setattr(prism_run, "prism_batches", spy_batches)
     prism_scan(SIM, scan, sto, interpolation=2, progress=False)
-    monkeypatch.setattr(prism_run, "CHUNK_CAP", 2 * row_bytes["bytes"])  # two tile rows per chunk
-    monkeypatch.setattr(prism_run, "TILE_CAP_FACTOR",  # a batch of one tile row
+    monkeypatch.setattr(prism_memory, "CHUNK_CAP", 2 * row_bytes["bytes"])  # two tile rows per chunk
+    monkeypatch.setattr(prism_memory, "TILE_CAP_FACTOR",  # a batch of one tile row
                         row_bytes["per_row"] * row_bytes["per_tile"] / accel.cpu_working_set())
     assert row_bytes["rows"] >= 4
     out = {}
