@@ -58,6 +58,7 @@ def main():
 
     pr.prism_batches = spy
     ws = accel.cpu_working_set()
+    default = (pm.CHUNK_CAP, pm.TILE_CAP_FACTOR)  # the other cap while one is varied
 
     def run():
         t0 = time.perf_counter()
@@ -71,8 +72,8 @@ def main():
 
     def configure(what, v):
         cap = accel.parse_bytes(v, what)
-        pm.CHUNK_CAP = cap if what == "chunk" else 64 * 2**20
-        pm.TILE_CAP_FACTOR = 4 if what == "chunk" else cap / ws
+        pm.CHUNK_CAP = cap if what == "chunk" else default[0]
+        pm.TILE_CAP_FACTOR = default[1] if what == "chunk" else cap / ws
         return cap
 
     for what, v in settings:  # compile every setting first

@@ -28,10 +28,10 @@ def _wave_batch(grid, band, exits, cdtype, n, budget):
 
 
 
-#: CPU cap [bytes] on one batch of reduction tiles (a matrix product of the tile's plane-wave
-#: coefficients with the S-matrix window, then one FFT per position): BLAS-bound, 4 × the house's
-#: FFT working set (:func:`jaxem.accel.cpu_working_set`)
-TILE_CAP_FACTOR = 4
+#: CPU cap on one batch of reduction tiles (a matrix product of the tile's plane-wave coefficients with
+#: the S-matrix window, then one FFT per position), in units of the house's FFT working set
+#: (:func:`jaxem.accel.cpu_working_set`): measured in :func:`prism_batches` (was 4, unmeasured)
+TILE_CAP_FACTOR = 1
 #: CPU cap [bytes] on one chunk of scan rows: what a chunk holds is its detector signals (device result
 #: and host copies, 4 × the signal bytes), no FFT work; see :func:`prism_batches` for the measurement
 CHUNK_CAP = 64 * 2**20
@@ -65,20 +65,23 @@ def prism_batches(per_tile: int, tiles_shape: tuple, row_bytes: int, s_bytes: in
     A chunk holds at least one batch of tiles.
 
     Measured (``benchmarks/prism_batches.py``: SrTiO3 4 × 4 cells, 2 nm, f = 2, HAADF + 4D-STEM to
-    80 mrad, 32 × 32 positions, 11 tile rows of 5.8 MiB of signals; 2-core CPU at load 9, best / median
-    of 5 interleaved runs, ms per position)::
+    80 mrad, 32 × 32 positions, 11 tile rows of 5.8 MiB of signals; 2-core CPU at load 8–11; ms per
+    position, best / median of interleaved runs; three runs of 5, 7 and 9)::
 
-        chunk [MiB]  tile batch [MiB]  best   median
-        5.8 (1 row)  61.5              1.55   2.66
-        23.3         61.5              1.59   2.93
-        64.0 (all)   61.5              2.19   3.30
-        64.0         15.4              1.41   2.48
-        64.0         61.5              1.24   3.32
-        64.0         253.8             1.69   3.80
+        chunk [MiB]   tile batch [MiB]   run 1         run 2         run 3
+        5.8 (1 row)   61.5               1.55 / 2.66   2.93 / 4.65
+        11.6          61.5                             3.32 / 4.72
+        23.3          61.5               1.59 / 2.93   3.13 / 4.29
+        64.0 (all)    61.5               2.19 / 3.30   2.72 / 4.05   1.92 / 2.09
+        64.0          15.4               1.41 / 2.48   2.05 / 3.17   1.04 / 1.83
+        64.0          30.8                                           1.20 / 1.96
+        64.0          61.5               1.24 / 3.32   2.20 / 4.23   1.95 / 2.20
+        64.0          253.8              1.69 / 3.80   2.90 / 4.62
 
-    Neither size matters beyond the load's noise (±30 %) from 5.8 to 64 MiB of chunk (a chunk holds
-    signals only: larger ones buy nothing) and from 15 to 62 MiB of tiles (253.8 MiB is slower): the caps
-    (64 MiB of chunk, 4 × 16 MiB of tiles) bound the memory and fix the shapes at no cost in speed.
+    The chunk's size does not matter beyond the load's noise (it holds signals only): :data:`CHUNK_CAP`
+    = 64 MiB bounds the memory and fixes the shape at no cost. Tile batches of ~16 MiB are the fastest in
+    every run (medians 13–25 % below 62 MiB, 253.8 MiB slowest): the tiles' FFTs and the window's
+    gather weigh as much as the matrix product, so ``TILE_CAP_FACTOR`` = 1 (the house's FFT working set).
     """
     budget = accel.memory_budget(memory_budget)
     left = max(budget - int(s_bytes), budget // 4)

@@ -28,7 +28,7 @@ def _free(monkeypatch, free):
 def test_batches_do_not_follow_free_memory_at_benchmark_sizes(monkeypatch):
     """A 256 × 256 4D-STEM scan (128² patterns, 8 positions per tile row, 64 tile rows) with a 170 MB
     S-matrix: the rows per chunk followed a quarter of the free memory before (1, 7 and 59 rows at 2, 16
-    and 128 GiB); now one shape, the tile batch under 4 × the working set, the chunk under CHUNK_CAP."""
+    and 128 GiB); now one shape, the tile batch under TILE_CAP_FACTOR × the working set, the chunk under CHUNK_CAP."""
     monkeypatch.delenv("JAXEM_CPU_WORKING_SET", raising=False)
     monkeypatch.delenv("JAXEM_MEMORY_BUDGET", raising=False)
     per_tile, tiles, row_bytes, s_bytes = 9 * 2**20, (64, 32), 4 * 256 * 8 * 128 * 128 * 4, 170 * 10**6
