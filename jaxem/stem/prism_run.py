@@ -7,7 +7,8 @@ potentials, ``chunk_callback`` for streaming), plus the interpolation factor f. 
 (:mod:`jaxem.stem.prism`) is built by the one slice step, plane waves in batches from
 :func:`jaxem.accel.batch_size`; probe positions are reduced in tiles (several neighbouring positions
 share one window, so the sum over plane waves is a matrix product), tiles in batches from the same
-budget, rows in chunks (a progress bar counts them; every chunk has one shape). A frozen-phonon
+budget, rows in chunks (a progress bar counts them; every chunk has one shape). Every batch comes from
+:mod:`jaxem.stem.prism_memory` (capped on the CPU: the shapes do not follow the free memory). A frozen-phonon
 ensemble builds one S-matrix per configuration and averages the detector signals with running sums.
 
 Accuracy (:mod:`jaxem.stem.prism_accuracy`): where the specimen repeats with the window L/f, PRISM's
