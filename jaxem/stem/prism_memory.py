@@ -21,11 +21,12 @@ _WAVE_COPIES = 10
 
 
 def _wave_batch(grid, band, exits, cdtype, n, budget):
+    """Plane waves per batch of the S-matrix build (the slice step: FFT-bound, under the house's working
+    set on the CPU without an explicit budget ``budget``)."""
     npix = grid.gpts[0] * grid.gpts[1]
     n_out = 1 if exits is None else len(exits)
     per = np.dtype(cdtype).itemsize * (_WAVE_COPIES * npix + (n_out + 1) * (npix + band[0] * band[1]))
     return accel.batch_size(per, n, budget, cpu_cap=accel.cpu_working_set())
-
 
 
 #: CPU cap on one batch of reduction tiles (a matrix product of the tile's plane-wave coefficients with
@@ -100,10 +101,10 @@ def member_batches(grid, band, exits, cdtype, k, n_slices, n_members, per_member
     :func:`jaxem.accel.cpu_working_set` like multislice's ensembles. A configuration holds its
     transmission functions, its S-matrix and a batch of reduction tiles (``per_member_extra``)."""
     item = np.dtype(cdtype).itemsize
+    left = None
     if memory_budget is not None:
-        left = max(accel.memory_budget(memory_budget) - int(per_member_extra), accel.memory_budget(memory_budget) // 4)
-    else:
-        left = None
+        budget = accel.memory_budget(memory_budget)
+        left = max(budget - int(per_member_extra), budget // 4)
     wave_batch = int(_wave_batch(grid, band, exits, cdtype, k, left))
     per_member = int(per_member_extra) + 3 * n_slices * grid.gpts[0] * grid.gpts[1] * item
     member_batch = int(accel.batch_size(per_member, n_members, memory_budget, cpu_cap=accel.cpu_working_set()))
