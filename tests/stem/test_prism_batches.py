@@ -106,3 +106,20 @@ def test_prism_scan_chunks_fixed_no_recompile_and_chunking_free(monkeypatch, sto
         for other in (out[FREE[1]], out[FREE[2]], again, via_stem):
             np.testing.assert_array_equal(np.asarray(other[name].array), ref)
         np.testing.assert_allclose(np.asarray(whole[name].array), ref, rtol=1e-5, atol=1e-6 * ref.max())
+
+
+@cpu
+def test_frozen_phonon_prism_scan_compiles_once_whatever_the_free_memory(monkeypatch, sto):
+    monkeypatch.delenv("JAXEM_CPU_WORKING_SET", raising=False)
+    s = crystals.SrTiO3(B={"Sr": 0.62, "Ti": 0.44, "O": 0.73}).repeat(2, 2, 1)
+    scan = GridScan.create((0.0, 0.0), (A, A), gpts=(2, 3))
+    th = dict(structure=s, thermal="einstein", n_configs=3, key=jax.random.key(2), interpolation=2, progress=False)
+    sim = STEMSimulation(300e3, 15.0, (AnnularDetector(25.0, 55.0, "HAADF"),))
+    out = []
+    for i, free in enumerate(FREE):
+        _free(monkeypatch, free)
+        out.append(np.asarray(prism_scan(sim, scan, sto, **th)["HAADF"].array))
+        if i == 0:
+            n_compiled = prism_run._thermal._cache_size()
+    assert prism_run._thermal._cache_size() == n_compiled
+    assert out[0].max() > 1e-3 and all(np.array_equal(o, out[0]) for o in out)
