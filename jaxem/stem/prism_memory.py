@@ -83,6 +83,9 @@ def prism_batches(per_tile: int, tiles_shape: tuple, row_bytes: int, s_bytes: in
     = 64 MiB bounds the memory and fixes the shape at no cost. Tile batches of ~16 MiB are the fastest in
     every run (medians 13–25 % below 62 MiB, 253.8 MiB slowest): the tiles' FFTs and the window's
     gather weigh as much as the matrix product, so ``TILE_CAP_FACTOR`` = 1 (the house's FFT working set).
+    At ``benchmarks/prism.py``'s size (400², 64 × 64 positions; 3.3 nm here) a tile is 29 MiB at f = 4
+    and 400 MiB at f = 2: factor 1 vs 4 gives 1 vs 2 tiles per batch, 3.88 vs 3.91 s per scan (f = 4), and
+    the same batch at f = 2 (best of 3, load 5–7).
     """
     budget = accel.memory_budget(memory_budget)
     left = max(budget - int(s_bytes), budget // 4)
