@@ -11,7 +11,12 @@ the cell's centre) is written beside it. Definitions: :mod:`jaxem.stem.prism_acc
 max|ΔI|/max I; 4D relative L2 per pattern against the multislice pattern at PRISM's pixels,
 "sampled" and "binned"). Results after every case; ``os.getloadavg()`` with each.
 
+``--edge`` [mrad] gives the aperture a raised-cosine edge and ``--weighting fraction`` the HAADF detector
+area-fraction pixel weights (the two parts of the thin-specimen floor, :mod:`jaxem.stem.prism_accuracy`);
+rows are keyed by (cells, thickness, f, edge, weighting).
+
 Usage: python benchmarks/prism_accuracy.py [--cells 4,8,12] [--nz 1,13,26,52] [--f 1,2,4,8] [--scan 4]
+       [--edge 0] [--weighting centre]
 """
 from __future__ import annotations
 
@@ -35,6 +40,8 @@ def main():
     ap.add_argument("--f", default="1,2,4,8")
     ap.add_argument("--scan", type=int, default=4)
     ap.add_argument("--px", type=int, default=50, help="pixels per unit cell")
+    ap.add_argument("--edge", type=float, default=0.0, help="aperture edge width [mrad]")
+    ap.add_argument("--weighting", default="centre", choices=("centre", "fraction"))
     ap.add_argument("--name", default="prism_accuracy")
     args = ap.parse_args()
     import numpy as np
@@ -44,8 +51,9 @@ def main():
     from jaxem.stem.prism_accuracy import prism_error_estimate
     from jaxem.structure import crystals
 
-    sim = STEMSimulation(300e3, 20.0, (AnnularDetector(55.0, 83.0, "HAADF"), PixelatedDetector(40.0, name="4D")))
-    result = {"case": {"structure": "SrTiO3 [001]", "energy_eV": 300e3, "semi_angle_mrad": 20.0, "aperture": "hard",
+    sim = STEMSimulation(300e3, 20.0, (AnnularDetector(55.0, 83.0, "HAADF", weighting=args.weighting),
+                                       PixelatedDetector(40.0, name="4D")), edge_width=args.edge)
+    result = {"case": {"structure": "SrTiO3 [001]", "energy_eV": 300e3, "semi_angle_mrad": 20.0, "aperture": "hard unless a row has edge_mrad > 0",
                        "haadf_mrad": [55.0, 83.0], "pattern_max_angle_mrad": 40.0, "pixels_per_cell": args.px,
                        "slice_thickness_A": A, "positions": f"{args.scan}x{args.scan} over one unit cell",
                        "method": "PRISM's construction at those positions vs multislice (prism_error_estimate)",
@@ -72,11 +80,14 @@ def main():
                 t = time.perf_counter() - t0
                 d = prism_error_estimate(sim, pot, f)
                 row = {"cells": cells, "thickness_A": nz * A, "f": f, "window_A": cells * A / f,
+                       "edge_mrad": args.edge, "weighting": args.weighting,
                        "haadf": m["haadf"], "pattern": m["pattern"], "pattern_binned": m["pattern_binned"],
                        "model_haadf": d["haadf"], "model_pattern": d["pattern"], "vacuum_extent_A": m["extent"],
                        "seconds": t, "load": os.getloadavg()}
-                result["rows"] = [r for r in result["rows"] if (r["cells"], r["thickness_A"], r["f"]) !=
-                                  (cells, nz * A, f)] + [row]
+                key = (cells, nz * A, f, args.edge, args.weighting)
+                result["rows"] = [r for r in result["rows"] if (r["cells"], r["thickness_A"], r["f"],
+                                                                r.get("edge_mrad", 0.0), r.get("weighting", "centre"))
+                                  != key] + [row]
                 rows.append([cells, f"{nz * A / 10:.1f}", f, f"{cells * A / f:.1f}", f"{m['haadf']:.4f}",
                              f"{d['haadf']:.4f}", f"{m['pattern']:.2e}", f"{m['pattern_binned']:.3f}",
                              f"{m['extent']:.1f}", f"{row['load'][0]:.1f}"])

@@ -18,6 +18,9 @@ Every detector is a static, hashable :func:`jaxem.pytree.dataclass` with
 
 * :class:`AnnularDetector` — BF, ABF, ADF, HAADF: inner ≤ θ < outer [mrad]; ``outer=inf``
   integrates to the grid's limit (every reciprocal pixel with θ ≥ inner, corners included).
+  ``weighting="centre"`` (default, as abTEM and Prismatic) includes a pixel when its centre lies in
+  the annulus; ``"fraction"`` weights it by the fraction of its area inside (:func:`annulus_fractions`),
+  so the detector's area is exact on any k-sampling (PRISM's coarser grid, ``benchmarks/prism_pixelation.py``).
 * :class:`SegmentedDetector` — rings × azimuthal segments (DPC), rotated by ``rotation`` [rad].
 * :class:`PixelatedDetector` — the pattern centred (zero frequency in the middle), cropped to
   ``max_angle`` [mrad] and binned (4D-STEM).
@@ -39,7 +42,7 @@ from ..beam import as_beam
 from ..grid import Grid
 from ..measurement import Axis, Measurement
 
-__all__ = ["Detector", "AnnularDetector", "SegmentedDetector", "PixelatedDetector", "CenterOfMassDetector",
+__all__ = ["Detector", "AnnularDetector", "annulus_fractions", "WEIGHTINGS", "SegmentedDetector", "PixelatedDetector", "CenterOfMassDetector",
            "MaskState", "CropState"]
 
 FRACTION = "fraction of probe intensity"
@@ -141,22 +144,67 @@ def _linear_apply(state, dp):
     return jnp.tensordot(dp, state.masks.astype(dp.dtype), axes=((-2, -1), (-2, -1)))
 
 
+#: values of ``AnnularDetector(weighting=…)``
+WEIGHTINGS = ("centre", "fraction")
+
+
+def _g(u, r):
+    """∫₀ᵘ √(r² − t²) dt for 0 ≤ u ≤ r."""
+    return 0.5 * (u * np.sqrt(np.maximum(r * r - u * u, 0.0)) + r * r * np.arcsin(np.clip(u / r, -1.0, 1.0)))
+
+
+def _quadrant(x, y, r):
+    """Signed area of the rectangle between (0, 0) and (x, y) inside the disk |θ| < r (odd in x and y):
+    for x, y ≥ 0, ∫₀ˣ min(y, √(r² − u²)) du = y·min(x, u*) + G(min(x, r)) − G(min(x, u*)), u* = √(r² − y²)."""
+    s = np.sign(x) * np.sign(y)
+    x, y = np.abs(x), np.abs(y)
+    us = np.sqrt(np.maximum(r * r - y * y, 0.0))
+    a, b = np.minimum(x, us), np.minimum(x, r)
+    return s * (y * a + _g(b, r) - _g(a, r))
+
+
+def _disk_fractions(ty, tx, dy, dx, r):
+    if r <= 0:
+        return np.zeros(np.broadcast(ty, tx).shape)
+    if math.isinf(r):
+        return np.ones(np.broadcast(ty, tx).shape)
+    y0, y1, x0, x1 = ty - dy / 2, ty + dy / 2, tx - dx / 2, tx + dx / 2
+    area = _quadrant(x1, y1, r) - _quadrant(x0, y1, r) - _quadrant(x1, y0, r) + _quadrant(x0, y0, r)
+    return np.clip(area / (dy * dx), 0.0, 1.0)
+
+
+def annulus_fractions(theta_y, theta_x, pixel, inner, outer) -> np.ndarray:
+    """Fraction (float64) of each reciprocal pixel, centred at (θy, θx) [mrad] with sides ``pixel`` =
+    (dθy, dθx) [mrad], that lies in the annulus inner ≤ |θ| < outer [mrad] (``outer = inf``: no outer
+    edge). Exact: the area of a rectangle inside a disk centred on the origin is a sum of four signed
+    quadrant areas, each ∫ min(y, √(r² − u²)) du in closed form; so Σ fractions × dθy·dθx equals
+    π(outer² − inner²) for an annulus inside the grid."""
+    ty, tx = np.asarray(theta_y, np.float64), np.asarray(theta_x, np.float64)
+    dy, dx = (float(v) for v in pixel)
+    w = _disk_fractions(ty, tx, dy, dx, float(outer)) - _disk_fractions(ty, tx, dy, dx, float(inner))
+    return np.where(w < 1e-12, 0.0, np.where(w > 1 - 1e-12, 1.0, w))  # whole pixels exactly 0 or 1
+
+
 @pytree.dataclass
 class AnnularDetector(Detector):
     """Annulus inner ≤ θ < outer [mrad]; ``outer = inf`` (default) integrates to the grid's limit.
 
     Signal: the fraction of the probe intensity the annulus collects, Σ_k mask(k)·DP(k).
+    ``weighting``: ``"centre"`` (mask 1 where the pixel's centre is in the annulus) or ``"fraction"``
+    (the fraction of the pixel's area inside, :func:`annulus_fractions`).
     """
 
     inner: float = pytree.field(static=True, units="mrad")
     outer: float = pytree.field(static=True, units="mrad", default=float("inf"))
     name: str = pytree.field(static=True, default="annular")
+    weighting: str = pytree.field(static=True, default="centre")
 
     def __post_init__(self):
         inner, outer = _check_range(self.inner, self.outer, f"AnnularDetector {self.name!r}")
         object.__setattr__(self, "inner", inner)
         object.__setattr__(self, "outer", outer)
         object.__setattr__(self, "name", _name(self.name))
+        object.__setattr__(self, "weighting", validate.choice(self.weighting, "weighting", WEIGHTINGS))
 
     def _check(self, beam, grid):
         beam.check_angle(self.inner, grid, f"detector {self.name!r} inner angle", limit="nyquist")
@@ -166,7 +214,10 @@ class AnnularDetector(Detector):
         """(ny, nx) float64 weights (FFT order)."""
         beam, grid = as_beam(beam), _grid(grid)
         self._check(beam, grid)
-        theta = np.hypot(*_angles(beam, grid))
+        ty, tx = _angles(beam, grid)
+        if self.weighting == "fraction":
+            return annulus_fractions(ty, tx, beam.angular_sampling(grid), self.inner, self.outer)
+        theta = np.hypot(ty, tx)
         return ((theta >= self.inner) & (theta < self.outer)).astype(np.float64)
 
     def prepare(self, beam, grid) -> MaskState:

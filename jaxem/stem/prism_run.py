@@ -7,7 +7,8 @@ potentials, ``chunk_callback`` for streaming), plus the interpolation factor f. 
 (:mod:`jaxem.stem.prism`) is built by the one slice step, plane waves in batches from
 :func:`jaxem.accel.batch_size`; probe positions are reduced in tiles (several neighbouring positions
 share one window, so the sum over plane waves is a matrix product), tiles in batches from the same
-budget, rows in chunks (a progress bar counts them; every chunk has one shape). A frozen-phonon
+budget, rows in chunks (a progress bar counts them; every chunk has one shape). Every batch comes from
+:mod:`jaxem.stem.prism_memory` (capped on the CPU: the shapes do not follow the free memory). A frozen-phonon
 ensemble builds one S-matrix per configuration and averages the detector signals with running sums.
 
 Accuracy (:mod:`jaxem.stem.prism_accuracy`): where the specimen repeats with the window L/f, PRISM's
@@ -31,19 +32,18 @@ from ..propagate.ensembles import ensemble_mean, member_transmissions
 from ..propagate.multislice import exit_slice_counts, fresnel_propagator, transmission_functions
 from .prism import (SMatrix, band_gpts, band_states, check_interpolation, coefficients, plane_wave_indices,
                     smatrix_array, tile_signals, window_grid)
+from .prism_memory import _wave_batch, member_batches, prism_batches, tile_bytes
 from .prism_accuracy import (EXTENT_FRACTION, check_window, prism_error_estimate,  # noqa: F401
                              probe_extent, window_leakage)
 from .scan import GridScan
 from .scanning import (STEMSimulation, _cast_state, _check_structure, _split_key, check_scan_arguments,
                        check_thermal_arguments, scan_measurements)
 
-__all__ = ["build_smatrix", "prism_scan", "window_leakage", "probe_extent", "prism_error_estimate", "check_window",
+__all__ = ["build_smatrix", "prism_scan", "prism_batches", "member_batches", "window_leakage", "probe_extent", "prism_error_estimate", "check_window",
            "choose_method", "METHODS", "EXTENT_FRACTION"]
 
 #: values of ``stem_scan(method=…)``
 METHODS = ("auto", "prism", "multislice")
-#: complex (n_y, n_x) arrays alive per plane wave in the slice step and the band crop
-_WAVE_COPIES = 10
 
 
 def _max_angle(sim: STEMSimulation) -> float:
@@ -121,13 +121,6 @@ def build_smatrix(potential: PotentialSlices, beam, max_angle, interpolation=1, 
     arr = _build(indices, trans, seq, prop, grid, band, exits, cdtype, memory_budget, progress)
     return SMatrix(arr, jnp.asarray(indices, jnp.int32), grid, band, f, beam, amax, exits,
                    float(potential.slice_thickness))
-
-
-def _wave_batch(grid, band, exits, cdtype, n, budget):
-    npix = grid.gpts[0] * grid.gpts[1]
-    n_out = 1 if exits is None else len(exits)
-    per = np.dtype(cdtype).itemsize * (_WAVE_COPIES * npix + (n_out + 1) * (npix + band[0] * band[1]))
-    return accel.batch_size(per, n, budget, cpu_cap=accel.cpu_working_set())
 
 
 def _build(indices, trans, seq, prop, grid, band, exits, cdtype, budget, progress):
@@ -312,19 +305,10 @@ def prism_scan(sim: STEMSimulation, scan: GridScan, potential: PotentialSlices, 
     sig_shapes = jax.eval_shape(lambda s_, dp: tuple(d.apply(s, dp) for d, s in zip(detectors, s_)), states,
                                 jax.ShapeDtypeStruct(wgrid.gpts, rdtype))
     signal_bytes = n_exit * sum(math.prod(s.shape) * s.dtype.itemsize for s in sig_shapes)
-    tpos = t[0] * t[1]
-    big = (window[0] + extra[0]) * (window[1] + extra[1])
-    per_tile = item * n_exit * (k * big + 2 * tpos * big + 4 * tpos * max(window[0] * window[1],
-                                                                              wgrid.gpts[0] * wgrid.gpts[1]))
-    per_tile += tpos * signal_bytes
+    per_tile = tile_bytes(k, window, extra, t, wgrid.gpts, n_exit, item, signal_bytes)
     s_bytes = item * k * n_exit * band[0] * band[1]
-    left = max(budget - s_bytes, budget // 4)
-    n_tiles = tiles.shape[0] * tiles.shape[1]
-    tile_batch = int(accel.batch_size(per_tile, n_tiles, left))
-    if memory_budget is None:  # the CPU cap applies to the default budget only
-        cap = accel.cpu_working_set()  # the house's CPU working set (reduction tiles are BLAS-bound: 4×)
-        cap = None if cap is None else 4 * cap
-        tile_batch = min(tile_batch, int(accel.batch_size(per_tile, n_tiles, None, cpu_cap=cap)))
+    tile_batch, rows_per_chunk = prism_batches(per_tile, tiles.shape[:2], 4 * scan.gpts[1] * t[0] * signal_bytes,
+                                               s_bytes, memory_budget)
     static = dict(detectors=detectors, grid=grid, band=band, window=window, extra=extra, wgrid_gpts=wgrid.gpts,
                   exits=exits)
     prop = fresnel_propagator(grid, beam, float(dz), cdtype)
@@ -356,9 +340,6 @@ def prism_scan(sim: STEMSimulation, scan: GridScan, potential: PotentialSlices, 
                        memory_budget, progress)
             if smatrix_cache is not None:
                 smatrix_cache.update(key=cache_key, S=S)
-        rows_per_chunk = max(1, int(accel.batch_size(4 * nx * t[0] * signal_bytes, tiles.shape[0], left)))
-        rows_per_chunk = max(rows_per_chunk, -(-tile_batch // tiles.shape[1]))
-        rows_per_chunk = min(rows_per_chunk, tiles.shape[0])
         bar = tqdm(total=ny, desc="PRISM scan (rows)", disable=not progress, unit="row")
         jidx = jnp.asarray(indices, jnp.int32)
         for r0 in range(0, tiles.shape[0], rows_per_chunk):
@@ -378,9 +359,8 @@ def prism_scan(sim: STEMSimulation, scan: GridScan, potential: PotentialSlices, 
         n_members = 1
     else:
         n_members = int(jax.tree.leaves(members)[0].shape[0])
-        wave_batch = int(_wave_batch(grid, band, exits, cdtype, k, left if memory_budget is not None else None))
-        per_member = s_bytes + 3 * n_slices * grid.gpts[0] * grid.gpts[1] * item + tile_batch * per_tile
-        member_batch = int(accel.batch_size(per_member, n_members, budget))
+        wave_batch, member_batch = member_batches(grid, band, exits, cdtype, k, n_slices, n_members,
+                                                  s_bytes + tile_batch * per_tile, memory_budget)
         chunk_m = member_batch * max(1, -(-n_members // (8 * member_batch)))
         total = None
         bar = tqdm(total=n_members, desc="PRISM frozen phonons (configurations)", disable=not progress, unit="config")
