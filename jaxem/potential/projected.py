@@ -44,7 +44,7 @@ from ..accel import batch_size, cpu_working_set, dtypes, dtypes_of
 from ..beam import as_beam
 from ..grid import Grid
 from ..structure import Structure, as_structure, check_in_cell, slice_assignment, slices_for_structure
-from ..structure.slicing import BOUNDARY_TOLERANCE
+from ..structure.slicing import BOUNDARY_TOLERANCE, check_sites
 from .parametrizations import PARAMETRIZATIONS, get_parametrization
 
 #: coarsest lateral sampling [Å] that can represent an atomic potential
@@ -329,6 +329,7 @@ def potential_layout(structure: Structure, sampling=None, gpts=None, slice_thick
                                       "layout outside jit/grad (potential_builder) and trace only its build()")
     structure.check_orthorhombic()
     check_in_cell(structure.positions, structure.cell, structure.pbc)
+    check_sites(structure.positions, structure.cell, structure.pbc, structure.occupancy)
     parametrization = validate.choice(parametrization, "parametrization", PARAMETRIZATIONS)
     validate.flag(debye_waller, "debye_waller")
     rdtype, cdtype = dtypes(precision)

@@ -85,6 +85,52 @@ def check_in_cell(positions, cell, pbc, name: str = "structure.positions") -> No
                             _AXES[a], name, "not periodic")
 
 
+#: atoms closer than this [Å] occupy one site (no two real atoms are within 0.5 Å of each other)
+SITE_TOLERANCE = 0.05
+
+
+def check_sites(positions, cell, pbc, occupancy, name: str = "structure") -> None:
+    """Raise if atoms that coincide (closer than :data:`SITE_TOLERANCE`, across periodic faces too) have a
+    total occupancy above 1.
+
+    Mixed sites (two species sharing a site with occupancies summing to ≤ 1) are accepted; duplicated
+    atoms (a CIF expanded without merging symmetry-equivalent positions, a structure concatenated with
+    itself, every atom put at one point) would silently add their potentials, so they are an error
+    naming the first pair, their distance and the site's total occupancy. Orthorhombic ``cell`` only
+    (the multislice frame; used by the potential).
+    """
+    pos = np.asarray(positions, np.float64)
+    if len(pos) < 2:
+        return
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+    from scipy.spatial import cKDTree
+
+    lengths = np.abs(np.diag(np.asarray(cell, np.float64)))
+    lo = pos.min(axis=0)
+    box = np.where(pbc, lengths, (pos.max(axis=0) - lo) * 2 + 10 * SITE_TOLERANCE + 1.0)
+    wrapped = np.where(pbc, np.mod(pos, lengths), pos - lo)
+    wrapped = np.where(wrapped >= box, wrapped - box, wrapped)  # mod can round up to the box length
+    pairs = cKDTree(wrapped, boxsize=box).query_pairs(SITE_TOLERANCE, output_type="ndarray")
+    if not len(pairs):
+        return
+    n = len(pos)
+    graph = coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(n, n))
+    _, label = connected_components(graph, directed=False)
+    occ = np.broadcast_to(np.asarray(occupancy, np.float64), (n,))
+    total = np.bincount(label, weights=occ, minlength=label.max() + 1)
+    bad = total > 1 + 1e-6
+    if np.any(bad):
+        i, j = next((int(a), int(b)) for a, b in pairs if bad[label[a]])
+        diff = pos[i] - pos[j]
+        diff = np.where(pbc, diff - lengths * np.round(diff / lengths), diff)  # nearest periodic image
+        d = float(np.linalg.norm(diff))
+        raise validate.InputError(
+            f"{name}: atoms {i} and {j} coincide (distance {d:.3g} Å, nearest periodic image) with a total site occupancy of {total[label[i]]:.4g} > 1 ({int(bad.sum())} such site(s)): "
+            f"duplicated atoms would add their potentials; remove the duplicates or give the atoms sharing a "
+            f"site occupancies summing to ≤ 1")
+
+
 def slices_for_structure(depth: float, slice_thickness: float) -> tuple[int, float]:
     """(number of slices, actual thickness [Å]) dividing ``depth`` [Å] into slices of at most
     ``slice_thickness`` [Å] of equal thickness."""
