@@ -126,7 +126,8 @@ def check_sites(positions, cell, pbc, occupancy, name: str = "structure") -> Non
         diff = np.where(pbc, diff - lengths * np.round(diff / lengths), diff)  # nearest periodic image
         d = float(np.linalg.norm(diff))
         raise validate.InputError(
-            f"{name}: atoms {i} and {j} coincide (distance {d:.3g} Å, nearest periodic image) with a total site occupancy of {total[label[i]]:.4g} > 1 ({int(bad.sum())} such site(s)): "
+            f"{name}: atoms {i} and {j} coincide (distance {d:.3g} Å, nearest periodic image) with a total "
+            f"site occupancy of {total[label[i]]:.4g} > 1 ({int(bad.sum())} such site(s)): "
             f"duplicated atoms would add their potentials; remove the duplicates or give the atoms sharing a "
             f"site occupancies summing to ≤ 1")
 
