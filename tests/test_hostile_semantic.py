@@ -156,7 +156,8 @@ def test_a_mixed_site_is_the_occupancy_weighted_sum():
 @pytest.mark.parametrize("aberrations, reach", [(dict(C10=-1e6), 1e6 * 0.02), (dict(C30=1e7), 1e7 * 0.02**3)])
 def test_probe_wrapping_around_its_cell_is_warned(aberrations, reach):
     # geometric optics: a ray at the aperture edge α₀ is displaced by Δf·α₀ (defocus) or Cs·α₀³ (spherical)
-    with pytest.warns(UserWarning, match=re.escape(f"reaches ±{reach:.4g} Å along y") + ".* wraps around the periodic"):
+    match = re.escape(f"reaches ±{reach:.4g} Å along y") + ".* wraps around the periodic"
+    with pytest.warns(UserWarning, match=match):
         jx.probe(GRID, BEAM, 20.0, optics.Aberrations(**aberrations))
 
 
@@ -168,3 +169,19 @@ def test_probe_warning_threshold_is_half_the_cell():
         jax.jit(lambda c: jx.probe(GRID, BEAM, 20.0, optics.Aberrations(C10=c)))(1e6)  # traced: not checked
     with pytest.warns(UserWarning, match="wraps"):
         jx.probe(GRID, BEAM, 20.0, optics.Aberrations(C10=-1.05 * half / 0.02))
+
+
+# ---- Debye–Waller factors: unit slips and ignored species ------------------------------------------------------
+@pytest.mark.parametrize("kw, match", [
+    (dict(B=1e6), r"u2 \(Debye–Waller ⟨u²⟩\) must be ≤ 5 Å² \(B ≤ 395 Å²\), got 1.267e\+04 Å²"),  # B in pm²
+    (dict(u2=50.0), r"must be ≤ 5 Å²"),
+    (dict(B={"Si": 0.5, "Au": 0.3}), r"B given per species names \['Au'\], which the structure does not contain"),
+])
+def test_debye_waller_unit_slips_and_ignored_species_are_errors(kw, match):
+    with pytest.raises(ValueError, match=match):
+        Structure.create([[1.0, 1.0, 1.0]], ["Si"], [4.0, 4.0, 4.0], **kw)
+
+
+def test_largest_debye_waller_factor_still_accepted():
+    s = Structure.create([[1.0, 1.0, 1.0]], ["Si"], [4.0, 4.0, 4.0], u2=5.0)
+    assert float(s.B[0]) == pytest.approx(8 * math.pi**2 * 5.0)

@@ -81,8 +81,8 @@ def _check_probe_extent(grid, beam, semi_angle, aberrations) -> None:
         if ry > 0.5 * length:
             warnings.warn(
                 f"the probe (semi_angle {semi_angle:.4g} mrad, aberrations {_nonzero(aberrations)}) reaches "
-                f"±{ry:.4g} Å along {ax} (geometric ray displacement (λ/2π)|∇χ| at the aperture edge), more than "
-                f"half the cell extent {length:.4g} Å: it wraps around the periodic cell and its phase is "
+                f"±{ry:.4g} Å along {ax} (geometric ray displacement (λ/2π)|∇χ| at the aperture edge), more "
+                f"than half the cell extent {length:.4g} Å: it wraps around the periodic cell and its phase is "
                 f"undersampled, so the probe and everything computed with it are aliased; use a cell ≥ "
                 f"{2 * ry:.4g} Å along {ax} or smaller aberrations (e.g. defocus)", stacklevel=4)
             return
