@@ -185,3 +185,23 @@ def test_debye_waller_unit_slips_and_ignored_species_are_errors(kw, match):
 def test_largest_debye_waller_factor_still_accepted():
     s = Structure.create([[1.0, 1.0, 1.0]], ["Si"], [4.0, 4.0, 4.0], u2=5.0)
     assert float(s.B[0]) == pytest.approx(8 * math.pi**2 * 5.0)
+
+
+# ---- positions single precision cannot hold ----------------------------------------------------------------------
+def test_far_away_atom_in_single_precision_is_an_error_not_a_misplaced_atom():
+    # an atom 4e6 Å = 1e6 periods away was wrapped in float32 and misplaced by up to 0.25 Å (23 % potential error)
+    far = np.array([[2.0 + 4e6, 2.0, 2.0]], np.float32)
+    with pytest.raises(ValueError, match=r"positions\[0\] = \[4000002.0, 2.0, 2.0\] Å lies beyond ±65536 Å.*0.25 Å"):
+        Structure(far, np.array([14]), np.eye(3, dtype=np.float32) * 4, np.zeros((1, 3), np.float32),
+                  np.ones(1, np.float32))
+
+
+@pytest.mark.parametrize("offset", [4e4, 4e6])
+def test_far_away_atom_in_double_precision_lands_in_place(offset):
+    # float64 positions (x64 is on in the tests) with the default float32 potential: the cast came before the
+    # wrap and misplaced the atom (23 % at 4e6 Å); the lateral wrap is now done in float64
+    far = Structure.create([[2.0 + offset, 2.0 - offset, 2.0]], ["Si"], [4.0, 4.0, 4.0])
+    assert far.positions.dtype == np.float64
+    ref = Structure.create([[2.0, 2.0, 2.0]], ["Si"], [4.0, 4.0, 4.0])
+    a, b = (np.asarray(jx.potential(s, gpts=(32, 32)).array) for s in (far, ref))
+    assert np.abs(a - b).max() < 1e-5 * np.abs(b).max()

@@ -234,8 +234,13 @@ def build_potential(layout: PotentialLayout, structure: Structure) -> PotentialS
                                   f"{layout.n_atoms}")
     nu = layout.n_unit_atoms
     rdtype = layout.form_factors.dtype
+    pos = structure.positions[:nu]
+    # the structure factors are periodic in the lateral extent: wrap (x, y) in the positions' own precision
+    # before the cast, so a float64 atom many periods away is not misplaced by float32 rounding
+    ly, lx = layout.grid.extent
+    pos = jnp.concatenate([pos[..., :2] % jnp.asarray([lx, ly], pos.dtype), pos[..., 2:]], axis=-1)
     arr = projected_potential_slices(
-        structure.positions[:nu].astype(rdtype), structure.u2[:nu].astype(rdtype),
+        pos.astype(rdtype), structure.u2[:nu].astype(rdtype),
         structure.occupancy[:nu].astype(rdtype), layout.table, layout.form_factors, layout.grid,
         debye_waller=layout.debye_waller, batch=layout.batch,
     )

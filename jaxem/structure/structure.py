@@ -41,6 +41,9 @@ _EIGHT_PI2 = 8 * math.pi**2
 #: direction is beyond any solid (Lindemann melting at ≈ 0.1–0.2 of the bond length; the most disordered
 #: protein loops have B ≈ 150 Å²); larger values are unit slips (pm² for Å²) and would smear atoms away
 MAX_U2 = 5.0
+#: largest |coordinate| [Å] accepted in single precision: float32 spacing there is 0.0078 Å (an atom is
+#: misplaced by ≤ 0.004 Å); beyond, wrap into the cell in float64 first
+MAX_POSITION_SINGLE = 65536.0
 #: largest number of atoms a structure may be built with (:meth:`Structure.repeat`)
 MAX_ATOMS = 50_000_000
 
@@ -126,6 +129,14 @@ class Structure:
 
     def _check_values(self):
         validate.array(self.positions, "positions", kind="real", units="Å", min_size=0)
+        pos = np.asarray(self.positions)
+        if pos.size and np.finfo(pos.dtype).eps > 1e-10 and np.abs(pos).max() > MAX_POSITION_SINGLE:
+            i = int(np.argmax(np.abs(pos).max(axis=-1)))
+            raise validate.InputError(
+                f"positions[{i}] = {pos[i].tolist()} Å lies beyond ±{MAX_POSITION_SINGLE:g} Å, where {pos.dtype} "
+                f"resolves positions only to {float(np.spacing(np.float32(np.abs(pos).max()))):.2g} Å (the atom would "
+                f"be silently misplaced); wrap the atoms into the cell in float64 first (ase Atoms.wrap()) or "
+                f"enable float64 (jax_enable_x64)")
         nums = np.asarray(self.numbers)
         if nums.dtype.kind not in "iu":
             raise validate.InputTypeError(f"numbers must be integer atomic numbers, got dtype {nums.dtype}")
