@@ -205,3 +205,10 @@ def test_far_away_atom_in_double_precision_lands_in_place(offset):
     ref = Structure.create([[2.0, 2.0, 2.0]], ["Si"], [4.0, 4.0, 4.0])
     a, b = (np.asarray(jx.potential(s, gpts=(32, 32)).array) for s in (far, ref))
     assert np.abs(a - b).max() < 1e-5 * np.abs(b).max()
+
+
+def test_probe_on_a_cell_smaller_than_its_airy_disc_is_warned():
+    # a 2 × 2 grid of 0.1 Å: only the zero frequency lies in a 20 mrad aperture; the "probe" was a flat 0.5
+    with pytest.warns(UserWarning, match=r"Airy radius 0.61λ/α = 0.6\d+ Å .* exceeds half the cell extent 0.2 Å"):
+        p = jx.probe(jx.Grid((2, 2), (0.1, 0.1)), BEAM, 20.0)
+    assert np.allclose(np.abs(np.asarray(p)), 0.5)

@@ -74,6 +74,13 @@ def _check_probe_extent(grid, beam, semi_angle, aberrations) -> None:
     """Warn when the probe does not fit its periodic cell: a ray displacement beyond half the extent
     means the aberration phase χ changes by more than π between neighbouring reciprocal pixels, so the
     probe is aliased (it wraps around the cell and overlaps its periodic images)."""
+    airy = 0.61 * beam.wavelength / (semi_angle * 1e-3)  # radius of the first dark ring [Å]
+    if airy > 0.5 * min(grid.extent):
+        warnings.warn(
+            f"the probe's Airy radius 0.61λ/α = {airy:.4g} Å (semi_angle {semi_angle:.4g} mrad at "
+            f"{beam.energy:.4g} eV) exceeds half the cell extent {min(grid.extent):.4g} Å: the aperture holds "
+            f"{semi_angle / min(beam.angular_sampling(grid)):.2g} reciprocal pixel(s) in radius, so the probe "
+            f"is not resolved and wraps around the periodic cell; use a cell ≥ {2 * airy:.4g} Å", stacklevel=4)
     r = _ray_extent(beam, semi_angle, aberrations)
     if r is None:
         return
