@@ -212,3 +212,48 @@ def test_probe_on_a_cell_smaller_than_its_airy_disc_is_warned():
     with pytest.warns(UserWarning, match=r"Airy radius 0.61λ/α = 0.6\d+ Å .* exceeds half the cell extent 0.2 Å"):
         p = jx.probe(jx.Grid((2, 2), (0.1, 0.1)), BEAM, 20.0)
     assert np.allclose(np.abs(np.asarray(p)), 0.5)
+
+
+# ---- the command line: wrong-but-typed configuration values -------------------------------------------------------
+CONFIG = """
+[beam]
+energy = {energy}
+[structure]
+crystal = "Si"
+zone_axis = [1, 1, 0]
+B = {B}
+[potential]
+gpts = [16, 16]
+slice_thickness = 1.92
+[output]
+path = "out"
+"""
+
+
+@pytest.mark.parametrize("energy, B, message", [
+    ("300", "{ Si = 0.5 }", "energy must be ≥ 1000 eV"),  # kV meant: was a silent 300 eV run
+    ('"300 kV"', "{ Si = 0.5, Au = 0.3 }", "B given per species names ['Au']"),  # was silently ignored
+    ('"300 kV"', "{ Si = 5000.0 }", "must be ≤ 5 Å²"),
+])
+def test_simulate_config_with_physically_wrong_values_is_one_error_line(tmp_path, capsys, energy, B, message):
+    from jaxem.cli.main import main
+    path = tmp_path / "run.toml"
+    path.write_text(CONFIG.format(energy=energy, B=B))
+    assert main(["simulate", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "out").exists()
+
+
+# ---- files: every dtype and awkward names round-trip -----------------------------------------------------------
+@pytest.mark.parametrize("suffix", [".zarr", ".hspy"])
+def test_io_round_trips_edge_arrays_and_names(tmp_path, suffix):
+    arrays = {"f16": np.arange(6, dtype=np.float16).reshape(2, 3), "c128": np.arange(6).reshape(2, 3) * (1 + 2j),
+              "bool": np.arange(6).reshape(2, 3) % 2 == 0, "0d": np.array(3.5), "empty": np.zeros((0, 3))}
+    for label, a in arrays.items():
+        m = jx.Measurement(a, tuple(jx.Axis(f"a{i}", 0.5, "Å") for i in range(a.ndim)), {"energy": 3e5})
+        path = tmp_path / f"run ü Å {label}{suffix}"
+        jx.save(m, path)
+        back = jx.load(path)
+        assert np.asarray(back.array).dtype == a.dtype and np.array_equal(np.asarray(back.array), a), label
+        assert back.axes == m.axes
