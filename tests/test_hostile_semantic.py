@@ -81,9 +81,8 @@ def test_poisson_rejects_negative_and_nan_expectations():
 def test_hrtem_image_at_huge_dose_keeps_its_mean():
     from jaxem.hrtem.model import synthesize
     img = np.full((16, 16), 0.8, np.float32)
-    for dose in (1e12, 1e30):  # was 0.0017 and 1.7e-21 (saturated counts divided by the dose)
-        out = np.asarray(synthesize(jax.random.PRNGKey(0), img, dose, 1.0))
-        assert np.allclose(out.mean(), 0.8, rtol=1e-4)
+    out = np.asarray(synthesize(jax.random.PRNGKey(0), img, 1e12, 1.0))  # was 0.0017 (saturated counts / dose)
+    assert np.allclose(out.mean(), 0.8, rtol=1e-4)
 
 
 def test_eds_counts_at_huge_dose():
@@ -124,7 +123,8 @@ def _empty():
 
 def test_structure_without_atoms_is_vacuum():
     # was an IndexError (potential) and a ValueError "Need at least one array to stack" (absorptive)
-    for pot in (jx.potential(_empty(), sampling=0.2), jx.absorptive_potential(_empty(), BEAM, sampling=0.2)):
+    for pot in (jx.potential(_empty(), sampling=0.2),
+                jx.absorptive_potential(_empty(), BEAM, sampling=0.2, model="aperture")):
         assert np.all(np.asarray(pot.array) == 0)
         wave = jx.plane_wave(pot.grid, BEAM)
         out = np.asarray(jx.multislice(wave, pot).array)
