@@ -257,3 +257,15 @@ def test_io_round_trips_edge_arrays_and_names(tmp_path, suffix):
         back = jx.load(path)
         assert np.asarray(back.array).dtype == a.dtype and np.array_equal(np.asarray(back.array), a), label
         assert back.axes == m.axes
+
+
+def test_isolated_object_touching_a_non_periodic_lateral_face_is_warned():
+    import ase
+    touching = ase.Atoms("Au", positions=[[0.3, 2.0, 2.0]], cell=[8.0, 8.0, 4.0])  # ASE's default: pbc false
+    with pytest.warns(UserWarning, match=r"not periodic along x \(pbc false\) but an atom lies 0.3 Å from its face"):
+        jx.potential(touching, sampling=0.25)
+    touching.center(vacuum=2.0, axis=(0, 1))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        jx.potential(touching, sampling=0.25)
+        jx.potential(Structure.create([[0.0, 0.0, 1.0]], ["Au"], [4.0, 4.0, 2.0]), sampling=0.25)  # periodic

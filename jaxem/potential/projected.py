@@ -44,7 +44,7 @@ from ..accel import batch_size, cpu_working_set, dtypes, dtypes_of
 from ..beam import as_beam
 from ..grid import Grid
 from ..structure import Structure, as_structure, check_in_cell, slice_assignment, slices_for_structure
-from ..structure.slicing import BOUNDARY_TOLERANCE, check_sites
+from ..structure.slicing import BOUNDARY_TOLERANCE, check_lateral_vacuum, check_sites
 from .parametrizations import PARAMETRIZATIONS, get_parametrization
 
 #: coarsest lateral sampling [Å] that can represent an atomic potential
@@ -335,6 +335,7 @@ def potential_layout(structure: Structure, sampling=None, gpts=None, slice_thick
     structure.check_orthorhombic()
     check_in_cell(structure.positions, structure.cell, structure.pbc)
     check_sites(structure.positions, structure.cell, structure.pbc, structure.occupancy)
+    check_lateral_vacuum(structure.positions, structure.cell, structure.pbc)
     parametrization = validate.choice(parametrization, "parametrization", PARAMETRIZATIONS)
     validate.flag(debye_waller, "debye_waller")
     rdtype, cdtype = dtypes(precision)

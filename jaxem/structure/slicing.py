@@ -23,6 +23,8 @@ Public API: :func:`slice_assignment`, :func:`slices_for_structure`, :func:`check
 """
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from .. import validate
@@ -83,6 +85,34 @@ def check_in_cell(positions, cell, pbc, name: str = "structure.positions") -> No
             # distance along the lattice vector (the Cartesian coordinate for a diagonal cell)
             _reject_outside(frac[:, a] * lengths[a], lengths[a], OUTSIDE_TOLERANCE + 1e-6 * lengths[a],
                             _AXES[a], name, "not periodic")
+
+
+#: an atom closer than this [Å] to a non-periodic lateral face feels its periodic images through the face
+LATERAL_MARGIN = 1.0
+
+
+def check_lateral_vacuum(positions, cell, pbc, name: str = "structure") -> None:
+    """Warn when atoms lie within :data:`LATERAL_MARGIN` of a non-periodic lateral face (x or y).
+
+    The multislice grid is periodic along x and y whatever ``pbc`` says, so an isolated object (a
+    cluster, a particle; ``pbc`` false as ASE's default) touching a lateral face of its cell overlaps its
+    own periodic image there. Orthorhombic ``cell`` only (the multislice frame).
+    """
+    pos = np.asarray(positions, np.float64)
+    if not len(pos):
+        return
+    lengths = np.abs(np.diag(np.asarray(cell, np.float64)))
+    for a in (0, 1):
+        if pbc[a]:
+            continue
+        gap = float(min(pos[:, a].min(), lengths[a] - pos[:, a].max()))
+        if gap < LATERAL_MARGIN:
+            warnings.warn(
+                f"{name}: the cell is not periodic along {_AXES[a]} (pbc false) but an atom lies {gap:.3g} Å from "
+                f"its face; the multislice grid is periodic along x and y, so the atoms there meet their periodic "
+                f"images across the face; add ≥ {LATERAL_MARGIN:g} Å of vacuum (e.g. ase Atoms.center(vacuum=...)) "
+                f"or set pbc true if the structure is periodic", stacklevel=3)
+            return
 
 
 #: atoms closer than this [Å] occupy one site (no two real atoms are within 0.5 Å of each other)
