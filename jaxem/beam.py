@@ -29,6 +29,14 @@ from . import physics, pytree, validate
 MAX_ENERGY = 1e8
 
 
+#: smallest accepted beam energy [eV] (1 keV). Everything downstream of a Beam (multislice, the projected
+#: potential, the CTF) rests on the fast-electron approximations: forward scattering only (no backscattering),
+#: the paraxial (Fresnel) propagator and a projected potential small against the kinetic energy. At 1 keV the
+#: mean inner potential of a solid (10–30 V) is already 1–3 % of the energy; below it these approximations fail
+#: and the answer would be silently wrong. A bare number below 1 keV is also the usual slip for kV (``Beam(300)``).
+MIN_ENERGY = 1e3
+
+
 #: largest accepted beam tilt component [mrad] (a grid limits it further: :meth:`Beam.check_tilt`)
 MAX_TILT = 1000.0
 
@@ -37,6 +45,11 @@ def _energy(value) -> float:
     e = validate.scalar(value, "energy", "eV", positive=True, allow_traced=False)
     if e > MAX_ENERGY:
         raise validate.InputError(f"energy must be ≤ {MAX_ENERGY:g} eV (100 MeV), got {value!r}")
+    if e < MIN_ENERGY:
+        raise validate.InputError(
+            f"energy must be ≥ {MIN_ENERGY:g} eV (1 keV: below it the fast-electron approximations of multislice "
+            f"— forward scattering, paraxial propagation — do not hold), got {value!r} eV; energies are in eV "
+            f"(did you mean {e:g} kV = {e * 1e3:g} eV, written \"{e:g} kV\"?)")
     return e
 
 
@@ -49,7 +62,11 @@ def _grid(grid, name: str = "grid"):
 @pytree.dataclass
 class Beam:
     """Electron beam of kinetic energy ``energy`` [eV] (a number or e.g. ``"300 kV"``), tilted by
-    ``tilt`` (y, x) [mrad] with respect to the optic axis."""
+    ``tilt`` (y, x) [mrad] with respect to the optic axis.
+
+    ``energy`` must lie in [1 keV, 100 MeV] (:data:`MIN_ENERGY`, :data:`MAX_ENERGY`): the wavelength,
+    σ and γ are relativistically exact over the whole range, but below 1 keV the fast-electron
+    approximations every propagation rests on fail (and ``Beam(300)`` is 300 eV, not 300 kV)."""
 
     energy: float = pytree.field(static=True, units="eV")
     tilt: tuple = pytree.field(static=True, units="mrad", default=(0.0, 0.0))

@@ -14,7 +14,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .. import validate
+from .. import noise, validate
 from .absorption import absorption_chi, transmitted_fraction
 from .composition import check_factors, check_mac, float_dtype, nav_parameter, take_off
 from .data import mac_mixture
@@ -69,7 +69,7 @@ def poisson_counts(key, expected):
 
 @jax.jit
 def _poisson(key, lam):
-    return jax.random.poisson(key, lam, shape=lam.shape).astype(lam.dtype)
+    return noise.poisson(key, lam).astype(lam.dtype)
 
 
 def wedge(n_points: int = 61, t_max_nm: float = 300.0, t_min_nm: float = 0.0) -> np.ndarray:

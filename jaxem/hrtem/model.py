@@ -49,7 +49,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .. import accel, pytree, validate
+from .. import accel, noise, pytree, validate
 from ..beam import as_beam
 from ..optics import Aberrations, DetectorMTF, fourier_shift, image_intensity
 from ..optics.apertures import as_aperture, check_on_grid
@@ -437,7 +437,7 @@ def synthesize(key, image, dose, sampling, readout_noise=0.0, conversion=1.0):
     img = jnp.asarray(image)
     n_e = dose * s[0] * s[1]
     k1, k2 = jax.random.split(key)
-    counts = jax.random.poisson(k1, n_e * img).astype(img.dtype) * conversion
+    counts = noise.poisson(k1, n_e * img, "dose × image").astype(img.dtype) * conversion
     counts = counts + readout_noise * jax.random.normal(k2, img.shape, img.dtype)
     return counts / (n_e * conversion)
 

@@ -16,6 +16,7 @@ An aberration-free probe with a hard aperture is the Airy pattern
 """
 from __future__ import annotations
 
+import warnings
 from functools import partial
 
 import jax
@@ -28,7 +29,7 @@ from ..grid import Grid
 from ._checks import check_aberrations
 from .aberrations import Aberrations
 from .apertures import Aperture, check_on_grid
-from .ctf import transfer_function
+from .ctf import chi_gradient, transfer_function
 from .shift import phase_ramp, wrap_positions
 
 
@@ -43,7 +44,55 @@ def _check_probe_args(grid, beam, semi_angle, edge_width, aberrations):
         if w > 2 * a0:
             raise validate.InputError(f"edge_width must be ≤ 2·semi_angle = {2 * a0:.4g} mrad, got {edge_width!r} mrad")
         check_on_grid(Aperture(a0, w), grid, beam, "semi_angle (plus half the edge width)", limit="antialias")
+        _check_probe_extent(grid, beam, a0 + 0.5 * w, ab)
     return beam, ab, a0, w
+
+
+def _ray_extent(beam, semi_angle, aberrations):
+    """Geometric half-extent (r_y, r_x) [Å] of a probe: the largest ray displacement
+    r = (λ/2π)·∇_α χ over the aperture α ≤ ``semi_angle`` [mrad] (Δf·α₀ for pure defocus), sampled on a
+    polar grid of the aperture; None when the aberrations are traced."""
+    a = np.linspace(0.0, semi_angle * 1e-3, 33)[:, None]
+    phi = np.linspace(0.0, 2 * np.pi, 73)[None, :]
+    gy, gx = chi_gradient(aberrations, a * np.sin(phi), a * np.cos(phi), beam.wavelength)
+    if validate.is_traced(gy) or validate.is_traced(gx):
+        return None
+    scale = beam.wavelength / (2 * np.pi)
+    return float(np.max(np.abs(np.asarray(gy)))) * scale, float(np.max(np.abs(np.asarray(gx)))) * scale
+
+
+def _nonzero(aberrations) -> dict:
+    out = {}
+    for k, v in aberrations.to_dict().items():
+        v = np.asarray(v)
+        if v.size == 1 and float(v) != 0:
+            out[k] = float(v)
+    return out
+
+
+def _check_probe_extent(grid, beam, semi_angle, aberrations) -> None:
+    """Warn when the probe does not fit its periodic cell: a ray displacement beyond half the extent
+    means the aberration phase χ changes by more than π between neighbouring reciprocal pixels, so the
+    probe is aliased (it wraps around the cell and overlaps its periodic images)."""
+    airy = 0.61 * beam.wavelength / (semi_angle * 1e-3)  # radius of the first dark ring [Å]
+    if airy > 0.5 * min(grid.extent):
+        warnings.warn(
+            f"the probe's Airy radius 0.61λ/α = {airy:.4g} Å (semi_angle {semi_angle:.4g} mrad at "
+            f"{beam.energy:.4g} eV) exceeds half the cell extent {min(grid.extent):.4g} Å: the aperture holds "
+            f"{semi_angle / min(beam.angular_sampling(grid)):.2g} reciprocal pixel(s) in radius, so the probe "
+            f"is not resolved and wraps around the periodic cell; use a cell ≥ {2 * airy:.4g} Å", stacklevel=4)
+    r = _ray_extent(beam, semi_angle, aberrations)
+    if r is None:
+        return
+    for ry, (ax, length) in zip(r, zip("yx", grid.extent)):
+        if ry > 0.5 * length:
+            warnings.warn(
+                f"the probe (semi_angle {semi_angle:.4g} mrad, aberrations {_nonzero(aberrations)}) reaches "
+                f"±{ry:.4g} Å along {ax} (geometric ray displacement (λ/2π)|∇χ| at the aperture edge), more "
+                f"than half the cell extent {length:.4g} Å: it wraps around the periodic cell and its phase is "
+                f"undersampled, so the probe and everything computed with it are aliased; use a cell ≥ "
+                f"{2 * ry:.4g} Å along {ax} or smaller aberrations (e.g. defocus)", stacklevel=4)
+            return
 
 
 def probe_transfer(grid, beam, semi_angle, aberrations: Aberrations | None = None, edge_width=0.0,

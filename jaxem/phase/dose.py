@@ -16,7 +16,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .. import accel, validate
+from .. import accel, noise, validate
 from .direct import reconstruct_spectrum
 from .stack import BFStack
 
@@ -44,7 +44,7 @@ def ssnr(stack: BFStack, method: str = "ssb", dose: float = 1e3, n_realisations:
     vbf = stack.vbf
 
     def one(key):
-        counts = jax.random.poisson(key, jnp.clip(vbf, 0, None) * dose).astype(vbf.dtype)
+        counts = noise.poisson(key, jnp.clip(vbf, 0, None) * dose).astype(vbf.dtype)
         noisy = stack.replace(vbf=counts / dose)
         return reconstruct_spectrum(noisy, method, aberrations, rotation, upsampling, memory_budget)
 

@@ -260,7 +260,7 @@ def _from_measurement(m: Measurement, calibration: dict, source: str | None = No
     if m.ndim == 4 and {m.axes[2].units, m.axes[3].units} <= _UNCALIBRATED_AXES:
         # uncalibrated detector: check the scan axes with a pixel-sized stand-in for the pattern axes
         probe = Measurement(np.empty((0,) * 4), m.axes[:2] + (Axis("ky", 1.0, "1/Å"), Axis("kx", 1.0, "1/Å")),
-                            md if ("beam" in md or "energy" in md) else {**md, "energy": 1.0})
+                            md if ("beam" in md or "energy" in md) else {**md, "energy": 3e5})  # stand-in, unused
         with _named(where):
             c = stem4d.calibration(probe)
         cal["scan_sampling"] = c["scan_sampling"]

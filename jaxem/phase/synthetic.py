@@ -21,7 +21,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .. import accel, validate
+from .. import accel, noise, validate
 from ..beam import as_beam
 from ..optics.aberrations import Aberrations
 from ..optics.apertures import Aperture
@@ -170,7 +170,7 @@ def simulate_4dstem(phase, sampling: float, energy, semiangle: float, aberration
         pats = pats[:, :, c0:c0 + crop, c0:c0 + crop]
     if dose is not None:
         rng = np.random.default_rng(seed)
-        pats = rng.poisson(np.clip(pats, 0, None) * dose).astype(pats.dtype)
+        pats = noise.poisson_numpy(rng, np.clip(pats, 0, None) * dose).astype(pats.dtype)
     return pats
 
 

@@ -62,6 +62,14 @@ def _check_hall_hirsch_b(numbers: np.ndarray, b: np.ndarray) -> None:
             "with Structure.create(..., B={'Sr': 0.62, ...}) or u2=/U_iso=")
 
 
+def _on_grid(tabs, k):
+    """(S, *k.shape) tabulated form factors [(g, f) per species] interpolated at ``k``; (0, …) for no species
+    (a structure without atoms: vacuum)."""
+    if not tabs:
+        return jnp.zeros((0,) + k.shape, k.dtype)
+    return jnp.stack([jnp.interp(k, jnp.asarray(g, k.dtype), jnp.asarray(f, k.dtype)) for g, f in tabs])
+
+
 def absorptive_potential_builder(structure: Structure, beam, sampling=None, gpts=None,
                                  slice_thickness=None, model: str = "hall_hirsch",
                                  fraction: float = 0.1, cutoff=None, debye_waller=None,
@@ -125,7 +133,7 @@ def absorptive_potential_builder(structure: Structure, beam, sampling=None, gpts
         group_index = np.asarray(group_index).ravel()
         tabs = [absorptive_table(int(z), float(bb), beam, k_max, parametrization, geometry, detector, memory_budget)
                 for z, bb in groups]
-        form_abs = jnp.stack([jnp.interp(k, jnp.asarray(g, k.dtype), jnp.asarray(f, k.dtype)) for g, f in tabs])
+        form_abs = _on_grid(tabs, k)
         table_abs = jnp.asarray(_atom_tables(np.asarray(layout.slice_index), group_index, n_unit, len(groups)))
     elif model == "aperture":
         if cutoff is None:
@@ -134,7 +142,7 @@ def absorptive_potential_builder(structure: Structure, beam, sampling=None, gpts
             cut, taper = validate.scalar(cutoff, "cutoff", "1/Å", positive=True), 0.0
         tabs = [aperture_table(parametrization, int(z), beam, float(cut), float(taper), round(k_max + 0.5, 1))
                 for z in species]
-        form_abs = jnp.stack([jnp.interp(k, jnp.asarray(g, k.dtype), jnp.asarray(f, k.dtype)) for g, f in tabs])
+        form_abs = _on_grid(tabs, k)
         table_abs = table
     if form_abs is not None:
         form_abs = form_abs.astype(rdtype)

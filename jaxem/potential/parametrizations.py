@@ -45,7 +45,7 @@ class Parametrization:
 
     def _rows(self, numbers) -> dict:
         zs = np.asarray([atomic_number(z if isinstance(z, str) else int(z), "numbers")
-                         for z in np.atleast_1d(numbers)])
+                         for z in np.atleast_1d(numbers)], dtype=np.int64)  # int even when empty (vacuum)
         return {k: v[zs] for k, v in self.coefficients.items()}
 
     def scattering_factor(self, numbers, k):

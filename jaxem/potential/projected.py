@@ -44,7 +44,7 @@ from ..accel import batch_size, cpu_working_set, dtypes, dtypes_of
 from ..beam import as_beam
 from ..grid import Grid
 from ..structure import Structure, as_structure, check_in_cell, slice_assignment, slices_for_structure
-from ..structure.slicing import BOUNDARY_TOLERANCE
+from ..structure.slicing import BOUNDARY_TOLERANCE, check_lateral_vacuum, check_sites
 from .parametrizations import PARAMETRIZATIONS, get_parametrization
 
 #: coarsest lateral sampling [Å] that can represent an atomic potential
@@ -234,8 +234,13 @@ def build_potential(layout: PotentialLayout, structure: Structure) -> PotentialS
                                   f"{layout.n_atoms}")
     nu = layout.n_unit_atoms
     rdtype = layout.form_factors.dtype
+    pos = structure.positions[:nu]
+    # the structure factors are periodic in the lateral extent: wrap (x, y) in the positions' own precision
+    # before the cast, so a float64 atom many periods away is not misplaced by float32 rounding
+    ly, lx = layout.grid.extent
+    pos = jnp.concatenate([pos[..., :2] % jnp.asarray([lx, ly], pos.dtype), pos[..., 2:]], axis=-1)
     arr = projected_potential_slices(
-        structure.positions[:nu].astype(rdtype), structure.u2[:nu].astype(rdtype),
+        pos.astype(rdtype), structure.u2[:nu].astype(rdtype),
         structure.occupancy[:nu].astype(rdtype), layout.table, layout.form_factors, layout.grid,
         debye_waller=layout.debye_waller, batch=layout.batch,
     )
@@ -329,6 +334,8 @@ def potential_layout(structure: Structure, sampling=None, gpts=None, slice_thick
                                       "layout outside jit/grad (potential_builder) and trace only its build()")
     structure.check_orthorhombic()
     check_in_cell(structure.positions, structure.cell, structure.pbc)
+    check_sites(structure.positions, structure.cell, structure.pbc, structure.occupancy)
+    check_lateral_vacuum(structure.positions, structure.cell, structure.pbc)
     parametrization = validate.choice(parametrization, "parametrization", PARAMETRIZATIONS)
     validate.flag(debye_waller, "debye_waller")
     rdtype, cdtype = dtypes(precision)

@@ -141,7 +141,7 @@ def frozen_phonon_multislice(key, structure: Structure, waves: Waves, n_configs:
         if n_configs is None:
             raise validate.InputError("n_configs must be given (an integer ≥ 1) for the Einstein model, or pass "
                                       "snapshots=")
-        if float(jnp.max(flat.u2)) <= 0:
+        if float(jnp.max(flat.u2, initial=0.0)) <= 0:
             raise validate.InputError("structure: all Debye–Waller factors are zero; give the structure B or u2 "
                                       "[Å²] for frozen phonons")
         xs = jax.random.split(key, n_configs)

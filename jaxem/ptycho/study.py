@@ -39,7 +39,7 @@ import time
 
 import numpy as np
 
-from .. import validate
+from .. import noise, validate
 from ..optics import Aberrations
 from .metrics import correlation, fourier_resample, information_limit, slice_correlations, true_slice_phases
 
@@ -78,7 +78,7 @@ def simulate_crystal(energy="300 kV", n_layers: int = 26, n_cells: int = 2, semi
     if dose is not None:
         dose = validate.scalar(dose, "dose", "e⁻/Å²", positive=True)
         per_pattern = dose * scan.sampling[0] * scan.sampling[1]
-        arr = np.random.default_rng(seed).poisson(np.clip(arr, 0, None) * per_pattern).astype(np.float32)
+        arr = noise.poisson_numpy(np.random.default_rng(seed), np.clip(arr, 0, None) * per_pattern).astype(np.float32)
     ds = Dataset4D.from_measurement(m.with_array(arr))
     return ds, pot
 

@@ -26,13 +26,18 @@ Every detector is a static, hashable :func:`jaxem.pytree.dataclass` with
   ``max_angle`` [mrad] and binned (4D-STEM).
 * :class:`CenterOfMassDetector` — first moment of the pattern (θy, θx) [mrad] within ``max_angle``.
 
-Note: the multislice band-limits the wave to 2/3 of the Nyquist frequency (anti-aliasing), so a
-detector reaching beyond :meth:`~jaxem.beam.Beam.cutoff_angle` but within the Nyquist angle collects
-nothing there; it is accepted, since the grid does represent those angles.
+Band limit: the multislice band-limits every wave to 2/3 of the Nyquist frequency (anti-aliasing), so
+nothing is scattered beyond the band edge θ_b = λ·k_cut (:func:`band_edge`; the soft aperture reaches
+zero there). An annulus or segmented ring whose inner angle is at or beyond θ_b would collect exactly
+nothing: an error naming the detector, the band edge and the sampling that would reach it. A finite
+outer angle beyond θ_b is a stated crop: a ``UserWarning`` says the detector collects [inner, θ_b]
+only (``outer = inf`` means "to the grid's limit" and is not warned). Pixelated and centre-of-mass
+detectors may reach to the Nyquist angle (the pattern shows the zeros; the centre of mass is unchanged).
 """
 from __future__ import annotations
 
 import math
+import warnings
 
 import jax.numpy as jnp
 import numpy as np
@@ -58,6 +63,12 @@ def _angles(beam, grid):
     """(θy, θx) [mrad] on the (ny, nx) reciprocal grid, FFT order (float64)."""
     ky, kx = (np.fft.fftfreq(n, d) for n, d in zip(grid.gpts, grid.sampling))
     return np.meshgrid(beam.frequency_to_mrad(ky), beam.frequency_to_mrad(kx), indexing="ij")
+
+
+def band_edge(beam, grid) -> float:
+    """Band edge θ_b [mrad] of a simulation on ``grid``: the angle of the anti-alias cut-off (2/3 of the
+    Nyquist frequency), where the soft aperture reaches zero; no simulated wave scatters beyond it."""
+    return float(beam.frequency_to_mrad(grid.antialias_cutoff))
 
 
 def _name(value) -> str:
@@ -209,6 +220,18 @@ class AnnularDetector(Detector):
     def _check(self, beam, grid):
         beam.check_angle(self.inner, grid, f"detector {self.name!r} inner angle", limit="nyquist")
         beam.check_angle(self.outer, grid, f"detector {self.name!r} outer angle", limit="nyquist", allow_inf=True)
+        edge = band_edge(beam, grid)
+        if self.inner >= edge:
+            raise validate.InputError(
+                f"detector {self.name!r} inner angle of {self.inner:.4g} mrad is at or beyond the band edge "
+                f"{edge:.4g} mrad of the simulation (2/3 Nyquist of a grid with sampling {max(grid.sampling):.4g} Å "
+                f"at {beam.energy:.4g} eV): it would collect exactly nothing; use a sampling ≤ "
+                f"{max(grid.sampling) * edge / self.inner / 1.05:.3g} Å or a smaller inner angle")
+        if math.isfinite(self.outer) and self.outer > edge * (1 + 1e-9):
+            warnings.warn(f"detector {self.name!r} outer angle {self.outer:.4g} mrad lies beyond the band edge "
+                          f"{edge:.4g} mrad of the simulation (2/3 Nyquist of a grid with sampling "
+                          f"{max(grid.sampling):.4g} Å): it collects [{self.inner:.4g}, {edge:.4g}] mrad only; use "
+                          f"a sampling ≤ {max(grid.sampling) * edge / self.outer:.3g} Å to reach it", stacklevel=3)
 
     def mask(self, beam, grid) -> np.ndarray:
         """(ny, nx) float64 weights (FFT order)."""

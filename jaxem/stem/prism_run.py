@@ -284,7 +284,7 @@ def prism_scan(sim: STEMSimulation, scan: GridScan, potential: PotentialSlices, 
         flat = structure.replace(z_repeats=1)
         if thermal == "einstein":
             n_configs = validate.integer(8 if n_configs is None else n_configs, "n_configs", lo=1)
-            if float(jnp.max(flat.u2)) <= 0:
+            if float(jnp.max(flat.u2, initial=0.0)) <= 0:
                 raise validate.InputError("structure has B = 0 everywhere: frozen phonons need Debye–Waller "
                                           "factors (B or u2 [Å²])")
             members = _split_key(key, n_configs)

@@ -434,7 +434,7 @@ def stem_scan(sim: STEMSimulation, scan: GridScan, potential: PotentialSlices, *
             raise validate.InputError("thermal='snapshots' needs snapshots= (n, N, 3) positions [Å]")
         _check_structure(structure, grid, thermal)
         flat = structure.replace(z_repeats=1)  # displacements break the periodicity along z
-        if thermal == "einstein" and float(jnp.max(flat.u2)) <= 0:
+        if thermal == "einstein" and float(jnp.max(flat.u2, initial=0.0)) <= 0:
             raise validate.InputError("structure has B = 0 everywhere: frozen phonons need Debye–Waller factors "
                                       "(B or u2 [Å²])")
         if thermal == "snapshots":

@@ -23,6 +23,8 @@ Public API: :func:`slice_assignment`, :func:`slices_for_structure`, :func:`check
 """
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from .. import validate
@@ -83,6 +85,81 @@ def check_in_cell(positions, cell, pbc, name: str = "structure.positions") -> No
             # distance along the lattice vector (the Cartesian coordinate for a diagonal cell)
             _reject_outside(frac[:, a] * lengths[a], lengths[a], OUTSIDE_TOLERANCE + 1e-6 * lengths[a],
                             _AXES[a], name, "not periodic")
+
+
+#: an atom closer than this [Å] to a non-periodic lateral face feels its periodic images through the face
+LATERAL_MARGIN = 1.0
+
+
+def check_lateral_vacuum(positions, cell, pbc, name: str = "structure") -> None:
+    """Warn when atoms lie within :data:`LATERAL_MARGIN` of a non-periodic lateral face (x or y).
+
+    The multislice grid is periodic along x and y whatever ``pbc`` says, so an isolated object (a
+    cluster, a particle; ``pbc`` false as ASE's default) touching a lateral face of its cell overlaps its
+    own periodic image there. Orthorhombic ``cell`` only (the multislice frame).
+    """
+    pos = np.asarray(positions, np.float64)
+    if not len(pos):
+        return
+    lengths = np.abs(np.diag(np.asarray(cell, np.float64)))
+    for a in (0, 1):
+        if pbc[a]:
+            continue
+        gap = float(min(pos[:, a].min(), lengths[a] - pos[:, a].max()))
+        if gap < LATERAL_MARGIN:
+            warnings.warn(
+                f"{name}: the cell is not periodic along {_AXES[a]} (pbc false) but an atom lies {gap:.3g} Å from "
+                f"its face; the multislice grid is periodic along x and y, so the atoms there meet their periodic "
+                f"images across the face; add ≥ {LATERAL_MARGIN:g} Å of vacuum (e.g. ase Atoms.center(vacuum=...)) "
+                f"or set pbc true if the structure is periodic", stacklevel=3)
+            return
+
+
+#: atoms closer than this [Å] occupy one site (no two real atoms are within 0.5 Å of each other)
+SITE_TOLERANCE = 0.05
+
+
+def check_sites(positions, cell, pbc, occupancy, name: str = "structure") -> None:
+    """Raise if atoms that coincide (closer than :data:`SITE_TOLERANCE`, across periodic faces too) have a
+    total occupancy above 1.
+
+    Mixed sites (two species sharing a site with occupancies summing to ≤ 1) are accepted; duplicated
+    atoms (a CIF expanded without merging symmetry-equivalent positions, a structure concatenated with
+    itself, every atom put at one point) would silently add their potentials, so they are an error
+    naming the first pair, their distance and the site's total occupancy. Orthorhombic ``cell`` only
+    (the multislice frame; used by the potential).
+    """
+    pos = np.asarray(positions, np.float64)
+    if len(pos) < 2:
+        return
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+    from scipy.spatial import cKDTree
+
+    lengths = np.abs(np.diag(np.asarray(cell, np.float64)))
+    lo = pos.min(axis=0)
+    box = np.where(pbc, lengths, (pos.max(axis=0) - lo) * 2 + 10 * SITE_TOLERANCE + 1.0)
+    wrapped = np.where(pbc, np.mod(pos, lengths), pos - lo)
+    wrapped = np.where(wrapped >= box, wrapped - box, wrapped)  # mod can round up to the box length
+    pairs = cKDTree(wrapped, boxsize=box).query_pairs(SITE_TOLERANCE, output_type="ndarray")
+    if not len(pairs):
+        return
+    n = len(pos)
+    graph = coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(n, n))
+    _, label = connected_components(graph, directed=False)
+    occ = np.broadcast_to(np.asarray(occupancy, np.float64), (n,))
+    total = np.bincount(label, weights=occ, minlength=label.max() + 1)
+    bad = total > 1 + 1e-6
+    if np.any(bad):
+        i, j = next((int(a), int(b)) for a, b in pairs if bad[label[a]])
+        diff = pos[i] - pos[j]
+        diff = np.where(pbc, diff - lengths * np.round(diff / lengths), diff)  # nearest periodic image
+        d = float(np.linalg.norm(diff))
+        raise validate.InputError(
+            f"{name}: atoms {i} and {j} coincide (distance {d:.3g} Å, nearest periodic image) with a total "
+            f"site occupancy of {total[label[i]]:.4g} > 1 ({int(bad.sum())} such site(s)): "
+            f"duplicated atoms would add their potentials; remove the duplicates or give the atoms sharing a "
+            f"site occupancies summing to ≤ 1")
 
 
 def slices_for_structure(depth: float, slice_thickness: float) -> tuple[int, float]:

@@ -18,8 +18,8 @@ along z (set by :meth:`repeat`); the potential then computes the slices of one u
 
 Validation: every concrete Structure — from :meth:`Structure.create`, the constructor,
 :meth:`~Structure.replace`, :meth:`~Structure.with_positions` … — is checked when it is built:
-finite positions, cell and ⟨u²⟩ (NaN/inf reported with their count and first index), ⟨u²⟩ ≥ 0,
-occupancy in [0, 1], atomic numbers 1…103, a cell of non-zero volume, consistent shapes. Inside
+finite positions, cell and ⟨u²⟩ (NaN/inf reported with their count and first index), 0 ≤ ⟨u²⟩ ≤
+:data:`MAX_U2`, occupancy in [0, 1], atomic numbers 1…103, a cell of non-zero volume, consistent shapes. Inside
 ``jit``/``grad`` the leaves are tracers and only shapes are checked.
 
 ASE: :func:`from_ase` is the one converter from ``ase.Atoms`` (``Structure.from_ase`` is the same
@@ -37,6 +37,13 @@ from .. import pytree, validate
 from .elements import MAX_Z, atomic_number, atomic_numbers, symbol
 
 _EIGHT_PI2 = 8 * math.pi**2
+#: largest accepted mean-square displacement ⟨u²⟩ [Å²] (B ≈ 395 Å²): an rms displacement of 2.2 Å per
+#: direction is beyond any solid (Lindemann melting at ≈ 0.1–0.2 of the bond length; the most disordered
+#: protein loops have B ≈ 150 Å²); larger values are unit slips (pm² for Å²) and would smear atoms away
+MAX_U2 = 5.0
+#: largest |coordinate| [Å] accepted in single precision: float32 spacing there is 0.0078 Å (an atom is
+#: misplaced by ≤ 0.004 Å); beyond, wrap into the cell in float64 first
+MAX_POSITION_SINGLE = 65536.0
 #: largest number of atoms a structure may be built with (:meth:`Structure.repeat`)
 MAX_ATOMS = 50_000_000
 
@@ -122,6 +129,14 @@ class Structure:
 
     def _check_values(self):
         validate.array(self.positions, "positions", kind="real", units="Å", min_size=0)
+        pos = np.asarray(self.positions)
+        if pos.size and np.finfo(pos.dtype).eps > 1e-10 and np.abs(pos).max() > MAX_POSITION_SINGLE:
+            i = int(np.argmax(np.abs(pos).max(axis=-1)))
+            raise validate.InputError(
+                f"positions[{i}] = {pos[i].tolist()} Å lies beyond ±{MAX_POSITION_SINGLE:g} Å, where {pos.dtype} "
+                f"resolves positions only to {float(np.spacing(np.float32(np.abs(pos).max()))):.2g} Å (the atom would "
+                f"be silently misplaced); wrap the atoms into the cell in float64 first (ase Atoms.wrap()) or "
+                f"enable float64 (jax_enable_x64)")
         nums = np.asarray(self.numbers)
         if nums.dtype.kind not in "iu":
             raise validate.InputTypeError(f"numbers must be integer atomic numbers, got dtype {nums.dtype}")
@@ -137,6 +152,12 @@ class Structure:
             i = tuple(int(k) for k in np.unravel_index(int(np.argmin(u2)), u2.shape))
             raise validate.InputError(f"u2 (Debye–Waller ⟨u²⟩) must be ≥ 0 Å², got {u2.min():.4g} at index {i} "
                                       f"(B = 8π²⟨u²⟩ = {_EIGHT_PI2 * u2.min():.4g} Å²)")
+        if u2.size and u2.max() > MAX_U2:
+            i = tuple(int(k) for k in np.unravel_index(int(np.argmax(u2)), u2.shape))
+            raise validate.InputError(
+                f"u2 (Debye–Waller ⟨u²⟩) must be ≤ {MAX_U2:g} Å² (B ≤ {_EIGHT_PI2 * MAX_U2:.0f} Å²), "
+                f"got {u2.max():.4g} Å² at index {i} (B = {_EIGHT_PI2 * u2.max():.4g} Å²): an rms displacement of "
+                f"{math.sqrt(u2.max()):.3g} Å per direction is no solid (B in pm² or U in pm² instead of Å²?)")
         occ = np.asarray(validate.array(self.occupancy, "occupancy", kind="real", min_size=0))
         if occ.size and (occ.min() < 0 or occ.max() > 1):
             i = int(np.argmax((occ < 0) | (occ > 1)))
@@ -307,6 +328,10 @@ def _per_atom(value, numbers, name, units):
         missing = sorted({symbol(z) for z in numbers} - {symbol(z) for z in keyed})
         if missing:
             raise validate.InputError(f"{name} given per species is missing {missing} [{units}]")
+        extra = sorted({symbol(z) for z in keyed} - {symbol(z) for z in numbers})
+        if extra:  # would be silently ignored (a typo'd or misremembered species)
+            raise validate.InputError(f"{name} given per species names {extra}, which the structure does not "
+                                      f"contain (it has {sorted({symbol(z) for z in numbers})}) [{units}]")
         rows = [np.asarray(validate.array(keyed[z], f"{name}[{symbol(z)!r}]", kind="real", units=units),
                            np.float64) for z in numbers]
         try:

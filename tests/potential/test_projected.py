@@ -97,7 +97,8 @@ def test_periodic_unit_is_reused_and_equals_full_slicing():
 
 def test_no_atom_dropped_at_cell_boundaries():
     z = [0.0, 2.0, -0.05, 1.999999]  # top face, slightly below, rounding
-    s = Structure.create([[1, 1, zz] for zz in z], ["C"] * 4, [3.0, 3.0, 2.0])
+    # laterally apart: z = 0 and z = 2 are one site of the periodic cell (coincident atoms are an error)
+    s = Structure.create([[0.5 + 0.6 * i, 1, zz] for i, zz in enumerate(z)], ["C"] * 4, [3.0, 3.0, 2.0])
     p = potential(s, sampling=0.1, slice_thickness=0.5, precision="float64")
     one = potential(Structure.create([[1, 1, 1.0]], ["C"], [3.0, 3.0, 2.0]), sampling=0.1,
                     slice_thickness=0.5, precision="float64")
