@@ -359,10 +359,15 @@ def haadf_series(case: Case, models, n_configs: int, key, semi_angle=20.0, inner
     crystal = case.crystal
     pot_abs = absorptive_potential(crystal, ENERGY, gpts=case.gpts, slice_thickness=case.dz)
     pot_static = potential(crystal, gpts=case.gpts, slice_thickness=case.dz)
+    from ...stem.detectors import band_edge
+
+    # the detector collects no more than the grid simulates: crop the outer angle at the band edge
+    # (stated in the result, so figures label the range actually collected)
+    outer = min(float(outer), band_edge(BEAM, pot_static.grid))
     sim = STEMSimulation(BEAM, semi_angle, (AnnularDetector(inner, outer, "HAADF"), AnnularDetector(0.0, name="all")))
     scan = probe_scan(case, n_side)
     step = case.slices_per_cell
-    res = {"z": case.thicknesses(), "positions": scan.positions().reshape(-1, 2)}
+    res = {"z": case.thicknesses(), "positions": scan.positions().reshape(-1, 2), "haadf_mrad": (float(inner), outer)}
 
     def run(pot, name="HAADF", **kw):
         out = stem_scan(sim, scan, pot, exit_planes=step, progress=False, **kw)
