@@ -8,8 +8,11 @@ T(q) (module :mod:`jaxem.phase.direct` for the notation, Γ̂ and d_k):
             T(q) = ½ Σ_k w_k |Γ̂|²/d_k / sqrt(Σ_k w_k² |Γ̂|²/d_k)   (½ sqrt(Σ_k |Γ̂|²/d_k) at w_k = 1)
 * OBF, complex object (default): the phase channel's gain ½ (1 + ρ − |r|²)·sqrt(S_φφ)/sqrt(var)
             (direct module docstring, "Complex object"; ½ sqrt(S_φφ − |S_φa|²/S_aa) at w_k = 1, ρ = 0)
-* parallax: T(q) = [|ψ̂|⋆|ψ̂|](q) · sin χ(q)             (quadratic approximation; HRTEM-like zeros)
-            with pixel weights w_k: Σ_k w_k|ψ(k)||ψ(k − q)| / Σ_k|ψ(k)|² · sin χ(q)
+* parallax: T(q) = ½ Σ_k w_k iΓ̂(q, k) e^{−2πi q·s_k}    (the kernel applied to the weak-object data;
+            for a quadratic χ (C10, C12) and a centro-symmetric pixel set it is
+            Σ_k w_k|ψ(k)||ψ(k − q)| / Σ_k|ψ(k)|² · sin χ(q), [|ψ̂|⋆|ψ̂|](q)·sin χ(q) at w_k = 1, with
+            HRTEM-like zeros; with C30 and higher orders that form is 13–16 % off the measured transfer
+            (``tests/phase/test_peer_diff.py``), so the exact sum is evaluated)
 * iCoM:     T(q) = Σ_k ψ̂*(k) ψ̂(k − q) = [ψ̂⋆ψ̂](q)      (complex probe autocorrelation)
 
 Sums run over the bright-field pixels of the detector (the Riemann sums of the integrals of
