@@ -98,15 +98,14 @@ def _corr_to(ds, phi, method):
 
 
 def test_remove_descan_restores_the_bright_field_methods(descanned):
-    phi, clean, moved, true = descanned
+    phi, _, moved, true = descanned
     fixed = remove_descan(moved)
     for method in ("ssb", "obf", "wdd"):
         before, after = _corr_to(moved, phi, method), _corr_to(fixed, phi, method)
-        ref = _corr_to(remove_descan(clean), phi, method)  # same pixels, no descan
         assert before < 0.35, method  # measured 0.10 / 0.03 / 0.12 on the 48×64 case
         # measured here (40-px detector, 10-px disk): SSB 0.10 → 0.76 (0.82), OBF 0.02 → 0.79 (0.92),
         # WDD 0.10 → 0.73 (0.94); on a 64-px detector SSB / OBF 0.80 / 0.88 against 0.81 / 0.91
-        assert after > max(before + 0.4, 0.7), (method, before, after, ref)
+        assert after > max(before + 0.4, 0.7), (method, before, after)
     # the fitted plane is the true one (physical descan of ±2 px)
     given = remove_descan(moved, descan=true)
     assert np.corrcoef(np.ravel(given.array), np.ravel(fixed.array))[0, 1] > 0.9999
