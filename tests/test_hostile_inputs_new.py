@@ -500,7 +500,7 @@ from jaxem import phase  # noqa: E402
 from jaxem.phase import ooc as phase_ooc, streaming as phase_streaming  # noqa: E402
 
 for _n in ("dpc", "wdd", "center_of_mass", "com_field", "mean_pattern", "calibrate_bright_field", "bright_field_stack",
-           "parallax_config"):
+           "parallax_config", "remove_descan"):
     bad(f"phase.{_n}", "ds", r"\bds\b|Dataset4D", functools.partial(lambda n: getattr(phase, n)(np.ones((4, 4, 8, 8))), _n))
 for _n in ("wiener_parallax", "wiener_direct", "tcbf", "fit_parallax", "parallax", "ssb", "obf", "ssnr",
            "reconstruct_spectrum"):
@@ -513,6 +513,8 @@ bad("phase.wdd", "epsilon", "epsilon", lambda: phase.wdd(F.ds, epsilon=NAN))
 bad("phase.dpc", "descan_order", "descan_order", lambda: phase.dpc(F.ds, descan_order=-1))
 bad("phase.dpc", "model_error", "model_error", lambda: phase.dpc(F.ds, model_error=-1.0))
 bad("phase.dpc", "rotation", "rotation", lambda: phase.dpc(F.ds, rotation=NAN))
+bad("phase.remove_descan", "descan", "descan", lambda: phase.remove_descan(F.ds, descan=np.zeros((1, 1, 2))))
+bad("phase.remove_descan", "order", "order", lambda: phase.remove_descan(F.ds, order=2))
 bad("phase.center_of_mass", "memory_budget", "memory_budget", lambda: phase.center_of_mass(F.ds, memory_budget="lots"))
 bad("phase.center_of_mass", "center", "center", lambda: phase.center_of_mass(F.ds, center=(NAN, 1.0)))
 bad("phase.com_field", "descan_order", "descan_order", lambda: phase.com_field(F.ds, descan_order=7))

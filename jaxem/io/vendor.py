@@ -140,6 +140,8 @@ def read_signals(path, plugin: str, *, lazy: bool = False, allow_partial: bool =
         signals = mod.file_reader(str(path), lazy=lazy or load_later, **kwargs)
     if not isinstance(signals, list) or not signals:
         raise FileFormatError(path, f"holds no signal that rosettasciio's {name!r} reader can read")
+    for s in signals:
+        _apply_mapping(s)
     if info.get("incomplete"):
         for s in signals:
             s["jaxem_incomplete"] = info["incomplete"]
@@ -156,6 +158,37 @@ def read_signals(path, plugin: str, *, lazy: bool = False, allow_partial: bool =
     elif name == "blockfile":
         _check_frames_read(path, signals, info)
     return signals
+
+
+def _apply_mapping(signal: dict) -> None:
+    """Apply a reader's ``mapping`` (original-metadata path → (metadata path, conversion)) to the
+    signal's ``metadata``, as HyperSpy does when it builds a signal from the dictionary: some readers
+    (e.g. NanoMegas blockfile: beam energy, camera length, scan rotation) put the calibration only in
+    ``original_metadata`` and leave the metadata to this step. An entry whose conversion fails or
+    gives ``None`` is left out (as in HyperSpy)."""
+    mapping = signal.get("mapping") or {}
+    original = signal.get("original_metadata") or {}
+    md = signal.setdefault("metadata", {})
+    for source, target in mapping.items():
+        try:
+            target_path, convert = target
+            value = original
+            for key in str(source).split("."):
+                value = value[key]
+            if convert is not None:
+                value = convert(value)
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError, ArithmeticError):
+            continue
+        if value is None:
+            continue
+        node = md
+        *parents, leaf = str(target_path).split(".")
+        for key in parents:
+            node = node.setdefault(key, {})
+            if not isinstance(node, dict):
+                break
+        else:
+            node[leaf] = value
 
 
 # ---- Merlin .mib ------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from .calibration import (BrightFieldDisk, RotationResult, calibrate_bright_fiel
                           find_bright_field, fit_descan, mean_pattern, rotation_from_com)
 from .com import com_field, divergence, icom, icom_spectrum
 from .dataset import Dataset4D
+from .descan import remove_descan
 from .direct import flip_mask, obf, parallax, reconstruct_spectrum, ssb
 from .dose import ssnr
 from .com_integration import DPCResult, dpc, probe_autocorrelation, rotation_from_curl
@@ -43,7 +44,7 @@ __all__ = [
     "AberrationFit", "cross_correlation_shifts", "fit_higher_orders", "fit_linear_map", "fit_parallax",
     "predicted_shifts", "shift_images", "BrightFieldDisk", "RotationResult", "calibrate_bright_field",
     "center_of_mass", "find_bright_field", "fit_descan", "mean_pattern", "rotation_from_com",
-    "com_field", "divergence", "icom", "icom_spectrum", "Dataset4D", "flip_mask", "obf", "parallax",
+    "com_field", "divergence", "icom", "icom_spectrum", "Dataset4D", "remove_descan", "flip_mask", "obf", "parallax",
     "reconstruct_spectrum", "ssb", "ssnr", "read_4dstem", "read_zarr", "write_zarr", "BadData", "reconstruct",
     "BFStack", "bright_field_stack", "streaming", "ParallaxConfig", "ParallaxState", "parallax_config",
     "stream_dask", "lattice_phase", "simulate_4dstem", "simulate_dataset",
