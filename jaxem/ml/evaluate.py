@@ -74,7 +74,9 @@ def _local(img, pos, k, radius):
     n = img["prob"].shape[0]
     lab = img["spots"][img["visible"]]
     d_lab = np.linalg.norm(lab - pos, axis=1) if len(lab) else np.zeros(0)
-    return {"r_centre": float(np.hypot(*(pos - n / 2))), "neighbours_6px": int(np.sum((d_lab > 1e-9) & (d_lab <= 6.0))),
+    other = d_lab[d_lab > 1e-9]
+    return {"row": float(pos[0]), "col": float(pos[1]), "r_centre": float(np.hypot(*(pos - n / 2))), "neighbours_6px": int(np.sum(other <= 6.0)),
+            "nearest_visible_px": float(other.min()) if other.size else float("inf"),
             "visible_spots": int(len(lab)), "grains": img["grains"]}
 
 
@@ -159,6 +161,7 @@ def _misses(img, pos, true, radius, i):
         out.append({"kind": "fp", "image": i, "p": float(img["prob"][ri, ci]), "z": float(z[ri, ci]),
                     "nearest_label_px": float(dl[k]) if k >= 0 else float("inf"),
                     "nearest_label_snr": float(img["snr"][img["snr"] > 0][k]) if k >= 0 else 0.0,
+                    "nearest_spot_px": float(np.delete(np.linalg.norm(pos - p, axis=1), j).min(initial=np.inf)),
                     **_local(img, p, None, radius)})
     return out
 
