@@ -2,8 +2,11 @@
 
 * :func:`detection_metrics`: at each dose [e⁻/px], ``n`` images rendered from a bank; the U-Net
   pipeline and the two baselines are matched one-to-one to the visible labels within ``radius`` px
-  (:func:`jaxem.ml.peaks.match`); precision/recall/F1 pooled over images, localisation RMSE [px]
-  of matched U-Net spots, Friedel consistency of the U-Net spots.
+  (:func:`jaxem.ml.peaks.match`); precision/recall/F1 pooled over images with a 95 % bootstrap interval over
+  images (:func:`bootstrap_interval`), localisation RMSE [px] of matched U-Net spots, Friedel consistency of
+  the U-Net spots; optionally one record per U-Net miss. :func:`detection_inputs` renders the set once so that
+  detector variants are compared on the same images.
+* :func:`label_ceiling`: the F1 that the label's own noise allows a detector reading a measured SNR.
 * :func:`indexing_metrics`: single-grain images; spots detected by the U-Net are indexed against
   candidate tables; phase and zone top-1 over images with ≥ 3 non-collinear visible spot pairs,
   largest d error (relative) and inter-spot angle error [deg] of the refined lattice against the true
@@ -15,6 +18,7 @@ from __future__ import annotations
 import jax
 import numpy as np
 
+from .. import validate
 from . import peaks as D
 from .index import _angle, index_spots
 from .render import RenderConfig, render_batch
@@ -56,7 +60,14 @@ def detection_inputs(bank, doses=(2.0, 20.0, 100.0), n: int = 16, seed: int = 0,
 def bootstrap_interval(counts, n_boot: int = 2000, seed: int = 0, level: float = 0.95) -> dict:
     """Percentile bootstrap over images of the pooled scores: ``counts`` (I, 3) per-image (tp, fp, fn);
     images are resampled with replacement ``n_boot`` times → {precision, recall, f1: [lo, hi]}."""
-    c = np.asarray(counts, float).reshape(-1, 3)
+    c = np.asarray(counts, float)
+    if c.size == 0:
+        c = c.reshape(0, 3)
+    if c.ndim != 2 or c.shape[1] != 3 or not np.all(np.isfinite(c)) or np.any(c < 0):
+        raise validate.InputError(f"counts must be per-image (tp, fp, fn) of shape (I, 3), non-negative, got shape "
+                                  f"{c.shape}")
+    n_boot = validate.integer(n_boot, "n_boot", lo=1)
+    level = validate.scalar(level, "level", lo=0.0, hi=1.0)
     if len(c) == 0:
         return {k: [float("nan")] * 2 for k in ("precision", "recall", "f1")}
     idx = np.random.default_rng(seed).integers(0, len(c), (n_boot, len(c)))

@@ -73,3 +73,28 @@ def test_local_snr_against_rayleigh_noise():
     at = np.array([snr[r, c] for r, c in spots])
     assert np.all(np.abs(at - 10) < 2.5) and abs(at.mean() - 10) < 1.0
     assert np.median(np.abs(f)) / sigma == pytest.approx(np.sqrt(np.log(2)), rel=0.05)
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda: evaluate.bootstrap_interval(np.ones((4, 2))), "counts"),
+    (lambda: evaluate.bootstrap_interval(-np.ones((4, 3))), "counts"),
+    (lambda: evaluate.bootstrap_interval(np.ones((4, 3)), n_boot=0), "n_boot"),
+    (lambda: D.in_support(np.ones((3, 3)), 256), "pos"),
+    (lambda: D.local_snr(np.ones((16, 20))), "fft_mag"),
+])
+def test_bad_arguments(call, match):
+    from jaxem import validate
+
+    with pytest.raises(validate.InputError, match=match):
+        call()
+
+
+def test_label_ceiling_by_hand():
+    """The oracle calls a spot at its exact position from the measured SNR: a bright labelled pair (tp 2), an
+    unlabelled bright pair (fp 2), a labelled pair with nothing in |F| (fn 2); the border spot is outside the
+    search region and not counted."""
+    a = _image([[100, 90], [156, 166], [60, 180], [196, 76], [70, 100], [186, 156], [1, 128]],
+               [True, True, False, False, True, True, False], [20, 20, 4, 4, 6, 6, 30],
+               [(100, 90), (156, 166), (60, 180), (196, 76), (1, 128)])
+    c = evaluate.label_ceiling({100.0: [a]}, n_boot=20)[100.0]
+    assert (c["precision"], c["recall"]) == pytest.approx((0.5, 0.5))
