@@ -142,7 +142,7 @@ def detection_metrics(bank=None, doses=(2.0, 20.0, 100.0), n: int = 16, seed: in
 
 def label_ceiling(inputs, snr_min: float = 5.0, n_boot: int = 2000) -> dict:
     """F1 of an oracle that knows every spot's exact position (labelled or not) and calls it visible when the
-    *measured* SNR (:func:`jaxem.ml.peaks.local_snr`) is ≥ ``snr_min``: {dose: {precision, recall, f1, ci95}}.
+    *measured* SNR (:func:`jaxem.ml.peaks._local_snr`) is ≥ ``snr_min``: {dose: {precision, recall, f1, ci95}}.
 
     The label is the *expected* SNR ≥ 5 (:mod:`.render`); one image shows only a noisy realisation of it (the
     measured |S + N|/σ has a spread ≈ 0.7–1 around S/σ), so spots near the limit are coin flips for any detector
@@ -152,9 +152,9 @@ def label_ceiling(inputs, snr_min: float = 5.0, n_boot: int = 2000) -> dict:
     for dose, images in inputs.items():
         counts = []
         for img in images:
-            snr = D.local_snr(img["mag"])
+            snr = D._local_snr(img["mag"])
             n = snr.shape[0]
-            cand = (img["snr"] > 0.5) & D.in_support(img["spots"], n)
+            cand = (img["snr"] > 0.5) & D._in_support(img["spots"], n)
             r, c = np.clip(np.round(img["spots"][cand]).astype(int), 0, n - 1).T
             call, vis = snr[r, c] >= snr_min, img["visible"][cand]
             tp = int(np.sum(call & vis))

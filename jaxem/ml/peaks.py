@@ -17,7 +17,7 @@ Pipeline (after ICN2's ``peaks_recognition``/``symetrize``, with our own choices
    through the centre; the pair is then made exactly centrosymmetric (r ← (r − r_mate)/2).
 5. Sub-pixel refinement: a separable parabola through the 3 × 3 log|F| neighbourhood.
 6. Support: spots outside the region where a spot can exist in the canonical FFT (near the zero frequency, at
-   the borders, beyond the Nyquist circle) are dropped (:func:`in_support`, :data:`DC_RADIUS`).
+   the borders, beyond the Nyquist circle) are dropped (:func:`_in_support`, :data:`DC_RADIUS`).
 
 Baselines (classical, shipped for comparison; thresholds in robust noise units so that they transfer
 between images): :func:`detect_peak_local_max` (scikit-image ``peak_local_max`` on the background-
@@ -58,7 +58,7 @@ Z_MIN = 3.2
 DC_RADIUS = 6.0
 EDGE = 3.0
 R_MAX = 1.02
-#: optional seed tests on the measured SNR (:func:`local_snr`), off by default: ``snr_min`` accepts p ≥ ``low``
+#: optional seed tests on the measured SNR (:func:`_local_snr`), off by default: ``snr_min`` accepts p ≥ ``low``
 #: seeds whose measured SNR reaches it (an alternative to ``z_min``), ``snr_floor`` rejects p ≥ ``threshold`` seeds
 #: below it. Tuned on training structures (threshold 0.9, snr_min 5, snr_floor 4.5 was best there, +0.002 to +0.006
 #: F1) they moved held-out F1 by −0.003 / +0.001 / +0.001 at 2 / 20 / 100 e⁻/px: inside the noise, not adopted.
@@ -207,7 +207,7 @@ def peaks_from_probability(prob, fft_mag, threshold: float = THRESHOLD, climb: i
     if len(seeds) and (floor < threshold or snr_floor is not None):
         p = prob[seeds[:, 0], seeds[:, 1]]
         keep = p >= threshold
-        snr = local_snr(mag)[seeds[:, 0], seeds[:, 1]] if snr_min is not None or snr_floor is not None else None
+        snr = _local_snr(mag)[seeds[:, 0], seeds[:, 1]] if snr_min is not None or snr_floor is not None else None
         if snr_floor is not None:
             keep &= snr >= snr_floor
         if floor < threshold and z_min is not None:
@@ -232,14 +232,15 @@ def peaks_from_probability(prob, fft_mag, threshold: float = THRESHOLD, climb: i
     score = np.array(list(found.values()))
     if friedel:
         pos, score = friedel_filter(pos, score, n, friedel_tol)
-    keep = in_support(pos, n, dc_radius, edge, R_MAX * n / 2 if r_max is None else r_max)
+    keep = _in_support(pos, n, dc_radius, edge, R_MAX * n / 2 if r_max is None else r_max)
     return pos[keep], score[keep]
 
 
-def in_support(pos, n: int, dc_radius: float = DC_RADIUS, edge: float = EDGE, r_max: float | None = None):
+def _in_support(pos, n: int, dc_radius: float = DC_RADIUS, edge: float = EDGE, r_max: float | None = None):
     """Mask of spots inside the searched region of a centred n × n FFT (step 6): ``dc_radius`` ≤ r ≤ ``r_max``
     [px] from the zero frequency and at least ``edge`` px inside the borders."""
     pos = _points(pos, "pos")
+    n = validate.integer(n, "n", lo=1)
     r = np.hypot(pos[:, 0] - n / 2, pos[:, 1] - n / 2)
     r_max = R_MAX * n / 2 if r_max is None else r_max
     return (r >= dc_radius) & (r <= r_max) & np.all((pos >= edge) & (pos <= n - 1 - edge), axis=1)
@@ -278,7 +279,7 @@ def detect(image=None, pixel_size=None, *, x=None, fft_mag=None, config=None, va
     return Spots(pos, score, to_g(pos, n))
 
 
-def local_snr(fft_mag, r_in: float = 3.0, r_out: float = 8.0) -> np.ndarray:
+def _local_snr(fft_mag, r_in: float = 3.0, r_out: float = 8.0) -> np.ndarray:
     """Measured amplitude signal-to-noise ratio of |F| at every pixel: the 3 × 3 maximum of |F| over the local
     noise σ̂ = median(|F| in the annulus r_in ≤ ρ ≤ r_out [px]) / √(ln 2). Noise in F is circular complex
     Gaussian (Poisson counts and amorphous background summed over many pixels), so |F| of the background is

@@ -56,8 +56,8 @@ def test_detection_metrics_on_given_inputs():
 def test_search_region_by_hand():
     n = 256
     pos = [[128, 131], [128, 135], [1, 128], [128, 254], [128 + 129, 128], [128 + 95, 128 + 95], [128, 128 + 120]]
-    assert D.in_support(pos, n).tolist() == [False, True, False, False, False, False, True]
-    assert D.in_support(pos, n, r_max=200.0, edge=0.5).tolist() == [False, True, True, True, False, True, True]
+    assert D._in_support(pos, n).tolist() == [False, True, False, False, False, False, True]
+    assert D._in_support(pos, n, r_max=200.0, edge=0.5).tolist() == [False, True, True, True, False, True, True]
 
 
 def test_local_snr_against_rayleigh_noise():
@@ -69,7 +69,7 @@ def test_local_snr_against_rayleigh_noise():
     spots = [(20, 30), (40, 90), (70, 50), (100, 100), (90, 20)]
     for (r, c) in spots:
         f[r, c] += 10 * sigma
-    snr = D.local_snr(np.abs(f))
+    snr = D._local_snr(np.abs(f))
     at = np.array([snr[r, c] for r, c in spots])
     assert np.all(np.abs(at - 10) < 2.5) and abs(at.mean() - 10) < 1.0
     assert np.median(np.abs(f)) / sigma == pytest.approx(np.sqrt(np.log(2)), rel=0.05)
@@ -79,8 +79,8 @@ def test_local_snr_against_rayleigh_noise():
     (lambda: evaluate.bootstrap_interval(np.ones((4, 2))), "counts"),
     (lambda: evaluate.bootstrap_interval(-np.ones((4, 3))), "counts"),
     (lambda: evaluate.bootstrap_interval(np.ones((4, 3)), n_boot=0), "n_boot"),
-    (lambda: D.in_support(np.ones((3, 3)), 256), "pos"),
-    (lambda: D.local_snr(np.ones((16, 20))), "fft_mag"),
+    (lambda: D._in_support(np.ones((3, 3)), 256), "pos"),
+    (lambda: D._local_snr(np.ones((16, 20))), "fft_mag"),
 ])
 def test_bad_arguments(call, match):
     from jaxem import validate
