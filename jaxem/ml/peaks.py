@@ -13,11 +13,11 @@ Pipeline (after ICN2's ``peaks_recognition``/``symetrize``, with our own choices
    (:func:`robust_z`, 3 × 3 maximum) is ≥ ``z_min`` — :data:`Z_MIN` is the median measured z of
    spots at the label's visibility limit SNR = 5 (see below). Each seed is moved uphill on the
    Gaussian-smoothed (σ = 1 px) log|F| within ``climb`` px (hill-climb), duplicates merged.
-4. Friedel filter: a spot is kept only if a spot lies within ``friedel_tol`` px of its mirror
+4. Sub-pixel refinement: a separable parabola through the 3 × 3 log|F| neighbourhood.
+5. Search region: spots outside the region where a spot can be labelled in the canonical FFT (near the zero
+   frequency, at the borders, beyond the Nyquist circle) are dropped (:func:`_in_support`, :data:`DC_RADIUS`).
+6. Friedel filter: a spot is kept only if a spot lies within ``friedel_tol`` px of its mirror
    through the centre; the pair is then made exactly centrosymmetric (r ← (r − r_mate)/2).
-5. Sub-pixel refinement: a separable parabola through the 3 × 3 log|F| neighbourhood.
-6. Support: spots outside the region where a spot can exist in the canonical FFT (near the zero frequency, at
-   the borders, beyond the Nyquist circle) are dropped (:func:`_in_support`, :data:`DC_RADIUS`).
 
 Baselines (classical, shipped for comparison; thresholds in robust noise units so that they transfer
 between images): :func:`detect_peak_local_max` (scikit-image ``peak_local_max`` on the background-
@@ -49,7 +49,7 @@ THRESHOLD = 0.85
 #: two-grain images), which the hysteresis recovers where the FFT supports them
 LOW = 0.5
 Z_MIN = 3.2
-#: step 6, the searched region, which is where a spot can be labelled (:mod:`.render`): at least DC_RADIUS [px]
+#: step 5, the searched region, which is where a spot can be labelled (:mod:`.render`): at least DC_RADIUS [px]
 #: from the zero frequency and EDGE [px] inside the borders (the label's ``dc_radius``/``edge``), and within
 #: R_MAX × N/2 of the centre: the bank holds frequencies up to the canonical Nyquist |k| ≤ 1/(2 px₀) (N/2 px), which
 #: the renderer scales by at most 1 + 0.02. Beyond the Nyquist circle the FFT corners hold only aliased
@@ -230,14 +230,15 @@ def peaks_from_probability(prob, fft_mag, threshold: float = THRESHOLD, climb: i
         return np.zeros((0, 2)), np.zeros(0)
     pos = np.array([_subpixel(logf, r, c) for (r, c) in found], float)
     score = np.array(list(found.values()))
-    if friedel:
-        pos, score = friedel_filter(pos, score, n, friedel_tol)
     keep = _in_support(pos, n, dc_radius, edge, R_MAX * n / 2 if r_max is None else r_max)
-    return pos[keep], score[keep]
+    pos, score = pos[keep], score[keep]
+    if friedel:  # after the support cut, so that a spot whose mate was cut goes too
+        pos, score = friedel_filter(pos, score, n, friedel_tol)
+    return pos, score
 
 
 def _in_support(pos, n: int, dc_radius: float = DC_RADIUS, edge: float = EDGE, r_max: float | None = None):
-    """Mask of spots inside the searched region of a centred n × n FFT (step 6): ``dc_radius`` ≤ r ≤ ``r_max``
+    """Mask of spots inside the searched region of a centred n × n FFT (step 5): ``dc_radius`` ≤ r ≤ ``r_max``
     [px] from the zero frequency and at least ``edge`` px inside the borders."""
     pos = _points(pos, "pos")
     n = validate.integer(n, "n", lo=1)
