@@ -3,12 +3,16 @@ structures (never seen in training: :func:`jaxem.ml.library.split`). Writes benc
 
 * held-out set: the first zone axis that simulates of each held-out structure (≤ 24 atoms), ``--zones`` of them;
 * detection P/R/F1 at 2, 20, 100 e⁻/px (match radius 2 px), U-Net vs ``peak_local_max`` and
-  ``blob_log``; U-Net localisation RMSE [px] and Friedel consistency;
+  ``blob_log``, each with a 95 % percentile-bootstrap interval over images (``ci95``; 2,000 resamples);
+  U-Net localisation RMSE [px] and Friedel consistency; ``--misses`` adds a breakdown of the U-Net's false
+  negatives / positives by label SNR, grain count, crowding and distance to the centre;
+* ``label_ceiling``: F1 of an oracle with exact spot positions that calls a spot visible when its measured SNR
+  is ≥ 5 (:func:`jaxem.ml.evaluate.label_ceiling`): the ceiling the label's own noise sets;
 * indexing phase/zone top-1 (≥ 3 non-collinear visible pairs), d and angle errors, ambiguous cases,
   against a candidate set of held-out + training structures;
 * throughput: FFTs/s through the U-Net at 256² (batch 8) and images/s of the simulate-and-train step.
 
-    python benchmarks/ffnet.py            # 8 held-out zones, 16 images per dose
+    python benchmarks/ffnet.py            # 8 held-out zones, 64 images per dose (16 for indexing)
     python benchmarks/ffnet.py --smoke    # 2 zones, 4 images per dose (checks it runs)
 """
 from __future__ import annotations
@@ -65,15 +69,48 @@ def candidate_tables(names, n_confusers: int):
     return index.candidates(tables)
 
 
+def miss_summary(records) -> dict:
+    """The U-Net's misses by cause. False negatives: 'coincident' (another label ≤ 3 px away: two spots in one
+    peak), 'borderline' (label SNR < 8, near the label's limit 5), 'strong' (SNR ≥ 8); false positives:
+    'sub_threshold' (≤ 2 px from a real spot whose expected SNR is below the label's limit), 'duplicate' (another
+    detection ≤ 3 px away), 'other'. Plus counts in two-grain images and histograms of SNR / probability."""
+    fn = [r for r in records if r["kind"] == "fn"]
+    fp = [r for r in records if r["kind"] == "fp"]
+
+    def bands(vals, edges):
+        h = np.histogram(vals, bins=list(edges) + [np.inf])[0] if len(vals) else np.zeros(len(edges), int)
+        return {f">={e:g}": int(v) for e, v in zip(edges, h)}
+
+    def fn_cause(r):
+        return "coincident" if r["nearest_visible_px"] <= 3 else "borderline" if r["snr"] < 8 else "strong"
+
+    def fp_cause(r):
+        if r["nearest_label_px"] <= 2 and r["nearest_label_snr"] < 5:
+            return "sub_threshold"
+        return "duplicate" if r["nearest_spot_px"] <= 3 else "other"
+
+    causes = {f"fn_{k}": sum(fn_cause(r) == k for r in fn) for k in ("coincident", "borderline", "strong")}
+    causes.update({f"fp_{k}": sum(fp_cause(r) == k for r in fp) for k in ("sub_threshold", "duplicate", "other")})
+    return {"fn": len(fn), "fp": len(fp), **causes,
+            "fn_two_grain": sum(r["grains"] == 2 for r in fn), "fp_two_grain": sum(r["grains"] == 2 for r in fp),
+            "fn_strong_two_grain": sum(fn_cause(r) == "strong" and r["grains"] == 2 for r in fn),
+            "fn_by_snr": bands([r["snr"] for r in fn], (0, 6, 8, 12, 20)),
+            "fn_by_p": bands([r["p"] for r in fn], (0, 0.1, 0.3, 0.5, 0.85)),
+            "fn_r_centre_median": float(np.median([r["r_centre"] for r in fn])) if fn else float("nan"),
+            "fn_images": len({r["image"] for r in fn}), "fp_images": len({r["image"] for r in fp})}
+
+
 def main(argv=None):
     p = argparse.ArgumentParser()
     p.add_argument("--smoke", action="store_true")
     p.add_argument("--zones", type=int, default=8)
-    p.add_argument("--images", type=int, default=16)
+    p.add_argument("--images", type=int, default=64, help="detection images per dose")
+    p.add_argument("--index-images", type=int, default=16, help="indexing images per dose")
+    p.add_argument("--misses", action="store_true", help="break the U-Net's misses down (written to the JSON)")
     p.add_argument("--confusers", type=int, default=12)
     args = p.parse_args(argv)
     if args.smoke:
-        args.zones, args.images, args.confusers = 2, 4, 2
+        args.zones, args.images, args.index_images, args.confusers = 2, 4, 4, 2
 
     from jaxem.ml import evaluate, render, train
     from jaxem.ml.peaks import probability
@@ -85,18 +122,28 @@ def main(argv=None):
     t_bank = time.time() - t0
     config, variables, info = train.load_default()
 
-    det = evaluate.detection_metrics(dev_bank, n=args.images, config=config, variables=variables)
+    inputs = evaluate.detection_inputs(dev_bank, n=args.images, config=config, variables=variables)
+    det = evaluate.detection_metrics(inputs=inputs, details=args.misses)
+    ceiling = evaluate.label_ceiling(inputs)
+    del inputs
     rows = []
     for dose, r in det.items():
         for m in ("unet", "peak_local_max", "blob_log"):
-            rows.append([dose, m, r[m]["precision"], r[m]["recall"], r[m]["f1"],
+            lo, hi = r[m]["ci95"]["f1"]
+            rows.append([dose, m, r[m]["precision"], r[m]["recall"], r[m]["f1"], f"[{lo:.3f}, {hi:.3f}]",
                          r[m].get("rmse_px", float("nan")), r[m].get("friedel", float("nan"))])
-    print_table(["dose e/px", "method", "P", "R", "F1", "RMSE px", "Friedel"], rows)
+        c = ceiling[dose]
+        rows.append([dose, "ceiling (oracle)", c["precision"], c["recall"], c["f1"],
+                     f"[{c['ci95']['f1'][0]:.3f}, {c['ci95']['f1'][1]:.3f}]", float("nan"), float("nan")])
+    print_table(["dose e/px", "method", "P", "R", "F1", "F1 95% CI", "RMSE px", "Friedel"], rows)
+    misses = {str(d): miss_summary(r.pop("misses")) for d, r in det.items() if "misses" in r}
+    for d, s in misses.items():
+        print(f"misses @ {d} e/px: {s}")
 
     cands = candidate_tables(names, args.confusers)
     idx = {}
     for dose in (20.0, 100.0):
-        res = evaluate.indexing_metrics(dev_bank, names, cands, n=args.images, dose=dose, config=config,
+        res = evaluate.indexing_metrics(dev_bank, names, cands, n=args.index_images, dose=dose, config=config,
                                         variables=variables)
         res.pop("rows")
         idx[dose] = res
@@ -114,8 +161,14 @@ def main(argv=None):
         holder["s"].loss.block_until_ready()
 
     t_step = median_time(one, repeats=3, warmup=0)
+    from jaxem.ml import peaks
+
     out = {"held_out_zones": [[n[0], list(n[1])] for n in names], "images_per_dose": args.images,
-           "detection": {str(k): v for k, v in det.items()}, "indexing": {str(k): v for k, v in idx.items()},
+           "index_images_per_dose": args.index_images,
+           "detector": {"threshold": peaks.THRESHOLD, "low": peaks.LOW, "z_min": peaks.Z_MIN},
+           "detection": {str(k): v for k, v in det.items()},
+           "label_ceiling": {str(k): v for k, v in ceiling.items()}, "indexing": {str(k): v for k, v in idx.items()},
+           **({"misses": misses} if misses else {}),
            "candidates": len(cands.names),
            "throughput": {"unet_ffts_per_s_256_batch8": 8 / t_net,
                           "train_pipeline_images_per_s": 4 / t_step, "train_pipeline_crops_per_s": 8 / t_step,

@@ -2,8 +2,11 @@
 
 * :func:`detection_metrics`: at each dose [e⁻/px], ``n`` images rendered from a bank; the U-Net
   pipeline and the two baselines are matched one-to-one to the visible labels within ``radius`` px
-  (:func:`jaxem.ml.peaks.match`); precision/recall/F1 pooled over images, localisation RMSE [px]
-  of matched U-Net spots, Friedel consistency of the U-Net spots.
+  (:func:`jaxem.ml.peaks.match`); precision/recall/F1 pooled over images with a 95 % bootstrap interval over
+  images (:func:`bootstrap_interval`), localisation RMSE [px] of matched U-Net spots, Friedel consistency of
+  the U-Net spots; optionally one record per U-Net miss. :func:`detection_inputs` renders the set once so that
+  detector variants are compared on the same images.
+* :func:`label_ceiling`: the F1 that the label's own noise allows a detector reading a measured SNR.
 * :func:`indexing_metrics`: single-grain images; spots detected by the U-Net are indexed against
   candidate tables; phase and zone top-1 over images with ≥ 3 non-collinear visible spot pairs,
   largest d error (relative) and inter-spot angle error [deg] of the refined lattice against the true
@@ -15,6 +18,7 @@ from __future__ import annotations
 import jax
 import numpy as np
 
+from .. import validate
 from . import peaks as D
 from .index import _angle, index_spots
 from .render import RenderConfig, render_batch
@@ -28,42 +32,173 @@ def _batches(key, bank, n, cfg, chunk=8):
     return out
 
 
-def detection_metrics(bank, doses=(2.0, 20.0, 100.0), n: int = 16, seed: int = 0, config=None, variables=None,
-                      radius: float = 2.0, render: RenderConfig = RenderConfig(), threshold: float = D.THRESHOLD) -> dict:
-    """{dose: {'unet': {precision, recall, f1, rmse_px, friedel}, 'peak_local_max': {…}, 'blob_log': {…}}}."""
+def detection_inputs(bank, doses=(2.0, 20.0, 100.0), n: int = 16, seed: int = 0, config=None, variables=None,
+                     render: RenderConfig = RenderConfig()) -> dict:
+    """The rendered evaluation set, once: {dose: [per-image dict]} with ``prob`` (U-Net map), ``mag`` (|F|),
+    ``spots`` (S, 2) [px], ``visible`` (S,), ``snr`` (S,), ``grain`` (S,), ``grains`` (number present). The same
+    ``seed`` gives the same images (so post-processing variants are compared on identical inputs)."""
     if variables is None:
         from .train import load_default
 
         config, variables, _ = load_default()
-    results = {}
     key = jax.random.PRNGKey(seed)
+    out = {}
     for dose in doses:
         cfg = render.replace(dose=(float(dose), float(dose)))
-        tallies = {m: [0, 0, 0] for m in ("unet", "peak_local_max", "blob_log")}
-        dists, friedel = [], []
+        images = []
         for smp in _batches(jax.random.fold_in(key, int(dose * 1000)), bank, n, cfg):
             prob = np.asarray(D.probability(smp.fft, config, variables))
             for b in range(smp.fft.shape[0]):
-                true = np.asarray(smp.spots[b])[np.asarray(smp.visible[b])]
-                mag = np.asarray(_magnitude(smp.image[b]))
-                found = {"unet": D.peaks_from_probability(prob[b], mag, threshold=threshold)[0],
-                         "peak_local_max": D.detect_peak_local_max(mag)[0], "blob_log": D.detect_blob_log(mag)[0]}
-                for m, pos in found.items():
-                    tp, fp, fn, d = D.match(pos, true, radius)
-                    t = tallies[m]
-                    t[0] += tp
-                    t[1] += fp
-                    t[2] += fn
-                    if m == "unet":
-                        dists.append(d)
-                        friedel.append((D.friedel_consistency(pos), len(pos)))
-        res = {m: D.scores(*t) for m, t in tallies.items()}
+                images.append({"prob": prob[b], "mag": np.asarray(_magnitude(smp.image[b])),
+                               "spots": np.asarray(smp.spots[b]), "visible": np.asarray(smp.visible[b]),
+                               "snr": np.asarray(smp.snr[b]), "grain": np.asarray(smp.grain[b]),
+                               "grains": int(np.sum(smp.present[b]))})
+        out[float(dose)] = images
+    return out
+
+
+def bootstrap_interval(counts, n_boot: int = 2000, seed: int = 0, level: float = 0.95) -> dict:
+    """Percentile bootstrap over images of the pooled scores: ``counts`` (I, 3) per-image (tp, fp, fn);
+    images are resampled with replacement ``n_boot`` times → {precision, recall, f1: [lo, hi]}."""
+    c = np.asarray(counts, float)
+    if c.size == 0:
+        c = c.reshape(0, 3)
+    if c.ndim != 2 or c.shape[1] != 3 or not np.all(np.isfinite(c)) or np.any(c < 0):
+        raise validate.InputError(f"counts must be per-image (tp, fp, fn) of shape (I, 3), non-negative, got shape "
+                                  f"{c.shape}")
+    n_boot = validate.integer(n_boot, "n_boot", lo=1)
+    level = validate.scalar(level, "level", lo=0.0, hi=1.0)
+    if len(c) == 0:
+        return {k: [float("nan")] * 2 for k in ("precision", "recall", "f1")}
+    idx = np.random.default_rng(seed).integers(0, len(c), (n_boot, len(c)))
+    tp, fp, fn = (c[:, j][idx].sum(1) for j in range(3))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        s = {"precision": np.where(tp + fp > 0, tp / (tp + fp), 1.0),
+             "recall": np.where(tp + fn > 0, tp / (tp + fn), 1.0),
+             "f1": np.where(2 * tp + fp + fn > 0, 2 * tp / (2 * tp + fp + fn), 0.0)}
+    q = [100 * (1 - level) / 2, 100 * (1 + level) / 2]
+    return {k: [float(v) for v in np.percentile(s[k], q)] for k in s}
+
+
+def _local(img, pos, k, radius):
+    """Descriptors of spot ``pos`` [px] in image record ``img``: distance to the centre, spots within 6 px."""
+    n = img["prob"].shape[0]
+    lab = img["spots"][img["visible"]]
+    d_lab = np.linalg.norm(lab - pos, axis=1) if len(lab) else np.zeros(0)
+    other = d_lab[d_lab > 1e-9]
+    return {"row": float(pos[0]), "col": float(pos[1]), "r_centre": float(np.hypot(*(pos - n / 2))), "neighbours_6px": int(np.sum(other <= 6.0)),
+            "nearest_visible_px": float(other.min()) if other.size else float("inf"),
+            "visible_spots": int(len(lab)), "grains": img["grains"]}
+
+
+def detection_metrics(bank=None, doses=(2.0, 20.0, 100.0), n: int = 16, seed: int = 0, config=None, variables=None,
+                      radius: float = 2.0, render: RenderConfig = RenderConfig(), threshold: float = D.THRESHOLD,
+                      inputs=None, detector: dict | None = None, baselines: bool = True, n_boot: int = 2000,
+                      details: bool = False) -> dict:
+    """{dose: {'unet': {precision, recall, f1, ci95, rmse_px, friedel}, 'peak_local_max': {…}, 'blob_log': {…}}}.
+
+    Scores are pooled over images; ``ci95`` is the 95 % bootstrap interval over images
+    (:func:`bootstrap_interval`). ``inputs`` (from :func:`detection_inputs`) replaces rendering from ``bank``;
+    ``detector`` are keyword options of :func:`jaxem.ml.peaks.peaks_from_probability`. ``details`` adds
+    'misses': one record per U-Net false negative (label SNR, grain, distance to the centre, crowding) and false
+    positive (probability, robust z, distance to the nearest label of any SNR)."""
+    if inputs is None:
+        inputs = detection_inputs(bank, doses, n, seed, config, variables, render)
+    opts = {"threshold": threshold, **(detector or {})}
+    methods = ("unet", "peak_local_max", "blob_log") if baselines else ("unet",)
+    results = {}
+    for dose, images in inputs.items():
+        counts = {m: [] for m in methods}
+        dists, friedel, misses = [], [], []
+        for i, img in enumerate(images):
+            true = img["spots"][img["visible"]]
+            found = {"unet": D.peaks_from_probability(img["prob"], img["mag"], **opts)[0]}
+            if baselines:
+                found["peak_local_max"] = D.detect_peak_local_max(img["mag"])[0]
+                found["blob_log"] = D.detect_blob_log(img["mag"])[0]
+            for m, pos in found.items():
+                tp, fp, fn, d = D.match(pos, true, radius)
+                counts[m].append((tp, fp, fn))
+            pos = found["unet"]
+            dists.append(D.match(pos, true, radius)[3])
+            friedel.append((D.friedel_consistency(pos), len(pos)))
+            if details:
+                misses += _misses(img, pos, true, radius, i)
+        res = {}
+        for m in methods:
+            c = np.asarray(counts[m]).reshape(-1, 3)
+            res[m] = D.scores(*(int(v) for v in c.sum(0)))
+            res[m]["ci95"] = bootstrap_interval(c, n_boot)
+            res[m]["images"] = len(c)
         dd = np.concatenate(dists) if dists else np.zeros(0)
         res["unet"]["rmse_px"] = float(np.sqrt(np.mean(dd**2))) if dd.size else float("nan")
         wsum = sum(w for _, w in friedel)
         res["unet"]["friedel"] = float(sum(f * w for f, w in friedel) / wsum) if wsum else 1.0
+        if details:
+            res["misses"] = misses
         results[float(dose)] = res
     return results
+
+
+def label_ceiling(inputs, snr_min: float = 5.0, n_boot: int = 2000) -> dict:
+    """F1 of an oracle that knows every spot's exact position (labelled or not) and calls it visible when the
+    *measured* SNR (:func:`jaxem.ml.peaks._local_snr`) is ≥ ``snr_min``: {dose: {precision, recall, f1, ci95}}.
+
+    The label is the *expected* SNR ≥ 5 (:mod:`.render`); one image shows only a noisy realisation of it (the
+    measured |S + N|/σ has a spread ≈ 0.7–1 around S/σ), so spots near the limit are coin flips for any detector
+    that reads them off this image. This oracle has perfect localisation and no missed peaks; its F1 estimates the
+    ceiling that the label's own noise sets on a detector thresholding a measured SNR."""
+    out = {}
+    for dose, images in inputs.items():
+        counts = []
+        for img in images:
+            snr = D._local_snr(img["mag"])
+            n = snr.shape[0]
+            cand = (img["snr"] > 0.5) & D._in_support(img["spots"], n)
+            r, c = np.clip(np.round(img["spots"][cand]).astype(int), 0, n - 1).T
+            call, vis = snr[r, c] >= snr_min, img["visible"][cand]
+            tp = int(np.sum(call & vis))
+            counts.append((tp, int(np.sum(call & ~vis)), int(np.sum(vis)) - tp))
+        c = np.asarray(counts).reshape(-1, 3)
+        out[float(dose)] = {**D.scores(*(int(v) for v in c.sum(0))), "ci95": bootstrap_interval(c, n_boot)}
+    return out
+
+
+def _misses(img, pos, true, radius, i):
+    """False negatives and false positives of one image (see :func:`detection_metrics`)."""
+    from scipy.optimize import linear_sum_assignment
+
+    vis = np.flatnonzero(img["visible"])
+    matched_t, matched_p = set(), set()
+    if len(pos) and len(true):
+        d = np.linalg.norm(pos[:, None] - true[None], axis=-1)
+        r, c = linear_sum_assignment(np.where(d <= radius, d, 1e6))
+        ok = d[r, c] <= radius
+        matched_p, matched_t = set(r[ok].tolist()), set(c[ok].tolist())
+    out = []
+    z = D.robust_z(img["mag"])
+    n = z.shape[0]
+    for j, s in enumerate(vis):
+        if j in matched_t:
+            continue
+        p = img["spots"][s]
+        ri, ci = (int(np.clip(round(v), 0, n - 1)) for v in p)
+        out.append({"kind": "fn", "image": i, "snr": float(img["snr"][s]), "grain": int(img["grain"][s]),
+                    "p": float(img["prob"][max(ri - 1, 0):ri + 2, max(ci - 1, 0):ci + 2].max()),
+                    "z": float(z[max(ri - 1, 0):ri + 2, max(ci - 1, 0):ci + 2].max()), **_local(img, p, s, radius)})
+    everything = img["spots"][img["snr"] > 0]
+    for j, p in enumerate(pos):
+        if j in matched_p:
+            continue
+        ri, ci = (int(np.clip(round(v), 0, n - 1)) for v in p)
+        dl = np.linalg.norm(everything - p, axis=1)
+        k = int(np.argmin(dl)) if len(dl) else -1
+        out.append({"kind": "fp", "image": i, "p": float(img["prob"][ri, ci]), "z": float(z[ri, ci]),
+                    "nearest_label_px": float(dl[k]) if k >= 0 else float("inf"),
+                    "nearest_label_snr": float(img["snr"][img["snr"] > 0][k]) if k >= 0 else 0.0,
+                    "nearest_spot_px": float(np.delete(np.linalg.norm(pos - p, axis=1), j).min(initial=np.inf)),
+                    **_local(img, p, None, radius)})
+    return out
 
 
 def _magnitude(image):
