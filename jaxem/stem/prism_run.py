@@ -40,7 +40,7 @@ from .scanning import (STEMSimulation, _cast_state, _check_structure, _split_key
                        check_thermal_arguments, scan_measurements)
 
 __all__ = ["build_smatrix", "prism_scan", "prism_batches", "member_batches", "window_leakage", "probe_extent", "prism_error_estimate", "check_window",
-           "choose_method", "METHODS", "EXTENT_FRACTION"]
+           "choose_method", "MethodChoice", "METHODS", "EXTENT_FRACTION"]
 
 #: values of ``stem_scan(method=…)``
 METHODS = ("auto", "prism", "multislice")
@@ -62,38 +62,93 @@ def _costs(sim, scan, potential, f):
     return scan.n_positions * per_ms, k * per_ms + reduce
 
 
+class MethodChoice(tuple):
+    """The decision of ``method="auto"``: unpacks as ``(method, interpolation)`` — ``("multislice",
+    None)`` or ``("prism", (f_y, f_x))`` — and records why.
+
+    Attributes:
+        method, interpolation: as the tuple.
+        detector: the detector that decided (the worst of :func:`prism_error_estimate` at the f that
+            was chosen, or at the cheapest f it rejected), None where no error estimate decided (f = 1
+            is exact; PRISM was not fast enough; features PRISM lacks).
+        error: that detector's estimated error [1] (None as ``detector``).
+        errors: {detector name: estimated error} at that f (empty as ``detector``).
+        tolerance: the tolerance [1] the errors were checked against.
+        reason: one sentence.
+    """
+
+    def __new__(cls, method: str, interpolation=None, *, detector=None, error=None, errors=None, tolerance=None,
+                reason: str = ""):
+        self = super().__new__(cls, (method, None if interpolation is None else tuple(interpolation)))
+        self.detector, self.error, self.errors = detector, error, dict(errors or {})
+        self.tolerance, self.reason = tolerance, reason
+        return self
+
+    method = property(lambda self: self[0])
+    interpolation = property(lambda self: self[1])
+
+    def to_dict(self) -> dict:
+        """JSON-ready record (the ``method_choice`` metadata of a ``method="auto"`` scan)."""
+        return {"method": self[0], "interpolation": None if self[1] is None else list(self[1]),
+                "decided_by": self.detector, "error": self.error, "errors": dict(self.errors),
+                "tolerance": self.tolerance, "reason": self.reason}
+
+    def __repr__(self) -> str:
+        return f"MethodChoice({self[0]!r}, {self[1]!r}, detector={self.detector!r}, error={self.error!r})"
+
+
 def choose_method(sim: STEMSimulation, scan: GridScan, potential: PotentialSlices, tolerance=None,
-                  interpolation=None, features_ok: bool = True):
-    """("multislice", None) or ("prism", (f_y, f_x)): the cheaper of multislice and PRISM at the f whose
-    HAADF error (:func:`prism_error_estimate`, max|ΔI|/max I) is ≤ ``tolerance`` (default 1e-3) and
-    whose window holds the probe, PRISM only when it is estimated ≥ 1.5× faster (and ``features_ok``).
-    Costs: FFT ≈ 5 N log₂N flops per slice and wave, the reduction 8 flops per plane wave and window
-    pixel. The error model (at most 4 of the scan's positions) runs only for an f > 1 fast enough to matter."""
+                  interpolation=None, features_ok: bool = True) -> MethodChoice:
+    """:class:`MethodChoice` ("multislice", None) or ("prism", (f_y, f_x)): the cheaper of multislice and
+    PRISM at the f whose error estimate is ≤ ``tolerance`` (default 1e-3) for *every* detector of
+    ``sim`` (:func:`prism_error_estimate`: the worst of its per-detector errors, each with the one
+    error definition of :mod:`jaxem.stem.prism_accuracy`) and whose window holds the probe, PRISM only
+    when it is estimated ≥ 1.5× faster (and ``features_ok``). The choice names the detector that
+    decided. Costs: FFT ≈ 5 N log₂N flops per slice and wave, the reduction 8 flops per plane wave and
+    window pixel. The error model (at most 4 of the scan's positions) runs only for an f > 1 fast
+    enough to matter."""
     validate.instance(sim, "sim", STEMSimulation)
     tol = validate.scalar(1e-3 if tolerance is None else tolerance, "tolerance", nonnegative=True,
                           allow_traced=False)
     if not features_ok:
-        return "multislice", None
+        return MethodChoice("multislice", tolerance=tol, reason="PRISM lacks a feature this scan needs")
     grid = potential.grid
     cands = ([check_interpolation(interpolation, grid)] if interpolation is not None else
              [(d, d) for d in range(1, 33) if all(n % d == 0 for n in grid.gpts)])
     ms_cost = _costs(sim, scan, potential, (1, 1))[0]
-    best = None
+    best, rejected = None, None
     pos = scan.positions().reshape(-1, 2)
     pos = pos[np.linspace(0, len(pos) - 1, min(4, len(pos))).round().astype(int)]
     for f in sorted(cands, key=lambda f: _costs(sim, scan, potential, f)[1]):
         cost = _costs(sim, scan, potential, f)[1]
         if cost * 1.5 > ms_cost or (best is not None and cost >= best[0]):
             continue
+        est = None
         if f != (1, 1):
             try:
                 check_window(sim, grid, potential.thickness, f)
             except validate.InputError:
                 continue
-            if prism_error_estimate(sim, potential, f, positions=pos)["haadf"] > tol:
+            est = prism_error_estimate(sim, potential, f, positions=pos)
+            if est["error"] > tol:
+                if rejected is None:  # the cheapest f that the error rejected
+                    rejected = (f, est)
                 continue
-        best = (cost, f)
-    return ("prism", best[1]) if best is not None else ("multislice", None)
+        best = (cost, f, est)
+    if best is not None:
+        f, est = best[1], best[2]
+        if est is None:
+            return MethodChoice("prism", f, tolerance=tol, reason="PRISM at f = 1 (exact) is ≥ 1.5× faster")
+        return MethodChoice("prism", f, detector=est["detector"], error=est["error"], errors=est["detectors"],
+                            tolerance=tol, reason=f"PRISM at f = {list(f)} is ≥ 1.5× faster and every detector's "
+                            f"estimated error is ≤ {tol:.3g} (worst: {est['detector']!r}, {est['error']:.3g})")
+    if rejected is not None:
+        f, est = rejected
+        return MethodChoice("multislice", detector=est["detector"], error=est["error"], errors=est["detectors"],
+                            tolerance=tol, reason=f"PRISM at f = {list(f)} would be faster but detector "
+                            f"{est['detector']!r} has an estimated error of {est['error']:.3g} > {tol:.3g}")
+    return MethodChoice("multislice", tolerance=tol, reason="no PRISM interpolation is ≥ 1.5× faster with a window "
+                        "that holds the probe")
 
 
 # ---- S-matrix -----------------------------------------------------------------------------------
