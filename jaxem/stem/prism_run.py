@@ -36,8 +36,8 @@ from .prism_memory import _wave_batch, member_batches, prism_batches, tile_bytes
 from .prism_accuracy import (EXTENT_FRACTION, check_window, prism_error_estimate,  # noqa: F401
                              probe_extent, window_leakage)
 from .scan import GridScan
-from .scanning import (STEMSimulation, _cast_state, _check_structure, _split_key, check_scan_arguments,
-                       check_thermal_arguments, scan_measurements)
+from .scanning import (STEMSimulation, _cast_state, _check_structure, _split_key, _with_choice,
+                       check_scan_arguments, check_thermal_arguments, scan_measurements)
 
 __all__ = ["build_smatrix", "prism_scan", "prism_batches", "member_batches", "window_leakage", "probe_extent", "prism_error_estimate", "check_window",
            "choose_method", "MethodChoice", "METHODS", "EXTENT_FRACTION"]
@@ -89,9 +89,13 @@ class MethodChoice(tuple):
 
     def to_dict(self) -> dict:
         """JSON-ready record (the ``method_choice`` metadata of a ``method="auto"`` scan)."""
+        def num(v):  # JSON has no infinity (an error against an empty reference)
+            return v if v is None or math.isfinite(v) else str(v)
+
         return {"method": self[0], "interpolation": None if self[1] is None else list(self[1]),
-                "decided_by": self.detector, "error": self.error, "errors": dict(self.errors),
-                "tolerance": self.tolerance, "reason": self.reason}
+                "decided_by": self.detector, "error": num(self.error),
+                "errors": {k: num(v) for k, v in self.errors.items()}, "tolerance": self.tolerance,
+                "reason": self.reason}
 
     def __repr__(self) -> str:
         return f"MethodChoice({self[0]!r}, {self[1]!r}, detector={self.detector!r}, error={self.error!r})"
@@ -463,31 +467,49 @@ class PrismRows:
     an uninterrupted one bit for bit. Pickled (to a cluster worker) without the S-matrix: each process
     builds its own once."""
 
-    def __init__(self, sim, potential, interpolation, **kwargs):
+    def __init__(self, sim, potential, interpolation, choice=None, **kwargs):
         self.sim, self.potential, self.interpolation, self.kwargs = sim, potential, interpolation, kwargs
+        self.choice = choice  # method="auto": the scan's MethodChoice (its record goes into the metadata)
         self.cache = {}
 
     def __call__(self, sub_scan):
-        return prism_scan(self.sim, sub_scan, self.potential, interpolation=self.interpolation, progress=False,
-                          smatrix_cache=self.cache, **self.kwargs)
+        out = prism_scan(self.sim, sub_scan, self.potential, interpolation=self.interpolation, progress=False,
+                         smatrix_cache=self.cache, **self.kwargs)
+        return _with_choice(out, None if self.choice is None else self.choice.to_dict())
 
     def __getstate__(self):
         return {**self.__dict__, "cache": {}}
 
 
+class MultisliceRows:
+    """The row compute of a streamed scan that ``method="auto"`` gave to multislice (decided once for the
+    whole scan): every block by multislice — a block's own decision, on its own positions and cost,
+    could differ and mix methods in one dataset — with the decision in the metadata."""
+
+    def __init__(self, sim, potential, choice, **kwargs):
+        self.sim, self.potential, self.choice, self.kwargs = sim, potential, choice, kwargs
+
+    def __call__(self, sub_scan):
+        from .scanning import stem_scan
+
+        out = stem_scan(self.sim, sub_scan, self.potential, method="multislice", progress=False, **self.kwargs)
+        return _with_choice(out, self.choice.to_dict())
+
+
 def prism_rows(sim, scan, potential, method="auto", interpolation=None, tolerance=None, tds_potentials=None,
                **kwargs):
-    """A :class:`PrismRows` for a streamed scan of ``scan`` whose ``method`` (as :func:`jaxem.stem.stem_scan`,
-    ``"auto"`` decided once for the whole scan) is PRISM, else None (multislice)."""
+    """The row compute of a streamed scan of ``scan`` (:func:`jaxem.stem.stem_scan_to_zarr`) for ``method``
+    (as :func:`jaxem.stem.stem_scan`): a :class:`PrismRows` where it is PRISM, a :class:`MultisliceRows`
+    where ``"auto"`` (decided once for the whole scan, :func:`choose_method`) chose multislice, None for
+    an explicit multislice (``stem_scan`` per block)."""
     method = validate.choice(method, "method", METHODS)
     if method == "multislice" or tds_potentials is not None or not (isinstance(sim, STEMSimulation) and
                                                                      isinstance(potential, PotentialSlices)):
         return None  # stem_scan per block (it refuses TDS potentials with PRISM; stand-ins go their own way)
-    if method == "auto":
-        method, f = choose_method(sim, scan, potential, tolerance, interpolation, features_ok=tds_potentials is None)
-        if method != "prism":
-            return None
-    else:
-        f = interpolation or 1
     kwargs.pop("progress", None)
-    return PrismRows(sim, potential, f, **kwargs)
+    if method == "auto":
+        choice = choose_method(sim, scan, potential, tolerance, interpolation, features_ok=True)
+        if choice.method != "prism":
+            return MultisliceRows(sim, potential, choice, **kwargs)
+        return PrismRows(sim, potential, choice.interpolation, choice=choice, **kwargs)
+    return PrismRows(sim, potential, interpolation or 1, **kwargs)

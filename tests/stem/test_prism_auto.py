@@ -74,16 +74,12 @@ def test_auto_uses_the_worst_detector_and_names_it(pots):
     assert ms["BF"].metadata["method"] == "multislice"
     assert ms["HAADF"].metadata["method_choice"]["decided_by"] == "BF"
     assert ms["BF"].metadata["method_choice"]["errors"]["BF"] == pytest.approx(choice.error)
-    pr = stem_scan(sim, scan, pot, method="prism", interpolation=2, progress=False)
-    assert "method_choice" not in pr["BF"].metadata  # an explicit method decides nothing
-    direct = prism_errors(pr, ms, sim, pot.grid, 2)
-    assert direct["HAADF"] < TOL < direct["BF"]  # the refused PRISM scan would have missed the tolerance on BF
-
     loose = stem_scan(sim, scan, pot, interpolation=2, tolerance=0.5, progress=False)
     rec = loose["BF"].metadata["method_choice"]
     assert loose["BF"].metadata["method"] == "prism" and rec["interpolation"] == [2, 2]
     assert rec["decided_by"] == "BF" and rec["tolerance"] == 0.5
-    np.testing.assert_array_equal(np.asarray(loose["BF"].array), np.asarray(pr["BF"].array))
+    direct = prism_errors(loose, ms, sim, pot.grid, 2)
+    assert direct["HAADF"] < TOL < direct["BF"]  # the refused PRISM scan would have missed the tolerance on BF
 
 
 @pytest.mark.parametrize("f", [2, 4])
@@ -96,6 +92,7 @@ def test_estimate_per_detector_equals_direct_comparison(pots, f):
     scan = GridScan.create((0.0, 0.0), (A, A), gpts=(2, 2))
     ms = stem_scan(sim, scan, pot, method="multislice", progress=False)
     pr = stem_scan(sim, scan, pot, method="prism", interpolation=f, progress=False)
+    assert "method_choice" not in pr["BF"].metadata and "method_choice" not in ms["BF"].metadata  # explicit
     direct = prism_errors(pr, ms, sim, pot.grid, f)
     est = prism_error_estimate(sim, pot, f, positions=scan.positions().reshape(-1, 2))
     assert set(est["detectors"]) == set(direct) == {d.name for d in ALL}
@@ -133,3 +130,24 @@ def test_prism_errors_names_a_missing_output(pots):
     with pytest.raises(InputError, match=r"prism and reference.*segmented_r0_s1.*detector 'segmented'"):
         prism_errors(partial, ms, sim, pot.grid, 2)
     assert prism_errors(ms, ms, sim, pot.grid, 2) == {"HAADF": 0.0, "segmented": 0.0}
+
+
+def test_streamed_auto_scan_decides_once_and_records_it(pots, tmp_path):
+    """stem_scan_to_zarr(method="auto"): one decision for the whole scan (every block by the chosen
+    method, never a block's own decision), named in the 4D data set's and the images' metadata."""
+    from jaxem.io import load
+    from jaxem.stem import stem_scan_to_zarr
+
+    _, pot = pots
+    scan = GridScan.create((0.0, 0.0), (2 * A, 2 * A), gpts=(16, 16))
+    sim = STEMSimulation(300e3, 20.0, (HAADF, BF, PixelatedDetector(30.0, name="dp")))
+    for tol, method in ((TOL, "multislice"), (0.5, "prism")):
+        path = tmp_path / f"{method}.zarr"
+        out = stem_scan_to_zarr(path, sim, scan, pot, interpolation=2, tolerance=tol, block_rows=4, progress=False)
+        ref = stem_scan(sim, scan, pot, method=method, **({"interpolation": 2} if method == "prism" else {}),
+                        progress=False)
+        np.testing.assert_allclose(np.asarray(out["BF"].array), np.asarray(ref["BF"].array), rtol=1e-5,
+                                   atol=1e-7)  # every block by the one chosen method
+        assert out["BF"].metadata["method"] == method
+        for meta in (out["HAADF"].metadata, load(path).metadata):
+            assert meta["method_choice"]["method"] == method and meta["method_choice"]["decided_by"] == "BF"
