@@ -69,8 +69,9 @@ class MethodChoice(tuple):
     Attributes:
         method, interpolation: as the tuple.
         detector: the detector that decided (the worst of :func:`prism_error_estimate` at the f that
-            was chosen, or at the cheapest f it rejected), None where no error estimate decided (f = 1
-            is exact; PRISM was not fast enough; features PRISM lacks).
+            was chosen, or, where the error estimates rejected every f fast enough to matter, at the
+            one that came closest), None where no error estimate decided (f = 1 is exact; PRISM was
+            not fast enough; features PRISM lacks).
         error: that detector's estimated error [1] (None as ``detector``).
         errors: {detector name: estimated error} at that f (empty as ``detector``).
         tolerance: the tolerance [1] the errors were checked against.
@@ -135,7 +136,7 @@ def choose_method(sim: STEMSimulation, scan: GridScan, potential: PotentialSlice
                 continue
             est = prism_error_estimate(sim, potential, f, positions=pos)
             if est["error"] > tol:
-                if rejected is None:  # the cheapest f that the error rejected
+                if rejected is None or est["error"] < rejected[1]["error"]:  # the closest PRISM came
                     rejected = (f, est)
                 continue
         best = (cost, f, est)
