@@ -80,7 +80,9 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+from functools import partial
 
+import jax
 import numpy as np
 
 from .. import accel, validate
@@ -296,27 +298,33 @@ def prism_error_estimate(sim, potential: PotentialSlices, interpolation, positio
     prism = _window_patterns(_exit_waves(sim, potential, coarse_k, pos), pos, grid, f)
     beam, wg = sim.beam, window_grid(grid, f)
     ratio = float(np.sum(np.abs(pk) ** 2) / np.sum(np.abs(coarse_k) ** 2))
-
-    def signals(d):
-        d = PixelatedDetector(d.max_angle, name=d.name) if isinstance(d, PixelatedDetector) else d  # bin 1
-        return np.asarray(d.apply(d.prepare(beam, wg), prism)), np.asarray(d.apply(d.prepare(beam, grid), exact))
-
-    for d in sim.detectors:  # every detector of the simulation, each with its own error definition
-        out["detectors"][d.name] = detector_error(d, *signals(d), f, "sampled", ratio)
+    own = tuple(PixelatedDetector(d.max_angle, name=d.name) if isinstance(d, PixelatedDetector) else d
+                for d in sim.detectors)  # patterns are compared at PRISM's pixels: bin 1
+    ann = [i for i, d in enumerate(own) if isinstance(d, AnnularDetector)]
+    pix = [i for i, d in enumerate(own) if isinstance(d, PixelatedDetector)]
+    extra = ()  # the defaults of "haadf" and "pattern" where the sim has no such detector
+    if not ann:
+        ann, extra = [len(own)], extra + (AnnularDetector(3 * sim.semi_angle, 0.98 * beam.cutoff_angle(grid), "HAADF"),)
+    if not pix:
+        pix, extra = [len(own) + len(extra)], extra + (PixelatedDetector(0.9 * beam.cutoff_angle(grid), name="4D"),)
+    dets = own + extra
+    a_sig = _apply_detectors(dets, tuple(d.prepare(beam, wg) for d in dets), prism)
+    r_sig = _apply_detectors(dets, tuple(d.prepare(beam, grid) for d in dets), exact)
+    errs = [detector_error(d, np.asarray(a), np.asarray(r), f, "sampled", ratio)
+            for d, a, r in zip(dets, a_sig, r_sig)]
+    out["detectors"] = {d.name: e for d, e in zip(own, errs)}  # every detector of sim, its own error definition
     out["detector"], out["error"] = max(out["detectors"].items(), key=lambda kv: kv[1])
-    ann = [d.name for d in sim.detectors if isinstance(d, AnnularDetector)]
-    if ann:
-        out["haadf"] = max(out["detectors"][n] for n in ann)
-    else:
-        haadf = AnnularDetector(3 * sim.semi_angle, 0.98 * beam.cutoff_angle(grid), "HAADF")
-        out["haadf"] = detector_error(haadf, *signals(haadf), f)
-    pix = [d for d in sim.detectors if isinstance(d, PixelatedDetector)] or [
-        PixelatedDetector(0.9 * beam.cutoff_angle(grid), name="4D")]
-    for d in pix:
-        a, r = signals(d)
-        out["pattern"] = max(out["pattern"], pattern_error(a, r, f, "sampled", ratio))
-        out["pattern_binned"] = max(out["pattern_binned"], pattern_error(a, r, f, "binned"))
+    out["haadf"] = max(errs[i] for i in ann)
+    out["pattern"] = max(errs[i] for i in pix)
+    out["pattern_binned"] = max(pattern_error(np.asarray(a_sig[i]), np.asarray(r_sig[i]), f, "binned") for i in pix)
     return out
+
+
+@partial(jax.jit, static_argnums=0)
+def _apply_detectors(detectors, states, patterns):
+    """The detectors' signals of ``patterns`` (…, n_y, n_x), one compiled function per detector set and
+    grid (eager, every detector op would compile on its own for every window size)."""
+    return tuple(d.apply(s, patterns) for d, s in zip(detectors, states))
 
 
 #: the exact probes' patterns of the last call (one multislice run serves every f of a table)
@@ -340,6 +348,18 @@ def _vacuum_probes(sim, grid, thickness: float):
     surface (free-space propagation through ``thickness`` [Å])."""
     _check_sim(sim)
     thickness = validate.scalar(thickness, "thickness", "Å", nonnegative=True)
+    key = (json.dumps({k: v for k, v in sim.to_dict().items() if k != "detectors"}, sort_keys=True, default=repr),
+           grid, float(thickness))
+    if _VACUUM_CACHE.get("key") != key:  # choose_method asks for the same probe once per f
+        _VACUUM_CACHE.update(key=key, probes=_vacuum_probes_of(sim, grid, float(thickness)))
+    return _VACUUM_CACHE["probes"]
+
+
+#: the vacuum probes of the last call (the extent does not depend on f)
+_VACUUM_CACHE: dict = {}
+
+
+def _vacuum_probes_of(sim, grid, thickness: float) -> np.ndarray:
     p = np.asarray(probe_transfer(grid, sim.beam, sim.semi_angle, sim.aberrations, sim.edge_width)).astype(
         np.complex128)  # float32 transfer (precision enough for a leakage estimate), float64 from here
     ky, kx = (np.fft.fftfreq(n, d) for n, d in zip(grid.gpts, grid.sampling))
