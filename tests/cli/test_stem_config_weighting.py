@@ -7,22 +7,7 @@ from jaxem.stem import AnnularDetector
 from jaxem.stem.detectors import WEIGHTINGS
 from jaxem.validate import InputError, InputTypeError
 
-CONFIG = """
-[beam]
-energy = "300 kV"
-[structure]
-crystal = "Si"
-zone_axis = [1, 1, 0]
-[potential]
-gpts = [16, 16]
-slice_thickness = 1.92
-[output]
-path = "out"
-[stem]
-semi_angle = 12.0
-scan_gpts = [2, 2]
-max_angle = 20.0
-"""
+from .test_simulate_command import STEM as CONFIG  # a minimal [stem] config
 
 
 def _load(tmp_path, extra):
