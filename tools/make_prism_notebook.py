@@ -20,7 +20,7 @@ import optax
 
 import jaxem as jx
 from jaxem.stem import (AnnularDetector, GridScan, PixelatedDetector, STEMSimulation, build_smatrix,
-                        prism_error_estimate, prism_signals, probe_coefficients, stem_scan)
+                        choose_method, prism_error_estimate, prism_signals, probe_coefficients, stem_scan)
 from jaxem.stem.prism import window_grid
 
 A = 3.905
@@ -59,7 +59,9 @@ whose fine structure comes from the exit wave's spread, which grows with thickne
 beam spreading, not the vacuum probe's). `prism_errors` is the one error definition (images:
 max|ΔI|/max I; patterns: relative L2 against the multislice pattern at PRISM's pixels, "sampled" or
 "binned"); `prism_error_estimate` runs PRISM's construction by multislice at a few probe positions
-and predicts the errors.""",
+and predicts the error of every detector. The signals do not share one error, so `method="auto"`
+checks its tolerance against the worst detector and names it (`choose_method`, and the
+`method_choice` metadata of an auto scan).""",
     """from jaxem.stem.prism_accuracy import prism_errors
 
 sim4 = STEMSimulation(beam, 20.0, sim.detectors + (PixelatedDetector(30.0, name="4D"),))
@@ -70,8 +72,13 @@ for f in (2, 4):
     err = prism_errors(pr4, ms4, sim4, pot.grid, f)
     binned = prism_errors(pr4, ms4, sim4, pot.grid, f, compare="binned")["4D"]
     est = prism_error_estimate(sim4, pot, f, positions=scan4.positions().reshape(-1, 2))
-    print(f"f={f}: window {est['window'][0]:.2f} Å | ADF error {err['ADF']:.2e} (model {est['haadf']:.2e}) | "
-          f"4D sampled {err['4D']:.1e} (model {est['pattern']:.1e}), binned {binned:.3f}")""",
+    print(f"f={f}: window {est['window'][0]:.2f} Å | 4D binned {binned:.3f} | worst (model): {est['detector']}")
+    for name in err:
+        print(f"    {name:4s} error {err[name]:.2e}  model {est['detectors'][name]:.2e}")
+big = GridScan.create((0, 0), pot.grid.extent, gpts=(64, 64))
+for tol in (0.05, 0.1):  # method="auto" restricted to f = 4 (the decision stem_scan would make)
+    c = choose_method(sim4, big, pot, tolerance=tol, interpolation=4)
+    print(f"auto at f = 4, tolerance {tol:g}, 64 × 64 scan: {c.method}, decided by {c.detector!r}: {c.reason}")""",
     r"""md:## Aberration fit through PRISM gradients
 
 The pure level: `build_smatrix` once, then `probe_coefficients(smatrix, semi_angle, Aberrations(...))`

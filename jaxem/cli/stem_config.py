@@ -9,6 +9,8 @@ Schema of the section (the other sections as in :mod:`jaxem.cli.simulate_config`
     scan_end = [3.905, 3.905]  # far corner (y, x) [Å], excluded (default: the cell)
     max_angle = 40.0           # pixelated detector: patterns up to this angle [mrad]
     haadf = [70.0, 200.0]      # annular detector (inner, outer) [mrad] (optional)
+    haadf_weighting = "centre" # its pixel weights: "centre" (default) or "fraction" (area inside the
+                               # annulus; jaxem.stem.AnnularDetector(weighting=)); needs haadf
     thermal = "einstein"       # frozen phonons (optional), with n_configs
     n_configs = 8
     block_rows = 4             # scan rows per block (default from the memory budget)
@@ -35,6 +37,7 @@ SCHEMA = {"semi_angle": _number(0.0, lo_open=True, units="mrad"),
           "scan_end": _vector(2, _number(units="Å"), "numbers [Å]"),
           "max_angle": _number(0.0, lo_open=True, units="mrad"),
           "haadf": _vector(2, _number(0.0, units="mrad"), "numbers [mrad] (inner, outer)"),
+          "haadf_weighting": _string(("centre", "fraction")),  # = jaxem.stem.WEIGHTINGS (stem is imported lazily)
           "thermal": _string(("einstein",)), "n_configs": _integer(1), "block_rows": _integer(1),
           "memory_budget": _string(), "precision": _string()}
 REQUIRED = ("semi_angle", "scan_gpts", "max_angle")
@@ -51,6 +54,9 @@ def check_stem_config(path, raw: dict, digest: str) -> dict:
     for key in REQUIRED:
         if key not in cfg["stem"]:
             raise InputError(f"[stem] in {path} needs {key!r}")
+    if "haadf_weighting" in cfg["stem"] and "haadf" not in cfg["stem"]:
+        raise InputError(f"[stem] haadf_weighting in {path} weights the annular detector's pixels: it needs "
+                         f"haadf = [inner, outer] [mrad]")
     return stamp(cfg, path, digest)
 
 
@@ -76,7 +82,8 @@ def _setup(cfg, memory_budget):
     beam = Beam(b["energy"], tilt=tuple(b.get("tilt", (0.0, 0.0))))
     dets = [PixelatedDetector(s["max_angle"], 1)]
     if "haadf" in s:
-        dets.append(AnnularDetector(s["haadf"][0], s["haadf"][1], "HAADF"))
+        dets.append(AnnularDetector(s["haadf"][0], s["haadf"][1], "HAADF",
+                                    weighting=s.get("haadf_weighting", "centre")))
     sim = STEMSimulation(beam, s["semi_angle"], tuple(dets))
     scan = GridScan.create(tuple(s.get("scan_start", (0.0, 0.0))), tuple(s.get("scan_end", pot.grid.extent)),
                            gpts=tuple(s["scan_gpts"]))

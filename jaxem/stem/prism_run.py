@@ -36,11 +36,11 @@ from .prism_memory import _wave_batch, member_batches, prism_batches, tile_bytes
 from .prism_accuracy import (EXTENT_FRACTION, check_window, prism_error_estimate,  # noqa: F401
                              probe_extent, window_leakage)
 from .scan import GridScan
-from .scanning import (STEMSimulation, _cast_state, _check_structure, _split_key, check_scan_arguments,
-                       check_thermal_arguments, scan_measurements)
+from .scanning import (STEMSimulation, _cast_state, _check_structure, _split_key, _with_choice,
+                       check_scan_arguments, check_thermal_arguments, scan_measurements)
 
 __all__ = ["build_smatrix", "prism_scan", "prism_batches", "member_batches", "window_leakage", "probe_extent", "prism_error_estimate", "check_window",
-           "choose_method", "METHODS", "EXTENT_FRACTION"]
+           "choose_method", "MethodChoice", "METHODS", "EXTENT_FRACTION"]
 
 #: values of ``stem_scan(method=…)``
 METHODS = ("auto", "prism", "multislice")
@@ -62,38 +62,98 @@ def _costs(sim, scan, potential, f):
     return scan.n_positions * per_ms, k * per_ms + reduce
 
 
+class MethodChoice(tuple):
+    """The decision of ``method="auto"``: unpacks as ``(method, interpolation)`` — ``("multislice",
+    None)`` or ``("prism", (f_y, f_x))`` — and records why.
+
+    Attributes:
+        method, interpolation: as the tuple.
+        detector: the detector that decided (the worst of :func:`prism_error_estimate` at the f that
+            was chosen, or, where the error estimates rejected every f fast enough to matter, at the
+            one that came closest), None where no error estimate decided (f = 1 is exact; PRISM was
+            not fast enough; features PRISM lacks).
+        error: that detector's estimated error [1] (None as ``detector``).
+        errors: {detector name: estimated error} at that f (empty as ``detector``).
+        tolerance: the tolerance [1] the errors were checked against.
+        reason: one sentence.
+    """
+
+    def __new__(cls, method: str, interpolation=None, *, detector=None, error=None, errors=None, tolerance=None,
+                reason: str = ""):
+        self = super().__new__(cls, (method, None if interpolation is None else tuple(interpolation)))
+        self.detector, self.error, self.errors = detector, error, dict(errors or {})
+        self.tolerance, self.reason = tolerance, reason
+        return self
+
+    method = property(lambda self: self[0])
+    interpolation = property(lambda self: self[1])
+
+    def to_dict(self) -> dict:
+        """JSON-ready record (the ``method_choice`` metadata of a ``method="auto"`` scan)."""
+        def num(v):  # JSON has no infinity (an error against an empty reference)
+            return v if v is None or math.isfinite(v) else str(v)
+
+        return {"method": self[0], "interpolation": None if self[1] is None else list(self[1]),
+                "decided_by": self.detector, "error": num(self.error),
+                "errors": {k: num(v) for k, v in self.errors.items()}, "tolerance": self.tolerance,
+                "reason": self.reason}
+
+    def __repr__(self) -> str:
+        return f"MethodChoice({self[0]!r}, {self[1]!r}, detector={self.detector!r}, error={self.error!r})"
+
+
 def choose_method(sim: STEMSimulation, scan: GridScan, potential: PotentialSlices, tolerance=None,
-                  interpolation=None, features_ok: bool = True):
-    """("multislice", None) or ("prism", (f_y, f_x)): the cheaper of multislice and PRISM at the f whose
-    HAADF error (:func:`prism_error_estimate`, max|ΔI|/max I) is ≤ ``tolerance`` (default 1e-3) and
-    whose window holds the probe, PRISM only when it is estimated ≥ 1.5× faster (and ``features_ok``).
-    Costs: FFT ≈ 5 N log₂N flops per slice and wave, the reduction 8 flops per plane wave and window
-    pixel. The error model (at most 4 of the scan's positions) runs only for an f > 1 fast enough to matter."""
+                  interpolation=None, features_ok: bool = True) -> MethodChoice:
+    """:class:`MethodChoice` ("multislice", None) or ("prism", (f_y, f_x)): the cheaper of multislice and
+    PRISM at the f whose error estimate is ≤ ``tolerance`` (default 1e-3) for *every* detector of
+    ``sim`` (:func:`prism_error_estimate`: the worst of its per-detector errors, each with the one
+    error definition of :mod:`jaxem.stem.prism_accuracy`) and whose window holds the probe, PRISM only
+    when it is estimated ≥ 1.5× faster (and ``features_ok``). The choice names the detector that
+    decided. Costs: FFT ≈ 5 N log₂N flops per slice and wave, the reduction 8 flops per plane wave and
+    window pixel. The error model (at most 4 of the scan's positions) runs only for an f > 1 fast
+    enough to matter."""
     validate.instance(sim, "sim", STEMSimulation)
     tol = validate.scalar(1e-3 if tolerance is None else tolerance, "tolerance", nonnegative=True,
                           allow_traced=False)
     if not features_ok:
-        return "multislice", None
+        return MethodChoice("multislice", tolerance=tol, reason="PRISM lacks a feature this scan needs")
     grid = potential.grid
     cands = ([check_interpolation(interpolation, grid)] if interpolation is not None else
              [(d, d) for d in range(1, 33) if all(n % d == 0 for n in grid.gpts)])
     ms_cost = _costs(sim, scan, potential, (1, 1))[0]
-    best = None
+    best, rejected = None, None
     pos = scan.positions().reshape(-1, 2)
     pos = pos[np.linspace(0, len(pos) - 1, min(4, len(pos))).round().astype(int)]
     for f in sorted(cands, key=lambda f: _costs(sim, scan, potential, f)[1]):
         cost = _costs(sim, scan, potential, f)[1]
         if cost * 1.5 > ms_cost or (best is not None and cost >= best[0]):
             continue
+        est = None
         if f != (1, 1):
             try:
                 check_window(sim, grid, potential.thickness, f)
             except validate.InputError:
                 continue
-            if prism_error_estimate(sim, potential, f, positions=pos)["haadf"] > tol:
+            est = prism_error_estimate(sim, potential, f, positions=pos)
+            if est["error"] > tol:
+                if rejected is None or est["error"] < rejected[1]["error"]:  # the closest PRISM came
+                    rejected = (f, est)
                 continue
-        best = (cost, f)
-    return ("prism", best[1]) if best is not None else ("multislice", None)
+        best = (cost, f, est)
+    if best is not None:
+        f, est = best[1], best[2]
+        if est is None:
+            return MethodChoice("prism", f, tolerance=tol, reason="PRISM at f = 1 (exact) is ≥ 1.5× faster")
+        return MethodChoice("prism", f, detector=est["detector"], error=est["error"], errors=est["detectors"],
+                            tolerance=tol, reason=f"PRISM at f = {list(f)} is ≥ 1.5× faster and every detector's "
+                            f"estimated error is ≤ {tol:.3g} (worst: {est['detector']!r}, {est['error']:.3g})")
+    if rejected is not None:
+        f, est = rejected
+        return MethodChoice("multislice", detector=est["detector"], error=est["error"], errors=est["detectors"],
+                            tolerance=tol, reason=f"PRISM at f = {list(f)} would be faster but detector "
+                            f"{est['detector']!r} has an estimated error of {est['error']:.3g} > {tol:.3g}")
+    return MethodChoice("multislice", tolerance=tol, reason="no PRISM interpolation is ≥ 1.5× faster with a window "
+                        "that holds the probe")
 
 
 # ---- S-matrix -----------------------------------------------------------------------------------
@@ -408,31 +468,49 @@ class PrismRows:
     an uninterrupted one bit for bit. Pickled (to a cluster worker) without the S-matrix: each process
     builds its own once."""
 
-    def __init__(self, sim, potential, interpolation, **kwargs):
+    def __init__(self, sim, potential, interpolation, choice=None, **kwargs):
         self.sim, self.potential, self.interpolation, self.kwargs = sim, potential, interpolation, kwargs
+        self.choice = choice  # method="auto": the scan's MethodChoice (its record goes into the metadata)
         self.cache = {}
 
     def __call__(self, sub_scan):
-        return prism_scan(self.sim, sub_scan, self.potential, interpolation=self.interpolation, progress=False,
-                          smatrix_cache=self.cache, **self.kwargs)
+        out = prism_scan(self.sim, sub_scan, self.potential, interpolation=self.interpolation, progress=False,
+                         smatrix_cache=self.cache, **self.kwargs)
+        return _with_choice(out, None if self.choice is None else self.choice.to_dict())
 
     def __getstate__(self):
         return {**self.__dict__, "cache": {}}
 
 
+class MultisliceRows:
+    """The row compute of a streamed scan that ``method="auto"`` gave to multislice (decided once for the
+    whole scan): every block by multislice — a block's own decision, on its own positions and cost,
+    could differ and mix methods in one dataset — with the decision in the metadata."""
+
+    def __init__(self, sim, potential, choice, **kwargs):
+        self.sim, self.potential, self.choice, self.kwargs = sim, potential, choice, kwargs
+
+    def __call__(self, sub_scan):
+        from .scanning import stem_scan
+
+        out = stem_scan(self.sim, sub_scan, self.potential, method="multislice", progress=False, **self.kwargs)
+        return _with_choice(out, self.choice.to_dict())
+
+
 def prism_rows(sim, scan, potential, method="auto", interpolation=None, tolerance=None, tds_potentials=None,
                **kwargs):
-    """A :class:`PrismRows` for a streamed scan of ``scan`` whose ``method`` (as :func:`jaxem.stem.stem_scan`,
-    ``"auto"`` decided once for the whole scan) is PRISM, else None (multislice)."""
+    """The row compute of a streamed scan of ``scan`` (:func:`jaxem.stem.stem_scan_to_zarr`) for ``method``
+    (as :func:`jaxem.stem.stem_scan`): a :class:`PrismRows` where it is PRISM, a :class:`MultisliceRows`
+    where ``"auto"`` (decided once for the whole scan, :func:`choose_method`) chose multislice, None for
+    an explicit multislice (``stem_scan`` per block)."""
     method = validate.choice(method, "method", METHODS)
     if method == "multislice" or tds_potentials is not None or not (isinstance(sim, STEMSimulation) and
                                                                      isinstance(potential, PotentialSlices)):
         return None  # stem_scan per block (it refuses TDS potentials with PRISM; stand-ins go their own way)
-    if method == "auto":
-        method, f = choose_method(sim, scan, potential, tolerance, interpolation, features_ok=tds_potentials is None)
-        if method != "prism":
-            return None
-    else:
-        f = interpolation or 1
     kwargs.pop("progress", None)
-    return PrismRows(sim, potential, f, **kwargs)
+    if method == "auto":
+        choice = choose_method(sim, scan, potential, tolerance, interpolation, features_ok=True)
+        if choice.method != "prism":
+            return MultisliceRows(sim, potential, choice, **kwargs)
+        return PrismRows(sim, potential, choice.interpolation, choice=choice, **kwargs)
+    return PrismRows(sim, potential, interpolation or 1, **kwargs)

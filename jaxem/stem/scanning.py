@@ -361,7 +361,9 @@ def stem_scan(sim: STEMSimulation, scan: GridScan, potential: PotentialSlices, *
         method: ``'multislice'`` (probe by probe), ``'prism'`` (:func:`jaxem.stem.prism_scan`, S-matrix
             with ``interpolation`` f, default 1 = exact) or ``'auto'`` (default): PRISM where it is
             estimated ≥ 1.5× faster and its error estimate (:func:`jaxem.stem.prism_error_estimate`) is
-            ≤ ``tolerance`` (relative, default 1e-3), else multislice (:func:`jaxem.stem.choose_method`).
+            ≤ ``tolerance`` (relative, default 1e-3) for every detector of ``sim``, else multislice
+            (:func:`jaxem.stem.choose_method`); the decision and the detector that made it are in every
+            measurement's ``method_choice`` metadata.
         interpolation: PRISM interpolation factor f (int or (f_y, f_x)); with 'auto' the only one tried.
         tolerance: relative error accepted by 'auto' [1].
 
@@ -378,19 +380,22 @@ def stem_scan(sim: STEMSimulation, scan: GridScan, potential: PotentialSlices, *
     if method == "multislice" and (interpolation is not None or tolerance is not None):
         raise validate.InputError("interpolation and tolerance belong to method='prism' or 'auto', got "
                                   "method='multislice'")
+    choice = None  # method="auto": the decision, recorded in the metadata ("method_choice")
     if method != "multislice":
         from . import prism_run as _prism
 
         chosen = ("prism", interpolation or 1) if method == "prism" else _prism.choose_method(
             sim, scan, potential, tolerance, interpolation, features_ok=tds_potentials is None)
+        choice = None if method == "prism" else chosen.to_dict()
         if chosen[0] == "prism":
             if tds_potentials is not None:
                 raise validate.InputError("tds_potentials need the wave inside the specimen, which PRISM does not "
                                           "keep: use method='multislice'")
-            return _prism.prism_scan(sim, scan, potential, interpolation=chosen[1], structure=structure,
-                                     thermal=thermal, n_configs=n_configs, key=key, snapshots=snapshots,
-                                     parametrization=parametrization, exit_planes=exit_planes, precision=precision,
-                                     memory_budget=memory_budget, progress=progress, chunk_callback=chunk_callback)
+            return _with_choice(_prism.prism_scan(
+                sim, scan, potential, interpolation=chosen[1], structure=structure, thermal=thermal,
+                n_configs=n_configs, key=key, snapshots=snapshots, parametrization=parametrization,
+                exit_planes=exit_planes, precision=precision, memory_budget=memory_budget, progress=progress,
+                chunk_callback=chunk_callback), choice)
     rdtype, cdtype = accel.dtypes(precision)
     accel.memory_budget(memory_budget)  # an unreadable budget is named before any work
 
@@ -509,4 +514,12 @@ def stem_scan(sim: STEMSimulation, scan: GridScan, potential: PotentialSlices, *
             out[f"{name}_tds"] = Measurement(
                 tds[..., i], leading, {**meta, "detector": det.to_dict(), "quantity":
                                        "single-inelastic TDS into the detector, fraction of probe intensity"})
-    return out
+    return _with_choice(out, choice)
+
+
+def _with_choice(out: dict, choice) -> dict:
+    """``out`` with ``choice`` (a ``method="auto"`` decision, :meth:`MethodChoice.to_dict`) as every
+    measurement's ``method_choice`` metadata (unchanged for an explicit method)."""
+    if choice is None:
+        return out
+    return {k: dataclasses.replace(m, metadata={**m.metadata, "method_choice": choice}) for k, m in out.items()}

@@ -214,6 +214,9 @@ class ScanPlan:
         md = metadata(beam, sim.semi_angle, scan.sampling, (axes[2].sampling, axes[3].sampling),
                       title=self.det.name, **sim_md, detector=self.det.to_dict(), scan=scan.to_dict(),
                       thermal=self.kwargs.get("thermal") or "static", n_configurations=_n_configurations(self.kwargs))
+        choice = getattr(self.compute_rows, "choice", None)  # method="auto": the decision and who made it
+        if choice is not None:
+            md["method_choice"] = choice.to_dict()
         side = self.store.signals()
         self.store.finish(axes, md, signal_ndim=2)
         res = {}

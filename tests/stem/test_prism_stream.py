@@ -11,7 +11,7 @@ import jaxem.stem.prism_run as prism_run
 from jaxem.io import load
 from jaxem.potential import potential
 from jaxem.stem import AnnularDetector, GridScan, PixelatedDetector, STEMSimulation, prism_scan, stem_scan_to_zarr
-from jaxem.stem.prism_run import PrismRows, prism_rows
+from jaxem.stem.prism_run import MultisliceRows, PrismRows, prism_rows
 from jaxem.structure import crystals
 from jaxem.validate import InputError, InputTypeError
 
@@ -87,7 +87,8 @@ def test_frozen_phonon_smatrices_built_once_per_configuration(sto, counts, tmp_p
 def test_prism_rows_choice_cache_and_pickle(sto):
     _, pot = sto
     assert prism_rows(SIM, SCAN, pot, method="multislice") is None
-    assert prism_rows(SIM, SCAN, pot) is None  # auto on 12 positions of a thin cell: multislice
+    auto = prism_rows(SIM, SCAN, pot)  # auto on 12 positions of a thin cell: multislice, decided once
+    assert isinstance(auto, MultisliceRows) and auto.choice == ("multislice", None)
     rows = prism_rows(SIM, SCAN, pot, method="prism", interpolation=1, precision="float64")
     assert isinstance(rows, PrismRows) and rows.interpolation == 1
     rows(GridScan.create((0.0, 0.0), (A, A), gpts=(1, 3)))

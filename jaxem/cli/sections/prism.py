@@ -159,14 +159,29 @@ def run(ctx):
             continue
         err = prism_errors(res, ms, sim, pot.grid, f)
         binned = prism_errors(res, ms, sim, pot.grid, f, compare="binned")["4D"]
-        est = prism_error_estimate(sim, pot, f, positions=pos)["haadf"]
+        est = prism_error_estimate(sim, pot, f, positions=pos)
         rows.append([label, f"{t:.2f}", res["HAADF"].metadata.get("n_plane_waves", "–"), f"{err['HAADF']:.2e}",
-                     f"{est:.2e}", f"{err['4D']:.1e}", f"{binned:.3f}"])
-    ctx.table(["method", "time [s]", "plane waves", "HAADF max|Δ|/max", "model (4 positions)", "4D sampled",
-               "4D binned"], rows,
-              "Timings and errors against multislice (jaxem.stem.prism_accuracy.prism_errors: HAADF max|ΔI|/max I; "
+                     f"{est['detectors']['HAADF']:.2e}", f"{err['ABF']:.2e}", f"{est['detectors']['ABF']:.2e}",
+                     f"{err['4D']:.1e}", f"{binned:.3f}", f"{est['detector']} ({est['error']:.1e})"])
+    ctx.table(["method", "time [s]", "plane waves", "HAADF max|Δ|/max", "model", "ABF max|Δ|/max", "model",
+               "4D sampled", "4D binned", "worst (model)"], rows,
+              "Timings and errors against multislice (jaxem.stem.prism_accuracy.prism_errors: images max|ΔI|/max I; "
               "4D relative L2 against the multislice pattern at PRISM's pixels, sampled at the same angles or "
-              "binned into them); the model is PRISM's construction by multislice at 4 of the positions.")
+              "binned into them); the model is PRISM's construction by multislice at 4 of the positions, every "
+              "detector judged, and method='auto' checks its tolerance against the worst of them.")
+    import html
+
+    from jaxem.stem import GridScan, choose_method
+
+    big = GridScan.create((0.0, 0.0), setup["grid"].extent, gpts=(64, 64))
+    lines = []
+    for tol in (1e-2, 1e-1):
+        c = choose_method(sim, big, pot, tolerance=tol)
+        lines.append(f"<li>tolerance {tol:g}: <b>{c.method}</b>"
+                     f"{'' if c.interpolation is None else f' at f = {c.interpolation[0]}'} — {html.escape(c.reason)}</li>")
+    ctx.text("<p>What <code>stem_scan(method='auto')</code> would choose for a 64 × 64 scan of this cell "
+             "(<code>jaxem.stem.choose_method</code>; the decision and the detector that made it are also in "
+             "every result's <code>method_choice</code> metadata):</p><ul>" + "".join(lines) + "</ul>")
 
     true, start, hist = aberration_fit(ctx.small)
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.6))
