@@ -73,7 +73,8 @@ def diffraction_pattern(waves: Waves, max_angle: float | None = None, units: str
                     else Axis(f"k{name}", dk, "1/Å", off * dk))
     dp = dp[..., slices[0], slices[1]]
     meta = wave_metadata(waves, quantity="fraction of incident intensity",
-                         max_angle={"value": float(limit), "units": "mrad"})
+                         max_angle={"value": float(limit), "units": "mrad"},
+                         signal_type="electron_diffraction")  # HyperSpy/pyxem signal type
     return Measurement(dp, _batch_axes(dp.ndim - 2, batch_axes) + tuple(axes), meta)
 
 

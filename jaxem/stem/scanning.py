@@ -52,7 +52,7 @@ from ..propagate.ensembles import ensemble_mean, member_transmissions
 from ..propagate.multislice import exit_slice_counts, fresnel_propagator, transmission_functions
 from ..propagate.observers import AbsorbedIntensity, Observers
 from ..structure import Structure
-from .detectors import Detector
+from .detectors import Detector, scan_signal_ndim
 from .scan import GridScan
 
 __all__ = ["STEMSimulation", "DetectorSignals", "stem_scan", "THERMAL_MODELS"]
@@ -508,5 +508,6 @@ def stem_scan(sim: STEMSimulation, scan: GridScan, potential: PotentialSlices, *
             det = detectors[[d.name for d in detectors].index(name)]
             out[f"{name}_tds"] = Measurement(
                 tds[..., i], leading, {**meta, "detector": det.to_dict(), "quantity":
-                                       "single-inelastic TDS into the detector, fraction of probe intensity"})
+                                       "single-inelastic TDS into the detector, fraction of probe intensity"},
+                scan_signal_ndim(leading, ()))
     return out
