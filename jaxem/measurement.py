@@ -473,7 +473,11 @@ class Measurement:
         except ImportError:  # pragma: no cover - xarray is optional at run time
             raise ImportError("Measurement.to_xarray needs xarray (pip install xarray)") from None
         data = self.array if _is_dask(self.array) else np.asarray(self.array)
-        coords = {a.name: (a.name, a.values(n), {"units": a.units}) for a, n in zip(self.axes, self.shape)}
+        # the exact sampling/offset ride along as attributes: steps recomputed from float coordinates
+        # differ in the last bits (v[1] - v[0] ≠ sampling), so a round trip would not be exact
+        coords = {a.name: (a.name, a.values(n), {"units": a.units, "sampling": float(a.sampling),
+                                                  "offset": float(a.offset)})
+                  for a, n in zip(self.axes, self.shape)}
         attrs = with_units(self.metadata)
         name = self.metadata.get("title") or self.metadata.get("quantity") or None
         return xr.DataArray(data, dims=self.dims, coords=coords, attrs=attrs,
@@ -516,7 +520,13 @@ class Measurement:
                 raise validate.InputError(f"coordinate {dim!r} is not uniformly spaced (steps from "
                                           f"{np.diff(v).min():g} to {np.diff(v).max():g}); an Axis needs a "
                                           f"uniform sampling")
-            axes.append(Axis(dim, step, str(c.attrs.get("units", "pixels")), float(v[0]) if n else 0.0))
+            offset = float(v[0]) if n else 0.0
+            recorded = c.attrs.get("sampling"), c.attrs.get("offset")
+            if all(isinstance(r, (int, float)) and not isinstance(r, bool) for r in recorded) and recorded[0] != 0:
+                exact = recorded[1] + recorded[0] * np.arange(n)  # written by to_xarray: keep them if they agree
+                if np.allclose(v, exact, rtol=1e-9, atol=1e-12 * max(1.0, abs(recorded[0]))):
+                    step, offset = float(recorded[0]), float(recorded[1])
+            axes.append(Axis(dim, step, str(c.attrs.get("units", "pixels")), offset))
         return cls(data.data, tuple(axes), dict(data.attrs))
 
 

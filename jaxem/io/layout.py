@@ -318,7 +318,8 @@ class StoreWriter:
             kw = self._dims_kw((name,))
             c = self.group.create_array(name, shape=(n,), dtype="f8", config={"write_empty_chunks": True}, **kw)
             c[...] = a.values(n)
-            c.attrs.update({"units": a.units, "long_name": name})
+            c.attrs.update({"units": a.units, "long_name": name, "sampling": float(a.sampling),
+                            "offset": float(a.offset)})  # exact axis for Measurement.from_xarray
 
     def close(self) -> None:
         if self.file is not None:

@@ -1,0 +1,226 @@
+"""Differential tests: jaxem outputs as the peers' ecosystems read them.
+
+Every output kind goes through every exit — ``Measurement.to_hyperspy()``, ``.to_xarray()``,
+``jaxem.io.save`` → ``hyperspy.api.load`` (.zspy/.hspy/.h5; .zarr through rosettasciio's zspy reader,
+which HyperSpy 2.x's ``load`` cannot reach for a ``.zarr`` directory) and ``xr.open_zarr`` — and the
+peers' view is compared with quantities computed independently of the Measurement: the probe
+positions of the ``GridScan``, the thickness of the exit slices, the θ = 0 pixel of a vacuum
+diffraction pattern, the beam energy in keV and the Q pixel size k = θ/λ of py4DSTEM.
+"""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+import jaxem as jx
+from jaxem import Axis, Measurement
+from jaxem.io import SIGNAL_GROUP, load, save
+
+hs = pytest.importorskip("hyperspy.api")
+xr = pytest.importorskip("xarray")
+
+A = 3.905  # SrTiO3 lattice parameter [Å]
+SCAN = ((0.0, 0.0), (A, A), (3, 4))  # start, end [Å], gpts
+
+
+def _quiet(f, *a, **k):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import logging
+
+        logging.getLogger("hyperspy.io").setLevel(logging.ERROR)
+        return f(*a, **k)
+
+
+def _hs_axes(s):
+    """(name, scale, units, offset, size, navigate) in array order."""
+    return [(a.name, a.scale, a.units, a.offset, a.size, a.navigate) for a in s.axes_manager._axes]
+
+
+def _expected_axes(m, nav):
+    return [(a.name, a.sampling, a.units, a.offset, n, a.name in nav) for a, n in zip(m.axes, m.shape)]
+
+
+def _peer_signals(m, tmp_path, tag):
+    """The HyperSpy signals of every exit: in memory, and loaded from each file jaxem writes."""
+    out = {"to_hyperspy": _quiet(m.to_hyperspy)}
+    for suffix in (".zspy", ".hspy", ".h5", ".zarr"):
+        path = save(m, tmp_path / f"{tag}{suffix}")
+        if suffix == ".zarr":
+            from hyperspy.io import dict2signal
+            from rsciio.zspy import file_reader
+
+            out[suffix] = _quiet(lambda: dict2signal(file_reader(str(path))[0]))
+        else:
+            out[suffix] = _quiet(hs.load, str(path), **({"reader": "hspy"} if suffix == ".h5" else {}))
+        back = load(path)  # jaxem → file → jaxem is exact
+        assert back.axes == m.axes and back.n_signal == m.n_signal
+        assert back.array.dtype == np.asarray(m.array).dtype
+        assert np.array_equal(np.asarray(back.array), np.asarray(m.array), equal_nan=True)
+        if suffix in (".zarr", ".zspy"):
+            ds = xr.open_zarr(path, group=SIGNAL_GROUP)
+            assert ds["data"].dims == m.dims
+            for a, n in zip(m.axes, m.shape):
+                if a.name in ds.coords:
+                    np.testing.assert_allclose(ds[a.name].values, a.offset + a.sampling * np.arange(n))
+                    assert ds[a.name].attrs["units"] == a.units
+            assert Measurement.from_xarray(ds).axes == m.axes  # exact, not re-derived from float steps
+    return out
+
+
+def check_exits(m, tmp_path, tag, nav, signal_type="", energy_kev=None, convergence=None):
+    """Every exit of ``m`` shows the data, dtype, axes (name, scale, units, offset, navigate) and the
+    HyperSpy metadata the microscopist expects; ``nav`` names the navigation axes."""
+    expected = _expected_axes(m, nav)
+    for exit_, s in _peer_signals(m, tmp_path, tag).items():
+        where = f"{tag} via {exit_}"
+        assert _hs_axes(s) == expected, where
+        assert np.asarray(s.data).dtype == np.asarray(m.array).dtype, where
+        assert np.array_equal(np.asarray(s.data), np.asarray(m.array), equal_nan=True), where
+        assert s.metadata.Signal.signal_type == signal_type, where
+        if energy_kev is not None:
+            assert float(s.metadata.Acquisition_instrument.TEM.beam_energy) == pytest.approx(energy_kev), where
+        if convergence is not None:
+            assert float(s.metadata.Acquisition_instrument.TEM.convergence_angle) == pytest.approx(convergence), where
+        assert jx.Measurement.from_hyperspy(s).axes == m.axes, where
+        assert jx.Measurement.from_hyperspy(s).n_signal == m.n_signal, where
+    x = m.to_xarray()
+    assert x.dims == m.dims
+    back = Measurement.from_xarray(x)
+    assert back.axes == m.axes
+    assert np.array_equal(np.asarray(back.array), np.asarray(m.array), equal_nan=True)
+
+
+@pytest.fixture(scope="module")
+def scans():
+    from jaxem.potential import potential
+    from jaxem.stem import AnnularDetector, CenterOfMassDetector, GridScan, PixelatedDetector, STEMSimulation, \
+        stem_scan
+    from jaxem.structure import crystals
+
+    pot = potential(crystals.SrTiO3().repeat(1, 1, 2), sampling=0.15, slice_thickness=A / 2)
+    sim = STEMSimulation(300e3, 15.0, (PixelatedDetector(25.0, 2), AnnularDetector(30.0, 60.0, "ADF"),
+                                       CenterOfMassDetector(20.0)))
+    scan = GridScan(*SCAN)
+    plain = stem_scan(sim, scan, pot, progress=False)
+    thick = stem_scan(sim, scan, pot, progress=False, exit_planes=2)
+    return scan, pot, plain, thick
+
+
+def test_scan_axes_are_the_probe_positions(scans):
+    """HyperSpy's scan calibration puts every pixel at its probe position (pixel-centre convention)."""
+    scan, _, plain, _ = scans
+    s = _quiet(plain["ADF"].to_hyperspy)
+    pos = scan.positions()  # (ny, nx, 2) [Å], independent of the Measurement's axes
+    ay, ax = s.axes_manager["scan_y"], s.axes_manager["scan_x"]
+    np.testing.assert_allclose(ay.axis, pos[:, 0, 0], atol=1e-12)
+    np.testing.assert_allclose(ax.axis, pos[0, :, 1], atol=1e-12)
+
+
+def test_stem_images(scans, tmp_path):
+    _, _, plain, thick = scans
+    # an ADF image is a Signal2D with the two scan axes as signal
+    check_exits(plain["ADF"], tmp_path, "adf", nav=(), energy_kev=300.0, convergence=15.0)
+    # with a thickness axis the scan still navigates (before: the signal was (scan_x, thickness))
+    m = thick["ADF"]
+    check_exits(m, tmp_path, "adf_t", nav=("scan_y", "scan_x"), energy_kev=300.0, convergence=15.0)
+    s = _quiet(m.to_hyperspy)
+    dz = m.value("thickness", "Å")  # plane thicknesses recorded by the scan [Å]
+    np.testing.assert_allclose(s.axes_manager["thickness"].axis, dz)
+    stack = s.T  # the thickness-navigated image stack
+    assert stack.axes_manager.navigation_shape == (len(dz),)
+    assert stack.axes_manager.signal_shape == (SCAN[2][1], SCAN[2][0])
+    np.testing.assert_array_equal(stack.inav[1].data, np.asarray(m.array)[:, :, 1])
+
+
+def test_center_of_mass(scans, tmp_path):
+    _, _, plain, thick = scans
+    # a (θy, θx) vector per probe position: scan navigates (before: the signal was (scan_x, component))
+    check_exits(plain["com"], tmp_path, "com", nav=("scan_y", "scan_x"), energy_kev=300.0)
+    check_exits(thick["com"], tmp_path, "com_t", nav=("scan_y", "scan_x", "thickness"))
+    assert _quiet(plain["com"].to_hyperspy).axes_manager.signal_shape == (2,)
+
+
+def test_4dstem(scans, tmp_path):
+    _, _, plain, thick = scans
+    check_exits(plain["pixelated"], tmp_path, "px", nav=("scan_y", "scan_x"), signal_type="electron_diffraction",
+                energy_kev=300.0, convergence=15.0)
+    check_exits(thick["pixelated"], tmp_path, "px_t", nav=("scan_y", "scan_x", "thickness"),
+                signal_type="electron_diffraction")
+
+
+def test_4dstem_to_py4dstem(scans):
+    """stem_scan → py4DSTEM DataCube (through phase.Dataset4D): R pixel [Å], Q pixel k = θ/λ [1/Å] and the
+    origin at the θ = 0 pixel."""
+    pytest.importorskip("py4DSTEM")
+    from jaxem.phase import Dataset4D
+
+    from jaxem.stem import GridScan, STEMSimulation, PixelatedDetector, stem_scan
+
+    _, pot, _, _ = scans
+    scan = GridScan((0.0, 0.0), (A, A), (3, 3))  # isotropic (py4DSTEM has one R pixel size)
+    m = stem_scan(STEMSimulation(300e3, 15.0, (PixelatedDetector(25.0),)), scan, pot, progress=False)["pixelated"]
+    dc = _quiet(Dataset4D.from_measurement(m).to_py4dstem)
+    cal = dc.calibration
+    assert dc.data.shape == m.shape
+    assert cal.get_R_pixel_size() == pytest.approx(A / 3) and cal.get_R_pixel_units() == "A"
+    lam = jx.Beam("300 kV").wavelength  # [Å]
+    assert cal.get_Q_pixel_units() == "A^-1"
+    assert cal.get_Q_pixel_size() == pytest.approx(m.axes[-1].sampling * 1e-3 / lam, rel=1e-9)
+    zero = [int(np.argmin(np.abs(a.values(n)))) for a, n in zip(m.axes[2:], m.shape[2:])]
+    assert (cal.get_qx0_mean(), cal.get_qy0_mean()) == pytest.approx(tuple(zero))
+    assert cal.get_convergence_semiangle_mrad() == pytest.approx(15.0)
+    # and back: a DataCube from py4DSTEM gives the same pattern axes in 1/Å
+    back = Dataset4D.from_py4dstem(dc, energy=300e3).to_measurement()
+    for a, b in zip(back.axes[2:], m.axes[2:]):
+        assert b.units == "mrad" and a.units == "1/Å"
+        assert a.sampling == pytest.approx(b.sampling * 1e-3 / lam) and a.offset == pytest.approx(b.offset * 1e-3 / lam)
+
+
+@pytest.fixture(scope="module")
+def exit_waves():
+    pot = jx.potential(jx.crystals.SrTiO3().repeat(2, 2, 1), sampling=0.2, slice_thickness=1.95)
+    beam = jx.Beam("300 kV")
+    return pot, beam, jx.multislice(jx.plane_wave(pot.grid, beam), pot)
+
+
+def test_diffraction_pattern_origin(exit_waves, tmp_path):
+    pot, beam, ew = exit_waves
+    dp = jx.diffraction_pattern(ew, max_angle=40)
+    check_exits(dp, tmp_path, "dp", nav=(), signal_type="electron_diffraction", energy_kev=300.0)
+    # vacuum: all intensity in the θ = 0 pixel, and HyperSpy's axes put that pixel at 0 mrad
+    vac = jx.diffraction_pattern(jx.plane_wave(pot.grid, beam), max_angle=40)
+    s = _quiet(vac.to_hyperspy)
+    iy, ix = np.unravel_index(np.argmax(np.asarray(vac.array)), vac.shape)
+    assert s.axes_manager["θy"].index2value(iy) == pytest.approx(0.0, abs=1e-12)
+    assert s.axes_manager["θx"].index2value(ix) == pytest.approx(0.0, abs=1e-12)
+    assert s.axes_manager["θx"].scale == pytest.approx(1e3 * beam.wavelength / pot.grid.extent[1])
+
+
+def test_hrtem_image(exit_waves, tmp_path):
+    pot, _, ew = exit_waves
+    im = jx.hrtem_image(ew, jx.Aberrations(C10=-50.0, C30=-1e4), objective_aperture=25.0)
+    check_exits(im, tmp_path, "hrtem", nav=(), energy_kev=300.0)
+    s = _quiet(im.to_hyperspy)
+    assert s.axes_manager["x"].scale * im.shape[1] == pytest.approx(pot.grid.extent[1])
+
+
+def test_eels_qe_map(tmp_path):
+    from jaxem.eels.maps import qe_map
+
+    exspy = pytest.importorskip("exspy")
+    data = np.random.default_rng(0).poisson(50, (5, 40)).astype(float)
+    m = qe_map(data, Axis("q", 0.05, "1/Å"), Axis("E", 0.1, "eV", -1.0), beam=jx.Beam("60 kV"))
+    check_exits(m, tmp_path, "eels", nav=("q",), signal_type="EELS", energy_kev=60.0)
+    assert isinstance(_quiet(m.to_hyperspy), exspy.signals.EELSSpectrum)
+    assert isinstance(_quiet(hs.load, str(save(m, tmp_path / "e2.hspy"))), exspy.signals.EELSSpectrum)
+
+
+def test_hs_load_cannot_open_zarr_directory(tmp_path):
+    """The documented limitation (jaxem.io.layout): if HyperSpy learns to open .zarr directories, the
+    docstrings should say so — this test then fails and points there."""
+    path = save(Measurement(np.ones((2, 3), np.float32), (Axis("y"), Axis("x"))), tmp_path / "a.zarr")
+    with pytest.raises((ValueError, OSError)):
+        _quiet(hs.load, str(path), reader="zspy")
