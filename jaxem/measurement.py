@@ -424,7 +424,7 @@ class Measurement:
             tem["beam_energy"] = float(self.beam().energy) / 1e3
         except (KeyError, ValueError, TypeError):
             pass
-        for key in ("semi_angle", "semi_angle_mrad", "convergence_angle"):
+        for key in ("semi_angle", "semi_angle_mrad", "semiangle", "convergence_angle"):  # semiangle: ptycho, phase
             if key in self.metadata:
                 try:
                     tem["convergence_angle"] = float(self.value(key, "mrad"))
@@ -573,7 +573,7 @@ def from_signal_dict(data, axes: list, metadata: dict, original_metadata: dict,
     tem = hs.get("Acquisition_instrument", {}).get("TEM", {})
     if "beam_energy" in tem and "energy" not in md and "beam" not in md:
         md["energy"] = quantity(float(tem["beam_energy"]) * 1e3, "eV")
-    if "convergence_angle" in tem and not {"semi_angle", "semi_angle_mrad"} & set(md):
+    if "convergence_angle" in tem and not {"semi_angle", "semi_angle_mrad", "semiangle"} & set(md):
         md["semi_angle"] = quantity(float(tem["convergence_angle"]), "mrad")
     return Measurement(data, tuple(out_axes), md, signal_ndim)
 

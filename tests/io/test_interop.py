@@ -224,3 +224,17 @@ def test_hs_load_cannot_open_zarr_directory(tmp_path):
     path = save(Measurement(np.ones((2, 3), np.float32), (Axis("y"), Axis("x"))), tmp_path / "a.zarr")
     with pytest.raises((ValueError, OSError)):
         _quiet(hs.load, str(path), reader="zspy")
+
+
+def test_complex_ptycho_probe_modes(tmp_path):
+    """Complex outputs (ptychography probe modes / transmissions: axes (mode|slice, y, x)) keep their
+    dtype and values through every exit, the modes navigate, and the probe's ``semiangle`` (the key the
+    ptychography and phase packages write) reaches HyperSpy's convergence angle (before: dropped)."""
+    rng = np.random.default_rng(1)
+    waves = (rng.normal(size=(2, 8, 6)) + 1j * rng.normal(size=(2, 8, 6))).astype(np.complex64)
+    paxes = (Axis("mode", 1.0, "pixels"), Axis("y", 0.3, "Å", -4 * 0.3), Axis("x", 0.3, "Å", -3 * 0.3))
+    m = Measurement(waves, paxes, {"quantity": "probe wave", "units": "1", "title": "probe modes",
+                                   "energy": {"value": 200e3, "units": "eV"},
+                                   "semiangle": {"value": 21.4, "units": "mrad"}})
+    check_exits(m, tmp_path, "probe", nav=("mode",), energy_kev=200.0, convergence=21.4)
+    assert type(_quiet(m.to_hyperspy)).__name__ == "ComplexSignal2D"
