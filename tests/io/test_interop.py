@@ -238,3 +238,34 @@ def test_complex_ptycho_probe_modes(tmp_path):
                                    "semiangle": {"value": 21.4, "units": "mrad"}})
     check_exits(m, tmp_path, "probe", nav=("mode",), energy_kev=200.0, convergence=21.4)
     assert type(_quiet(m.to_hyperspy)).__name__ == "ComplexSignal2D"
+
+
+def test_eds_spectrum_image(tmp_path):
+    """EDS spectrum images leave jaxem as exspy EDS_TEM signals (jaxem.eds.to_hyperspy; EDSData is not a
+    Measurement) and keep energy/navigation calibration, live time and beam energy through HyperSpy's own
+    files and back."""
+    exspy = pytest.importorskip("exspy")
+    from jaxem.eds import EDSData, from_hyperspy, to_hyperspy
+
+    counts = np.random.default_rng(2).poisson(3.0, (2, 3, 64)).astype(np.float64)
+    energy = 0.1 + 0.02 * np.arange(64)  # [keV]
+    nav = (Axis("y", 1.5, "nm", 0.0), Axis("x", 2.0, "nm", 1.0))
+    d = EDSData(counts, energy, nav, {"beam_energy": 200e3, "live_time": 1.5, "elevation_deg": 18.0,
+                                      "azimuth_deg": 45.0, "elements": ["Fe", "O"]})
+    for suffix in (None, ".hspy"):  # HyperSpy cannot save .zspy with zarr 3 (rsciio 0.15 uses zarr 2 API)
+        s = _quiet(to_hyperspy, d)
+        if suffix:
+            _quiet(s.save, str(tmp_path / f"eds{suffix}"))
+            s = _quiet(hs.load, str(tmp_path / f"eds{suffix}"))
+        assert isinstance(s, exspy.signals.EDSTEMSpectrum) and s.metadata.Signal.signal_type == "EDS_TEM"
+        assert s.axes_manager.navigation_shape == (3, 2)  # HyperSpy: x first
+        assert s.axes_manager["y"].scale == 1.5 and s.axes_manager["x"].offset == 1.0
+        assert s.axes_manager["x"].units == "nm"
+        e = s.axes_manager.signal_axes[0]
+        np.testing.assert_allclose(e.axis, energy, rtol=1e-12) and e.units == "keV"
+        tem = s.metadata.Acquisition_instrument.TEM
+        assert tem.beam_energy == pytest.approx(200.0) and tem.Detector.EDS.live_time == pytest.approx(1.5)
+        back = from_hyperspy(s)
+        assert back.nav_axes == nav
+        assert np.array_equal(back.counts, counts)
+        np.testing.assert_allclose(back.energy, energy, rtol=1e-12)
