@@ -33,7 +33,7 @@ from . import pytree, validate
 
 __all__ = ["Axis", "Measurement", "quantity", "with_units", "units_for", "metadata_value", "METADATA_UNITS",
            "from_signal_dict",
-           "real_space_axes", "reciprocal_axes_centered"]
+           "real_space_axes", "reciprocal_axes_centered", "batch_axes"]
 
 
 # ---- axes -------------------------------------------------------------------------------------
@@ -579,6 +579,24 @@ def from_signal_dict(data, axes: list, metadata: dict, original_metadata: dict,
 
 
 # ---- axes of grids ----------------------------------------------------------------------------
+def batch_axes(n_batch: int, axes=None, name: str = "batch_axes") -> tuple:
+    """The :class:`Axis` of each of ``n_batch`` leading (batch) dimensions: ``axes`` is None (uncalibrated
+    ``batch0, batch1, …`` [pixels]) or one entry per dimension, each a name (uncalibrated) or an
+    :class:`Axis` (calibrated, e.g. ``Axis("thickness", 3.9, "Å", 3.9)`` for the exit planes of a
+    multislice thickness series, or ``Axis("defocus", 20.0, "Å", -40.0)``), so the series keeps its
+    calibration in HyperSpy, xarray and files."""
+    if axes is None:
+        return tuple(Axis(f"batch{i}") for i in range(n_batch))
+    if isinstance(axes, (str, Axis)):
+        axes = [axes]
+    axes = list(axes)
+    if len(axes) != n_batch:
+        raise validate.InputError(f"{name} must name the {n_batch} leading axes (names or Axis), got {len(axes)}: "
+                                  f"{axes!r}")
+    return tuple(a if isinstance(a, Axis) else Axis(str(a)) for a in axes)
+
+
+
 def real_space_axes(grid) -> tuple:
     """(y, x) axes of a :class:`jaxem.grid.Grid` in Å."""
     return (Axis("y", grid.sampling[0], "Å"), Axis("x", grid.sampling[1], "Å"))

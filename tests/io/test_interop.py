@@ -269,3 +269,22 @@ def test_eds_spectrum_image(tmp_path):
         assert back.nav_axes == nav
         assert np.array_equal(back.counts, counts)
         np.testing.assert_allclose(back.energy, energy, rtol=1e-12)
+
+
+def test_hrtem_thickness_series(exit_waves, tmp_path):
+    """A multislice thickness series through hrtem_image and diffraction_pattern keeps its thickness axis
+    when it is passed as a calibrated Axis (before: only names, so the series was 'batch0' [pixels])."""
+    pot, beam, _ = exit_waves
+    waves = jx.multislice(jx.plane_wave(pot.grid, beam), jx.potential(jx.crystals.SrTiO3().repeat(2, 2, 2),
+                                                                     sampling=0.2, slice_thickness=1.95),
+                          exit_planes=[2, 4])
+    dz = 1.95
+    t = Axis("thickness", 2 * dz, "Å", 2 * dz)
+    im = jx.hrtem_image(waves, jx.Aberrations(C10=-50.0), objective_aperture=25.0, batch_axes=[t])
+    check_exits(im, tmp_path, "hrtem_t", nav=("thickness",), energy_kev=300.0)
+    s = _quiet(im.to_hyperspy)
+    np.testing.assert_allclose(s.axes_manager["thickness"].axis, [2 * dz, 4 * dz])
+    dp = jx.diffraction_pattern(waves, max_angle=30, batch_axes=[t])
+    check_exits(dp, tmp_path, "dp_t", nav=("thickness",), signal_type="electron_diffraction", energy_kev=300.0)
+    with pytest.raises(ValueError, match="batch_axes must name the 1 leading axes"):
+        jx.hrtem_image(waves, jx.Aberrations(C10=-50.0), batch_axes=[t, "extra"])
