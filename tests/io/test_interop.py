@@ -22,7 +22,7 @@ hs = pytest.importorskip("hyperspy.api")
 xr = pytest.importorskip("xarray")
 
 A = 3.905  # SrTiO3 lattice parameter [Å]
-SCAN = ((0.0, 0.0), (A, A), (3, 4))  # start, end [Å], gpts
+SCAN = ((0.0, 0.0), (2.7, 3.6), (3, 4))  # start, end [Å], gpts: 0.9 Å pixels (py4DSTEM needs square ones)
 
 
 def _quiet(f, *a, **k):
@@ -101,7 +101,7 @@ def scans():
     from jaxem.structure import crystals
 
     pot = potential(crystals.SrTiO3().repeat(1, 1, 2), sampling=0.15, slice_thickness=A / 2)
-    sim = STEMSimulation(300e3, 15.0, (PixelatedDetector(25.0, 2), AnnularDetector(30.0, 60.0, "ADF"),
+    sim = STEMSimulation(300e3, 15.0, (PixelatedDetector(25.0, 2), AnnularDetector(25.0, 45.0, "ADF"),
                                        CenterOfMassDetector(20.0)))
     scan = GridScan(*SCAN)
     plain = stem_scan(sim, scan, pot, progress=False)
@@ -157,20 +157,18 @@ def test_4dstem_to_py4dstem(scans):
     pytest.importorskip("py4DSTEM")
     from jaxem.phase import Dataset4D
 
-    from jaxem.stem import GridScan, STEMSimulation, PixelatedDetector, stem_scan
-
-    _, pot, _, _ = scans
-    scan = GridScan((0.0, 0.0), (A, A), (3, 3))  # isotropic (py4DSTEM has one R pixel size)
-    m = stem_scan(STEMSimulation(300e3, 15.0, (PixelatedDetector(25.0),)), scan, pot, progress=False)["pixelated"]
+    m = scans[2]["pixelated"]
     dc = _quiet(Dataset4D.from_measurement(m).to_py4dstem)
     cal = dc.calibration
     assert dc.data.shape == m.shape
-    assert cal.get_R_pixel_size() == pytest.approx(A / 3) and cal.get_R_pixel_units() == "A"
+    assert cal.get_R_pixel_size() == pytest.approx(0.9) and cal.get_R_pixel_units() == "A"
     lam = jx.Beam("300 kV").wavelength  # [Å]
     assert cal.get_Q_pixel_units() == "A^-1"
     assert cal.get_Q_pixel_size() == pytest.approx(m.axes[-1].sampling * 1e-3 / lam, rel=1e-9)
-    zero = [int(np.argmin(np.abs(a.values(n)))) for a, n in zip(m.axes[2:], m.shape[2:])]
-    assert (cal.get_qx0_mean(), cal.get_qy0_mean()) == pytest.approx(tuple(zero))
+    # the origin is where θ = 0 falls, in (binned) pixels: with 2×2 binning it lies between pixel centres
+    zero = tuple(-a.offset / a.sampling for a in m.axes[2:])
+    assert zero[0] % 1 != 0  # (a fractional origin; rounding it would shift every k by a quarter pixel)
+    assert (cal.get_qx0_mean(), cal.get_qy0_mean()) == pytest.approx(zero)
     assert cal.get_convergence_semiangle_mrad() == pytest.approx(15.0)
     # and back: a DataCube from py4DSTEM gives the same pattern axes in 1/Å
     back = Dataset4D.from_py4dstem(dc, energy=300e3).to_measurement()
@@ -288,3 +286,19 @@ def test_hrtem_thickness_series(exit_waves, tmp_path):
     check_exits(dp, tmp_path, "dp_t", nav=("thickness",), signal_type="electron_diffraction", energy_kev=300.0)
     with pytest.raises(ValueError, match="batch_axes must name the 1 leading axes"):
         jx.hrtem_image(waves, jx.Aberrations(C10=-50.0), batch_axes=[t, "extra"])
+
+
+def test_lazy_4dstem_stays_lazy(scans, tmp_path):
+    """A 4D-STEM store loaded lazily reaches HyperSpy as a lazy signal with the same calibration, and
+    HyperSpy's own lazy load of the .zspy agrees chunk for chunk."""
+    m = scans[2]["pixelated"]
+    path = save(m, tmp_path / "lazy.zspy")
+    s = _quiet(load(path, lazy=True).to_hyperspy)
+    assert s._lazy and _hs_axes(s) == _expected_axes(m, ("scan_y", "scan_x"))
+    t = _quiet(hs.load, str(path), lazy=True)
+    assert t._lazy and _hs_axes(t) == _hs_axes(s)
+    assert np.array_equal(np.asarray(s.data.compute()), np.asarray(m.array))
+    assert np.array_equal(np.asarray(t.data.compute()), np.asarray(m.array))
+    # HyperSpy's scan units convert (pint knows Å): 0.9 Å → 0.09 nm
+    s.axes_manager["scan_x"].convert_to_units("nm")
+    assert s.axes_manager["scan_x"].scale == pytest.approx(m.axes[1].sampling / 10)
