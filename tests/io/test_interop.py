@@ -302,3 +302,16 @@ def test_lazy_4dstem_stays_lazy(scans, tmp_path):
     # HyperSpy's scan units convert (pint knows Å): 0.9 Å → 0.09 nm
     s.axes_manager["scan_x"].convert_to_units("nm")
     assert s.axes_manager["scan_x"].scale == pytest.approx(m.axes[1].sampling / 10)
+
+
+def test_phase_reconstruction(scans, tmp_path):
+    """A phase image reconstructed from jaxem's own 4D-STEM scan (iCoM) keeps the scan sampling [Å] and
+    the beam through every exit."""
+    from jaxem.phase import Dataset4D, reconstruct
+
+    m = scans[2]["pixelated"]
+    img = _quiet(reconstruct, Dataset4D.from_measurement(m), method="icom", rotation=0.0)
+    check_exits(img, tmp_path, "icom", nav=(), energy_kev=300.0)
+    s = _quiet(img.to_hyperspy)
+    assert (s.axes_manager["y"].scale, s.axes_manager["x"].scale) == pytest.approx((0.9, 0.9))
+    assert s.metadata.Signal.quantity == "phase (rad)"
