@@ -172,6 +172,8 @@ def test_4dstem_to_py4dstem(scans):
     assert cal.get_convergence_semiangle_mrad() == pytest.approx(15.0)
     # and back: a DataCube from py4DSTEM gives the same pattern axes in 1/Å
     back = Dataset4D.from_py4dstem(dc, energy=300e3).to_measurement()
+    assert _quiet(back.to_hyperspy).metadata.Signal.signal_type == "electron_diffraction"  # before: ''
+    assert _hs_axes(_quiet(back.to_hyperspy))[:2] == _expected_axes(m, ("scan_y", "scan_x"))[:2]
     for a, b in zip(back.axes[2:], m.axes[2:]):
         assert b.units == "mrad" and a.units == "1/Å"
         assert a.sampling == pytest.approx(b.sampling * 1e-3 / lam) and a.offset == pytest.approx(b.offset * 1e-3 / lam)
