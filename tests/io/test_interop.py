@@ -123,6 +123,10 @@ def test_stem_images(scans, tmp_path):
     _, _, plain, thick = scans
     # an ADF image is a Signal2D with the two scan axes as signal
     check_exits(plain["ADF"], tmp_path, "adf", nav=(), energy_kev=300.0, convergence=15.0)
+    # detector angles (HyperSpy has no key for them) travel in original_metadata with their units
+    t = _quiet(hs.load, str(save(plain["ADF"], tmp_path / "adf_md.hspy")))
+    det = t.original_metadata.detector.as_dictionary()
+    assert det["inner"] == {"value": 25.0, "units": "mrad"} and det["outer"] == {"value": 45.0, "units": "mrad"}
     # with a thickness axis the scan still navigates (before: the signal was (scan_x, thickness))
     m = thick["ADF"]
     check_exits(m, tmp_path, "adf_t", nav=("scan_y", "scan_x"), energy_kev=300.0, convergence=15.0)
