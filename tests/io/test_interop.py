@@ -9,6 +9,7 @@ diffraction pattern, the beam energy in keV and the Q pixel size k = θ/λ of py
 """
 from __future__ import annotations
 
+import json
 import warnings
 
 import numpy as np
@@ -321,3 +322,36 @@ def test_phase_reconstruction(scans, tmp_path):
     s = _quiet(img.to_hyperspy)
     assert (s.axes_manager["y"].scale, s.axes_manager["x"].scale) == pytest.approx((0.9, 0.9))
     assert s.metadata.Signal.quantity == "phase (rad)"
+
+
+def test_simulate_uneven_exit_planes(tmp_path):
+    """``jaxem simulate`` with exit planes every 3 slices when 3 does not divide the slice count (planes
+    3, 6, …, n): the files' leading axis must not claim an even thickness step (before: it ended at a
+    thickness beyond the specimen's)."""
+    from jaxem.cli.main import main
+
+    cfg = tmp_path / "sim.toml"
+    cfg.write_text(f"""
+[structure]
+crystal = "SrTiO3"
+repeat = [1, 1, 5]
+[potential]
+sampling = 0.3
+slice_thickness = 1.3
+[beam]
+energy = 300e3
+[output]
+path = "out"
+exit_planes = 3
+""")
+    assert main(["simulate", str(cfg), "--quiet"]) == 0
+    dp = load(tmp_path / "out" / "diffraction.zarr")
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    n, dz = summary["n_slices"], summary["slice_thickness"]["value"]
+    planes = list(range(3, n + 1, 3)) + ([n] if n % 3 else [])
+    assert n % 3 and len(planes) >= 3 and dp.shape[0] == len(planes)
+    assert dp.axes[0] == Axis("exit plane", 1.0, "index")  # an Axis is uniform: the planes are not
+    np.testing.assert_allclose(dp.value("thickness", "Å"), np.asarray(planes) * dz, rtol=1e-9)
+    assert dp.metadata["exit_slices"] == planes
+    s = _quiet(dp.to_hyperspy)
+    assert s.axes_manager.navigation_shape == (len(planes),) and s.metadata.Signal.signal_type == "electron_diffraction"
