@@ -33,7 +33,7 @@ from . import pytree, validate
 
 __all__ = ["Axis", "Measurement", "quantity", "with_units", "units_for", "metadata_value", "METADATA_UNITS",
            "from_signal_dict",
-           "real_space_axes", "reciprocal_axes_centered"]
+           "real_space_axes", "reciprocal_axes_centered", "batch_axes"]
 
 
 # ---- axes -------------------------------------------------------------------------------------
@@ -424,7 +424,7 @@ class Measurement:
             tem["beam_energy"] = float(self.beam().energy) / 1e3
         except (KeyError, ValueError, TypeError):
             pass
-        for key in ("semi_angle", "semi_angle_mrad", "convergence_angle"):
+        for key in ("semi_angle", "semi_angle_mrad", "semiangle", "convergence_angle"):  # semiangle: ptycho, phase
             if key in self.metadata:
                 try:
                     tem["convergence_angle"] = float(self.value(key, "mrad"))
@@ -473,7 +473,11 @@ class Measurement:
         except ImportError:  # pragma: no cover - xarray is optional at run time
             raise ImportError("Measurement.to_xarray needs xarray (pip install xarray)") from None
         data = self.array if _is_dask(self.array) else np.asarray(self.array)
-        coords = {a.name: (a.name, a.values(n), {"units": a.units}) for a, n in zip(self.axes, self.shape)}
+        # the exact sampling/offset ride along as attributes: steps recomputed from float coordinates
+        # differ in the last bits (v[1] - v[0] ≠ sampling), so a round trip would not be exact
+        coords = {a.name: (a.name, a.values(n), {"units": a.units, "sampling": float(a.sampling),
+                                                  "offset": float(a.offset)})
+                  for a, n in zip(self.axes, self.shape)}
         attrs = with_units(self.metadata)
         name = self.metadata.get("title") or self.metadata.get("quantity") or None
         return xr.DataArray(data, dims=self.dims, coords=coords, attrs=attrs,
@@ -516,7 +520,13 @@ class Measurement:
                 raise validate.InputError(f"coordinate {dim!r} is not uniformly spaced (steps from "
                                           f"{np.diff(v).min():g} to {np.diff(v).max():g}); an Axis needs a "
                                           f"uniform sampling")
-            axes.append(Axis(dim, step, str(c.attrs.get("units", "pixels")), float(v[0]) if n else 0.0))
+            offset = float(v[0]) if n else 0.0
+            recorded = c.attrs.get("sampling"), c.attrs.get("offset")
+            if all(isinstance(r, (int, float)) and not isinstance(r, bool) for r in recorded) and recorded[0] != 0:
+                exact = recorded[1] + recorded[0] * np.arange(n)  # written by to_xarray: keep them if they agree
+                if np.allclose(v, exact, rtol=1e-9, atol=1e-12 * max(1.0, abs(recorded[0]))):
+                    step, offset = float(recorded[0]), float(recorded[1])
+            axes.append(Axis(dim, step, str(c.attrs.get("units", "pixels")), offset))
         return cls(data.data, tuple(axes), dict(data.attrs))
 
 
@@ -563,12 +573,30 @@ def from_signal_dict(data, axes: list, metadata: dict, original_metadata: dict,
     tem = hs.get("Acquisition_instrument", {}).get("TEM", {})
     if "beam_energy" in tem and "energy" not in md and "beam" not in md:
         md["energy"] = quantity(float(tem["beam_energy"]) * 1e3, "eV")
-    if "convergence_angle" in tem and not {"semi_angle", "semi_angle_mrad"} & set(md):
+    if "convergence_angle" in tem and not {"semi_angle", "semi_angle_mrad", "semiangle"} & set(md):
         md["semi_angle"] = quantity(float(tem["convergence_angle"]), "mrad")
     return Measurement(data, tuple(out_axes), md, signal_ndim)
 
 
 # ---- axes of grids ----------------------------------------------------------------------------
+def batch_axes(n_batch: int, axes=None, name: str = "batch_axes") -> tuple:
+    """The :class:`Axis` of each of ``n_batch`` leading (batch) dimensions: ``axes`` is None (uncalibrated
+    ``batch0, batch1, …`` [pixels]) or one entry per dimension, each a name (uncalibrated) or an
+    :class:`Axis` (calibrated, e.g. ``Axis("thickness", 3.9, "Å", 3.9)`` for the exit planes of a
+    multislice thickness series, or ``Axis("defocus", 20.0, "Å", -40.0)``), so the series keeps its
+    calibration in HyperSpy, xarray and files."""
+    if axes is None:
+        return tuple(Axis(f"batch{i}") for i in range(n_batch))
+    if isinstance(axes, (str, Axis)):
+        axes = [axes]
+    axes = list(axes)
+    if len(axes) != n_batch:
+        raise validate.InputError(f"{name} must name the {n_batch} leading axes (names or Axis), got {len(axes)}: "
+                                  f"{axes!r}")
+    return tuple(a if isinstance(a, Axis) else Axis(str(a)) for a in axes)
+
+
+
 def real_space_axes(grid) -> tuple:
     """(y, x) axes of a :class:`jaxem.grid.Grid` in Å."""
     return (Axis("y", grid.sampling[0], "Å"), Axis("x", grid.sampling[1], "Å"))

@@ -354,17 +354,16 @@ def run_config(cfg: dict, progress: bool = True) -> dict:
     The run is written into a temporary folder that replaces ``[output] path`` whole at the end.
     """
     import jax.numpy as jnp
-    import numpy as np
     from tqdm.auto import tqdm
 
     from .. import __version__
     from ..atomic import atomic_path
     from ..beam import Beam
     from ..io import save
-    from ..measurement import Axis
     from ..optics import Aberrations
     from ..potential import potential
     from ..propagate import diffraction_pattern, intensity, multislice, plane_wave
+    from ..propagate.multislice import exit_plane_axis, exit_slice_counts
 
     outdir = output_dir(cfg)
     _check_replaceable(outdir)
@@ -381,22 +380,16 @@ def run_config(cfg: dict, progress: bool = True) -> dict:
     steps = tqdm(total=4, initial=1, desc="jaxem simulate", disable=not progress)
     waves = multislice(plane_wave(pot.grid, beam), pot, exit_planes=exit_planes)
     steps.update()
-    thickness_axis = None
+    batch, run_meta = None, {"beam": beam.to_dict(), "config_sha256_16": cfg.get("_hash"), "jaxem_version": __version__}
     if exit_planes:
-        planes = list(range(exit_planes, pot.n_slices + 1, exit_planes))
-        if planes[-1] != pot.n_slices:
-            planes.append(pot.n_slices)
-        thick = np.asarray(planes, float) * float(pot.slice_thickness)
-        step = float(thick[1] - thick[0]) if len(thick) > 1 else float(thick[0])
-        thickness_axis = Axis("thickness", step, "Å", float(thick[0]))
-    batch = ["thickness"] if thickness_axis is not None else None
+        # the exit planes' axis: thickness [Å] when evenly spaced, else an index with the thicknesses in
+        # the metadata (every N slices plus the last is uneven when N does not divide the slice count)
+        exits = exit_slice_counts(exit_planes, pot.n_slices)
+        batch = [exit_plane_axis(exits, pot.slice_thickness)]
+        run_meta.update(thickness=_q([e * float(pot.slice_thickness) for e in exits], "Å"), exit_slices=list(exits))
 
     def finish(m, **extra):
-        axes = tuple(m.axes)
-        if thickness_axis is not None:
-            axes = (thickness_axis,) + axes[1:]
-        return type(m)(m.array, axes, {**m.metadata, **run_meta, **extra})
-    run_meta = {"beam": beam.to_dict(), "config_sha256_16": cfg.get("_hash"), "jaxem_version": __version__}
+        return type(m)(m.array, m.axes, {**m.metadata, **run_meta, **extra})
 
     files = {}
     with atomic_path(outdir, is_dir=True) as tmp:
@@ -419,7 +412,7 @@ def run_config(cfg: dict, progress: bool = True) -> dict:
             hrtem_params = {**{k: _q(v, units[k]) if k in units else v for k, v in kw.items()},
                             **{k: _q(v, "rad" if k.startswith("phi") or k.endswith("_angle") else "Å")
                                for k, v in h.items()}}
-            img = hrtem_image(waves, Aberrations.create(**h), **kw)
+            img = hrtem_image(waves, Aberrations.create(**h), batch_axes=batch, **kw)
             files["hrtem"] = "hrtem_image.zarr"
             save(finish(img, hrtem=hrtem_params), tmp / files["hrtem"])
             _pause_for_tests("hrtem")

@@ -18,8 +18,11 @@ xarray and jaxem need::
                                        xarray; skipped for names that clash with the entries above
 
 Suffixes: ``.zarr`` → zarr v3, ``.zspy`` → zarr v2 (HyperSpy installations that still pin zarr 2
-read it), ``.hspy``/``.h5``/``.hdf5`` → HDF5. ``hs.load`` needs ``reader="zspy"`` for ``.zarr`` and
-``reader="hspy"`` for ``.h5``; ``xr.open_zarr(path, group=SIGNAL_GROUP)`` opens the zarr stores.
+read it), ``.hspy``/``.h5``/``.hdf5`` → HDF5. ``hs.load`` opens ``.zspy`` and ``.hspy`` directly and
+``.h5``/``.hdf5`` with ``reader="hspy"``; it cannot open a ``.zarr`` directory (HyperSpy 2.x globs
+only files and ``*.zspy`` directories, whatever the ``reader``): use
+``jaxem.io.load(path).to_hyperspy()`` or ``dict2signal(rsciio.zspy.file_reader(path)[0])``.
+``xr.open_zarr(path, group=SIGNAL_GROUP)`` opens the zarr stores.
 
 Completion: the root attribute ``jaxem.complete`` is set last, after every chunk is written, and
 every write goes to a temporary sibling swapped in atomically (:mod:`jaxem.atomic`); the reader
@@ -315,7 +318,8 @@ class StoreWriter:
             kw = self._dims_kw((name,))
             c = self.group.create_array(name, shape=(n,), dtype="f8", config={"write_empty_chunks": True}, **kw)
             c[...] = a.values(n)
-            c.attrs.update({"units": a.units, "long_name": name})
+            c.attrs.update({"units": a.units, "long_name": name, "sampling": float(a.sampling),
+                            "offset": float(a.offset)})  # exact axis for Measurement.from_xarray
 
     def close(self) -> None:
         if self.file is not None:

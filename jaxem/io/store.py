@@ -2,9 +2,10 @@
 (:mod:`jaxem.io.layout`: HyperSpy's hierarchical layout in zarr or HDF5, with dimension names,
 axes with units and metadata with units), chosen by suffix:
 
-* ``.zarr`` (zarr v3) and ``.zspy`` (zarr v2): ``hs.load`` opens them (``reader="zspy"`` for
-  ``.zarr``), ``xr.open_zarr(path, group=jaxem.io.SIGNAL_GROUP)`` gives named dimensions and
-  coordinates;
+* ``.zarr`` (zarr v3) and ``.zspy`` (zarr v2): ``hs.load`` opens ``.zspy`` (HyperSpy 2.x cannot
+  open a ``.zarr`` directory with any ``reader``: ``load(path).to_hyperspy()`` or
+  ``hyperspy.io.dict2signal(rsciio.zspy.file_reader(path)[0])``),
+  ``xr.open_zarr(path, group=jaxem.io.SIGNAL_GROUP)`` gives named dimensions and coordinates;
 * ``.hspy``, ``.h5``, ``.hdf5`` (HDF5): ``hs.load`` opens them (``reader="hspy"`` for ``.h5``).
 
 ``.emd`` and unknown suffixes are refused with the list of supported ones. Writes are atomic;

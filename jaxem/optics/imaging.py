@@ -77,7 +77,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from .. import accel, validate
-from ..measurement import Axis, Measurement, real_space_axes
+from ..measurement import Measurement, real_space_axes
+from ..measurement import batch_axes as _batch_axes
 from ._checks import check_aberrations
 from .aberrations import Aberrations, chi_cartesian
 from .apertures import aperture_function, as_aperture, check_on_grid
@@ -242,7 +243,8 @@ def hrtem_image(exit_wave, aberrations: Aberrations | None = None, *, objective_
     Args:
         exit_wave: exit :class:`~jaxem.propagate.Waves` (…, ny, nx) (their beam sets λ and the tilt).
         aberrations … memory_budget: as in :func:`image_intensity` (lengths Å, angles mrad).
-        batch_axes: names of the leading axes (default batch0, batch1, …).
+        batch_axes: the leading axes, names or calibrated :class:`~jaxem.measurement.Axis` (e.g. the
+            thickness of each exit plane; default batch0, batch1, … [pixels]).
     Returns:
         :class:`~jaxem.measurement.Measurement` of the intensity (vacuum = 1).
     """
@@ -251,10 +253,7 @@ def hrtem_image(exit_wave, aberrations: Aberrations | None = None, *, objective_
                           source_angle=source_angle, image_spread=image_spread, mtf=mtf, method=method,
                           n_focal=n_focal, n_tilt=n_tilt, tilted_exit_waves=tilted_exit_waves, precision=precision,
                           memory_budget=memory_budget)
-    n_batch = img.ndim - 2
-    names = list(batch_axes) if batch_axes is not None else [f"batch{i}" for i in range(n_batch)]
-    if len(names) != n_batch:
-        raise validate.InputError(f"batch_axes must name the {n_batch} leading axes, got {names!r}")
+    leading = _batch_axes(img.ndim - 2, batch_axes)
     ap = as_aperture(objective_aperture, "objective_aperture")
 
     def quantity(value, units):
@@ -271,7 +270,7 @@ def hrtem_image(exit_wave, aberrations: Aberrations | None = None, *, objective_
         "image_spread": quantity(image_spread, "Å"), "mtf": None if mtf is None else mtf.to_metadata(),
         "method": method, "n_focal": int(n_focal), "n_tilt": int(n_tilt),
     }
-    return Measurement(img, tuple(Axis(str(n)) for n in names) + real_space_axes(waves.grid), meta)
+    return Measurement(img, leading + real_space_axes(waves.grid), meta)
 
 
 @functools.partial(jax.jit, static_argnames=("grid", "beam", "method", "n_focal", "batch", "n_tilt", "per_tilt"))

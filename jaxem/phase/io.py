@@ -326,7 +326,8 @@ def to_measurement(ds: Dataset4D) -> Measurement:
     axes = (Axis("scan_y", ds.scan_sampling[0], "Å"), Axis("scan_x", ds.scan_sampling[1], "Å")) + det
     md = {"quantity": "intensity", "units": "", "scan_sampling": quantity(list(ds.scan_sampling), "Å"),
           "center": list(ds.center) if ds.center else None, "rotation": quantity(ds.rotation, "rad"),
-          "transpose": ds.transpose, "aberrations": ds.aberrations.to_dict(), "dataset_metadata": ds.metadata}
+          "transpose": ds.transpose, "aberrations": ds.aberrations.to_dict(), "dataset_metadata": ds.metadata,
+          "signal_type": "electron_diffraction"}  # HyperSpy/pyxem signal type of 4D-STEM patterns
     if ds.energy is not None:
         from ..beam import Beam
 

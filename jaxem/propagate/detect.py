@@ -12,6 +12,7 @@ import numpy as np
 
 from .. import validate
 from ..measurement import Axis, Measurement, real_space_axes
+from ..measurement import batch_axes as _batch_axes
 from .waves import Waves, check_waves
 
 UNITS = ("mrad", "1/Å")
@@ -25,13 +26,6 @@ def diffraction_patterns_array(psi, norm: float):
     validate.scalar(norm, "norm", positive=True)
     n = psi.shape[-1] * psi.shape[-2]
     return jnp.abs(jnp.fft.fft2(psi)) ** 2 / (n * norm)
-
-
-def _batch_axes(n_batch: int, names=None):
-    names = list(names) if names is not None else [f"batch{i}" for i in range(n_batch)]
-    if len(names) != n_batch:
-        raise validate.InputError(f"batch_axes must name the {n_batch} leading axes, got {len(names)} names {names!r}")
-    return tuple(Axis(str(nm)) for nm in names)
 
 
 def wave_metadata(waves: Waves, **extra) -> dict:
@@ -50,7 +44,8 @@ def diffraction_pattern(waves: Waves, max_angle: float | None = None, units: str
         max_angle: crop to |θ| ≤ max_angle [mrad] per axis; at most the grid's Nyquist angle (an error
             beyond it, never a silent crop); default the anti-alias limit; ``inf``: the whole grid.
         units: 'mrad' or '1/Å'.
-        batch_axes: names of the leading axes (default batch0, batch1, …).
+        batch_axes: the leading axes, names or calibrated :class:`~jaxem.measurement.Axis` (e.g. the
+            thickness of each exit plane; default batch0, batch1, … [pixels]).
     """
     check_waves(waves)
     units = validate.choice(units, "units", UNITS)
@@ -73,7 +68,8 @@ def diffraction_pattern(waves: Waves, max_angle: float | None = None, units: str
                     else Axis(f"k{name}", dk, "1/Å", off * dk))
     dp = dp[..., slices[0], slices[1]]
     meta = wave_metadata(waves, quantity="fraction of incident intensity",
-                         max_angle={"value": float(limit), "units": "mrad"})
+                         max_angle={"value": float(limit), "units": "mrad"},
+                         signal_type="electron_diffraction")  # HyperSpy/pyxem signal type
     return Measurement(dp, _batch_axes(dp.ndim - 2, batch_axes) + tuple(axes), meta)
 
 

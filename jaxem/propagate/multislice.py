@@ -144,6 +144,21 @@ def _multislice_batched(flat, transmissions, sequence, propagator, exit_slices, 
     return jax.lax.map(fn, flat, batch_size=batch)
 
 
+def exit_plane_axis(exits, slice_thickness: float):
+    """The :class:`~jaxem.measurement.Axis` of the exit planes ``exits`` (slice counts, from
+    :func:`exit_slice_counts`) of slices ``slice_thickness`` [Å] thick: ``thickness`` [Å] (value =
+    specimen thickness at each plane) when the planes are evenly spaced, else ``exit plane`` [index]
+    (an Axis is uniform; e.g. every 2 of 5 slices gives planes 2, 4, 5): then record the thicknesses
+    in the metadata, as ``stem_scan`` and ``jaxem simulate`` do."""
+    from ..measurement import Axis
+
+    dz = float(slice_thickness)
+    steps = np.diff(exits)
+    if len(exits) == 1 or np.all(steps == steps[0]):
+        return Axis("thickness", float((steps[0] if len(exits) > 1 else exits[0]) * dz), "Å", float(exits[0] * dz))
+    return Axis("exit plane", 1.0, "index")
+
+
 def exit_slice_counts(exit_planes, n_slices: int, name: str = "exit_planes"):
     """Static tuple of slice counts from ``exit_planes``: None → None (exit wave only); an int N → every
     N slices plus the last; a sequence → those counts (sorted, unique), each in 1…``n_slices``."""

@@ -48,7 +48,7 @@ from ..grid import Grid
 from ..measurement import Axis, Measurement
 
 __all__ = ["Detector", "AnnularDetector", "annulus_fractions", "WEIGHTINGS", "SegmentedDetector", "PixelatedDetector", "CenterOfMassDetector",
-           "MaskState", "CropState"]
+           "MaskState", "CropState", "scan_signal_ndim"]
 
 FRACTION = "fraction of probe intensity"
 
@@ -137,8 +137,21 @@ class Detector:
     def measurements(self, signal, leading_axes, metadata, beam, grid) -> dict:
         """{name: Measurement} of ``signal`` (…, *signal) with ``leading_axes`` for the leading dimensions."""
         meta = {**metadata, "detector": self.to_dict(), **self.quantity()}
-        return {self.name: Measurement(signal, tuple(leading_axes) + tuple(self.signal_axes(as_beam(beam), grid)),
-                                       meta)}
+        sig_axes = tuple(self.signal_axes(as_beam(beam), grid))
+        return {self.name: Measurement(signal, tuple(leading_axes) + sig_axes, meta,
+                                       scan_signal_ndim(leading_axes, sig_axes))}
+
+
+def scan_signal_ndim(leading_axes, signal_axes) -> int | None:
+    """HyperSpy's signal/navigation split of a scan measurement (``Measurement.signal_ndim``): the
+    detector's signal axes are the signal and the scan (and thickness) axes navigate — a 4D-STEM
+    pattern per position (2), a centre-of-mass vector per position (1). A scalar detector gives an
+    image (None: the two scan axes are the signal); with a thickness axis after the scan axes the
+    signal is the thickness profile at each position (1), so the scan axes still navigate and
+    HyperSpy's ``signal.T`` is the thickness-navigated image stack."""
+    if signal_axes:
+        return len(signal_axes)
+    return None if len(leading_axes) <= 2 else len(leading_axes) - 2
 
 
 def _check_pattern(dp, gpts) -> None:
@@ -305,7 +318,8 @@ class SegmentedDetector(Detector):
 
     def measurements(self, signal, leading_axes, metadata, beam, grid) -> dict:
         meta = {**metadata, "detector": self.to_dict(), **self.quantity()}
-        return {name: Measurement(signal[..., i], tuple(leading_axes), {**meta, "channel": i})
+        return {name: Measurement(signal[..., i], tuple(leading_axes), {**meta, "channel": i},
+                                  scan_signal_ndim(leading_axes, ()))
                 for i, name in enumerate(self.channel_names())}
 
 
@@ -321,6 +335,10 @@ class PixelatedDetector(Detector):
     max_angle: float = pytree.field(static=True, units="mrad", default=float("inf"))
     bin: int = pytree.field(static=True, default=1)
     name: str = pytree.field(static=True, default="pixelated")
+
+    def quantity(self) -> dict:
+        # HyperSpy signal type of diffraction patterns (pyxem's ElectronDiffraction2D where installed)
+        return {"quantity": FRACTION, "signal_type": "electron_diffraction"}
 
     def __post_init__(self):
         object.__setattr__(self, "max_angle", validate.scalar(self.max_angle, "max_angle", "mrad", positive=True,

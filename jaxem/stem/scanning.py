@@ -42,17 +42,17 @@ import numpy as np
 
 from .. import accel, pytree, validate
 from ..beam import Beam, as_beam
-from ..measurement import Axis, Measurement
+from ..measurement import Measurement
 from ..optics import Aberrations, phase_ramp
 from ..optics.probes import probe_transfer
 from ..potential import PotentialSlices, potential_layout
 from ..propagate import multislice_array
 from ..propagate.detect import diffraction_patterns_array
 from ..propagate.ensembles import ensemble_mean, member_transmissions
-from ..propagate.multislice import exit_slice_counts, fresnel_propagator, transmission_functions
+from ..propagate.multislice import exit_plane_axis, exit_slice_counts, fresnel_propagator, transmission_functions
 from ..propagate.observers import AbsorbedIntensity, Observers
 from ..structure import Structure
-from .detectors import Detector
+from .detectors import Detector, scan_signal_ndim
 from .scan import GridScan
 
 __all__ = ["STEMSimulation", "DetectorSignals", "stem_scan", "THERMAL_MODELS"]
@@ -261,14 +261,6 @@ def _split_key(key, n: int):
                                       f"{type(key).__name__} {key!r}") from None
 
 
-def _thickness_axis(exits, dz):
-    z = [e * dz for e in exits]
-    steps = np.diff(exits)
-    if len(exits) == 1 or np.all(steps == steps[0]):
-        return Axis("thickness", float((steps[0] if len(exits) > 1 else exits[0]) * dz), "Å", float(z[0]))
-    return Axis("exit plane", 1.0, "index")
-
-
 def check_scan_arguments(sim, scan, potential, thermal, chunk_callback):
     """The checks every STEM scan method shares (multislice and PRISM): argument types, the thermal
     model, the potential's energy against the beam, the scan inside the cell, tilt and aperture
@@ -312,7 +304,7 @@ def scan_measurements(sim, scan, results, exits, dz, grid, extra_meta) -> tuple:
     leading = scan.axes()
     meta = {**sim.to_dict(), **extra_meta, "scan": scan.to_dict()}
     if exits is not None:
-        leading = leading + (_thickness_axis(exits, dz),)
+        leading = leading + (exit_plane_axis(exits, dz),)
         meta["thickness"] = {"value": [e * dz for e in exits], "units": "Å"}
         meta["exit_slices"] = list(exits)
     meta.pop("detectors")
@@ -513,7 +505,8 @@ def stem_scan(sim: STEMSimulation, scan: GridScan, potential: PotentialSlices, *
             det = detectors[[d.name for d in detectors].index(name)]
             out[f"{name}_tds"] = Measurement(
                 tds[..., i], leading, {**meta, "detector": det.to_dict(), "quantity":
-                                       "single-inelastic TDS into the detector, fraction of probe intensity"})
+                                       "single-inelastic TDS into the detector, fraction of probe intensity"},
+                scan_signal_ndim(leading, ()))
     return _with_choice(out, choice)
 
 
