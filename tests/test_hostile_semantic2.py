@@ -267,3 +267,23 @@ def test_md_settings_out_of_physical_range(settings, match):
     with pytest.raises(ValueError, match=match):
         md.MDSettings(**settings)
     assert md.MDSettings(temperature=3500.0, timestep_fs=2.0).temperature == 3500.0
+
+
+# ---- stores whose metadata contradict themselves or the data ----------------------------------------------
+def test_loaded_store_with_contradicting_metadata(ds, tmp_path):
+    import jaxem.io
+
+    m = ds.to_measurement()
+    path = tmp_path / "scan.zarr"
+    jaxem.io.save(m.with_array(m.array, semi_angle={"value": 2.0, "units": "mrad"}), path)  # the disk is 20 mrad
+    loaded = phase.Dataset4D.from_measurement(jaxem.io.load(path))
+    assert loaded.semiangle == 2.0
+    with pytest.raises(ValueError, match=r"detector_sampling/semiangle: the bright-field disk of the data"):
+        phase.reconstruct(loaded, "wdd")
+    # 'energy' and 'beam' entries that disagree: the beam used to win silently
+    with pytest.raises(ValueError, match=r"metadata contradicts itself: 'energy' is 200000 eV but 'beam' has 300000"):
+        phase.Dataset4D.from_measurement(m.with_array(m.array, energy={"value": 200e3, "units": "eV"}))
+    agree = m.with_array(m.array, energy={"value": 300e3, "units": "eV"})
+    assert phase.Dataset4D.from_measurement(agree).energy == 300e3
+    with pytest.raises(ValueError, match="rotation must be in"):
+        phase.Dataset4D.from_measurement(m.with_array(m.array, rotation={"value": 30.0, "units": "rad"}))
