@@ -102,6 +102,10 @@ def test_saturated_uint8_disk_warns_and_unsaturated_does_not(ds):
     # low-count integer data reach their maximum often without any saturation: no warning
     counts = np.random.default_rng(0).poisson(3 * a / a.mean()).astype(np.uint16)
     _no_warning(lambda: phase.bright_field_stack(ds.replace(array=counts)))
+    # a noise-free flat disk whose brightest frame holds the maximum in every disk pixel is not clipped
+    disk = (np.hypot(*np.mgrid[-16:16, -16:16]) <= 8).astype(np.float32)
+    scale = np.random.default_rng(1).uniform(0.9, 1.1, ds.scan_shape + (1, 1)).astype(np.float32)
+    _no_warning(lambda: phase.bright_field_stack(ds.replace(array=disk * scale)))
 
 
 def test_uint8_and_uint16_sums_do_not_overflow(ds):

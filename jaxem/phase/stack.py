@@ -146,9 +146,10 @@ def check_disk(mean_pattern, ds: Dataset4D, tolerance: float = 0.2):
 def check_saturation(values, dtype, name: str = "ds.array", limit: float = 0.01):
     """Warn when the detector looks saturated: more than ``limit`` of ``values`` (bright-field pixels ×
     scan positions) sit at the maximum of an integer ``dtype`` (255, 65535, …), or — for data that are
-    not low counts (max ≥ 50 or not integer-valued) — exactly at the data maximum in some frames while
-    the same pixels lie below it in others (a clipped plateau; a pixel flat at the maximum over the whole
-    scan, as in a noise-free vacuum disk, is not). Saturated pixels lose the bright-field contrast the
+    not low counts (max ≥ 50 or not integer-valued) — exactly at the data maximum in several frames
+    (≥ 1 % of them) while the same pixels lie below it in others (a clipped plateau; a pixel flat at the
+    maximum over the whole scan, as in a noise-free vacuum disk, or the one brightest frame of a flat
+    disk, is not). Saturated pixels lose the bright-field contrast the
     phase methods use."""
     v = np.asarray(values)
     if v.size == 0:
@@ -163,9 +164,12 @@ def check_saturation(values, dtype, name: str = "ds.array", limit: float = 0.01)
     low_counts = vmax < 50 and np.all(sample == np.round(sample))
     # a clipped pixel sits at the maximum in some frames and below it in others; a pixel at the maximum in
     # every frame (a noise-free vacuum disk, a constant cube) is flat, not clipped
+    # (the same plateau in several frames: one brightest frame of a noise-free flat disk is not clipped)
     rows = v.reshape(v.shape[0], -1) if v.ndim > 1 else v.reshape(1, -1)
-    hit = (rows == vmax).any(axis=1)
-    clipped = bool(np.any(rows[hit].min(axis=1) < vmax))
+    at = rows == vmax
+    hit = at.any(axis=1)
+    n_frames = int(np.count_nonzero(at.any(axis=0)))
+    clipped = bool(np.any(rows[hit].min(axis=1) < vmax)) and n_frames >= max(2, 0.01 * rows.shape[1])
     if frac > limit and (at_dtype_max or (clipped and not low_counts)):
         what = f"the {dt} maximum {vmax:g}" if at_dtype_max else f"the data maximum {vmax:.6g}"
         warnings.warn(f"{name}: {100 * frac:.3g} % of the bright-field values sit at {what} (a saturated or clipped "
