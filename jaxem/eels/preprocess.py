@@ -189,9 +189,10 @@ def deconvolve(qe, zlp: Measurement | None = None, *, method: str = "reflected",
     worst = float(np.nanmax(t_over_lambda)) if t_over_lambda.size else 0.0
     if worst > 5.0:
         warnings.warn(f"qe: t/λ = {worst:.3g} (total counts / ZLP counts) exceeds 5: the zero-loss peak holds only "
-                      f"e^(−t/λ) = {np.exp(-worst):.2g} of the counts, so the ZLP (and with it the Fourier-log "
-                      f"deconvolution) is dominated by the noise and tails of the plural scattering; use a thinner "
-                      f"region (Egerton, EELS in the Electron Microscope, 3rd ed., §4.2)", UserWarning, stacklevel=2)
+                      f"e^(−t/λ) = {np.exp(-worst):.2g} of the counts: its Poisson noise and any error in separating it "
+                      f"from the plural scattering are amplified by the Fourier-log deconvolution (exact only for "
+                      f"noise-free data); prefer a thinner region (Egerton, EELS in the Electron Microscope, 3rd ed., "
+                      f"§4.2)", UserWarning, stacklevel=2)
     return m.with_array(s, quantity="single scattering (reconvolved with the ZLP)", deconvolution="Fourier-log",
                         thickness_over_mfp=t_over_lambda.reshape(arr.shape[:-1]).tolist(),
                         bad_pixels=_report(bad))
