@@ -317,13 +317,21 @@ class Measurement:
         from .beam import Beam
 
         b = self.metadata.get("beam")
+        beam = None
         if isinstance(b, Beam):
-            return b
-        if isinstance(b, dict) and "energy" in b:
+            beam = b
+        elif isinstance(b, dict) and "energy" in b:
             tilt = metadata_value(b, "tilt", "mrad", (0.0, 0.0))
-            return Beam(metadata_value(b, "energy", "eV"), tuple(tilt))
+            beam = Beam(metadata_value(b, "energy", "eV"), tuple(tilt))
         if "energy" in self.metadata:
-            return Beam(self.value("energy", "eV"))
+            e = self.value("energy", "eV")
+            if beam is None:
+                return Beam(e)
+            if not np.isclose(float(e), beam.energy, rtol=1e-6, atol=0.0):  # a store edited by hand, a merge
+                raise validate.InputError(f"metadata contradicts itself: 'energy' is {float(e):g} eV but 'beam' has "
+                                          f"{beam.energy:g} eV; remove or correct one of them")
+        if beam is not None:
+            return beam
         raise validate.InputError("metadata has neither 'beam' nor 'energy': the beam is unknown")
 
     def label(self) -> str:

@@ -103,7 +103,11 @@ def auto_ranges(centres, counts, background=None, significance: float = 5.0,
     ns = np.convolve(n, np.ones(k) / k, mode="same")
     net = ns - b
     sig = net / np.sqrt(np.maximum(b, 1.0))
-    peaks, _ = find_peaks(np.where(sig > significance, net, 0.0), prominence=significance * np.sqrt(np.maximum(b.max(), 1)))
+    # zero-padded so that a peak in the first or last bin counts (find_peaks never reports an end point:
+    # all events in one bin, or the heaviest peak in the last bin of mass_spectrum's default range, was lost)
+    padded = np.pad(np.where(sig > significance, net, 0.0), 1)
+    peaks, _ = find_peaks(padded, prominence=significance * np.sqrt(np.maximum(b.max(), 1)))
+    peaks = peaks - 1
     dx = c[1] - c[0] if c.size > 1 else 1.0
     lo, hi = [], []
     for p in peaks:

@@ -24,6 +24,8 @@ differentiable in (k·F, ξ, η, L, R₀, α).
 """
 from __future__ import annotations
 
+import warnings
+
 from functools import partial
 
 import jax
@@ -210,6 +212,14 @@ def validate_inputs(p: ReconParams, x_det, y_det, voltage=None, protocol: str = 
     validate.scalar(p.z0, "ReconParams.z0", "nm")
     _finite(x_det, "x_det", "mm")
     _finite(y_det, "y_det", "mm")
+    if jnp.size(x_det):
+        r_max = float(jnp.sqrt(jnp.max(jnp.asarray(x_det, float) ** 2 + jnp.asarray(y_det, float) ** 2)))
+        if r_max > float(p.detector_radius) * (1 + 1e-3):  # the depth increment uses the detector's area
+            warnings.warn(
+                f"x_det, y_det: a hit lies {r_max:.4g} mm from the detector centre, outside the active area of "
+                f"ReconParams.detector_radius = {float(p.detector_radius):.4g} mm (the depth scale dz = Ω/(η·A) "
+                f"assumes every hit inside it); check the hit units (mm) or detector_radius", UserWarning,
+                stacklevel=3)
     if voltage is not None:
         _finite(voltage, "voltage", "V")
         if voltage.size and not bool(jnp.all(voltage > 0)):

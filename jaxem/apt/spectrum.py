@@ -296,7 +296,7 @@ def mass_spectrum(mass, bin_width: float = 0.01, mass_range=None, weights=None):
     Args:
         mass: m/q values [Da].
         bin_width: bin width [Da] (> 0).
-        mass_range: (lo, hi) [Da]; default (0, max).
+        mass_range: (lo, hi) [Da]; default (0, max + bin_width) (the heaviest event inside the last bin).
         weights: optional per-event weights.
 
     Returns:
@@ -320,6 +320,10 @@ def mass_spectrum(mass, bin_width: float = 0.01, mass_range=None, weights=None):
                                   f"(at most {MAX_BINS}); raise bin_width or narrow mass_range")
     if weights is not None:
         validate.array(weights, "weights", shape=mass.shape, kind="real", units="", min_size=0)
+    if mass_range is None:
+        # one bin beyond the heaviest event: it must not sit on the last edge, where the half-open ranges
+        # [lo, hi) built on these bins (auto_ranges, RangeTable) would drop it
+        hi = hi + bin_width
     edges = np.arange(lo, hi + bin_width, bin_width)
     counts, edges = np.histogram(mass, edges, weights=weights)
     return 0.5 * (edges[1:] + edges[:-1]), counts

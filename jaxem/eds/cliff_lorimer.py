@@ -28,7 +28,7 @@ from .absorption import absorption_chi, absorption_factor
 from .composition import (BAD_INPUT, NOT_CONVERGED, OK, bad_pixel_list, check_factors, check_lines,
                           check_intensities, check_mac, clip_negative, float_dtype, fraction_uncertainty,
                           mask_map, nav_parameter, take_off, weight_to_atomic)
-from .data import mac_mixture
+from .data import check_density, mac_mixture
 
 
 def _cl(intensities, k, acf):
@@ -166,7 +166,7 @@ def cliff_lorimer_quantification(intensities, k_factors, atomic_weights, *, mass
             raise validate.InputError("give either mass_thickness or thickness_nm (+ density), not both")
         if density is None:
             raise validate.InputError("thickness_nm needs the phase density [g/cm³] (density=...)")
-        d = validate.scalar(density, "density", "g/cm³", positive=True)
+        d = float(check_density(density))
         mass_thickness = d * nav_parameter(thickness_nm, "thickness_nm", nav, "nm", nonnegative=True) * 1e-7
     absorb = mac is not None or mass_thickness is not None
     if absorb:

@@ -31,7 +31,7 @@ import math
 import numpy as np
 
 from .. import validate
-from ..beam import MAX_ENERGY
+from ..beam import MAX_ENERGY, MIN_ENERGY
 from ..physics import COULOMB, ELECTRON_REST_ENERGY
 from . import data as _data
 from .geometry import DEFAULT_CRYSTAL_NM, DEFAULT_LAYERS, detector_efficiency
@@ -44,16 +44,19 @@ POWELL_BC = (0.9, 0.65)
 
 
 def _beam_energy(beam_energy):
-    """E₀ [eV] in (0, MAX_ENERGY] (scalar, array, or a string such as '200 kV') as float64."""
+    """E₀ [eV] in [MIN_ENERGY, MAX_ENERGY] = [1 keV, 100 MeV] (scalar, array, or a string such as
+    '200 kV') as float64. A beam below 1 keV excites no analytical X-ray line above 1 keV and is
+    almost always kV written as eV (300 for 300 kV), as for :class:`jaxem.Beam`."""
     if isinstance(beam_energy, str) or np.ndim(beam_energy) == 0:
-        e0 = validate.scalar(beam_energy, "beam_energy", "eV", positive=True)
-        if e0 > MAX_ENERGY:
-            raise validate.InputError(f"beam_energy must be ≤ {MAX_ENERGY:g} eV, got {beam_energy!r}")
-        return np.asarray(e0)
-    validate.array(beam_energy, "beam_energy", kind="real", units="eV")
-    e0 = np.asarray(beam_energy, float)
-    if np.any(e0 <= 0) or np.any(e0 > MAX_ENERGY):
-        raise validate.InputError(f"beam_energy must be in (0, {MAX_ENERGY:g}] eV, got {e0.min():g}…{e0.max():g}")
+        e0 = np.asarray(validate.scalar(beam_energy, "beam_energy", "eV", positive=True))
+    else:
+        validate.array(beam_energy, "beam_energy", kind="real", units="eV")
+        e0 = np.asarray(beam_energy, float)
+    if e0.size and (e0.min() < MIN_ENERGY or e0.max() > MAX_ENERGY):
+        lo = float(e0.min())
+        hint = f" (did you mean {lo:g} kV = {lo * 1e3:g} eV, written \"{lo:g} kV\"?)" if 0 < lo < MIN_ENERGY else ""
+        raise validate.InputError(f"beam_energy must be in [{MIN_ENERGY:g}, {MAX_ENERGY:g}] eV, got "
+                                  f"{lo:g}…{float(e0.max()):g} eV{hint}")
     return e0
 
 
@@ -115,6 +118,7 @@ def theoretical_zeta_factors(lines, beam_energy, solid_angle_sr: float = 0.7,
     beam_energy = float(_beam_energy(beam_energy))
     if isinstance(lines, str):
         raise validate.InputTypeError(f"lines must be a sequence of X-ray line names, got {lines!r}")
+    _data.check_unique(lines, "lines")
     out = []
     for line in lines:
         sym, _ = _data.parse_line(line)

@@ -143,6 +143,39 @@ def formula_weight_fractions(formula: str, elements=None) -> np.ndarray | dict:
     return np.array([w.get(s, 0.0) for s in elements])
 
 
+#: densest solid at room temperature (osmium, 22.59 g/cm³; CRC Handbook) — the upper bound of a density
+MAX_DENSITY = 22.6
+
+
+def check_density(density, name: str = "density"):
+    """A phase density [g/cm³] (scalar or per-pixel array): finite, > 0 and ≤ :data:`MAX_DENSITY`
+    (osmium); a larger value is a unit slip (kg/m³ for g/cm³: iron 7874 kg/m³ = 7.874 g/cm³)."""
+    if isinstance(density, str) or np.ndim(density) == 0:
+        d = np.asarray(validate.scalar(density, name, "g/cm³", positive=True))
+    else:
+        validate.array(density, name, kind="real", finite=True, units="g/cm³")
+        d = np.asarray(density, float)
+        if d.size and d.min() <= 0:
+            raise validate.InputError(f"{name} must be > 0 [g/cm³], got min {d.min():g}")
+    if d.size and d.max() > MAX_DENSITY:
+        v = float(d.max())
+        raise validate.InputError(f"{name} must be ≤ {MAX_DENSITY} g/cm³ (osmium, the densest solid), got {v:g} "
+                                  f"g/cm³; kg/m³ given as g/cm³? {v:g} kg/m³ = {v / 1e3:g} g/cm³")
+    return d
+
+
+def check_unique(names, name: str):
+    """Raise when a list of X-ray lines or elements names one twice (it would be counted twice)."""
+    seen, dup = set(), []
+    for n in names:
+        if n in seen:
+            dup.append(n)
+        seen.add(n)
+    if dup:
+        raise validate.InputError(f"{name} must not repeat an entry (each would be quantified twice), got "
+                                  f"{list(names)!r} with {sorted(set(map(str, dup)))} repeated")
+
+
 def phase_density(phase) -> float:
     """Density [g/cm³] of a built-in phase (``"ZnO"``…) or a solid element; a number passes through.
 
@@ -150,7 +183,7 @@ def phase_density(phase) -> float:
     silently used for a compound: give the density explicitly instead.
     """
     if not isinstance(phase, str):
-        return validate.scalar(phase, "density", "g/cm³", positive=True)
+        return float(check_density(phase))
     if phase in PHASE_DENSITIES:
         return PHASE_DENSITIES[phase]
     if phase in _lines_db()["elements"]:
@@ -220,6 +253,8 @@ def mac_matrix(lines, elements, table: str = "chantler", scale=None) -> np.ndarr
     if isinstance(lines, str) or isinstance(elements, str):
         raise validate.InputTypeError("lines and elements must be sequences, e.g. ['O_Ka', 'Zn_Ka'] and ['O', 'Zn']")
     validate.choice(table, "table", TABLES)
+    check_unique(lines, "lines")
+    check_unique(elements, "elements")
     energies = np.array([line_energy(l) for l in lines])
     if np.any(energies < 0.1) or np.any(energies > 30.0):
         raise validate.InputError(f"lines: line energies {energies} keV outside the table range 0.1–30 keV")
@@ -252,4 +287,5 @@ def atomic_weights(elements) -> np.ndarray:
     """Atomic weights [g/mol] of a list of element symbols."""
     if isinstance(elements, str):
         raise validate.InputTypeError(f"elements must be a sequence of symbols such as ['O', 'Zn'], got {elements!r}")
+    check_unique(elements, "elements")
     return np.array([atomic_weight(s) for s in elements])

@@ -103,7 +103,7 @@ def detector_efficiency(energy, layers=DEFAULT_LAYERS, crystal_thickness_nm=DEFA
         except (TypeError, ValueError):
             raise validate.InputError(f"layers: each layer must be (formula, thickness_nm, density), got {layer!r}") from None
         validate.scalar(t_nm, f"layers: thickness of {formula!r}", "nm", nonnegative=True)
-        validate.scalar(rho, f"layers: density of {formula!r}", "g/cm³", positive=True)
+        _data.check_density(rho, f"layers: density of {formula!r}")
         w = _data.formula_weight_fractions(formula)
         mu = sum(wj * _data.mass_attenuation_np(s, e, table) for s, wj in w.items())
         eff = eff * np.exp(-mu * rho * t_nm * 1e-7)

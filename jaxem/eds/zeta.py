@@ -41,7 +41,7 @@ from .composition import (BAD_INPUT, NO_SIGNAL, NOT_CONVERGED, OK, bad_pixel_lis
                           check_intensities, check_mac, clip_negative, float_dtype, fraction_uncertainty,
                           mask_map, nav_parameter, relative_mass_thickness_uncertainty, take_off,
                           weight_to_atomic)
-from .data import mac_mixture
+from .data import check_density, mac_mixture
 
 AVOGADRO = 6.02214076e23  # [1/mol], exact (SI 2019)
 CHI_MAX = 50.0
@@ -68,7 +68,7 @@ def thickness_nm(mass_thickness, density):
     """Thickness t = ρt/ρ [nm] from mass thickness [g/cm²] (finite, ≥ 0) and phase density [g/cm³] (> 0)."""
     if density is None:
         raise validate.InputError("density [g/cm³] is required to convert mass thickness to thickness")
-    d = _positive_values(density, "density", "g/cm³")
+    d = check_density(density) if not validate.is_traced(density) else density
     if not validate.is_traced(mass_thickness):
         nav_parameter(mass_thickness, "mass_thickness", np.shape(mass_thickness), "g/cm²", nonnegative=True)
     rt = jnp.asarray(mass_thickness)

@@ -27,6 +27,8 @@ are NaN again in every output; the fill is reported in the metadata.
 """
 from __future__ import annotations
 
+import warnings
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -184,6 +186,13 @@ def deconvolve(qe, zlp: Measurement | None = None, *, method: str = "reflected",
     s = np.where(bad, np.nan, s.reshape(arr.shape))
     i0 = z.reshape(flat.shape).sum(-1)
     t_over_lambda = np.log(np.maximum(flat.sum(-1), 1e-300) / np.maximum(i0, 1e-300))
+    worst = float(np.nanmax(t_over_lambda)) if t_over_lambda.size else 0.0
+    if worst > 5.0:
+        warnings.warn(f"qe: t/λ = {worst:.3g} (total counts / ZLP counts) exceeds 5: the zero-loss peak holds only "
+                      f"e^(−t/λ) = {np.exp(-worst):.2g} of the counts: its Poisson noise and any error in separating it "
+                      f"from the plural scattering are amplified by the Fourier-log deconvolution (exact only for "
+                      f"noise-free data); prefer a thinner region (Egerton, EELS in the Electron Microscope, 3rd ed., "
+                      f"§4.2)", UserWarning, stacklevel=2)
     return m.with_array(s, quantity="single scattering (reconvolved with the ZLP)", deconvolution="Fourier-log",
                         thickness_over_mfp=t_over_lambda.reshape(arr.shape[:-1]).tolist(),
                         bad_pixels=_report(bad))

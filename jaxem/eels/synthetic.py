@@ -35,6 +35,10 @@ def _values(axis, name, units):
     return v
 
 
+#: largest relative thickness t/λ a synthetic map accepts (e^(−20) = 2e-9 of the beam left in the ZLP)
+MAX_T_OVER_LAMBDA = 20.0
+
+
 def synthetic_map(q, energy, loss, *, beam=None, counts_per_peak=None, row_max: float = 1.0, zlp_counts=None,
                   zlp_fwhm: float = 0.3, seed=0, metadata=None):
     """A q–E map (Measurement, counts) from a loss function ``loss`` (n_q, n_E) on ``q`` [1/Å] × ``energy``
@@ -69,6 +73,12 @@ def synthetic_map(q, energy, loss, *, beam=None, counts_per_peak=None, row_max: 
         i0 = validate.scalar(zlp_counts, "zlp_counts", "counts", positive=True)
         fw = validate.scalar(zlp_fwhm, "zlp_fwhm", "eV", positive=True)
         dE = E[1] - E[0]
+        t_mfp = float(s.sum(-1).max()) / i0        # t/λ = (single-scattering counts)/I₀ of the worst row
+        if t_mfp > MAX_T_OVER_LAMBDA:
+            raise validate.InputError(
+                f"counts_per_peak/zlp_counts: the rows have t/λ = {t_mfp:.4g} (single-scattering counts / ZLP counts), "
+                f"more than {MAX_T_OVER_LAMBDA:g}: the zero-loss peak would hold e^(−t/λ) = {np.exp(-t_mfp):.3g} of the "
+                f"beam and the plural-scattering series e^(t/λ) overflows; EELS specimens have t/λ ≲ 5")
         if E[0] > -2 * fw:
             raise validate.InputError(f"energy must start below −2·zlp_fwhm = {-2 * fw:g} eV to hold the zero-loss "
                                       f"peak, got {E[0]:g} eV")

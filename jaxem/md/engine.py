@@ -131,7 +131,31 @@ def _arrays(atoms):
                          f"(first at atom {bad[0]}) [Å]")
     if len(pos) == 0:
         raise InputError("atoms must hold at least one atom, got 0")
+    check_min_distance(pos, cell)
     return pos, np.asarray(nums, np.int64).reshape(-1), cell
+
+
+#: no two atoms of a real solid are closer than this [Å] (H₂: 0.74 Å); closer pairs are duplicates or a
+#: unit slip, and the potentials' repulsion there (hundreds of eV/Å) blows the MD up
+MIN_DISTANCE = 0.5
+
+
+def check_min_distance(positions, cell, name: str = "atoms") -> None:
+    """Raise naming the first pair of atoms closer than :data:`MIN_DISTANCE` [Å] (periodic images in all
+    three directions included; ASE's neighbour list, any cell shape)."""
+    from ase import Atoms
+    from ase.neighborlist import neighbor_list
+
+    pos = np.asarray(positions, np.float64)
+    if len(pos) < 2 and np.min(np.linalg.norm(np.asarray(cell, np.float64), axis=1)) >= MIN_DISTANCE:
+        return
+    i, j, d = neighbor_list("ijd", Atoms(positions=pos, cell=cell, pbc=True), MIN_DISTANCE)
+    if len(d):
+        k = int(np.argmin(d))
+        raise InputError(f"{name}: atoms {int(i[k])} and {int(j[k])} are {d[k]:.3g} Å apart (nearest periodic image; "
+                         f"{len(d) // 2} pair(s) closer than {MIN_DISTANCE} Å, the closest any two atoms of a real "
+                         f"solid come): duplicated atoms or a unit slip (nm given as Å?); the repulsion there would "
+                         f"blow the MD up")
 
 
 def lammps_frame(cell):

@@ -118,6 +118,9 @@ def write_data_file(path, structure, species_order=None) -> Path:
     from ..structure import as_structure, symbol
 
     structure = as_structure(structure)
+    from .engine import check_min_distance
+
+    check_min_distance(structure.positions, structure.cell, "structure")
     try:
         structure.check_orthorhombic()
     except ValueError:
@@ -139,12 +142,17 @@ def write_data_file(path, structure, species_order=None) -> Path:
     return path
 
 
+#: highest MD temperature [K]: ~3× the highest melting point (W, 3695 K); beyond it no solid exists and the
+#: empirical potentials are far outside their fit (1e5 K is a slip of units or digits)
+MAX_TEMPERATURE = 1e4
+
+
 @pytree.dataclass
 class MDSettings:
     """Settings of a LAMMPS MD run.
 
     Attributes:
-        temperature: target temperature [K] (> 0).
+        temperature: target temperature [K] in (0, 1e4] (:data:`MAX_TEMPERATURE`).
         timestep_fs: MD step [fs].
         equilibration_steps: NVT (Nosé–Hoover) steps before recording.
         production_steps: recorded steps.
@@ -178,7 +186,7 @@ class MDSettings:
     def validate(self) -> "MDSettings":
         """Check every field (also run on construction); errors name the field, value and range."""
         set_ = lambda name, value: object.__setattr__(self, name, value)  # noqa: E731 - frozen
-        set_("temperature", scalar(self.temperature, "temperature", "K", positive=True))
+        set_("temperature", scalar(self.temperature, "temperature", "K", positive=True, hi=MAX_TEMPERATURE))
         set_("timestep_fs", scalar(self.timestep_fs, "timestep_fs", "fs", lo=0.0, lo_open=True, hi=10.0))
         for name in ("equilibration_steps", "production_steps"):
             set_(name, integer(getattr(self, name), name, lo=0))

@@ -17,7 +17,7 @@ import numpy as np
 
 from .. import validate
 from . import geometry
-from .calibration import center_of_mass_with_report, fit_descan
+from .calibration import center_of_mass_with_report, fit_descan, mean_pattern
 from .dataset import Dataset4D
 
 
@@ -46,6 +46,9 @@ def com_field_with_report(ds: Dataset4D, descan_order=None, rotation=None, trans
     if not isinstance(ds, Dataset4D):
         raise validate.InputTypeError(f"ds must be a Dataset4D, got {type(ds).__name__}")
     ds.require("center", "detector_sampling")
+    from .stack import check_disk  # (stack imports calibration lazily; keep com importable first)
+
+    check_disk(mean_pattern(ds), ds)  # the calibration against the measured bright-field disk
     if descan_order is not None:
         validate.choice(descan_order, "descan_order", (None, 0, 1))
     rot = geometry.check_rotation(ds.rotation if rotation is None else rotation)

@@ -121,7 +121,7 @@ class Dataset4D:
                                           f"{center!r}")
             center = c
         set_(self, "center", center)
-        set_(self, "rotation", validate.scalar(rotation, "rotation", "rad", allow_traced=False))
+        set_(self, "rotation", geometry.check_rotation(rotation, "rotation"))
         validate.flag(transpose, "transpose")
         set_(self, "transpose", bool(transpose))
         set_(self, "aberrations", geometry.check_aberrations(self.aberrations))

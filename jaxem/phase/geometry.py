@@ -155,10 +155,20 @@ def bf_frequencies(indices, center, sampling, rotation=0.0, transpose: bool = Fa
 
 
 def check_rotation(rotation, name: str = "rotation"):
-    """A detector rotation θ [rad]: a finite real scalar (traced values pass)."""
+    """A detector rotation θ [rad]: a finite real scalar in [−2π, 2π] (traced values pass).
+
+    Any angle is equivalent to one in that range, so a larger magnitude is almost always degrees given
+    as radians (30 for 30°, which as radians is 30 − 4·2π = 4.87 rad = 279°); it is an error naming
+    the value in degrees."""
     if validate.is_traced(rotation):
         return rotation
-    return validate.scalar(rotation, name, "rad")
+    theta = validate.scalar(rotation, name, "rad")
+    if abs(theta) > 2 * np.pi + 1e-9:
+        raise validate.InputError(
+            f"{name} must be in [−2π, 2π] rad (detector rotations are radians), got {theta:.6g} rad; "
+            f"degrees given as radians? {theta:.6g}° = {np.deg2rad(theta):.6g} rad (pass "
+            f"np.deg2rad(...) or a string such as '{theta:g} deg')")
+    return theta
 
 
 def check_aberrations(aberrations, default=None, name: str = "aberrations") -> Aberrations:

@@ -30,6 +30,7 @@ import numpy as np
 from .. import validate
 from ..measurement import Axis, Measurement, metadata_value, quantity
 from ..validate import FileFormatError
+from . import geometry
 from .dataset import Dataset4D
 
 _READERS = {".mib": "quantumdetector", ".hdr": "quantumdetector", ".emd": "emd", ".h5": "emd",
@@ -89,7 +90,7 @@ def _check_calibration(calibration: dict) -> dict:
     if cal.get("center") is not None:
         cal["center"] = validate.pair(cal["center"], "center", "px", allow_traced=False)
     if cal.get("rotation") is not None:
-        cal["rotation"] = validate.scalar(cal["rotation"], "rotation", "rad", allow_traced=False)
+        cal["rotation"] = geometry.check_rotation(cal["rotation"], "rotation")
     if "transpose" in cal:
         validate.flag(cal["transpose"], "transpose")
     if cal.get("metadata") is not None and not isinstance(cal["metadata"], dict):

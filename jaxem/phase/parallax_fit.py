@@ -193,7 +193,7 @@ def fit_parallax(stack: BFStack, aberrations: Aberrations | None = None, rotatio
     if not isinstance(stack, BFStack):
         raise validate.InputTypeError(f"stack must be a BFStack (phase.bright_field_stack), got {type(stack).__name__}")
     ab = geometry.check_aberrations(aberrations)
-    theta = validate.scalar(rotation, "rotation", "rad", allow_traced=False)
+    theta = geometry.check_rotation(rotation, "rotation")
     radii = tuple(validate.scalar(r, "radii", lo=0, hi=1, lo_open=True, allow_traced=False) for r in np.atleast_1d(radii))
     bins = tuple(validate.integer(b, "bins", lo=1, hi=64) for b in np.atleast_1d(bins))
     iterations = validate.integer(iterations, "iterations", lo=1)

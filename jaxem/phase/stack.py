@@ -19,6 +19,8 @@ Batch sizes: every kernel of the package declares its working set per batch item
 """
 from __future__ import annotations
 
+import warnings
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -107,22 +109,72 @@ def aperture_edge(edge, ds: Dataset4D) -> float:
     return validate.scalar(edge, "edge", "1/Å", positive=True, allow_traced=False)
 
 
-def _check_disk(mean_pattern, ds: Dataset4D, tolerance: float = 0.2):
-    """Raise when the bright-field disk of the data and the calibration disagree by more than
-    ``tolerance`` in radius (semi-angle / detector sampling vs the disk in the mean pattern)."""
+def check_disk(mean_pattern, ds: Dataset4D, tolerance: float = 0.2):
+    """Compare the calibration with the bright-field (BF) disk measured in ``mean_pattern`` (ky, kx).
+
+    Raises when the disk radius predicted by ``semiangle`` / ``detector_sampling`` differs from the
+    measured one by more than ``tolerance`` (relative; a 10× slip in either is caught), or when
+    ``center`` [px] is further than max(2 px, 0.15·radius) from the measured disk centre. Warns when the
+    mean pattern has no BF disk (flat, empty or constant data): the calibration cannot be checked and
+    the data carry no bright-field contrast."""
     from .calibration import find_bright_field
 
     try:
         disk = find_bright_field(mean_pattern)
-    except validate.InputError:
-        return  # no clear disk (e.g. a dark-field-dominated pattern): nothing to compare
-    predicted = ds.probe_cutoff / float(np.mean(ds.detector_sampling))
-    if abs(disk.radius / predicted - 1) > tolerance:
-        raise validate.InputError(
-            f"detector_sampling/semiangle: the bright-field disk of the data has radius {disk.radius:.3g} px, but "
-            f"semiangle {ds.semiangle:.4g} mrad with detector_sampling {tuple(ds.detector_sampling)} 1/Å predicts "
-            f"{predicted:.3g} px on the {ds.detector_shape[0]}×{ds.detector_shape[1]} detector; check the "
-            f"calibration (or calibrate it: calibration.calibrate_bright_field)")
+    except validate.InputError as err:
+        warnings.warn(f"ds.array: no bright-field disk in the mean pattern ({err}); the calibration (semiangle, "
+                      f"detector_sampling, center) cannot be checked against the data, and a phase image from "
+                      f"data without a disk is meaningless", UserWarning, stacklevel=3)
+        return
+    if ds.semiangle is not None and ds.detector_sampling is not None and ds.beam is not None:
+        predicted = ds.probe_cutoff / float(np.mean(ds.detector_sampling))
+        if abs(disk.radius / predicted - 1) > tolerance:
+            raise validate.InputError(
+                f"detector_sampling/semiangle: the bright-field disk of the data has radius {disk.radius:.3g} px, "
+                f"but semiangle {ds.semiangle:.4g} mrad with detector_sampling {tuple(ds.detector_sampling)} 1/Å "
+                f"predicts {predicted:.3g} px on the {ds.detector_shape[0]}×{ds.detector_shape[1]} detector; check "
+                f"the calibration (or calibrate it: calibration.calibrate_bright_field)")
+    if ds.center is not None:
+        off = float(np.hypot(disk.center[0] - ds.center[0], disk.center[1] - ds.center[1]))
+        if off > max(2.0, 0.15 * disk.radius):
+            raise validate.InputError(
+                f"center: the bright-field disk of the data is centred at ({disk.center[0]:.2f}, "
+                f"{disk.center[1]:.2f}) px, {off:.3g} px from center={tuple(ds.center)} px (allowed "
+                f"{max(2.0, 0.15 * disk.radius):.3g} px); check center (or run calibration.calibrate_bright_field)")
+
+
+def check_saturation(values, dtype, name: str = "ds.array", limit: float = 0.01):
+    """Warn when the detector looks saturated: more than ``limit`` of ``values`` (bright-field pixels ×
+    scan positions) sit at the maximum of an integer ``dtype`` (255, 65535, …), or — for data that are
+    not low counts (max ≥ 50 or not integer-valued) — exactly at the data maximum in several frames
+    (≥ 1 % of them) while the same pixels lie below it in others (a clipped plateau; a pixel flat at the
+    maximum over the whole scan, as in a noise-free vacuum disk, or the one brightest frame of a flat
+    disk, is not). Saturated pixels lose the bright-field contrast the
+    phase methods use."""
+    v = np.asarray(values)
+    if v.size == 0:
+        return
+    vmax = v.max()
+    if not np.isfinite(vmax) or vmax <= 0:
+        return
+    frac = float(np.count_nonzero(v == vmax)) / v.size
+    dt = np.dtype(dtype)
+    at_dtype_max = dt.kind in "iu" and vmax == np.iinfo(dt).max
+    sample = v.ravel()[: min(v.size, 100000)]
+    low_counts = vmax < 50 and np.all(sample == np.round(sample))
+    # a clipped pixel sits at the maximum in some frames and below it in others; a pixel at the maximum in
+    # every frame (a noise-free vacuum disk, a constant cube) is flat, not clipped
+    # (the same plateau in several frames: one brightest frame of a noise-free flat disk is not clipped)
+    rows = v.reshape(v.shape[0], -1) if v.ndim > 1 else v.reshape(1, -1)
+    at = rows == vmax
+    hit = at.any(axis=1)
+    n_frames = int(np.count_nonzero(at.any(axis=0)))
+    clipped = bool(np.any(rows[hit].min(axis=1) < vmax)) and n_frames >= max(2, 0.01 * rows.shape[1])
+    if frac > limit and (at_dtype_max or (clipped and not low_counts)):
+        what = f"the {dt} maximum {vmax:g}" if at_dtype_max else f"the data maximum {vmax:.6g}"
+        warnings.warn(f"{name}: {100 * frac:.3g} % of the bright-field values sit at {what} (a saturated or clipped "
+                      f"detector, limit {100 * limit:g} %); the clipped disk loses the phase contrast — reduce the "
+                      f"dose/exposure or mask the saturated pixels", UserWarning, stacklevel=3)
 
 
 def bright_field_stack(ds: Dataset4D, threshold: float | None = None, edge=None, precision=None) -> BFStack:
@@ -193,7 +245,8 @@ def bright_field_stack(ds: Dataset4D, threshold: float | None = None, edge=None,
     if gone.any():
         vbf[:, gone] = means[flat][:, None].astype(np_dt)
         bad = bad.with_missing(np.argwhere(gone))
-    _check_disk(means.reshape(ny, nx), ds)
+    check_disk(means.reshape(ny, nx), ds)
+    check_saturation(vbf, arr.dtype)
     vbf /= np_dt.type(total)  # vbf is a fresh array: normalise in place
     vbf = jax.device_put(vbf)  # (jnp.asarray of a large host array peaks at ~3× its size)
     k_det = jnp.asarray(np.stack([(idx[:, 0] - ds.center[0]) * ds.detector_sampling[0],

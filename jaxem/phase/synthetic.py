@@ -26,6 +26,7 @@ from ..beam import as_beam
 from ..optics.aberrations import Aberrations
 from ..optics.apertures import Aperture
 from ..optics.ctf import transfer_function
+from . import geometry
 from .dataset import Dataset4D
 
 
@@ -144,7 +145,7 @@ def simulate_4dstem(phase, sampling: float, energy, semiangle: float, aberration
         crop = validate.integer(crop, "crop", lo=2, hi=n)
     if dose is not None:
         dose = validate.scalar(dose, "dose", "e⁻ per pattern", positive=True)
-    rotation = validate.scalar(rotation, "rotation", "rad")
+    rotation = geometry.check_rotation(rotation, "rotation")
     psi = probe_spectrum(n, sampling, energy, semiangle, aberrations, edge_px)
     t = jnp.exp(1j * jnp.asarray(phase, psi.real.dtype))
     if log_amplitude is not None:

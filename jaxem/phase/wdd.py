@@ -39,7 +39,8 @@ from .. import accel, validate
 from ..optics.aberrations import Aberrations
 from . import geometry, masking
 from .dataset import Dataset4D
-from .stack import CPU_BATCH_BYTES, aperture_edge, phase_precision
+from .calibration import mean_pattern
+from .stack import CPU_BATCH_BYTES, aperture_edge, check_disk, phase_precision
 
 
 @partial(jax.jit, static_argnames=("b", "wavelength", "cutoff", "edge", "orders"))
@@ -118,6 +119,7 @@ def wdd_setup(ds: Dataset4D, aberrations, rotation, epsilon, edge, precision):
         raise validate.InputTypeError(f"ds must be a Dataset4D, got {type(ds).__name__}")
     ds.require("beam", "semiangle", "center", "detector_sampling")
     epsilon = validate.scalar(epsilon, "epsilon", positive=True, allow_traced=False)
+    check_disk(mean_pattern(ds), ds)  # the calibration against the measured bright-field disk
     ab = geometry.check_aberrations(aberrations, ds.aberrations)
     rot = geometry.check_rotation(ds.rotation if rotation is None else rotation)
     rdt, _ = accel.dtypes(phase_precision(precision, ds.array))

@@ -26,6 +26,7 @@ scanned field plus one window (``object_extent=None``) or is a periodic cell of 
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any
 
 import jax.numpy as jnp
@@ -253,6 +254,19 @@ def prepare(dataset, oversampling: float = 1.5, object_extent=None, positions=No
     if beam.mrad_to_frequency(dataset.semiangle) >= h * min(dky, dkx):
         raise validate.InputError(f"dataset.semiangle {dataset.semiangle} mrad reaches beyond the centred "
                                   f"{nd}×{nd} detector (±{beam.frequency_to_mrad(h * min(dky, dkx)):.4g} mrad)")
+
+    # overlap: the probe's radius ≈ geometric defocus disk |C10|·α + Airy radius 0.61·λ/α [Å]; with a scan
+    # step beyond its diameter neighbouring illuminated areas do not overlap and ptychography is ill-posed
+    alpha = dataset.semiangle * 1e-3
+    c10 = dataset.aberrations.C10
+    r_probe = abs(float(c10 if not validate.is_traced(c10) else 0.0)) * alpha + 0.61 * beam.wavelength / alpha
+    step = max(dataset.scan_sampling)
+    if step > 2 * r_probe:
+        warnings.warn(f"dataset.scan_sampling: the scan step {step:.4g} Å exceeds the probe diameter ≈ "
+                      f"{2 * r_probe:.3g} Å (2·(|C10|·α + 0.61·λ/α) with C10 = {float(c10):.4g} Å, α = "
+                      f"{dataset.semiangle:g} mrad): neighbouring probe positions do not overlap, so the object "
+                      f"between them is constrained only by the detector; defocus the probe or scan finer (or "
+                      f"check scan_sampling: nm given as Å?)", UserWarning, stacklevel=2)
 
     if positions is None:
         o = validate.pair(scan_origin, "scan_origin", "Å")

@@ -175,10 +175,14 @@ def test_truncated_or_incomplete_store_is_a_clear_error(tmp_path):
         store.read_trajectory(p, 3, 20)
 
 
-def test_failed_run_names_the_step_and_leaves_no_store(tmp_path):
+def test_failed_run_names_the_step_and_leaves_no_store(tmp_path, monkeypatch):
     # an O ion 0.45 Å from a Sr ion: the Buckingham -C/r^6 term wins ("Buckingham catastrophe")
     at = srtio3().repeat(2)
     at.positions[2] = at.positions[0] + [0.45, 0, 0]
+    with pytest.raises(InputError, match=r"atoms 0 and 2 are 0.45 Å apart"):  # jaxem refuses it up front
+        simulate(at, "SrTiO3", temperature=300, timestep_fs=1.0, equilibration_steps=200, production_steps=100,
+                 dump_every=10, store_path=tmp_path / "x.zarr", progress=False)
+    monkeypatch.setattr(engine, "check_min_distance", lambda *a, **k: None)  # LAMMPS's own failure, named
     with pytest.raises(engine.LammpsError, match=r"failed during NVT equilibration .* at step \d+: ERROR: Lost atoms"):
         simulate(at, "SrTiO3", temperature=300, timestep_fs=1.0, equilibration_steps=200, production_steps=100,
                  dump_every=10, store_path=tmp_path / "x.zarr", progress=False)
