@@ -158,6 +158,7 @@ class ScanPlan:
         self.store = ResumableStore(path, self.fingerprint, ny, nx, self.block_rows, resume=bool(resume))
         self.path = self.store.path
         self.template = None
+        self.pattern_axes = None
 
     def compute(self, block: int) -> dict:
         """{name: Measurement} of one block (always ``block_rows`` rows: the last block is computed on
@@ -188,6 +189,7 @@ class ScanPlan:
         self.store.write(block, arrays)
         if self.template is None:
             self.template = {k: m for k, m in out.items() if k != self.det.name}
+            self.pattern_axes = _signal_axes(out[self.det.name])
         _pause_for_tests(block)
         return block
 
@@ -209,7 +211,11 @@ class ScanPlan:
             out = (stem_scan(sim, one, self.potential, progress=False, **self.kwargs)
                    if self.compute_rows is None else self.compute_rows(one))
             self.template = {k: m for k, m in out.items() if k != self.det.name}
-        axes = tuple(scan.axes()) + tuple(self.det.signal_axes(beam, grid))
+            self.pattern_axes = _signal_axes(out[self.det.name])
+        # the patterns' own axes as computed (PRISM at f > 1 samples them on its window grid, n/f per
+        # axis, not on the potential's grid); the detector's axes on the potential grid only for a compute
+        # that returns bare arrays
+        axes = tuple(scan.axes()) + (self.pattern_axes or tuple(self.det.signal_axes(beam, grid)))
         sim_md = {k: v for k, v in sim.to_dict().items() if k not in ("beam", "semi_angle", "detectors")}
         md = metadata(beam, sim.semi_angle, scan.sampling, (axes[2].sampling, axes[3].sampling),
                       title=self.det.name, **sim_md, detector=self.det.to_dict(), scan=scan.to_dict(),
@@ -226,6 +232,12 @@ class ScanPlan:
                 meta["scan"] = scan.to_dict()
             res[k] = type(m)(side[k], tuple(scan.axes()) + tuple(m.axes[2:]), meta, m.signal_ndim)
         return res
+
+
+def _signal_axes(m):
+    """The two pattern axes of a computed 4D block (None for a bare array)."""
+    axes = getattr(m, "axes", None)
+    return tuple(axes[2:]) if axes is not None and len(axes) == 4 else None
 
 
 def _crop(m, start: int, n: int):

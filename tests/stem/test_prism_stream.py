@@ -98,3 +98,19 @@ def test_prism_rows_choice_cache_and_pickle(sto):
         prism_scan(SIM, SCAN, pot, precision="float32", smatrix_cache=rows.cache, progress=False)
     with pytest.raises(InputTypeError, match="smatrix_cache must be a dict"):
         prism_scan(SIM, SCAN, pot, smatrix_cache=[], progress=False)
+
+
+def test_streamed_prism_patterns_carry_their_own_axes_at_f2(sto, tmp_path):
+    # PRISM at f = 2 samples the patterns on its window grid (n/f per axis): the store's θ axes must be
+    # those of the computed patterns, not the potential grid's (a silent 2× calibration error before)
+    _, pot = sto
+    kw = dict(method="prism", interpolation=2, precision="float64", progress=False)
+    ref = prism_scan(SIM, SCAN, pot, interpolation=2, precision="float64", progress=False)["dp"]
+    stem_scan_to_zarr(tmp_path / "f2.zarr", SIM, SCAN, pot, block_rows=2, **kw)
+    got = load(tmp_path / "f2.zarr")
+    assert got.shape == ref.shape
+    for a, b in zip(got.axes[2:], ref.axes[2:]):
+        assert (a.name, a.units) == (b.name, b.units)
+        assert a.sampling == pytest.approx(b.sampling, rel=1e-12) and a.origin == pytest.approx(b.origin, rel=1e-12)
+    np.testing.assert_allclose(np.asarray(got.array), np.asarray(ref.array), rtol=1e-12, atol=1e-15)
+    assert got.metadata["detector_sampling"]["value"] == pytest.approx([ref.axes[2].sampling] * 2, rel=1e-12)
