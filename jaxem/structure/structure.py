@@ -136,7 +136,7 @@ class Structure:
                 f"positions[{i}] = {pos[i].tolist()} Å lies beyond ±{MAX_POSITION_SINGLE:g} Å, where {pos.dtype} "
                 f"resolves positions only to {float(np.spacing(np.float32(np.abs(pos).max()))):.2g} Å (the atom would "
                 f"be silently misplaced); wrap the atoms into the cell in float64 first (ase Atoms.wrap()) or "
-                f"enable float64 (jax_enable_x64)")
+                f"build it inside jaxem.accel.float64_mode() (64-bit mode)")
         nums = np.asarray(self.numbers)
         if nums.dtype.kind not in "iu":
             raise validate.InputTypeError(f"numbers must be integer atomic numbers, got dtype {nums.dtype}")

@@ -52,9 +52,10 @@ def test_two_halves_combine_to_the_whole_ensemble():
               for i in (0, 1)]
     npix = w.grid.gpts[0] * w.grid.gpts[1]
     r = tds_models.combine_halves(halves, float(w.norm), npix)
-    np.testing.assert_allclose(r["dp"], full.total_diffraction, rtol=1e-4, atol=1e-9)
+    # float32 running means: the zero-frequency pixel (a difference of O(1) sums) carries ~1e-7 rounding
+    np.testing.assert_allclose(r["dp"], full.total_diffraction, rtol=1e-4, atol=2e-7)
     tds = tds_models.unbiased_tds(full.total_diffraction, full.elastic_diffraction, 6)
-    np.testing.assert_allclose(r["tds"], tds, rtol=1e-3, atol=1e-8)
+    np.testing.assert_allclose(r["tds"], tds, rtol=1e-3, atol=2e-7)  # TDS at q = 0: total − elastic, both O(1)
     np.testing.assert_allclose(r["elastic"] + r["tds"], r["dp"], rtol=1e-5, atol=1e-9)
     assert len(r["halves"]) == 2 and not np.allclose(r["halves"][0][2], r["halves"][1][2])
     key = jax.random.key(0)

@@ -66,7 +66,7 @@ def compute(small: bool, n_configs: int | None = None, n_haadf_configs: int | No
         hs_snaps = {k: (s, p[:n_haadf]) for k, (s, p) in snaps.items()}
         pw = plane_wave_series(case, n_configs, key, snapshots=pw_snaps)
         hs = haadf_series(case, ["static", "absorptive", "einstein", *snaps], n_haadf, jax.random.fold_in(key, 1),
-                          snapshots=hs_snaps)
+                          snapshots=hs_snaps, crop_to_band=True)
         results.append({"case": case, "pw": pw, "hs": hs, "info": info, "missing": missing})
     return results
 

@@ -341,7 +341,7 @@ def probe_scan(case: Case, n: int = 2):
 
 
 def haadf_series(case: Case, models, n_configs: int, key, semi_angle=20.0, inner=70.0, outer=125.0,
-                 snapshots=None, n_side: int = 2):
+                 snapshots=None, n_side: int = 2, crop_to_band: bool = False):
     """HAADF fraction (n_positions, n_exit) per model vs thickness, probe on ``n_side``² positions of the
     central cell, from :func:`jaxem.stem.stem_scan` with a thickness series (one exit plane per unit
     cell). ``models`` ⊂ {'static', 'absorptive', 'einstein', 'md', 'harmonic'}; 'md'/'harmonic' need
@@ -350,7 +350,9 @@ def haadf_series(case: Case, models, n_configs: int, key, semi_angle=20.0, inner
     the two half-means. The absorptive value is the elastic (channelled) wave, ``absorptive_tds`` the
     single-inelastic TDS into the detector (detector-specific v′), and ``absorbed`` the flux v′
     removes at all angles (1 − N_abs/N_DW, the wave norm measured by an annular detector integrating to
-    the grid's limit)."""
+    the grid's limit). ``crop_to_band``: stop the detector at the grid's band edge where ``outer`` lies
+    beyond it (else the detector warns about the crop, or refuses an angle beyond Nyquist);
+    ``res["haadf_mrad"]`` is the range collected either way."""
     from ...stem import AnnularDetector, STEMSimulation, stem_scan
 
     for name in models:
@@ -361,13 +363,15 @@ def haadf_series(case: Case, models, n_configs: int, key, semi_angle=20.0, inner
     pot_static = potential(crystal, gpts=case.gpts, slice_thickness=case.dz)
     from ...stem.detectors import band_edge
 
-    # the detector collects no more than the grid simulates: crop the outer angle at the band edge
-    # (stated in the result, so figures label the range actually collected)
-    outer = min(float(outer), band_edge(BEAM, pot_static.grid))
+    # the detector collects no more than the grid simulates (stated in the result, so figures label the
+    # range actually collected)
+    edge = band_edge(BEAM, pot_static.grid)
+    if validate.flag(crop_to_band, "crop_to_band"):
+        outer = min(float(outer), edge)
     sim = STEMSimulation(BEAM, semi_angle, (AnnularDetector(inner, outer, "HAADF"), AnnularDetector(0.0, name="all")))
     scan = probe_scan(case, n_side)
     step = case.slices_per_cell
-    res = {"z": case.thicknesses(), "positions": scan.positions().reshape(-1, 2), "haadf_mrad": (float(inner), outer)}
+    res = {"z": case.thicknesses(), "positions": scan.positions().reshape(-1, 2), "haadf_mrad": (float(inner), min(float(outer), edge))}
 
     def run(pot, name="HAADF", **kw):
         out = stem_scan(sim, scan, pot, exit_planes=step, progress=False, **kw)
