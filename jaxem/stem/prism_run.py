@@ -111,15 +111,23 @@ def choose_method(sim: STEMSimulation, scan: GridScan, potential: PotentialSlice
     when it is estimated ≥ 1.5× faster (and ``features_ok``). The choice names the detector that
     decided. Costs: FFT ≈ 5 N log₂N flops per slice and wave, the reduction 8 flops per plane wave and
     window pixel. The error model (at most 4 of the scan's positions) runs only for an f > 1 fast
-    enough to matter."""
+    enough to matter. With a pixelated detector and no ``interpolation`` given, only f = 1 is a
+    candidate: at f > 1 the patterns come on PRISM's coarser n/f detector grid, a different measurement."""
     validate.instance(sim, "sim", STEMSimulation)
     tol = validate.scalar(1e-3 if tolerance is None else tolerance, "tolerance", nonnegative=True,
                           allow_traced=False)
     if not features_ok:
         return MethodChoice("multislice", tolerance=tol, reason="PRISM lacks a feature this scan needs")
     grid = potential.grid
-    cands = ([check_interpolation(interpolation, grid)] if interpolation is not None else
-             [(d, d) for d in range(1, 33) if all(n % d == 0 for n in grid.gpts)])
+    from .detectors import PixelatedDetector
+
+    # PRISM at f > 1 samples pixelated patterns on its n/f window grid: a coarser detector (and a smaller
+    # real-space field of view) than the one the simulation asks for, however exact at those pixels; "auto"
+    # substitutes a method, never a different measurement, so only f = 1 is a candidate then (an explicit
+    # ``interpolation`` is the user's choice)
+    pixelated = any(isinstance(d, PixelatedDetector) for d in sim.detectors)
+    cands = ([check_interpolation(interpolation, grid)] if interpolation is not None else [(1, 1)] if pixelated
+             else [(d, d) for d in range(1, 33) if all(n % d == 0 for n in grid.gpts)])
     ms_cost = _costs(sim, scan, potential, (1, 1))[0]
     best, rejected = None, None
     pos = scan.positions().reshape(-1, 2)

@@ -155,3 +155,19 @@ def test_streamed_auto_scan_decides_once_and_records_it(pots, tmp_path):
         assert out["BF"].metadata["method"] == method
         for meta in (out["HAADF"].metadata, load(path).metadata):
             assert meta["method_choice"]["method"] == method and meta["method_choice"]["decided_by"] == "BF"
+
+
+def test_auto_never_coarsens_a_pixelated_detector(pots):
+    # at f > 1 PRISM's patterns come on its n/f window grid (half the angular sampling at f = 2): exact at
+    # those pixels but a different measurement than the simulation asks for, so "auto" keeps f = 1 there
+    # (the same scan without the pixelated detector does go to f > 1 at this tolerance)
+    _, pot = pots
+    many = GridScan.create((0.0, 0.0), (2 * A, 2 * A), gpts=(48, 48))
+    with_dp = choose_method(STEMSimulation(300e3, 20.0, (HAADF, PixelatedDetector(30.0, name="dp"))), many, pot,
+                            tolerance=0.5)
+    without = choose_method(STEMSimulation(300e3, 20.0, (HAADF,)), many, pot, tolerance=0.5)
+    assert with_dp[1] in (None, (1, 1))
+    assert without == ("prism", (2, 2)) or (without[0] == "prism" and without[1][0] > 1)
+    # an explicit interpolation stays the user's choice
+    assert choose_method(STEMSimulation(300e3, 20.0, (PixelatedDetector(30.0),)), many, pot, tolerance=0.5,
+                         interpolation=2)[1] == (2, 2)
