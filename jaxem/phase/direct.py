@@ -365,13 +365,18 @@ def reconstruct_spectrum(stack: BFStack, method: str = "ssb", aberrations: Aberr
     return _spectra(stack, method, aberrations, rotation, upsampling, memory_budget, round_shifts, weights)[0]
 
 
-def _check_weights(weights, stack):
+def check_pixel_weights(weights, n: int, dtype):
+    """Per-pixel weights w_k (n,) as ``dtype``: real, finite and ≥ 0 (None stays None)."""
     if weights is None:
         return None
-    validate.array(weights, "weights", ndim=1, shape=(stack.n_bf,), kind="real", finite=True)
+    validate.array(weights, "weights", ndim=1, shape=(n,), kind="real", finite=True)
     if not bool(np.all(np.asarray(weights) >= 0)):
         raise validate.InputError(f"weights: per-pixel weights must be ≥ 0, got min {float(np.min(weights)):.3g}")
-    return jnp.asarray(weights, stack.vbf.dtype)
+    return jnp.asarray(weights, dtype)
+
+
+def _check_weights(weights, stack):
+    return check_pixel_weights(weights, stack.n_bf, stack.vbf.dtype)
 
 
 def _complex_spectra(stack, aberrations, rotation, upsampling, memory_budget, weights):

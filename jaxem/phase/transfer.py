@@ -31,7 +31,8 @@ import numpy as np
 from .. import accel, validate
 from ..optics.aberrations import Aberrations
 from . import geometry
-from .direct import COMPLEX_RIDGE, OBJECT_TYPES, _solve_complex, complex_columns, complex_gram, fine_frequencies, gamma
+from .direct import (COMPLEX_RIDGE, OBJECT_TYPES, _solve_complex, check_pixel_weights, complex_columns, complex_gram,
+                     fine_frequencies, gamma)
 from .stack import CPU_BATCH_BYTES
 
 TRANSFER_METHODS = ("ssb", "obf", "parallax", "icom")
@@ -128,10 +129,7 @@ def transfer_function(method: str, k_bf, shape, scan_sampling, wavelength: float
         raise validate.InputError(f"weights: per-pixel weights apply to methods 'ssb', 'obf' and 'parallax', got "
                                   f"method {method!r}")
     else:
-        validate.array(weights, "weights", ndim=1, shape=(k.shape[0],), kind="real", finite=True)
-        if not bool(np.all(np.asarray(weights) >= 0)):
-            raise validate.InputError(f"weights: per-pixel weights must be ≥ 0, got min {float(np.min(weights)):.3g}")
-        w = jnp.asarray(weights, k.dtype)
+        w = check_pixel_weights(weights, k.shape[0], k.dtype)
     if method == "obf" and object_type == "complex":
         method = "obf_complex"
     return _transfer(k, ab, w, method=method, shape=shape, scan_sampling=scan_sampling, upsampling=u,
