@@ -110,6 +110,23 @@ def _as_axes(axes) -> tuple:
     return tuple(out)
 
 
+def batch_axes(n_batch: int, axes=None, name: str = "batch_axes") -> tuple:
+    """The :class:`Axis` of each of ``n_batch`` leading (batch) dimensions: ``axes`` is None (uncalibrated
+    ``batch0, batch1, …`` [pixels]) or one entry per dimension, each a name (uncalibrated) or an
+    :class:`Axis` (calibrated, e.g. ``Axis("thickness", 3.9, "Å", 3.9)`` for the exit planes of a
+    multislice thickness series, or ``Axis("defocus", 20.0, "Å", -40.0)``), so the series keeps its
+    calibration in HyperSpy, xarray and files."""
+    if axes is None:
+        return tuple(Axis(f"batch{i}") for i in range(n_batch))
+    if isinstance(axes, (str, Axis)):
+        axes = [axes]
+    axes = list(axes)
+    if len(axes) != n_batch:
+        raise validate.InputError(f"{name} must name the {n_batch} leading axes (names or Axis), got {len(axes)}: "
+                                  f"{axes!r}")
+    return tuple(a if isinstance(a, Axis) else Axis(str(a)) for a in axes)
+
+
 # ---- metadata with units ----------------------------------------------------------------------
 def quantity(value, units: str) -> dict:
     """A physical parameter with its units, as stored in metadata: ``{"value": v, "units": u}``."""
@@ -414,197 +431,56 @@ class Measurement:
             ax.set_title(title)
         return ax
 
-    # ---- HyperSpy -------------------------------------------------------------------------------
+    # ---- HyperSpy and xarray (bodies in jaxem.measurement_interop) ------------------------------
     def hyperspy_axes(self) -> list:
-        """HyperSpy axis dictionaries in array order (the trailing ``n_signal`` axes are the signal)."""
-        nsig = self.n_signal
-        return [{"_type": "UniformDataAxis", "name": a.name, "units": a.units, "navigate": i < self.ndim - nsig,
-                 "is_binned": False, "size": int(n), "scale": float(a.sampling), "offset": float(a.offset)}
-                for i, (a, n) in enumerate(zip(self.axes, self.shape))]
+        """HyperSpy axis dictionaries in array order (see :func:`jaxem.measurement_interop.hyperspy_axes`)."""
+        from . import measurement_interop
+
+        return measurement_interop.hyperspy_axes(self)
 
     def hyperspy_metadata(self) -> dict:
-        """HyperSpy ``metadata`` tree: title, signal quantity and the TEM parameters it knows
-        (``beam_energy`` [keV], ``convergence_angle`` [mrad])."""
-        md = {"General": {"title": str(self.metadata.get("title", ""))},
-              "Signal": {"signal_type": str(self.metadata.get("signal_type", "")), "quantity": _hs_quantity(self)}}
-        tem = {}
-        try:
-            tem["beam_energy"] = float(self.beam().energy) / 1e3
-        except (KeyError, ValueError, TypeError):
-            pass
-        for key in ("semi_angle", "semi_angle_mrad", "semiangle", "convergence_angle"):  # semiangle: ptycho, phase
-            if key in self.metadata:
-                try:
-                    tem["convergence_angle"] = float(self.value(key, "mrad"))
-                    break
-                except (ValueError, TypeError):
-                    pass
-        if tem:
-            md["Acquisition_instrument"] = {"TEM": tem}
-        return md
+        """HyperSpy ``metadata`` tree (see :func:`jaxem.measurement_interop.hyperspy_metadata`)."""
+        from . import measurement_interop
+
+        return measurement_interop.hyperspy_metadata(self)
 
     def hyperspy_dict(self) -> dict:
-        """The signal dictionary HyperSpy/rosettasciio build signals from (data not copied)."""
-        data = self.array if _is_dask(self.array) else np.asarray(self.array)
-        return {"data": data, "axes": self.hyperspy_axes(), "metadata": self.hyperspy_metadata(),
-                "original_metadata": with_units(self.metadata), "attributes": {"_lazy": _is_dask(data)}}
+        """The HyperSpy signal dictionary (see :func:`jaxem.measurement_interop.hyperspy_dict`)."""
+        from . import measurement_interop
+
+        return measurement_interop.hyperspy_dict(self)
 
     def to_hyperspy(self):
-        """A HyperSpy signal with every axis calibrated (name, scale, offset, units): the trailing
-        ``n_signal`` axes are the signal, the others navigation; the metadata (with units) goes to
-        ``original_metadata``, the beam energy and convergence angle to HyperSpy's TEM metadata.
-        Dask arrays give a lazy signal. Needs HyperSpy."""
-        try:
-            from hyperspy.io import dict2signal
-        except ImportError:  # pragma: no cover - hyperspy is optional
-            raise ImportError("Measurement.to_hyperspy needs HyperSpy (pip install hyperspy)") from None
-        d = self.hyperspy_dict()
-        return dict2signal(d, lazy=d["attributes"]["_lazy"])
+        """A HyperSpy signal with every axis calibrated, metadata with units in ``original_metadata``
+        (see :func:`jaxem.measurement_interop.to_hyperspy`). Needs HyperSpy."""
+        from . import measurement_interop
+
+        return measurement_interop.to_hyperspy(self)
 
     @classmethod
     def from_hyperspy(cls, signal) -> "Measurement":
-        """A Measurement from a HyperSpy signal (uniform axes only; lazy signals stay lazy)."""
-        if not hasattr(signal, "axes_manager") or not hasattr(signal, "data"):
-            raise validate.InputTypeError(f"signal must be a HyperSpy signal, got {type(signal).__name__}")
-        axes = signal.axes_manager.as_dictionary()
-        axes = [axes[f"axis-{i}"] for i in range(len(axes))]
-        return from_signal_dict(signal.data, axes, signal.metadata.as_dictionary(),
-                                signal.original_metadata.as_dictionary(),
-                                signal_ndim=int(signal.axes_manager.signal_dimension))
+        """A Measurement from a HyperSpy signal (see :func:`jaxem.measurement_interop.from_hyperspy`)."""
+        from . import measurement_interop
 
-    # ---- xarray ---------------------------------------------------------------------------------
+        return measurement_interop.from_hyperspy(signal)
+
     def to_xarray(self):
-        """An ``xarray.DataArray`` with dimensions named after the axes, a coordinate per axis (its
-        values, ``units`` attribute) and the metadata (with units) as attributes. Needs xarray."""
-        try:
-            import xarray as xr
-        except ImportError:  # pragma: no cover - xarray is optional at run time
-            raise ImportError("Measurement.to_xarray needs xarray (pip install xarray)") from None
-        data = self.array if _is_dask(self.array) else np.asarray(self.array)
-        # the exact sampling/offset ride along as attributes: steps recomputed from float coordinates
-        # differ in the last bits (v[1] - v[0] ≠ sampling), so a round trip would not be exact
-        coords = {a.name: (a.name, a.values(n), {"units": a.units, "sampling": float(a.sampling),
-                                                  "offset": float(a.offset)})
-                  for a, n in zip(self.axes, self.shape)}
-        attrs = with_units(self.metadata)
-        name = self.metadata.get("title") or self.metadata.get("quantity") or None
-        return xr.DataArray(data, dims=self.dims, coords=coords, attrs=attrs,
-                            name=name if isinstance(name, str) else None)
+        """An ``xarray.DataArray`` with named, calibrated dimensions and the metadata (with units) as
+        attributes (see :func:`jaxem.measurement_interop.to_xarray`). Needs xarray."""
+        from . import measurement_interop
+
+        return measurement_interop.to_xarray(self)
 
     @classmethod
     def from_xarray(cls, data) -> "Measurement":
-        """A Measurement from an ``xarray.DataArray`` (or a Dataset holding one variable, or ``data``).
+        """A Measurement from an ``xarray.DataArray`` with uniform coordinates (see
+        :func:`jaxem.measurement_interop.from_xarray`)."""
+        from . import measurement_interop
 
-        Every coordinate of a dimension must be uniformly spaced (it becomes an :class:`Axis`; its
-        ``units`` attribute is kept, else ``"pixels"``); dimensions without coordinates get
-        sampling 1 [pixels]. Attributes become the metadata.
-        """
-        try:
-            import xarray as xr
-        except ImportError:  # pragma: no cover
-            raise ImportError("Measurement.from_xarray needs xarray (pip install xarray)") from None
-        if isinstance(data, xr.Dataset):
-            names = list(data.data_vars)
-            if "data" in names:
-                attrs = {**data.attrs, **data["data"].attrs}
-                data = data["data"].copy()
-                data.attrs = attrs
-            elif len(names) == 1:
-                data = data[names[0]]
-            else:
-                raise validate.InputError(f"data is an xarray Dataset with variables {names}; pass one DataArray")
-        if not isinstance(data, xr.DataArray):
-            raise validate.InputTypeError(f"data must be an xarray DataArray, got {type(data).__name__}")
-        axes = []
-        for dim, n in zip(data.dims, data.shape):
-            dim = str(dim)
-            if dim not in data.coords:
-                axes.append(Axis(dim))
-                continue
-            c = data.coords[dim]
-            v = np.asarray(c.values, dtype=float)
-            step = float(v[1] - v[0]) if n > 1 else 1.0
-            if n > 2 and not np.allclose(np.diff(v), step, rtol=1e-6, atol=1e-12 * max(1.0, abs(step))):
-                raise validate.InputError(f"coordinate {dim!r} is not uniformly spaced (steps from "
-                                          f"{np.diff(v).min():g} to {np.diff(v).max():g}); an Axis needs a "
-                                          f"uniform sampling")
-            offset = float(v[0]) if n else 0.0
-            recorded = c.attrs.get("sampling"), c.attrs.get("offset")
-            if all(isinstance(r, (int, float)) and not isinstance(r, bool) for r in recorded) and recorded[0] != 0:
-                exact = recorded[1] + recorded[0] * np.arange(n)  # written by to_xarray: keep them if they agree
-                if np.allclose(v, exact, rtol=1e-9, atol=1e-12 * max(1.0, abs(recorded[0]))):
-                    step, offset = float(recorded[0]), float(recorded[1])
-            axes.append(Axis(dim, step, str(c.attrs.get("units", "pixels")), offset))
-        return cls(data.data, tuple(axes), dict(data.attrs))
-
-
-def _is_dask(a) -> bool:
-    return type(a).__module__.startswith("dask")
-
-
-def _hs_quantity(m: Measurement) -> str:
-    q = str(m.metadata.get("quantity") or "")
-    u = m.metadata.get("units")
-    return f"{q} ({u})" if q and isinstance(u, str) and u else q
-
-
-def from_signal_dict(data, axes: list, metadata: dict, original_metadata: dict,
-                     signal_ndim: int | None = None) -> Measurement:
-    """A Measurement from the parts of a HyperSpy signal dictionary (axes as HyperSpy axis dicts in
-    array order). ``original_metadata`` becomes the metadata; the HyperSpy title, quantity, beam energy
-    and convergence angle are added (with units) where it lacks them."""
-    out_axes = []
-    for i, a in enumerate(axes):
-        name = a.get("name")
-        name = str(name) if isinstance(name, str) and name and name != "<undefined>" else f"axis{i}"
-        if "scale" not in a or a.get("_type", "UniformDataAxis") != "UniformDataAxis":
-            raise validate.InputError(f"axis {i} ({name!r}) is not uniform ({a.get('_type')}); a jaxem Axis "
-                                      f"needs a uniform sampling")
-        units = a.get("units")
-        units = str(units) if isinstance(units, str) and units and units != "<undefined>" else "pixels"
-        out_axes.append(Axis(name, float(a["scale"]), units, float(a.get("offset", 0.0))))
-    names = [a.name for a in out_axes]
-    for i, a in enumerate(out_axes):  # HyperSpy allows repeated names; dimension names may not repeat
-        if names.count(a.name) > 1:
-            out_axes[i] = replace(a, name=f"{a.name}_{i}")
-    md = dict(original_metadata or {})
-    hs = metadata or {}
-    title = hs.get("General", {}).get("title")
-    if title and "title" not in md:
-        md["title"] = title
-    q = hs.get("Signal", {}).get("quantity")
-    if q and "quantity" not in md:
-        m = re.match(r"^(.*?)\s*\(([^()]*)\)\s*$", q)
-        md["quantity"], unit = (m.group(1), m.group(2)) if m else (q, None)
-        if unit and "units" not in md:
-            md["units"] = unit
-    tem = hs.get("Acquisition_instrument", {}).get("TEM", {})
-    if "beam_energy" in tem and "energy" not in md and "beam" not in md:
-        md["energy"] = quantity(float(tem["beam_energy"]) * 1e3, "eV")
-    if "convergence_angle" in tem and not {"semi_angle", "semi_angle_mrad", "semiangle"} & set(md):
-        md["semi_angle"] = quantity(float(tem["convergence_angle"]), "mrad")
-    return Measurement(data, tuple(out_axes), md, signal_ndim)
+        return measurement_interop.from_xarray(data)
 
 
 # ---- axes of grids ----------------------------------------------------------------------------
-def batch_axes(n_batch: int, axes=None, name: str = "batch_axes") -> tuple:
-    """The :class:`Axis` of each of ``n_batch`` leading (batch) dimensions: ``axes`` is None (uncalibrated
-    ``batch0, batch1, …`` [pixels]) or one entry per dimension, each a name (uncalibrated) or an
-    :class:`Axis` (calibrated, e.g. ``Axis("thickness", 3.9, "Å", 3.9)`` for the exit planes of a
-    multislice thickness series, or ``Axis("defocus", 20.0, "Å", -40.0)``), so the series keeps its
-    calibration in HyperSpy, xarray and files."""
-    if axes is None:
-        return tuple(Axis(f"batch{i}") for i in range(n_batch))
-    if isinstance(axes, (str, Axis)):
-        axes = [axes]
-    axes = list(axes)
-    if len(axes) != n_batch:
-        raise validate.InputError(f"{name} must name the {n_batch} leading axes (names or Axis), got {len(axes)}: "
-                                  f"{axes!r}")
-    return tuple(a if isinstance(a, Axis) else Axis(str(a)) for a in axes)
-
-
-
 def real_space_axes(grid) -> tuple:
     """(y, x) axes of a :class:`jaxem.grid.Grid` in Å."""
     return (Axis("y", grid.sampling[0], "Å"), Axis("x", grid.sampling[1], "Å"))
@@ -626,3 +502,12 @@ def reciprocal_axes_centered(grid, beam=None, units: str = "mrad") -> tuple:
         else:
             axes.append(Axis(name, dk, "1/Å", off))
     return tuple(axes)
+
+
+def from_signal_dict(data, axes: list, metadata: dict, original_metadata: dict,
+                     signal_ndim: int | None = None) -> Measurement:
+    """A Measurement from the parts of a HyperSpy signal dictionary (see
+    :func:`jaxem.measurement_interop.from_signal_dict`)."""
+    from . import measurement_interop
+
+    return measurement_interop.from_signal_dict(data, axes, metadata, original_metadata, signal_ndim)

@@ -12,7 +12,8 @@ Here λ < :data:`EXACT_BELOW` (10⁷) is drawn exactly by the library's sampler 
 doses are unchanged, draw for draw); larger λ by the normal limit N ≈ round(λ + √λ·z), z ~ N(0, 1),
 clipped at 0. The normal limit is the Poisson law to within its skewness 1/√λ < 3·10⁻⁴ there, far
 below anything a count can resolve. The result is a float array (the dtype of λ, at least float32), so
-no count overflows an integer type. λ must be finite and ≥ 0 (checked when concrete; an error naming
+no count overflows an integer type; :func:`poisson_numpy` also gives int64 counts (``integer=True``)
+for λ ≤ :data:`MAX_INTEGER_COUNTS`. λ must be finite and ≥ 0 (checked when concrete; an error naming
 ``name``).
 """
 from __future__ import annotations
@@ -23,10 +24,12 @@ import numpy as np
 
 from . import validate
 
-__all__ = ["EXACT_BELOW", "poisson", "poisson_numpy"]
+__all__ = ["EXACT_BELOW", "MAX_INTEGER_COUNTS", "poisson", "poisson_numpy"]
 
 #: expected counts below which the exact library sampler is used [counts]
 EXACT_BELOW = 1e7
+#: largest expected count drawn as an int64 [counts]: 2⁶² ≈ 4.6·10¹⁸, so λ + 10√λ stays below 2⁶³ − 1
+MAX_INTEGER_COUNTS = float(2 ** 62)
 
 
 def _float_dtype(dtype):
@@ -57,17 +60,23 @@ def poisson(key, lam, name: str = "expected counts"):
     return jnp.where(small, exact, normal)
 
 
-def poisson_numpy(rng: np.random.Generator, lam, name: str = "expected counts") -> np.ndarray:
+def poisson_numpy(rng: np.random.Generator, lam, name: str = "expected counts",
+                  integer: bool = False) -> np.ndarray:
     """Poisson counts N ~ Pois(``lam``) as a float64 NumPy array (``rng``: a NumPy Generator).
 
     Same rule as :func:`poisson`: exact below :data:`EXACT_BELOW` (the same draws as
-    ``rng.poisson(lam)`` when every λ is below it), the normal limit above.
+    ``rng.poisson(lam)`` when every λ is below it), the normal limit above. ``integer=True`` returns
+    int64 counts (what ``rng.poisson`` returns) and rejects λ > :data:`MAX_INTEGER_COUNTS`, which an
+    int64 count could not hold, with an error naming ``name``.
     """
     _check(lam, name)
     lam = np.asarray(lam, dtype=np.float64)
+    if integer and lam.size and lam.max() > MAX_INTEGER_COUNTS:
+        raise validate.InputError(f"{name} reaches {lam.max():.4g} counts, more than an int64 count holds "
+                                  f"(λ ≤ 2⁶² = {MAX_INTEGER_COUNTS:.4g}); lower the dose or intensity")
     small = lam < EXACT_BELOW
     out = rng.poisson(np.where(small, lam, 0.0)).astype(np.float64)
     if not small.all():
         big = lam[~small]
         out[~small] = np.maximum(np.round(big + np.sqrt(big) * rng.standard_normal(big.shape)), 0.0)
-    return out
+    return out.astype(np.int64) if integer else out

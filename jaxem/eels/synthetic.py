@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import validate
+from .. import noise, validate
 from ..beam import as_beam
 from ..measurement import Axis
 from .maps import qe_map
@@ -67,7 +67,11 @@ def synthetic_map(q, energy, loss, *, beam=None, counts_per_peak=None, row_max: 
         cpp = validate.scalar(counts_per_peak, "counts_per_peak", "counts", positive=True)
         s = s * cpp / np.where(rows > 0, rows, 1.0)
     else:
-        s = s * validate.scalar(row_max, "row_max", "counts", positive=True) / rows.max()
+        row_max = validate.scalar(row_max, "row_max", "counts", positive=True)
+        if not rows.max() > 0:
+            raise validate.InputError(f"loss has no positive single scattering at energy > 0 eV (largest row sum "
+                                      f"{rows.max():g}); row_max cannot scale it to counts")
+        s = s * row_max / rows.max()
     j = s
     if zlp_counts is not None:
         i0 = validate.scalar(zlp_counts, "zlp_counts", "counts", positive=True)
@@ -99,7 +103,7 @@ def synthetic_map(q, energy, loss, *, beam=None, counts_per_peak=None, row_max: 
         j = np.maximum(j, 0.0)
     if seed is not None:
         rng = np.random.default_rng(validate.integer(seed, "seed", lo=0))
-        j = rng.poisson(j).astype(float)
+        j = noise.poisson_numpy(rng, j, "expected counts (loss scaled by counts_per_peak/row_max/zlp_counts)")
     md = {"title": "synthetic q–E map", "synthetic": True, **(metadata or {})}
     return qe_map(j, (q, "1/Å"), (E, "eV"), beam=beam, metadata=md)
 

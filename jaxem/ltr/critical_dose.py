@@ -31,7 +31,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .. import accel, pytree, validate
+from .. import accel, noise, pytree, validate
 from .poisson import linear_two_component, poisson_loglik
 
 #: status bits of a decay fit
@@ -306,7 +306,9 @@ def fit_decay(counts, doses, onset=None, *, level: float = 0.95, min_counts: flo
         idx = np.flatnonzero(select)
         lam = (B[idx, None] + I0[idx, None] * np.exp(-np.maximum(D[None] - on[idx, None], 0.0) / dc[idx, None]))
         rng = np.random.default_rng(seed)
-        yb = rng.poisson(np.broadcast_to(np.maximum(lam, 0.0)[:, None, :], (idx.size, n_boot, D.size)))
+        yb = noise.poisson_numpy(rng, np.broadcast_to(lam[:, None, :], (idx.size, n_boot, D.size)),
+                                 "bootstrap expected counts (the fitted B + I0·exp(−(D − D_on)₊/D_c) of counts)",
+                                 integer=True)
         fb = fit_decay(yb, D, onset=onset, level=level, min_counts=0.0, n_grid=n_grid, n_onset=n_onset, floor=floor,
                        floor_penalty=floor_penalty, precision=precision, bias_correction=0,
                        memory_budget=memory_budget)

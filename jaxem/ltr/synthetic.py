@@ -33,7 +33,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import ndtr
 
-from .. import accel, pytree, validate
+from .. import accel, noise, pytree, validate
 from .dose import DoseSchedule, cumulative_dose
 from .events import EventData, make_events
 
@@ -316,7 +316,8 @@ def _sample_chunk(spec: SyntheticLTR, positions: np.ndarray, rng) -> tuple[np.nd
     ny, nx = spec.detector_shape
     w = spec.weights(positions)                    # (P, T, C)
     P, T, C = w.shape
-    n = rng.poisson(w).ravel()
+    n = noise.poisson_numpy(rng, w, "expected counts per frame and component (SyntheticLTR.weights)",
+                            integer=True).ravel()
     gid = np.repeat(np.arange(P * T * C), n)        # grouped by segment (p, t), then component
     comp = gid % C
     seg = gid // C
@@ -426,5 +427,7 @@ def decay_series(n_repeats: int, doses, i0: float, critical_dose: float, floor: 
     floor = validate.scalar(floor, "floor", nonnegative=True)
     onset = validate.scalar(onset, "onset", "e⁻/Å²", nonnegative=True)
     lam = i0 * floor + i0 * np.exp(-np.maximum(D - onset, 0.0) / critical_dose)
-    rng = np.random.default_rng(seed)
-    return rng.poisson(np.broadcast_to(lam, (n_repeats, D.size))), lam
+    rng = np.random.default_rng(validate.integer(seed, "seed", lo=0))
+    counts = noise.poisson_numpy(rng, np.broadcast_to(lam, (n_repeats, D.size)),
+                                 "expected counts λ = i0·(floor + exp(−(D − onset)₊/critical_dose))", integer=True)
+    return counts, lam

@@ -73,15 +73,19 @@ class MethodChoice(tuple):
             one that came closest), None where no error estimate decided (f = 1 is exact; PRISM was
             not fast enough; features PRISM lacks).
         error: that detector's estimated error [1] (None as ``detector``).
-        errors: {detector name: estimated error} at that f (empty as ``detector``).
+        errors: {detector name: estimated error} at that f, each the largest over the exit planes
+            (empty as ``detector``).
+        thickness: the exit plane [Å] of ``error`` (the worst of a thickness series; the exit surface
+            without one; None as ``detector``).
         tolerance: the tolerance [1] the errors were checked against.
         reason: one sentence.
     """
 
     def __new__(cls, method: str, interpolation=None, *, detector=None, error=None, errors=None, tolerance=None,
-                reason: str = ""):
+                reason: str = "", thickness=None):
         self = super().__new__(cls, (method, None if interpolation is None else tuple(interpolation)))
         self.detector, self.error, self.errors = detector, error, dict(errors or {})
+        self.thickness = thickness
         self.tolerance, self.reason = tolerance, reason
         return self
 
@@ -95,15 +99,21 @@ class MethodChoice(tuple):
 
         return {"method": self[0], "interpolation": None if self[1] is None else list(self[1]),
                 "decided_by": self.detector, "error": num(self.error),
-                "errors": {k: num(v) for k, v in self.errors.items()}, "tolerance": self.tolerance,
-                "reason": self.reason}
+                "errors": {k: num(v) for k, v in self.errors.items()}, "thickness": self.thickness,
+                "tolerance": self.tolerance, "reason": self.reason}
 
     def __repr__(self) -> str:
         return f"MethodChoice({self[0]!r}, {self[1]!r}, detector={self.detector!r}, error={self.error!r})"
 
 
+def _at_plane(est) -> str:
+    """' at the exit plane t = … Å (of n)' where a thickness series was judged, else ''."""
+    n = len(est["exit_planes"])
+    return f" at the exit plane t = {est['thickness']:.4g} Å (worst of {n})" if n > 1 else ""
+
+
 def choose_method(sim: STEMSimulation, scan: GridScan, potential: PotentialSlices, tolerance=None,
-                  interpolation=None, features_ok: bool = True) -> MethodChoice:
+                  interpolation=None, features_ok: bool = True, exit_planes=None) -> MethodChoice:
     """:class:`MethodChoice` ("multislice", None) or ("prism", (f_y, f_x)): the cheaper of multislice and
     PRISM at the f whose error estimate is ≤ ``tolerance`` (default 1e-3) for *every* detector of
     ``sim`` (:func:`prism_error_estimate`: the worst of its per-detector errors, each with the one
@@ -112,7 +122,9 @@ def choose_method(sim: STEMSimulation, scan: GridScan, potential: PotentialSlice
     decided. Costs: FFT ≈ 5 N log₂N flops per slice and wave, the reduction 8 flops per plane wave and
     window pixel. The error model (at most 4 of the scan's positions) runs only for an f > 1 fast
     enough to matter. With a pixelated detector and no ``interpolation`` given, only f = 1 is a
-    candidate: at f > 1 the patterns come on PRISM's coarser n/f detector grid, a different measurement."""
+    candidate: at f > 1 the patterns come on PRISM's coarser n/f detector grid, a different measurement.
+    With ``exit_planes`` (a thickness series, as :func:`jaxem.stem.stem_scan`) every exit plane is judged
+    and the worst decides; the choice names its thickness."""
     validate.instance(sim, "sim", STEMSimulation)
     tol = validate.scalar(1e-3 if tolerance is None else tolerance, "tolerance", nonnegative=True,
                           allow_traced=False)
@@ -142,7 +154,7 @@ def choose_method(sim: STEMSimulation, scan: GridScan, potential: PotentialSlice
                 check_window(sim, grid, potential.thickness, f)
             except validate.InputError:
                 continue
-            est = prism_error_estimate(sim, potential, f, positions=pos)
+            est = prism_error_estimate(sim, potential, f, positions=pos, exit_planes=exit_planes)
             if est["error"] > tol:
                 if rejected is None or est["error"] < rejected[1]["error"]:  # the closest PRISM came
                     rejected = (f, est)
@@ -153,13 +165,15 @@ def choose_method(sim: STEMSimulation, scan: GridScan, potential: PotentialSlice
         if est is None:
             return MethodChoice("prism", f, tolerance=tol, reason="PRISM at f = 1 (exact) is ≥ 1.5× faster")
         return MethodChoice("prism", f, detector=est["detector"], error=est["error"], errors=est["detectors"],
-                            tolerance=tol, reason=f"PRISM at f = {list(f)} is ≥ 1.5× faster and every detector's "
-                            f"estimated error is ≤ {tol:.3g} (worst: {est['detector']!r}, {est['error']:.3g})")
+                            tolerance=tol, thickness=est["thickness"], reason=f"PRISM at f = {list(f)} is ≥ 1.5× "
+                            f"faster and every detector's estimated error is ≤ {tol:.3g} (worst: "
+                            f"{est['detector']!r}, {est['error']:.3g}{_at_plane(est)})")
     if rejected is not None:
         f, est = rejected
         return MethodChoice("multislice", detector=est["detector"], error=est["error"], errors=est["detectors"],
-                            tolerance=tol, reason=f"PRISM at f = {list(f)} would be faster but detector "
-                            f"{est['detector']!r} has an estimated error of {est['error']:.3g} > {tol:.3g}")
+                            tolerance=tol, thickness=est["thickness"], reason=f"PRISM at f = {list(f)} would be "
+                            f"faster but detector {est['detector']!r} has an estimated error of "
+                            f"{est['error']:.3g}{_at_plane(est)} > {tol:.3g}")
     return MethodChoice("multislice", tolerance=tol, reason="no PRISM interpolation is ≥ 1.5× faster with a window "
                         "that holds the probe")
 

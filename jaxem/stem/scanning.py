@@ -377,7 +377,8 @@ def stem_scan(sim: STEMSimulation, scan: GridScan, potential: PotentialSlices, *
         from . import prism_run as _prism
 
         chosen = ("prism", interpolation or 1) if method == "prism" else _prism.choose_method(
-            sim, scan, potential, tolerance, interpolation, features_ok=tds_potentials is None)
+            sim, scan, potential, tolerance, interpolation, features_ok=tds_potentials is None,
+            exit_planes=exit_planes)
         choice = None if method == "prism" else chosen.to_dict()
         if chosen[0] == "prism":
             if tds_potentials is not None:
