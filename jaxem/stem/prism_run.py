@@ -531,7 +531,8 @@ def prism_rows(sim, scan, potential, method="auto", interpolation=None, toleranc
         return None  # stem_scan per block (it refuses TDS potentials with PRISM; stand-ins go their own way)
     kwargs.pop("progress", None)
     if method == "auto":
-        choice = choose_method(sim, scan, potential, tolerance, interpolation, features_ok=True)
+        choice = choose_method(sim, scan, potential, tolerance, interpolation, features_ok=True,
+                               exit_planes=kwargs.get("exit_planes"))
         if choice.method != "prism":
             return MultisliceRows(sim, potential, choice, **kwargs)
         return PrismRows(sim, potential, choice.interpolation, choice=choice, **kwargs)

@@ -353,8 +353,8 @@ def stem_scan(sim: STEMSimulation, scan: GridScan, potential: PotentialSlices, *
         method: ``'multislice'`` (probe by probe), ``'prism'`` (:func:`jaxem.stem.prism_scan`, S-matrix
             with ``interpolation`` f, default 1 = exact) or ``'auto'`` (default): PRISM where it is
             estimated ≥ 1.5× faster and its error estimate (:func:`jaxem.stem.prism_error_estimate`) is
-            ≤ ``tolerance`` (relative, default 1e-3) for every detector of ``sim``, else multislice
-            (:func:`jaxem.stem.choose_method`); the decision and the detector that made it are in every
+            ≤ ``tolerance`` (relative, default 1e-3) for every detector of ``sim`` at every exit plane,
+            else multislice (:func:`jaxem.stem.choose_method`); the decision and the detector that made it are in every
             measurement's ``method_choice`` metadata.
         interpolation: PRISM interpolation factor f (int or (f_y, f_x)); with 'auto' the only one tried.
         tolerance: relative error accepted by 'auto' [1].
