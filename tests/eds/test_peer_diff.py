@@ -239,9 +239,6 @@ def test_mass_attenuation_vs_exspy_off_edge():
     np.testing.assert_allclose(data.mac_matrix(lines, els), exspy_mac_matrix(lines, els), rtol=0.08)
 
 
-@pytest.mark.xfail(strict=True, reason="open: jaxem's line energies are Elam edge differences; Au Mα = 2.1184 keV "
-                   "lies below the Pt M5 edge (2.122 keV), the measured Au Mα₁ = 2.1229 keV (Bearden) above it, "
-                   "so μ/ρ(Pt, Au Mα) is 1202 vs exspy's 2612 cm²/g")
 def test_au_malpha_in_platinum_vs_exspy():
     assert data.mac_matrix(["Au_Ma"], ["Pt"])[0, 0] == pytest.approx(exspy_mac_matrix(["Au_Ma"], ["Pt"])[0, 0],
                                                                       rel=0.25)
