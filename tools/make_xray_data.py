@@ -26,8 +26,11 @@ doi:10.1103/RevModPhys.39.78, from the JEOL wavelength table shipped in pyxray (
 licence; ``pyxray/data/lambda.asc``), converted with Bearden's own factor E = 12.39852 keV·Å*/λ.
 A component that is a blend of sub-levels in Elam's table (e.g. Mα = M5–N6,7, Lβ2,15 = L3–N4,5)
 is split over its sub-lines with the radiative rates of xraylib (T. Schoonjans et al., BSD
-licence; ``RadRate``), e.g. Au Mα₁ : Mα₂ = 0.863 : 0.059; a sub-line without a measured value,
-or a component no measured table lists, keeps Elam's energy. The family weights (``weight``) are
+licence; ``RadRate``), e.g. Au Mα₁ : Mα₂ = 0.863 : 0.059. A sub-line the table lists only within
+an unresolved doublet (Kα₁,₂ of Be–Mg, Lα₁,₂ of Ti–Kr, Kβ₁,₃, Mα of La–Hf) takes the doublet's
+measured centroid. A component with no measured value at all keeps Elam's energy, and so do the M
+lines of La–Tm (open 4f shell: the table's values there are not Bearden's, its Mα of Tb–Tm lies
+6–8 eV above Bearden's). The family weights (``weight``) are
 Elam's, unchanged. ``measured`` records the fraction of a family's weight with a measured energy.
 
 Usage: ``python tools/make_xray_data.py`` (xraydb, pyxray and xraylib are generator/test-time
@@ -106,32 +109,58 @@ def _sublevels(level: str) -> list[str]:
     return [head] + [head.rstrip("0123456789") + r for r in rest]
 
 
-def measured_energy_ev(el, line) -> float | None:
-    """Measured energy [eV] of an Elam component line (Bearden 1967 via the JEOL wavelength table),
-    the xraylib-radiative-rate weighted mean over a blended final level; None if any sub-line
-    carrying weight has no measured value."""
+#: measured blends (unresolved doublets) in the JEOL table: (initial level, final sub-levels, pyxray name);
+#: a sub-line without its own measured value takes the measured centroid of the blend that contains it
+BLENDS = (("K", ("L2", "L3"), "Ka"), ("K", ("M2", "M3"), "Kb1_3"), ("L3", ("M4", "M5"), "La"),
+          ("L3", ("N4", "N5"), "Lb2_15"), ("M5", ("N6", "N7"), "Ma"))
+
+
+#: La–Tm (open 4f shell): the table's M lines are not Bearden's (its Mα of Tb–Tm is 6–8 eV above
+#: Bearden's 1240–1462 eV, its Mβ of Pr and Nd above Elam's M4 edges): their M lines keep Elam's energies
+OPEN_4F = (57, 69)
+
+
+def _jeol_ev(z, transition) -> float | None:
+    """Bearden's (1967) measured energy [eV] of a transition (IUPAC string or pyxray set) from the
+    JEOL wavelength table in pyxray, converted with Bearden's factor; None if it is not listed."""
     import pyxray
     import pyxray.util
+
+    hc_pyxray = pyxray.util.h_eVs * pyxray.util.c * 1e10  # [eV·Å] that pyxray used to turn λ into E
+    try:
+        e_py = pyxray.xray_transition_energy_eV(z, transition, reference="JEOL")
+    except pyxray.NotFound:
+        return None
+    return e_py * (BEARDEN_KEV_ANGSTROM * 1e3 / hc_pyxray)
+
+
+def measured_energy_ev(el, line) -> float | None:
+    """Measured energy [eV] of an Elam component line: each sub-line of its (possibly blended) final
+    level at its own measured energy, else at the measured centroid of the blend that contains it,
+    weighted with xraylib's radiative rates; None if a sub-line carrying weight has neither."""
+    import pyxray
+    import pyxray.parser.base as pb
     import xraylib
 
     z = pyxray.element_atomic_number(el)
-    hc_pyxray = pyxray.util.h_eVs * pyxray.util.c * 1e10  # [eV·Å] that pyxray used to turn λ into E
+    if line.initial_level.startswith("M") and OPEN_4F[0] <= z <= OPEN_4F[1]:
+        return None
     num = den = 0.0
     subs = _sublevels(line.final_level)
     for f in subs:
-        try:
-            e_py = pyxray.xray_transition_energy_eV(z, f"{line.initial_level}-{f}", reference="JEOL")
-        except Exception:  # noqa: BLE001 - pyxray raises NotFound (no measured value)
-            e_py = None
         try:
             rate = xraylib.RadRate(z, getattr(xraylib, f"{line.initial_level}{f}_LINE"))
         except (ValueError, AttributeError):
             rate = 0.0 if len(subs) > 1 else 1.0
         if rate <= 0:
             continue
-        if e_py is None:
+        e = _jeol_ev(z, f"{line.initial_level}-{f}")
+        if e is None:
+            e = next((b for b in (_jeol_ev(z, getattr(pb, name)) for ini, fins, name in BLENDS
+                                  if ini == line.initial_level and f in fins) if b is not None), None)
+        if e is None:
             return None
-        num += rate * e_py * (BEARDEN_KEV_ANGSTROM * 1e3 / hc_pyxray)
+        num += rate * e
         den += rate
     return num / den if den > 0 else None
 

@@ -9,14 +9,17 @@ The provenance is stored in the files themselves (``provenance`` key).
 
 Line energies are *measured* emission energies (J. A. Bearden, Rev. Mod. Phys. 39, 78 (1967), via
 the JEOL wavelength table shipped in the MIT-licensed ``pyxray``), not Elam's edge differences: those
-are off by > 1 eV for 233 of the 532 families with a measured value (> 5 eV for 40, up to 37 eV for
-U Lβ₂), and 16 of them have another element's absorption edge between the two values — e.g. Elam's
+are off by > 1 eV for 258 of the 589 families with a measured value (> 5 eV for 37, up to 37 eV for
+U Lβ₂), and 14 of them have another element's absorption edge between the two values — e.g. Elam's
 Au Mα = 2.1184 keV lies below the Pt M5 edge (2.122 keV), the measured 2.1227 keV above it, which
 doubles μ/ρ(Pt, Au Mα). Each family keeps Elam's definition and weights: its energy is the
 radiative-rate-weighted mean of its component lines (e.g. ``"Au_Ma"`` = Mα₁ M5–N7 and Mα₂ M5–N6 in
 the ratio 0.863 : 0.059 of xraylib's radiative rates, ``"Zn_Ka"`` = Kα₁, Kα₂, Kα₃ with Elam's
-rates), each component at its measured energy. Only a component with no measured value keeps Elam's
-edge-difference energy (e.g. all K lines of Z ≥ 51, O Kα); ``line_info(line)["measured"]`` is the
+rates), each component at its measured energy (a component measured only within an unresolved
+doublet, e.g. Kα₁,₂ of Be–Mg or Lα₁,₂ of Ti–Kr, at the doublet's centroid). Only a component with no
+measured value keeps Elam's edge-difference energy: the K lines of Sb and heavier, most Lβ₃/Lβ₄ below
+Rb, and the M lines of La–Tm (open 4f shell; the table's values there are not Bearden's). See
+``tools/make_xray_data.py`` for the rules; ``line_info(line)["measured"]`` is the
 weight fraction of the family with a measured energy and ``["elam_energy"]`` Elam's value.
 
 Conventions: X-ray energies [keV], mass attenuation coefficients μ/ρ [cm²/g], atomic weights

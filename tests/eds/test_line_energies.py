@@ -80,4 +80,6 @@ def test_provenance_names_the_measured_source():
     assert "Bearden" in p["tables"]["line energies (energy)"]
     info = data.line_info("Au_Ma")
     assert 1e3 * info["elam_energy"] == pytest.approx(2118.4, abs=0.05)   # Elam's value is kept for reference
-    assert data.line_info("O_Ka")["measured"] == 0.0                       # no measured value: Elam's 524.9 eV
+    assert data.line_info("Sb_Ka")["measured"] == 0.0       # no measured value in the table: Elam's energy
+    assert data.line_energy("Sb_Ka") == data.line_info("Sb_Ka")["elam_energy"]
+    assert data.line_info("Dy_Ma")["measured"] == 0.0       # open-4f lanthanide M lines stay Elam's (see tools/)
