@@ -23,15 +23,16 @@ tens of eV and put e.g. Au Mα = 2.1184 keV below the Pt M5 edge, 2.122 keV, whi
 Au Mα₁ = 2.1229 keV lies above it). Each component line of a family (Elam's radiative-rate
 weighted list) takes the measured wavelength of J. A. Bearden, Rev. Mod. Phys. 39, 78 (1967),
 doi:10.1103/RevModPhys.39.78, from the JEOL wavelength table shipped in pyxray (P. Pinard, MIT
-licence; ``pyxray/data/lambda.asc``), converted with Bearden's own factor E = 12.39852 keV·Å*/λ.
+licence; ``pyxray/data/lambda.asc``; it reproduces Bearden's values to the 3–5 digits it lists, as
+tests/eds/test_line_energies.py checks), converted with Bearden's own factor E = 12.39852 keV·Å*/λ.
 A component that is a blend of sub-levels in Elam's table (e.g. Mα = M5–N6,7, Lβ2,15 = L3–N4,5)
 is split over its sub-lines with the radiative rates of xraylib (T. Schoonjans et al., BSD
 licence; ``RadRate``), e.g. Au Mα₁ : Mα₂ = 0.863 : 0.059. A sub-line the table lists only within
-an unresolved doublet (Kα₁,₂ of Be–Mg, Lα₁,₂ of Ti–Kr, Kβ₁,₃, Mα of La–Hf) takes the doublet's
+an unresolved doublet (Kα₁,₂ of Be–Mg, Lα₁,₂ of Ti–Kr, Kβ₁,₃, Mα of Yb–Hf) takes the doublet's
 measured centroid. A component with no measured value at all keeps Elam's energy, and so do the M
 lines of La–Tm (open 4f shell: the table's values there are not Bearden's, its Mα of Tb–Tm lies
-6–8 eV above Bearden's). The family weights (``weight``) are
-Elam's, unchanged. ``measured`` records the fraction of a family's weight with a measured energy.
+6–8 eV above Bearden's). The family weights (``weight``) are Elam's, unchanged. ``measured``
+records the fraction of a family's weight with a measured energy, ``elam_energy`` Elam's value.
 
 Usage: ``python tools/make_xray_data.py`` (xraydb, pyxray and xraylib are generator/test-time
 dependencies only).
@@ -189,8 +190,8 @@ def mu_grid(el, table, xraydb):
 
 
 def main(out_dir: Path) -> None:
-    import pyxray
-    import xraylib
+    from importlib.metadata import version as dist_version
+
     import xraydb
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -204,9 +205,10 @@ def main(out_dir: Path) -> None:
             "edges, fluorescence yields, Coster-Kronig, line families and weights": "W. T. Elam, B. D. Ravel, "
             "J. R. Sieber, Radiat. Phys. Chem. 63, 121 (2002), as bundled in xraydb",
             "line energies (energy)": "measured: J. A. Bearden, Rev. Mod. Phys. 39, 78 (1967) wavelengths from the "
-            "JEOL table in pyxray " + pyxray.__version__ + " (MIT), E = 12.39852 keV A*/lambda; blended final "
-            "levels split with xraylib " + xraylib.__version__ + " (BSD) radiative rates; components without a "
-            "measured value keep Elam's edge-difference energy (elam_energy: Elam's family energy; "
+            "JEOL table in pyxray " + dist_version("pyxray") + " (MIT), E = 12.39852 keV A*/lambda; blended final "
+            "levels split with xraylib " + dist_version("xraylib") + " (BSD) radiative rates; components without a "
+            "measured value, and the M lines of La-Tm (open 4f), keep Elam's edge-difference energy (elam_energy: "
+            "Elam's family energy; "
             "measured: weight fraction of the family with a measured energy)",
             "atomic weights, densities": "xraydb element table (IUPAC atomic weights; densities at room "
             "temperature, CRC Handbook)",
