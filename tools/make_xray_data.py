@@ -18,7 +18,24 @@ Sources: xraydb (M. Newville, https://github.com/xraypy/XrayDB, MIT licence), wh
 Elam et al. (2002) line/edge/yield tables, the Chantler (FFAST) attenuation tables and the
 Krause (1979) / Elam Coster–Kronig probabilities.
 
-Usage: ``python tools/make_xray_data.py`` (xraydb is a generator/test-time dependency only).
+Line energies are *measured* emission energies, not Elam's edge differences (which are off by up to
+tens of eV and put e.g. Au Mα = 2.1184 keV below the Pt M5 edge, 2.122 keV, while the measured
+Au Mα₁ = 2.1229 keV lies above it). Each component line of a family (Elam's radiative-rate
+weighted list) takes the measured wavelength of J. A. Bearden, Rev. Mod. Phys. 39, 78 (1967),
+doi:10.1103/RevModPhys.39.78, from the JEOL wavelength table shipped in pyxray (P. Pinard, MIT
+licence; ``pyxray/data/lambda.asc``; it reproduces Bearden's values to the 3–5 digits it lists, as
+tests/eds/test_line_energies.py checks), converted with Bearden's own factor E = 12.39852 keV·Å*/λ.
+A component that is a blend of sub-levels in Elam's table (e.g. Mα = M5–N6,7, Lβ2,15 = L3–N4,5)
+is split over its sub-lines with the radiative rates of xraylib (T. Schoonjans et al., BSD
+licence; ``RadRate``), e.g. Au Mα₁ : Mα₂ = 0.863 : 0.059. A sub-line the table lists only within
+an unresolved doublet (Kα₁,₂ of Be–Mg, Lα₁,₂ of Ti–Kr, Kβ₁,₃, Mα of Yb–Hf) takes the doublet's
+measured centroid. A component with no measured value at all keeps Elam's energy, and so do the M
+lines of La–Tm (open 4f shell: the table's values there are not Bearden's, its Mα of Tb–Tm lies
+6–8 eV above Bearden's). The family weights (``weight``) are Elam's, unchanged. ``measured``
+records the fraction of a family's weight with a measured energy, ``elam_energy`` Elam's value.
+
+Usage: ``python tools/make_xray_data.py`` (xraydb, pyxray and xraylib are generator/test-time
+dependencies only).
 """
 from __future__ import annotations
 
@@ -67,6 +84,9 @@ def lines_for(el, xraydb):
         if not sel or w <= 0:
             continue
         e = sum(v.energy * v.intensity for v in sel) / w / 1e3
+        meas = [measured_energy_ev(el, v) for v in sel]
+        e_meas = sum((m if m is not None else v.energy) * v.intensity for m, v in zip(meas, sel)) / w / 1e3
+        frac = sum(v.intensity for m, v in zip(meas, sel) if m is not None) / w
         if e < 0.05:
             continue
         edge = xraydb.xray_edge(el, shell)
@@ -75,8 +95,75 @@ def lines_for(el, xraydb):
             # M5-N6,7 / M4-N6 "lines" of Sb-Ba, whose 4f shell is unoccupied): no such line is emitted.
             # Measured Malpha lines start at La (J. A. Bearden, Rev. Mod. Phys. 39, 78 (1967)), which is kept.
             continue
-        out[fam] = {"energy": _sig(e), "shell": shell, "weight": _sig(w, 5)}
+        out[fam] = {"energy": _sig(e_meas), "shell": shell, "weight": _sig(w, 5), "measured": _sig(frac, 3),
+                    "elam_energy": _sig(e)}
     return out
+
+
+#: Bearden's (1967) conversion factor [keV·Å*]: E = 12.39852 / λ
+BEARDEN_KEV_ANGSTROM = 12.39852
+
+
+def _sublevels(level: str) -> list[str]:
+    """Elam's blended final level ``"N6,7"`` → ``["N6", "N7"]``; ``"M5"`` → ``["M5"]``."""
+    head, *rest = level.split(",")
+    return [head] + [head.rstrip("0123456789") + r for r in rest]
+
+
+#: measured blends (unresolved doublets) in the JEOL table: (initial level, final sub-levels, pyxray name);
+#: a sub-line without its own measured value takes the measured centroid of the blend that contains it
+BLENDS = (("K", ("L2", "L3"), "Ka"), ("K", ("M2", "M3"), "Kb1_3"), ("L3", ("M4", "M5"), "La"),
+          ("L3", ("N4", "N5"), "Lb2_15"), ("M5", ("N6", "N7"), "Ma"))
+
+
+#: La–Tm (open 4f shell): the table's M lines are not Bearden's (its Mα of Tb–Tm is 6–8 eV above
+#: Bearden's 1240–1462 eV, its Mβ of Pr and Nd above Elam's M4 edges): their M lines keep Elam's energies
+OPEN_4F = (57, 69)
+
+
+def _jeol_ev(z, transition) -> float | None:
+    """Bearden's (1967) measured energy [eV] of a transition (IUPAC string or pyxray set) from the
+    JEOL wavelength table in pyxray, converted with Bearden's factor; None if it is not listed."""
+    import pyxray
+    import pyxray.util
+
+    hc_pyxray = pyxray.util.h_eVs * pyxray.util.c * 1e10  # [eV·Å] that pyxray used to turn λ into E
+    try:
+        e_py = pyxray.xray_transition_energy_eV(z, transition, reference="JEOL")
+    except pyxray.NotFound:
+        return None
+    return e_py * (BEARDEN_KEV_ANGSTROM * 1e3 / hc_pyxray)
+
+
+def measured_energy_ev(el, line) -> float | None:
+    """Measured energy [eV] of an Elam component line: each sub-line of its (possibly blended) final
+    level at its own measured energy, else at the measured centroid of the blend that contains it,
+    weighted with xraylib's radiative rates; None if a sub-line carrying weight has neither."""
+    import pyxray
+    import pyxray.parser.base as pb
+    import xraylib
+
+    z = pyxray.element_atomic_number(el)
+    if line.initial_level.startswith("M") and OPEN_4F[0] <= z <= OPEN_4F[1]:
+        return None
+    num = den = 0.0
+    subs = _sublevels(line.final_level)
+    for f in subs:
+        try:
+            rate = xraylib.RadRate(z, getattr(xraylib, f"{line.initial_level}{f}_LINE"))
+        except (ValueError, AttributeError):
+            rate = 0.0 if len(subs) > 1 else 1.0
+        if rate <= 0:
+            continue
+        e = _jeol_ev(z, f"{line.initial_level}-{f}")
+        if e is None:
+            e = next((b for b in (_jeol_ev(z, getattr(pb, name)) for ini, fins, name in BLENDS
+                                  if ini == line.initial_level and f in fins) if b is not None), None)
+        if e is None:
+            return None
+        num += rate * e
+        den += rate
+    return num / den if den > 0 else None
 
 
 def mu_grid(el, table, xraydb):
@@ -103,6 +190,8 @@ def mu_grid(el, table, xraydb):
 
 
 def main(out_dir: Path) -> None:
+    from importlib.metadata import version as dist_version
+
     import xraydb
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -113,8 +202,14 @@ def main(out_dir: Path) -> None:
         "generator": "tools/make_xray_data.py",
         "source": "xraydb (M. Newville, MIT licence) " + version.replace("\n", "; "),
         "tables": {
-            "lines, edges, fluorescence yields, Coster-Kronig": "W. T. Elam, B. D. Ravel, J. R. Sieber, "
-            "Radiat. Phys. Chem. 63, 121 (2002), as bundled in xraydb",
+            "edges, fluorescence yields, Coster-Kronig, line families and weights": "W. T. Elam, B. D. Ravel, "
+            "J. R. Sieber, Radiat. Phys. Chem. 63, 121 (2002), as bundled in xraydb",
+            "line energies (energy)": "measured: J. A. Bearden, Rev. Mod. Phys. 39, 78 (1967) wavelengths from the "
+            "JEOL table in pyxray " + dist_version("pyxray") + " (MIT), E = 12.39852 keV A*/lambda; blended final "
+            "levels split with xraylib " + dist_version("xraylib") + " (BSD) radiative rates; components without a "
+            "measured value, and the M lines of La-Tm (open 4f), keep Elam's edge-difference energy (elam_energy: "
+            "Elam's family energy; "
+            "measured: weight fraction of the family with a measured energy)",
             "atomic weights, densities": "xraydb element table (IUPAC atomic weights; densities at room "
             "temperature, CRC Handbook)",
         },
