@@ -167,14 +167,19 @@ class FrameKernel:
 
     def pure(self, positions):
         """Ψ(q) of one snapshot (N, 3) [Å]: ([n_probes,] ny, nx) or ([n_probes,] n_q). Pure; jit/grad-safe."""
+        return self.pure_waves(positions, self.psi0)
+
+    def pure_waves(self, positions, psi0):
+        """:meth:`pure` for other incident waves ``psi0`` of the kernel's shape (a chunk of a scan's probes:
+        one compiled kernel serves every chunk)."""
         t = member_transmissions(positions.astype(self.structure.positions.dtype), self.structure, self.layout,
                                  self.beam, self.psi0.dtype, False)
         seq = jnp.asarray(self.layout.sequence, jnp.int32)
         npix = self.grid.gpts[0] * self.grid.gpts[1]
-        if self.psi0.ndim == 3 and self.probe_batch < self.n_probes:
-            psi = jax.lax.map(lambda w: multislice_array(w, t, seq, self.prop), self.psi0, batch_size=self.probe_batch)
+        if psi0.ndim == 3 and self.probe_batch < psi0.shape[0]:
+            psi = jax.lax.map(lambda w: multislice_array(w, t, seq, self.prop), psi0, batch_size=self.probe_batch)
         else:
-            psi = multislice_array(self.psi0, t, seq, self.prop)
+            psi = multislice_array(psi0, t, seq, self.prop)
         fk = jnp.fft.fft2(psi) / jnp.sqrt(npix * self.norm).astype(psi.real.dtype)
         if self.q_index is not None:
             fk = fk[..., jnp.asarray(self.q_index[0]), jnp.asarray(self.q_index[1])]
@@ -199,6 +204,13 @@ class FrameKernel:
 @partial(jax.jit, static_argnames=("kernel", "batch"))
 def _map_frames(kernel: FrameKernel, frames, batch: int):
     return jax.lax.map(kernel.pure, frames, batch_size=batch)
+
+
+@partial(jax.jit, static_argnames=("kernel", "batch"))
+def map_frames_waves(kernel: FrameKernel, frames, psi0, batch: int):
+    """Ψ(q) of every snapshot in ``frames`` for incident waves ``psi0`` (the kernel's shape), frames in
+    batches of ``batch``: one compilation per kernel and shape."""
+    return jax.lax.map(lambda p: kernel.pure_waves(p, psi0), frames, batch_size=batch)
 
 
 def frame_waves(structure: Structure, waves: Waves, frames, *, time_step=None, slice_thickness: float = 1.0,
