@@ -90,7 +90,7 @@ scan = GridScan.create(start=(0.0, 0.0), end=(a_y, A), gpts=(4, 6))
 si = tacaw_spectrum_image(s, traj, dt, scan, energy=200e3, semi_angle=25.0, collection_radius=20.0,
                           collection_center=(0.0, 35.0), sampling=0.12, slice_thickness=float(s.lengths[2]),
                           temperature=300.0, precision="float64", progress=False)
-print(si)
+print("S(r, E):", si.array.shape, [f"{a.name} [{a.units}]" for a in si.axes], f"bin {si.axes[2].sampling:.2f} meV")
 es = si.axes[2].offset + si.axes[2].sampling * np.arange(si.array.shape[2])
 band = (es > 5) & (es < 40)
 dy, dx = scan.sampling
