@@ -174,16 +174,20 @@ class FrameKernel:
         one compiled kernel serves every chunk)."""
         t = member_transmissions(positions.astype(self.structure.positions.dtype), self.structure, self.layout,
                                  self.beam, self.psi0.dtype, False)
-        seq = jnp.asarray(self.layout.sequence, jnp.int32)
-        npix = self.grid.gpts[0] * self.grid.gpts[1]
+        seq = tuple(self.layout.sequence)
+        head = jnp.asarray(seq[:-1], jnp.int32)
+        scale = 1 / jnp.sqrt(self.grid.gpts[0] * self.grid.gpts[1] * self.norm).astype(self.prop.real.dtype)
+        q_index = None if self.q_index is None else tuple(jnp.asarray(i) for i in self.q_index)
+
+        def exit_k(w):  # Ψ(q) of the exit wave: the last slice's inverse FFT and the output's FFT cancel
+            if len(seq) > 1:
+                w = multislice_array(w, t, head, self.prop)
+            fk = jnp.fft.fft2(w * t[seq[-1]]) * (self.prop * scale)
+            return fk if q_index is None else fk[..., q_index[0], q_index[1]]
+
         if psi0.ndim == 3 and self.probe_batch < psi0.shape[0]:
-            psi = jax.lax.map(lambda w: multislice_array(w, t, seq, self.prop), psi0, batch_size=self.probe_batch)
-        else:
-            psi = multislice_array(psi0, t, seq, self.prop)
-        fk = jnp.fft.fft2(psi) / jnp.sqrt(npix * self.norm).astype(psi.real.dtype)
-        if self.q_index is not None:
-            fk = fk[..., jnp.asarray(self.q_index[0]), jnp.asarray(self.q_index[1])]
-        return fk
+            return jax.lax.map(exit_k, psi0, batch_size=self.probe_batch)
+        return exit_k(psi0)
 
     def bytes_per_frame(self) -> int:
         npix = self.grid.gpts[0] * self.grid.gpts[1]
