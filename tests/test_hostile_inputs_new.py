@@ -327,6 +327,20 @@ bad("phonons.tacaw_spectrum", "few-frames", "psi_t", lambda: phonons.tacaw_spect
 bad("phonons.tacaw_spectrum", "time_step", "time_step", lambda: phonons.tacaw_spectrum(np.ones((8, 2), complex)))
 bad("phonons.tacaw_spectrum", "window", r"window", lambda: phonons.tacaw_spectrum(np.ones((8, 2), complex), 1.0,
                                                                                   window_name="lots"))
+bad("phonons.collection_mask", "radius", "collection_radius", lambda: phonons.collection_mask(F.pot.grid, "300 kV", -1.0))
+bad("phonons.collection_mask", "beyond-band", "collection_radius", lambda: phonons.collection_mask(
+    F.pot.grid, "300 kV", 500.0))
+bad("phonons.collection_mask", "centre", "collection_center", lambda: phonons.collection_mask(
+    F.pot.grid, "300 kV", 5.0, center=(NAN, 0.0)))
+_SI = dict(energy="300 kV", semi_angle=20.0, collection_radius=10.0, sampling=0.2, progress=False)
+bad("phonons.tacaw_spectrum_image", "scan", "scan", lambda: phonons.tacaw_spectrum_image(
+    F.structure, np.asarray(F.structure.positions)[None].repeat(8, 0), 1.0, "lots", **_SI))
+bad("phonons.tacaw_spectrum_image", "frames", "frames", lambda: phonons.tacaw_spectrum_image(
+    F.structure, np.zeros((8, 3, 3)), 1.0, F.scan, **_SI))
+bad("phonons.tacaw_spectrum_image", "time_step", "time_step", lambda: phonons.tacaw_spectrum_image(
+    F.structure, np.asarray(F.structure.positions)[None].repeat(8, 0), NAN, F.scan, **_SI))
+bad("phonons.tacaw_spectrum_image", "semi_angle", "semi_angle", lambda: phonons.tacaw_spectrum_image(
+    F.structure, np.asarray(F.structure.positions)[None].repeat(8, 0), 1.0, F.scan, **{**_SI, "semi_angle": -5.0}))
 
 
 # ---- ml -------------------------------------------------------------------------------------------

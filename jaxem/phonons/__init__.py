@@ -14,6 +14,8 @@ Vibrational and time-resolved scattering from snapshots:
   batched under the memory policy, optionally on a q region of interest, streamed to zarr.
 * :mod:`.tacaw` — TACAW S(q, E) from NVE frames (window power, segments, quantum factor on the FFT
   grid), short-time TACAW and the time–energy resolution of a window.
+* :mod:`.spectrum_image` — vibrational STEM spectrum images by TACAW (a probe per scan position,
+  a spectrometer collection aperture, probes in chunks from the memory policy).
 * :mod:`.frfpms` — frequency-resolved frozen phonons: band-pass-filtered trajectories, the
   loss/gain split, parity pairs (one-phonon vs elastic + multi-phonon), elliptical regions.
 * :mod:`.fte` — frozen-trajectory excitation (our mode-space operator): excite (q, ν) and its −q
@@ -28,6 +30,7 @@ from .harmonic import Harmonic, harmonic_phonons, mean_square_displacements, mod
 from .modes import ModeProjector, mode_projector
 from .pair import hessian_force_constants, morse_energy
 from .snapshots import harmonic_displacements, harmonic_snapshots, mode_selection
+from .spectrum_image import collection_mask, tacaw_spectrum_image
 from .tacaw import (TacawSpectrum, energy_axis, energy_resolution, quantum_prefactor, resolution_for, stft,
                     tacaw_spectrum, window)
 
@@ -37,4 +40,5 @@ __all__ = [
     "harmonic_snapshots", "mode_selection",
     "FrameKernel", "FrameWaves", "frame_waves", "frame_waves_to_zarr", "region_indices", "TacawSpectrum",
     "energy_axis", "energy_resolution", "quantum_prefactor", "resolution_for", "stft", "tacaw_spectrum", "window",
+    "collection_mask", "tacaw_spectrum_image",
 ]

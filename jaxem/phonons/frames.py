@@ -158,23 +158,42 @@ class FrameKernel:
         self.prop = fresnel_propagator(self.grid, self.beam, float(self.layout.slice_thickness), waves.array.dtype)
         self.q_index = region_indices(q_region, self.grid)
         self.n_probes = 1 if waves.array.ndim == 2 else waves.array.shape[0]
+        # probes of one snapshot share its transmission functions and are propagated in batches from the
+        # memory policy: on a CPU a whole line of probes at once runs 2× slower than batches that stay in
+        # cache (measured at 256², 64 probes; benchmarks/phonon_spectroscopy.py)
+        item = jnp.dtype(self.psi0.dtype).itemsize
+        self.probe_batch = int(accel.batch_size(4 * item * self.grid.gpts[0] * self.grid.gpts[1], self.n_probes,
+                                                None, cpu_cap=accel.cpu_working_set()))
 
     def pure(self, positions):
         """Ψ(q) of one snapshot (N, 3) [Å]: ([n_probes,] ny, nx) or ([n_probes,] n_q). Pure; jit/grad-safe."""
+        return self.pure_waves(positions, self.psi0)
+
+    def pure_waves(self, positions, psi0):
+        """:meth:`pure` for other incident waves ``psi0`` of the kernel's shape (a chunk of a scan's probes:
+        one compiled kernel serves every chunk)."""
         t = member_transmissions(positions.astype(self.structure.positions.dtype), self.structure, self.layout,
                                  self.beam, self.psi0.dtype, False)
-        seq = jnp.asarray(self.layout.sequence, jnp.int32)
-        npix = self.grid.gpts[0] * self.grid.gpts[1]
-        psi = multislice_array(self.psi0, t, seq, self.prop)
-        fk = jnp.fft.fft2(psi) / jnp.sqrt(npix * self.norm).astype(psi.real.dtype)
-        if self.q_index is not None:
-            fk = fk[..., jnp.asarray(self.q_index[0]), jnp.asarray(self.q_index[1])]
-        return fk
+        seq = tuple(self.layout.sequence)
+        head = jnp.asarray(seq[:-1], jnp.int32)
+        scale = 1 / jnp.sqrt(self.grid.gpts[0] * self.grid.gpts[1] * self.norm).astype(self.prop.real.dtype)
+        q_index = None if self.q_index is None else tuple(jnp.asarray(i) for i in self.q_index)
+
+        def exit_k(w):  # Ψ(q) of the exit wave: the last slice's inverse FFT and the output's FFT cancel
+            if len(seq) > 1:
+                w = multislice_array(w, t, head, self.prop)
+            fk = jnp.fft.fft2(w * t[seq[-1]]) * (self.prop * scale)
+            return fk if q_index is None else fk[..., q_index[0], q_index[1]]
+
+        if psi0.ndim == 3 and self.probe_batch < psi0.shape[0]:
+            return jax.lax.map(exit_k, psi0, batch_size=self.probe_batch)
+        return exit_k(psi0)
 
     def bytes_per_frame(self) -> int:
         npix = self.grid.gpts[0] * self.grid.gpts[1]
         item = jnp.dtype(self.psi0.dtype).itemsize
-        return int(item * npix * (3 * len(self.layout.sequence) + 8) * self.n_probes)
+        n_out = npix if self.q_index is None else len(self.q_index[0])
+        return int(item * (npix * (3 * len(self.layout.sequence) + 8 * self.probe_batch) + n_out * self.n_probes))
 
     def __call__(self, frames, memory_budget=None) -> jnp.ndarray:
         frames = jnp.asarray(check_frames(frames, self.structure), self.structure.positions.dtype)
@@ -189,6 +208,13 @@ class FrameKernel:
 @partial(jax.jit, static_argnames=("kernel", "batch"))
 def _map_frames(kernel: FrameKernel, frames, batch: int):
     return jax.lax.map(kernel.pure, frames, batch_size=batch)
+
+
+@partial(jax.jit, static_argnames=("kernel", "batch"))
+def map_frames_waves(kernel: FrameKernel, frames, psi0, batch: int):
+    """Ψ(q) of every snapshot in ``frames`` for incident waves ``psi0`` (the kernel's shape), frames in
+    batches of ``batch``: one compilation per kernel and shape."""
+    return jax.lax.map(lambda p: kernel.pure_waves(p, psi0), frames, batch_size=batch)
 
 
 def frame_waves(structure: Structure, waves: Waves, frames, *, time_step=None, slice_thickness: float = 1.0,

@@ -28,6 +28,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .. import accel, validate
+from ..accel.cis import exp_i
 from ..beam import Beam, as_beam
 from ..grid import Grid
 from ..potential import PotentialSlices
@@ -84,7 +85,8 @@ def transmission_functions(potential_array, beam: Beam, grid: Grid, dtype=jnp.co
     v [V·Å] (complex v + iv′ for absorptive models), σ the interaction constant of ``beam``."""
     _require_beam(beam)
     rdtype, cdtype = accel.dtypes(dtype)
-    t = jnp.exp(1j * beam.sigma * potential_array.astype(cdtype))
+    v = potential_array.astype(cdtype if jnp.iscomplexobj(potential_array) else rdtype)
+    t = exp_i(beam.sigma * v).astype(cdtype)  # the fast exp(iφ) (accel.cis): one per pixel and slice
     return jnp.fft.ifft2(jnp.fft.fft2(t) * grid.antialias_aperture(rdtype)).astype(cdtype)
 
 

@@ -98,7 +98,7 @@ def _check_figures(ctx, names):
 
 @needs_lammps
 def test_ni_section_figures(ni):
-    _check_figures(ni, ["dispersion", "tds_maps", "ellipses", "satellites", "stft"])
+    _check_figures(ni, ["dispersion", "spectrum_image", "tds_maps", "ellipses", "satellites", "stft"])
     maps = [a for a in ni.figs["tds_maps"]["axes"] if a["xlabel"]]
     times = [float(re.fullmatch(r"t = (\d+) fs", a["title"]).group(1)) for a in maps]
     assert len(maps) == 4 and times[0] == 0 and np.all(np.diff(times) > 0)
@@ -178,3 +178,15 @@ def test_sic_table_is_the_sum_of_the_mode_resolved_images(sic):
     for name, delay, total in rows:
         img = 10 ** panels[f"{name}, t = {delay} fs"] - 1e-12
         assert total > 0 and np.sum(img) == pytest.approx(total, rel=1e-6)
+
+
+@needs_lammps
+def test_ni_spectrum_image_panel(ni):
+    """The vibrational map varies over the cell, and every plotted spectrum has more loss than gain
+    (the quantum factor at 300 K: S(E)/S(−E) = e^{E/k_BT} for a harmonic trajectory)."""
+    m, sp = [a for a in ni.figs["spectrum_image"]["axes"] if a["xlabel"]]
+    img = m["images"][0]
+    assert img.shape == (4, 6) and np.ptp(img) > 0.02 * img.mean() > 0
+    for e, y in sp["lines"].values():
+        loss, gain = y[(e > 5) & (e < 40)].sum(), y[(e < -5) & (e > -40)].sum()
+        assert loss > gain > 0

@@ -2,7 +2,8 @@
 from an analytic harmonic trajectory; frozen-trajectory excitation (FTE) of the TA(X) mode —
 time-resolved TDS maps at delays, ellipse-integrated intensities and mode energy vs time, the
 relaxation time with its confidence interval; the G ± q / G ± 2q satellites of the excited mode; and
-the short-time (time-resolved) TACAW of one excited copy with each window's energy resolution."""
+the short-time (time-resolved) TACAW of one excited copy with each window's energy resolution; and a
+vibrational STEM spectrum image (TACAW at every probe position through an off-axis aperture)."""
 from __future__ import annotations
 
 import math
@@ -83,6 +84,38 @@ def _run(ctx):
     ax.set(xlim=(0, 2), ylim=(0, 45), xlabel="Q_x [1/a] (G = (1,−1,1) row, Γ–X–Γ)", ylabel="energy loss E [meV]")
     ctx.figure("dispersion", fig, "TACAW S(q, E) of an analytic harmonic trajectory of Ni at 300 K (CuNi.eam.alloy "
                "force constants, one slice, 200 kV) along Q_x through G = (1,−1,1); dashed: phonopy branches Γ–X.")
+
+    # ---- 1b. vibrational STEM spectrum image (TACAW, a probe per scan position) ----
+    import jax
+
+    from jaxem.phonons import tacaw_spectrum_image
+    from jaxem.stem import GridScan
+
+    s1 = h.supercell
+    traj = modal.harmonic_trajectory(jax.random.PRNGKey(7), p, 300, 128 if ctx.small else 512, 10.0)
+    a_y = float(s1.lengths[1]) / 2  # one tetragonal cell: A/√2 along y, A along x
+    scan = GridScan.create(start=(0.0, 0.0), end=(a_y, A), gpts=(4, 6) if ctx.small else (8, 12))
+    si = tacaw_spectrum_image(s1, traj, 10.0, scan, energy=200e3, semi_angle=25.0, collection_radius=20.0,
+                              collection_center=(0.0, 35.0), sampling=0.12, slice_thickness=float(s1.lengths[2]),
+                              temperature=300.0, precision="float64", progress=ctx.progress)
+    es = si.axes[2].offset + si.axes[2].sampling * np.arange(si.array.shape[2])
+    band = (es > 5.0) & (es < 40.0)
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 3.8), layout="constrained")
+    dy_, dx_ = scan.sampling  # pixel centres on the probe positions
+    im = a1.imshow(si.array[:, :, band].sum(-1), cmap="inferno", origin="upper", interpolation="nearest",
+                   extent=[-dx_ / 2, A - dx_ / 2, a_y - dy_ / 2, -dy_ / 2])
+    fig.colorbar(im, ax=a1, label="loss 5–40 meV [fraction of beam]")
+    a1.plot([0, A, 0, A, A / 2], [0, 0, a_y, a_y, a_y / 2], "c+", ms=9, mew=1.5)  # the Ni columns along [110]
+    a1.set(xlabel="x [Å] ([001])", ylabel="y [Å] ([1-10])", title="vibrational map (off-axis aperture)")
+    ny_, nx_ = si.array.shape[:2]
+    for (iy_, ix_), lab in (((0, 0), "on a column"), ((0, nx_ // 4), "between columns")):
+        a2.plot(es, si.array[iy_, ix_], label=f"{lab} ({iy_ * scan.sampling[0]:.2f}, {ix_ * scan.sampling[1]:.2f}) Å")
+    a2.set(xlim=(-45, 45), xlabel="energy loss E [meV] (< 0: gain)", ylabel="S(E) [fraction of beam per bin]")
+    a2.legend(fontsize=7)
+    ctx.figure("spectrum_image", fig, "Vibrational STEM spectrum image of Ni [110] by TACAW "
+               "(<code>phonons.tacaw_spectrum_image</code>): 200 kV, 25 mrad probe at every scan position, "
+               "a 20 mrad spectrometer aperture centred at 35 mrad, the harmonic trajectory at 300 K with the "
+               "quantum factor (loss > gain). Left: the 5–40 meV loss intensity over one cell; right: two spectra.")
 
     # ---- 2. FTE: TA(X) excitation ----
     S = (2, 2, 2)
