@@ -295,10 +295,10 @@ class Dataset4D:
         ``"jaxem"`` (kept by ``py4DSTEM.save``/``read``) and to its R dimension vectors."""
         import py4DSTEM
 
-        if self.scan_sampling[0] != self.scan_sampling[1]:
+        if not np.isclose(*self.scan_sampling, rtol=1e-9, atol=0.0):  # (end − start)/n rounds in the last bit
             raise validate.InputError(f"scan_sampling {self.scan_sampling} Å is anisotropic; a py4DSTEM DataCube "
                                       f"has one R pixel size")
-        if self.detector_sampling is not None and self.detector_sampling[0] != self.detector_sampling[1]:
+        if self.detector_sampling is not None and not np.isclose(*self.detector_sampling, rtol=1e-9, atol=0.0):
             raise validate.InputError(f"detector_sampling {self.detector_sampling} 1/Å is anisotropic; a py4DSTEM "
                                       f"DataCube has one Q pixel size")
         dc = py4DSTEM.DataCube(data=np.asarray(self.array))
