@@ -164,3 +164,16 @@ def test_series_in_memory_sized_batches_with_a_remainder():
     full = image_intensity(w, Aberrations(C10=C10), method="coherent")
     small = image_intensity(w, Aberrations(C10=C10), method="coherent", memory_budget=int(2 * per_image + 1))
     np.testing.assert_allclose(np.asarray(small), np.asarray(full), atol=1e-13)
+
+
+def test_focal_series_demo_section_builds(tmp_path):
+    from jaxem.cli.gallery import build_gallery
+
+    assert build_gallery(tmp_path, only=["focal_series"], size="small") == []
+    assert "HRTEM focal series" in (tmp_path / "index.html").read_text()
+    for name in ("images", "ctf"):
+        assert (tmp_path / "figures" / f"focal_series_{name}.png").stat().st_size > 1000
+    from jaxem.io import load
+
+    m = load(tmp_path / "data" / "focal_series_focal_series.zarr")
+    assert m.axes[0] == Axis("defocus", 200.0, "Å", -200.0) and m.shape[0] == 7
