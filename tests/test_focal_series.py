@@ -9,7 +9,7 @@ from jax.test_util import check_grads
 from jaxem import physics, validate
 from jaxem.grid import Grid
 from jaxem.measurement import Axis
-from jaxem.optics import Aberrations, ctf, ctf_profile, hrtem_image, image_intensity, imaging
+from jaxem.optics import Aberrations, ctf, ctf_profile, hrtem_image, image_intensity, imaging, probe
 from jaxem.propagate import waves_from_array
 
 E = 200e3
@@ -177,3 +177,8 @@ def test_focal_series_demo_section_builds(tmp_path):
 
     m = load(tmp_path / "data" / "focal_series_focal_series.zarr")
     assert m.axes[0] == Axis("defocus", 200.0, "Å", -200.0) and m.shape[0] == 7
+
+
+def test_a_probe_refuses_a_series_clearly():
+    with pytest.raises(validate.InputError, match="aberration C10 is a series \\(3 values\\), but a probe"):
+        probe(GRID, E, 20.0, Aberrations(C10=C10))

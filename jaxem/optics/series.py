@@ -150,6 +150,17 @@ def find_series(aberrations: Aberrations, focal_spread=0.0, source_angle=0.0) ->
     return Series(tuple(names), next(iter(lengths.values())), tuple(values))
 
 
+def refuse_series(aberrations: Aberrations, what: str) -> None:
+    """Raise a clear error when ``aberrations`` holds a series but ``what`` (e.g. a probe) takes one
+    value per coefficient (instead of a broadcasting error from inside the computation)."""
+    series = find_series(aberrations)
+    if series is not None:
+        raise validate.InputError(
+            f"aberration {', '.join(series.names)} is a series ({series.length} values), but {what} takes one value "
+            f"per coefficient; series (jaxem.optics.series) are for hrtem_image, image_intensity, ctf and "
+            f"ctf_profile: call {what} once per value")
+
+
 def scalar_parameters(aberrations: Aberrations, focal_spread, source_angle, series: Series | None):
     """The single-condition parameters with every series parameter replaced by its first element
     (for the checks that want one condition, e.g. whether the focal spread is zero)."""
