@@ -119,15 +119,16 @@ class Aberrations:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
 
     def to_metadata(self) -> dict:
-        """JSON-ready {name: {"value", "units"}} of the non-zero coefficients (concrete values only)."""
+        """JSON-ready {name: {"value", "units"}} of the non-zero coefficients (concrete values only; a
+        series, :mod:`jaxem.optics.series`, as a list)."""
         units = pytree.units_of(self)
         out = {}
         for k, v in self.to_dict().items():
             if validate.is_traced(v):
                 continue
-            v = float(np.asarray(v))
-            if v != 0.0:
-                out[k] = {"value": v, "units": units[k]}
+            v = np.asarray(v, np.float64)
+            if np.any(v != 0.0):  # a series (1-D array) is written as a list
+                out[k] = {"value": v.tolist() if v.ndim else float(v), "units": units[k]}
         return out
 
 

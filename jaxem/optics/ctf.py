@@ -210,17 +210,50 @@ def ctf(grid, beam, aberrations=None, objective_aperture=None, focal_spread=0.0,
         source_angle: 1/e half-width θ_s of the source-angle distribution [mrad], ≥ 0.
         precision: any alias of ``accel.PRECISION_ALIASES`` (default float32).
 
+    A coefficient of ``aberrations``, ``focal_spread`` or ``source_angle`` given as a 1-D array of n
+    values (a focal series, :mod:`jaxem.optics.series`) gives the stack of n CTFs.
+
     Returns:
-        (ny, nx) complex array.
+        (ny, nx) complex array ((n, ny, nx) for a series).
     """
     beam = as_beam(beam)
     ab = check_aberrations(aberrations)
     ap = as_aperture(objective_aperture, "objective_aperture")
     check_on_grid(ap, grid, beam, "objective_aperture")
-    check_coherence(focal_spread, source_angle)
+    series = _series(ab, focal_spread, source_angle)
     rdtype, _ = accel.dtypes(precision)
     ky, kx = grid.frequencies(rdtype)
-    return transfer_function(ab, ky[:, None], kx[None, :], beam.wavelength, ap, focal_spread, source_angle)
+    return _transfer(ab, ky[:, None], kx[None, :], beam.wavelength, ap, focal_spread, source_angle, series, rdtype)
+
+
+def _series(ab, focal_spread, source_angle):
+    """The series of :mod:`.series` (None for single values), with the coherence checked."""
+    from .series import find_series, scalar_parameters
+
+    series = find_series(ab, focal_spread, source_angle)
+    check_coherence(*scalar_parameters(ab, focal_spread, source_angle, series)[1:])
+    return series
+
+
+def _transfer(ab, ky, kx, wavelength, ap, focal_spread, source_angle, series, rdtype):
+    """:func:`transfer_function`, or for a series the stack (n, …) of one H per element (one jitted call)."""
+    if series is None:
+        return transfer_function(ab, ky, kx, wavelength, ap, focal_spread, source_angle)
+    values = tuple(jnp.asarray(v, rdtype) for v in series.values)
+    return _transfer_series(ab, ky, kx, wavelength, ap, focal_spread, source_angle, values, names=series.names)
+
+
+@functools.partial(jax.jit, static_argnames=("names",))
+def _transfer_series(ab, ky, kx, wavelength, ap, focal_spread, source_angle, values, names):
+    from .series import Series
+
+    spec = Series(names, 0, ())
+
+    def one(vals):
+        abj, fsj, saj = spec.substitute(ab, focal_spread, source_angle, vals)
+        return transfer_function(abj, ky, kx, wavelength, ap, fsj, saj)
+
+    return jax.vmap(one)(values)
 
 
 def ctf_profile(k, beam, aberrations=None, azimuth=0.0, objective_aperture=None, focal_spread=0.0,
@@ -233,15 +266,16 @@ def ctf_profile(k, beam, aberrations=None, azimuth=0.0, objective_aperture=None,
     Args:
         k: 1D frequencies [1/Å].
         beam: :class:`~jaxem.beam.Beam` or an energy [eV].
-        aberrations, objective_aperture, focal_spread, source_angle, precision: as in :func:`ctf`.
+        aberrations, objective_aperture, focal_spread, source_angle, precision: as in :func:`ctf`
+            (a series gives (n, len(k))).
     """
     beam = as_beam(beam)
     ab = check_aberrations(aberrations)
     ap = as_aperture(objective_aperture, "objective_aperture")
-    check_coherence(focal_spread, source_angle)
+    series = _series(ab, focal_spread, source_angle)
     validate.scalar(azimuth, "azimuth", "rad")
     validate.array(k, "k", kind="real", units="1/Å")
     rdtype, _ = accel.dtypes(precision)
     k = jnp.asarray(k).astype(rdtype)
-    return transfer_function(ab, k * jnp.sin(azimuth), k * jnp.cos(azimuth), beam.wavelength,
-                             ap, focal_spread, source_angle)
+    return _transfer(ab, k * jnp.sin(azimuth), k * jnp.cos(azimuth), beam.wavelength, ap, focal_spread,
+                     source_angle, series, rdtype)

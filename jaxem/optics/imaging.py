@@ -83,6 +83,7 @@ from ._checks import check_aberrations
 from .aberrations import Aberrations, chi_cartesian
 from .apertures import aperture_function, as_aperture, check_on_grid
 from .ctf import check_coherence, transfer_function
+from .series import Series, all_zero, find_series, scalar_parameters
 from .detector import DetectorMTF, blur_intensity, check_image_spread
 
 METHODS = ("envelope", "focal_average", "coherent", "linear", "explicit")
@@ -136,10 +137,6 @@ def tilt_nodes(n_tilt: int, bits: int = 52):
 _BITS = {"float32": 24, "float64": 52}  # mantissa bits for the exact-sum weights
 
 
-def _is_zero(value) -> bool:
-    return not validate.is_traced(value) and float(value) == 0.0
-
-
 def _waves(waves, name="exit_wave"):
     from ..propagate.waves import Waves, check_waves
 
@@ -179,17 +176,24 @@ def image_intensity(waves, aberrations: Aberrations | None = None, *, objective_
             waves, one per node of :func:`tilt_nodes` (same order), each computed for the incident
             tilt θ_s·u_j [mrad] relative to the beam (``jaxem.propagate.multislice_tilts``).
         precision: any alias of ``accel.PRECISION_ALIASES``; None follows the waves.
-        memory_budget: bytes (or '2G') for batching focal (and tilt) nodes (default from ``accel``).
+        memory_budget: bytes (or '2G') for batching focal (and tilt) nodes and series elements
+            (default from ``accel``).
+
+    Series: any aberration coefficient, ``focal_spread`` or ``source_angle`` may be a 1-D array of n
+    values (a focal series: ``Aberrations(C10=np.array([...]))``); the result then has a leading
+    series axis, (n, …, ny, nx), computed in one jitted call (:mod:`jaxem.optics.series`: several
+    series are zipped and must have the same length).
 
     Returns:
-        real intensity (…, ny, nx) (without the tilt-node axis for ``tilted_exit_waves``).
+        real intensity ([n,] …, ny, nx) (without the tilt-node axis for ``tilted_exit_waves``).
     """
     waves = _waves(waves, "waves")
     grid, beam = waves.grid, waves.beam
     ab = check_aberrations(aberrations)
     ap = as_aperture(objective_aperture, "objective_aperture")
     check_on_grid(ap, grid, beam, "objective_aperture")
-    check_coherence(focal_spread, source_angle)
+    series = find_series(ab, focal_spread, source_angle)
+    check_coherence(*scalar_parameters(ab, focal_spread, source_angle, series)[1:])
     image_spread = check_image_spread(image_spread)
     if mtf is not None:
         DetectorMTF.check(mtf, "mtf")
@@ -199,7 +203,7 @@ def image_intensity(waves, aberrations: Aberrations | None = None, *, objective_
     tilted = any(beam.tilt)
     if tilted:
         beam.check_tilt(grid)
-        if method in ("envelope", "linear") or (method == "focal_average" and not _is_zero(source_angle)):
+        if method in ("envelope", "linear") or (method == "focal_average" and not all_zero(source_angle)):
             raise validate.InputError(
                 f"method={method!r}{' with a source_angle' if method == 'focal_average' else ''} assumes an untilted "
                 f"beam, but the waves' beam is tilted by {beam.tilt} mrad; use method='explicit' (or 'coherent', "
@@ -211,24 +215,28 @@ def image_intensity(waves, aberrations: Aberrations | None = None, *, objective_
         if len(shape) < 3 or shape[0] != n_tilt**2:
             raise validate.InputError(f"with tilted_exit_waves=True the waves must have shape "
                                       f"(n_tilt² = {n_tilt**2}, …, ny, nx), got {tuple(shape)}")
-    if method in ("focal_average", "explicit") and _is_zero(focal_spread):
+    if method in ("focal_average", "explicit") and all_zero(focal_spread):
         n_focal = 1  # every defocus node gives the same image
     if method not in ("focal_average", "explicit"):
         n_focal = 1
 
     rdtype, cdtype = accel.dtypes(accel.select_precision(precision, waves.array))
     wave = jnp.asarray(waves.array).astype(cdtype)
-    bs = 1
+    bs, per_image = 1, 4 * wave.size * wave.dtype.itemsize
     if method == "focal_average":
-        bs = accel.batch_size(4 * wave.size * wave.dtype.itemsize, n_focal, memory_budget,
-                              cpu_cap=accel.cpu_working_set())
+        bs = accel.batch_size(per_image, n_focal, memory_budget, cpu_cap=accel.cpu_working_set())
+        per_image *= bs
     elif method == "explicit":
-        per_node = wave.size // (n_tilt**2 if tilted_exit_waves else 1)
-        bs = accel.batch_size(4 * per_node * wave.dtype.itemsize, n_focal * n_tilt**2, memory_budget,
-                              cpu_cap=accel.cpu_working_set())
+        per_node = 4 * (wave.size // (n_tilt**2 if tilted_exit_waves else 1)) * wave.dtype.itemsize
+        bs = accel.batch_size(per_node, n_focal * n_tilt**2, memory_budget, cpu_cap=accel.cpu_working_set())
+        per_image = max(per_image, per_node * bs)
     params = (ab, ap, focal_spread, source_angle, image_spread, mtf)
-    return _image(wave, params, grid=grid, beam=beam, method=method, n_focal=int(n_focal), batch=int(bs),
-                  n_tilt=int(n_tilt), per_tilt=bool(tilted_exit_waves))
+    names, values, series_batch = (), (), 1
+    if series is not None:  # one image per series element: lax.map over memory-sized vmapped batches
+        names, values = series.names, tuple(jnp.asarray(v, rdtype) for v in series.values)
+        series_batch = accel.batch_size(per_image, series.length, memory_budget, cpu_cap=accel.cpu_working_set())
+    return _image(wave, params, values, grid=grid, beam=beam, method=method, n_focal=int(n_focal), batch=int(bs),
+                  n_tilt=int(n_tilt), per_tilt=bool(tilted_exit_waves), series=names, series_batch=int(series_batch))
 
 
 def hrtem_image(exit_wave, aberrations: Aberrations | None = None, *, objective_aperture=None, focal_spread=0.0,
@@ -243,8 +251,15 @@ def hrtem_image(exit_wave, aberrations: Aberrations | None = None, *, objective_
     Args:
         exit_wave: exit :class:`~jaxem.propagate.Waves` (…, ny, nx) (their beam sets λ and the tilt).
         aberrations … memory_budget: as in :func:`image_intensity` (lengths Å, angles mrad).
-        batch_axes: the leading axes, names or calibrated :class:`~jaxem.measurement.Axis` (e.g. the
-            thickness of each exit plane; default batch0, batch1, … [pixels]).
+        batch_axes: the leading axes of ``exit_wave``, names or calibrated :class:`~jaxem.measurement.Axis`
+            (e.g. the thickness of each exit plane; default batch0, batch1, … [pixels]).
+
+    A focal (or other) series — an aberration coefficient, ``focal_spread`` or ``source_angle`` given as
+    a 1-D array, e.g. ``Aberrations(C10=np.array([-100., -50., 0.]))`` — puts a series axis first:
+    ``defocus`` [Å] (Δf = −C10) or the parameter's name and units when the values are evenly spaced,
+    else ``series`` [index]; the values of every series parameter are in ``metadata["series"]``
+    (:mod:`jaxem.optics.series`).
+
     Returns:
         :class:`~jaxem.measurement.Measurement` of the intensity (vacuum = 1).
     """
@@ -253,7 +268,10 @@ def hrtem_image(exit_wave, aberrations: Aberrations | None = None, *, objective_
                           source_angle=source_angle, image_spread=image_spread, mtf=mtf, method=method,
                           n_focal=n_focal, n_tilt=n_tilt, tilted_exit_waves=tilted_exit_waves, precision=precision,
                           memory_budget=memory_budget)
-    leading = _batch_axes(img.ndim - 2, batch_axes)
+    series = find_series(check_aberrations(aberrations), focal_spread, source_angle)
+    leading = _batch_axes(img.ndim - 2 - (series is not None), batch_axes)
+    if series is not None:
+        leading = (series.axis(),) + leading
     ap = as_aperture(objective_aperture, "objective_aperture")
 
     def quantity(value, units):
@@ -270,11 +288,31 @@ def hrtem_image(exit_wave, aberrations: Aberrations | None = None, *, objective_
         "image_spread": quantity(image_spread, "Å"), "mtf": None if mtf is None else mtf.to_metadata(),
         "method": method, "n_focal": int(n_focal), "n_tilt": int(n_tilt),
     }
+    if series is not None:
+        meta["series"] = series.metadata()
     return Measurement(img, leading + real_space_axes(waves.grid), meta)
 
 
-@functools.partial(jax.jit, static_argnames=("grid", "beam", "method", "n_focal", "batch", "n_tilt", "per_tilt"))
-def _image(wave, params, *, grid, beam, method, n_focal, batch, n_tilt=3, per_tilt=False):
+@functools.partial(jax.jit, static_argnames=("grid", "beam", "method", "n_focal", "batch", "n_tilt", "per_tilt",
+                                             "series", "series_batch"))
+def _image(wave, params, series_values=(), *, grid, beam, method, n_focal, batch, n_tilt=3, per_tilt=False,
+           series=(), series_batch=1):
+    """The image (…, ny, nx) or, for a series (names ``series``, values ``series_values``), the stack
+    (n, …, ny, nx): the single-condition image mapped over the series in batches of ``series_batch``."""
+    kw = dict(grid=grid, beam=beam, method=method, n_focal=n_focal, batch=batch, n_tilt=n_tilt, per_tilt=per_tilt)
+    if not series:
+        return _one_image(wave, params, **kw)
+    ab, ap, focal_spread, source_angle, image_spread, mtf = params
+    spec = Series(series, 0, ())
+
+    def one(values):
+        abj, fsj, saj = spec.substitute(ab, focal_spread, source_angle, values)
+        return _one_image(wave, (abj, ap, fsj, saj, image_spread, mtf), **kw)
+
+    return jax.lax.map(one, series_values, batch_size=series_batch)
+
+
+def _one_image(wave, params, *, grid, beam, method, n_focal, batch, n_tilt, per_tilt):
     ab, ap, focal_spread, source_angle, image_spread, mtf = params
     dtype, _ = accel.dtypes_of(wave)
     wavelength = beam.wavelength

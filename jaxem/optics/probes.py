@@ -40,6 +40,9 @@ def _check_probe_args(grid, beam, semi_angle, edge_width, aberrations):
     a0 = validate.scalar(semi_angle, "semi_angle", "mrad", positive=True)
     w = validate.scalar(edge_width, "edge_width", "mrad", nonnegative=True)
     ab = check_aberrations(aberrations)
+    from .series import refuse_series
+
+    refuse_series(ab, "a probe")
     if not validate.is_traced((a0, w)):
         if w > 2 * a0:
             raise validate.InputError(f"edge_width must be ≤ 2·semi_angle = {2 * a0:.4g} mrad, got {edge_width!r} mrad")

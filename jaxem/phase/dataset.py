@@ -4,6 +4,11 @@ A :class:`Dataset4D` holds the array (NumPy, JAX or a lazy Dask array for data l
 and everything the direct phase-retrieval methods need:
 
 * ``scan_sampling`` (dy, dx) [Å] — the scan step;
+* ``scan_origin`` (y, x) [Å] — the position of the first probe position (scan index (0, 0)) in the
+  specimen frame (default (0, 0); non-zero for a scan window over part of a cell, e.g. a
+  :class:`jaxem.stem.GridScan` that does not start at 0). It is the offset of the ``scan_y, scan_x``
+  axes of every conversion (Measurement, stores, HyperSpy, xarray, py4DSTEM) and of the real-space
+  axes of the phase reconstructions;
 * ``beam`` — the :class:`jaxem.Beam` (energy [eV]; λ and the angle ↔ frequency conversions come
   from it). ``energy=`` is accepted wherever a beam is (a number in eV, ``"300 kV"`` or a Beam);
 * ``detector_sampling`` (dky, dkx) [1/Å] — the detector pixel size (:meth:`Dataset4D.from_array`
@@ -66,12 +71,13 @@ class Dataset4D:
     """4D-STEM intensities with calibration (see the module docstring for fields and units).
 
     ``Dataset4D(array, scan_sampling, beam_or_energy, detector_sampling=…, semiangle=…, center=…,
-    rotation=…, transpose=…, aberrations=…, metadata=…)``; ``energy=`` may be given by keyword
-    instead of ``beam=``.
+    rotation=…, transpose=…, aberrations=…, metadata=…, scan_origin=(y0, x0))``; ``energy=`` may be
+    given by keyword instead of ``beam=``.
     """
 
     array: Any = pytree.field()
     scan_sampling: tuple = pytree.field(static=True, units="Å")
+    scan_origin: tuple = pytree.field(static=True, units="Å", default=(0.0, 0.0))
     beam: Beam | None = pytree.field(static=True, default=None)
     detector_sampling: tuple | None = pytree.field(static=True, units="1/Å", default=None)
     semiangle: float | None = pytree.field(static=True, units="mrad", default=None)
@@ -82,12 +88,14 @@ class Dataset4D:
     metadata: dict = pytree.field(static=True, default_factory=dict, compare=False)
 
     def __init__(self, array, scan_sampling, beam=None, detector_sampling=None, semiangle=None, center=None,
-                 rotation=0.0, transpose=False, aberrations=None, metadata=None, *, energy=None):
+                 rotation=0.0, transpose=False, aberrations=None, metadata=None, *, energy=None,
+                 scan_origin=(0.0, 0.0)):
         set_ = object.__setattr__
         set_(self, "array", array)
         set_(self, "aberrations", aberrations if aberrations is not None else Aberrations())
         if type(array) is _PLACEHOLDER or validate.is_traced(array):  # rebuilt by jax.tree_util
-            for name, value in (("scan_sampling", scan_sampling), ("beam", beam), ("detector_sampling",
+            for name, value in (("scan_sampling", scan_sampling), ("scan_origin", scan_origin), ("beam", beam),
+                                ("detector_sampling",
                                 detector_sampling), ("semiangle", semiangle), ("center", center),
                                 ("rotation", rotation), ("transpose", transpose), ("metadata", metadata)):
                 set_(self, name, value)
@@ -107,6 +115,7 @@ class Dataset4D:
                                           f"{np.dtype(array.dtype)}")
         set_(self, "scan_sampling", validate.pair(scan_sampling, "scan_sampling", "Å", positive=True,
                                                   allow_traced=False))
+        set_(self, "scan_origin", validate.pair(scan_origin, "scan_origin", "Å", allow_traced=False))
         set_(self, "beam", _beam(beam, energy))
         set_(self, "detector_sampling", _optional_pair(detector_sampling, "detector_sampling", "1/Å"))
         if semiangle is not None:
@@ -227,7 +236,7 @@ class Dataset4D:
         """JSON-serialisable calibration (energy [eV], samplings, centre [px], rotation [rad], …)."""
         return {
             "energy": self.energy, "semiangle": self.semiangle,
-            "scan_sampling": list(self.scan_sampling),
+            "scan_sampling": list(self.scan_sampling), "scan_origin": list(self.scan_origin),
             "detector_sampling": list(self.detector_sampling) if self.detector_sampling else None,
             "center": list(self.center) if self.center else None,
             "rotation": self.rotation, "transpose": self.transpose,
@@ -241,6 +250,7 @@ class Dataset4D:
         if not isinstance(cal, dict) or "scan_sampling" not in cal:
             raise validate.InputError(f"a jaxem 4D-STEM calibration dict needs 'scan_sampling', got {cal!r}")
         return cls(array, tuple(cal["scan_sampling"]), energy=cal.get("energy"),
+                   scan_origin=tuple(cal.get("scan_origin", (0.0, 0.0))),
                    detector_sampling=tuple(cal["detector_sampling"]) if cal.get("detector_sampling") else None,
                    semiangle=cal.get("semiangle"),
                    center=tuple(cal["center"]) if cal.get("center") else None,
@@ -251,7 +261,7 @@ class Dataset4D:
     def to_measurement(self) -> Measurement:
         """The data as a :class:`~jaxem.measurement.Measurement` in jaxem's one 4D-STEM layout
         (:mod:`jaxem.io.stem4d`, written by :func:`jaxem.phase.io.to_measurement`): axes
-        ``scan_y, scan_x`` [Å] and ``ky, kx`` [1/Å] (pixels when the detector is uncalibrated;
+        ``scan_y, scan_x`` [Å] (offset = ``scan_origin``) and ``ky, kx`` [1/Å] (pixels when the detector is uncalibrated;
         k = 0 at the centre), the energy, beam, semi-angle, samplings, rotation, transpose,
         aberrations and centre in the metadata with units. :func:`jaxem.io.save` writes it."""
         from .io import to_measurement
@@ -262,7 +272,7 @@ class Dataset4D:
     def from_measurement(cls, m: Measurement, **calibration) -> "Dataset4D":
         """A dataset from a 4D-STEM :class:`~jaxem.measurement.Measurement` in the layout of
         :mod:`jaxem.io.stem4d` (e.g. ``stem_scan(...)["pixelated"]`` or ``jaxem.io.load(path)``):
-        scan axes [Å], pattern axes ``θy, θx`` [mrad] (converted with the beam) or ``ky, kx`` [1/Å],
+        scan axes [Å] (their offsets are the ``scan_origin``), pattern axes ``θy, θx`` [mrad] (converted with the beam) or ``ky, kx`` [1/Å],
         the centre from the pattern-axis offsets, the energy, semi-angle, rotation, transpose and
         aberrations from the metadata (:func:`jaxem.phase.read_4dstem`). ``calibration`` overrides or
         completes any field (``energy=``, ``semiangle=`` …)."""
@@ -279,13 +289,16 @@ class Dataset4D:
         Q pixel size [1/Å] (units ``"A^-1"``; pixels if uncalibrated), the origin (the pattern centre
         [px]) and the convergence semi-angle [mrad]. py4DSTEM has one pixel size per space, so
         anisotropic samplings are refused. The detector rotation and the energy are not part of a
-        DataCube (pass ``energy`` to py4DSTEM's methods)."""
+        DataCube (pass ``energy`` to py4DSTEM's methods). py4DSTEM's calibration has no real-space
+        origin (it rebuilds the R dimension vectors from 0 whenever the calibration changes, and on
+        reading a file), so the ``scan_origin`` [Å] is written to the DataCube's metadata
+        ``"jaxem"`` (kept by ``py4DSTEM.save``/``read``) and to its R dimension vectors."""
         import py4DSTEM
 
-        if self.scan_sampling[0] != self.scan_sampling[1]:
+        if not np.isclose(*self.scan_sampling, rtol=1e-9, atol=0.0):  # (end − start)/n rounds in the last bit
             raise validate.InputError(f"scan_sampling {self.scan_sampling} Å is anisotropic; a py4DSTEM DataCube "
                                       f"has one R pixel size")
-        if self.detector_sampling is not None and self.detector_sampling[0] != self.detector_sampling[1]:
+        if self.detector_sampling is not None and not np.isclose(*self.detector_sampling, rtol=1e-9, atol=0.0):
             raise validate.InputError(f"detector_sampling {self.detector_sampling} 1/Å is anisotropic; a py4DSTEM "
                                       f"DataCube has one Q pixel size")
         dc = py4DSTEM.DataCube(data=np.asarray(self.array))
@@ -300,14 +313,23 @@ class Dataset4D:
             cal.set_qy0_mean(self.center[1])
         if self.semiangle is not None:
             cal.set_convergence_semiangle_mrad(self.semiangle)
+        from emdfile import Metadata
+
+        md = Metadata(name=_PY4DSTEM_METADATA)
+        md["scan_origin"] = np.asarray(self.scan_origin, np.float64)
+        md["scan_origin_units"] = "A"
+        dc.metadata = md
+        for i, (n, d, o) in enumerate(zip(self.scan_shape, self.scan_sampling, self.scan_origin)):
+            dc.set_dim(i, o + d * np.arange(n), units="A", name=("Rx", "Ry")[i])
         return dc
 
     @classmethod
     def from_py4dstem(cls, datacube, energy=None, beam=None, **calibration) -> "Dataset4D":
         """A dataset from a py4DSTEM ``DataCube`` (see :meth:`to_py4dstem`) and the beam energy
         [eV] (a DataCube does not record it). R pixel units ``A`` or ``nm``; Q pixel units ``A^-1``,
-        ``mrad`` (converted with the beam) or ``pixels`` (uncalibrated). ``calibration`` overrides or
-        completes any field."""
+        ``mrad`` (converted with the beam) or ``pixels`` (uncalibrated). The scan origin [Å] comes
+        from the metadata written by :meth:`to_py4dstem`, else from the first value of the R dimension
+        vectors (when in A or nm), else (0, 0). ``calibration`` overrides or completes any field."""
         data = getattr(datacube, "data", None)
         if data is None or getattr(datacube, "calibration", None) is None:
             raise validate.InputTypeError(f"datacube must be a py4DSTEM DataCube, got {type(datacube).__name__}")
@@ -334,10 +356,35 @@ class Dataset4D:
         semi = _get(cal, "get_convergence_semiangle_mrad")
         if semi is not None:
             kwargs["semiangle"] = float(semi)
+        origin = _py4dstem_origin(datacube, scale)
+        if origin is not None:
+            kwargs["scan_origin"] = origin
         kwargs.update(calibration)
         if "detector_sampling" in calibration:
             kwargs.pop("angular_sampling", None)
         return cls.from_array(data, kwargs.pop("scan_sampling"), beam=b, **kwargs)
+
+
+#: name of the py4DSTEM (emdfile) metadata dictionary to_py4dstem writes
+_PY4DSTEM_METADATA = "jaxem"
+
+
+def _py4dstem_origin(datacube, scale):
+    """(y, x) scan origin [Å] of a DataCube: jaxem's metadata, else the R dimension vectors, else None."""
+    try:
+        md = datacube.metadata[_PY4DSTEM_METADATA]
+        units = {"A": 1.0, "Å": 1.0, "nm": 10.0}[str(md["scan_origin_units"])]
+        return tuple(float(v) * units for v in np.asarray(md["scan_origin"], np.float64))
+    except Exception:  # noqa: BLE001 - not written by jaxem: emdfile raises various errors
+        pass
+    try:
+        dims, dim_units = datacube.dims, datacube.dim_units
+        f = [{"A": 1.0, "Å": 1.0, "nm": 10.0}.get(str(dim_units[i])) for i in range(2)]
+        if scale is None or None in f:
+            return None
+        return tuple(float(np.asarray(dims[i])[0]) * f[i] for i in range(2))
+    except Exception:  # noqa: BLE001 - no dimension vectors
+        return None
 
 
 def _get(cal, getter):

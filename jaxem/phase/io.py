@@ -41,7 +41,7 @@ _UNIT_ALIASES = {"a": "Å", "å": "Å", "angstrom": "Å", "1/a": "1/Å", "1 / a"
 _UNCALIBRATED = {"", "pixels", "pixel", "px", "1", "none", "<undefined>"}
 _TARGET = {"length": "Å", "reciprocal": "1/Å", "angle": "mrad"}
 #: calibration keyword arguments read_4dstem accepts (Dataset4D fields, plus angular_sampling)
-_CALIBRATION = ("scan_sampling", "energy", "detector_sampling", "angular_sampling", "semiangle", "center",
+_CALIBRATION = ("scan_sampling", "scan_origin", "energy", "detector_sampling", "angular_sampling", "semiangle", "center",
                 "rotation", "transpose", "aberrations", "metadata")
 #: suffixes of jaxem's own stores (:mod:`jaxem.io`); ``.h5``/``.hdf5`` are jaxem's when in HyperSpy layout
 _STORES = (".zarr", ".zspy", ".hspy")
@@ -81,6 +81,8 @@ def _check_calibration(calibration: dict) -> dict:
     for key, units in (("scan_sampling", "Å"), ("detector_sampling", "1/Å"), ("angular_sampling", "mrad")):
         if cal.get(key) is not None:
             cal[key] = validate.pair(cal[key], key, units, positive=True, allow_traced=False)
+    if cal.get("scan_origin") is not None:
+        cal["scan_origin"] = validate.pair(cal["scan_origin"], "scan_origin", "Å", allow_traced=False)
     if cal.get("energy") is not None:
         from ..beam import Beam
 
@@ -196,6 +198,7 @@ def read_4dstem(path, reader: str | None = None, lazy: bool = True, index=0, all
     kwargs = {}
     if all(k == "length" for k, _ in scan):
         kwargs["scan_sampling"] = tuple(s for _, s in scan)
+        kwargs["scan_origin"] = _origins(axes[:2], kwargs["scan_sampling"])
     else:
         kwargs["scan_sampling"] = (1.0, 1.0)
         meta["scan_sampling_uncalibrated"] = True
@@ -207,6 +210,19 @@ def read_4dstem(path, reader: str | None = None, lazy: bool = True, index=0, all
     _update(kwargs, calibration)
     kwargs["metadata"] = {**meta, **kwargs.get("metadata", {})}
     return _dataset(data, kwargs)
+
+
+def _origins(axes, samplings) -> tuple:
+    """(y, x) offsets [Å] of calibrated length axes (the file's offset in its units, converted with the
+    factor that converted the scale)."""
+    out = []
+    for a, d in zip(axes, samplings):
+        try:
+            off = float(a.get("offset", 0.0) or 0.0)
+            out.append(off * d / float(a.get("scale", 1.0)) if np.isfinite(off) else 0.0)
+        except (TypeError, ValueError, ZeroDivisionError):
+            out.append(0.0)
+    return tuple(out)
 
 
 def _update(cal: dict, calibration: dict) -> None:
@@ -264,13 +280,14 @@ def _from_measurement(m: Measurement, calibration: dict, source: str | None = No
                             md if ("beam" in md or "energy" in md) else {**md, "energy": 3e5})  # stand-in, unused
         with _named(where):
             c = stem4d.calibration(probe)
-        cal["scan_sampling"] = c["scan_sampling"]
+        cal["scan_sampling"], cal["scan_origin"] = c["scan_sampling"], c["scan_origin"]
         if "beam" in md or "energy" in md:
             cal["energy"] = c["energy"]
     else:
         with _named(where):
             c = stem4d.calibration(m)
-        cal.update(scan_sampling=c["scan_sampling"], energy=c["energy"], detector_sampling=c["detector_sampling"])
+        cal.update(scan_sampling=c["scan_sampling"], scan_origin=c["scan_origin"], energy=c["energy"],
+                   detector_sampling=c["detector_sampling"])
         n = m.shape[2:]
         if all(0 <= ci <= ni - 1 for ci, ni in zip(c["center"], n)):
             cal["center"] = c["center"]
@@ -314,7 +331,7 @@ class _named:
 # ---- jaxem stores -------------------------------------------------------------------------------
 def to_measurement(ds: Dataset4D) -> Measurement:
     """The :class:`Measurement` of ``ds`` in the one 4D-STEM layout (:mod:`jaxem.io.stem4d`): axes
-    ``scan_y, scan_x`` [Å] and ``ky, kx`` [1/Å] (pixels when the detector is uncalibrated; k = 0 at
+    ``scan_y, scan_x`` [Å] (offset = ``ds.scan_origin``) and ``ky, kx`` [1/Å] (pixels when the detector is uncalibrated; k = 0 at
     the centre), metadata with units (energy and beam, semi-angle, scan and detector sampling,
     rotation, transpose, aberrations, centre [px]) and the dataset's own metadata."""
     if not isinstance(ds, Dataset4D):
@@ -324,8 +341,9 @@ def to_measurement(ds: Dataset4D) -> Measurement:
         det = tuple(Axis(n, d, "1/Å", -ci * d) for n, d, ci in zip(("ky", "kx"), ds.detector_sampling, c))
     else:
         det = (Axis("ky"), Axis("kx"))
-    axes = (Axis("scan_y", ds.scan_sampling[0], "Å"), Axis("scan_x", ds.scan_sampling[1], "Å")) + det
+    axes = tuple(Axis(n, d, "Å", o) for n, d, o in zip(("scan_y", "scan_x"), ds.scan_sampling, ds.scan_origin)) + det
     md = {"quantity": "intensity", "units": "", "scan_sampling": quantity(list(ds.scan_sampling), "Å"),
+          "scan_origin": quantity(list(ds.scan_origin), "Å"),
           "center": list(ds.center) if ds.center else None, "rotation": quantity(ds.rotation, "rad"),
           "transpose": ds.transpose, "aberrations": ds.aberrations.to_dict(), "dataset_metadata": ds.metadata,
           "signal_type": "electron_diffraction"}  # HyperSpy/pyxem signal type of 4D-STEM patterns

@@ -74,12 +74,13 @@ def reconstruct(data, method: str = "ssb", aberrations=None, rotation=None, upsa
         else:
             img = (ssb if method == "ssb" else obf)(stack, ab, rot, u, memory_budget=memory_budget)
         bad, beam, sampling = stack.bad, stack.beam, stack.scan_sampling
+        origin = stack.scan_origin
     elif method == "wdd":
         if u != 1:
             raise validate.InputError(f"upsampling must be 1 for WDD, got {upsampling!r}")
         img, bad = wdd_with_report(ds, ab, rot, epsilon, memory_budget=memory_budget, precision=precision)
         options["epsilon"] = float(epsilon)
-        beam, sampling = ds.beam, ds.scan_sampling
+        beam, sampling, origin = ds.beam, ds.scan_sampling, ds.scan_origin
     elif method == "dpc":
         if u != 1:
             raise validate.InputError(f"upsampling must be 1 for DPC, got {upsampling!r}")
@@ -87,15 +88,16 @@ def reconstruct(data, method: str = "ssb", aberrations=None, rotation=None, upsa
                   memory_budget=memory_budget)
         img, bad = res.image, res.bad
         options.update(descan_order=descan_order, rotation_source=res.rotation_source)
-        beam, sampling = ds.beam, ds.scan_sampling
+        beam, sampling, origin = ds.beam, ds.scan_sampling, ds.scan_origin
     else:
         if u != 1:
             raise validate.InputError(f"upsampling must be 1 for iCoM, got {upsampling!r}")
         field, bad = com_field_with_report(ds, descan_order, rot, memory_budget=memory_budget)
         img = icom(field, ds.scan_sampling)
         options["descan_order"] = descan_order
-        beam, sampling = ds.beam, ds.scan_sampling
-    axes = (Axis("y", sampling[0] / u, "Å"), Axis("x", sampling[1] / u, "Å"))
+        beam, sampling, origin = ds.beam, ds.scan_sampling, ds.scan_origin
+    # pixel (0, 0) of the phase image is the first scan position (the dataset's scan_origin)
+    axes = (Axis("y", sampling[0] / u, "Å", origin[0]), Axis("x", sampling[1] / u, "Å", origin[1]))
     md = {"quantity": "phase", "units": "rad", "title": f"{method.upper()} phase", "method": method,
           "rotation": {"value": float(rot), "units": "rad"}, "upsampling": u,
           "aberrations": {k: {"value": float(v), "units": "rad" if k.startswith("phi") else "Å"}

@@ -52,6 +52,7 @@ class BFStack:
         transpose: detector transpose (static).
         i0: mean total intensity per pattern [counts] (static).
         bad: the non-finite values that were masked (:class:`~jaxem.phase.masking.BadData`, static).
+        scan_origin: (y, x) [Å] of the first scan position (static; the dataset's ``scan_origin``).
     """
 
     vbf: jnp.ndarray
@@ -64,6 +65,7 @@ class BFStack:
     transpose: bool = pytree.field(static=True, default=False)
     i0: float = pytree.field(static=True, default=1.0)
     bad: masking.BadData = pytree.field(static=True, default_factory=masking.BadData)
+    scan_origin: tuple = pytree.field(static=True, units="Å", default=(0.0, 0.0))
 
     @property
     def wavelength(self) -> float:
@@ -252,5 +254,5 @@ def bright_field_stack(ds: Dataset4D, threshold: float | None = None, edge=None,
     k_det = jnp.asarray(np.stack([(idx[:, 0] - ds.center[0]) * ds.detector_sampling[0],
                                   (idx[:, 1] - ds.center[1]) * ds.detector_sampling[1]], -1), dt)
     return BFStack(vbf, k_det, jnp.asarray(idx), ds.scan_sampling, ds.beam, cutoff, edge, ds.transpose, total,
-                   bad)
+                   bad, scan_origin=ds.scan_origin)
 

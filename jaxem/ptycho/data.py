@@ -181,7 +181,7 @@ def _bad_values(data):
     return dead, bad_frames, int((~finite).sum())
 
 
-def prepare(dataset, oversampling: float = 1.5, object_extent=None, positions=None, scan_origin=(0.0, 0.0),
+def prepare(dataset, oversampling: float = 1.5, object_extent=None, positions=None, scan_origin=None,
             padding: int = 0, precision=None) -> PtychoData:
     """:class:`PtychoData` from a calibrated :class:`~jaxem.phase.Dataset4D` (see module docstring).
 
@@ -192,7 +192,7 @@ def prepare(dataset, oversampling: float = 1.5, object_extent=None, positions=No
         object_extent: (Ly, Lx) [Å] of a periodic object cell (e.g. a simulated supercell), or None.
         positions: optional (S_y, S_x, 2) or (P, 2) probe positions (y, x) [Å] (default: the scan
             grid ``scan_origin + index·scan_sampling``).
-        scan_origin: (y, x) [Å] of the first scan position.
+        scan_origin: (y, x) [Å] of the first scan position (default: ``dataset.scan_origin``).
         padding: extra object pixels on each side (non-periodic object).
         precision: any alias of ``accel.PRECISION_ALIASES`` (default float32).
     """
@@ -269,7 +269,7 @@ def prepare(dataset, oversampling: float = 1.5, object_extent=None, positions=No
                       f"check scan_sampling: nm given as Å?)", UserWarning, stacklevel=2)
 
     if positions is None:
-        o = validate.pair(scan_origin, "scan_origin", "Å")
+        o = validate.pair(dataset.scan_origin if scan_origin is None else scan_origin, "scan_origin", "Å")
         gy, gx = np.meshgrid(np.arange(sy) * dataset.scan_sampling[0] + o[0],
                              np.arange(sx) * dataset.scan_sampling[1] + o[1], indexing="ij")
         pos = np.stack([gy.ravel(), gx.ravel()], -1)
