@@ -105,7 +105,14 @@ def tacaw_spectrum_image(structure: Structure, frames, time_step, scan: GridScan
     n_pos, n_q, n_f = len(positions), int(mask.sum()), frames.shape[0]
     psi_all = probe(grid, beam, semi_angle, aberrations, positions=positions, precision=precision)
     item = np.dtype(accel.dtypes(precision)[1]).itemsize
-    chunk = int(accel.batch_size(3 * n_f * n_q * item, n_pos, memory_budget))
+    per_probe = 3 * n_f * n_q * item  # Ψ(t, q), its fluctuation and a segment's transform, for one probe
+    budget = accel.memory_budget(memory_budget)
+    if per_probe > budget:
+        raise validate.InputError(
+            f"one probe's exit waves ({n_f} frames × {n_q} aperture pixels) need {per_probe / 2**20:.4g} MiB, more "
+            f"than the memory budget of {budget / 2**20:.4g} MiB; use a smaller collection_radius, fewer frames "
+            f"per call, or a larger memory_budget")
+    chunk = int(accel.batch_size(per_probe, n_pos, memory_budget))
     n_chunks = -(-n_pos // chunk)
     pad = n_chunks * chunk - n_pos
     if pad:  # equal chunks: one compiled kernel (the padding repeats the last probe and is dropped)

@@ -57,7 +57,13 @@ def test_parseval_per_position_equals_frozen_phonon_tds(case):
 def test_probe_chunks_and_quantum_factor(case):
     s, frames, scan, kw = case
     one = tacaw_spectrum_image(s, frames, 5.0, scan, **kw)
-    chunked = tacaw_spectrum_image(s, frames, 5.0, scan, memory_budget=1, **kw)  # one probe per chunk
+    n_q = int(collection_mask(Grid.from_extent((2 * A, 2 * A), sampling=0.2), 300e3, 25.0).sum())
+    per_probe = 3 * len(frames) * n_q * 16  # complex128
+    chunked = tacaw_spectrum_image(s, frames, 5.0, scan, memory_budget=per_probe, **kw)  # one probe per chunk
+    np.testing.assert_allclose(chunked.array, one.array, rtol=1e-12, atol=1e-18)
+    chunked = tacaw_spectrum_image(s, frames, 5.0, scan, memory_budget=2 * per_probe, **kw)  # 2 + 1 (padded)
+    with pytest.raises(InputError, match="memory budget"):
+        tacaw_spectrum_image(s, frames, 5.0, scan, memory_budget=per_probe - 1, **kw)
     np.testing.assert_allclose(chunked.array, one.array, rtol=1e-12, atol=1e-18)
     q = tacaw_spectrum_image(s, frames, 5.0, scan, temperature=300.0, **kw)
     e = np.asarray(q.axes[2].sampling * np.arange(16) + q.axes[2].offset)
