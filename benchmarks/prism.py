@@ -44,7 +44,7 @@ n, nz, gp, inner, outer, scan_n, sub = {n}, {nz}, {gp}, {inner}, {outer}, {scan}
 def report(t, arr, **extra):
     arr = np.asarray(arr, np.float64)
     print("RESULT " + json.dumps(dict(seconds=t, peak_rss_MB=max([int(l.split()[1]) / 1024 for l in open("/proc/self/status") if l.startswith("VmHWM:")] or [resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024]),
-                                      load=os.getloadavg(), values=arr[::sub, ::sub].tolist() if arr.shape[0] == scan_n
+                                      load=os.getloadavg(), xla_flags=os.environ.get("XLA_FLAGS", ""), values=arr[::sub, ::sub].tolist() if arr.shape[0] == scan_n
                                       else arr.tolist(), **extra)))
 """
 

@@ -218,12 +218,27 @@ def _build(indices, trans, seq, prop, grid, band, exits, cdtype, budget, progres
         n = len(idx)
         if n < chunk:
             idx = np.concatenate([idx, np.repeat(idx[-1:], chunk - n, axis=0)])
-        out = smatrix_array(jnp.asarray(idx, jnp.int32), trans, seq, prop, gpts=grid.gpts, band=band, exits=exits,
-                            batch=batch)
+        out = _smatrix_part(jnp.asarray(idx, jnp.int32), trans, seq, prop, grid.gpts, band, exits, batch)
         parts.append(out[:n] if n < chunk else out)
         bar.update(n)
     bar.close()
     return parts[0] if len(parts) == 1 else jnp.concatenate(parts)
+
+
+def _smatrix_part(idx, trans, seq, prop, gpts, band, exits, batch):
+    """Exit waves of the plane waves ``idx``: on a CPU split into several devices
+    (``XLA_FLAGS=--xla_force_host_platform_device_count=<cores>``), the plane waves are shared out over
+    them (:func:`jaxem.parallel.shard_batch`), since XLA runs one device's FFTs on one core; elsewhere (one
+    device, or accelerators, where the S-matrix should stay on one device) one device computes them all.
+    The per-wave arithmetic is the same either way."""
+    devices = jax.local_devices()
+    if len(devices) > 1 and devices[0].platform == "cpu" and len(idx) >= len(devices):
+        from ..parallel import shard_batch
+
+        out = shard_batch(lambda i, t, q, p: smatrix_array(i, t, q, p, gpts=gpts, band=band, exits=exits,
+                                                           batch=batch), idx, (trans, seq, prop))
+        return jax.device_put(out, devices[0])  # one array on one device, as the reduction expects it
+    return smatrix_array(idx, trans, seq, prop, gpts=gpts, band=band, exits=exits, batch=batch)
 
 
 # ---- tiles of probe positions -------------------------------------------------------------------
