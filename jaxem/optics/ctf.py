@@ -220,19 +220,12 @@ def ctf(grid, beam, aberrations=None, objective_aperture=None, focal_spread=0.0,
     ab = check_aberrations(aberrations)
     ap = as_aperture(objective_aperture, "objective_aperture")
     check_on_grid(ap, grid, beam, "objective_aperture")
-    series = _series(ab, focal_spread, source_angle)
+    from .series import find_series  # series imports this module's check_coherence
+
+    series = find_series(ab, focal_spread, source_angle)
     rdtype, _ = accel.dtypes(precision)
     ky, kx = grid.frequencies(rdtype)
     return _transfer(ab, ky[:, None], kx[None, :], beam.wavelength, ap, focal_spread, source_angle, series, rdtype)
-
-
-def _series(ab, focal_spread, source_angle):
-    """The series of :mod:`.series` (None for single values), with the coherence checked."""
-    from .series import find_series, scalar_parameters
-
-    series = find_series(ab, focal_spread, source_angle)
-    check_coherence(*scalar_parameters(ab, focal_spread, source_angle, series)[1:])
-    return series
 
 
 def _transfer(ab, ky, kx, wavelength, ap, focal_spread, source_angle, series, rdtype):
@@ -245,12 +238,10 @@ def _transfer(ab, ky, kx, wavelength, ap, focal_spread, source_angle, series, rd
 
 @functools.partial(jax.jit, static_argnames=("names",))
 def _transfer_series(ab, ky, kx, wavelength, ap, focal_spread, source_angle, values, names):
-    from .series import Series
-
-    spec = Series(names, 0, ())
+    from .series import substitute
 
     def one(vals):
-        abj, fsj, saj = spec.substitute(ab, focal_spread, source_angle, vals)
+        abj, fsj, saj = substitute(names, ab, focal_spread, source_angle, vals)
         return transfer_function(abj, ky, kx, wavelength, ap, fsj, saj)
 
     return jax.vmap(one)(values)
@@ -272,7 +263,9 @@ def ctf_profile(k, beam, aberrations=None, azimuth=0.0, objective_aperture=None,
     beam = as_beam(beam)
     ab = check_aberrations(aberrations)
     ap = as_aperture(objective_aperture, "objective_aperture")
-    series = _series(ab, focal_spread, source_angle)
+    from .series import find_series
+
+    series = find_series(ab, focal_spread, source_angle)
     validate.scalar(azimuth, "azimuth", "rad")
     validate.array(k, "k", kind="real", units="1/Å")
     rdtype, _ = accel.dtypes(precision)

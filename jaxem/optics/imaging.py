@@ -82,8 +82,8 @@ from ..measurement import batch_axes as _batch_axes
 from ._checks import check_aberrations
 from .aberrations import Aberrations, chi_cartesian
 from .apertures import aperture_function, as_aperture, check_on_grid
-from .ctf import check_coherence, transfer_function
-from .series import Series, all_zero, find_series, scalar_parameters
+from .ctf import transfer_function
+from .series import all_zero, find_series, substitute
 from .detector import DetectorMTF, blur_intensity, check_image_spread
 
 METHODS = ("envelope", "focal_average", "coherent", "linear", "explicit")
@@ -192,8 +192,7 @@ def image_intensity(waves, aberrations: Aberrations | None = None, *, objective_
     ab = check_aberrations(aberrations)
     ap = as_aperture(objective_aperture, "objective_aperture")
     check_on_grid(ap, grid, beam, "objective_aperture")
-    series = find_series(ab, focal_spread, source_angle)
-    check_coherence(*scalar_parameters(ab, focal_spread, source_angle, series)[1:])
+    series = find_series(ab, focal_spread, source_angle)  # checks the coherence parameters too
     image_spread = check_image_spread(image_spread)
     if mtf is not None:
         DetectorMTF.check(mtf, "mtf")
@@ -303,10 +302,8 @@ def _image(wave, params, series_values=(), *, grid, beam, method, n_focal, batch
     if not series:
         return _one_image(wave, params, **kw)
     ab, ap, focal_spread, source_angle, image_spread, mtf = params
-    spec = Series(series, 0, ())
-
     def one(values):
-        abj, fsj, saj = spec.substitute(ab, focal_spread, source_angle, values)
+        abj, fsj, saj = substitute(series, ab, focal_spread, source_angle, values)
         return _one_image(wave, (abj, ap, fsj, saj, image_spread, mtf), **kw)
 
     return jax.lax.map(one, series_values, batch_size=series_batch)

@@ -64,13 +64,8 @@ class Series:
     values: tuple  # one (length,) array per name
 
     def substitute(self, aberrations: Aberrations, focal_spread, source_angle, values):
-        """(aberrations, focal_spread, source_angle) with the series parameters set to ``values``
-        (one scalar per name, e.g. the i-th element of each series; usable under ``jit``/``vmap``)."""
-        new = dict(zip(self.names, values))
-        ab = {k: v for k, v in new.items() if k not in COHERENCE_PARAMETERS}
-        if ab:
-            aberrations = aberrations.replace(**ab)
-        return aberrations, new.get("focal_spread", focal_spread), new.get("source_angle", source_angle)
+        """:func:`substitute` with this series' names."""
+        return substitute(self.names, aberrations, focal_spread, source_angle, values)
 
     @property
     def concrete(self) -> bool:
@@ -103,10 +98,22 @@ class Series:
                 "i-th value of every series parameter)"}
 
 
+def substitute(names, aberrations: Aberrations, focal_spread, source_angle, values):
+    """(aberrations, focal_spread, source_angle) with the parameters ``names`` set to ``values`` (one
+    scalar per name, e.g. the i-th element of each series; usable under ``jit``/``vmap``, where only
+    the static names of a :class:`Series` are known)."""
+    new = dict(zip(names, values))
+    ab = {k: v for k, v in new.items() if k not in COHERENCE_PARAMETERS}
+    if ab:
+        aberrations = aberrations.replace(**ab)
+    return aberrations, new.get("focal_spread", focal_spread), new.get("source_angle", source_angle)
+
+
 def find_series(aberrations: Aberrations, focal_spread=0.0, source_angle=0.0) -> Series | None:
     """The :class:`Series` given by ``aberrations``/``focal_spread``/``source_angle`` (None when every
-    parameter is a scalar). Concrete series values are checked (finite; focal spread and source
-    angle in their ranges, :func:`jaxem.optics.ctf.check_coherence`); traced ones pass.
+    parameter is a scalar). Focal spread and source angle are checked either way (every concrete
+    series value, or the single value; :func:`jaxem.optics.ctf.check_coherence`), as are concrete
+    series values (finite); traced ones pass.
 
     Raises:
         InputError: a parameter with 2 or more dimensions or no element, or series parameters of
@@ -131,6 +138,8 @@ def find_series(aberrations: Aberrations, focal_spread=0.0, source_angle=0.0) ->
                                       f"shape {shape}")
         names.append(name)
         values.append(v)
+    check_coherence(0.0 if "focal_spread" in names else focal_spread,
+                    0.0 if "source_angle" in names else source_angle)
     if not names:
         return None
     lengths = {n: int(jnp.shape(v)[0]) for n, v in zip(names, values)}
@@ -159,14 +168,6 @@ def refuse_series(aberrations: Aberrations, what: str) -> None:
             f"aberration {', '.join(series.names)} is a series ({series.length} values), but {what} takes one value "
             f"per coefficient; series (jaxem.optics.series) are for hrtem_image, image_intensity, ctf and "
             f"ctf_profile: call {what} once per value")
-
-
-def scalar_parameters(aberrations: Aberrations, focal_spread, source_angle, series: Series | None):
-    """The single-condition parameters with every series parameter replaced by its first element
-    (for the checks that want one condition, e.g. whether the focal spread is zero)."""
-    if series is None:
-        return aberrations, focal_spread, source_angle
-    return series.substitute(aberrations, focal_spread, source_angle, [v[0] for v in series.values])
 
 
 def all_zero(value) -> bool:
