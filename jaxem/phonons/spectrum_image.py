@@ -103,9 +103,9 @@ def tacaw_spectrum_image(structure: Structure, frames, time_step, scan: GridScan
     mask = collection_mask(grid, beam, collection_radius, collection_center)
     positions = scan.positions().reshape(-1, 2)
     n_pos, n_q, n_f = len(positions), int(mask.sum()), frames.shape[0]
-    psi_all = probe(grid, beam, semi_angle, aberrations, positions=positions, precision=precision)
     item = np.dtype(accel.dtypes(precision)[1]).itemsize
-    per_probe = 3 * n_f * n_q * item  # Ψ(t, q), its fluctuation and a segment's transform, for one probe
+    # per probe: its incident wave, and Ψ(t, q), its fluctuation and a segment's transform on the aperture
+    per_probe = item * (grid.gpts[0] * grid.gpts[1] + 3 * n_f * n_q)
     budget = accel.memory_budget(memory_budget)
     if per_probe > budget:
         raise validate.InputError(
@@ -114,17 +114,21 @@ def tacaw_spectrum_image(structure: Structure, frames, time_step, scan: GridScan
             f"per call, or a larger memory_budget")
     chunk = int(accel.batch_size(per_probe, n_pos, memory_budget))
     n_chunks = -(-n_pos // chunk)
-    pad = n_chunks * chunk - n_pos
-    if pad:  # equal chunks: one compiled kernel (the padding repeats the last probe and is dropped)
-        psi_all = np.concatenate([np.asarray(psi_all), np.repeat(np.asarray(psi_all)[-1:], pad, 0)])
-    waves = waves_from_array(psi_all[:chunk], grid, beam, norm=1.0)
-    kernel = FrameKernel(flat, waves, slice_thickness=slice_thickness, parametrization=parametrization,
-                         q_region=mask)
+    # equal chunks: one compiled kernel (padding repeats the last position and is dropped); the probes of a
+    # chunk are built when it runs, so memory does not grow with the scan
+    positions = np.concatenate([positions, np.repeat(positions[-1:], n_chunks * chunk - n_pos, 0)])
+
+    def probes(c):
+        return probe(grid, beam, semi_angle, aberrations, positions=positions[c * chunk:(c + 1) * chunk],
+                     precision=precision)
+
+    kernel = FrameKernel(flat, waves_from_array(probes(0), grid, beam, norm=1.0), slice_thickness=slice_thickness,
+                         parametrization=parametrization, q_region=mask)
     frames_dev = np.asarray(frames, np.dtype(kernel.structure.positions.dtype))
     f_batch = int(accel.batch_size(kernel.bytes_per_frame(), n_f, memory_budget, cpu_cap=accel.cpu_working_set()))
     out, spec = [], None
     for c in tqdm(range(n_chunks), disable=not progress, desc="probe chunks", unit="chunk"):
-        psi_t = map_frames_waves(kernel, frames_dev, psi_all[c * chunk:(c + 1) * chunk], f_batch)
+        psi_t = map_frames_waves(kernel, frames_dev, kernel.psi0 if c == 0 else probes(c), f_batch)
         spec = tacaw_spectrum(psi_t, dt, window_name=window_name, segment=segment, overlap=overlap,
                               temperature=temperature, max_frequency=max_frequency, energy_step=energy_step)
         out.append(np.asarray(spec.intensity.sum(-1)).T)  # (chunk, n_E)

@@ -19,6 +19,11 @@ def srtio3():
                             ["Sr", "Ti", "O", "O", "O"], [A, A, A]).repeat(2, 2, 1)
 
 
+def grid_pixels(s):
+    g = Grid.from_extent((float(s.lengths[1]), float(s.lengths[0])), sampling=0.2)
+    return g.gpts[0] * g.gpts[1]
+
+
 @pytest.fixture(scope="module")
 def case():
     s = srtio3()
@@ -58,7 +63,7 @@ def test_probe_chunks_and_quantum_factor(case):
     s, frames, scan, kw = case
     one = tacaw_spectrum_image(s, frames, 5.0, scan, **kw)
     n_q = int(collection_mask(Grid.from_extent((2 * A, 2 * A), sampling=0.2), 300e3, 25.0).sum())
-    per_probe = 3 * len(frames) * n_q * 16  # complex128
+    per_probe = 16 * (grid_pixels(s) + 3 * len(frames) * n_q)  # complex128: incident wave + Ψ(t, q) work
     chunked = tacaw_spectrum_image(s, frames, 5.0, scan, memory_budget=per_probe, **kw)  # one probe per chunk
     np.testing.assert_allclose(chunked.array, one.array, rtol=1e-12, atol=1e-18)
     chunked = tacaw_spectrum_image(s, frames, 5.0, scan, memory_budget=2 * per_probe, **kw)  # 2 + 1 (padded)
