@@ -336,7 +336,7 @@ class Dataset4D:
         cal = datacube.calibration
         b = _beam(beam, energy)
         r_units = str(cal.get_R_pixel_units())
-        scale = {"A": 1.0, "Å": 1.0, "nm": 10.0}.get(r_units)
+        scale = _TO_ANGSTROM.get(r_units)
         if "scan_sampling" not in calibration:
             if scale is None:
                 raise validate.InputError(f"datacube: R pixel units {r_units!r} are not a length (A or nm); "
@@ -367,19 +367,21 @@ class Dataset4D:
 
 #: name of the py4DSTEM (emdfile) metadata dictionary to_py4dstem writes
 _PY4DSTEM_METADATA = "jaxem"
+#: py4DSTEM real-space length units → Å
+_TO_ANGSTROM = {"A": 1.0, "Å": 1.0, "nm": 10.0}
 
 
 def _py4dstem_origin(datacube, scale):
     """(y, x) scan origin [Å] of a DataCube: jaxem's metadata, else the R dimension vectors, else None."""
     try:
         md = datacube.metadata[_PY4DSTEM_METADATA]
-        units = {"A": 1.0, "Å": 1.0, "nm": 10.0}[str(md["scan_origin_units"])]
+        units = _TO_ANGSTROM[str(md["scan_origin_units"])]
         return tuple(float(v) * units for v in np.asarray(md["scan_origin"], np.float64))
     except Exception:  # noqa: BLE001 - not written by jaxem: emdfile raises various errors
         pass
     try:
         dims, dim_units = datacube.dims, datacube.dim_units
-        f = [{"A": 1.0, "Å": 1.0, "nm": 10.0}.get(str(dim_units[i])) for i in range(2)]
+        f = [_TO_ANGSTROM.get(str(dim_units[i])) for i in range(2)]
         if scale is None or None in f:
             return None
         return tuple(float(np.asarray(dims[i])[0]) * f[i] for i in range(2))
