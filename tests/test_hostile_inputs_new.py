@@ -377,6 +377,7 @@ _each("ml.RenderConfig", "n", r"\bn\b", lambda v: ml.RenderConfig(n=v), {"0": 0,
 bad("ml.RenderConfig", "dose", "dose", lambda: ml.RenderConfig(dose=(10.0, 1.0)))
 bad("ml.RenderConfig", "p_full", "p_full", lambda: ml.RenderConfig(p_full=2.0))
 bad("ml.RenderConfig", "amorphous", "amorphous", lambda: ml.RenderConfig(amorphous=(0.5,)))
+_each("ml.RenderConfig", "label_dose", "label_dose", lambda v: ml.RenderConfig(label_dose=v), {"0": 0.0, "neg": -5.0, "nan": float("nan"), "str": "x"})
 bad("ml.render_batch", "bank", "bank", lambda: ml.render_batch(jax.random.PRNGKey(0), "lots", 2))
 bad("ml.render_batch", "key", r"\bkey\b", lambda: ml.render_batch("lots", F.bank, 2))
 bad("ml.render_batch", "batch", "batch", lambda: ml.render_batch(jax.random.PRNGKey(0), F.bank, 0))

@@ -339,19 +339,35 @@ def detect_blob_log(fft_mag, k: float = 3.0, friedel: bool = False):
 
 # ----------------------------------------------------------------------------- metrics
 
-def match(pred, true, radius: float = 2.0):
-    """One-to-one matching within ``radius`` [px] → (tp, fp, fn, distances of matched pairs [px])."""
+def match(pred, true, radius: float = 2.0, ignore=None):
+    """One-to-one matching within ``radius`` [px] → (tp, fp, fn, distances of matched pairs [px]).
+
+    ``ignore`` (M, 2) [px]: *difficult* spots (the PASCAL VOC convention, Everingham et al., IJCV 88, 303 (2010)):
+    a prediction left unmatched by ``true`` that is matched (one-to-one, within ``radius``) to a difficult spot is
+    neither a true nor a false positive, and an undetected difficult spot is not a false negative. Adding difficult
+    spots can therefore only lower ``fp``; ``tp`` and ``fn`` never change."""
     from scipy.optimize import linear_sum_assignment
 
     pred, true = _points(pred, "pred"), _points(true, "true")
-    if len(pred) == 0 or len(true) == 0:
-        return 0, len(pred), len(true), np.zeros(0)
-    d = np.linalg.norm(pred[:, None, :] - true[None, :, :], axis=-1)
-    cost = np.where(d <= radius, d, 1e6)
-    r, c = linear_sum_assignment(cost)
-    ok = cost[r, c] <= radius
-    tp = int(ok.sum())
-    return tp, len(pred) - tp, len(true) - tp, d[r[ok], c[ok]]
+    ignore = np.zeros((0, 2)) if ignore is None else _points(ignore, "ignore")
+    radius = validate.scalar(radius, "radius", "px", positive=True)
+    tp, d_ok = 0, np.zeros(0)
+    left = np.ones(len(pred), bool)
+    if len(pred) and len(true):
+        d = np.linalg.norm(pred[:, None, :] - true[None, :, :], axis=-1)
+        cost = np.where(d <= radius, d, 1e6)
+        r, c = linear_sum_assignment(cost)
+        ok = cost[r, c] <= radius
+        tp, d_ok = int(ok.sum()), d[r[ok], c[ok]]
+        left[r[ok]] = False
+    fp = int(left.sum())
+    if fp and len(ignore):
+        rest = pred[left]
+        d = np.linalg.norm(rest[:, None, :] - ignore[None, :, :], axis=-1)
+        cost = np.where(d <= radius, d, 1e6)
+        r, c = linear_sum_assignment(cost)
+        fp -= int(np.sum(cost[r, c] <= radius))
+    return tp, fp, len(true) - tp, d_ok
 
 
 def scores(tp: int, fp: int, fn: int) -> dict:
