@@ -105,8 +105,9 @@ def miss_summary(records) -> dict:
             "fn_images": len({r["image"] for r in fn}), "fp_images": len({r["image"] for r in fp})}
 
 
-#: Baseline thresholds swept [robust σ] (the shipped defaults are peak_local_max k = 4, blob_log k = 3).
-SWEEP = {"peak_local_max": (2.5, 3.0, 3.5, 4.0, 5.0), "blob_log": (2.0, 2.5, 3.0, 4.0)}
+#: Baseline thresholds swept [robust σ] (the shipped defaults, tuned on training structures, are peak_local_max
+#: k = 3.5 and blob_log k = 1.5: :data:`jaxem.ml.peaks.PEAK_LOCAL_MAX_K`, :data:`jaxem.ml.peaks.BLOB_LOG_K`).
+SWEEP = {"peak_local_max": (2.5, 3.0, 3.5, 4.0), "blob_log": (1.0, 1.25, 1.5, 2.0, 3.0)}
 
 
 def margins(det) -> dict:

@@ -66,9 +66,11 @@ def test_detection_metrics_on_given_inputs():
 def test_baseline_thresholds_add_named_baselines():
     a = _image([[100, 90], [156, 166]], [True, True], [20, 20], [(100, 90), (156, 166)])
     res = evaluate.detection_metrics(inputs={20.0: [a]}, n_boot=20,
-                                     baseline_thresholds={"peak_local_max": (3.0, 4.0), "blob_log": 3.0})[20.0]
-    assert {"peak_local_max@3", "peak_local_max@4", "blob_log@3"} <= set(res)
-    assert res["peak_local_max@4"]["f1"] == res["peak_local_max"]["f1"]  # k = 4 is the shipped default
+                                     baseline_thresholds={"peak_local_max": (3.5, 4.0), "blob_log": 1.5})[20.0]
+    assert {"peak_local_max@3.5", "peak_local_max@4", "blob_log@1.5"} <= set(res)
+    assert D.PEAK_LOCAL_MAX_K == 3.5 and D.BLOB_LOG_K == 1.5
+    assert res["peak_local_max@3.5"]["f1"] == res["peak_local_max"]["f1"]  # the shipped defaults
+    assert res["blob_log@1.5"]["f1"] == res["blob_log"]["f1"]
 
 
 def test_match_ignore_by_hand():
