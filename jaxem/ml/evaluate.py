@@ -64,6 +64,26 @@ def _check_band(difficult):
     return float(v[0]), float(v[1])
 
 
+_IMAGE_KEYS = ("prob", "mag", "spots", "visible", "snr")
+
+
+def _check_inputs(inputs) -> dict:
+    """``inputs`` of :func:`detection_inputs`: a non-empty {dose [e⁻/px]: [image record, …]}."""
+    if not isinstance(inputs, dict) or not inputs:
+        raise validate.InputError(f"inputs must be a non-empty {{dose [e/px]: [image records]}} dict from "
+                                  f"ml.evaluate.detection_inputs, got {type(inputs).__name__} {inputs!r:.80}")
+    for dose, images in inputs.items():
+        validate.scalar(dose, "inputs (dose key)", "e/px", positive=True)
+        if isinstance(images, (str, bytes, dict)) or not hasattr(images, "__len__"):
+            raise validate.InputError(f"inputs[{dose!r}] must be a list of image records, got {type(images).__name__}")
+        for img in images:
+            missing = [k for k in _IMAGE_KEYS if not isinstance(img, dict) or k not in img]
+            if missing:
+                raise validate.InputError(f"inputs[{dose!r}] holds an image record without {missing} (records come "
+                                          f"from ml.evaluate.detection_inputs)")
+    return inputs
+
+
 def _batches(key, bank, n, cfg, chunk=8):
     out = []
     for i in range(0, n, chunk):
@@ -100,9 +120,7 @@ def detection_inputs(bank, doses=(2.0, 20.0, 100.0), n: int = 16, seed: int = 0,
 def bootstrap_interval(counts, n_boot: int = 2000, seed: int = 0, level: float = 0.95) -> dict:
     """Percentile bootstrap over images of the pooled scores: ``counts`` (I, 3) per-image (tp, fp, fn);
     images are resampled with replacement ``n_boot`` times → {precision, recall, f1: [lo, hi]}."""
-    c = np.asarray(counts, float)
-    if c.size == 0:
-        c = c.reshape(0, 3)
+    c = np.asarray(validate.array(counts, "counts", kind="real", min_size=0), float)
     if c.ndim != 2 or c.shape[1] != 3 or not np.all(np.isfinite(c)) or np.any(c < 0):
         raise validate.InputError(f"counts must be per-image (tp, fp, fn) of shape (I, 3), non-negative, got shape "
                                   f"{c.shape}")
@@ -156,6 +174,7 @@ def detection_metrics(bank=None, doses=(2.0, 20.0, 100.0), n: int = 16, seed: in
             extra[f"{name}@{validate.scalar(float(k), f'baseline_thresholds[{name!r}]', positive=True):g}"] = (name, k)
     if inputs is None:
         inputs = detection_inputs(bank, doses, n, seed, config, variables, render)
+    _check_inputs(inputs)
     opts = {"threshold": threshold, **(detector or {})}
     methods = (("unet", "peak_local_max", "blob_log") + tuple(extra)) if baselines else ("unet",)
     detect = {"peak_local_max": D.detect_peak_local_max, "blob_log": D.detect_blob_log}
@@ -215,6 +234,7 @@ def label_ceiling(inputs, snr_min: float = 5.0, n_boot: int = 2000, difficult=DI
     ceiling that the label's own noise sets on a detector thresholding a measured SNR. ``ignoring_difficult``: the
     same oracle scored with the difficult spots of ``difficult`` ignored (module docstring)."""
     band = _check_band(difficult)
+    _check_inputs(inputs)
     out = {}
     for dose, images in inputs.items():
         counts, easy = [], []
