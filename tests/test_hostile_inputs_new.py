@@ -377,6 +377,7 @@ _each("ml.RenderConfig", "n", r"\bn\b", lambda v: ml.RenderConfig(n=v), {"0": 0,
 bad("ml.RenderConfig", "dose", "dose", lambda: ml.RenderConfig(dose=(10.0, 1.0)))
 bad("ml.RenderConfig", "p_full", "p_full", lambda: ml.RenderConfig(p_full=2.0))
 bad("ml.RenderConfig", "amorphous", "amorphous", lambda: ml.RenderConfig(amorphous=(0.5,)))
+_each("ml.RenderConfig", "label_dose", "label_dose", lambda v: ml.RenderConfig(label_dose=v), {"0": 0.0, "neg": -5.0, "nan": float("nan"), "str": "x"})
 bad("ml.render_batch", "bank", "bank", lambda: ml.render_batch(jax.random.PRNGKey(0), "lots", 2))
 bad("ml.render_batch", "key", r"\bkey\b", lambda: ml.render_batch("lots", F.bank, 2))
 bad("ml.render_batch", "batch", "batch", lambda: ml.render_batch(jax.random.PRNGKey(0), F.bank, 0))
@@ -430,6 +431,23 @@ bad("ml.peaks.robust_z", "small", "fft_mag", lambda: ml.peaks.robust_z(np.ones((
 bad("ml.peaks.detect_peak_local_max", "nan", "fft_mag", lambda: ml.peaks.detect_peak_local_max(np.full((16, 16), NAN)))
 bad("ml.peaks.detect_blob_log", "1d", "fft_mag", lambda: ml.peaks.detect_blob_log(np.ones(16)))
 bad("ml.peaks.match", "true", r"\btrue\b", lambda: ml.peaks.match(np.ones((2, 2)), np.ones((2, 5))))
+bad("ml.peaks.match", "ignore", r"\bignore\b", lambda: ml.peaks.match(np.ones((2, 2)), np.ones((2, 2)), ignore=np.ones((2, 3))))
+bad("ml.peaks.match", "radius", r"\bradius\b", lambda: ml.peaks.match(np.ones((2, 2)), np.ones((2, 2)), radius=-1.0))
+bad("ml.evaluate.bootstrap_interval", "shape", "counts", lambda: ml.evaluate.bootstrap_interval(np.ones((4, 2))))
+bad("ml.evaluate.bootstrap_interval", "1d-empty", "counts", lambda: ml.evaluate.bootstrap_interval(np.zeros(0)))
+bad("ml.evaluate.bootstrap_interval", "level", "level", lambda: ml.evaluate.bootstrap_interval(np.ones((4, 3)), level=2.0))
+bad("ml.evaluate.split_difficult", "snr-length", r"\bsnr\b",
+    lambda: ml.evaluate.split_difficult(np.ones((3, 2)), np.ones(3, bool), np.ones(2)))
+bad("ml.evaluate.split_difficult", "band", "difficult",
+    lambda: ml.evaluate.split_difficult(np.ones((3, 2)), np.ones(3, bool), np.ones(3), difficult=(6.0, 2.0)))
+bad("ml.evaluate.label_ceiling", "empty", "inputs", lambda: ml.evaluate.label_ceiling({}))
+bad("ml.evaluate.label_ceiling", "dose", "inputs", lambda: ml.evaluate.label_ceiling({-2.0: []}))
+bad("ml.evaluate.label_ceiling", "record", "inputs", lambda: ml.evaluate.label_ceiling({2.0: [{"prob": 1}]}))
+bad("ml.evaluate.detection_metrics", "inputs", "inputs", lambda: ml.evaluate.detection_metrics(inputs={2.0: "x"}))
+bad("ml.evaluate.detection_metrics", "band", "difficult", lambda: ml.evaluate.detection_metrics(inputs={}, difficult=(1, 2, 3)))
+bad("ml.evaluate.detection_inputs", "bank", "bank", lambda: ml.evaluate.detection_inputs("lots", n=1))
+bad("ml.evaluate.indexing_metrics", "bank", "bank",
+    lambda: ml.evaluate.indexing_metrics("lots", [], None, n=1, use_labels=True))
 _each("ml.peaks.scores", "tp", r"\btp\b", lambda v: ml.peaks.scores(v, 1, 1), {"neg": -1, "float": 1.5, "str": "x"})
 bad("ml.peaks.friedel_consistency", "nan", "pos", lambda: ml.peaks.friedel_consistency(np.full((2, 2), NAN)))
 

@@ -12,7 +12,8 @@ Public API:
   ``save_annotation``);
 * network: :class:`UNet`, :class:`UNetConfig` (:mod:`.unet`), training :mod:`.train`
   (``init``/``step``/``result``/``fit``, ``load_default``);
-* detection: :func:`detect`, :class:`Spots`, baselines and metrics (:mod:`.peaks`);
+* detection: :func:`detect`, :class:`Spots`, baselines and metrics (:mod:`.peaks`); acceptance metrics with
+  difficult spots (:mod:`.evaluate`: ``detection_metrics``, ``split_difficult``, ``DIFFICULT``);
 * indexing: :func:`index_spots`, :class:`Grain` (:mod:`.index`).
 
 Example::
@@ -21,7 +22,7 @@ Example::
     spots = ml.detect(image, pixel_size=0.25)                   # [Å]
     grains = ml.index_spots(spots.g, ml.database.load_candidates("ffts.zarr"))
 """
-from . import database, index as indexing, peaks, train
+from . import database, evaluate, index as indexing, peaks, train
 from .bank import Bank, simulate_zone
 from .peaks import Spots, detect
 from .index import Grain, candidates, index_spots
@@ -30,6 +31,6 @@ from .library import get_structure, list_structures, split, zone_axes
 from .render import RenderConfig, fft_input, render_batch
 from .unet import UNet, UNetConfig
 
-__all__ = ["database", "peaks", "indexing", "train", "Bank", "simulate_zone", "Spots", "detect", "Grain",
+__all__ = ["database", "evaluate", "peaks", "indexing", "train", "Bank", "simulate_zone", "Spots", "detect", "Grain",
            "candidates", "index_spots", "ZoneTable", "zone_table", "get_structure", "list_structures", "split",
            "zone_axes", "RenderConfig", "fft_input", "render_batch", "UNet", "UNetConfig"]

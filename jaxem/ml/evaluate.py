@@ -7,6 +7,11 @@
   the U-Net spots; optionally one record per U-Net miss. :func:`detection_inputs` renders the set once so that
   detector variants are compared on the same images.
 * :func:`label_ceiling`: the F1 that the label's own noise allows a detector reading a measured SNR.
+* Difficult spots (:data:`DIFFICULT`): every score is also given *ignoring difficult spots*, the PASCAL VOC
+  convention (Everingham et al., IJCV 88, 303 (2010)): a spot whose expected SNR lies in the band around the
+  label's limit is a coin flip in any one noisy image (its measured SNR scatters by ≈ 0.7–1 around the expected
+  one), so detecting it is neither rewarded nor penalised (:func:`jaxem.ml.peaks.match` ``ignore``). The strict
+  scores (every label with expected SNR ≥ 5 counts) are kept beside them.
 * :func:`indexing_metrics`: single-grain images; spots detected by the U-Net are indexed against
   candidate tables; phase and zone top-1 over images with ≥ 3 non-collinear visible spot pairs,
   largest d error (relative) and inter-spot angle error [deg] of the refined lattice against the true
@@ -22,6 +27,61 @@ from .. import validate
 from . import peaks as D
 from .index import _angle, index_spots
 from .render import RenderConfig, render_batch
+
+
+#: Expected-SNR band [lo, hi) of difficult spots: the label's limit (SNR 5, :mod:`.render`) ± 1.5 units, about
+#: 2 standard deviations of the measured SNR |S + N|/σ around S/σ (sd ≈ 0.7 for circular Gaussian noise, see
+#: ``tests/ml/test_evaluate.py::test_local_snr_against_rayleigh_noise``). Fixed before any score was computed with it.
+DIFFICULT = (3.5, 6.5)
+
+
+def split_difficult(spots, visible, snr, n: int = 256, difficult=DIFFICULT, render: RenderConfig = RenderConfig()):
+    """(certain, difficult) boolean masks of one image's labelled spots (:class:`jaxem.ml.render.Sample` fields
+    ``spots`` (S, 2) [px], ``visible`` (S,), ``snr`` (S,), an n × n FFT): *certain* are the visible spots with
+    expected SNR ≥ ``difficult[1]``; *difficult* the spots inside the labelled region (``render.dc_radius``,
+    ``render.edge``) whose expected SNR lies in [``difficult[0]``, ``difficult[1]``) (module docstring). Pass them
+    to :func:`jaxem.ml.peaks.match` as ``true=spots[certain], ignore=spots[difficult]``."""
+    lo, hi = _check_band(difficult)
+    spots = D._points(spots, "spots")
+    visible = np.asarray(validate.array(visible, "visible", shape=(len(spots),), kind="bool", min_size=0), bool)
+    snr = np.asarray(validate.array(snr, "snr", kind="real", shape=(len(spots),), min_size=0), float)
+    area = D._in_support(spots, n, dc_radius=render.dc_radius, edge=render.edge, r_max=np.inf)
+    certain = visible & (snr >= hi)
+    return certain, area & (snr >= lo) & ~certain
+
+
+def _difficult_split(img, band, render: RenderConfig):
+    return split_difficult(img["spots"], img["visible"], img["snr"], img["prob"].shape[0], band, render)
+
+
+def _check_band(difficult):
+    if difficult is None:
+        return None
+    v = np.asarray(difficult, float) if not isinstance(difficult, (str, bytes, dict)) else np.zeros(0)
+    if v.shape != (2,) or not np.all(np.isfinite(v)) or not 0 <= v[0] <= v[1]:
+        raise validate.InputError(f"difficult must be an expected-SNR band (lo, hi) with 0 ≤ lo ≤ hi, or None; got "
+                                  f"{difficult!r}")
+    return float(v[0]), float(v[1])
+
+
+_IMAGE_KEYS = ("prob", "mag", "spots", "visible", "snr")
+
+
+def _check_inputs(inputs) -> dict:
+    """``inputs`` of :func:`detection_inputs`: a non-empty {dose [e⁻/px]: [image record, …]}."""
+    if not isinstance(inputs, dict) or not inputs:
+        raise validate.InputError(f"inputs must be a non-empty {{dose [e/px]: [image records]}} dict from "
+                                  f"ml.evaluate.detection_inputs, got {type(inputs).__name__} {inputs!r:.80}")
+    for dose, images in inputs.items():
+        validate.scalar(dose, "inputs (dose key)", "e/px", positive=True)
+        if isinstance(images, (str, bytes, dict)) or not hasattr(images, "__len__"):
+            raise validate.InputError(f"inputs[{dose!r}] must be a list of image records, got {type(images).__name__}")
+        for img in images:
+            missing = [k for k in _IMAGE_KEYS if not isinstance(img, dict) or k not in img]
+            if missing:
+                raise validate.InputError(f"inputs[{dose!r}] holds an image record without {missing} (records come "
+                                          f"from ml.evaluate.detection_inputs)")
+    return inputs
 
 
 def _batches(key, bank, n, cfg, chunk=8):
@@ -60,9 +120,7 @@ def detection_inputs(bank, doses=(2.0, 20.0, 100.0), n: int = 16, seed: int = 0,
 def bootstrap_interval(counts, n_boot: int = 2000, seed: int = 0, level: float = 0.95) -> dict:
     """Percentile bootstrap over images of the pooled scores: ``counts`` (I, 3) per-image (tp, fp, fn);
     images are resampled with replacement ``n_boot`` times → {precision, recall, f1: [lo, hi]}."""
-    c = np.asarray(counts, float)
-    if c.size == 0:
-        c = c.reshape(0, 3)
+    c = np.asarray(validate.array(counts, "counts", kind="real", min_size=0), float)
     if c.ndim != 2 or c.shape[1] != 3 or not np.all(np.isfinite(c)) or np.any(c < 0):
         raise validate.InputError(f"counts must be per-image (tp, fp, fn) of shape (I, 3), non-negative, got shape "
                                   f"{c.shape}")
@@ -94,21 +152,36 @@ def _local(img, pos, k, radius):
 def detection_metrics(bank=None, doses=(2.0, 20.0, 100.0), n: int = 16, seed: int = 0, config=None, variables=None,
                       radius: float = 2.0, render: RenderConfig = RenderConfig(), threshold: float = D.THRESHOLD,
                       inputs=None, detector: dict | None = None, baselines: bool = True, n_boot: int = 2000,
-                      details: bool = False) -> dict:
-    """{dose: {'unet': {precision, recall, f1, ci95, rmse_px, friedel}, 'peak_local_max': {…}, 'blob_log': {…}}}.
+                      details: bool = False, difficult=DIFFICULT, baseline_thresholds: dict | None = None) -> dict:
+    """{dose: {'unet': {precision, recall, f1, ci95, rmse_px, friedel, ignoring_difficult}, 'peak_local_max': {…},
+    'blob_log': {…}}}.
 
     Scores are pooled over images; ``ci95`` is the 95 % bootstrap interval over images
-    (:func:`bootstrap_interval`). ``inputs`` (from :func:`detection_inputs`) replaces rendering from ``bank``;
-    ``detector`` are keyword options of :func:`jaxem.ml.peaks.peaks_from_probability`. ``details`` adds
-    'misses': one record per U-Net false negative (label SNR, grain, distance to the centre, crowding) and false
-    positive (probability, robust z, distance to the nearest label of any SNR)."""
+    (:func:`bootstrap_interval`). ``ignoring_difficult`` holds the same scores with the spots whose expected SNR lies
+    in the band ``difficult`` (default :data:`DIFFICULT`; ``None`` leaves it out) treated as difficult (module
+    docstring). ``inputs`` (from :func:`detection_inputs`) replaces rendering from ``bank``; ``detector`` are keyword
+    options of :func:`jaxem.ml.peaks.peaks_from_probability`; ``baseline_thresholds`` {'peak_local_max' |
+    'blob_log': thresholds k [robust σ]} adds one baseline per threshold, named 'peak_local_max@k' (the shipped
+    defaults are always scored). ``details`` adds 'misses': one record per U-Net false negative (label SNR, grain,
+    distance to the centre, crowding) and false positive (probability, robust z, distance to the nearest label of
+    any SNR)."""
+    band = _check_band(difficult)
+    extra = {}
+    for name, ks in (baseline_thresholds or {}).items():
+        if name not in ("peak_local_max", "blob_log"):
+            raise validate.InputError(f"baseline_thresholds keys must be 'peak_local_max' or 'blob_log', got {name!r}")
+        for k in np.atleast_1d(np.asarray(ks, float)):
+            extra[f"{name}@{validate.scalar(float(k), f'baseline_thresholds[{name!r}]', positive=True):g}"] = (name, k)
     if inputs is None:
         inputs = detection_inputs(bank, doses, n, seed, config, variables, render)
+    _check_inputs(inputs)
     opts = {"threshold": threshold, **(detector or {})}
-    methods = ("unet", "peak_local_max", "blob_log") if baselines else ("unet",)
+    methods = (("unet", "peak_local_max", "blob_log") + tuple(extra)) if baselines else ("unet",)
+    detect = {"peak_local_max": D.detect_peak_local_max, "blob_log": D.detect_blob_log}
     results = {}
     for dose, images in inputs.items():
         counts = {m: [] for m in methods}
+        easy = {m: [] for m in methods}
         dists, friedel, misses = [], [], []
         for i, img in enumerate(images):
             true = img["spots"][img["visible"]]
@@ -116,9 +189,14 @@ def detection_metrics(bank=None, doses=(2.0, 20.0, 100.0), n: int = 16, seed: in
             if baselines:
                 found["peak_local_max"] = D.detect_peak_local_max(img["mag"])[0]
                 found["blob_log"] = D.detect_blob_log(img["mag"])[0]
+                for m, (name, k) in extra.items():
+                    found[m] = detect[name](img["mag"], k=k)[0]
+            if band is not None:
+                certain, hard = _difficult_split(img, band, render)
             for m, pos in found.items():
-                tp, fp, fn, d = D.match(pos, true, radius)
-                counts[m].append((tp, fp, fn))
+                counts[m].append(D.match(pos, true, radius)[:3])
+                if band is not None:
+                    easy[m].append(D.match(pos, img["spots"][certain], radius, ignore=img["spots"][hard])[:3])
             pos = found["unet"]
             dists.append(D.match(pos, true, radius)[3])
             friedel.append((D.friedel_consistency(pos), len(pos)))
@@ -130,6 +208,10 @@ def detection_metrics(bank=None, doses=(2.0, 20.0, 100.0), n: int = 16, seed: in
             res[m] = D.scores(*(int(v) for v in c.sum(0)))
             res[m]["ci95"] = bootstrap_interval(c, n_boot)
             res[m]["images"] = len(c)
+            if band is not None:
+                e = np.asarray(easy[m]).reshape(-1, 3)
+                res[m]["ignoring_difficult"] = {**D.scores(*(int(v) for v in e.sum(0))),
+                                                "ci95": bootstrap_interval(e, n_boot), "band": list(band)}
         dd = np.concatenate(dists) if dists else np.zeros(0)
         res["unet"]["rmse_px"] = float(np.sqrt(np.mean(dd**2))) if dd.size else float("nan")
         wsum = sum(w for _, w in friedel)
@@ -140,17 +222,22 @@ def detection_metrics(bank=None, doses=(2.0, 20.0, 100.0), n: int = 16, seed: in
     return results
 
 
-def label_ceiling(inputs, snr_min: float = 5.0, n_boot: int = 2000) -> dict:
+def label_ceiling(inputs, snr_min: float = 5.0, n_boot: int = 2000, difficult=DIFFICULT,
+                  render: RenderConfig = RenderConfig()) -> dict:
     """F1 of an oracle that knows every spot's exact position (labelled or not) and calls it visible when the
-    *measured* SNR (:func:`jaxem.ml.peaks._local_snr`) is ≥ ``snr_min``: {dose: {precision, recall, f1, ci95}}.
+    *measured* SNR (:func:`jaxem.ml.peaks._local_snr`) is ≥ ``snr_min``: {dose: {precision, recall, f1, ci95,
+    ignoring_difficult}}.
 
     The label is the *expected* SNR ≥ 5 (:mod:`.render`); one image shows only a noisy realisation of it (the
     measured |S + N|/σ has a spread ≈ 0.7–1 around S/σ), so spots near the limit are coin flips for any detector
     that reads them off this image. This oracle has perfect localisation and no missed peaks; its F1 estimates the
-    ceiling that the label's own noise sets on a detector thresholding a measured SNR."""
+    ceiling that the label's own noise sets on a detector thresholding a measured SNR. ``ignoring_difficult``: the
+    same oracle scored with the difficult spots of ``difficult`` ignored (module docstring)."""
+    band = _check_band(difficult)
+    _check_inputs(inputs)
     out = {}
     for dose, images in inputs.items():
-        counts = []
+        counts, easy = [], []
         for img in images:
             snr = D._local_snr(img["mag"])
             n = snr.shape[0]
@@ -159,8 +246,16 @@ def label_ceiling(inputs, snr_min: float = 5.0, n_boot: int = 2000) -> dict:
             call, vis = snr[r, c] >= snr_min, img["visible"][cand]
             tp = int(np.sum(call & vis))
             counts.append((tp, int(np.sum(call & ~vis)), int(np.sum(vis)) - tp))
+            if band is not None:
+                certain, hard = (m[cand] for m in _difficult_split(img, band, render))
+                tp = int(np.sum(call & certain))
+                easy.append((tp, int(np.sum(call & ~certain & ~hard)), int(np.sum(certain)) - tp))
         c = np.asarray(counts).reshape(-1, 3)
         out[float(dose)] = {**D.scores(*(int(v) for v in c.sum(0))), "ci95": bootstrap_interval(c, n_boot)}
+        if band is not None:
+            e = np.asarray(easy).reshape(-1, 3)
+            out[float(dose)]["ignoring_difficult"] = {**D.scores(*(int(v) for v in e.sum(0))),
+                                                      "ci95": bootstrap_interval(e, n_boot), "band": list(band)}
     return out
 
 

@@ -19,12 +19,18 @@ FFT input: F = FFT(w·(counts − mean)) with a Hann window w, x = robust z-scor
 (median, 1.4826·MAD), zero frequency centred at pixel (N/2, N/2).
 
 Labels (the ground-truth definition, which dominates recall): a spot ±k' is *visible* when its
-expected signal-to-noise ratio in |F| exceeds ``snr_min``:
+expected signal-to-noise ratio in |F| at the *label dose* D_L exceeds ``snr_min``:
 
-    SNR_k = dose · a_k |B_k| Σ_r w m_g / σ_k,   σ_k² = dose Σ w² ⟨I⟩ + dose² α² Σ w² f(k)² / ⟨f²⟩,
+    SNR_k(D) = D · a_k |B_k| Σ_r w m_g / σ_k(D),   σ_k² = D Σ w² ⟨I⟩ + D² α² Σ w² f(k)² / ⟨f²⟩,
 
 (Poisson shot noise plus the amorphous power at k, f the amorphous filter), it lies at least
 ``dc_radius`` px from the centre and ``edge`` px inside the FFT. Positions are exact (continuous).
+D_L = ``label_dose`` (default 100 e⁻/px, the highest dose of the acceptance set) makes the ground truth a
+property of the specimen and the imaging, not of one exposure: the same image rendered at 2 or at 100 e⁻/px has
+the same labelled spots, so a detector's recall at low dose is the fraction of the crystal's spots it still finds
+(part of them only through the lattice they belong to). ``label_dose=None`` judges each image at its own dose
+(the spots an ideal observer could call in that exposure; the weights before 2026-12-06 were trained so).
+``Sample.snr`` is SNR_k(D_L).
 Everything is jitted and vmapped: a batch never leaves the device.
 """
 from __future__ import annotations
@@ -53,7 +59,8 @@ class RenderConfig:
         p_two_grains: probability of a second grain; p_full: probability that grain 1 fills the image.
         amorphous: (min, max) weight α of the amorphous background.
         drift: largest drift length [Å]; scale: largest |s − 1|.
-        snr_min: label visibility threshold; dc_radius, edge: excluded zones [px]; sigma: label blob σ [px].
+        snr_min: label visibility threshold; label_dose: dose [e⁻/px] at which visibility is judged (None: the
+            image's own dose); dc_radius, edge: excluded zones [px]; sigma: label blob σ [px].
     """
 
     n: int = pytree.field(static=True, default=CANONICAL_N)
@@ -65,6 +72,7 @@ class RenderConfig:
     drift: float = pytree.field(static=True, default=1.0, units="Å")
     scale: float = pytree.field(static=True, default=0.02)
     snr_min: float = pytree.field(static=True, default=5.0)
+    label_dose: float | None = pytree.field(static=True, default=100.0, units="e/px")
     dc_radius: float = pytree.field(static=True, default=6.0)
     edge: float = pytree.field(static=True, default=3.0)
     sigma: float = pytree.field(static=True, default=1.2)
@@ -82,6 +90,8 @@ class RenderConfig:
         validate.scalar(self.amorphous[1], "amorphous[1]", lo=self.amorphous[0])
         for name in ("p_two_grains", "p_full"):
             validate.scalar(getattr(self, name), name, lo=0.0, hi=1.0)
+        if self.label_dose is not None:
+            validate.scalar(self.label_dose, "label_dose", "e/px", positive=True)
         for name in ("drift", "scale", "snr_min", "dc_radius", "edge", "sigma"):
             if hasattr(self, name):
                 validate.scalar(getattr(self, name), name, nonnegative=True)
@@ -209,9 +219,11 @@ def _one(key, bank: Bank, cfg: RenderConfig):
     # labels: spots ±k' with expected SNR
     w = hann(n)
     sw = jnp.sum(w * w)
-    signal = dose * amp * jnp.abs(blur) * jnp.sum(w[None] * masks, axis=(1, 2))[:, None]
+    ld = dose if cfg.label_dose is None else cfg.label_dose
+    signal = ld * amp * jnp.abs(blur) * jnp.sum(w[None] * masks, axis=(1, 2))[:, None]
     filt_k = jnp.exp(-((kx * kx + ky * ky) * (np.pi * corr) ** 2))
-    var = dose * sw * jnp.mean(intensity) + dose**2 * alpha**2 * sw * filt_k**2 / jnp.mean(filt**2)
+    # ⟨I⟩ of the noise-free intensity (the shot-noise variance per unit dose)
+    var = ld * sw * jnp.mean(intensity) + ld**2 * alpha**2 * sw * filt_k**2 / jnp.mean(filt**2)
     snr = signal / jnp.sqrt(var)
     rowp = ky / dk + n / 2
     colp = kx / dk + n / 2

@@ -97,9 +97,9 @@ def _augment(key, x, t, crop):
 
 @functools.partial(jax.jit, donate_argnums=(0,))
 def step(state: TrainState, bank: Bank) -> TrainState:
+    """One optimisation step on a freshly rendered batch (see module docstring)."""
     validate.instance(state, "state", TrainState, "a TrainState from ml.train.init")
     validate.instance(bank, "bank", Bank, "a Bank from ml.simulate_zone")
-    """One optimisation step on a freshly rendered batch (see module docstring)."""
     key, k_render, k_aug = jax.random.split(state.key, 3)
     sample = render_batch(k_render, bank, state.batch // state.crops, state.render)
     xs, ts = [], []
@@ -123,8 +123,8 @@ def step(state: TrainState, bank: Bank) -> TrainState:
 
 
 def result(state: TrainState) -> dict:
-    validate.instance(state, "state", TrainState, "a TrainState from ml.train.init")
     """The trained variables {'params', 'batch_stats'}."""
+    validate.instance(state, "state", TrainState, "a TrainState from ml.train.init")
     return {"params": state.params, "batch_stats": state.batch_stats}
 
 

@@ -9,7 +9,8 @@ from jaxem.ml import kinematic, library
 SI = "ncrystal:Si_sg227"
 CORUNDUM = "ncrystal:Al2O3_sg167_Corundum"
 # one render configuration (and bank shape: 1 entry × 32 components) for every test: one compilation
-EASY = dict(dose=(1e7, 1e7), p_two_grains=0.0, p_full=1.0, amorphous=(0.0, 0.0), drift=0.0)
+# (labels judged at the image's own dose: these tests look at what the image shows)
+EASY = dict(dose=(1e7, 1e7), p_two_grains=0.0, p_full=1.0, amorphous=(0.0, 0.0), drift=0.0, label_dose=None)
 
 
 def kinematic_bank(tables, strength: float = 0.08, n_components: int = 32, keep: int = 32) -> B.Bank:

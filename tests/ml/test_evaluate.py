@@ -2,6 +2,8 @@
 SNR measure, each against a by-hand or analytic expectation."""
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from jaxem.ml import evaluate
 from jaxem.ml import peaks as D
@@ -51,6 +53,60 @@ def test_detection_metrics_on_given_inputs():
     fp = [m for m in res["misses"] if m["kind"] == "fp"]
     assert len(fn) == 2 and {m["snr"] for m in fn} == {7.0} and all(m["image"] == 0 for m in fn)
     assert len(fp) == 2 and all(m["nearest_label_px"] < 0.5 and m["nearest_label_snr"] == 4.0 for m in fp)
+    # difficult spots ignored (band [3.5, 6.5)): the SNR-4 detections are neither tp nor fp; SNR 7 still counts
+    e = u["ignoring_difficult"]
+    assert (e["precision"], e["recall"]) == pytest.approx((1.0, 0.5)) and e["band"] == [3.5, 6.5]
+    e = evaluate.detection_metrics(inputs={100.0: [a, b]}, baselines=False, n_boot=50,
+                                   difficult=(3.5, 8.0))[100.0]["unet"]["ignoring_difficult"]
+    assert (e["precision"], e["recall"]) == pytest.approx((1.0, 1.0))
+    assert "ignoring_difficult" not in evaluate.detection_metrics(inputs={100.0: [a, b]}, baselines=False, n_boot=20,
+                                                                  difficult=None)[100.0]["unet"]
+
+
+def test_baseline_thresholds_add_named_baselines():
+    a = _image([[100, 90], [156, 166]], [True, True], [20, 20], [(100, 90), (156, 166)])
+    res = evaluate.detection_metrics(inputs={20.0: [a]}, n_boot=20,
+                                     baseline_thresholds={"peak_local_max": (3.5, 4.0), "blob_log": 1.5})[20.0]
+    assert {"peak_local_max@3.5", "peak_local_max@4", "blob_log@1.5"} <= set(res)
+    assert D.PEAK_LOCAL_MAX_K == 3.5 and D.BLOB_LOG_K == 1.5
+    assert res["peak_local_max@3.5"]["f1"] == res["peak_local_max"]["f1"]  # the shipped defaults
+    assert res["blob_log@1.5"]["f1"] == res["blob_log"]["f1"]
+
+
+def test_match_ignore_by_hand():
+    """A prediction on a difficult spot is not a false positive; a second one on the same difficult spot is
+    (one-to-one); true positives and false negatives do not change."""
+    true, hard = [[10, 10], [50, 50]], [[90, 90]]
+    pred = [[10.5, 10], [90, 91], [90.5, 90], [200, 200]]
+    assert D.match(pred, true, 2.0)[:3] == (1, 3, 1)
+    assert D.match(pred, true, 2.0, ignore=hard)[:3] == (1, 2, 1)
+    assert D.match(pred, true, 2.0, ignore=hard + [[200, 201]])[:3] == (1, 1, 1)
+    # a prediction closer to a difficult spot than to a true one still matches the true one first
+    assert D.match([[11.5, 10]], true, 2.0, ignore=[[12, 10]])[:3] == (1, 0, 1)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 12), st.integers(0, 12), st.integers(0, 8), st.integers(0, 2**31 - 1))
+def test_match_ignore_only_lowers_false_positives(n_pred, n_true, n_hard, seed):
+    """Property: difficult spots leave tp and fn unchanged and lower fp by at most their number (never below 0)."""
+    rng = np.random.default_rng(seed)
+    pred, true, hard = (rng.uniform(0, 30, (m, 2)) for m in (n_pred, n_true, n_hard))
+    tp, fp, fn, _ = D.match(pred, true, 2.0)
+    tp2, fp2, fn2, _ = D.match(pred, true, 2.0, ignore=hard)
+    assert (tp2, fn2) == (tp, fn) and max(0, fp - n_hard) <= fp2 <= fp
+
+
+@pytest.mark.parametrize("bad", [(5.0, 3.0), (-1.0, 2.0), "x", (1.0, 2.0, 3.0), (np.nan, 2.0)])
+def test_bad_difficult_band(bad):
+    from jaxem import validate
+
+    a = _image([[100, 90]], [True], [20], [(100, 90)])
+    with pytest.raises(validate.InputError, match="difficult"):
+        evaluate.detection_metrics(inputs={20.0: [a]}, n_boot=5, difficult=bad)
+    with pytest.raises(validate.InputError, match="difficult"):
+        evaluate.label_ceiling({20.0: [a]}, n_boot=5, difficult=bad)
+    with pytest.raises(validate.InputError, match="baseline_thresholds"):
+        evaluate.detection_metrics(inputs={20.0: [a]}, n_boot=5, baseline_thresholds={"log": 3.0})
 
 
 def test_search_region_by_hand():
@@ -98,3 +154,22 @@ def test_label_ceiling_by_hand():
                [(100, 90), (156, 166), (60, 180), (196, 76), (1, 128)])
     c = evaluate.label_ceiling({100.0: [a]}, n_boot=20)[100.0]
     assert (c["precision"], c["recall"]) == pytest.approx((0.5, 0.5))
+    # ignoring difficult spots: the unlabelled SNR-4 pair is difficult (no fp), the labelled SNR-6 pair too (no fn)
+    e = c["ignoring_difficult"]
+    assert (e["precision"], e["recall"]) == pytest.approx((1.0, 1.0))
+
+
+def test_split_difficult_by_hand():
+    spots = [[100, 90], [60, 180], [70, 100], [1, 128], [128, 130]]
+    visible = [True, True, False, False, False]
+    snr = [20.0, 6.0, 4.0, 5.0, 5.0]
+    certain, hard = evaluate.split_difficult(spots, visible, snr)
+    # SNR 20 visible: certain; SNR 6 visible and SNR 4: difficult; the border and near-centre spots: outside
+    assert certain.tolist() == [True, False, False, False, False]
+    assert hard.tolist() == [False, True, True, False, False]
+    c0, h0 = evaluate.split_difficult(np.zeros((0, 2)), np.zeros(0, bool), np.zeros(0))
+    assert c0.shape == h0.shape == (0,)
+    from jaxem import validate
+
+    with pytest.raises(validate.InputError, match="snr"):
+        evaluate.split_difficult(spots, visible, snr[:3])

@@ -69,3 +69,28 @@ def test_multislice_bank_on_kinematic_lattice(si, tables):
     for k in bk.k[0][bk.amplitude[0] > 1e-4]:
         assert np.min(np.linalg.norm(t.g - k, axis=1)) < 1e-6
     assert bk.amplitude[0].max() > 1e-3  # weak-phase contrast of 20 Å Si in focus
+
+
+def test_label_dose_fixes_the_ground_truth(tables):
+    """The same key rendered at 2 and at 100 e⁻/px: with a label dose the labels (visible, SNR) are identical; judged
+    at the image's own dose, without amorphous background (shot noise only) SNR ∝ √dose exactly and the 2 e⁻/px
+    labels are a subset of the 100 e⁻/px ones."""
+    t = tables[("ncrystal:Si_sg227", (1, 1, 0))]
+    bk = render.device_bank(kinematic_bank([t], strength=0.02))
+    base = dict(p_two_grains=0.0, p_full=1.0, amorphous=(0.0, 0.0), drift=0.0)
+    key = jax.random.PRNGKey(4)
+
+    def labels(dose, label_dose):
+        cfg = render.RenderConfig(dose=(dose, dose), label_dose=label_dose, **base)
+        smp = jax.device_get(render.render_batch(key, bk, 1, cfg))
+        return np.asarray(smp.visible[0]), np.asarray(smp.snr[0])
+
+    v2, s2 = labels(2.0, 100.0)
+    v100, s100 = labels(100.0, 100.0)
+    assert np.array_equal(v2, v100) and np.allclose(s2, s100, rtol=1e-6) and v2.sum() >= 6
+    o2, r2 = labels(2.0, None)
+    o100, r100 = labels(100.0, None)
+    np.testing.assert_allclose(r100, s100, rtol=1e-6)
+    live = r100 > 0
+    np.testing.assert_allclose(r2[live] / r100[live], np.sqrt(2.0 / 100.0), rtol=1e-5)
+    assert np.all(o100[o2]) and o2.sum() < o100.sum()

@@ -23,7 +23,7 @@ def run(ctx):
     import matplotlib.pyplot as plt
     import numpy as np
 
-    from jaxem.ml import candidates, get_structure, index_spots, peaks, render, train, zone_table
+    from jaxem.ml import candidates, evaluate, get_structure, index_spots, peaks, render, train, zone_table
     from jaxem.ml.kinematic import zone_frame
 
     # 1. database tables
@@ -50,31 +50,41 @@ def run(ctx):
     doses = (2.0, 20.0, 100.0)
     fig, axes = plt.subplots(1, 3, figsize=(13, 4.2), layout="constrained")
     f1 = []
+    methods = ("U-Net", "peak_local_max", "blob_log")
     for ax, dose in zip(axes, doses):
+        # the same four images at every dose (one key): the labels (visible at 100 e⁻/px) are the same
         cfg = render.RenderConfig(dose=(dose, dose), p_two_grains=0.0)
-        smp = jax.device_get(render.render_batch(jax.random.PRNGKey(int(dose)), bank, 4, cfg))
+        smp = jax.device_get(render.render_batch(jax.random.PRNGKey(3), bank, 4, cfg))
         prob = np.asarray(peaks.probability(smp.fft, config, variables))
-        tallies = {"U-Net": [0, 0, 0], "peak_local_max": [0, 0, 0], "blob_log": [0, 0, 0]}
+        strict = {m: [0, 0, 0] for m in methods}
+        easy = {m: [0, 0, 0] for m in methods}
         for b in range(4):
             mag = np.asarray(render.fft_input(smp.image[b])[1])
             true = smp.spots[b][smp.visible[b]]
+            certain, hard = evaluate.split_difficult(smp.spots[b], smp.visible[b], smp.snr[b])
             found = {"U-Net": peaks.peaks_from_probability(prob[b], mag)[0],
                      "peak_local_max": peaks.detect_peak_local_max(mag)[0], "blob_log": peaks.detect_blob_log(mag)[0]}
             for m, pos in found.items():
-                tallies[m] = [a + c for a, c in zip(tallies[m], peaks.match(pos, true, 2.0)[:3])]
+                strict[m] = [a + c for a, c in zip(strict[m], peaks.match(pos, true, 2.0)[:3])]
+                t = peaks.match(pos, smp.spots[b][certain], 2.0, ignore=smp.spots[b][hard])[:3]
+                easy[m] = [a + c for a, c in zip(easy[m], t)]
             if b == 0:
                 im = ax.imshow(smp.fft[0], cmap="gray", vmin=-2, vmax=8)
-                ax.plot(true[:, 1], true[:, 0], "o", mfc="none", mec="lime", ms=9, label="label (visible)")
+                ax.plot(true[:, 1], true[:, 0], "o", mfc="none", mec="lime", ms=9, label="label (visible at 100 e⁻/px)")
                 u = found["U-Net"]
                 ax.plot(u[:, 1], u[:, 0], "+", color="red", ms=7, label="U-Net")
                 ax.set_title(f"{dose:g} e⁻/px"); ax.set_xlabel("k_x [px]"); ax.set_ylabel("k_y [px]")
-        f1.append([dose] + [round(peaks.scores(*tallies[m])["f1"], 3) for m in tallies])
+        f1.append([dose] + [round(peaks.scores(*strict[m])["f1"], 3) for m in methods]
+                  + [round(peaks.scores(*easy[m])["f1"], 3) for m in methods])
     axes[0].legend(loc="lower left", fontsize=8)
     fig.colorbar(im, ax=list(axes), shrink=0.8, label="robust z of log(1 + |F|)")
-    ctx.figure("detections", fig, "U-Net detections (red) and visible-spot labels (green) on canonical FFTs of "
-                                  "simulated HRTEM images (multislice + partial coherence) at three doses.")
-    ctx.table(["dose [e⁻/px]", "F1 U-Net", "F1 peak_local_max", "F1 blob_log"], f1,
-              "Detection F1 (one-to-one, 2 px) on 4 images per dose (demo size; the benchmark has the full set).")
+    ctx.figure("detections", fig, "U-Net detections (red) and the labelled spots (green: visible at the label dose, "
+                                  "100 e⁻/px) on canonical FFTs of the same simulated HRTEM image (multislice + "
+                                  "partial coherence) at three doses.")
+    ctx.table(["dose [e⁻/px]"] + [f"F1 {m}" for m in methods] + [f"F1 {m} (difficult ignored)" for m in methods], f1,
+              "Detection F1 (one-to-one, 2 px) on 4 images per dose (demo size; the benchmark has the full set): "
+              "strict, and with the spots of expected SNR 3.5–6.5 at the label dose treated as difficult (neither "
+              "rewarded nor penalised, the PASCAL VOC convention).")
 
     # 4. indexing of a two-grain image
     al = get_structure(AL2O3)
