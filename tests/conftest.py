@@ -3,6 +3,11 @@ float32/complex64), fake CPU devices for sharding tests, hypothesis profile with
 import os
 
 os.environ.setdefault("XLA_FLAGS", "--xla_force_host_platform_device_count=4")
+# The CLI turns on JAX's persistent compilation cache (~/.cache/jaxem/jax) for the whole process: a test that calls
+# `cli.main` in-process would leave it on for every later test of its worker, all workers and runs sharing one folder
+# (a GUI test aborted in XLA while reading a cache entry during a parallel run, 2026-12-06). Tests never use it;
+# subprocesses inherit the setting. tests/accel/test_devices.py turns it on explicitly, in a temporary folder.
+os.environ.setdefault("JAXEM_NO_COMPILATION_CACHE", "1")
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 import jax  # noqa: E402

@@ -96,3 +96,19 @@ def test_bad_option_names_the_option(capsys):
     with pytest.raises(SystemExit):
         p.parse_args(["--cells", "0"])
     assert "argument --cells: must be an integer ≥ 1, got 0" in capsys.readouterr().err
+
+
+def test_the_cli_turns_the_compilation_cache_on(tmp_path, monkeypatch):
+    """Without JAXEM_NO_COMPILATION_CACHE (which the test session sets) the CLI points JAX's persistent cache at
+    $JAX_COMPILATION_CACHE_DIR; the global setting is restored afterwards."""
+    import jax
+
+    monkeypatch.delenv("JAXEM_NO_COMPILATION_CACHE", raising=False)
+    monkeypatch.setenv("JAX_COMPILATION_CACHE_DIR", str(tmp_path / "cache"))
+    old = jax.config.jax_compilation_cache_dir
+    try:
+        assert main(["simulate", str(tmp_path / "missing.toml")]) == 2
+        assert jax.config.jax_compilation_cache_dir == str(tmp_path / "cache")
+        assert (tmp_path / "cache").is_dir()
+    finally:
+        jax.config.update("jax_compilation_cache_dir", old)
