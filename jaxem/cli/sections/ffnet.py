@@ -66,8 +66,8 @@ def run(ctx):
                      "peak_local_max": peaks.detect_peak_local_max(mag)[0], "blob_log": peaks.detect_blob_log(mag)[0]}
             for m, pos in found.items():
                 strict[m] = [a + c for a, c in zip(strict[m], peaks.match(pos, true, 2.0)[:3])]
-                t = peaks.match(pos, smp.spots[b][certain], 2.0, ignore=smp.spots[b][hard])[:3]
-                easy[m] = [a + c for a, c in zip(easy[m], t)]
+                tally = peaks.match(pos, smp.spots[b][certain], 2.0, ignore=smp.spots[b][hard])[:3]
+                easy[m] = [a + c for a, c in zip(easy[m], tally)]
             if b == 0:
                 im = ax.imshow(smp.fft[0], cmap="gray", vmin=-2, vmax=8)
                 ax.plot(true[:, 1], true[:, 0], "o", mfc="none", mec="lime", ms=9, label="label (visible at 100 e⁻/px)")
