@@ -35,9 +35,10 @@ from .render import RenderConfig, render_batch
 DIFFICULT = (3.5, 6.5)
 
 
-def split_difficult(spots, visible, snr, n: int = 256, difficult=DIFFICULT, render: RenderConfig = RenderConfig()):
+def split_difficult(spots, visible, snr, n: int | None = None, difficult=DIFFICULT,
+                    render: RenderConfig = RenderConfig()):
     """(certain, difficult) boolean masks of one image's labelled spots (:class:`jaxem.ml.render.Sample` fields
-    ``spots`` (S, 2) [px], ``visible`` (S,), ``snr`` (S,), an n × n FFT): *certain* are the visible spots with
+    ``spots`` (S, 2) [px], ``visible`` (S,), ``snr`` (S,), an n × n FFT, n = ``render.n`` by default): *certain* are the visible spots with
     expected SNR ≥ ``difficult[1]``; *difficult* the spots inside the labelled region (``render.dc_radius``,
     ``render.edge``) whose expected SNR lies in [``difficult[0]``, ``difficult[1]``) (module docstring). Pass them
     to :func:`jaxem.ml.peaks.match` as ``true=spots[certain], ignore=spots[difficult]``."""
@@ -45,7 +46,7 @@ def split_difficult(spots, visible, snr, n: int = 256, difficult=DIFFICULT, rend
     spots = D._points(spots, "spots")
     visible = np.asarray(validate.array(visible, "visible", shape=(len(spots),), kind="bool", min_size=0), bool)
     snr = np.asarray(validate.array(snr, "snr", kind="real", shape=(len(spots),), min_size=0), float)
-    area = D._in_support(spots, n, dc_radius=render.dc_radius, edge=render.edge, r_max=np.inf)
+    area = D._in_support(spots, render.n if n is None else n, dc_radius=render.dc_radius, edge=render.edge, r_max=np.inf)
     certain = visible & (snr >= hi)
     return certain, area & (snr >= lo) & ~certain
 
@@ -82,6 +83,13 @@ def _check_inputs(inputs) -> dict:
                 raise validate.InputError(f"inputs[{dose!r}] holds an image record without {missing} (records come "
                                           f"from ml.evaluate.detection_inputs)")
     return inputs
+
+
+def _pooled(counts, n_boot: int, band=None) -> dict:
+    """Pooled {precision, recall, f1, ci95} of per-image (tp, fp, fn) rows (+ the difficult band when given)."""
+    c = np.asarray(counts).reshape(-1, 3)
+    out = {**D.scores(*(int(v) for v in c.sum(0))), "ci95": bootstrap_interval(c, n_boot)}
+    return out if band is None else {**out, "band": list(band)}
 
 
 def _batches(key, bank, n, cfg, chunk=8):
@@ -170,8 +178,10 @@ def detection_metrics(bank=None, doses=(2.0, 20.0, 100.0), n: int = 16, seed: in
     for name, ks in (baseline_thresholds or {}).items():
         if name not in ("peak_local_max", "blob_log"):
             raise validate.InputError(f"baseline_thresholds keys must be 'peak_local_max' or 'blob_log', got {name!r}")
-        for k in np.atleast_1d(np.asarray(ks, float)):
-            extra[f"{name}@{validate.scalar(float(k), f'baseline_thresholds[{name!r}]', positive=True):g}"] = (name, k)
+        ks = validate.array(np.atleast_1d(ks) if not isinstance(ks, (str, bytes, dict)) else ks,
+                            f"baseline_thresholds[{name!r}]", ndim=1, kind="real", units="robust σ")
+        for k in np.asarray(ks, float):
+            extra[f"{name}@{validate.scalar(k, f'baseline_thresholds[{name!r}]', positive=True):g}"] = (name, k)
     if inputs is None:
         inputs = detection_inputs(bank, doses, n, seed, config, variables, render)
     _check_inputs(inputs)
@@ -194,24 +204,21 @@ def detection_metrics(bank=None, doses=(2.0, 20.0, 100.0), n: int = 16, seed: in
             if band is not None:
                 certain, hard = _difficult_split(img, band, render)
             for m, pos in found.items():
-                counts[m].append(D.match(pos, true, radius)[:3])
+                *t, d = D.match(pos, true, radius)
+                counts[m].append(t)
+                if m == "unet":
+                    dists.append(d)
                 if band is not None:
                     easy[m].append(D.match(pos, img["spots"][certain], radius, ignore=img["spots"][hard])[:3])
             pos = found["unet"]
-            dists.append(D.match(pos, true, radius)[3])
             friedel.append((D.friedel_consistency(pos), len(pos)))
             if details:
                 misses += _misses(img, pos, true, radius, i)
         res = {}
         for m in methods:
-            c = np.asarray(counts[m]).reshape(-1, 3)
-            res[m] = D.scores(*(int(v) for v in c.sum(0)))
-            res[m]["ci95"] = bootstrap_interval(c, n_boot)
-            res[m]["images"] = len(c)
+            res[m] = {**_pooled(counts[m], n_boot), "images": len(counts[m])}
             if band is not None:
-                e = np.asarray(easy[m]).reshape(-1, 3)
-                res[m]["ignoring_difficult"] = {**D.scores(*(int(v) for v in e.sum(0))),
-                                                "ci95": bootstrap_interval(e, n_boot), "band": list(band)}
+                res[m]["ignoring_difficult"] = _pooled(easy[m], n_boot, band)
         dd = np.concatenate(dists) if dists else np.zeros(0)
         res["unet"]["rmse_px"] = float(np.sqrt(np.mean(dd**2))) if dd.size else float("nan")
         wsum = sum(w for _, w in friedel)
@@ -250,26 +257,17 @@ def label_ceiling(inputs, snr_min: float = 5.0, n_boot: int = 2000, difficult=DI
                 certain, hard = (m[cand] for m in _difficult_split(img, band, render))
                 tp = int(np.sum(call & certain))
                 easy.append((tp, int(np.sum(call & ~certain & ~hard)), int(np.sum(certain)) - tp))
-        c = np.asarray(counts).reshape(-1, 3)
-        out[float(dose)] = {**D.scores(*(int(v) for v in c.sum(0))), "ci95": bootstrap_interval(c, n_boot)}
+        out[float(dose)] = _pooled(counts, n_boot)
         if band is not None:
-            e = np.asarray(easy).reshape(-1, 3)
-            out[float(dose)]["ignoring_difficult"] = {**D.scores(*(int(v) for v in e.sum(0))),
-                                                      "ci95": bootstrap_interval(e, n_boot), "band": list(band)}
+            out[float(dose)]["ignoring_difficult"] = _pooled(easy, n_boot, band)
     return out
 
 
 def _misses(img, pos, true, radius, i):
     """False negatives and false positives of one image (see :func:`detection_metrics`)."""
-    from scipy.optimize import linear_sum_assignment
-
     vis = np.flatnonzero(img["visible"])
-    matched_t, matched_p = set(), set()
-    if len(pos) and len(true):
-        d = np.linalg.norm(pos[:, None] - true[None], axis=-1)
-        r, c = linear_sum_assignment(np.where(d <= radius, d, 1e6))
-        ok = d[r, c] <= radius
-        matched_p, matched_t = set(r[ok].tolist()), set(c[ok].tolist())
+    r, c, _ = D._pairs_within(np.asarray(pos, float).reshape(-1, 2), np.asarray(true, float).reshape(-1, 2), radius)
+    matched_p, matched_t = set(r.tolist()), set(c.tolist())
     out = []
     z = D.robust_z(img["mag"])
     n = z.shape[0]

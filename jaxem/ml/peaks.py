@@ -348,6 +348,19 @@ def detect_blob_log(fft_mag, k: float = BLOB_LOG_K, friedel: bool = False):
 
 # ----------------------------------------------------------------------------- metrics
 
+def _pairs_within(a, b, radius: float):
+    """One-to-one assignment (Hungarian, least total distance) of points a to b within ``radius`` → (rows of a,
+    rows of b, distances) of the matched pairs."""
+    from scipy.optimize import linear_sum_assignment
+
+    if len(a) == 0 or len(b) == 0:
+        return np.zeros(0, int), np.zeros(0, int), np.zeros(0)
+    d = np.linalg.norm(a[:, None, :] - b[None, :, :], axis=-1)
+    r, c = linear_sum_assignment(np.where(d <= radius, d, 1e6))
+    ok = d[r, c] <= radius
+    return r[ok], c[ok], d[r[ok], c[ok]]
+
+
 def match(pred, true, radius: float = 2.0, ignore=None):
     """One-to-one matching within ``radius`` [px] → (tp, fp, fn, distances of matched pairs [px]).
 
@@ -355,27 +368,15 @@ def match(pred, true, radius: float = 2.0, ignore=None):
     a prediction left unmatched by ``true`` that is matched (one-to-one, within ``radius``) to a difficult spot is
     neither a true nor a false positive, and an undetected difficult spot is not a false negative. Adding difficult
     spots can therefore only lower ``fp``; ``tp`` and ``fn`` never change."""
-    from scipy.optimize import linear_sum_assignment
-
     pred, true = _points(pred, "pred"), _points(true, "true")
     ignore = np.zeros((0, 2)) if ignore is None else _points(ignore, "ignore")
     radius = validate.scalar(radius, "radius", "px", positive=True)
-    tp, d_ok = 0, np.zeros(0)
+    r, c, d_ok = _pairs_within(pred, true, radius)
     left = np.ones(len(pred), bool)
-    if len(pred) and len(true):
-        d = np.linalg.norm(pred[:, None, :] - true[None, :, :], axis=-1)
-        cost = np.where(d <= radius, d, 1e6)
-        r, c = linear_sum_assignment(cost)
-        ok = cost[r, c] <= radius
-        tp, d_ok = int(ok.sum()), d[r[ok], c[ok]]
-        left[r[ok]] = False
-    fp = int(left.sum())
+    left[r] = False
+    tp, fp = len(r), int(left.sum())
     if fp and len(ignore):
-        rest = pred[left]
-        d = np.linalg.norm(rest[:, None, :] - ignore[None, :, :], axis=-1)
-        cost = np.where(d <= radius, d, 1e6)
-        r, c = linear_sum_assignment(cost)
-        fp -= int(np.sum(cost[r, c] <= radius))
+        fp -= len(_pairs_within(pred[left], ignore, radius)[0])
     return tp, fp, len(true) - tp, d_ok
 
 
