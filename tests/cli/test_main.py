@@ -111,4 +111,7 @@ def test_the_cli_turns_the_compilation_cache_on(tmp_path, monkeypatch):
         assert jax.config.jax_compilation_cache_dir == str(tmp_path / "cache")
         assert (tmp_path / "cache").is_dir()
     finally:
+        from jaxem.accel import disable_compilation_cache
+
+        disable_compilation_cache()
         jax.config.update("jax_compilation_cache_dir", old)
