@@ -7,7 +7,6 @@ BIN     := $(VENV)/bin
 RUNTIME := $(VENV)/.jaxem-runtime
 STAMP   := $(VENV)/.jaxem-dev
 PYTEST_WORKERS ?= 2
-export JAX_COMPILATION_CACHE_DIR ?= $(CURDIR)/.jax_cache
 export MPLBACKEND := Agg
 
 .PHONY: install install-runtime demo test test-unit test-notebooks test-data bench bench-gpu lint clean

@@ -431,6 +431,8 @@ bad("dtypes/lots", "precision", lambda: accel.dtypes("lots"))
 bad("precision_of/str", "array", lambda: accel.precision_of("lots"))
 bad("select_precision/lots", "precision", lambda: accel.select_precision("lots", np.ones(2)))
 bad("enable_compilation_cache/file", "path|cache", lambda: accel.enable_compilation_cache(__file__))
+bad("enable_compilation_cache/max_bytes", "max_bytes",
+    lambda: accel.enable_compilation_cache(__file__ + ".never", max_bytes=-1))
 
 
 def _with_env(key, value, fn):

@@ -46,6 +46,22 @@ def _message(exc: BaseException) -> str:
     return " ".join(text.split("\n")[:1]) if len(text) > 2000 else text.replace("\n", " ")
 
 
+def _wants_compilation_cache() -> bool:
+    """The CLI's persistent compilation cache: on for GPU backends, off on the CPU backend unless
+    ``JAXEM_COMPILATION_CACHE=1``; ``JAXEM_NO_COMPILATION_CACHE`` turns it off everywhere.
+
+    On the CPU backend (jaxlib 0.10.2) long processes with the cache on aborted inside XLA three times (a compile in
+    a pytest worker, a cache read in another, CI of stop 25), and never with it off; CPU compiles are short, so
+    the cache saves little there (and jax-ml/jax#38445: CPU entries can be rejected on reload anyway)."""
+    if os.environ.get("JAXEM_NO_COMPILATION_CACHE") is not None:
+        return False
+    if os.environ.get("JAXEM_COMPILATION_CACHE", "").strip().lower() in ("1", "true", "yes", "on"):
+        return True
+    from ..accel.devices import default_backend
+
+    return default_backend() != "cpu"
+
+
 def main(argv=None) -> int:
     from ..validate import expected_errors
 
@@ -55,7 +71,7 @@ def main(argv=None) -> int:
         parser.print_help()
         return 2
     try:
-        if os.environ.get("JAXEM_NO_COMPILATION_CACHE") is None:
+        if _wants_compilation_cache():
             from ..accel.devices import enable_compilation_cache
 
             enable_compilation_cache()

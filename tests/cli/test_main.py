@@ -98,17 +98,27 @@ def test_bad_option_names_the_option(capsys):
     assert "argument --cells: must be an integer ≥ 1, got 0" in capsys.readouterr().err
 
 
-def test_the_cli_turns_the_compilation_cache_on(tmp_path, monkeypatch):
+@pytest.mark.parametrize("setting, on_cpu", [(None, False), ("1", True), ("0", False)])
+def test_the_cli_compilation_cache_is_on_for_gpus_and_opt_in_on_cpus(tmp_path, monkeypatch, setting, on_cpu):
     """Without JAXEM_NO_COMPILATION_CACHE (which the test session sets) the CLI points JAX's persistent cache at
-    $JAX_COMPILATION_CACHE_DIR; the global setting is restored afterwards."""
+    $JAX_COMPILATION_CACHE_DIR on GPU backends, and on the CPU backend only with JAXEM_COMPILATION_CACHE=1; the
+    global setting is restored afterwards."""
     import jax
 
+    from jaxem.accel import default_backend, disable_compilation_cache
+
     monkeypatch.delenv("JAXEM_NO_COMPILATION_CACHE", raising=False)
+    if setting is None:
+        monkeypatch.delenv("JAXEM_COMPILATION_CACHE", raising=False)
+    else:
+        monkeypatch.setenv("JAXEM_COMPILATION_CACHE", setting)
     monkeypatch.setenv("JAX_COMPILATION_CACHE_DIR", str(tmp_path / "cache"))
     old = jax.config.jax_compilation_cache_dir
+    expect = on_cpu or default_backend() != "cpu"
     try:
         assert main(["simulate", str(tmp_path / "missing.toml")]) == 2
-        assert jax.config.jax_compilation_cache_dir == str(tmp_path / "cache")
-        assert (tmp_path / "cache").is_dir()
+        assert (jax.config.jax_compilation_cache_dir == str(tmp_path / "cache")) == expect
+        assert (tmp_path / "cache").is_dir() == expect
     finally:
+        disable_compilation_cache()
         jax.config.update("jax_compilation_cache_dir", old)
