@@ -293,7 +293,8 @@ COERCED = ("Structure", "Beam", "Aperture")
 
 def _class_checks(fn) -> dict:
     """{parameter: (classes, None allowed)} for the parameters of ``fn`` annotated with jaxem classes, except the
-    classes in :data:`COERCED` and parameters that ``fn`` itself passes to an ``as_…`` coercer."""
+    classes in :data:`COERCED` and parameters that ``fn`` itself passes to an ``as_…`` coercer or a ``check_…``
+    validator (which may accept more, e.g. None for the default aberrations, and give their own messages)."""
     import inspect
     import re
     import typing
@@ -317,7 +318,7 @@ def _class_checks(fn) -> dict:
     for k, hint in hints.items():
         if k in params:
             classes, optional = _jaxem_classes(hint)
-            if any(c.__name__ in COERCED for c in classes) or re.search(rf"\b_?as_\w+\(\s*{re.escape(k)}\b", source):
+            if any(c.__name__ in COERCED for c in classes) or re.search(rf"\b(_?as_\w+|_?check_\w+)\(\s*{re.escape(k)}\b", source):
                 continue
             if classes:
                 out[k] = (classes, optional)
@@ -348,7 +349,8 @@ def typed(fn):
                 bound = {}
             for k, (classes, optional) in checks.items():
                 if k in bound and not (optional and bound[k] is None):
-                    what = " or ".join("a " + ".".join(c.__module__.split(".")[:2] + [c.__name__]) for c in classes)
+                    what = " or ".join(("an " if c.__name__[0] in "AEIOU" else "a ") + c.__name__ + " ("
+                                       + ".".join(c.__module__.split(".")[:2] + [c.__name__]) + ")" for c in classes)
                     instance(bound[k], k, classes if len(classes) > 1 else classes[0],
                              what + (" (or None)" if optional else ""))
         return fn(*args, **kwargs)

@@ -113,9 +113,9 @@ def test_typed_checks_jaxem_class_arguments_by_name():
     g = Grid(gpts=(8, 8), sampling=(0.1, 0.1))
     assert f("anything", g) == (8, 8) and f(1, grid=g, other=None, n="not checked") == (8, 8)
     for bad in (None, 1.5, {}, "lots", np.zeros(3)):
-        with pytest.raises(InputTypeError, match=r"grid must be a jaxem\.grid\.Grid, got"):
+        with pytest.raises(InputTypeError, match=r"grid must be a Grid \(jaxem\.grid\.Grid\), got"):
             f(1, bad)
-    with pytest.raises(InputTypeError, match=r"other must be a jaxem\.grid\.Grid \(or None\), got int"):
+    with pytest.raises(InputTypeError, match=r"other must be a Grid \(jaxem\.grid\.Grid\) \(or None\), got int"):
         f(1, g, other=3)
 
 
@@ -128,7 +128,7 @@ def test_typed_runs_at_trace_time_under_jit_and_leaves_coerced_classes_to_their_
 
     jchi = jax.jit(chi)
     assert np.isfinite(float(jchi(Aberrations(C10=-100.0), 10.0, 0.0, 0.0197)))
-    with pytest.raises(InputTypeError, match="aberrations must be a jaxem.optics.Aberrations, got a traced array"):
+    with pytest.raises(InputTypeError, match=r"aberrations must be an Aberrations \(jaxem\.optics\.Aberrations\), got a traced array"):
         jchi(1.0, 10.0, 0.0, 0.0197)
     import ase
 
