@@ -50,12 +50,16 @@ def cold_time(code: str, env=None) -> float:
     return time.perf_counter() - t0
 
 
-def write_results(name: str, payload: dict) -> Path:
+def write_results(name: str, payload: dict, quick: bool = False) -> Path:
+    """Write ``results/NAME.json`` atomically. A reduced run (``quick``, or a payload marked ``smoke``/``small``/
+    ``quick``) writes ``results/NAME.quick.json`` instead (not committed): a check that the script runs never
+    overwrites the measured numbers."""
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     from jaxem.io import atomic_write_text
 
+    quick = bool(quick or any(payload.get(k) for k in ("smoke", "small", "quick")))
     RESULTS.mkdir(exist_ok=True)
-    path = RESULTS / f"{name}.json"
+    path = RESULTS / (f"{name}.quick.json" if quick else f"{name}.json")
     text = json.dumps({"benchmark": name, "machine": machine(), **payload}, indent=2, default=float)
     atomic_write_text(path, text + "\n")
     return path

@@ -119,7 +119,7 @@ def main(argv=None):
               f"alpha = {r.dispersion.alpha:.4f} ± {r.dispersion.alpha_sigma:.4f}; packet v = {tr.velocity:.2f} Å/fs "
               f"(v_g at q̄ = {r.dispersion.group_velocity(tr.centre_q):.2f}), decay {tr.decay_time:.3f} fs "
               f"(2ħ/Γ = {2 * eels.HBAR / 0.53:.3f}), period {tr.period:.4f} fs")
-    print("wrote", write_results("eels", res))
+    print("wrote", write_results("eels", res, quick=args.small))
 
 
 if __name__ == "__main__":

@@ -211,7 +211,7 @@ def main(argv=None):
            "bank_seconds": t_bank, "loadavg_start": load0, "loadavg_end": os.getloadavg(), "smoke": args.smoke}
     print(f"U-Net: {8 / t_net:.1f} FFT/s (256², batch 8); pipeline {4 / t_step:.2f} images/s ({jax.devices()[0]}), "
           f"load {os.getloadavg()}")
-    print("wrote", write_results("ffnet", out))
+    print("wrote", write_results("ffnet", out, quick=args.smoke))
 
 
 if __name__ == "__main__":

@@ -106,7 +106,7 @@ def main():
         rows.append(row)
         print(f"{name:45s} twin {t_twin * 1e3:9.3f} ms  kernel {'-' if t_kernel is None else f'{t_kernel * 1e3:.3f} ms':>10s}"
               f"  floor {floor * 1e3:8.3f} ms ({row['bound']})  twin at {100 * floor / t_twin:5.1f} % of floor", flush=True)
-    write_results("kernels", {"peak_flops": pf, "peak_bandwidth": pb, "rows": rows, "small": args.small,
+    write_results("kernels", quick=args.small, payload={"peak_flops": pf, "peak_bandwidth": pb, "rows": rows, "small": args.small,
                               "load_before": load0, "load_after": os.getloadavg(), "time": time.time()})
 
 

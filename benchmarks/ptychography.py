@@ -160,7 +160,7 @@ def main():
         "direct_correlations": direct,
         "load_average": {"start": load0, "end": os.getloadavg()},
     }
-    path = write_results("ptychography", payload)
+    path = write_results("ptychography", payload, quick=a.quick)
     print_table(("code", "iterations", "wall [s]", "error"),
                 [("jaxem (cold)", r[0], r[1], r[2]) for r in cold_rows[-1:]]
                 + [("jaxem (warm)", r[0], r[1], r[2]) for r in jx_rows[-1:]]

@@ -147,6 +147,9 @@ def next_fft_size(n: int) -> int:
 
 def soft_aperture(k, cutoff, taper):
     """Raised-cosine aperture: 1 for ``k ≤ cutoff − taper``, 0 for ``k ≥ cutoff`` [same units as k]."""
+    k = jnp.asarray(k)
+    if not jnp.issubdtype(k.dtype, jnp.floating):
+        k = k.astype(jnp.result_type(float))
     if taper <= 0:
         return (k < cutoff).astype(k.dtype)
     x = jnp.clip((k - (cutoff - taper)) / taper, 0.0, 1.0)

@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from . import pytree, validate
+from .grid import Grid
 
 __all__ = ["Axis", "Measurement", "quantity", "with_units", "units_for", "metadata_value", "METADATA_UNITS",
            "from_signal_dict",
@@ -481,12 +482,14 @@ class Measurement:
 
 
 # ---- axes of grids ----------------------------------------------------------------------------
-def real_space_axes(grid) -> tuple:
+@validate.typed
+def real_space_axes(grid: Grid) -> tuple:
     """(y, x) axes of a :class:`jaxem.grid.Grid` in Å."""
     return (Axis("y", grid.sampling[0], "Å"), Axis("x", grid.sampling[1], "Å"))
 
 
-def reciprocal_axes_centered(grid, beam=None, units: str = "mrad") -> tuple:
+@validate.typed
+def reciprocal_axes_centered(grid: Grid, beam=None, units: str = "mrad") -> tuple:
     """(θy, θx) axes [mrad] (needs ``beam``, a :class:`jaxem.beam.Beam`) or (ky, kx) axes [1/Å] of an
     fft-shifted pattern on ``grid`` (zero frequency at index n // 2)."""
     validate.choice(units, "units", ("mrad", "1/Å"))

@@ -165,6 +165,11 @@ def from_signal_dict(data, axes: list, metadata: dict, original_metadata: dict,
     """A Measurement from the parts of a HyperSpy signal dictionary (axes as HyperSpy axis dicts in
     array order). ``original_metadata`` becomes the metadata; the HyperSpy title, quantity, beam energy
     and convergence angle are added (with units) where it lacks them."""
+    if not isinstance(axes, (list, tuple)) or not all(isinstance(a, dict) for a in axes):
+        raise validate.InputTypeError(f"axes must be a list of HyperSpy axis dicts, got {type(axes).__name__}")
+    for what, v in (("metadata", metadata), ("original_metadata", original_metadata)):
+        if v is not None and not isinstance(v, dict):
+            raise validate.InputTypeError(f"{what} must be a dict (or None), got {type(v).__name__}")
     out_axes = []
     for i, a in enumerate(axes):
         name = a.get("name")

@@ -69,6 +69,7 @@ def poisson_numpy(rng: np.random.Generator, lam, name: str = "expected counts",
     int64 counts (what ``rng.poisson`` returns) and rejects λ > :data:`MAX_INTEGER_COUNTS`, which an
     int64 count could not hold, with an error naming ``name``.
     """
+    validate.instance(rng, "rng", np.random.Generator, "a NumPy Generator (np.random.default_rng(seed))")
     _check(lam, name)
     lam = np.asarray(lam, dtype=np.float64)
     if integer and lam.size and lam.max() > MAX_INTEGER_COUNTS:

@@ -98,4 +98,4 @@ def debye_waller_b_to_u2(b):
 
 def debye_waller_u2_to_b(u2):
     """B = 8π² ⟨u²⟩ [Å²] from the mean-square displacement per direction ⟨u²⟩ [Å²]."""
-    return np.asarray(u2) * (8 * math.pi**2)
+    return np.asarray(validate.array(u2, "u2", kind="real", finite=False)) * (8 * math.pi**2)

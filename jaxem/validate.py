@@ -266,9 +266,97 @@ def instance(value, name: str, cls, what: str | None = None):
         return value
     if what is None:
         names = [c.__name__ for c in (cls if isinstance(cls, tuple) else (cls,))]
-        what = "a " + " or a ".join(names)
+        what = " or ".join(("an " if n[0] in "AEIOU" else "a ") + n for n in names)
     found = "a traced array" if is_traced(value) else type(value).__name__
     raise InputTypeError(f"{name} must be {what}, got {found}")
+
+
+def _jaxem_classes(hint) -> tuple[tuple, bool]:
+    """(jaxem classes, None allowed) of an annotation that names only jaxem classes (and None); ((), False) else."""
+    import types
+    import typing
+
+    union = typing.get_origin(hint) in (typing.Union, types.UnionType)
+    args = typing.get_args(hint) if union else (hint,)
+    rest = [a for a in args if a is not type(None)]
+    classes = tuple(a for a in rest if isinstance(a, type) and a.__module__.split(".")[0] == "jaxem")
+    if not classes or len(classes) != len(rest):
+        return (), False
+    return classes, type(None) in args
+
+
+#: classes that public functions coerce from other inputs (``structure.as_structure``: an ase.Atoms,
+#: ``beam.as_beam``: an energy, ``optics.as_aperture``: a semi-angle), often through a helper: :func:`typed` leaves
+#: them to their coercers, which give the clear error
+COERCED = ("Structure", "Beam", "Aperture")
+
+
+def _class_checks(fn) -> dict:
+    """{parameter: (classes, None allowed)} for the parameters of ``fn`` annotated with jaxem classes, except the
+    classes in :data:`COERCED` and parameters that ``fn`` itself passes to an ``as_…`` coercer or a ``check_…``
+    validator (which may accept more, e.g. None for the default aberrations, and give their own messages)."""
+    import inspect
+    import re
+    import typing
+
+    inner = inspect.unwrap(fn)
+    try:
+        hints = typing.get_type_hints(inner)
+    except Exception:  # noqa: BLE001 - an unresolvable annotation elsewhere: resolve each on its own
+        hints = {}
+        for k, v in getattr(inner, "__annotations__", {}).items():
+            try:
+                hints[k] = eval(v, inner.__globals__) if isinstance(v, str) else v  # noqa: S307 - own annotations
+            except Exception:  # noqa: BLE001
+                continue
+    params = inspect.signature(inner).parameters
+    try:
+        source = inspect.getsource(inner)
+    except (OSError, TypeError):
+        source = ""
+    out = {}
+    for k, hint in hints.items():
+        if k in params:
+            classes, optional = _jaxem_classes(hint)
+            if any(c.__name__ in COERCED for c in classes) or re.search(rf"\b(_?as_\w+|_?check_\w+)\(\s*{re.escape(k)}\b", source):
+                continue
+            if classes:
+                out[k] = (classes, optional)
+    return out
+
+
+def typed(fn):
+    """Decorator for public functions: each call checks that the arguments annotated with a jaxem class (a
+    ``Grid``, ``Aberrations``, model, state or problem; ``X | None`` also allows None) are instances of it, and
+    raises :class:`InputTypeError` naming the argument, the class and the type found (an ``AttributeError`` deep
+    inside the function otherwise). Annotations are resolved at the first call. Put it directly above the
+    ``def`` (below ``jax.jit``): under jit it runs when the function is traced, where a jaxem pytree is still an
+    instance of its class and a wrong argument is a tracer or another type."""
+    import inspect
+
+    sig = inspect.signature(fn)
+    checks = None
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        nonlocal checks
+        if checks is None:
+            checks = _class_checks(fn)
+        if checks:
+            try:
+                bound = sig.bind_partial(*args, **kwargs).arguments
+            except TypeError:
+                bound = {}
+            for k, (classes, optional) in checks.items():
+                if k in bound and not (optional and bound[k] is None):
+                    what = " or ".join(("an " if c.__name__[0] in "AEIOU" else "a ") + c.__name__ + " ("
+                                       + ".".join(c.__module__.split(".")[:2] + [c.__name__]) + ")" for c in classes)
+                    instance(bound[k], k, classes if len(classes) > 1 else classes[0],
+                             what + (" (or None)" if optional else ""))
+        return fn(*args, **kwargs)
+
+    wrapper.__jaxem_typed__ = True
+    return wrapper
 
 
 def miller(value, name: str = "uvw", n: int = 3) -> tuple:

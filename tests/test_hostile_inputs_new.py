@@ -366,7 +366,8 @@ bad("ml.candidates", "empty", "tables", lambda: ml.candidates({}))
 bad("ml.candidates", "key", "tables|uvw", lambda: ml.candidates({("ncrystal:Si", (0, 0, 0)): None}))
 bad("ml.indexing.refine", "pairs", r"\bt\b|\bg\b", lambda: ml.indexing.refine(np.eye(2), np.ones((3, 2)), np.ones((2, 2))))
 bad("ml.indexing.refine", "A0", "A0", lambda: ml.indexing.refine(np.eye(3), np.ones((3, 2)), np.ones((3, 2))))
-bad("ml.index_spots", "g", r"\bg\b", lambda: ml.index_spots(np.full((3, 2), NAN), None))
+bad("ml.index_spots", "g", r"\bg\b", lambda: ml.index_spots(np.full((3, 2), NAN), ml.candidates(
+    {("ncrystal:Si", (0, 0, 1)): ml.zone_table(F.si, (0, 0, 1))})))
 bad("ml.index_spots", "cands", "cands|Candidates", lambda: ml.index_spots(np.ones((3, 2)), "lots"))
 bad("ml.detect", "nothing", r"image|x|fft_mag", lambda: ml.detect())
 bad("ml.detect", "pixel_size", "pixel_size", lambda: ml.detect(np.ones((64, 64)), pixel_size=-1.0))
@@ -416,7 +417,8 @@ bad("ml.train.load_weights", "missing", r"path.*no such", _tmp(lambda t: mltrain
 bad("ml.train.load_weights", "corrupt-json", r"w\.json", _tmp(lambda t: mltrain.load_weights(
     _write(t / "w.json", "{bad json").with_suffix("") if _write(t / "w.msgpack", b"\x00") else None)))
 bad("ml.train.save_checkpoint", "state", "state", _tmp(lambda t: mltrain.save_checkpoint(t / "ck", "lots")))
-bad("ml.train.load_checkpoint", "missing", r"directory.*no such", _tmp(lambda t: mltrain.load_checkpoint(t / "no", None)))
+bad("ml.train.load_checkpoint", "missing", r"directory.*no such", _tmp(lambda t: mltrain.load_checkpoint(
+    t / "no", mltrain.init(jax.random.PRNGKey(0), ml.UNetConfig(filters=2)))))
 bad("ml.train.load_checkpoint", "template", "template", _tmp(lambda t: mltrain.load_checkpoint(_mkdir(t / "ck"), None)))
 _each("ml.peaks.to_g", "positions", "positions", ml.peaks.to_g, {"3cols": np.ones((2, 3)), "nan": np.full((2, 2), NAN),
                                                                   "str": "lots"})
@@ -529,6 +531,14 @@ bad("accel.estimate.out_of_memory_hint", "estimate", "estimate", lambda: accel.e
 
 # ---- phase (the functions added last session, and the rest of its __all__) -------------------------
 from jaxem import phase  # noqa: E402
+
+
+def _ab():
+    from jaxem.optics import Aberrations
+
+    return Aberrations()
+
+
 from jaxem.phase import ooc as phase_ooc, streaming as phase_streaming  # noqa: E402
 
 for _n in ("dpc", "wdd", "center_of_mass", "com_field", "mean_pattern", "calibrate_bright_field", "bright_field_stack",
@@ -626,11 +636,11 @@ bad("phase.transfer_function", "method", "method", lambda: phase.transfer_functi
                                                                                    0.02, 1.0, 0.1))
 
 bad("phase.predicted_shifts", "stack", "stack", lambda: phase.predicted_shifts(F.ds, None, 0.0))
-bad("phase.predicted_shifts", "rotation", "rotation", lambda: phase.predicted_shifts(F.stack, None, NAN))
+bad("phase.predicted_shifts", "rotation", "rotation", lambda: phase.predicted_shifts(F.stack, _ab(), NAN))
 bad("phase.stack_transfer", "stack", "stack", lambda: phase.stack_transfer("ssb", None))
 bad("phase.stack_transfer", "method", "method", lambda: phase.stack_transfer("lots", F.stack))
 bad("phase.flip_mask", "ab", r"\bab\b", lambda: phase.flip_mask("lots", (8, 8), 0.5, 1, 0.02))
-bad("phase.flip_mask", "upsampling", "upsampling", lambda: phase.flip_mask(None, (8, 8), 0.5, 0, 0.02))
+bad("phase.flip_mask", "upsampling", "upsampling", lambda: phase.flip_mask(_ab(), (8, 8), 0.5, 0, 0.02))
 bad("phase.probe_autocorrelation", "scan_shape", "scan_shape", lambda: phase.probe_autocorrelation((0, 8), 0.5, 0.02, 1.0, 0.1))
 bad("phase.probe_autocorrelation", "cutoff", "cutoff", lambda: phase.probe_autocorrelation((8, 8), 0.5, 0.02, NAN, 0.1))
 
@@ -859,9 +869,13 @@ def _codes(obj) -> set:
                 if hasattr(v, "__code__"):
                     out.add(v.__code__)
         return out
-    f = inspect.unwrap(obj)
-    f = getattr(f, "__wrapped__", f)
-    return {f.__code__} if hasattr(f, "__code__") else set()
+    out, f, seen = set(), obj, set()
+    while f is not None and id(f) not in seen:  # every layer: jit, validate.typed's check, the function itself
+        seen.add(id(f))
+        if hasattr(f, "__code__"):
+            out.add(f.__code__)
+        f = getattr(f, "__wrapped__", None)
+    return out
 
 
 def _passes_through(exc: BaseException, obj) -> bool:

@@ -99,3 +99,72 @@ def test_reading_wraps_foreign_errors_with_path(tmp_path):
 def test_check_size():
     with pytest.raises(v.FileFormatError, match="truncated or incomplete: expected 8 frames, found 2"):
         v.check_size("f.mib", 8, 2, "frames")
+
+
+# ---- validate.typed: class-annotated arguments of public functions ------------------------------------------
+def test_typed_checks_jaxem_class_arguments_by_name():
+    from jaxem.grid import Grid
+    from jaxem.validate import InputTypeError, typed
+
+    @typed
+    def f(a, grid: Grid, other: Grid | None = None, n: int = 1):
+        return grid.gpts
+
+    g = Grid(gpts=(8, 8), sampling=(0.1, 0.1))
+    assert f("anything", g) == (8, 8) and f(1, grid=g, other=None, n="not checked") == (8, 8)
+    for bad in (None, 1.5, {}, "lots", np.zeros(3)):
+        with pytest.raises(InputTypeError, match=r"grid must be a Grid \(jaxem\.grid\.Grid\), got"):
+            f(1, bad)
+    with pytest.raises(InputTypeError, match=r"other must be a Grid \(jaxem\.grid\.Grid\) \(or None\), got int"):
+        f(1, g, other=3)
+
+
+def test_typed_runs_at_trace_time_under_jit_and_leaves_coerced_classes_to_their_coercers():
+    import jax
+
+    from jaxem.optics import Aberrations, chi
+    from jaxem.potential import lateral_grid
+    from jaxem.validate import InputTypeError
+
+    jchi = jax.jit(chi)
+    assert np.isfinite(float(jchi(Aberrations(C10=-100.0), 10.0, 0.0, 0.0197)))
+    with pytest.raises(InputTypeError, match=r"aberrations must be an Aberrations \(jaxem\.optics\.Aberrations\), got a traced array"):
+        jchi(1.0, 10.0, 0.0, 0.0197)
+    import ase
+
+    atoms = ase.Atoms("Si", positions=[[1.0, 1.0, 1.0]], cell=[4.0, 4.0, 4.0], pbc=True)
+    assert lateral_grid(atoms, sampling=0.1).gpts == (40, 40)  # an ase.Atoms through as_structure
+    with pytest.raises(InputTypeError, match="structure"):
+        lateral_grid(None, sampling=0.1)
+
+
+def test_every_public_function_with_a_jaxem_class_argument_checks_it():
+    """A public function whose argument is annotated with a jaxem class (other than the coerced Structure, Beam and
+    Aperture) must be wrapped by validate.typed: a wrong object is then an InputTypeError naming the argument,
+    never an AttributeError from deep inside. A function added later without it fails here."""
+    import importlib
+    import inspect
+
+    from jaxem import validate
+    from tests.test_hostile_inputs_new import _members
+
+    packages = ["", "apt", "eds", "eels", "hrtem", "io", "ltr", "md", "ml", "optics", "parallel", "phase", "phonons",
+                "potential", "propagate", "ptycho", "stem", "structure", "accel", "measurement", "noise", "badpixels"]
+    found = {}
+    for p in packages:
+        found.update(_members(importlib.import_module("jaxem" + ("." + p if p else "")), p or "jaxem", None))
+    missing, checked = [], 0
+    for name, obj in sorted(found.items()):
+        if inspect.isclass(obj) or not callable(obj) or not hasattr(inspect.unwrap(obj), "__code__"):
+            continue
+        if not validate._class_checks(obj):
+            continue
+        checked += 1
+        layer, typed = obj, False
+        while layer is not None and not typed:
+            typed = getattr(layer, "__jaxem_typed__", False)
+            layer = getattr(layer, "__wrapped__", None)
+        if not typed:
+            missing.append(name)
+    assert checked > 150, checked  # the discovery itself works
+    assert not missing, f"public functions with jaxem-class arguments not wrapped by validate.typed: {missing}"

@@ -21,6 +21,8 @@ because the point is one vectorised, differentiable Poisson fit over all q on an
 """
 from __future__ import annotations
 
+from jaxem.validate import typed as _typed
+
 import dataclasses
 from functools import partial
 
@@ -129,6 +131,7 @@ def _check_rows(spectra, energy, weights, lower=None, upper=None):
             validate.array(v, n, kind="real", finite=False)
 
 
+@_typed
 def peak_fit_init(spectra, energy, weights, model: PeakModel, theta0, kernel=None) -> PeakFitState:
     """Start every row at ``theta0`` (n, P) with damping 10⁻² (``kernel``: see :func:`fit_peaks`)."""
     _check_rows(spectra, energy, weights)
@@ -169,6 +172,7 @@ def _row_step(model, theta, mu, cur, y, energy, w, lo, hi, kernel):
 
 
 @jax.jit
+@_typed
 def peak_fit_step(state: PeakFitState, spectra, energy, weights, lower, upper, kernel=None) -> PeakFitState:
     """One damped Fisher-scoring step for every row (``vmap``); ℓ never decreases."""
     validate.instance(state, "state", PeakFitState, "a PeakFitState from peak_fit_init")
@@ -186,6 +190,7 @@ def _run(state, spectra, energy, weights, lower, upper, n_iter: int, kernel=None
 
 
 @jax.jit
+@_typed
 def peak_fit_result(state: PeakFitState, spectra, energy, weights, lower, upper, kernel=None):
     """Read the answer out of a state: (θ, ℓ, covariance of the free parameters (inverse Fisher
     information), Newton decrement, Poisson deviance, free-parameter mask), each per row."""
@@ -345,6 +350,7 @@ def _bounds(model: PeakModel, window, dE):
     return np.array(lo), np.array(hi)
 
 
+@_typed
 def fit_peaks(qe, window, *, model: PeakModel | None = None, kind: str = "drude", n_peaks: int = 1,
               background: str = "constant", centers=None, n_iter: int = 60, resolution=None, memory_budget=None,
               precision=None) -> PeakFit:

@@ -27,6 +27,8 @@ are NaN again in every output; the fill is reported in the metadata.
 """
 from __future__ import annotations
 
+from jaxem.validate import typed as _typed
+
 import warnings
 
 import jax
@@ -163,6 +165,7 @@ def _fourier_log(j, z):
     return jnp.fft.irfft(S, N, axis=-1)[:, :T]
 
 
+@_typed
 def deconvolve(qe, zlp: Measurement | None = None, *, method: str = "reflected", precision=None) -> Measurement:
     """Fourier-log deconvolution of plural scattering at every q (see the module docstring).
 

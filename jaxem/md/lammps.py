@@ -16,6 +16,8 @@ with named potentials and a cached zarr trajectory store instead.
 """
 from __future__ import annotations
 
+from jaxem.validate import typed as _typed
+
 import os
 import re
 import shutil
@@ -210,6 +212,7 @@ class MDSettings:
         return self
 
 
+@_typed
 def lammps_input(settings: MDSettings, species_order, data_file="data.lmp", dump_file="traj.dump",
                  potential_file=None) -> str:
     """The LAMMPS input script (text) for ``settings`` with atom types in ``species_order`` (Z list)."""
@@ -298,6 +301,7 @@ def _parse_thermo(log: str) -> list[dict]:
     return phases
 
 
+@_typed
 def run_md(structure, settings: MDSettings | None = None, species_order=None, executable=None, workdir=None,
            progress: bool = True, timeout: float | None = None, full_output: bool = False, **kwargs):
     """Run LAMMPS MD of ``structure`` and return the production trajectory.

@@ -18,6 +18,8 @@ Objective apertures in HRTEM (``imaging.hrtem_image``) and condenser apertures o
 """
 from __future__ import annotations
 
+from jaxem.validate import typed as _typed
+
 import math
 
 import jax.numpy as jnp
@@ -120,6 +122,7 @@ def check_on_grid(aperture: Aperture | None, grid, beam, name: str, limit: str =
     beam.check_angle(reach, grid, name, limit=limit)
 
 
+@_typed
 def aperture_function(alpha_y, alpha_x, aperture: Aperture):
     """Transmission A(α) ∈ [0, 1] of ``aperture`` at angles (``alpha_y``, ``alpha_x``) [mrad].
 
@@ -131,6 +134,7 @@ def aperture_function(alpha_y, alpha_x, aperture: Aperture):
     Returns:
         Array of the broadcast shape and the dtype of ``alpha_y``/``alpha_x`` (float32 default).
     """
+    validate.instance(aperture, "aperture", Aperture, "an Aperture (or use as_aperture for a semi-angle)")
     alpha_y, alpha_x = jnp.asarray(alpha_y), jnp.asarray(alpha_x)
     dtype = jnp.result_type(alpha_y, alpha_x)
     if not jnp.issubdtype(dtype, jnp.floating):

@@ -21,6 +21,8 @@ Both act on the *intensity* I(r) (not on the wave), as multiplications of its Fo
 """
 from __future__ import annotations
 
+from jaxem.validate import typed as _typed
+
 import functools
 
 import jax
@@ -89,6 +91,7 @@ class DetectorMTF:
         return out
 
 
+@_typed
 def detector_mtf(ky, kx, pixel_size, mtf: DetectorMTF):
     """MTF(k) on frequencies (``ky``, ``kx``) [1/Å] for pixels of size ``pixel_size`` (y, x) [Å].
 
@@ -144,6 +147,7 @@ def check_image_spread(image_spread):
     return image_spread
 
 
+@_typed
 def blur_intensity(intensity, grid, image_spread=None, mtf: DetectorMTF | None = None):
     """Apply image spread and detector MTF to an intensity (…, ny, nx) on ``grid`` (pure, jit-able).
 

@@ -15,6 +15,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .. import accel, validate
+from ..grid import Grid
 
 
 def phase_ramp(ky, kx, position):
@@ -31,6 +32,9 @@ def phase_ramp(ky, kx, position):
     ky = jnp.asarray(ky)
     kx = jnp.asarray(kx).astype(ky.dtype)
     position = jnp.asarray(position).astype(ky.dtype)
+    if ky.ndim != 1 or kx.ndim != 1 or position.ndim < 1 or position.shape[-1] != 2:
+        raise validate.InputError(f"phase_ramp needs 1-D ky, kx [1/Å] and a (…, 2) position (y, x) [Å], got shapes "
+                                  f"{ky.shape}, {kx.shape}, {position.shape}")
     ry = jnp.exp(-2j * jnp.pi * ky * position[..., 0, None]).astype(cdtype)
     rx = jnp.exp(-2j * jnp.pi * kx * position[..., 1, None]).astype(cdtype)
     return ry[..., :, None] * rx[..., None, :]
@@ -56,7 +60,8 @@ def wrap_positions(position, grid, name: str = "shift"):
     return np.mod(p, ext)
 
 
-def fourier_shift(array, shift, grid):
+@validate.typed
+def fourier_shift(array, shift, grid: Grid):
     """Shift the periodic array(s) ``array`` (…, ny, nx) on ``grid`` by ``shift`` (…, 2) (y, x) [Å]:
     out(r) = array(r − shift) (sub-pixel, by :func:`phase_ramp`; batch axes broadcast).
 

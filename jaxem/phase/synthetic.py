@@ -17,6 +17,8 @@ the scan. :func:`simulate_dataset` returns it as a calibrated :class:`~jaxem.pha
 """
 from __future__ import annotations
 
+from jaxem.validate import typed as _typed
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -102,6 +104,7 @@ def probe_spectrum(n: int, sampling: float, energy, semiangle: float, aberration
     return psi / jnp.sqrt(jnp.sum(jnp.abs(psi) ** 2))
 
 
+@_typed
 def simulate_4dstem(phase, sampling: float, energy, semiangle: float, aberrations: Aberrations | None = None,
                     step: int = 1, crop: int | None = None, rotation: float = 0.0, transpose: bool = False,
                     dose: float | None = None, seed: int = 0, edge_px: float = 1.0, rows: int | None = None,
@@ -175,6 +178,7 @@ def simulate_4dstem(phase, sampling: float, energy, semiangle: float, aberration
     return pats
 
 
+@_typed
 def simulate_dataset(phase, sampling: float, energy, semiangle: float, aberrations: Aberrations | None = None,
                      step: int = 1, crop: int | None = None, rotation: float = 0.0, transpose: bool = False,
                      dose: float | None = None, seed: int = 0, edge_px: float = 1.0, memory_budget=None,

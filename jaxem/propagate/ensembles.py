@@ -14,6 +14,8 @@ supercell its own draw, so lateral tiles are never identical copies.
 """
 from __future__ import annotations
 
+from jaxem.validate import typed as _typed
+
 from functools import partial
 
 import jax
@@ -23,7 +25,7 @@ import numpy as np
 from .. import accel, pytree, validate
 from ..beam import Beam
 from ..grid import Grid
-from ..potential import build_potential, potential_layout
+from ..potential import PotentialLayout, build_potential, potential_layout
 from ..structure import Structure
 from .multislice import exit_slice_counts, fresnel_propagator, multislice_array, transmission_functions
 from .waves import Waves, check_waves
@@ -38,11 +40,14 @@ def einstein_positions(key, positions, u2):
     return positions + jnp.sqrt(u2) * jax.random.normal(key, positions.shape, positions.dtype)
 
 
+@_typed
 def member_transmissions(member, structure, layout, beam: Beam, dtype, einstein: bool):
     """Transmission functions of one ensemble member: ``member`` is a PRNG key (Einstein model,
     displacements from ``structure.u2``) or an (N, 3) snapshot of positions [Å]; the potential is
     built on the fixed ``layout``; σ from ``beam`` (static). Pure; used by every frozen-phonon path
     (plane wave and STEM)."""
+    validate.instance(structure, "structure", Structure, "a jaxem Structure")
+    validate.instance(layout, "layout", PotentialLayout, "a PotentialLayout (potential.potential_layout)")
     pos = einstein_positions(member, structure.positions, structure.u2) if einstein else member
     pot = build_potential(layout, structure.replace(positions=pos))
     return transmission_functions(pot.array, beam, layout.grid, dtype)
@@ -54,7 +59,11 @@ def ensemble_mean(fn, xs, batch: int):
     ``fn`` is vmapped over batches of ``batch`` items; a ``lax.scan`` carries running sums only, so
     memory is independent of the ensemble size. A final partial batch is padded and masked.
     """
-    n = jax.tree.leaves(xs)[0].shape[0]
+    validate.function(fn, "fn", "a function of one ensemble member")
+    leaves = jax.tree.leaves(xs)
+    if not leaves or any(jnp.ndim(x) < 1 for x in leaves):
+        raise validate.InputError(f"xs must be a pytree of arrays with a leading ensemble axis, got {type(xs).__name__}")
+    n = leaves[0].shape[0]
     if n < 1:
         raise validate.InputError("xs: the ensemble needs at least one member, got an empty leading axis")
     batch = min(validate.integer(batch, "batch", lo=1), n)
@@ -111,6 +120,7 @@ class EnsembleWaves:
         return self.total_intensity - jnp.abs(self.mean_wave) ** 2
 
 
+@_typed
 def frozen_phonon_multislice(key, structure: Structure, waves: Waves, n_configs: int = None, snapshots=None,
                              slice_thickness: float = 1.0, parametrization: str = "lobato", exit_planes=None,
                              memory_budget=None) -> EnsembleWaves:

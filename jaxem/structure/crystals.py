@@ -95,11 +95,17 @@ def _eval_coordinate(expr, params: dict) -> float:
 
 def lattice_vectors(lattice: dict) -> np.ndarray:
     """(3, 3) lattice vectors as rows [Å] for a ``{"system", "a", "c"}`` record (see module doc)."""
+    if not isinstance(lattice, dict) or "system" not in lattice or "a" not in lattice:
+        raise validate.InputError(f"lattice must be a {{'system', 'a' [Å], 'c' [Å]}} record, got {lattice!r}")
     system = lattice["system"]
-    a = float(lattice["a"])
+    a = validate.scalar(lattice["a"], "lattice['a']", "Å", positive=True)
+    if system not in ("cubic", "tetragonal", "hexagonal"):
+        raise validate.InputError(f"lattice['system'] must be 'cubic', 'tetragonal' or 'hexagonal', got {system!r}")
     if system == "cubic":
         return np.diag([a, a, a])
-    c = float(lattice["c"])
+    if "c" not in lattice:
+        raise validate.InputError(f"lattice['c'] [Å] is needed for a {system} lattice, got {lattice!r}")
+    c = validate.scalar(lattice["c"], "lattice['c']", "Å", positive=True)
     if system == "tetragonal":
         return np.diag([a, a, c])
     if system == "hexagonal":
