@@ -6,12 +6,12 @@ os.environ.setdefault("XLA_FLAGS", "--xla_force_host_platform_device_count=4")
 # The CLI turns on JAX's persistent compilation cache (~/.cache/jaxem/jax; GPU backends, or JAXEM_COMPILATION_CACHE=1)
 # for the whole process: a test that calls
 # `cli.main` in-process would leave it on for every later test of its worker, all workers and runs sharing one folder
-# (a GUI test aborted in XLA while reading a cache entry during a parallel run, 2026-12-06). Tests never use it;
+# (and workers would share one folder). Tests never use it;
 # subprocesses inherit the setting. tests/accel/test_devices.py turns it on explicitly, in a temporary folder.
 os.environ.setdefault("JAXEM_NO_COMPILATION_CACHE", "1")
 # JAX reads JAX_COMPILATION_CACHE_DIR as its own setting: `make` exported it until 2026-12-06, and then every test
-# worker, notebook kernel and subprocess of `make test` shared one persistent cache folder; workers aborted inside
-# XLA (CI of stop 25; pytest-xdist then hung until the CI limit). Tests run without it, whatever the environment.
+# worker, notebook kernel and subprocess of `make test` shared one persistent cache folder. Tests run without it,
+# whatever the environment (the crashes of stop 25's CI were memory mappings: _bounded_memory_maps below).
 os.environ.pop("JAX_COMPILATION_CACHE_DIR", None)
 os.environ.setdefault("MPLBACKEND", "Agg")
 

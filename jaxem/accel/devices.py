@@ -54,8 +54,8 @@ def enable_compilation_cache(path=None, max_bytes: int = COMPILATION_CACHE_MAX_B
 
     ``path`` defaults to ``$JAX_COMPILATION_CACHE_DIR`` or ``~/.cache/jaxem/jax``. Returns the path.
 
-    The ``jaxem`` CLI calls it on GPU backends (on the CPU backend only with ``JAXEM_COMPILATION_CACHE=1``: long CPU
-    processes with the cache on aborted inside XLA with jaxlib 0.10.2; see docs/architecture.md).
+    The ``jaxem`` CLI calls it on GPU backends (on the CPU backend only with ``JAXEM_COMPILATION_CACHE=1``; see
+    docs/architecture.md).
 
     ``max_bytes`` bounds the folder (least recently used programs are evicted) and, through it, makes several
     processes safe on one folder: with a bound, JAX reads and writes entries under a file lock, so a batch of jobs

@@ -50,9 +50,9 @@ def _wants_compilation_cache() -> bool:
     """The CLI's persistent compilation cache: on for GPU backends, off on the CPU backend unless
     ``JAXEM_COMPILATION_CACHE=1``; ``JAXEM_NO_COMPILATION_CACHE`` turns it off everywhere.
 
-    On the CPU backend (jaxlib 0.10.2) long processes with the cache on aborted inside XLA three times (a compile in
-    a pytest worker, a cache read in another, CI of stop 25), and never with it off; CPU compiles are short, so
-    the cache saves little there (and jax-ml/jax#38445: CPU entries can be rejected on reload anyway)."""
+    CPU compiles are short, so the cache saves little there, and CPU entries can be rejected on reload on some
+    hosts (jax-ml/jax#38445). (The XLA crashes of long test workers first blamed on the cache were their memory
+    mappings: docs/architecture.md.)"""
     if os.environ.get("JAXEM_NO_COMPILATION_CACHE") is not None:
         return False
     if os.environ.get("JAXEM_COMPILATION_CACHE", "").strip().lower() in ("1", "true", "yes", "on"):
