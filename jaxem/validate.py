@@ -325,15 +325,18 @@ def _class_checks(fn) -> dict:
     return out
 
 
-def typed(fn):
+def typed(fn=None, *, duck: tuple = ()):
     """Decorator for public functions: each call checks that the arguments annotated with a jaxem class (a
     ``Grid``, ``Aberrations``, model, state or problem; ``X | None`` also allows None) are instances of it, and
     raises :class:`InputTypeError` naming the argument, the class and the type found (an ``AttributeError`` deep
     inside the function otherwise). Annotations are resolved at the first call. Put it directly above the
     ``def`` (below ``jax.jit``): under jit it runs when the function is traced, where a jaxem pytree is still an
-    instance of its class and a wrong argument is a tracer or another type."""
+    instance of its class and a wrong argument is a tracer or another type. ``duck``: parameters that take any
+    object with the class's interface by design (``@typed(duck=("sim",))``), left unchecked."""
     import inspect
 
+    if fn is None:
+        return functools.partial(typed, duck=tuple(duck))
     sig = inspect.signature(fn)
     checks = None
 
@@ -341,7 +344,7 @@ def typed(fn):
     def wrapper(*args, **kwargs):
         nonlocal checks
         if checks is None:
-            checks = _class_checks(fn)
+            checks = {k: v for k, v in _class_checks(fn).items() if k not in duck}
         if checks:
             try:
                 bound = sig.bind_partial(*args, **kwargs).arguments

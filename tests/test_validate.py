@@ -168,3 +168,20 @@ def test_every_public_function_with_a_jaxem_class_argument_checks_it():
             missing.append(name)
     assert checked > 150, checked  # the discovery itself works
     assert not missing, f"public functions with jaxem-class arguments not wrapped by validate.typed: {missing}"
+
+
+def test_typed_leaves_duck_typed_parameters_alone():
+    from jaxem.grid import Grid
+    from jaxem.validate import InputTypeError, typed
+
+    @typed(duck=("grid",))
+    def f(grid: Grid, other: Grid):
+        return grid.gpts
+
+    class Like:
+        gpts = (4, 4)
+
+    g = Grid(gpts=(8, 8), sampling=(0.1, 0.1))
+    assert f(Like(), g) == (4, 4)
+    with pytest.raises(InputTypeError, match="other must be a Grid"):
+        f(Like(), Like())

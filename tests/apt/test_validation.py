@@ -86,7 +86,7 @@ def test_reconstruction_arguments():
         reconstruct.reconstruct_bas(_p(shank_angle=2.0), x, x, protocol="shank")
     with pytest.raises(validate.InputError, match=r"voltage must have one value per ion"):
         reconstruct.radius_and_apex(_p(), jnp.ones(3), 4)
-    with pytest.raises(validate.InputTypeError, match=r"p must be ReconParams"):
+    with pytest.raises(validate.InputTypeError, match=r"p must be a ReconParams"):
         reconstruct.reconstruct_bas({"kF": 1.0}, x, x, jnp.ones(4))
     with pytest.raises(validate.InputError, match=r"x_det holds 1 NaN/inf value\(s\) \[mm\] \(first at index \(2,\)\)"):
         reconstruct.reconstruct_bas(_p(), x.at[2].set(jnp.inf), x, jnp.ones(4))
@@ -102,7 +102,7 @@ def test_tip_shapes_and_tables_arguments():
     prof = tipshape.tip_profiles([0, 100], [0, -1], [5, 5])
     with pytest.raises(validate.InputError, match=r"n_theta must be ≥ 2"):
         tem_guided.guided_tables(prof, n_theta=1)
-    with pytest.raises(validate.InputTypeError, match="profiles must be TipProfiles"):
+    with pytest.raises(validate.InputTypeError, match="profiles must be a TipProfiles"):
         tem_guided.guided_tables({"count": [0, 1]})
     with pytest.raises(validate.InputError, match=r"count_offset must be ≥ 0"):
         tem_guided.reconstruct_tem(_p(), jnp.zeros(3), jnp.zeros(3), tem_guided.guided_tables(prof), count_offset=-1.0)

@@ -131,7 +131,7 @@ def test_bad_suffixes_and_arguments(tmp_path):
         save(m, tmp_path / "x.zar")
     with pytest.raises(InputError, match="path .*EMD"):
         load(tmp_path / "x.emd")
-    with pytest.raises(InputTypeError, match="measurement must be a jaxem Measurement"):
+    with pytest.raises(InputTypeError, match="measurement must be a Measurement"):
         save(np.zeros(2), tmp_path / "x.zarr")
     with pytest.raises(InputError, match=r"chunks must have one entry per axis"):
         save(m, tmp_path / "x.zarr", chunks=(1, 1))

@@ -226,7 +226,7 @@ def test_scan_validation_names_the_argument():
                   snapshots=np.array([[[np.nan, 1.0, 0.5]]]), progress=False)
     with pytest.raises(InputError, match="B = 0 everywhere"):
         stem_scan(sim, one, vacuum(grid), structure=cell.replace(u2=0 * cell.u2), thermal="einstein", progress=False)
-    with pytest.raises(InputTypeError, match="potential must be PotentialSlices"):
+    with pytest.raises(InputTypeError, match="potential must be a PotentialSlices"):
         stem_scan(sim, one, np.zeros((1, 32, 32)), progress=False)
     with pytest.raises(InputTypeError, match="sim must be"):
         stem_scan("sim", one, vacuum(grid), progress=False)
