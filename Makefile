@@ -7,6 +7,10 @@ BIN     := $(VENV)/bin
 RUNTIME := $(VENV)/.jaxem-runtime
 STAMP   := $(VENV)/.jaxem-dev
 PYTEST_WORKERS ?= 2
+# a crashed worker fails the run at once and names its test: pytest-xdist 3.8's loadfile scheduler can hang after
+# replacing a crashed worker (pytest-xdist#784, #1323), which turned one crash into a CI timeout (stop 25). Here, not
+# in pytest's addopts: pytest without xdist (the GPU machine's) would reject the option.
+XDIST   := -n $(PYTEST_WORKERS) --dist loadfile --max-worker-restart=0
 export MPLBACKEND := Agg
 
 .PHONY: install install-runtime demo test test-unit test-notebooks test-data bench bench-gpu lint clean
@@ -47,10 +51,10 @@ $(APT_SAMPLES)/Si.epos: | $(STAMP)
 test-data: $(APT_SAMPLES)/Si.epos
 
 test: install test-data
-	JAXEM_APT_SAMPLES=$(APT_SAMPLES) $(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) --dist loadfile --nbmake tests notebooks
+	JAXEM_APT_SAMPLES=$(APT_SAMPLES) $(BIN)/python -m pytest -q $(XDIST) --nbmake tests notebooks
 
 test-unit: install test-data
-	JAXEM_APT_SAMPLES=$(APT_SAMPLES) $(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) --dist loadfile tests
+	JAXEM_APT_SAMPLES=$(APT_SAMPLES) $(BIN)/python -m pytest -q $(XDIST) tests
 
 test-notebooks: install
 	$(BIN)/python -m pytest -q --nbmake notebooks
