@@ -265,10 +265,16 @@ def instance(value, name: str, cls, what: str | None = None):
     if isinstance(value, cls):
         return value
     if what is None:
-        names = [c.__name__ for c in (cls if isinstance(cls, tuple) else (cls,))]
-        what = " or ".join(("an " if n[0] in "AEIOU" else "a ") + n for n in names)
+        what = " or ".join(_described(c) for c in (cls if isinstance(cls, tuple) else (cls,)))
     found = "a traced array" if is_traced(value) else type(value).__name__
     raise InputTypeError(f"{name} must be {what}, got {found}")
+
+
+def _described(cls) -> str:
+    """'an Aberrations (jaxem.optics.Aberrations)': the class with its article and, for jaxem's, its public path."""
+    text = ("an " if cls.__name__[0] in "AEIOU" else "a ") + cls.__name__
+    parts = cls.__module__.split(".")
+    return text + (f" ({'.'.join(parts[:2] + [cls.__name__])})" if parts[0] == "jaxem" else "")
 
 
 def _jaxem_classes(hint) -> tuple[tuple, bool]:
@@ -352,10 +358,8 @@ def typed(fn=None, *, duck: tuple = ()):
                 bound = {}
             for k, (classes, optional) in checks.items():
                 if k in bound and not (optional and bound[k] is None):
-                    what = " or ".join(("an " if c.__name__[0] in "AEIOU" else "a ") + c.__name__ + " ("
-                                       + ".".join(c.__module__.split(".")[:2] + [c.__name__]) + ")" for c in classes)
-                    instance(bound[k], k, classes if len(classes) > 1 else classes[0],
-                             what + (" (or None)" if optional else ""))
+                    what = " or ".join(_described(c) for c in classes) + (" (or None)" if optional else "")
+                    instance(bound[k], k, classes, what)
         return fn(*args, **kwargs)
 
     wrapper.__jaxem_typed__ = True

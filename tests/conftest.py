@@ -20,6 +20,8 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from hypothesis import HealthCheck, settings  # noqa: E402
 
+from jaxem.accel.devices import memory_map_count, release_compiled_programs  # noqa: E402
+
 jax.config.update("jax_enable_x64", True)
 
 settings.register_profile(
@@ -57,14 +59,6 @@ def _max_map_count() -> int:
 MAX_MAPS = min(20_000, _max_map_count() // 3)
 
 
-def _map_count() -> int:
-    try:
-        with open("/proc/self/maps") as f:
-            return sum(1 for _ in f)
-    except OSError:  # not Linux
-        return 0
-
-
 @pytest.fixture(autouse=True)
 def _bounded_memory_maps():
     """Every compiled XLA:CPU program that JAX keeps in its caches holds memory mappings; a pytest worker compiles
@@ -74,11 +68,8 @@ def _bounded_memory_maps():
     tests). After a test that leaves more than MAX_MAPS, the caches are dropped (jax.clear_caches brought 9,058
     mappings back to 2,689)."""
     yield
-    if _map_count() > MAX_MAPS:
-        import gc
-
-        jax.clear_caches()
-        gc.collect()
+    if memory_map_count() > MAX_MAPS:
+        release_compiled_programs()
 
 
 @pytest.fixture

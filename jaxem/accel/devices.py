@@ -45,6 +45,27 @@ def from_cupy(x):
     return jnp.from_dlpack(x)
 
 
+def release_compiled_programs() -> None:
+    """Drop JAX's in-memory caches of compiled programs (and collect them). On the CPU backend every live compiled
+    program keeps its memory mappings; a process that compiles thousands of programs reaches Linux's
+    ``vm.max_map_count`` (65,530 by default) and XLA then crashes inside its next compilation (a segfault or an
+    abort: pytest workers after about 30 min, 2026-12-06). Long processes call it between independent stages (the
+    gallery after every section, the test session when a worker holds too many mappings)."""
+    import gc
+
+    jax.clear_caches()
+    gc.collect()
+
+
+def memory_map_count() -> int:
+    """Number of memory mappings of this process (0 where ``/proc`` is missing)."""
+    try:
+        with open("/proc/self/maps") as f:
+            return sum(1 for _ in f)
+    except OSError:
+        return 0
+
+
 #: default bound of the persistent compilation cache [bytes]; least recently used programs are evicted beyond it
 COMPILATION_CACHE_MAX_BYTES = 4 * 2**30
 

@@ -102,21 +102,10 @@ def build_gallery(out="demo", only=None, size="small") -> list[str]:
     return failures
 
 
-def _release_compiled_programs() -> None:
-    """Drop JAX's caches of compiled programs between sections (they are independent). On the CPU backend every
-    live compiled program keeps its memory mappings; a process that compiles thousands of programs reaches Linux's
-    ``vm.max_map_count`` (65,530 by default) and XLA then crashes in its next compilation (a segfault or an abort:
-    seen in pytest workers at about 30 min, 2026-12-06)."""
-    import gc
-
-    import jax
-
-    jax.clear_caches()
-    gc.collect()
-
-
 def _build(out: Path, only, size):
     from tqdm.auto import tqdm
+
+    from ..accel.devices import release_compiled_programs
 
     found = discover_sections(only)
     parts, failures, toc = [], [], []
@@ -132,7 +121,7 @@ def _build(out: Path, only, size):
             failures.append(key)
             status = f"<pre class='fail'>{html.escape(traceback.format_exc())}</pre>"
         dt = time.perf_counter() - t0
-        _release_compiled_programs()
+        release_compiled_programs()  # sections are independent: bounded memory maps (accel)
         toc.append(f"<li><a href='#{key}'>{html.escape(module.TITLE)}</a></li>")
         parts.append(
             f"<section id='{key}'><h2>{html.escape(module.TITLE)}</h2>"
