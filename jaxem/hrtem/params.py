@@ -349,7 +349,6 @@ def flat_size(bounds: Bounds) -> int:
     return int(sum(np.size(getattr(bounds.lower, n)) for n in bounds.names))
 
 
-@_typed
 def to_unit(params, bounds: Bounds):
     """Flatten the bounded parameters to u ∈ [0, 1]^d (finite bounds only), in field order."""
     _check_bounds(bounds)
@@ -362,7 +361,6 @@ def to_unit(params, bounds: Bounds):
     return jnp.concatenate(parts)
 
 
-@_typed
 def from_unit(u, bounds: Bounds):
     """Inverse of :func:`to_unit`: u (d,) in [0, 1] → partial parameter set (jit/vmap-safe; the
     bounds may be traced)."""

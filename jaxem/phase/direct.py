@@ -504,7 +504,6 @@ def parallax(stack: BFStack, aberrations=None, rotation=0.0, upsampling: int = 1
     return _image(spec)
 
 
-@_typed
 def flip_mask(ab: Aberrations, shape, scan_sampling, upsampling: int, wavelength: float, nyquist=False):
     """sgn(sin χ(q)) on the (upsampled) scan-frequency grid of ``shape``; Nyquist row/column zeroed
     when ``nyquist`` (aliasing noise of the upsampled grid). ``shape``: (u·Sy, u·Sx); scan step (dy, dx)

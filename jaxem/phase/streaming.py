@@ -85,7 +85,6 @@ class ParallaxState:
     n_bad: jnp.ndarray
 
 
-@_typed
 def parallax_config(ds: Dataset4D, aberrations: Aberrations | None = None, rotation=None, upsampling: int = 1,
                     threshold: float = 1e-3, edge=None, precision=None) -> ParallaxConfig:
     """Set up the reducer for a calibrated dataset (only its calibration and shape are used: ``ds``

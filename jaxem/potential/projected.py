@@ -258,7 +258,6 @@ def _form_factors_on_grid(parametrization: str, species: tuple, grid: Grid, dtyp
     return jax.jit(lambda kk: get_parametrization(parametrization).scattering_factor(species, kk))(k).astype(dtype)
 
 
-@_typed
 def lateral_grid(structure: Structure, sampling=None, gpts=None) -> Grid:
     """The lateral grid of ``structure``'s (orthorhombic) cell from ``sampling`` [Å] or ``gpts``,
     checked to represent an atomic potential (see the module docstring for the ranges)."""
@@ -328,7 +327,6 @@ def _unit_slices(structure: Structure, slice_thickness) -> tuple:
     return repeats, nu, n_unit, dz, slice_assignment(z[:nu], dz, n_unit, periodic=periodic)
 
 
-@_typed
 def potential_layout(structure: Structure, sampling=None, gpts=None, slice_thickness=None,
                      parametrization: str = "lobato", debye_waller: bool = False, precision=None,
                      memory_budget=None) -> PotentialLayout:
@@ -362,7 +360,6 @@ def potential_layout(structure: Structure, sampling=None, gpts=None, slice_thick
                            bool(debye_waller), batch)
 
 
-@_typed
 def potential_builder(structure: Structure, sampling=None, gpts=None, slice_thickness=None,
                       parametrization: str = "lobato", debye_waller: bool = False, precision=None,
                       memory_budget=None):

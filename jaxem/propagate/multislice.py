@@ -202,7 +202,6 @@ def _check_potential(potential, beam: Beam, name="potential"):
     check_finite(potential.array, f"{name}.array")  # one reduction on the device; traced arrays pass
 
 
-@_typed
 def multislice(waves: Waves, potential: PotentialSlices, exit_planes=None, checkpoint: bool = False,
                memory_budget=None) -> Waves:
     """Propagate ``waves`` through ``potential`` (their beam sets λ, σ and the tilt).
@@ -254,7 +253,6 @@ def _tilt_series(tilts, pot_array, sequence, *, grid, beam, thickness, exit_slic
     return jax.lax.map(one, tilts, batch_size=batch)
 
 
-@_typed
 def multislice_tilts(potential: PotentialSlices, beam, tilts, exit_planes=None, checkpoint: bool = False,
                      precision=None, memory_budget=None):
     """Exit waves of unit plane waves incident at each of ``tilts`` (T, 2) (y, x) [mrad], relative to the

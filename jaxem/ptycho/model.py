@@ -177,7 +177,6 @@ def probe_spectra(params: PtychoParams, model: Model):
     return p * jnp.exp(-1j * dchi.astype(rdtype))[None]
 
 
-@_typed
 def transmissions(params: PtychoParams):
     """Object transmission slices t_s = exp(iφ_s − μ_s) (S, O_y, O_x)."""
     _check_params(params)
