@@ -18,8 +18,6 @@ maximum likelihood on bins outside the peaks.
 """
 from __future__ import annotations
 
-from jaxem.validate import typed as _typed
-
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -146,7 +144,7 @@ class MassCalibrationState:
     damping: jax.Array
 
 
-@_typed
+@validate.typed
 def mass_calibration_init(cal: MassCalibration, damping: float = 1e-3, precision=None) -> MassCalibrationState:
     """LM start at the calibration ``cal`` with damping λ.
 
@@ -161,7 +159,7 @@ def mass_calibration_init(cal: MassCalibration, damping: float = 1e-3, precision
     return MassCalibrationState(p.astype(dt), jnp.asarray(damping, dt))
 
 
-@_typed
+@validate.typed
 def mass_calibration_params(state: MassCalibrationState, cal: MassCalibration) -> MassCalibration:
     """The calibration held by ``state`` (static ``beta``, ``v_ref`` from ``cal``)."""
     p = state.params
@@ -169,7 +167,7 @@ def mass_calibration_params(state: MassCalibrationState, cal: MassCalibration) -
 
 
 @jax.jit
-@_typed
+@validate.typed
 def mass_calibration_step(state: MassCalibrationState, cal, tof, v_dc, v_pulse, x, y, target,
                           free) -> MassCalibrationState:
     """One Levenberg–Marquardt step on the √m residual (``free`` masks the fitted parameters).

@@ -23,8 +23,6 @@ Bayesian optimisation the same (finite) bounds define the unit box: :func:`to_un
 """
 from __future__ import annotations
 
-from jaxem.validate import typed as _typed
-
 import dataclasses
 from typing import Any
 
@@ -325,13 +323,13 @@ def _map(fn, params, bounds: Bounds):
     return type(bounds.lower)(**out)
 
 
-@_typed
+@validate.typed
 def to_unconstrained(params, bounds: Bounds):
     """z = T⁻¹(x) for the bounded fields of ``params`` (a partial set of the same class)."""
     return _map(_one_to_z, params, bounds)
 
 
-@_typed
+@validate.typed
 def from_unconstrained(z, bounds: Bounds):
     """x = T(z): values strictly inside the bounds, differentiable in z (a partial set)."""
     return _map(_one_from_z, z, bounds)

@@ -31,8 +31,6 @@ cell].
 """
 from __future__ import annotations
 
-from jaxem.validate import typed as _typed
-
 import functools
 import math
 from functools import partial
@@ -150,7 +148,7 @@ def _atom_tables(slice_index, species_index, n_slices, n_species):
 
 
 @partial(jax.jit, static_argnames=("grid", "debye_waller", "batch"))
-@_typed
+@validate.typed
 def projected_potential_slices(positions, u2, occupancy, table, form_factors, grid: Grid,
                                debye_waller: bool = False, batch: int = 1):
     """Projected potential [V·Å] of each slice (pure function, jit-compiled).
@@ -229,7 +227,7 @@ class PotentialLayout:
     batch: int = pytree.field(static=True)
 
 
-@_typed
+@validate.typed
 def build_potential(layout: PotentialLayout, structure: Structure) -> PotentialSlices:
     """Pure, jit/grad-compatible: the potential of ``structure`` on a fixed ``layout``."""
     structure = as_structure(structure)

@@ -21,8 +21,6 @@ it whose values may be traced (differentiable, e.g. θ_s·u_j for the nodes u_j 
 """
 from __future__ import annotations
 
-from jaxem.validate import typed as _typed
-
 from functools import partial
 
 import jax
@@ -46,14 +44,14 @@ def _require_beam(beam) -> None:
 
 
 @partial(jax.jit, static_argnames=("grid", "beam", "thickness", "dtype"))
-@_typed
+@validate.typed
 def fresnel_propagator(grid: Grid, beam: Beam, thickness: float, dtype=jnp.complex64):
     """Band-limited Fresnel propagator P(k) over ``thickness`` [Å] for ``beam`` (its energy [eV] and
     tilt (y, x) [mrad]) on ``grid``; (ny, nx) of ``dtype`` (:func:`tilted_propagator` for traced tilts)."""
     return tilted_propagator(grid, beam, thickness, (0.0, 0.0), dtype)
 
 
-@_typed
+@validate.typed
 def tilted_propagator(grid: Grid, beam: Beam, thickness: float, tilt=(0.0, 0.0), dtype=jnp.complex64):
     """Propagator(s) P(k) = exp(−iπλΔz k² − 2πiΔz k·tan θ)·a(k), θ = ``beam.tilt`` + ``tilt``.
 
@@ -84,7 +82,7 @@ def tilted_propagator(grid: Grid, beam: Beam, thickness: float, tilt=(0.0, 0.0),
 
 
 @partial(jax.jit, static_argnames=("beam", "grid", "dtype"))
-@_typed
+@validate.typed
 def transmission_functions(potential_array, beam: Beam, grid: Grid, dtype=jnp.complex64):
     """Band-limited transmission functions t = F⁻¹[a·F[exp(iσv)]] of (…, ny, nx) projected potentials
     v [V·Å] (complex v + iv′ for absorptive models), σ the interaction constant of ``beam``."""
