@@ -18,8 +18,6 @@ cannot be read (``Number=abc``, a range without bounds, a missing row) is a
 """
 from __future__ import annotations
 
-from jaxem.validate import typed as _typed
-
 import re
 from pathlib import Path
 
@@ -286,7 +284,7 @@ def read_rrng(path) -> RangeTable:
         raise FileFormatError(path, str(err).replace(f"{where}: ", "")) from None
 
 
-@_typed
+@validate.typed
 def format_rrng(table: RangeTable) -> str:
     """Canonical RRNG text of a range table (``%.4f`` bounds, ``%.5f`` volumes, CRLF-free)."""
     if not isinstance(table, RangeTable):
@@ -300,7 +298,7 @@ def format_rrng(table: RangeTable) -> str:
     return "\n".join(lines) + "\n"
 
 
-@_typed
+@validate.typed
 def write_rrng(path, table: RangeTable) -> Path:
     """Write a range table as RRNG text atomically (see :func:`format_rrng`)."""
     if not isinstance(table, RangeTable):

@@ -12,8 +12,6 @@
 """
 from __future__ import annotations
 
-from jaxem.validate import typed as _typed
-
 import numpy as np
 from scipy.optimize import nnls
 from scipy.signal import find_peaks
@@ -43,7 +41,7 @@ def _species(species) -> list:
     return out
 
 
-@_typed
+@validate.typed
 def range_counts(mass, table: RangeTable, background=None, bin_width: float | None = None):
     """Counts per range, optionally background-corrected.
 
@@ -171,7 +169,7 @@ def identify_peaks(peaks, candidates, charges=(1, 2, 3), tolerance: float = 0.05
     return out
 
 
-@_typed
+@validate.typed
 def overlap_matrix(table: RangeTable, species) -> np.ndarray:
     """Fraction A_js of each species' isotope pattern falling in each range.
 
@@ -192,7 +190,7 @@ def overlap_matrix(table: RangeTable, species) -> np.ndarray:
     return A
 
 
-@_typed
+@validate.typed
 def deconvolve_overlaps(counts, table: RangeTable, species):
     """Species amounts from range counts with overlapping isotope patterns.
 

@@ -24,8 +24,6 @@ differentiable in (k·F, ξ, η, L, R₀, α).
 """
 from __future__ import annotations
 
-from jaxem.validate import typed as _typed
-
 import warnings
 
 from functools import partial
@@ -108,7 +106,7 @@ def detector_direction(x_det, y_det):
     return jnp.where(ok, x_det * inv, 1.0), jnp.where(ok, y_det * inv, 0.0)
 
 
-@_typed
+@validate.typed
 def max_angle(p: ReconParams, projection: str = "linear"):
     """θ_max [rad]: the surface-normal angle imaged at the detector edge."""
     validate.choice(projection, "projection", PROJECTIONS)
@@ -125,7 +123,7 @@ def _depth_constant(p: ReconParams, depth_model: str, projection: str):
     validate.choice(depth_model, "depth_model", DEPTH_MODELS)
 
 
-@_typed
+@validate.typed
 def radius_and_apex(p: ReconParams, voltage, n_ions: int, protocol: str = "voltage",
                     depth_model: str = "cap", projection: str = "linear"):
     """Per-ion radius R_i [nm] and apex height z_tip,i [nm] of the conventional protocols.
@@ -239,7 +237,7 @@ def _finite(a, name, units):
         validate.array(np.asarray(a), name, kind="real", units=units)
 
 
-@_typed
+@validate.typed
 def reconstruct_bas(p: ReconParams, x_det, y_det, voltage=None, protocol: str = "voltage",
                     depth_model: str = "cap", projection: str = "linear"):
     """Conventional reconstruction onto a hemispherical cap (validated; see :func:`_reconstruct_bas`).

@@ -18,8 +18,6 @@ maximum likelihood on bins outside the peaks.
 """
 from __future__ import annotations
 
-from jaxem.validate import typed as _typed
-
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -84,7 +82,6 @@ def _events(value, name, units, n=None, *, positive=False, nonnegative=False):
     return a
 
 
-@_typed
 def tof_to_mass(cal: MassCalibration, tof, v_dc, v_pulse=0.0, x_det=0.0, y_det=0.0):
     """Mass-to-charge ratio of every event.
 
@@ -105,7 +102,6 @@ def tof_to_mass(cal: MassCalibration, tof, v_dc, v_pulse=0.0, x_det=0.0, y_det=0
     return TWO_E_OVER_U * veff * (tof - cal.t0) ** 2 / (cal.L**2 + r2) * corr
 
 
-@_typed
 def mass_to_tof(cal: MassCalibration, mass, v_dc, v_pulse=0.0, x_det=0.0, y_det=0.0):
     """Inverse of :func:`tof_to_mass`: flight time [ns] of an ion of m/q [Da] (≥ 0)."""
     _check_concrete(cal, mass, "mass", "Da", v_dc, nonnegative=True)
@@ -148,7 +144,7 @@ class MassCalibrationState:
     damping: jax.Array
 
 
-@_typed
+@validate.typed
 def mass_calibration_init(cal: MassCalibration, damping: float = 1e-3, precision=None) -> MassCalibrationState:
     """LM start at the calibration ``cal`` with damping λ.
 
@@ -163,7 +159,7 @@ def mass_calibration_init(cal: MassCalibration, damping: float = 1e-3, precision
     return MassCalibrationState(p.astype(dt), jnp.asarray(damping, dt))
 
 
-@_typed
+@validate.typed
 def mass_calibration_params(state: MassCalibrationState, cal: MassCalibration) -> MassCalibration:
     """The calibration held by ``state`` (static ``beta``, ``v_ref`` from ``cal``)."""
     p = state.params
@@ -171,7 +167,7 @@ def mass_calibration_params(state: MassCalibrationState, cal: MassCalibration) -
 
 
 @jax.jit
-@_typed
+@validate.typed
 def mass_calibration_step(state: MassCalibrationState, cal, tof, v_dc, v_pulse, x, y, target,
                           free) -> MassCalibrationState:
     """One Levenberg–Marquardt step on the √m residual (``free`` masks the fitted parameters).
@@ -194,7 +190,6 @@ def mass_calibration_step(state: MassCalibrationState, cal, tof, v_dc, v_pulse, 
     return MassCalibrationState(jnp.where(better, p + dp, p), jnp.where(better, lam * 0.3, lam * 10.0))
 
 
-@_typed
 def fit_calibration(tof, v_dc, known_masses, cal: MassCalibration | None = None, v_pulse=None,
                     x_det=None, y_det=None, window: float = 0.04, iterations: int = 4,
                     fit=("t0", "L", "a", "b"), steps: int = 30, coarse: bool = True, precision=None):

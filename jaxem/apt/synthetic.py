@@ -18,8 +18,6 @@ cumulative detected-ion count at that moment.
 """
 from __future__ import annotations
 
-from jaxem.validate import typed as _typed
-
 import dataclasses
 
 import numpy as np
@@ -186,7 +184,7 @@ def _theta_prime(theta, xi, projection):
     return 0.5 * (lo + hi)
 
 
-@_typed
+@validate.typed
 def generate(tip: SyntheticTip | None = None, **overrides) -> SyntheticRun:
     """Evaporate the synthetic needle and record detector events, voltages and TEM profiles.
 

@@ -29,8 +29,6 @@ specimen frame).
 """
 from __future__ import annotations
 
-from jaxem.validate import typed as _typed
-
 from functools import partial
 
 from typing import Any
@@ -100,7 +98,7 @@ def _profiles(profiles, name: str = "profiles") -> TipProfiles:
     return profiles
 
 
-@_typed
+@validate.typed
 def guided_tables(profiles: TipProfiles, n_theta: int = 512, precision=None) -> GuidedTables:
     """Lookup tables r(θ), g(θ) on a uniform θ grid [0, π/2] and the apex interpolant.
 
@@ -135,7 +133,7 @@ def _lookup(tab, k, w, th, dtheta):
     return a * (1 - w) + b * w
 
 
-@_typed
+@validate.typed
 def reconstruct_tem(p: ReconParams, x_det, y_det, tables: GuidedTables, count_offset=0.0,
                     projection: str = "linear"):
     """TEM-guided reconstruction onto the measured caps (validated; see :func:`_reconstruct_tem`).
@@ -218,7 +216,7 @@ class CalibrationData:
     block: int = pytree.field(static=True, default=1000)
 
 
-@_typed
+@validate.typed
 def calibration_data(profiles: TipProfiles, x_det, y_det, voltage, d_spacing: float,
                      rho_fraction: float = 0.3, block: int = 1000, precision=None) -> CalibrationData:
     """Precompute snapshot voltages, slab membership and TEM volumes of the central column.
@@ -265,7 +263,7 @@ def calibration_data(profiles: TipProfiles, x_det, y_det, voltage, d_spacing: fl
                            cast(vol), cast(rho), cast(d_spacing), len(cnt), block)
 
 
-@_typed
+@validate.typed
 def calibration_loss(q, base: ReconParams, data: CalibrationData, tables: GuidedTables,
                      weights=(1.0, 1.0, 1.0), projection: str = "linear"):
     """Loss of the unconstrained parameters q = (log k·F, log ξ, logit η) (see module docstring)."""
@@ -340,7 +338,7 @@ def _adam(problem: GuidedCalibrationProblem):
     return optax.adam(problem.learning_rate)
 
 
-@_typed
+@validate.typed
 def guided_calibration_init(problem: GuidedCalibrationProblem, q=None) -> GuidedCalibrationState:
     """Start at ``q`` (default: the problem's base parameters)."""
     q = params_to_q(problem.base) if q is None else jnp.asarray(q)
@@ -349,7 +347,7 @@ def guided_calibration_init(problem: GuidedCalibrationProblem, q=None) -> Guided
 
 
 @jax.jit
-@_typed
+@validate.typed
 def guided_calibration_step(state: GuidedCalibrationState, problem: GuidedCalibrationProblem) -> GuidedCalibrationState:
     """One Adam step on the calibration loss (pure; compiled once per problem shape)."""
     val, g = jax.value_and_grad(problem.loss)(state.q)
@@ -357,7 +355,7 @@ def guided_calibration_step(state: GuidedCalibrationState, problem: GuidedCalibr
     return GuidedCalibrationState(optax.apply_updates(state.q, upd), opt_state, val, state.count + 1)
 
 
-@_typed
+@validate.typed
 def guided_calibration_result(state: GuidedCalibrationState, problem: GuidedCalibrationProblem) -> ReconParams:
     """The calibrated :class:`ReconParams`."""
     return q_to_params(state.q, problem.base)
@@ -377,7 +375,7 @@ class CalibrationResult:
     losses: jax.Array
 
 
-@_typed
+@validate.typed
 def calibrate(base: ReconParams, profiles: TipProfiles, x_det, y_det, voltage, d_spacing: float,
               steps: int = 300, learning_rate: float = 0.02, xi_range=(1.0, 2.5), n_scan: int = 61,
               projection: str = "linear", block: int = 1000, weights=(1.0, 1.0, 1.0),

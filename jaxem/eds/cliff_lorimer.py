@@ -17,8 +17,6 @@ Standardless (theoretical) k-factors come from :mod:`jaxem.eds.cross_section`.
 """
 from __future__ import annotations
 
-from jaxem.validate import typed as _typed
-
 from functools import partial
 
 import jax
@@ -71,7 +69,7 @@ def cliff_lorimer_init(intensities, k_factors) -> CliffLorimerState:
     return CliffLorimerState(_cl(intensities, k_factors, acf), acf, empty, jnp.zeros(empty.shape, jnp.int32))
 
 
-@_typed
+@validate.typed
 def cliff_lorimer_step(state: CliffLorimerState, intensities, k_factors, mass_thickness, mac, take_off_deg,
                        tol) -> CliffLorimerState:
     """One absorption-correction step C ← Q_CL(I·ACF(C, ρt)); converged pixels are left unchanged.

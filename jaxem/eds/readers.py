@@ -12,8 +12,6 @@ dependency, imported lazily).
 """
 from __future__ import annotations
 
-from jaxem.validate import typed as _typed
-
 from pathlib import Path
 
 import numpy as np
@@ -146,7 +144,7 @@ def read_eds(path, reader: str | None = None) -> EDSData:
     return EDSData(counts, energy, nav, md)
 
 
-@_typed
+@validate.typed
 def to_hyperspy(data: EDSData):
     """An exspy ``EDSTEMSpectrum`` with the acquisition parameters set (needs exspy)."""
     if not isinstance(data, EDSData):

@@ -28,8 +28,6 @@ N_A^area = I_A ACF_A / (σ_A N_e) — implemented on the same engine by :func:`c
 """
 from __future__ import annotations
 
-from jaxem.validate import typed as _typed
-
 from functools import partial
 
 import jax
@@ -118,7 +116,7 @@ def zeta_init(intensities, zeta, dose) -> ZetaState:
                      jnp.zeros(rt.shape, jnp.int32))
 
 
-@_typed
+@validate.typed
 def zeta_step(state: ZetaState, intensities, zeta, dose, mac, take_off_deg, tol) -> ZetaState:
     """One absorption-correction step; converged pixels are left unchanged."""
     chi = absorption_chi(mac_mixture(state.weights, mac), state.mass_thickness, take_off_deg)

@@ -28,8 +28,6 @@ ZLP). Both matter once the loss function is Fourier-transformed to χ(x, t):
 """
 from __future__ import annotations
 
-from jaxem.validate import typed as _typed
-
 import numpy as np
 
 from .. import validate
@@ -49,7 +47,7 @@ def _box(a: np.ndarray, k: int) -> np.ndarray:
     return s / (n[2 * k + 1:] - n[:-2 * k - 1])
 
 
-@_typed
+@validate.typed
 def loss_sigma(counts: Measurement, loss: Measurement, scale, *, model_counts=None, smooth: float = 0.1):
     """Standard error σ_L [units of L] of a loss function from the Poisson counts it was made from.
 

@@ -21,8 +21,6 @@ because the point is one vectorised, differentiable Poisson fit over all q on an
 """
 from __future__ import annotations
 
-from jaxem.validate import typed as _typed
-
 import dataclasses
 from functools import partial
 
@@ -131,7 +129,7 @@ def _check_rows(spectra, energy, weights, lower=None, upper=None):
             validate.array(v, n, kind="real", finite=False)
 
 
-@_typed
+@validate.typed
 def peak_fit_init(spectra, energy, weights, model: PeakModel, theta0, kernel=None) -> PeakFitState:
     """Start every row at ``theta0`` (n, P) with damping 10⁻² (``kernel``: see :func:`fit_peaks`)."""
     _check_rows(spectra, energy, weights)
@@ -172,7 +170,7 @@ def _row_step(model, theta, mu, cur, y, energy, w, lo, hi, kernel):
 
 
 @jax.jit
-@_typed
+@validate.typed
 def peak_fit_step(state: PeakFitState, spectra, energy, weights, lower, upper, kernel=None) -> PeakFitState:
     """One damped Fisher-scoring step for every row (``vmap``); ℓ never decreases."""
     validate.instance(state, "state", PeakFitState, "a PeakFitState from peak_fit_init")
@@ -190,7 +188,7 @@ def _run(state, spectra, energy, weights, lower, upper, n_iter: int, kernel=None
 
 
 @jax.jit
-@_typed
+@validate.typed
 def peak_fit_result(state: PeakFitState, spectra, energy, weights, lower, upper, kernel=None):
     """Read the answer out of a state: (θ, ℓ, covariance of the free parameters (inverse Fisher
     information), Newton decrement, Poisson deviance, free-parameter mask), each per row."""
@@ -350,7 +348,7 @@ def _bounds(model: PeakModel, window, dE):
     return np.array(lo), np.array(hi)
 
 
-@_typed
+@validate.typed
 def fit_peaks(qe, window, *, model: PeakModel | None = None, kind: str = "drude", n_peaks: int = 1,
               background: str = "constant", centers=None, n_iter: int = 60, resolution=None, memory_budget=None,
               precision=None) -> PeakFit:

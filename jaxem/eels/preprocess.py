@@ -27,8 +27,6 @@ are NaN again in every output; the fill is reported in the metadata.
 """
 from __future__ import annotations
 
-from jaxem.validate import typed as _typed
-
 import warnings
 
 import jax
@@ -165,7 +163,7 @@ def _fourier_log(j, z):
     return jnp.fft.irfft(S, N, axis=-1)[:, :T]
 
 
-@_typed
+@validate.typed
 def deconvolve(qe, zlp: Measurement | None = None, *, method: str = "reflected", precision=None) -> Measurement:
     """Fourier-log deconvolution of plural scattering at every q (see the module docstring).
 

@@ -25,8 +25,6 @@ of χ_a(0, t)).
 """
 from __future__ import annotations
 
-from jaxem.validate import typed as _typed
-
 import dataclasses
 from functools import partial
 
@@ -273,7 +271,7 @@ def spacetime(loss, *, quantity: str = "loss", window: str | None = "hann", pad:
                      chia_c, layout)
 
 
-@_typed
+@validate.typed
 def inverse_spacetime(st: SpaceTime, chi=None, *, unweight: bool = True) -> Measurement:
     """Transform χ(x, t) (``st.chi`` or a modified array of its shape) back to L(q, E) on the original axes.
 
@@ -347,7 +345,7 @@ def _linfit(x, y):
     return beta, np.sqrt(np.diag(cov))
 
 
-@_typed
+@validate.typed
 def track_packet(st: SpaceTime, t_range=(2.0, 8.0)) -> PacketTrack:
     """Follow the wave packet of a 2-D (x, t) space–time map over ``t_range`` [fs] (see the module
     docstring)."""

@@ -16,8 +16,6 @@ are passed to the objective, so one fitter serves a batch of images under ``vmap
 """
 from __future__ import annotations
 
-from jaxem.validate import typed as _typed
-
 import functools
 import time
 from typing import Any, Callable
@@ -190,7 +188,7 @@ def run_steps(state, inputs: tuple, fitter: GradientFitter, length: int, input_a
     return jax.lax.scan(lambda s, _: (step(s, *inputs), None), state, None, length=length)[0]
 
 
-@_typed
+@validate.typed
 def multistart(params, bounds: Bounds, n_starts: int, key, spread: float = 0.3):
     """``n_starts`` starting points (a partial parameter set of the bounded fields, leading axis
     ``n_starts``): the given start plus uniform draws within ``spread`` × (bound width) around it,
@@ -224,7 +222,7 @@ def check_model(model, name: str = "model"):
     return model
 
 
-@_typed
+@validate.typed
 def fit_gradient(model, data, params, names, bounds: Bounds | None = None, loss: Callable | str = "l2",
                  optimizer: str = "lbfgs", steps: int = 100, learning_rate: float = 0.05,
                  schedule: str = "cosine", n_starts: int = 1, key=None, spread: float = 0.3,

@@ -42,8 +42,6 @@ noise [counts] and returns the image in units of the incident intensity.
 """
 from __future__ import annotations
 
-from jaxem.validate import typed as _typed
-
 import math
 from typing import Any
 
@@ -82,7 +80,7 @@ def _safe_polar(pair, m):
     return c, phi
 
 
-@_typed
+@validate.typed
 def aberrations_from_params(p: HRTEMParams) -> Aberrations:
     """:class:`jaxem.optics.Aberrations` from the optics fields of ``p`` (traceable)."""
     if not isinstance(p, HRTEMParams):
@@ -406,13 +404,13 @@ class HRTEMModel:
         return self._render(params)
 
 
-@_typed
+@validate.typed
 def column_counts(model: HRTEMModel, params: HRTEMParams):
     """Continuous column atom counts n_c = occupancy_c · thickness / c (atoms per column) (C,)."""
     return jnp.asarray(params.occupancy) * params.thickness / model.unit_length
 
 
-@_typed
+@validate.typed
 def round_counts(model: HRTEMModel, params: HRTEMParams) -> HRTEMParams:
     """Snap the relaxed counts to integers: thickness to whole unit cells, occupancy·n_cells to integers."""
     n_cells = jnp.clip(jnp.round(params.thickness / model.unit_length), 1, model.repeats)
@@ -458,7 +456,7 @@ class DiscreteCheck:
     counts: Any
 
 
-@_typed
+@validate.typed
 def discrete_check(model: HRTEMModel, params: HRTEMParams, data, loss=None) -> DiscreteCheck:
     """Final discrete check of the relaxed counts: losses of the relaxed and of the rounded model.
 

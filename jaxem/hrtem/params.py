@@ -23,8 +23,6 @@ Bayesian optimisation the same (finite) bounds define the unit box: :func:`to_un
 """
 from __future__ import annotations
 
-from jaxem.validate import typed as _typed
-
 import dataclasses
 from typing import Any
 
@@ -325,13 +323,13 @@ def _map(fn, params, bounds: Bounds):
     return type(bounds.lower)(**out)
 
 
-@_typed
+@validate.typed
 def to_unconstrained(params, bounds: Bounds):
     """z = T⁻¹(x) for the bounded fields of ``params`` (a partial set of the same class)."""
     return _map(_one_to_z, params, bounds)
 
 
-@_typed
+@validate.typed
 def from_unconstrained(z, bounds: Bounds):
     """x = T(z): values strictly inside the bounds, differentiable in z (a partial set)."""
     return _map(_one_from_z, z, bounds)
@@ -349,7 +347,6 @@ def flat_size(bounds: Bounds) -> int:
     return int(sum(np.size(getattr(bounds.lower, n)) for n in bounds.names))
 
 
-@_typed
 def to_unit(params, bounds: Bounds):
     """Flatten the bounded parameters to u ∈ [0, 1]^d (finite bounds only), in field order."""
     _check_bounds(bounds)
@@ -362,7 +359,6 @@ def to_unit(params, bounds: Bounds):
     return jnp.concatenate(parts)
 
 
-@_typed
 def from_unit(u, bounds: Bounds):
     """Inverse of :func:`to_unit`: u (d,) in [0, 1] → partial parameter set (jit/vmap-safe; the
     bounds may be traced)."""

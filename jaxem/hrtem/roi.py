@@ -14,8 +14,6 @@ exceeds ``fail_factor`` × the median are marked failed, reported, and left out 
 """
 from __future__ import annotations
 
-from jaxem.validate import typed as _typed
-
 import functools
 import time
 from typing import Any
@@ -95,7 +93,7 @@ def _thickness_losses(data, params, thicknesses, render, loss):
     return jax.lax.map(per_roi, data)
 
 
-@_typed
+@validate.typed
 def fit_rois(model, rois, params, names=("thickness", "xy"), bounds: Bounds | None = None, loss="l2",
              steps: int = 40, log_every: int = 10, thickness_scan: bool = True, fail_factor: float = 5.0,
              shard: bool = True, origins=None) -> ROIResult:
@@ -180,7 +178,7 @@ def fit_rois(model, rois, params, names=("thickness", "xy"), bounds: Bounds | No
     return ROIResult(full, losses, ok, origins, history_array(history), tuple(messages))
 
 
-@_typed
+@validate.typed
 def stitch_columns(model, result: ROIResult, origins=None, cell_size=(1.0, 1.0), width_cells: float = 1.0) -> dict:
     """Merge per-ROI column positions into one field of columns (weighted over overlaps).
 

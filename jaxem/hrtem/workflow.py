@@ -12,8 +12,6 @@ on one clock, so BO-only, gradient-only and hybrid traces can be compared direct
 """
 from __future__ import annotations
 
-from jaxem.validate import typed as _typed
-
 import functools
 import time
 from typing import Any
@@ -85,7 +83,7 @@ def _bo_values(u, data, fixed, bounds, render, loss):
     return jax.vmap(one)(u)
 
 
-@_typed
+@validate.typed
 def fit_bo(model, data, params, names, bounds: Bounds | None = None, loss="l2", max_evaluations: int = 200,
            batch: int = 8, key=None, t0: float | None = None, precision=None, **turbo_kw) -> FitResult:
     """TuRBO over the parameters ``names`` (finite ``bounds``; default :func:`global_bounds`).

@@ -15,8 +15,6 @@ dataset that lies beyond the end of its file, or damaged JSON metadata is a
 """
 from __future__ import annotations
 
-from jaxem.validate import typed as _typed
-
 import contextlib
 import time
 import uuid
@@ -52,7 +50,7 @@ def _is_dask(a) -> bool:
     return type(a).__module__.startswith("dask")
 
 
-@_typed
+@validate.typed
 def save(measurement: Measurement, path, chunks=None) -> Path:
     """Write ``measurement`` (array, axes with units, metadata with units) to ``path`` atomically.
 

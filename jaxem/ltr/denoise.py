@@ -32,8 +32,6 @@ a background that is not smooth), the position falls back to the plain sum and i
 """
 from __future__ import annotations
 
-from jaxem.validate import typed as _typed
-
 import functools
 
 import jax
@@ -234,7 +232,7 @@ def selective_sum(stacks, doses, max_dose: float):
     return X[..., keep, :, :].sum(-3)
 
 
-@_typed
+@validate.typed
 def denoise_events(ev: EventData, method: str = "persistence", memory_budget=None, precision=None, **params):
     """Denoise every position of ``ev`` chunk by chunk: (scan_y, scan_x, ny, nx) estimate and status map."""
     from .chunked import _source, iter_chunks

@@ -11,8 +11,6 @@ at full dose (:func:`jaxem.ltr.metrics.dose_equivalence_factor`).
 """
 from __future__ import annotations
 
-from jaxem.validate import typed as _typed
-
 import numpy as np
 
 from .. import validate
@@ -34,7 +32,7 @@ def scaled(spec: SyntheticLTR, fraction: float) -> SyntheticLTR:
                         flat=fraction * spec.flat, scan_step=spec.dose.scan_step)
 
 
-@_typed
+@validate.typed
 def evaluate_denoising(spec: SyntheticLTR, fractions=(0.1, 0.2, 0.35, 0.5, 0.7, 1.0),
                        methods=("plain", "persistence", "spca", "lowrank"), seed: int = 0,
                        lowrank_rank: int = 4) -> dict:

@@ -14,8 +14,6 @@ events are legal (two equal offsets). :func:`validate` checks every invariant at
 """
 from __future__ import annotations
 
-from jaxem.validate import typed as _typed
-
 import numpy as np
 
 from .. import pytree
@@ -102,7 +100,7 @@ class EventData:
         return self.replace(indices=idx, offsets=off - off[0], scan_shape=(1, stop - start))
 
 
-@_typed
+@checks.typed
 def make_events(indices, offsets, scan_shape, n_frames, detector_shape, dose: DoseSchedule | None,
                 frame_dose=None, detector_sampling: float = 1.0, check: bool = True) -> EventData:
     """Build and validate an :class:`EventData`.
@@ -155,7 +153,7 @@ def _require(ev, name: str = "ev") -> None:
         raise checks.InputTypeError(f"{name} must be jaxem.ltr EventData, got {type(ev).__name__}")
 
 
-@_typed
+@checks.typed
 def validate(ev: EventData) -> EventData:
     """Check the CSR invariants; raise ``ValueError`` naming the first violation, else return ``ev``."""
     if not isinstance(ev, EventData):
@@ -189,7 +187,7 @@ def validate(ev: EventData) -> EventData:
     return ev
 
 
-@_typed
+@checks.typed
 def from_frame_lists(frames, detector_shape, dose: DoseSchedule | None, **kwargs) -> EventData:
     """EventData from nested lists ``frames[scan_y][scan_x][t]`` of flat detector indices.
 
@@ -206,7 +204,7 @@ def from_frame_lists(frames, detector_shape, dose: DoseSchedule | None, **kwargs
     return make_events(indices, offsets, arr.shape[:2], arr.shape[2], detector_shape, dose, **kwargs)
 
 
-@_typed
+@checks.typed
 def from_dense_counts(counts, dose: DoseSchedule | None, **kwargs) -> EventData:
     """EventData from an integer count array ``(scan_y, scan_x, n_frames, ny, nx)`` (already counted).
 
@@ -227,7 +225,7 @@ def from_dense_counts(counts, dose: DoseSchedule | None, **kwargs) -> EventData:
     return make_events(indices, offsets, (sy, sx), nt, (ny, nx), dose, **kwargs)
 
 
-@_typed
+@checks.typed
 def count_electrons(frames, threshold: float, dark=None, dose: DoseSchedule | None = None,
                     **kwargs) -> EventData:
     """Electron counting of dense frames ``(scan_y, scan_x, n_frames, ny, nx)`` into events.
@@ -261,7 +259,7 @@ def count_electrons(frames, threshold: float, dark=None, dose: DoseSchedule | No
     return from_dense_counts(is_max.astype(np.int32), dose, **kwargs)
 
 
-@_typed
+@checks.typed
 def densify(ev: EventData, positions=None) -> np.ndarray:
     """Dense counts ``(n_sel, n_frames, ny, nx)`` of the selected flat positions (default: all).
 
@@ -287,7 +285,7 @@ def densify(ev: EventData, positions=None) -> np.ndarray:
     return out.reshape(positions.size, ev.n_frames, *ev.detector_shape)
 
 
-@_typed
+@checks.typed
 def bin_frames(ev: EventData, factor: int) -> EventData:
     """Merge every ``factor`` consecutive frames (no event is copied: only the offsets change).
 

@@ -21,8 +21,6 @@ the file and the expected and found count — never fewer events.
 """
 from __future__ import annotations
 
-from jaxem.validate import typed as _typed
-
 import json
 from pathlib import Path
 
@@ -52,7 +50,7 @@ def _write_attrs(f, scan_shape, detector_shape, n_frames, dose: DoseSchedule, fr
     return g
 
 
-@_typed
+@_validate.typed
 def write_events(ev: EventData, path, layout: str = "csr", chunk_events: int = 1 << 20) -> Path:
     """Write ``ev`` to an HDF5 file (atomically).
 
@@ -289,7 +287,7 @@ class EventFile:
         self.close()
 
 
-@_typed
+@_validate.typed
 def read_events(path, dose: DoseSchedule | None = None) -> EventData:
     """Read a whole event file (stempy or CSR layout) into memory; see :class:`EventFile`."""
     with EventFile(path, dose=dose) as f:

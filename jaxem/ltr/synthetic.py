@@ -30,8 +30,6 @@ the memory budget that sets how many blocks are drawn at once.
 """
 from __future__ import annotations
 
-from jaxem.validate import typed as _typed
-
 import numpy as np
 from scipy.special import ndtr
 
@@ -307,7 +305,7 @@ def jmak(dose, K: float, n: float, D0: float) -> np.ndarray:
     return 1.0 - np.exp(-x ** n)
 
 
-@_typed
+@validate.typed
 def expected_frames(spec: SyntheticLTR, positions) -> np.ndarray:
     """Expected counts per pixel (n_sel, n_frames, ny, nx) at flat ``positions`` (the truth)."""
     positions = spec._positions(positions)
@@ -403,7 +401,7 @@ def iter_events(spec: SyntheticLTR, seed: int = 0, memory_budget=None, positions
                           T, spec.detector_shape, dose, detector_sampling=spec.detector_sampling, check=False)
 
 
-@_typed
+@validate.typed
 def simulate_events(spec: SyntheticLTR, seed: int = 0, memory_budget=None,
                     positions_per_chunk: int | None = None) -> EventData:
     """Draw the whole synthetic dataset as one in-memory :class:`EventData` (its ``dose`` is

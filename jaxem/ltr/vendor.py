@@ -13,8 +13,6 @@ size, never fewer frames.
 """
 from __future__ import annotations
 
-from jaxem.validate import typed as _typed
-
 import numpy as np
 
 from .. import validate
@@ -49,7 +47,7 @@ def read_frames(path, reader: str | None = None) -> np.ndarray:
         return np.asarray(max(data, key=np.size))
 
 
-@_typed
+@validate.typed
 def events_from_frames(frames, dose: DoseSchedule | None, frames_per_position: int = 1, scan_shape=None,
                        threshold: float | None = None, **kwargs) -> EventData:
     """EventData from counted (or, with ``threshold``, raw) frames (…, ky, kx) in acquisition order.
@@ -91,7 +89,7 @@ def events_from_frames(frames, dose: DoseSchedule | None, frames_per_position: i
     return count_electrons(f5, threshold, dose=dose, **kwargs)
 
 
-@_typed
+@validate.typed
 def read_counted(path, dose: DoseSchedule | None, frames_per_position: int = 1, scan_shape=None,
                  threshold: float | None = None, reader: str | None = None, **kwargs) -> EventData:
     """Read a counting-detector file with RosettaSciIO and return sparse events (see

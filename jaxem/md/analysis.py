@@ -19,8 +19,6 @@ a pure sinusoid at f₀ passes unchanged. Frequencies are in THz (1 THz ≙ 4.13
 """
 from __future__ import annotations
 
-from jaxem.validate import typed as _typed
-
 import math
 
 import jax
@@ -74,7 +72,7 @@ def _checked(traj: Trajectory):
     return traj
 
 
-@_typed
+@validate.typed
 def displacements(traj: Trajectory) -> np.ndarray:
     """(F, N, 3) thermal displacements [Å] of a trajectory (unwrapped first if needed)."""
     traj = _checked(traj)
@@ -82,13 +80,13 @@ def displacements(traj: Trajectory) -> np.ndarray:
     return np.asarray(_thermal_displacements(pos, jnp.asarray(_masses(traj.numbers), pos.dtype)))
 
 
-@_typed
+@validate.typed
 def msd_per_atom(traj: Trajectory) -> np.ndarray:
     """(N, 3) mean-square displacement ⟨u_α²⟩ of each atom per Cartesian direction [Å²]."""
     return np.mean(displacements(traj) ** 2, axis=0)
 
 
-@_typed
+@validate.typed
 def msd_per_species(traj: Trajectory) -> dict:
     """{symbol: (3,) ⟨u_α²⟩ [Å²]} averaged over frames and the atoms of each species."""
     from ..structure import symbol
@@ -98,7 +96,7 @@ def msd_per_species(traj: Trajectory) -> dict:
     return {symbol(z): m[nums == z].mean(axis=0) for z in traj.species}
 
 
-@_typed
+@validate.typed
 def msd_vs_time(traj: Trajectory) -> dict:
     """{symbol: (F, 3)} instantaneous ⟨u_α²⟩(t) [Å²] averaged over the atoms of each species (its time
     average is :func:`msd_per_species`)."""
@@ -119,7 +117,7 @@ def b_factor(u2) -> np.ndarray:
     return 8 * math.pi**2 * u2.mean(axis=-1)
 
 
-@_typed
+@validate.typed
 def debye_waller_factors(traj: Trajectory) -> dict:
     """{symbol: B [Å²]} from the trajectory's mean-square displacements."""
     return {s: float(b_factor(v)) for s, v in msd_per_species(traj).items()}
@@ -158,7 +156,7 @@ def _bandpass(u, frame_interval_fs, center_thz, width_thz):
     return jnp.fft.ifft(jnp.fft.fft(u, axis=0) * window, axis=0).real.astype(u.dtype)
 
 
-@_typed
+@validate.typed
 def bandpass_trajectory(traj: Trajectory, center_thz: float, width_thz: float) -> Trajectory:
     """Trajectory whose displacements keep only vibrations near ±``center_thz`` [THz] (Gaussian width
     ``width_thz`` [THz]): positions = time-averaged positions (centre of mass fixed) + filtered u.
@@ -207,7 +205,7 @@ def select_frames(n_frames: int, n: int, burn_in: int = 0, stride: int | None = 
     return idx[:n]
 
 
-@_typed
+@validate.typed
 def snapshots_as_ensemble(traj: Trajectory, n: int, burn_in: int = 0, stride: int | None = None,
                           wrap: bool = True, precision=None):
     """Stacked positions (n, atoms, 3) [Å] of ``n`` snapshots, ready for a frozen-phonon ensemble.

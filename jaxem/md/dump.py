@@ -30,8 +30,6 @@ Units are those of the run (LAMMPS ``metal``: Å, Å/ps).
 """
 from __future__ import annotations
 
-from jaxem.validate import typed as _typed
-
 import gzip
 import itertools
 from pathlib import Path
@@ -372,7 +370,7 @@ def _bounds(cell, origin):
     return "xy xz yz pp pp pp", [f"{xlb!r} {xhb!r} {xy!r}", f"{ylb!r} {yhb!r} {xz!r}", f"{zlo!r} {zlo + lz!r} {yz!r}"]
 
 
-@_typed
+@validate.typed
 def write_dump(path, trajectory: Trajectory, columns=("id", "type", "element", "xu", "yu", "zu"),
                species_order=None, precision: int = 12) -> Path:
     """Write ``trajectory`` as a LAMMPS text dump (gzip when ``path`` ends in .gz), atomically.

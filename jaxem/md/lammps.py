@@ -16,8 +16,6 @@ with named potentials and a cached zarr trajectory store instead.
 """
 from __future__ import annotations
 
-from jaxem.validate import typed as _typed
-
 import os
 import re
 import shutil
@@ -30,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import pytree
-from ..validate import InputError, InputTypeError, choice, closest, flag, integer, scalar
+from ..validate import InputError, InputTypeError, choice, closest, flag, integer, scalar, typed
 from .dump import read_dump
 from .trajectory import Trajectory
 
@@ -212,7 +210,7 @@ class MDSettings:
         return self
 
 
-@_typed
+@typed
 def lammps_input(settings: MDSettings, species_order, data_file="data.lmp", dump_file="traj.dump",
                  potential_file=None) -> str:
     """The LAMMPS input script (text) for ``settings`` with atom types in ``species_order`` (Z list)."""
@@ -301,7 +299,7 @@ def _parse_thermo(log: str) -> list[dict]:
     return phases
 
 
-@_typed
+@typed
 def run_md(structure, settings: MDSettings | None = None, species_order=None, executable=None, workdir=None,
            progress: bool = True, timeout: float | None = None, full_output: bool = False, **kwargs):
     """Run LAMMPS MD of ``structure`` and return the production trajectory.

@@ -16,8 +16,6 @@ reads the stored trajectory instead of recomputing, and any change recomputes.
 """
 from __future__ import annotations
 
-from jaxem.validate import typed as _typed
-
 import hashlib
 import json
 import os
@@ -220,7 +218,7 @@ class _MemoryWriter:
         self.frames.append((x, v, step, thermo))
 
 
-@_typed
+@validate.typed
 def simulate(atoms, potential, settings: MDSettings | None = None, *, positions=None, velocities=None,
              record_start: bool = False, store_path=None, progress: bool = True, **kwargs) -> MDRun:
     """Run (or reuse) an MD trajectory of ``atoms`` under ``potential``.

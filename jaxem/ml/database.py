@@ -17,8 +17,6 @@ killed build continues where it stopped.
 """
 from __future__ import annotations
 
-from jaxem.validate import typed as _typed
-
 import datetime
 import hashlib
 import json
@@ -76,7 +74,7 @@ def check_database(path) -> Path:
     return path
 
 
-@_typed
+@validate.typed
 def write_entry(path, structure_id: str, table: ZoneTable, images: dict | None = None,
                 provenance: dict | None = None) -> Path:
     """Write one entry atomically (see module docstring). ``images``: optional dict of IMAGE_ARRAYS."""

@@ -20,8 +20,6 @@
 """
 from __future__ import annotations
 
-from jaxem.validate import typed as _typed
-
 import jax
 import numpy as np
 
@@ -37,7 +35,7 @@ from .render import RenderConfig, render_batch
 DIFFICULT = (3.5, 6.5)
 
 
-@_typed
+@validate.typed
 def split_difficult(spots, visible, snr, n: int | None = None, difficult=DIFFICULT,
                     render: RenderConfig = RenderConfig()):
     """(certain, difficult) boolean masks of one image's labelled spots (:class:`jaxem.ml.render.Sample` fields
@@ -103,7 +101,7 @@ def _batches(key, bank, n, cfg, chunk=8):
     return out
 
 
-@_typed
+@validate.typed
 def detection_inputs(bank, doses=(2.0, 20.0, 100.0), n: int = 16, seed: int = 0, config=None, variables=None,
                      render: RenderConfig = RenderConfig()) -> dict:
     """The rendered evaluation set, once: {dose: [per-image dict]} with ``prob`` (U-Net map), ``mag`` (|F|),
@@ -161,7 +159,7 @@ def _local(img, pos, k, radius):
             "visible_spots": int(len(lab)), "grains": img["grains"]}
 
 
-@_typed
+@validate.typed
 def detection_metrics(bank=None, doses=(2.0, 20.0, 100.0), n: int = 16, seed: int = 0, config=None, variables=None,
                       radius: float = 2.0, render: RenderConfig = RenderConfig(), threshold: float = D.THRESHOLD,
                       inputs=None, detector: dict | None = None, baselines: bool = True, n_boot: int = 2000,
@@ -234,7 +232,7 @@ def detection_metrics(bank=None, doses=(2.0, 20.0, 100.0), n: int = 16, seed: in
     return results
 
 
-@_typed
+@validate.typed
 def label_ceiling(inputs, snr_min: float = 5.0, n_boot: int = 2000, difficult=DIFFICULT,
                   render: RenderConfig = RenderConfig()) -> dict:
     """F1 of an oracle that knows every spot's exact position (labelled or not) and calls it visible when the
@@ -311,7 +309,7 @@ def _pairs(g):
     return sum(1 for i in range(len(half)) for j in range(i + 1, len(half)) if 10.0 <= _angle(half[i], half[j]) <= 170.0)
 
 
-@_typed
+@validate.typed
 def indexing_metrics(bank, names, cands, n: int = 16, dose: float = 50.0, seed: int = 1, config=None,
                      variables=None, render: RenderConfig = RenderConfig(), use_labels: bool = False) -> dict:
     """Phase / zone top-1, d and angle errors (see module docstring). ``names[e]`` = (structure id, uvw)

@@ -26,8 +26,6 @@ Given spot vectors g_i (g_x, g_y) [1/Å] and candidate kinematic tables (:class:
 """
 from __future__ import annotations
 
-from jaxem.validate import typed as _typed
-
 import functools
 
 import jax
@@ -236,7 +234,7 @@ def refine(A0, t, g):
     return float(p[0]), float(np.exp(p[1])), (float(p[2]), float(p[3]), float(p[4])), mirror, A
 
 
-@_typed
+@validate.typed
 def index_spots(g, cands: Candidates, *, tol_d: float = 0.03, tol_deg: float = 2.0, tol_px: float = 2.0,
                 calibrated: bool = True, max_scale: float = 0.03, n_seed: int = 8, max_hypotheses: int = 400,
                 penalty: float = 0.3, ambiguity: float = 0.5, min_spots: int = 4, max_grains: int = 3,

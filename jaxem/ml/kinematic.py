@@ -21,8 +21,6 @@ symmetry (equal to 1e-4 relative) removed, sorted by |g_a| then |g_b| then ∠.
 """
 from __future__ import annotations
 
-from jaxem.validate import typed as _typed
-
 import itertools
 
 import numpy as np
@@ -98,7 +96,6 @@ def structure_factors(structure: Structure, hkl: np.ndarray) -> np.ndarray:
     return np.sum(occ * f_atom * dw * phase, axis=0)
 
 
-@_typed
 def zone_table(structure: Structure, uvw, g_max: float = 1.25, d_min_pairs: float = 1.0,
                n_pair_seeds: int = 24, forbidden: float = 1e-3, frame=None) -> ZoneTable:
     """Reflections of ``structure`` in the zone ``uvw`` with |g| ≤ ``g_max`` [1/Å] and their pair table.

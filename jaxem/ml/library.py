@@ -19,8 +19,6 @@ one with the most non-negative, then lexicographically largest, components.
 """
 from __future__ import annotations
 
-from jaxem.validate import typed as _typed
-
 import functools
 import itertools
 import math
@@ -159,7 +157,6 @@ def _key(v) -> tuple:
     return (int(np.sum(np.asarray(v) >= 0)), tuple(int(x) for x in v))
 
 
-@_typed
 def zone_axes(structure: Structure, max_sum: int = 7, symprec: float = 1e-3) -> list[tuple]:
     """Symmetry-distinct zone axes [uvw] with |u|+|v|+|w| ≤ ``max_sum`` (gcd-reduced), sorted by
     |u|+|v|+|w| then by representative; [uvw] ≡ W·[uvw] for every point-group rotation W and ≡ −[uvw]."""

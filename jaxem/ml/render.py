@@ -35,8 +35,6 @@ Everything is jitted and vmapped: a batch never leaves the device.
 """
 from __future__ import annotations
 
-from jaxem.validate import typed as _typed
-
 import functools
 
 import jax
@@ -272,7 +270,7 @@ def _label_map(spots, visible, n, sigma):
     return jnp.clip(jnp.einsum("si,sj->ij", gy, gx), 0.0, 1.0)
 
 
-@_typed
+@validate.typed
 def render_batch(key, bank: Bank, batch: int, cfg: RenderConfig = RenderConfig()) -> Sample:
     """Render ``batch`` samples on device from ``bank`` (arrays on device); see the module docstring."""
     validate.instance(bank, "bank", Bank, "a Bank (ml.simulate_zone, ml.render.device_bank)")

@@ -15,8 +15,6 @@ format under ``jaxem/data/ml``).
 """
 from __future__ import annotations
 
-from jaxem.validate import typed as _typed
-
 import functools
 import hashlib
 import json
@@ -56,7 +54,7 @@ def _optimizer(lr: float):
     return optax.adam(lr)
 
 
-@_typed
+@validate.typed
 def init(key, config: UNetConfig = UNetConfig(), render: RenderConfig = RenderConfig(), learning_rate: float = 1e-3,
          batch: int = 8, crop: int = 128, pos_weight: float = 10.0, crops: int = 2, variables=None) -> TrainState:
     """A fresh training state (or one starting from ``variables``). Each step renders ``batch // crops``
@@ -99,7 +97,7 @@ def _augment(key, x, t, crop):
 
 
 @functools.partial(jax.jit, donate_argnums=(0,))
-@_typed
+@validate.typed
 def step(state: TrainState, bank: Bank) -> TrainState:
     """One optimisation step on a freshly rendered batch (see module docstring)."""
     validate.instance(state, "state", TrainState, "a TrainState from ml.train.init")
@@ -126,14 +124,14 @@ def step(state: TrainState, bank: Bank) -> TrainState:
                          key=key, step=state.step + 1, loss=loss)
 
 
-@_typed
+@validate.typed
 def result(state: TrainState) -> dict:
     """The trained variables {'params', 'batch_stats'}."""
     validate.instance(state, "state", TrainState, "a TrainState from ml.train.init")
     return {"params": state.params, "batch_stats": state.batch_stats}
 
 
-@_typed
+@validate.typed
 def fit(state: TrainState, bank: Bank, n_steps: int, log_every: int = 10, callback=None):
     """Driver: ``n_steps`` steps, returns (state, [(step, mean loss of the last ``log_every``)])."""
     n_steps = validate.integer(n_steps, "n_steps", lo=0)
@@ -151,7 +149,7 @@ def fit(state: TrainState, bank: Bank, n_steps: int, log_every: int = 10, callba
 
 # ----------------------------------------------------------------------------- files
 
-@_typed
+@validate.typed
 def save_weights(path, variables, config: UNetConfig, info: dict | None = None) -> Path:
     """Write ``<path>.msgpack`` (flax serialisation) and ``<path>.json`` (config, info, SHA-256) atomically."""
     from flax import serialization
@@ -210,7 +208,7 @@ def load_default() -> tuple[UNetConfig, dict, dict]:
     return load_weights(default_weights_path())
 
 
-@_typed
+@validate.typed
 def save_checkpoint(directory, state: TrainState) -> Path:
     """Orbax checkpoint of the full training state (params, BatchNorm statistics, optimiser, key, step)."""
     import orbax.checkpoint as ocp
@@ -227,7 +225,7 @@ def save_checkpoint(directory, state: TrainState) -> Path:
     return directory
 
 
-@_typed
+@validate.typed
 def load_checkpoint(directory, template: TrainState) -> TrainState:
     """Restore a :func:`save_checkpoint` directory into a state shaped like ``template``."""
     import orbax.checkpoint as ocp

@@ -16,8 +16,6 @@ coefficient are available.
 """
 from __future__ import annotations
 
-from jaxem.validate import typed as _typed
-
 import jax.numpy as jnp
 import numpy as np
 
@@ -167,7 +165,7 @@ def is_concrete_zero(c) -> bool:
         return False
 
 
-@_typed
+@validate.typed
 def chi(aberrations: Aberrations, alpha, phi, wavelength):
     """Aberration phase χ(α, φ) [rad].
 
@@ -191,7 +189,7 @@ def chi(aberrations: Aberrations, alpha, phi, wavelength):
     return (2 * jnp.pi / wavelength) * out
 
 
-@_typed
+@validate.typed
 def chi_cartesian(aberrations: Aberrations, alpha_y, alpha_x, wavelength):
     """χ [rad] as a polynomial in the Cartesian angle components (``alpha_y``, ``alpha_x``) [rad].
 
@@ -234,7 +232,7 @@ def polar_frequencies(ky, kx, wavelength):
     return wavelength * k, jnp.arctan2(kyy, kxx)
 
 
-@_typed
+@validate.typed
 def chi_from_frequencies(aberrations: Aberrations, ky, kx, wavelength):
     """χ [rad] on the (ny, nx) reciprocal grid of 1D frequencies ``ky``, ``kx`` [1/Å]."""
     alpha, phi = polar_frequencies(ky, kx, wavelength)

@@ -18,8 +18,6 @@ Objective apertures in HRTEM (``imaging.hrtem_image``) and condenser apertures o
 """
 from __future__ import annotations
 
-from jaxem.validate import typed as _typed
-
 import math
 
 import jax.numpy as jnp
@@ -122,7 +120,6 @@ def check_on_grid(aperture: Aperture | None, grid, beam, name: str, limit: str =
     beam.check_angle(reach, grid, name, limit=limit)
 
 
-@_typed
 def aperture_function(alpha_y, alpha_x, aperture: Aperture):
     """Transmission A(α) ∈ [0, 1] of ``aperture`` at angles (``alpha_y``, ``alpha_x``) [mrad].
 

@@ -34,8 +34,6 @@ H. Kohl, *Transmission Electron Microscopy*, 5th ed. (Springer 2008), §6.4.
 """
 from __future__ import annotations
 
-from jaxem.validate import typed as _typed
-
 import functools
 import math
 
@@ -48,7 +46,7 @@ from .aberrations import ABERRATION_ORDERS, Aberrations, chi, is_concrete_zero
 from .apertures import Aperture, aperture_function, as_aperture, check_on_grid
 
 
-@_typed
+@validate.typed
 def chi_gradient(aberrations: Aberrations, alpha_y, alpha_x, wavelength):
     """Gradient ∇_α χ = (∂χ/∂α_y, ∂χ/∂α_x) [rad/rad] with respect to the angle vector α [rad].
 
@@ -107,7 +105,7 @@ def temporal_envelope(k, wavelength, focal_spread):
     return jnp.exp(-0.5 * (math.pi * wavelength * d * k.astype(dtype) ** 2) ** 2)
 
 
-@_typed
+@validate.typed
 def spatial_envelope(aberrations: Aberrations, alpha_y, alpha_x, wavelength, source_angle):
     """E_s = exp(−(θ_s/1000)² |∇_α χ|² / 4) for a Gaussian source of 1/e half-width θ_s [mrad].
 
@@ -158,7 +156,7 @@ def focal_spread_from_instabilities(Cc, beam, energy_spread=0.0, voltage_instabi
 
 
 @functools.partial(jax.jit, static_argnames=("include_phase",))
-@_typed
+@validate.typed
 def transfer_function(aberrations: Aberrations, ky, kx, wavelength, aperture: Aperture | None = None,
                       focal_spread=0.0, source_angle=0.0, include_phase=True):
     """H(k) = A(λk) exp(−iχ(k)) E_t(k) E_s(k) at frequencies (``ky``, ``kx``) [1/Å] (pure, jit-able).

@@ -21,8 +21,6 @@ Both act on the *intensity* I(r) (not on the wave), as multiplications of its Fo
 """
 from __future__ import annotations
 
-from jaxem.validate import typed as _typed
-
 import functools
 
 import jax
@@ -91,7 +89,7 @@ class DetectorMTF:
         return out
 
 
-@_typed
+@validate.typed
 def detector_mtf(ky, kx, pixel_size, mtf: DetectorMTF):
     """MTF(k) on frequencies (``ky``, ``kx``) [1/Å] for pixels of size ``pixel_size`` (y, x) [Å].
 
@@ -147,7 +145,7 @@ def check_image_spread(image_spread):
     return image_spread
 
 
-@_typed
+@validate.typed
 def blur_intensity(intensity, grid, image_spread=None, mtf: DetectorMTF | None = None):
     """Apply image spread and detector MTF to an intensity (…, ny, nx) on ``grid`` (pure, jit-able).
 

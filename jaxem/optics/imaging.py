@@ -69,8 +69,6 @@ Precision: complex64/float32 by default, complex128/float64 for a complex128 exi
 """
 from __future__ import annotations
 
-from jaxem.validate import typed as _typed
-
 import functools
 import math
 
@@ -149,7 +147,7 @@ def _waves(waves, name="exit_wave"):
     return check_waves(waves, name)
 
 
-@_typed
+@validate.typed
 def image_intensity(waves, aberrations: Aberrations | None = None, *, objective_aperture=None, focal_spread=0.0,
                     source_angle=0.0, image_spread=None, mtf: DetectorMTF | None = None,
                     method: str = "focal_average", n_focal: int = 16, n_tilt: int = 3,
@@ -241,7 +239,7 @@ def image_intensity(waves, aberrations: Aberrations | None = None, *, objective_
                   n_tilt=int(n_tilt), per_tilt=bool(tilted_exit_waves), series=names, series_batch=int(series_batch))
 
 
-@_typed
+@validate.typed
 def hrtem_image(exit_wave, aberrations: Aberrations | None = None, *, objective_aperture=None, focal_spread=0.0,
                 source_angle=0.0, image_spread=None, mtf: DetectorMTF | None = None, method: str = "focal_average",
                 n_focal: int = 16, n_tilt: int = 3, tilted_exit_waves: bool = False, precision=None,

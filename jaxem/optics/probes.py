@@ -16,8 +16,6 @@ An aberration-free probe with a hard aperture is the Airy pattern
 """
 from __future__ import annotations
 
-from jaxem.validate import typed as _typed
-
 import warnings
 from functools import partial
 
@@ -100,7 +98,7 @@ def _check_probe_extent(grid, beam, semi_angle, aberrations) -> None:
             return
 
 
-@_typed
+@validate.typed
 def probe_transfer(grid, beam, semi_angle, aberrations: Aberrations | None = None, edge_width=0.0,
                    precision=None):
     """Fourier-space probe A(λk)·exp(−iχ(k)) on the (ny, nx) grid (FFT order, not normalised).
@@ -136,7 +134,7 @@ def _positions(grid, positions, dtype):
     return jnp.asarray(wrap_positions(positions, grid, "positions")).astype(dtype)
 
 
-@_typed
+@validate.typed
 def probe(grid, beam, semi_angle, aberrations: Aberrations | None = None, positions=None,
           edge_width=0.0, precision=None, memory_budget=None):
     """Real-space probe wave(s) ψ(r) with Σ|ψ|² = 1, focused at ``positions``.

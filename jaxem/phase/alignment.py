@@ -18,8 +18,6 @@ bright-field pixels first and growing the radius. The shifts of a model come fro
 """
 from __future__ import annotations
 
-from jaxem.validate import typed as _typed
-
 from functools import partial
 
 import jax
@@ -215,7 +213,7 @@ def fit_higher_orders(k_scan, shifts, wavelength: float, orders=((1, 0), (1, 2))
     return Aberrations(**vals), resid
 
 
-@_typed
+@validate.typed
 def predicted_shifts(stack: BFStack, aberrations: Aberrations, rotation):
     """Parallax shifts s(k) = ∇_kχ(k)/2π (N, 2) [Å] of the stack's pixels in the scan frame (detector
     rotation θ [rad])."""

@@ -17,8 +17,6 @@ the scan there; frames without a bad value get exactly their own centre of mass.
 """
 from __future__ import annotations
 
-from jaxem.validate import typed as _typed
-
 import warnings
 from functools import partial
 
@@ -32,7 +30,7 @@ from .dataset import Dataset4D
 from .com_moments import frame_moments
 
 
-@_typed
+@validate.typed
 def mean_pattern(ds: Dataset4D) -> np.ndarray:
     """Mean diffraction pattern (ky, kx) [counts] over the finite values (computed chunk by chunk
     for Dask data)."""
@@ -94,7 +92,7 @@ def find_bright_field(pattern, threshold: float = 0.5) -> BrightFieldDisk:
     return BrightFieldDisk((cy, cx), float(np.sqrt(max(area_eff, 0) / np.pi)), float(contrast))
 
 
-@_typed
+@validate.typed
 def calibrate_bright_field(ds: Dataset4D, threshold: float = 0.5) -> Dataset4D:
     """Set ``center`` and complete ``semiangle`` [mrad] / ``detector_sampling`` [1/Å] from the BF disk.
 
@@ -123,7 +121,7 @@ def _com(moments):
     return np.concatenate([moments[..., 1:] / safe[..., None], tot[..., None]], -1)
 
 
-@_typed
+@validate.typed
 def center_of_mass(ds: Dataset4D, center=None, memory_budget=None) -> np.ndarray:
     """Centre of mass of every pattern (Sy, Sx, 2) ordered (y, x) [px], relative to ``center`` [px]
     (default ``ds.center``, else the detector middle). Patterns with zero total give 0; non-finite

@@ -11,8 +11,6 @@ quantem's 'icom' kernel). The DPC signal is the CoM field itself.
 """
 from __future__ import annotations
 
-from jaxem.validate import typed as _typed
-
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -28,7 +26,7 @@ from .dataset import Dataset4D
 to_scan_frame = jax.jit(geometry.rotate_frequencies, static_argnames=("transpose",))
 
 
-@_typed
+@validate.typed
 def com_field(ds: Dataset4D, descan_order: int | None = None, rotation=None, transpose=None, memory_budget=None):
     """Scan-frame CoM field (Sy, Sx, 2) ordered (y, x) [1/Å].
 

@@ -26,8 +26,6 @@ potentials are positive peaks), and reported as ambiguous (a warning) when the s
 """
 from __future__ import annotations
 
-from jaxem.validate import typed as _typed
-
 import warnings
 from functools import partial
 
@@ -193,7 +191,6 @@ def _autocorrelation_grid(ab, dqy, dqx, wavelength, cutoff, edge, shape, orders)
     return jnp.fft.ifft2(jnp.abs(p) ** 2) * (my * mx) ** 2 / jnp.sum(jnp.abs(psi) ** 2)
 
 
-@_typed
 def dpc(ds: Dataset4D, aberrations=None, rotation=None, transpose=None, descan_order: int | None = 1,
         noise=None, model_error: float = 1e-6, check_rotation: bool = True, memory_budget=None) -> DPCResult:
     """Phase [rad] from the centre-of-mass field by Wiener-regularised integration (module docstring).

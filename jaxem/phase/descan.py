@@ -26,8 +26,6 @@ preprocessing pass, once per dataset); a Dask array stays lazy (chunk by chunk o
 """
 from __future__ import annotations
 
-from jaxem.validate import typed as _typed
-
 import numpy as np
 
 from .. import accel, validate
@@ -58,7 +56,7 @@ def _resample(block, shifts, order, memory_budget):
     return out.reshape(sy, sx, ny, nx)
 
 
-@_typed
+@validate.typed
 def remove_descan(ds: Dataset4D, descan=None, order: int = 3, memory_budget=None) -> Dataset4D:
     """The dataset with its descan removed: every pattern resampled at k + d(r) − d̄ (module docstring).
 

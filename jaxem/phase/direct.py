@@ -122,8 +122,6 @@ to the aberrations and the rotation θ [rad].
 """
 from __future__ import annotations
 
-from jaxem.validate import typed as _typed
-
 import warnings
 from functools import partial
 
@@ -338,7 +336,7 @@ def _kernel_sum(V, k_det, ab, rotation, weights=None, *, method, upsampling, b, 
     return num.astype(cdt) * (u * u) / 2, den
 
 
-@_typed
+@validate.typed
 def reconstruct_spectrum(stack: BFStack, method: str = "ssb", aberrations: Aberrations | None = None,
                          rotation=0.0, upsampling: int = 1, memory_budget=None, round_shifts: bool = False,
                          weights=None, object_type: str = "complex"):
@@ -438,7 +436,7 @@ def _image(spec):
     return jnp.real(jnp.fft.ifft2(spec))
 
 
-@_typed
+@validate.typed
 def ssb(stack: BFStack, aberrations=None, rotation=0.0, upsampling: int = 1, memory_budget=None,
         contrast_floor: float | None = 0.03):
     """Phase-compensated single-sideband image [rad] (u·Sy, u·Sx); transfer ½Σ_k w_k|Γ̂(q,k)| > 0.
@@ -451,7 +449,7 @@ def ssb(stack: BFStack, aberrations=None, rotation=0.0, upsampling: int = 1, mem
     return _image(reconstruct_spectrum(stack, "ssb", aberrations, rotation, upsampling, memory_budget, weights=w))
 
 
-@_typed
+@validate.typed
 def obf(stack: BFStack, aberrations=None, rotation=0.0, upsampling: int = 1, memory_budget=None,
         contrast_floor: float | None = None, object_type: str = "complex", return_amplitude: bool = False):
     """Optimum bright-field image [rad·SNR weight] (u·Sy, u·Sx).
@@ -482,7 +480,7 @@ def obf(stack: BFStack, aberrations=None, rotation=0.0, upsampling: int = 1, mem
     return (_image(spec[0]), _image(spec[1])) if return_amplitude else _image(spec[0])
 
 
-@_typed
+@validate.typed
 def parallax(stack: BFStack, aberrations=None, rotation=0.0, upsampling: int = 1, flip: bool = False,
              memory_budget=None, round_shifts: bool = False, contrast_floor: float | None = 0.03):
     """Parallax (tilt-corrected bright-field) image [rad] (u·Sy, u·Sx).
@@ -504,7 +502,6 @@ def parallax(stack: BFStack, aberrations=None, rotation=0.0, upsampling: int = 1
     return _image(spec)
 
 
-@_typed
 def flip_mask(ab: Aberrations, shape, scan_sampling, upsampling: int, wavelength: float, nyquist=False):
     """sgn(sin χ(q)) on the (upsampled) scan-frequency grid of ``shape``; Nyquist row/column zeroed
     when ``nyquist`` (aliasing noise of the upsampled grid). ``shape``: (u·Sy, u·Sx); scan step (dy, dx)

@@ -12,8 +12,6 @@ one jitted program. The SSNR of an ideal phase measurement grows as sqrt(dose).
 """
 from __future__ import annotations
 
-from jaxem.validate import typed as _typed
-
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -23,7 +21,7 @@ from .direct import reconstruct_spectrum
 from .stack import BFStack
 
 
-@_typed
+@validate.typed
 def ssnr(stack: BFStack, method: str = "ssb", dose: float = 1e3, n_realisations: int = 16, seed: int = 0,
          aberrations=None, rotation=0.0, upsampling: int = 1, memory_budget=None):
     """SSNR(q) (u·Sy, u·Sx) of ``method`` at ``dose`` [e⁻ per probe position].

@@ -22,8 +22,6 @@ such :class:`~jaxem.measurement.Measurement` — into a :class:`Dataset4D`. Writ
 """
 from __future__ import annotations
 
-from jaxem.validate import typed as _typed
-
 import os
 from pathlib import Path
 
@@ -360,7 +358,7 @@ def to_measurement(ds: Dataset4D) -> Measurement:
     return Measurement(ds.array, axes, md, signal_ndim=2)
 
 
-@_typed
+@validate.typed
 def write_zarr(ds: Dataset4D, path, scan_chunks=None) -> Path:
     """Write ``ds`` in the one 4D-STEM layout (:func:`to_measurement`, :func:`jaxem.io.save`),
     whole patterns per chunk, atomically; a Dask array is written chunk by chunk.

@@ -30,8 +30,6 @@ Fourier space and no image is ever shifted in real space.
 """
 from __future__ import annotations
 
-from jaxem.validate import typed as _typed
-
 from functools import partial
 
 import jax
@@ -168,7 +166,7 @@ def _groups(indices: np.ndarray, bin_factor: int):
     return table, valid, inv
 
 
-@_typed
+@validate.typed
 def fit_parallax(stack: BFStack, aberrations: Aberrations | None = None, rotation: float = 0.0,
                  radii=(0.35, 0.6, 1.0), bins=(2, 1), iterations: int = 12, tol: float = 0.05,
                  lowpass: float = 1.0, higher_orders: bool = False, memory_budget=None) -> AberrationFit:

@@ -19,8 +19,6 @@ Batch sizes: every kernel of the package declares its working set per batch item
 """
 from __future__ import annotations
 
-from jaxem.validate import typed as _typed
-
 import warnings
 
 import jax
@@ -181,7 +179,7 @@ def check_saturation(values, dtype, name: str = "ds.array", limit: float = 0.01)
                       f"dose/exposure or mask the saturated pixels", UserWarning, stacklevel=3)
 
 
-@_typed
+@validate.typed
 def bright_field_stack(ds: Dataset4D, threshold: float | None = None, edge=None, precision=None) -> BFStack:
     """Extract the normalised virtual bright-field stack of ``ds``.
 

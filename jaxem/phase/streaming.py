@@ -34,8 +34,6 @@ LiberTEM-style per-frame function.
 """
 from __future__ import annotations
 
-from jaxem.validate import typed as _typed
-
 from functools import partial
 
 import jax
@@ -85,7 +83,6 @@ class ParallaxState:
     n_bad: jnp.ndarray
 
 
-@_typed
 def parallax_config(ds: Dataset4D, aberrations: Aberrations | None = None, rotation=None, upsampling: int = 1,
                     threshold: float = 1e-3, edge=None, precision=None) -> ParallaxConfig:
     """Set up the reducer for a calibrated dataset (only its calibration and shape are used: ``ds``
@@ -124,7 +121,7 @@ def parallax_config(ds: Dataset4D, aberrations: Aberrations | None = None, rotat
                           jnp.asarray(flip, dt), (sy, sx), tuple(ds.detector_shape), u)
 
 
-@_typed
+@validate.typed
 def init(config: ParallaxConfig) -> ParallaxState:
     """Empty accumulators for ``config`` (their dtype is that of ``config.flip``)."""
     if not isinstance(config, ParallaxConfig):
@@ -138,7 +135,7 @@ def init(config: ParallaxConfig) -> ParallaxState:
                          jnp.zeros((), dt), jnp.zeros((sy, sx), jnp.int32), zero, zero)
 
 
-@_typed
+@validate.typed
 def step(state: ParallaxState, frames, positions) -> ParallaxState:
     """Deposit ``frames`` (B, ny, nx) acquired at scan ``positions``: flat indices (B,) (row-major
     iy·Sx + ix) or (B, 2) pairs (iy, ix) [px]. Pure: returns the next state. Concrete inputs are
@@ -212,7 +209,7 @@ def _step(state: ParallaxState, frames, positions, masked: bool):
     return new, jnp.isfinite(total)
 
 
-@_typed
+@validate.typed
 def process_frame(state: ParallaxState, frame, position) -> ParallaxState:
     """LiberTEM-style per-frame function: one frame (ny, nx) at scan ``position`` (a flat index or
     an (iy, ix) pair)."""
@@ -246,7 +243,7 @@ def _result(state: ParallaxState, flip: bool = False):
     return img
 
 
-@_typed
+@validate.typed
 def result(state: ParallaxState, flip: bool = False):
     """Parallax image [rad] (u·Sy, u·Sx) from the accumulators (see module docstring); scan positions
     without a good frame (not yet acquired, or dropped) are filled with the mean frame."""
@@ -256,7 +253,7 @@ def result(state: ParallaxState, flip: bool = False):
     return _result(state, bool(flip))
 
 
-@_typed
+@validate.typed
 def bad_positions(state: ParallaxState) -> tuple:
     """(number of dropped frames, ((iy, ix), …) scan positions that have no good frame yet)."""
     validate.instance(state, "state", ParallaxState, "a ParallaxState from phase.streaming.init")
@@ -264,7 +261,7 @@ def bad_positions(state: ParallaxState) -> tuple:
     return int(state.n_bad), tuple(tuple(int(i) for i in p) for p in missing)
 
 
-@_typed
+@validate.typed
 def stream_dask(state: ParallaxState, array, callback=None) -> ParallaxState:
     """Driver: run :func:`step` over a 4D (Dask or NumPy) array block by block in scan order.
 

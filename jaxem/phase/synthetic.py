@@ -17,8 +17,6 @@ the scan. :func:`simulate_dataset` returns it as a calibrated :class:`~jaxem.pha
 """
 from __future__ import annotations
 
-from jaxem.validate import typed as _typed
-
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -104,7 +102,7 @@ def probe_spectrum(n: int, sampling: float, energy, semiangle: float, aberration
     return psi / jnp.sqrt(jnp.sum(jnp.abs(psi) ** 2))
 
 
-@_typed
+@validate.typed
 def simulate_4dstem(phase, sampling: float, energy, semiangle: float, aberrations: Aberrations | None = None,
                     step: int = 1, crop: int | None = None, rotation: float = 0.0, transpose: bool = False,
                     dose: float | None = None, seed: int = 0, edge_px: float = 1.0, rows: int | None = None,
@@ -178,7 +176,7 @@ def simulate_4dstem(phase, sampling: float, energy, semiangle: float, aberration
     return pats
 
 
-@_typed
+@validate.typed
 def simulate_dataset(phase, sampling: float, energy, semiangle: float, aberrations: Aberrations | None = None,
                      step: int = 1, crop: int | None = None, rotation: float = 0.0, transpose: bool = False,
                      dose: float | None = None, seed: int = 0, edge_px: float = 1.0, memory_budget=None,

@@ -22,8 +22,6 @@ is FFT(reconstruction)/FFT(σφ) for a known object (white noise makes it define
 """
 from __future__ import annotations
 
-from jaxem.validate import typed as _typed
-
 from functools import partial
 
 import jax
@@ -93,7 +91,6 @@ def _transfer(k, ab, w, *, method, shape, scan_sampling, upsampling, wavelength,
     return acc / norm
 
 
-@_typed
 def transfer_function(method: str, k_bf, shape, scan_sampling, wavelength: float, cutoff: float, edge: float,
                       aberrations: Aberrations | None = None, upsampling: int = 1, memory_budget=None,
                       weights=None, object_type: str = "complex"):

@@ -29,8 +29,6 @@ describes: replaced by the pixel's mean over the scan, so they drop out of every
 """
 from __future__ import annotations
 
-from jaxem.validate import typed as _typed
-
 from functools import partial
 
 import jax
@@ -90,7 +88,7 @@ def half_plane_frequencies(scan_shape, scan_sampling, qmax):
     return half, np.stack([qy[iy], qx[ix]], -1), full, neg
 
 
-@_typed
+@validate.typed
 def wdd(ds: Dataset4D, aberrations: Aberrations | None = None, rotation=None, epsilon: float = 1e-2,
         edge=None, memory_budget=None, return_complex: bool = False, precision=None):
     """WDD reconstruction of a calibrated dataset: phase [rad] (Sy, Sx) (or the complex object).

@@ -50,8 +50,6 @@ least-squares estimate over its noise ν/Σ|Γ̂|². With aberrations fitted fro
 """
 from __future__ import annotations
 
-from jaxem.validate import typed as _typed
-
 import numpy as np
 
 import jax.numpy as jnp
@@ -133,7 +131,7 @@ def _noise_from_dose(stack: BFStack, dose, upsampling):
     return (upsampling**2 / 2) ** 2 * n_scan * bf / dose
 
 
-@_typed
+@validate.typed
 def wiener_parallax(stack: BFStack, aberrations=None, rotation=0.0, upsampling: int = 1, dose=None,
                     noise=None, model_error: float = 1e-6, return_filter: bool = False, memory_budget=None):
     """Parallax image deconvolved by its transfer function with a noise-aware Wiener filter [rad]
@@ -177,7 +175,7 @@ def wiener_parallax(stack: BFStack, aberrations=None, rotation=0.0, upsampling: 
     return img
 
 
-@_typed
+@validate.typed
 def wiener_direct(stack: BFStack, aberrations=None, rotation=0.0, upsampling: int = 1, dose=None, noise=None,
            model_error: float = 1e-6, return_info: bool = False, memory_budget=None):
     """Channel-resolved Wiener (MMSE) phase [rad] ((u·Sy, u·Sx); module docstring).
@@ -228,7 +226,7 @@ def wiener_direct(stack: BFStack, aberrations=None, rotation=0.0, upsampling: in
     return img
 
 
-@_typed
+@validate.typed
 def tcbf(stack: BFStack, fit=None, upsampling: int = 1, dose=None, noise=None, model_error: float = 1e-6,
          memory_budget=None, **fit_kwargs):
     """CTF-corrected tilt-corrected bright field from the data alone: the aberrations and rotation

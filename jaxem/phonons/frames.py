@@ -19,8 +19,6 @@ does not grow with the number of frames.
 """
 from __future__ import annotations
 
-from jaxem.validate import typed as _typed
-
 from functools import partial
 
 import jax
@@ -87,7 +85,7 @@ class FrameWaves:
                                             "beam": self.beam.to_dict() if self.beam else None, **md})
 
 
-@_typed
+@validate.typed
 def region_indices(q_region, grid: Grid) -> tuple | None:
     """Integer (iy, ix) FFT indices of a region of interest of q.
 
@@ -220,7 +218,7 @@ def map_frames_waves(kernel: FrameKernel, frames, psi0, batch: int):
     return jax.lax.map(lambda p: kernel.pure_waves(p, psi0), frames, batch_size=batch)
 
 
-@_typed
+@validate.typed
 def frame_waves(structure: Structure, waves: Waves, frames, *, time_step=None, slice_thickness: float = 1.0,
                 parametrization: str = "lobato", q_region=None, memory_budget=None) -> FrameWaves:
     """Ψ(q) of every snapshot in ``frames``.
@@ -249,7 +247,7 @@ def frame_waves(structure: Structure, waves: Waves, frames, *, time_step=None, s
     return FrameWaves(kernel(frames, memory_budget), kernel.q_index, kernel.grid, kernel.beam, time_step)
 
 
-@_typed
+@validate.typed
 def frame_waves_to_zarr(path, structure: Structure, waves: Waves, frames, *, time_step=None,
                         frames_per_chunk: int = 64, slice_thickness: float = 1.0, parametrization: str = "lobato",
                         q_region=None, memory_budget=None, progress: bool = True):

@@ -19,8 +19,6 @@ over snapshots); the random stream of snapshot k does not depend on how many are
 """
 from __future__ import annotations
 
-from jaxem.validate import typed as _typed
-
 import math
 
 import jax
@@ -33,7 +31,7 @@ from .harmonic import mode_amplitudes
 from .modes import ModeProjector
 
 
-@_typed
+@validate.typed
 def mode_selection(projector: ModeProjector, modes=None) -> np.ndarray:
     """Boolean mask (n_q, n_branches) from ``modes``: None (all), a mask of that shape, or a band
     (f_min, f_max) [THz] of frequencies."""
@@ -54,7 +52,7 @@ def mode_selection(projector: ModeProjector, modes=None) -> np.ndarray:
     return mask
 
 
-@_typed
+@validate.typed
 def harmonic_displacements(key, projector: ModeProjector, temperature, n: int, quantum: bool = True, modes=None,
                            precision=None):
     """Displacements (n, N, 3) [Å] of ``n`` snapshots of the harmonic ensemble at ``temperature``
@@ -89,7 +87,7 @@ def _draw(keys, w, inv_m):
     return jax.vmap(one)(keys)
 
 
-@_typed
+@validate.typed
 def harmonic_snapshots(key, projector: ModeProjector, temperature, n: int, quantum: bool = True, modes=None,
                        precision=None):
     """Positions (n, N, 3) [Å] = ideal supercell positions + :func:`harmonic_displacements`: the

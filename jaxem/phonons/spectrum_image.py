@@ -21,8 +21,6 @@ from the memory policy (:func:`jaxem.accel.batch_size`), one compiled kernel for
 """
 from __future__ import annotations
 
-from jaxem.validate import typed as _typed
-
 import numpy as np
 
 from .. import accel, validate
@@ -60,7 +58,7 @@ def collection_mask(grid, beam, radius, center=(0.0, 0.0), name: str = "collecti
     return mask
 
 
-@_typed
+@validate.typed
 def tacaw_spectrum_image(structure: Structure, frames, time_step, scan: GridScan, *, energy, semi_angle,
                          collection_radius, collection_center=(0.0, 0.0), aberrations: Aberrations | None = None,
                          sampling=None, gpts=None, slice_thickness: float = 1.0, parametrization: str = "lobato",

@@ -31,8 +31,6 @@ specimen attenuates the intensity as N(z) ≈ N0·exp(−μz) with μ = 2σ⟨v�
 """
 from __future__ import annotations
 
-from jaxem.validate import typed as _typed
-
 import math
 
 import jax.numpy as jnp
@@ -72,7 +70,6 @@ def _on_grid(tabs, k):
     return jnp.stack([jnp.interp(k, jnp.asarray(g, k.dtype), jnp.asarray(f, k.dtype)) for g, f in tabs])
 
 
-@_typed
 def absorptive_potential_builder(structure: Structure, beam, sampling=None, gpts=None,
                                  slice_thickness=None, model: str = "hall_hirsch",
                                  fraction: float = 0.1, cutoff=None, debye_waller=None,
@@ -172,7 +169,6 @@ def absorptive_potential_builder(structure: Structure, beam, sampling=None, gpts
     return build
 
 
-@_typed
 def absorptive_potential(structure: Structure, beam, sampling=None, gpts=None,
                          slice_thickness=None, model: str = "hall_hirsch", fraction: float = 0.1,
                          cutoff=None, debye_waller=None, parametrization: str = "lobato",
@@ -190,7 +186,6 @@ def absorptive_potential(structure: Structure, beam, sampling=None, gpts=None,
                                         memory_budget, detector)(structure)
 
 
-@_typed
 def mean_absorption_coefficient(structure: Structure, beam, parametrization: str = "lobato",
                                 geometry: str = "sphere") -> float:
     """Mean Hall–Hirsch (TDS) absorption coefficient μ = Σ_j σ_TDS,j / V_cell [1/Å] of the intensity

@@ -31,8 +31,6 @@ cell].
 """
 from __future__ import annotations
 
-from jaxem.validate import typed as _typed
-
 import functools
 import math
 from functools import partial
@@ -150,7 +148,7 @@ def _atom_tables(slice_index, species_index, n_slices, n_species):
 
 
 @partial(jax.jit, static_argnames=("grid", "debye_waller", "batch"))
-@_typed
+@validate.typed
 def projected_potential_slices(positions, u2, occupancy, table, form_factors, grid: Grid,
                                debye_waller: bool = False, batch: int = 1):
     """Projected potential [V·Å] of each slice (pure function, jit-compiled).
@@ -229,7 +227,7 @@ class PotentialLayout:
     batch: int = pytree.field(static=True)
 
 
-@_typed
+@validate.typed
 def build_potential(layout: PotentialLayout, structure: Structure) -> PotentialSlices:
     """Pure, jit/grad-compatible: the potential of ``structure`` on a fixed ``layout``."""
     structure = as_structure(structure)
@@ -258,7 +256,6 @@ def _form_factors_on_grid(parametrization: str, species: tuple, grid: Grid, dtyp
     return jax.jit(lambda kk: get_parametrization(parametrization).scattering_factor(species, kk))(k).astype(dtype)
 
 
-@_typed
 def lateral_grid(structure: Structure, sampling=None, gpts=None) -> Grid:
     """The lateral grid of ``structure``'s (orthorhombic) cell from ``sampling`` [Å] or ``gpts``,
     checked to represent an atomic potential (see the module docstring for the ranges)."""
@@ -328,7 +325,6 @@ def _unit_slices(structure: Structure, slice_thickness) -> tuple:
     return repeats, nu, n_unit, dz, slice_assignment(z[:nu], dz, n_unit, periodic=periodic)
 
 
-@_typed
 def potential_layout(structure: Structure, sampling=None, gpts=None, slice_thickness=None,
                      parametrization: str = "lobato", debye_waller: bool = False, precision=None,
                      memory_budget=None) -> PotentialLayout:
@@ -362,7 +358,6 @@ def potential_layout(structure: Structure, sampling=None, gpts=None, slice_thick
                            bool(debye_waller), batch)
 
 
-@_typed
 def potential_builder(structure: Structure, sampling=None, gpts=None, slice_thickness=None,
                       parametrization: str = "lobato", debye_waller: bool = False, precision=None,
                       memory_budget=None):

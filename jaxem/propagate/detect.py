@@ -7,8 +7,6 @@ the waves' beam) or 1/Å.
 """
 from __future__ import annotations
 
-from jaxem.validate import typed as _typed
-
 import jax.numpy as jnp
 import numpy as np
 
@@ -37,7 +35,6 @@ def wave_metadata(waves: Waves, **extra) -> dict:
             "norm": float(waves.norm), **extra}
 
 
-@_typed
 def diffraction_pattern(waves: Waves, max_angle: float | None = None, units: str = "mrad",
                         batch_axes=None) -> Measurement:
     """Diffraction pattern(s) of ``waves`` as a Measurement with (θy, θx) axes in mrad (or ky, kx in 1/Å).
@@ -76,7 +73,6 @@ def diffraction_pattern(waves: Waves, max_angle: float | None = None, units: str
     return Measurement(dp, _batch_axes(dp.ndim - 2, batch_axes) + tuple(axes), meta)
 
 
-@_typed
 def intensity(waves: Waves, batch_axes=None) -> Measurement:
     """|ψ|² in real space as a Measurement with (y, x) axes in Å."""
     check_waves(waves)

@@ -14,8 +14,6 @@ supercell its own draw, so lateral tiles are never identical copies.
 """
 from __future__ import annotations
 
-from jaxem.validate import typed as _typed
-
 from functools import partial
 
 import jax
@@ -40,7 +38,6 @@ def einstein_positions(key, positions, u2):
     return positions + jnp.sqrt(u2) * jax.random.normal(key, positions.shape, positions.dtype)
 
 
-@_typed
 def member_transmissions(member, structure, layout, beam: Beam, dtype, einstein: bool):
     """Transmission functions of one ensemble member: ``member`` is a PRNG key (Einstein model,
     displacements from ``structure.u2``) or an (N, 3) snapshot of positions [Å]; the potential is
@@ -120,7 +117,6 @@ class EnsembleWaves:
         return self.total_intensity - jnp.abs(self.mean_wave) ** 2
 
 
-@_typed
 def frozen_phonon_multislice(key, structure: Structure, waves: Waves, n_configs: int = None, snapshots=None,
                              slice_thickness: float = 1.0, parametrization: str = "lobato", exit_planes=None,
                              memory_budget=None) -> EnsembleWaves:

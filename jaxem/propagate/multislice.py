@@ -21,8 +21,6 @@ it whose values may be traced (differentiable, e.g. θ_s·u_j for the nodes u_j 
 """
 from __future__ import annotations
 
-from jaxem.validate import typed as _typed
-
 from functools import partial
 
 import jax
@@ -46,14 +44,14 @@ def _require_beam(beam) -> None:
 
 
 @partial(jax.jit, static_argnames=("grid", "beam", "thickness", "dtype"))
-@_typed
+@validate.typed
 def fresnel_propagator(grid: Grid, beam: Beam, thickness: float, dtype=jnp.complex64):
     """Band-limited Fresnel propagator P(k) over ``thickness`` [Å] for ``beam`` (its energy [eV] and
     tilt (y, x) [mrad]) on ``grid``; (ny, nx) of ``dtype`` (:func:`tilted_propagator` for traced tilts)."""
     return tilted_propagator(grid, beam, thickness, (0.0, 0.0), dtype)
 
 
-@_typed
+@validate.typed
 def tilted_propagator(grid: Grid, beam: Beam, thickness: float, tilt=(0.0, 0.0), dtype=jnp.complex64):
     """Propagator(s) P(k) = exp(−iπλΔz k² − 2πiΔz k·tan θ)·a(k), θ = ``beam.tilt`` + ``tilt``.
 
@@ -84,7 +82,7 @@ def tilted_propagator(grid: Grid, beam: Beam, thickness: float, tilt=(0.0, 0.0),
 
 
 @partial(jax.jit, static_argnames=("beam", "grid", "dtype"))
-@_typed
+@validate.typed
 def transmission_functions(potential_array, beam: Beam, grid: Grid, dtype=jnp.complex64):
     """Band-limited transmission functions t = F⁻¹[a·F[exp(iσv)]] of (…, ny, nx) projected potentials
     v [V·Å] (complex v + iv′ for absorptive models), σ the interaction constant of ``beam``."""
@@ -202,7 +200,6 @@ def _check_potential(potential, beam: Beam, name="potential"):
     check_finite(potential.array, f"{name}.array")  # one reduction on the device; traced arrays pass
 
 
-@_typed
 def multislice(waves: Waves, potential: PotentialSlices, exit_planes=None, checkpoint: bool = False,
                memory_budget=None) -> Waves:
     """Propagate ``waves`` through ``potential`` (their beam sets λ, σ and the tilt).
@@ -254,7 +251,6 @@ def _tilt_series(tilts, pot_array, sequence, *, grid, beam, thickness, exit_slic
     return jax.lax.map(one, tilts, batch_size=batch)
 
 
-@_typed
 def multislice_tilts(potential: PotentialSlices, beam, tilts, exit_planes=None, checkpoint: bool = False,
                      precision=None, memory_budget=None):
     """Exit waves of unit plane waves incident at each of ``tilts`` (T, 2) (y, x) [mrad], relative to the

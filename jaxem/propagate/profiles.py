@@ -24,8 +24,6 @@ empty bins return NaN.
 """
 from __future__ import annotations
 
-from jaxem.validate import typed as _typed
-
 import math
 
 import jax
@@ -40,7 +38,7 @@ from .detect import diffraction_patterns_array
 from .waves import Waves, check_waves
 
 
-@_typed
+@validate.typed
 def scattering_angles(grid: Grid, beam):
     """(θ [mrad], φ [rad]) of every pixel of an unshifted (ny, nx) pattern on ``grid`` for ``beam``
     (a :class:`~jaxem.beam.Beam` or an energy [eV]); NumPy float64."""
@@ -116,7 +114,7 @@ def _binned_mean(pattern, bins, n_bins, keep):
     return jnp.where(jnp.asarray(counts > 0), sums / safe, jnp.nan), counts
 
 
-@_typed
+@validate.typed
 def radial_profile(pattern, grid: Grid | None = None, beam: Beam | None = None, bin_width: float = 1.0,
                    max_angle: float | None = None, mask=None):
     """Azimuthally averaged profile of a diffraction pattern.
@@ -156,7 +154,7 @@ def _limit(p: _Pattern, max_angle):
     return value
 
 
-@_typed
+@validate.typed
 def azimuthal_profile(pattern, grid: Grid | None = None, beam: Beam | None = None, inner: float = 0.0,
                       outer: float | None = None, n_bins: int = 36, mask=None):
     """Mean of a diffraction pattern in azimuthal sectors of the annulus inner ≤ θ < outer [mrad].
@@ -235,7 +233,7 @@ def bragg_mask(grid, tiling, radius: int = 1):
     return keep[0][:, None] | keep[1][None, :]
 
 
-@_typed
+@validate.typed
 def bragg_intensities(pattern, grid: Grid | None = None, tiling=None, beams=None):
     """Intensities of the Bragg beams ``beams`` [(h_y, h_x), …] (reciprocal-lattice indices of the crystal
     cell along y and x) of a pattern of a cell tiled ``tiling`` = (n_y, n_x) times.

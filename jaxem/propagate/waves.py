@@ -12,8 +12,6 @@ K = tan θ/λ, factored out); the tilt enters the propagator (:mod:`.multislice`
 """
 from __future__ import annotations
 
-from jaxem.validate import typed as _typed
-
 import jax
 import jax.numpy as jnp
 
@@ -88,7 +86,6 @@ def check_waves(waves, name: str = "waves") -> Waves:
     return waves
 
 
-@_typed
 def plane_wave(grid: Grid, beam, precision=None) -> Waves:
     """Unit-amplitude plane wave (|ψ|² = 1 per pixel, ``norm`` = ny·nx).
 
@@ -106,7 +103,6 @@ def plane_wave(grid: Grid, beam, precision=None) -> Waves:
     return Waves(jnp.ones(grid.gpts, cdtype), grid, beam, float(grid.gpts[0] * grid.gpts[1]))
 
 
-@_typed
 def waves_from_array(array, grid: Grid, beam, norm=None) -> Waves:
     """Wrap an array (…, ny, nx) as :class:`Waves`.
 

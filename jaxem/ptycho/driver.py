@@ -11,8 +11,6 @@ asynchronous writer for no gain here).
 """
 from __future__ import annotations
 
-from jaxem.validate import typed as _typed
-
 import hashlib
 import json
 import time
@@ -63,7 +61,7 @@ class PtychoResult:
     positions: Any
 
 
-@_typed
+@validate.typed
 def bytes_per_position(model: Model, n_modes: int, itemsize: int = 8) -> int:
     """Working set of one probe position in a gradient step [bytes]: per mode the S + 1 waves kept for
     reverse-mode AD plus FFT buffers, and the S transmission patches with their gradients.

@@ -27,8 +27,6 @@ and the model intensity on the detector pixels is
 """
 from __future__ import annotations
 
-from jaxem.validate import typed as _typed
-
 from functools import partial
 from typing import Any
 
@@ -106,7 +104,7 @@ def _frequencies(geometry: Geometry, dtype):
     return geometry.grid.frequencies(dtype)
 
 
-@_typed
+@validate.typed
 def init_params(model: Model, n_positions: int, n_modes: int = 1, mode_power: float = 0.1,
                 precision=None) -> PtychoParams:
     """Vacuum object (φ = μ = 0), the aberrated probe of the reference aberrations as mode 0 and
@@ -163,7 +161,7 @@ def _check_params(params, *model):
         validate.instance(m, "model", Model, "a ptycho.Model")
 
 
-@_typed
+@validate.typed
 def probe_spectra(params: PtychoParams, model: Model):
     """Fourier-space modes Ψ_m(k) (M, N_wy, N_wx), complex, FFT order."""
     _check_params(params, model)
@@ -177,7 +175,6 @@ def probe_spectra(params: PtychoParams, model: Model):
     return p * jnp.exp(-1j * dchi.astype(rdtype))[None]
 
 
-@_typed
 def transmissions(params: PtychoParams):
     """Object transmission slices t_s = exp(iφ_s − μ_s) (S, O_y, O_x)."""
     _check_params(params)
@@ -185,7 +182,7 @@ def transmissions(params: PtychoParams):
     return jnp.exp((1j * params.phase - params.absorption).astype(cdtype))
 
 
-@_typed
+@validate.typed
 def model_amplitudes(params: PtychoParams, model: Model, positions, index):
     """Model amplitudes √I_p(k) (B, N_dy, N_dx) at the probe positions ``positions[index]``.
 

@@ -26,8 +26,6 @@ a non-periodic scan field); each of the S slices starts with 1/S of it.
 """
 from __future__ import annotations
 
-from jaxem.validate import typed as _typed
-
 import numpy as np
 
 from .. import validate
@@ -52,7 +50,7 @@ def _grid_scan(data: PtychoData, what: str):
     return pos, step
 
 
-@_typed
+@validate.typed
 def com_field(data: PtychoData) -> np.ndarray:
     """Scan-frame centre of mass (S_y, S_x, 2) [1/Å] of the prepared patterns (k_y, k_x), over the
     pixels in the loss; a dropped frame gets its scan neighbours' mean (0 if it has none)."""
@@ -70,7 +68,7 @@ def com_field(data: PtychoData) -> np.ndarray:
     return com.reshape(tuple(data.scan_shape) + (2,))
 
 
-@_typed
+@validate.typed
 def icom_phase(data: PtychoData) -> np.ndarray:
     """Integrated CoM phase [rad] (S_y, S_x) of the prepared data, mean removed."""
     from ..phase.com import icom
@@ -98,7 +96,7 @@ def _on_object_grid(data: PtychoData, img: np.ndarray) -> np.ndarray:
     return ndimage.map_coordinates(img, [yy, xx], order=3, mode="constant", cval=0.0)
 
 
-@_typed
+@validate.typed
 def icom_seed(data: PtychoData, n_slices: int, error_of=None, scales=SEED_SCALES):
     """(S, O_y, O_x) initial slice phases a·iCoM/S and the chosen scale a.
 

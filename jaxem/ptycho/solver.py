@@ -32,8 +32,6 @@ the state, so the state (what a checkpoint holds) is parameters + optimiser stat
 """
 from __future__ import annotations
 
-from jaxem.validate import typed as _typed
-
 from functools import partial
 from typing import Any
 
@@ -217,7 +215,7 @@ def _batch_error(params, model, data, index, valid, norm):
     return num / norm
 
 
-@_typed
+@validate.typed
 def loss(params: PtychoParams, model: Model, cfg: SolverConfig, data, index, valid, norm):
     """Mini-batch loss: the batch's share of the amplitude error + regularisation / n_batches.
 
@@ -259,7 +257,7 @@ def _full(params, model, cfg, data):
     return err, err + _regulariser(params, cfg)
 
 
-@_typed
+@validate.typed
 def full_error(params: PtychoParams, model: Model, cfg: SolverConfig, data):
     """Normalised amplitude error of ``params`` on all positions (no regularisation)."""
     _check_solver(params, model, cfg, data)
@@ -271,7 +269,7 @@ def _full_error(params: PtychoParams, model: Model, cfg: SolverConfig, data):
     return _full(params, model, cfg, data)[0]
 
 
-@_typed
+@validate.typed
 def init(params: PtychoParams, model: Model, cfg: SolverConfig, key=None) -> PtychoState:
     """Initial state from initial parameters (:func:`~jaxem.ptycho.model.init_params`)."""
     _check_solver(params, model, cfg)
@@ -297,7 +295,7 @@ def _init(params: PtychoParams, cfg: SolverConfig, key) -> PtychoState:
                        count=jnp.zeros((), jnp.int32), key=key)
 
 
-@_typed
+@validate.typed
 def step(state: PtychoState, model: Model, cfg: SolverConfig, data) -> PtychoState:
     """One epoch (Adam: every mini-batch once, shuffled) or one L-BFGS update; pure and jitted (the
     arguments are checked first, outside ``jit``).
@@ -348,7 +346,7 @@ def _step(state: PtychoState, model: Model, cfg: SolverConfig, data) -> PtychoSt
                          count=state.count + 1, key=key)
 
 
-@_typed
+@validate.typed
 def result(state: PtychoState) -> PtychoParams:
     """The reconstructed parameters."""
     validate.instance(state, "state", PtychoState, "a ptycho.PtychoState")

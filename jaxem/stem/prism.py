@@ -32,8 +32,6 @@ The driver with memory policy, thermal ensembles, streaming and the accuracy mod
 """
 from __future__ import annotations
 
-from jaxem.validate import typed as _typed
-
 import math
 from functools import partial
 
@@ -213,7 +211,7 @@ def coefficients(indices, grid: Grid, beam: Beam, window, semi_angle, aberration
     return (p / jnp.where(norm > 0, norm, 1.0)).astype(cdtype)
 
 
-@_typed
+@validate.typed
 def probe_coefficients(smatrix: SMatrix, semi_angle, aberrations: Aberrations | None = None, edge_width=0.0):
     """Normalised plane-wave coefficients P(k)/√(N_w Σ|P|²) (K,) of the probe (pure; differentiable in
     the aberrations and the aperture), so that the windowed probe has Σ|ψ|² = 1."""
@@ -251,7 +249,7 @@ def _window_starts(positions, band_sampling, window):
     return centre - jnp.asarray([w // 2 for w in window], jnp.int32)
 
 
-@_typed
+@validate.typed
 def prism_signals(smatrix: SMatrix, positions, coefficients, detectors, states, *, tile_extent=None):
     """Detector signals of probes at ``positions`` (T, 2) (y, x) [Å] (pure; differentiable).
 

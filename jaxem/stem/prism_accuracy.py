@@ -80,8 +80,6 @@ so for a thickness series the model judges every exit plane (``exit_planes``) an
 """
 from __future__ import annotations
 
-from jaxem.validate import typed as _typed
-
 import hashlib
 import json
 import math
@@ -254,7 +252,7 @@ def _window_patterns(exits, positions, grid, f) -> np.ndarray:
     return np.asarray(out)
 
 
-@_typed
+@validate.typed
 def prism_error_estimate(sim, potential: PotentialSlices, interpolation, positions=None, exit_planes=None) -> dict:
     """Expected errors of PRISM at ``interpolation`` f against multislice (definitions as
     :func:`prism_errors`), from PRISM's own construction at a few probe positions.

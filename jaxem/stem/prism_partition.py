@@ -17,8 +17,6 @@ the result equals PRISM exactly. Everything is pure and differentiable like :mod
 """
 from __future__ import annotations
 
-from jaxem.validate import typed as _typed
-
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -93,7 +91,7 @@ def _carriers(indices, band, dtype):
             ).astype(dtype)
 
 
-@_typed
+@validate.typed
 def partitioned_signals(smatrix: SMatrix, fine, weights, positions, coefficients_k, detectors, states):
     """Detector signals (per detector (T, *signal)) of probes at ``positions`` (T, 2) [Å] from the parents'
     envelopes (pure; differentiable). ``coefficients_k`` (K,) are the fine plane waves' coefficients

@@ -19,8 +19,6 @@ smaller than the vacuum probe's extent (90 % of its intensity) is refused (:func
 """
 from __future__ import annotations
 
-from jaxem.validate import typed as _typed
-
 import math
 from functools import partial
 
@@ -114,7 +112,7 @@ def _at_plane(est) -> str:
     return f" at the exit plane t = {est['thickness']:.4g} Å (worst of {n})" if n > 1 else ""
 
 
-@_typed
+@validate.typed
 def choose_method(sim: STEMSimulation, scan: GridScan, potential: PotentialSlices, tolerance=None,
                   interpolation=None, features_ok: bool = True, exit_planes=None) -> MethodChoice:
     """:class:`MethodChoice` ("multislice", None) or ("prism", (f_y, f_x)): the cheaper of multislice and
@@ -182,7 +180,7 @@ def choose_method(sim: STEMSimulation, scan: GridScan, potential: PotentialSlice
 
 
 # ---- S-matrix -----------------------------------------------------------------------------------
-@_typed
+@validate.typed
 def build_smatrix(potential: PotentialSlices, beam, max_angle, interpolation=1, exit_planes=None, precision=None,
                   memory_budget=None, progress: bool = False) -> SMatrix:
     """The :class:`~jaxem.stem.prism.SMatrix` of ``potential`` for plane waves up to ``max_angle``
@@ -330,7 +328,7 @@ def n_members_of(thermal, n_configs, snapshots) -> int:
 
 
 # ---- the scan -----------------------------------------------------------------------------------
-@_typed
+@validate.typed
 def prism_scan(sim: STEMSimulation, scan: GridScan, potential: PotentialSlices, *, interpolation=1,
                structure=None, thermal=None, n_configs=None, key=None, snapshots=None, parametrization=None,
                exit_planes=None, precision=None, memory_budget=None, progress: bool = True,

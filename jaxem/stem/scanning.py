@@ -32,8 +32,6 @@ nothing recompiles); chunks can be streamed (``chunk_callback``, used by
 """
 from __future__ import annotations
 
-from jaxem.validate import typed as _typed
-
 import dataclasses
 import math
 from functools import partial
@@ -317,7 +315,7 @@ def scan_measurements(sim, scan, results, exits, dz, grid, extra_meta) -> tuple:
     return out, leading, meta
 
 
-@_typed
+@validate.typed
 def stem_scan(sim: STEMSimulation, scan: GridScan, potential: PotentialSlices, *, structure=None, thermal=None,
               n_configs=None, key=None, snapshots=None, parametrization=None, exit_planes=None,
               tds_potentials=None, precision=None, memory_budget=None, progress: bool = True,

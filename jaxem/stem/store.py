@@ -16,8 +16,6 @@ store, atomically.
 """
 from __future__ import annotations
 
-from jaxem.validate import typed as _typed
-
 import hashlib
 import inspect
 import json
@@ -250,7 +248,7 @@ def _crop(m, start: int, n: int):
     return np.asarray(m)[start:start + n]
 
 
-@_typed(duck=("sim", "scan"))  # compute_rows makes the store pluggable: any sim/scan with their interface
+@validate.typed(duck=("sim", "scan"))  # compute_rows makes the store pluggable: any sim/scan with their interface
 def stem_scan_to_zarr(path, sim: STEMSimulation, scan: GridScan, potential=None, *, resume: bool = False,
                       compute_rows=None, block_rows=None, on_block=None, **kwargs) -> dict:
     """Like :func:`stem_scan`, but the 4D-STEM data of the (one) pixelated detector go to a store at

@@ -108,9 +108,7 @@ def lattice_vectors(lattice: dict) -> np.ndarray:
     c = validate.scalar(lattice["c"], "lattice['c']", "Å", positive=True)
     if system == "tetragonal":
         return np.diag([a, a, c])
-    if system == "hexagonal":
-        return np.array([[a, 0.0, 0.0], [-a / 2, a * math.sqrt(3) / 2, 0.0], [0.0, 0.0, c]])
-    raise ValueError(f"unsupported lattice system {system!r}")
+    return np.array([[a, 0.0, 0.0], [-a / 2, a * math.sqrt(3) / 2, 0.0], [0.0, 0.0, c]])  # hexagonal
 
 
 def crystal(name: str, B=None, U_iso=None, u2=None, occupancy=None, **params) -> Structure:

@@ -16,8 +16,6 @@ Units: lengths [Å], U and ⟨u²⟩ [Å²], B [Å²].
 """
 from __future__ import annotations
 
-from jaxem.validate import typed as _typed
-
 import math
 import warnings
 from pathlib import Path
@@ -252,7 +250,6 @@ def cif_text(structure: Structure, title: str = "jaxem") -> str:
     return "\n".join(lines) + "\n"
 
 
-@_typed
 def write_cif(structure: Structure, path, title: str = "jaxem") -> Path:
     """Write ``structure`` as a P1 CIF atomically (occupancies and U [Å²] included).
 
@@ -293,14 +290,12 @@ def read(path, format: str | None = None, B=None, U_iso=None, u2=None, index: in
     return from_ase(atoms, B=B, U_iso=U_iso, u2=u2)
 
 
-@_typed
 def to_ase(structure: Structure):
     """``ase.Atoms`` of ``structure`` (its ``pbc``; ⟨u²⟩ and occupancy kept as per-atom arrays that
     :func:`from_ase` reads back)."""
     return as_structure(structure).to_ase()
 
 
-@_typed
 def write(structure: Structure, path, format: str | None = None) -> Path:
     """Write ``structure`` atomically: CIF through :func:`write_cif`, other formats through ASE."""
     structure = as_structure(structure)

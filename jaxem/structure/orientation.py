@@ -25,8 +25,6 @@ R·diag(u²)·Rᵀ (exact for isotropic atoms; off-diagonal terms of anisotropic
 """
 from __future__ import annotations
 
-from jaxem.validate import typed as _typed
-
 import itertools
 import math
 import warnings
@@ -65,7 +63,6 @@ def _validate_uvw(uvw) -> np.ndarray:
     return arr // math.gcd(*(int(abs(x)) for x in arr))
 
 
-@_typed
 def pure_translations(structure: Structure, tol: float = 1e-4) -> np.ndarray:
     """Fractional translations t ∈ [0, 1)³ (including 0) that map the structure onto itself.
 
@@ -129,7 +126,6 @@ def _primitive_basis(cell: np.ndarray, trans: np.ndarray) -> np.ndarray:
     return basis
 
 
-@_typed
 def zone_axis(structure: Structure, uvw, max_index: int = 8, strain_tol: float = 1e-5,
               max_atoms: int = 100_000, return_info: bool = False):
     """Orthorhombic cell of ``structure`` with the beam (z) along the direct-lattice direction ``uvw``.
