@@ -25,19 +25,26 @@ Steps (:func:`decide_on_lattice`, called by :func:`jaxem.ml.peaks.peaks_from_pro
    3–8 px) (the statistic of :func:`jaxem.ml.peaks._local_snr`), the largest of the 2 × 2 pixels around the site, set
    to zero unless a local maximum of the smoothed log|F| lies within one pixel (so the flank of a strong neighbour is
    not evidence), plus ``prob_weight`` × the U-Net probability there.
-4. Decision: a site is a spot when its evidence reaches T(D) = max(``floor``, ``dose_scale``·√(D/D_L)), D the
-   image's dose per canonical pixel (:func:`effective_dose`), D_L the label dose (100 e⁻/px,
-   :class:`jaxem.ml.render.RenderConfig`). The ground truth is the crystal's spots that reach SNR 5 at D_L; at dose D
-   a spot's expected SNR is √(D/D_L) times its SNR at D_L (signal ∝ D, shot noise ∝ √D), so the threshold on the
-   measured SNR scales the same way, down to a floor set by false alarms among the sites at low dose.
-   Sites are taken strongest first; one within ``exclusion`` px of an accepted spot is skipped.
+4. Decision: a site is a spot when its evidence reaches T = max(``floor``, ``dose_scale``·√(ρ·D/D_L + 1 − ρ))
+   (:func:`threshold`), D the image's dose per canonical pixel (:func:`effective_dose`, capped at D_L), D_L the label
+   dose (100 e⁻/px, :class:`jaxem.ml.render.RenderConfig`), ρ the share of shot noise in the noise power on the
+   site's ring |k| (:func:`_shot_fraction`). The ground truth is the crystal's spots that reach SNR 5 at D_L. The
+   signal grows as D, shot noise power as D and the power of the amorphous background (and of everything else that
+   scales with the image) as D², so a spot's expected SNR at dose D is its SNR at D_L divided by
+   √(ρ·D_L/D + 1 − ρ); the threshold on the measured SNR therefore scales as √D where shot noise dominates and not
+   at all where the background does, down to a floor set by false alarms among the sites at low dose. Sites are taken
+   by their margin over T, largest first; one within ``exclusion`` px of a kept spot is skipped.
 5. U-Net spots within ``snap`` px of a site are replaced by that site's decision (kept, at the U-Net's sub-pixel
    position, when accepted); U-Net spots on no lattice (a grain with too few spots for a lattice) are kept as they
    are.
 
 The constants (:data:`FLOOR`, :data:`DOSE_SCALE`, :data:`PROB_WEIGHT`) were tuned on *training* structures only
-(32 rendered images per dose at 2 / 20 / 100 e⁻/px: the best F1 with precision ≥ 0.95 at every dose; see
-``benchmarks/ffnet.py``) and then scored once on the held-out structures.
+(32 rendered images per dose at 2 / 20 / 100 e⁻/px) and then scored on the held-out structures
+(``benchmarks/ffnet.py``). Tried and not adopted (training F1 at 2 e⁻/px): refining a lattice to an index-2 or -3
+overlattice when its new nodes hold significantly more hits than a shifted null lattice (0.826 → 0.805: at 2 e⁻/px
+the new nodes of the right overlattice hold too few visible spots to be told from the wrong ones); the RMS of the
+2 × 2 pixels instead of their maximum (0.826 → 0.819); a threshold ∝ √D without the shot-noise share ρ (within
+0.006 at every dose, but it rejects clear spots of high-dose images whose noise is the amorphous background).
 """
 from __future__ import annotations
 
@@ -273,12 +280,14 @@ def _shot_fraction(mag):
 
 
 def threshold(dose, shot=1.0, floor: float = FLOOR, dose_scale: float = DOSE_SCALE, label_dose: float = LABEL_DOSE):
-    """T = max(floor, dose_scale·√(ρ·D/D_L + 1 − ρ)) (step 4 of the module docstring): ``dose`` D [e⁻/px], ``shot``
-    ρ the shot-noise fraction of the local noise power (1: shot-noise limited, T ∝ √D; 0: limited by a background
-    that grows with the signal, T independent of D), ``label_dose`` D_L [e⁻/px]."""
+    """T = max(floor, dose_scale·√(ρ·D'/D_L + 1 − ρ)), D' = min(D, D_L) (step 4 of the module docstring): ``dose`` D
+    [e⁻/px], ``shot`` ρ the shot-noise fraction of the noise power on the site's ring (1: shot-noise limited,
+    T ∝ √D; 0: limited by a background that grows with the signal, T independent of D), ``label_dose`` D_L [e⁻/px].
+    Above the label dose T stays at ``dose_scale``: a spot that this image shows clearly is a spot."""
     dose = validate.scalar(dose, "dose", "e/px", positive=True)
     rho = np.clip(np.asarray(shot, float), 0.0, 1.0)
-    return np.maximum(float(floor), float(dose_scale) * np.sqrt(rho * dose / label_dose + 1.0 - rho))
+    d = min(dose, float(label_dose))
+    return np.maximum(float(floor), float(dose_scale) * np.sqrt(rho * d / label_dose + 1.0 - rho))
 
 
 def decide_on_lattice(positions, score, prob, fft_mag, dose, floor: float = FLOOR, dose_scale: float = DOSE_SCALE,

@@ -32,6 +32,7 @@ with cost 10⁶ beyond r) → precision, recall, F1, RMSE of matched positions; 
 from __future__ import annotations
 
 import functools
+import warnings
 
 import jax
 import jax.numpy as jnp
@@ -296,7 +297,10 @@ def detect(image=None, pixel_size=None, *, x=None, fft_mag=None, config=None, va
         if lattice and dose is None:
             from .lattice import effective_dose
 
-            dose = effective_dose(image, pixel_size)
+            try:
+                dose = effective_dose(image, pixel_size)
+            except validate.InputError as exc:  # not counts (normalised, filtered): no dose, no lattice step
+                warnings.warn(f"ml.detect: lattice step skipped, the image's dose is unknown ({exc})", stacklevel=2)
     p = np.asarray(probability(jnp.asarray(x)[None], config, variables)[0])
     pos, score = peaks_from_probability(p, np.asarray(fft_mag), threshold=threshold, friedel=friedel,
                                         dose=dose, lattice=lattice)

@@ -113,10 +113,11 @@ def test_effective_dose_bad_images(image, match):
 
 
 def test_threshold_limits():
-    """Shot-noise limited (ρ = 1): T = scale·√(D/D_L); background limited (ρ = 0): T = scale at every dose;
+    """Shot-noise limited (ρ = 1): T = scale·√(D/D_L) up to D_L; background limited (ρ = 0): T = scale at every dose;
     never below the floor."""
     c = L.DOSE_SCALE
-    assert L.threshold(400.0, 1.0) == pytest.approx(c * 2.0)
+    assert L.threshold(25.0, 1.0) == pytest.approx(c * 0.5)
+    assert L.threshold(400.0, 1.0) == pytest.approx(c)  # capped at the label dose
     assert L.threshold(400.0, 0.0) == pytest.approx(c)
     assert L.threshold(0.01, 1.0) == pytest.approx(L.FLOOR)
     assert L.threshold(25.0, 0.5) == pytest.approx(c * np.sqrt(0.5 * 0.25 + 0.5))
@@ -150,7 +151,7 @@ def test_site_evidence_reads_a_peak_not_a_flank():
 def test_decide_on_lattice_finds_faint_spots_only_at_low_dose():
     """A lattice whose ±a, ±b, ±(a+b) spots are strong (the detections passed in) and whose other nodes hold
     faint spots of |F|/σ ≈ 5 in white noise. At 2 e⁻/px (threshold at the floor, 2.4) the faint nodes are spots
-    (recall ≥ 0.9, nothing off the lattice); at 400 e⁻/px (threshold 14) they are not, and the strong ones stay."""
+    (recall ≥ 0.9, nothing off the lattice); at 400 e⁻/px (threshold 7) they are not, and the strong ones stay."""
     basis = _basis(16.0, 19.0, 80.0, 12.0)
     nodes, hk = _nodes(basis)
     strong = (np.abs(hk).max(1) == 1) & (np.abs(hk.sum(1)) <= 2) & (hk[:, 0] * hk[:, 1] >= 0)
