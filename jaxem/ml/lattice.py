@@ -17,7 +17,8 @@ Steps (:func:`decide_on_lattice`, called by :func:`jaxem.ml.peaks.peaks_from_pro
    and scored by the log-likelihood ratio against chance, Σ_inliers log(A/πt²) (A the cell area: a spot falls within
    t of some node by chance with probability πt²/A). So the lattice explaining the most spots wins, but a finer
    lattice (with empty nodes between the crystal's) gains less per spot it explains: a lattice fine enough to pass
-   near the spots of two grains at once loses to the lattice of one. Up to ``max_grains`` lattices, each from the spots the previous
+   near the spots of two grains at once loses to the lattice of one. The least squares run until the inlier set is
+   stable, and the basis is Lagrange–Gauss reduced. Up to ``max_grains`` lattices, each from the spots the previous
    ones left. A lattice needs ≥ 4 inliers (two Friedel pairs) spanning two dimensions.
 2. :func:`lattice_sites`: the nodes inside the searched region (the label's ``dc_radius``/``edge``, the Nyquist
    circle; :func:`jaxem.ml.peaks._in_support`).

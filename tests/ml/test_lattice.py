@@ -196,3 +196,17 @@ def test_ablations_in_detection_metrics():
            "visible": np.zeros(0, bool), "snr": np.zeros(0), "grain": np.zeros(0, int), "grains": 1, "dose_est": 5.0}
     res = evaluate.detection_metrics(inputs={5.0: [img]}, n_boot=10, ablations=True)[5.0]
     assert {"unet (no lattice)", "peak_local_max+lattice", "blob_log+lattice"} <= set(res)
+
+
+def test_detect_skips_the_lattice_step_with_a_warning_for_an_image_not_in_counts():
+    """A normalised (zero-mean) image has no dose: detect() warns, and gives the spots of the step before."""
+    rng = np.random.default_rng(5)
+    y, x = np.mgrid[:128, :128] * 0.4
+    img = np.cos(2 * np.pi * x / 3.1) + np.cos(2 * np.pi * y / 2.3) + 0.3 * rng.normal(size=(128, 128))
+    img -= img.mean()
+    with pytest.warns(UserWarning, match="lattice step skipped"):
+        spots = D.detect(img, 0.4)
+    plain = D.detect(img, 0.4, lattice=False)
+    assert np.array_equal(spots.positions, plain.positions)
+    with pytest.raises(validate.InputError, match="dose"):
+        D.detect(img, 0.4, dose=-3.0)
