@@ -66,7 +66,7 @@ fig.colorbar(im, ax=list(axes), shrink=0.8, label="robust z of log(1 + |F|)");""
 The spots of one grain sit on a 2-D lattice. Once the strong spots have given the lattice
 (`ml.lattice.fit_lattices`), a spot can only be at a few hundred known nodes, so a much weaker peak there is
 already significant: every node is decided by the measured SNR of |F| there (plus the network's probability)
-against a threshold that follows the dose, T = max(2.1, 7·√(ρ·D/100 + 1 − ρ)), with ρ the share of shot noise in
+against a threshold that follows the dose, T = max(1.9, 7·√(ρ·D/100 + 1 − ρ)), with ρ the share of shot noise in
 the noise on that ring of |k|. The dose D comes from the image itself: for counts ⟨C⟩²/σ² is the dose whatever the
 camera gain (`ml.lattice.effective_dose`). Below: the 2 e⁻/px FFT, its fitted lattice nodes, and the spots decided
 on them.""",

@@ -56,11 +56,12 @@ from .. import validate
 
 #: decision threshold of step 4: floor [SNR units], scale at the label dose [SNR units], weight of the U-Net
 #: probability in the evidence. Sweep on training structures only (32 images per dose, doses estimated from the images;
-#: floor 1.8–2.6, scale 5–9, weight 1–2.5), rule: the best mean F1 with precision ≥ 0.96 at every dose (0.95, the
-#: acceptance, plus 0.01 for the transfer to unseen structures). 2.1 / 7 / 2 gave F1 0.838 / 0.975 / 0.994 at 2 / 20 /
-#: 100 e⁻/px with precision 0.963 / 0.991 / 0.997 (without this step 0.751 / 0.953 / 0.983); scale 6 lost 0.01 at
-#: 20 e⁻/px, scale 8–9 up to 0.05 at 100 e⁻/px; floors 1.8–2.4 were within 0.01 in F1 at 2 e⁻/px, precision 0.947–0.969.
-FLOOR = 2.1
+#: floor 1.7–2.6, scale 5–9, weight 1–2.5, with the U-Net threshold :data:`jaxem.ml.peaks.THRESHOLD` 0.7–0.95), rule:
+#: the best mean F1 with precision ≥ 0.96 at every dose (0.95, the acceptance, plus 0.01 for the transfer to unseen
+#: structures). 1.9 / 7 / 2 (U-Net threshold 0.9) gave F1 0.848 / 0.977 / 0.995 at 2 / 20 / 100 e⁻/px with precision
+#: 0.971 / 0.997 / 0.998 (without this step 0.751 / 0.953 / 0.983); scale 6 lost 0.01 at 20 e⁻/px, scale 8–9 up to
+#: 0.05 at 100 e⁻/px; floors 1.7–2.1 were within 0.005 in F1 at 2 e⁻/px, precision 0.954–0.977.
+FLOOR = 1.9
 DOSE_SCALE = 7.0
 PROB_WEIGHT = 2.0
 #: label dose D_L [e⁻/px] of the shipped weights' ground truth (:class:`jaxem.ml.render.RenderConfig`)

@@ -150,7 +150,7 @@ def test_site_evidence_reads_a_peak_not_a_flank():
 
 def test_decide_on_lattice_finds_faint_spots_only_at_low_dose():
     """A lattice whose ±a, ±b, ±(a+b) spots are strong (the detections passed in) and whose other nodes hold
-    faint spots of |F|/σ ≈ 5 in white noise. At 2 e⁻/px (threshold at the floor, 2.4) the faint nodes are spots
+    faint spots of |F|/σ ≈ 5 in white noise. At 2 e⁻/px (threshold at the floor, 1.9) the faint nodes are spots
     (recall ≥ 0.9, nothing off the lattice); at 400 e⁻/px (threshold 7) they are not, and the strong ones stay."""
     basis = _basis(16.0, 19.0, 80.0, 12.0)
     nodes, hk = _nodes(basis)
