@@ -79,7 +79,7 @@ def run(ctx):
                   + [round(peaks.scores(*easy[m])["f1"], 3) for m in methods])
     axes[0].legend(loc="lower left", fontsize=8)
     fig.colorbar(im, ax=list(axes), shrink=0.8, label="robust z of log(1 + |F|)")
-    ctx.figure("detections", fig, "U-Net detections (red) and the labelled spots (green: visible at the label dose, "
+    ctx.figure("detections", fig, "Detections (red: U-Net, then the lattice step with the dose read from each image's shot noise) and the labelled spots (green: visible at the label dose, "
                                   "100 e⁻/px) on canonical FFTs of the same simulated HRTEM image (multislice + "
                                   "partial coherence) at three doses.")
     ctx.table(["dose [e⁻/px]"] + [f"F1 {m}" for m in methods] + [f"F1 {m} (difficult ignored)" for m in methods], f1,
