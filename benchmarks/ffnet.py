@@ -2,8 +2,9 @@
 structures (never seen in training: :func:`jaxem.ml.library.split`). Writes benchmarks/results/ffnet.json.
 
 * held-out set: the first zone axis that simulates of each held-out structure (≤ 24 atoms), ``--zones`` of them;
-* detection P/R/F1 at 2, 20, 100 e⁻/px (match radius 2 px), U-Net vs ``peak_local_max`` and
-  ``blob_log``, each with a 95 % percentile-bootstrap interval over images (``ci95``; 2,000 resamples);
+* detection P/R/F1 at 2, 20, 100 e⁻/px (match radius 2 px), U-Net pipeline (with its lattice step, the image's dose
+  estimated from its own shot noise: :mod:`jaxem.ml.lattice`) vs ``peak_local_max`` and ``blob_log``; ablations:
+  the U-Net pipeline without the lattice step and the baselines followed by the lattice step; each with a 95 % percentile-bootstrap interval over images (``ci95``; 2,000 resamples);
   U-Net localisation RMSE [px] and Friedel consistency; ``--misses`` adds a breakdown of the U-Net's false
   negatives / positives by label SNR, grain count, crowding and distance to the centre;
 * every score twice: strict (every label with expected SNR ≥ 5 counts) and ``ignoring_difficult`` (spots with
@@ -120,10 +121,15 @@ def margins(det) -> dict:
             def f1(m):
                 return r[m]["f1"] if score == "strict" else r[m]["ignoring_difficult"]["f1"]
             shipped = max(("peak_local_max", "blob_log"), key=f1)
-            best = max((m for m in r if m.startswith(("peak_local_max", "blob_log"))), key=f1)
+            best = max((m for m in r if m.startswith(("peak_local_max", "blob_log")) and "+" not in m), key=f1)
             row[score] = {"unet": f1("unet"), "shipped_baseline": shipped, "shipped_f1": f1(shipped),
                           "margin_vs_shipped": f1("unet") - f1(shipped), "best_baseline": best,
                           "best_f1": f1(best), "margin_vs_best": f1("unet") - f1(best)}
+            with_lattice = [m for m in ("peak_local_max+lattice", "blob_log+lattice") if m in r]
+            if with_lattice:
+                bl = max(with_lattice, key=f1)
+                row[score].update(baseline_with_lattice=bl, baseline_with_lattice_f1=f1(bl),
+                                  margin_vs_baseline_with_lattice=f1("unet") - f1(bl))
         out[str(dose)] = row
     return out
 
@@ -151,7 +157,7 @@ def main(argv=None):
     config, variables, info = train.load_default()
 
     inputs = evaluate.detection_inputs(dev_bank, n=args.images, config=config, variables=variables)
-    det = evaluate.detection_metrics(inputs=inputs, details=args.misses, baseline_thresholds=SWEEP)
+    det = evaluate.detection_metrics(inputs=inputs, details=args.misses, baseline_thresholds=SWEEP, ablations=True)
     ceiling = evaluate.label_ceiling(inputs)
     del inputs
     rows = []
@@ -194,11 +200,13 @@ def main(argv=None):
         holder["s"].loss.block_until_ready()
 
     t_step = median_time(one, repeats=3, warmup=0)
-    from jaxem.ml import peaks
+    from jaxem.ml import lattice, peaks
 
     out = {"held_out_zones": [[n[0], list(n[1])] for n in names], "images_per_dose": args.images,
            "index_images_per_dose": args.index_images,
-           "detector": {"threshold": peaks.THRESHOLD, "low": peaks.LOW, "z_min": peaks.Z_MIN},
+           "detector": {"threshold": peaks.THRESHOLD, "low": peaks.LOW, "z_min": peaks.Z_MIN,
+                        "lattice": {"floor": lattice.FLOOR, "dose_scale": lattice.DOSE_SCALE,
+                                    "prob_weight": lattice.PROB_WEIGHT, "label_dose": lattice.LABEL_DOSE}},
            "detection": {str(k): v for k, v in det.items()},
            "label_ceiling": {str(k): v for k, v in ceiling.items()}, "margins": marg,
            "difficult_band_expected_snr": list(evaluate.DIFFICULT), "baseline_sweep": SWEEP, "indexing": {str(k): v for k, v in idx.items()},

@@ -26,6 +26,7 @@ import numpy as np
 from .. import validate
 from . import peaks as D
 from .index import _angle, index_spots
+from .lattice import decide_on_lattice, effective_dose
 from .render import RenderConfig, render_batch
 
 
@@ -105,6 +106,7 @@ def _batches(key, bank, n, cfg, chunk=8):
 def detection_inputs(bank, doses=(2.0, 20.0, 100.0), n: int = 16, seed: int = 0, config=None, variables=None,
                      render: RenderConfig = RenderConfig()) -> dict:
     """The rendered evaluation set, once: {dose: [per-image dict]} with ``prob`` (U-Net map), ``mag`` (|F|),
+    ``dose_est`` (the image's dose from its own shot noise, :func:`jaxem.ml.lattice.effective_dose`) [e⁻/px],
     ``spots`` (S, 2) [px], ``visible`` (S,), ``snr`` (S,), ``grain`` (S,), ``grains`` (number present). The same
     ``seed`` gives the same images (so post-processing variants are compared on identical inputs)."""
     if variables is None:
@@ -120,6 +122,7 @@ def detection_inputs(bank, doses=(2.0, 20.0, 100.0), n: int = 16, seed: int = 0,
             prob = np.asarray(D.probability(smp.fft, config, variables))
             for b in range(smp.fft.shape[0]):
                 images.append({"prob": prob[b], "mag": np.asarray(_magnitude(smp.image[b])),
+                               "dose_est": effective_dose(np.asarray(smp.image[b], np.float64)),
                                "spots": np.asarray(smp.spots[b]), "visible": np.asarray(smp.visible[b]),
                                "snr": np.asarray(smp.snr[b]), "grain": np.asarray(smp.grain[b]),
                                "grains": int(np.sum(smp.present[b]))})
@@ -163,7 +166,8 @@ def _local(img, pos, k, radius):
 def detection_metrics(bank=None, doses=(2.0, 20.0, 100.0), n: int = 16, seed: int = 0, config=None, variables=None,
                       radius: float = 2.0, render: RenderConfig = RenderConfig(), threshold: float = D.THRESHOLD,
                       inputs=None, detector: dict | None = None, baselines: bool = True, n_boot: int = 2000,
-                      details: bool = False, difficult=DIFFICULT, baseline_thresholds: dict | None = None) -> dict:
+                      details: bool = False, difficult=DIFFICULT, baseline_thresholds: dict | None = None,
+                      ablations: bool = False) -> dict:
     """{dose: {'unet': {precision, recall, f1, ci95, rmse_px, friedel, ignoring_difficult}, 'peak_local_max': {…},
     'blob_log': {…}}}.
 
@@ -175,7 +179,10 @@ def detection_metrics(bank=None, doses=(2.0, 20.0, 100.0), n: int = 16, seed: in
     'blob_log': thresholds k [robust σ]} adds one baseline per threshold, named 'peak_local_max@k' (the shipped
     defaults are always scored). ``details`` adds 'misses': one record per U-Net false negative (label SNR, grain,
     distance to the centre, crowding) and false positive (probability, robust z, distance to the nearest label of
-    any SNR)."""
+    any SNR). ``ablations`` adds 'unet (no lattice)' (the U-Net pipeline without its lattice step,
+    :mod:`jaxem.ml.lattice`) and 'peak_local_max+lattice' / 'blob_log+lattice' (the shipped baselines, Friedel
+    filtered, followed by the same lattice step without the U-Net probability): what the network and what the
+    lattice step each contribute."""
     band = _check_band(difficult)
     extra = {}
     for name, ks in (baseline_thresholds or {}).items():
@@ -190,6 +197,8 @@ def detection_metrics(bank=None, doses=(2.0, 20.0, 100.0), n: int = 16, seed: in
     _check_inputs(inputs)
     opts = {"threshold": threshold, **(detector or {})}
     methods = (("unet", "peak_local_max", "blob_log") + tuple(extra)) if baselines else ("unet",)
+    if ablations:
+        methods += ("unet (no lattice)",) + (("peak_local_max+lattice", "blob_log+lattice") if baselines else ())
     detect = {"peak_local_max": D.detect_peak_local_max, "blob_log": D.detect_blob_log}
     results = {}
     for dose, images in inputs.items():
@@ -198,12 +207,23 @@ def detection_metrics(bank=None, doses=(2.0, 20.0, 100.0), n: int = 16, seed: in
         dists, friedel, misses = [], [], []
         for i, img in enumerate(images):
             true = img["spots"][img["visible"]]
-            found = {"unet": D.peaks_from_probability(img["prob"], img["mag"], **opts)[0]}
+            found = {"unet": D.peaks_from_probability(img["prob"], img["mag"], **{"dose": img.get("dose_est"), **opts})[0]}
             if baselines:
                 found["peak_local_max"] = D.detect_peak_local_max(img["mag"])[0]
                 found["blob_log"] = D.detect_blob_log(img["mag"])[0]
                 for m, (name, k) in extra.items():
                     found[m] = detect[name](img["mag"], k=k)[0]
+            if ablations:
+                found["unet (no lattice)"] = D.peaks_from_probability(img["prob"], img["mag"],
+                                                                      **{**opts, "lattice": False})[0]
+                if baselines and img.get("dose_est") is not None:
+                    for name in ("peak_local_max", "blob_log"):
+                        pos, sc = D.friedel_filter(*detect[name](img["mag"]), img["mag"].shape[0])
+                        found[f"{name}+lattice"] = decide_on_lattice(pos, sc, np.zeros_like(img["prob"]), img["mag"],
+                                                                     img["dose_est"], prob_weight=0.0)[0]
+                elif baselines:
+                    for name in ("peak_local_max", "blob_log"):
+                        found[f"{name}+lattice"] = found[name]
             if band is not None:
                 certain, hard = _difficult_split(img, band, render)
             for m, pos in found.items():
@@ -329,7 +349,8 @@ def indexing_metrics(bank, names, cands, n: int = 16, dose: float = 50.0, seed: 
             if use_labels:
                 pos = true
             else:
-                pos = D.peaks_from_probability(prob[b], np.asarray(_magnitude(smp.image[b])))[0]
+                pos = D.peaks_from_probability(prob[b], np.asarray(_magnitude(smp.image[b])),
+                                               dose=effective_dose(np.asarray(smp.image[b], np.float64)))[0]
             g = D.to_g(pos)
             eligible = _pairs(D.to_g(true)) >= 3
             grains = index_spots(g, cands) if len(g) else []

@@ -87,8 +87,8 @@ def test_hysteresis_and_crowded_seeds():
     for (r, c) in [(100, 90), (n - 100, n - 90)]:
         mag[r, c] *= np.exp(3.0)  # z ≈ 10 robust σ
     for (r, c) in [(150, 200), (150, 202)]:  # crowded strong pairs
-        prob = np.maximum(prob, _blob(n, r, c, 0.99, 2.0))
-        prob = np.maximum(prob, _blob(n, n - r, n - c, 0.99, 2.0))
+        prob = np.maximum(prob, _blob(n, r, c, 0.99, 2.5))
+        prob = np.maximum(prob, _blob(n, n - r, n - c, 0.99, 2.5))
     assert (prob > D.THRESHOLD)[150, 200:203].all()  # one connected component
     pos, _ = D.peaks_from_probability(prob, mag, climb=0)
     found = {tuple(np.round(p).astype(int)) for p in pos}

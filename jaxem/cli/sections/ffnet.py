@@ -23,7 +23,7 @@ def run(ctx):
     import matplotlib.pyplot as plt
     import numpy as np
 
-    from jaxem.ml import candidates, evaluate, get_structure, index_spots, peaks, render, train, zone_table
+    from jaxem.ml import candidates, evaluate, get_structure, index_spots, lattice, peaks, render, train, zone_table
     from jaxem.ml.kinematic import zone_frame
 
     # 1. database tables
@@ -62,7 +62,8 @@ def run(ctx):
             mag = np.asarray(render.fft_input(smp.image[b])[1])
             true = smp.spots[b][smp.visible[b]]
             certain, hard = evaluate.split_difficult(smp.spots[b], smp.visible[b], smp.snr[b])
-            found = {"U-Net": peaks.peaks_from_probability(prob[b], mag)[0],
+            dose_b = lattice.effective_dose(np.asarray(smp.image[b], float))  # from the image's own shot noise
+            found = {"U-Net": peaks.peaks_from_probability(prob[b], mag, dose=dose_b)[0],
                      "peak_local_max": peaks.detect_peak_local_max(mag)[0], "blob_log": peaks.detect_blob_log(mag)[0]}
             for m, pos in found.items():
                 strict[m] = [a + c for a, c in zip(strict[m], peaks.match(pos, true, 2.0)[:3])]
@@ -78,7 +79,7 @@ def run(ctx):
                   + [round(peaks.scores(*easy[m])["f1"], 3) for m in methods])
     axes[0].legend(loc="lower left", fontsize=8)
     fig.colorbar(im, ax=list(axes), shrink=0.8, label="robust z of log(1 + |F|)")
-    ctx.figure("detections", fig, "U-Net detections (red) and the labelled spots (green: visible at the label dose, "
+    ctx.figure("detections", fig, "Detections (red: U-Net, then the lattice step with the dose read from each image's shot noise) and the labelled spots (green: visible at the label dose, "
                                   "100 e⁻/px) on canonical FFTs of the same simulated HRTEM image (multislice + "
                                   "partial coherence) at three doses.")
     ctx.table(["dose [e⁻/px]"] + [f"F1 {m}" for m in methods] + [f"F1 {m} (difficult ignored)" for m in methods], f1,
@@ -96,7 +97,8 @@ def run(ctx):
     smp = jax.device_get(render.render_batch(jax.random.PRNGKey(11), bank, 8, cfg))
     pick = int(np.argmax([len(set(np.asarray(e).tolist())) for e in smp.entry]))
     spots = peaks.detect(x=smp.fft[pick], fft_mag=np.asarray(render.fft_input(smp.image[pick])[1]),
-                         config=config, variables=variables)
+                         config=config, variables=variables,
+                         dose=lattice.effective_dose(np.asarray(smp.image[pick], float)))
     grains = index_spots(spots.g, cands)
     fig, axes = plt.subplots(1, 2, figsize=(10, 4.6), layout="constrained")
     im0 = axes[0].imshow(smp.image[pick], cmap="gray")

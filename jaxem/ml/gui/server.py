@@ -80,16 +80,18 @@ class Session:
             i = validate.integer(req.get("image", 0), "image", lo=0, hi=len(e["images"]) - 1)
             img = np.asarray(e["images"][i], float)
             target = f"{e['key']}__img{i}"
+            dose = _dose(img, None)
         elif "path" in req:
             from ..io_image import read_image
 
             img, px = read_image(req["path"], req.get("pixel_size"))
+            dose = _dose(img, px)
             img = canonical_image(img, px)
             target = Path(str(req["path"])).name
         else:
             raise validate.InputError("load needs 'entry' (database key) or 'path' (image file)")
         x, mag = fft_input(np.asarray(img, np.float32))
-        self.current = {"image": img, "x": np.asarray(x), "mag": np.asarray(mag), "target": target}
+        self.current = {"image": img, "x": np.asarray(x), "mag": np.asarray(mag), "target": target, "dose": dose}
         return {"image": _png(img), "fft": _png(np.log1p(np.asarray(mag))), "n": int(img.shape[0]), "dk": DK,
                 "target": target}
 
@@ -102,7 +104,7 @@ class Session:
         cur = self._need()
         config, variables = self.net()
         p = np.asarray(probability(cur["x"][None], config, variables)[0])
-        pos, _ = peaks_from_probability(p, cur["mag"])
+        pos, _ = peaks_from_probability(p, cur["mag"], dose=cur.get("dose"))
         return {"spots": np.round(pos, 3).tolist()}
 
     def index(self, req):
@@ -120,6 +122,17 @@ class Session:
                "indexing": req.get("indexing"), "decision": req.get("decision"),
                "provenance": {"user": str(req.get("user", "")), "tool": "jaxem ml gui"}}
         return {"path": str(db.save_annotation(self.database, cur["target"], ann))}
+
+
+def _dose(image, pixel_size):
+    """The image's dose per canonical pixel from its shot noise (:func:`jaxem.ml.lattice.effective_dose`), or None
+    (no lattice step) for an image that is not in counts."""
+    from ..lattice import effective_dose
+
+    try:
+        return effective_dose(image, pixel_size)
+    except validate.InputError:
+        return None
 
 
 class _Handler(BaseHTTPRequestHandler):
