@@ -369,6 +369,29 @@ bad("ml.indexing.refine", "A0", "A0", lambda: ml.indexing.refine(np.eye(3), np.o
 bad("ml.index_spots", "g", r"\bg\b", lambda: ml.index_spots(np.full((3, 2), NAN), ml.candidates(
     {("ncrystal:Si", (0, 0, 1)): ml.zone_table(F.si, (0, 0, 1))})))
 bad("ml.index_spots", "cands", "cands|Candidates", lambda: ml.index_spots(np.ones((3, 2)), "lots"))
+_each("ml.lattice.fit_lattices", "positions", "positions", lambda v: ml.lattice.fit_lattices(v, 256),
+      {"nan": np.full((4, 2), NAN), "3col": np.ones((4, 3)), "str": "lots", "None": None})
+bad("ml.lattice.fit_lattices", "n", r"\bn\b", lambda: ml.lattice.fit_lattices(np.ones((4, 2)), 0))
+bad("ml.lattice.fit_lattices", "tol", r"\btol\b", lambda: ml.lattice.fit_lattices(np.ones((4, 2)), 256, tol=-1.0))
+_each("ml.lattice.lattice_sites", "basis", "basis", lambda v: ml.lattice.lattice_sites(v, 256),
+      {"singular": [[1.0, 2.0], [2.0, 4.0]], "nan": [[NAN, 1.0], [1.0, 2.0]], "shape": np.eye(3), "str": "lots"})
+bad("ml.lattice.site_evidence", "fft_mag", "fft_mag", lambda: ml.lattice.site_evidence(np.ones((2, 2)), np.ones((64, 32))))
+bad("ml.lattice.site_evidence", "sites", "sites", lambda: ml.lattice.site_evidence(np.full((2, 2), NAN), np.ones((64, 64))))
+bad("ml.lattice.site_evidence", "prob", "prob", lambda: ml.lattice.site_evidence(np.ones((2, 2)), np.ones((64, 64)),
+                                                                                 prob=np.ones((32, 32))))
+_each("ml.lattice.threshold", "dose", "dose", ml.lattice.threshold, {"0": 0.0, "neg": -1.0, "nan": NAN, "str": "x"})
+_each("ml.lattice.decide_on_lattice", "dose", "dose",
+      lambda v: ml.lattice.decide_on_lattice(np.ones((3, 2)), np.ones(3), np.zeros((64, 64)), np.ones((64, 64)), v),
+      {"0": 0.0, "neg": -2.0, "nan": NAN, "None": None})
+bad("ml.lattice.decide_on_lattice", "score", "score", lambda: ml.lattice.decide_on_lattice(
+    np.ones((3, 2)), np.ones(2), np.zeros((64, 64)), np.ones((64, 64)), 2.0))
+bad("ml.lattice.decide_on_lattice", "fft_mag", "fft_mag", lambda: ml.lattice.decide_on_lattice(
+    np.ones((3, 2)), np.ones(3), np.zeros((64, 64)), np.ones((32, 32)), 2.0))
+_each("ml.lattice.effective_dose", "image", "image|positive mean|noise|square",
+      ml.lattice.effective_dose, {"zeros": np.zeros((64, 64)), "flat": np.ones((64, 64)), "rect": np.ones((64, 40)),
+                                  "nan": np.full((64, 64), NAN), "1d": np.ones(64)})
+bad("ml.lattice.effective_dose", "pixel_size", "pixel_size", lambda: ml.lattice.effective_dose(
+    np.random.default_rng(0).poisson(5.0, (64, 64)).astype(float), pixel_size=-1.0))
 bad("ml.detect", "nothing", r"image|x|fft_mag", lambda: ml.detect())
 bad("ml.detect", "pixel_size", "pixel_size", lambda: ml.detect(np.ones((64, 64)), pixel_size=-1.0))
 bad("ml.detect", "image-nan", "image", lambda: ml.detect(np.full((64, 64), NAN), pixel_size=0.25))

@@ -307,13 +307,17 @@ def decide_on_lattice(positions, score, prob, fft_mag, dose, floor: float = FLOO
     if len(sc) != len(pos):
         raise validate.InputError(f"score has {len(sc)} values for {len(pos)} positions")
     p = np.asarray(_square(prob, "prob"), np.float64)
+    mag = np.asarray(_square(fft_mag, "fft_mag"), np.float64)
+    if mag.shape != p.shape:
+        raise validate.InputError(f"fft_mag has shape {mag.shape}, prob {p.shape}: they must match")
+    dose = validate.scalar(dose, "dose", "e/px", positive=True)
     n = p.shape[0]
     exclusion = validate.scalar(exclusion, "exclusion", "px", positive=True)
     snap = validate.scalar(snap, "snap", "px", positive=True)
     bases, _ = fit_lattices(pos, n, max_grains=max_grains)
     if not bases:
         return pos, sc, np.full(len(pos), -1)
-    evidence = _Evidence(fft_mag, p, prob_weight)
+    evidence = _Evidence(mag, p, prob_weight)
     region = dict(dc_radius=dc_radius, edge=edge, r_max=r_max)
     sites, grain = [], []
     for g, b in enumerate(bases):
