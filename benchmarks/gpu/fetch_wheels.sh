@@ -8,7 +8,8 @@
 # Usage (repo root): bash benchmarks/gpu/fetch_wheels.sh   → .whl/ (≈ 11 MB), git-ignored locally.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-grep -qx '/.whl/' .git/info/exclude 2>/dev/null || echo '/.whl/' >> .git/info/exclude
+EXCLUDE="$(git rev-parse --git-path info/exclude)"  # also right in a worktree, where .git is a file
+grep -qx '/.whl/' "$EXCLUDE" 2>/dev/null || echo '/.whl/' >> "$EXCLUDE"
 mkdir -p .whl
 python3 -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
   --platform manylinux_2_28_x86_64 --platform manylinux_2_27_x86_64 --platform manylinux_2_17_x86_64 \
