@@ -20,6 +20,7 @@ structures (never seen in training: :func:`jaxem.ml.library.split`). Writes benc
 
     python benchmarks/ffnet.py            # 8 held-out zones, 64 images per dose (16 for indexing)
     python benchmarks/ffnet.py --smoke    # 2 zones, 4 images per dose (checks it runs)
+    python benchmarks/ffnet.py --throughput-only   # the throughput rows alone (benchmarks/gpu/run_on_device.sh)
 """
 from __future__ import annotations
 
@@ -134,9 +135,34 @@ def margins(det) -> dict:
     return out
 
 
+def throughput(config, variables, dev_bank) -> dict:
+    """FFTs/s through the U-Net at 256² (batch 8) and images/s of the simulate-and-train step (batch 4, two 128² crops
+    each), medians of 3 after warm-up, on JAX's default device (named with its kind: the card on a GPU)."""
+    from jaxem.ml import train
+    from jaxem.ml.peaks import probability
+
+    x = jax.random.normal(jax.random.PRNGKey(0), (8, 256, 256))
+    t_net = median_time(lambda: probability(x, config, variables).block_until_ready(), repeats=3)
+    state = train.init(jax.random.PRNGKey(0), config, batch=8, crop=128, crops=2)
+    state = train.step(state, dev_bank)
+    holder = {"s": state}
+
+    def one():
+        holder["s"] = train.step(holder["s"], dev_bank)
+        holder["s"].loss.block_until_ready()
+
+    t_step = median_time(one, repeats=3, warmup=0)
+    dev = jax.devices()[0]
+    return {"unet_ffts_per_s_256_batch8": 8 / t_net, "train_pipeline_images_per_s": 4 / t_step,
+            "train_pipeline_crops_per_s": 8 / t_step, "device": str(dev),
+            "device_kind": getattr(dev, "device_kind", dev.platform), "jax": jax.__version__}
+
+
 def main(argv=None):
     p = argparse.ArgumentParser()
     p.add_argument("--smoke", action="store_true")
+    p.add_argument("--throughput-only", action="store_true",
+                   help="only the throughput rows (a synthetic bank), to results/ffnet_throughput.json (the GPU procedure)")
     p.add_argument("--zones", type=int, default=8)
     p.add_argument("--images", type=int, default=64, help="detection images per dose")
     p.add_argument("--index-images", type=int, default=16, help="indexing images per dose")
@@ -145,9 +171,25 @@ def main(argv=None):
     args = p.parse_args(argv)
     if args.smoke:
         args.zones, args.images, args.index_images, args.confusers = 2, 4, 4, 2
+    if args.throughput_only:
+        from jaxem.ml import render, train
+
+        load0 = os.getloadavg()
+        from jaxem.ml.bank import Bank
+
+        # a synthetic bank (the throughput does not depend on the structures; no NCrystal/spglib needed on the device)
+        rng = np.random.default_rng(0)
+        k = rng.uniform(-1.0, 1.0, (4, 64, 2))
+        dev_bank = render.device_bank(Bank(k, np.full((4, 64), 0.02), rng.uniform(0, 2 * np.pi, (4, 64)),
+                                           np.arange(4, dtype=np.int32), np.full(4, 50.0), np.zeros(4)))
+        config, variables, _ = train.load_default()
+        thr = throughput(config, variables, dev_bank)
+        print(f"U-Net: {thr['unet_ffts_per_s_256_batch8']:.1f} FFT/s (256², batch 8); pipeline "
+              f"{thr['train_pipeline_images_per_s']:.2f} images/s on {thr['device_kind']}")
+        print("wrote", write_results("ffnet_throughput", {**thr, "loadavg_start": load0, "loadavg_end": os.getloadavg()}))
+        return
 
     from jaxem.ml import evaluate, render, train
-    from jaxem.ml.peaks import probability
 
     load0 = os.getloadavg()
     t0 = time.time()
@@ -188,18 +230,7 @@ def main(argv=None):
         idx[dose] = res
         print(f"indexing @ {dose} e/px: {res}")
 
-    # throughput
-    x = jax.random.normal(jax.random.PRNGKey(0), (8, 256, 256))
-    t_net = median_time(lambda: probability(x, config, variables).block_until_ready(), repeats=3)
-    state = train.init(jax.random.PRNGKey(0), config, batch=8, crop=128, crops=2)
-    state = train.step(state, dev_bank)
-    holder = {"s": state}
-
-    def one():
-        holder["s"] = train.step(holder["s"], dev_bank)
-        holder["s"].loss.block_until_ready()
-
-    t_step = median_time(one, repeats=3, warmup=0)
+    thr = throughput(config, variables, dev_bank)
     from jaxem.ml import lattice, peaks
 
     out = {"held_out_zones": [[n[0], list(n[1])] for n in names], "images_per_dose": args.images,
@@ -212,13 +243,11 @@ def main(argv=None):
            "difficult_band_expected_snr": list(evaluate.DIFFICULT), "baseline_sweep": SWEEP, "indexing": {str(k): v for k, v in idx.items()},
            **({"misses": misses} if misses else {}),
            "candidates": len(cands.names),
-           "throughput": {"unet_ffts_per_s_256_batch8": 8 / t_net,
-                          "train_pipeline_images_per_s": 4 / t_step, "train_pipeline_crops_per_s": 8 / t_step,
-                          "device": str(jax.devices()[0])},
+           "throughput": thr,
            "weights": {"steps": info.get("steps"), "filters": config.filters},
            "bank_seconds": t_bank, "loadavg_start": load0, "loadavg_end": os.getloadavg(), "smoke": args.smoke}
-    print(f"U-Net: {8 / t_net:.1f} FFT/s (256², batch 8); pipeline {4 / t_step:.2f} images/s ({jax.devices()[0]}), "
-          f"load {os.getloadavg()}")
+    print(f"U-Net: {thr['unet_ffts_per_s_256_batch8']:.1f} FFT/s (256², batch 8); pipeline "
+          f"{thr['train_pipeline_images_per_s']:.2f} images/s ({thr['device']}), load {os.getloadavg()}")
     print("wrote", write_results("ffnet", out, quick=args.smoke))
 
 

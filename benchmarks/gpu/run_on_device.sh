@@ -21,3 +21,5 @@ cp benchmarks/results/multislice_plane_wave.json "$OUT/" 2>/dev/null || true
 # a full Ni TACAW
 timeout 150 python3 benchmarks/phonon_spectroscopy.py 2>&1 | tail -20 | tee "$OUT/phonon_spectroscopy.txt"
 cp benchmarks/results/phonon_spectroscopy.json "$OUT/" 2>/dev/null || true
+timeout 90 python3 benchmarks/ffnet.py --throughput-only 2>&1 | tail -5 | tee "$OUT/ffnet.txt"
+cp benchmarks/results/ffnet_throughput.json "$OUT/" 2>/dev/null || true
