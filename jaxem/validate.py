@@ -338,7 +338,10 @@ def typed(fn=None, *, duck: tuple = ()):
     inside the function otherwise). Annotations are resolved at the first call. Put it directly above the
     ``def`` (below ``jax.jit``): under jit it runs when the function is traced, where a jaxem pytree is still an
     instance of its class and a wrong argument is a tracer or another type. ``duck``: parameters that take any
-    object with the class's interface by design (``@typed(duck=("sim",))``), left unchecked."""
+    object with the class's interface by design (``@typed(duck=("sim",))``), left unchecked. A class may define
+    ``__jaxem_check__(value, name)`` (a static method) to check the values of an instance too (e.g. finite
+    aberration coefficients: a pytree's constructor cannot, since JAX rebuilds pytrees through it with tracers
+    and placeholders); typed calls it on every checked argument of that class."""
     import inspect
 
     if fn is None:
@@ -360,6 +363,9 @@ def typed(fn=None, *, duck: tuple = ()):
                 if k in bound and not (optional and bound[k] is None):
                     what = " or ".join(_described(c) for c in classes) + (" (or None)" if optional else "")
                     instance(bound[k], k, classes, what)
+                    check = getattr(type(bound[k]), "__jaxem_check__", None)
+                    if check is not None:  # the class's own value check (concrete leaves; traced ones pass)
+                        check(bound[k], k)
         return fn(*args, **kwargs)
 
     wrapper.__jaxem_typed__ = True

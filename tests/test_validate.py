@@ -185,3 +185,23 @@ def test_typed_leaves_duck_typed_parameters_alone():
     assert f(Like(), g) == (4, 4)
     with pytest.raises(InputTypeError, match="other must be a Grid"):
         f(Like(), Like())
+
+
+def test_typed_runs_the_class_value_check():
+    """A class's ``__jaxem_check__`` runs on every typed argument of that class: NaN aberration coefficients are
+    refused at a public (non-jitted) boundary, naming the coefficient; traced coefficients pass (gradients work)."""
+    import jax
+
+    from jaxem import optics
+    from jaxem.optics import Aberrations
+
+    with pytest.raises(v.InputError, match=r"C10.*finite"):
+        optics.chi(Aberrations(C10=float("nan")), np.zeros(3), np.zeros(3), 0.0197)
+    with pytest.raises(v.InputError, match=r"C30"):
+        optics.chi(Aberrations(C30=np.array([1.0, np.inf])), np.zeros(3), np.zeros(3), 0.0197)
+    g = jax.grad(lambda c: optics.chi(Aberrations(C10=c), np.full(3, 0.01), np.zeros(3), 0.0197).sum())(5.0)
+    assert np.isfinite(g) and g != 0
+    from jaxem.optics import detector
+
+    with pytest.raises(v.InputError, match=r"mtf: a must be finite"):
+        detector.detector_mtf(np.zeros((4, 4)), np.zeros((4, 4)), 0.5, detector.DetectorMTF(a=float("nan")))

@@ -118,6 +118,11 @@ class Aberrations:
     def to_dict(self) -> dict:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
 
+    @staticmethod
+    def __jaxem_check__(value, name):
+        """At a public function's boundary (:func:`jaxem.validate.typed`): finite concrete coefficients."""
+        check_finite(value)
+
     def to_metadata(self) -> dict:
         """JSON-ready {name: {"value", "units"}} of the non-zero coefficients (concrete values only; a
         series, :mod:`jaxem.optics.series`, as a list)."""

@@ -70,6 +70,11 @@ class DetectorMTF:
             object.__setattr__(self, "pixel_size", validate.pair(self.pixel_size, "pixel_size", "Å", positive=True,
                                                                  allow_traced=False))
 
+    @staticmethod
+    def __jaxem_check__(value, name):
+        """At a public function's boundary (:func:`jaxem.validate.typed`): :meth:`check`."""
+        value.check(name)
+
     def check(self, name: str = "mtf") -> "DetectorMTF":
         """Validate concrete values (ranges of :meth:`create`), naming ``name``; returns self."""
         if not isinstance(self, DetectorMTF):
