@@ -26,7 +26,7 @@ import numpy as np
 from .. import validate
 from . import peaks as D
 from .index import _angle, index_spots
-from .lattice import decide_on_lattice, effective_dose
+from .lattice import _dose_from_magnitude, decide_on_lattice
 from .render import RenderConfig, render_batch
 
 
@@ -121,8 +121,9 @@ def detection_inputs(bank, doses=(2.0, 20.0, 100.0), n: int = 16, seed: int = 0,
         for smp in _batches(jax.random.fold_in(key, int(dose * 1000)), bank, n, cfg):
             prob = np.asarray(D.probability(smp.fft, config, variables))
             for b in range(smp.fft.shape[0]):
-                images.append({"prob": prob[b], "mag": np.asarray(_magnitude(smp.image[b])),
-                               "dose_est": effective_dose(np.asarray(smp.image[b], np.float64)),
+                mag = np.asarray(_magnitude(smp.image[b]))
+                images.append({"prob": prob[b], "mag": mag,
+                               "dose_est": _dose_from_magnitude(mag, float(np.mean(smp.image[b]))),
                                "spots": np.asarray(smp.spots[b]), "visible": np.asarray(smp.visible[b]),
                                "snr": np.asarray(smp.snr[b]), "grain": np.asarray(smp.grain[b]),
                                "grains": int(np.sum(smp.present[b]))})
@@ -181,8 +182,8 @@ def detection_metrics(bank=None, doses=(2.0, 20.0, 100.0), n: int = 16, seed: in
     distance to the centre, crowding) and false positive (probability, robust z, distance to the nearest label of
     any SNR). ``ablations`` adds 'unet (no lattice)' (the U-Net pipeline without its lattice step,
     :mod:`jaxem.ml.lattice`) and 'peak_local_max+lattice' / 'blob_log+lattice' (the shipped baselines, Friedel
-    filtered, followed by the same lattice step without the U-Net probability): what the network and what the
-    lattice step each contribute."""
+    filtered, followed by the same lattice step without the U-Net probability; only when every record carries
+    its ``dose_est``): what the network and what the lattice step each contribute."""
     band = _check_band(difficult)
     extra = {}
     for name, ks in (baseline_thresholds or {}).items():
@@ -197,8 +198,10 @@ def detection_metrics(bank=None, doses=(2.0, 20.0, 100.0), n: int = 16, seed: in
     _check_inputs(inputs)
     opts = {"threshold": threshold, **(detector or {})}
     methods = (("unet", "peak_local_max", "blob_log") + tuple(extra)) if baselines else ("unet",)
-    if ablations:
-        methods += ("unet (no lattice)",) + (("peak_local_max+lattice", "blob_log+lattice") if baselines else ())
+    with_dose = all(img.get("dose_est") is not None for images in inputs.values() for img in images)
+    if ablations:  # the baselines + lattice step need each image's dose (records of detection_inputs carry it)
+        methods += ("unet (no lattice)",) + (("peak_local_max+lattice", "blob_log+lattice") if baselines and with_dose
+                                             else ())
     detect = {"peak_local_max": D.detect_peak_local_max, "blob_log": D.detect_blob_log}
     results = {}
     for dose, images in inputs.items():
@@ -216,14 +219,11 @@ def detection_metrics(bank=None, doses=(2.0, 20.0, 100.0), n: int = 16, seed: in
             if ablations:
                 found["unet (no lattice)"] = D.peaks_from_probability(img["prob"], img["mag"],
                                                                       **{**opts, "lattice": False})[0]
-                if baselines and img.get("dose_est") is not None:
+                if baselines and with_dose:
                     for name in ("peak_local_max", "blob_log"):
                         pos, sc = D.friedel_filter(*detect[name](img["mag"]), img["mag"].shape[0])
                         found[f"{name}+lattice"] = decide_on_lattice(pos, sc, np.zeros_like(img["prob"]), img["mag"],
                                                                      img["dose_est"], prob_weight=0.0)[0]
-                elif baselines:
-                    for name in ("peak_local_max", "blob_log"):
-                        found[f"{name}+lattice"] = found[name]
             if band is not None:
                 certain, hard = _difficult_split(img, band, render)
             for m, pos in found.items():
@@ -349,8 +349,8 @@ def indexing_metrics(bank, names, cands, n: int = 16, dose: float = 50.0, seed: 
             if use_labels:
                 pos = true
             else:
-                pos = D.peaks_from_probability(prob[b], np.asarray(_magnitude(smp.image[b])),
-                                               dose=effective_dose(np.asarray(smp.image[b], np.float64)))[0]
+                mag = np.asarray(_magnitude(smp.image[b]))
+                pos = D.peaks_from_probability(prob[b], mag, dose=_dose_from_magnitude(mag, float(np.mean(smp.image[b]))))[0]
             g = D.to_g(pos)
             eligible = _pairs(D.to_g(true)) >= 3
             grains = index_spots(g, cands) if len(g) else []

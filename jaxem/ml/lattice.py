@@ -53,6 +53,7 @@ import numpy as np
 from scipy import ndimage
 
 from .. import validate
+from .render import CANONICAL_PIXEL, fft_input, hann
 
 #: decision threshold of step 4: floor [SNR units], scale at the label dose [SNR units], weight of the U-Net
 #: probability in the evidence. Sweep on training structures only (32 images per dose, doses estimated from the images;
@@ -195,7 +196,7 @@ def lattice_sites(basis, n: int, dc_radius: float = 6.0, edge: float = 3.0, r_ma
     """Nodes h·a + k·b of a lattice ``basis`` (2, 2) [px] inside the searched region of a centred n × n FFT
     (at least ``dc_radius`` px from the zero frequency, ``edge`` px inside the borders, within ``r_max`` px,
     default 1.02·n/2) → (S, 2) (row, col) [px] and their (h, k) (S, 2)."""
-    from .peaks import R_MAX
+    from .peaks import R_MAX, _in_support
 
     b = np.asarray(validate.array(basis, "basis", shape=(2, 2), kind="real", finite=True), float)
     n = validate.integer(n, "n", lo=8)
@@ -207,8 +208,7 @@ def lattice_sites(basis, n: int, dc_radius: float = 6.0, edge: float = 3.0, r_ma
     h, k = np.meshgrid(np.arange(-hmax, hmax + 1), np.arange(-hmax, hmax + 1), indexing="ij")
     hk = np.stack([h.ravel(), k.ravel()], 1).astype(float)
     p = hk @ b + n / 2
-    r = np.hypot(p[:, 0] - n / 2, p[:, 1] - n / 2)
-    ok = (r >= dc_radius) & (r <= r_max) & np.all((p >= edge) & (p <= n - 1 - edge), axis=1)
+    ok = _in_support(p, n, dc_radius, edge, r_max)
     return p[ok], hk[ok]
 
 
@@ -224,16 +224,13 @@ class _Evidence:
     """The maps of step 3 for one FFT, computed once; calling it with sites (S, 2) [px] gives (evidence, ρ)."""
 
     def __init__(self, fft_mag, prob=None, prob_weight: float = PROB_WEIGHT):
-        from .peaks import _square
+        from .peaks import _local_snr, _square
 
         mag = np.asarray(_square(fft_mag, "fft_mag"), np.float64)
         self.n = mag.shape[0]
-        yy, xx = np.mgrid[-8:9, -8:9]
-        rr = np.hypot(yy, xx)
-        med = np.maximum(ndimage.median_filter(mag, footprint=(rr >= 3.0) & (rr <= 8.0), mode="wrap"), 1e-30)
         logf = ndimage.gaussian_filter(np.log1p(mag), 1.0)
         peak_near = ndimage.maximum_filter(logf == ndimage.maximum_filter(logf, 3), 3)
-        self.snr = np.where(peak_near, mag * np.sqrt(np.log(2.0)) / med, 0.0)
+        self.snr = np.where(peak_near, _local_snr(mag, peak=False), 0.0)
         self.rho = np.clip(_shot_fraction(mag), 0.0, 1.0)
         self.prob, self.weight = None, 0.0
         if prob is not None:
@@ -276,9 +273,18 @@ def _shot_fraction(mag):
     bounds = np.searchsorted(ring[order], np.arange(n + 2))
     med = np.array([np.median(power[order[bounds[i]:bounds[i + 1]]]) if bounds[i + 1] > bounds[i] else np.nan
                     for i in range(n + 1)])
-    shot = float(np.median(power[(rad.ravel() >= 0.3 * n) & (rad.ravel() <= 0.475 * n)]))
+    shot = _floor_power(mag)
     med = np.where(np.isfinite(med) & (med > 0), med, shot)
     return shot / med
+
+
+def _floor_power(mag) -> float:
+    """Median |F|² of a centred n × n |F| over 0.6–0.95 of the Nyquist frequency, where the specimen's spots are
+    sparse and the amorphous background has decayed: σ²·ln 2 of the white (shot) noise."""
+    n = mag.shape[0]
+    f = np.arange(n) - n / 2
+    rad = np.hypot(f[:, None], f[None, :])
+    return float(np.median((mag * mag)[(rad >= 0.3 * n) & (rad <= 0.475 * n)]))
 
 
 def threshold(dose, shot=1.0, floor: float = FLOOR, dose_scale: float = DOSE_SCALE, label_dose: float = LABEL_DOSE):
@@ -363,24 +369,23 @@ def effective_dose(image, pixel_size=None) -> float:
     It assumes uncorrelated (shot) noise and no dark offset: a detector whose point-spread function damps high
     frequencies (a scintillator-coupled camera) makes σ² smaller and the estimate larger. Pass the dose
     explicitly to :func:`jaxem.ml.peaks.detect` where it is known."""
-    from .render import CANONICAL_PIXEL
-
     a = np.asarray(validate.array(image, "image", ndim=2, kind="real", finite=True), np.float64)
     if a.shape[0] != a.shape[1] or a.shape[0] < 16:
         raise validate.InputError(f"image must be square and at least 16 × 16 px, got shape {a.shape}")
-    px = CANONICAL_PIXEL if pixel_size is None else validate.scalar(pixel_size, "pixel_size", "Å", positive=True)
-    m = float(a.mean())
-    if not m > 0:
-        raise validate.InputError(f"image must hold counts with a positive mean to estimate its dose, got mean {m:.3g}; "
-                                  f"pass dose= [e/px] explicitly")
-    n = a.shape[0]
-    w1 = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(n) / n)
-    w = w1[:, None] * w1[None, :]
-    power = np.abs(np.fft.fft2(w * (a - m))) ** 2
-    f = np.fft.fftfreq(n)
-    r = np.hypot(f[:, None], f[None, :])
-    var = float(np.median(power[(r >= 0.3) & (r <= 0.475)])) / np.log(2.0) / float(np.sum(w * w))
+    px = None if pixel_size is None else validate.scalar(pixel_size, "pixel_size", "Å", positive=True)
+    return _dose_from_magnitude(np.asarray(fft_input(a)[1], np.float64), float(a.mean()), px)
+
+
+def _dose_from_magnitude(mag, mean: float, pixel_size=None) -> float:
+    """:func:`effective_dose` from an image's mean and its |F| = |FFT(w·(C − ⟨C⟩))| (centred, Hann window w, as
+    :func:`jaxem.ml.render.fft_input` gives it), so that a caller holding |F| needs no second FFT."""
+    if not mean > 0:
+        raise validate.InputError(f"image must hold counts with a positive mean to estimate its dose, got mean "
+                                  f"{mean:.3g}; pass dose= [e/px] explicitly")
+    n = mag.shape[0]
+    var = _floor_power(mag) / np.log(2.0) / float(np.sum(np.asarray(hann(n), np.float64) ** 2))
     if not var > 0:
         raise validate.InputError("image has no measurable noise at high spatial frequencies (a noise-free or "
                                   "low-pass filtered image): its dose cannot be estimated; pass dose= [e/px] explicitly")
-    return m * m / var * (CANONICAL_PIXEL / px) ** 2
+    px = CANONICAL_PIXEL if pixel_size is None else pixel_size
+    return mean * mean / var * (CANONICAL_PIXEL / px) ** 2

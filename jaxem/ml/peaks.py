@@ -311,18 +311,18 @@ def detect(image=None, pixel_size=None, *, x=None, fft_mag=None, config=None, va
     return Spots(pos, score, to_g(pos, n))
 
 
-def _local_snr(fft_mag, r_in: float = 3.0, r_out: float = 8.0) -> np.ndarray:
-    """Measured amplitude signal-to-noise ratio of |F| at every pixel: the 3 × 3 maximum of |F| over the local
-    noise σ̂ = median(|F| in the annulus r_in ≤ ρ ≤ r_out [px]) / √(ln 2). Noise in F is circular complex
-    Gaussian (Poisson counts and amorphous background summed over many pixels), so |F| of the background is
-    Rayleigh with E|F|² = σ² and median σ √(ln 2); this is the measured counterpart of the label's expected
-    SNR = |signal| / σ (:mod:`.render`). Calibration on rendered training images: median measured SNR 5.0–5.3
-    for labels with expected SNR 5–6, 8.5–8.7 for 8–12."""
+def _local_snr(fft_mag, r_in: float = 3.0, r_out: float = 8.0, peak: bool = True) -> np.ndarray:
+    """Measured amplitude signal-to-noise ratio of |F| at every pixel: the 3 × 3 maximum of |F| (``peak=False``:
+    |F| itself) over the local noise σ̂ = median(|F| in the annulus r_in ≤ ρ ≤ r_out [px]) / √(ln 2). Noise in F is
+    circular complex Gaussian (Poisson counts and amorphous background summed over many pixels), so |F| of the
+    background is Rayleigh with E|F|² = σ² and median σ √(ln 2); this is the measured counterpart of the label's
+    expected SNR = |signal| / σ (:mod:`.render`). Calibration on rendered training images: median measured SNR
+    5.0–5.3 for labels with expected SNR 5–6, 8.5–8.7 for 8–12."""
     mag = np.asarray(_square(fft_mag, "fft_mag"), np.float64)
     yy, xx = np.mgrid[-int(r_out):int(r_out) + 1, -int(r_out):int(r_out) + 1]
     rr = np.hypot(yy, xx)
     med = ndimage.median_filter(mag, footprint=(rr >= r_in) & (rr <= r_out), mode="wrap")
-    return ndimage.maximum_filter(mag, 3) * np.sqrt(np.log(2.0)) / np.maximum(med, 1e-30)
+    return (ndimage.maximum_filter(mag, 3) if peak else mag) * np.sqrt(np.log(2.0)) / np.maximum(med, 1e-30)
 
 
 # ----------------------------------------------------------------------------- baselines
