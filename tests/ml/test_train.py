@@ -1,19 +1,13 @@
 """Tiny-network training smoke test (the full training is tools/train_ffnet.py): on an easy set the
-loss decreases and the detection F1 exceeds a floor; the U-Net layout matches atomai's."""
+loss decreases and the detection F1 exceeds a floor."""
 import jax
 import numpy as np
 
 from jaxem.ml import peaks as D
 from jaxem.ml import render, train
-from jaxem.ml.unet import UNetConfig, count_parameters, init_variables
+from jaxem.ml.unet import UNetConfig
 
 from .conftest import EASY, SI, kinematic_bank
-
-
-def test_atomai_parameter_count():
-    # atomai Unet(nb_classes=1, nb_filters=16, layers=[1, 2, 2, 3], batch_norm=True): 594,033 parameters
-    shapes = jax.eval_shape(lambda k: init_variables(k, UNetConfig(), 16), jax.random.PRNGKey(0))
-    assert count_parameters(shapes) == 594_033
 
 
 def test_tiny_training_smoke(tables):
